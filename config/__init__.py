@@ -1,0 +1,1 @@
+"""Settings (pydantic-settings), shipped default configuration, and the error tree."""

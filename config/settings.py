@@ -1,0 +1,162 @@
+"""The settings model: defaults, then a TOML or YAML file, then ``CREDITRADAR_*`` variables.
+
+Environment variables win over the file (``CREDITRADAR_HORIZON_MONTHS=6``; nested fields
+with a double underscore: ``CREDITRADAR_KAFKA__BOOTSTRAP=...``), so a deployment can keep
+secrets out of files. `load_settings` is the one way to build settings from a file.
+"""
+
+from __future__ import annotations
+
+import json
+import tomllib
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from config.errors import ConfigError
+
+SECRET_KEY_PARTS = ("password", "secret", "token", "key", "credential", "sasl.oauthbearer")
+
+
+class DetectorSettings(BaseModel):
+    """Per-customer state: decay of signals, lateness, what counts as a default."""
+
+    allowed_lateness_days: int = Field(7, ge=0, le=366)
+    news_half_life_days: float = Field(90.0, gt=0)
+    registry_half_life_days: float = Field(180.0, gt=0)
+    material_overdue_amount: float = Field(500.0, ge=0)
+    """90+ days past due counts as a default only above this amount (reporting currency)."""
+
+
+class ModelSettings(BaseModel):
+    """The global risk model: when the learned model may replace the prior scorecard."""
+
+    min_labels: int = Field(2000, ge=1)
+    min_positives: int = Field(40, ge=1)
+    learning_rate: float = Field(0.02, gt=0)
+    l2: float = Field(1e-4, ge=0)
+    seed: int = 7
+
+
+class PolicySettings(BaseModel):
+    """Grades, actions and the warning policy's hysteresis."""
+
+    grade_bounds: list[float] = [0.02, 0.06, 0.15, 0.35]
+    """Upper PD bounds of grades A, B, C and D; E is everything above the last."""
+    warn_from_grade: str = "C"
+    resolve_below_grade: str = "C"
+    resolve_after_snapshots: int = Field(3, ge=1)
+
+    @field_validator("grade_bounds")
+    @classmethod
+    def _increasing(cls, bounds: list[float]) -> list[float]:
+        if len(bounds) != 4 or any(b <= a for a, b in zip(bounds, bounds[1:], strict=False)):
+            raise ValueError("grade_bounds needs four increasing PD bounds (A, B, C, D)")
+        if not (bounds[0] > 0 and bounds[-1] < 1):
+            raise ValueError("grade bounds must lie strictly between 0 and 1")
+        return bounds
+
+
+class KafkaSettings(BaseModel):
+    """Broker connection and topic names; ``config`` passes through to librdkafka."""
+
+    bootstrap: str | None = None
+    topics: dict[str, str] = {
+        "customers": "creditradar.customers",
+        "payments": "creditradar.payments",
+        "news": "creditradar.news",
+        "registry": "creditradar.registry",
+        "warnings": "creditradar.warnings",
+        "deadletter": "creditradar.deadletter",
+    }
+    config: dict[str, SecretStr] = {}
+    """Extra librdkafka settings (``security.protocol``, ``sasl.password``...); all secret."""
+
+
+class RecoverySettings(BaseModel):
+    directory: Path | None = None
+    snapshot_interval_seconds: float = Field(10.0, gt=0)
+
+
+class Settings(BaseSettings):
+    """Everything CreditRadar can be configured with; defaults run the embedded monitor."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="CREDITRADAR_", env_nested_delimiter="__", extra="forbid"
+    )
+
+    horizon_months: int = Field(8, ge=1, le=36)
+    state_dir: Path = Path(".creditradar")
+    reporting_currency: str = "EUR"
+    fx_rates: dict[str, float] = {"EUR": 1.0, "USD": 0.92, "GBP": 1.17, "CHF": 1.05}
+    """Static rates into the reporting currency; a ledger amount in another currency is
+    dead-lettered (``no_fx_rate``) rather than guessed."""
+    detectors: DetectorSettings = DetectorSettings()
+    model: ModelSettings = ModelSettings()
+    policy: PolicySettings = PolicySettings()
+    kafka: KafkaSettings = KafkaSettings()
+    recovery: RecoverySettings = RecoverySettings()
+    log_level: str = "info"
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # The file's values arrive as init kwargs; the environment must override them.
+        return env_settings, init_settings, file_secret_settings
+
+
+def read_config_file(path: Path) -> dict[str, Any]:
+    """Read a TOML (``.toml``) or YAML (``.yaml``/``.yml``) settings file into a dict."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"cannot read settings file {path}: {exc}") from exc
+    try:
+        if path.suffix == ".toml":
+            data = tomllib.loads(text)
+        elif path.suffix in (".yaml", ".yml"):
+            data = yaml.safe_load(text) or {}
+        else:
+            raise ConfigError(f"settings file {path} must end in .toml, .yaml or .yml")
+    except (tomllib.TOMLDecodeError, yaml.YAMLError) as exc:
+        raise ConfigError(f"settings file {path} is not valid: {exc}") from exc
+    if not isinstance(data, dict):
+        raise ConfigError(f"settings file {path} must hold a table/mapping at the top")
+    return data
+
+
+def load_settings(path: Path | None = None, **overrides: Any) -> Settings:
+    """Defaults < file < environment < explicit overrides (from the command line)."""
+    data = read_config_file(path) if path else {}
+    try:
+        settings = Settings(**data)
+    except ValueError as exc:
+        raise ConfigError(f"invalid settings{f' in {path}' if path else ''}: {exc}") from exc
+    return settings.model_copy(update=overrides) if overrides else settings
+
+
+def redacted(settings: Settings) -> dict[str, Any]:
+    """The effective settings as plain data, with every secret replaced by ``***``."""
+    data = json.loads(settings.model_dump_json())
+    return _redact(data)
+
+
+def _redact(value: Any, key: str = "") -> Any:
+    if isinstance(value, dict):
+        return {k: _redact(v, k) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_redact(v, key) for v in value]
+    if isinstance(value, str) and value == "**********":
+        return "***"
+    if isinstance(value, str) and any(part in key.lower() for part in SECRET_KEY_PARTS):
+        return "***"
+    return value

@@ -1,0 +1,135 @@
+"""One audit record: its canonical line, its hash, and the anchor signature.
+
+A record's ``hash`` is the SHA-256 of its canonical JSON without the ``hash`` field, and its
+``prev`` is the previous record's ``hash`` in the same partition, so the canonical bytes of
+every record are bound into every later one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from config.errors import ConnectorError
+
+GENESIS = "0" * 64
+"""The ``prev`` of a partition's first record."""
+
+ANCHOR = "anchor"
+"""Kind of the records that carry a signed chain head."""
+
+FIELDS = frozenset({"seq", "partition", "kind", "id", "event_time", "body", "prev", "hash"})
+
+
+def canonical(obj: dict[str, Any]) -> bytes:
+    """The one byte encoding of a JSON object that hashes and comparisons use.
+
+    >>> canonical({"b": 1, "a": [1, 2.5]})
+    b'{"a":[1,2.5],"b":1}'
+    """
+    try:
+        text = json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
+                          allow_nan=False)
+        return text.encode("utf-8")
+    except (TypeError, ValueError, UnicodeEncodeError) as exc:
+        raise ConnectorError(f"audit record is not plain JSON: {exc}") from exc
+
+
+def digest(data: bytes) -> str:
+    """Hex SHA-256 of ``data``."""
+    return hashlib.sha256(data).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class AuditRecord:
+    """One line of the audit log, exactly as stored."""
+
+    seq: int
+    partition: str
+    kind: str
+    id: str
+    event_time: str
+    body: dict[str, Any]
+    prev: str
+    hash: str
+
+    @classmethod
+    def chained(cls, seq: int, partition: str, kind: str, id: str, event_time: str,
+                body: dict[str, Any], prev: str) -> AuditRecord:
+        """Build the record that follows ``prev``, computing its own hash."""
+        unhashed = {"seq": seq, "partition": partition, "kind": kind, "id": id,
+                    "event_time": event_time, "body": body, "prev": prev}
+        return cls(**unhashed, hash=digest(canonical(unhashed)))
+
+    def content_hash(self) -> str:
+        """The hash this record should carry, recomputed from its other fields."""
+        unhashed = asdict(self)
+        del unhashed["hash"]
+        return digest(canonical(unhashed))
+
+    def to_line(self) -> bytes:
+        """The canonical line, newline included, as it is written to a segment."""
+        return canonical(asdict(self)) + b"\n"
+
+    @classmethod
+    def from_line(cls, line: bytes) -> AuditRecord:
+        """Parse one line (without its newline); ConnectorError says why it is not a record."""
+        try:
+            obj = json.loads(line.decode("utf-8"))
+        except (UnicodeDecodeError, ValueError) as exc:
+            raise ConnectorError(f"not a JSON line: {exc}") from exc
+        if not isinstance(obj, dict) or set(obj) != FIELDS:
+            raise ConnectorError("not an audit record: wrong fields")
+        types_ok = (
+            type(obj["seq"]) is int
+            and all(isinstance(obj[name], str)
+                    for name in ("partition", "kind", "id", "event_time", "prev", "hash"))
+            and isinstance(obj["body"], dict)
+        )
+        if not types_ok:
+            raise ConnectorError("not an audit record: wrong field types")
+        record = cls(**obj)
+        # A line that parses to the right values but is not their canonical encoding was
+        # still altered; without this check such edits (say, added spaces) would pass.
+        if record.to_line()[:-1] != line:
+            raise ConnectorError("not in canonical encoding")
+        return record
+
+
+def anchor_message(partition: str, seq: int, head: str, final: bool) -> bytes:
+    """What an anchor signs: where it stands, the chain head, and whether it closes the log."""
+    return canonical({"partition": partition, "seq": seq, "head": head, "final": final})
+
+
+def anchor_body(
+    partition: str, seq: int, head: str, final: bool, key: bytes | None
+) -> dict[str, Any]:
+    """The body of the anchor at ``seq``: an HMAC with the key, else only a plain digest."""
+    message = anchor_message(partition, seq, head, final)
+    if key is None:
+        return {"head": head, "final": final, "digest": digest(message)}
+    return {"head": head, "final": final, "mac": hmac.new(key, message, "sha256").hexdigest()}
+
+
+def anchor_fault(record: AuditRecord, key: bytes | None) -> str | None:
+    """Why the anchor ``record`` does not vouch for its chain head, or None when it does."""
+    body = record.body
+    final = body.get("final")
+    if body.get("head") != record.prev or not isinstance(final, bool):
+        return "anchor does not name the chain head before it"
+    message = anchor_message(record.partition, record.seq, record.prev, final)
+    if key is None:
+        if "mac" in body:
+            return None  # signed, but no key was given to check it: the report says so
+        if body.get("digest") != digest(message):
+            return "anchor digest does not match"
+        return None
+    if "mac" not in body:
+        return "anchor is unsigned but a key was given"
+    expected = hmac.new(key, message, "sha256").hexdigest()
+    if not hmac.compare_digest(str(body["mac"]), expected):
+        return "bad anchor signature: records before it were rewritten, or the key differs"
+    return None

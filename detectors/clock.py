@@ -1,0 +1,54 @@
+"""Event time as integer seconds since the epoch (UTC), and the calendar steps we need.
+
+Integers keep per-customer state small and make every comparison exact; nothing here reads
+the wall clock.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+DAY = 86_400
+
+
+def to_seconds(moment: datetime) -> int:
+    """Whole seconds since the epoch of an aware datetime."""
+    return int(moment.timestamp())
+
+
+def to_rfc3339(seconds: int) -> str:
+    """``2024-03-31T00:00:00Z`` for a time in seconds."""
+    return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def day_of(seconds: int) -> int:
+    """The event-time day number (days since the epoch)."""
+    return seconds // DAY
+
+
+def next_month_start(seconds: int) -> int:
+    """The first instant of the month after the one ``seconds`` falls in.
+
+    >>> to_rfc3339(next_month_start(to_seconds(datetime(2024, 12, 15, tzinfo=UTC))))
+    '2025-01-01T00:00:00Z'
+    """
+    moment = datetime.fromtimestamp(seconds, UTC)
+    year, month = (moment.year + 1, 1) if moment.month == 12 else (moment.year, moment.month + 1)
+    return to_seconds(datetime(year, month, 1, tzinfo=UTC))
+
+
+def add_months(seconds: int, months: int) -> int:
+    """Same day-of-month ``months`` later (clamped to the month's last day).
+
+    >>> to_rfc3339(add_months(to_seconds(datetime(2024, 1, 31, tzinfo=UTC)), 1))
+    '2024-02-29T00:00:00Z'
+    """
+    moment = datetime.fromtimestamp(seconds, UTC)
+    index = moment.month - 1 + months
+    year, month = moment.year + index // 12, index % 12 + 1
+    for day in (moment.day, 30, 29, 28):
+        try:
+            return to_seconds(moment.replace(year=year, month=month, day=day))
+        except ValueError:
+            continue
+    raise AssertionError("unreachable: every month has 28 days")

@@ -1,0 +1,164 @@
+"""The receivables ledger of one customer: open invoices, aging, DSO, overdue share.
+
+Amounts are floats in the reporting currency; days are event-time day numbers. The ledger
+answers "as of day D" questions without reading a clock, so the same events always give the
+same figures.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from config.errors import CreditRadarError
+
+AGING_BUCKETS = ("current", "1_30", "31_60", "61_90", "over_90")
+SALES_WINDOW_DAYS = 90
+CLOSED_MEMORY_DAYS = 180
+"""How long a settled invoice's id is remembered, so a late extra payment is recognised."""
+_CENT = 0.005
+
+
+class LedgerError(CreditRadarError):
+    """A ledger event that cannot apply; ``reason`` is the dead-letter code."""
+
+    def __init__(self, reason: str, detail: str) -> None:
+        super().__init__(f"{reason}: {detail}")
+        self.reason = reason
+
+
+@dataclass(frozen=True, slots=True)
+class Settlement:
+    """What a payment did: how late the invoice closed (if it did), and if it was partial."""
+
+    closed: bool
+    days_late: int | None
+    partial: bool
+
+
+@dataclass(slots=True)
+class OpenItem:
+    """One unpaid invoice: what is still open, what it was, when issued and due (days)."""
+
+    open: float
+    original: float
+    issue_day: int
+    due_day: int
+    event_id: str = ""
+
+
+@dataclass(slots=True)
+class Ledger:
+    """Open items and recent sales of one customer.
+
+    >>> ledger = Ledger()
+    >>> ledger.invoice("i1", 1000.0, issue_day=0, due_day=30)
+    >>> ledger.pay("i1", 400.0, day=20)
+    Settlement(closed=False, days_late=None, partial=True)
+    >>> ledger.aging(day=45)
+    {'current': 0.0, '1_30': 600.0, '31_60': 0.0, '61_90': 0.0, 'over_90': 0.0}
+    >>> ledger.overdue_share(day=45)
+    1.0
+    """
+
+    open_items: dict[str, OpenItem] = field(default_factory=dict)
+    sales: list[tuple[int, float]] = field(default_factory=list)
+    closed: dict[str, int] = field(default_factory=dict)
+    unapplied: float = 0.0
+
+    def invoice(
+        self, invoice_id: str, amount: float, issue_day: int, due_day: int, event_id: str = ""
+    ) -> None:
+        if invoice_id in self.open_items or invoice_id in self.closed:
+            raise LedgerError("duplicate_invoice", f"invoice {invoice_id} already exists")
+        self.open_items[invoice_id] = OpenItem(amount, amount, issue_day, due_day, event_id)
+        self.sales.append((issue_day, amount))
+
+    def pay(self, invoice_id: str, amount: float, day: int) -> Settlement:
+        """Apply a payment; overpayment and payments on settled invoices become credit."""
+        item = self._item(invoice_id)
+        if item is None:
+            self.unapplied += amount
+            return Settlement(closed=False, days_late=None, partial=False)
+        applied = min(amount, item.open)
+        self.unapplied += amount - applied
+        item.open -= applied
+        if item.open <= _CENT:
+            self._close(invoice_id, day)
+            return Settlement(closed=True, days_late=day - item.due_day, partial=False)
+        return Settlement(closed=False, days_late=None, partial=True)
+
+    def credit(self, invoice_id: str, amount: float, day: int) -> None:
+        """A credit note or write-off reduces the invoice without being a payment."""
+        item = self._item(invoice_id)
+        if item is None:
+            return
+        item.open = max(0.0, item.open - amount)
+        if item.open <= _CENT:
+            self._close(invoice_id, day)
+
+    def aging(self, day: int) -> dict[str, float]:
+        """Open amounts by days past due as of ``day``."""
+        buckets = dict.fromkeys(AGING_BUCKETS, 0.0)
+        for item in self.open_items.values():
+            buckets[_bucket(day - item.due_day)] += item.open
+        return buckets
+
+    def total_open(self) -> float:
+        return sum(item.open for item in self.open_items.values())
+
+    def overdue_share(self, day: int) -> float:
+        """Share of the open amount that is past due (0 when nothing is open)."""
+        total = self.total_open()
+        if total <= _CENT:
+            return 0.0
+        overdue = sum(item.open for item in self.open_items.values() if day > item.due_day)
+        return overdue / total
+
+    def max_days_past_due(self, day: int, material: float = 0.0) -> int:
+        """Days past due of the oldest overdue item whose open amount exceeds ``material``."""
+        late = [day - item.due_day for item in self.open_items.values() if item.open > material]
+        return max([d for d in late if d > 0], default=0)
+
+    def overdue_amount(self, day: int, min_days: int = 1) -> float:
+        return sum(i.open for i in self.open_items.values() if day - i.due_day >= min_days)
+
+    def overdue_items(self, day: int, limit: int = 3) -> list[OpenItem]:
+        """The oldest overdue items first: the evidence behind a ledger-based warning."""
+        overdue = [i for i in self.open_items.values() if day > i.due_day]
+        return sorted(overdue, key=lambda i: (i.due_day, i.event_id))[:limit]
+
+    def dso(self, day: int) -> float:
+        """Days sales outstanding: open receivables over the last 90 days' sales, in days."""
+        self._prune(day)
+        sales = sum(amount for _, amount in self.sales)
+        total = self.total_open()
+        if sales <= _CENT:
+            return 0.0 if total <= _CENT else 365.0
+        return min(365.0, total / sales * SALES_WINDOW_DAYS)
+
+    def _item(self, invoice_id: str) -> OpenItem | None:
+        item = self.open_items.get(invoice_id)
+        if item is None and invoice_id not in self.closed:
+            raise LedgerError("unknown_invoice", f"no invoice {invoice_id} for this customer")
+        return item
+
+    def _close(self, invoice_id: str, day: int) -> None:
+        del self.open_items[invoice_id]
+        self.closed[invoice_id] = day
+
+    def _prune(self, day: int) -> None:
+        self.sales = [(d, a) for d, a in self.sales if day - d < SALES_WINDOW_DAYS]
+        if len(self.closed) > 64:
+            self.closed = {k: d for k, d in self.closed.items() if day - d < CLOSED_MEMORY_DAYS}
+
+
+def _bucket(days_past_due: int) -> str:
+    if days_past_due <= 0:
+        return "current"
+    if days_past_due <= 30:
+        return "1_30"
+    if days_past_due <= 60:
+        return "31_60"
+    if days_past_due <= 90:
+        return "61_90"
+    return "over_90"

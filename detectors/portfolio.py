@@ -1,0 +1,114 @@
+"""The portfolio step's logic: score snapshots, learn from labels, rank the watchlist.
+
+Items reach the portfolio from many customers (and, in a cluster, from many workers) in an
+order that varies from run to run. To decide the same way every time, items are buffered by
+event-time day and each day is processed in a fixed order once later days have arrived:
+that day's defaults and snapshots first (sorted by time and customer id), scored with the
+model as it stood before the day, then that day's labels (sorted) are learned.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left, insort
+from dataclasses import dataclass
+
+from config.settings import Settings
+from detectors.clock import day_of
+from detectors.customer import DefaultNotice, Label, Snapshot
+from detectors.grading import grade_of
+from detectors.model import RiskModel
+
+CLOSE_AFTER_DAYS = 2
+"""A day is processed once an item two days later arrives: month-end snapshots come in
+a little after the month turns."""
+
+
+@dataclass(frozen=True, slots=True)
+class Score:
+    """A scored snapshot with its place in the portfolio when it was scored."""
+
+    snapshot: Snapshot
+    pd: float
+    grade: str
+    contributions: dict[str, float]
+    rank: int
+    portfolio_size: int
+    model_version: str
+
+
+Item = Snapshot | Label | DefaultNotice
+Result = Score | DefaultNotice
+
+
+def _item_time(item: Item) -> int:
+    return item.known_at if isinstance(item, Label) else item.at
+
+
+def _order(item: Item) -> tuple[int, int, str, int]:
+    phase = 1 if isinstance(item, Label) else 0
+    return phase, _item_time(item), item.customer_id, item.at
+
+
+class Portfolio:
+    """Model, ranking and the event-time day buffer of the whole portfolio."""
+
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        self.model = RiskModel(settings.model)
+        self._pds: dict[str, float] = {}
+        self._ranked: list[tuple[float, str]] = []
+        self._buffer: dict[int, list[Item]] = {}
+        self._closed_through = -1
+        self.late_items = 0
+
+    def receive(self, item: Item) -> list[Result]:
+        day = day_of(_item_time(item))
+        if day <= self._closed_through:
+            self.late_items += 1
+            return self._process([item])
+        self._buffer.setdefault(day, []).append(item)
+        return self._close_through(day - CLOSE_AFTER_DAYS)
+
+    def flush(self) -> list[Result]:
+        """Process everything still buffered (end of input)."""
+        return self._close_through(max(self._buffer, default=self._closed_through))
+
+    def watchlist(self, limit: int | None = None) -> list[tuple[int, str, float]]:
+        """(rank, customer id, pd) from the riskiest down."""
+        top = self._ranked if limit is None else self._ranked[:limit]
+        return [(i + 1, cid, -neg_pd) for i, (neg_pd, cid) in enumerate(top)]
+
+    def _close_through(self, last_day: int) -> list[Result]:
+        out: list[Result] = []
+        for day in sorted(d for d in self._buffer if d <= last_day):
+            out.extend(self._process(self._buffer.pop(day)))
+        self._closed_through = max(self._closed_through, last_day)
+        return out
+
+    def _process(self, items: list[Item]) -> list[Result]:
+        out: list[Result] = []
+        for item in sorted(items, key=_order):
+            if isinstance(item, Label):
+                self.model.learn_one(item.features, item.y)
+            elif isinstance(item, DefaultNotice):
+                self._unrank(item.customer_id)
+                out.append(item)
+            else:
+                out.append(self._score(item))
+        return out
+
+    def _score(self, snapshot: Snapshot) -> Score:
+        scored = self.model.score(snapshot.features)
+        self._unrank(snapshot.customer_id)
+        self._pds[snapshot.customer_id] = scored.pd
+        insort(self._ranked, (-scored.pd, snapshot.customer_id))
+        rank = bisect_left(self._ranked, (-scored.pd, snapshot.customer_id)) + 1
+        return Score(
+            snapshot, scored.pd, grade_of(scored.pd, self.settings.policy.grade_bounds),
+            scored.contributions, rank, len(self._ranked), self.model.version(),
+        )
+
+    def _unrank(self, customer_id: str) -> None:
+        old = self._pds.pop(customer_id, None)
+        if old is not None:
+            del self._ranked[bisect_left(self._ranked, (-old, customer_id))]

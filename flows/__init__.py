@@ -1,0 +1,1 @@
+"""The bytewax dataflows (monitor, replay, evaluate) and the command-line interface."""

@@ -1,0 +1,161 @@
+"""The ``creditradar`` command line: simulate, run, backtest, config, alerts, audit."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import click
+import structlog
+from tqdm import tqdm
+
+from config.errors import CreditRadarError
+from config.settings import Settings, load_settings, redacted
+from connectors.files import feed_files
+from flows.logs import configure_logging
+
+log = structlog.get_logger("creditradar")
+
+
+@contextmanager
+def _progress(total: int | None, unit: str, desc: str) -> Iterator[Callable[[int], None]]:
+    """A tqdm bar on a terminal; silent otherwise (logs carry the outcome)."""
+    bar = tqdm(total=total, unit=unit, desc=desc, unit_scale=True, disable=not sys.stderr.isatty(),
+               file=sys.stderr)
+    try:
+        yield bar.update
+    finally:
+        bar.close()
+
+
+def _settings(ctx: click.Context) -> Settings:
+    return ctx.obj["settings"]
+
+
+@click.group()
+@click.option("--config", "config_path", type=click.Path(exists=True, dir_okay=False,
+              path_type=Path), envvar="CREDITRADAR_CONFIG", help="TOML or YAML settings file.")
+@click.option("--log-format", type=click.Choice(["auto", "json", "console"]), default="auto")
+@click.option("--log-level", default=None, help="debug, info, warning or error.")
+@click.pass_context
+def cli(ctx: click.Context, config_path: Path | None, log_format: str, log_level: str | None):
+    """CreditRadar: streaming credit early warnings from payment, news and registry feeds."""
+    try:
+        settings = load_settings(config_path)
+    except CreditRadarError as exc:
+        raise click.ClickException(str(exc)) from exc
+    configure_logging(log_level or settings.log_level, log_format)
+    ctx.ensure_object(dict)
+    ctx.obj["settings"] = settings
+
+
+@cli.command()
+@click.option("--customers", type=click.IntRange(1), default=2000, show_default=True)
+@click.option("--months", type=click.IntRange(1), default=36, show_default=True)
+@click.option("--seed", type=int, default=1, show_default=True)
+@click.option("--start", type=click.DateTime(["%Y-%m-%d"]), default="2021-01-01",
+              show_default=True)
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True)
+def simulate(customers: int, months: int, seed: int, start: Any, out: Path) -> None:
+    """Write a simulated B2B receivables portfolio as feed files (and its outcomes)."""
+    from connectors.simulator import simulate as run_simulation
+
+    with _progress(customers, "customers", "simulate") as progress:
+        summary = run_simulation(customers, months, seed, out, start=start.date(),
+                                 progress=progress)
+    log.info("simulate.done", out=str(out), **summary.to_json())
+    click.echo(json.dumps(summary.to_json(), indent=2))
+
+
+@cli.command()
+@click.option("--feeds", type=click.Path(exists=True, file_okay=False, path_type=Path),
+              required=True, help="Folder of feed files (JSON Lines, optionally gzip).")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True)
+@click.option("--horizon-months", type=click.IntRange(1, 36), default=None)
+@click.option("--scores", is_flag=True, help="Also write every snapshot's score.")
+@click.option("--workers", type=click.IntRange(1), default=1, show_default=True)
+@click.option("--top", type=click.IntRange(0), default=15, show_default=True,
+              help="Rows of the watchlist to print.")
+@click.pass_context
+def run(ctx: click.Context, feeds: Path, out: Path, horizon_months: int | None, scores: bool,
+        workers: int, top: int) -> None:
+    """Run the monitor over a feeds folder; write warnings.jsonl and friends under OUT."""
+    from flows.run import run_folder, watchlist
+
+    settings = _settings(ctx)
+    if horizon_months is not None:
+        settings = settings.model_copy(update={"horizon_months": horizon_months})
+    if not feed_files(feeds):
+        raise click.ClickException(f"no feed files (customers/payments/news/registry) in {feeds}")
+    total = sum(path.stat().st_size for _, path in feed_files(feeds)) * workers
+    log.info("run.start", feeds=str(feeds), out=str(out), workers=workers,
+             horizon_months=settings.horizon_months)
+    with _progress(total, "B", "run") as progress:
+        summary = run_folder(settings, feeds, out, scores=scores, workers=workers,
+                             progress=progress)
+    log.info("run.done", **summary.to_json())
+    click.echo(format_summary(summary.to_json()))
+    if top:
+        click.echo(format_watchlist(watchlist(out, top)))
+
+
+@cli.command()
+@click.option("--out", type=click.Path(exists=True, file_okay=False, path_type=Path),
+              required=True, help="Output folder of a finished run.")
+@click.option("--outcomes", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              required=True)
+def backtest(out: Path, outcomes: Path) -> None:
+    """How many defaulters a finished run warned, how early, and how many false alarms."""
+    from flows.backtest import backtest as score_run
+    from flows.run import WARNINGS
+
+    result = score_run(out / WARNINGS, outcomes)
+    click.echo("\n".join(result.lines()))
+    (out / "backtest.json").write_text(json.dumps(result.to_json(), indent=2) + "\n")
+
+
+@cli.group("config")
+def config_group() -> None:
+    """Inspect the effective configuration."""
+
+
+@config_group.command("show")
+@click.pass_context
+def config_show(ctx: click.Context) -> None:
+    """Print the effective settings (defaults, file, environment) with secrets redacted."""
+    click.echo(json.dumps(redacted(_settings(ctx)), indent=2, default=str))
+
+
+def format_summary(summary: dict[str, Any]) -> str:
+    reasons = ", ".join(f"{k} {v}" for k, v in summary["rejected_by_reason"].items()) or "none"
+    check = "counts add up" if summary["balanced"] else "COUNTS DO NOT ADD UP"
+    return (
+        f"read {summary['read']}  accepted {summary['accepted']}  rejected {summary['rejected']}"
+        f"  duplicates {summary['duplicates']}  warnings {summary['warnings']}"
+        f"  defaults seen {summary['defaults_seen']}  ({check})\nrejected by reason: {reasons}"
+    )
+
+
+def format_watchlist(rows: list[dict[str, Any]]) -> str:
+    """The watchlist as a fixed-width table."""
+    header = f"{'rank':>4}  {'customer':<12} {'name':<32} {'grade':<5} {'pd':>7}  top reason"
+    lines = [header, "-" * len(header)]
+    for row in rows:
+        lines.append(
+            f"{row['rank']:>4}  {row['customer_id']:<12} {(row['name'] or '')[:32]:<32} "
+            f"{row['grade']:<5} {row['pd']:>7.2%}  {row['top_reason'] or ''}"
+        )
+    return "\n".join(lines)
+
+
+def main() -> None:
+    """Entry point of the ``creditradar`` script."""
+    cli(obj={})
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,191 @@
+"""The stateful steps of the monitor flow: thin bytewax wrappers around `detectors/`.
+
+Each logic class holds one key's state, turns items into outputs, and snapshots a deep copy
+for recovery. The decisions themselves live in `detectors/`, which knows nothing of bytewax.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+from typing import Any
+
+import structlog
+from bytewax.operators import StatefulLogic
+
+from config.settings import Settings
+from connectors import contracts as c
+from connectors.intake import Envelope
+from connectors.records import DeadLetter, Warning, Watermark
+from detectors.clock import next_month_start, to_rfc3339
+from detectors.customer import CustomerState, DefaultNotice, Rejected, Tick
+from detectors.policy import WarningPolicy
+from detectors.portfolio import Portfolio, Score
+from detectors.warnings import from_default, from_score
+
+log = structlog.get_logger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Register:
+    """A customer id seen in the feeds, so the clock can tick it."""
+
+    customer_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class Accepted:
+    """How many events one customer's state accepted (emitted at end of input)."""
+
+    customer_id: str
+    count: int
+
+
+@dataclass(frozen=True, slots=True)
+class Latest:
+    """A customer's latest score, for the watchlist printed at the end."""
+
+    customer_id: str
+    name: str | None
+    event_time: str
+    pd: float
+    grade: str
+    top_reason: str | None
+    defaulted: bool
+
+    def to_json(self) -> dict[str, Any]:
+        return {k: getattr(self, k) for k in self.__slots__}
+
+
+class _Logic(StatefulLogic):
+    """Shared plumbing: snapshot a deep copy, keep the state."""
+
+    state: Any
+
+    def snapshot(self) -> Any:
+        return copy.deepcopy(self.state)
+
+
+class NameIndex(_Logic):
+    """Keyed by normalised company name: which customers carry it, and news to resolve."""
+
+    def __init__(self, resume: tuple[str, ...] | None):
+        self.state: tuple[str, ...] = resume or ()
+
+    def on_item(self, value: Envelope) -> tuple[list[Envelope | DeadLetter], bool]:
+        event = value.event
+        if isinstance(event, c.Customer):
+            if event.customer_id not in self.state:
+                self.state = tuple(sorted((*self.state, event.customer_id)))
+            return [], self.RETAIN
+        if len(self.state) == 1:
+            named = value.event.model_copy(update={"customer_id": self.state[0]})
+            return [Envelope(named, value.raw, value.origin)], self.RETAIN
+        reason = "ambiguous_company" if self.state else "unknown_company"
+        detail = (f"company_name matches customers {', '.join(self.state)}" if self.state
+                  else "company_name matches no customer name or alias seen so far")
+        return [value.dead(reason, detail)], self.RETAIN
+
+
+class Clock(_Logic):
+    """The portfolio's event-time clock: ticks every known customer at each month start,
+    once every source partition has read past it."""
+
+    def __init__(self, resume: dict[str, Any] | None):
+        self.state = resume or {"marks": {}, "partitions": 0, "customers": set(), "month": 0}
+
+    def on_item(self, value: Watermark | Register) -> tuple[list[tuple[str, Tick]], bool]:
+        state = self.state
+        if isinstance(value, Register):
+            state["customers"].add(value.customer_id)
+            return [], self.RETAIN
+        state["marks"][value.partition] = max(value.at, state["marks"].get(value.partition, 0))
+        state["partitions"] = value.partitions
+        if len(state["marks"]) < state["partitions"]:
+            return [], self.RETAIN
+        now = min(state["marks"].values())
+        if state["month"] == 0:
+            state["month"] = next_month_start(now)
+        out = []
+        while state["month"] <= now:
+            tick = Tick(state["month"])
+            out.extend((cid, tick) for cid in sorted(state["customers"]))
+            state["month"] = next_month_start(state["month"])
+        return out, self.RETAIN
+
+
+class Customer(_Logic):
+    """One customer's state: events and ticks in, snapshots, labels and rejections out."""
+
+    def __init__(self, settings: Settings, resume: CustomerState | None):
+        self.settings = settings
+        self.state = resume
+
+    def on_item(self, value: Envelope | Tick) -> tuple[list[Any], bool]:
+        if isinstance(value, Tick):
+            if self.state is None:  # a tick can overtake the customer's first event
+                return [], self.DISCARD
+            return self.state.apply(value, self.settings), self.RETAIN
+        if self.state is None:
+            self.state = CustomerState.new(value.event.customer_id, self.settings)
+        try:
+            outputs = self.state.apply(value.event, self.settings)
+        except Exception as exc:  # noqa: BLE001 - a bug must cost one record, not the flow
+            log.exception("customer.apply_failed", customer_id=self.state.customer_id,
+                          event_id=value.event.event_id)
+            return [value.dead("processing_error", f"{type(exc).__name__}: {exc}")], self.RETAIN
+        return [value.dead(o.reason, o.detail) if isinstance(o, Rejected) else o
+                for o in outputs], self.RETAIN
+
+    def on_eof(self) -> tuple[list[Accepted], bool]:
+        if self.state is None:
+            return [], self.DISCARD
+        return [Accepted(self.state.customer_id, self.state.accepted)], self.RETAIN
+
+
+class PortfolioStep(_Logic):
+    """The single portfolio key: scores, learns and ranks (see `detectors.portfolio`)."""
+
+    def __init__(self, settings: Settings, resume: Portfolio | None):
+        self.state = resume or Portfolio(settings)
+
+    def on_item(self, value: Any) -> tuple[list[Any], bool]:
+        return self.state.receive(value), self.RETAIN
+
+    def on_eof(self) -> tuple[list[Any], bool]:
+        return self.state.flush(), self.RETAIN
+
+
+class Policy(_Logic):
+    """Per-customer warning policy; remembers the latest score for the final watchlist."""
+
+    def __init__(self, settings: Settings, resume: dict[str, Any] | None):
+        self.settings = settings
+        p = settings.policy
+        self.state = resume or {
+            "policy": WarningPolicy(p.warn_from_grade, p.resolve_below_grade,
+                                    p.resolve_after_snapshots),
+            "latest": None,
+        }
+
+    def on_item(self, value: Score | DefaultNotice) -> tuple[list[Warning], bool]:
+        horizon = self.settings.horizon_months
+        if isinstance(value, DefaultNotice):
+            warning = from_default(value, horizon)
+            self.state["latest"] = Latest(value.customer_id, value.profile.name,
+                                          warning.event_time, 1.0, "E", warning.kind, True)
+            return [warning], self.RETAIN
+        reasons = sorted(value.contributions.items(), key=lambda kv: (-kv[1], kv[0]))
+        self.state["latest"] = Latest(
+            value.snapshot.customer_id, value.snapshot.profile.name,
+            to_rfc3339(value.snapshot.at), round(value.pd, 6), value.grade,
+            reasons[0][0] if reasons and reasons[0][1] > 0 else None, False,
+        )
+        decision = self.state["policy"].decide(value.grade)
+        if decision is None:
+            return [], self.RETAIN
+        return [from_score(value, decision, horizon)], self.RETAIN
+
+    def on_eof(self) -> tuple[list[Latest], bool]:
+        latest = self.state["latest"]
+        return ([latest] if latest is not None else []), self.RETAIN
