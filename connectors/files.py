@@ -12,6 +12,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import heapq
+import json
 import re
 import zlib
 from collections.abc import Callable
@@ -23,13 +24,15 @@ from typing import IO, Any
 from bytewax.inputs import FixedPartitionedSource, StatefulSourcePartition
 
 from connectors.contracts import FEEDS, MAX_RECORD_BYTES
+from connectors.intake import normalize_name
 from connectors.records import DeadLetter, RawRecord, SourceDone, Watermark
 from detectors.clock import DAY
 
 SourceItem = RawRecord | DeadLetter | Watermark | SourceDone
 KEPT_OF_OVERSIZED = 65_536
 _TIME = re.compile(rb'"event_time"\s*:\s*"([^"]{1,64})"')
-_KEY = re.compile(rb'"(?:customer_id|company_name)"\s*:\s*"([^"]{0,256})"')
+_CUSTOMER = re.compile(rb'"customer_id"\s*:\s*"([^"]{0,256})"')
+_COMPANY = re.compile(rb'"company_name"\s*:\s*"([^"]{0,256})"')
 
 
 def feed_files(folder: Path) -> list[tuple[str, Path]]:
@@ -55,12 +58,40 @@ def event_seconds(line: bytes) -> int | None:
     return int((moment if moment.tzinfo else moment.replace(tzinfo=UTC)).timestamp())
 
 
-def shard_of(line: bytes, shards: int) -> int:
-    """Which shard a line belongs to: by customer (or company name), stable across runs."""
-    if shards == 1:
-        return 0
-    match = _KEY.search(line)
-    return zlib.crc32(match.group(1)) % shards if match else 0
+class Sharding:
+    """Which shard a line belongs to: by customer id, stable across runs and processes.
+
+    News that names a company instead of a customer id goes to the shard of the customer
+    with that name or alias, so it stays in step with that customer's other events. Every
+    partition indexes all master records before reading, so all agree on every line; the
+    flow still resolves names in event time, this index only places the line.
+    """
+
+    def __init__(self, shards: int):
+        self.shards = shards
+        self._names: dict[str, bytes] = {}
+
+    def learn(self, line: bytes) -> None:
+        """Index the names of a customers.jsonl line."""
+        try:
+            obj = json.loads(line)
+            names = [obj["name"], *obj.get("aliases", [])]
+            customer_id = obj["customer_id"].encode()
+        except (ValueError, KeyError, TypeError, AttributeError):
+            return
+        for name in names:
+            if isinstance(name, str):
+                self._names[normalize_name(name)] = customer_id
+
+    def shard_of(self, line: bytes) -> int:
+        if self.shards == 1:
+            return 0
+        match = _CUSTOMER.search(line)
+        key = match.group(1) if match else None
+        if key is None and (named := _COMPANY.search(line)):
+            name = named.group(1).decode("utf-8", "replace")
+            key = self._names.get(normalize_name(name), named.group(1))
+        return zlib.crc32(key) % self.shards if key is not None else 0
 
 
 @dataclass(slots=True)
@@ -130,9 +161,13 @@ class _FolderPartition(StatefulSourcePartition[SourceItem, dict[str, Any]]):
         self._read: int = state["read"]
         self._clock: int = state["clock"]
         self._done: bool = state["done"]
+        self._sharding = Sharding(shards)
         self._cursors: list[_Cursor] = []
         self._heads: dict[int, _Line] = {}
         self._heap: list[tuple[int, int]] = []
+        for feed, path in files:
+            if feed == "customers" and shards > 1:
+                self._index_names(feed, path)
         for index, (feed, path) in enumerate(files):
             offset, line = state["files"].get(str(path), (0, 0))
             self._cursors.append(_Cursor(feed, path, offset, line))
@@ -174,13 +209,17 @@ class _FolderPartition(StatefulSourcePartition[SourceItem, dict[str, Any]]):
             if not cursor.done:
                 cursor._finish()
 
+    def _index_names(self, feed: str, path: Path) -> None:
+        cursor = _Cursor(feed, path, 0, 0)
+        while (line := cursor.read()) is not None:
+            self._sharding.learn(line.raw)
+
     def _advance(self, index: int) -> None:
         """Read the file's next line of this shard into the merge heap."""
         cursor = self._cursors[index]
         while (line := cursor.read()) is not None:
-            if line.error is None and not line.oversized and (
-                shard_of(line.raw, self._shards) != self._shard
-            ):
+            if (line.error is None and not line.oversized
+                    and self._sharding.shard_of(line.raw) != self._shard):
                 continue
             at = event_seconds(line.raw) if line.error is None else None
             self._heads[index] = line

@@ -1,0 +1,345 @@
+"""Alert routing configuration: channels, desks, the routing tree, inhibition and silences.
+
+Validated while loading, like Alertmanager's: every route names a known desk, every desk
+known channels, every time zone exists. ``resolve_routes`` flattens the tree once, applying
+parent defaults then child overrides, so the router and ``check-config`` share one resolver.
+An empty configuration is valid and sends nothing.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from datetime import datetime, time, timedelta
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from config.errors import ConfigError
+
+__all__ = [
+    "SEVERITIES",
+    "AlertsSettings",
+    "ChannelSettings",
+    "DigestSchedule",
+    "InhibitRule",
+    "Match",
+    "QuietHours",
+    "ResolvedRoute",
+    "Route",
+    "SilenceRule",
+    "parse_alerts",
+    "resolve_routes",
+]
+
+SEVERITIES: tuple[str, ...] = ("info", "watch", "warning", "critical")
+GROUP_FIELDS = frozenset(
+    {"customer_id", "grade", "previous_grade", "severity", "category", "kind", "country",
+     "industry"}
+)
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*$")
+
+
+def _duration(value: Any) -> Any:
+    """Accept Alertmanager-style durations ("30s", "5m", "4h", "2d", "1w") besides seconds."""
+    if isinstance(value, str) and (found := _DURATION.match(value)):
+        return timedelta(seconds=float(found.group(1)) * _UNITS[found.group(2)])
+    return value
+
+
+Duration = Annotated[timedelta, BeforeValidator(_duration)]
+Severity = Literal["info", "watch", "warning", "critical"]
+
+
+def _zone(name: str) -> str:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValueError(f"unknown time zone {name!r}") from exc
+    return name
+
+
+class _Model(BaseModel):
+    # hide_input_in_errors: a validation error must never echo a channel URL with its secrets
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, populate_by_name=True, hide_input_in_errors=True
+    )
+
+
+class ChannelSettings(_Model):
+    """One delivery channel: an apprise (or plugin) URL, kept secret, and its delivery limits."""
+
+    url: SecretStr
+    rate_limit_per_minute: int | None = Field(default=None, ge=1)
+    max_attempts: int = Field(default=5, ge=1)
+    backoff_seconds: float = Field(default=30.0, gt=0)
+    backoff_max_seconds: float = Field(default=3600.0, gt=0)
+    body_format: Literal["text", "markdown", "html"] = "markdown"
+
+    @model_validator(mode="before")
+    @classmethod
+    def _url_shorthand(cls, data: Any) -> Any:
+        # `ops = "json://..."` is the common case; a table is needed only to set limits.
+        return {"url": data} if isinstance(data, str) else data
+
+    @field_validator("url")
+    @classmethod
+    def _has_scheme(cls, url: SecretStr) -> SecretStr:
+        # after-validator on the SecretStr, so a failure never echoes the URL
+        if "://" not in url.get_secret_value():
+            raise ValueError("channel URL must look like scheme://...")
+        return url
+
+
+class Match(_Model):
+    """What a route, inhibit rule or silence selects; every field given must match (AND)."""
+
+    severity: list[Severity] = []
+    min_severity: Severity | None = None
+    grade: list[str] = []
+    kind: list[str] = []
+    category: list[str] = []
+    country: list[str] = []
+    industry: list[str] = []
+    tags: list[str] = Field(default=[], description="any of these portfolio tags")
+    customers: list[str] = []
+    min_exposure: float | None = None
+    max_exposure: float | None = None
+
+    def matches(self, warning: Any) -> bool:
+        """True when ``warning`` (a connectors.records.Warning) satisfies every given field."""
+        pairs = (
+            (self.severity, warning.severity), (self.grade, warning.grade),
+            (self.kind, warning.kind), (self.category, warning.category),
+            (self.country, warning.country), (self.industry, warning.industry),
+            (self.customers, warning.customer_id),
+        )
+        if any(wanted and value not in wanted for wanted, value in pairs):
+            return False
+        if self.tags and not set(self.tags) & set(warning.tags):
+            return False
+        if self.min_severity is not None and (
+            warning.severity not in SEVERITIES
+            or SEVERITIES.index(warning.severity) < SEVERITIES.index(self.min_severity)
+        ):
+            return False
+        if self.min_exposure is not None and warning.exposure < self.min_exposure:
+            return False
+        return self.max_exposure is None or warning.exposure <= self.max_exposure
+
+
+class DigestSchedule(_Model):
+    """When a digest route sends its ranked watchlist: daily or weekly at a local time."""
+
+    every: Literal["daily", "weekly"] = "daily"
+    at: time = time(8, 0)
+    weekday: Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"] = "mon"
+    timezone: Annotated[str, BeforeValidator(_zone)] = "UTC"
+    top: int = Field(default=20, ge=1)
+
+    def next_after(self, moment: datetime) -> datetime:
+        """The first scheduled instant strictly after ``moment`` (returned in UTC)."""
+        zone = ZoneInfo(self.timezone)
+        local = moment.astimezone(zone)
+        day = local.date()
+        weekday = ("mon", "tue", "wed", "thu", "fri", "sat", "sun").index(self.weekday)
+        for offset in range(0, 15):
+            candidate_day = day + timedelta(days=offset)
+            if self.every == "weekly" and candidate_day.weekday() != weekday:
+                continue
+            candidate = datetime.combine(candidate_day, self.at, tzinfo=zone)
+            if candidate > local:
+                return candidate.astimezone(ZoneInfo("UTC"))
+        raise ConfigError("digest schedule has no next occurrence")  # unreachable by design
+
+
+class QuietHours(_Model):
+    """A local-time window in which immediate messages wait until it ends (may span midnight)."""
+
+    start: time
+    end: time
+    timezone: Annotated[str, BeforeValidator(_zone)] = "UTC"
+    except_severity: list[Severity] = ["critical"]
+
+    def release_at(self, moment: datetime) -> datetime | None:
+        """When a message due at ``moment`` may go out, or None if it is outside the window."""
+        zone = ZoneInfo(self.timezone)
+        local = moment.astimezone(zone)
+        now = local.time()
+        inside = (self.start <= now < self.end) if self.start < self.end else (
+            now >= self.start or now < self.end
+        )
+        if not inside:
+            return None
+        end_day = local.date() if now < self.end else local.date() + timedelta(days=1)
+        return datetime.combine(end_day, self.end, tzinfo=zone).astimezone(ZoneInfo("UTC"))
+
+
+class Route(_Model):
+    """A node of the routing tree; unset options are inherited from the parent route."""
+
+    match: Match = Match()
+    receiver: str | None = None
+    continue_: bool = Field(default=False, alias="continue")
+    group_by: list[str] | None = None
+    group_wait: Duration | None = None
+    group_interval: Duration | None = None
+    repeat_interval: Duration | None = None
+    mode: Literal["immediate", "digest"] | None = None
+    digest: DigestSchedule | None = None
+    quiet_hours: QuietHours | None = None
+    escalate_after: Duration | None = None
+    escalate_to: str | None = None
+    notify_resolved: bool | None = None
+    routes: list[Route] = []
+
+    @field_validator("group_by")
+    @classmethod
+    def _known_fields(cls, fields: list[str] | None) -> list[str] | None:
+        unknown = sorted(set(fields or ()) - GROUP_FIELDS)
+        if unknown:
+            raise ValueError(f"cannot group by {unknown}; choose from {sorted(GROUP_FIELDS)}")
+        return fields
+
+
+class InhibitRule(_Model):
+    """While a source warning is active, target warnings with equal fields are muted."""
+
+    source_match: Match
+    target_match: Match
+    equal: list[str] = ["customer_id"]
+    duration: Duration = timedelta(days=90)
+
+    @field_validator("equal")
+    @classmethod
+    def _known_fields(cls, fields: list[str]) -> list[str]:
+        return Route._known_fields(fields) or []
+
+
+class SilenceRule(_Model):
+    """A configured silence: mutes matching warnings whose event time is before ``until``."""
+
+    id: str | None = None
+    customer_id: str | None = None
+    match: Match = Match()
+    starts_at: datetime | None = None
+    until: datetime
+    created_by: str = "config"
+    comment: str = ""
+
+
+class AlertsSettings(_Model):
+    """Everything the notifier needs; the ``alerts`` section of the main settings."""
+
+    channels: dict[str, ChannelSettings] = {}
+    receivers: dict[str, list[str]] = {}
+    route: Route = Route()
+    inhibit_rules: list[InhibitRule] = []
+    silences: list[SilenceRule] = []
+    link_template: str = "https://creditradar.local/warnings/{warning_id}"
+
+    @model_validator(mode="after")
+    def _references_exist(self) -> AlertsSettings:
+        for desk, names in self.receivers.items():
+            missing = sorted(set(names) - set(self.channels))
+            if missing:
+                raise ValueError(f"receiver {desk!r} names unknown channels {missing}")
+        for resolved in resolve_routes(self.route):
+            for name in (resolved.receiver, resolved.escalate_to):
+                if name is not None and name not in self.receivers:
+                    raise ValueError(f"route {resolved.path} names unknown receiver {name!r}")
+            if resolved.mode == "digest" and resolved.digest is None:
+                raise ValueError(f"route {resolved.path} is a digest without a schedule")
+        try:
+            self.link_template.format(warning_id="x", customer_id="y")
+        except (KeyError, IndexError, ValueError) as exc:
+            raise ValueError("link_template may use only {warning_id} and {customer_id}") from exc
+        return self
+
+
+@dataclass(frozen=True, slots=True)
+class ResolvedRoute:
+    """A route with every inherited option filled in; ``path`` is e.g. ``root/1/0``."""
+
+    path: str
+    depth: int
+    match: Match
+    receiver: str | None
+    continue_: bool
+    group_by: tuple[str, ...]
+    group_wait: timedelta
+    group_interval: timedelta
+    repeat_interval: timedelta
+    mode: str
+    digest: DigestSchedule | None
+    quiet_hours: QuietHours | None
+    escalate_after: timedelta | None
+    escalate_to: str | None
+    notify_resolved: bool
+    children: tuple[ResolvedRoute, ...]
+
+
+_ROOT_DEFAULTS = ResolvedRoute(
+    path="", depth=-1, match=Match(), receiver=None, continue_=False, group_by=(),
+    group_wait=timedelta(seconds=30), group_interval=timedelta(minutes=5),
+    repeat_interval=timedelta(hours=4), mode="immediate", digest=None, quiet_hours=None,
+    escalate_after=None, escalate_to=None, notify_resolved=False, children=(),
+)
+
+
+def _resolve(route: Route, parent: ResolvedRoute, path: str) -> ResolvedRoute:
+    def pick(name: str) -> Any:
+        own = getattr(route, name)
+        return getattr(parent, name) if own is None else own
+
+    group_by = parent.group_by if route.group_by is None else tuple(route.group_by)
+    node = ResolvedRoute(
+        path=path, depth=parent.depth + 1, match=route.match, receiver=pick("receiver"),
+        continue_=route.continue_, group_by=group_by, group_wait=pick("group_wait"),
+        group_interval=pick("group_interval"), repeat_interval=pick("repeat_interval"),
+        mode=pick("mode"), digest=pick("digest"), quiet_hours=pick("quiet_hours"),
+        escalate_after=pick("escalate_after"), escalate_to=pick("escalate_to"),
+        notify_resolved=pick("notify_resolved"), children=(),
+    )
+    children = tuple(
+        _resolve(child, node, f"{path}/{index}") for index, child in enumerate(route.routes)
+    )
+    return replace(node, children=children)
+
+
+def resolve_routes(root: Route) -> list[ResolvedRoute]:
+    """Flatten the tree depth-first (parents before children), inheritance applied."""
+    out: list[ResolvedRoute] = []
+
+    def walk(node: ResolvedRoute) -> None:
+        out.append(node)
+        for child in node.children:
+            walk(child)
+
+    walk(_resolve(root, _ROOT_DEFAULTS, "root"))
+    return out
+
+
+def parse_alerts(data: Mapping[str, Any]) -> AlertsSettings:
+    """Validate a raw ``alerts`` mapping; errors become ``ConfigError`` without input values,
+    so a URL with a password in it is never echoed."""
+    try:
+        return AlertsSettings.model_validate(data)
+    except ValidationError as exc:
+        lines = [
+            f"{'.'.join(str(p) for p in err['loc']) or 'alerts'}: {err['msg']}"
+            for err in exc.errors(include_input=False, include_url=False)
+        ]
+        raise ConfigError("invalid alerts configuration:\n  " + "\n  ".join(lines)) from exc

@@ -1,0 +1,129 @@
+"""The durable delivery queue: one row per (message, channel), claimed per
+(warning, channel, purpose) so a warning reaches a channel once for each purpose
+(notify, escalate, resolved, digest) however often it is submitted or replayed."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from typing import Any
+
+from connectors.channels.store import Store
+
+
+def message_id(*parts: str) -> str:
+    """A stable id from the message's inputs, so a replay enqueues the same id again."""
+    return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:24]
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """One pending send of one message to one channel."""
+
+    seq: int
+    message_id: str
+    channel: str
+    purpose: str
+    title: str
+    body: str
+    body_format: str
+    attempts: int
+
+
+class Outbox:
+    """Queue operations on the shared store; callers commit via ``store.db``."""
+
+    def __init__(self, store: Store) -> None:
+        self._db = store.db
+
+    def unclaimed(self, warning_ids: list[str], channel: str, purpose: str) -> list[str]:
+        """The ids not yet enqueued on ``channel`` for ``purpose``, in the given order."""
+        taken = {
+            row["warning_id"]
+            for row in self._db.execute(
+                f"SELECT warning_id FROM outbox_warnings WHERE channel = ? AND purpose = ? "
+                f"AND warning_id IN ({','.join('?' * len(warning_ids))})",
+                (channel, purpose, *warning_ids),
+            )
+        }
+        return [w for w in warning_ids if w not in taken]
+
+    def enqueue(self, msg_id: str, channel: str, purpose: str, warning_ids: list[str],
+                title: str, body: str, body_format: str, now: float) -> bool:
+        """Queue a message and claim its warnings; False if this message was queued before."""
+        cursor = self._db.execute(
+            "INSERT OR IGNORE INTO outbox (message_id, channel, purpose, title, body, "
+            "body_format, next_attempt_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (msg_id, channel, purpose, title, body, body_format, now),
+        )
+        self._db.executemany(
+            "INSERT OR IGNORE INTO outbox_warnings VALUES (?, ?, ?, ?)",
+            [(w, channel, purpose, msg_id) for w in warning_ids],
+        )
+        return cursor.rowcount == 1
+
+    def due(self, now: float) -> list[Delivery]:
+        """Pending deliveries whose next attempt is due, oldest first."""
+        rows = self._db.execute(
+            "SELECT seq, message_id, channel, purpose, title, body, body_format, attempts "
+            "FROM outbox WHERE status = 'pending' AND next_attempt_at <= ? "
+            "ORDER BY next_attempt_at, seq", (now,),
+        ).fetchall()
+        return [Delivery(**dict(r)) for r in rows]
+
+    def next_attempt_at(self, skip_channels: set[str]) -> float | None:
+        """The earliest pending attempt on a channel not in ``skip_channels``."""
+        row = self._db.execute(
+            "SELECT MIN(next_attempt_at) AS t FROM outbox WHERE status = 'pending' "
+            f"AND channel NOT IN ({','.join('?' * len(skip_channels))})", tuple(skip_channels),
+        ).fetchone()
+        return row["t"]
+
+    def sent_since(self, channel: str, since: float) -> list[float]:
+        """Send times on ``channel`` at or after ``since`` (for the per-minute rate limit)."""
+        return [
+            r["at"] for r in self._db.execute(
+                "SELECT at FROM sends WHERE channel = ? AND at >= ? ORDER BY at", (channel, since)
+            )
+        ]
+
+    def mark_sent(self, seq: int, channel: str, now: float) -> None:
+        self._db.execute(
+            "UPDATE outbox SET status = 'sent', attempts = attempts + 1, sent_at = ?, "
+            "last_error = NULL WHERE seq = ?", (now, seq),
+        )
+        self._db.execute("INSERT INTO sends VALUES (?, ?)", (channel, now))
+        self._db.execute("DELETE FROM sends WHERE at < ?", (now - 120.0,))
+
+    def mark_attempt_failed(self, seq: int, error: str, retry_at: float | None) -> None:
+        """Count a failed attempt; ``retry_at`` None means the last attempt: status failed."""
+        self._db.execute(
+            "UPDATE outbox SET attempts = attempts + 1, last_error = ?, "
+            "status = CASE WHEN ? IS NULL THEN 'failed' ELSE 'pending' END, "
+            "next_attempt_at = COALESCE(?, next_attempt_at) WHERE seq = ?",
+            (error, retry_at, retry_at, seq),
+        )
+
+    def warnings_of(self, msg_id: str, channel: str) -> list[str]:
+        return [
+            r["warning_id"] for r in self._db.execute(
+                "SELECT warning_id FROM outbox_warnings WHERE message_id = ? AND channel = ? "
+                "ORDER BY warning_id", (msg_id, channel),
+            )
+        ]
+
+    def rows(self, status: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
+        """Deliveries, newest first, without bodies (for ``alerts history``)."""
+        sql = ("SELECT seq, message_id, channel, purpose, title, status, attempts, last_error, "
+               "sent_at FROM outbox")
+        args: tuple[Any, ...] = ()
+        if status is not None:
+            sql, args = sql + " WHERE status = ?", (status,)
+        return [dict(r) for r in self._db.execute(sql + " ORDER BY seq DESC LIMIT ?",
+                                                  (*args, limit))]
+
+    def counts(self) -> dict[str, int]:
+        return {
+            r["status"]: r["n"]
+            for r in self._db.execute("SELECT status, COUNT(*) AS n FROM outbox GROUP BY status")
+        }

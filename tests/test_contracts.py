@@ -1,0 +1,162 @@
+"""Feed contract v1: strict parsing, with hand-picked bad records and generated good ones."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, date, datetime
+from decimal import Decimal
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from config.errors import ContractError
+from connectors import contracts as c
+from connectors._codes import COUNTRIES, CURRENCIES
+
+INVOICE = {
+    "event_id": "e1", "event_time": "2024-03-31T12:00:00+02:00", "customer_id": "C1",
+    "type": "invoice", "invoice_id": "I1", "amount": "1250.50", "currency": "EUR",
+    "issue_date": "2024-03-31", "due_date": "2024-04-30",
+}
+
+
+def parse(feed: str, obj: object) -> c.Event:
+    return c.parse_record(feed, json.dumps(obj).encode())
+
+
+def test_invoice_parses_with_exact_amount_and_utc_time() -> None:
+    event = parse("payments", INVOICE)
+    assert isinstance(event, c.Invoice)
+    assert event.amount == Decimal("1250.50")
+    assert event.event_time == datetime(2024, 3, 31, 10, 0, tzinfo=UTC)
+
+
+def test_bare_date_is_midnight_utc_and_extra_fields_are_kept() -> None:
+    event = parse("customers", {"event_id": "c", "event_time": "2024-02-29", "customer_id": "C",
+                                "name": "Acme", "crm_ref": 17})
+    assert event.event_time == datetime(2024, 2, 29, tzinfo=UTC)
+    assert event.model_extra == {"crm_ref": 17}
+
+
+@pytest.mark.parametrize(
+    ("change", "reason", "fragment"),
+    [
+        ({"amount": "-5"}, "schema", "must not be negative"),
+        ({"amount": "12,50"}, "schema", "not a decimal"),
+        ({"amount": True}, "schema", "decimal number"),
+        ({"amount": "NaN"}, "schema", "finite"),
+        ({"currency": "EURO"}, "schema", "ISO 4217"),
+        ({"currency": "XYZ"}, "schema", "ISO 4217"),
+        ({"event_time": "2023-02-29"}, "schema", "event_time"),
+        ({"event_time": "2024-03-31T12:00:00"}, "schema", "offset"),
+        ({"event_time": 1711886400}, "schema", "RFC 3339"),
+        ({"due_date": "2024-13-01"}, "schema", "due_date"),
+        ({"due_date": "2024-03-01"}, "schema", "before issue_date"),
+        ({"customer_id": 42}, "schema", "customer_id"),
+        ({"customer_id": ""}, "schema", "customer_id"),
+        ({"event_id": None}, "schema", "event_id"),
+        ({"type": "refund"}, "schema", "type"),
+    ],
+)
+def test_bad_invoices_are_rejected_with_a_reason(change: dict, reason: str, fragment: str) -> None:
+    with pytest.raises(ContractError) as caught:
+        parse("payments", {**INVOICE, **change})
+    assert caught.value.reason == reason
+    assert fragment in str(caught.value)
+
+
+def test_missing_ids_are_errors() -> None:
+    for field in ("event_id", "customer_id", "invoice_id"):
+        record = {k: v for k, v in INVOICE.items() if k != field}
+        with pytest.raises(ContractError, match=field):
+            parse("payments", record)
+
+
+@pytest.mark.parametrize(
+    ("raw", "reason"),
+    [
+        (b"{not json", "invalid_json"),
+        (b"[1, 2]", "invalid_json"),
+        (b"\xff\xfe{}", "not_utf8"),
+        (b'{"contract_version": "2"}', "unknown_version"),
+        (b" " * (c.MAX_RECORD_BYTES + 1), "too_large"),
+    ],
+)
+def test_undecodable_records(raw: bytes, reason: str) -> None:
+    with pytest.raises(ContractError) as caught:
+        c.parse_record("payments", raw)
+    assert caught.value.reason == reason
+
+
+def test_news_needs_a_company_and_a_sentiment_in_range() -> None:
+    base = {"event_id": "n", "event_time": "2024-01-01", "headline": "h", "source": "s"}
+    with pytest.raises(ContractError, match="customer_id or company_name"):
+        parse("news", base)
+    with pytest.raises(ContractError, match="sentiment"):
+        parse("news", {**base, "customer_id": "C", "sentiment": -1.5})
+    assert parse("news", {**base, "company_name": "Acme Ltd"}).customer_id is None
+
+
+def test_tradeline_days_past_due_must_be_a_non_negative_integer() -> None:
+    base = {"event_id": "t", "event_time": "2024-01-01", "customer_id": "C", "type": "tradeline",
+            "outstanding": 10, "currency": "GBP"}
+    assert parse("payments", {**base, "days_past_due": 0}).days_past_due == 0
+    for bad in (-1, 3.5, "30"):
+        with pytest.raises(ContractError, match="days_past_due"):
+            parse("payments", {**base, "days_past_due": bad})
+
+
+def test_registry_events_and_the_from_field() -> None:
+    rating = parse("registry", {"event_id": "r", "event_time": "2024-01-01", "customer_id": "C",
+                                "type": "rating_change", "agency": "X", "from": "BB", "to": "B"})
+    assert (rating.from_, rating.to) == ("BB", "B")
+    filed = parse("registry", {"event_id": "a", "event_time": "2024-05-01", "customer_id": "C",
+                               "type": "accounts_filed", "period_end": "2023-12-31",
+                               "financials": {"total_assets": 100, "net_income": -5.5}})
+    assert filed.financials.net_income == Decimal("-5.5")
+    with pytest.raises(ContractError, match="status"):
+        parse("registry", {"event_id": "s", "event_time": "2024-01-01", "customer_id": "C",
+                           "type": "status_change", "status": "bankrupt-ish"})
+
+
+# -- property-based ----------------------------------------------------------------------
+
+ids = st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), min_size=1, max_size=20)
+amounts = st.decimals(min_value=0, max_value=10**9, places=2, allow_nan=False)
+dates = st.dates(min_value=date(1990, 1, 1), max_value=date(2100, 1, 1))
+
+
+@given(event_id=ids, customer=ids, amount=amounts, currency=st.sampled_from(sorted(CURRENCIES)),
+       issue=dates, days=st.integers(0, 365))
+def test_any_valid_invoice_round_trips(event_id: str, customer: str, amount: Decimal,
+                                       currency: str, issue: date, days: int) -> None:
+    due = date.fromordinal(issue.toordinal() + days)
+    record = {"event_id": event_id, "event_time": issue.isoformat(), "customer_id": customer,
+              "type": "invoice", "invoice_id": "I", "amount": str(amount), "currency": currency,
+              "issue_date": issue.isoformat(), "due_date": due.isoformat()}
+    event = parse("payments", record)
+    assert (event.event_id, event.customer_id, event.amount, event.due_date) == (
+        event_id, customer, amount, due)
+
+
+@given(amount=st.decimals(max_value=Decimal("-0.01"), allow_nan=False, allow_infinity=False))
+def test_any_negative_amount_is_rejected(amount: Decimal) -> None:
+    with pytest.raises(ContractError, match="negative"):
+        parse("payments", {**INVOICE, "amount": str(amount)})
+
+
+@given(code=st.text(min_size=1, max_size=4).filter(lambda s: s not in COUNTRIES))
+def test_any_unknown_country_is_rejected(code: str) -> None:
+    with pytest.raises(ContractError, match="country"):
+        parse("customers", {"event_id": "c", "event_time": "2024-01-01", "customer_id": "C",
+                            "name": "N", "country": code})
+
+
+@given(raw=st.binary(max_size=200))
+def test_arbitrary_bytes_never_raise_anything_but_contract_errors(raw: bytes) -> None:
+    for feed in c.FEEDS:
+        try:
+            c.parse_record(feed, raw)
+        except ContractError:
+            pass

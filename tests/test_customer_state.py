@@ -1,0 +1,110 @@
+"""One customer's state: snapshots, delayed labels without leakage, defaults, rejections."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from feedkit import customer, event, invoice, payment, status
+
+from config.settings import Settings
+from detectors.clock import add_months, to_seconds
+from detectors.customer import CustomerState, DefaultNotice, Label, Rejected, Snapshot, Tick
+
+SETTINGS = Settings(horizon_months=3)
+
+
+def month(y: int, m: int) -> int:
+    return to_seconds(datetime(y, m, 1, tzinfo=UTC))
+
+
+def fresh() -> CustomerState:
+    state = CustomerState.new("C", SETTINGS)
+    state.apply(event("customers", customer("C", "2024-01-01", "Acme Ltd", credit_limit=5000)),
+                SETTINGS)
+    return state
+
+
+def test_month_end_snapshots_on_ticks_and_negative_labels_only_after_the_horizon() -> None:
+    state = fresh()  # an overdue 400 stays below the material amount: no default
+    state.apply(event("payments", invoice("C", "2024-01-10", "I1", 400, "2024-02-09")), SETTINGS)
+    outputs = []
+    for m in range(2, 8):
+        outputs += state.apply(Tick(month(2024, m)), SETTINGS)
+    snaps = [o for o in outputs if isinstance(o, Snapshot)]
+    labels = [o for o in outputs if isinstance(o, Label)]
+    assert [s.at for s in snaps] == [month(2024, m) for m in range(2, 8)]
+    assert all(s.month_end for s in snaps)
+    # A snapshot at t is labelled (negative) only once t + 3 months has passed.
+    for label in labels:
+        assert label.y == 0
+        assert label.known_at > add_months(label.at, 3)
+    assert [lb.at for lb in labels] == [month(2024, 2), month(2024, 3)]
+
+
+def test_default_labels_pending_snapshots_positive_and_stops_scoring() -> None:
+    state = fresh()
+    state.apply(event("payments", invoice("C", "2024-01-10", "I1", 1000, "2024-02-09")), SETTINGS)
+    for m in (2, 3):
+        state.apply(Tick(month(2024, m)), SETTINGS)
+    out = state.apply(event("registry", status("C", "2024-03-15", "insolvency_filed")), SETTINGS)
+    labels = [o for o in out if isinstance(o, Label)]
+    assert [(lb.at, lb.y) for lb in labels] == [(month(2024, 2), 1), (month(2024, 3), 1)]
+    notice = [o for o in out if isinstance(o, DefaultNotice)]
+    assert len(notice) == 1 and notice[0].kind == "insolvency"
+    assert not [o for o in state.apply(Tick(month(2024, 4)), SETTINGS) if isinstance(o, Snapshot)]
+
+
+def test_ninety_days_past_due_on_a_material_amount_is_a_default_at_the_crossing() -> None:
+    state = fresh()
+    state.apply(event("payments", invoice("C", "2024-01-10", "I1", 2000, "2024-02-09")), SETTINGS)
+    out = []
+    for m in range(2, 7):
+        out += state.apply(Tick(month(2024, m)), SETTINGS)
+    notices = [o for o in out if isinstance(o, DefaultNotice)]
+    assert len(notices) == 1
+    assert notices[0].kind == "dpd90"
+    assert notices[0].at == to_seconds(datetime(2024, 5, 9, tzinfo=UTC))  # due + 90 days
+
+
+def test_small_overdue_amounts_are_not_a_default() -> None:
+    state = fresh()
+    state.apply(event("payments", invoice("C", "2024-01-10", "I1", 100, "2024-02-09")), SETTINGS)
+    out = []
+    for m in range(2, 8):
+        out += state.apply(Tick(month(2024, m)), SETTINGS)
+    assert not [o for o in out if isinstance(o, DefaultNotice)]
+
+
+def test_duplicates_late_events_and_unknown_invoices_are_rejected() -> None:
+    state = fresh()
+    inv = invoice("C", "2024-03-10", "I1", 1000, "2024-04-09")
+    state.apply(event("payments", inv), SETTINGS)
+    [dup] = state.apply(event("payments", inv), SETTINGS)
+    assert isinstance(dup, Rejected) and dup.reason == "duplicate"
+    late = state.apply(event("payments", invoice("C", "2024-02-01", "I0", 5, "2024-03-01")),
+                       SETTINGS)
+    assert [r.reason for r in late if isinstance(r, Rejected)] == ["late"]
+    [unknown] = state.apply(event("payments", payment("C", "2024-03-11", "NOPE", 1)), SETTINGS)
+    assert isinstance(unknown, Rejected) and unknown.reason == "unknown_invoice"
+    assert state.accepted == 2  # master data and the one invoice
+
+
+def test_an_event_a_little_out_of_order_is_applied() -> None:
+    state = fresh()
+    state.apply(event("payments", invoice("C", "2024-03-10", "I1", 1000, "2024-04-09")), SETTINGS)
+    out = state.apply(event("payments", invoice("C", "2024-03-05", "I2", 10, "2024-04-04")),
+                      SETTINGS)
+    assert not [o for o in out if isinstance(o, Rejected)]
+    assert "I2" in state.ledger.open_items
+
+
+def test_features_only_carry_what_the_feeds_said() -> None:
+    state = fresh()
+    day = to_seconds(datetime(2024, 3, 1, tzinfo=UTC)) // 86400
+    features = state.features(day, SETTINGS)
+    assert features["has_ledger"] == 0.0 and "overdue_share" not in features
+    state.apply(event("payments", invoice("C", "2024-01-10", "I1", 1000, "2024-02-09")), SETTINGS)
+    features = state.features(day, SETTINGS)
+    assert features["overdue_share"] == 1.0
+    assert features["utilisation"] == 0.2
+    assert features["max_dpd"] == 21.0

@@ -1,0 +1,151 @@
+"""The monitor flow end to end: bytewax's testing source and sink, and real feed folders."""
+
+from __future__ import annotations
+
+import gzip
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+
+from bytewax.testing import TestingSink, TestingSource, run_main
+from feedkit import customer, invoice, payment, record, status, write_feeds
+
+from config.settings import Settings
+from connectors.files import FeedFolderSource
+from connectors.records import DeadLetter, RawRecord, SourceDone, Warning, Watermark
+from detectors.clock import to_seconds
+from flows.monitor import Outputs, build_flow
+from flows.run import DEADLETTER, WARNINGS, read_jsonl, run_folder
+
+SETTINGS = Settings()
+
+
+def deteriorating_portfolio() -> dict[str, list[dict]]:
+    """GOOD pays on time; BAD stops paying in March and files for insolvency in August."""
+    feeds: dict[str, list[dict]] = {"customers": [], "payments": [], "news": [], "registry": []}
+    for cid, name in (("GOOD", "Good Foods SA"), ("BAD", "Bad Metals GmbH")):
+        feeds["customers"].append(customer(cid, "2024-01-01", name, credit_limit=20000,
+                                           aliases=[name.split()[0] + " " + name.split()[1]]))
+    for m in range(1, 8):
+        when, due = f"2024-{m:02d}-05", f"2024-{m + 1:02d}-04"
+        for cid in ("GOOD", "BAD"):
+            feeds["payments"].append(invoice(cid, when, f"{cid}-{m}", 3000, due))
+        feeds["payments"].append(payment("GOOD", f"2024-{m + 1:02d}-03", f"GOOD-{m}", 3000))
+        if m < 3:
+            feeds["payments"].append(payment("BAD", f"2024-{m + 1:02d}-04", f"BAD-{m}", 3000))
+    feeds["news"].append(record("news", company_name="BAD METALS", event_time="2024-05-02",
+                                headline="Bad Metals cuts jobs", source="wire",
+                                categories=["layoffs"], sentiment=-0.6))
+    feeds["registry"].append(status("BAD", "2024-08-20", "insolvency_filed"))
+    return feeds
+
+
+def as_items(feeds: dict[str, list[dict]]) -> list:
+    rows = sorted(((r["event_time"], feed, r) for feed, rs in feeds.items() for r in rs),
+                  key=lambda t: t[0])
+    items: list = [RawRecord(feed, json.dumps(r).encode(), {"n": i})
+                   for i, (_, feed, r) in enumerate(rows)]
+    end = to_seconds(datetime(2024, 12, 1, tzinfo=UTC))
+    return [*items, Watermark("p", 1, end), SourceDone("p", len(items))]
+
+
+def test_flow_with_bytewax_testing_tools_warns_the_deteriorating_customer_only() -> None:
+    warnings: list = []
+    dead: list = []
+    stats: list = []
+    outputs = Outputs(TestingSink(warnings), TestingSink(dead), stats=TestingSink(stats))
+    run_main(build_flow(SETTINGS, TestingSource(as_items(deteriorating_portfolio())), outputs))
+    early = [w for _, w in warnings if isinstance(w, Warning) and w.kind != "default"]
+    assert early and {w.customer_id for w in early} == {"BAD"}
+    first = early[0]
+    assert first.kind == "early_warning" and first.grade >= "C"
+    assert first.event_time < "2024-08-20"  # before the insolvency
+    assert {r.code for r in first.reasons} & {"overdue_share", "max_dpd"}
+    assert all(r.contribution > 0 for r in first.reasons)
+    assert any(e.startswith("pay-") for e in first.evidence)  # an overdue invoice
+    assert [w.kind for _, w in warnings if w.kind == "default"] == ["default"]
+    assert not dead  # the news named by company alias was resolved, not dead-lettered
+    read = sum(s.records for _, s in stats if isinstance(s, SourceDone))
+    accepted = sum(s.count for _, s in stats if not isinstance(s, SourceDone))
+    assert read == accepted == sum(len(v) for v in deteriorating_portfolio().values())
+
+
+def test_same_input_gives_byte_identical_warnings(tmp_path: Path) -> None:
+    feeds = write_feeds(tmp_path / "feeds", deteriorating_portfolio())
+    run_folder(SETTINGS, feeds, tmp_path / "a")
+    run_folder(SETTINGS, feeds, tmp_path / "b")
+    first = (tmp_path / "a" / WARNINGS).read_bytes()
+    assert first and first == (tmp_path / "b" / WARNINGS).read_bytes()
+
+
+def test_every_bad_input_has_a_defined_outcome_and_the_counts_add_up(tmp_path: Path) -> None:
+    feeds = deteriorating_portfolio()
+    good = invoice("GOOD", "2024-03-06", "X1", 100, "2024-04-05")
+    feeds["payments"] += [
+        invoice("GOOD", "2024-03-06", "X2", -5, "2024-04-05"),  # negative amount
+        {**invoice("GOOD", "2024-03-06", "X3", 1, "2024-04-05"), "amount": [1]},  # wrong type
+        payment("GOOD", "2024-03-07", "NO-SUCH-INVOICE", 10),  # unknown invoice
+        good, dict(good),  # duplicate event id
+        invoice("NEWCO", "2024-03-08", "N1", 100, "2024-04-07"),  # unknown customer: accepted
+        invoice("GOOD", "2024-03-01", "X4", 5, "2024-03-31"),  # 5 days out of order: accepted
+    ]
+    folder = write_feeds(tmp_path / "feeds", feeds)
+    with (folder / "payments.jsonl").open("a") as f:
+        f.write("{this is not json\n")
+        f.write(json.dumps(invoice("GOOD", "2024-01-02", "OLD", 1, "2024-02-01")) + "\n")  # late
+        f.write('{"event_id": "big", "pad": "' + "x" * 10_000_000 + '"}\n')  # a 10 MB line
+    payload = "".join(json.dumps(payment("GOOD", "2024-08-01", f"GOOD-{m}", 1)) + "\n"
+                      for m in range(1, 4)).encode()
+    (folder / "payments-0002.jsonl.gz").write_bytes(gzip.compress(payload)[:-20])  # truncated
+
+    summary = run_folder(SETTINGS, folder, tmp_path / "out")
+    reasons = {row["reason"] for row in read_jsonl(tmp_path / "out" / DEADLETTER)}
+    assert {"schema", "unknown_invoice", "duplicate", "invalid_json", "late", "too_large",
+            "unreadable_file"} <= reasons
+    assert summary.balanced, summary
+    assert summary.duplicates == 1
+    big = [r for r in read_jsonl(tmp_path / "out" / DEADLETTER) if r["reason"] == "too_large"]
+    assert "10000" in big[0]["detail"] and len(big[0]["original"]) <= 65_536
+    truncated = [r for r in read_jsonl(tmp_path / "out" / DEADLETTER)
+                 if r["reason"] == "unreadable_file"]
+    assert truncated[0]["origin"]["file"] == "payments-0002.jsonl.gz"
+
+
+def test_folder_source_resumes_exactly_where_its_snapshot_says(tmp_path: Path) -> None:
+    folder = write_feeds(tmp_path / "feeds", deteriorating_portfolio())
+    source = FeedFolderSource(folder, batch_size=7)
+
+    def drain(part, limit: int | None = None) -> list:
+        got: list = []
+        try:
+            while limit is None or len(got) < limit:
+                got.extend(part.next_batch())
+        except StopIteration:
+            pass
+        return got
+
+    whole = [i for i in drain(source.build_part("s", "shard-0-of-1", None))
+             if isinstance(i, RawRecord)]
+    part = source.build_part("s", "shard-0-of-1", None)
+    head = drain(part, 20)
+    resumed = source.build_part("s", "shard-0-of-1", part.snapshot())
+    part.close()
+    tail = drain(resumed)
+    both = [i for i in head + tail if isinstance(i, RawRecord)]
+    assert [r.raw for r in both] == [r.raw for r in whole]
+    times = [json.loads(r.raw)["event_time"] for r in whole]
+    assert times == sorted(times)
+
+
+def test_two_workers_write_the_same_warnings_as_one(tmp_path: Path) -> None:
+    feeds = write_feeds(tmp_path / "feeds", deteriorating_portfolio())
+    one = run_folder(SETTINGS, feeds, tmp_path / "one")
+    two = run_folder(SETTINGS, feeds, tmp_path / "two", workers=2)
+    assert one.warnings and one.to_json() == two.to_json()
+    assert (tmp_path / "one" / WARNINGS).read_bytes() == (tmp_path / "two" / WARNINGS).read_bytes()
+
+
+def test_dead_letters_keep_the_original_bytes() -> None:
+    letter = DeadLetter("news", "not_utf8", "bad byte", b"\xff\x00", {"file": "x"})
+    assert letter.to_json()["original_encoding"] == "hex"
+    assert bytes.fromhex(letter.to_json()["original"]) == b"\xff\x00"
