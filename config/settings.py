@@ -36,7 +36,9 @@ class ModelSettings(BaseModel):
 
     min_labels: int = Field(2000, ge=1)
     min_positives: int = Field(40, ge=1)
-    learning_rate: float = Field(0.02, gt=0)
+    learning_rate: float = Field(0.005, gt=0)
+    refit_every_months: int = Field(3, ge=1)
+    """How often (in event-time months) the boosted challenger is refit on known labels."""
     l2: float = Field(1e-4, ge=0)
     seed: int = 7
 
@@ -49,6 +51,8 @@ class PolicySettings(BaseModel):
     warn_from_grade: str = "C"
     resolve_below_grade: str = "C"
     resolve_after_snapshots: int = Field(3, ge=1)
+    top_share: float = Field(0.03, gt=0, le=1)
+    """Alert budget: warn only customers ranked in this riskiest share of the portfolio."""
 
     @field_validator("grade_bounds")
     @classmethod

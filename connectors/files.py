@@ -29,6 +29,9 @@ from connectors.records import DeadLetter, RawRecord, SourceDone, Watermark
 from detectors.clock import DAY
 
 SourceItem = RawRecord | DeadLetter | Watermark | SourceDone
+MAX_GAP_DAYS = 3660
+"""A sharded partition steps through every day; a record dated this far ahead of the rest is
+dead-lettered instead of making every partition walk to it."""
 KEPT_OF_OVERSIZED = 65_536
 _TIME = re.compile(rb'"event_time"\s*:\s*"([^"]{1,64})"')
 _CUSTOMER = re.compile(rb'"customer_id"\s*:\s*"([^"]{0,256})"')
@@ -56,6 +59,20 @@ def event_seconds(line: bytes) -> int | None:
     except ValueError:
         return None
     return int((moment if moment.tzinfo else moment.replace(tzinfo=UTC)).timestamp())
+
+
+def first_day(files: list[tuple[str, Path]]) -> int:
+    """The earliest event-time day at the head of any file: every partition starts there."""
+    days = []
+    for feed, path in files:
+        cursor = _Cursor(feed, path, 0, 0)
+        while (line := cursor.read()) is not None:
+            if line.error is None and (at := event_seconds(line.raw)) is not None:
+                days.append(at // DAY)
+                break
+        if not cursor.done:
+            cursor._finish()
+    return min(days, default=0)
 
 
 class Sharding:
@@ -152,12 +169,10 @@ class _Cursor:
 
 class _FolderPartition(StatefulSourcePartition[SourceItem, dict[str, Any]]):
     def __init__(self, name: str, shard: int, shards: int, files: list[tuple[str, Path]],
-                 resume: dict[str, Any] | None, batch_size: int,
-                 progress: Callable[[int], None] | None):
+                 resume: dict[str, Any] | None, progress: Callable[[int], None] | None):
         self._name, self._shard, self._shards = name, shard, shards
-        self._batch_size = batch_size
         self._progress = progress
-        state = resume or {"files": {}, "read": 0, "clock": 0, "done": False}
+        state = resume or {"files": {}, "read": 0, "clock": 0, "done": False, "day": None}
         self._read: int = state["read"]
         self._clock: int = state["clock"]
         self._done: bool = state["done"]
@@ -172,37 +187,44 @@ class _FolderPartition(StatefulSourcePartition[SourceItem, dict[str, Any]]):
             offset, line = state["files"].get(str(path), (0, 0))
             self._cursors.append(_Cursor(feed, path, offset, line))
             self._advance(index)
+        self._day: int = state["day"] if state["day"] is not None else first_day(files)
 
     def next_batch(self) -> list[SourceItem]:
+        """Everything of one event-time day, so that with one epoch per batch all partitions
+        move through event time in step (the k-th batch of every partition is the same day)."""
         if self._done:
             raise StopIteration
-        out: list[SourceItem] = []
-        consumed = 0
-        while self._heap and len(out) < self._batch_size:
-            at, index = self._heap[0]
-            if at // DAY > self._clock // DAY and self._clock:
-                if out:
-                    break  # one event-time day per batch keeps the flow's paths in step
-                out.append(Watermark(self._name, self._shards, (at // DAY) * DAY))
-            heapq.heappop(self._heap)
-            line = self._heads.pop(index)
-            self._clock = max(self._clock, at)
-            cursor = self._cursors[index]
-            self._read += 1
-            consumed += len(line.raw) + 1
-            out.append(self._item(cursor, line))
-            self._advance(index)
-        if self._progress is not None:
-            self._progress(consumed)
         if not self._heap:
             self._done = True
-            out.append(Watermark(self._name, self._shards, self._clock))
-            out.append(SourceDone(self._name, self._read))
+            return [Watermark(self._name, self._shards, self._clock), SourceDone(self._name,
+                                                                                 self._read)]
+        if self._shards == 1:
+            self._day = max(self._day, self._heap[0][0] // DAY)  # alone: skip empty days
+        out: list[SourceItem] = [Watermark(self._name, self._shards, self._day * DAY)]
+        end = (self._day + 1) * DAY
+        consumed = 0
+        while self._heap and self._heap[0][0] < end:
+            at, index = heapq.heappop(self._heap)
+            line = self._heads.pop(index)
+            self._clock = max(self._clock, at)
+            self._read += 1
+            consumed += len(line.raw) + 1
+            out.append(self._item(self._cursors[index], line))
+            self._advance(index)
+        while self._heap and self._heap[0][0] // DAY > self._day + MAX_GAP_DAYS:
+            at, index = heapq.heappop(self._heap)  # a typo like year 2999 must not stall us
+            self._read += 1
+            out.append(self._implausible(self._cursors[index], self._heads.pop(index), at))
+            self._advance(index)
+        self._day += 1
+        if self._progress is not None:
+            self._progress(consumed)
         return out
 
     def snapshot(self) -> dict[str, Any]:
         files = {str(c.path): c.position(self._heads.get(i)) for i, c in enumerate(self._cursors)}
-        return {"files": files, "read": self._read, "clock": self._clock, "done": self._done}
+        return {"files": files, "read": self._read, "clock": self._clock, "done": self._done,
+                "day": self._day}
 
     def close(self) -> None:
         for cursor in self._cursors:
@@ -226,6 +248,12 @@ class _FolderPartition(StatefulSourcePartition[SourceItem, dict[str, Any]]):
             heapq.heappush(self._heap, (self._clock if at is None else at, index))
             return
 
+    def _implausible(self, cursor: _Cursor, line: _Line, at: int) -> DeadLetter:
+        origin = {"file": cursor.path.name, "line": line.number}
+        detail = (f"event time {at // DAY - self._day} days after the feeds' clock "
+                  f"(more than {MAX_GAP_DAYS}); probably a typo in the date")
+        return DeadLetter(cursor.feed, "implausible_time", detail, line.raw, origin)
+
     def _item(self, cursor: _Cursor, line: _Line) -> SourceItem:
         origin = {"file": cursor.path.name, "line": line.number}
         if line.error is not None:
@@ -239,17 +267,19 @@ class _FolderPartition(StatefulSourcePartition[SourceItem, dict[str, Any]]):
 
 
 class FeedFolderSource(FixedPartitionedSource[SourceItem, dict[str, Any]]):
-    """All feeds of a folder as one event-time-ordered stream per shard.
+    """All feeds of a folder as one event-time-ordered stream per shard, a day per batch.
 
     With ``shards`` > 1 each partition reads every file but keeps only its customers'
-    records (by a stable hash of the customer id), so workers split the portfolio.
+    records (by a stable hash of the customer id), so workers split the portfolio. Run it with
+    ``epoch_interval=timedelta(0)``: every batch is then an epoch, and since every partition's
+    k-th batch holds the same day, bytewax's stateful steps see the days in order across
+    workers, which is what makes a cluster decide exactly like one worker.
     """
 
-    def __init__(self, folder: Path, shards: int = 1, batch_size: int = 1000,
+    def __init__(self, folder: Path, shards: int = 1,
                  progress: Callable[[int], None] | None = None):
         self.folder = Path(folder)
         self.shards = shards
-        self.batch_size = batch_size
         self.progress = progress
         """Called with the bytes consumed after each batch (for a progress bar)."""
 
@@ -262,4 +292,4 @@ class FeedFolderSource(FixedPartitionedSource[SourceItem, dict[str, Any]]):
         shard = int(for_part.split("-")[1])
         files = feed_files(self.folder)
         return _FolderPartition(for_part, shard, self.shards, files, resume_state,
-                                self.batch_size, self.progress)
+                                self.progress)

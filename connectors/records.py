@@ -29,11 +29,16 @@ class RawRecord:
 @dataclass(frozen=True, slots=True)
 class Watermark:
     """Source partition ``partition`` (of ``partitions``) has read everything before ``at``
-    (event time, seconds); the portfolio clock advances on the minimum over partitions."""
+    (event time, seconds); the portfolio clock advances on the minimum over partitions.
+
+    ``idle`` says the partition has nothing to read for now (a caught-up Kafka partition,
+    or one that finished): the clock leaves it out of the minimum until its next mark.
+    """
 
     partition: str
     partitions: int
     at: int
+    idle: bool = False
 
 
 @dataclass(frozen=True, slots=True)

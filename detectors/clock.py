@@ -52,3 +52,9 @@ def add_months(seconds: int, months: int) -> int:
         except ValueError:
             continue
     raise AssertionError("unreachable: every month has 28 days")
+
+
+def months_since_epoch(seconds: int) -> int:
+    """The calendar month of a time as a running number (1970-01 is 0)."""
+    moment = datetime.fromtimestamp(seconds, UTC)
+    return (moment.year - 1970) * 12 + moment.month - 1

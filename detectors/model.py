@@ -1,8 +1,8 @@
-"""The global risk model: a prior scorecard as champion until an online river model, learning
-from delayed labels, beats it on progressive validation.
+"""The global risk model: a prior scorecard as champion until a learned model, trained on
+delayed labels only, beats it on progressive validation.
 
-Both models are scored on every label before either learns from it, so the comparison uses
-only predictions made without knowing the answer.
+Every model scores each label before any model learns from it, so the comparison uses only
+predictions made without knowing the answer.
 """
 
 from __future__ import annotations
@@ -10,17 +10,18 @@ from __future__ import annotations
 import hashlib
 import math
 from collections import deque
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from river import compose, linear_model, optim, preprocessing
 
 from config.settings import ModelSettings
+from detectors.gbm import RefitBoosting
 from detectors.scorecard import LABELS, PriorScorecard, sigmoid
 
 LOG_SCALED = ("max_dpd", "tl_dpd", "dso", "delay_level", "accounts_age_days", "tl_dpd_trend",
               "delay_trend")
-LOSS_WINDOW = 5000
+LOSS_WINDOW = 50_000
 _EPS = 1e-6
 
 
@@ -78,67 +79,160 @@ class OnlineLogit:
         return hashlib.sha256(repr(state).encode()).hexdigest()[:16]
 
 
+class CalibratedScorecard:
+    """The prior scorecard's ranking with probabilities learnt from labels: an online
+    logistic regression (river) on the scorecard's log-odds (Platt scaling).
+
+    >>> card = CalibratedScorecard()
+    >>> for _ in range(300):
+    ...     card.learn_one({"max_dpd": 75.0}, 0)
+    >>> card.predict_one({"max_dpd": 75.0}) < card.prior.predict_one({"max_dpd": 75.0})
+    True
+    """
+
+    def __init__(self, learning_rate: float = 0.01):
+        self.learning_rate = learning_rate
+        self.prior = PriorScorecard()
+        self._platt = linear_model.LogisticRegression(
+            optimizer=optim.SGD(learning_rate), intercept_lr=learning_rate, l2=0.0,
+            initializer=optim.initializers.Constant(1.0),
+        )
+
+    def _logit(self, x: Mapping[str, float]) -> float:
+        return self.prior.intercept + sum(self.prior.contributions(x).values())
+
+    def learn_one(self, x: Mapping[str, float], y: int) -> None:
+        self._platt.learn_one({"scorecard": self._logit(x)}, bool(y))
+
+    @property
+    def _slope(self) -> float:
+        return float(self._platt.weights.get("scorecard", 1.0))
+
+    @property
+    def intercept(self) -> float:
+        return float(self._platt.intercept) + self._slope * self.prior.intercept
+
+    def contributions(self, x: Mapping[str, float]) -> dict[str, float]:
+        slope = self._slope
+        return {code: slope * points for code, points in self.prior.contributions(x).items()}
+
+    def predict_one(self, x: Mapping[str, float]) -> float:
+        return sigmoid(self.intercept + sum(self.contributions(x).values()))
+
+    def digest(self) -> str:
+        state = (self._slope, float(self._platt.intercept))
+        return hashlib.sha256(repr(state).encode()).hexdigest()[:16]
+
+
 @dataclass(frozen=True, slots=True)
 class Scored:
     pd: float
-    contributions: dict[str, float]
     model: str
 
 
 class RiskModel:
-    """Champion/challenger between the prior scorecard and the online logit.
+    """Champion and challengers: the prior scorecard, the same calibrated online, an online
+    logit over all features (river) and a boosted model refit every few months. Whichever
+    has the lowest progressive log loss over the recent labels (each scored before it was
+    learned) scores the portfolio.
 
     >>> model = RiskModel(ModelSettings(min_labels=10, min_positives=2))
-    >>> model.score({"max_dpd": 0.0}).model
+    >>> model.score_many([{"max_dpd": 0.0}])[0].model
     'prior'
     """
 
     def __init__(self, settings: ModelSettings):
         self.settings = settings
         self.prior = PriorScorecard()
+        self.calibrated = CalibratedScorecard()
         self.online = OnlineLogit(settings.learning_rate, settings.l2)
+        self.boosted = RefitBoosting(settings.min_labels, settings.min_positives, settings.seed)
         self.labels = 0
         self.positives = 0
+        self._losses: deque[tuple[int, dict[str, float]]] = deque(maxlen=LOSS_WINDOW)
+        self._champion = "prior"
         self._version: str | None = None
-        self._losses: dict[str, deque[float]] = {
-            "prior": deque(maxlen=LOSS_WINDOW), "online": deque(maxlen=LOSS_WINDOW)
-        }
 
-    def learn_one(self, x: Mapping[str, float], y: int) -> None:
-        for name, model in (("prior", self.prior), ("online", self.online)):
-            p = min(1 - _EPS, max(_EPS, model.predict_one(x)))
-            self._losses[name].append(-math.log(p if y else 1 - p))
-        self.online.learn_one(x, y)
-        self._version = None
-        self.labels += 1
-        self.positives += y
+    def learn_many(self, examples: Sequence[tuple[Mapping[str, float], int]]) -> None:
+        """Score a day's examples with every ready model first (progressive validation: no
+        model has seen any of them), then let the online model learn them and store them
+        for the next refit."""
+        if not examples:
+            return
+        xs = [x for x, _ in examples]
+        predictions = {"prior": [self.prior.predict_one(x) for x in xs],
+                       "calibrated": [self.calibrated.predict_one(x) for x in xs],
+                       "online": [self.online.predict_one(x) for x in xs]}
+        if self.boosted.ready:
+            predictions["boosted"] = self.boosted.predict_many(xs)
+        for i, (x, y) in enumerate(examples):
+            losses = {name: _log_loss(p[i], y) for name, p in predictions.items()}
+            self._losses.append((y, losses))
+            self.calibrated.learn_one(x, y)
+            self.online.learn_one(x, y)
+            self.boosted.learn_one(x, y)
+            self.labels += 1
+            self.positives += y
+        self._choose()
 
-    def progressive_log_loss(self, name: str) -> float | None:
-        losses = self._losses[name]
-        return sum(losses) / len(losses) if losses else None
+    def refit(self) -> None:
+        """Refit the boosted model on every label known now (called once a month)."""
+        if self.boosted.refit():
+            self._version = None
+
+    def progressive_log_loss(self) -> tuple[dict[str, float], int, int]:
+        """Mean log loss per model over the recent labels that every model ready now scored,
+        with the number of those labels and of positives among them."""
+        if not self._losses:
+            return {}, 0, 0
+        names = set(self._losses[-1][1])
+        window = [(y, losses) for y, losses in self._losses if names <= set(losses)]
+        means = {n: sum(w[n] for _, w in window) / len(window) for n in sorted(names)}
+        return means, len(window), sum(y for y, _ in window)
+
+    def _choose(self) -> None:
+        losses, labels, positives = self.progressive_log_loss()
+        if labels < self.settings.min_labels or positives < self.settings.min_positives:
+            return
+        best = min(losses, key=lambda name: (losses[name], name))
+        if best != self._champion:
+            self._champion = best
+            self._version = None
+        elif best != "prior":
+            self._version = None  # the learned champion changed with what it learned
 
     @property
     def champion(self) -> str:
-        ready = (self.labels >= self.settings.min_labels
-                 and self.positives >= self.settings.min_positives)
-        if not ready:
-            return "prior"
-        online, prior = self.progressive_log_loss("online"), self.progressive_log_loss("prior")
-        return "online" if online is not None and prior is not None and online < prior else "prior"
+        return self._champion
 
-    def score(self, x: Mapping[str, float]) -> Scored:
-        name = self.champion
-        model = self.online if name == "online" else self.prior
-        return Scored(model.predict_one(x), model.contributions(x), name)
+    def _model(self) -> PriorScorecard | CalibratedScorecard | OnlineLogit | RefitBoosting:
+        return {"prior": self.prior, "calibrated": self.calibrated, "online": self.online,
+                "boosted": self.boosted}[self._champion]
+
+    def score_many(self, xs: Sequence[Mapping[str, float]]) -> list[Scored]:
+        model = self._model()
+        if isinstance(model, RefitBoosting):
+            pds = model.predict_many(xs)
+        else:
+            pds = [model.predict_one(x) for x in xs]
+        return [Scored(pd, self._champion) for pd in pds]
+
+    def explain(self, x: Mapping[str, float]) -> dict[str, float]:
+        """The champion's reason codes for ``x``: log-odds contributions per feature."""
+        return self._model().contributions(x)
 
     def version(self) -> str:
         """A digest naming the model that scores now (which one, and its learned state)."""
         if self._version is None:
-            self._version = (
-                "prior-scorecard-v1" if self.champion == "prior"
-                else f"online-{self.online.digest()}"
-            )
+            digests = {"prior": lambda: "v1", "calibrated": self.calibrated.digest,
+                       "online": self.online.digest, "boosted": self.boosted.digest}
+            self._version = f"{self._champion}-{digests[self._champion]()}"
         return self._version
+
+
+def _log_loss(p: float, y: int) -> float:
+    p = min(1 - _EPS, max(_EPS, p))
+    return -math.log(p if y else 1 - p)
 
 
 def reason_label(code: str) -> str:

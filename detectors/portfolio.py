@@ -13,7 +13,7 @@ from bisect import bisect_left, insort
 from dataclasses import dataclass
 
 from config.settings import Settings
-from detectors.clock import day_of
+from detectors.clock import day_of, months_since_epoch
 from detectors.customer import DefaultNotice, Label, Snapshot
 from detectors.grading import grade_of
 from detectors.model import RiskModel
@@ -59,6 +59,7 @@ class Portfolio:
         self._ranked: list[tuple[float, str]] = []
         self._buffer: dict[int, list[Item]] = {}
         self._closed_through = -1
+        self._refit_month = -(10**6)
         self.late_items = 0
 
     def receive(self, item: Item) -> list[Result]:
@@ -86,27 +87,36 @@ class Portfolio:
         return out
 
     def _process(self, items: list[Item]) -> list[Result]:
+        """One day's items: refit at a new month, score the snapshots with the model as it
+        stood before the day, then learn the day's labels."""
+        items = sorted(items, key=_order)
+        month = months_since_epoch(_item_time(items[0]))
+        if month >= self._refit_month + self.settings.model.refit_every_months:
+            self.model.refit()
+            self._refit_month = month
+        snapshots = [i for i in items if isinstance(i, Snapshot)]
+        pds = iter(self.model.score_many([s.features for s in snapshots]))
         out: list[Result] = []
-        for item in sorted(items, key=_order):
-            if isinstance(item, Label):
-                self.model.learn_one(item.features, item.y)
-            elif isinstance(item, DefaultNotice):
+        for item in items:
+            if isinstance(item, DefaultNotice):
                 self._unrank(item.customer_id)
                 out.append(item)
-            else:
-                out.append(self._score(item))
+            elif isinstance(item, Snapshot):
+                out.append(self._score(item, next(pds).pd))
+        self.model.learn_many([(i.features, i.y) for i in items if isinstance(i, Label)])
         return out
 
-    def _score(self, snapshot: Snapshot) -> Score:
-        scored = self.model.score(snapshot.features)
+    def _score(self, snapshot: Snapshot, pd: float) -> Score:
         self._unrank(snapshot.customer_id)
-        self._pds[snapshot.customer_id] = scored.pd
-        insort(self._ranked, (-scored.pd, snapshot.customer_id))
-        rank = bisect_left(self._ranked, (-scored.pd, snapshot.customer_id)) + 1
-        return Score(
-            snapshot, scored.pd, grade_of(scored.pd, self.settings.policy.grade_bounds),
-            scored.contributions, rank, len(self._ranked), self.model.version(),
-        )
+        self._pds[snapshot.customer_id] = pd
+        insort(self._ranked, (-pd, snapshot.customer_id))
+        rank = bisect_left(self._ranked, (-pd, snapshot.customer_id)) + 1
+        grade = grade_of(pd, self.settings.policy.grade_bounds)
+        # Reasons are worked out only where a warning may follow: they cost a tree walk.
+        explain = grade >= self.settings.policy.warn_from_grade
+        contributions = self.model.explain(snapshot.features) if explain else {}
+        return Score(snapshot, pd, grade, contributions, rank, len(self._ranked),
+                     self.model.version())
 
     def _unrank(self, customer_id: str) -> None:
         old = self._pds.pop(customer_id, None)

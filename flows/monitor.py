@@ -106,7 +106,7 @@ def build_flow(settings: Settings, source: Source[Any], outputs: Outputs) -> Dat
     registrations = op.filter_map("first_sighting", events, _FirstSighting())
     clock_in = _keyed("to_clock", op.merge("clock_in", watermarks, registrations),
                       lambda _: CLOCK_KEY)
-    ticks = op.key_rm("ticks", op.stateful("clock", clock_in, Clock))
+    ticks = op.key_rm("ticks", op.stateful("clock", clock_in, lambda r: Clock(settings, r)))
 
     customer_in = op.merge(
         "customer_in", _keyed("by_customer", events, lambda e: e.event.customer_id), ticks

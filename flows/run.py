@@ -11,10 +11,11 @@ import json
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from bytewax.recovery import RecoveryConfig
+from bytewax.recovery import RecoveryConfig, init_db_dir
 from bytewax.testing import cluster_main, run_main
 
 from config.settings import Settings
@@ -28,6 +29,8 @@ SCORES = "scores.jsonl"
 WATCHLIST = "watchlist.jsonl"
 STATS = "stats.jsonl"
 EARLY_KINDS = ("early_warning", "escalation")
+EPOCH = timedelta(0)
+"""One epoch per source batch, i.e. per event-time day (see `FeedFolderSource`)."""
 
 
 @dataclass
@@ -57,10 +60,13 @@ def run_folder(
     *,
     scores: bool = False,
     workers: int = 1,
-    recovery: RecoveryConfig | None = None,
     progress: Callable[[int], None] | None = None,
 ) -> RunSummary:
-    """Monitor every feed file in ``feeds``; write warnings and the rest under ``out``."""
+    """Monitor every feed file in ``feeds``; write warnings and the rest under ``out``.
+
+    With ``settings.recovery.directory`` set, the run snapshots its state there and a run
+    started again with the same settings resumes where the last one stopped.
+    """
     out.mkdir(parents=True, exist_ok=True)
     outputs = Outputs(
         warnings=JsonLinesSink(out / WARNINGS),
@@ -71,14 +77,25 @@ def run_folder(
     )
     source = FeedFolderSource(feeds, shards=workers, progress=progress)
     flow = build_flow(settings, source, outputs)
+    recovery = None
+    if settings.recovery.directory is not None:
+        recovery = RecoveryConfig(str(prepare_recovery(settings.recovery.directory, workers)))
     if workers == 1:
-        run_main(flow, recovery_config=recovery)
+        run_main(flow, epoch_interval=EPOCH, recovery_config=recovery)
     else:
         cluster_main(flow, addresses=[], proc_id=0, worker_count_per_proc=workers,
-                     recovery_config=recovery)
+                     epoch_interval=EPOCH, recovery_config=recovery)
     for name in (WARNINGS, DEADLETTER, SCORES, WATCHLIST):
         canonicalize(out / name)
     return summarize(out)
+
+
+def prepare_recovery(directory: Path, partitions: int) -> Path:
+    """Create bytewax's recovery partitions on first use; keep them on a resume."""
+    if not any(directory.glob("part-*.sqlite3")):
+        directory.mkdir(parents=True, exist_ok=True)
+        init_db_dir(directory, partitions)
+    return directory
 
 
 def canonicalize(path: Path) -> None:

@@ -1,12 +1,12 @@
 """The stateful steps of the monitor flow: thin bytewax wrappers around `detectors/`.
 
-Each logic class holds one key's state, turns items into outputs, and snapshots a deep copy
-for recovery. The decisions themselves live in `detectors/`, which knows nothing of bytewax.
+Each logic class holds one key's state and turns items into outputs. The decisions
+themselves live in `detectors/`, which knows nothing of bytewax.
 """
 
 from __future__ import annotations
 
-import copy
+import pickle
 from dataclasses import dataclass
 from typing import Any
 
@@ -58,12 +58,18 @@ class Latest:
 
 
 class _Logic(StatefulLogic):
-    """Shared plumbing: snapshot a deep copy, keep the state."""
+    """Shared plumbing: the snapshot.
+
+    Bytewax asks every touched key for a snapshot at the end of every epoch, and the flow runs
+    one epoch per event-time day. Copying is only needed when snapshots are kept (recovery
+    on); otherwise handing over the live state costs nothing and nothing reads it later.
+    """
 
     state: Any
+    durable: bool = False
 
     def snapshot(self) -> Any:
-        return copy.deepcopy(self.state)
+        return pickle.loads(pickle.dumps(self.state)) if self.durable else self.state
 
 
 class NameIndex(_Logic):
@@ -89,21 +95,31 @@ class NameIndex(_Logic):
 
 class Clock(_Logic):
     """The portfolio's event-time clock: ticks every known customer at each month start,
-    once every source partition has read past it."""
+    once every source partition has read past it. Idle partitions (see `Watermark.idle`)
+    count as heard from but do not hold the clock back."""
 
-    def __init__(self, resume: dict[str, Any] | None):
-        self.state = resume or {"marks": {}, "partitions": 0, "customers": set(), "month": 0}
+    def __init__(self, settings: Settings, resume: dict[str, Any] | None):
+        self.durable = settings.recovery.directory is not None
+        self.state = resume or {"marks": {}, "partitions": 0, "customers": set(), "month": 0,
+                                "idle": set()}
 
     def on_item(self, value: Watermark | Register) -> tuple[list[tuple[str, Tick]], bool]:
         state = self.state
         if isinstance(value, Register):
             state["customers"].add(value.customer_id)
             return [], self.RETAIN
-        state["marks"][value.partition] = max(value.at, state["marks"].get(value.partition, 0))
+        idle: set[str] = state.setdefault("idle", set())
+        if value.idle:
+            idle.add(value.partition)
+        else:
+            idle.discard(value.partition)
+            state["marks"][value.partition] = max(value.at,
+                                                  state["marks"].get(value.partition, 0))
         state["partitions"] = value.partitions
-        if len(state["marks"]) < state["partitions"]:
+        active = [at for part, at in state["marks"].items() if part not in idle]
+        if len(state["marks"].keys() | idle) < state["partitions"] or not active:
             return [], self.RETAIN
-        now = min(state["marks"].values())
+        now = min(active)
         if state["month"] == 0:
             state["month"] = next_month_start(now)
         out = []
@@ -119,6 +135,7 @@ class Customer(_Logic):
 
     def __init__(self, settings: Settings, resume: CustomerState | None):
         self.settings = settings
+        self.durable = settings.recovery.directory is not None
         self.state = resume
 
     def on_item(self, value: Envelope | Tick) -> tuple[list[Any], bool]:
@@ -147,6 +164,7 @@ class PortfolioStep(_Logic):
     """The single portfolio key: scores, learns and ranks (see `detectors.portfolio`)."""
 
     def __init__(self, settings: Settings, resume: Portfolio | None):
+        self.durable = settings.recovery.directory is not None
         self.state = resume or Portfolio(settings)
 
     def on_item(self, value: Any) -> tuple[list[Any], bool]:
@@ -161,10 +179,11 @@ class Policy(_Logic):
 
     def __init__(self, settings: Settings, resume: dict[str, Any] | None):
         self.settings = settings
+        self.durable = settings.recovery.directory is not None
         p = settings.policy
         self.state = resume or {
             "policy": WarningPolicy(p.warn_from_grade, p.resolve_below_grade,
-                                    p.resolve_after_snapshots),
+                                    p.resolve_after_snapshots, p.top_share),
             "latest": None,
         }
 
@@ -181,7 +200,8 @@ class Policy(_Logic):
             to_rfc3339(value.snapshot.at), round(value.pd, 6), value.grade,
             reasons[0][0] if reasons and reasons[0][1] > 0 else None, False,
         )
-        decision = self.state["policy"].decide(value.grade)
+        rank_share = (value.rank - 1) / value.portfolio_size
+        decision = self.state["policy"].decide(value.grade, rank_share)
         if decision is None:
             return [], self.RETAIN
         return [from_score(value, decision, horizon)], self.RETAIN

@@ -18,7 +18,6 @@ from connectors.channels import Notifier
 from flows.alerts_cli import alerts
 
 # apprise imports the deprecated imghdr module while loading its plugins
-pytestmark = pytest.mark.filterwarnings("ignore:'imghdr' is deprecated:DeprecationWarning")
 
 
 @dataclass

@@ -29,7 +29,6 @@ from connectors.channels import Notifier
 from connectors.channels.sink import NotifierSink
 
 # apprise imports the deprecated imghdr module while loading its plugins
-pytestmark = pytest.mark.filterwarnings("ignore:'imghdr' is deprecated:DeprecationWarning")
 
 FAST = {"max_attempts": 30, "backoff_seconds": 0.05, "backoff_max_seconds": 0.2}
 

@@ -16,7 +16,6 @@ from connectors.channels.delivery import backoff_delay
 from connectors.records import Reason, Warning
 
 # apprise imports the deprecated imghdr module while loading its plugins
-pytestmark = pytest.mark.filterwarnings("ignore:'imghdr' is deprecated:DeprecationWarning")
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)  # a Monday
 SECRET = "Pa55-s3cret-XYZ"

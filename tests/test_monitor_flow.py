@@ -15,7 +15,7 @@ from connectors.files import FeedFolderSource
 from connectors.records import DeadLetter, RawRecord, SourceDone, Warning, Watermark
 from detectors.clock import to_seconds
 from flows.monitor import Outputs, build_flow
-from flows.run import DEADLETTER, WARNINGS, read_jsonl, run_folder
+from flows.run import DEADLETTER, EPOCH, WARNINGS, read_jsonl, run_folder
 
 SETTINGS = Settings()
 
@@ -54,7 +54,8 @@ def test_flow_with_bytewax_testing_tools_warns_the_deteriorating_customer_only()
     dead: list = []
     stats: list = []
     outputs = Outputs(TestingSink(warnings), TestingSink(dead), stats=TestingSink(stats))
-    run_main(build_flow(SETTINGS, TestingSource(as_items(deteriorating_portfolio())), outputs))
+    flow = build_flow(SETTINGS, TestingSource(as_items(deteriorating_portfolio())), outputs)
+    run_main(flow, epoch_interval=EPOCH)
     early = [w for _, w in warnings if isinstance(w, Warning) and w.kind != "default"]
     assert early and {w.customer_id for w in early} == {"BAD"}
     first = early[0]
@@ -113,7 +114,7 @@ def test_every_bad_input_has_a_defined_outcome_and_the_counts_add_up(tmp_path: P
 
 def test_folder_source_resumes_exactly_where_its_snapshot_says(tmp_path: Path) -> None:
     folder = write_feeds(tmp_path / "feeds", deteriorating_portfolio())
-    source = FeedFolderSource(folder, batch_size=7)
+    source = FeedFolderSource(folder)
 
     def drain(part, limit: int | None = None) -> list:
         got: list = []

@@ -1,0 +1,63 @@
+"""librdkafka configuration built from `KafkaSettings`, and its redacted form for logs.
+
+Every value of ``KafkaSettings.config`` is a `SecretStr` (SASL passwords, TLS keys...). They
+are revealed only into the dict handed to librdkafka; logs get `redact_config`, which masks
+every value except a short list of settings known to hold no secret.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from pydantic import SecretStr
+
+from config.redact import MASK
+from config.settings import KafkaSettings
+from connectors.contracts import FEEDS
+
+PUBLIC_KEYS = frozenset({
+    "bootstrap.servers", "client.id", "group.id", "security.protocol", "sasl.mechanism",
+    "sasl.mechanisms", "ssl.endpoint.identification.algorithm", "enable.auto.commit",
+    "enable.partition.eof", "auto.offset.reset", "acks", "enable.idempotence", "linger.ms",
+    "compression.type", "message.max.bytes", "fetch.max.bytes", "max.partition.fetch.bytes",
+    "queued.max.messages.kbytes", "socket.timeout.ms", "reconnect.backoff.max.ms",
+})
+"""librdkafka settings printed as they are; every other value is masked in logs."""
+
+
+def broker_config(
+    bootstrap: str | None, kafka: KafkaSettings, extra: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
+    """The librdkafka settings for one client: our defaults (``extra``), then the settings'
+    pass-through ``config`` (which may override them, e.g. ``security.protocol``), then the
+    bootstrap servers (the ``--kafka`` argument wins over ``kafka.bootstrap``)."""
+    servers = bootstrap or kafka.bootstrap
+    if not servers:
+        raise ValueError("no Kafka bootstrap servers: pass --kafka or set kafka.bootstrap")
+    config: dict[str, Any] = dict(extra or {})
+    config.update({key: _reveal(value) for key, value in kafka.config.items()})
+    config["bootstrap.servers"] = servers
+    return config
+
+
+def redact_config(config: Mapping[str, Any]) -> dict[str, Any]:
+    """``config`` safe to log: values of keys outside `PUBLIC_KEYS` become ``***``.
+
+    >>> redact_config({"bootstrap.servers": "k:9092", "sasl.password": "hunter2"})
+    {'bootstrap.servers': 'k:9092', 'sasl.password': '***'}
+    """
+    return {key: (value if key in PUBLIC_KEYS and not callable(value) else MASK)
+            for key, value in sorted(config.items())}
+
+
+def feed_topics(kafka: KafkaSettings) -> dict[str, str]:
+    """Feed name -> topic name for the four feeds, from ``kafka.topics``."""
+    missing = [feed for feed in FEEDS if feed not in kafka.topics]
+    if missing:
+        raise ValueError(f"kafka.topics names no topic for feed(s) {', '.join(missing)}")
+    return {feed: kafka.topics[feed] for feed in FEEDS}
+
+
+def _reveal(value: SecretStr | str) -> str:
+    return value.get_secret_value() if isinstance(value, SecretStr) else value
