@@ -17,9 +17,7 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/creditradar simulate --customers 2000 --months 36 --seed 7 --out $(DEMO)/feeds
-	$(BIN)/creditradar run --feeds $(DEMO)/feeds --out $(DEMO)
-	$(BIN)/creditradar backtest --out $(DEMO) --outcomes $(DEMO)/feeds/outcomes.jsonl
+	$(BIN)/creditradar --log-level warning demo --out $(DEMO) --customers 2000 --months 36 --seed 7
 
 test: $(STAMP)
 	$(BIN)/python -m pytest

@@ -7,6 +7,7 @@ secrets out of files. `load_settings` is the one way to build settings from a fi
 
 from __future__ import annotations
 
+import hashlib
 import json
 import tomllib
 from pathlib import Path
@@ -16,6 +17,8 @@ import yaml
 from pydantic import BaseModel, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from config.alerts import AlertsSettings
+from config.audit import AuditSettings
 from config.errors import ConfigError
 
 SECRET_KEY_PARTS = ("password", "secret", "token", "key", "credential", "sasl.oauthbearer")
@@ -103,6 +106,8 @@ class Settings(BaseSettings):
     policy: PolicySettings = PolicySettings()
     kafka: KafkaSettings = KafkaSettings()
     recovery: RecoverySettings = RecoverySettings()
+    alerts: AlertsSettings = AlertsSettings()
+    audit: AuditSettings = AuditSettings()
     log_level: str = "info"
 
     @classmethod
@@ -146,6 +151,12 @@ def load_settings(path: Path | None = None, **overrides: Any) -> Settings:
     except ValueError as exc:
         raise ConfigError(f"invalid settings{f' in {path}' if path else ''}: {exc}") from exc
     return settings.model_copy(update=overrides) if overrides else settings
+
+
+def config_digest(settings: Settings) -> str:
+    """Names the configuration that decided: the hash of its redacted, canonical form."""
+    canonical = json.dumps(redacted(settings), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()[:16]
 
 
 def redacted(settings: Settings) -> dict[str, Any]:

@@ -123,3 +123,5 @@ class Warning(BaseModel):
     industry: str | None = None
     tags: list[str] = []
     model_version: str = ""
+    config_digest: str = ""
+    program_version: str = ""

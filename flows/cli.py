@@ -16,6 +16,8 @@ from tqdm import tqdm
 from config.errors import CreditRadarError
 from config.settings import Settings, load_settings, redacted
 from connectors.files import feed_files
+from flows.alerts_cli import alerts
+from flows.audit_cli import audit
 from flows.logs import configure_logging
 
 log = structlog.get_logger("creditradar")
@@ -118,6 +120,24 @@ def backtest(out: Path, outcomes: Path) -> None:
     (out / "backtest.json").write_text(json.dumps(result.to_json(), indent=2) + "\n")
 
 
+@cli.command()
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default="demo-output",
+              show_default=True)
+@click.option("--customers", type=click.IntRange(1), default=2000, show_default=True)
+@click.option("--months", type=click.IntRange(1), default=36, show_default=True)
+@click.option("--seed", type=int, default=7, show_default=True)
+@click.pass_context
+def demo(ctx: click.Context, out: Path, customers: int, months: int, seed: int) -> None:
+    """Simulate a portfolio and monitor it end to end, delivering to loopback channels."""
+    from flows.demo import run_demo
+
+    def simulating(total: int) -> Any:
+        return _progress(total, "customers", "simulate")
+
+    summary = run_demo(_settings(ctx), out, customers, months, seed, simulating)
+    click.echo(f"\n{format_summary(summary.to_json())}")
+
+
 @cli.group("config")
 def config_group() -> None:
     """Inspect the effective configuration."""
@@ -150,6 +170,10 @@ def format_watchlist(rows: list[dict[str, Any]]) -> str:
             f"{row['grade']:<5} {row['pd']:>7.2%}  {row['top_reason'] or ''}"
         )
     return "\n".join(lines)
+
+
+cli.add_command(alerts)
+cli.add_command(audit)
 
 
 def main() -> None:

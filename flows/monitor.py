@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 import bytewax.operators as op
@@ -23,6 +24,7 @@ from bytewax.outputs import Sink
 
 from config.settings import Settings
 from connectors import contracts as c
+from connectors.audit import AuditEntry
 from connectors.intake import Envelope, normalize_name, validate
 from connectors.records import DeadLetter, RawRecord, Warning, Watermark
 from detectors.clock import to_rfc3339
@@ -32,6 +34,7 @@ from flows.steps import Accepted, Clock, Customer, NameIndex, Policy, PortfolioS
 
 PORTFOLIO_KEY = "portfolio"
 CLOCK_KEY = "clock"
+NOTIFY_KEY = "notify"
 
 
 @dataclass
@@ -43,6 +46,10 @@ class Outputs:
     scores: Sink[Any] | None = None
     watchlist: Sink[Any] | None = None
     stats: Sink[Any] | None = None
+    audit: Sink[Any] | None = None
+    """Takes ``(key, AuditEntry)``: every input that reached a customer, every warning."""
+    notify: Sink[Any] | None = None
+    """Takes warnings and event-time ``datetime`` ticks, all from one worker."""
 
 
 class _FirstSighting:
@@ -145,7 +152,32 @@ def build_flow(settings: Settings, source: Source[Any], outputs: Outputs) -> Dat
     if outputs.stats is not None:
         stats = op.merge("stats", source_done, accepted)
         op.output("stats_out", _keyed("key_stats", stats, lambda _: "stats"), outputs.stats)
+    if outputs.audit is not None:
+        logged = op.merge("audit_in", op.map("audit_inputs", events, _audit_input),
+                          op.map("audit_warnings", warnings, _audit_warning))
+        op.output("audit_out", logged, outputs.audit)
+    if outputs.notify is not None:
+        ticks_out = op.map("notify_ticks", watermarks, lambda w: datetime.fromtimestamp(w.at, UTC))
+        one_worker = op.stateful_map(  # a single key puts every notification on one worker
+            "notify_route", _keyed("to_notify", op.merge("notify_in", warnings, ticks_out),
+                                   lambda _: NOTIFY_KEY), lambda _, item: (True, item))
+        op.output("notify_out", op.key_rm("notify_items", one_worker), outputs.notify)
     return flow
+
+
+def _audit_input(envelope: Envelope) -> tuple[str, AuditEntry]:
+    event = envelope.event
+    body = {"feed": event.feed, "raw": envelope.raw.decode("utf-8"), "origin": envelope.origin}
+    return event.customer_id, AuditEntry(  # type: ignore[union-attr]
+        "input", f"{event.feed}:{event.event_id}", to_rfc3339(int(event.event_time.timestamp())),
+        body,
+    )
+
+
+def _audit_warning(warning: Warning) -> tuple[str, AuditEntry]:
+    return warning.customer_id, AuditEntry(
+        "warning", warning.warning_id, warning.event_time, warning.model_dump(mode="json")
+    )
 
 
 def _customer_of(item: Score | DefaultNotice) -> str:

@@ -8,6 +8,7 @@ returns a summary whose counts add up: read = accepted + rejected + duplicates.
 from __future__ import annotations
 
 import json
+import shutil
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -19,6 +20,8 @@ from bytewax.recovery import RecoveryConfig, init_db_dir
 from bytewax.testing import cluster_main, run_main
 
 from config.settings import Settings
+from connectors.audit import AuditSink
+from connectors.channels.sink import NotifierSink
 from connectors.files import FeedFolderSource
 from connectors.sinks import JsonLinesSink
 from flows.monitor import Outputs, build_flow
@@ -28,6 +31,7 @@ DEADLETTER = "deadletter.jsonl"
 SCORES = "scores.jsonl"
 WATCHLIST = "watchlist.jsonl"
 STATS = "stats.jsonl"
+AUDIT = "audit"
 EARLY_KINDS = ("early_warning", "escalation")
 EPOCH = timedelta(0)
 """One epoch per source batch, i.e. per event-time day (see `FeedFolderSource`)."""
@@ -60,20 +64,28 @@ def run_folder(
     *,
     scores: bool = False,
     workers: int = 1,
+    notify: bool = True,
     progress: Callable[[int], None] | None = None,
 ) -> RunSummary:
     """Monitor every feed file in ``feeds``; write warnings and the rest under ``out``.
 
     With ``settings.recovery.directory`` set, the run snapshots its state there and a run
-    started again with the same settings resumes where the last one stopped.
+    started again with the same settings resumes where the last one stopped. With ``notify``
+    and channels configured, warnings go to the subscribed desks (a replay passes False).
     """
+    notify = notify and bool(settings.alerts.channels)
     out.mkdir(parents=True, exist_ok=True)
+    resuming = settings.recovery.directory is not None and settings.recovery.directory.exists()
+    if settings.audit.enabled and not resuming:
+        shutil.rmtree(out / AUDIT, ignore_errors=True)  # a fresh run starts a fresh log
     outputs = Outputs(
         warnings=JsonLinesSink(out / WARNINGS),
         deadletter=JsonLinesSink(out / DEADLETTER),
         scores=JsonLinesSink(out / SCORES) if scores else None,
         watchlist=JsonLinesSink(out / WATCHLIST),
         stats=JsonLinesSink(out / STATS),
+        audit=AuditSink(out / AUDIT, settings.audit) if settings.audit.enabled else None,
+        notify=NotifierSink(settings.alerts, settings.state_dir) if notify else None,
     )
     source = FeedFolderSource(feeds, shards=workers, progress=progress)
     flow = build_flow(settings, source, outputs)

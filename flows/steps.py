@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import pickle
 from dataclasses import dataclass
+from importlib.metadata import version
 from typing import Any
 
 import structlog
 from bytewax.operators import StatefulLogic
 
-from config.settings import Settings
+from config.settings import Settings, config_digest
 from connectors import contracts as c
 from connectors.intake import Envelope
 from connectors.records import DeadLetter, Warning, Watermark
@@ -24,6 +25,7 @@ from detectors.portfolio import Portfolio, Score
 from detectors.warnings import from_default, from_score
 
 log = structlog.get_logger(__name__)
+PROGRAM_VERSION = version("creditradar")
 
 
 @dataclass(frozen=True, slots=True)
@@ -180,6 +182,8 @@ class Policy(_Logic):
     def __init__(self, settings: Settings, resume: dict[str, Any] | None):
         self.settings = settings
         self.durable = settings.recovery.directory is not None
+        self.lineage = {"config_digest": config_digest(settings),
+                        "program_version": PROGRAM_VERSION}
         p = settings.policy
         self.state = resume or {
             "policy": WarningPolicy(p.warn_from_grade, p.resolve_below_grade,
@@ -190,7 +194,7 @@ class Policy(_Logic):
     def on_item(self, value: Score | DefaultNotice) -> tuple[list[Warning], bool]:
         horizon = self.settings.horizon_months
         if isinstance(value, DefaultNotice):
-            warning = from_default(value, horizon)
+            warning = from_default(value, horizon).model_copy(update=self.lineage)
             self.state["latest"] = Latest(value.customer_id, value.profile.name,
                                           warning.event_time, 1.0, "E", warning.kind, True)
             return [warning], self.RETAIN
@@ -204,7 +208,8 @@ class Policy(_Logic):
         decision = self.state["policy"].decide(value.grade, rank_share)
         if decision is None:
             return [], self.RETAIN
-        return [from_score(value, decision, horizon)], self.RETAIN
+        warning = from_score(value, decision, horizon).model_copy(update=self.lineage)
+        return [warning], self.RETAIN
 
     def on_eof(self) -> tuple[list[Latest], bool]:
         latest = self.state["latest"]

@@ -4,21 +4,16 @@ failures, and that no password or token is ever printed."""
 
 from __future__ import annotations
 
-import json
-import socket
 import threading
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from email import message_from_bytes, policy
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import bytewax.operators as op
 import pytest
-from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import AuthResult, Envelope
 from bytewax.dataflow import Dataflow
 from bytewax.testing import TestingSource, run_main
 from structlog.testing import capture_logs
@@ -26,43 +21,10 @@ from test_alerts_routing import SECRET, T0, TOKEN, warning
 
 from config.alerts import AlertsSettings
 from connectors.channels import Notifier
+from connectors.channels.loopback import JsonReceiver, SmtpReceiver, free_port
 from connectors.channels.sink import NotifierSink
 
-# apprise imports the deprecated imghdr module while loading its plugins
-
 FAST = {"max_attempts": 30, "backoff_seconds": 0.05, "backoff_max_seconds": 0.2}
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-class JsonReceiver:
-    """A real HTTP server on loopback recording the JSON bodies apprise posts."""
-
-    def __init__(self, port: int) -> None:
-        received: list[dict[str, Any]] = []
-        self.received = received
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
-                length = int(self.headers["Content-Length"])
-                received.append({"path": self.path, **json.loads(self.rfile.read(length))})
-                self.send_response(200)
-                self.end_headers()
-
-            def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
-                """Keep the test output quiet."""
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-
-    def stop(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
 
 
 @pytest.fixture
@@ -73,29 +35,11 @@ def webhook() -> Iterator[tuple[JsonReceiver, int]]:
     receiver.stop()
 
 
-class Mailbox:
-    """aiosmtpd handler keeping every accepted message."""
-
-    def __init__(self) -> None:
-        self.messages: list[Envelope] = []
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Envelope) -> str:  # noqa: N802
-        self.messages.append(envelope)
-        return "250 OK"
-
-
 @pytest.fixture
-def smtp() -> Iterator[tuple[Mailbox, int]]:
-    def authenticate(server: Any, session: Any, envelope: Any, mechanism: str,
-                     data: Any) -> AuthResult:
-        return AuthResult(success=(data.login, data.password) == (b"desk", SECRET.encode()))
-
-    mailbox, port = Mailbox(), free_port()
-    controller = Controller(mailbox, hostname="127.0.0.1", port=port,
-                            authenticator=authenticate, auth_require_tls=False)
-    controller.start()
-    yield mailbox, port
-    controller.stop()
+def smtp() -> Iterator[tuple[SmtpReceiver, int]]:
+    receiver = SmtpReceiver(free_port(), "desk", SECRET)
+    yield receiver, receiver.port
+    receiver.stop()
 
 
 def config(channels: dict[str, Any], receivers: dict[str, list[str]] | None = None,
@@ -113,7 +57,7 @@ def titles(receiver: JsonReceiver) -> list[str]:
 
 
 def test_email_and_webhook_receive_routed_grouped_messages(
-        tmp_path: Path, smtp: tuple[Mailbox, int], webhook: tuple[JsonReceiver, int]) -> None:
+        tmp_path: Path, smtp: tuple[SmtpReceiver, int], webhook: tuple[JsonReceiver, int]) -> None:
     mailbox, smtp_port = smtp
     receiver, http_port = webhook
     settings = AlertsSettings.model_validate({
@@ -220,7 +164,7 @@ def test_failed_delivery_is_kept_with_its_error_after_the_last_attempt(tmp_path:
 
 
 def test_no_secret_reaches_logs_history_or_errors(
-        tmp_path: Path, smtp: tuple[Mailbox, int], caplog: pytest.LogCaptureFixture) -> None:
+        tmp_path: Path, smtp: tuple[SmtpReceiver, int], caplog: pytest.LogCaptureFixture) -> None:
     mailbox, port = smtp
     good = f"mailto://desk:{SECRET}@127.0.0.1:{port}?to=risk@example.com&from=r@example.com" \
            "&mode=insecure"
