@@ -195,5 +195,6 @@ def _score_row(item: Score | DefaultNotice) -> dict[str, Any] | None:
         "rank": item.rank,
         "month_end": item.snapshot.month_end,
         "model_version": item.model_version,
+        "features": {k: round(v, 6) for k, v in sorted(item.snapshot.features.items())},
     }
 
