@@ -293,3 +293,8 @@ class FeedFolderSource(FixedPartitionedSource[SourceItem, dict[str, Any]]):
         files = feed_files(self.folder)
         return _FolderPartition(for_part, shard, self.shards, files, resume_state,
                                 self.progress)
+
+
+def folder_source(settings: Any, path: str, shards: int | str = 1) -> FeedFolderSource:
+    """The ``folder`` source plugin: ``creditradar run --source folder -o path=feeds/``."""
+    return FeedFolderSource(Path(path), shards=int(shards))

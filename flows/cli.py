@@ -75,7 +75,11 @@ def simulate(customers: int, months: int, seed: int, start: Any, out: Path) -> N
 
 @cli.command()
 @click.option("--feeds", type=click.Path(exists=True, file_okay=False, path_type=Path),
-              required=True, help="Folder of feed files (JSON Lines, optionally gzip).")
+              help="Folder of feed files (JSON Lines, optionally gzip): the embedded default.")
+@click.option("--source", "source_name", default=None,
+              help="A source plugin (entry point group creditradar.sources) instead of --feeds.")
+@click.option("-o", "--source-option", "source_options", multiple=True, metavar="KEY=VALUE",
+              help="An option for the source plugin; repeat as needed.")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True)
 @click.option("--horizon-months", type=click.IntRange(1, 36), default=None)
 @click.option("--scores", is_flag=True, help="Also write every snapshot's score.")
@@ -83,26 +87,47 @@ def simulate(customers: int, months: int, seed: int, start: Any, out: Path) -> N
 @click.option("--top", type=click.IntRange(0), default=15, show_default=True,
               help="Rows of the watchlist to print.")
 @click.pass_context
-def run(ctx: click.Context, feeds: Path, out: Path, horizon_months: int | None, scores: bool,
+def run(ctx: click.Context, feeds: Path | None, source_name: str | None,
+        source_options: tuple[str, ...], out: Path, horizon_months: int | None, scores: bool,
         workers: int, top: int) -> None:
-    """Run the monitor over a feeds folder; write warnings.jsonl and friends under OUT."""
-    from flows.run import run_folder, watchlist
+    """Run the monitor over a feeds folder (or a source plugin); write warnings.jsonl, the
+    dead letters, the watchlist and the audit log under OUT."""
+    from connectors.plugins import load_source
+    from flows.run import run_folder, run_source, watchlist
 
     settings = _settings(ctx)
     if horizon_months is not None:
         settings = settings.model_copy(update={"horizon_months": horizon_months})
-    if not feed_files(feeds):
-        raise click.ClickException(f"no feed files (customers/payments/news/registry) in {feeds}")
-    total = sum(path.stat().st_size for _, path in feed_files(feeds)) * workers
-    log.info("run.start", feeds=str(feeds), out=str(out), workers=workers,
+    log.info("run.start", feeds=str(feeds), source=source_name, out=str(out), workers=workers,
              horizon_months=settings.horizon_months)
-    with _progress(total, "B", "run") as progress:
-        summary = run_folder(settings, feeds, out, scores=scores, workers=workers,
-                             progress=progress)
+    if source_name is not None:
+        options = dict(_option(text) for text in source_options)
+        try:
+            source = load_source(source_name, settings, **options)
+        except CreditRadarError as exc:
+            raise click.ClickException(str(exc)) from exc
+        summary = run_source(settings, source, out, scores=scores, workers=workers)
+    else:
+        if feeds is None:
+            raise click.UsageError("give --feeds DIR, or --source NAME with its options")
+        if not feed_files(feeds):
+            raise click.ClickException(
+                f"no feed files (customers/payments/news/registry) in {feeds}")
+        total = sum(path.stat().st_size for _, path in feed_files(feeds)) * workers
+        with _progress(total, "B", "run") as progress:
+            summary = run_folder(settings, feeds, out, scores=scores, workers=workers,
+                                 progress=progress)
     log.info("run.done", **summary.to_json())
     click.echo(format_summary(summary.to_json()))
     if top:
         click.echo(format_watchlist(watchlist(out, top)))
+
+
+def _option(text: str) -> tuple[str, str]:
+    key, sep, value = text.partition("=")
+    if not sep or not key:
+        raise click.BadParameter(f"{text!r} is not KEY=VALUE", param_hint="--source-option")
+    return key, value
 
 
 @cli.command()

@@ -16,6 +16,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from bytewax.inputs import Source
 from bytewax.recovery import RecoveryConfig, init_db_dir
 from bytewax.testing import cluster_main, run_main
 
@@ -73,6 +74,20 @@ def run_folder(
     started again with the same settings resumes where the last one stopped. With ``notify``
     and channels configured, warnings go to the subscribed desks (a replay passes False).
     """
+    source = FeedFolderSource(feeds, shards=workers, progress=progress)
+    return run_source(settings, source, out, scores=scores, workers=workers, notify=notify)
+
+
+def run_source(
+    settings: Settings,
+    source: Source[Any],
+    out: Path,
+    *,
+    scores: bool = False,
+    workers: int = 1,
+    notify: bool = True,
+) -> RunSummary:
+    """Monitor what ``source`` yields (any source plugin); see `run_folder`."""
     notify = notify and bool(settings.alerts.channels)
     out.mkdir(parents=True, exist_ok=True)
     resuming = settings.recovery.directory is not None and settings.recovery.directory.exists()
@@ -87,7 +102,6 @@ def run_folder(
         audit=AuditSink(out / AUDIT, settings.audit) if settings.audit.enabled else None,
         notify=NotifierSink(settings.alerts, settings.state_dir) if notify else None,
     )
-    source = FeedFolderSource(feeds, shards=workers, progress=progress)
     flow = build_flow(settings, source, outputs)
     recovery = None
     if settings.recovery.directory is not None:

@@ -189,8 +189,12 @@ class _MergedPartition(StatefulSourcePartition[SourceItem, dict[str, Any]]):
                             inputs=[i.name for i in self._inputs if i.waiting()])
 
     def _fetch(self, timeout: float) -> None:
-        """Move what the consumer has fetched into the per-partition queues."""
-        for message in self._consumer.consume(FETCH_BATCH, timeout):
+        """Move what the consumer has fetched into the per-partition queues; with a
+        ``timeout``, wait that long for at least one message (or event) if none is there."""
+        messages = self._consumer.consume(FETCH_BATCH, 0)
+        if not messages and timeout:
+            messages = self._consumer.consume(1, timeout)
+        for message in messages:
             error = message.error()
             if error is not None:
                 self._on_error(message, error)

@@ -1,0 +1,62 @@
+"""Source plugins: discovery by entry point, and a connector written in a few lines."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from feedkit import customer, invoice, payment, write_feeds
+from test_monitor_flow import deteriorating_portfolio
+
+from config.errors import ConnectorError
+from config.settings import Settings
+from connectors.files import FeedFolderSource
+from connectors.plugins import IterableSource, available_sources, load_source
+from connectors.records import RawRecord
+from flows.run import WARNINGS, run_folder, run_source
+
+SETTINGS = Settings()
+
+
+def test_the_folder_source_is_an_installed_plugin(tmp_path: Path) -> None:
+    assert "folder" in available_sources()
+    source = load_source("folder", SETTINGS, path=str(tmp_path), shards="2")
+    assert isinstance(source, FeedFolderSource) and source.shards == 2
+
+
+def test_unknown_plugins_and_options_are_clear_errors() -> None:
+    with pytest.raises(ConnectorError, match="no source plugin 'nope'.*folder"):
+        load_source("nope", SETTINGS)
+    with pytest.raises(ConnectorError, match="does not take options"):
+        load_source("folder", SETTINGS, colour="blue")
+
+
+def test_an_iterable_source_runs_the_same_monitor_as_the_folder(tmp_path: Path) -> None:
+    feeds = deteriorating_portfolio()
+    rows = sorted(((r["event_time"], i, feed, r) for i, (feed, rs) in enumerate(feeds.items())
+                   for r in rs), key=lambda t: (t[0], t[1]))
+
+    def records() -> Iterator[RawRecord]:
+        for _, _, feed, row in rows:
+            yield RawRecord(feed, json.dumps(row).encode(), {"test": True})
+
+    via_plugin = run_source(SETTINGS, IterableSource(records), tmp_path / "plugin")
+    via_folder = run_folder(SETTINGS, write_feeds(tmp_path / "feeds", feeds), tmp_path / "f")
+    assert via_plugin.warnings and via_plugin.read == via_folder.read
+    assert (tmp_path / "plugin" / WARNINGS).read_bytes() == (tmp_path / "f" / WARNINGS).read_bytes()
+
+
+def test_iterable_source_resumes_after_its_snapshot() -> None:
+    rows = [customer("A", "2024-01-01", "A Ltd"),
+            invoice("A", "2024-01-02", "I", 10, "2024-02-01"),
+            payment("A", "2024-01-03", "I", 10)]
+    source = IterableSource(lambda: iter(RawRecord("payments", json.dumps(r).encode())
+                                         for r in rows))
+    part = source.build_part("s", "iterable", None)
+    first = part.next_batch()
+    resumed = source.build_part("s", "iterable", part.snapshot())
+    rest = resumed.next_batch() + resumed.next_batch()
+    raws = [i.raw for i in first + rest if isinstance(i, RawRecord)]
+    assert [json.loads(r)["event_id"] for r in raws] == [r["event_id"] for r in rows]
