@@ -1,38 +1,113 @@
-"""Redaction of secrets in URLs and free text, used wherever something may be printed."""
+"""Redaction of secrets in URLs and free text, used wherever something may be printed.
+
+Channel and broker URLs carry passwords and tokens in the user part, the host
+(``slack://TokenA/...``), the path (webhook tokens) and the query. ``redact_url`` keeps only
+what helps a human tell them apart; ``scrub`` removes one URL's secret parts from any text
+(e.g. a library's error message); ``redact_text`` masks every URL found in a log line.
+"""
 
 from __future__ import annotations
 
 import re
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import unquote
 
 MASK = "***"
-_URL = re.compile(r"\b([a-zA-Z][a-zA-Z0-9+.-]*)://[^\s'\"<>]+")
+# query keys whose values identify a channel without granting access to it
+_SAFE_QUERY_KEYS = frozenset(
+    {"format", "overflow", "method", "mode", "verify", "smtp", "from", "to", "cc", "bcc",
+     "name", "priority", "timeout", "rto", "cto", "emojis"}
+)
+_HOST = re.compile(
+    r"^(localhost|\d{1,3}(\.\d{1,3}){3}|\[[0-9a-fA-F:]+\]|[a-z0-9-]+(\.[a-z0-9-]+)+)(:\d+)?$"
+)
+_PLAIN_SEGMENT = re.compile(r"^[a-z][a-z_-]{0,19}$")
+_URL = re.compile(r"^(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*)://(?P<rest>.*)$", re.S)
+
+
+def _split(url: str) -> tuple[str, str, str, str, str, str] | None:
+    found = _URL.match(url)
+    if not found:
+        return None
+    rest = found.group("rest")
+    rest, _, fragment = rest.partition("#")
+    rest, _, query = rest.partition("?")
+    netloc, slash, path = rest.partition("/")
+    userinfo, at, hostport = netloc.rpartition("@")
+    return found.group("scheme"), userinfo if at else "", hostport, slash + path, query, fragment
+
+
+def redact_url(url: str) -> str:
+    """Return ``url`` with credentials, token-like host/path parts and query secrets masked.
+
+    >>> redact_url("mailto://desk:s3cret@mail.example.com:587?to=risk@example.com")
+    'mailto://***@mail.example.com:587?to=risk@example.com'
+    >>> redact_url("slack://T0KENA/B0KENB/C0KENC/#credit")
+    'slack://***/***/***/#credit'
+    >>> redact_url("json://127.0.0.1:8080/hooks/credit?token=abc")
+    'json://127.0.0.1:8080/hooks/credit?token=***'
+    """
+    parts = _split(url)
+    if parts is None:
+        return MASK
+    scheme, userinfo, hostport, path, query, fragment = parts
+    host = hostport if _HOST.match(hostport.lower()) and hostport == hostport.lower() else MASK
+    out = f"{scheme}://{MASK + '@' if userinfo else ''}{host}"
+    if path:
+        out += "/".join(
+            segment if not segment or _PLAIN_SEGMENT.match(segment) else MASK
+            for segment in path.split("/")
+        )
+    if query:
+        pairs = []
+        for pair in query.split("&"):
+            key, eq, _value = pair.partition("=")
+            pairs.append(pair if key.lower() in _SAFE_QUERY_KEYS or not eq else f"{key}={MASK}")
+        out += "?" + "&".join(pairs)
+    return out + (f"#{fragment}" if fragment else "")
+
+
+def secrets_of(url: str) -> list[str]:
+    """The substrings of ``url`` that ``redact_url`` masks, longest first (for ``scrub``)."""
+    parts = _split(url)
+    if parts is None:
+        return [url] if url else []
+    _scheme, userinfo, hostport, path, query, _fragment = parts
+    found: set[str] = set()
+    if userinfo:
+        found.update(p for p in userinfo.split(":") if p)
+    if not (_HOST.match(hostport.lower()) and hostport == hostport.lower()):
+        found.update([hostport, *hostport.split(":")])
+    found.update(s for s in path.split("/") if s and not _PLAIN_SEGMENT.match(s))
+    for pair in query.split("&") if query else ():
+        key, _eq, value = pair.partition("=")
+        if value and key.lower() not in _SAFE_QUERY_KEYS:
+            found.add(value)
+    found |= {unquote(s) for s in found}
+    # very short fragments (a port, "a") would shred ordinary words without protecting much
+    return sorted((s for s in found if len(s) >= 3), key=len, reverse=True)
+
+
+def scrub(text: str, url: str) -> str:
+    """Replace every secret part of ``url`` that occurs in ``text`` with a mask."""
+    text = text.replace(url, redact_url(url))
+    for secret in secrets_of(url):
+        text = text.replace(secret, MASK)
+    return text
+
+
+_ANY_URL = re.compile(r"\b[a-zA-Z][a-zA-Z0-9+.-]*://[^\s'\"<>]+")
 _SECRET_QUERY = re.compile(
     r"(?i)([?&](?:[a-z_]*(?:pass|secret|token|key|auth|sig|pwd)[a-z_]*)=)[^&#\s]*"
 )
 
 
-def redact_url(url: str) -> str:
-    """Keep scheme and host; hide user, password, path tokens and secret query values.
-
-    >>> redact_url("mailtos://alice:hunter2@mail.example.com?to=desk@example.com")
-    'mailtos://***@mail.example.com/***'
-    >>> redact_url("https://hooks.slack.com/services/T000/B000/XXXX")
-    'https://hooks.slack.com/***'
-    """
-    try:
-        parts = urlsplit(url)
-        host = parts.hostname or ""
-        port = f":{parts.port}" if parts.port else ""
-    except ValueError:
-        return f"{url.split('://', 1)[0]}://{MASK}"
-    netloc = (f"{MASK}@" if parts.username or parts.password else "") + host + port
-    rest = MASK if parts.path.strip("/") or parts.query else ""
-    return urlunsplit((parts.scheme, netloc, f"/{rest}" if rest else "", "", ""))
-
-
 def redact_text(text: str) -> str:
-    """Every URL in ``text`` redacted; secret-looking query parameters masked too."""
+    """Every URL in ``text`` redacted, and secret-looking query parameters masked.
+
+    >>> redact_text("POST json://u:pw@10.0.0.1/hook failed")
+    'POST json://***@10.0.0.1/hook failed'
+    """
     if "://" not in text and "=" not in text:
         return text
-    return _SECRET_QUERY.sub(rf"\1{MASK}", _URL.sub(lambda m: redact_url(m.group(0)), text))
+    text = _ANY_URL.sub(lambda m: redact_url(m.group(0)), text)
+    return _SECRET_QUERY.sub(rf"\1{MASK}", text)

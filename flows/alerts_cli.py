@@ -15,10 +15,10 @@ import click
 
 from config.alerts import AlertsSettings, ResolvedRoute, resolve_routes
 from config.errors import CreditRadarError
+from config.redact import redact_url, scrub
 from connectors.channels.base import BodyFormat
 from connectors.channels.notifier import Notifier
 from connectors.channels.plugins import load_channel
-from connectors.channels.redact import redact_url, scrub
 from connectors.channels.render import render_group
 from connectors.channels.router import match_routes
 from connectors.records import Reason, Warning

@@ -2,10 +2,10 @@
 recording implementations, plugin lookup, URL redaction, the router, message rendering, the
 SQLite outbox, the ``Notifier`` facade and its bytewax sink."""
 
+from config.redact import redact_url, scrub
 from connectors.channels.base import Channel, RecordingChannel
 from connectors.channels.notifier import DeliveryReport, Notifier
 from connectors.channels.plugins import load_channel
-from connectors.channels.redact import redact_url, scrub
 
 __all__ = [
     "Channel",

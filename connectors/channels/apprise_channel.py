@@ -9,8 +9,8 @@ import threading
 import apprise
 
 from config.errors import ConfigError, NotificationError
+from config.redact import redact_url, scrub
 from connectors.channels.base import BodyFormat
-from connectors.channels.redact import redact_url, scrub
 
 
 class _ScrubSecrets(logging.Filter):

@@ -12,9 +12,9 @@ from datetime import datetime
 import structlog
 
 from config.alerts import AlertsSettings, ChannelSettings
+from config.redact import scrub
 from connectors.channels.base import Channel
 from connectors.channels.outbox import Delivery, Outbox
-from connectors.channels.redact import scrub
 from connectors.channels.store import Store
 
 log = structlog.get_logger(__name__)

@@ -7,9 +7,9 @@ from collections.abc import Callable
 from importlib.metadata import entry_points
 
 from config.errors import ConnectorError
+from config.redact import redact_url
 from connectors.channels.apprise_channel import AppriseChannel
 from connectors.channels.base import Channel
-from connectors.channels.redact import redact_url
 
 ENTRY_POINT_GROUP = "creditradar.channels"
 ChannelFactory = Callable[[str], Channel]
