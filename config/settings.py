@@ -153,9 +153,14 @@ def load_settings(path: Path | None = None, **overrides: Any) -> Settings:
     return settings.model_copy(update=overrides) if overrides else settings
 
 
+DECIDING = ("horizon_months", "reporting_currency", "fx_rates", "detectors", "model", "policy")
+"""The settings that change what the monitor decides; where it runs and delivers do not."""
+
+
 def config_digest(settings: Settings) -> str:
-    """Names the configuration that decided: the hash of its redacted, canonical form."""
-    canonical = json.dumps(redacted(settings), sort_keys=True, separators=(",", ":"))
+    """Names the configuration that decided: the hash of its deciding part, canonically."""
+    deciding = {key: value for key, value in redacted(settings).items() if key in DECIDING}
+    canonical = json.dumps(deciding, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()[:16]
 
 

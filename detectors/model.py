@@ -14,14 +14,19 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from river import compose, linear_model, optim, preprocessing
+from sklearn.metrics import roc_auc_score
 
 from config.settings import ModelSettings
+from detectors.clock import add_months
 from detectors.gbm import RefitBoosting
 from detectors.scorecard import LABELS, PriorScorecard, sigmoid
 
 LOG_SCALED = ("max_dpd", "tl_dpd", "dso", "delay_level", "accounts_age_days", "tl_dpd_trend",
               "delay_trend")
-LOSS_WINDOW = 50_000
+MAX_TRACKED = 300_000
+"""Month-end predictions kept for validation at most (a few hundred bytes each)."""
+SCORED_WINDOW = 50_000
+"""How many recent labels the champion is chosen on (about two years of a mid-size book)."""
 _EPS = 1e-6
 
 
@@ -141,65 +146,113 @@ class RiskModel:
     'prior'
     """
 
-    def __init__(self, settings: ModelSettings):
+    def __init__(self, settings: ModelSettings, horizon_months: int = 8):
         self.settings = settings
+        self.horizon_months = horizon_months
+        self._waiting: list[tuple[int, Mapping[str, float]]] = []
+        self._open: dict[tuple[str, int], dict[str, float]] = {}
         self.prior = PriorScorecard()
         self.calibrated = CalibratedScorecard()
         self.online = OnlineLogit(settings.learning_rate, settings.l2)
         self.boosted = RefitBoosting(settings.min_labels, settings.min_positives, settings.seed)
         self.labels = 0
         self.positives = 0
-        self._losses: deque[tuple[int, dict[str, float]]] = deque(maxlen=LOSS_WINDOW)
+        self._scored: deque[tuple[int, dict[str, float]]] = deque(maxlen=SCORED_WINDOW)
         self._champion = "prior"
         self._version: str | None = None
 
-    def learn_many(self, examples: Sequence[tuple[Mapping[str, float], int]]) -> None:
-        """Score a day's examples with every ready model first (progressive validation: no
-        model has seen any of them), then let the online model learn them and store them
-        for the next refit."""
-        if not examples:
+    def track(self, snapshots: Sequence[tuple[str, int, Mapping[str, float]]]) -> None:
+        """Remember every ready model's prediction for month-end snapshots ``(customer, at,
+        features)``, made now, before any label for them exists: when the label comes, this is
+        the progressive validation the champion is chosen on."""
+        room = MAX_TRACKED - len(self._open)
+        snapshots = snapshots[: max(0, room)]
+        if not snapshots:
             return
-        xs = [x for x, _ in examples]
-        predictions = {"prior": [self.prior.predict_one(x) for x in xs],
-                       "calibrated": [self.calibrated.predict_one(x) for x in xs],
-                       "online": [self.online.predict_one(x) for x in xs]}
+        predictions = self.predict_all([x for _, _, x in snapshots])
+        for i, (customer_id, at, _) in enumerate(snapshots):
+            self._open[(customer_id, at)] = {name: p[i] for name, p in predictions.items()}
+
+    def predict_all(self, xs: Sequence[Mapping[str, float]]) -> dict[str, list[float]]:
+        """Every ready model's probabilities for ``xs``."""
+        out = {"prior": [self.prior.predict_one(x) for x in xs],
+               "calibrated": [self.calibrated.predict_one(x) for x in xs],
+               "online": [self.online.predict_one(x) for x in xs]}
         if self.boosted.ready:
-            predictions["boosted"] = self.boosted.predict_many(xs)
-        for i, (x, y) in enumerate(examples):
-            losses = {name: _log_loss(p[i], y) for name, p in predictions.items()}
-            self._losses.append((y, losses))
-            self.calibrated.learn_one(x, y)
-            self.online.learn_one(x, y)
-            self.boosted.learn_one(x, y)
+            out["boosted"] = self.boosted.predict_many(xs)
+        return out
+
+    def learn_many(self, labels: Sequence[tuple[str, int, Mapping[str, float], int]],
+                   now: int) -> None:
+        """Take a day's labels ``(customer, snapshot time, features, y)``, known at ``now``.
+
+        The learners learn them, except positives whose horizon is still open: those wait
+        until it closes. Otherwise the recent past would hold only positives (their negatives
+        are not known yet) and a learner would take "recent" for "risky".
+        """
+        for customer_id, at, x, y in labels:
+            predicted = self._open.pop((customer_id, at), None)
+            if predicted is not None:
+                self._scored.append((y, predicted))
             self.labels += 1
             self.positives += y
-        self._choose()
+            if y and add_months(at, self.horizon_months) > now:
+                self._waiting.append((at, x))
+            else:
+                self._learn(x, y)
+        self._release(now)
+
+    def _release(self, now: int) -> None:
+        ready = [(at, x) for at, x in self._waiting if add_months(at, self.horizon_months) <= now]
+        if ready:
+            self._waiting = [(at, x) for at, x in self._waiting
+                             if add_months(at, self.horizon_months) > now]
+            for _, x in ready:
+                self._learn(x, 1)
+
+    def _learn(self, x: Mapping[str, float], y: int) -> None:
+        self._version = None  # a learned champion changes with what it learns
+        self.calibrated.learn_one(x, y)
+        self.online.learn_one(x, y)
+        self.boosted.learn_one(x, y)
 
     def refit(self) -> None:
-        """Refit the boosted model on every label known now (called once a month)."""
+        """The periodic step (every few event-time months): choose the champion on the
+        labels scored so far, then refit the boosted model on every label learnt."""
+        self._choose()
         if self.boosted.refit():
             self._version = None
 
-    def progressive_log_loss(self) -> tuple[dict[str, float], int, int]:
-        """Mean log loss per model over the recent labels that every model ready now scored,
-        with the number of those labels and of positives among them."""
-        if not self._losses:
+    def progressive_metrics(self) -> tuple[dict[str, tuple[float, float]], int, int]:
+        """(AUC, mean log loss) per model over the recent labels, each predicted when its
+        snapshot was scored (long before its label), restricted to labels that every model
+        ready now predicted; with the number of those labels and of positives."""
+        if not self._scored:
             return {}, 0, 0
-        names = set(self._losses[-1][1])
-        window = [(y, losses) for y, losses in self._losses if names <= set(losses)]
-        means = {n: sum(w[n] for _, w in window) / len(window) for n in sorted(names)}
-        return means, len(window), sum(y for y, _ in window)
+        names = sorted(self._scored[-1][1])
+        window = [(y, p) for y, p in self._scored if all(n in p for n in names)]
+        ys = [y for y, _ in window]
+        positives = sum(ys)
+        if not 0 < positives < len(ys):
+            return {}, len(ys), positives
+        metrics = {}
+        for name in names:
+            ps = [p[name] for _, p in window]
+            loss = sum(_log_loss(p, y) for p, y in zip(ps, ys, strict=True)) / len(ys)
+            metrics[name] = (float(roc_auc_score(ys, ps)), loss)
+        return metrics, len(ys), positives
 
     def _choose(self) -> None:
-        losses, labels, positives = self.progressive_log_loss()
+        """Once enough labels are known, the learned model that ranks the recent labels best
+        (the warning policy works on ranks) becomes champion; log loss breaks ties."""
+        metrics, labels, positives = self.progressive_metrics()
         if labels < self.settings.min_labels or positives < self.settings.min_positives:
             return
-        best = min(losses, key=lambda name: (losses[name], name))
+        learned = {name: m for name, m in metrics.items() if name != "prior"}
+        best = max(learned, key=lambda name: (learned[name][0], -learned[name][1], name))
         if best != self._champion:
             self._champion = best
             self._version = None
-        elif best != "prior":
-            self._version = None  # the learned champion changed with what it learned
 
     @property
     def champion(self) -> str:

@@ -54,7 +54,7 @@ class Portfolio:
 
     def __init__(self, settings: Settings):
         self.settings = settings
-        self.model = RiskModel(settings.model)
+        self.model = RiskModel(settings.model, settings.horizon_months)
         self._pds: dict[str, float] = {}
         self._ranked: list[tuple[float, str]] = []
         self._buffer: dict[int, list[Item]] = {}
@@ -103,7 +103,9 @@ class Portfolio:
                 out.append(item)
             elif isinstance(item, Snapshot):
                 out.append(self._score(item, next(pds).pd))
-        self.model.learn_many([(i.features, i.y) for i in items if isinstance(i, Label)])
+        self.model.track([(s.customer_id, s.at, s.features) for s in snapshots if s.month_end])
+        labels = [(i.customer_id, i.at, i.features, i.y) for i in items if isinstance(i, Label)]
+        self.model.learn_many(labels, now=max(_item_time(i) for i in items))
         return out
 
     def _score(self, snapshot: Snapshot, pd: float) -> Score:

@@ -49,28 +49,31 @@ def _profile_fields(profile: Profile, exposure: float) -> dict[str, object]:
     }
 
 
-def from_score(score: Score, decision: Decision, horizon_months: int) -> Warning:
-    """The warning for a scored snapshot that the policy decided to act on."""
-    snap = score.snapshot
+def top_reasons(score: Score) -> list[Reason]:
+    """The signals that raised the score most, strongest first, with value and contribution."""
     ranked = sorted(
         ((code, c) for code, c in score.contributions.items() if c > 0),
         key=lambda pair: (-pair[1], pair[0]),
     )[:MAX_REASONS]
-    reasons = [
-        Reason(code=code, label=reason_label(code), value=round(snap.features.get(code, 0.0), 4),
-               contribution=round(c, 4))
-        for code, c in ranked
-    ]
+    features = score.snapshot.features
+    return [Reason(code=code, label=reason_label(code), value=round(features.get(code, 0.0), 4),
+                   contribution=round(c, 4)) for code, c in ranked]
+
+
+def from_score(score: Score, decision: Decision, horizon_months: int) -> Warning:
+    """The warning for a scored snapshot that the policy decided to act on."""
+    snap = score.snapshot
+    reasons = top_reasons(score)
     evidence: list[str] = []
-    for code, _ in ranked:
-        for event_id in snap.evidence.get(family_of(code), ()):
+    for reason in reasons:
+        for event_id in snap.evidence.get(family_of(reason.code), ()):
             if event_id not in evidence:
                 evidence.append(event_id)
     grade = score.grade
     return Warning(
         warning_id=warning_id(snap.customer_id, snap.at, decision.kind, grade),
         kind=decision.kind,
-        category=family_of(ranked[0][0]) if ranked else "none",
+        category=family_of(reasons[0].code) if reasons else "none",
         customer_id=snap.customer_id,
         event_time=to_rfc3339(snap.at),
         severity="info" if decision.kind == "resolved" else SEVERITY[grade],

@@ -1,4 +1,4 @@
-"""``creditradar audit``: commands for auditors, starting with ``verify``."""
+"""``creditradar audit``: commands for auditors: ``verify`` the log, ``export`` a warning."""
 
 from __future__ import annotations
 
@@ -44,3 +44,26 @@ def verify(ctx: click.Context, log_dir: Path, key_env: str | None) -> None:
     if report.problem is not None:
         click.echo(f"first bad record: {report.problem}")
         ctx.exit(1)
+
+
+@audit.command()
+@click.argument("warning_id")
+@click.option("--log", "log_dir", default=Path("out/audit"), show_default=True,
+              type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="The audit log directory (one subdirectory per partition).")
+@click.option("--key-env", default=None, metavar="NAME",
+              help="Environment variable holding the anchor HMAC key, when the settings "
+                   "hold none.")
+@click.pass_context
+def export(ctx: click.Context, warning_id: str, log_dir: Path, key_env: str | None) -> None:
+    """Print WARNING_ID with its evidence events, lineage, chain position and the log's
+    verdict, as one JSON document."""
+    import json
+
+    from flows.explain import export_warning
+
+    try:
+        document = export_warning(log_dir, warning_id, _key(ctx, key_env))
+    except KeyError as exc:
+        raise click.ClickException(str(exc.args[0])) from exc
+    click.echo(json.dumps(document, indent=2, ensure_ascii=False))

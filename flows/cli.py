@@ -1,4 +1,5 @@
-"""The ``creditradar`` command line: simulate, run, backtest, config, alerts, audit."""
+"""The ``creditradar`` command line: simulate, run, backtest, demo, config, and the alerts,
+audit, replay and explain commands of the desks and auditors."""
 
 from __future__ import annotations
 
@@ -18,6 +19,8 @@ from config.settings import Settings, load_settings, redacted
 from connectors.files import feed_files
 from flows.alerts_cli import alerts
 from flows.audit_cli import audit
+from flows.auditor_cli import explain_command, replay_command
+from flows.evaluate_cli import evaluate_command
 from flows.logs import configure_logging
 
 log = structlog.get_logger("creditradar")
@@ -199,6 +202,9 @@ def format_watchlist(rows: list[dict[str, Any]]) -> str:
 
 cli.add_command(alerts)
 cli.add_command(audit)
+cli.add_command(replay_command)
+cli.add_command(explain_command)
+cli.add_command(evaluate_command)
 
 
 def main() -> None:

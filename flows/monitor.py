@@ -30,6 +30,7 @@ from connectors.records import DeadLetter, RawRecord, Warning, Watermark
 from detectors.clock import to_rfc3339
 from detectors.customer import DefaultNotice, Label, Snapshot
 from detectors.portfolio import Score
+from detectors.warnings import top_reasons
 from flows.steps import Accepted, Clock, Customer, NameIndex, Policy, PortfolioStep, Register
 
 PORTFOLIO_KEY = "portfolio"
@@ -196,5 +197,6 @@ def _score_row(item: Score | DefaultNotice) -> dict[str, Any] | None:
         "month_end": item.snapshot.month_end,
         "model_version": item.model_version,
         "features": {k: round(v, 6) for k, v in sorted(item.snapshot.features.items())},
+        "reasons": [reason.model_dump() for reason in top_reasons(item)],
     }
 

@@ -91,8 +91,10 @@ def run_source(
     notify = notify and bool(settings.alerts.channels)
     out.mkdir(parents=True, exist_ok=True)
     resuming = settings.recovery.directory is not None and settings.recovery.directory.exists()
-    if settings.audit.enabled and not resuming:
-        shutil.rmtree(out / AUDIT, ignore_errors=True)  # a fresh run starts a fresh log
+    if not resuming:  # a fresh run starts fresh: nothing stale may pass for its output
+        shutil.rmtree(out / AUDIT, ignore_errors=True)
+        for name in (WARNINGS, DEADLETTER, SCORES, WATCHLIST, STATS):
+            (out / name).unlink(missing_ok=True)
     outputs = Outputs(
         warnings=JsonLinesSink(out / WARNINGS),
         deadletter=JsonLinesSink(out / DEADLETTER),

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import pickle
 from dataclasses import dataclass
-from importlib.metadata import version
 from typing import Any
 
 import structlog
 from bytewax.operators import StatefulLogic
 
 from config.settings import Settings, config_digest
+from config.version import program_version
 from connectors import contracts as c
 from connectors.intake import Envelope
 from connectors.records import DeadLetter, Warning, Watermark
@@ -25,7 +25,6 @@ from detectors.portfolio import Portfolio, Score
 from detectors.warnings import from_default, from_score
 
 log = structlog.get_logger(__name__)
-PROGRAM_VERSION = version("creditradar")
 
 
 @dataclass(frozen=True, slots=True)
@@ -183,7 +182,7 @@ class Policy(_Logic):
         self.settings = settings
         self.durable = settings.recovery.directory is not None
         self.lineage = {"config_digest": config_digest(settings),
-                        "program_version": PROGRAM_VERSION}
+                        "program_version": program_version()}
         p = settings.policy
         self.state = resume or {
             "policy": WarningPolicy(p.warn_from_grade, p.resolve_below_grade,

@@ -1,0 +1,374 @@
+"""``creditradar evaluate``: progressive validation of the monitor against simple baselines.
+
+The feeds stream through the same monitor flow as a live run (`run_folder`), in event time;
+the model scores every snapshot before it learns that snapshot's label, so every score in
+``scores.jsonl`` is an honest out-of-sample prediction. This module then reads the run's
+scores and warnings and the portfolio's outcomes, and measures. Definitions:
+
+- **Rows.** The month-end scores (``month_end: true``) of ``scores.jsonl``, except rows at
+  or after the customer's default (``default_date`` of ``outcomes.jsonl``, read as 00:00 UTC).
+- **Label** of a row at t: 1 if the default falls in (t, t + H months]. A row whose horizon
+  ends after the observed period (the latest event time in the run's outputs) has no label:
+  outcomes.jsonl only knows defaults inside the period, so a 0 there would be a guess. Such
+  rows count for warnings and customer-years, not for the label metrics.
+- **auc, pr_auc** (average precision), **brier** and the **calibration** table over the
+  labelled rows; **top_decile_capture**: the share of positive rows that rank in the
+  riskiest 10% of their month's rows (ties split fractionally, `top_share_capture`).
+- **First lasting warning**: a customer's first early_warning or escalation before its
+  default that no ``resolved`` follows within 3 months. **defaulters_warned_6m**: among the
+  defaulters whose first month-end row lies 6 or more months before their default (only
+  they could have been warned that early), the share whose first lasting warning came 6 or
+  more calendar months ahead; **median_lead_months** over the warned ones among them.
+- **false_warnings_per_1000_customer_years**: warnings (early_warning and escalation) to
+  customers who did not default within 12 months of the warning, per 1,000 customer-years
+  (month-end rows / 12). Only warnings whose 12 months end inside the period are judged,
+  and customer-years are counted over the same months.
+- **Baselines** on the same rows, from the features the run recorded: ``dpd60`` scores
+  1 when max(max_dpd, tl_dpd) >= 60; ``altman_z`` scores -Z'' (missing: the median of the
+  present scores, i.e. neutral) and flags Z'' < 1.1; both warn once, at the first month-end
+  row meeting the rule, and their 0/1 flag is their probability for brier and calibration.
+  ``batch``: a HistGradientBoostingClassifier trained offline on the first half of the
+  months with hindsight labels, scored on the second half; it warns a customer the first
+  month it ranks in the riskiest ``policy.top_share`` of that month (the monitor's alert
+  budget). Its metrics are for the second half; ``second_half`` repeats the monitor and the
+  rule baselines on that half (a warning the monitor still had standing when the half
+  began counts as issued then).
+"""
+
+from __future__ import annotations
+
+import json
+from array import array
+from collections import Counter, deque
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from sklearn.ensemble import HistGradientBoostingClassifier
+
+from config.settings import Settings
+from detectors.clock import add_months, to_rfc3339, to_seconds
+from flows import metrics as m
+from flows.run import EARLY_KINDS, SCORES, WARNINGS, read_jsonl, run_folder
+
+METRICS = "metrics.json"
+RUN_DIR = "run"
+DPD_THRESHOLD = 60.0
+ALTMAN_DISTRESS = 1.1
+TOP_DECILE = 0.1
+BATCH_SEED = 0
+
+
+@dataclass(frozen=True)
+class Rows:
+    """The month-end rows, in (time, customer) order, with the features the baselines use."""
+
+    customers: list[str]
+    times: list[int]
+    pds: list[float]
+    names: list[str]
+    matrix: np.ndarray
+    """Every recorded feature, one column per name; NaN where a row lacks it."""
+
+    def column(self, name: str) -> np.ndarray:
+        if name not in self.names:
+            return np.full(len(self.times), np.nan)
+        return self.matrix[:, self.names.index(name)]
+
+
+@dataclass(frozen=True)
+class Warner:
+    """One way of warning under evaluation: a ranking score per row (aligned with the rows it
+    is evaluated on), optional probabilities for brier and calibration, and its alerts."""
+
+    scores: list[float]
+    probs: list[float]
+    alerts: list[m.Alert]
+
+
+@dataclass
+class Assessment:
+    """One warner's metrics on one period, and the curves the report plots."""
+
+    metrics: dict[str, Any]
+    roc: tuple[list[float], list[float]]
+    pr: tuple[list[float], list[float]]
+    calibration: list[m.CalibrationBin]
+    leads: tuple[float, ...]
+    volume: dict[str, int] = field(default_factory=dict)
+
+
+def to_time(text: str) -> int:
+    """An RFC 3339 timestamp or a date (00:00 UTC) as event-time seconds."""
+    if len(text) == 10:
+        return to_seconds(datetime.combine(date.fromisoformat(text), datetime.min.time(), UTC))
+    return to_seconds(datetime.fromisoformat(text.replace("Z", "+00:00")))
+
+
+def load_defaults(outcomes: Path) -> dict[str, int | None]:
+    """customer id -> default time (None: did not default in the period)."""
+    return {row["customer_id"]: to_time(row["default_date"]) if row.get("default_date") else None
+            for row in read_jsonl(outcomes)}
+
+
+def load_rows(scores: Path, defaults: dict[str, int | None]) -> Rows:
+    """Month-end rows before each customer's default, features packed into one matrix."""
+    keyed: list[tuple[int, str, float, int]] = []
+    names: dict[str, int] = {}
+    at_row, at_col, values = array("l"), array("l"), array("d")
+    with scores.open(encoding="utf-8") as handle:
+        for line in handle:
+            if '"month_end":false' in line:  # a cheap skip; anything else is parsed and checked
+                continue
+            row = json.loads(line)
+            if not row.get("month_end"):
+                continue
+            at = to_time(row["event_time"])
+            default = defaults.get(row["customer_id"])
+            if default is not None and at >= default:
+                continue
+            for name, value in row["features"].items():
+                at_row.append(len(keyed))
+                at_col.append(names.setdefault(name, len(names)))
+                values.append(value)
+            keyed.append((at, row["customer_id"], float(row["pd"]), len(keyed)))
+    matrix = np.full((len(keyed), len(names)), np.nan)
+    matrix[np.asarray(at_row, dtype=np.int64), np.asarray(at_col, dtype=np.int64)] = values
+    keyed.sort()
+    order = [k[3] for k in keyed]
+    return Rows([k[1] for k in keyed], [k[0] for k in keyed], [k[2] for k in keyed],
+                list(names), matrix[order] if order else matrix)
+
+
+def load_alerts(warnings: Path) -> list[m.Alert]:
+    """The monitor's early warnings, escalations and resolutions."""
+    return [m.Alert(w["customer_id"], to_time(w["event_time"]), w["kind"])
+            for w in read_jsonl(warnings) if w["kind"] in (*EARLY_KINDS, m.RESOLVED)]
+
+
+def period_end(run: Path, rows: Rows) -> int:
+    """The end of the observed period: the latest event time in the run's outputs."""
+    latest = max(rows.times, default=0)
+    for w in read_jsonl(run / WARNINGS):
+        latest = max(latest, to_time(w["event_time"]))
+    with (run / SCORES).open(encoding="utf-8") as handle:
+        last = deque(handle, maxlen=1)  # canonical order: the last row is the latest
+    if last and last[0].strip():
+        latest = max(latest, to_time(json.loads(last[0])["event_time"]))
+    return latest
+
+
+# -- baselines --------------------------------------------------------------------------------
+
+
+def first_alerts(rows: Rows, flags: Sequence[bool], index: Sequence[int]) -> list[m.Alert]:
+    """One warning per customer, at its first row (of ``index``) where the flag is set."""
+    out: dict[str, m.Alert] = {}
+    for i in index:
+        customer = rows.customers[i]
+        if flags[i] and customer not in out:
+            out[customer] = m.Alert(customer, rows.times[i], EARLY_KINDS[0])
+    return list(out.values())
+
+
+def rule_warner(rows: Rows, scores: np.ndarray, flags: np.ndarray,
+                index: Sequence[int]) -> Warner:
+    return Warner([float(scores[i]) for i in index], [float(flags[i]) for i in index],
+                  first_alerts(rows, flags.tolist(), index))
+
+
+def dpd60(rows: Rows) -> tuple[np.ndarray, np.ndarray]:
+    """(score, flag): 60+ days past due on the ledger or a tradeline."""
+    worst = np.fmax(rows.column("max_dpd"), rows.column("tl_dpd"))  # fmax ignores one NaN
+    flag = np.nan_to_num(worst, nan=0.0) >= DPD_THRESHOLD
+    return flag.astype(float), flag
+
+
+def altman(rows: Rows) -> tuple[np.ndarray, np.ndarray]:
+    """(score, flag): -Z'' (missing: the median, neutral) and the distress zone Z'' < 1.1."""
+    z = rows.column("altman_z2")
+    present = ~np.isnan(z)
+    neutral = float(np.median(-z[present])) if present.any() else 0.0
+    distress = present & (np.nan_to_num(z, nan=np.inf) < ALTMAN_DISTRESS)
+    return np.where(present, -z, neutral), distress
+
+
+def in_top_share(rows: Rows, scores: dict[int, float], share: float) -> list[bool]:
+    """Per row: does it rank within the riskiest ``share`` of its month (rank / size)?"""
+    months: dict[int, list[int]] = {}
+    for i in scores:
+        months.setdefault(rows.times[i], []).append(i)
+    top = [False] * len(rows.times)
+    for members in months.values():
+        members.sort(key=lambda i: (-scores[i], rows.customers[i]))
+        for rank, i in enumerate(members, start=1):
+            top[i] = rank <= share * len(members)
+    return top
+
+
+def batch_warner(rows: Rows, labels: list[int | None], split: int, share: float,
+                 index: Sequence[int]) -> Warner:
+    """Gradient boosting fitted on the labelled rows before ``split``, scored on ``index``."""
+    train = [i for i, y in enumerate(labels) if y is not None and rows.times[i] < split]
+    model = HistGradientBoostingClassifier(random_state=BATCH_SEED)
+    model.fit(rows.matrix[train], np.asarray([labels[i] for i in train]))
+    probs = model.predict_proba(rows.matrix[list(index)])[:, 1].tolist()
+    top = in_top_share(rows, dict(zip(index, probs, strict=True)), share)
+    return Warner(probs, probs, first_alerts(rows, top, index))
+
+
+# -- assessment --------------------------------------------------------------------------------
+
+
+def assess(rows: Rows, index: Sequence[int], labels: list[int | None], warner: Warner,
+           defaults: dict[str, int | None], end: int, since: int | None) -> Assessment:
+    """All metrics of one warner over the rows ``index`` (and its alerts from ``since``)."""
+    known = [(k, labels[i]) for k, i in enumerate(index) if labels[i] is not None]
+    ys = [y for _, y in known]
+    scores = [warner.scores[k] for k, _ in known]
+    probs = [warner.probs[k] for k, _ in known]
+    months = [rows.times[index[k]] for k, _ in known]
+    alerts = warner.alerts if since is None else m.window_alerts(warner.alerts, since)
+    first_seen: dict[str, int] = {}
+    for i in index:
+        first_seen.setdefault(rows.customers[i], rows.times[i])
+    leads = m.lead_stats(m.first_lasting_warnings(alerts, defaults), defaults, first_seen)
+    warnings = [(a.customer_id, a.at) for a in alerts if a.kind in EARLY_KINDS]
+    judged_months = sum(1 for i in index if add_months(rows.times[i], m.FALSE_WINDOW_MONTHS)
+                        <= end)
+    false = m.false_warnings(warnings, defaults, judged_months, judged_until=end)
+    calibration = m.calibration_table(ys, probs)
+    metrics = {
+        "auc": _round(m.roc_auc(ys, scores)),
+        "pr_auc": _round(m.pr_auc(ys, scores)),
+        "brier": _round(m.brier(ys, probs), 5),
+        "calibration": [{"pd_from": b.low, "pd_to": b.high, "rows": b.rows,
+                         "mean_pd": round(b.mean_pd, 4), "observed_rate": round(b.observed_rate, 4)}
+                        for b in calibration],
+        "defaulters_warned_6m": _round(leads.warned_6m_share),
+        "median_lead_months": _round(leads.median_lead_months, 2),
+        "false_warnings_per_1000_customer_years": _round(false.per_1000_customer_years, 1),
+        "top_decile_capture": _round(m.top_share_capture(months, ys, scores, TOP_DECILE)),
+        "counts": {
+            "rows": len(index), "labelled_rows": len(ys), "positive_rows": sum(ys),
+            "eligible_defaulters": leads.eligible_defaulters, "defaulters_warned": leads.warned,
+            "defaulters_warned_6m": leads.warned_6m, "warnings": len(warnings),
+            "judged_warnings": false.judged, "false_warnings": false.false,
+            "judged_customer_years": round(false.customer_years, 1),
+        },
+    }
+    volume = Counter(to_rfc3339(at)[:7] for _, at in warnings)
+    return Assessment(metrics, m.roc_points(ys, scores), m.pr_points(ys, scores), calibration,
+                      leads.leads_months, dict(sorted(volume.items())))
+
+
+def _round(value: float | None, digits: int = 4) -> float | None:
+    return None if value is None else round(value, digits)
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """Assessments by warner name, over the whole period and over its second half."""
+
+    full: dict[str, Assessment]
+    second_half: dict[str, Assessment]
+    start: int
+    split: int
+    end: int
+    months: int
+    customers: int
+    defaulters: int
+
+
+def evaluate_run(settings: Settings, run: Path, outcomes: Path) -> Evaluation:
+    """Assess a finished run (``run`` holds its scores.jsonl and warnings.jsonl)."""
+    defaults = load_defaults(outcomes)
+    rows = load_rows(run / SCORES, defaults)
+    if not rows.times:
+        raise ValueError(f"no month-end scores in {run / SCORES}: is the period under a month?")
+    end = period_end(run, rows)
+    horizon = settings.horizon_months
+    labels: list[int | None] = [
+        m.horizon_label(t, defaults.get(c), horizon) if add_months(t, horizon) <= end else None
+        for c, t in zip(rows.customers, rows.times, strict=True)
+    ]
+    months = sorted(set(rows.times))
+    split = months[len(months) // 2]
+    full = list(range(len(rows.times)))
+    second = [i for i in full if rows.times[i] >= split]
+    alerts = load_alerts(run / WARNINGS)
+    rules = {"dpd60": dpd60(rows), "altman_z": altman(rows)}
+
+    def period(index: list[int], since: int | None) -> dict[str, Assessment]:
+        pds = [rows.pds[i] for i in index]
+        warners = {"monitor": Warner(pds, pds, alerts)}
+        warners.update({name: rule_warner(rows, s, f, index) for name, (s, f) in rules.items()})
+        return {name: assess(rows, index, labels, w, defaults, end, since)
+                for name, w in warners.items()}
+
+    second_half = period(second, split)
+    batch = batch_warner(rows, labels, split, settings.policy.top_share, second)
+    second_half["batch"] = assess(rows, second, labels, batch, defaults, end, split)
+    seen = set(rows.customers)
+    return Evaluation(
+        full=period(full, None), second_half=second_half, start=rows.times[0], split=split,
+        end=end, months=len(months), customers=len(seen),
+        defaulters=sum(1 for c in seen if defaults.get(c) is not None),
+    )
+
+
+def metrics_json(evaluation: Evaluation, settings: Settings) -> dict[str, Any]:
+    """The contents of metrics.json: the monitor's metrics at the top, then the baselines,
+    the second-half comparison and the alert budget."""
+    full, half = evaluation.full, evaluation.second_half
+    monitor = full["monitor"]
+    months = max(1, evaluation.months)
+    return {
+        **monitor.metrics,
+        "baselines": {
+            "dpd60": full["dpd60"].metrics,
+            "altman_z": full["altman_z"].metrics,
+            "batch": half["batch"].metrics,
+        },
+        "second_half": {"from": to_rfc3339(evaluation.split),
+                        **{name: a.metrics for name, a in half.items()}},
+        "alert_budget": {
+            "top_share": settings.policy.top_share,
+            "warn_from_grade": settings.policy.warn_from_grade,
+            "warnings": monitor.metrics["counts"]["warnings"],
+            "warnings_per_month": round(monitor.metrics["counts"]["warnings"] / months, 1),
+        },
+        "definitions": {
+            "horizon_months": settings.horizon_months,
+            "lasting_months": m.LASTING_MONTHS,
+            "lead_months": m.LEAD_MONTHS,
+            "false_window_months": m.FALSE_WINDOW_MONTHS,
+            "top_decile": TOP_DECILE,
+            "dpd_threshold": DPD_THRESHOLD,
+            "altman_distress": ALTMAN_DISTRESS,
+        },
+        "period": {"start": to_rfc3339(evaluation.start), "split": to_rfc3339(evaluation.split),
+                   "end": to_rfc3339(evaluation.end), "customers": evaluation.customers,
+                   "defaulters": evaluation.defaulters},
+    }
+
+
+def evaluate(settings: Settings, feeds: Path, report: Path, *, outcomes: Path | None = None,
+             workers: int = 1) -> dict[str, Any]:
+    """Stream ``feeds`` through the monitor into ``report/run``, then write
+    ``report/metrics.json``, ``report/report.html`` and its PNG figures; return the metrics."""
+    from flows.report import write_report  # matplotlib is the optional "report" extra
+
+    settings = settings.model_copy(
+        update={"audit": settings.audit.model_copy(update={"enabled": False})}
+    )
+    run = report / RUN_DIR
+    run_folder(settings, feeds, run, scores=True, workers=workers, notify=False)
+    evaluation = evaluate_run(settings, run, outcomes or feeds / "outcomes.jsonl")
+    metrics = metrics_json(evaluation, settings)
+    (report / METRICS).write_text(json.dumps(metrics, indent=2) + "\n", encoding="utf-8")
+    write_report(report, metrics, evaluation)
+    return metrics

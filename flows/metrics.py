@@ -1,0 +1,280 @@
+"""Pure metric functions of the evaluation report, on plain lists (no files, no flow).
+
+Times are event-time seconds (as in `detectors.clock`); calendar windows ("within 12
+months", "6 or more months ahead") use `add_months`, so they mean calendar months.
+
+- Ranking: `roc_auc` and `pr_auc` (average precision) of scores against 0/1 labels, and the
+  curves behind them (`roc_points`, `pr_points`) for the plots.
+- Probabilities: `brier` and `calibration_table` (fixed PD bins, `CALIBRATION_EDGES`).
+- Portfolio: `top_share_capture`, the share of positive rows found in the riskiest share of
+  each month's rows (ties share their slots fractionally, so binary rules are not helped or
+  hurt by an arbitrary tie order).
+- Warnings: `window_alerts` restricts a warning history to a period; `first_lasting_warnings`
+  finds each customer's first warning not resolved within `LASTING_MONTHS`; `lead_stats`
+  and `false_warnings` turn them into lead times and false-alarm rates.
+
+A metric that cannot be computed (no positives, no eligible defaulter) is ``None``.
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+
+from sklearn.metrics import (
+    average_precision_score,
+    precision_recall_curve,
+    roc_auc_score,
+    roc_curve,
+)
+
+from detectors.clock import DAY, add_months
+from flows.backtest import DAYS_PER_MONTH
+from flows.run import EARLY_KINDS
+
+__all__ = [
+    "CALIBRATION_EDGES", "LASTING_MONTHS", "LEAD_MONTHS", "FALSE_WINDOW_MONTHS", "RESOLVED",
+    "Alert", "CalibrationBin", "LeadStats", "FalseWarnings", "horizon_label", "roc_auc",
+    "pr_auc", "roc_points", "pr_points", "brier", "calibration_table", "top_share_capture",
+    "window_alerts", "first_lasting_warnings", "lead_stats", "false_warnings",
+]
+
+CALIBRATION_EDGES = (0.0, 0.01, 0.02, 0.05, 0.1, 0.2, 0.35, 0.5, 1.0)
+"""PD bin edges of the calibration table: fine where most of a portfolio sits."""
+LASTING_MONTHS = 3
+"""A warning is lasting when no ``resolved`` follows it within this many months."""
+LEAD_MONTHS = 6
+"""A defaulter counts as warned in time when warned this many months or more ahead."""
+FALSE_WINDOW_MONTHS = 12
+"""A warning is false when its customer does not default within this many months."""
+RESOLVED = "resolved"
+
+
+@dataclass(frozen=True, slots=True)
+class Alert:
+    """One warning-policy decision: ``kind`` is early_warning, escalation or resolved."""
+
+    customer_id: str
+    at: int
+    kind: str
+
+
+@dataclass(frozen=True, slots=True)
+class CalibrationBin:
+    """Rows whose predicted PD fell in [low, high): their mean PD and observed rate."""
+
+    low: float
+    high: float
+    rows: int
+    mean_pd: float
+    observed_rate: float
+
+
+@dataclass(frozen=True, slots=True)
+class LeadStats:
+    """How early the defaulters were warned (see `lead_stats`)."""
+
+    eligible_defaulters: int
+    warned: int
+    warned_6m: int
+    leads_months: tuple[float, ...]
+
+    @property
+    def warned_6m_share(self) -> float | None:
+        return self.warned_6m / self.eligible_defaulters if self.eligible_defaulters else None
+
+    @property
+    def median_lead_months(self) -> float | None:
+        return statistics.median(self.leads_months) if self.leads_months else None
+
+
+@dataclass(frozen=True, slots=True)
+class FalseWarnings:
+    """Warnings to customers who did not default soon after, per customer-years observed."""
+
+    judged: int
+    false: int
+    customer_years: float
+
+    @property
+    def per_1000_customer_years(self) -> float | None:
+        return 1000 * self.false / self.customer_years if self.customer_years else None
+
+
+def horizon_label(at: int, default_at: int | None, horizon_months: int) -> int:
+    """1 if the default falls in (at, at + horizon months], else 0.
+
+    >>> jan, jun = 1_609_459_200, 1_622_505_600  # 2021-01-01, 2021-06-01
+    >>> horizon_label(jan, jun, 6), horizon_label(jan, jun, 4), horizon_label(jun, jun, 6)
+    (1, 0, 0)
+    """
+    return int(default_at is not None and at < default_at <= add_months(at, horizon_months))
+
+
+def _both_classes(labels: Sequence[int]) -> bool:
+    return 0 < sum(labels) < len(labels)
+
+
+def roc_auc(labels: Sequence[int], scores: Sequence[float]) -> float | None:
+    """Area under the ROC curve (ties count one half); None without both classes."""
+    return float(roc_auc_score(labels, scores)) if _both_classes(labels) else None
+
+
+def pr_auc(labels: Sequence[int], scores: Sequence[float]) -> float | None:
+    """Average precision: precision at each positive's threshold, averaged over positives."""
+    return float(average_precision_score(labels, scores)) if _both_classes(labels) else None
+
+
+def roc_points(labels: Sequence[int], scores: Sequence[float]) -> tuple[list[float], list[float]]:
+    """(false positive rates, true positive rates) of the ROC curve."""
+    if not _both_classes(labels):
+        return [], []
+    fpr, tpr, _ = roc_curve(labels, scores)
+    return fpr.tolist(), tpr.tolist()
+
+
+def pr_points(labels: Sequence[int], scores: Sequence[float]) -> tuple[list[float], list[float]]:
+    """(recalls, precisions) of the precision-recall curve."""
+    if not _both_classes(labels):
+        return [], []
+    precision, recall, _ = precision_recall_curve(labels, scores)
+    return recall.tolist(), precision.tolist()
+
+
+def brier(labels: Sequence[int], probs: Sequence[float]) -> float | None:
+    """Mean squared difference between predicted probability and outcome."""
+    if not labels:
+        return None
+    return sum((p - y) ** 2 for y, p in zip(labels, probs, strict=True)) / len(labels)
+
+
+def calibration_table(labels: Sequence[int], probs: Sequence[float],
+                      edges: Sequence[float] = CALIBRATION_EDGES) -> list[CalibrationBin]:
+    """Mean predicted PD against the observed rate, per PD bin [low, high) (the last bin
+    includes 1.0); empty bins are left out."""
+    bins: list[list[tuple[int, float]]] = [[] for _ in edges[1:]]
+    for y, p in zip(labels, probs, strict=True):
+        index = next((i for i, high in enumerate(edges[1:]) if p < high), len(edges) - 2)
+        bins[index].append((y, p))
+    return [
+        CalibrationBin(edges[i], edges[i + 1], len(rows),
+                       sum(p for _, p in rows) / len(rows), sum(y for y, _ in rows) / len(rows))
+        for i, rows in enumerate(bins) if rows
+    ]
+
+
+def top_share_capture(groups: Sequence[object], labels: Sequence[int], scores: Sequence[float],
+                      share: float = 0.1) -> float | None:
+    """Share of all positive rows that rank in the top ``share`` of their group (month).
+
+    Each group keeps ``ceil(share * size)`` slots, filled from the highest score down; when
+    a block of equal scores straddles the cut, each of its positives counts for the share
+    of the block that fits (the expectation under a random order of the ties).
+    """
+    positives = sum(labels)
+    if not positives:
+        return None
+    by_group: dict[object, list[tuple[float, int]]] = {}
+    for g, y, s in zip(groups, labels, scores, strict=True):
+        by_group.setdefault(g, []).append((s, y))
+    captured = 0.0
+    for rows in by_group.values():
+        slots = math.ceil(share * len(rows))
+        ties: dict[float, list[int]] = {}
+        for s, y in rows:
+            ties.setdefault(s, []).append(y)
+        for s in sorted(ties, reverse=True):
+            if slots <= 0:
+                break
+            block = ties[s]
+            taken = min(slots, len(block))
+            captured += sum(block) * taken / len(block)
+            slots -= taken
+    return captured / positives
+
+
+def window_alerts(alerts: Iterable[Alert], since: int) -> list[Alert]:
+    """The alerts from ``since`` on; a warning still standing at ``since`` (no ``resolved``
+    after it yet) is restated as issued at ``since``, so that a comparison over a late period
+    credits the warnings the desk already had in hand."""
+    history: dict[str, list[Alert]] = {}
+    for alert in sorted(alerts, key=lambda a: (a.customer_id, a.at)):
+        history.setdefault(alert.customer_id, []).append(alert)
+    out: list[Alert] = []
+    for customer, items in history.items():
+        before = [a for a in items if a.at < since]
+        if before and before[-1].kind != RESOLVED:
+            out.append(Alert(customer, since, EARLY_KINDS[0]))
+        out.extend(a for a in items if a.at >= since)
+    return out
+
+
+def first_lasting_warnings(alerts: Iterable[Alert], defaults: Mapping[str, int | None],
+                           lasting_months: int = LASTING_MONTHS) -> dict[str, int]:
+    """Each customer's first warning before its default that no ``resolved`` follows within
+    ``lasting_months`` (a resolution after the default does not count)."""
+    history: dict[str, list[Alert]] = {}
+    for alert in sorted(alerts, key=lambda a: (a.customer_id, a.at)):
+        history.setdefault(alert.customer_id, []).append(alert)
+    first: dict[str, int] = {}
+    for customer, items in history.items():
+        default = defaults.get(customer)
+        end = math.inf if default is None else default
+        resolved = [a.at for a in items if a.kind == RESOLVED and a.at < end]
+        for alert in items:
+            if alert.kind == RESOLVED or alert.at >= end:
+                continue
+            until = add_months(alert.at, lasting_months)
+            if not any(alert.at < r <= until for r in resolved):
+                first[customer] = alert.at
+                break
+    return first
+
+
+def lead_stats(first_warned: Mapping[str, int], defaults: Mapping[str, int | None],
+               first_seen: Mapping[str, int], lead_months: int = LEAD_MONTHS) -> LeadStats:
+    """Lead times of the defaulters that could have been warned ``lead_months`` ahead.
+
+    A defaulter is eligible when its first month-end row (``first_seen``) lies at least
+    ``lead_months`` before its default; it is warned when its first lasting warning came
+    before the default, and warned in time when ``lead_months`` or more before it. Leads are
+    in months of `DAYS_PER_MONTH` days.
+    """
+    eligible = warned = in_time = 0
+    leads: list[float] = []
+    for customer in sorted(first_seen):
+        default = defaults.get(customer)
+        if default is None or add_months(first_seen[customer], lead_months) > default:
+            continue
+        eligible += 1
+        at = first_warned.get(customer)
+        if at is None or at >= default:
+            continue
+        warned += 1
+        in_time += add_months(at, lead_months) <= default
+        leads.append((default - at) / (DAY * DAYS_PER_MONTH))
+    return LeadStats(eligible, warned, in_time, tuple(leads))
+
+
+def false_warnings(warnings: Iterable[tuple[str, int]], defaults: Mapping[str, int | None],
+                   customer_months: int, judged_until: int | None = None,
+                   window_months: int = FALSE_WINDOW_MONTHS) -> FalseWarnings:
+    """Count warnings ``(customer, at)`` whose customer did not default in
+    [at, at + window_months]; warnings at or after the customer's default are no warnings.
+
+    With ``judged_until``, only warnings whose window ends by then are judged (the others'
+    outcome is not known yet); ``customer_months`` should cover the same period.
+    """
+    judged = false = 0
+    for customer, at in warnings:
+        default = defaults.get(customer)
+        if default is not None and at >= default:
+            continue
+        until = add_months(at, window_months)
+        if judged_until is not None and until > judged_until:
+            continue
+        judged += 1
+        false += default is None or default > until
+    return FalseWarnings(judged, false, customer_months / 12)

@@ -1,0 +1,313 @@
+"""Replay: run the monitor again over the inputs an audit log recorded, and check that it
+warns exactly as the original run did.
+
+The log holds every input event that reached a customer, with its raw text and its origin
+(file and line, or Kafka topic, partition and offset). `write_feeds` puts those events back
+into feed files in the order the original source read them; `replay` runs the unchanged
+monitor over the files with `run_folder` (notifications off) and compares the warnings it
+writes with the warnings the log recorded, byte for byte.
+
+What a replay cannot see: records rejected at the door (invalid JSON, contract errors,
+unresolvable company names) are not logged, since they never reached a customer and never
+influenced a warning. Duplicates and late events did reach a customer, are logged, and are
+rejected again on replay.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import re
+import shutil
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from config.errors import ConnectorError
+from config.settings import Settings, config_digest
+from connectors.audit import AuditRecord, read_log, verify_log
+from connectors.contracts import FEEDS
+from connectors.records import Warning
+from flows.run import WARNINGS, canonicalize, run_folder
+
+__all__ = [
+    "FEEDS_DIR",
+    "LOGGED_WARNINGS",
+    "REPORT",
+    "ReplayReport",
+    "logged_records",
+    "parse_time",
+    "replay",
+    "write_feeds",
+]
+
+FEEDS_DIR = "feeds"
+"""Where, under the replay's output folder, the reconstructed feed files go."""
+LOGGED_WARNINGS = "logged-warnings.jsonl"
+"""The log's warnings, written exactly as the original run's warnings.jsonl was."""
+REPORT = "replay-report.json"
+MAX_DIFFERENCES = 10
+_UNSAFE = re.compile(r"[^A-Za-z0-9_.-]+")
+
+
+def parse_time(text: str) -> datetime:
+    """An RFC 3339 time (``Z``, an offset, or none: UTC) as an aware datetime."""
+    moment = datetime.fromisoformat(text)
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def logged_records(
+    log: Path, until: datetime | None = None
+) -> tuple[list[AuditRecord], list[AuditRecord]]:
+    """The log's ``input`` and ``warning`` records with event time at or before ``until``
+    (all of them without it), each list in log order."""
+    inputs: list[AuditRecord] = []
+    warnings: list[AuditRecord] = []
+    for record in read_log(Path(log)):
+        if record.kind not in ("input", "warning"):
+            continue
+        if until is not None and parse_time(record.event_time) > until:
+            continue
+        (inputs if record.kind == "input" else warnings).append(record)
+    return inputs, warnings
+
+
+def write_feeds(inputs: Iterable[AuditRecord], folder: Path) -> dict[str, list[AuditRecord]]:
+    """Write logged inputs back as feed files under ``folder``; return each file's records in
+    line order (line ``n`` of file ``name`` is ``result[name][n - 1]``).
+
+    An input read from a file goes back to a file of the same name at its original line
+    order, so the folder source merges the files exactly as it did the first time. An input
+    from Kafka goes to one file per feed, topic and partition in offset order; any other
+    input to one file per feed in event-time order.
+    """
+    streams: dict[str, list[tuple[tuple[int, str, str, int], AuditRecord]]] = defaultdict(list)
+    for record in inputs:
+        feed, _, origin = _input_fields(record)
+        name, position = _stream(feed, origin, record)
+        streams[name].append((position, record))
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    written = {}
+    for name, lines in sorted(streams.items()):
+        lines.sort(key=lambda line: line[0])
+        records = [record for _, record in lines]
+        data = "".join(r.body["raw"] + "\n" for r in records).encode("utf-8")
+        if name.endswith(".gz"):
+            with gzip.GzipFile(folder / name, "wb", mtime=0) as handle:  # no wall clock
+                handle.write(data)
+        else:
+            (folder / name).write_bytes(data)
+        written[name] = records
+    return written
+
+
+def _input_fields(record: AuditRecord) -> tuple[str, str, dict[str, Any]]:
+    body = record.body
+    feed, raw, origin = body.get("feed"), body.get("raw"), body.get("origin")
+    if feed not in FEEDS or not isinstance(raw, str) or not isinstance(origin, dict):
+        raise ConnectorError(f"audit record partition {record.partition!r} seq {record.seq} "
+                             f"({record.id}) is not an input record with feed, raw and origin")
+    if "\n" in raw or "\r" in raw:  # a Kafka message may span lines; a feed file line cannot
+        raise ConnectorError(f"input {record.id} (partition {record.partition!r} seq "
+                             f"{record.seq}) spans several lines: the folder source cannot "
+                             "replay it byte for byte")
+    return feed, raw, origin
+
+
+def _stream(feed: str, origin: dict[str, Any],
+            record: AuditRecord) -> tuple[str, tuple[int, str, str, int]]:
+    """The file an input goes back to, and its position there."""
+    tail = ("", record.partition, record.seq)
+    name = origin.get("file")
+    if isinstance(name, str) and isinstance(origin.get("line"), int) and _is_feed_file(feed,
+                                                                                       name):
+        return name, (origin["line"], *tail)
+    if {"topic", "partition", "offset"} <= origin.keys():
+        part = _UNSAFE.sub("_", f"{origin['topic']}-p{origin['partition']}")
+        return f"{feed}-{part}.jsonl", (int(origin["offset"]), *tail)
+    return f"{feed}.jsonl", (0, record.event_time, record.partition, record.seq)
+
+
+def _is_feed_file(feed: str, name: str) -> bool:
+    """Only a plain file name of the feed's own (no path): the log must not write elsewhere."""
+    return (name == Path(name).name and not _UNSAFE.search(name)
+            and (name.startswith(f"{feed}.") or name.startswith(f"{feed}-"))
+            and (name.endswith(".jsonl") or name.endswith(".jsonl.gz")))
+
+
+@dataclass
+class ReplayReport:
+    """How the replayed warnings compare with the logged ones; ``ok`` only when identical."""
+
+    log: str
+    out: str
+    until: str | None
+    workers: int
+    inputs: int
+    logged_warnings: int
+    replayed_warnings: int
+    identical: int
+    byte_identical: bool
+    missing: list[str] = field(default_factory=list)
+    """Warning ids the log has and the replay did not issue."""
+    extra: list[str] = field(default_factory=list)
+    """Warning ids the replay issued and the log does not have."""
+    changed: list[str] = field(default_factory=list)
+    """Warning ids both have, with different content."""
+    differences: list[dict[str, Any]] = field(default_factory=list)
+    """The first few differences in detail."""
+    config_digest: str = ""
+    logged_config_digests: list[str] = field(default_factory=list)
+    log_verdict: str = ""
+    log_intact: bool = False
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return self.byte_identical
+
+    def to_json(self) -> dict[str, Any]:
+        return {**asdict(self), "ok": self.ok}
+
+    def lines(self) -> list[str]:
+        """The report for people: verdict, counts, first differences, notes."""
+        verdict = ("IDENTICAL: every logged warning was reproduced byte for byte" if self.ok
+                   else "DIFFERENT: the replay does not reproduce the logged warnings")
+        out = [
+            verdict,
+            f"inputs replayed {self.inputs}  logged warnings {self.logged_warnings}  "
+            f"replayed warnings {self.replayed_warnings}",
+            f"identical {self.identical}  missing {len(self.missing)}  extra {len(self.extra)}"
+            f"  changed {len(self.changed)}",
+            f"audit log: {self.log_verdict}",
+        ]
+        out += [f"difference: {json.dumps(d, ensure_ascii=False)}" for d in self.differences]
+        out += [f"note: {note}" for note in self.notes]
+        return out
+
+
+def replay(
+    log: Path, out: Path, settings: Settings, *, until: datetime | None = None, workers: int = 1
+) -> ReplayReport:
+    """Re-run the monitor over the inputs of ``log`` (up to ``until``) into ``out``.
+
+    ``settings`` must be the original run's: the report notes when their digest differs from
+    the one the logged warnings carry. Writes ``out/warnings.jsonl`` and the rest as a run
+    does, the logged warnings as ``out/logged-warnings.jsonl``, and ``out/replay-report.json``.
+    """
+    log, out = Path(log), Path(out)
+    _refuse_overlap(log, out)
+    inputs, warnings = logged_records(log, until)
+    if not inputs:
+        raise ConnectorError(f"audit log {log} holds no input records"
+                             + (f" at or before {until.isoformat()}" if until else ""))
+    out.mkdir(parents=True, exist_ok=True)
+    write_feeds(inputs, out / FEEDS_DIR)
+    run_settings, notes = _replay_settings(settings, out)
+    (out / WARNINGS).unlink(missing_ok=True)  # a run that warns nothing leaves no file
+    run_folder(run_settings, out / FEEDS_DIR, out, workers=workers, notify=False)
+
+    expected = out / LOGGED_WARNINGS
+    expected.write_text("".join(_warning_line(r) + "\n" for r in warnings), encoding="utf-8")
+    canonicalize(expected)
+    logged = _lines(expected)
+    replayed = _lines(out / WARNINGS)  # bytewax makes no file when nothing was warned
+
+    digest = config_digest(settings)
+    logged_digests = sorted({str(r.body.get("config_digest", "")) for r in warnings})
+    if logged_digests and logged_digests != [digest]:
+        notes.append(f"the logged warnings carry config digest {', '.join(logged_digests)} but "
+                     f"these settings have {digest}: replay with the original --config")
+    verdict = verify_log(log, settings.audit.key_bytes())
+    report = ReplayReport(
+        log=str(log), out=str(out), until=until.isoformat() if until else None,
+        workers=workers, inputs=len(inputs), logged_warnings=len(logged),
+        replayed_warnings=len(replayed), identical=0, byte_identical=logged == replayed,
+        config_digest=digest, logged_config_digests=logged_digests,
+        log_verdict=verdict.verdict() + (f"; first bad record: {verdict.problem}"
+                                         if verdict.problem else ""),
+        log_intact=verdict.ok, notes=notes,
+    )
+    _compare(logged, replayed, report)
+    (out / REPORT).write_text(json.dumps(report.to_json(), indent=2, ensure_ascii=False) + "\n",
+                              encoding="utf-8")
+    return report
+
+
+def _lines(path: Path) -> list[str]:
+    return path.read_text(encoding="utf-8").splitlines() if path.exists() else []
+
+
+def _refuse_overlap(log: Path, out: Path) -> None:
+    """The replay rewrites ``out`` (its audit log too): it must not hold the original log."""
+    log_dir, out_dir = log.resolve(), out.resolve()
+    if log_dir == out_dir or out_dir in log_dir.parents or log_dir in out_dir.parents:
+        raise ConnectorError(f"replay output {out} must not contain, or lie inside, the audit "
+                             f"log {log}: choose another --out")
+
+
+def _replay_settings(settings: Settings, out: Path) -> tuple[Settings, list[str]]:
+    """The original settings, except that a recovery directory moves under ``out``.
+
+    Resuming from the original run's recovery state would replay nothing. Moving it changes
+    the configuration digest the warnings carry, so the report says so.
+    """
+    if settings.recovery.directory is None:
+        return settings, []
+    fresh = out / "recovery"
+    shutil.rmtree(fresh, ignore_errors=True)
+    recovery = settings.recovery.model_copy(update={"directory": fresh})
+    note = (f"recovery.directory moved to {fresh} for the replay; since the configuration "
+            "digest covers it, config_digest in the replayed warnings differs")
+    return settings.model_copy(update={"recovery": recovery}), [note]
+
+
+def _warning_line(record: AuditRecord) -> str:
+    """A logged warning as the monitor's warnings sink wrote it (field order included)."""
+    try:
+        return Warning.model_validate(record.body).model_dump_json()
+    except ValueError:  # a damaged record still gets compared, as it stands
+        return json.dumps(record.body, separators=(",", ":"), ensure_ascii=False)
+
+
+def _compare(logged: list[str], replayed: list[str], report: ReplayReport) -> None:
+    """Fill the report's identical/missing/extra/changed counts and first differences."""
+    before = _by_id(logged)
+    after = _by_id(replayed)
+    for warning_id, line in before.items():
+        if warning_id not in after:
+            report.missing.append(warning_id)
+            _difference(report, {"warning_id": warning_id, "kind": "missing",
+                                 "logged": json.loads(line)})
+        elif after[warning_id] == line:
+            report.identical += 1
+        else:
+            report.changed.append(warning_id)
+            old, new = json.loads(line), json.loads(after[warning_id])
+            fields = {k: {"logged": old.get(k), "replayed": new.get(k)}
+                      for k in sorted(old.keys() | new.keys()) if old.get(k) != new.get(k)}
+            _difference(report, {"warning_id": warning_id, "kind": "changed", "fields": fields})
+    for warning_id, line in after.items():
+        if warning_id not in before:
+            report.extra.append(warning_id)
+            _difference(report, {"warning_id": warning_id, "kind": "extra",
+                                 "replayed": json.loads(line)})
+    if not report.byte_identical and not (report.missing or report.extra or report.changed):
+        report.notes.append("the same warnings, but in a different order or repeated")
+
+
+def _by_id(lines: list[str]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for line in lines:
+        row = json.loads(line)
+        out.setdefault(str(row.get("warning_id")), line)
+    return out
+
+
+def _difference(report: ReplayReport, difference: dict[str, Any]) -> None:
+    if len(report.differences) < MAX_DIFFERENCES:
+        report.differences.append(difference)

@@ -1,0 +1,177 @@
+"""The evaluation report: PNG figures (matplotlib, Agg backend) and a self-contained
+``report.html`` that embeds them as base64 next to the metrics tables.
+
+Figures: ROC and precision-recall curves, the lead-time histogram, the calibration curve and
+the alert volume per month, the monitor against the baselines. Drawing only: every number
+comes from `flows.evaluate`.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import matplotlib
+
+matplotlib.use("Agg")  # files only, never a window; must precede the pyplot import
+import matplotlib.pyplot as plt  # noqa: E402 - after choosing the backend
+from matplotlib.axes import Axes  # noqa: E402
+
+if TYPE_CHECKING:
+    from flows.evaluate import Assessment, Evaluation
+
+REPORT = "report.html"
+FIGURES = ("roc", "pr", "lead_time", "calibration", "alert_volume")
+TABLE_KEYS = ("auc", "pr_auc", "brier", "top_decile_capture", "defaulters_warned_6m",
+              "median_lead_months", "false_warnings_per_1000_customer_years")
+STYLE = {"monitor": "C0", "dpd60": "C1", "altman_z": "C2", "batch": "C3"}
+
+
+def _curves(evaluation: Evaluation) -> list[tuple[str, str, str, Assessment]]:
+    """(label, colour, line style, assessment): whole period solid, second half dashed."""
+    out = [(name, STYLE[name], "-", a) for name, a in evaluation.full.items()]
+    out += [(f"{name} (2nd half)", STYLE[name], "--", evaluation.second_half[name])
+            for name in ("monitor", "batch")]
+    return out
+
+
+def _roc(ax: Axes, evaluation: Evaluation, metrics: dict[str, Any]) -> None:
+    for label, colour, style, a in _curves(evaluation):
+        auc = a.metrics["auc"]
+        ax.plot(*a.roc, color=colour, linestyle=style,
+                label=f"{label}: {auc:.3f}" if auc is not None else label)
+    ax.plot([0, 1], [0, 1], color="grey", linewidth=0.8)
+    ax.set(xlabel="false positive rate", ylabel="true positive rate",
+           title=f"ROC, default within {metrics['definitions']['horizon_months']} months (AUC)")
+
+
+def _pr(ax: Axes, evaluation: Evaluation, metrics: dict[str, Any]) -> None:
+    for label, colour, style, a in _curves(evaluation):
+        ap = a.metrics["pr_auc"]
+        ax.plot(*a.pr, color=colour, linestyle=style, drawstyle="steps-post",
+                label=f"{label}: {ap:.3f}" if ap is not None else label)
+    ax.set(xlabel="recall", ylabel="precision", ylim=(0, 1),
+           title="Precision-recall (average precision)")
+
+
+def _leads(ax: Axes, evaluation: Evaluation, metrics: dict[str, Any]) -> None:
+    leads = {name: a.leads for name, a in evaluation.full.items() if a.leads}
+    top = max((max(v) for v in leads.values()), default=12.0)
+    bins = list(range(0, int(top) + 2))
+    ax.hist(list(leads.values()), bins=bins, label=list(leads),
+            color=[STYLE[n] for n in leads])
+    ax.axvline(metrics["definitions"]["lead_months"], color="grey", linestyle=":")
+    ax.set(xlabel="months from first lasting warning to default", ylabel="defaulters",
+           title="Lead time of warned defaulters")
+
+
+def _calibration(ax: Axes, evaluation: Evaluation, metrics: dict[str, Any]) -> None:
+    for label, a in (("monitor", evaluation.full["monitor"]),
+                     ("batch (2nd half)", evaluation.second_half["batch"])):
+        bins = a.calibration
+        ax.plot([b.mean_pd for b in bins], [b.observed_rate for b in bins], marker="o",
+                color=STYLE[label.split()[0]], label=label)
+    ax.plot([0, 1], [0, 1], color="grey", linewidth=0.8)
+    ax.set_xscale("symlog", linthresh=0.01)  # most PDs are small; zero rates must show
+    ax.set_yscale("symlog", linthresh=0.01)
+    ax.set(xlim=(0, 1), ylim=(0, 1), xlabel="mean predicted PD (bin)",
+           ylabel="observed default rate", title="Calibration")
+
+
+def _volume(ax: Axes, evaluation: Evaluation, metrics: dict[str, Any]) -> None:
+    months = sorted({m for a in evaluation.full.values() for m in a.volume})
+    for name, a in evaluation.full.items():
+        ax.plot(range(len(months)), [a.volume.get(m, 0) for m in months], color=STYLE[name],
+                marker=".", label=name)
+    step = max(1, len(months) // 12)
+    ax.set_xticks(range(0, len(months), step), months[::step], rotation=45, ha="right")
+    budget = metrics["alert_budget"]["top_share"]
+    ax.set(ylabel="warnings", title=f"Warnings per month (monitor budget: top {budget:.0%})")
+
+
+DRAW: dict[str, Callable[[Axes, Evaluation, dict[str, Any]], None]] = {
+    "roc": _roc, "pr": _pr, "lead_time": _leads, "calibration": _calibration,
+    "alert_volume": _volume,
+}
+
+
+def write_figures(report: Path, metrics: dict[str, Any], evaluation: Evaluation) -> list[Path]:
+    """One PNG per figure in ``report``; returns their paths in `FIGURES` order."""
+    paths = []
+    for name in FIGURES:
+        fig, ax = plt.subplots(figsize=(6.4, 4.8), dpi=100)
+        try:
+            DRAW[name](ax, evaluation, metrics)
+            if ax.get_legend_handles_labels()[0]:
+                ax.legend(fontsize="small")
+            fig.tight_layout()
+            path = report / f"{name}.png"
+            fig.savefig(path)
+            paths.append(path)
+        finally:
+            plt.close(fig)
+    return paths
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return "n/a"
+    return f"{value:.3f}" if isinstance(value, float) else html.escape(str(value))
+
+
+def _table(columns: dict[str, dict[str, Any]]) -> str:
+    head = "".join(f"<th>{html.escape(name)}</th>" for name in columns)
+    body = "".join(
+        f"<tr><th>{key}</th>" + "".join(f"<td>{_cell(c.get(key))}</td>" for c in columns.values())
+        + "</tr>"
+        for key in TABLE_KEYS
+    )
+    counts = ("eligible_defaulters", "defaulters_warned_6m", "warnings", "labelled_rows",
+              "positive_rows")
+    body += "".join(
+        f"<tr><td>{key} (count)</td>"
+        + "".join(f"<td>{_cell(c['counts'][key])}</td>" for c in columns.values()) + "</tr>"
+        for key in counts
+    )
+    return f"<table><tr><th></th>{head}</tr>{body}</table>"
+
+
+def write_report(report: Path, metrics: dict[str, Any], evaluation: Evaluation) -> Path:
+    """Write the figures and ``report.html`` (figures embedded) into ``report``."""
+    from flows import evaluate
+
+    report.mkdir(parents=True, exist_ok=True)
+    images = "".join(
+        f'<figure><img alt="{p.stem}" src="data:image/png;base64,'
+        f'{base64.b64encode(p.read_bytes()).decode()}"><figcaption>{p.name}</figcaption></figure>'
+        for p in write_figures(report, metrics, evaluation)
+    )
+    full = {"monitor": metrics, **metrics["baselines"]}
+    full.pop("batch")
+    half = {k: v for k, v in metrics["second_half"].items() if k != "from"}
+    period = metrics["period"]
+    page = f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>CreditRadar evaluation</title>
+<style>body{{font-family:sans-serif;max-width:70em;margin:2em auto}}
+table{{border-collapse:collapse}}td,th{{border:1px solid #ccc;padding:.2em .6em;text-align:right}}
+figure{{display:inline-block;margin:.5em}}pre{{white-space:pre-wrap;background:#f6f6f6}}</style>
+</head><body>
+<h1>CreditRadar: how well it warns</h1>
+<p>{period['customers']} customers, {period['defaulters']} defaulters, month-end rows from
+{period['start'][:10]} to {period['end'][:10]}; horizon
+{metrics['definitions']['horizon_months']} months; alert budget: top
+{metrics['alert_budget']['top_share']:.0%} of the portfolio
+({metrics['alert_budget']['warnings_per_month']} warnings a month).</p>
+<h2>Whole period</h2>{_table(full)}
+<h2>Second half (from {metrics['second_half']['from'][:10]}): against the batch model</h2>
+{_table(half)}
+<h2>Figures</h2>{images}
+<h2>Definitions</h2><pre>{html.escape(evaluate.__doc__ or "")}</pre>
+</body></html>
+"""
+    path = report / REPORT
+    path.write_text(page, encoding="utf-8")
+    return path

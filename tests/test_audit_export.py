@@ -1,0 +1,63 @@
+"""``audit export``: a warning with its evidence, lineage and place in the hash chain."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from config.settings import Settings
+from connectors.simulator import simulate
+from flows.audit_cli import audit
+from flows.explain import export_warning
+from flows.run import AUDIT, WARNINGS, read_jsonl, run_folder
+
+SETTINGS = Settings()
+
+
+@pytest.fixture(scope="module")
+def original(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    base = tmp_path_factory.mktemp("export")
+    simulate(customers=40, months=6, seed=2, out=base / "feeds")
+    run_folder(SETTINGS, base / "feeds", base / "out", notify=False)
+    return base / "out"
+
+
+def test_export_holds_the_warning_its_evidence_lineage_and_chain(original: Path) -> None:
+    warning = read_jsonl(original / WARNINGS)[-1]
+    doc = export_warning(original / AUDIT, warning["warning_id"], None)
+    assert doc["warning"] == warning
+    assert doc["lineage"] == {k: warning[k] for k in
+                              ("model_version", "config_digest", "program_version")}
+    assert [e["event_id"] for e in doc["evidence"]] == warning["evidence"]
+    for event in doc["evidence"]:
+        assert event["found"] and event["event_id"] in event["raw"]
+        assert set(event["origin"]) == {"file", "line"}
+        assert event["event_time"] <= warning["event_time"]
+    record, anchor = doc["record"], doc["anchor"]
+    assert record["id"] == warning["warning_id"] and len(record["hash"]) == 64
+    assert anchor["seq"] > record["seq"] and anchor["records_between"] >= 0
+    assert doc["verification"]["ok"] is True
+
+
+def test_export_command_and_a_tampered_log(original: Path, tmp_path: Path) -> None:
+    warning = read_jsonl(original / WARNINGS)[0]
+    result = CliRunner().invoke(audit, ["export", warning["warning_id"], "--log",
+                                        str(original / AUDIT)], obj={"settings": SETTINGS})
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["warning"]["warning_id"] == warning["warning_id"]
+
+    log = tmp_path / "log" / "0"
+    log.mkdir(parents=True)
+    for segment in (original / AUDIT / "0").iterdir():
+        text = segment.read_text(encoding="utf-8")  # back-date the first record by a year
+        forged = text.replace('"event_time":"2021-', '"event_time":"2020-', 1)
+        (log / segment.name).write_text(forged, encoding="utf-8")
+    doc = export_warning(tmp_path / "log", warning["warning_id"], None)
+    assert doc["verification"]["ok"] is False and "edited" in doc["verification"]["verdict"]
+
+    missing = CliRunner().invoke(audit, ["export", "w-nope", "--log", str(original / AUDIT)],
+                                 obj={"settings": SETTINGS})
+    assert missing.exit_code != 0 and "no warning w-nope" in missing.output

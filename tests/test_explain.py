@@ -1,0 +1,92 @@
+"""``explain --as-of``: the state that led to a warning, and the ledger behind it."""
+
+from __future__ import annotations
+
+import math
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from config.settings import Settings
+from connectors.simulator import simulate
+from flows.auditor_cli import explain_command
+from flows.explain import explain
+from flows.replay import parse_time
+from flows.run import AUDIT, WARNINGS, read_jsonl, run_folder
+
+SETTINGS = Settings()
+
+
+@pytest.fixture(scope="module")
+def original(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    base = tmp_path_factory.mktemp("explain")
+    simulate(customers=80, months=10, seed=4, out=base / "feeds")
+    run_folder(SETTINGS, base / "feeds", base / "out", scores=True, notify=False)
+    return base / "out"
+
+
+def ledger_warning(out: Path) -> dict:
+    """An early warning whose reasons include ledger figures, so both halves are checked."""
+    warnings = [w for w in read_jsonl(out / WARNINGS) if w["kind"] == "early_warning"]
+    assert warnings
+    ledger = [w for w in warnings if {"overdue_share", "max_dpd", "dso"}
+              & {r["code"] for r in w["reasons"]}]
+    return (ledger or warnings)[0]
+
+
+def test_as_of_a_warning_shows_the_state_that_led_to_it(original: Path) -> None:
+    warning = ledger_warning(original)
+    doc = explain(warning["customer_id"], parse_time(warning["event_time"]),
+                  original / AUDIT, SETTINGS)
+    score = doc["score"]
+    assert (score["event_time"], score["pd"], score["grade"], score["rank"]) == (
+        warning["event_time"], warning["pd"], warning["grade"], warning["rank"])
+    assert doc["score_consistent"] is True
+    assert doc["reasons"] == warning["reasons"]
+    features = doc["snapshot"]["features"]
+    for reason in warning["reasons"]:
+        assert round(features[reason["code"]], 4) == reason["value"]
+    found = {e["event_id"]: e for e in doc["evidence"]}
+    for event_id in warning["evidence"]:
+        assert found[event_id]["found"] and event_id in found[event_id]["raw"]
+    assert doc["warnings"][-1]["warning_id"] == warning["warning_id"]
+
+
+def test_ledger_figures_are_consistent(original: Path) -> None:
+    warning = ledger_warning(original)
+    doc = explain(warning["customer_id"], parse_time(warning["event_time"]),
+                  original / AUDIT, SETTINGS)
+    ledger = doc["ledger"]
+    items = ledger["open_items"]
+    assert math.isclose(sum(ledger["aging"].values()), ledger["total_open"], abs_tol=0.05)
+    assert math.isclose(sum(i["open"] for i in items), ledger["total_open"], abs_tol=0.05)
+    overdue = sum(i["open"] for i in items if i["days_past_due"] > 0)
+    if ledger["total_open"] > 0:
+        assert math.isclose(overdue / ledger["total_open"], ledger["overdue_share"],
+                            abs_tol=1e-4)
+    snapshot = doc["snapshot"]["features"]
+    if "overdue_share" in snapshot:
+        assert math.isclose(snapshot["overdue_share"], ledger["overdue_share"], abs_tol=1e-6)
+        assert snapshot["max_dpd"] == ledger["max_days_past_due"]
+
+
+def test_just_before_the_warning_it_is_not_yet_issued(original: Path) -> None:
+    warning = ledger_warning(original)
+    before = parse_time(warning["event_time"]) - timedelta(seconds=1)
+    doc = explain(warning["customer_id"], before, original / AUDIT, SETTINGS)
+    assert warning["warning_id"] not in {w["warning_id"] for w in doc["warnings"]}
+    assert doc["score"] is None or parse_time(doc["score"]["event_time"]) <= before
+
+
+def test_explain_command_prints_text_and_json(original: Path) -> None:
+    warning = ledger_warning(original)
+    args = [warning["customer_id"], "--as-of", warning["event_time"], "--log",
+            str(original / AUDIT)]
+    text = CliRunner().invoke(explain_command, args, obj={"settings": SETTINGS})
+    assert text.exit_code == 0, text.output
+    assert warning["warning_id"] in text.output and "ledger on" in text.output
+    as_json = CliRunner().invoke(explain_command, [*args, "--json"],
+                                 obj={"settings": SETTINGS})
+    assert as_json.exit_code == 0 and '"score_consistent": true' in as_json.output

@@ -1,0 +1,186 @@
+"""The evaluation metrics against small cases worked out by hand, and `creditradar evaluate`
+end to end on a small simulated portfolio."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from config.settings import Settings
+from flows import metrics as m
+from flows.evaluate import Rows, altman, dpd60, in_top_share
+
+
+def t(year: int, month: int, day: int = 1) -> int:
+    return int(datetime(year, month, day, tzinfo=UTC).timestamp())
+
+
+def test_horizon_label_counts_defaults_in_the_half_open_window() -> None:
+    # Row at 2021-01-01, H = 6: the window is (2021-01-01, 2021-07-01].
+    assert m.horizon_label(t(2021, 1), t(2021, 7), 6) == 1  # on the last day: in
+    assert m.horizon_label(t(2021, 1), t(2021, 7, 2), 6) == 0  # a day later: out
+    assert m.horizon_label(t(2021, 1), t(2021, 1), 6) == 0  # at the row itself: out
+    assert m.horizon_label(t(2021, 1), None, 6) == 0
+
+
+def test_roc_auc_is_the_share_of_correctly_ordered_pairs() -> None:
+    # Positives 0.9, 0.4; negatives 0.8, 0.3. Pairs: (.9,.8) ok, (.9,.3) ok, (.4,.8) wrong,
+    # (.4,.3) ok -> 3/4.
+    assert m.roc_auc([1, 0, 1, 0], [0.9, 0.8, 0.4, 0.3]) == pytest.approx(0.75)
+    # Positives .9, .5; negatives .9, .2, .6. Pos .9: tie (1/2) + 2 wins = 2.5; pos .5: one
+    # win (.2) = 1 -> 3.5 / 6.
+    assert m.roc_auc([1, 0, 0, 1, 0], [0.9, 0.9, 0.2, 0.5, 0.6]) == pytest.approx(3.5 / 6)
+    assert m.roc_auc([0, 0], [0.1, 0.2]) is None
+
+
+def test_pr_auc_is_average_precision() -> None:
+    # Thresholds from the top: .9 -> P 1, R 1/2; .8 -> P 1/2, R 1/2; .4 -> P 2/3, R 1.
+    # AP = 1/2 * 1 + 0 * 1/2 + 1/2 * 2/3 = 5/6.
+    assert m.pr_auc([1, 0, 1, 0], [0.9, 0.8, 0.4, 0.3]) == pytest.approx(5 / 6)
+    recall, precision = m.pr_points([1, 0, 1, 0], [0.9, 0.8, 0.4, 0.3])
+    # The curve starts from the lowest threshold (every row flagged): R 1, P 2/4.
+    assert (recall[0], precision[0]) == (1.0, 0.5)
+
+
+def test_brier_is_the_mean_squared_error() -> None:
+    # (1 - .8)^2 = .04, (0 - .3)^2 = .09 -> mean .065.
+    assert m.brier([1, 0], [0.8, 0.3]) == pytest.approx(0.065)
+    assert m.brier([], []) is None
+
+
+def test_calibration_table_bins_by_predicted_pd() -> None:
+    # .005 -> [0, .01); .015 and .018 -> [.01, .02); .6 and 1.0 -> [.5, 1].
+    table = m.calibration_table([0, 1, 0, 1, 1], [0.005, 0.015, 0.018, 0.6, 1.0])
+    assert [(b.low, b.rows) for b in table] == [(0.0, 1), (0.01, 2), (0.5, 2)]
+    assert table[1].mean_pd == pytest.approx(0.0165) and table[1].observed_rate == 0.5
+    assert table[2].mean_pd == pytest.approx(0.8) and table[2].observed_rate == 1.0
+
+
+def test_top_share_capture_splits_ties_fractionally() -> None:
+    # Two months of ten rows, top 10% = one slot each. Month A: the top row is one of its two
+    # positives -> 1. Month B: two rows tie at the top, one positive -> 1/2 in expectation.
+    # Captured 1.5 of 3 positives.
+    groups = ["A"] * 10 + ["B"] * 10
+    labels = [1, 1] + [0] * 8 + [1, 0] + [0] * 8
+    scores = [0.9, 0.1] + [0.5] * 8 + [0.9, 0.9] + [0.2] * 8
+    assert m.top_share_capture(groups, labels, scores, 0.1) == pytest.approx(0.5)
+    assert m.top_share_capture(["A"], [0], [0.3]) is None
+
+
+def test_window_alerts_restates_standing_warnings() -> None:
+    alerts = [
+        m.Alert("X", t(2021, 1), "early_warning"), m.Alert("X", t(2021, 3), "resolved"),
+        m.Alert("X", t(2021, 5), "early_warning"), m.Alert("Y", t(2021, 1), "early_warning"),
+    ]
+    # From April: X's January warning was resolved (dropped), its May one stays; Y's January
+    # warning still stands, so it counts as issued on April 1.
+    assert m.window_alerts(alerts, t(2021, 4)) == [
+        m.Alert("X", t(2021, 5), "early_warning"), m.Alert("Y", t(2021, 4), "early_warning"),
+    ]
+
+
+def test_first_lasting_warning_skips_warnings_resolved_within_three_months() -> None:
+    alerts = [
+        # X: January warning resolved on March 1 (within (Jan 1, Apr 1]) -> not lasting;
+        # May warning resolved in September (after Aug 1) -> lasting.
+        m.Alert("X", t(2021, 1), "early_warning"), m.Alert("X", t(2021, 3), "resolved"),
+        m.Alert("X", t(2021, 5), "early_warning"), m.Alert("X", t(2021, 9), "resolved"),
+        # W: resolved exactly three months later (Apr 1 is in the window) -> not lasting.
+        m.Alert("W", t(2021, 1), "early_warning"), m.Alert("W", t(2021, 4), "resolved"),
+        # Y: warned, then defaulted six weeks later with nothing resolved -> lasting.
+        m.Alert("Y", t(2021, 1), "early_warning"),
+        # Z: the only warning comes after the default -> none.
+        m.Alert("Z", t(2021, 6), "escalation"),
+    ]
+    defaults = {"X": None, "W": None, "Y": t(2021, 2, 15), "Z": t(2021, 5)}
+    assert m.first_lasting_warnings(alerts, defaults) == {"X": t(2021, 5), "Y": t(2021, 1)}
+
+
+def test_lead_stats_count_eligible_defaulters_only() -> None:
+    seen = {c: t(2021, 1) for c in ("X", "Y", "V", "U", "N")}
+    defaults = {"X": t(2022, 1), "Y": t(2021, 6), "V": t(2021, 9), "U": t(2021, 12), "N": None}
+    warned = {"X": t(2021, 5), "V": t(2021, 5), "Y": t(2021, 2)}
+    stats = m.lead_stats(warned, defaults, seen)
+    # Y defaults before Jul 1 (6 months after it was first seen): not eligible. Eligible: X,
+    # V, U. X warned May 1 for Jan 1: 245 days, and Nov 1 <= Jan 1 -> in time; V warned
+    # May 1 for Sep 1: 123 days, not in time; U never warned. Share 1/3.
+    assert (stats.eligible_defaulters, stats.warned, stats.warned_6m) == (3, 2, 1)
+    assert stats.warned_6m_share == pytest.approx(1 / 3)
+    # Median of 245 and 123 days in months of 30.4375 days: 184 / 30.4375 = 6.045.
+    assert stats.median_lead_months == pytest.approx(184 / 30.4375)
+
+
+def test_false_warnings_per_thousand_customer_years() -> None:
+    defaults = {"X": t(2022, 1), "N": None, "V": t(2021, 9), "Y": t(2021, 6)}
+    warnings = [("X", t(2021, 5)), ("N", t(2021, 2)), ("V", t(2020, 6)), ("Y", t(2021, 7))]
+    # X defaults within 12 months (true); N never defaults (false); V defaults 15 months
+    # after its warning (false); Y's warning comes after its default (no warning).
+    # 2 false over 120 customer-months = 10 customer-years -> 200 per 1,000.
+    result = m.false_warnings(warnings, defaults, customer_months=120)
+    assert (result.judged, result.false) == (3, 2)
+    assert result.per_1000_customer_years == pytest.approx(200.0)
+    # Judged only where the 12 months end by 2022-01-01: V's (ends 2021-06-01) alone.
+    late = m.false_warnings(warnings, defaults, customer_months=60, judged_until=t(2022, 1))
+    assert (late.judged, late.false, late.per_1000_customer_years) == (1, 1, 200.0)
+
+
+def _rows(features: list[dict[str, float]], customers: list[str], times: list[int]) -> Rows:
+    names = sorted({k for f in features for k in f})
+    matrix = np.array([[f.get(n, np.nan) for n in names] for f in features])
+    return Rows(customers, times, [0.0] * len(times), names, matrix)
+
+
+def test_rule_baselines_from_recorded_features() -> None:
+    rows = _rows(
+        [{"max_dpd": 70.0}, {"tl_dpd": 60.0, "altman_z2": 0.5}, {"max_dpd": 10.0, "altman_z2": 3.0},
+         {}],
+        ["A", "B", "C", "D"], [t(2021, 1)] * 4,
+    )
+    score, flag = dpd60(rows)
+    assert flag.tolist() == [True, True, False, False] and score.tolist() == [1, 1, 0, 0]
+    score, flag = altman(rows)
+    # -Z'' where present (-0.5, -3.0); missing -> their median, -1.75 (neutral).
+    assert score.tolist() == [-1.75, -0.5, -3.0, -1.75]
+    assert flag.tolist() == [False, True, False, False]
+
+
+def test_in_top_share_ranks_within_each_month() -> None:
+    rows = _rows([{}] * 4, ["A", "B", "C", "D"], [t(2021, 1)] * 2 + [t(2021, 2)] * 2)
+    # Half of each month: the riskier of A/B (B) and of C/D (C).
+    assert in_top_share(rows, {0: 0.1, 1: 0.2, 2: 0.9, 3: 0.3}, 0.5) == [
+        False, True, True, False,
+    ]
+
+
+@pytest.mark.timeout(120)
+def test_evaluate_command_end_to_end(tmp_path: Path) -> None:
+    from connectors.simulator import simulate
+    from flows.evaluate_cli import evaluate_command
+
+    feeds, report = tmp_path / "feeds", tmp_path / "report"
+    simulate(300, 24, 5, feeds)
+    result = CliRunner().invoke(
+        evaluate_command, ["--feeds", str(feeds), "--report", str(report),
+                           "--horizon-months", "6"],
+        obj={"settings": Settings()},
+    )
+    assert result.exit_code == 0, result.output
+    for name in ("metrics.json", "report.html", "roc.png", "pr.png", "lead_time.png",
+                 "calibration.png", "alert_volume.png"):
+        assert (report / name).stat().st_size > 0, name
+    metrics = json.loads((report / "metrics.json").read_text())
+    assert metrics["definitions"]["horizon_months"] == 6
+    assert metrics["alert_budget"]["top_share"] == Settings().policy.top_share
+    shares = ("auc", "pr_auc", "brier", "defaulters_warned_6m", "top_decile_capture")
+    for block in (metrics, *metrics["baselines"].values(), metrics["second_half"]["monitor"]):
+        for key in shares:
+            assert block[key] is None or 0.0 <= block[key] <= 1.0, key
+        assert block["false_warnings_per_1000_customer_years"] is None or (
+            block["false_warnings_per_1000_customer_years"] >= 0
+        )
+    assert metrics["auc"] is not None and metrics["baselines"]["batch"]["auc"] is not None
