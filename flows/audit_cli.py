@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 import click
@@ -24,18 +25,27 @@ def _key(ctx: click.Context, key_env: str | None) -> bytes | None:
     return value.encode("utf-8")
 
 
+def _log_option(**kwargs: object) -> Callable[[Callable[..., None]], Callable[..., None]]:
+    return click.option(
+        "--log", "log_dir", type=click.Path(exists=True, file_okay=False, path_type=Path),
+        help="The audit log directory (one subdirectory per partition).", **kwargs,
+    )
+
+
+_key_env_option = click.option(
+    "--key-env", default=None, metavar="NAME",
+    help="Environment variable holding the anchor HMAC key, when the settings hold none.",
+)
+
+
 @click.group(name="audit")
 def audit() -> None:
     """Check the tamper-evident audit log."""
 
 
 @audit.command()
-@click.option("--log", "log_dir", required=True,
-              type=click.Path(exists=True, file_okay=False, path_type=Path),
-              help="The audit log directory (one subdirectory per partition).")
-@click.option("--key-env", default=None, metavar="NAME",
-              help="Environment variable holding the anchor HMAC key, when the settings "
-                   "hold none.")
+@_log_option(required=True)
+@_key_env_option
 @click.pass_context
 def verify(ctx: click.Context, log_dir: Path, key_env: str | None) -> None:
     """Check every hash, link and anchor; exit 0 only when the log is intact."""
@@ -48,12 +58,8 @@ def verify(ctx: click.Context, log_dir: Path, key_env: str | None) -> None:
 
 @audit.command()
 @click.argument("warning_id")
-@click.option("--log", "log_dir", default=Path("out/audit"), show_default=True,
-              type=click.Path(exists=True, file_okay=False, path_type=Path),
-              help="The audit log directory (one subdirectory per partition).")
-@click.option("--key-env", default=None, metavar="NAME",
-              help="Environment variable holding the anchor HMAC key, when the settings "
-                   "hold none.")
+@_log_option(default=Path("out/audit"), show_default=True)
+@_key_env_option
 @click.pass_context
 def export(ctx: click.Context, warning_id: str, log_dir: Path, key_env: str | None) -> None:
     """Print WARNING_ID with its evidence events, lineage, chain position and the log's

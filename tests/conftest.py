@@ -1,3 +1,26 @@
-"""Shared pytest fixtures: the real Kafka broker harness (see tests/kafka_broker.py)."""
+"""Shared pytest fixtures: the real Kafka broker harness (see tests/kafka_broker.py) and real
+webhook and SMTP receivers on loopback."""
 
+from collections.abc import Iterator
+
+import pytest
 from kafka_broker import kafka_bootstrap, kafka_broker  # noqa: F401
+
+from connectors.channels.loopback import JsonReceiver, SmtpReceiver, free_port
+
+SMTP_LOGIN = ("desk", "Pa55-s3cret-XYZ")
+"""The login the loopback SMTP server accepts (tests search the logs for the password)."""
+
+
+@pytest.fixture
+def webhook() -> Iterator[tuple[JsonReceiver, int]]:
+    receiver = JsonReceiver(free_port())
+    yield receiver, receiver.port
+    receiver.stop()
+
+
+@pytest.fixture
+def smtp() -> Iterator[tuple[SmtpReceiver, int]]:
+    receiver = SmtpReceiver(free_port(), *SMTP_LOGIN)
+    yield receiver, receiver.port
+    receiver.stop()

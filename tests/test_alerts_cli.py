@@ -3,18 +3,16 @@ a real JSON receiver on loopback; no command may print a password or token."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
-import pytest
 from click.testing import CliRunner, Result
-from test_alerts_delivery import JsonReceiver, free_port
 from test_alerts_routing import SECRET, T0, TOKEN, warning
 
 from config.alerts import AlertsSettings
 from connectors.channels import Notifier
+from connectors.channels.loopback import JsonReceiver, free_port
 from flows.alerts_cli import alerts
 
 # apprise imports the deprecated imghdr module while loading its plugins
@@ -28,12 +26,6 @@ class StandIn:
     state_dir: Path
 
 
-@pytest.fixture
-def webhook() -> Iterator[tuple[JsonReceiver, int]]:
-    port = free_port()
-    receiver = JsonReceiver(port)
-    yield receiver, port
-    receiver.stop()
 
 
 def make_settings(tmp_path: Path, hook_port: int) -> StandIn:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from email import message_from_bytes, policy
 from pathlib import Path
@@ -27,19 +26,8 @@ from connectors.channels.sink import NotifierSink
 FAST = {"max_attempts": 30, "backoff_seconds": 0.05, "backoff_max_seconds": 0.2}
 
 
-@pytest.fixture
-def webhook() -> Iterator[tuple[JsonReceiver, int]]:
-    port = free_port()
-    receiver = JsonReceiver(port)
-    yield receiver, port
-    receiver.stop()
 
 
-@pytest.fixture
-def smtp() -> Iterator[tuple[SmtpReceiver, int]]:
-    receiver = SmtpReceiver(free_port(), "desk", SECRET)
-    yield receiver, receiver.port
-    receiver.stop()
 
 
 def config(channels: dict[str, Any], receivers: dict[str, list[str]] | None = None,

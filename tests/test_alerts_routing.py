@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import SMTP_LOGIN
 
 from config.alerts import AlertsSettings, parse_alerts, resolve_routes
 from config.errors import ConfigError
@@ -18,7 +19,7 @@ from connectors.records import Reason, Warning
 # apprise imports the deprecated imghdr module while loading its plugins
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)  # a Monday
-SECRET = "Pa55-s3cret-XYZ"
+SECRET = SMTP_LOGIN[1]  # the password of the loopback SMTP server
 TOKEN = "tok3nQWERTY987"
 
 

@@ -1,0 +1,86 @@
+"""Helpers shared by the Kafka flow tests: unique topics, a simulated portfolio, references.
+
+A test's reference is always `flows.run.run_folder` on the very feeds folder it published, run
+with the same settings, so the comparison follows whatever the detectors do today.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from pathlib import Path
+from typing import Any
+
+from kafka_broker import create_topic
+
+from config.settings import KafkaSettings, Settings
+from connectors.contracts import FEEDS
+from connectors.kafka import produce_folder, read_warnings
+from connectors.simulator import simulate
+from flows.run import WARNINGS, RunSummary, read_jsonl, run_folder
+
+OUTPUTS = ("warnings", "deadletter")
+
+
+def make_topics(bootstrap: str, partitions: int, prefix: str = "t") -> dict[str, str]:
+    """Fresh feed and output topics (``partitions`` each) with names no other test uses."""
+    tag = uuid.uuid4().hex[:8]
+    topics = {name: f"{prefix}-{tag}.{name}" for name in (*FEEDS, *OUTPUTS)}
+    for topic in topics.values():
+        create_topic(bootstrap, topic, partitions)
+    return topics
+
+
+def output_topics(bootstrap: str, topics: dict[str, str], partitions: int = 1) -> dict[str, str]:
+    """The same feed topics with new warnings and dead-letter topics (a second run)."""
+    tag = uuid.uuid4().hex[:8]
+    fresh = {name: f"{topics[name]}-{tag}" for name in OUTPUTS}
+    for topic in fresh.values():
+        create_topic(bootstrap, topic, partitions)
+    return {**topics, **fresh}
+
+
+def kafka_settings(topics: dict[str, str]) -> Settings:
+    return Settings(kafka=KafkaSettings(topics=topics))
+
+
+def portfolio(folder: Path, customers: int = 120, months: int = 12, seed: int = 11) -> Path:
+    """A small simulated portfolio (feed files) in ``folder``."""
+    simulate(customers, months, seed, folder)
+    return folder
+
+
+def publish(bootstrap: str, feeds: Path, topics: dict[str, str]) -> dict[str, int]:
+    return produce_folder({"bootstrap.servers": bootstrap}, feeds, topics)
+
+
+def folder_reference(settings: Settings, feeds: Path, out: Path) -> tuple[dict[str, Any],
+                                                                          RunSummary]:
+    """Warnings by id (and the summary) of an uninterrupted one-worker folder run."""
+    summary = run_folder(settings, feeds, out)
+    return by_id(read_jsonl(out / WARNINGS)), summary
+
+
+def by_id(warnings: list[dict[str, Any]]) -> dict[str, Any]:
+    rows = {w["warning_id"]: w for w in warnings}
+    assert len(rows) == len(warnings), "warning ids repeat within one list"
+    return rows
+
+
+def topic_warnings(bootstrap: str, topic: str) -> dict[str, Any]:
+    """The warnings topic, deduplicated by ``warning_id`` (the documented consumer side)."""
+    return by_id(read_warnings(bootstrap, topic))
+
+
+def diff(expected: dict[str, Any], got: dict[str, Any]) -> str:
+    """A short account of how two warning sets differ (for assertion messages)."""
+    missing = sorted(expected.keys() - got.keys())
+    extra = sorted(got.keys() - expected.keys())
+    changed = [k for k in sorted(expected.keys() & got.keys()) if expected[k] != got[k]]
+    sample = ""
+    if changed:
+        a, b = expected[changed[0]], got[changed[0]]
+        sample = json.dumps({f: [a.get(f), b.get(f)] for f in a.keys() | b.keys()
+                             if a.get(f) != b.get(f)})[:600]
+    return (f"{len(missing)} missing {missing[:5]}, {len(extra)} extra {extra[:5]}, "
+            f"{len(changed)} changed {sample}")
