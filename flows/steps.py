@@ -152,6 +152,9 @@ class Customer(_Logic):
             log.exception("customer.apply_failed", customer_id=self.state.customer_id,
                           event_id=value.event.event_id)
             return [value.dead("processing_error", f"{type(exc).__name__}: {exc}")], self.RETAIN
+        for rejected in (o for o in outputs if isinstance(o, Rejected)):
+            log.info("event.rejected", customer_id=self.state.customer_id,
+                     event_id=value.event.event_id, reason=rejected.reason)
         return [value.dead(o.reason, o.detail) if isinstance(o, Rejected) else o
                 for o in outputs], self.RETAIN
 

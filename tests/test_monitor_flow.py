@@ -9,6 +9,7 @@ from pathlib import Path
 
 from bytewax.testing import TestingSink, TestingSource, run_main
 from feedkit import customer, invoice, payment, record, status, write_feeds
+from structlog.testing import capture_logs
 
 from config.settings import Settings
 from connectors.files import FeedFolderSource
@@ -150,3 +151,14 @@ def test_dead_letters_keep_the_original_bytes() -> None:
     letter = DeadLetter("news", "not_utf8", "bad byte", b"\xff\x00", {"file": "x"})
     assert letter.to_json()["original_encoding"] == "hex"
     assert bytes.fromhex(letter.to_json()["original"]) == b"\xff\x00"
+
+
+def test_rejections_are_logged_with_customer_and_event_ids(tmp_path: Path) -> None:
+    feeds = deteriorating_portfolio()
+    feeds["payments"].append(payment("GOOD", "2024-03-07", "NO-SUCH-INVOICE", 10))
+    folder = write_feeds(tmp_path / "feeds", feeds)
+    with capture_logs() as logs:
+        run_folder(SETTINGS, folder, tmp_path / "out")
+    rejected = [e for e in logs if e["event"] == "event.rejected"]
+    assert [(e["customer_id"], e["reason"]) for e in rejected] == [("GOOD", "unknown_invoice")]
+    assert rejected[0]["event_id"] == feeds["payments"][-1]["event_id"]
