@@ -1,5 +1,8 @@
 # CreditRadar: `make demo` and `make test` each build .venv and install what they need.
-PY ?= $(shell command -v python3.12 || command -v python3.11 || command -v python3)
+# The first interpreter that really runs and is 3.11 or 3.12 (a pyenv shim may exist but fail).
+PY ?= $(shell for c in python3.12 python3.11 python3; do \
+	$$c -c 'import sys; assert (3, 11) <= sys.version_info[:2] <= (3, 12)' 2>/dev/null \
+	&& command -v $$c && break; done)
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
@@ -8,7 +11,7 @@ DEMO := demo-output
 .PHONY: install demo test lint bench clean
 
 $(STAMP): pyproject.toml
-	$(PY) -c 'import sys; assert (3, 11) <= sys.version_info[:2] <= (3, 12), "CreditRadar needs Python 3.11 or 3.12 (bytewax 0.21)"'
+	@test -n "$(PY)" || { echo "CreditRadar needs Python 3.11 or 3.12 (bytewax 0.21)"; exit 1; }
 	$(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -e '.[test,report]'

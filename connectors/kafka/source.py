@@ -72,7 +72,8 @@ class _Input:
     tp: TopicPartition
     position: int  # offset after the last message fetched
     end: int | None  # stop here (stop_at_end), else None
-    queue: deque[tuple[int | None, Message]] = field(default_factory=deque)
+    queue: deque[tuple[int | None, int, SourceItem]] = field(default_factory=deque)
+    """(event time or None, offset, item) of fetched messages not yet sent."""
     at_eof: bool = False
     paused: bool = False
 
@@ -82,7 +83,7 @@ class _Input:
 
     def next_offset(self) -> int:
         """Where a resumed run starts: the oldest unsent message, else the fetch position."""
-        return self.queue[0][1].offset() if self.queue else self.position
+        return self.queue[0][1] if self.queue else self.position
 
     def exhausted(self) -> bool:
         return not self.queue and self.end is not None and self.position >= self.end
@@ -155,12 +156,11 @@ class _MergedPartition(StatefulSourcePartition[SourceItem, dict[str, Any]]):
 
     def _pop(self) -> SourceItem:
         at, _, index, _ = heapq.heappop(self._heap)
-        source = self._inputs[index]
-        _, message = source.queue.popleft()
+        _, _, item = self._inputs[index].queue.popleft()
         self._clock = max(self._clock, at)
         self._read += 1
         self._push_head(index)
-        return _item(source, message)
+        return item
 
     def _finish(self) -> list[SourceItem]:
         self._done = True
@@ -206,7 +206,10 @@ class _MergedPartition(StatefulSourcePartition[SourceItem, dict[str, Any]]):
                 source.position = max(source.position, source.end)
                 continue  # beyond the end offset this run stops at
             was_empty = not source.queue
-            source.queue.append((event_seconds(message.value() or b""), message))
+            item = _item(source, message)
+            # A dead letter has no say in event time: it goes out at the clock, where it is.
+            at = event_seconds(item.raw) if isinstance(item, RawRecord) else None
+            source.queue.append((at, offset, item))
             source.position = offset + 1
             source.at_eof = False
             if was_empty:
@@ -217,9 +220,9 @@ class _MergedPartition(StatefulSourcePartition[SourceItem, dict[str, Any]]):
     def _push_head(self, index: int) -> None:
         source = self._inputs[index]
         if source.queue:
-            at, message = source.queue[0]
+            at, offset, _ = source.queue[0]
             when = self._clock if at is None else at
-            heapq.heappush(self._heap, (when, source.feed_index, index, message.offset()))
+            heapq.heappush(self._heap, (when, source.feed_index, index, offset))
 
     def _on_error(self, message: Message, error: KafkaError) -> None:
         if error.code() == KafkaError._PARTITION_EOF:
@@ -370,7 +373,8 @@ class KafkaFeedSource(FixedPartitionedSource[SourceItem, dict[str, Any]]):
             consumer.assign(assignment)
             days: list[int] = []
             while pending:
-                messages = consumer.consume(FETCH_BATCH, METADATA_TIMEOUT_S)
+                messages = consumer.consume(FETCH_BATCH, 0) or consumer.consume(
+                    1, METADATA_TIMEOUT_S)
                 if not messages:
                     raise RuntimeError(f"no messages from {sorted(pending)} in "
                                        f"{METADATA_TIMEOUT_S}s while finding the first day")
