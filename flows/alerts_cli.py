@@ -57,7 +57,8 @@ def _settings(ctx: click.Context) -> Any:
 
 def _notifier(ctx: click.Context) -> Notifier:
     settings = _settings(ctx)
-    return Notifier(settings.alerts, Path(settings.state_dir))
+    return Notifier(settings.alerts, Path(settings.state_dir),
+                    audit=getattr(settings, "audit", None))
 
 
 def _parse_time(text: str) -> datetime:

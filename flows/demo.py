@@ -65,7 +65,9 @@ def run_demo(settings: Settings, out: Path, customers: int, months: int, seed: i
             {**settings.model_dump(), "state_dir": out / "state", "alerts": alerts}
         )
         summary = run_folder(settings, feeds, out)
-        Notifier(settings.alerts, settings.state_dir).deliver(max_seconds=60)
+        notifier = Notifier(settings.alerts, settings.state_dir, audit=settings.audit)
+        notifier.deliver(max_seconds=60)
+        notifier.close()
     finally:
         smtp.stop()
         hook.stop()

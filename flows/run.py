@@ -102,7 +102,8 @@ def run_source(
         watchlist=JsonLinesSink(out / WATCHLIST),
         stats=JsonLinesSink(out / STATS),
         audit=AuditSink(out / AUDIT, settings.audit) if settings.audit.enabled else None,
-        notify=NotifierSink(settings.alerts, settings.state_dir) if notify else None,
+        notify=NotifierSink(settings.alerts, settings.state_dir, settings.audit) if notify
+        else None,
     )
     flow = build_flow(settings, source, outputs)
     recovery = None

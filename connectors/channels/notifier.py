@@ -14,7 +14,9 @@ from typing import Any
 import structlog
 
 from config.alerts import AlertsSettings, resolve_routes
+from config.audit import AuditSettings
 from config.errors import NotificationError
+from connectors.channels.audit_trail import record_history
 from connectors.channels.base import Channel
 from connectors.channels.delivery import Deliverer, DeliveryReport
 from connectors.channels.outbox import Outbox
@@ -50,8 +52,11 @@ class Notifier:
     def __init__(self, settings: AlertsSettings, state_dir: Path,
                  clock: Callable[[], datetime] = wall_clock,
                  channels: Mapping[str, Channel] | None = None,
-                 sleep: Callable[[float], None] = time.sleep) -> None:
+                 sleep: Callable[[float], None] = time.sleep,
+                 audit: AuditSettings | None = None) -> None:
         self.settings = settings
+        self._state_dir = state_dir
+        self._audit = audit
         self._routes = resolve_routes(settings.route)
         self._store = Store(state_dir)
         self._outbox = Outbox(self._store)
@@ -63,7 +68,14 @@ class Notifier:
                                     clock, sleep)
 
     def close(self) -> None:
+        self.record_history()
         self._store.close()
+
+    def record_history(self) -> int:
+        """Copy new history events into the audit log (when audit settings were given)."""
+        if self._audit is None or not self._audit.enabled:
+            return 0
+        return record_history(self._store, self._state_dir, self._audit)
 
     def _channel(self, name: str) -> Channel:
         if name not in self._channels:

@@ -14,6 +14,7 @@ from pathlib import Path
 from bytewax.outputs import DynamicSink, StatelessSinkPartition
 
 from config.alerts import AlertsSettings
+from config.audit import AuditSettings
 from connectors.channels.notifier import Notifier
 from connectors.records import Warning
 
@@ -29,6 +30,7 @@ class _NotifierPartition(StatelessSinkPartition[Warning | datetime]):
             else:
                 self._notifier.submit(item)
         self._notifier.deliver()
+        self._notifier.record_history()
 
     def close(self) -> None:
         self._notifier.close()
@@ -41,10 +43,12 @@ class NotifierSink(DynamicSink[Warning | datetime]):
     single worker (as the portfolio-keyed ranking step already is) for replay-exact results.
     """
 
-    def __init__(self, settings: AlertsSettings, state_dir: Path) -> None:
+    def __init__(self, settings: AlertsSettings, state_dir: Path,
+                 audit: AuditSettings | None = None) -> None:
         self._settings = settings
         self._state_dir = state_dir
+        self._audit = audit
 
     def build(self, step_id: str, worker_index: int,
               worker_count: int) -> _NotifierPartition:
-        return _NotifierPartition(Notifier(self._settings, self._state_dir))
+        return _NotifierPartition(Notifier(self._settings, self._state_dir, audit=self._audit))
