@@ -8,6 +8,7 @@ a rejection. It reads no clock: time is the events' time.
 from __future__ import annotations
 
 import hashlib
+from array import array
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -21,7 +22,8 @@ from detectors.signals import NewsDetector, RegistryDetector
 from detectors.tradelines import TradelineDetector
 
 MAX_EVIDENCE_PER_SIGNAL = 2
-DEDUP_MEMORY = 512
+DEDUP_MEMORY = 16
+"""Fingerprints kept before pruning those older than the allowed lateness."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,7 +112,8 @@ class CustomerState:
     financials: FinancialsDetector = field(default_factory=FinancialsDetector)
     seen: dict[int, int] = field(default_factory=dict)
     evidence: dict[str, tuple[str, ...]] = field(default_factory=dict)
-    pending: list[tuple[int, dict[str, float]]] = field(default_factory=list)
+    pending: list[tuple[int, tuple[str, ...], array]] = field(default_factory=list)
+    """Month-end snapshots awaiting their label: time, feature names, float32 values."""
     clock: int = 0
     month: int = 0
     snapshot_day: int = -1
@@ -144,7 +147,7 @@ class CustomerState:
             material = self._update(item, at, settings)
         except LedgerError as exc:
             return [*out, Rejected(exc.reason, str(exc))]
-        self._remember(mark, at)
+        self._remember(mark, at, lateness)
         self.accepted += 1
         out.extend(self._check_default(at, item, settings))
         if material and self.defaulted_at is None and day_of(at) != self.snapshot_day:
@@ -166,7 +169,7 @@ class CustomerState:
             out.extend(self._resolve_negatives(month))
             if self.defaulted_at is None and self.accepted:
                 snap = self._snapshot(month, month_end=True, settings=settings)
-                self.pending.append((month, snap.features))
+                self.pending.append(_pack(month, snap.features))
                 out.append(snap)
             self.month = next_month_start(month)
         out.extend(self._check_ledger_default(at, settings))
@@ -177,7 +180,7 @@ class CustomerState:
     def _resolve_negatives(self, now: int) -> list[Output]:
         out: list[Output] = []
         while self.pending and add_months(self.pending[0][0], self.horizon_months) < now:
-            at, features = self.pending.pop(0)
+            at, features = _unpack(self.pending.pop(0))
             out.append(Label(self.customer_id, at, add_months(at, self.horizon_months), now,
                              features, 0))
         return out
@@ -252,13 +255,13 @@ class CustomerState:
             self.evidence[signal] = (*kept, event_id)[-MAX_EVIDENCE_PER_SIGNAL:]
         return material
 
-    def _remember(self, mark: int, at: int) -> None:
+    def _remember(self, mark: int, at: int, lateness: int) -> None:
+        """Remember an applied event's fingerprint while a repeat could still be applied; a
+        repeat older than the allowed lateness is refused as late anyway."""
         self.seen[mark] = at
         if len(self.seen) > DEDUP_MEMORY:
-            horizon = self.clock - 2 * DAY * 366
+            horizon = self.clock - lateness
             self.seen = {k: t for k, t in self.seen.items() if t >= horizon}
-            while len(self.seen) > DEDUP_MEMORY:
-                self.seen.pop(next(iter(self.seen)))
 
     # -- defaults -------------------------------------------------------------------------
 
@@ -294,7 +297,8 @@ class CustomerState:
             return []
         self.defaulted_at = at
         out: list[Output] = [
-            Label(self.customer_id, s, at, known_at, features, 1) for s, features in self.pending
+            Label(self.customer_id, s, at, known_at, features, 1)
+            for s, features in map(_unpack, self.pending)
         ]
         self.pending.clear()
         out.append(DefaultNotice(self.customer_id, at, kind, tuple(evidence), self.profile,
@@ -336,6 +340,16 @@ class CustomerState:
         out["has_tradeline"] = float("tl_dpd" in out)
         out["has_accounts"] = float("accounts_age_days" in out)
         return out
+
+
+def _pack(at: int, features: dict[str, float]) -> tuple[int, tuple[str, ...], array]:
+    """A pending snapshot in a few hundred bytes: names are shared strings, values float32."""
+    return at, tuple(features), array("f", features.values())
+
+
+def _unpack(item: tuple[int, tuple[str, ...], array]) -> tuple[int, dict[str, float]]:
+    at, names, values = item
+    return at, dict(zip(names, values, strict=True))
 
 
 _EPOCH_ORDINAL = date(1970, 1, 1).toordinal()

@@ -13,7 +13,7 @@ from config.errors import CreditRadarError
 
 AGING_BUCKETS = ("current", "1_30", "31_60", "61_90", "over_90")
 SALES_WINDOW_DAYS = 90
-CLOSED_MEMORY_DAYS = 180
+CLOSED_MEMORY_DAYS = 120
 """How long a settled invoice's id is remembered, so a late extra payment is recognised."""
 _CENT = 0.005
 
@@ -148,7 +148,7 @@ class Ledger:
 
     def _prune(self, day: int) -> None:
         self.sales = [(d, a) for d, a in self.sales if day - d < SALES_WINDOW_DAYS]
-        if len(self.closed) > 64:
+        if len(self.closed) > 16:
             self.closed = {k: d for k, d in self.closed.items() if day - d < CLOSED_MEMORY_DAYS}
 
 
