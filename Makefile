@@ -25,6 +25,9 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest
 
+bench: $(STAMP)
+	$(BIN)/python bench/kafka_bench.py --customers 1000 --months 24 --partitions 4
+
 lint: $(STAMP)
 	$(BIN)/ruff check .
 

@@ -85,7 +85,9 @@ class KafkaSettings(BaseModel):
 
 class RecoverySettings(BaseModel):
     directory: Path | None = None
-    snapshot_interval_seconds: float = Field(10.0, gt=0)
+    snapshot_interval_seconds: float | None = Field(None, gt=0)
+    """None: an epoch, and so a snapshot, per event-time day (what keeps a cluster
+    deterministic); seconds make snapshots rarer at that cost."""
 
 
 class Settings(BaseSettings):

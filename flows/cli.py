@@ -83,7 +83,21 @@ def simulate(customers: int, months: int, seed: int, start: Any, out: Path) -> N
               help="A source plugin (entry point group creditradar.sources) instead of --feeds.")
 @click.option("-o", "--source-option", "source_options", multiple=True, metavar="KEY=VALUE",
               help="An option for the source plugin; repeat as needed.")
-@click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True)
+@click.option("--kafka", "bootstrap", default=None, metavar="BOOTSTRAP",
+              help="Read the feed topics of this Kafka cluster (host:port,...) and write the "
+                   "warnings and dead-letter topics; runs until stopped.")
+@click.option("--processes", type=click.IntRange(1), default=1, show_default=True,
+              help="With --kafka: bytewax processes on this machine (a cluster on loopback).")
+@click.option("--recovery-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="With --kafka: snapshot state here and resume from it after a crash.")
+@click.option("--snapshot-interval", type=float, default=None,
+              help="With --kafka: seconds between snapshots (default: every event-time day).")
+@click.option("--from", "start", default="beginning", show_default=True,
+              help="With --kafka: beginning, end, or an RFC 3339 time to backfill from.")
+@click.option("--stop-at-end", is_flag=True,
+              help="With --kafka: stop once the topics' current end is reached.")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Output folder (required without --kafka).")
 @click.option("--horizon-months", type=click.IntRange(1, 36), default=None)
 @click.option("--scores", is_flag=True, help="Also write every snapshot's score.")
 @click.option("--workers", type=click.IntRange(1), default=1, show_default=True)
@@ -91,18 +105,32 @@ def simulate(customers: int, months: int, seed: int, start: Any, out: Path) -> N
               help="Rows of the watchlist to print.")
 @click.pass_context
 def run(ctx: click.Context, feeds: Path | None, source_name: str | None,
-        source_options: tuple[str, ...], out: Path, horizon_months: int | None, scores: bool,
+        source_options: tuple[str, ...], bootstrap: str | None, processes: int,
+        recovery_dir: Path | None, snapshot_interval: float | None, start: str,
+        stop_at_end: bool, out: Path | None, horizon_months: int | None, scores: bool,
         workers: int, top: int) -> None:
-    """Run the monitor over a feeds folder (or a source plugin); write warnings.jsonl, the
-    dead letters, the watchlist and the audit log under OUT."""
+    """Run the monitor over a feeds folder, a source plugin or Kafka topics; write
+    warnings.jsonl, the dead letters, the watchlist and the audit log under OUT."""
     from connectors.plugins import load_source
     from flows.run import run_folder, run_source, watchlist
 
     settings = _settings(ctx)
     if horizon_months is not None:
         settings = settings.model_copy(update={"horizon_months": horizon_months})
-    log.info("run.start", feeds=str(feeds), source=source_name, out=str(out), workers=workers,
-             horizon_months=settings.horizon_months)
+    log.info("run.start", feeds=str(feeds), source=source_name, kafka=bool(bootstrap),
+             out=str(out), workers=workers, horizon_months=settings.horizon_months)
+    if bootstrap is not None:
+        from flows.kafka_run import parse_start, run_kafka
+
+        try:
+            run_kafka(settings, bootstrap, workers=workers, processes=processes,
+                      recovery_dir=recovery_dir, snapshot_interval=snapshot_interval,
+                      start=parse_start(start), stop_at_end=stop_at_end, out=out)
+        except CreditRadarError as exc:
+            raise click.ClickException(str(exc)) from exc
+        return
+    if out is None:
+        raise click.UsageError("--out is required (except with --kafka)")
     if source_name is not None:
         options = dict(_option(text) for text in source_options)
         try:

@@ -22,16 +22,18 @@ import os
 import subprocess
 import sys
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import bytewax.operators as op
 import structlog
 from bytewax.dataflow import Dataflow
+from bytewax.outputs import DynamicSink, StatelessSinkPartition
 from bytewax.recovery import RecoveryConfig, init_db_dir
 from bytewax.testing import cluster_main
 
-from config.errors import ConnectorError
+from config.errors import ConfigError, ConnectorError
 from config.settings import Settings
 from connectors.kafka import (
     DeadLetterSink,
@@ -61,6 +63,8 @@ class KafkaJob:
     start: Start = "beginning"
     stop_at_end: bool = False
     out: Path | None = None
+    passthrough: bool = False
+    """Read the feeds and drop them (the benchmark's baseline), instead of monitoring."""
 
     def to_json(self) -> str:
         """The job as JSON, secrets included: only for a child process's environment."""
@@ -70,15 +74,15 @@ class KafkaJob:
         start = self.start.isoformat() if isinstance(self.start, datetime) else self.start
         return json.dumps({"settings": data, "bootstrap": self.bootstrap, "start": start,
                            "stop_at_end": self.stop_at_end,
-                           "out": str(self.out) if self.out else None})
+                           "out": str(self.out) if self.out else None,
+                           "passthrough": self.passthrough})
 
     @classmethod
     def from_json(cls, text: str) -> KafkaJob:
         data = json.loads(text)
-        start = data["start"]
-        return cls(Settings(**data["settings"]), data["bootstrap"],
-                   start if start in ("beginning", "end") else datetime.fromisoformat(start),
-                   data["stop_at_end"], Path(data["out"]) if data["out"] else None)
+        return cls(Settings(**data["settings"]), data["bootstrap"], parse_start(data["start"]),
+                   data["stop_at_end"], Path(data["out"]) if data["out"] else None,
+                   data.get("passthrough", False))
 
     def flow(self) -> Dataflow:
         """The monitor flow wired to Kafka (and, with ``out``, watchlist/stats files)."""
@@ -86,6 +90,10 @@ class KafkaJob:
         config = broker_config(self.bootstrap, kafka)
         source = KafkaFeedSource(feed_topics(kafka), config, start=self.start,
                                  stop_at_end=self.stop_at_end)
+        if self.passthrough:
+            flow = Dataflow("creditradar-passthrough")
+            op.output("drop", op.input("feeds", flow, source), _Drop())
+            return flow
         outputs = Outputs(
             warnings=WarningsSink(kafka.topics["warnings"], config),
             deadletter=DeadLetterSink(kafka.topics["deadletter"], config),
@@ -95,12 +103,35 @@ class KafkaJob:
         return build_flow(self.settings, source, outputs)
 
 
+class _DropPartition(StatelessSinkPartition[Any]):
+    def write_batch(self, items: list[Any]) -> None:
+        del items
+
+
+class _Drop(DynamicSink[Any]):
+    """A sink that discards everything (Kafka -> bytewax -> nothing)."""
+
+    def build(self, step_id: str, worker_index: int, worker_count: int) -> _DropPartition:
+        return _DropPartition()
+
+
 def prepare_recovery(directory: Path, partitions: int) -> None:
     """Create ``partitions`` empty recovery partitions unless the directory already has some
     (a restart must find the snapshots of the run it resumes)."""
     directory.mkdir(parents=True, exist_ok=True)
     if not any(directory.glob("part-*.sqlite3")):
         init_db_dir(directory, partitions)
+
+
+def parse_start(text: str) -> Start:
+    """``beginning``, ``end``, or an RFC 3339 time (a date means its midnight UTC)."""
+    if text in ("beginning", "end"):
+        return text  # type: ignore[return-value]
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise ConfigError(f"--from {text!r} is not beginning, end or an RFC 3339 time") from exc
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def run_kafka(
@@ -124,6 +155,7 @@ def run_kafka(
     """
     job = KafkaJob(settings, bootstrap, start, stop_at_end, out)
     recovery_dir = recovery_dir or settings.recovery.directory
+    snapshot_interval = snapshot_interval or settings.recovery.snapshot_interval_seconds
     epoch = EPOCH if snapshot_interval is None else timedelta(seconds=snapshot_interval)
     if recovery_dir is not None:
         prepare_recovery(recovery_dir, workers * processes)

@@ -18,7 +18,7 @@ from config.version import program_version
 from connectors import contracts as c
 from connectors.intake import Envelope
 from connectors.records import DeadLetter, Warning, Watermark
-from detectors.clock import next_month_start, to_rfc3339
+from detectors.clock import day_of, next_month_start, to_rfc3339
 from detectors.customer import CustomerState, DefaultNotice, Rejected, Tick
 from detectors.policy import WarningPolicy
 from detectors.portfolio import Portfolio, Score
@@ -74,24 +74,55 @@ class _Logic(StatefulLogic):
 
 
 class NameIndex(_Logic):
-    """Keyed by normalised company name: which customers carry it, and news to resolve."""
+    """Keyed by normalised company name: which customers carry it, and news to resolve.
 
-    def __init__(self, resume: tuple[str, ...] | None):
-        self.state: tuple[str, ...] = resume or ()
+    News naming no known company is held until its event-time day is over: the customer
+    record naming the company may arrive later in the same day (the order within a day, an
+    epoch, is not fixed). After that day, or at the end of input, it is a dead letter.
+    """
+
+    MAX_HELD = 64
+
+    def __init__(self, resume: dict[str, Any] | None):
+        self.state = resume or {"customers": (), "held": []}
 
     def on_item(self, value: Envelope) -> tuple[list[Envelope | DeadLetter], bool]:
         event = value.event
+        day = day_of(int(event.event_time.timestamp()))
+        out = self._expire(before=day)
         if isinstance(event, c.Customer):
-            if event.customer_id not in self.state:
-                self.state = tuple(sorted((*self.state, event.customer_id)))
-            return [], self.RETAIN
-        if len(self.state) == 1:
-            named = value.event.model_copy(update={"customer_id": self.state[0]})
-            return [Envelope(named, value.raw, value.origin)], self.RETAIN
-        reason = "ambiguous_company" if self.state else "unknown_company"
-        detail = (f"company_name matches customers {', '.join(self.state)}" if self.state
+            if event.customer_id not in self.state["customers"]:
+                self.state["customers"] = tuple(sorted((*self.state["customers"],
+                                                        event.customer_id)))
+            held, self.state["held"] = self.state["held"], []
+            out.extend(self._resolve(envelope) for _, envelope in held)
+        elif self.state["customers"]:
+            out.append(self._resolve(value))
+        else:
+            self.state["held"].append((day, value))
+            if len(self.state["held"]) > self.MAX_HELD:
+                out.append(self._resolve(self.state["held"].pop(0)[1]))
+        return out, self.RETAIN
+
+    def on_eof(self) -> tuple[list[Envelope | DeadLetter], bool]:
+        return self._expire(before=None), self.RETAIN
+
+    def _expire(self, before: int | None) -> list[Envelope | DeadLetter]:
+        expired = [e for d, e in self.state["held"] if before is None or d < before]
+        if expired:
+            self.state["held"] = [(d, e) for d, e in self.state["held"]
+                                  if before is not None and d >= before]
+        return [self._resolve(envelope) for envelope in expired]
+
+    def _resolve(self, value: Envelope) -> Envelope | DeadLetter:
+        customers = self.state["customers"]
+        if len(customers) == 1:
+            named = value.event.model_copy(update={"customer_id": customers[0]})
+            return Envelope(named, value.raw, value.origin)
+        reason = "ambiguous_company" if customers else "unknown_company"
+        detail = (f"company_name matches customers {', '.join(customers)}" if customers
                   else "company_name matches no customer name or alias seen so far")
-        return [value.dead(reason, detail)], self.RETAIN
+        return value.dead(reason, detail)
 
 
 class Clock(_Logic):

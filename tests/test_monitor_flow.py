@@ -162,3 +162,25 @@ def test_rejections_are_logged_with_customer_and_event_ids(tmp_path: Path) -> No
     rejected = [e for e in logs if e["event"] == "event.rejected"]
     assert [(e["customer_id"], e["reason"]) for e in rejected] == [("GOOD", "unknown_invoice")]
     assert rejected[0]["event_id"] == feeds["payments"][-1]["event_id"]
+
+
+def test_news_naming_a_company_on_the_day_it_is_registered_is_resolved() -> None:
+    """Within a day the order is not fixed: the news may come before the customer record."""
+    news = record("news", company_name="Newco", event_time="2024-01-01T09:00:00Z",
+                  headline="Newco opens", source="wire")
+    master = customer("NEW", "2024-01-01", "Newco Ltd")
+    lost = record("news", company_name="Nobody", event_time="2024-01-01T10:00:00Z",
+                  headline="?", source="wire")
+    items = [RawRecord("news", json.dumps(news).encode()),
+             RawRecord("news", json.dumps(lost).encode()),
+             RawRecord("customers", json.dumps(master).encode()),
+             SourceDone("p", 3)]
+    warnings: list = []
+    dead: list = []
+    stats: list = []
+    flow = build_flow(SETTINGS, TestingSource(items), Outputs(
+        TestingSink(warnings), TestingSink(dead), stats=TestingSink(stats)))
+    run_main(flow, epoch_interval=EPOCH)
+    assert [(d.event_id, d.reason) for _, d in dead] == [(lost["event_id"], "unknown_company")]
+    accepted = sum(s.count for _, s in stats if not isinstance(s, SourceDone))
+    assert accepted == 2  # the master record and the news resolved to it

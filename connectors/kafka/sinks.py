@@ -144,7 +144,7 @@ def read_topic(config: dict[str, Any], topic: str, timeout_s: float = 30.0) -> l
                 continue
             consumer.assign([TopicPartition(topic, partition, low)])
             while True:
-                batch = consumer.consume(10_000, timeout_s)
+                batch = consumer.consume(10_000, 0) or consumer.consume(1, timeout_s)
                 if not batch:
                     raise TimeoutError(f"no message from {topic}[{partition}] in {timeout_s}s")
                 for message in batch:

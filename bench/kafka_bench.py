@@ -1,0 +1,103 @@
+"""End-to-end throughput of the monitor on Kafka, next to a passthrough flow on the same data.
+
+    .venv/bin/python bench/kafka_bench.py [--customers 1000] [--months 24] [--partitions 4]
+
+Simulates a portfolio, publishes it to fresh topics (``--partitions`` each) on the broker in
+``KAFKA_BOOTSTRAP`` or on a broker started by the test harness, then runs, each as child
+processes reading the topics from the beginning to their end: the passthrough flow (Kafka ->
+bytewax -> nothing, the same `KafkaFeedSource`) and the full monitor, with 1 and with 2
+processes. It prints events per second (wall time of the whole run, start-up included), the
+ratios against the targets, and the peak resident memory of each run; the monitor's extra
+peak memory over the passthrough, per customer, is the state estimate.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+
+from kafka_broker import KafkaBroker, create_topic  # noqa: E402 (the harness lives in tests/)
+
+from config.settings import KafkaSettings, Settings  # noqa: E402
+from connectors.contracts import FEEDS  # noqa: E402
+from connectors.kafka import produce_folder  # noqa: E402
+from connectors.simulator import simulate  # noqa: E402
+from flows.kafka_run import KafkaJob, spawn  # noqa: E402
+
+
+def _run(job: KafkaJob, processes: int) -> tuple[float, int]:
+    """Wall seconds and the largest peak RSS (KiB) over the processes of one run."""
+    started = time.monotonic()
+    children = spawn(job, processes=processes, workers=1, stdout=subprocess.DEVNULL,
+                     stderr=subprocess.DEVNULL)
+    peak = 0
+    for child in children:
+        _, status, usage = os.wait4(child.pid, 0)
+        child.returncode = os.waitstatus_to_exitcode(status)
+        if child.returncode != 0:
+            raise SystemExit(f"{child.args} exited with {child.returncode}")
+        peak = max(peak, usage.ru_maxrss)
+    return time.monotonic() - started, peak
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--customers", type=int, default=1000)
+    parser.add_argument("--months", type=int, default=24)
+    parser.add_argument("--partitions", type=int, default=4)
+    parser.add_argument("--seed", type=int, default=5)
+    args = parser.parse_args()
+
+    work = Path(tempfile.mkdtemp(prefix="kafka-bench-"))
+    broker = None
+    bootstrap = os.environ.get("KAFKA_BOOTSTRAP")
+    if not bootstrap:
+        broker = KafkaBroker(work / "broker").start()
+        bootstrap = broker.bootstrap
+    try:
+        feeds = work / "feeds"
+        summary = simulate(args.customers, args.months, args.seed, feeds)
+        tag = uuid.uuid4().hex[:8]
+        topics = {n: f"bench-{tag}.{n}" for n in (*FEEDS, "warnings", "deadletter")}
+        for topic in topics.values():
+            create_topic(bootstrap, topic, args.partitions)
+        started = time.monotonic()
+        counts = produce_folder({"bootstrap.servers": bootstrap}, feeds, topics)
+        events = sum(counts.values())
+        print(f"published {events} events of {args.customers} customers x {args.months} months"
+              f" ({summary.records}) in {time.monotonic() - started:.1f}s, "
+              f"{args.partitions} partitions per topic")
+        settings = Settings(kafka=KafkaSettings(topics=topics))
+        rates: dict[tuple[str, int], float] = {}
+        peaks: dict[tuple[str, int], int] = {}
+        for processes in (1, 2):
+            for kind in ("passthrough", "monitor"):
+                job = KafkaJob(settings, bootstrap, stop_at_end=True,
+                               passthrough=kind == "passthrough")
+                seconds, peak = _run(job, processes)
+                rates[kind, processes] = events / seconds
+                peaks[kind, processes] = peak
+                print(f"{kind:<11} {processes} process(es): {seconds:7.1f}s "
+                      f"{events / seconds:9.0f} events/s  peak RSS {peak / 1024:7.1f} MiB")
+        ratio_1 = rates["monitor", 1] / rates["passthrough", 1]
+        scale = rates["monitor", 2] / rates["monitor", 1]
+        state = (peaks["monitor", 1] - peaks["passthrough", 1]) * 1024 / args.customers
+        print(f"monitor / passthrough, 1 process: {ratio_1:.2f} (target >= 0.40)")
+        print(f"monitor 2 processes / 1 process: {scale:.2f}x (target >= 1.7x)")
+        print(f"peak memory of state: {state / 1024:.1f} KiB per customer, "
+              f"{state * 100_000 / 2**30:.2f} GiB per 100,000 customers (target < 4 KB each)")
+    finally:
+        if broker is not None:
+            broker.stop()
+
+
+if __name__ == "__main__":
+    main()
