@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any
 
 from config.errors import ConnectorError
@@ -64,15 +64,21 @@ class AuditRecord:
                     "event_time": event_time, "body": body, "prev": prev}
         return cls(**unhashed, hash=digest(canonical(unhashed)))
 
+    def _fields(self) -> dict[str, Any]:
+        # A shallow view: dataclasses.asdict would deep-copy every body, for nothing.
+        return {"seq": self.seq, "partition": self.partition, "kind": self.kind, "id": self.id,
+                "event_time": self.event_time, "body": self.body, "prev": self.prev,
+                "hash": self.hash}
+
     def content_hash(self) -> str:
         """The hash this record should carry, recomputed from its other fields."""
-        unhashed = asdict(self)
+        unhashed = self._fields()
         del unhashed["hash"]
         return digest(canonical(unhashed))
 
     def to_line(self) -> bytes:
         """The canonical line, newline included, as it is written to a segment."""
-        return canonical(asdict(self)) + b"\n"
+        return canonical(self._fields()) + b"\n"
 
     @classmethod
     def from_line(cls, line: bytes) -> AuditRecord:
