@@ -14,6 +14,7 @@ peak memory over the passthrough, per customer, is the state estimate.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import subprocess
 import sys
@@ -48,6 +49,14 @@ def _run(job: KafkaJob, processes: int) -> tuple[float, int]:
     return time.monotonic() - started, peak
 
 
+def _check_read_everything(out: Path, events: int) -> None:
+    """A fast run that skipped input would be a false result: count what the monitor read."""
+    rows = [json.loads(line) for line in (out / "stats.jsonl").read_text().splitlines()]
+    read = sum(row.get("records", 0) for row in rows)
+    if read != events:
+        raise SystemExit(f"the monitor read {read} of {events} events: the figure is void")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--customers", type=int, default=1000)
@@ -80,9 +89,13 @@ def main() -> None:
         peaks: dict[tuple[str, int], int] = {}
         for processes in (1, 2):
             for kind in ("passthrough", "monitor"):
+                out = work / f"{kind}-{processes}"
                 job = KafkaJob(settings, bootstrap, stop_at_end=True,
-                               passthrough=kind == "passthrough")
+                               passthrough=kind == "passthrough",
+                               out=out if kind == "monitor" else None)
                 seconds, peak = _run(job, processes)
+                if kind == "monitor":
+                    _check_read_everything(out, events)
                 rates[kind, processes] = events / seconds
                 peaks[kind, processes] = peak
                 print(f"{kind:<11} {processes} process(es): {seconds:7.1f}s "
