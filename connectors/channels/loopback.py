@@ -5,9 +5,9 @@ so a notification is shown arriving somewhere real rather than in a recording do
 from __future__ import annotations
 
 import json
+import logging
 import socket
 import threading
-import warnings
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -69,8 +69,8 @@ class SmtpReceiver:
             return AuthResult(success=(data.login, data.password) == (login.encode(),
                                                                        password.encode()))
 
-        # aiosmtpd warns about its own use of Session.login_data on every login.
-        warnings.filterwarnings("ignore", "Session.login_data is deprecated", DeprecationWarning)
+        # aiosmtpd logs a warning about its own use of Session.login_data on every login.
+        logging.getLogger("mail.log").setLevel(logging.ERROR)
         self.port = port
         self.mailbox = Mailbox()
         self._controller = Controller(self.mailbox, hostname="127.0.0.1", port=port,
