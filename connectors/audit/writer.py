@@ -89,6 +89,19 @@ class AuditWriter:
         self._file.flush()
         os.fsync(self._file.fileno())
 
+    def release(self) -> None:
+        """Close the file without an anchor: another writer continues this partition."""
+        if not self._closed:
+            self._file.close()
+            self._closed = True
+
+    def at_tail(self) -> bool:
+        """Whether nothing was written to the partition since this writer last wrote."""
+        self._file.flush()
+        segments = list_segments(self._dir)
+        return bool(segments) and segments[-1][0] == self._segment and (
+            segments[-1][1].stat().st_size == self._offset)
+
     def close(self) -> None:
         """Write the final anchor, which marks the log as complete up to here, and close."""
         if self._closed:

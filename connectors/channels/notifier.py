@@ -16,7 +16,7 @@ import structlog
 from config.alerts import AlertsSettings, resolve_routes
 from config.audit import AuditSettings
 from config.errors import NotificationError
-from connectors.channels.audit_trail import record_history
+from connectors.channels.audit_trail import HistoryTrail
 from connectors.channels.base import Channel
 from connectors.channels.delivery import Deliverer, DeliveryReport
 from connectors.channels.outbox import Outbox
@@ -55,8 +55,8 @@ class Notifier:
                  sleep: Callable[[float], None] = time.sleep,
                  audit: AuditSettings | None = None) -> None:
         self.settings = settings
-        self._state_dir = state_dir
-        self._audit = audit
+        self._trail = HistoryTrail(state_dir, audit) if audit is not None and audit.enabled \
+            else None
         self._routes = resolve_routes(settings.route)
         self._store = Store(state_dir)
         self._outbox = Outbox(self._store)
@@ -68,14 +68,14 @@ class Notifier:
                                     clock, sleep)
 
     def close(self) -> None:
-        self.record_history()
+        if self._trail is not None:
+            self._trail.record(self._store)
+            self._trail.close()
         self._store.close()
 
     def record_history(self) -> int:
         """Copy new history events into the audit log (when audit settings were given)."""
-        if self._audit is None or not self._audit.enabled:
-            return 0
-        return record_history(self._store, self._state_dir, self._audit)
+        return 0 if self._trail is None else self._trail.record(self._store)
 
     def _channel(self, name: str) -> Channel:
         if name not in self._channels:

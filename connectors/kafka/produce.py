@@ -5,6 +5,14 @@ partition counts a customer's records land in the same partition of every feed t
 `connectors.kafka.source`). The message timestamp is the record's event time, so a backfill
 "from a timestamp" (``offsets_for_times``) means event time. Used by tests, the benchmark and
 anyone loading a simulated portfolio into a broker.
+
+Event-time timestamps and time retention do not mix: a broker rolls segments every
+``log.roll.ms`` of *message time* (default 7 days) and deletes a rolled segment once its newest
+timestamp is older than ``retention.ms`` (default 7 days) at its next retention check (30 s
+after start, then every 5 minutes). A backfill of last year's events is therefore deleted, all
+but its newest week, minutes after it is written, under a consumer still reading it (which
+then silently resumes at the new log start). So, by default, the publishing functions first
+set ``retention.ms=-1`` on the topics they write (`keep_history`).
 """
 
 from __future__ import annotations
@@ -15,9 +23,13 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+import structlog
 from confluent_kafka import Producer
+from confluent_kafka.admin import AdminClient, AlterConfigOpType, ConfigEntry, ConfigResource
 
 from connectors.files import event_seconds, feed_files
+
+log = structlog.get_logger(__name__)
 
 PRODUCE_DEFAULTS: dict[str, Any] = {
     "partitioner": "murmur2_random",  # the Java client's default: mixed producers agree
@@ -27,6 +39,40 @@ PRODUCE_DEFAULTS: dict[str, Any] = {
     "enable.idempotence": True,
 }
 Headers = list[tuple[str, bytes]]
+KEEP_FOREVER = "-1"
+ADMIN_TIMEOUT_S = 30.0
+ADMIN_KEYS = ("linger.ms", "batch.num.messages", "compression.type", "enable.idempotence",
+              "partitioner", "acks")
+"""Producer-only settings left out of the admin client's configuration."""
+
+
+def keep_history(config: dict[str, Any], topics: Iterable[str]) -> list[str]:
+    """Set ``retention.ms=-1`` on each of ``topics`` that deletes records by time; return the
+    topics changed. See the module docstring: records stamped with a past event time would
+    otherwise be deleted by the broker's next retention check."""
+    admin = AdminClient({k: v for k, v in config.items() if k not in ADMIN_KEYS})
+    names = sorted(set(topics))
+    described = admin.describe_configs([ConfigResource("topic", name) for name in names],
+                                       request_timeout=ADMIN_TIMEOUT_S)
+    finite = []
+    for resource, future in described.items():
+        entries = future.result(timeout=ADMIN_TIMEOUT_S)
+        entry = entries.get("retention.ms")
+        if entry is None or entry.value != KEEP_FOREVER:
+            finite.append(resource.name)
+    if not finite:
+        return []
+    keep = [ConfigEntry("retention.ms", KEEP_FOREVER,
+                        incremental_operation=AlterConfigOpType.SET)]
+    altered = admin.incremental_alter_configs(
+        [ConfigResource("topic", name, incremental_configs=keep) for name in sorted(finite)],
+        request_timeout=ADMIN_TIMEOUT_S)
+    for future in altered.values():
+        future.result(timeout=ADMIN_TIMEOUT_S)
+    log.warning("kafka.retention_disabled", topics=sorted(finite),
+                reason="records carry their event time as timestamp: time retention would "
+                       "delete a backfill under its readers")
+    return sorted(finite)
 
 
 def record_key(line: bytes) -> bytes | None:
@@ -42,8 +88,14 @@ def record_key(line: bytes) -> bytes | None:
 
 
 def produce_lines(config: dict[str, Any], topic: str,
-                  messages: Iterable[tuple[bytes | None, bytes | None, Headers | None]]) -> int:
-    """Send (key, value, headers) messages to ``topic`` in order; return how many."""
+                  messages: Iterable[tuple[bytes | None, bytes | None, Headers | None]], *,
+                  keep: bool = True) -> int:
+    """Send (key, value, headers) messages to ``topic`` in order; return how many.
+
+    ``keep`` first makes the topic keep its records whatever their timestamps (`keep_history`).
+    """
+    if keep:
+        keep_history(config, [topic])
     producer = Producer({**PRODUCE_DEFAULTS, **config})
     errors: list[str] = []
 
@@ -71,13 +123,22 @@ def produce_lines(config: dict[str, Any], topic: str,
     return count
 
 
-def produce_folder(config: dict[str, Any], feeds: Path, topics: dict[str, str]) -> dict[str, int]:
-    """Publish every feed file of ``feeds`` to its feed's topic; return counts per feed."""
+def produce_folder(config: dict[str, Any], feeds: Path, topics: dict[str, str], *,
+                   keep: bool = True) -> dict[str, int]:
+    """Publish every feed file of ``feeds`` to its feed's topic; return counts per feed.
+
+    ``keep`` first makes the feed topics keep their records (`keep_history`): the records are
+    stamped with their event time, which time retention would take for old data.
+    """
+    files = feed_files(feeds)
+    if keep:
+        keep_history(config, {topics[feed] for feed, _ in files})
     counts: dict[str, int] = {}
-    for feed, path in feed_files(feeds):
+    for feed, path in files:
         opener: Any = gzip.open if path.suffix == ".gz" else open
         with opener(path, "rb") as handle:
             lines = (line.rstrip(b"\r\n") for line in handle)
             counts[feed] = counts.get(feed, 0) + produce_lines(
-                config, topics[feed], ((record_key(line), line, None) for line in lines if line))
+                config, topics[feed], ((record_key(line), line, None) for line in lines if line),
+                keep=False)
     return counts

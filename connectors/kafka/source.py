@@ -76,6 +76,8 @@ class _Input:
     """(event time or None, offset, item) of fetched messages not yet sent."""
     at_eof: bool = False
     paused: bool = False
+    skipped: int = 0
+    """Offsets jumped over: records deleted (retention, compaction) before they were read."""
 
     @property
     def name(self) -> str:
@@ -170,6 +172,9 @@ class _MergedPartition(StatefulSourcePartition[SourceItem, dict[str, Any]]):
         # Finished: the clock now follows the partitions still reading.
         out.append(Watermark(self._name, self._count, self._clock, idle=True))
         out.append(SourceDone(self._name, self._read))
+        skipped = {i.name: i.skipped for i in self._inputs if i.skipped}
+        log.info("kafka.source_done", partition=self._name, records=self._read,
+                 ends={i.name: i.end for i in self._inputs}, skipped=skipped)
         return out
 
     def _wait_for_heads(self) -> None:
@@ -202,9 +207,13 @@ class _MergedPartition(StatefulSourcePartition[SourceItem, dict[str, Any]]):
             index = self._by_tp[(message.topic(), message.partition())]
             source = self._inputs[index]
             offset = message.offset()
+            if offset < source.position:
+                continue  # fetched again after a rewind: already queued or sent
             if source.end is not None and offset >= source.end:
                 source.position = max(source.position, source.end)
                 continue  # beyond the end offset this run stops at
+            if offset > source.position:
+                self._skipped(source, offset)
             was_empty = not source.queue
             item = _item(source, message)
             # A dead letter has no say in event time: it goes out at the clock, where it is.
@@ -223,6 +232,17 @@ class _MergedPartition(StatefulSourcePartition[SourceItem, dict[str, Any]]):
             at, offset, _ = source.queue[0]
             when = self._clock if at is None else at
             heapq.heappush(self._heap, (when, source.feed_index, index, offset))
+
+    def _skipped(self, source: _Input, offset: int) -> None:
+        """The log no longer holds ``source.position`` up to ``offset``: say so, loudly.
+
+        The usual cause is time retention on a topic of old event times (see
+        `connectors.kafka.produce`): librdkafka's ``auto.offset.reset`` then silently jumps to
+        the new log start. Compacted topics and transaction markers leave gaps too."""
+        source.skipped += offset - source.position
+        log.error("kafka.offsets_skipped", partition=self._name, input=source.name,
+                  expected=source.position, got=offset, skipped=offset - source.position,
+                  hint="records deleted (retention.ms? compaction?) before they were read")
 
     def _on_error(self, message: Message, error: KafkaError) -> None:
         if error.code() == KafkaError._PARTITION_EOF:
