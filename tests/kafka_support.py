@@ -11,13 +11,15 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from kafka_broker import create_topic
+from confluent_kafka import Consumer, TopicPartition
+from confluent_kafka.admin import ConfigResource
+from kafka_broker import admin_client, create_topic
 
 from config.settings import KafkaSettings, Settings
 from connectors.contracts import FEEDS
 from connectors.kafka import produce_folder, read_warnings
 from connectors.simulator import simulate
-from flows.run import WARNINGS, RunSummary, read_jsonl, run_folder
+from flows.run import STATS, WARNINGS, RunSummary, read_jsonl, run_folder
 
 OUTPUTS = ("warnings", "deadletter")
 
@@ -84,3 +86,36 @@ def diff(expected: dict[str, Any], got: dict[str, Any]) -> str:
                              if a.get(f) != b.get(f)})[:600]
     return (f"{len(missing)} missing {missing[:5]}, {len(extra)} extra {extra[:5]}, "
             f"{len(changed)} changed {sample}")
+
+
+def records_read(out: Path) -> dict[str, int]:
+    """Source partition -> records it read, from the ``SourceDone`` rows of a run's stats."""
+    return {row["partition"]: row["records"] for row in read_jsonl(out / STATS)
+            if "records" in row}
+
+
+def low_watermarks(bootstrap: str, topics: dict[str, str]) -> dict[str, int]:
+    """``topic:partition`` -> low watermark of every feed partition whose log no longer starts
+    at offset 0 (records deleted by retention); empty when every record is still there."""
+    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": "creditradar-tests"})
+    try:
+        lows = {}
+        for feed in FEEDS:
+            topic = topics[feed]
+            meta = consumer.list_topics(topic, timeout=30).topics[topic]
+            for p in meta.partitions:
+                low, _ = consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=30)
+                if low:
+                    lows[f"{topic}:{p}"] = low
+        return lows
+    finally:
+        consumer.close()
+
+
+def retention_ms(bootstrap: str, topics: dict[str, str]) -> dict[str, str]:
+    """Feed -> ``retention.ms`` of its topic (``-1``: records are never deleted by age)."""
+    admin = admin_client(bootstrap)
+    resources = {ConfigResource("topic", topics[feed]): feed for feed in FEEDS}
+    found = admin.describe_configs(list(resources), request_timeout=30)
+    return {resources[resource]: future.result(timeout=30)["retention.ms"].value
+            for resource, future in found.items()}
