@@ -60,12 +60,10 @@ class Portfolio:
         self._buffer: dict[int, list[Item]] = {}
         self._closed_through = -1
         self._refit_month = -(10**6)
-        self.late_items = 0
 
     def receive(self, item: Item) -> list[Result]:
         day = day_of(_item_time(item))
         if day <= self._closed_through:
-            self.late_items += 1
             return self._process([item])
         self._buffer.setdefault(day, []).append(item)
         return self._close_through(day - CLOSE_AFTER_DAYS)
@@ -73,11 +71,6 @@ class Portfolio:
     def flush(self) -> list[Result]:
         """Process everything still buffered (end of input)."""
         return self._close_through(max(self._buffer, default=self._closed_through))
-
-    def watchlist(self, limit: int | None = None) -> list[tuple[int, str, float]]:
-        """(rank, customer id, pd) from the riskiest down."""
-        top = self._ranked if limit is None else self._ranked[:limit]
-        return [(i + 1, cid, -neg_pd) for i, (neg_pd, cid) in enumerate(top)]
 
     def _close_through(self, last_day: int) -> list[Result]:
         out: list[Result] = []
