@@ -101,7 +101,12 @@ def test_every_bad_input_has_a_defined_outcome_and_the_counts_add_up(tmp_path: P
     (folder / "payments-0002.jsonl.gz").write_bytes(gzip.compress(payload)[:-20])  # truncated
 
     summary = run_folder(SETTINGS, folder, tmp_path / "out")
-    reasons = {row["reason"] for row in read_jsonl(tmp_path / "out" / DEADLETTER)}
+    dead = read_jsonl(tmp_path / "out" / DEADLETTER)
+    dead_ids = {row["event_id"] for row in dead}
+    unknown_customer, out_of_order = feeds["payments"][-2:]
+    assert unknown_customer["event_id"] not in dead_ids  # accepted without master data
+    assert out_of_order["event_id"] not in dead_ids  # within the allowed lateness
+    reasons = {row["reason"] for row in dead}
     assert {"schema", "unknown_invoice", "duplicate", "invalid_json", "late", "too_large",
             "unreadable_file"} <= reasons
     assert summary.balanced, summary
