@@ -28,7 +28,7 @@ from connectors.audit import AuditEntry
 from connectors.intake import Envelope, normalize_name, validate
 from connectors.records import DeadLetter, RawRecord, Warning, Watermark
 from detectors.clock import to_rfc3339
-from detectors.customer import DefaultNotice, Label, Snapshot
+from detectors.customer import DefaultNotice
 from detectors.portfolio import Score
 from detectors.warnings import top_reasons
 from flows.steps import Accepted, Clock, Customer, NameIndex, Policy, PortfolioStep, Register
@@ -102,12 +102,12 @@ def build_flow(settings: Settings, source: Source[Any], outputs: Outputs) -> Dat
 
     checked = op.map("validate", raw, validate)
     invalid, valid = _split("split_valid", checked, DeadLetter)
-    named = op.filter("named_news", valid, _named_news)
-    with_id = op.filter("news_with_id", valid, lambda e: not _named_news(e))
+    by_name = op.branch("split_named", valid, _named_news)
+    named, with_id = by_name.trues, by_name.falses
 
     directory = op.filter("customers", with_id, lambda e: isinstance(e.event, c.Customer))
-    by_name = op.flat_map("name_keys", op.merge("names_in", directory, named), _name_keys)
-    resolved = op.key_rm("resolved", op.stateful("resolve_names", by_name, NameIndex))
+    name_keys = op.flat_map("name_keys", op.merge("names_in", directory, named), _name_keys)
+    resolved = op.key_rm("resolved", op.stateful("resolve_names", name_keys, NameIndex))
     unmatched, matched = _split("split_resolved", resolved, DeadLetter)
 
     events = op.merge("events", with_id, matched)
@@ -124,10 +124,6 @@ def build_flow(settings: Settings, source: Source[Any], outputs: Outputs) -> Dat
     ))
     rejected, customer_out = _split("split_rejected", customer_out, DeadLetter)
     accepted, to_portfolio = _split("split_accepted", customer_out, Accepted)
-    to_portfolio = op.filter(
-        "model_items", to_portfolio,
-        lambda x: isinstance(x, Snapshot | Label | DefaultNotice),
-    )
     scored = op.key_rm("scored", op.stateful(
         "portfolio", _keyed("to_portfolio", to_portfolio, lambda _: PORTFOLIO_KEY),
         lambda resume: PortfolioStep(settings, resume),
