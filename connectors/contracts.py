@@ -68,8 +68,8 @@ def _decimal(value: Any) -> Decimal:
         parsed = Decimal(str(value).strip())
     except InvalidOperation:
         raise ValueError(f"{value!r} is not a decimal number") from None
-    if not parsed.is_finite():
-        raise ValueError("must be finite")
+    if not parsed.is_finite() or not math.isfinite(float(parsed)):
+        raise ValueError("must be a finite amount")
     return parsed
 
 
@@ -107,10 +107,6 @@ class _Event(BaseModel):
     event_id: Id
     event_time: EventTime
 
-    @property
-    def key(self) -> str:
-        """The customer id this event belongs to (news may not know it yet)."""
-        return self.customer_id  # type: ignore[attr-defined]
 
 
 class Customer(_Event):
@@ -331,8 +327,8 @@ def parse_record(feed: str, raw: bytes | str) -> Event:
         raise ContractError("not_utf8", str(exc)) from exc
     try:
         obj = json.loads(text, parse_float=Decimal)
-    except ValueError as exc:
-        raise ContractError("invalid_json", str(exc)) from exc
+    except (ValueError, RecursionError) as exc:  # RecursionError: hostile nesting
+        raise ContractError("invalid_json", str(exc) or "nested too deeply") from exc
     if not isinstance(obj, dict):
         raise ContractError("invalid_json", "a record must be a JSON object")
     version = obj.get("contract_version", CONTRACT_VERSION)
@@ -342,4 +338,6 @@ def parse_record(feed: str, raw: bytes | str) -> Event:
         return _ADAPTERS[feed].validate_python(obj)
     except ValidationError as exc:
         raise ContractError("schema", _describe(exc)) from exc
+    except (ArithmeticError, RecursionError) as exc:  # e.g. year 1 shifted before UTC's start
+        raise ContractError("schema", f"{type(exc).__name__}: {exc}") from exc
 

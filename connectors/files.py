@@ -94,7 +94,7 @@ class Sharding:
             obj = json.loads(line)
             names = [obj["name"], *obj.get("aliases", [])]
             customer_id = obj["customer_id"].encode()
-        except (ValueError, KeyError, TypeError, AttributeError):
+        except (ValueError, KeyError, TypeError, AttributeError, RecursionError):
             return
         for name in names:
             if isinstance(name, str):
@@ -196,8 +196,9 @@ class _FolderPartition(StatefulSourcePartition[SourceItem, dict[str, Any]]):
             raise StopIteration
         if not self._heap:
             self._done = True
-            return [Watermark(self._name, self._shards, self._clock), SourceDone(self._name,
-                                                                                 self._read)]
+            # idle: a finished partition must not hold the portfolio clock back
+            return [Watermark(self._name, self._shards, self._clock, idle=True),
+                    SourceDone(self._name, self._read)]
         if self._shards == 1:
             self._day = max(self._day, self._heap[0][0] // DAY)  # alone: skip empty days
         out: list[SourceItem] = [Watermark(self._name, self._shards, self._day * DAY)]
@@ -240,8 +241,9 @@ class _FolderPartition(StatefulSourcePartition[SourceItem, dict[str, Any]]):
         """Read the file's next line of this shard into the merge heap."""
         cursor = self._cursors[index]
         while (line := cursor.read()) is not None:
-            if (line.error is None and not line.oversized
-                    and self._sharding.shard_of(line.raw) != self._shard):
+            # Every line belongs to exactly one shard, unreadable ones to the first.
+            shard = 0 if line.error is not None else self._sharding.shard_of(line.raw)
+            if shard != self._shard:
                 continue
             at = event_seconds(line.raw) if line.error is None else None
             self._heads[index] = line

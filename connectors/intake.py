@@ -39,6 +39,9 @@ def validate(record: RawRecord) -> Envelope | DeadLetter:
         return Envelope(parse_record(record.feed, record.raw), record.raw, record.origin)
     except ContractError as exc:
         return DeadLetter(record.feed, exc.reason, exc.detail, record.raw, record.origin)
+    except Exception as exc:  # noqa: BLE001 - hostile input must cost one record, not the run
+        detail = f"{type(exc).__name__}: {exc}"
+        return DeadLetter(record.feed, "invalid_record", detail, record.raw, record.origin)
 
 
 def normalize_name(name: str) -> str:

@@ -280,14 +280,12 @@ class CustomerState:
         return []
 
     def _check_ledger_default(self, now: int, settings: Settings) -> list[Output]:
-        material = settings.detectors.material_overdue_amount
-        dues = [item.due_day for item in self.ledger.open_items.values()
-                if item.open >= material]
-        if self.defaulted_at is not None or not dues:
+        if self.defaulted_at is not None:
             return []
-        crossed = (min(dues) + 90) * DAY
-        if crossed > now:
+        crossed_day = self.ledger.material_default_day(settings.detectors.material_overdue_amount)
+        if crossed_day is None or crossed_day * DAY > now:
             return []
+        crossed = crossed_day * DAY
         out = self._resolve_negatives(crossed)
         evidence = self._ledger_evidence(day_of(crossed))
         return out + self._default(crossed, now, "dpd90", *evidence)
@@ -296,9 +294,9 @@ class CustomerState:
         if self.defaulted_at is not None:
             return []
         self.defaulted_at = at
-        out: list[Output] = [
+        out: list[Output] = [  # a snapshot taken at or after the default has no label
             Label(self.customer_id, s, at, known_at, features, 1)
-            for s, features in map(_unpack, self.pending)
+            for s, features in map(_unpack, self.pending) if s < at
         ]
         self.pending.clear()
         out.append(DefaultNotice(self.customer_id, at, kind, tuple(evidence), self.profile,

@@ -127,6 +127,23 @@ class Ledger:
         overdue = [i for i in self.open_items.values() if day > i.due_day]
         return sorted(overdue, key=lambda i: (i.due_day, i.event_id))[:limit]
 
+    def material_default_day(self, material: float) -> int | None:
+        """The day the open amount 90+ days past due first reached ``material`` (summed over
+        the position, as FEEDS.md defines a default), or None while it has not.
+
+        >>> book = Ledger()
+        >>> book.invoice("a", 300.0, issue_day=0, due_day=10)
+        >>> book.invoice("b", 300.0, issue_day=0, due_day=40)
+        >>> book.material_default_day(500.0)
+        130
+        """
+        total = 0.0
+        for item in sorted(self.open_items.values(), key=lambda i: i.due_day):
+            total += item.open
+            if total >= material:
+                return item.due_day + 90
+        return None
+
     def dso(self, day: int) -> float:
         """Days sales outstanding: open receivables over the last 90 days' sales, in days."""
         self._prune(day)

@@ -60,6 +60,7 @@ class Portfolio:
         self._buffer: dict[int, list[Item]] = {}
         self._closed_through = -1
         self._refit_month = -(10**6)
+        self._defaulted: set[str] = set()
 
     def receive(self, item: Item) -> list[Result]:
         day = day_of(_item_time(item))
@@ -93,9 +94,12 @@ class Portfolio:
         for item in items:
             if isinstance(item, DefaultNotice):
                 self._unrank(item.customer_id)
+                self._defaulted.add(item.customer_id)
                 out.append(item)
             elif isinstance(item, Snapshot):
-                out.append(self._score(item, next(pds).pd))
+                pd = next(pds).pd
+                if item.customer_id not in self._defaulted:  # a late snapshot after a default
+                    out.append(self._score(item, pd))
         self.model.track([(s.customer_id, s.at, s.features) for s in snapshots if s.month_end])
         labels = [(i.customer_id, i.at, i.features, i.y) for i in items if isinstance(i, Label)]
         self.model.learn_many(labels, now=max(_item_time(i) for i in items))

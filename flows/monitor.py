@@ -107,7 +107,8 @@ def build_flow(settings: Settings, source: Source[Any], outputs: Outputs) -> Dat
 
     directory = op.filter("customers", with_id, lambda e: isinstance(e.event, c.Customer))
     name_keys = op.flat_map("name_keys", op.merge("names_in", directory, named), _name_keys)
-    resolved = op.key_rm("resolved", op.stateful("resolve_names", name_keys, NameIndex))
+    resolved = op.key_rm("resolved", op.stateful("resolve_names", name_keys,
+                                                  lambda r: NameIndex(settings, r)))
     unmatched, matched = _split("split_resolved", resolved, DeadLetter)
 
     events = op.merge("events", with_id, matched)

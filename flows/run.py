@@ -155,11 +155,14 @@ def read_jsonl(path: Path) -> list[dict[str, Any]]:
 def summarize(out: Path) -> RunSummary:
     """Count a finished run's outputs."""
     summary = RunSummary()
-    for row in read_jsonl(out / STATS):
+    read: dict[str, int] = {}
+    accepted: dict[str, int] = {}
+    for row in read_jsonl(out / STATS):  # counts are cumulative: a resumed run repeats them
         if "records" in row:
-            summary.read += row["records"]
+            read[row["partition"]] = row["records"]
         elif "count" in row:
-            summary.accepted += row["count"]
+            accepted[row["customer_id"]] = row["count"]
+    summary.read, summary.accepted = sum(read.values()), sum(accepted.values())
     reasons = Counter(row["reason"] for row in read_jsonl(out / DEADLETTER))
     summary.duplicates = reasons.pop("duplicate", 0)
     summary.rejected = sum(reasons.values())

@@ -83,7 +83,8 @@ class NameIndex(_Logic):
 
     MAX_HELD = 64
 
-    def __init__(self, resume: dict[str, Any] | None):
+    def __init__(self, settings: Settings, resume: dict[str, Any] | None):
+        self.durable = settings.recovery.directory is not None
         self.state = resume or {"customers": (), "held": []}
 
     def on_item(self, value: Envelope) -> tuple[list[Envelope | DeadLetter], bool]:

@@ -159,3 +159,18 @@ def test_arbitrary_bytes_never_raise_anything_but_contract_errors(raw: bytes) ->
     for feed in c.FEEDS:
         with contextlib.suppress(ContractError):
             c.parse_record(feed, raw)
+
+
+@pytest.mark.parametrize("when", ["0001-01-01T00:00:00+01:00", "9999-12-31T23:59:59-01:00"])
+def test_timestamps_beyond_the_calendar_are_schema_errors(when: str) -> None:
+    with pytest.raises(ContractError) as caught:
+        parse("payments", {**INVOICE, "event_time": when})
+    assert caught.value.reason == "schema"
+
+
+def test_hostile_nesting_and_overflowing_amounts_are_rejected() -> None:
+    with pytest.raises(ContractError) as caught:
+        c.parse_record("news", b"[" * 100_000 + b"]" * 100_000)
+    assert caught.value.reason == "invalid_json"
+    with pytest.raises(ContractError, match="finite"):
+        parse("payments", {**INVOICE, "amount": "1e400"})

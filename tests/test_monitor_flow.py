@@ -189,3 +189,14 @@ def test_news_naming_a_company_on_the_day_it_is_registered_is_resolved() -> None
     assert [(d.event_id, d.reason) for _, d in dead] == [(lost["event_id"], "unknown_company")]
     accepted = sum(s.count for _, s in stats if not isinstance(s, SourceDone))
     assert accepted == 2  # the master record and the news resolved to it
+
+
+def test_a_line_too_large_is_counted_once_on_any_number_of_workers(tmp_path: Path) -> None:
+    folder = write_feeds(tmp_path / "feeds", deteriorating_portfolio())
+    big = record("news", customer_id="BAD", event_time="2024-02-01", headline="x" * 1_100_000,
+                 source="wire")
+    with (folder / "news.jsonl").open("a") as f:
+        f.write(json.dumps(big) + "\n")
+    for workers in (1, 2):
+        summary = run_folder(SETTINGS, folder, tmp_path / f"out{workers}", workers=workers)
+        assert summary.rejected_by_reason == {"too_large": 1} and summary.balanced, summary
