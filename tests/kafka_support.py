@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -61,6 +62,29 @@ def folder_reference(settings: Settings, feeds: Path, out: Path) -> tuple[dict[s
     """Warnings by id (and the summary) of an uninterrupted one-worker folder run."""
     summary = run_folder(settings, feeds, out)
     return by_id(read_jsonl(out / WARNINGS)), summary
+
+
+@dataclass(frozen=True)
+class Published:
+    """A simulated portfolio on fresh topics, with the folder run's warnings to compare."""
+
+    feeds: Path
+    topics: dict[str, str]
+    settings: Settings
+    counts: dict[str, int]
+    expected: dict[str, Any]
+    summary: RunSummary
+
+
+def publish_portfolio(bootstrap: str, tmp_path: Path, customers: int = 120,
+                      months: int = 12) -> Published:
+    """Simulate, publish to one-partition topics, and run the folder reference."""
+    feeds = portfolio(tmp_path / "feeds", customers=customers, months=months)
+    topics = make_topics(bootstrap, 1)
+    settings = kafka_settings(topics)
+    counts = publish(bootstrap, feeds, topics)
+    expected, summary = folder_reference(settings, feeds, tmp_path / "folder")
+    return Published(feeds, topics, settings, counts, expected, summary)
 
 
 def by_id(warnings: list[dict[str, Any]]) -> dict[str, Any]:

@@ -20,6 +20,7 @@ from kafka_support import (
     make_topics,
     portfolio,
     publish,
+    publish_portfolio,
     topic_warnings,
 )
 
@@ -35,11 +36,9 @@ pytestmark = [pytest.mark.kafka, pytest.mark.timeout(240)]
 
 
 def test_kafka_run_gives_the_folder_runs_warnings(kafka_bootstrap: str, tmp_path: Path) -> None:
-    feeds = portfolio(tmp_path / "feeds")
-    topics = make_topics(kafka_bootstrap, 1)
-    settings = kafka_settings(topics)
-    published = publish(kafka_bootstrap, feeds, topics)
-    expected, summary = folder_reference(settings, feeds, tmp_path / "folder")
+    ref = publish_portfolio(kafka_bootstrap, tmp_path)
+    topics, settings = ref.topics, ref.settings
+    published, expected, summary = ref.counts, ref.expected, ref.summary
     assert expected, "the portfolio should produce some warnings"
 
     run_kafka(settings, kafka_bootstrap, stop_at_end=True, out=tmp_path / "kafka")

@@ -21,11 +21,7 @@ from confluent_kafka import Consumer, TopicPartition
 from kafka_broker import KafkaBroker
 from kafka_support import (
     diff,
-    folder_reference,
-    kafka_settings,
-    make_topics,
-    portfolio,
-    publish,
+    publish_portfolio,
     topic_warnings,
 )
 
@@ -60,11 +56,8 @@ def test_sigkill_at_random_points_loses_and_duplicates_nothing(
 ) -> None:
     seed = int.from_bytes(os.urandom(4), "big")
     rng = random.Random(seed)
-    feeds = portfolio(tmp_path / "feeds", customers=150, months=14)
-    topics = make_topics(kafka_bootstrap, 1)
-    settings = kafka_settings(topics)
-    publish(kafka_bootstrap, feeds, topics)
-    expected, _ = folder_reference(settings, feeds, tmp_path / "folder")
+    published = publish_portfolio(kafka_bootstrap, tmp_path, customers=150, months=14)
+    topics, settings, expected = published.topics, published.settings, published.expected
     recovery = tmp_path / "recovery"
     prepare_recovery(recovery, 1)
     job = KafkaJob(settings, kafka_bootstrap, stop_at_end=True)
@@ -89,11 +82,8 @@ def test_sigkill_at_random_points_loses_and_duplicates_nothing(
 
 def test_broker_outage_mid_stream(kafka_broker: KafkaBroker, tmp_path: Path) -> None:
     bootstrap = kafka_broker.bootstrap
-    feeds = portfolio(tmp_path / "feeds", customers=250, months=18)
-    topics = make_topics(bootstrap, 1)
-    settings = kafka_settings(topics)
-    publish(bootstrap, feeds, topics)
-    expected, _ = folder_reference(settings, feeds, tmp_path / "folder")
+    published = publish_portfolio(bootstrap, tmp_path, customers=250, months=18)
+    topics, settings, expected = published.topics, published.settings, published.expected
     log = tmp_path / "monitor.log"
     child = _start(KafkaJob(settings, bootstrap, stop_at_end=True), log, None)
 
