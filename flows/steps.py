@@ -175,7 +175,11 @@ class Customer(_Logic):
         if isinstance(value, Tick):
             if self.state is None:  # a tick can overtake the customer's first event
                 return [], self.DISCARD
-            return self.state.apply(value, self.settings), self.RETAIN
+            try:
+                return self.state.apply(value, self.settings), self.RETAIN
+            except Exception:  # noqa: BLE001 - a bug on one customer must not stop the run
+                log.exception("customer.tick_failed", customer_id=self.state.customer_id)
+                return [], self.RETAIN
         if self.state is None:
             self.state = CustomerState.new(value.event.customer_id, self.settings)
         try:
