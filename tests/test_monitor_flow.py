@@ -11,7 +11,7 @@ from bytewax.testing import TestingSink, TestingSource, run_main
 from feedkit import customer, invoice, payment, record, status, write_feeds
 from structlog.testing import capture_logs
 
-from config.settings import Settings
+from config.settings import RecoverySettings, Settings
 from connectors.files import FeedFolderSource
 from connectors.records import DeadLetter, RawRecord, SourceDone, Warning, Watermark
 from detectors.clock import to_seconds
@@ -200,3 +200,14 @@ def test_a_line_too_large_is_counted_once_on_any_number_of_workers(tmp_path: Pat
     for workers in (1, 2):
         summary = run_folder(SETTINGS, folder, tmp_path / f"out{workers}", workers=workers)
         assert summary.rejected_by_reason == {"too_large": 1} and summary.balanced, summary
+
+
+def test_a_run_with_recovery_started_again_repeats_nothing(tmp_path: Path) -> None:
+    feeds = write_feeds(tmp_path / "feeds", deteriorating_portfolio())
+    settings = SETTINGS.model_copy(update={"recovery": RecoverySettings(
+        directory=tmp_path / "recovery")})
+    first = run_folder(settings, feeds, tmp_path / "out")
+    warnings = (tmp_path / "out" / WARNINGS).read_bytes()
+    again = run_folder(settings, feeds, tmp_path / "out")
+    assert first.balanced and again.to_json() == first.to_json()
+    assert (tmp_path / "out" / WARNINGS).read_bytes() == warnings
