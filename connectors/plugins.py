@@ -9,6 +9,7 @@ Notification channels have their own group, ``creditradar.channels`` (connectors
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable, Iterator
 from importlib.metadata import entry_points
 from typing import Any
@@ -36,10 +37,11 @@ def load_source(name: str, settings: Settings, **options: Any) -> Source[Any]:
         raise ConnectorError(f"no source plugin {name!r}; installed: "
                              f"{', '.join(available_sources()) or 'none'}")
     factory = found[0].load()
-    try:
-        return factory(settings, **options)
+    try:  # check the options against the signature, so a TypeError inside is not masked
+        inspect.signature(factory).bind(settings, **options)
     except TypeError as exc:
         raise ConnectorError(f"source plugin {name!r} does not take options {options}") from exc
+    return factory(settings, **options)
 
 
 class _IterablePartition(StatefulSourcePartition[SourceItem, int]):

@@ -15,7 +15,7 @@ from datetime import date
 from config.settings import Settings
 from connectors import contracts as c
 from detectors.behaviour import PaymentBehaviour
-from detectors.clock import DAY, add_months, day_of, next_month_start
+from detectors.clock import DAY, add_months, day_of, next_month_start, to_seconds
 from detectors.financials import FinancialsDetector
 from detectors.ledger import Ledger, LedgerError
 from detectors.signals import NewsDetector, RegistryDetector
@@ -134,7 +134,7 @@ class CustomerState:
         """Advance the clock to the item's time, then apply it; return what follows."""
         if isinstance(item, Tick):
             return self._advance(item.at, settings) if item.at > self.clock else []
-        at = int(item.event_time.timestamp())
+        at = to_seconds(item.event_time)
         mark = _fingerprint(item)
         if mark in self.seen:
             return [Rejected("duplicate", f"event {item.event_id} was already applied")]

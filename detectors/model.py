@@ -11,7 +11,6 @@ import hashlib
 import math
 from collections import deque
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 
 from river import compose, linear_model, optim, preprocessing
 from sklearn.metrics import roc_auc_score
@@ -129,12 +128,6 @@ class CalibratedScorecard:
         return hashlib.sha256(repr(state).encode()).hexdigest()[:16]
 
 
-@dataclass(frozen=True, slots=True)
-class Scored:
-    pd: float
-    model: str
-
-
 class RiskModel:
     """Champion and challengers: the prior scorecard, the same calibrated online, an online
     logit over all features (river) and a boosted model refit every few months. Whichever
@@ -142,8 +135,8 @@ class RiskModel:
     learned) scores the portfolio.
 
     >>> model = RiskModel(ModelSettings(min_labels=10, min_positives=2))
-    >>> model.score_many([{"max_dpd": 0.0}])[0].model
-    'prior'
+    >>> model.champion, round(model.score_many([{"max_dpd": 0.0}])[0], 3)
+    ('prior', 0.015)
     """
 
     def __init__(self, settings: ModelSettings, horizon_months: int = 8):
@@ -155,8 +148,6 @@ class RiskModel:
         self.calibrated = CalibratedScorecard()
         self.online = OnlineLogit(settings.learning_rate, settings.l2)
         self.boosted = RefitBoosting(settings.min_labels, settings.min_positives, settings.seed)
-        self.labels = 0
-        self.positives = 0
         self._scored: deque[tuple[int, dict[str, float]]] = deque(maxlen=SCORED_WINDOW)
         self._champion = "prior"
         self._version: str | None = None
@@ -194,8 +185,6 @@ class RiskModel:
             predicted = self._open.pop((customer_id, at), None)
             if predicted is not None:
                 self._scored.append((y, predicted))
-            self.labels += 1
-            self.positives += y
             if y and add_months(at, self.horizon_months) > now:
                 self._waiting.append((at, x))
             else:
@@ -262,13 +251,12 @@ class RiskModel:
         return {"prior": self.prior, "calibrated": self.calibrated, "online": self.online,
                 "boosted": self.boosted}[self._champion]
 
-    def score_many(self, xs: Sequence[Mapping[str, float]]) -> list[Scored]:
+    def score_many(self, xs: Sequence[Mapping[str, float]]) -> list[float]:
+        """The champion's probabilities of default for ``xs``."""
         model = self._model()
         if isinstance(model, RefitBoosting):
-            pds = model.predict_many(xs)
-        else:
-            pds = [model.predict_one(x) for x in xs]
-        return [Scored(pd, self._champion) for pd in pds]
+            return model.predict_many(xs)
+        return [model.predict_one(x) for x in xs]
 
     def explain(self, x: Mapping[str, float]) -> dict[str, float]:
         """The champion's reason codes for ``x``: log-odds contributions per feature."""

@@ -97,7 +97,7 @@ class Portfolio:
                 self._defaulted.add(item.customer_id)
                 out.append(item)
             elif isinstance(item, Snapshot):
-                pd = next(pds).pd
+                pd = next(pds)
                 if item.customer_id not in self._defaulted:  # a late snapshot after a default
                     out.append(self._score(item, pd))
         self.model.track([(s.customer_id, s.at, s.features) for s in snapshots if s.month_end])

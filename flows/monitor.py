@@ -27,7 +27,7 @@ from connectors import contracts as c
 from connectors.audit import AuditEntry
 from connectors.intake import Envelope, normalize_name, validate
 from connectors.records import DeadLetter, RawRecord, Warning, Watermark
-from detectors.clock import to_rfc3339
+from detectors.clock import to_rfc3339, to_seconds
 from detectors.customer import DefaultNotice
 from detectors.portfolio import Score
 from detectors.warnings import top_reasons
@@ -167,7 +167,7 @@ def _audit_input(envelope: Envelope) -> tuple[str, AuditEntry]:
     event = envelope.event
     body = {"feed": event.feed, "raw": envelope.raw.decode("utf-8"), "origin": envelope.origin}
     return event.customer_id, AuditEntry(  # type: ignore[union-attr]
-        "input", f"{event.feed}:{event.event_id}", to_rfc3339(int(event.event_time.timestamp())),
+        "input", f"{event.feed}:{event.event_id}", to_rfc3339(to_seconds(event.event_time)),
         body,
     )
 

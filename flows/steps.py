@@ -18,7 +18,7 @@ from config.version import program_version
 from connectors import contracts as c
 from connectors.intake import Envelope
 from connectors.records import DeadLetter, Warning, Watermark
-from detectors.clock import day_of, next_month_start, to_rfc3339
+from detectors.clock import day_of, next_month_start, to_rfc3339, to_seconds
 from detectors.customer import CustomerState, DefaultNotice, Rejected, Tick
 from detectors.policy import WarningPolicy
 from detectors.portfolio import Portfolio, Score
@@ -89,7 +89,7 @@ class NameIndex(_Logic):
 
     def on_item(self, value: Envelope) -> tuple[list[Envelope | DeadLetter], bool]:
         event = value.event
-        day = day_of(int(event.event_time.timestamp()))
+        day = day_of(to_seconds(event.event_time))
         out = self._expire(before=day)
         if isinstance(event, c.Customer):
             if event.customer_id not in self.state["customers"]:
