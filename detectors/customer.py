@@ -320,16 +320,13 @@ class CustomerState:
         """The model's inputs as of ``day``: only what the feeds carried, plus presence flags."""
         raw: dict[str, float | None] = {}
         if self.ledger.open_items or self.ledger.sales:
-            open_total = self.ledger.total_open()
-            material = settings.detectors.material_overdue_amount
-            raw["overdue_share"] = self.ledger.overdue_share(day)
-            raw["max_dpd"] = float(self.ledger.max_days_past_due(day, material))
-            raw["dso"] = self.ledger.dso(day)
-            raw["share_over_90"] = (
-                self.ledger.overdue_amount(day, 91) / open_total if open_total > 0 else 0.0
-            )
+            position = self.ledger.position(day, settings.detectors.material_overdue_amount)
+            raw["overdue_share"] = position.overdue_share
+            raw["max_dpd"] = float(position.max_dpd)
+            raw["dso"] = self.ledger.dso(day, position.total)
+            raw["share_over_90"] = position.over_90 / position.total if position.total > 0 else 0.0
             limit = self.profile.credit_limit
-            raw["utilisation"] = open_total / limit if limit else None
+            raw["utilisation"] = position.total / limit if limit else None
         for detector in (self.behaviour, self.tradelines, self.news, self.registry,
                          self.financials):
             raw.update(detector.features(day))

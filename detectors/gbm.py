@@ -11,15 +11,15 @@ from __future__ import annotations
 
 import hashlib
 import math
-from array import array
 from collections.abc import Mapping, Sequence
 
 import numpy as np
 from sklearn.ensemble import HistGradientBoostingClassifier
 from threadpoolctl import threadpool_limits
 
-MAX_ROWS = 400_000
-"""Past this many stored examples every other negative is dropped (positives are kept)."""
+MAX_ROWS = 200_000
+"""Past this many stored examples every other negative is dropped and the kept ones count
+twice (positives are all kept), so memory stays bounded and probabilities calibrated."""
 
 
 class RefitBoosting:
@@ -42,8 +42,11 @@ class RefitBoosting:
         self.max_iter = max_iter
         self._names: list[str] = []
         self._index: dict[str, int] = {}
-        self._rows: list[array] = []
+        self._rows = np.full((0, 0), np.nan, dtype=np.float32)
+        """Examples in the first ``_count`` rows, a column per name (NaN: absent)."""
+        self._count = 0
         self._labels = bytearray()
+        self._weights = np.ones(0, dtype=np.float32)
         self._model: HistGradientBoostingClassifier | None = None
         self._fitted_names: list[str] = []
         self._digest = ""
@@ -57,33 +60,50 @@ class RefitBoosting:
             if name not in self._index:
                 self._index[name] = len(self._names)
                 self._names.append(name)
-        row = array("d", [math.nan]) * len(self._names)
+        self._reserve()
+        row = [math.nan] * len(self._names)
         for name, value in x.items():
             row[self._index[name]] = value
-        self._rows.append(row)
+        self._rows[self._count, : len(row)] = row
         self._labels.append(y)
-        if len(self._rows) > MAX_ROWS:
+        self._count += 1
+        if self._count > MAX_ROWS:
             self._thin()
+
+    def _reserve(self) -> None:
+        """Room for one more row as wide as the names: storage doubles as it fills."""
+        rows, width = self._rows.shape
+        if self._count < rows and len(self._names) <= width:
+            return
+        grown = np.full((max(rows, self._count * 2, 1024), max(width, len(self._names))),
+                        np.nan, dtype=np.float32)
+        grown[: self._count, :width] = self._rows[: self._count]
+        self._rows = grown
+        weights = np.ones(len(grown), dtype=np.float32)
+        weights[: self._count] = self._weights[: self._count]
+        self._weights = weights
 
     def refit(self) -> bool:
         """Train on every stored example; False when there are too few labels yet."""
         positives = sum(self._labels)
-        if len(self._labels) < self.min_labels or positives < self.min_positives:
+        if self._count < self.min_labels or positives < self.min_positives:
             return False
-        width = len(self._names)
-        matrix = np.full((len(self._rows), width), np.nan)
-        for i, row in enumerate(self._rows):
-            matrix[i, : len(row)] = row
+        matrix = self._rows[: self._count, : len(self._names)]
+        labels = np.frombuffer(bytes(self._labels), dtype=np.uint8)
+        weights = self._weights[: self._count]
         model = HistGradientBoostingClassifier(
             max_iter=self.max_iter, learning_rate=0.05, max_leaf_nodes=15, min_samples_leaf=40,
             l2_regularization=1.0, early_stopping=False, random_state=self.seed,
         )
-        model.fit(matrix, np.frombuffer(bytes(self._labels), dtype=np.uint8))
+        thinned = bool((weights != 1.0).any())
+        with threadpool_limits(1):  # one core: the flow's other steps need the rest
+            model.fit(matrix, labels, sample_weight=weights if thinned else None)
         self._model = model
         self._fitted_names = list(self._names)
-        self._digest = hashlib.sha256(
-            matrix.tobytes() + bytes(self._labels) + repr(self._names).encode()
-        ).hexdigest()[:16]
+        digest = hashlib.sha256(repr(self._names).encode())
+        for part in (np.ascontiguousarray(matrix), labels, weights):
+            digest.update(memoryview(part).cast("B"))
+        self._digest = digest.hexdigest()[:16]
         return True
 
     def digest(self) -> str:
@@ -136,6 +156,16 @@ class RefitBoosting:
         return float(self._model._baseline_prediction.ravel()[0]) + roots
 
     def _thin(self) -> None:
-        keep = [i for i, y in enumerate(self._labels) if y or i % 2 == 0]
-        self._rows = [self._rows[i] for i in keep]
-        self._labels = bytearray(self._labels[i] for i in keep)
+        count = self._count
+        labels = np.frombuffer(bytes(self._labels), dtype=np.uint8)
+        negative = labels == 0
+        kept_negative = negative & (np.cumsum(negative) % 2 == 1)  # every other negative
+        keep = ~negative | kept_negative
+        self._weights[:count][kept_negative] *= 2.0
+        kept = int(keep.sum())
+        self._rows[:kept] = self._rows[:count][keep]
+        self._rows[kept:count] = np.nan
+        self._weights[:kept] = self._weights[:count][keep]
+        self._weights[kept:count] = 1.0
+        self._labels = bytearray(labels[keep].tobytes())
+        self._count = kept

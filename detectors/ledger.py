@@ -35,6 +35,21 @@ class Settlement:
     partial: bool
 
 
+@dataclass(frozen=True, slots=True)
+class Position:
+    """The open position as of a day, from one pass over the open items."""
+
+    total: float
+    overdue: float
+    over_90: float
+    max_dpd: int
+    """Days past due of the oldest overdue item above the materiality threshold."""
+
+    @property
+    def overdue_share(self) -> float:
+        return self.overdue / self.total if self.total > _CENT else 0.0
+
+
 @dataclass(slots=True)
 class OpenItem:
     """One unpaid invoice: what is still open, what it was, when issued and due (days)."""
@@ -64,6 +79,8 @@ class Ledger:
     sales: list[tuple[int, float]] = field(default_factory=list)
     closed: dict[str, int] = field(default_factory=dict)
     unapplied: float = 0.0
+    _crossing: tuple[float, int | None] | None = None
+    """`material_default_day`'s last answer: it changes only when the open items do."""
 
     def invoice(
         self, invoice_id: str, amount: float, issue_day: int, due_day: int, event_id: str = ""
@@ -71,6 +88,7 @@ class Ledger:
         if invoice_id in self.open_items or invoice_id in self.closed:
             raise LedgerError("duplicate_invoice", f"invoice {invoice_id} already exists")
         self.open_items[invoice_id] = OpenItem(amount, amount, issue_day, due_day, event_id)
+        self._crossing = None
         self.sales.append((issue_day, amount))
 
     def pay(self, invoice_id: str, amount: float, day: int) -> Settlement:
@@ -82,6 +100,7 @@ class Ledger:
         applied = min(amount, item.open)
         self.unapplied += amount - applied
         item.open -= applied
+        self._crossing = None
         if item.open <= _CENT:
             self._close(invoice_id, day)
             return Settlement(closed=True, days_late=day - item.due_day, partial=False)
@@ -93,6 +112,7 @@ class Ledger:
         if item is None:
             return
         item.open = max(0.0, item.open - amount)
+        self._crossing = None
         if item.open <= _CENT:
             self._close(invoice_id, day)
 
@@ -106,18 +126,28 @@ class Ledger:
     def total_open(self) -> float:
         return sum(item.open for item in self.open_items.values())
 
+    def position(self, day: int, material: float = 0.0) -> Position:
+        """Open, overdue and 90+ amounts and the oldest material delay, as of ``day``."""
+        total = overdue = over_90 = 0.0
+        max_dpd = 0
+        for item in self.open_items.values():
+            total += item.open
+            late = day - item.due_day
+            if late > 0:
+                overdue += item.open
+                if late > 90:
+                    over_90 += item.open
+                if late > max_dpd and item.open > material:
+                    max_dpd = late
+        return Position(total, overdue, over_90, max_dpd)
+
     def overdue_share(self, day: int) -> float:
         """Share of the open amount that is past due (0 when nothing is open)."""
-        total = self.total_open()
-        if total <= _CENT:
-            return 0.0
-        overdue = sum(item.open for item in self.open_items.values() if day > item.due_day)
-        return overdue / total
+        return self.position(day).overdue_share
 
     def max_days_past_due(self, day: int, material: float = 0.0) -> int:
         """Days past due of the oldest overdue item whose open amount exceeds ``material``."""
-        late = [day - item.due_day for item in self.open_items.values() if item.open > material]
-        return max([d for d in late if d > 0], default=0)
+        return self.position(day, material).max_dpd
 
     def overdue_amount(self, day: int, min_days: int = 1) -> float:
         return sum(i.open for i in self.open_items.values() if day - i.due_day >= min_days)
@@ -137,6 +167,11 @@ class Ledger:
         >>> book.material_default_day(500.0)
         130
         """
+        if self._crossing is None or self._crossing[0] != material:
+            self._crossing = material, self._first_day_over(material)
+        return self._crossing[1]
+
+    def _first_day_over(self, material: float) -> int | None:
         total = 0.0
         for item in sorted(self.open_items.values(), key=lambda i: i.due_day):
             total += item.open
@@ -144,11 +179,12 @@ class Ledger:
                 return item.due_day + 90
         return None
 
-    def dso(self, day: int) -> float:
-        """Days sales outstanding: open receivables over the last 90 days' sales, in days."""
+    def dso(self, day: int, total: float | None = None) -> float:
+        """Days sales outstanding: open receivables (``total``, if known) over the last 90
+        days' sales, in days."""
         self._prune(day)
         sales = sum(amount for _, amount in self.sales)
-        total = self.total_open()
+        total = self.total_open() if total is None else total
         if sales <= _CENT:
             return 0.0 if total <= _CENT else 365.0
         return min(365.0, total / sales * SALES_WINDOW_DAYS)

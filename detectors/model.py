@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+from array import array
 from collections import deque
 from collections.abc import Mapping, Sequence
 
@@ -22,8 +23,10 @@ from detectors.scorecard import LABELS, PriorScorecard, sigmoid
 
 LOG_SCALED = ("max_dpd", "tl_dpd", "dso", "delay_level", "accounts_age_days", "tl_dpd_trend",
               "delay_trend")
-MAX_TRACKED = 300_000
-"""Month-end predictions kept for validation at most (a few hundred bytes each)."""
+MODELS = ("prior", "calibrated", "online", "boosted")
+"""Every model, in the order their predictions are stored (float32, NaN: not ready)."""
+MAX_TRACKED = 1_000_000
+"""Month-end predictions kept for validation at most (about 24 bytes each)."""
 SCORED_WINDOW = 50_000
 """How many recent labels the champion is chosen on (about two years of a mid-size book)."""
 _EPS = 1e-6
@@ -102,11 +105,8 @@ class CalibratedScorecard:
             initializer=optim.initializers.Constant(1.0),
         )
 
-    def _logit(self, x: Mapping[str, float]) -> float:
-        return self.prior.intercept + sum(self.prior.contributions(x).values())
-
     def learn_one(self, x: Mapping[str, float], y: int) -> None:
-        self._platt.learn_one({"scorecard": self._logit(x)}, bool(y))
+        self._platt.learn_one({"scorecard": self.prior.logit(x)}, bool(y))
 
     @property
     def _slope(self) -> float:
@@ -121,7 +121,11 @@ class CalibratedScorecard:
         return {code: slope * points for code, points in self.prior.contributions(x).items()}
 
     def predict_one(self, x: Mapping[str, float]) -> float:
-        return sigmoid(self.intercept + sum(self.contributions(x).values()))
+        return self.predict_logit(self.prior.logit(x))
+
+    def predict_logit(self, prior_logit: float) -> float:
+        """The calibrated probability for the prior scorecard's log-odds."""
+        return sigmoid(float(self._platt.intercept) + self._slope * prior_logit)
 
     def digest(self) -> str:
         state = (self._slope, float(self._platt.intercept))
@@ -143,12 +147,15 @@ class RiskModel:
         self.settings = settings
         self.horizon_months = horizon_months
         self._waiting: list[tuple[int, Mapping[str, float]]] = []
-        self._open: dict[tuple[str, int], dict[str, float]] = {}
+        self._open: dict[str, tuple[array, array]] = {}
+        """Per customer: the times of its tracked month-end snapshots, and per time one
+        prediction per model (`MODELS`); kept flat because every customer has some."""
+        self._tracked = 0
         self.prior = PriorScorecard()
         self.calibrated = CalibratedScorecard()
         self.online = OnlineLogit(settings.learning_rate, settings.l2)
         self.boosted = RefitBoosting(settings.min_labels, settings.min_positives, settings.seed)
-        self._scored: deque[tuple[int, dict[str, float]]] = deque(maxlen=SCORED_WINDOW)
+        self._scored: deque[tuple[int, array]] = deque(maxlen=SCORED_WINDOW)
         self._champion = "prior"
         self._version: str | None = None
 
@@ -156,18 +163,37 @@ class RiskModel:
         """Remember every ready model's prediction for month-end snapshots ``(customer, at,
         features)``, made now, before any label for them exists: when the label comes, this is
         the progressive validation the champion is chosen on."""
-        room = MAX_TRACKED - len(self._open)
-        snapshots = snapshots[: max(0, room)]
+        snapshots = snapshots[: max(0, MAX_TRACKED - self._tracked)]
         if not snapshots:
             return
         predictions = self.predict_all([x for _, _, x in snapshots])
+        columns = [predictions.get(name) for name in MODELS]
         for i, (customer_id, at, _) in enumerate(snapshots):
-            self._open[(customer_id, at)] = {name: p[i] for name, p in predictions.items()}
+            times, values = self._open.setdefault(customer_id, (array("q"), array("f")))
+            times.append(at)
+            values.extend(math.nan if column is None else column[i] for column in columns)
+        self._tracked += len(snapshots)
+
+    def _take(self, customer_id: str, at: int) -> array | None:
+        """The predictions tracked for the snapshot at ``at``, forgotten once taken. A
+        customer's labels come in time order, so earlier untaken ones will never be asked."""
+        entry = self._open.get(customer_id)
+        if entry is None or at not in entry[0]:
+            return None
+        times, values = entry
+        i, width = times.index(at), len(MODELS)
+        taken = values[i * width : (i + 1) * width]
+        del times[: i + 1], values[: (i + 1) * width]
+        self._tracked -= i + 1
+        if not times:
+            del self._open[customer_id]
+        return taken
 
     def predict_all(self, xs: Sequence[Mapping[str, float]]) -> dict[str, list[float]]:
         """Every ready model's probabilities for ``xs``."""
-        out = {"prior": [self.prior.predict_one(x) for x in xs],
-               "calibrated": [self.calibrated.predict_one(x) for x in xs],
+        logits = [self.prior.logit(x) for x in xs]
+        out = {"prior": [sigmoid(z) for z in logits],
+               "calibrated": [self.calibrated.predict_logit(z) for z in logits],
                "online": [self.online.predict_one(x) for x in xs]}
         if self.boosted.ready:
             out["boosted"] = self.boosted.predict_many(xs)
@@ -182,7 +208,7 @@ class RiskModel:
         are not known yet) and a learner would take "recent" for "risky".
         """
         for customer_id, at, x, y in labels:
-            predicted = self._open.pop((customer_id, at), None)
+            predicted = self._take(customer_id, at)
             if predicted is not None:
                 self._scored.append((y, predicted))
             if y and add_months(at, self.horizon_months) > now:
@@ -218,15 +244,15 @@ class RiskModel:
         ready now predicted; with the number of those labels and of positives."""
         if not self._scored:
             return {}, 0, 0
-        names = sorted(self._scored[-1][1])
-        window = [(y, p) for y, p in self._scored if all(n in p for n in names)]
+        ready = [i for i, p in enumerate(self._scored[-1][1]) if not math.isnan(p)]
+        window = [(y, p) for y, p in self._scored if not any(math.isnan(p[i]) for i in ready)]
         ys = [y for y, _ in window]
         positives = sum(ys)
         if not 0 < positives < len(ys):
             return {}, len(ys), positives
         metrics = {}
-        for name in names:
-            ps = [p[name] for _, p in window]
+        for i in ready:
+            name, ps = MODELS[i], [p[i] for _, p in window]
             loss = sum(_log_loss(p, y) for p, y in zip(ps, ys, strict=True)) / len(ys)
             metrics[name] = (float(roc_auc_score(ys, ps)), loss)
         return metrics, len(ys), positives

@@ -72,17 +72,18 @@ class PriorScorecard:
 
     def __init__(self, base_rate: float = BASE_RATE):
         self.base_rate = base_rate
-
-    @property
-    def intercept(self) -> float:
-        return math.log(self.base_rate / (1.0 - self.base_rate))
+        self.intercept = math.log(base_rate / (1.0 - base_rate))
 
     def contributions(self, x: Mapping[str, float]) -> dict[str, float]:
         """Each present rule's points; their sum plus the intercept is the log-odds."""
         return {code: rule(x[code]) for code, _, rule in RULES if code in x}
 
+    def logit(self, x: Mapping[str, float]) -> float:
+        """The log-odds: the intercept plus every present rule's points."""
+        return self.intercept + sum(rule(x[code]) for code, _, rule in RULES if code in x)
+
     def predict_one(self, x: Mapping[str, float]) -> float:
-        return sigmoid(self.intercept + sum(self.contributions(x).values()))
+        return sigmoid(self.logit(x))
 
     def learn_one(self, x: Mapping[str, float], y: int) -> None:
         """The prior does not learn; the method exists so it can stand where a model does."""
