@@ -8,7 +8,6 @@ a rejection. It reads no clock: time is the events' time.
 from __future__ import annotations
 
 import hashlib
-from array import array
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -18,6 +17,7 @@ from detectors.behaviour import PaymentBehaviour
 from detectors.clock import DAY, add_months, day_of, next_month_start, to_seconds
 from detectors.financials import FinancialsDetector
 from detectors.ledger import Ledger, LedgerError
+from detectors.pending import PendingSnapshots
 from detectors.signals import NewsDetector, RegistryDetector
 from detectors.tradelines import TradelineDetector
 
@@ -112,8 +112,7 @@ class CustomerState:
     financials: FinancialsDetector = field(default_factory=FinancialsDetector)
     seen: dict[int, int] = field(default_factory=dict)
     evidence: dict[str, tuple[str, ...]] = field(default_factory=dict)
-    pending: list[tuple[int, tuple[str, ...], array]] = field(default_factory=list)
-    """Month-end snapshots awaiting their label: time, feature names, float32 values."""
+    pending: PendingSnapshots = field(default_factory=PendingSnapshots)
     clock: int = 0
     month: int = 0
     snapshot_day: int = -1
@@ -169,7 +168,7 @@ class CustomerState:
             out.extend(self._resolve_negatives(month))
             if self.defaulted_at is None and self.accepted:
                 snap = self._snapshot(month, month_end=True, settings=settings)
-                self.pending.append(_pack(month, snap.features))
+                self.pending.append(month, snap.features)
                 out.append(snap)
             self.month = next_month_start(month)
         out.extend(self._check_ledger_default(at, settings))
@@ -179,8 +178,8 @@ class CustomerState:
 
     def _resolve_negatives(self, now: int) -> list[Output]:
         out: list[Output] = []
-        while self.pending and add_months(self.pending[0][0], self.horizon_months) < now:
-            at, features = _unpack(self.pending.pop(0))
+        while self.pending and add_months(self.pending.first_time(), self.horizon_months) < now:
+            at, features = self.pending.pop_first()
             out.append(Label(self.customer_id, at, add_months(at, self.horizon_months), now,
                              features, 0))
         return out
@@ -296,9 +295,8 @@ class CustomerState:
         self.defaulted_at = at
         out: list[Output] = [  # a snapshot taken at or after the default has no label
             Label(self.customer_id, s, at, known_at, features, 1)
-            for s, features in map(_unpack, self.pending) if s < at
+            for s, features in self.pending.drain() if s < at
         ]
-        self.pending.clear()
         out.append(DefaultNotice(self.customer_id, at, kind, tuple(evidence), self.profile,
                                  self.ledger.total_open()))
         return out
@@ -335,16 +333,6 @@ class CustomerState:
         out["has_tradeline"] = float("tl_dpd" in out)
         out["has_accounts"] = float("accounts_age_days" in out)
         return out
-
-
-def _pack(at: int, features: dict[str, float]) -> tuple[int, tuple[str, ...], array]:
-    """A pending snapshot in a few hundred bytes: names are shared strings, values float32."""
-    return at, tuple(features), array("f", features.values())
-
-
-def _unpack(item: tuple[int, tuple[str, ...], array]) -> tuple[int, dict[str, float]]:
-    at, names, values = item
-    return at, dict(zip(names, values, strict=True))
 
 
 _EPOCH_ORDINAL = date(1970, 1, 1).toordinal()

@@ -10,9 +10,9 @@ from __future__ import annotations
 import hashlib
 import math
 from array import array
-from collections import deque
 from collections.abc import Mapping, Sequence
 
+import numpy as np
 from river import compose, linear_model, optim, preprocessing
 from sklearn.metrics import roc_auc_score
 
@@ -155,7 +155,10 @@ class RiskModel:
         self.calibrated = CalibratedScorecard()
         self.online = OnlineLogit(settings.learning_rate, settings.l2)
         self.boosted = RefitBoosting(settings.min_labels, settings.min_positives, settings.seed)
-        self._scored: deque[tuple[int, array]] = deque(maxlen=SCORED_WINDOW)
+        self._scored_y = np.zeros(SCORED_WINDOW, dtype=np.uint8)
+        self._scored_p = np.full((SCORED_WINDOW, len(MODELS)), np.nan, dtype=np.float32)
+        self._scored_count = 0
+        """Labels with the predictions made before them, in a ring of `SCORED_WINDOW`."""
         self._champion = "prior"
         self._version: str | None = None
 
@@ -210,7 +213,9 @@ class RiskModel:
         for customer_id, at, x, y in labels:
             predicted = self._take(customer_id, at)
             if predicted is not None:
-                self._scored.append((y, predicted))
+                slot = self._scored_count % SCORED_WINDOW
+                self._scored_y[slot], self._scored_p[slot] = y, predicted
+                self._scored_count += 1
             if y and add_months(at, self.horizon_months) > now:
                 self._waiting.append((at, x))
             else:
@@ -238,23 +243,31 @@ class RiskModel:
         if self.boosted.refit():
             self._version = None
 
+    def scored(self) -> tuple[np.ndarray, np.ndarray]:
+        """The recent labels and, per label, each model's prediction made before it (`MODELS`
+        order; NaN where a model was not ready), in no particular order."""
+        n = min(self._scored_count, SCORED_WINDOW)
+        return self._scored_y[:n], self._scored_p[:n]
+
     def progressive_metrics(self) -> tuple[dict[str, tuple[float, float]], int, int]:
         """(AUC, mean log loss) per model over the recent labels, each predicted when its
         snapshot was scored (long before its label), restricted to labels that every model
         ready now predicted; with the number of those labels and of positives."""
-        if not self._scored:
+        ys, predictions = self.scored()
+        if not len(ys):
             return {}, 0, 0
-        ready = [i for i, p in enumerate(self._scored[-1][1]) if not math.isnan(p)]
-        window = [(y, p) for y, p in self._scored if not any(math.isnan(p[i]) for i in ready)]
-        ys = [y for y, _ in window]
-        positives = sum(ys)
+        latest = self._scored_p[(self._scored_count - 1) % SCORED_WINDOW]
+        ready = [i for i in range(len(MODELS)) if not np.isnan(latest[i])]
+        window = ~np.isnan(predictions[:, ready]).any(axis=1)
+        ys = ys[window]
+        positives = int(ys.sum())
         if not 0 < positives < len(ys):
             return {}, len(ys), positives
         metrics = {}
         for i in ready:
-            name, ps = MODELS[i], [p[i] for _, p in window]
-            loss = sum(_log_loss(p, y) for p, y in zip(ps, ys, strict=True)) / len(ys)
-            metrics[name] = (float(roc_auc_score(ys, ps)), loss)
+            ps = np.clip(predictions[window, i].astype(np.float64), _EPS, 1 - _EPS)
+            loss = float(-np.mean(np.where(ys == 1, np.log(ps), np.log1p(-ps))))
+            metrics[MODELS[i]] = (float(roc_auc_score(ys, ps)), loss)
         return metrics, len(ys), positives
 
     def _choose(self) -> None:
@@ -295,11 +308,6 @@ class RiskModel:
                        "online": self.online.digest, "boosted": self.boosted.digest}
             self._version = f"{self._champion}-{digests[self._champion]()}"
         return self._version
-
-
-def _log_loss(p: float, y: int) -> float:
-    p = min(1 - _EPS, max(_EPS, p))
-    return -math.log(p if y else 1 - p)
 
 
 def reason_label(code: str) -> str:

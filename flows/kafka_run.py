@@ -92,7 +92,7 @@ class KafkaJob:
                                  stop_at_end=self.stop_at_end)
         if self.passthrough:
             flow = Dataflow("creditradar-passthrough")
-            op.output("drop", op.input("feeds", flow, source), _Drop())
+            op.output("drop", op.input("feeds", flow, source), DiscardSink())
             return flow
         outputs = Outputs(
             warnings=WarningsSink(kafka.topics["warnings"], config),
@@ -108,7 +108,7 @@ class _DropPartition(StatelessSinkPartition[Any]):
         del items
 
 
-class _Drop(DynamicSink[Any]):
+class DiscardSink(DynamicSink[Any]):
     """A sink that discards everything (Kafka -> bytewax -> nothing)."""
 
     def build(self, step_id: str, worker_index: int, worker_count: int) -> _DropPartition:

@@ -31,7 +31,8 @@ def test_validation_uses_the_prediction_made_before_learning() -> None:
 
     model.learn_many([("c1", 0, x, 1)], now=10 * MONTH)
 
-    y, predicted = model._scored[-1]
+    ys, predictions = model.scored()
+    (y,), (predicted,) = ys, predictions
     assert y == 1
     assert predicted[MODELS.index("online")] == pytest.approx(before["online"][0], rel=1e-6)
     assert math.isnan(predicted[MODELS.index("boosted")])  # not ready when it was tracked
@@ -44,10 +45,10 @@ def test_a_label_forgets_its_customers_earlier_tracked_snapshots() -> None:
 
     model.learn_many([("c1", 2 * MONTH, _risky(2.0), 0)], now=4 * MONTH)
 
-    assert len(model._scored) == 1
+    assert len(model.scored()[0]) == 1
     assert model._tracked == 2  # c1's last snapshot and c2's remain
     model.learn_many([("c1", 0, _risky(0.0), 0)], now=4 * MONTH)  # already forgotten
-    assert len(model._scored) == 1
+    assert len(model.scored()[0]) == 1
     model.learn_many([("c1", 3 * MONTH, _risky(3.0), 0), ("c2", 0, _risky(0.0), 0)],
                      now=5 * MONTH)
     assert model._tracked == 0 and not model._open
