@@ -5,13 +5,16 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import numpy as np
 import pytest
 
 from config.settings import PolicySettings, Settings
 from detectors.customer import Profile, Snapshot
 from detectors.policy import Decision, WarningPolicy, budget_ranks
 from detectors.portfolio import Score
+from flows.evaluate import Rows
 from flows.steps import Policy
+from flows.tradeoff import policy_alerts
 
 
 def kinds(policy: WarningPolicy, steps: list[tuple[str, int, bool]],
@@ -107,3 +110,14 @@ def test_policy_step_warns_at_the_month_end_with_the_configured_budget() -> None
     step = Policy(Settings(policy=PolicySettings(budget=4)), None)
     assert [w.kind for w in step.on_item(score(jun, "D", 4, month_end=True))[0]] == [
         "early_warning"]
+
+
+def test_replayed_policy_on_month_end_rows() -> None:
+    # Two month ends, two customers each; budget 500 per 1,000 of 2 rows: the riskiest one.
+    # Month 1: A (pd .5, grade E) is warned, B (.1, C) ranks 2nd. Month 2: B (.6) ranks 1st
+    # and is warned; A (.01, grade A) is calm for its first month end.
+    rows = Rows(["A", "B", "A", "B"], [1, 1, 2, 2], [0.5, 0.1, 0.01, 0.6], [],
+                np.zeros((4, 0)))
+    alerts = policy_alerts(rows, Settings(), budget_per_1000=500)
+    assert [(a.customer_id, a.at, a.kind) for a in alerts] == [
+        ("A", 1, "early_warning"), ("B", 2, "early_warning")]
