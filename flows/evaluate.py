@@ -36,7 +36,8 @@ scores and warnings and the portfolio's outcomes, and measures. Definitions:
 - **budget_tradeoff**: the warning policy (`detectors.policy.WarningPolicy`) replayed over
   the month-end rows with other alert budgets, ranks taken within each month's rows; each
   budget's new warnings per month per 1,000 customers, defaulters_warned_6m,
-  median_lead_months and false warnings, over the whole period. The policy decides only at
+  median_lead_months, false warnings and precision_12m (the share of judged warnings
+  followed by a default within 12 months), over the whole period. The policy decides only at
   month ends, so the replay at the configured budget comes close to the run's own warnings.
 """
 

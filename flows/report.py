@@ -148,7 +148,7 @@ def _table(columns: dict[str, dict[str, Any]]) -> str:
 
 TRADEOFF_KEYS = ("budget_per_1000", "budget", "new_warnings_per_month_per_1000",
                  "defaulters_warned_6m", "median_lead_months",
-                 "false_warnings_per_1000_customer_years", "warnings")
+                 "false_warnings_per_1000_customer_years", "precision_12m", "warnings")
 
 
 def _tradeoff(lines: list[dict[str, Any]]) -> str:

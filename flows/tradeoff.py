@@ -45,7 +45,9 @@ def policy_alerts(rows: Rows, settings: Settings, budget_per_1000: float,
 def budget_tradeoff(rows: Rows, labels: list[int | None], settings: Settings,
                     defaults: dict[str, int | None], end: int) -> list[dict[str, Any]]:
     """One line per alert budget of `TRADEOFF_BUDGETS` (and the configured one): what the
-    policy would have warned over the whole period."""
+    policy would have warned over the whole period. ``precision_12m`` is the share of the
+    judged warnings whose customer defaulted within 12 months: the line to read for a
+    precision target."""
     p = settings.policy
     budgets = sorted({*((b, None) for b in TRADEOFF_BUDGETS), (p.budget_per_1000, p.budget)},
                      key=lambda b: (b[1] is not None, b[1] or b[0]))
@@ -57,6 +59,8 @@ def budget_tradeoff(rows: Rows, labels: list[int | None], settings: Settings,
         alerts = policy_alerts(rows, settings, per_1000, absolute)
         a = assess(rows, index, labels, Warner(rows.pds, rows.pds, alerts), defaults, end, None)
         new = sum(1 for x in alerts if x.kind == EARLY_KINDS[0])
+        counts = a.metrics["counts"]
+        judged = counts["judged_warnings"]
         out.append({
             "budget_per_1000": per_1000, "budget": absolute,
             "configured": (per_1000, absolute) == (p.budget_per_1000, p.budget),
@@ -64,6 +68,7 @@ def budget_tradeoff(rows: Rows, labels: list[int | None], settings: Settings,
             "new_warnings_per_month": round(new / months, 1),
             **{k: a.metrics[k] for k in ("defaulters_warned_6m", "median_lead_months",
                                          "false_warnings_per_1000_customer_years")},
-            "warnings": a.metrics["counts"]["warnings"],
+            "warnings": counts["warnings"],
+            "precision_12m": round(1 - counts["false_warnings"] / judged, 4) if judged else None,
         })
     return out

@@ -179,6 +179,8 @@ def test_evaluate_command_end_to_end(tmp_path: Path) -> None:
     tradeoff = metrics["budget_tradeoff"]
     assert [line["configured"] for line in tradeoff].count(True) == 1
     assert all(line["new_warnings_per_month_per_1000"] >= 0 for line in tradeoff)
+    assert all(line["precision_12m"] is None or 0 <= line["precision_12m"] <= 1
+               for line in tradeoff)
     shares = ("auc", "pr_auc", "brier", "defaulters_warned_6m", "top_decile_capture")
     for block in (metrics, *metrics["baselines"].values(), metrics["second_half"]["monitor"]):
         for key in shares:
