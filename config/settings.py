@@ -14,7 +14,14 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, Field, SecretStr, field_validator
+from pydantic import (
+    AliasChoices,
+    BaseModel,
+    Field,
+    SecretStr,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from config.alerts import AlertsSettings
@@ -47,15 +54,36 @@ class ModelSettings(BaseModel):
 
 
 class PolicySettings(BaseModel):
-    """Grades, actions and the warning policy's hysteresis."""
+    """Grades, actions, the desk's alert budget and the warning policy's hysteresis.
+
+    Warnings are decided at event-time month ends (see `detectors.policy`).
+    """
 
     grade_bounds: list[float] = [0.02, 0.06, 0.15, 0.35]
     """Upper PD bounds of grades A, B, C and D; E is everything above the last."""
     warn_from_grade: str = "C"
     resolve_below_grade: str = "C"
-    resolve_after_snapshots: int = Field(3, ge=1)
-    top_share: float = Field(0.03, gt=0, le=1)
-    """Alert budget: warn only customers ranked in this riskiest share of the portfolio."""
+    resolve_after_months: int = Field(
+        3, ge=1, validation_alias=AliasChoices("resolve_after_months", "resolve_after_snapshots")
+    )
+    """Calm month ends in a row that resolve a warning. ``resolve_after_snapshots``, the old
+    name (which counted every snapshot, so a warning could resolve within days), is read as
+    this."""
+    budget_per_1000: float = Field(30.0, gt=0, le=1000)
+    """Alert budget: the most new warnings a month end may bring, per 1,000 customers. Only
+    customers ranked that high in the portfolio may be newly warned."""
+    budget: int | None = Field(None, ge=1)
+    """The alert budget as an absolute number of new warnings a month; wins over
+    ``budget_per_1000``."""
+    top_share: float | None = Field(None, gt=0, le=1)
+    """Deprecated: the budget as a share of the portfolio; when given without
+    ``budget_per_1000`` it sets it (0.03 is 30 per 1,000)."""
+
+    @model_validator(mode="after")
+    def _top_share_sets_budget(self) -> PolicySettings:
+        if self.top_share is not None and "budget_per_1000" not in self.model_fields_set:
+            self.budget_per_1000 = 1000 * self.top_share
+        return self
 
     @field_validator("grade_bounds")
     @classmethod

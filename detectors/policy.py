@@ -1,9 +1,19 @@
-"""The warning policy: warn once when a customer's grade crosses into the warning zone and
-it ranks among the riskiest of the portfolio, again only when its grade worsens, and resolve
-after it has stayed calm for a while (hysteresis).
+"""The warning policy: at each event-time month end, warn a customer whose grade is in the
+warning zone and who ranks within the desk's monthly alert budget; warn again only when its
+grade worsens; resolve after it has stayed calm for a number of month ends (hysteresis).
 
-The rank condition is the desk's alert budget: however the model's probabilities drift, no
-more than ``top_share`` of the portfolio stands in the warning zone at once."""
+Decisions are taken on month-end scores only. Scores taken between month ends (on every
+material change) update the watchlist but decide nothing, so a warning cannot be issued,
+resolved and issued again within a month: every re-fire would be one more alert for the desk.
+
+The alert budget is a number of new warnings per month. At a month end the riskiest
+customers of the portfolio's current score distribution are ranked, and only those within
+``budget`` ranks may be newly warned, so no month end brings more than ``budget`` new
+warnings; customers already warned use up part of those ranks, so a month usually brings
+fewer (about half in the simulated portfolios, see docs/how-well-it-warns.md). The threshold
+this sets on the probability is, per grade, the larger of the grade's bound and the
+probability at the budget's rank: it follows the score distribution as the model changes.
+"""
 
 from __future__ import annotations
 
@@ -16,45 +26,65 @@ class Decision:
     previous_grade: str | None
 
 
+def budget_ranks(per_1000: float, portfolio_size: int, absolute: int | None = None) -> float:
+    """How many of the riskiest ranks may be newly warned at a month end: ``absolute`` if
+    given, else ``per_1000`` per 1,000 customers of the portfolio; at least the riskiest one,
+    so that a small portfolio is watched too.
+
+    >>> budget_ranks(10, 2_000), budget_ranks(10, 2_000, absolute=5), budget_ranks(2.5, 200)
+    (20.0, 5.0, 1.0)
+    """
+    return max(1.0, float(absolute) if absolute is not None else per_1000 * portfolio_size / 1000)
+
+
 @dataclass(slots=True)
 class WarningPolicy:
-    """Per-customer hysteresis over grades (``"A"`` best ... ``"E"`` worst).
+    """One customer's warning state over its month-end grades (``"A"`` best ... ``"E"`` worst)
+    and ranks (1 is the riskiest of ``size`` customers).
 
-    >>> policy = WarningPolicy(warn_from="C", resolve_below="C", resolve_after=2, top_share=0.1)
-    >>> [policy.decide(g, rank_share=0.05) for g in "BCCDCBB"]  # doctest: +NORMALIZE_WHITESPACE
-    [None, Decision(kind='early_warning', previous_grade=None), None,
-     Decision(kind='escalation', previous_grade='C'), None, None,
+    Warned at the month end where grade >= ``warn_from`` and rank <= ``budget``; escalated at
+    a later month end where the grade is worse than the warned one; resolved after
+    ``resolve_after`` calm month ends in a row (grade below ``resolve_below`` or rank beyond
+    twice the budget). Scores that are not month ends change nothing.
+
+    >>> policy = WarningPolicy(warn_from="C", resolve_below="C", resolve_after=2)
+    >>> budget = 10  # ranks
+    >>> [policy.decide(g, rank, budget, month_end=me)  # doctest: +NORMALIZE_WHITESPACE
+    ...  for g, rank, me in [("B", 50, True), ("D", 3, False), ("C", 5, True), ("D", 3, True),
+    ...                      ("B", 90, True), ("B", 90, False), ("C", 8, True), ("A", 99, True),
+    ...                      ("B", 80, True)]]
+    [None, None, Decision(kind='early_warning', previous_grade=None),
+     Decision(kind='escalation', previous_grade='C'), None, None, None, None,
      Decision(kind='resolved', previous_grade='D')]
     """
 
     warn_from: str = "C"
     resolve_below: str = "C"
     resolve_after: int = 3
-    top_share: float = 0.03
+    """Calm month ends in a row that resolve a warning."""
     active: str | None = None
+    """The grade of the standing warning; None when there is none."""
     calm: int = 0
 
-    def decide(self, grade: str, rank_share: float) -> Decision | None:
-        """``rank_share``: the customer's rank over the portfolio's size (small is risky).
-
-        A warning needs the grade and a rank within ``top_share``; it resolves once the grade
-        has stayed below ``resolve_below``, or the rank beyond twice the share, for a while.
-        """
-        calm = grade < self.resolve_below or rank_share > 2 * self.top_share
-        if grade >= self.warn_from and not calm and (
-            rank_share <= self.top_share or self.active is not None
-        ):
-            self.calm = 0
-            if self.active is None:
-                self.active = grade
+    def decide(self, grade: str, rank: int, budget: float,
+               month_end: bool = True) -> Decision | None:
+        """``budget``: how many of the riskiest ranks may be newly warned (`budget_ranks`)."""
+        if not month_end:
+            return None
+        calm = grade < self.resolve_below or rank > 2 * budget
+        if self.active is None:
+            if grade >= self.warn_from and rank <= budget:
+                self.active, self.calm = grade, 0
                 return Decision("early_warning", None)
+            return None
+        if not calm:
+            self.calm = 0
             if grade > self.active:
                 previous, self.active = self.active, grade
                 return Decision("escalation", previous)
             return None
-        if self.active is not None and calm:
-            self.calm += 1
-            if self.calm >= self.resolve_after:
-                previous, self.active, self.calm = self.active, None, 0
-                return Decision("resolved", previous)
+        self.calm += 1
+        if self.calm >= self.resolve_after:
+            previous, self.active, self.calm = self.active, None, 0
+            return Decision("resolved", previous)
         return None

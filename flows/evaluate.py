@@ -29,10 +29,16 @@ scores and warnings and the portfolio's outcomes, and measures. Definitions:
   row meeting the rule, and their 0/1 flag is their probability for brier and calibration.
   ``batch``: a HistGradientBoostingClassifier trained offline on the first half of the
   months with hindsight labels, scored on the second half; it warns a customer the first
-  month it ranks in the riskiest ``policy.top_share`` of that month (the monitor's alert
-  budget). Its metrics are for the second half; ``second_half`` repeats the monitor and the
-  rule baselines on that half (a warning the monitor still had standing when the half
-  began counts as issued then).
+  month it ranks within the monitor's alert budget (``policy.budget_per_1000``, or
+  ``policy.budget``) of that month. Its metrics are for the second half; ``second_half``
+  repeats the monitor and the rule baselines on that half (a warning the monitor still had
+  standing when the half began counts as issued then).
+- **budget_tradeoff**: the warning policy (`detectors.policy.WarningPolicy`) replayed over
+  the month-end rows with other alert budgets, ranks taken within each month's rows; each
+  budget's new warnings per month per 1,000 customers, defaulters_warned_6m,
+  median_lead_months, false warnings and precision_12m (the share of judged warnings
+  followed by a default within 12 months), over the whole period. The policy decides only at
+  month ends, so the replay at the configured budget comes close to the run's own warnings.
 """
 
 from __future__ import annotations
@@ -196,27 +202,40 @@ def altman(rows: Rows) -> tuple[np.ndarray, np.ndarray]:
     return np.where(present, -z, neutral), distress
 
 
-def in_top_share(rows: Rows, scores: dict[int, float], share: float) -> list[bool]:
-    """Per row: does it rank within the riskiest ``share`` of its month (rank / size)?"""
+def month_ranks(rows: Rows, scores: dict[int, float]) -> tuple[dict[int, int], dict[int, int]]:
+    """Per row: its rank within its month's rows (1: highest score; ties by customer id), and
+    the number of rows of that month."""
     months: dict[int, list[int]] = {}
     for i in scores:
         months.setdefault(rows.times[i], []).append(i)
-    top = [False] * len(rows.times)
+    ranks: dict[int, int] = {}
+    sizes: dict[int, int] = {}
     for members in months.values():
         members.sort(key=lambda i: (-scores[i], rows.customers[i]))
         for rank, i in enumerate(members, start=1):
-            top[i] = rank <= share * len(members)
+            ranks[i], sizes[i] = rank, len(members)
+    return ranks, sizes
+
+
+def in_top_share(rows: Rows, scores: dict[int, float], share: float,
+                 absolute: int | None = None) -> list[bool]:
+    """Per row: does it rank within the riskiest ``share`` of its month (rank / size), or
+    within the first ``absolute`` ranks when given?"""
+    ranks, sizes = month_ranks(rows, scores)
+    top = [False] * len(rows.times)
+    for i, rank in ranks.items():
+        top[i] = rank <= (absolute if absolute is not None else share * sizes[i])
     return top
 
 
 def batch_warner(rows: Rows, labels: list[int | None], split: int, share: float,
-                 index: Sequence[int]) -> Warner:
+                 index: Sequence[int], absolute: int | None = None) -> Warner:
     """Gradient boosting fitted on the labelled rows before ``split``, scored on ``index``."""
     train = [i for i, y in enumerate(labels) if y is not None and rows.times[i] < split]
     model = HistGradientBoostingClassifier(random_state=BATCH_SEED)
     model.fit(rows.matrix[train], np.asarray([labels[i] for i in train]))
     probs = model.predict_proba(rows.matrix[list(index)])[:, 1].tolist()
-    top = in_top_share(rows, dict(zip(index, probs, strict=True)), share)
+    top = in_top_share(rows, dict(zip(index, probs, strict=True)), share, absolute)
     return Warner(probs, probs, first_alerts(rows, top, index))
 
 
@@ -281,10 +300,15 @@ class Evaluation:
     months: int
     customers: int
     defaulters: int
+    customer_months: int = 0
+    new_warnings: int = 0
+    tradeoff: list[dict[str, Any]] = field(default_factory=list)
 
 
 def evaluate_run(settings: Settings, run: Path, outcomes: Path) -> Evaluation:
     """Assess a finished run (``run`` holds its scores.jsonl and warnings.jsonl)."""
+    from flows.tradeoff import budget_tradeoff  # it builds on this module's assessment
+
     defaults = load_defaults(outcomes)
     rows = load_rows(run / SCORES, defaults)
     if not rows.times:
@@ -310,13 +334,17 @@ def evaluate_run(settings: Settings, run: Path, outcomes: Path) -> Evaluation:
                 for name, w in warners.items()}
 
     second_half = period(second, split)
-    batch = batch_warner(rows, labels, split, settings.policy.top_share, second)
+    p = settings.policy
+    batch = batch_warner(rows, labels, split, p.budget_per_1000 / 1000, second, p.budget)
     second_half["batch"] = assess(rows, second, labels, batch, defaults, end, split)
     seen = set(rows.customers)
     return Evaluation(
         full=period(full, None), second_half=second_half, start=rows.times[0], split=split,
         end=end, months=len(months), customers=len(seen),
         defaulters=sum(1 for c in seen if defaults.get(c) is not None),
+        customer_months=len(rows.times),
+        new_warnings=sum(1 for a in alerts if a.kind == EARLY_KINDS[0]),
+        tradeoff=budget_tradeoff(rows, labels, settings, defaults, end),
     )
 
 
@@ -336,11 +364,17 @@ def metrics_json(evaluation: Evaluation, settings: Settings) -> dict[str, Any]:
         "second_half": {"from": to_rfc3339(evaluation.split),
                         **{name: a.metrics for name, a in half.items()}},
         "alert_budget": {
-            "top_share": settings.policy.top_share,
+            "budget_per_1000": settings.policy.budget_per_1000,
+            "budget": settings.policy.budget,
             "warn_from_grade": settings.policy.warn_from_grade,
+            "resolve_after_months": settings.policy.resolve_after_months,
             "warnings": monitor.metrics["counts"]["warnings"],
             "warnings_per_month": round(monitor.metrics["counts"]["warnings"] / months, 1),
+            "new_warnings_per_month": round(evaluation.new_warnings / months, 1),
+            "new_warnings_per_month_per_1000": round(
+                1000 * evaluation.new_warnings / max(1, evaluation.customer_months), 2),
         },
+        "budget_tradeoff": evaluation.tradeoff,
         "definitions": {
             "horizon_months": settings.horizon_months,
             "lasting_months": m.LASTING_MONTHS,

@@ -88,8 +88,15 @@ def _volume(ax: Axes, evaluation: Evaluation, metrics: dict[str, Any]) -> None:
                 marker=".", label=name)
     step = max(1, len(months) // 12)
     ax.set_xticks(range(0, len(months), step), months[::step], rotation=45, ha="right")
-    budget = metrics["alert_budget"]["top_share"]
-    ax.set(ylabel="warnings", title=f"Warnings per month (monitor budget: top {budget:.0%})")
+    ax.set(ylabel="warnings", title=f"Warnings per month (monitor: {_budget(metrics)})")
+
+
+def _budget(metrics: dict[str, Any]) -> str:
+    budget = metrics["alert_budget"]
+    if budget["budget"] is not None:
+        return f"budget {budget['budget']} new warnings a month"
+    return f"budget {budget['budget_per_1000']:g} new warnings a month per 1,000"
+
 
 
 DRAW: dict[str, Callable[[Axes, Evaluation, dict[str, Any]], None]] = {
@@ -139,6 +146,21 @@ def _table(columns: dict[str, dict[str, Any]]) -> str:
     return f"<table><tr><th></th>{head}</tr>{body}</table>"
 
 
+TRADEOFF_KEYS = ("budget_per_1000", "budget", "new_warnings_per_month_per_1000",
+                 "defaulters_warned_6m", "median_lead_months",
+                 "false_warnings_per_1000_customer_years", "precision_12m", "warnings")
+
+
+def _tradeoff(lines: list[dict[str, Any]]) -> str:
+    head = "".join(f"<th>{key}</th>" for key in TRADEOFF_KEYS)
+    body = "".join(
+        "<tr>" + "".join(f"<td>{_cell(line[key])}</td>" for key in TRADEOFF_KEYS)
+        + ("<td>configured</td>" if line["configured"] else "<td></td>") + "</tr>"
+        for line in lines
+    )
+    return f"<table><tr>{head}<th></th></tr>{body}</table>"
+
+
 def write_report(report: Path, metrics: dict[str, Any], evaluation: Evaluation) -> Path:
     """Write the figures and ``report.html`` (figures embedded) into ``report``."""
     from flows import evaluate
@@ -162,12 +184,14 @@ figure{{display:inline-block;margin:.5em}}pre{{white-space:pre-wrap;background:#
 <h1>CreditRadar: how well it warns</h1>
 <p>{period['customers']} customers, {period['defaulters']} defaulters, month-end rows from
 {period['start'][:10]} to {period['end'][:10]}; horizon
-{metrics['definitions']['horizon_months']} months; alert budget: top
-{metrics['alert_budget']['top_share']:.0%} of the portfolio
-({metrics['alert_budget']['warnings_per_month']} warnings a month).</p>
+{metrics['definitions']['horizon_months']} months; alert {_budget(metrics)}
+({metrics['alert_budget']['new_warnings_per_month']} new warnings and
+{metrics['alert_budget']['warnings_per_month']} warnings with escalations a month).</p>
 <h2>Whole period</h2>{_table(full)}
 <h2>Second half (from {metrics['second_half']['from'][:10]}): against the batch model</h2>
 {_table(half)}
+<h2>Alert budget trade-off (whole period, policy replayed on month-end rows)</h2>
+{_tradeoff(metrics['budget_tradeoff'])}
 <h2>Figures</h2>{images}
 <h2>Definitions</h2><pre>{html.escape(evaluate.__doc__ or "")}</pre>
 </body></html>

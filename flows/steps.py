@@ -20,7 +20,7 @@ from connectors.intake import Envelope
 from connectors.records import DeadLetter, Warning, Watermark
 from detectors.clock import day_of, next_month_start, to_rfc3339, to_seconds
 from detectors.customer import CustomerState, DefaultNotice, Rejected, Tick
-from detectors.policy import WarningPolicy
+from detectors.policy import WarningPolicy, budget_ranks
 from detectors.portfolio import Portfolio, Score
 from detectors.warnings import from_default, from_score
 
@@ -215,7 +215,11 @@ class PortfolioStep(_Logic):
 
 
 class Policy(_Logic):
-    """Per-customer warning policy; remembers the latest score for the final watchlist."""
+    """Per-customer warning policy; remembers the latest score for the final watchlist.
+
+    Every score updates the watchlist; only month-end scores can warn or resolve (see
+    `detectors.policy`), against the alert budget in ranks of the portfolio at that time.
+    """
 
     def __init__(self, settings: Settings, resume: dict[str, Any] | None):
         self.settings = settings
@@ -225,7 +229,7 @@ class Policy(_Logic):
         p = settings.policy
         self.state = resume or {
             "policy": WarningPolicy(p.warn_from_grade, p.resolve_below_grade,
-                                    p.resolve_after_snapshots, p.top_share),
+                                    p.resolve_after_months),
             "latest": None,
         }
 
@@ -242,8 +246,10 @@ class Policy(_Logic):
             to_rfc3339(value.snapshot.at), round(value.pd, 6), value.grade,
             reasons[0][0] if reasons and reasons[0][1] > 0 else None, False,
         )
-        rank_share = (value.rank - 1) / value.portfolio_size
-        decision = self.state["policy"].decide(value.grade, rank_share)
+        p = self.settings.policy
+        budget = budget_ranks(p.budget_per_1000, value.portfolio_size, p.budget)
+        decision = self.state["policy"].decide(value.grade, value.rank, budget,
+                                               month_end=value.snapshot.month_end)
         if decision is None:
             return [], self.RETAIN
         warning = from_score(value, decision, horizon).model_copy(update=self.lineage)

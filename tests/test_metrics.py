@@ -175,7 +175,12 @@ def test_evaluate_command_end_to_end(tmp_path: Path) -> None:
         assert (report / name).stat().st_size > 0, name
     metrics = json.loads((report / "metrics.json").read_text())
     assert metrics["definitions"]["horizon_months"] == 6
-    assert metrics["alert_budget"]["top_share"] == Settings().policy.top_share
+    assert metrics["alert_budget"]["budget_per_1000"] == Settings().policy.budget_per_1000
+    tradeoff = metrics["budget_tradeoff"]
+    assert [line["configured"] for line in tradeoff].count(True) == 1
+    assert all(line["new_warnings_per_month_per_1000"] >= 0 for line in tradeoff)
+    assert all(line["precision_12m"] is None or 0 <= line["precision_12m"] <= 1
+               for line in tradeoff)
     shares = ("auc", "pr_auc", "brier", "defaulters_warned_6m", "top_decile_capture")
     for block in (metrics, *metrics["baselines"].values(), metrics["second_half"]["monitor"]):
         for key in shares:

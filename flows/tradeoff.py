@@ -1,0 +1,74 @@
+"""The alert-budget trade-off of `flows.evaluate`: the warning policy replayed over a run's
+month-end rows with other budgets, to show what each would have cost and caught.
+
+The policy (`detectors.policy.WarningPolicy`) decides only at month ends, from the grade and
+the rank, so replaying it over the month-end rows gives (up to the ranks, which the replay
+takes within each month's rows) the warnings a run with that budget would have issued; the
+model's scores do not depend on the policy.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from config.settings import Settings
+from detectors.grading import grade_of
+from detectors.policy import WarningPolicy, budget_ranks
+from flows import metrics as m
+from flows.evaluate import Rows, Warner, assess, month_ranks
+from flows.run import EARLY_KINDS
+
+__all__ = ["TRADEOFF_BUDGETS", "policy_alerts", "budget_tradeoff"]
+
+TRADEOFF_BUDGETS = (2.5, 5.0, 10.0, 20.0, 30.0, 50.0)
+"""Alert budgets (new warnings per month per 1,000 customers) of the trade-off table."""
+
+
+def policy_alerts(rows: Rows, settings: Settings, budget_per_1000: float,
+                  budget: int | None = None) -> list[m.Alert]:
+    """The warning policy replayed over the month-end rows with the given alert budget."""
+    p = settings.policy
+    ranks, sizes = month_ranks(rows, dict(enumerate(rows.pds)))
+    policies: dict[str, WarningPolicy] = {}
+    alerts: list[m.Alert] = []
+    for i, (customer, at, pd) in enumerate(zip(rows.customers, rows.times, rows.pds,
+                                               strict=True)):
+        policy = policies.setdefault(customer, WarningPolicy(
+            p.warn_from_grade, p.resolve_below_grade, p.resolve_after_months))
+        decision = policy.decide(grade_of(pd, p.grade_bounds), ranks[i],
+                                 budget_ranks(budget_per_1000, sizes[i], budget))
+        if decision is not None:
+            alerts.append(m.Alert(customer, at, decision.kind))
+    return alerts
+
+
+def budget_tradeoff(rows: Rows, labels: list[int | None], settings: Settings,
+                    defaults: dict[str, int | None], end: int) -> list[dict[str, Any]]:
+    """One line per alert budget of `TRADEOFF_BUDGETS` (and the configured one): what the
+    policy would have warned over the whole period. ``precision_12m`` is the share of the
+    judged warnings whose customer defaulted within 12 months: the line to read for a
+    precision target."""
+    p = settings.policy
+    budgets = sorted({*((b, None) for b in TRADEOFF_BUDGETS), (p.budget_per_1000, p.budget)},
+                     key=lambda b: (b[1] is not None, b[1] or b[0]))
+    index = list(range(len(rows.times)))
+    months = max(1, len(set(rows.times)))
+    customer_months = len(rows.times)
+    out = []
+    for per_1000, absolute in budgets:
+        alerts = policy_alerts(rows, settings, per_1000, absolute)
+        a = assess(rows, index, labels, Warner(rows.pds, rows.pds, alerts), defaults, end, None)
+        new = sum(1 for x in alerts if x.kind == EARLY_KINDS[0])
+        counts = a.metrics["counts"]
+        judged = counts["judged_warnings"]
+        out.append({
+            "budget_per_1000": per_1000, "budget": absolute,
+            "configured": (per_1000, absolute) == (p.budget_per_1000, p.budget),
+            "new_warnings_per_month_per_1000": round(1000 * new / customer_months, 2),
+            "new_warnings_per_month": round(new / months, 1),
+            **{k: a.metrics[k] for k in ("defaulters_warned_6m", "median_lead_months",
+                                         "false_warnings_per_1000_customer_years")},
+            "warnings": counts["warnings"],
+            "precision_12m": round(1 - counts["false_warnings"] / judged, 4) if judged else None,
+        })
+    return out
