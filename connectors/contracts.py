@@ -315,6 +315,10 @@ def _describe(error: ValidationError) -> str:
     return "; ".join(parts)
 
 
+_DECODER = json.JSONDecoder(parse_float=Decimal)
+"""Numbers with a fraction stay exact decimals; one decoder, as `json.loads` builds one a call."""
+
+
 def parse_record(feed: str, raw: bytes | str) -> Event:
     """Parse one raw record of ``feed``; raise `ContractError` saying why it is not valid v1."""
     if feed not in _ADAPTERS:
@@ -326,7 +330,7 @@ def parse_record(feed: str, raw: bytes | str) -> Event:
     except UnicodeDecodeError as exc:
         raise ContractError("not_utf8", str(exc)) from exc
     try:
-        obj = json.loads(text, parse_float=Decimal)
+        obj = _DECODER.decode(text)
     except (ValueError, RecursionError) as exc:  # RecursionError: hostile nesting
         raise ContractError("invalid_json", str(exc) or "nested too deeply") from exc
     if not isinstance(obj, dict):

@@ -7,6 +7,7 @@ the wall clock.
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from functools import lru_cache
 
 DAY = 86_400
 
@@ -37,6 +38,7 @@ def next_month_start(seconds: int) -> int:
     return to_seconds(datetime(year, month, 1, tzinfo=UTC))
 
 
+@lru_cache(maxsize=8192)  # asked of month-end times, over and over, on every event
 def add_months(seconds: int, months: int) -> int:
     """Same day-of-month ``months`` later (clamped to the month's last day).
 

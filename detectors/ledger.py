@@ -200,7 +200,8 @@ class Ledger:
         self.closed[invoice_id] = day
 
     def _prune(self, day: int) -> None:
-        self.sales = [(d, a) for d, a in self.sales if day - d < SALES_WINDOW_DAYS]
+        if any(day - d >= SALES_WINDOW_DAYS for d, _ in self.sales):  # issue days may interleave
+            self.sales = [(d, a) for d, a in self.sales if day - d < SALES_WINDOW_DAYS]
         if len(self.closed) > 16:
             self.closed = {k: d for k, d in self.closed.items() if day - d < CLOSED_MEMORY_DAYS}
 

@@ -58,6 +58,7 @@ RULES: tuple[Rule, ...] = (
     ("leverage", "liabilities exceed assets", lambda v: 0.6 if v > 1.0 else 0.0),
 )
 LABELS = {code: label for code, label, _ in RULES}
+_POINTS = tuple((code, rule) for code, _, rule in RULES)
 
 
 class PriorScorecard:
@@ -76,11 +77,16 @@ class PriorScorecard:
 
     def contributions(self, x: Mapping[str, float]) -> dict[str, float]:
         """Each present rule's points; their sum plus the intercept is the log-odds."""
-        return {code: rule(x[code]) for code, _, rule in RULES if code in x}
+        return {code: rule(x[code]) for code, rule in _POINTS if code in x}
 
     def logit(self, x: Mapping[str, float]) -> float:
         """The log-odds: the intercept plus every present rule's points."""
-        return self.intercept + sum(rule(x[code]) for code, _, rule in RULES if code in x)
+        points = self.intercept
+        for code, rule in _POINTS:
+            value = x.get(code)
+            if value is not None:
+                points += rule(value)
+        return points
 
     def predict_one(self, x: Mapping[str, float]) -> float:
         return sigmoid(self.logit(x))
