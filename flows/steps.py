@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import pickle
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 import structlog
@@ -224,14 +225,18 @@ class Policy(_Logic):
     def __init__(self, settings: Settings, resume: dict[str, Any] | None):
         self.settings = settings
         self.durable = settings.recovery.directory is not None
-        self.lineage = {"config_digest": config_digest(settings),
-                        "program_version": program_version()}
         p = settings.policy
         self.state = resume or {
             "policy": WarningPolicy(p.warn_from_grade, p.resolve_below_grade,
                                     p.resolve_after_months),
             "latest": None,
         }
+
+    @cached_property
+    def lineage(self) -> dict[str, str]:
+        """What decided a warning; worked out at a customer's first warning (most never warn)."""
+        return {"config_digest": config_digest(self.settings),
+                "program_version": program_version()}
 
     def on_item(self, value: Score | DefaultNotice) -> tuple[list[Warning], bool]:
         horizon = self.settings.horizon_months
