@@ -7,7 +7,6 @@ a rejection. It reads no clock: time is the events' time.
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -18,6 +17,7 @@ from detectors.clock import DAY, add_months, day_of, next_month_start, to_second
 from detectors.financials import FinancialsDetector
 from detectors.ledger import Ledger, LedgerError
 from detectors.pending import PendingSnapshots
+from detectors.recent import RecentIds
 from detectors.signals import NewsDetector, RegistryDetector
 from detectors.tradelines import TradelineDetector
 
@@ -92,11 +92,6 @@ class Tick:
 Output = Snapshot | Label | DefaultNotice | Rejected
 
 
-def _fingerprint(event: c.Event) -> int:
-    key = f"{event.feed}\x00{event.event_id}".encode()
-    return int.from_bytes(hashlib.blake2b(key, digest_size=8).digest(), "big")
-
-
 @dataclass(slots=True)
 class CustomerState:
     """One customer's ledger, behaviour, signals, financials and pending training examples."""
@@ -110,7 +105,7 @@ class CustomerState:
     news: NewsDetector = field(default_factory=NewsDetector)
     registry: RegistryDetector = field(default_factory=RegistryDetector)
     financials: FinancialsDetector = field(default_factory=FinancialsDetector)
-    seen: dict[int, int] = field(default_factory=dict)
+    seen: RecentIds = field(default_factory=RecentIds)
     evidence: dict[str, tuple[str, ...]] = field(default_factory=dict)
     pending: PendingSnapshots = field(default_factory=PendingSnapshots)
     clock: int = 0
@@ -134,7 +129,7 @@ class CustomerState:
         if isinstance(item, Tick):
             return self._advance(item.at, settings) if item.at > self.clock else []
         at = to_seconds(item.event_time)
-        mark = _fingerprint(item)
+        mark = f"{item.feed}\x00{item.event_id}"
         if mark in self.seen:
             return [Rejected("duplicate", f"event {item.event_id} was already applied")]
         lateness = settings.detectors.allowed_lateness_days * DAY
@@ -254,13 +249,12 @@ class CustomerState:
             self.evidence[signal] = (*kept, event_id)[-MAX_EVIDENCE_PER_SIGNAL:]
         return material
 
-    def _remember(self, mark: int, at: int, lateness: int) -> None:
-        """Remember an applied event's fingerprint while a repeat could still be applied; a
-        repeat older than the allowed lateness is refused as late anyway."""
-        self.seen[mark] = at
+    def _remember(self, mark: str, at: int, lateness: int) -> None:
+        """Remember an applied event while a repeat could still be applied; a repeat older
+        than the allowed lateness is refused as late anyway."""
+        self.seen.add(mark, at)
         if len(self.seen) > DEDUP_MEMORY:
-            horizon = self.clock - lateness
-            self.seen = {k: t for k, t in self.seen.items() if t >= horizon}
+            self.seen.forget_before(self.clock - lateness)
 
     # -- defaults -------------------------------------------------------------------------
 

@@ -7,9 +7,11 @@ same figures.
 
 from __future__ import annotations
 
+from array import array
 from dataclasses import dataclass, field
 
 from config.errors import CreditRadarError
+from detectors.recent import RecentIds
 
 AGING_BUCKETS = ("current", "1_30", "31_60", "61_90", "over_90")
 SALES_WINDOW_DAYS = 90
@@ -76,11 +78,18 @@ class Ledger:
     """
 
     open_items: dict[str, OpenItem] = field(default_factory=dict)
-    sales: list[tuple[int, float]] = field(default_factory=list)
-    closed: dict[str, int] = field(default_factory=dict)
+    sale_days: array = field(default_factory=lambda: array("i"))
+    sale_amounts: array = field(default_factory=lambda: array("d"))
+    closed: RecentIds = field(default_factory=RecentIds)
+    """Settled invoices, remembered `CLOSED_MEMORY_DAYS` so a late extra payment is known."""
     unapplied: float = 0.0
     _crossing: tuple[float, int | None] | None = None
     """`material_default_day`'s last answer: it changes only when the open items do."""
+
+    @property
+    def sales(self) -> list[tuple[int, float]]:
+        """Sales of the last `SALES_WINDOW_DAYS` (as last pruned): (issue day, amount)."""
+        return list(zip(self.sale_days, self.sale_amounts, strict=True))
 
     def invoice(
         self, invoice_id: str, amount: float, issue_day: int, due_day: int, event_id: str = ""
@@ -89,7 +98,8 @@ class Ledger:
             raise LedgerError("duplicate_invoice", f"invoice {invoice_id} already exists")
         self.open_items[invoice_id] = OpenItem(amount, amount, issue_day, due_day, event_id)
         self._crossing = None
-        self.sales.append((issue_day, amount))
+        self.sale_days.append(issue_day)
+        self.sale_amounts.append(amount)
 
     def pay(self, invoice_id: str, amount: float, day: int) -> Settlement:
         """Apply a payment; overpayment and payments on settled invoices become credit."""
@@ -183,7 +193,7 @@ class Ledger:
         """Days sales outstanding: open receivables (``total``, if known) over the last 90
         days' sales, in days."""
         self._prune(day)
-        sales = sum(amount for _, amount in self.sales)
+        sales = sum(self.sale_amounts)
         total = self.total_open() if total is None else total
         if sales <= _CENT:
             return 0.0 if total <= _CENT else 365.0
@@ -197,13 +207,15 @@ class Ledger:
 
     def _close(self, invoice_id: str, day: int) -> None:
         del self.open_items[invoice_id]
-        self.closed[invoice_id] = day
+        self.closed.add(invoice_id, day)
 
     def _prune(self, day: int) -> None:
-        if any(day - d >= SALES_WINDOW_DAYS for d, _ in self.sales):  # issue days may interleave
-            self.sales = [(d, a) for d, a in self.sales if day - d < SALES_WINDOW_DAYS]
+        if any(day - d >= SALES_WINDOW_DAYS for d in self.sale_days):  # issue days interleave
+            kept = [i for i, d in enumerate(self.sale_days) if day - d < SALES_WINDOW_DAYS]
+            self.sale_days = array("i", (self.sale_days[i] for i in kept))
+            self.sale_amounts = array("d", (self.sale_amounts[i] for i in kept))
         if len(self.closed) > 16:
-            self.closed = {k: d for k, d in self.closed.items() if day - d < CLOSED_MEMORY_DAYS}
+            self.closed.forget_before(day - CLOSED_MEMORY_DAYS + 1)
 
 
 def _bucket(days_past_due: int) -> str:
