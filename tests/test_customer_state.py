@@ -108,3 +108,31 @@ def test_features_only_carry_what_the_feeds_said() -> None:
     assert features["overdue_share"] == 1.0
     assert features["utilisation"] == 0.2
     assert features["max_dpd"] == 21.0
+
+
+def test_month_end_history_gives_each_figures_course_against_its_own_level() -> None:
+    state = fresh()  # limit 5,000; 1,000 invoiced, due 9 Feb, never paid
+    state.apply(event("payments", invoice("C", "2024-01-10", "I1", 1000, "2024-02-09")), SETTINGS)
+    snaps = {}
+    for m in (2, 3, 4):
+        snaps[m] = [o for o in state.apply(Tick(month(2024, m)), SETTINGS)
+                    if isinstance(o, Snapshot)][0].features
+    # 1 Feb: not yet due, and no history: no course yet.
+    assert snaps[2]["max_dpd"] == 0.0 and "max_dpd_vs_base" not in snaps[2]
+    # 1 Mar: 21 days past due against a base of 0; the first change is the slope.
+    assert (snaps[3]["max_dpd_vs_base"], snaps[3]["max_dpd_slope"]) == (21.0, 21.0)
+    assert (snaps[3]["overdue_share_vs_base"], snaps[3]["overdue_share_slope"]) == (1.0, 1.0)
+    assert (snaps[3]["utilisation_vs_base"], snaps[3]["utilisation_slope"]) == (0.0, 0.0)
+    # 1 Apr: 52 days; base 0 + (21 - 0) / 6 = 3.5; slope 21 + (31 - 21) / 3.
+    assert snaps[4]["max_dpd"] == 52.0
+    assert snaps[4]["max_dpd_vs_base"] == 48.5
+    assert abs(snaps[4]["max_dpd_slope"] - (21 + 10 / 3)) < 1e-9
+    # Between month ends the figures are read against the last month end, which stays put.
+    day = to_seconds(datetime(2024, 4, 11, tzinfo=UTC)) // 86400
+    mid = state.features(day, SETTINGS)
+    assert mid["max_dpd"] == 62.0
+    assert abs(mid["max_dpd_vs_base"] - (62.0 - (3.5 + (52 - 3.5) / 6))) < 1e-9
+    assert state.features(day, SETTINGS) == mid
+    # No payment settled and no tradeline: nothing about their course either.
+    assert "dso_slope" in snaps[4]
+    assert not [k for k in snaps[4] if k.startswith(("delay_level_", "tl_dpd_"))]
