@@ -73,3 +73,40 @@ def test_thinning_keeps_positives_and_the_weight_of_negatives(
     late = model._rows[: model._count, model._index["late"]]
     assert np.isnan(late[model._rows[: model._count, 0] <= 200]).all()
     assert model.refit()
+
+
+def _calibration_case() -> tuple[RiskModel, dict[str, float], dict[str, float]]:
+    """100 snapshots at 75 days past due of which 10 default, 100 current of which 1 does,
+    all taken at time 0 with a 1-month horizon: the scorecard says about 9% and 1.5%."""
+    model = RiskModel(ModelSettings(min_labels=50, min_positives=5), horizon_months=1)
+    risky, calm = {"max_dpd": 75.0}, {"max_dpd": 0.0}
+    model.track([(f"r{i}", 0, risky) for i in range(100)] + [(f"c{i}", 0, calm)
+                                                            for i in range(100)])
+    labels = ([(f"r{i}", 0, risky, int(i < 10)) for i in range(100)]
+              + [(f"c{i}", 0, calm, int(i < 1)) for i in range(100)])
+    model.learn_many(labels, now=MONTH + 86_400)
+    return model, risky, calm
+
+
+def test_calibration_uses_only_labels_whose_horizon_has_closed() -> None:
+    model, risky, calm = _calibration_case()
+    raw = model.score_many([risky, calm])
+    model.calibrate(now=MONTH + 86_400)  # known, but the horizon and its grace month are open
+    assert model.score_many([risky, calm]) == raw
+    model.calibrate(now=3 * MONTH)
+    calibrated = model.score_many([risky, calm])
+    # The labels say 10% and 1% (a small ridge pulls towards the raw scale).
+    assert calibrated[0] == pytest.approx(0.10, abs=0.01)
+    assert calibrated[1] == pytest.approx(0.01, abs=0.005)
+    assert raw[0] < calibrated[0] and raw[1] > calibrated[1]
+    assert model.version() != "prior-v1"
+
+
+def test_calibrated_reasons_add_up_to_the_scores_log_odds() -> None:
+    model, risky, calm = _calibration_case()
+    model.calibrate(now=3 * MONTH)
+    x = {"max_dpd": 75.0, "overdue_share": 0.9, "tl_dpd": 40.0}
+    (pd,) = model.score_many([x])
+    assert model.base() + sum(model.explain(x).values()) == pytest.approx(
+        math.log(pd / (1 - pd)), abs=1e-9)
+    assert model.explain(x)["max_dpd"] == pytest.approx(model._platt.slope * 1.8)
