@@ -17,7 +17,6 @@ from river import compose, linear_model, optim, preprocessing
 from sklearn.metrics import roc_auc_score
 
 from config.settings import ModelSettings
-from detectors.calibration import Platt, fit_platt
 from detectors.clock import add_months
 from detectors.gbm import RefitBoosting
 from detectors.scorecard import LABELS, PriorScorecard, sigmoid
@@ -161,13 +160,8 @@ class RiskModel:
         self.boosted = RefitBoosting(settings.min_labels, settings.min_positives, settings.seed)
         self._scored_y = np.zeros(SCORED_WINDOW, dtype=np.uint8)
         self._scored_p = np.full((SCORED_WINDOW, len(MODELS)), np.nan, dtype=np.float32)
-        self._scored_at = np.zeros(SCORED_WINDOW, dtype=np.int64)
-        self._scored_known = np.zeros(SCORED_WINDOW, dtype=np.int64)
         self._scored_count = 0
-        """Labels with the predictions made before them, their snapshot times and when they
-        became known, in a ring of `SCORED_WINDOW`."""
-        self._platt = Platt()
-        """The champion's calibration, fitted at each refit (`calibrate`)."""
+        """Labels with the predictions made before them, in a ring of `SCORED_WINDOW`."""
         self._champion = "prior"
         self._version: str | None = None
 
@@ -224,7 +218,6 @@ class RiskModel:
             if predicted is not None:
                 slot = self._scored_count % SCORED_WINDOW
                 self._scored_y[slot], self._scored_p[slot] = y, predicted
-                self._scored_at[slot], self._scored_known[slot] = at, now
                 self._scored_count += 1
             if y and add_months(at, self.horizon_months) > now:
                 self._waiting.append((at, x))
@@ -246,37 +239,12 @@ class RiskModel:
         self.online.learn_one(x, y)
         self.boosted.learn_one(x, y)
 
-    def refit(self, now: int) -> None:
-        """The periodic step (every few event-time months, at ``now``): choose the champion on
-        the labels scored so far, refit the boosted model on every label learnt, and
-        calibrate the champion."""
+    def refit(self) -> None:
+        """The periodic step (every few event-time months): choose the champion on the
+        labels scored so far, then refit the boosted model on every label learnt."""
         self._choose()
         if self.boosted.refit():
             self._version = None
-        self.calibrate(now)
-
-    def calibrate(self, now: int) -> None:
-        """Fit the champion's Platt scaling on its predictions for the labels known by
-        ``now`` whose horizon (and a month's grace for the label to arrive) has closed: for
-        such a snapshot both outcomes are in, so the default rate is not inflated by early
-        positives. Snapshots older than the oldest label still held are left out, as some of
-        their positives may have left the ring already. Until enough of these labels exist
-        (`min_labels`, `min_positives`), the champion's own probabilities stand."""
-        n = min(self._scored_count, SCORED_WINDOW)
-        column = self._scored_p[:n, MODELS.index(self._champion)]
-        at = self._scored_at[:n]
-        closed = np.fromiter((add_months(int(t), self.horizon_months + 1) <= now for t in at),
-                             dtype=bool, count=n)
-        keep = closed & ~np.isnan(column)
-        if self._scored_count > SCORED_WINDOW:
-            keep &= at >= self._scored_known.min()
-        ys = self._scored_y[:n][keep]
-        positives = int(ys.sum())
-        platt = Platt()
-        if len(ys) >= self.settings.min_labels and positives >= self.settings.min_positives:
-            platt = fit_platt(column[keep].astype(np.float64), ys)
-        if platt != self._platt:
-            self._platt, self._version = platt, None
 
     def scored(self) -> tuple[np.ndarray, np.ndarray]:
         """The recent labels and, per label, each model's prediction made before it (`MODELS`
@@ -326,27 +294,15 @@ class RiskModel:
                 "boosted": self.boosted}[self._champion]
 
     def score_many(self, xs: Sequence[Mapping[str, float]]) -> list[float]:
-        """The champion's calibrated probabilities of default for ``xs``."""
+        """The champion's probabilities of default for ``xs``."""
         model = self._model()
         if isinstance(model, RefitBoosting):
-            raw = model.predict_many(xs)
-        else:
-            raw = [model.predict_one(x) for x in xs]
-        if self._platt == Platt():
-            return raw
-        return [sigmoid(self._platt.logit(p)) for p in raw]
+            return model.predict_many(xs)
+        return [model.predict_one(x) for x in xs]
 
     def explain(self, x: Mapping[str, float]) -> dict[str, float]:
-        """The champion's reason codes for ``x``: log-odds contributions per feature, scaled
-        by the calibration's slope; with `base`, they add up to the score's log-odds."""
-        slope = self._platt.slope
-        return {code: slope * c for code, c in self._model().contributions(x).items()}
-
-    def base(self) -> float:
-        """The champion's calibrated log-odds before any feature's contribution."""
-        model = self._model()
-        raw = model.bias if isinstance(model, RefitBoosting) else model.intercept
-        return self._platt.slope * raw + self._platt.intercept
+        """The champion's reason codes for ``x``: log-odds contributions per feature."""
+        return self._model().contributions(x)
 
     def version(self) -> str:
         """A digest naming the model that scores now (which one, and its learned state)."""
@@ -354,9 +310,6 @@ class RiskModel:
             digests = {"prior": lambda: "v1", "calibrated": self.calibrated.digest,
                        "online": self.online.digest, "boosted": self.boosted.digest}
             self._version = f"{self._champion}-{digests[self._champion]()}"
-            if self._platt != Platt():
-                platt = repr((self._platt.slope, self._platt.intercept)).encode()
-                self._version += "-" + hashlib.sha256(platt).hexdigest()[:8]
         return self._version
 
 

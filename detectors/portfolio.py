@@ -88,7 +88,7 @@ class Portfolio:
         items = sorted(items, key=_order)
         month = months_since_epoch(_item_time(items[0]))
         if month >= self._refit_month + self.settings.model.refit_every_months:
-            self.model.refit(now=_item_time(items[0]))
+            self.model.refit()
             self._refit_month = month
         snapshots = [i for i in items if isinstance(i, Snapshot)]
         pds = iter(self.model.score_many([s.features for s in snapshots]))
