@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from feedkit import customer, event, invoice, payment, status
+from feedkit import customer, event, invoice, payment, record, status
 
 from config.settings import Settings
 from detectors.clock import add_months, to_seconds
@@ -136,3 +136,20 @@ def test_month_end_history_gives_each_figures_course_against_its_own_level() -> 
     # No payment settled and no tradeline: nothing about their course either.
     assert "dso_slope" in snaps[4]
     assert not [k for k in snaps[4] if k.startswith(("delay_level_", "tl_dpd_"))]
+
+
+def test_a_customer_with_only_tradelines_has_only_their_course() -> None:
+    state = CustomerState.new("T", SETTINGS)
+    outputs = []
+    for m, dpd in ((1, 0), (2, 30), (3, 45)):
+        line = record("payments", customer_id="T", event_time=f"2024-0{m}-15", type="tradeline",
+                      days_past_due=dpd, outstanding="1000", currency="EUR")
+        outputs += state.apply(event("payments", line), SETTINGS)
+    outputs += state.apply(Tick(month(2024, 4)), SETTINGS)
+    snaps = [o for o in outputs if isinstance(o, Snapshot) and o.month_end]
+    assert [s.at for s in snaps] == [month(2024, m) for m in (2, 3, 4)]
+    # Month ends see 0, 30, 45 days: base 0 then 0 + 30 / 6 = 5; slope 30 then 30 + (15 - 30) / 3.
+    last = snaps[-1].features
+    assert last["tl_dpd_vs_base"] == 40.0 and last["tl_dpd_slope"] == 25.0
+    assert [k for k in last if k.endswith(("_vs_base", "_slope"))] == ["tl_dpd_vs_base",
+                                                                        "tl_dpd_slope"]
