@@ -92,7 +92,8 @@ class Portfolio:
             self._refit_month = month
         snapshots = [i for i in items if isinstance(i, Snapshot)]
         pds = iter(self.model.score_many([s.features for s in snapshots]))
-        out: list[Result | tuple[Snapshot, float]] = []
+        out: list[Result | None] = []
+        scored: list[tuple[int, Snapshot, float]] = []  # place in ``out``, snapshot, PD
         for item in items:
             if isinstance(item, DefaultNotice):
                 self._unrank(item.customer_id)
@@ -101,14 +102,16 @@ class Portfolio:
             elif isinstance(item, Snapshot):
                 pd = next(pds)
                 if item.customer_id not in self._defaulted:  # a late snapshot after a default
-                    out.append((item, pd))
-        results = self._rank_day(out)
+                    scored.append((len(out), item, pd))
+                    out.append(None)
+        for place, score in self._rank_day(scored):
+            out[place] = score
         self.model.track([(s.customer_id, s.at, s.features) for s in snapshots if s.month_end])
         labels = [(i.customer_id, i.at, i.features, i.y) for i in items if isinstance(i, Label)]
         self.model.learn_many(labels, now=max(_item_time(i) for i in items))
-        return results
+        return [o for o in out if o is not None]
 
-    def _rank_day(self, out: list[Result | tuple[Snapshot, float]]) -> list[Result]:
+    def _rank_day(self, scored: list[tuple[int, Snapshot, float]]) -> list[tuple[int, Score]]:
         """Rank the day's scores once all of them are in: the month-end snapshots first, all
         against each other (so a month end's ranks compare this month's probabilities, from
         one model, never last month's), then the day's other snapshots against those.
@@ -116,22 +119,26 @@ class Portfolio:
         A customer that defaults later that day is ranked with its group, then leaves the
         portfolio; its default notice still follows its score. Ranks within a group do not
         depend on the order its snapshots came in."""
-        scored = [o for o in out if isinstance(o, tuple)]
-        ranks: dict[int, tuple[int, int]] = {}
-        for month_end in (True, False):
-            group = [o for o in scored if o[0].month_end is month_end]
-            for snapshot, pd in group:
-                self._unrank(snapshot.customer_id)
-                self._pds[snapshot.customer_id] = pd
-                insort(self._ranked, (-pd, snapshot.customer_id))
-            for snapshot, pd in group:
-                rank = bisect_left(self._ranked, (-pd, snapshot.customer_id)) + 1
-                ranks[id(snapshot)] = rank, len(self._ranked)
-            for snapshot, _ in group:
+        pds, ranked = self._pds, self._ranked
+        month_ends = [entry for entry in scored if entry[1].month_end]
+        others = [entry for entry in scored if not entry[1].month_end]
+        results: list[tuple[int, Score]] = []
+        for group in (month_ends, others):
+            for _, snapshot, pd in group:
+                customer_id = snapshot.customer_id
+                old = pds.get(customer_id)
+                if old is not None:
+                    del ranked[bisect_left(ranked, (-old, customer_id))]
+                pds[customer_id] = pd
+                insort(ranked, (-pd, customer_id))
+            size = len(ranked)
+            for place, snapshot, pd in group:
+                rank = bisect_left(ranked, (-pd, snapshot.customer_id)) + 1
+                results.append((place, self._score(snapshot, pd, rank, size)))
+            for _, snapshot, _ in group:
                 if snapshot.customer_id in self._defaulted:  # it defaulted later that day
                     self._unrank(snapshot.customer_id)
-        return [o if not isinstance(o, tuple) else self._score(o[0], o[1], *ranks[id(o[0])])
-                for o in out]
+        return results
 
     def _score(self, snapshot: Snapshot, pd: float, rank: int, size: int) -> Score:
         grade = grade_of(pd, self.settings.policy.grade_bounds)
