@@ -153,3 +153,19 @@ def test_a_customer_with_only_tradelines_has_only_their_course() -> None:
     assert last["tl_dpd_vs_base"] == 40.0 and last["tl_dpd_slope"] == 25.0
     assert [k for k in last if k.endswith(("_vs_base", "_slope"))] == ["tl_dpd_vs_base",
                                                                         "tl_dpd_slope"]
+
+
+def test_the_trajectory_survives_a_pickle_round_trip_as_recovery_needs() -> None:
+    import pickle
+
+    from detectors.trajectory import Trajectory
+
+    trajectory = Trajectory()
+    for dso in (40.0, 55.0, 70.0):
+        trajectory.month_end({"dso": dso, "tl_dpd": dso / 2})
+    restored = pickle.loads(pickle.dumps(trajectory))
+    now = {"dso": 90.0, "tl_dpd": 10.0}
+    assert restored.features(now) == trajectory.features(now)
+    assert repr(restored) == repr(trajectory) == (
+        "Trajectory(base_weight=0.16666666666666666, slope_weight=0.3333333333333333)")
+    assert len(pickle.dumps(trajectory)) < 400  # three floats a figure, and little else
