@@ -20,6 +20,7 @@ from detectors.pending import PendingSnapshots
 from detectors.recent import RecentIds
 from detectors.signals import NewsDetector, RegistryDetector
 from detectors.tradelines import TradelineDetector
+from detectors.trajectory import Trajectory
 
 MAX_EVIDENCE_PER_SIGNAL = 2
 DEDUP_MEMORY = 16
@@ -105,6 +106,7 @@ class CustomerState:
     news: NewsDetector = field(default_factory=NewsDetector)
     registry: RegistryDetector = field(default_factory=RegistryDetector)
     financials: FinancialsDetector = field(default_factory=FinancialsDetector)
+    trajectory: Trajectory = field(default_factory=Trajectory)
     seen: RecentIds = field(default_factory=RecentIds)
     evidence: dict[str, tuple[str, ...]] = field(default_factory=dict)
     pending: PendingSnapshots = field(default_factory=PendingSnapshots)
@@ -163,6 +165,7 @@ class CustomerState:
             out.extend(self._resolve_negatives(month))
             if self.defaulted_at is None and self.accepted:
                 snap = self._snapshot(month, month_end=True, settings=settings)
+                self.trajectory.month_end(snap.features)
                 self.pending.append(month, snap.features)
                 out.append(snap)
             self.month = next_month_start(month)
@@ -309,7 +312,8 @@ class CustomerState:
                         evidence, self.profile, self.ledger.total_open())
 
     def features(self, day: int, settings: Settings) -> dict[str, float]:
-        """The model's inputs as of ``day``: only what the feeds carried, plus presence flags."""
+        """The model's inputs as of ``day``: only what the feeds carried, the course of key
+        figures against the customer's own month ends (`Trajectory`), and presence flags."""
         raw: dict[str, float | None] = {}
         if self.ledger.open_items or self.ledger.sales:
             position = self.ledger.position(day, settings.detectors.material_overdue_amount)
@@ -323,6 +327,7 @@ class CustomerState:
                          self.financials):
             raw.update(detector.features(day))
         out = {k: float(v) for k, v in raw.items() if v is not None}
+        out.update(self.trajectory.features(out))
         out["has_ledger"] = float("dso" in out)
         out["has_tradeline"] = float("tl_dpd" in out)
         out["has_accounts"] = float("accounts_age_days" in out)

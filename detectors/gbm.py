@@ -25,6 +25,11 @@ twice (positives are all kept), so memory stays bounded and probabilities calibr
 class RefitBoosting:
     """Stores labelled examples; `refit` trains a fresh model on all of them.
 
+    The trees are small (``max_leaf_nodes`` 4, at least ``min_samples_leaf`` 100 examples a
+    leaf): defaults are rare, and deeper trees fitted on a few hundred positives ranked worse
+    on later months (a refit replay over two simulated portfolios: progressive AUC up by
+    0.02-0.04 on the whole period, equal or better on the second half).
+
     >>> model = RefitBoosting(min_labels=50, min_positives=5)
     >>> for i in range(400):
     ...     model.learn_one({"dpd": float(i % 100)}, int(i % 100 > 80))
@@ -35,11 +40,13 @@ class RefitBoosting:
     """
 
     def __init__(self, min_labels: int = 500, min_positives: int = 20, seed: int = 7,
-                 max_iter: int = 80):
+                 max_iter: int = 80, max_leaf_nodes: int = 4, min_samples_leaf: int = 100):
         self.min_labels = min_labels
         self.min_positives = min_positives
         self.seed = seed
         self.max_iter = max_iter
+        self.max_leaf_nodes = max_leaf_nodes
+        self.min_samples_leaf = min_samples_leaf
         self._names: list[str] = []
         self._index: dict[str, int] = {}
         self._rows = np.full((0, 0), np.nan, dtype=np.float32)
@@ -92,7 +99,8 @@ class RefitBoosting:
         labels = np.frombuffer(bytes(self._labels), dtype=np.uint8)
         weights = self._weights[: self._count]
         model = HistGradientBoostingClassifier(
-            max_iter=self.max_iter, learning_rate=0.05, max_leaf_nodes=15, min_samples_leaf=40,
+            max_iter=self.max_iter, learning_rate=0.05, max_leaf_nodes=self.max_leaf_nodes,
+            min_samples_leaf=self.min_samples_leaf,
             l2_regularization=1.0, early_stopping=False, random_state=self.seed,
         )
         thinned = bool((weights != 1.0).any())

@@ -20,9 +20,12 @@ from config.settings import ModelSettings
 from detectors.clock import add_months
 from detectors.gbm import RefitBoosting
 from detectors.scorecard import LABELS, PriorScorecard, sigmoid
+from detectors.trajectory import CODES as TRAJECTORY_CODES
+from detectors.trajectory import LABELS as TRAJECTORY_LABELS
 
 LOG_SCALED = ("max_dpd", "tl_dpd", "dso", "delay_level", "accounts_age_days", "tl_dpd_trend",
-              "delay_trend")
+              "delay_trend", *(code for name in ("max_dpd", "tl_dpd", "dso", "delay_level")
+                               for code in TRAJECTORY_CODES[name]))
 MODELS = ("prior", "calibrated", "online", "boosted")
 """Every model, in the order their predictions are stored (float32, NaN: not ready)."""
 MAX_TRACKED = 1_000_000
@@ -312,4 +315,4 @@ class RiskModel:
 
 def reason_label(code: str) -> str:
     """A sentence-case label for a feature code."""
-    return LABELS.get(code, code.replace("_", " "))
+    return LABELS.get(code) or TRAJECTORY_LABELS.get(code) or code.replace("_", " ")

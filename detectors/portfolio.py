@@ -4,7 +4,9 @@ Items reach the portfolio from many customers (and, in a cluster, from many work
 order that varies from run to run. To decide the same way every time, items are buffered by
 event-time day and each day is processed in a fixed order once later days have arrived:
 that day's defaults and snapshots first (sorted by time and customer id), scored with the
-model as it stood before the day, then that day's labels (sorted) are learned.
+model as it stood before the day, then that day's labels (sorted) are learned. A day's
+scores are ranked once all of them are in, month-end snapshots together, so the warning
+policy's month-end cut compares one month's probabilities from one model.
 """
 
 from __future__ import annotations
@@ -90,7 +92,8 @@ class Portfolio:
             self._refit_month = month
         snapshots = [i for i in items if isinstance(i, Snapshot)]
         pds = iter(self.model.score_many([s.features for s in snapshots]))
-        out: list[Result] = []
+        out: list[Result | None] = []
+        scored: list[tuple[int, Snapshot, float]] = []  # place in ``out``, snapshot, PD
         for item in items:
             if isinstance(item, DefaultNotice):
                 self._unrank(item.customer_id)
@@ -99,23 +102,50 @@ class Portfolio:
             elif isinstance(item, Snapshot):
                 pd = next(pds)
                 if item.customer_id not in self._defaulted:  # a late snapshot after a default
-                    out.append(self._score(item, pd))
+                    scored.append((len(out), item, pd))
+                    out.append(None)
+        for place, score in self._rank_day(scored):
+            out[place] = score
         self.model.track([(s.customer_id, s.at, s.features) for s in snapshots if s.month_end])
         labels = [(i.customer_id, i.at, i.features, i.y) for i in items if isinstance(i, Label)]
         self.model.learn_many(labels, now=max(_item_time(i) for i in items))
-        return out
+        return [o for o in out if o is not None]
 
-    def _score(self, snapshot: Snapshot, pd: float) -> Score:
-        self._unrank(snapshot.customer_id)
-        self._pds[snapshot.customer_id] = pd
-        insort(self._ranked, (-pd, snapshot.customer_id))
-        rank = bisect_left(self._ranked, (-pd, snapshot.customer_id)) + 1
+    def _rank_day(self, scored: list[tuple[int, Snapshot, float]]) -> list[tuple[int, Score]]:
+        """Rank the day's scores once all of them are in: the month-end snapshots first, all
+        against each other (so a month end's ranks compare this month's probabilities, from
+        one model, never last month's), then the day's other snapshots against those.
+
+        A customer that defaults later that day is ranked with its group, then leaves the
+        portfolio; its default notice still follows its score. Ranks within a group do not
+        depend on the order its snapshots came in."""
+        pds, ranked = self._pds, self._ranked
+        month_ends = [entry for entry in scored if entry[1].month_end]
+        others = [entry for entry in scored if not entry[1].month_end]
+        results: list[tuple[int, Score]] = []
+        for group in (month_ends, others):
+            for _, snapshot, pd in group:
+                customer_id = snapshot.customer_id
+                old = pds.get(customer_id)
+                if old is not None:
+                    del ranked[bisect_left(ranked, (-old, customer_id))]
+                pds[customer_id] = pd
+                insort(ranked, (-pd, customer_id))
+            size = len(ranked)
+            for place, snapshot, pd in group:
+                rank = bisect_left(ranked, (-pd, snapshot.customer_id)) + 1
+                results.append((place, self._score(snapshot, pd, rank, size)))
+            for _, snapshot, _ in group:
+                if snapshot.customer_id in self._defaulted:  # it defaulted later that day
+                    self._unrank(snapshot.customer_id)
+        return results
+
+    def _score(self, snapshot: Snapshot, pd: float, rank: int, size: int) -> Score:
         grade = grade_of(pd, self.settings.policy.grade_bounds)
         # Reasons are worked out only where a warning may follow: they cost a tree walk.
         explain = grade >= self.settings.policy.warn_from_grade
         contributions = self.model.explain(snapshot.features) if explain else {}
-        return Score(snapshot, pd, grade, contributions, rank, len(self._ranked),
-                     self.model.version())
+        return Score(snapshot, pd, grade, contributions, rank, size, self.model.version())
 
     def _unrank(self, customer_id: str) -> None:
         old = self._pds.pop(customer_id, None)

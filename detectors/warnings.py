@@ -11,6 +11,7 @@ from detectors.grading import ACTIONS, SEVERITY
 from detectors.model import reason_label
 from detectors.policy import Decision
 from detectors.portfolio import Score
+from detectors.trajectory import CODES as TRAJECTORY_CODES
 
 MAX_REASONS = 5
 FAMILIES = {
@@ -21,6 +22,8 @@ FAMILIES = {
     "registry": ("registry_distress", "accounts_overdue", "rating_downgrade"),
 }
 _FAMILY_OF = {code: family for family, codes in FAMILIES.items() for code in codes}
+_FAMILY_OF.update({code: _FAMILY_OF[name] for name, codes in TRAJECTORY_CODES.items()
+                   for code in codes})  # a figure's course comes from the figure's feed
 
 
 def family_of(code: str) -> str:

@@ -191,6 +191,7 @@ def _score_row(item: Score | DefaultNotice) -> dict[str, Any] | None:
         "pd": round(item.pd, 6),
         "grade": item.grade,
         "rank": item.rank,
+        "portfolio_size": item.portfolio_size,
         "month_end": item.snapshot.month_end,
         "model_version": item.model_version,
         "features": {k: round(v, 6) for k, v in sorted(item.snapshot.features.items())},

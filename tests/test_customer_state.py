@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from feedkit import customer, event, invoice, payment, status
+from feedkit import customer, event, invoice, payment, record, status
 
 from config.settings import Settings
 from detectors.clock import add_months, to_seconds
@@ -108,3 +108,64 @@ def test_features_only_carry_what_the_feeds_said() -> None:
     assert features["overdue_share"] == 1.0
     assert features["utilisation"] == 0.2
     assert features["max_dpd"] == 21.0
+
+
+def test_month_end_history_gives_each_figures_course_against_its_own_level() -> None:
+    state = fresh()  # limit 5,000; 1,000 invoiced, due 9 Feb, never paid
+    state.apply(event("payments", invoice("C", "2024-01-10", "I1", 1000, "2024-02-09")), SETTINGS)
+    snaps = {}
+    for m in (2, 3, 4):
+        snaps[m] = [o for o in state.apply(Tick(month(2024, m)), SETTINGS)
+                    if isinstance(o, Snapshot)][0].features
+    # 1 Feb: not yet due, and no history: no course yet.
+    assert snaps[2]["max_dpd"] == 0.0 and "max_dpd_vs_base" not in snaps[2]
+    # 1 Mar: 21 days past due against a base of 0; the first change is the slope.
+    assert (snaps[3]["max_dpd_vs_base"], snaps[3]["max_dpd_slope"]) == (21.0, 21.0)
+    assert (snaps[3]["overdue_share_vs_base"], snaps[3]["overdue_share_slope"]) == (1.0, 1.0)
+    assert (snaps[3]["utilisation_vs_base"], snaps[3]["utilisation_slope"]) == (0.0, 0.0)
+    # 1 Apr: 52 days; base 0 + (21 - 0) / 6 = 3.5; slope 21 + (31 - 21) / 3.
+    assert snaps[4]["max_dpd"] == 52.0
+    assert snaps[4]["max_dpd_vs_base"] == 48.5
+    assert abs(snaps[4]["max_dpd_slope"] - (21 + 10 / 3)) < 1e-9
+    # Between month ends the figures are read against the last month end, which stays put.
+    day = to_seconds(datetime(2024, 4, 11, tzinfo=UTC)) // 86400
+    mid = state.features(day, SETTINGS)
+    assert mid["max_dpd"] == 62.0
+    assert abs(mid["max_dpd_vs_base"] - (62.0 - (3.5 + (52 - 3.5) / 6))) < 1e-9
+    assert state.features(day, SETTINGS) == mid
+    # No payment settled and no tradeline: nothing about their course either.
+    assert "dso_slope" in snaps[4]
+    assert not [k for k in snaps[4] if k.startswith(("delay_level_", "tl_dpd_"))]
+
+
+def test_a_customer_with_only_tradelines_has_only_their_course() -> None:
+    state = CustomerState.new("T", SETTINGS)
+    outputs = []
+    for m, dpd in ((1, 0), (2, 30), (3, 45)):
+        line = record("payments", customer_id="T", event_time=f"2024-0{m}-15", type="tradeline",
+                      days_past_due=dpd, outstanding="1000", currency="EUR")
+        outputs += state.apply(event("payments", line), SETTINGS)
+    outputs += state.apply(Tick(month(2024, 4)), SETTINGS)
+    snaps = [o for o in outputs if isinstance(o, Snapshot) and o.month_end]
+    assert [s.at for s in snaps] == [month(2024, m) for m in (2, 3, 4)]
+    # Month ends see 0, 30, 45 days: base 0 then 0 + 30 / 6 = 5; slope 30 then 30 + (15 - 30) / 3.
+    last = snaps[-1].features
+    assert last["tl_dpd_vs_base"] == 40.0 and last["tl_dpd_slope"] == 25.0
+    assert [k for k in last if k.endswith(("_vs_base", "_slope"))] == ["tl_dpd_vs_base",
+                                                                        "tl_dpd_slope"]
+
+
+def test_the_trajectory_survives_a_pickle_round_trip_as_recovery_needs() -> None:
+    import pickle
+
+    from detectors.trajectory import Trajectory
+
+    trajectory = Trajectory()
+    for dso in (40.0, 55.0, 70.0):
+        trajectory.month_end({"dso": dso, "tl_dpd": dso / 2})
+    restored = pickle.loads(pickle.dumps(trajectory))
+    now = {"dso": 90.0, "tl_dpd": 10.0}
+    assert restored.features(now) == trajectory.features(now)
+    assert repr(restored) == repr(trajectory) == (
+        "Trajectory(base_weight=0.16666666666666666, slope_weight=0.3333333333333333)")
+    assert len(pickle.dumps(trajectory)) < 400  # three floats a figure, and little else
