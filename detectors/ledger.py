@@ -210,7 +210,7 @@ class Ledger:
         self.closed.add(invoice_id, day)
 
     def _prune(self, day: int) -> None:
-        if any(day - d >= SALES_WINDOW_DAYS for d in self.sale_days):  # issue days interleave
+        if self.sale_days and day - min(self.sale_days) >= SALES_WINDOW_DAYS:
             kept = [i for i, d in enumerate(self.sale_days) if day - d < SALES_WINDOW_DAYS]
             self.sale_days = array("i", (self.sale_days[i] for i in kept))
             self.sale_amounts = array("d", (self.sale_amounts[i] for i in kept))

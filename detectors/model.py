@@ -23,9 +23,11 @@ from detectors.scorecard import LABELS, PriorScorecard, sigmoid
 from detectors.trajectory import CODES as TRAJECTORY_CODES
 from detectors.trajectory import LABELS as TRAJECTORY_LABELS
 
-LOG_SCALED = ("max_dpd", "tl_dpd", "dso", "delay_level", "accounts_age_days", "tl_dpd_trend",
-              "delay_trend", *(code for name in ("max_dpd", "tl_dpd", "dso", "delay_level")
-                               for code in TRAJECTORY_CODES[name]))
+LOG_SCALED = frozenset((
+    "max_dpd", "tl_dpd", "dso", "delay_level", "accounts_age_days", "tl_dpd_trend", "delay_trend",
+    *(code for name in ("max_dpd", "tl_dpd", "dso", "delay_level")
+      for code in TRAJECTORY_CODES[name]),
+))
 MODELS = ("prior", "calibrated", "online", "boosted")
 """Every model, in the order their predictions are stored (float32, NaN: not ready)."""
 MAX_TRACKED = 1_000_000
