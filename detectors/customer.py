@@ -131,7 +131,7 @@ class CustomerState:
         if isinstance(item, Tick):
             return self._advance(item.at, settings) if item.at > self.clock else []
         at = to_seconds(item.event_time)
-        mark = f"{item.feed}\x00{item.event_id}"
+        mark = RecentIds.key(f"{item.feed}\x00{item.event_id}")
         if mark in self.seen:
             return [Rejected("duplicate", f"event {item.event_id} was already applied")]
         lateness = settings.detectors.allowed_lateness_days * DAY
@@ -252,7 +252,7 @@ class CustomerState:
             self.evidence[signal] = (*kept, event_id)[-MAX_EVIDENCE_PER_SIGNAL:]
         return material
 
-    def _remember(self, mark: str, at: int, lateness: int) -> None:
+    def _remember(self, mark: int, at: int, lateness: int) -> None:
         """Remember an applied event while a repeat could still be applied; a repeat older
         than the allowed lateness is refused as late anyway."""
         self.seen.add(mark, at)

@@ -94,7 +94,7 @@ class Ledger:
     def invoice(
         self, invoice_id: str, amount: float, issue_day: int, due_day: int, event_id: str = ""
     ) -> None:
-        if invoice_id in self.open_items or invoice_id in self.closed:
+        if invoice_id in self.open_items or RecentIds.key(invoice_id) in self.closed:
             raise LedgerError("duplicate_invoice", f"invoice {invoice_id} already exists")
         self.open_items[invoice_id] = OpenItem(amount, amount, issue_day, due_day, event_id)
         self._crossing = None
@@ -201,13 +201,13 @@ class Ledger:
 
     def _item(self, invoice_id: str) -> OpenItem | None:
         item = self.open_items.get(invoice_id)
-        if item is None and invoice_id not in self.closed:
+        if item is None and RecentIds.key(invoice_id) not in self.closed:
             raise LedgerError("unknown_invoice", f"no invoice {invoice_id} for this customer")
         return item
 
     def _close(self, invoice_id: str, day: int) -> None:
         del self.open_items[invoice_id]
-        self.closed.add(invoice_id, day)
+        self.closed.add(RecentIds.key(invoice_id), day)
 
     def _prune(self, day: int) -> None:
         if self.sale_days and day - min(self.sale_days) >= SALES_WINDOW_DAYS:

@@ -6,20 +6,16 @@ import hashlib
 from array import array
 
 
-def _id_hash(text: str) -> int:
-    return int.from_bytes(hashlib.blake2b(text.encode(), digest_size=8).digest(), "big")
-
-
 class RecentIds:
     """Ids seen at some time (a day or a second), remembered compactly, a 64-bit hash and
     the time each, until forgotten: every customer keeps settled invoices and recent events.
 
     >>> recent = RecentIds()
-    >>> recent.add("inv-1", at=10)
-    >>> "inv-1" in recent, "inv-2" in recent
+    >>> recent.add(RecentIds.key("inv-1"), at=10)
+    >>> RecentIds.key("inv-1") in recent, RecentIds.key("inv-2") in recent
     (True, False)
     >>> recent.forget_before(11)
-    >>> "inv-1" in recent
+    >>> RecentIds.key("inv-1") in recent
     False
     """
 
@@ -32,11 +28,16 @@ class RecentIds:
     def __len__(self) -> int:
         return len(self._times)
 
-    def __contains__(self, item: str) -> bool:
-        return _id_hash(item) in self._hashes
+    @staticmethod
+    def key(text: str) -> int:
+        """The 64-bit hash an id is remembered by (stable across processes and restarts)."""
+        return int.from_bytes(hashlib.blake2b(text.encode(), digest_size=8).digest(), "big")
 
-    def add(self, item: str, at: int) -> None:
-        self._hashes.append(_id_hash(item))
+    def __contains__(self, key: int) -> bool:
+        return key in self._hashes
+
+    def add(self, key: int, at: int) -> None:
+        self._hashes.append(key)
         self._times.append(at)
 
     def forget_before(self, at: int) -> None:
