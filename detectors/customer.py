@@ -315,7 +315,7 @@ class CustomerState:
         """The model's inputs as of ``day``: only what the feeds carried, the course of key
         figures against the customer's own month ends (`Trajectory`), and presence flags."""
         raw: dict[str, float | None] = {}
-        if self.ledger.open_items or self.ledger.sales:
+        if self.ledger.open_items or self.ledger.sale_days:
             position = self.ledger.position(day, settings.detectors.material_overdue_amount)
             raw["overdue_share"] = position.overdue_share
             raw["max_dpd"] = float(position.max_dpd)

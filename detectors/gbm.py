@@ -4,7 +4,7 @@ Online linear models learn slowly from rare, delayed defaults; a boosted model r
 labels known at refit time learns the non-linear shape of risk and still never sees a label
 before its time. Reason codes come from the trees themselves: along each tree's decision
 path, the change in value at a split is credited to the split's feature (Saabas), so the
-contributions plus the bias add up exactly to the log-odds.
+contributions plus the baseline and the trees' root values add up exactly to the log-odds.
 """
 
 from __future__ import annotations
@@ -137,7 +137,7 @@ class RefitBoosting:
         return self.predict_many([x])[0]
 
     def contributions(self, x: Mapping[str, float]) -> dict[str, float]:
-        """Per-feature log-odds along the trees' decision paths; with `bias`, the log-odds."""
+        """Per-feature log-odds along the trees' decision paths (additive, Saabas)."""
         if self._model is None:
             return {}
         row = self._matrix([x])[0]
@@ -154,14 +154,6 @@ class RefitBoosting:
                 i = child
         return {name: float(c) for name, c in zip(self._fitted_names, credit, strict=True)
                 if c != 0.0}
-
-    @property
-    def bias(self) -> float:
-        """Log-odds before any feature: the baseline plus every tree's root value."""
-        if self._model is None:
-            return 0.0
-        roots = sum(float(tree.nodes[0]["value"]) for (tree,) in self._model._predictors)
-        return float(self._model._baseline_prediction.ravel()[0]) + roots
 
     def _thin(self) -> None:
         count = self._count

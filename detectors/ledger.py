@@ -80,16 +80,12 @@ class Ledger:
     open_items: dict[str, OpenItem] = field(default_factory=dict)
     sale_days: array = field(default_factory=lambda: array("i"))
     sale_amounts: array = field(default_factory=lambda: array("d"))
+    """Issue day and amount of each sale of the last `SALES_WINDOW_DAYS` (as last pruned)."""
     closed: RecentIds = field(default_factory=RecentIds)
     """Settled invoices, remembered `CLOSED_MEMORY_DAYS` so a late extra payment is known."""
     unapplied: float = 0.0
     _crossing: tuple[float, int | None] | None = None
     """`material_default_day`'s last answer: it changes only when the open items do."""
-
-    @property
-    def sales(self) -> list[tuple[int, float]]:
-        """Sales of the last `SALES_WINDOW_DAYS` (as last pruned): (issue day, amount)."""
-        return list(zip(self.sale_days, self.sale_amounts, strict=True))
 
     def invoice(
         self, invoice_id: str, amount: float, issue_day: int, due_day: int, event_id: str = ""

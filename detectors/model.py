@@ -117,10 +117,6 @@ class CalibratedScorecard:
     def _slope(self) -> float:
         return float(self._platt.weights.get("scorecard", 1.0))
 
-    @property
-    def intercept(self) -> float:
-        return float(self._platt.intercept) + self._slope * self.prior.intercept
-
     def contributions(self, x: Mapping[str, float]) -> dict[str, float]:
         slope = self._slope
         return {code: slope * points for code, points in self.prior.contributions(x).items()}
@@ -167,17 +163,18 @@ class RiskModel:
         self._champion = "prior"
         self._version: str | None = None
 
-    def track(self, snapshots: Sequence[tuple[str, int, Mapping[str, float]]]) -> None:
-        """Remember every ready model's prediction for month-end snapshots ``(customer, at,
-        features)``, made now, before any label for them exists: when the label comes, this is
-        the progressive validation the champion is chosen on."""
+    def track(self, snapshots: Sequence[tuple[str, int]],
+              predictions: Mapping[str, Sequence[float]]) -> None:
+        """Remember every ready model's prediction (`predict_all`) for month-end snapshots
+        ``(customer, at)``, made now, before any label for them exists: when the label comes,
+        this is the progressive validation the champion is chosen on."""
         snapshots = snapshots[: max(0, MAX_TRACKED - self._tracked)]
-        if not snapshots:
-            return
-        predictions = self.predict_all([x for _, _, x in snapshots])
         columns = [predictions.get(name) for name in MODELS]
-        for i, (customer_id, at, _) in enumerate(snapshots):
-            times, values = self._open.setdefault(customer_id, (array("q"), array("f")))
+        for i, (customer_id, at) in enumerate(snapshots):
+            entry = self._open.get(customer_id)
+            if entry is None:
+                entry = self._open[customer_id] = (array("q"), array("f"))
+            times, values = entry
             times.append(at)
             values.extend(math.nan if column is None else column[i] for column in columns)
         self._tracked += len(snapshots)
@@ -228,12 +225,12 @@ class RiskModel:
         self._release(now)
 
     def _release(self, now: int) -> None:
-        ready = [(at, x) for at, x in self._waiting if add_months(at, self.horizon_months) <= now]
-        if ready:
-            self._waiting = [(at, x) for at, x in self._waiting
-                             if add_months(at, self.horizon_months) > now]
-            for _, x in ready:
-                self._learn(x, 1)
+        ready, waiting = [], []
+        for at, x in self._waiting:
+            (ready if add_months(at, self.horizon_months) <= now else waiting).append((at, x))
+        self._waiting = waiting
+        for _, x in ready:
+            self._learn(x, 1)
 
     def _learn(self, x: Mapping[str, float], y: int) -> None:
         self._version = None  # a learned champion changes with what it learns
@@ -292,8 +289,7 @@ class RiskModel:
         return self._champion
 
     def _model(self) -> PriorScorecard | CalibratedScorecard | OnlineLogit | RefitBoosting:
-        return {"prior": self.prior, "calibrated": self.calibrated, "online": self.online,
-                "boosted": self.boosted}[self._champion]
+        return getattr(self, self._champion)  # the attributes are named as in `MODELS`
 
     def score_many(self, xs: Sequence[Mapping[str, float]]) -> list[float]:
         """The champion's probabilities of default for ``xs``."""
@@ -309,9 +305,7 @@ class RiskModel:
     def version(self) -> str:
         """A digest naming the model that scores now (which one, and its learned state)."""
         if self._version is None:
-            digests = {"prior": lambda: "v1", "calibrated": self.calibrated.digest,
-                       "online": self.online.digest, "boosted": self.boosted.digest}
-            self._version = f"{self._champion}-{digests[self._champion]()}"
+            self._version = f"{self._champion}-{self._model().digest()}"
         return self._version
 
 

@@ -91,7 +91,12 @@ class Portfolio:
             self.model.refit()
             self._refit_month = month
         snapshots = [i for i in items if isinstance(i, Snapshot)]
-        pds = iter(self.model.score_many([s.features for s in snapshots]))
+        # Month ends are scored by every model (for validation); the champion's is one of them.
+        month_ends = [s for s in snapshots if s.month_end]
+        every = self.model.predict_all([s.features for s in month_ends])
+        at_month_end = iter(every[self.model.champion])
+        others = iter(self.model.score_many([s.features for s in snapshots if not s.month_end]))
+        pds = iter([next(at_month_end) if s.month_end else next(others) for s in snapshots])
         out: list[Result | None] = []
         scored: list[tuple[int, Snapshot, float]] = []  # place in ``out``, snapshot, PD
         for item in items:
@@ -106,7 +111,7 @@ class Portfolio:
                     out.append(None)
         for place, score in self._rank_day(scored):
             out[place] = score
-        self.model.track([(s.customer_id, s.at, s.features) for s in snapshots if s.month_end])
+        self.model.track([(s.customer_id, s.at) for s in month_ends], every)
         labels = [(i.customer_id, i.at, i.features, i.y) for i in items if isinstance(i, Label)]
         self.model.learn_many(labels, now=max(_item_time(i) for i in items))
         return [o for o in out if o is not None]
@@ -125,12 +130,9 @@ class Portfolio:
         results: list[tuple[int, Score]] = []
         for group in (month_ends, others):
             for _, snapshot, pd in group:
-                customer_id = snapshot.customer_id
-                old = pds.get(customer_id)
-                if old is not None:
-                    del ranked[bisect_left(ranked, (-old, customer_id))]
-                pds[customer_id] = pd
-                insort(ranked, (-pd, customer_id))
+                self._unrank(snapshot.customer_id)
+                pds[snapshot.customer_id] = pd
+                insort(ranked, (-pd, snapshot.customer_id))
             size = len(ranked)
             for place, snapshot, pd in group:
                 rank = bisect_left(ranked, (-pd, snapshot.customer_id)) + 1

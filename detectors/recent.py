@@ -41,6 +41,8 @@ class RecentIds:
         self._times.append(at)
 
     def forget_before(self, at: int) -> None:
+        if not self._times or min(self._times) >= at:  # nothing to forget: the usual case
+            return
         kept = [i for i, d in enumerate(self._times) if d >= at]
         self._hashes = array("Q", (self._hashes[i] for i in kept))
         self._times = array("q", (self._times[i] for i in kept))

@@ -94,6 +94,10 @@ class PriorScorecard:
     def learn_one(self, x: Mapping[str, float], y: int) -> None:
         """The prior does not learn; the method exists so it can stand where a model does."""
 
+    def digest(self) -> str:
+        """The hand-set rules' version (they never learn)."""
+        return "v1"
+
 
 def sigmoid(z: float) -> float:
     """The logistic function, without overflow for large negative log-odds."""

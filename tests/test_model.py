@@ -23,8 +23,8 @@ def _risky(dpd: float) -> dict[str, float]:
 def test_validation_uses_the_prediction_made_before_learning() -> None:
     model = RiskModel(ModelSettings(min_labels=10, min_positives=2), horizon_months=1)
     x = _risky(80.0)
-    model.track([("c1", 0, x)])
     before = model.predict_all([x])
+    model.track([("c1", 0)], before)
     for _ in range(200):  # the online models now think 80 days past due is harmless
         model.learn_many([("other", 0, x, 0)], now=10 * MONTH)
     assert model.predict_all([x])["online"][0] < before["online"][0]
@@ -40,8 +40,9 @@ def test_validation_uses_the_prediction_made_before_learning() -> None:
 
 def test_a_label_forgets_its_customers_earlier_tracked_snapshots() -> None:
     model = RiskModel(ModelSettings(), horizon_months=1)
-    model.track([("c1", t * MONTH, _risky(float(t))) for t in range(4)])
-    model.track([("c2", 0, _risky(0.0))])
+    model.track([("c1", t * MONTH) for t in range(4)],
+                model.predict_all([_risky(float(t)) for t in range(4)]))
+    model.track([("c2", 0)], model.predict_all([_risky(0.0)]))
 
     model.learn_many([("c1", 2 * MONTH, _risky(2.0), 0)], now=4 * MONTH)
 
