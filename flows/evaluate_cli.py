@@ -35,7 +35,7 @@ def evaluate_command(ctx: click.Context, feeds: Path, outcomes: Path | None,
     delayed labels as it goes) and measure its warnings against the outcomes and against
     three baselines (60+ days past due, Altman Z'', an offline gradient-boosted model)."""
     try:
-        from flows import report as _report  # noqa: F401 - fail early without matplotlib
+        from flows import report as _report  # fails early without matplotlib
         from flows.evaluate import evaluate
     except ImportError as exc:  # matplotlib is the optional "report" extra
         raise click.ClickException(f"evaluate needs the report extra ({exc})") from exc
@@ -51,9 +51,7 @@ def evaluate_command(ctx: click.Context, feeds: Path, outcomes: Path | None,
     log.info("evaluate.start", feeds=str(feeds), report=str(report),
              horizon_months=settings.horizon_months)
     metrics = evaluate(settings, feeds, report, outcomes=outcomes, workers=workers)
-    keys = ("auc", "pr_auc", "brier", "top_decile_capture", "defaulters_warned_6m",
-            "median_lead_months", "false_warnings_per_1000_customer_years")
     rows = {"monitor": metrics, **metrics["baselines"]}
-    click.echo(json.dumps({name: {k: row[k] for k in keys} for name, row in rows.items()},
-                          indent=2))
-    click.echo(f"report: {report / 'report.html'}")
+    click.echo(json.dumps({name: {k: row[k] for k in _report.TABLE_KEYS}
+                           for name, row in rows.items()}, indent=2))
+    click.echo(f"report: {report / _report.REPORT}")

@@ -31,7 +31,16 @@ from detectors.clock import to_rfc3339, to_seconds
 from detectors.customer import DefaultNotice
 from detectors.portfolio import Score
 from detectors.warnings import top_reasons
-from flows.steps import Accepted, Clock, Customer, NameIndex, Policy, PortfolioStep, Register
+from flows.steps import (
+    Accepted,
+    Clock,
+    Customer,
+    NameIndex,
+    Policy,
+    PortfolioStep,
+    Register,
+    lineage_of,
+)
 
 PORTFOLIO_KEY = "portfolio"
 CLOCK_KEY = "clock"
@@ -130,9 +139,10 @@ def build_flow(settings: Settings, source: Source[Any], outputs: Outputs) -> Dat
         lambda resume: PortfolioStep(settings, resume),
     ))
 
+    lineage = lineage_of(settings)
     policy_in = _keyed("by_customer_again", scored, lambda s: _customer_of(s))
     decided = op.key_rm("decided", op.stateful(
-        "policy", policy_in, lambda resume: Policy(settings, resume)
+        "policy", policy_in, lambda resume: Policy(settings, resume, lineage)
     ))
     warnings, latest = _split("split_warnings", decided, Warning)
 

@@ -208,7 +208,6 @@ def replay(
     out.mkdir(parents=True, exist_ok=True)
     write_feeds(inputs, out / FEEDS_DIR)
     run_settings, notes = _replay_settings(settings, out)
-    (out / WARNINGS).unlink(missing_ok=True)  # a run that warns nothing leaves no file
     run_folder(run_settings, out / FEEDS_DIR, out, workers=workers, notify=False)
 
     expected = out / LOGGED_WARNINGS

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import pickle
 from dataclasses import dataclass
-from functools import cached_property
 from typing import Any
 
 import structlog
@@ -68,7 +67,10 @@ class _Logic(StatefulLogic):
     """
 
     state: Any
-    durable: bool = False
+
+    def __init__(self, settings: Settings, state: Any):
+        self.durable = settings.recovery.directory is not None
+        self.state = state
 
     def snapshot(self) -> Any:
         return pickle.loads(pickle.dumps(self.state)) if self.durable else self.state
@@ -85,8 +87,7 @@ class NameIndex(_Logic):
     MAX_HELD = 64
 
     def __init__(self, settings: Settings, resume: dict[str, Any] | None):
-        self.durable = settings.recovery.directory is not None
-        self.state = resume or {"customers": (), "held": []}
+        super().__init__(settings, resume or {"customers": (), "held": []})
 
     def on_item(self, value: Envelope) -> tuple[list[Envelope | DeadLetter], bool]:
         event = value.event
@@ -133,9 +134,8 @@ class Clock(_Logic):
     count as heard from but do not hold the clock back."""
 
     def __init__(self, settings: Settings, resume: dict[str, Any] | None):
-        self.durable = settings.recovery.directory is not None
-        self.state = resume or {"marks": {}, "partitions": 0, "customers": set(), "month": 0,
-                                "idle": set()}
+        super().__init__(settings, resume or {"marks": {}, "partitions": 0, "customers": set(),
+                                              "month": 0, "idle": set()})
 
     def on_item(self, value: Watermark | Register) -> tuple[list[tuple[str, Tick]], bool]:
         state = self.state
@@ -168,9 +168,8 @@ class Customer(_Logic):
     """One customer's state: events and ticks in, snapshots, labels and rejections out."""
 
     def __init__(self, settings: Settings, resume: CustomerState | None):
+        super().__init__(settings, resume)
         self.settings = settings
-        self.durable = settings.recovery.directory is not None
-        self.state = resume
 
     def on_item(self, value: Envelope | Tick) -> tuple[list[Any], bool]:
         if isinstance(value, Tick):
@@ -205,14 +204,19 @@ class PortfolioStep(_Logic):
     """The single portfolio key: scores, learns and ranks (see `detectors.portfolio`)."""
 
     def __init__(self, settings: Settings, resume: Portfolio | None):
-        self.durable = settings.recovery.directory is not None
-        self.state = resume or Portfolio(settings)
+        super().__init__(settings, resume or Portfolio(settings))
 
     def on_item(self, value: Any) -> tuple[list[Any], bool]:
         return self.state.receive(value), self.RETAIN
 
     def on_eof(self) -> tuple[list[Any], bool]:
         return self.state.flush(), self.RETAIN
+
+
+def lineage_of(settings: Settings) -> dict[str, str]:
+    """What decided a warning: the configuration's digest and the program's version (once per
+    flow: `build_flow` hands it to every customer's policy)."""
+    return {"config_digest": config_digest(settings), "program_version": program_version()}
 
 
 class Policy(_Logic):
@@ -222,21 +226,16 @@ class Policy(_Logic):
     `detectors.policy`), against the alert budget in ranks of the portfolio at that time.
     """
 
-    def __init__(self, settings: Settings, resume: dict[str, Any] | None):
-        self.settings = settings
-        self.durable = settings.recovery.directory is not None
+    def __init__(self, settings: Settings, resume: dict[str, Any] | None,
+                 lineage: dict[str, str] | None = None):
         p = settings.policy
-        self.state = resume or {
+        super().__init__(settings, resume or {
             "policy": WarningPolicy(p.warn_from_grade, p.resolve_below_grade,
                                     p.resolve_after_months),
             "latest": None,
-        }
-
-    @cached_property
-    def lineage(self) -> dict[str, str]:
-        """What decided a warning; worked out at a customer's first warning (most never warn)."""
-        return {"config_digest": config_digest(self.settings),
-                "program_version": program_version()}
+        })
+        self.settings = settings
+        self.lineage = lineage or lineage_of(settings)
 
     def on_item(self, value: Score | DefaultNotice) -> tuple[list[Warning], bool]:
         horizon = self.settings.horizon_months
