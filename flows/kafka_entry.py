@@ -1,7 +1,9 @@
 """One process of the Kafka monitor: ``python -m flows.kafka_entry`` or ``bytewax.run``.
 
 ``get_flow`` is the module-level flow getter for
-``python -m bytewax.run "flows.kafka_entry:get_flow()" -i I -a "h1:p;h2:p" -r DIR -s 0 -b 0``.
+``python -m bytewax.run "flows.kafka_entry:get_flow('DIR')" -i I -a "h1:p;h2:p" -r DIR -s 0 -b 0``
+(name the recovery directory to both, or set ``recovery.directory``: the steps must know that
+their snapshots are kept).
 bytewax.run imports a module and calls a function to get the dataflow, so the job (settings,
 bootstrap, start, stop-at-end) comes from the environment: ``CREDITRADAR_KAFKA_JOB`` (set by
 `flows.kafka_run.spawn`) or, for a hand-started process, the usual settings (a file named by
@@ -16,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import os
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
@@ -28,15 +31,19 @@ from flows.kafka_run import JOB_ENV, KafkaJob
 from flows.logs import configure_logging
 
 
-def get_flow() -> Dataflow:
-    """The Kafka monitor flow of the job in the environment."""
+def get_flow(recovery_directory: str | Path | None = None) -> Dataflow:
+    """The Kafka monitor flow of the job in the environment; ``recovery_directory`` (or the
+    settings' ``recovery.directory``) says that bytewax keeps snapshots."""
     text = os.environ.get(JOB_ENV)
     if text:
         job = KafkaJob.from_json(text)
     else:
         config = os.environ.get("CREDITRADAR_CONFIG")
-        settings = load_settings(Path(config) if config else None)
-        job = KafkaJob(settings, None)
+        job = KafkaJob(load_settings(Path(config) if config else None), None)
+    if recovery_directory is not None:
+        recovery = job.settings.recovery.model_copy(
+            update={"directory": Path(recovery_directory)})
+        job = replace(job, settings=job.settings.model_copy(update={"recovery": recovery}))
     configure_logging(job.settings.log_level, "auto")
     return job.flow()
 
@@ -52,7 +59,7 @@ def main(argv: list[str] | None = None) -> None:
                         help="epoch (and snapshot) interval in seconds; 0: one per batch")
     args = parser.parse_args(argv)
     cli_main(
-        get_flow(),
+        get_flow(args.recovery_directory),
         workers_per_process=args.workers_per_process,
         process_id=args.process_id,
         addresses=args.addresses.split(";") if args.addresses else None,

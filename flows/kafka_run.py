@@ -30,7 +30,7 @@ import bytewax.operators as op
 import structlog
 from bytewax.dataflow import Dataflow
 from bytewax.outputs import DynamicSink, StatelessSinkPartition
-from bytewax.recovery import RecoveryConfig, init_db_dir
+from bytewax.recovery import RecoveryConfig
 from bytewax.testing import cluster_main
 
 from config.errors import ConfigError, ConnectorError
@@ -46,7 +46,7 @@ from connectors.kafka import (
 )
 from connectors.sinks import JsonLinesSink
 from flows.monitor import Outputs, build_flow
-from flows.run import EPOCH, STATS, WATCHLIST
+from flows.run import EPOCH, STATS, WATCHLIST, prepare_recovery
 
 log = structlog.get_logger(__name__)
 
@@ -115,14 +115,6 @@ class DiscardSink(DynamicSink[Any]):
         return _DropPartition()
 
 
-def prepare_recovery(directory: Path, partitions: int) -> None:
-    """Create ``partitions`` empty recovery partitions unless the directory already has some
-    (a restart must find the snapshots of the run it resumes)."""
-    directory.mkdir(parents=True, exist_ok=True)
-    if not any(directory.glob("part-*.sqlite3")):
-        init_db_dir(directory, partitions)
-
-
 def parse_start(text: str) -> Start:
     """``beginning``, ``end``, or an RFC 3339 time (a date means its midnight UTC)."""
     if text in ("beginning", "end"):
@@ -153,8 +145,11 @@ def run_kafka(
     says otherwise; see the module docstring for why.
     ``out`` also writes the watchlist and input counts there (all processes must see it).
     """
-    job = KafkaJob(settings, bootstrap, start, stop_at_end, out)
     recovery_dir = recovery_dir or settings.recovery.directory
+    # The steps copy their snapshots only when the settings say recovery is on.
+    recovery = settings.recovery.model_copy(update={"directory": recovery_dir})
+    job = KafkaJob(settings.model_copy(update={"recovery": recovery}), bootstrap, start,
+                   stop_at_end, out)
     snapshot_interval = snapshot_interval or settings.recovery.snapshot_interval_seconds
     epoch = EPOCH if snapshot_interval is None else timedelta(seconds=snapshot_interval)
     if recovery_dir is not None:
