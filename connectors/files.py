@@ -61,6 +61,14 @@ def event_seconds(line: bytes) -> int | None:
     return int((moment if moment.tzinfo else moment.replace(tzinfo=UTC)).timestamp())
 
 
+def implausible(record: RawRecord, at: int, day: int) -> DeadLetter:
+    """``record``, dated ``at``, as a dead letter: too far ahead of the feeds' ``day``. It must
+    not move any clock (every partition would walk to a year like 2999)."""
+    detail = (f"event time {at // DAY - day} days after the feeds' clock "
+              f"(more than {MAX_GAP_DAYS}); probably a typo in the date")
+    return DeadLetter(record.feed, "implausible_time", detail, record.raw, record.origin)
+
+
 def first_day(files: list[tuple[str, Path]]) -> int:
     """The earliest event-time day at the head of any file: every partition starts there."""
     days = []
@@ -252,9 +260,7 @@ class _FolderPartition(StatefulSourcePartition[SourceItem, dict[str, Any]]):
 
     def _implausible(self, cursor: _Cursor, line: _Line, at: int) -> DeadLetter:
         origin = {"file": cursor.path.name, "line": line.number}
-        detail = (f"event time {at // DAY - self._day} days after the feeds' clock "
-                  f"(more than {MAX_GAP_DAYS}); probably a typo in the date")
-        return DeadLetter(cursor.feed, "implausible_time", detail, line.raw, origin)
+        return implausible(RawRecord(cursor.feed, line.raw, origin), at, self._day)
 
     def _item(self, cursor: _Cursor, line: _Line) -> SourceItem:
         origin = {"file": cursor.path.name, "line": line.number}

@@ -28,7 +28,7 @@ from connectors.contracts import MAX_RECORD_BYTES
 from connectors.files import event_seconds, feed_files
 from connectors.kafka import KafkaFeedSource, produce_lines, read_deadletters
 from connectors.kafka.produce import record_key
-from connectors.records import RawRecord
+from connectors.records import DeadLetter, RawRecord, Watermark
 from flows.kafka_run import run_kafka
 from flows.run import STATS, read_jsonl
 
@@ -129,3 +129,36 @@ def test_backfill_from_a_timestamp(kafka_bootstrap: str, tmp_path: Path) -> None
             part.close()
     assert len(records) == wanted
     assert min(event_seconds(r.raw) or 0 for r in records) >= since.timestamp()
+
+
+def test_a_far_future_record_is_dead_lettered_without_moving_the_clock(
+    kafka_bootstrap: str, tmp_path: Path,
+) -> None:
+    topics = make_topics(kafka_bootstrap, 1)
+    config = {"bootstrap.servers": kafka_bootstrap}
+    key = b"C000001"
+
+    def payment(day: str, event_id: str) -> bytes:
+        return json.dumps({"event_time": day, "event_id": event_id, "customer_id": "C000001",
+                           "type": "payment", "invoice_id": "i", "amount": "1",
+                           "currency": "EUR"}).encode()
+
+    produce_lines(config, topics["payments"], [(key, payment("2010-01-04", "a"), None),
+                                               (key, payment("2025-06-01", "typo"), None)])
+    source = KafkaFeedSource({f: topics[f] for f in ("customers", "payments", "news",
+                                                     "registry")},
+                             config, stop_at_end=True)
+    items = []
+    for name in source.list_parts():
+        part = source.build_part("feeds", name, None)
+        try:
+            while True:
+                items += part.next_batch()
+        except StopIteration:
+            part.close()
+
+    dead = [i for i in items if isinstance(i, DeadLetter)]
+    assert [(d.reason, json.loads(d.raw)["event_id"]) for d in dead] == [
+        ("implausible_time", "typo")]
+    marks = [i.at for i in items if isinstance(i, Watermark)]
+    assert marks and max(marks) < datetime(2011, 1, 1, tzinfo=UTC).timestamp()

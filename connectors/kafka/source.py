@@ -37,7 +37,13 @@ from bytewax.inputs import FixedPartitionedSource, StatefulSourcePartition
 from confluent_kafka import Consumer, KafkaError, Message, TopicPartition
 
 from connectors.contracts import CONTRACT_VERSION, FEEDS, MAX_RECORD_BYTES
-from connectors.files import KEPT_OF_OVERSIZED, MAX_GAP_DAYS, SourceItem, event_seconds
+from connectors.files import (
+    KEPT_OF_OVERSIZED,
+    MAX_GAP_DAYS,
+    SourceItem,
+    event_seconds,
+    implausible,
+)
 from connectors.kafka._config import redact_config
 from connectors.records import DeadLetter, RawRecord, SourceDone, Watermark
 from detectors.clock import DAY
@@ -138,11 +144,8 @@ class _MergedPartition(StatefulSourcePartition[SourceItem, dict[str, Any]]):
             self._wait_for_heads()
         while self._heap and self._heap[0][0] // DAY > self._day + MAX_GAP_DAYS:
             at = self._heap[0][0]
-            item = self._pop()  # a typo like year 2999 must not make every partition walk there
-            detail = (f"event time {at // DAY - self._day} days after the feeds' clock "
-                      f"(more than {MAX_GAP_DAYS}); probably a typo in the date")
-            out.append(DeadLetter(item.feed, "implausible_time", detail, item.raw, item.origin)
-                       if isinstance(item, RawRecord) else item)
+            item = self._pop(advance_clock=False)
+            out.append(implausible(item, at, self._day) if isinstance(item, RawRecord) else item)
             self._wait_for_heads()
         self._day += 1
         return out
@@ -156,10 +159,11 @@ class _MergedPartition(StatefulSourcePartition[SourceItem, dict[str, Any]]):
 
     # -- merging ---------------------------------------------------------------------------
 
-    def _pop(self) -> SourceItem:
+    def _pop(self, advance_clock: bool = True) -> SourceItem:
         at, _, index, _ = heapq.heappop(self._heap)
         _, _, item = self._inputs[index].queue.popleft()
-        self._clock = max(self._clock, at)
+        if advance_clock:
+            self._clock = max(self._clock, at)
         self._read += 1
         self._push_head(index)
         return item
