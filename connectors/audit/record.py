@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Any
 
 from config.errors import ConnectorError
@@ -65,10 +65,9 @@ class AuditRecord:
         return cls(**unhashed, hash=digest(canonical(unhashed)))
 
     def _fields(self) -> dict[str, Any]:
-        # A shallow view: dataclasses.asdict would deep-copy every body, for nothing.
-        return {"seq": self.seq, "partition": self.partition, "kind": self.kind, "id": self.id,
-                "event_time": self.event_time, "body": self.body, "prev": self.prev,
-                "hash": self.hash}
+        # A shallow view (dataclasses.asdict would deep-copy every body, for nothing) of every
+        # field, so that no field added later escapes the hash.
+        return {f.name: getattr(self, f.name) for f in fields(self)}
 
     def content_hash(self) -> str:
         """The hash this record should carry, recomputed from its other fields."""

@@ -128,8 +128,12 @@ class DeadLetterSink(_TopicSink):
     encode = staticmethod(encode_deadletter)
 
 
-def read_topic(config: dict[str, Any], topic: str, timeout_s: float = 30.0) -> list[Message]:
-    """Every message of ``topic`` up to its end offsets at call time, in partition order."""
+def read_topic(config: dict[str, Any] | str, topic: str,
+               timeout_s: float = 30.0) -> list[Message]:
+    """Every message of ``topic`` up to its end offsets at call time, in partition order.
+    ``config`` is a librdkafka config, or just the bootstrap servers."""
+    if isinstance(config, str):
+        config = {"bootstrap.servers": config}
     consumer = Consumer({"group.id": "creditradar-reader", "enable.auto.commit": False,
                          "enable.partition.eof": False, **config})
     try:
@@ -164,8 +168,6 @@ def read_warnings(config: dict[str, Any] | str, topic: str) -> list[dict[str, An
     warnings of the epoch it resumed, byte for byte; keeping the first per id drops them.
     ``config`` is a librdkafka config, or just the bootstrap servers.
     """
-    if isinstance(config, str):
-        config = {"bootstrap.servers": config}
     seen: dict[str, dict[str, Any]] = {}
     for message in read_topic(config, topic):
         warning = json.loads(message.value())
@@ -175,8 +177,6 @@ def read_warnings(config: dict[str, Any] | str, topic: str) -> list[dict[str, An
 
 def read_deadletters(config: dict[str, Any] | str, topic: str) -> list[dict[str, Any]]:
     """The dead-letter topic as dicts of its headers plus ``original`` (the value bytes)."""
-    if isinstance(config, str):
-        config = {"bootstrap.servers": config}
     rows = []
     for message in read_topic(config, topic):
         row: dict[str, Any] = {k: v.decode("utf-8", "replace")
