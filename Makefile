@@ -27,6 +27,7 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/kafka_bench.py --customers 1000 --months 24 --partitions 4
+	$(BIN)/python bench/epoch_floor.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

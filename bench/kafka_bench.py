@@ -7,7 +7,8 @@ Simulates a portfolio, publishes it to fresh topics (``--partitions`` each) on t
 processes reading the topics from the beginning to their end: the passthrough flow (Kafka ->
 bytewax -> nothing, the same `KafkaFeedSource`) and the full monitor, with 1 and with 2
 processes. It prints events per second (wall time of the whole run, start-up included), the
-ratios against the targets.
+ratios against the targets. Each kind runs ``--rounds`` times, interleaved, and the figures are
+the medians: the machines here are shared, and one busy spell should not make the figure.
 
 State per customer is measured apart, as the slope of the monitor's peak memory between a
 portfolio and one four times larger (same months), each run from a folder in a child
@@ -21,6 +22,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -92,6 +94,8 @@ def main() -> None:
     parser.add_argument("--months", type=int, default=24)
     parser.add_argument("--partitions", type=int, default=4)
     parser.add_argument("--seed", type=int, default=5)
+    parser.add_argument("--rounds", type=int, default=3,
+                        help="runs of each kind; the figures are their medians")
     parser.add_argument("--state-customers", type=int, default=500,
                         help="the smaller portfolio of the state measurement (and 4x that)")
     parser.add_argument("--monitor-folder", type=Path, help=argparse.SUPPRESS)
@@ -119,19 +123,24 @@ def main() -> None:
               f" ({summary.records}) in {time.monotonic() - started:.1f}s, "
               f"{args.partitions} partitions per topic")
         settings = Settings(kafka=KafkaSettings(topics=topics))
-        rates: dict[tuple[str, int], float] = {}
-        for processes in (1, 2):
-            for kind in ("passthrough", "monitor"):
-                out = work / f"{kind}-{processes}"
-                job = KafkaJob(settings, bootstrap, stop_at_end=True,
-                               passthrough=kind == "passthrough",
-                               out=out if kind == "monitor" else None)
-                seconds = _run(job, processes)
-                if kind == "monitor":
-                    _check_read_everything(out, events)
-                rates[kind, processes] = events / seconds
-                print(f"{kind:<11} {processes} process(es): {seconds:7.1f}s "
-                      f"{events / seconds:9.0f} events/s")
+        runs: dict[tuple[str, int], list[float]] = {}
+        for round_ in range(1, args.rounds + 1):  # interleaved: a busy spell hits every kind
+            for processes in (1, 2):
+                for kind in ("passthrough", "monitor"):
+                    out = work / f"{kind}-{processes}-{round_}"
+                    job = KafkaJob(settings, bootstrap, stop_at_end=True,
+                                   passthrough=kind == "passthrough",
+                                   out=out if kind == "monitor" else None)
+                    seconds = _run(job, processes)
+                    if kind == "monitor":
+                        _check_read_everything(out, events)
+                    runs.setdefault((kind, processes), []).append(events / seconds)
+                    print(f"round {round_}: {kind:<11} {processes} process(es): {seconds:7.1f}s "
+                          f"{events / seconds:9.0f} events/s")
+        rates = {key: statistics.median(values) for key, values in runs.items()}
+        for (kind, processes), rate in rates.items():
+            print(f"median of {args.rounds}: {kind:<11} {processes} process(es): "
+                  f"{rate:9.0f} events/s")
         ratio_1 = rates["monitor", 1] / rates["passthrough", 1]
         scale = rates["monitor", 2] / rates["monitor", 1]
         state = _state_per_customer(work, args.state_customers, args.months, args.seed)
