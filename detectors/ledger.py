@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from array import array
 from dataclasses import dataclass, field
+from operator import attrgetter
 
 from config.errors import CreditRadarError
 from detectors.recent import RecentIds
@@ -178,8 +179,10 @@ class Ledger:
         return self._crossing[1]
 
     def _first_day_over(self, material: float) -> int | None:
+        if self.total_open() < material * (1 - 1e-9):  # most books: nothing to sort
+            return None
         total = 0.0
-        for item in sorted(self.open_items.values(), key=lambda i: i.due_day):
+        for item in sorted(self.open_items.values(), key=attrgetter("due_day")):
             total += item.open
             if total >= material:
                 return item.due_day + 90

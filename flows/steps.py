@@ -48,14 +48,16 @@ class Latest:
 
     customer_id: str
     name: str | None
-    event_time: str
+    at: int
+    """Event time in seconds: formatted only for the one row that is printed."""
     pd: float
     grade: str
     top_reason: str | None
     defaulted: bool
 
     def to_json(self) -> dict[str, Any]:
-        return {k: getattr(self, k) for k in self.__slots__}
+        return {("event_time" if k == "at" else k):
+                (to_rfc3339(self.at) if k == "at" else getattr(self, k)) for k in self.__slots__}
 
 
 class _Logic(StatefulLogic):
@@ -241,13 +243,13 @@ class Policy(_Logic):
         horizon = self.settings.horizon_months
         if isinstance(value, DefaultNotice):
             warning = from_default(value, horizon).model_copy(update=self.lineage)
-            self.state["latest"] = Latest(value.customer_id, value.profile.name,
-                                          warning.event_time, 1.0, "E", warning.kind, True)
+            self.state["latest"] = Latest(value.customer_id, value.profile.name, value.at, 1.0,
+                                          "E", warning.kind, True)
             return [warning], self.RETAIN
         reasons = sorted(value.contributions.items(), key=lambda kv: (-kv[1], kv[0]))
         self.state["latest"] = Latest(
-            value.snapshot.customer_id, value.snapshot.profile.name,
-            to_rfc3339(value.snapshot.at), round(value.pd, 6), value.grade,
+            value.snapshot.customer_id, value.snapshot.profile.name, value.snapshot.at,
+            round(value.pd, 6), value.grade,
             reasons[0][0] if reasons and reasons[0][1] > 0 else None, False,
         )
         p = self.settings.policy
