@@ -13,6 +13,7 @@ import re
 from datetime import UTC, date, datetime, time
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
+from functools import lru_cache
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -45,6 +46,11 @@ def _event_time(value: Any) -> datetime:
     """RFC 3339 with an offset, or a bare date read as 00:00 UTC; anything else is an error."""
     if not isinstance(value, str):
         raise ValueError("must be an RFC 3339 timestamp or a YYYY-MM-DD date string")
+    return _parse_event_time(value)
+
+
+@lru_cache(maxsize=4096)  # feeds repeat times and dates; only valid strings are remembered
+def _parse_event_time(value: str) -> datetime:
     if _DATE.match(value):
         return datetime.combine(date.fromisoformat(value), time(), tzinfo=UTC)
     if not _RFC3339.match(value):
@@ -54,7 +60,14 @@ def _event_time(value: Any) -> datetime:
 
 
 def _plain_date(value: Any) -> date:
-    if not isinstance(value, str) or not _DATE.match(value):
+    if not isinstance(value, str):
+        raise ValueError("must be a YYYY-MM-DD date string")
+    return _parse_date(value)
+
+
+@lru_cache(maxsize=4096)
+def _parse_date(value: str) -> date:
+    if not _DATE.match(value):
         raise ValueError("must be a YYYY-MM-DD date string")
     return date.fromisoformat(value)
 
@@ -65,7 +78,7 @@ def _decimal(value: Any) -> Decimal:
     if isinstance(value, float) and not math.isfinite(value):
         raise ValueError("must be finite")
     try:
-        parsed = Decimal(str(value).strip())
+        parsed = value if isinstance(value, Decimal) else Decimal(str(value).strip())
     except InvalidOperation:
         raise ValueError(f"{value!r} is not a decimal number") from None
     if not parsed.is_finite() or not math.isfinite(float(parsed)):
