@@ -69,6 +69,14 @@ def implausible(record: RawRecord, at: int, day: int) -> DeadLetter:
     return DeadLetter(record.feed, "implausible_time", detail, record.raw, record.origin)
 
 
+def oversized(feed: str, what: str, size: int, kept: bytes, origin: dict[str, Any]) -> DeadLetter:
+    """A record of ``size`` bytes, over the limit, as a dead letter that keeps its head
+    (``kept``) and says how to recognise it: its ``what`` is "line" or "message"."""
+    detail = (f"{what} of {size} bytes exceeds {MAX_RECORD_BYTES}; the first {len(kept)} bytes "
+              f"are kept (sha256 of kept part {hashlib.sha256(kept).hexdigest()})")
+    return DeadLetter(feed, "too_large", detail, kept, origin)
+
+
 def first_day(files: list[tuple[str, Path]]) -> int:
     """The earliest event-time day at the head of any file: every partition starts there."""
     days = []
@@ -267,10 +275,7 @@ class _FolderPartition(StatefulSourcePartition[SourceItem, dict[str, Any]]):
         if line.error is not None:
             return DeadLetter(cursor.feed, "unreadable_file", line.error, b"", origin)
         if line.oversized:
-            digest = hashlib.sha256(line.raw).hexdigest()
-            detail = (f"line of {line.oversized} bytes exceeds {MAX_RECORD_BYTES}; the first "
-                      f"{len(line.raw)} bytes are kept (sha256 of kept part {digest})")
-            return DeadLetter(cursor.feed, "too_large", detail, line.raw, origin)
+            return oversized(cursor.feed, "line", line.oversized, line.raw, origin)
         return RawRecord(cursor.feed, line.raw, origin)
 
 

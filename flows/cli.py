@@ -135,9 +135,9 @@ def run(ctx: click.Context, feeds: Path | None, source_name: str | None,
         options = dict(_option(text) for text in source_options)
         try:
             source = load_source(source_name, settings, **options)
+            summary = run_source(settings, source, out, scores=scores, workers=workers)
         except CreditRadarError as exc:
             raise click.ClickException(str(exc)) from exc
-        summary = run_source(settings, source, out, scores=scores, workers=workers)
     else:
         if feeds is None:
             raise click.UsageError("give --feeds DIR, or --source NAME with its options")
@@ -145,9 +145,12 @@ def run(ctx: click.Context, feeds: Path | None, source_name: str | None,
             raise click.ClickException(
                 f"no feed files (customers/payments/news/registry) in {feeds}")
         total = sum(path.stat().st_size for _, path in feed_files(feeds)) * workers
-        with _progress(total, "B", "run") as progress:
-            summary = run_folder(settings, feeds, out, scores=scores, workers=workers,
-                                 progress=progress)
+        try:
+            with _progress(total, "B", "run") as progress:
+                summary = run_folder(settings, feeds, out, scores=scores, workers=workers,
+                                     progress=progress)
+        except CreditRadarError as exc:
+            raise click.ClickException(str(exc)) from exc
     log.info("run.done", **summary.to_json())
     click.echo(format_summary(summary.to_json()))
     if top:

@@ -29,6 +29,7 @@ from bytewax.run import cli_main
 from config.settings import load_settings
 from flows.kafka_run import JOB_ENV, KafkaJob
 from flows.logs import configure_logging
+from flows.run import check_recovery_version
 
 
 def get_flow(recovery_directory: str | Path | None = None) -> Dataflow:
@@ -41,6 +42,7 @@ def get_flow(recovery_directory: str | Path | None = None) -> Dataflow:
         config = os.environ.get("CREDITRADAR_CONFIG")
         job = KafkaJob(load_settings(Path(config) if config else None), None)
     if recovery_directory is not None:
+        check_recovery_version(Path(recovery_directory))
         recovery = job.settings.recovery.model_copy(
             update={"directory": Path(recovery_directory)})
         job = replace(job, settings=job.settings.model_copy(update={"recovery": recovery}))

@@ -20,7 +20,9 @@ from bytewax.inputs import Source
 from bytewax.recovery import RecoveryConfig, init_db_dir
 from bytewax.testing import cluster_main, run_main
 
+from config.errors import ConfigError
 from config.settings import Settings
+from config.version import program_version
 from connectors.audit import AuditSink
 from connectors.channels.sink import NotifierSink
 from connectors.files import FeedFolderSource
@@ -33,6 +35,8 @@ SCORES = "scores.jsonl"
 WATCHLIST = "watchlist.jsonl"
 STATS = "stats.jsonl"
 AUDIT = "audit"
+RECOVERY_VERSION = "creditradar-version"
+"""The file in a recovery directory naming the program version whose state it holds."""
 EARLY_KINDS = ("early_warning", "escalation")
 EPOCH = timedelta(0)
 """One epoch per source batch, i.e. per event-time day (see `FeedFolderSource`)."""
@@ -120,11 +124,31 @@ def run_source(
 
 
 def prepare_recovery(directory: Path, partitions: int) -> Path:
-    """Create bytewax's recovery partitions on first use; keep them on a resume."""
+    """Create bytewax's recovery partitions on first use; keep them on a resume, if this
+    program wrote them (`check_recovery_version`)."""
     if not any(directory.glob("part-*.sqlite3")):
         directory.mkdir(parents=True, exist_ok=True)
         init_db_dir(directory, partitions)
+    check_recovery_version(directory)
     return directory
+
+
+def check_recovery_version(directory: Path) -> None:
+    """Refuse a recovery directory written by another program version: its snapshots are
+    pickles of that version's classes, which may fail to load, or load and break later. A
+    directory without a version mark (new, or made by ``python -m bytewax.recovery``) gets
+    this program's."""
+    mark = directory / RECOVERY_VERSION
+    ours = program_version()
+    theirs = mark.read_text().strip() if mark.exists() else None
+    if theirs is None:
+        directory.mkdir(parents=True, exist_ok=True)
+        mark.write_text(ours + "\n")
+    elif theirs != ours:
+        raise ConfigError(
+            f"recovery directory {directory} was written by creditradar {theirs}, this is "
+            f"{ours}: resume with that version, or start again with a fresh directory (the "
+            "run then reads the feeds from their start; on Kafka, from --from)")
 
 
 def canonicalize(path: Path) -> None:

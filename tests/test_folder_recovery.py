@@ -10,8 +10,12 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
+from config.errors import ConfigError
+from config.version import program_version
 from connectors.simulator import simulate
-from flows.run import DEADLETTER, WARNINGS, read_jsonl
+from flows.run import DEADLETTER, RECOVERY_VERSION, WARNINGS, prepare_recovery, read_jsonl
 
 
 def run(feeds: Path, out: Path, recovery: Path) -> subprocess.Popen[bytes]:
@@ -43,3 +47,28 @@ def test_killed_and_resumed_equals_uninterrupted(tmp_path: Path) -> None:
         assert read_jsonl(resumed) == read_jsonl(whole), name
     assert (tmp_path / "killed" / WARNINGS).read_bytes() == (tmp_path / "whole" / WARNINGS
                                                              ).read_bytes()
+
+
+def test_a_recovery_directory_of_another_version_is_refused(tmp_path: Path) -> None:
+    directory = prepare_recovery(tmp_path / "rec", 1)
+    mark = directory / RECOVERY_VERSION
+    assert mark.read_text().strip() == program_version()
+    assert prepare_recovery(directory, 1) == directory  # the same program resumes
+
+    mark.write_text("0.0.1+000000000000\n")
+    with pytest.raises(ConfigError, match="written by creditradar 0.0.1"):
+        prepare_recovery(directory, 1)
+
+
+def test_the_cli_says_why_it_will_not_resume(tmp_path: Path) -> None:
+    feeds = tmp_path / "feeds"
+    simulate(5, 2, 4, feeds)
+    mark = prepare_recovery(tmp_path / "rec", 1) / RECOVERY_VERSION
+    mark.write_text("0.0.1+000000000000\n")
+    env = {**os.environ, "CREDITRADAR_RECOVERY__DIRECTORY": str(tmp_path / "rec")}
+    done = subprocess.run(
+        [sys.executable, "-m", "flows.cli", "--log-level", "error", "run", "--feeds", str(feeds),
+         "--out", str(tmp_path / "out")], env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 1
+    assert "Traceback" not in done.stderr
+    assert "written by creditradar 0.0.1+000000000000" in done.stderr

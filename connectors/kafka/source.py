@@ -24,7 +24,6 @@ offsets seen when it was built (tests, backfills, the benchmark).
 
 from __future__ import annotations
 
-import hashlib
 import heapq
 import math
 from collections import deque
@@ -43,6 +42,7 @@ from connectors.files import (
     SourceItem,
     event_seconds,
     implausible,
+    oversized,
 )
 from connectors.kafka._config import redact_config
 from connectors.records import DeadLetter, RawRecord, SourceDone, Watermark
@@ -141,12 +141,10 @@ class _MergedPartition(StatefulSourcePartition[SourceItem, dict[str, Any]]):
         end = (self._day + 1) * DAY
         while self._heap and self._heap[0][0] < end:
             out.append(self._pop())
-            self._wait_for_heads()
         while self._heap and self._heap[0][0] // DAY > self._day + MAX_GAP_DAYS:
             at = self._heap[0][0]
             item = self._pop(advance_clock=False)
             out.append(implausible(item, at, self._day) if isinstance(item, RawRecord) else item)
-            self._wait_for_heads()
         self._day += 1
         return out
 
@@ -160,12 +158,18 @@ class _MergedPartition(StatefulSourcePartition[SourceItem, dict[str, Any]]):
     # -- merging ---------------------------------------------------------------------------
 
     def _pop(self, advance_clock: bool = True) -> SourceItem:
+        """The merge's next item. If that emptied its input, wait for the input's next head:
+        only the input popped from can start waiting (`_wait_for_heads` left none waiting)."""
         at, _, index, _ = heapq.heappop(self._heap)
-        _, _, item = self._inputs[index].queue.popleft()
+        source = self._inputs[index]
+        _, _, item = source.queue.popleft()
         if advance_clock:
             self._clock = max(self._clock, at)
         self._read += 1
-        self._push_head(index)
+        if source.waiting():
+            self._wait_for_heads()
+        else:
+            self._push_head(index)
         return item
 
     def _finish(self) -> list[SourceItem]:
@@ -283,11 +287,7 @@ def _item(source: _Input, message: Message) -> SourceItem:
         return DeadLetter(source.feed, "missing_value", "message has no value (tombstone)",
                           b"", origin)
     if len(value) > MAX_RECORD_BYTES:
-        kept = value[:KEPT_OF_OVERSIZED]
-        detail = (f"message of {len(value)} bytes exceeds {MAX_RECORD_BYTES}; the first "
-                  f"{len(kept)} bytes are kept (sha256 of kept part "
-                  f"{hashlib.sha256(kept).hexdigest()})")
-        return DeadLetter(source.feed, "too_large", detail, kept, origin)
+        return oversized(source.feed, "message", len(value), value[:KEPT_OF_OVERSIZED], origin)
     if key is None:
         return DeadLetter(source.feed, "missing_key",
                           "message has no key (producers key by customer id)", value, origin)
