@@ -1,12 +1,13 @@
 """What bytewax alone costs the monitor's shape of flow in 1 and 2 processes (`make bench`).
 
-    .venv/bin/python bench/epoch_floor.py [--items 142000] [--steps 6]
+    .venv/bin/python bench/epoch_floor.py [--items 142000] [--epochs 730] [--steps 6]
 
 A flow with no logic: four source partitions emit ``--items`` tuples over ``--epochs``
 batches (one epoch each, as the monitor runs one per event-time day), through ``--steps``
 keyed stateful steps that only count, each keyed by customer: the best case for scaling out.
 Each configuration runs as child processes to the end of input; the time is from the first
-batch to the end (start-up and connecting excluded), the slowest process's. It is the
+batch to the end (start-up and connecting excluded), the slowest process's, and next to it
+the CPU time the processes used in that span. It is the
 framework's floor under the monitor: bytewax lets a source start epoch ``e`` only when every
 output has finished epoch ``e - 1``, so every epoch is a round trip between all processes.
 """
@@ -46,7 +47,7 @@ def _flow(items: int, epochs: int, steps: int, started: list[float]) -> Any:
             if self.day == epochs:
                 raise StopIteration
             if not started:
-                started.append(time.monotonic())
+                started.extend((time.monotonic(), time.process_time()))
             self.day += 1
             return [(f"c{(self.index + PARTITIONS * k) % CUSTOMERS}", self.day)
                     for k in range(per_batch)]
@@ -79,24 +80,26 @@ def _child(args: argparse.Namespace) -> None:
     started: list[float] = []
     cluster_main(_flow(args.items, args.epochs, args.steps, started), addresses,
                  args.process_id, worker_count_per_proc=1, epoch_interval=timedelta(0))
-    print(time.monotonic() - started[0])
+    print(time.monotonic() - started[0], time.process_time() - started[1])
 
 
-def _run(args: argparse.Namespace, processes: int, epochs: int) -> float:
-    """Seconds of one run as ``processes`` child processes, first batch to end."""
+def _run(args: argparse.Namespace, processes: int, epochs: int) -> tuple[float, float]:
+    """Wall seconds of one run as ``processes`` child processes, first batch to end (the
+    slowest process's), and the CPU seconds all of them used meanwhile."""
     addresses = ";".join(f"127.0.0.1:{port}" for port in free_ports(processes))
     children = [subprocess.Popen(
         [sys.executable, __file__, "--child", "--process-id", str(i), "--addresses",
          addresses if processes > 1 else "", "--items", str(args.items), "--epochs",
          str(epochs), "--steps", str(args.steps)], stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL, text=True) for i in range(processes)]
-    seconds = []
+    wall, cpu = 0.0, 0.0
     for child in children:
         out, _ = child.communicate()
         if child.returncode != 0:
             raise SystemExit(f"{child.args} exited with {child.returncode}")
-        seconds.append(float(out.split()[-1]))
-    return max(seconds)
+        child_wall, child_cpu = (float(word) for word in out.split()[-2:])
+        wall, cpu = max(wall, child_wall), cpu + child_cpu
+    return wall, cpu
 
 
 def main() -> None:
@@ -110,11 +113,13 @@ def main() -> None:
     args = parser.parse_args()
     if args.child:
         return _child(args)
-    print(f"bytewax alone: {args.items} items through {args.steps} keyed steps that do nothing")
+    print(f"bytewax alone: items through {args.steps} keyed steps that do nothing")
     for epochs in (args.epochs // 10, args.epochs):
-        seconds = {p: _run(args, p, epochs) for p in (1, 2)}
-        print(f"  {epochs:5d} epochs: 1 process {seconds[1]:5.1f}s, 2 processes "
-              f"{seconds[2]:5.1f}s: 2 processes / 1 = {seconds[1] / seconds[2]:.2f}x")
+        items = max(1, args.items // epochs // PARTITIONS) * epochs * PARTITIONS
+        (wall_1, cpu_1), (wall_2, cpu_2) = (_run(args, p, epochs) for p in (1, 2))
+        print(f"  {items} items, {epochs:4d} epochs: 1 process {wall_1:4.1f}s "
+              f"(CPU {cpu_1:4.1f}s), 2 processes {wall_2:4.1f}s (CPU {cpu_2:4.1f}s): "
+              f"2 processes / 1 = {wall_1 / wall_2:.2f}x")
 
 
 if __name__ == "__main__":

@@ -71,11 +71,12 @@ def _monitor_folder(feeds: Path) -> None:
 
     from connectors.files import FeedFolderSource
     from flows.monitor import Outputs, build_flow
-    from flows.run import EPOCH
+    from flows.run import EPOCH, tune_gc
 
     drop = DiscardSink()
     flow = build_flow(Settings(), FeedFolderSource(feeds),
                       Outputs(warnings=drop, deadletter=drop, watchlist=drop, stats=drop))
+    tune_gc()
     run_main(flow, epoch_interval=EPOCH)
     status = Path("/proc/self/status").read_text()
     print(int(status.split("VmHWM:")[1].split()[0]) * 1024)  # kB -> bytes

@@ -65,7 +65,7 @@ def _plain_date(value: Any) -> date:
     return _parse_date(value)
 
 
-@lru_cache(maxsize=4096)
+@lru_cache(maxsize=4096)  # due dates and period ends repeat across a feed's records
 def _parse_date(value: str) -> date:
     if not _DATE.match(value):
         raise ValueError("must be a YYYY-MM-DD date string")

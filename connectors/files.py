@@ -19,7 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, Literal
 
 from bytewax.inputs import FixedPartitionedSource, StatefulSourcePartition
 
@@ -69,7 +69,8 @@ def implausible(record: RawRecord, at: int, day: int) -> DeadLetter:
     return DeadLetter(record.feed, "implausible_time", detail, record.raw, record.origin)
 
 
-def oversized(feed: str, what: str, size: int, kept: bytes, origin: dict[str, Any]) -> DeadLetter:
+def oversized(feed: str, what: Literal["line", "message"], size: int, kept: bytes,
+              origin: dict[str, Any]) -> DeadLetter:
     """A record of ``size`` bytes, over the limit, as a dead letter that keeps its head
     (``kept``) and says how to recognise it: its ``what`` is "line" or "message"."""
     detail = (f"{what} of {size} bytes exceeds {MAX_RECORD_BYTES}; the first {len(kept)} bytes "

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import math
 from array import array
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 
 import numpy as np
 from river import compose, linear_model, optim, preprocessing
@@ -74,20 +74,22 @@ class OnlineLogit:
     def learn_one(self, x: Mapping[str, float], y: int) -> None:
         self._pipeline.learn_one(model_inputs(x), bool(y))
 
+    def _weighted(self, x: Mapping[str, float]) -> Iterator[tuple[str, float]]:
+        """(feature, weight times standardised value), in the features' order."""
+        weights = self._logit.weights
+        for name, value in self._scaler.transform_one(model_inputs(x)).items():
+            yield name, weights.get(name, 0.0) * value
+
     def contributions(self, x: Mapping[str, float]) -> dict[str, float]:
         """Weight times standardised value per feature; with the intercept, the log-odds."""
-        z = self._scaler.transform_one(model_inputs(x))
-        weights = self._logit.weights
-        return {name: weights.get(name, 0.0) * value for name, value in z.items()}
+        return dict(self._weighted(x))
 
     @property
     def intercept(self) -> float:
         return float(self._logit.intercept)
 
     def predict_one(self, x: Mapping[str, float]) -> float:
-        weights = self._logit.weights
-        z = self._scaler.transform_one(model_inputs(x))
-        return sigmoid(self.intercept + sum(weights.get(name, 0.0) * v for name, v in z.items()))
+        return sigmoid(self.intercept + sum(part for _, part in self._weighted(x)))
 
     def digest(self) -> str:
         state = sorted(self._logit.weights.items()) + [("_intercept", self.intercept)]

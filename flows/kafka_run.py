@@ -46,7 +46,7 @@ from connectors.kafka import (
 )
 from connectors.sinks import JsonLinesSink
 from flows.monitor import Outputs, build_flow
-from flows.run import EPOCH, STATS, WATCHLIST, prepare_recovery
+from flows.run import EPOCH, STATS, WATCHLIST, prepare_recovery, tune_gc
 
 log = structlog.get_logger(__name__)
 
@@ -85,7 +85,9 @@ class KafkaJob:
                    data.get("passthrough", False))
 
     def flow(self) -> Dataflow:
-        """The monitor flow wired to Kafka (and, with ``out``, watchlist/stats files)."""
+        """The monitor flow wired to Kafka (and, with ``out``, watchlist/stats files), for
+        this process to run (the passthrough baseline gets the same process settings)."""
+        tune_gc()
         kafka = self.settings.kafka
         config = broker_config(self.bootstrap, kafka)
         source = KafkaFeedSource(feed_topics(kafka), config, start=self.start,

@@ -12,7 +12,6 @@ Step ids are stable names: recovery snapshots and the audit log refer to them.
 
 from __future__ import annotations
 
-import gc
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -46,8 +45,6 @@ from flows.steps import (
 PORTFOLIO_KEY = "portfolio"
 CLOCK_KEY = "clock"
 NOTIFY_KEY = "notify"
-GC_YOUNG_THRESHOLD = 50_000
-"""Allocations between young-generation collections (Python's default: 700)."""
 
 
 @dataclass
@@ -106,10 +103,6 @@ def _keyed(step_id: str, up: Stream[Any], key: Callable[[Any], str]) -> Stream[t
 
 def build_flow(settings: Settings, source: Source[Any], outputs: Outputs) -> Dataflow:
     """The monitor: ``source`` items in, warnings and the rest out to ``outputs``."""
-    # Per-customer state is many small long-lived objects and each event makes short-lived
-    # ones: at the default threshold the collector keeps walking the survivors (about 9% of
-    # a run, `make bench`). Every process that runs the flow builds it, so this covers all.
-    gc.set_threshold(GC_YOUNG_THRESHOLD, *gc.get_threshold()[1:])
     flow = Dataflow("creditradar")
     items = op.input("feeds", flow, source)
     raw, control = _split("split_source", items, RawRecord)

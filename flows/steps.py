@@ -56,8 +56,9 @@ class Latest:
     defaulted: bool
 
     def to_json(self) -> dict[str, Any]:
-        return {("event_time" if k == "at" else k):
-                (to_rfc3339(self.at) if k == "at" else getattr(self, k)) for k in self.__slots__}
+        return {"customer_id": self.customer_id, "name": self.name,
+                "event_time": to_rfc3339(self.at), "pd": self.pd, "grade": self.grade,
+                "top_reason": self.top_reason, "defaulted": self.defaulted}
 
 
 class _Logic(StatefulLogic):
