@@ -17,6 +17,19 @@ def to_seconds(moment: datetime) -> int:
     return int(moment.timestamp())
 
 
+def parse_time(text: str) -> datetime:
+    """An ISO 8601 time or date as an aware datetime; without an offset it is UTC (event times
+    are UTC by contract). Raises ValueError if ``text`` is neither.
+
+    >>> parse_time("2024-03-31")
+    datetime.datetime(2024, 3, 31, 0, 0, tzinfo=datetime.timezone.utc)
+    >>> parse_time("2024-03-31T12:00:00Z") == parse_time("2024-03-31T14:00+02:00")
+    True
+    """
+    moment = datetime.fromisoformat(text)
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
 def to_rfc3339(seconds: int) -> str:
     """``2024-03-31T00:00:00Z`` for a time in seconds."""
     return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -7,7 +7,7 @@ Every URL shown goes through ``redact_url``; every error through ``scrub``.
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any, cast
 
@@ -22,6 +22,7 @@ from connectors.channels.plugins import load_channel
 from connectors.channels.render import render_group
 from connectors.channels.router import match_routes
 from connectors.records import Reason, Warning
+from detectors.clock import parse_time
 
 
 def sample_warnings() -> list[Warning]:
@@ -63,10 +64,9 @@ def _notifier(ctx: click.Context) -> Notifier:
 
 def _parse_time(text: str) -> datetime:
     try:
-        moment = datetime.fromisoformat(text)
+        return parse_time(text)
     except ValueError as exc:
         raise click.BadParameter(f"not an ISO date or time: {text!r}") from exc
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 @click.group("alerts")

@@ -15,7 +15,7 @@ from typing import Any
 import click
 
 from config.errors import CreditRadarError
-from flows.replay import parse_time
+from detectors.clock import parse_time
 
 __all__ = ["EventTime", "explain_command", "replay_command"]
 

@@ -48,7 +48,6 @@ from array import array
 from collections import Counter, deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -56,7 +55,7 @@ import numpy as np
 from sklearn.ensemble import HistGradientBoostingClassifier
 
 from config.settings import Settings
-from detectors.clock import add_months, to_rfc3339, to_seconds
+from detectors.clock import add_months, parse_time, to_rfc3339, to_seconds
 from flows import metrics as m
 from flows.run import EARLY_KINDS, SCORES, WARNINGS, read_jsonl, run_folder
 
@@ -109,9 +108,7 @@ class Assessment:
 
 def to_time(text: str) -> int:
     """An RFC 3339 timestamp or a date (00:00 UTC) as event-time seconds."""
-    if len(text) == 10:
-        return to_seconds(datetime.combine(date.fromisoformat(text), datetime.min.time(), UTC))
-    return to_seconds(datetime.fromisoformat(text.replace("Z", "+00:00")))
+    return to_seconds(parse_time(text))
 
 
 def load_defaults(outcomes: Path) -> dict[str, int | None]:

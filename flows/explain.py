@@ -24,9 +24,9 @@ from connectors.audit import ANCHOR, AuditRecord, read_log, verify_log
 from connectors.files import FeedFolderSource
 from connectors.intake import Envelope, normalize_name, validate
 from connectors.records import DeadLetter, RawRecord, Warning, Watermark
-from detectors.clock import DAY, day_of, to_rfc3339, to_seconds
+from detectors.clock import DAY, day_of, parse_time, to_rfc3339, to_seconds
 from detectors.customer import CustomerState, Snapshot
-from flows.replay import logged_records, parse_time, write_feeds
+from flows.replay import logged_records, write_feeds
 from flows.run import SCORES, read_jsonl
 from flows.steps import Clock, Customer, Register
 

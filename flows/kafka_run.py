@@ -22,7 +22,7 @@ import os
 import subprocess
 import sys
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +45,7 @@ from connectors.kafka import (
     redact_config,
 )
 from connectors.sinks import JsonLinesSink
+from detectors.clock import parse_time
 from flows.monitor import Outputs, build_flow
 from flows.run import EPOCH, STATS, WATCHLIST, prepare_recovery, tune_gc
 
@@ -122,10 +123,9 @@ def parse_start(text: str) -> Start:
     if text in ("beginning", "end"):
         return text  # type: ignore[return-value]
     try:
-        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        return parse_time(text)
     except ValueError as exc:
         raise ConfigError(f"--from {text!r} is not beginning, end or an RFC 3339 time") from exc
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def run_kafka(

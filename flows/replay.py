@@ -22,7 +22,7 @@ import shutil
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +31,7 @@ from config.settings import Settings, config_digest
 from connectors.audit import AuditRecord, read_log, verify_log
 from connectors.contracts import FEEDS
 from connectors.records import Warning
+from detectors.clock import parse_time
 from flows.run import WARNINGS, canonicalize, run_folder
 
 __all__ = [
@@ -39,7 +40,6 @@ __all__ = [
     "REPORT",
     "ReplayReport",
     "logged_records",
-    "parse_time",
     "replay",
     "write_feeds",
 ]
@@ -51,12 +51,6 @@ LOGGED_WARNINGS = "logged-warnings.jsonl"
 REPORT = "replay-report.json"
 MAX_DIFFERENCES = 10
 _UNSAFE = re.compile(r"[^A-Za-z0-9_.-]+")
-
-
-def parse_time(text: str) -> datetime:
-    """An RFC 3339 time (``Z``, an offset, or none: UTC) as an aware datetime."""
-    moment = datetime.fromisoformat(text)
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 def logged_records(

@@ -11,9 +11,9 @@ from click.testing import CliRunner
 
 from config.settings import Settings
 from connectors.simulator import simulate
+from detectors.clock import parse_time
 from flows.auditor_cli import explain_command
 from flows.explain import explain
-from flows.replay import parse_time
 from flows.run import AUDIT, WARNINGS, read_jsonl, run_folder
 
 SETTINGS = Settings()

@@ -13,8 +13,9 @@ from click.testing import CliRunner
 from config.settings import Settings
 from connectors.audit import AuditRecord
 from connectors.simulator import simulate
+from detectors.clock import parse_time
 from flows.auditor_cli import replay_command
-from flows.replay import REPORT, parse_time, replay
+from flows.replay import REPORT, replay
 from flows.run import AUDIT, WARNINGS, read_jsonl, run_folder
 
 SETTINGS = Settings()

@@ -29,8 +29,9 @@ from connectors.channels.router import (
     silenced_by,
 )
 from connectors.channels.scheduler import Scheduler
-from connectors.channels.store import Store, parse_time, ts
+from connectors.channels.store import Store, ts
 from connectors.records import Warning
+from detectors.clock import parse_time
 
 __all__ = ["DeliveryReport", "Notifier"]
 

@@ -8,8 +8,9 @@ import json
 from datetime import datetime
 
 from config.alerts import AlertsSettings, ResolvedRoute
-from connectors.channels.store import Store, parse_time, ts
+from connectors.channels.store import Store, ts
 from connectors.records import Warning
+from detectors.clock import parse_time
 
 
 def match_routes(node: ResolvedRoute, warning: Warning) -> list[ResolvedRoute]:

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from connectors.records import Warning
+from detectors.clock import parse_time
 
 DB_NAME = "alerts.sqlite3"
 _SCHEMA = """
@@ -61,12 +62,6 @@ def ts(moment: datetime) -> str:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
-def parse_time(text: str) -> datetime:
-    """Read an ISO time; a naive one is taken as UTC (event times are UTC by contract)."""
-    moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 class Store:
