@@ -36,6 +36,20 @@ def _split(url: str) -> tuple[str, str, str, str, str, str] | None:
     return found.group("scheme"), userinfo if at else "", hostport, slash + path, query, fragment
 
 
+def _public_host(hostport: str) -> bool:
+    """A lower-case host name or address (tokens in the host part have capitals or no dot)."""
+    return bool(_HOST.match(hostport.lower())) and hostport == hostport.lower()
+
+
+def _public_segment(segment: str) -> bool:
+    """An empty or short lower-case word of a path, as opposed to a token."""
+    return not segment or bool(_PLAIN_SEGMENT.match(segment))
+
+
+def _secret_query(key: str, has_value: bool) -> bool:
+    return has_value and key.lower() not in _SAFE_QUERY_KEYS
+
+
 def redact_url(url: str) -> str:
     """Return ``url`` with credentials, token-like host/path parts and query secrets masked.
 
@@ -50,18 +64,15 @@ def redact_url(url: str) -> str:
     if parts is None:
         return MASK
     scheme, userinfo, hostport, path, query, fragment = parts
-    host = hostport if _HOST.match(hostport.lower()) and hostport == hostport.lower() else MASK
+    host = hostport if _public_host(hostport) else MASK
     out = f"{scheme}://{MASK + '@' if userinfo else ''}{host}"
     if path:
-        out += "/".join(
-            segment if not segment or _PLAIN_SEGMENT.match(segment) else MASK
-            for segment in path.split("/")
-        )
+        out += "/".join(s if _public_segment(s) else MASK for s in path.split("/"))
     if query:
         pairs = []
         for pair in query.split("&"):
             key, eq, _value = pair.partition("=")
-            pairs.append(pair if key.lower() in _SAFE_QUERY_KEYS or not eq else f"{key}={MASK}")
+            pairs.append(f"{key}={MASK}" if _secret_query(key, bool(eq)) else pair)
         out += "?" + "&".join(pairs)
     return out + (f"#{fragment}" if fragment else "")
 
@@ -75,12 +86,12 @@ def secrets_of(url: str) -> list[str]:
     found: set[str] = set()
     if userinfo:
         found.update(p for p in userinfo.split(":") if p)
-    if not (_HOST.match(hostport.lower()) and hostport == hostport.lower()):
+    if not _public_host(hostport):
         found.update([hostport, *hostport.split(":")])
-    found.update(s for s in path.split("/") if s and not _PLAIN_SEGMENT.match(s))
+    found.update(s for s in path.split("/") if not _public_segment(s))
     for pair in query.split("&") if query else ():
         key, _eq, value = pair.partition("=")
-        if value and key.lower() not in _SAFE_QUERY_KEYS:
+        if _secret_query(key, bool(value)):
             found.add(value)
     found |= {unquote(s) for s in found}
     # very short fragments (a port, "a") would shred ordinary words without protecting much
