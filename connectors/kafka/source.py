@@ -324,10 +324,13 @@ class KafkaFeedSource(FixedPartitionedSource[SourceItem, dict[str, Any]]):
         self.start = start
         self.stop_at_end = stop_at_end
         self.poll_timeout = poll_timeout
+        self._first_day: tuple[int | None] | None = None
 
-    def partition_counts(self) -> dict[str, int]:
-        """Feed -> number of partitions of its topic (which must exist)."""
-        consumer = Consumer({**CONSUMER_DEFAULTS, **self.config})
+    def partition_counts(self, consumer: Consumer | None = None) -> dict[str, int]:
+        """Feed -> number of partitions of its topic (which must exist), asked through
+        ``consumer`` or, without one, a consumer of its own."""
+        own = consumer is None
+        consumer = consumer or Consumer({**CONSUMER_DEFAULTS, **self.config})
         try:
             counts = {}
             for feed, topic in self.topics.items():
@@ -337,7 +340,8 @@ class KafkaFeedSource(FixedPartitionedSource[SourceItem, dict[str, Any]]):
                 counts[feed] = len(meta.partitions)
             return counts
         finally:
-            consumer.close()
+            if own:
+                consumer.close()
 
     def list_parts(self) -> list[str]:
         groups = math.gcd(*self.partition_counts().values())
@@ -347,14 +351,15 @@ class KafkaFeedSource(FixedPartitionedSource[SourceItem, dict[str, Any]]):
                    resume_state: dict[str, Any] | None) -> _MergedPartition:
         _, index, _, groups = for_part.split("-")
         group, count = int(index), int(groups)
-        counts = self.partition_counts()
+        consumer = Consumer({**CONSUMER_DEFAULTS, **self.config})
+        counts = self.partition_counts(consumer)
         if math.gcd(*counts.values()) != count:
+            consumer.close()
             raise RuntimeError(f"feed topics now have {counts} partitions; recovery state was "
                                f"made with {count} source partitions: repartition needs a "
                                "fresh recovery directory")
         log.info("kafka.source_start", partition=for_part, config=redact_config(self.config),
                  start=str(self.start), stop_at_end=self.stop_at_end)
-        consumer = Consumer({**CONSUMER_DEFAULTS, **self.config})
         offsets = (resume_state or {}).get("offsets", {})
         inputs = []
         for feed_index, feed in enumerate(FEEDS):
@@ -374,7 +379,9 @@ class KafkaFeedSource(FixedPartitionedSource[SourceItem, dict[str, Any]]):
                          for i in inputs])
         first_day = None
         if count > 1 and (resume_state or {}).get("day") is None:
-            first_day = self.first_day(counts)
+            if self._first_day is None:  # the same for every partition: found once a process
+                self._first_day = (self.first_day(counts),)
+            first_day = self._first_day[0]
         return _MergedPartition(for_part, count, inputs, consumer, resume_state, first_day,
                                 self.poll_timeout)
 
