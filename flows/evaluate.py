@@ -45,7 +45,7 @@ from __future__ import annotations
 
 import json
 from array import array
-from collections import Counter, deque
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -77,6 +77,8 @@ class Rows:
     names: list[str]
     matrix: np.ndarray
     """Every recorded feature, one column per name; NaN where a row lacks it."""
+    last_scored: int = 0
+    """The event time of the run's last score, month end or not."""
 
     def column(self, name: str) -> np.ndarray:
         if name not in self.names:
@@ -122,8 +124,10 @@ def load_rows(scores: Path, defaults: dict[str, int | None]) -> Rows:
     keyed: list[tuple[int, str, float, int]] = []
     names: dict[str, int] = {}
     at_row, at_col, values = array("l"), array("l"), array("d")
+    last = ""
     with scores.open(encoding="utf-8") as handle:
         for line in handle:
+            last = line if line.strip() else last  # canonical order: the last is the latest
             if '"month_end":false' in line:  # a cheap skip; anything else is parsed and checked
                 continue
             row = json.loads(line)
@@ -143,25 +147,20 @@ def load_rows(scores: Path, defaults: dict[str, int | None]) -> Rows:
     keyed.sort()
     order = [k[3] for k in keyed]
     return Rows([k[1] for k in keyed], [k[0] for k in keyed], [k[2] for k in keyed],
-                list(names), matrix[order] if order else matrix)
+                list(names), matrix[order] if order else matrix,
+                to_time(json.loads(last)["event_time"]) if last else 0)
 
 
-def load_alerts(warnings: Path) -> list[m.Alert]:
-    """The monitor's early warnings, escalations and resolutions."""
+def load_alerts(warnings: list[dict[str, Any]]) -> list[m.Alert]:
+    """The monitor's early warnings, escalations and resolutions of a run's warnings."""
     return [m.Alert(w["customer_id"], to_time(w["event_time"]), w["kind"])
-            for w in read_jsonl(warnings) if w["kind"] in (*EARLY_KINDS, m.RESOLVED)]
+            for w in warnings if w["kind"] in (*EARLY_KINDS, m.RESOLVED)]
 
 
-def period_end(run: Path, rows: Rows) -> int:
+def period_end(rows: Rows, warnings: list[dict[str, Any]]) -> int:
     """The end of the observed period: the latest event time in the run's outputs."""
-    latest = max(rows.times, default=0)
-    for w in read_jsonl(run / WARNINGS):
-        latest = max(latest, to_time(w["event_time"]))
-    with (run / SCORES).open(encoding="utf-8") as handle:
-        last = deque(handle, maxlen=1)  # canonical order: the last row is the latest
-    if last and last[0].strip():
-        latest = max(latest, to_time(json.loads(last[0])["event_time"]))
-    return latest
+    times = (to_time(w["event_time"]) for w in warnings)
+    return max(rows.last_scored, max(rows.times, default=0), *times)
 
 
 # -- baselines --------------------------------------------------------------------------------
@@ -239,15 +238,21 @@ def batch_warner(rows: Rows, labels: list[int | None], split: int, share: float,
 # -- assessment --------------------------------------------------------------------------------
 
 
-def assess(rows: Rows, index: Sequence[int], labels: list[int | None], warner: Warner,
-           defaults: dict[str, int | None], end: int, since: int | None) -> Assessment:
-    """All metrics of one warner over the rows ``index`` (and its alerts from ``since``)."""
-    known = [(k, labels[i]) for k, i in enumerate(index) if labels[i] is not None]
-    ys = [y for _, y in known]
-    scores = [warner.scores[k] for k, _ in known]
-    probs = [warner.probs[k] for k, _ in known]
-    months = [rows.times[index[k]] for k, _ in known]
-    alerts = warner.alerts if since is None else m.window_alerts(warner.alerts, since)
+@dataclass(frozen=True)
+class Caught:
+    """What a warner's alerts caught and cost over some rows (see `caught`)."""
+
+    leads: m.LeadStats
+    warnings: list[tuple[str, int]]
+    """(customer, time) of every early warning and escalation."""
+    false: m.FalseWarnings
+
+
+def caught(rows: Rows, index: Sequence[int], alerts: list[m.Alert],
+           defaults: dict[str, int | None], end: int, since: int | None) -> Caught:
+    """The alert side of `assess`: lead times and false warnings of ``alerts`` (from ``since``)
+    over the rows ``index``; the scores play no part in it."""
+    alerts = alerts if since is None else m.window_alerts(alerts, since)
     first_seen: dict[str, int] = {}
     for i in index:
         first_seen.setdefault(rows.customers[i], rows.times[i])
@@ -256,18 +261,31 @@ def assess(rows: Rows, index: Sequence[int], labels: list[int | None], warner: W
     judged_months = sum(1 for i in index if add_months(rows.times[i], m.FALSE_WINDOW_MONTHS)
                         <= end)
     false = m.false_warnings(warnings, defaults, judged_months, judged_until=end)
+    return Caught(leads, warnings, false)
+
+
+def assess(rows: Rows, index: Sequence[int], labels: list[int | None], warner: Warner,
+           defaults: dict[str, int | None], end: int, since: int | None) -> Assessment:
+    """All metrics of one warner over the rows ``index`` (and its alerts from ``since``)."""
+    known = [(k, labels[i]) for k, i in enumerate(index) if labels[i] is not None]
+    ys = [y for _, y in known]
+    scores = [warner.scores[k] for k, _ in known]
+    probs = [warner.probs[k] for k, _ in known]
+    months = [rows.times[index[k]] for k, _ in known]
+    found = caught(rows, index, warner.alerts, defaults, end, since)
+    leads, warnings, false = found.leads, found.warnings, found.false
     calibration = m.calibration_table(ys, probs)
     metrics = {
-        "auc": _round(m.roc_auc(ys, scores)),
-        "pr_auc": _round(m.pr_auc(ys, scores)),
-        "brier": _round(m.brier(ys, probs), 5),
+        "auc": round_or_none(m.roc_auc(ys, scores)),
+        "pr_auc": round_or_none(m.pr_auc(ys, scores)),
+        "brier": round_or_none(m.brier(ys, probs), 5),
         "calibration": [{"pd_from": b.low, "pd_to": b.high, "rows": b.rows,
                          "mean_pd": round(b.mean_pd, 4), "observed_rate": round(b.observed_rate, 4)}
                         for b in calibration],
-        "defaulters_warned_6m": _round(leads.warned_6m_share),
-        "median_lead_months": _round(leads.median_lead_months, 2),
-        "false_warnings_per_1000_customer_years": _round(false.per_1000_customer_years, 1),
-        "top_decile_capture": _round(m.top_share_capture(months, ys, scores, TOP_DECILE)),
+        "defaulters_warned_6m": round_or_none(leads.warned_6m_share),
+        "median_lead_months": round_or_none(leads.median_lead_months, 2),
+        "false_warnings_per_1000_customer_years": round_or_none(false.per_1000_customer_years, 1),
+        "top_decile_capture": round_or_none(m.top_share_capture(months, ys, scores, TOP_DECILE)),
         "counts": {
             "rows": len(index), "labelled_rows": len(ys), "positive_rows": sum(ys),
             "eligible_defaulters": leads.eligible_defaulters, "defaulters_warned": leads.warned,
@@ -281,7 +299,7 @@ def assess(rows: Rows, index: Sequence[int], labels: list[int | None], warner: W
                       leads.leads_months, dict(sorted(volume.items())))
 
 
-def _round(value: float | None, digits: int = 4) -> float | None:
+def round_or_none(value: float | None, digits: int = 4) -> float | None:
     return None if value is None else round(value, digits)
 
 
@@ -310,7 +328,8 @@ def evaluate_run(settings: Settings, run: Path, outcomes: Path) -> Evaluation:
     rows = load_rows(run / SCORES, defaults)
     if not rows.times:
         raise ValueError(f"no month-end scores in {run / SCORES}: is the period under a month?")
-    end = period_end(run, rows)
+    warnings = read_jsonl(run / WARNINGS)
+    end = period_end(rows, warnings)
     horizon = settings.horizon_months
     labels: list[int | None] = [
         m.horizon_label(t, defaults.get(c), horizon) if add_months(t, horizon) <= end else None
@@ -320,7 +339,7 @@ def evaluate_run(settings: Settings, run: Path, outcomes: Path) -> Evaluation:
     split = months[len(months) // 2]
     full = list(range(len(rows.times)))
     second = [i for i in full if rows.times[i] >= split]
-    alerts = load_alerts(run / WARNINGS)
+    alerts = load_alerts(warnings)
     rules = {"dpd60": dpd60(rows), "altman_z": altman(rows)}
 
     def period(index: list[int], since: int | None) -> dict[str, Assessment]:
@@ -341,7 +360,7 @@ def evaluate_run(settings: Settings, run: Path, outcomes: Path) -> Evaluation:
         defaulters=sum(1 for c in seen if defaults.get(c) is not None),
         customer_months=len(rows.times),
         new_warnings=sum(1 for a in alerts if a.kind == EARLY_KINDS[0]),
-        tradeoff=budget_tradeoff(rows, labels, settings, defaults, end),
+        tradeoff=budget_tradeoff(rows, settings, defaults, end),
     )
 
 

@@ -9,13 +9,14 @@ model's scores do not depend on the policy.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from config.settings import Settings
 from detectors.grading import grade_of
 from detectors.policy import WarningPolicy, budget_ranks
 from flows import metrics as m
-from flows.evaluate import Rows, Warner, assess, month_ranks
+from flows.evaluate import Rows, caught, month_ranks, round_or_none
 from flows.run import EARLY_KINDS
 
 __all__ = ["TRADEOFF_BUDGETS", "policy_alerts", "budget_tradeoff"]
@@ -27,23 +28,44 @@ TRADEOFF_BUDGETS = (2.5, 5.0, 10.0, 20.0, 30.0, 50.0)
 def policy_alerts(rows: Rows, settings: Settings, budget_per_1000: float,
                   budget: int | None = None) -> list[m.Alert]:
     """The warning policy replayed over the month-end rows with the given alert budget."""
+    return _replay(rows, settings, _Ranked.of(rows, settings), budget_per_1000, budget)
+
+
+@dataclass(frozen=True)
+class _Ranked:
+    """Per month-end row: its grade, its rank in its month and the month's size. They do not
+    depend on the budget, so the trade-off works them out once."""
+
+    grades: list[str]
+    ranks: dict[int, int]
+    sizes: dict[int, int]
+
+    @classmethod
+    def of(cls, rows: Rows, settings: Settings) -> _Ranked:
+        ranks, sizes = month_ranks(rows, dict(enumerate(rows.pds)))
+        bounds = settings.policy.grade_bounds
+        return cls([grade_of(pd, bounds) for pd in rows.pds], ranks, sizes)
+
+
+def _replay(rows: Rows, settings: Settings, ranked: _Ranked, budget_per_1000: float,
+            budget: int | None) -> list[m.Alert]:
     p = settings.policy
-    ranks, sizes = month_ranks(rows, dict(enumerate(rows.pds)))
     policies: dict[str, WarningPolicy] = {}
     alerts: list[m.Alert] = []
-    for i, (customer, at, pd) in enumerate(zip(rows.customers, rows.times, rows.pds,
-                                               strict=True)):
-        policy = policies.setdefault(customer, WarningPolicy(
-            p.warn_from_grade, p.resolve_below_grade, p.resolve_after_months))
-        decision = policy.decide(grade_of(pd, p.grade_bounds), ranks[i],
-                                 budget_ranks(budget_per_1000, sizes[i], budget))
+    for i, (customer, at) in enumerate(zip(rows.customers, rows.times, strict=True)):
+        policy = policies.get(customer)
+        if policy is None:
+            policy = policies[customer] = WarningPolicy(
+                p.warn_from_grade, p.resolve_below_grade, p.resolve_after_months)
+        decision = policy.decide(ranked.grades[i], ranked.ranks[i],
+                                 budget_ranks(budget_per_1000, ranked.sizes[i], budget))
         if decision is not None:
             alerts.append(m.Alert(customer, at, decision.kind))
     return alerts
 
 
-def budget_tradeoff(rows: Rows, labels: list[int | None], settings: Settings,
-                    defaults: dict[str, int | None], end: int) -> list[dict[str, Any]]:
+def budget_tradeoff(rows: Rows, settings: Settings, defaults: dict[str, int | None],
+                    end: int) -> list[dict[str, Any]]:
     """One line per alert budget of `TRADEOFF_BUDGETS` (and the configured one): what the
     policy would have warned over the whole period. ``precision_12m`` is the share of the
     judged warnings whose customer defaulted within 12 months: the line to read for a
@@ -54,21 +76,23 @@ def budget_tradeoff(rows: Rows, labels: list[int | None], settings: Settings,
     index = list(range(len(rows.times)))
     months = max(1, len(set(rows.times)))
     customer_months = len(rows.times)
+    ranked = _Ranked.of(rows, settings)
     out = []
     for per_1000, absolute in budgets:
-        alerts = policy_alerts(rows, settings, per_1000, absolute)
-        a = assess(rows, index, labels, Warner(rows.pds, rows.pds, alerts), defaults, end, None)
+        alerts = _replay(rows, settings, ranked, per_1000, absolute)
+        found = caught(rows, index, alerts, defaults, end, None)
         new = sum(1 for x in alerts if x.kind == EARLY_KINDS[0])
-        counts = a.metrics["counts"]
-        judged = counts["judged_warnings"]
+        judged = found.false.judged
         out.append({
             "budget_per_1000": per_1000, "budget": absolute,
             "configured": (per_1000, absolute) == (p.budget_per_1000, p.budget),
             "new_warnings_per_month_per_1000": round(1000 * new / customer_months, 2),
             "new_warnings_per_month": round(new / months, 1),
-            **{k: a.metrics[k] for k in ("defaulters_warned_6m", "median_lead_months",
-                                         "false_warnings_per_1000_customer_years")},
-            "warnings": counts["warnings"],
-            "precision_12m": round(1 - counts["false_warnings"] / judged, 4) if judged else None,
+            "defaulters_warned_6m": round_or_none(found.leads.warned_6m_share),
+            "median_lead_months": round_or_none(found.leads.median_lead_months, 2),
+            "false_warnings_per_1000_customer_years":
+                round_or_none(found.false.per_1000_customer_years, 1),
+            "warnings": len(found.warnings),
+            "precision_12m": round(1 - found.false.false / judged, 4) if judged else None,
         })
     return out
