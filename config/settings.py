@@ -152,6 +152,12 @@ class Settings(BaseSettings):
         # The file's values arrive as init kwargs; the environment must override them.
         return env_settings, init_settings, file_secret_settings
 
+    def with_recovery_directory(self, directory: Path | None) -> Settings:
+        """These settings with ``recovery.directory`` set: the steps copy their snapshots
+        only when it is, so an entry point that learns the directory elsewhere sets it here."""
+        recovery = self.recovery.model_copy(update={"directory": directory})
+        return self.model_copy(update={"recovery": recovery})
+
 
 def read_config_file(path: Path) -> dict[str, Any]:
     """Read a TOML (``.toml``) or YAML (``.yaml``/``.yml``) settings file into a dict."""

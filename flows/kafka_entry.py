@@ -43,9 +43,7 @@ def get_flow(recovery_directory: str | Path | None = None) -> Dataflow:
         job = KafkaJob(load_settings(Path(config) if config else None), None)
     if recovery_directory is not None:
         check_recovery_version(Path(recovery_directory))
-        recovery = job.settings.recovery.model_copy(
-            update={"directory": Path(recovery_directory)})
-        job = replace(job, settings=job.settings.model_copy(update={"recovery": recovery}))
+        job = replace(job, settings=job.settings.with_recovery_directory(Path(recovery_directory)))
     configure_logging(job.settings.log_level, "auto")
     return job.flow()
 

@@ -148,9 +148,7 @@ def run_kafka(
     ``out`` also writes the watchlist and input counts there (all processes must see it).
     """
     recovery_dir = recovery_dir or settings.recovery.directory
-    # The steps copy their snapshots only when the settings say recovery is on.
-    recovery = settings.recovery.model_copy(update={"directory": recovery_dir})
-    job = KafkaJob(settings.model_copy(update={"recovery": recovery}), bootstrap, start,
+    job = KafkaJob(settings.with_recovery_directory(recovery_dir), bootstrap, start,
                    stop_at_end, out)
     snapshot_interval = snapshot_interval or settings.recovery.snapshot_interval_seconds
     epoch = EPOCH if snapshot_interval is None else timedelta(seconds=snapshot_interval)

@@ -253,10 +253,9 @@ def _replay_settings(settings: Settings, out: Path) -> tuple[Settings, list[str]
         return settings, []
     fresh = out / "recovery"
     shutil.rmtree(fresh, ignore_errors=True)
-    recovery = settings.recovery.model_copy(update={"directory": fresh})
     note = (f"recovery.directory moved to {fresh} for the replay; since the configuration "
             "digest covers it, config_digest in the replayed warnings differs")
-    return settings.model_copy(update={"recovery": recovery}), [note]
+    return settings.with_recovery_directory(fresh), [note]
 
 
 def _warning_line(record: AuditRecord) -> str:
