@@ -71,12 +71,12 @@ class WarningPolicy:
         """``budget``: how many of the riskiest ranks may be newly warned (`budget_ranks`)."""
         if not month_end:
             return None
-        calm = grade < self.resolve_below or rank > 2 * budget
         if self.active is None:
             if grade >= self.warn_from and rank <= budget:
                 self.active, self.calm = grade, 0
                 return Decision("early_warning", None)
             return None
+        calm = grade < self.resolve_below or rank > 2 * budget
         if not calm:
             self.calm = 0
             if grade > self.active:

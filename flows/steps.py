@@ -247,16 +247,16 @@ class Policy(_Logic):
             self.state["latest"] = Latest(value.customer_id, value.profile.name, value.at, 1.0,
                                           "E", warning.kind, True)
             return [warning], self.RETAIN
-        reasons = sorted(value.contributions.items(), key=lambda kv: (-kv[1], kv[0]))
+        top = min(value.contributions.items(), key=lambda kv: (-kv[1], kv[0]), default=None)
         self.state["latest"] = Latest(
             value.snapshot.customer_id, value.snapshot.profile.name, value.snapshot.at,
-            round(value.pd, 6), value.grade,
-            reasons[0][0] if reasons and reasons[0][1] > 0 else None, False,
+            round(value.pd, 6), value.grade, top[0] if top and top[1] > 0 else None, False,
         )
+        if not value.snapshot.month_end:  # only month ends decide (`WarningPolicy`)
+            return [], self.RETAIN
         p = self.settings.policy
         budget = budget_ranks(p.budget_per_1000, value.portfolio_size, p.budget)
-        decision = self.state["policy"].decide(value.grade, value.rank, budget,
-                                               month_end=value.snapshot.month_end)
+        decision = self.state["policy"].decide(value.grade, value.rank, budget)
         if decision is None:
             return [], self.RETAIN
         warning = from_score(value, decision, horizon).model_copy(update=self.lineage)
