@@ -40,6 +40,7 @@ class Score:
 
 Item = Snapshot | Label | DefaultNotice
 Result = Score | DefaultNotice
+_Scored = tuple[int, Snapshot, float]
 
 
 def _item_time(item: Item) -> int:
@@ -94,29 +95,31 @@ class Portfolio:
         # Month ends are scored by every model (for validation); the champion's is one of them.
         month_ends = [s for s in snapshots if s.month_end]
         every = self.model.predict_all([s.features for s in month_ends])
-        at_month_end = iter(every[self.model.champion])
-        others = iter(self.model.score_many([s.features for s in snapshots if not s.month_end]))
-        pds = iter([next(at_month_end) if s.month_end else next(others) for s in snapshots])
+        month_end_pds = iter(every[self.model.champion])
+        other_pds = iter(self.model.score_many([s.features for s in snapshots
+                                                if not s.month_end]))
         out: list[Result | None] = []
-        scored: list[tuple[int, Snapshot, float]] = []  # place in ``out``, snapshot, PD
+        # (place in ``out``, snapshot, PD) of the day's month ends, and of its other snapshots
+        scored: tuple[list[_Scored], list[_Scored]] = ([], [])
         for item in items:
             if isinstance(item, DefaultNotice):
                 self._unrank(item.customer_id)
                 self._defaulted.add(item.customer_id)
                 out.append(item)
             elif isinstance(item, Snapshot):
-                pd = next(pds)
+                pd = next(month_end_pds if item.month_end else other_pds)
                 if item.customer_id not in self._defaulted:  # a late snapshot after a default
-                    scored.append((len(out), item, pd))
+                    scored[0 if item.month_end else 1].append((len(out), item, pd))
                     out.append(None)
-        for place, score in self._rank_day(scored):
+        for place, score in self._rank_day(*scored):
             out[place] = score
         self.model.track([(s.customer_id, s.at) for s in month_ends], every)
         labels = [(i.customer_id, i.at, i.features, i.y) for i in items if isinstance(i, Label)]
         self.model.learn_many(labels, now=max(_item_time(i) for i in items))
         return [o for o in out if o is not None]
 
-    def _rank_day(self, scored: list[tuple[int, Snapshot, float]]) -> list[tuple[int, Score]]:
+    def _rank_day(self, month_ends: list[_Scored],
+                  others: list[_Scored]) -> list[tuple[int, Score]]:
         """Rank the day's scores once all of them are in: the month-end snapshots first, all
         against each other (so a month end's ranks compare this month's probabilities, from
         one model, never last month's), then the day's other snapshots against those.
@@ -125,8 +128,6 @@ class Portfolio:
         portfolio; its default notice still follows its score. Ranks within a group do not
         depend on the order its snapshots came in."""
         pds, ranked = self._pds, self._ranked
-        month_ends = [entry for entry in scored if entry[1].month_end]
-        others = [entry for entry in scored if not entry[1].month_end]
         results: list[tuple[int, Score]] = []
         for group in (month_ends, others):
             for _, snapshot, pd in group:
