@@ -60,7 +60,7 @@ class RefitBoosting:
         self._rows = np.full((0, 0), np.nan, dtype=np.float32)
         """Examples in the first ``_count`` rows, a column per name (NaN: absent)."""
         self._count = 0
-        self._labels = bytearray()
+        self._labels = np.zeros(0, dtype=np.uint8)
         self._weights = np.ones(0, dtype=np.float32)
         self._model: HistGradientBoostingClassifier | None = None
         self._fitted_names: list[str] = []
@@ -80,7 +80,7 @@ class RefitBoosting:
         for name, value in x.items():
             row[self._index[name]] = value
         self._rows[self._count, : len(row)] = row
-        self._labels.append(y)
+        self._labels[self._count] = y
         self._count += 1
         if self._count > MAX_ROWS:
             self._thin()
@@ -97,14 +97,16 @@ class RefitBoosting:
         weights = np.ones(len(grown), dtype=np.float32)
         weights[: self._count] = self._weights[: self._count]
         self._weights = weights
+        labels = np.zeros(len(grown), dtype=np.uint8)
+        labels[: self._count] = self._labels[: self._count]
+        self._labels = labels
 
     def refit(self) -> bool:
         """Train on every stored example; False when there are too few labels yet."""
-        positives = sum(self._labels)
-        if self._count < self.min_labels or positives < self.min_positives:
+        labels = self._labels[: self._count]
+        if self._count < self.min_labels or int(labels.sum()) < self.min_positives:
             return False
         matrix = self._rows[: self._count, : len(self._names)]
-        labels = np.frombuffer(bytes(self._labels), dtype=np.uint8)
         weights = self._weights[: self._count]
         model = HistGradientBoostingClassifier(
             max_iter=self.max_iter, learning_rate=0.05, max_leaf_nodes=self.max_leaf_nodes,
@@ -165,7 +167,7 @@ class RefitBoosting:
 
     def _thin(self) -> None:
         count = self._count
-        labels = np.frombuffer(bytes(self._labels), dtype=np.uint8)
+        labels = self._labels[:count]
         negative = labels == 0
         kept_negative = negative & (np.cumsum(negative) % 2 == 1)  # every other negative
         keep = ~negative | kept_negative
@@ -175,5 +177,6 @@ class RefitBoosting:
         self._rows[kept:count] = np.nan
         self._weights[:kept] = self._weights[:count][keep]
         self._weights[kept:count] = 1.0
-        self._labels = bytearray(labels[keep].tobytes())
+        self._labels[:kept] = labels[keep]
+        self._labels[kept:count] = 0
         self._count = kept
