@@ -85,7 +85,7 @@ class Ledger:
     closed: RecentIds = field(default_factory=RecentIds)
     """Settled invoices, remembered `CLOSED_MEMORY_DAYS` so a late extra payment is known."""
     unapplied: float = 0.0
-    _crossing: tuple[float, int | None] | None = None
+    _crossing: tuple[float, int | None] | None = field(default=None, repr=False, compare=False)
     """`material_default_day`'s last answer: it changes only when the open items do."""
 
     def invoice(

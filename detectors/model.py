@@ -188,10 +188,14 @@ class RiskModel:
         """The predictions tracked for the snapshot at ``at``, forgotten once taken. A
         customer's labels come in time order, so earlier untaken ones will never be asked."""
         entry = self._open.get(customer_id)
-        if entry is None or at not in entry[0]:
+        if entry is None:
             return None
         times, values = entry
-        i, width = times.index(at), len(MODELS)
+        try:
+            i = times.index(at)
+        except ValueError:
+            return None
+        width = len(MODELS)
         taken = values[i * width : (i + 1) * width]
         del times[: i + 1], values[: (i + 1) * width]
         self._tracked -= i + 1
