@@ -17,7 +17,6 @@ import re
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any, Literal
 
@@ -26,7 +25,7 @@ from bytewax.inputs import FixedPartitionedSource, StatefulSourcePartition
 from connectors.contracts import FEEDS, MAX_RECORD_BYTES
 from connectors.intake import normalize_name
 from connectors.records import DeadLetter, RawRecord, SourceDone, Watermark
-from detectors.clock import DAY
+from detectors.clock import DAY, parse_time, to_seconds
 
 SourceItem = RawRecord | DeadLetter | Watermark | SourceDone
 MAX_GAP_DAYS = 3660
@@ -53,12 +52,10 @@ def event_seconds(line: bytes) -> int | None:
     match = _TIME.search(line)
     if match is None:
         return None
-    text = match.group(1).decode("ascii", "replace")
     try:
-        moment = datetime.fromisoformat(text)
+        return to_seconds(parse_time(match.group(1).decode("ascii", "replace")))
     except ValueError:
         return None
-    return int((moment if moment.tzinfo else moment.replace(tzinfo=UTC)).timestamp())
 
 
 def implausible(record: RawRecord, at: int, day: int) -> DeadLetter:

@@ -21,8 +21,6 @@ GENESIS = "0" * 64
 ANCHOR = "anchor"
 """Kind of the records that carry a signed chain head."""
 
-FIELDS = frozenset({"seq", "partition", "kind", "id", "event_time", "body", "prev", "hash"})
-
 
 def canonical(obj: dict[str, Any]) -> bytes:
     """The one byte encoding of a JSON object that hashes and comparisons use.
@@ -67,7 +65,7 @@ class AuditRecord:
     def _fields(self) -> dict[str, Any]:
         # A shallow view (dataclasses.asdict would deep-copy every body, for nothing) of every
         # field, so that no field added later escapes the hash.
-        return {f.name: getattr(self, f.name) for f in fields(self)}
+        return {name: getattr(self, name) for name in _NAMES}
 
     def content_hash(self) -> str:
         """The hash this record should carry, recomputed from its other fields."""
@@ -102,6 +100,11 @@ class AuditRecord:
         if record.to_line()[:-1] != line:
             raise ConnectorError("not in canonical encoding")
         return record
+
+
+_NAMES = tuple(f.name for f in fields(AuditRecord))
+FIELDS = frozenset(_NAMES)
+"""The keys of a record's line: exactly its fields."""
 
 
 def anchor_message(partition: str, seq: int, head: str, final: bool) -> bytes:

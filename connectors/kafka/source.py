@@ -352,15 +352,33 @@ class KafkaFeedSource(FixedPartitionedSource[SourceItem, dict[str, Any]]):
         _, index, _, groups = for_part.split("-")
         group, count = int(index), int(groups)
         consumer = Consumer({**CONSUMER_DEFAULTS, **self.config})
-        counts = self.partition_counts(consumer)
-        if math.gcd(*counts.values()) != count:
-            consumer.close()
-            raise RuntimeError(f"feed topics now have {counts} partitions; recovery state was "
-                               f"made with {count} source partitions: repartition needs a "
-                               "fresh recovery directory")
-        log.info("kafka.source_start", partition=for_part, config=redact_config(self.config),
-                 start=str(self.start), stop_at_end=self.stop_at_end)
-        offsets = (resume_state or {}).get("offsets", {})
+        try:
+            counts = self.partition_counts(consumer)
+            if math.gcd(*counts.values()) != count:
+                raise RuntimeError(f"feed topics now have {counts} partitions; recovery state was "
+                                   f"made with {count} source partitions: repartition needs a "
+                                   "fresh recovery directory")
+            log.info("kafka.source_start", partition=for_part, config=redact_config(self.config),
+                     start=str(self.start), stop_at_end=self.stop_at_end)
+            inputs = self._inputs(consumer, counts, group, count,
+                                  (resume_state or {}).get("offsets", {}))
+            consumer.assign([TopicPartition(i.tp.topic, i.tp.partition, i.position)
+                             for i in inputs])
+            first_day = None
+            if count > 1 and (resume_state or {}).get("day") is None:
+                if self._first_day is None:  # the same for every partition: found once a process
+                    self._first_day = (self.first_day(counts),)
+                first_day = self._first_day[0]
+        except BaseException:
+            consumer.close()  # a partition that cannot start leaves no consumer behind
+            raise
+        return _MergedPartition(for_part, count, inputs, consumer, resume_state, first_day,
+                                self.poll_timeout)
+
+    def _inputs(self, consumer: Consumer, counts: dict[str, int], group: int, count: int,
+                offsets: dict[str, int]) -> list[_Input]:
+        """The Kafka partitions of source partition ``group`` of ``count``, each at its
+        snapshot's offset or, without one, where this run starts."""
         inputs = []
         for feed_index, feed in enumerate(FEEDS):
             topic = self.topics[feed]
@@ -375,15 +393,7 @@ class KafkaFeedSource(FixedPartitionedSource[SourceItem, dict[str, Any]]):
                 offset = max(offset, low)  # retention may have deleted what we were at
                 inputs.append(_Input(feed, feed_index, TopicPartition(topic, p, offset), offset,
                                      high if self.stop_at_end else None))
-        consumer.assign([TopicPartition(i.tp.topic, i.tp.partition, i.position)
-                         for i in inputs])
-        first_day = None
-        if count > 1 and (resume_state or {}).get("day") is None:
-            if self._first_day is None:  # the same for every partition: found once a process
-                self._first_day = (self.first_day(counts),)
-            first_day = self._first_day[0]
-        return _MergedPartition(for_part, count, inputs, consumer, resume_state, first_day,
-                                self.poll_timeout)
+        return inputs
 
     def first_day(self, counts: dict[str, int]) -> int | None:
         """The earliest event-time day at the start offsets of any feed partition, so that
