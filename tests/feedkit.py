@@ -37,6 +37,17 @@ def status(cid: str, when: str, value: str) -> dict[str, Any]:
                   status=value)
 
 
+def drain(part: Any, limit: int | None = None) -> list[Any]:
+    """A source partition's batches, to its end (then closed) or until ``limit`` items."""
+    got: list[Any] = []
+    try:
+        while limit is None or len(got) < limit:
+            got.extend(part.next_batch())
+    except StopIteration:
+        part.close()
+    return got
+
+
 def event(feed: str, obj: dict[str, Any]) -> Event:
     return parse_record(feed, json.dumps(obj).encode())
 

@@ -68,7 +68,6 @@ def folder_reference(settings: Settings, feeds: Path, out: Path) -> tuple[dict[s
 class Published:
     """A simulated portfolio on fresh topics, with the folder run's warnings to compare."""
 
-    feeds: Path
     topics: dict[str, str]
     settings: Settings
     counts: dict[str, int]
@@ -84,7 +83,7 @@ def publish_portfolio(bootstrap: str, tmp_path: Path, customers: int = 120,
     settings = kafka_settings(topics)
     counts = publish(bootstrap, feeds, topics)
     expected, summary = folder_reference(settings, feeds, tmp_path / "folder")
-    return Published(feeds, topics, settings, counts, expected, summary)
+    return Published(topics, settings, counts, expected, summary)
 
 
 def by_id(warnings: list[dict[str, Any]]) -> dict[str, Any]:

@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -18,12 +19,12 @@ from connectors.simulator import simulate
 from flows.run import DEADLETTER, RECOVERY_VERSION, WARNINGS, prepare_recovery, read_jsonl
 
 
-def run(feeds: Path, out: Path, recovery: Path) -> subprocess.Popen[bytes]:
+def run(feeds: Path, out: Path, recovery: Path, **popen: Any) -> subprocess.Popen[Any]:
     env = {**os.environ, "CREDITRADAR_RECOVERY__DIRECTORY": str(recovery)}
     return subprocess.Popen(
         [sys.executable, "-m", "flows.cli", "--log-level", "error", "run", "--feeds", str(feeds),
          "--out", str(out), "--top", "0"],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        env=env, **{"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL, **popen},
     )
 
 
@@ -65,10 +66,8 @@ def test_the_cli_says_why_it_will_not_resume(tmp_path: Path) -> None:
     simulate(5, 2, 4, feeds)
     mark = prepare_recovery(tmp_path / "rec", 1) / RECOVERY_VERSION
     mark.write_text("0.0.1+000000000000\n")
-    env = {**os.environ, "CREDITRADAR_RECOVERY__DIRECTORY": str(tmp_path / "rec")}
-    done = subprocess.run(
-        [sys.executable, "-m", "flows.cli", "--log-level", "error", "run", "--feeds", str(feeds),
-         "--out", str(tmp_path / "out")], env=env, capture_output=True, text=True, timeout=120)
-    assert done.returncode == 1
-    assert "Traceback" not in done.stderr
-    assert "written by creditradar 0.0.1+000000000000" in done.stderr
+    child = run(feeds, tmp_path / "out", tmp_path / "rec", stderr=subprocess.PIPE, text=True)
+    _, stderr = child.communicate(timeout=120)
+    assert child.returncode == 1
+    assert "Traceback" not in stderr
+    assert "written by creditradar 0.0.1+000000000000" in stderr

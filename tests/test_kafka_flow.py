@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from feedkit import drain, payment
 from kafka_support import (
     diff,
     folder_reference,
@@ -24,7 +25,7 @@ from kafka_support import (
     topic_warnings,
 )
 
-from connectors.contracts import MAX_RECORD_BYTES
+from connectors.contracts import FEEDS, MAX_RECORD_BYTES
 from connectors.files import event_seconds, feed_files
 from connectors.kafka import KafkaFeedSource, produce_lines, read_deadletters
 from connectors.kafka.produce import record_key
@@ -115,18 +116,11 @@ def test_backfill_from_a_timestamp(kafka_bootstrap: str, tmp_path: Path) -> None
     since = datetime(2021, 4, 1, tzinfo=UTC)
     wanted = sum(1 for _, path in feed_files(feeds) for line in path.read_bytes().splitlines()
                  if line and (event_seconds(line) or 0) >= since.timestamp())
-    source = KafkaFeedSource({f: topics[f] for f in ("customers", "payments", "news",
-                                                     "registry")},
+    source = KafkaFeedSource({f: topics[f] for f in FEEDS},
                              {"bootstrap.servers": kafka_bootstrap}, start=since,
                              stop_at_end=True)
-    records = []
-    for name in source.list_parts():
-        part = source.build_part("feeds", name, None)
-        try:
-            while True:
-                records += [i for i in part.next_batch() if isinstance(i, RawRecord)]
-        except StopIteration:
-            part.close()
+    records = [i for name in source.list_parts()
+               for i in drain(source.build_part("feeds", name, None)) if isinstance(i, RawRecord)]
     assert len(records) == wanted
     assert min(event_seconds(r.raw) or 0 for r in records) >= since.timestamp()
 
@@ -137,25 +131,12 @@ def test_a_far_future_record_is_dead_lettered_without_moving_the_clock(
     topics = make_topics(kafka_bootstrap, 1)
     config = {"bootstrap.servers": kafka_bootstrap}
     key = b"C000001"
-
-    def payment(day: str, event_id: str) -> bytes:
-        return json.dumps({"event_time": day, "event_id": event_id, "customer_id": "C000001",
-                           "type": "payment", "invoice_id": "i", "amount": "1",
-                           "currency": "EUR"}).encode()
-
-    produce_lines(config, topics["payments"], [(key, payment("2010-01-04", "a"), None),
-                                               (key, payment("2025-06-01", "typo"), None)])
-    source = KafkaFeedSource({f: topics[f] for f in ("customers", "payments", "news",
-                                                     "registry")},
-                             config, stop_at_end=True)
-    items = []
-    for name in source.list_parts():
-        part = source.build_part("feeds", name, None)
-        try:
-            while True:
-                items += part.next_batch()
-        except StopIteration:
-            part.close()
+    lines = [json.dumps(payment("C000001", day, "i", 1, event_id=eid)).encode()
+             for day, eid in (("2010-01-04", "a"), ("2025-06-01", "typo"))]
+    produce_lines(config, topics["payments"], [(key, line, None) for line in lines])
+    source = KafkaFeedSource({f: topics[f] for f in FEEDS}, config, stop_at_end=True)
+    items = [i for name in source.list_parts() for i in drain(source.build_part("feeds", name,
+                                                                               None))]
 
     dead = [i for i in items if isinstance(i, DeadLetter)]
     assert [(d.reason, json.loads(d.raw)["event_id"]) for d in dead] == [

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from bytewax.testing import TestingSink, TestingSource, run_main
-from feedkit import customer, invoice, payment, record, status, write_feeds
+from feedkit import customer, drain, invoice, payment, record, status, write_feeds
 from structlog.testing import capture_logs
 
 from config.settings import RecoverySettings, Settings
@@ -121,15 +121,6 @@ def test_every_bad_input_has_a_defined_outcome_and_the_counts_add_up(tmp_path: P
 def test_folder_source_resumes_exactly_where_its_snapshot_says(tmp_path: Path) -> None:
     folder = write_feeds(tmp_path / "feeds", deteriorating_portfolio())
     source = FeedFolderSource(folder)
-
-    def drain(part, limit: int | None = None) -> list:
-        got: list = []
-        try:
-            while limit is None or len(got) < limit:
-                got.extend(part.next_batch())
-        except StopIteration:
-            pass
-        return got
 
     whole = [i for i in drain(source.build_part("s", "shard-0-of-1", None))
              if isinstance(i, RawRecord)]
