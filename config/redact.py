@@ -38,7 +38,7 @@ def _split(url: str) -> tuple[str, str, str, str, str, str] | None:
 
 def _public_host(hostport: str) -> bool:
     """A lower-case host name or address (tokens in the host part have capitals or no dot)."""
-    return bool(_HOST.match(hostport.lower())) and hostport == hostport.lower()
+    return hostport == hostport.lower() and bool(_HOST.match(hostport))
 
 
 def _public_segment(segment: str) -> bool:
@@ -46,8 +46,9 @@ def _public_segment(segment: str) -> bool:
     return not segment or bool(_PLAIN_SEGMENT.match(segment))
 
 
-def _secret_query(key: str, has_value: bool) -> bool:
-    return has_value and key.lower() not in _SAFE_QUERY_KEYS
+def _safe_key(key: str) -> bool:
+    """A query key whose value names a channel's options without granting access."""
+    return key.lower() in _SAFE_QUERY_KEYS
 
 
 def redact_url(url: str) -> str:
@@ -72,7 +73,7 @@ def redact_url(url: str) -> str:
         pairs = []
         for pair in query.split("&"):
             key, eq, _value = pair.partition("=")
-            pairs.append(f"{key}={MASK}" if _secret_query(key, bool(eq)) else pair)
+            pairs.append(pair if _safe_key(key) or not eq else f"{key}={MASK}")
         out += "?" + "&".join(pairs)
     return out + (f"#{fragment}" if fragment else "")
 
@@ -91,7 +92,7 @@ def secrets_of(url: str) -> list[str]:
     found.update(s for s in path.split("/") if not _public_segment(s))
     for pair in query.split("&") if query else ():
         key, _eq, value = pair.partition("=")
-        if _secret_query(key, bool(value)):
+        if value and not _safe_key(key):
             found.add(value)
     found |= {unquote(s) for s in found}
     # very short fragments (a port, "a") would shred ordinary words without protecting much
