@@ -119,7 +119,7 @@ class Match(_Model):
     max_exposure: float | None = None
 
     def matches(self, warning: Any) -> bool:
-        """True when ``warning`` (a connectors.records.Warning) satisfies every given field."""
+        """True when ``warning`` (a detectors.records.Warning) satisfies every given field."""
         pairs = (
             (self.severity, warning.severity), (self.grade, warning.grade),
             (self.kind, warning.kind), (self.category, warning.category),

@@ -32,9 +32,22 @@ SECRET_KEY_PARTS = ("password", "secret", "token", "key", "credential", "sasl.oa
 
 
 class DetectorSettings(BaseModel):
-    """Per-customer state: decay of signals, lateness, what counts as a default."""
+    """How input becomes state: time, ids, decay of signals, what counts as a default."""
 
     allowed_lateness_days: int = Field(7, ge=0, le=366)
+    """A record dated more than this behind what its feed has reached is rejected (late)."""
+    read_ahead: int = Field(64, ge=1, le=100_000)
+    """Records a feed reads ahead before it leaves a day: one record dated ahead of its
+    neighbours waits for its day instead of moving the feed's clock."""
+    max_gap_days: int = Field(3660, ge=31)
+    """A record dated further than this from its feed's clock is a typo (implausible)."""
+    event_id_memory_days: int = Field(180, ge=8, le=36_600)
+    """Event ids are remembered (for duplicates) at least this long."""
+    require_master_data: bool = True
+    """Reject events of customers without a master record (customers feed) before them."""
+    dormant_after_days: int = Field(120, ge=1)
+    """A customer with nothing open, no fresh tradeline or accounts and no event for this
+    long is not snapshotted at month ends (it costs nothing until its next event)."""
     news_half_life_days: float = Field(90.0, gt=0)
     registry_half_life_days: float = Field(180.0, gt=0)
     material_overdue_amount: float = Field(500.0, ge=0)
@@ -113,9 +126,17 @@ class KafkaSettings(BaseModel):
 
 class RecoverySettings(BaseModel):
     directory: Path | None = None
-    snapshot_interval_seconds: float | None = Field(None, gt=0)
-    """None: an epoch, and so a snapshot, per event-time day (what keeps a cluster
-    deterministic); seconds make snapshots rarer at that cost."""
+    """Where a run snapshots its state to resume after a crash (None: no recovery)."""
+    snapshot_interval_seconds: float = Field(5.0, gt=0)
+    """Wall-clock seconds between snapshots (bytewax epochs). Results never depend on it:
+    every step applies complete event-time days in a fixed order."""
+
+
+class EngineSettings(BaseModel):
+    """How the work is spread; nothing here changes a result."""
+
+    buckets: int = Field(0, ge=0, le=4096)
+    """Buckets of customers (and shares of event ids): 0 means one per worker."""
 
 
 class Settings(BaseSettings):
@@ -136,6 +157,7 @@ class Settings(BaseSettings):
     policy: PolicySettings = PolicySettings()
     kafka: KafkaSettings = KafkaSettings()
     recovery: RecoverySettings = RecoverySettings()
+    engine: EngineSettings = EngineSettings()
     alerts: AlertsSettings = AlertsSettings()
     audit: AuditSettings = AuditSettings()
     log_level: str = "info"

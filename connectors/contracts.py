@@ -1,28 +1,30 @@
-"""Feed contract v1 (../shared/FEEDS.md) as strict pydantic models.
+"""Feed contract v1 (docs/feeds.md) as strict pydantic models, and its one parser.
 
-Every feed record is parsed here and nowhere else: `parse_record` turns raw bytes into a
-typed event or raises `ContractError` with a reason a person can act on. Unknown extra
-fields are kept (``extra="allow"``) and ignored, as the contract says.
+`parse_record` validates the raw bytes of one record in a single pass (pydantic parses the
+JSON itself) and turns it into a core event (`detectors.events`), or raises `ContractError`
+with a reason a person can act on. Unknown extra fields are allowed and ignored (they stay
+in the record's raw bytes, which the audit log keeps). A key repeated in one object counts
+with its last value, as in most JSON parsers; since every step reads the parsed record, a
+repeat cannot make two steps disagree.
 """
 
 from __future__ import annotations
 
-import json
 import math
 import re
 from datetime import UTC, date, datetime, time
-from decimal import Decimal, InvalidOperation
-from enum import StrEnum
 from functools import lru_cache
 from typing import Annotated, Any, Literal
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
-    BeforeValidator,
     ConfigDict,
     Field,
+    PlainValidator,
     StrictInt,
     StrictStr,
+    StringConstraints,
     TypeAdapter,
     ValidationError,
     model_validator,
@@ -30,149 +32,175 @@ from pydantic import (
 
 from config.errors import ContractError
 from connectors._codes import COUNTRIES, CURRENCIES
+from detectors import events as e
+from detectors.events import FEEDS
+
+__all__ = ["CONTRACT_VERSION", "FEEDS", "MAX_AMOUNT", "MAX_RECORD_BYTES", "Outcome",
+           "parse_record"]
 
 CONTRACT_VERSION = "1"
-FEEDS = ("customers", "payments", "news", "registry")
 MAX_RECORD_BYTES = 1_000_000
-"""A record larger than this is rejected before JSON parsing (a 10 MB line is hostile)."""
+"""A record larger than this is rejected before parsing (a 10 MB line is hostile)."""
+MAX_AMOUNT = 1e15
+"""The largest amount a record may carry: larger ones are typos or attacks, and sums of a few
+of them would overflow."""
 
-_RFC3339 = re.compile(
-    r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})$"
-)
-_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-
-
-def _event_time(value: Any) -> datetime:
-    """RFC 3339 with an offset, or a bare date read as 00:00 UTC; anything else is an error."""
-    if not isinstance(value, str):
-        raise ValueError("must be an RFC 3339 timestamp or a YYYY-MM-DD date string")
-    return _parse_event_time(value)
+_TIME = r"^\d{4}-\d{2}-\d{2}(?:[Tt ]\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?(?:[Zz]|[+-]\d{2}:\d{2}))?$"
+_DATE = r"^\d{4}-\d{2}-\d{2}$"
+_NUMBER = re.compile(r"^\s*[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?\s*$")
 
 
-@lru_cache(maxsize=4096)  # feeds repeat times and dates; only valid strings are remembered
-def _parse_event_time(value: str) -> datetime:
-    if _DATE.match(value):
-        return datetime.combine(date.fromisoformat(value), time(), tzinfo=UTC)
-    if not _RFC3339.match(value):
-        raise ValueError(f"{value!r} is not an RFC 3339 timestamp with an offset, nor a date")
-    parsed = datetime.fromisoformat(value.replace("z", "Z").replace("t", "T"))
-    return parsed.astimezone(UTC)
+def _amount_value(value: Any) -> float:
+    """A JSON number or numeric string as a float, finite and at most `MAX_AMOUNT`."""
+    if isinstance(value, str):
+        if not _NUMBER.match(value):
+            raise ValueError(f"{value[:40]!r} is not a decimal number")
+    elif isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError("must be a decimal number (a JSON number or a numeric string)")
+    elif isinstance(value, int) and abs(value) > MAX_AMOUNT:
+        raise ValueError(f"must be a finite amount of at most {MAX_AMOUNT:.0e}")
+    amount = float(value)
+    if not math.isfinite(amount) or abs(amount) > MAX_AMOUNT:
+        raise ValueError(f"must be a finite amount of at most {MAX_AMOUNT:.0e}")
+    return amount
 
 
-def _plain_date(value: Any) -> date:
-    if not isinstance(value, str):
-        raise ValueError("must be a YYYY-MM-DD date string")
-    return _parse_date(value)
+def _non_negative(value: Any) -> float:
+    amount = _amount_value(value)
+    if amount < 0:
+        raise ValueError(f"must not be negative, got {amount}")
+    return amount
 
 
-@lru_cache(maxsize=4096)  # due dates and period ends repeat across a feed's records
-def _parse_date(value: str) -> date:
-    if not _DATE.match(value):
-        raise ValueError("must be a YYYY-MM-DD date string")
-    return date.fromisoformat(value)
-
-
-def _decimal(value: Any) -> Decimal:
-    if isinstance(value, bool) or not isinstance(value, int | float | str | Decimal):
-        raise ValueError("must be a decimal number (JSON number or numeric string)")
-    if isinstance(value, float) and not math.isfinite(value):
-        raise ValueError("must be finite")
-    try:
-        parsed = value if isinstance(value, Decimal) else Decimal(str(value).strip())
-    except InvalidOperation:
-        raise ValueError(f"{value!r} is not a decimal number") from None
-    if not parsed.is_finite() or not math.isfinite(float(parsed)):
-        raise ValueError("must be a finite amount")
-    return parsed
-
-
-def _non_negative(value: Any) -> Decimal:
-    parsed = _decimal(value)
-    if parsed < 0:
-        raise ValueError(f"must not be negative, got {parsed}")
-    return parsed
-
-
-def _currency(value: Any) -> str:
-    if not isinstance(value, str) or value not in CURRENCIES:
-        raise ValueError(f"{value!r} is not an ISO 4217 currency code")
+def _currency(value: str) -> str:
+    if value not in CURRENCIES:
+        raise ValueError(f"{value[:20]!r} is not an ISO 4217 currency code")
     return value
 
 
-def _country(value: Any) -> str:
-    if not isinstance(value, str) or value not in COUNTRIES:
-        raise ValueError(f"{value!r} is not an ISO 3166-1 alpha-2 country code")
+def _country(value: str) -> str:
+    if value not in COUNTRIES:
+        raise ValueError(f"{value[:20]!r} is not an ISO 3166-1 alpha-2 country code")
     return value
 
 
-EventTime = Annotated[datetime, BeforeValidator(_event_time)]
-PlainDate = Annotated[date, BeforeValidator(_plain_date)]
-Amount = Annotated[Decimal, BeforeValidator(_non_negative)]
-SignedAmount = Annotated[Decimal, BeforeValidator(_decimal)]
-Currency = Annotated[str, BeforeValidator(_currency)]
-Country = Annotated[str, BeforeValidator(_country)]
+Amount = Annotated[float, PlainValidator(_non_negative, json_schema_input_type=float | str)]
+SignedAmount = Annotated[float, PlainValidator(_amount_value, json_schema_input_type=float | str)]
+Currency = Annotated[StrictStr, AfterValidator(_currency)]
+Country = Annotated[StrictStr, AfterValidator(_country)]
 Id = Annotated[StrictStr, Field(min_length=1, max_length=256)]
+EventTime = Annotated[StrictStr, StringConstraints(pattern=_TIME)]
+Date = Annotated[StrictStr, StringConstraints(pattern=_DATE)]
+Text = StrictStr
+Ratio = Annotated[float, Field(strict=True, ge=-MAX_AMOUNT, le=MAX_AMOUNT)]
 
 
-class _Event(BaseModel):
-    model_config = ConfigDict(extra="allow", frozen=True)
+@lru_cache(maxsize=8192)  # feeds repeat times and dates; only valid strings are remembered
+def event_seconds(text: str) -> int:
+    """An event time (RFC 3339 with an offset, or a date read as 00:00 UTC) in seconds.
+
+    >>> event_seconds("2024-03-31"), event_seconds("2024-03-31T02:00:00+02:00")
+    (1711843200, 1711843200)
+    """
+    if len(text) == 10:
+        moment = datetime.combine(date.fromisoformat(text), time(), tzinfo=UTC)
+    else:
+        moment = datetime.fromisoformat(text.replace("z", "Z").replace("t", "T"))
+    return int(moment.timestamp())
+
+
+_EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
+
+
+@lru_cache(maxsize=8192)
+def date_day(text: str) -> int:
+    """A ``YYYY-MM-DD`` date as an event-time day number."""
+    return date.fromisoformat(text).toordinal() - _EPOCH_ORDINAL
+
+
+class _Record(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True, allow_inf_nan=False)
 
     event_id: Id
     event_time: EventTime
+    contract_version: Literal["1"] | None = None
 
 
+def _num(value: float | None) -> float | None:
+    return None if value is None else float(value)
 
-class Customer(_Event):
+
+class Customer(_Record):
     """Master data; the latest record per customer wins, in event time."""
 
-    feed: Literal["customers"] = "customers"
     customer_id: Id
     name: Annotated[StrictStr, Field(min_length=1)]
     country: Country | None = None
-    industry: StrictStr | None = None
+    industry: Text | None = None
     currency: Currency | None = None
     credit_limit: Amount | None = None
     insured_limit: Amount | None = None
     tags: list[StrictStr] = []
     aliases: list[StrictStr] = []
 
+    def to_event(self) -> e.CustomerRecord:
+        return e.CustomerRecord(
+            self.event_id, event_seconds(self.event_time), self.customer_id, self.name,
+            self.country, self.industry, self.currency, _num(self.credit_limit),
+            _num(self.insured_limit), tuple(self.tags), tuple(self.aliases))
 
-class _LedgerEvent(_Event):
-    feed: Literal["payments"] = "payments"
+
+class _LedgerRecord(_Record):
     customer_id: Id
     invoice_id: Id
     amount: Amount
     currency: Currency
 
 
-class Invoice(_LedgerEvent):
+class Invoice(_LedgerRecord):
     type: Literal["invoice"]
-    issue_date: PlainDate
-    due_date: PlainDate
+    issue_date: Date
+    due_date: Date
 
     @model_validator(mode="after")
     def _due_after_issue(self) -> Invoice:
-        if self.due_date < self.issue_date:
+        if self.due_date < self.issue_date:  # same format: string order is date order
             raise ValueError("due_date is before issue_date")
         return self
 
+    def to_event(self) -> e.Invoice:
+        return e.Invoice(self.event_id, event_seconds(self.event_time), self.customer_id,
+                         self.invoice_id, float(self.amount), self.currency,
+                         date_day(self.issue_date), date_day(self.due_date))
 
-class Payment(_LedgerEvent):
+
+class Payment(_LedgerRecord):
     type: Literal["payment"]
 
+    def to_event(self) -> e.Payment:
+        return e.Payment(self.event_id, event_seconds(self.event_time), self.customer_id,
+                         self.invoice_id, float(self.amount), self.currency)
 
-class CreditNote(_LedgerEvent):
+
+class CreditNote(_LedgerRecord):
     type: Literal["credit_note"]
 
+    def to_event(self) -> e.CreditNote:
+        return e.CreditNote(self.event_id, event_seconds(self.event_time), self.customer_id,
+                            self.invoice_id, float(self.amount), self.currency)
 
-class WriteOff(_LedgerEvent):
+
+class WriteOff(_LedgerRecord):
     type: Literal["write_off"]
 
+    def to_event(self) -> e.WriteOff:
+        return e.WriteOff(self.event_id, event_seconds(self.event_time), self.customer_id,
+                          self.invoice_id, float(self.amount), self.currency)
 
-class Tradeline(_Event):
+
+class Tradeline(_Record):
     """A periodic bank or bureau snapshot of the customer's account elsewhere."""
 
-    feed: Literal["payments"] = "payments"
     type: Literal["tradeline"]
     customer_id: Id
     days_past_due: Annotated[StrictInt, Field(ge=0, le=100_000)]
@@ -182,18 +210,23 @@ class Tradeline(_Event):
     credit_limit: Amount | None = None
     paid_in_period: Amount | None = None
 
+    def to_event(self) -> e.Tradeline:
+        return e.Tradeline(self.event_id, event_seconds(self.event_time), self.customer_id,
+                           self.days_past_due, float(self.outstanding), self.currency,
+                           _num(self.overdue), _num(self.credit_limit),
+                           _num(self.paid_in_period))
 
-class News(_Event):
-    feed: Literal["news"] = "news"
+
+class News(_Record):
     customer_id: Id | None = None
     company_name: Annotated[StrictStr, Field(min_length=1)] | None = None
-    headline: StrictStr
-    source: StrictStr
-    body: StrictStr | None = None
-    url: StrictStr | None = None
-    language: StrictStr | None = None
+    headline: Text
+    source: Text
+    body: Text | None = None
+    url: Text | None = None
+    language: Text | None = None
     categories: list[StrictStr] = []
-    sentiment: Annotated[float, Field(ge=-1.0, le=1.0, strict=False)] | None = None
+    sentiment: Annotated[float, Field(strict=True, ge=-1.0, le=1.0)] | None = None
 
     @model_validator(mode="after")
     def _names_a_company(self) -> News:
@@ -201,32 +234,31 @@ class News(_Event):
             raise ValueError("news needs customer_id or company_name")
         return self
 
-
-class Status(StrEnum):
-    ACTIVE = "active"
-    INSOLVENCY_FILED = "insolvency_filed"
-    ADMINISTRATION = "administration"
-    RESTRUCTURING = "restructuring"
-    LIQUIDATION = "liquidation"
-    DISSOLVED = "dissolved"
-    STRUCK_OFF = "struck_off"
+    def to_event(self) -> e.NewsItem:
+        return e.NewsItem(self.event_id, event_seconds(self.event_time), self.customer_id,
+                          self.company_name, self.headline, self.source,
+                          tuple(self.categories), _num(self.sentiment), self.language)
 
 
-DEFAULT_STATUSES = frozenset({Status.INSOLVENCY_FILED, Status.ADMINISTRATION, Status.LIQUIDATION})
+Status = Literal["active", "insolvency_filed", "administration", "restructuring", "liquidation",
+                 "dissolved", "struck_off"]
 
 
-class _RegistryEvent(_Event):
-    feed: Literal["registry"] = "registry"
+class _RegistryRecord(_Record):
     customer_id: Id
 
 
-class StatusChange(_RegistryEvent):
+class StatusChange(_RegistryRecord):
     type: Literal["status_change"]
     status: Status
 
+    def to_event(self) -> e.StatusChange:
+        return e.StatusChange(self.event_id, event_seconds(self.event_time), self.customer_id,
+                              self.status)
+
 
 class Financials(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     revenue: SignedAmount | None = None
     ebit: SignedAmount | None = None
@@ -246,45 +278,72 @@ class Financials(BaseModel):
     receivables: Amount | None = None
 
 
-class AccountsFiled(_RegistryEvent):
+class AccountsFiled(_RegistryRecord):
     type: Literal["accounts_filed"]
-    period_end: PlainDate
+    period_end: Date
     currency: Currency | None = None
     financials: Financials = Financials()
-    ratios: dict[StrictStr, Annotated[float, Field(allow_inf_nan=False)]] = {}
+    ratios: dict[StrictStr, Ratio] = {}
+
+    def to_event(self) -> e.AccountsFiled:
+        figures = tuple((k, float(v)) for k, v in self.financials if v is not None)
+        ratios = tuple((k, float(v)) for k, v in self.ratios.items())
+        return e.AccountsFiled(self.event_id, event_seconds(self.event_time), self.customer_id,
+                               date_day(self.period_end), figures, ratios)
 
 
-class AccountsOverdue(_RegistryEvent):
+class AccountsOverdue(_RegistryRecord):
     type: Literal["accounts_overdue"]
-    period_end: PlainDate
+    period_end: Date
+
+    def to_event(self) -> e.AccountsOverdue:
+        return e.AccountsOverdue(self.event_id, event_seconds(self.event_time),
+                                 self.customer_id, date_day(self.period_end))
 
 
-class DirectorChange(_RegistryEvent):
+class DirectorChange(_RegistryRecord):
     type: Literal["director_change"]
     change: Literal["appointed", "resigned"]
-    role: StrictStr | None = None
+    role: Text | None = None
+
+    def to_event(self) -> e.DirectorChange:
+        return e.DirectorChange(self.event_id, event_seconds(self.event_time), self.customer_id,
+                                self.change, self.role)
 
 
-class CapitalChange(_RegistryEvent):
+class CapitalChange(_RegistryRecord):
     type: Literal["capital_change"]
     delta: SignedAmount
     currency: Currency
 
+    def to_event(self) -> e.CapitalChange:
+        return e.CapitalChange(self.event_id, event_seconds(self.event_time), self.customer_id,
+                               float(self.delta), self.currency)
 
-class CourtJudgment(_RegistryEvent):
+
+class CourtJudgment(_RegistryRecord):
     type: Literal["court_judgment"]
     amount: Amount
     currency: Currency
-    kind: StrictStr | None = None
+    kind: Text | None = None
+
+    def to_event(self) -> e.CourtJudgment:
+        return e.CourtJudgment(self.event_id, event_seconds(self.event_time), self.customer_id,
+                               float(self.amount), self.currency, self.kind)
 
 
-class RatingChange(_RegistryEvent):
-    model_config = ConfigDict(extra="allow", frozen=True, populate_by_name=True)
+class RatingChange(_RegistryRecord):
+    model_config = ConfigDict(extra="ignore", frozen=True, allow_inf_nan=False,
+                              populate_by_name=True)
 
     type: Literal["rating_change"]
-    agency: StrictStr
-    from_: StrictStr | None = Field(default=None, alias="from")
-    to: StrictStr
+    agency: Text
+    from_: Text | None = Field(default=None, alias="from")
+    to: Text
+
+    def to_event(self) -> e.RatingChange:
+        return e.RatingChange(self.event_id, event_seconds(self.event_time), self.customer_id,
+                              self.agency, self.from_, self.to)
 
 
 class Outcome(BaseModel):
@@ -293,68 +352,79 @@ class Outcome(BaseModel):
     model_config = ConfigDict(extra="allow", frozen=True)
 
     customer_id: Id
-    default_date: PlainDate | None = None
+    default_date: Annotated[date, Field(strict=False)] | None = None
     kind: StrictStr | None = None
 
 
-PaymentEvent = Annotated[
-    Invoice | Payment | CreditNote | WriteOff | Tradeline, Field(discriminator="type")
-]
-RegistryEvent = Annotated[
-    StatusChange
-    | AccountsFiled
-    | AccountsOverdue
-    | DirectorChange
-    | CapitalChange
-    | CourtJudgment
-    | RatingChange,
+PaymentRecord = Annotated[Invoice | Payment | CreditNote | WriteOff | Tradeline,
+                          Field(discriminator="type")]
+RegistryRecord = Annotated[
+    StatusChange | AccountsFiled | AccountsOverdue | DirectorChange | CapitalChange
+    | CourtJudgment | RatingChange,
     Field(discriminator="type"),
 ]
-Event = Customer | PaymentEvent | News | RegistryEvent
-
-_ADAPTERS: dict[str, TypeAdapter[Any]] = {
+ADAPTERS: dict[str, TypeAdapter[Any]] = {
     "customers": TypeAdapter(Customer),
-    "payments": TypeAdapter(PaymentEvent),
+    "payments": TypeAdapter(PaymentRecord),
     "news": TypeAdapter(News),
-    "registry": TypeAdapter(RegistryEvent),
+    "registry": TypeAdapter(RegistryRecord),
 }
+"""The wire model of each feed (also the source of the published JSON Schemas)."""
 
 
-def _describe(error: ValidationError) -> str:
-    parts = []
-    for item in error.errors(include_url=False):
-        where = ".".join(str(p) for p in item["loc"] if not str(p).startswith("function-"))
-        parts.append(f"{where or 'record'}: {item['msg']}")
-    return "; ".join(parts)
-
-
-_DECODER = json.JSONDecoder(parse_float=Decimal)
-"""Numbers with a fraction stay exact decimals; one decoder, as `json.loads` builds one a call."""
-
-
-def parse_record(feed: str, raw: bytes | str) -> Event:
-    """Parse one raw record of ``feed``; raise `ContractError` saying why it is not valid v1."""
-    if feed not in _ADAPTERS:
+def parse_record(feed: str, raw: bytes) -> e.Event:
+    """Parse one raw record of ``feed`` into a core event; raise `ContractError` saying why
+    it is not a valid contract-v1 record."""
+    adapter = ADAPTERS.get(feed)
+    if adapter is None:
         raise ContractError("unknown_feed", f"no feed named {feed!r} in contract v1")
     if len(raw) > MAX_RECORD_BYTES:
         raise ContractError("too_large", f"record of {len(raw)} bytes exceeds {MAX_RECORD_BYTES}")
     try:
-        text = raw.decode("utf-8") if isinstance(raw, bytes) else raw
-    except UnicodeDecodeError as exc:
-        raise ContractError("not_utf8", str(exc)) from exc
-    try:
-        obj = _DECODER.decode(text)
-    except (ValueError, RecursionError) as exc:  # RecursionError: hostile nesting
-        raise ContractError("invalid_json", str(exc) or "nested too deeply") from exc
-    if not isinstance(obj, dict):
-        raise ContractError("invalid_json", "a record must be a JSON object")
-    version = obj.get("contract_version", CONTRACT_VERSION)
-    if version != CONTRACT_VERSION:
-        raise ContractError("unknown_version", f"contract_version {version!r} is not supported")
-    try:
-        return _ADAPTERS[feed].validate_python(obj)
+        record = adapter.validate_json(raw)
+        return record.to_event()
     except ValidationError as exc:
-        raise ContractError("schema", _describe(exc)) from exc
-    except (ArithmeticError, RecursionError) as exc:  # e.g. year 1 shifted before UTC's start
-        raise ContractError("schema", f"{type(exc).__name__}: {exc}") from exc
+        raise _contract_error(exc, raw) from None
+    except (ValueError, OverflowError) as exc:  # a calendar date or time that does not exist
+        raise ContractError("schema", f"event_time or date: {exc}") from None
 
+
+def _contract_error(error: ValidationError, raw: bytes) -> ContractError:
+    problems = error.errors(include_url=False, include_input=False)
+    first = problems[0]
+    if first["type"] == "json_invalid":
+        try:
+            raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            return ContractError("not_utf8", str(exc))
+        return ContractError("invalid_json", first["msg"])
+    if first["type"] in ("model_type", "dict_type") and not first["loc"]:
+        return ContractError("invalid_json", "a record must be a JSON object")
+    if any(p["loc"][:1] == ("contract_version",) for p in problems):
+        return ContractError("unknown_version", "contract_version is not '1'")
+    return ContractError("schema", "; ".join(_describe(p) for p in problems[:MAX_PROBLEMS]))
+
+
+MAX_PROBLEMS = 5
+"""Problems named in a schema error at most (a hostile record can have thousands)."""
+_TAGS = {"union_tag_not_found": "type: missing (one of the feed's record types is required)",
+         "union_tag_invalid": "type: not one of the feed's record types"}
+
+
+def _describe(problem: Any) -> str:
+    if problem["type"] in _TAGS:
+        return _TAGS[problem["type"]]
+    loc = problem["loc"]
+    if loc and loc[0] in _TYPE_TAGS:
+        loc = loc[1:]
+    where = ".".join(str(p) for p in loc if not str(p).startswith("function-"))
+    message = problem["msg"].removeprefix("Value error, ")
+    return f"{where or 'record'}: {message}"
+
+
+_TYPE_TAGS = frozenset(
+    ("invoice", "payment", "credit_note", "write_off", "tradeline", "status_change",
+     "accounts_filed", "accounts_overdue", "director_change", "capital_change",
+     "court_judgment", "rating_change"))
+"""The discriminator tags pydantic puts first in an error's location: dropped, since the
+record's own ``type`` already says it."""

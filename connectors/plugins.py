@@ -1,10 +1,11 @@
 """Feed sources as plugins, found by entry point, and the small base a new one needs.
 
 A source plugin is an entry point in the group ``creditradar.sources`` naming a callable
-``(settings, **options) -> bytewax Source``. Most connectors only know how to iterate their
-records in event-time order; `IterableSource` turns such an iterator into a source the
-monitor can run (one event-time day per batch, watermarks, a final count, resumable).
-Notification channels have their own group, ``creditradar.channels`` (connectors.channels).
+``(settings, **options) -> Feeds`` (see `connectors.partition`). Most connectors only know
+how to iterate their records in event-time order; `IterableFeeds` turns such an iterator
+into feeds the monitor can run: one input, validated and scheduled like any feed file,
+resumable. Notification channels have their own group, ``creditradar.channels``
+(connectors.channels).
 """
 
 from __future__ import annotations
@@ -14,13 +15,10 @@ from collections.abc import Callable, Iterator
 from importlib.metadata import entry_points
 from typing import Any
 
-from bytewax.inputs import FixedPartitionedSource, Source, StatefulSourcePartition
-
 from config.errors import ConnectorError
 from config.settings import Settings
-from connectors.files import SourceItem, event_seconds
-from connectors.records import RawRecord, SourceDone, Watermark
-from detectors.clock import DAY
+from connectors.partition import Feeds, RawLine, RecordInput
+from connectors.records import RawRecord
 
 SOURCE_GROUP = "creditradar.sources"
 
@@ -30,7 +28,7 @@ def available_sources() -> list[str]:
     return sorted(ep.name for ep in entry_points(group=SOURCE_GROUP))
 
 
-def load_source(name: str, settings: Settings, **options: Any) -> Source[Any]:
+def load_source(name: str, settings: Settings, **options: Any) -> Feeds:
     """Build the source plugin ``name`` with ``options`` (strings from the command line)."""
     found = [ep for ep in entry_points(group=SOURCE_GROUP) if ep.name == name]
     if not found:
@@ -41,53 +39,62 @@ def load_source(name: str, settings: Settings, **options: Any) -> Source[Any]:
         inspect.signature(factory).bind(settings, **options)
     except TypeError as exc:
         raise ConnectorError(f"source plugin {name!r} does not take options {options}") from exc
-    return factory(settings, **options)
+    feeds = factory(settings, **options)
+    if not isinstance(feeds, Feeds):
+        raise ConnectorError(f"source plugin {name!r} returned {type(feeds).__name__}, "
+                             "not connectors.partition.Feeds")
+    return feeds
 
 
-class _IterablePartition(StatefulSourcePartition[SourceItem, int]):
-    def __init__(self, records: Iterator[RawRecord], skip: int):
+class _IterableInput(RecordInput):
+    """The records of an iterator, read again from the start on resume (its position is how
+    many were read)."""
+
+    kind = "plugin"
+
+    def __init__(self, name: str, records: Iterator[RawRecord], skip: int) -> None:
+        self.name = name
+        self.feed = "plugin"
         self._records = records
-        self._position = skip
-        for _ in range(skip):  # resume: the iterator restarts, so skip what was emitted
-            next(self._records, None)
-        self._pending: RawRecord | None = next(self._records, None)
-        self._clock = 0
-        self._done = False
+        self._read = 0
+        self._ended = False
+        for _ in range(skip):
+            self._next()
 
-    def next_batch(self) -> list[SourceItem]:
-        if self._done:
-            raise StopIteration
-        if self._pending is None:
-            self._done = True
-            return [Watermark("iterable", 1, self._clock), SourceDone("iterable",
-                                                                      self._position)]
-        first = event_seconds(self._pending.raw)
-        day = (first if first is not None else self._clock) // DAY
-        out: list[SourceItem] = [Watermark("iterable", 1, day * DAY)]
-        while self._pending is not None:
-            at = event_seconds(self._pending.raw)
-            if at is not None and at // DAY > day:
-                break
-            self._clock = max(self._clock, at or 0)
-            out.append(self._pending)
-            self._position += 1
-            self._pending = next(self._records, None)
-        return out
+    @property
+    def ended(self) -> bool:
+        return self._ended
 
-    def snapshot(self) -> int:
-        return self._position
+    def position(self) -> int:
+        return self._read
+
+    def read(self) -> RawLine | None:
+        record = self._next()
+        if record is None:
+            return None
+        return RawLine(record.raw, self._read, feed=record.feed)
+
+    def _next(self) -> RawRecord | None:
+        record = next(self._records, None)
+        if record is None:
+            self._ended = True
+        else:
+            self._read += 1
+        return record
 
 
-class IterableSource(FixedPartitionedSource[SourceItem, int]):
-    """A source over ``records()``: raw records in event-time order, read again from the
-    start on resume (the snapshot is how many were emitted)."""
+class IterableFeeds(Feeds):
+    """Feeds from ``records()``: raw records (of any feeds) in event-time order."""
 
-    def __init__(self, records: Callable[[], Iterator[RawRecord]]):
+    def __init__(self, records: Callable[[], Iterator[RawRecord]], name: str = "plugin"):
         self.records = records
+        self.name = name
 
-    def list_parts(self) -> list[str]:
-        return ["iterable"]
+    def partitions(self) -> list[str]:
+        return [self.name]
 
-    def build_part(self, step_id: str, for_part: str, resume_state: int | None
-                   ) -> _IterablePartition:
-        return _IterablePartition(self.records(), resume_state or 0)
+    def input_names(self, partition: str) -> list[str]:
+        return [self.name]
+
+    def open(self, partition: str, positions: dict[str, Any]) -> list[RecordInput]:
+        return [_IterableInput(self.name, self.records(), positions.get(self.name, 0))]

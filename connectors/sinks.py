@@ -37,7 +37,11 @@ class _LinesPartition(StatefulSinkPartition[Any, int]):
         self._encode = encode
 
     def write_batch(self, items: list[Any]) -> None:
-        self._file.write("".join(self._encode(item) + "\n" for item in items).encode("utf-8"))
+        lines = []
+        for item in items:
+            for record in item if isinstance(item, list) else (item,):
+                lines.append(self._encode(record) + "\n")
+        self._file.write("".join(lines).encode("utf-8"))
         self._file.flush()
 
     def snapshot(self) -> int:
@@ -50,7 +54,8 @@ class _LinesPartition(StatefulSinkPartition[Any, int]):
 
 
 class JsonLinesSink(FixedPartitionedSink[Any, int]):
-    """Every item of a keyed stream as one line of ``path`` (one partition, one file)."""
+    """Every item of a keyed stream as one line of ``path`` (one partition, one file); an
+    item that is a list gives a line per element."""
 
     def __init__(self, path: Path, encode: Callable[[Any], str] = json_line):
         self.path = Path(path)

@@ -1,57 +1,30 @@
-"""The one abstract base every per-customer detector follows, and a decaying signal.
+"""The one shape every per-customer detector has.
 
-A detector holds a small piece of one customer's state, is updated by events in event time,
-and reads out named features as of a day. It does no I/O and keeps its constructor arguments
-under their own names, so it can be cloned, pickled (bytewax recovery) and printed.
+A detector owns some columns of its bucket's customer `Table` (one row per customer), is
+updated one event at a time for one customer (its slot), and reads out its features for many
+customers at once, as of a day, into a feature matrix (`detectors.features`). It does no I/O
+and reads no clock: the same events give the same features.
 """
 
 from __future__ import annotations
 
-import copy
-import inspect
 from abc import ABC, abstractmethod
-from dataclasses import dataclass
+from typing import ClassVar
+
+import numpy as np
+
+from detectors.table import Column, Table
 
 
 class Detector(ABC):
     """Per-customer state that turns events into features."""
 
+    COLUMNS: ClassVar[tuple[Column, ...]]
+
+    def __init__(self, table: Table) -> None:
+        self.t = table
+
     @abstractmethod
-    def features(self, day: int) -> dict[str, float | None]:
-        """Named features as of event-time ``day``; ``None`` where the feed says nothing."""
-
-    def clone(self) -> Detector:
-        """A fresh detector with the same parameters and no history."""
-        params = inspect.signature(type(self)).parameters
-        return type(self)(**{name: getattr(self, name) for name in params})
-
-    def copy(self) -> Detector:
-        return copy.deepcopy(self)
-
-    def __repr__(self) -> str:
-        params = inspect.signature(type(self)).parameters
-        args = ", ".join(f"{name}={getattr(self, name)!r}" for name in params)
-        return f"{type(self).__name__}({args})"
-
-
-@dataclass(slots=True)
-class Decaying:
-    """A non-negative intensity that halves every ``half_life`` days.
-
-    >>> signal = Decaying()
-    >>> signal.add(1.0, day=0, half_life=10.0)
-    >>> round(signal.value(day=10, half_life=10.0), 3)
-    0.5
-    """
-
-    level: float = 0.0
-    day: int = 0
-
-    def add(self, amount: float, day: int, half_life: float) -> None:
-        self.level = self.value(day, half_life) + amount
-        self.day = max(day, self.day)
-
-    def value(self, day: int, half_life: float) -> float:
-        if self.level == 0.0:
-            return 0.0
-        return self.level * 0.5 ** (max(0, day - self.day) / half_life)
+    def features(self, slots: np.ndarray, day: int, X: np.ndarray) -> None:
+        """Write this detector's features for ``slots`` as of ``day`` into ``X`` (one row per
+        slot, NaN where the feeds said nothing)."""

@@ -30,6 +30,7 @@ def parse_time(text: str) -> datetime:
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
+@lru_cache(maxsize=65_536)  # event times repeat (dates, month ends)
 def to_rfc3339(seconds: int) -> str:
     """``2024-03-31T00:00:00Z`` for a time in seconds."""
     return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -67,6 +68,15 @@ def add_months(seconds: int, months: int) -> int:
         except ValueError:
             continue
     raise AssertionError("unreachable: every month has 28 days")
+
+
+def month_start(month: int) -> int:
+    """The first instant of running month ``month`` (`months_since_epoch`'s numbering).
+
+    >>> to_rfc3339(month_start(months_since_epoch(to_seconds(datetime(2024, 3, 9, tzinfo=UTC)))))
+    '2024-03-01T00:00:00Z'
+    """
+    return to_seconds(datetime(1970 + month // 12, month % 12 + 1, 1, tzinfo=UTC))
 
 
 def months_since_epoch(seconds: int) -> int:

@@ -4,8 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from detectors.base import Detector
+import numpy as np
 
+from detectors.base import Detector
+from detectors.features import INDEX
+from detectors.table import Column
+
+RATIOS = ("altman_z2", "leverage", "current_ratio", "roa", "ebit_ta", "wc_ta", "re_ta", "eq_tl")
+"""The ratios kept and used as features."""
 RATIO_ALIASES = {
     "altman_z": "altman_z2",
     "altman_z2": "altman_z2",
@@ -19,9 +25,10 @@ RATIO_ALIASES = {
     "retained_earnings_to_assets": "re_ta",
     "equity_to_liabilities": "eq_tl",
 }
-"""Published ratio names we understand; any other ratio is still passed on as a feature."""
-FINANCIAL_FEATURES = ("altman_z2", "leverage", "current_ratio", "roa", "ebit_ta")
+"""Published ratio names understood; others stay in the record but are not model inputs."""
+MAX_AGE_DAYS = 900
 _CLIP = 50.0
+_NO_DAY = -(10**9)
 
 
 def altman_z2(wc_ta: float, re_ta: float, ebit_ta: float, eq_tl: float) -> float:
@@ -33,7 +40,7 @@ def altman_z2(wc_ta: float, re_ta: float, ebit_ta: float, eq_tl: float) -> float
     return 6.56 * wc_ta + 3.26 * re_ta + 6.72 * ebit_ta + 1.05 * eq_tl
 
 
-def ratios_from_accounts(fin: Mapping[str, float | None]) -> dict[str, float]:
+def ratios_from_accounts(fin: Mapping[str, float]) -> dict[str, float]:
     """Every ratio the filed figures allow; a ratio whose inputs are missing is left out."""
     ta, tl = fin.get("total_assets"), fin.get("total_liabilities")
     ca, cl = fin.get("current_assets"), fin.get("current_liabilities")
@@ -59,39 +66,48 @@ def ratios_from_accounts(fin: Mapping[str, float | None]) -> dict[str, float]:
 
 
 class FinancialsDetector(Detector):
-    """The latest filed accounts as ratios, with their age.
+    """The latest filed accounts as ratios, with their age; silent once too old.
 
-    >>> fin = FinancialsDetector()
-    >>> fin.filed({"total_assets": 100.0, "total_liabilities": 50.0, "current_assets": 40.0,
-    ...            "current_liabilities": 20.0, "retained_earnings": 30.0, "ebit": 10.0},
-    ...           ratios={}, period_end_day=0)
-    >>> round(fin.features(day=365)["altman_z2"], 3)
-    4.012
+    >>> from detectors.table import Table
+    >>> fin = FinancialsDetector(Table(FinancialsDetector.COLUMNS))
+    >>> slot = fin.t.add()
+    >>> fin.filed(slot, {"total_assets": 100.0, "total_liabilities": 50.0,
+    ...                  "current_assets": 40.0, "current_liabilities": 20.0,
+    ...                  "retained_earnings": 30.0, "ebit": 10.0}, {}, period_end_day=0)
+    >>> X = np.full((1, len(INDEX)), np.nan)
+    >>> fin.features(np.array([slot]), 365, X)
+    >>> round(float(X[0, INDEX["altman_z2"]]), 3), float(X[0, INDEX["accounts_age_days"]])
+    (4.012, 365.0)
     """
 
-    def __init__(self, max_age_days: int = 900):
-        self.max_age_days = max_age_days
-        self._ratios: dict[str, float] = {}
-        self._period_end: int | None = None
+    COLUMNS = (
+        Column("fin_ratios", "f8", np.nan, (len(RATIOS),)),
+        Column("fin_period_end", "i4", _NO_DAY),
+    )
 
-    def filed(
-        self, figures: Mapping[str, float | None], ratios: Mapping[str, float], period_end_day: int
-    ) -> None:
-        if self._period_end is not None and period_end_day < self._period_end:
+    def filed(self, slot: int, figures: Mapping[str, float], ratios: Mapping[str, float],
+              period_end_day: int) -> None:
+        if period_end_day < self.t.fin_period_end[slot]:
             return  # an older restatement does not replace newer accounts
         derived = ratios_from_accounts(figures)
         for name, value in ratios.items():
-            derived[RATIO_ALIASES.get(name.lower(), f"ratio_{name.lower()}")] = value
+            known = RATIO_ALIASES.get(name.lower())
+            if known is not None:
+                derived[known] = value
         parts = [derived.get(k) for k in ("wc_ta", "re_ta", "ebit_ta", "eq_tl")]
         if "altman_z2" not in derived and all(p is not None for p in parts):
             derived["altman_z2"] = altman_z2(*parts)  # type: ignore[arg-type]
-        self._ratios = {k: max(-_CLIP, min(_CLIP, v)) for k, v in derived.items()}
-        self._period_end = period_end_day
+        row = [derived.get(name, np.nan) for name in RATIOS]
+        self.t.fin_ratios[slot] = np.clip(row, -_CLIP, _CLIP)
+        self.t.fin_period_end[slot] = period_end_day
 
-    def features(self, day: int) -> dict[str, float | None]:
-        fresh = self._period_end is not None and day - self._period_end <= self.max_age_days
-        out: dict[str, float | None] = dict.fromkeys(FINANCIAL_FEATURES)
-        if fresh:
-            out.update(self._ratios)
-            out["accounts_age_days"] = float(day - self._period_end)  # type: ignore[operator]
-        return out
+    def fresh(self, slots: np.ndarray, day: int) -> np.ndarray:
+        return day - self.t.fin_period_end[slots] <= MAX_AGE_DAYS
+
+    def features(self, slots: np.ndarray, day: int, X: np.ndarray) -> None:
+        fresh = self.fresh(slots, day)
+        ratios = np.where(fresh[:, None], self.t.fin_ratios[slots], np.nan)
+        for i, name in enumerate(RATIOS):
+            X[:, INDEX[name]] = ratios[:, i]
+        age = (day - self.t.fin_period_end[slots]).astype(np.float64)
+        X[:, INDEX["accounts_age_days"]] = np.where(fresh, age, np.nan)

@@ -1,24 +1,34 @@
-"""The receivables ledger of one customer: open invoices, aging, DSO, overdue share.
+"""The receivables ledgers of a bucket's customers: open invoices, aging, DSO, defaults.
 
-Amounts are floats in the reporting currency; days are event-time day numbers. The ledger
-answers "as of day D" questions without reading a clock, so the same events always give the
-same figures.
+Open invoices live in one columnar table for the whole bucket (amount still open, due day,
+customer slot), found by a 64-bit key of (customer, invoice id); each customer lists its own
+rows in the order they were invoiced, so its sums never depend on the other customers. Sales
+are an intensity decaying over 90 days, so DSO needs no window of past invoices. Settled
+invoices are remembered `CLOSED_MEMORY_DAYS`, so a late extra payment is unapplied cash
+rather than an unknown invoice. Days are event-time day numbers; no clock is read.
 """
 
 from __future__ import annotations
 
-from array import array
-from dataclasses import dataclass, field
-from operator import attrgetter
+import math
+from bisect import insort
+from dataclasses import dataclass
+
+import numpy as np
 
 from config.errors import CreditRadarError
-from detectors.recent import RecentIds
+from detectors.base import Detector
+from detectors.features import INDEX
+from detectors.idmemory import IdMemory, key_of
+from detectors.table import Column, Table
 
-AGING_BUCKETS = ("current", "1_30", "31_60", "61_90", "over_90")
-SALES_WINDOW_DAYS = 90
+SALES_DAYS = 90.0
+"""DSO's sales are those of about the last 90 days (an intensity with that time constant)."""
 CLOSED_MEMORY_DAYS = 120
-"""How long a settled invoice's id is remembered, so a late extra payment is recognised."""
+NEVER = 2**31 - 1
+"""The default day of a customer whose ledger is not in default."""
 _CENT = 0.005
+_NO_DAY = -(10**9)
 
 
 class LedgerError(CreditRadarError):
@@ -27,6 +37,7 @@ class LedgerError(CreditRadarError):
     def __init__(self, reason: str, detail: str) -> None:
         super().__init__(f"{reason}: {detail}")
         self.reason = reason
+        self.detail = detail
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,192 +49,234 @@ class Settlement:
     partial: bool
 
 
-@dataclass(frozen=True, slots=True)
-class Position:
-    """The open position as of a day, from one pass over the open items."""
+class Ledgers(Detector):
+    """The open invoices and sales of every customer of a bucket.
 
-    total: float
-    overdue: float
-    over_90: float
-    max_dpd: int
-    """Days past due of the oldest overdue item above the materiality threshold."""
-
-    @property
-    def overdue_share(self) -> float:
-        return self.overdue / self.total if self.total > _CENT else 0.0
-
-
-@dataclass(slots=True)
-class OpenItem:
-    """One unpaid invoice: what is still open, what it was, when issued and due (days)."""
-
-    open: float
-    original: float
-    issue_day: int
-    due_day: int
-    event_id: str = ""
-
-
-@dataclass(slots=True)
-class Ledger:
-    """Open items and recent sales of one customer.
-
-    >>> ledger = Ledger()
-    >>> ledger.invoice("i1", 1000.0, issue_day=0, due_day=30)
-    >>> ledger.pay("i1", 400.0, day=20)
+    >>> from detectors.table import Table
+    >>> t = Table(Ledgers.COLUMNS)
+    >>> ledgers = Ledgers(t, material=500.0)
+    >>> slot = t.add()
+    >>> t.credit_limit[slot] = 2000.0
+    >>> ledgers.invoice(slot, "C1", "i1", 1000.0, issue_day=0, due_day=30, event_id="e1")
+    >>> ledgers.pay(slot, "C1", "i1", 400.0, day=20)
     Settlement(closed=False, days_late=None, partial=True)
-    >>> ledger.aging(day=45)
-    {'current': 0.0, '1_30': 600.0, '31_60': 0.0, '61_90': 0.0, 'over_90': 0.0}
-    >>> ledger.overdue_share(day=45)
-    1.0
+    >>> X = np.full((1, len(INDEX)), np.nan)
+    >>> ledgers.features(np.array([slot]), 45, X)
+    >>> [float(X[0, INDEX[code]]) for code in ("overdue_share", "max_dpd", "utilisation")]
+    [1.0, 15.0, 0.3]
+    >>> ledgers.default_day(slot)  # 600 open, more than 500, due day 30: default at 120
+    120
     """
 
-    open_items: dict[str, OpenItem] = field(default_factory=dict)
-    sale_days: array = field(default_factory=lambda: array("i"))
-    sale_amounts: array = field(default_factory=lambda: array("d"))
-    """Issue day and amount of each sale of the last `SALES_WINDOW_DAYS` (as last pruned)."""
-    closed: RecentIds = field(default_factory=RecentIds)
-    """Settled invoices, remembered `CLOSED_MEMORY_DAYS` so a late extra payment is known."""
-    unapplied: float = 0.0
-    _crossing: tuple[float, int | None] | None = field(default=None, repr=False, compare=False)
-    """`material_default_day`'s last answer: it changes only when the open items do."""
+    COLUMNS = (
+        Column("credit_limit", "f8", np.nan),
+        Column("led_seen", "i1"),
+        Column("led_unapplied", "f8"),
+        Column("led_sales", "f8"), Column("led_sales_day", "i4", _NO_DAY),
+        Column("led_default_day", "i4", NEVER),
+    )
+    _ITEMS = (Column("open", "f8"), Column("due", "i4"), Column("slot", "i4", -1),
+              Column("age", "i8"))
+    """An open invoice: amount still open, due day, customer slot, and how many invoices
+    the bucket had before it (ties on the due day keep invoice order)."""
 
-    def invoice(
-        self, invoice_id: str, amount: float, issue_day: int, due_day: int, event_id: str = ""
-    ) -> None:
-        if invoice_id in self.open_items or RecentIds.key(invoice_id) in self.closed:
+    def __init__(self, table: Table, material: float) -> None:
+        super().__init__(table)
+        self.material = material
+        self.items = Table(self._ITEMS, capacity=64)
+        self.item_events: list[str] = []
+        """The event id of each item row (evidence for warnings)."""
+        self._free: list[int] = []
+        self._rows: dict[int, list[int]] = {}
+        """Per customer slot with open invoices: its rows by due day (and age)."""
+        self._invoices = 0
+        self._keys: dict[int, int] = {}
+        """Invoice key (customer, invoice id) -> row, for open invoices."""
+        self._closed = IdMemory(CLOSED_MEMORY_DAYS)
+
+    # -- events -----------------------------------------------------------------------------
+
+    def invoice(self, slot: int, customer_id: str, invoice_id: str, amount: float,
+                issue_day: int, due_day: int, event_id: str) -> None:
+        key = key_of(f"{customer_id}\x00{invoice_id}")
+        if key in self._keys or self._closed.get(key) is not None:
             raise LedgerError("duplicate_invoice", f"invoice {invoice_id} already exists")
-        self.open_items[invoice_id] = OpenItem(amount, amount, issue_day, due_day, event_id)
-        self._crossing = None
-        self.sale_days.append(issue_day)
-        self.sale_amounts.append(amount)
+        row = self._free.pop() if self._free else self._add_row()
+        self.items.open[row], self.items.due[row], self.items.slot[row] = amount, due_day, slot
+        self.items.age[row] = self._invoices
+        self._invoices += 1
+        self.item_events[row] = event_id
+        self._keys[key] = row
+        insort(self._rows.setdefault(slot, []), row, key=self._due_order)
+        t = self.t
+        t.led_seen[slot] = 1
+        since = int(t.led_sales_day[slot])
+        if since == _NO_DAY:
+            t.led_sales[slot], t.led_sales_day[slot] = amount, issue_day
+        elif issue_day >= since:
+            decay = math.exp((since - issue_day) / SALES_DAYS)
+            t.led_sales[slot] = float(t.led_sales[slot]) * decay + amount
+            t.led_sales_day[slot] = issue_day
+        else:  # an invoice issued before the latest one: it has decayed already
+            t.led_sales[slot] += amount * math.exp((issue_day - since) / SALES_DAYS)
+        self._changed(slot)
 
-    def pay(self, invoice_id: str, amount: float, day: int) -> Settlement:
+    def pay(self, slot: int, customer_id: str, invoice_id: str, amount: float,
+            day: int) -> Settlement:
         """Apply a payment; overpayment and payments on settled invoices become credit."""
-        item = self._item(invoice_id)
-        if item is None:
-            self.unapplied += amount
+        key, row = self._find(customer_id, invoice_id)
+        if row is None:
+            self.t.led_unapplied[slot] += amount
             return Settlement(closed=False, days_late=None, partial=False)
-        applied = min(amount, item.open)
-        self.unapplied += amount - applied
-        item.open -= applied
-        self._crossing = None
-        if item.open <= _CENT:
-            self._close(invoice_id, day)
-            return Settlement(closed=True, days_late=day - item.due_day, partial=False)
+        open_amount = float(self.items.open[row])
+        applied = min(amount, open_amount)
+        self.t.led_unapplied[slot] += amount - applied
+        left = open_amount - applied
+        self.items.open[row] = left
+        due = int(self.items.due[row])
+        if left <= _CENT:
+            self._close(slot, key, row, day)
+            return Settlement(closed=True, days_late=day - due, partial=False)
+        self._changed(slot)
         return Settlement(closed=False, days_late=None, partial=True)
 
-    def credit(self, invoice_id: str, amount: float, day: int) -> None:
+    def credit(self, slot: int, customer_id: str, invoice_id: str, amount: float,
+               day: int) -> None:
         """A credit note or write-off reduces the invoice without being a payment."""
-        item = self._item(invoice_id)
-        if item is None:
+        key, row = self._find(customer_id, invoice_id)
+        if row is None:
             return
-        item.open = max(0.0, item.open - amount)
-        self._crossing = None
-        if item.open <= _CENT:
-            self._close(invoice_id, day)
+        left = max(0.0, float(self.items.open[row]) - amount)
+        self.items.open[row] = left
+        if left <= _CENT:
+            self._close(slot, key, row, day)
+        else:
+            self._changed(slot)
 
-    def aging(self, day: int) -> dict[str, float]:
-        """Open amounts by days past due as of ``day``."""
-        buckets = dict.fromkeys(AGING_BUCKETS, 0.0)
-        for item in self.open_items.values():
-            buckets[_bucket(day - item.due_day)] += item.open
-        return buckets
+    def forget(self, day: int) -> None:
+        """Drop settled invoices remembered longer than `CLOSED_MEMORY_DAYS`."""
+        self._closed.expire(day)
 
-    def total_open(self) -> float:
-        return sum(item.open for item in self.open_items.values())
+    # -- one customer -----------------------------------------------------------------------
 
-    def position(self, day: int, material: float = 0.0) -> Position:
-        """Open, overdue and 90+ amounts and the oldest material delay, as of ``day``."""
-        total = overdue = over_90 = 0.0
-        max_dpd = 0
-        for item in self.open_items.values():
-            total += item.open
-            late = day - item.due_day
-            if late > 0:
-                overdue += item.open
-                if late > 90:
-                    over_90 += item.open
-                if late > max_dpd and item.open > material:
-                    max_dpd = late
-        return Position(total, overdue, over_90, max_dpd)
+    def total_open(self, slot: int) -> float:
+        return sum(float(self.items.open[row]) for row in self._rows.get(slot, ()))
 
-    def overdue_share(self, day: int) -> float:
-        """Share of the open amount that is past due (0 when nothing is open)."""
-        return self.position(day).overdue_share
+    def open_items(self, slot: int) -> list[tuple[str, float, int]]:
+        """The customer's open invoices by due day: (event id, amount open, due day)."""
+        return [(self.item_events[r], float(self.items.open[r]), int(self.items.due[r]))
+                for r in self._rows.get(slot, ())]
 
-    def max_days_past_due(self, day: int, material: float = 0.0) -> int:
-        """Days past due of the oldest overdue item whose open amount exceeds ``material``."""
-        return self.position(day, material).max_dpd
+    def has_open(self, slot: int) -> bool:
+        return slot in self._rows
 
-    def overdue_amount(self, day: int, min_days: int = 1) -> float:
-        return sum(i.open for i in self.open_items.values() if day - i.due_day >= min_days)
+    def default_day(self, slot: int) -> int:
+        """The day the open amount 90+ days past due first reached the material amount (as
+        the contract defines a default), or `NEVER`."""
+        return int(self.t.led_default_day[slot])
 
-    def overdue_items(self, day: int, limit: int = 3) -> list[OpenItem]:
-        """The oldest overdue items first: the evidence behind a ledger-based warning."""
-        overdue = [i for i in self.open_items.values() if day > i.due_day]
-        return sorted(overdue, key=lambda i: (i.due_day, i.event_id))[:limit]
+    def overdue_events(self, slot: int, day: int, limit: int = 3) -> tuple[str, ...]:
+        """Event ids of the oldest overdue invoices: the evidence behind a ledger warning."""
+        rows = [r for r in self._rows.get(slot, ()) if day > self.items.due[r]]
+        rows.sort(key=lambda r: (int(self.items.due[r]), self.item_events[r]))
+        return tuple(self.item_events[r] for r in rows[:limit])
 
-    def material_default_day(self, material: float) -> int | None:
-        """The day the open amount 90+ days past due first reached ``material`` (summed over
-        the position, as FEEDS.md defines a default), or None while it has not.
+    # -- many customers ---------------------------------------------------------------------
 
-        >>> book = Ledger()
-        >>> book.invoice("a", 300.0, issue_day=0, due_day=10)
-        >>> book.invoice("b", 300.0, issue_day=0, due_day=40)
-        >>> book.material_default_day(500.0)
-        130
-        """
-        if self._crossing is None or self._crossing[0] != material:
-            self._crossing = material, self._first_day_over(material)
-        return self._crossing[1]
+    def open_slots(self) -> np.ndarray:
+        """The slots with open invoices."""
+        return np.fromiter(self._rows, dtype=np.int64, count=len(self._rows))
 
-    def _first_day_over(self, material: float) -> int | None:
-        if self.total_open() < material * (1 - 1e-9):  # most books: nothing to sort
-            return None
-        total = 0.0
-        for item in sorted(self.open_items.values(), key=attrgetter("due_day")):
-            total += item.open
-            if total >= material:
-                return item.due_day + 90
-        return None
+    def exposure(self, slots: np.ndarray) -> np.ndarray:
+        """Total open amount per slot."""
+        rows, segment = self._gather(slots)
+        return np.bincount(segment, self.items.open[rows], minlength=len(slots))
 
-    def dso(self, day: int, total: float | None = None) -> float:
-        """Days sales outstanding: open receivables (``total``, if known) over the last 90
-        days' sales, in days."""
-        self._prune(day)
-        sales = sum(self.sale_amounts)
-        total = self.total_open() if total is None else total
-        if sales <= _CENT:
-            return 0.0 if total <= _CENT else 365.0
-        return min(365.0, total / sales * SALES_WINDOW_DAYS)
+    def features(self, slots: np.ndarray, day: int, X: np.ndarray) -> None:
+        rows, segment = self._gather(slots)
+        n = len(slots)
+        amount = self.items.open[rows]
+        late = day - self.items.due[rows]
+        total = np.bincount(segment, amount, minlength=n)
+        overdue = np.bincount(segment, np.where(late > 0, amount, 0.0), minlength=n)
+        over_90 = np.bincount(segment, np.where(late > 90, amount, 0.0), minlength=n)
+        max_dpd = np.zeros(n)
+        material = (late > 0) & (amount > self.material)
+        np.maximum.at(max_dpd, segment[material], late[material])
+        t = self.t
+        seen = t.led_seen[slots] == 1
+        sales = _sales_at(t.led_sales[slots], t.led_sales_day[slots], day)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            share = np.where(total > _CENT, overdue / total, 0.0)
+            dso = np.where(sales > _CENT, np.minimum(365.0, total / sales * SALES_DAYS),
+                           np.where(total > _CENT, 365.0, 0.0))
+            over_90_share = np.where(total > 0, over_90 / total, 0.0)
+        X[:, INDEX["overdue_share"]] = np.where(seen, share, np.nan)
+        X[:, INDEX["max_dpd"]] = np.where(seen, max_dpd, np.nan)
+        X[:, INDEX["dso"]] = np.where(seen, dso, np.nan)
+        X[:, INDEX["share_over_90"]] = np.where(seen, over_90_share, np.nan)
+        X[:, INDEX["has_ledger"]] = seen.astype(np.float64)
+        limit = t.credit_limit[slots]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            used = np.where(limit > 0, total / limit, np.nan)
+        X[:, INDEX["utilisation"]] = np.where(seen, used, np.nan)
 
-    def _item(self, invoice_id: str) -> OpenItem | None:
-        item = self.open_items.get(invoice_id)
-        if item is None and RecentIds.key(invoice_id) not in self.closed:
+    # -- inside -----------------------------------------------------------------------------
+
+    def _gather(self, slots: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The item rows of ``slots``, each customer's oldest first, and for each row the
+        position of its slot in ``slots``."""
+        rows: list[int] = []
+        segment: list[int] = []
+        lists = self._rows
+        for position, slot in enumerate(slots.tolist()):
+            own = lists.get(slot)
+            if own:
+                rows.extend(own)
+                segment.extend([position] * len(own))
+        return np.asarray(rows, dtype=np.int64), np.asarray(segment, dtype=np.int64)
+
+    def _find(self, customer_id: str, invoice_id: str) -> tuple[int, int | None]:
+        key = key_of(f"{customer_id}\x00{invoice_id}")
+        row = self._keys.get(key)
+        if row is None and self._closed.get(key) is None:
             raise LedgerError("unknown_invoice", f"no invoice {invoice_id} for this customer")
-        return item
+        return key, row
 
-    def _close(self, invoice_id: str, day: int) -> None:
-        del self.open_items[invoice_id]
-        self.closed.add(RecentIds.key(invoice_id), day)
+    def _close(self, slot: int, key: int, row: int, day: int) -> None:
+        del self._keys[key]
+        own = self._rows[slot]
+        own.remove(row)
+        if not own:
+            del self._rows[slot]
+        self.items.open[row], self.items.slot[row] = 0.0, -1
+        self.item_events[row] = ""
+        self._free.append(row)
+        self._closed.put(key, 1, day)
+        self._changed(slot)
 
-    def _prune(self, day: int) -> None:
-        if self.sale_days and day - min(self.sale_days) >= SALES_WINDOW_DAYS:
-            kept = [i for i, d in enumerate(self.sale_days) if day - d < SALES_WINDOW_DAYS]
-            self.sale_days = array("i", (self.sale_days[i] for i in kept))
-            self.sale_amounts = array("d", (self.sale_amounts[i] for i in kept))
-        if len(self.closed) > 16:
-            self.closed.forget_before(day - CLOSED_MEMORY_DAYS + 1)
+    def _add_row(self) -> int:
+        self.item_events.append("")
+        return self.items.add()
+
+    def _due_order(self, row: int) -> tuple[int, int]:
+        return int(self.items.due[row]), int(self.items.age[row])
+
+    def _changed(self, slot: int) -> None:
+        """Work out the default day again (the open items change only on events): the due
+        day, plus 90, of the invoice whose open amount, added to those due before it, first
+        reaches the material amount."""
+        total = 0.0
+        crossing = NEVER
+        opened, due = self.items.open, self.items.due
+        for row in self._rows.get(slot, ()):
+            total += float(opened[row])
+            if total >= self.material:
+                crossing = int(due[row]) + 90
+                break
+        self.t.led_default_day[slot] = crossing
 
 
-def _bucket(days_past_due: int) -> str:
-    if days_past_due <= 0:
-        return "current"
-    if days_past_due <= 30:
-        return "1_30"
-    if days_past_due <= 60:
-        return "31_60"
-    if days_past_due <= 90:
-        return "61_90"
-    return "over_90"
+def _sales_at(level: np.ndarray | float, since: np.ndarray | int, day: int) -> np.ndarray:
+    """Decayed sales as of ``day``; invoices issued after ``day`` count in full."""
+    return level * np.exp(-np.maximum(0, day - np.asarray(since)) / SALES_DAYS)

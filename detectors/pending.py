@@ -1,60 +1,82 @@
-"""Month-end snapshots a customer holds until their label is known (a horizon's worth)."""
+"""Month-end snapshots each customer holds until their label is known.
+
+A month-end snapshot taken at month ``m`` is a training example labelled 1 if the customer
+defaults within the horizon, 0 if the horizon passes without a default. Its label is known
+either at the default or ``horizon + 1`` month ends later, so each customer holds at most
+``horizon + 1`` of them: a ring indexed by month, features as float16 (training needs no
+more precision, and this is the largest part of a customer's state).
+"""
 
 from __future__ import annotations
 
-from array import array
+from dataclasses import dataclass
 
-_NAME_SETS: dict[tuple[str, ...], tuple[str, ...]] = {}
-"""One shared tuple per distinct set of feature names: thousands of snapshots share a few."""
+import numpy as np
+
+from detectors.features import WIDTH
+from detectors.table import Column, Table
+
+EMPTY = -1
 
 
-def _shared(names: tuple[str, ...]) -> tuple[str, ...]:
-    return _NAME_SETS.setdefault(names, names)
+@dataclass(frozen=True, slots=True)
+class Resolved:
+    """Labelled month-end snapshots: slot, snapshot month and label, features."""
+
+    slots: np.ndarray
+    months: np.ndarray
+    y: np.ndarray
+    X: np.ndarray
 
 
-class PendingSnapshots:
-    """Month-end snapshots awaiting their label, oldest first, packed: float32 values in one
-    array and shared name tuples, as every customer holds a horizon's worth of them.
+class PendingLabels:
+    """The ring of month-end snapshots awaiting their label, per customer.
 
-    >>> pending = PendingSnapshots()
-    >>> pending.append(100, {"dso": 40.0, "max_dpd": 3.0})
-    >>> pending.append(200, {"dso": 45.5})
-    >>> len(pending), pending.first_time(), pending.pop_first()
-    (2, 100, (100, {'dso': 40.0, 'max_dpd': 3.0}))
-    >>> pending.drain()
-    [(200, {'dso': 45.5})]
+    >>> t = Table(PendingLabels.columns(horizon=2))
+    >>> pending = PendingLabels(t, horizon=2)
+    >>> a, b = t.add(), t.add()
+    >>> X = np.zeros((2, WIDTH)); X[:, 0] = [1.0, 2.0]
+    >>> for month in range(3):
+    ...     _ = pending.month_end(np.array([a, b]), month, X)
+    >>> pending.defaulted(b, before_month=3).months.tolist()  # all three of b, positive
+    [0, 1, 2]
+    >>> resolved = pending.month_end(np.array([a]), 3, X[:1])
+    >>> resolved.slots.tolist(), resolved.months.tolist(), resolved.y.tolist()  # month 0 of a
+    ([0], [0], [0])
     """
 
-    __slots__ = ("_times", "_names", "_values")
+    def __init__(self, table: Table, horizon: int) -> None:
+        self.t = table
+        self.horizon = horizon
+        self.ring = horizon + 1
 
-    def __init__(self) -> None:
-        self._times = array("q")
-        self._names: list[tuple[str, ...]] = []
-        self._values = array("f")
+    @staticmethod
+    def columns(horizon: int) -> tuple[Column, ...]:
+        return (Column("pend_month", "i4", EMPTY, (horizon + 1,)),
+                Column("pend_x", "f2", np.nan, (horizon + 1, WIDTH)))
 
-    def __len__(self) -> int:
-        return len(self._times)
+    def month_end(self, slots: np.ndarray, month: int, X: np.ndarray) -> Resolved:
+        """At the end of ``month``: resolve, for every customer, the snapshot whose horizon
+        has now passed without a default (negative), then keep ``X`` as the snapshots of
+        ``slots`` for ``month``. Both use the ring position of ``month``."""
+        position = month % self.ring
+        held = self.t.pend_month[: self.t.size, position]
+        due = np.flatnonzero(held == month - self.ring)
+        resolved = Resolved(due, held[due].copy(), np.zeros(len(due), dtype=np.uint8),
+                            self.t.pend_x[due, position].astype(np.float64))
+        self.t.pend_month[due, position] = EMPTY
+        self.t.pend_month[slots, position] = month
+        self.t.pend_x[slots, position] = X
+        return resolved
 
-    def append(self, at: int, features: dict[str, float]) -> None:
-        self._times.append(at)
-        self._names.append(_shared(tuple(features)))
-        self._values.extend(features.values())
-
-    def first_time(self) -> int:
-        return self._times[0]
-
-    def pop_first(self) -> tuple[int, dict[str, float]]:
-        names = self._names.pop(0)
-        values = self._values[: len(names)]
-        del self._values[: len(names)]
-        return self._times.pop(0), dict(zip(names, values, strict=True))
-
-    def drain(self) -> list[tuple[int, dict[str, float]]]:
-        return [self.pop_first() for _ in range(len(self))]
-
-    def __getstate__(self) -> tuple[array, list[tuple[str, ...]], array]:
-        return self._times, self._names, self._values
-
-    def __setstate__(self, state: tuple[array, list[tuple[str, ...]], array]) -> None:
-        self._times, names, self._values = state
-        self._names = [_shared(n) for n in names]  # shared again after a restore
+    def defaulted(self, slot: int, before_month: int) -> Resolved:
+        """A customer defaulted: every snapshot it holds from before ``before_month`` is a
+        positive (later ones are dropped: a snapshot at or after a default has no label)."""
+        months = self.t.pend_month[slot]
+        keep = np.flatnonzero((months != EMPTY) & (months < before_month))
+        keep = keep[np.argsort(months[keep], kind="stable")]
+        resolved = Resolved(np.full(len(keep), slot), months[keep].copy(),
+                            np.ones(len(keep), dtype=np.uint8),
+                            self.t.pend_x[slot, keep].astype(np.float64))
+        self.t.pend_month[slot] = EMPTY
+        return resolved

@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import math
 
-from detectors.base import Decaying, Detector
+import numpy as np
+
+from detectors.base import Detector
+from detectors.decay import add, decayed
+from detectors.features import INDEX
+from detectors.table import Column, Table
 
 ADVERSE_WEIGHTS = {
     "fraud": 3.0,
@@ -19,23 +24,35 @@ POSITIVE_WEIGHTS = {"expansion": 1.0, "new_contract": 1.0}
 RATING_SCALE = """
     AAA AA+ AA AA- A+ A A- BBB+ BBB BBB- BB+ BB BB- B+ B B- CCC+ CCC CCC- CC C RD SD D
     """.split()
+STATUS_DISTRESS = {"restructuring": 2.0, "dissolved": 3.0, "struck_off": 3.0}
+_NO_DAY = -(10**9)
 
 
 class NewsDetector(Detector):
     """Decayed intensity of adverse and of positive news.
 
-    >>> news = NewsDetector(half_life_days=90.0)
-    >>> news.item(["lawsuit"], sentiment=-0.8, day=0)
-    >>> news.features(day=0)["news_adverse"]
+    >>> from detectors.table import Table
+    >>> news = NewsDetector(Table(NewsDetector.COLUMNS), half_life_days=90.0)
+    >>> slot = news.t.add()
+    >>> news.item(slot, ("lawsuit",), sentiment=-0.8, day=0)
+    >>> X = np.full((1, len(INDEX)), np.nan)
+    >>> news.features(np.array([slot]), 0, X)
+    >>> round(float(X[0, INDEX["news_adverse"]]), 6)
     1.3
     """
 
-    def __init__(self, half_life_days: float = 90.0):
-        self.half_life_days = half_life_days
-        self._adverse = Decaying()
-        self._positive = Decaying()
+    COLUMNS = (
+        Column("news_adverse", "f8"), Column("news_adverse_day", "i4", _NO_DAY),
+        Column("news_positive", "f8"), Column("news_positive_day", "i4", _NO_DAY),
+    )
 
-    def item(self, categories: list[str], sentiment: float | None, day: int) -> None:
+    def __init__(self, table: Table, half_life_days: float = 90.0) -> None:
+        super().__init__(table)
+        self.half_life_days = half_life_days
+
+    def item(self, slot: int, categories: tuple[str, ...], sentiment: float | None,
+             day: int) -> None:
+        t = self.t
         tone = sentiment if sentiment is not None else 0.0
         adverse = sum(ADVERSE_WEIGHTS.get(c, 0.0) for c in categories)
         positive = sum(POSITIVE_WEIGHTS.get(c, 0.0) for c in categories)
@@ -44,70 +61,88 @@ class NewsDetector(Detector):
         if not categories and tone > 0.3:
             positive = 1.0
         if adverse:
-            self._adverse.add(adverse * (0.5 + max(0.0, -tone)), day, self.half_life_days)
+            add(t.news_adverse, t.news_adverse_day, slot, adverse * (0.5 + max(0.0, -tone)),
+                day, self.half_life_days)
         if positive:
-            self._positive.add(positive * (0.5 + max(0.0, tone)), day, self.half_life_days)
+            add(t.news_positive, t.news_positive_day, slot, positive * (0.5 + max(0.0, tone)),
+                day, self.half_life_days)
 
-    def features(self, day: int) -> dict[str, float | None]:
-        return {
-            "news_adverse": self._adverse.value(day, self.half_life_days),
-            "news_positive": self._positive.value(day, self.half_life_days),
-        }
+    def features(self, slots: np.ndarray, day: int, X: np.ndarray) -> None:
+        t = self.t
+        half = self.half_life_days
+        X[:, INDEX["news_adverse"]] = decayed(t.news_adverse[slots], t.news_adverse_day[slots],
+                                              day, half)
+        X[:, INDEX["news_positive"]] = decayed(t.news_positive[slots],
+                                               t.news_positive_day[slots], day, half)
 
 
 class RegistryDetector(Detector):
     """Distress seen in the company registry: restructuring, judgments, resignations,
     capital cuts, rating downgrades and late accounts.
 
-    >>> registry = RegistryDetector(half_life_days=180.0)
-    >>> registry.accounts_overdue(period_end_day=0, day=300)
-    >>> registry.features(day=310)["accounts_overdue"]
+    >>> from detectors.table import Table
+    >>> registry = RegistryDetector(Table(RegistryDetector.COLUMNS), half_life_days=180.0)
+    >>> slot = registry.t.add()
+    >>> registry.accounts_overdue(slot, period_end_day=0)
+    >>> X = np.full((1, len(INDEX)), np.nan)
+    >>> registry.features(np.array([slot]), 310, X)
+    >>> float(X[0, INDEX["accounts_overdue"]])
     1.0
-    >>> registry.accounts_filed(period_end_day=0)
-    >>> registry.features(day=320)["accounts_overdue"]
+    >>> registry.accounts_filed(slot, period_end_day=0)
+    >>> registry.features(np.array([slot]), 320, X)
+    >>> float(X[0, INDEX["accounts_overdue"]])
     0.0
     """
 
-    def __init__(self, half_life_days: float = 180.0):
+    COLUMNS = (
+        Column("reg_distress", "f8"), Column("reg_distress_day", "i4", _NO_DAY),
+        Column("reg_downgrade", "f8"), Column("reg_downgrade_day", "i4", _NO_DAY),
+        Column("reg_overdue_period", "i4", _NO_DAY),
+    )
+
+    def __init__(self, table: Table, half_life_days: float = 180.0) -> None:
+        super().__init__(table)
         self.half_life_days = half_life_days
-        self._distress = Decaying()
-        self._downgrade = Decaying()
-        self._overdue_period: int | None = None
-        self.status = "active"
 
-    def status_change(self, status: str, day: int) -> None:
-        self.status = status
-        weight = {"restructuring": 2.0, "dissolved": 3.0, "struck_off": 3.0}.get(status, 0.0)
+    def _distress(self, slot: int, amount: float, day: int) -> None:
+        add(self.t.reg_distress, self.t.reg_distress_day, slot, amount, day,
+            self.half_life_days)
+
+    def status_change(self, slot: int, status: str, day: int) -> None:
+        weight = STATUS_DISTRESS.get(status, 0.0)
         if weight:
-            self._distress.add(weight, day, self.half_life_days)
+            self._distress(slot, weight, day)
 
-    def judgment(self, amount: float, day: int) -> None:
-        self._distress.add(1.0 + math.log10(1.0 + amount) / 5.0, day, self.half_life_days)
+    def judgment(self, slot: int, amount: float, day: int) -> None:
+        self._distress(slot, 1.0 + math.log10(1.0 + amount) / 5.0, day)
 
-    def director_resigned(self, day: int) -> None:
-        self._distress.add(0.5, day, self.half_life_days)
+    def director_resigned(self, slot: int, day: int) -> None:
+        self._distress(slot, 0.5, day)
 
-    def capital_change(self, delta: float, day: int) -> None:
+    def capital_change(self, slot: int, delta: float, day: int) -> None:
         if delta < 0:
-            self._distress.add(0.5, day, self.half_life_days)
+            self._distress(slot, 0.5, day)
 
-    def rating_change(self, old: str | None, new: str, day: int) -> None:
+    def rating_change(self, slot: int, old: str | None, new: str, day: int) -> None:
         if old in RATING_SCALE and new in RATING_SCALE:
             notches = RATING_SCALE.index(new) - RATING_SCALE.index(old)
             if notches > 0:
-                self._downgrade.add(min(notches, 6) / 3.0, day, self.half_life_days)
+                add(self.t.reg_downgrade, self.t.reg_downgrade_day, slot,
+                    min(notches, 6) / 3.0, day, self.half_life_days)
 
-    def accounts_overdue(self, period_end_day: int, day: int) -> None:
-        if self._overdue_period is None or period_end_day > self._overdue_period:
-            self._overdue_period = period_end_day
+    def accounts_overdue(self, slot: int, period_end_day: int) -> None:
+        self.t.reg_overdue_period[slot] = max(int(self.t.reg_overdue_period[slot]),
+                                              period_end_day)
 
-    def accounts_filed(self, period_end_day: int) -> None:
-        if self._overdue_period is not None and period_end_day >= self._overdue_period:
-            self._overdue_period = None
+    def accounts_filed(self, slot: int, period_end_day: int) -> None:
+        if period_end_day >= self.t.reg_overdue_period[slot]:
+            self.t.reg_overdue_period[slot] = _NO_DAY
 
-    def features(self, day: int) -> dict[str, float | None]:
-        return {
-            "registry_distress": self._distress.value(day, self.half_life_days),
-            "rating_downgrade": self._downgrade.value(day, self.half_life_days),
-            "accounts_overdue": 0.0 if self._overdue_period is None else 1.0,
-        }
+    def features(self, slots: np.ndarray, day: int, X: np.ndarray) -> None:
+        t = self.t
+        half = self.half_life_days
+        X[:, INDEX["registry_distress"]] = decayed(t.reg_distress[slots],
+                                                   t.reg_distress_day[slots], day, half)
+        X[:, INDEX["rating_downgrade"]] = decayed(t.reg_downgrade[slots],
+                                                  t.reg_downgrade_day[slots], day, half)
+        X[:, INDEX["accounts_overdue"]] = (t.reg_overdue_period[slots] != _NO_DAY).astype(float)

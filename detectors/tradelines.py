@@ -2,58 +2,72 @@
 
 from __future__ import annotations
 
+import numpy as np
+
 from detectors.base import Detector
+from detectors.features import INDEX
+from detectors.table import Column
 
 STALE_AFTER_DAYS = 120
+HISTORY = 4
+"""Tradelines remembered for the trend: the latest against the oldest of these."""
+_NO_DAY = -(10**9)
 
 
 class TradelineDetector(Detector):
     """The latest tradeline and how it moved; silent once stale (no news is not good news,
     but neither is it evidence).
 
-    >>> tradelines = TradelineDetector()
-    >>> tradelines.update(days_past_due=0, outstanding=900.0, overdue=0.0, limit=1000.0, day=0)
-    >>> tradelines.update(days_past_due=45, outstanding=990.0, overdue=300.0, limit=1000.0, day=30)
-    >>> tradelines.features(day=40)["tl_dpd_trend"]
-    45.0
+    >>> from detectors.table import Table
+    >>> tradelines = TradelineDetector(Table(TradelineDetector.COLUMNS))
+    >>> slot = tradelines.t.add()
+    >>> tradelines.update(slot, 0, outstanding=900.0, overdue=0.0, limit=1000.0, day=0)
+    >>> tradelines.update(slot, 45, outstanding=990.0, overdue=300.0, limit=1000.0, day=30)
+    >>> X = np.full((1, len(INDEX)), np.nan)
+    >>> tradelines.features(np.array([slot]), 40, X)
+    >>> float(X[0, INDEX["tl_dpd_trend"]]), float(X[0, INDEX["tl_utilisation"]])
+    (45.0, 0.99)
     """
 
-    def __init__(self, history: int = 4):
-        self.history = history
-        self._dpd: list[int] = []
-        self._outstanding = 0.0
-        self._overdue: float | None = None
-        self._limit: float | None = None
-        self._day: int | None = None
+    COLUMNS = (
+        Column("tl_history", "i4", 0, (HISTORY,)), Column("tl_count", "i4"),
+        Column("tl_outstanding", "f8"), Column("tl_overdue", "f8", np.nan),
+        Column("tl_limit", "f8", np.nan), Column("tl_day", "i4", _NO_DAY),
+    )
 
-    def update(
-        self,
-        days_past_due: int,
-        outstanding: float,
-        overdue: float | None,
-        limit: float | None,
-        day: int,
-    ) -> None:
-        self._dpd = [*self._dpd, days_past_due][-self.history :]
-        self._outstanding = outstanding
-        self._overdue = overdue
-        self._limit = limit
-        self._day = day
+    def update(self, slot: int, days_past_due: int, outstanding: float, overdue: float | None,
+               limit: float | None, day: int) -> None:
+        t = self.t
+        history = t.tl_history[slot]
+        history[:-1] = history[1:]
+        history[-1] = days_past_due
+        t.tl_count[slot] = min(HISTORY, int(t.tl_count[slot]) + 1)
+        t.tl_outstanding[slot] = outstanding
+        t.tl_overdue[slot] = np.nan if overdue is None else overdue
+        t.tl_limit[slot] = np.nan if limit is None else limit
+        t.tl_day[slot] = day
 
-    @property
-    def days_past_due(self) -> int:
-        return self._dpd[-1] if self._dpd else 0
+    def days_past_due(self, slot: int) -> int:
+        """Days past due of the latest tradeline (0 before any)."""
+        return int(self.t.tl_history[slot, -1])
 
-    def features(self, day: int) -> dict[str, float | None]:
-        if self._day is None or day - self._day > STALE_AFTER_DAYS:
-            return {"tl_dpd": None, "tl_dpd_trend": None, "tl_overdue_ratio": None,
-                    "tl_utilisation": None}
-        overdue_ratio = None
-        if self._overdue is not None:
-            overdue_ratio = self._overdue / self._outstanding if self._outstanding > 0 else 0.0
-        return {
-            "tl_dpd": float(self._dpd[-1]),
-            "tl_dpd_trend": float(self._dpd[-1] - self._dpd[0]),
-            "tl_overdue_ratio": overdue_ratio,
-            "tl_utilisation": self._outstanding / self._limit if self._limit else None,
-        }
+    def fresh(self, slots: np.ndarray, day: int) -> np.ndarray:
+        return day - self.t.tl_day[slots] <= STALE_AFTER_DAYS
+
+    def features(self, slots: np.ndarray, day: int, X: np.ndarray) -> None:
+        t = self.t
+        fresh = self.fresh(slots, day)
+        history = t.tl_history[slots]
+        latest = history[:, -1].astype(np.float64)
+        oldest = history[np.arange(len(slots)), HISTORY - t.tl_count[slots].clip(1)]
+        outstanding = t.tl_outstanding[slots]
+        overdue = t.tl_overdue[slots]
+        limit = t.tl_limit[slots]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ratio = np.where(outstanding > 0, overdue / outstanding, 0.0)
+            utilisation = np.where(limit > 0, outstanding / limit, np.nan)
+        ratio = np.where(np.isnan(overdue), np.nan, ratio)
+        X[:, INDEX["tl_dpd"]] = np.where(fresh, latest, np.nan)
+        X[:, INDEX["tl_dpd_trend"]] = np.where(fresh, latest - oldest, np.nan)
+        X[:, INDEX["tl_overdue_ratio"]] = np.where(fresh, ratio, np.nan)
+        X[:, INDEX["tl_utilisation"]] = np.where(fresh, utilisation, np.nan)

@@ -6,99 +6,70 @@ month. A brief dip looks different: the figure leaves its usual level and comes 
 numbers per figure tell these apart, both from the customer's own month-end history:
 
 - ``<name>_vs_base``: the figure now minus an exponentially weighted mean of its earlier
-  month-end values (weight ``base_weight`` per month: a memory of about six months);
+  month-end values (weight `BASE_WEIGHT` per month: a memory of about six months);
 - ``<name>_slope``: an exponentially weighted mean of its month-on-month changes, this
-  month's change included (weight ``slope_weight``: about three months).
+  month's change included (weight `SLOPE_WEIGHT`: about three months).
 
-Only month-end values move the history (`month_end`), so the features depend on event time
-alone; a snapshot between month ends reads them against the last month end. Three floats
-per figure; a figure the feeds stop carrying forgets its history.
+Only month-end values move the history (`Trajectory.month_end`), so the features depend on
+event time alone; a snapshot between month ends reads them against the last month end. A
+figure the feeds stop carrying forgets its history.
 """
 
 from __future__ import annotations
 
-import math
-from array import array
-from collections.abc import Mapping
+import numpy as np
 
-TRACKED = ("delay_level", "dso", "overdue_share", "utilisation", "max_dpd", "tl_dpd")
-"""The figures followed: payment delay, DSO, overdue share, limit utilisation, the oldest
-open invoice's days past due, and days past due at banks and bureaus."""
-_DESCRIBED = {
-    "delay_level": "payment delay", "dso": "DSO", "overdue_share": "overdue share",
-    "utilisation": "credit limit utilisation", "max_dpd": "days past due (oldest invoice)",
-    "tl_dpd": "days past due at banks and bureaus",
-}
-LABELS = {
-    **{f"{name}_vs_base": f"{what} above its own recent level"
-       for name, what in _DESCRIBED.items()},
-    **{f"{name}_slope": f"{what} rising month after month" for name, what in _DESCRIBED.items()},
-}
-CODES = {name: (f"{name}_vs_base", f"{name}_slope") for name in TRACKED}
-_NAN = math.nan
+from detectors.base import Detector
+from detectors.features import INDEX, TRACKED, TRAJECTORY_CODES
+from detectors.table import Column
+
+BASE_WEIGHT = 1 / 6
+SLOPE_WEIGHT = 1 / 3
+_FIGURES = np.array([INDEX[name] for name in TRACKED])
+_VS_BASE = np.array([INDEX[TRAJECTORY_CODES[name][0]] for name in TRACKED])
+_SLOPE = np.array([INDEX[TRAJECTORY_CODES[name][1]] for name in TRACKED])
 
 
-class Trajectory:
+class Trajectory(Detector):
     """Per tracked figure: its baseline, last month-end value and smoothed monthly change.
 
-    >>> t = Trajectory(base_weight=0.5, slope_weight=0.5)
-    >>> t.month_end({"dso": 40.0})  # the first month end starts the history
-    >>> t.features({"dso": 50.0})
-    {'dso_vs_base': 10.0, 'dso_slope': 10.0}
-    >>> t.month_end({"dso": 50.0})  # base 45, last 50, slope 10
-    >>> t.features({"dso": 54.0})
-    {'dso_vs_base': 9.0, 'dso_slope': 7.0}
-    >>> t.month_end({})  # the feed stopped: the history is forgotten
-    >>> t.features({"dso": 54.0})
-    {}
+    >>> from detectors.table import Table
+    >>> t = Trajectory(Table(Trajectory.COLUMNS))
+    >>> slot = np.array([t.t.add()])
+    >>> def month(dso):
+    ...     X = np.full((1, len(INDEX)), np.nan)
+    ...     X[0, INDEX["dso"]] = dso
+    ...     return X
+    >>> t.month_end(slot, month(40.0))  # the first month end starts the history
+    >>> X = month(50.0); t.features(slot, 0, X)
+    >>> float(X[0, INDEX["dso_vs_base"]]), float(X[0, INDEX["dso_slope"]])
+    (10.0, 10.0)
+    >>> t.month_end(slot, month(np.nan))  # the feed stopped: the history is forgotten
+    >>> X = month(54.0); t.features(slot, 0, X)
+    >>> bool(np.isnan(X[0, INDEX["dso_vs_base"]]))
+    True
     """
 
-    __slots__ = ("base_weight", "slope_weight", "_state")
+    COLUMNS = (Column("traj", "f8", np.nan, (len(TRACKED), 3)),)
+    """Per figure: baseline, last month-end value, smoothed change (NaN: none yet)."""
 
-    def __init__(self, base_weight: float = 1 / 6, slope_weight: float = 1 / 3):
-        self.base_weight = base_weight
-        self.slope_weight = slope_weight
-        self._state = array("d", [_NAN] * (3 * len(TRACKED)))
-        """Per figure: baseline, last month-end value, smoothed change (NaN: none yet)."""
+    def features(self, slots: np.ndarray, day: int, X: np.ndarray) -> None:
+        """The trajectory of the figures already in ``X`` (today's) against the history."""
+        state = self.t.traj[slots]
+        current = X[:, _FIGURES]
+        X[:, _VS_BASE] = current - state[:, :, 0]
+        X[:, _SLOPE] = _slope(current - state[:, :, 1], state[:, :, 2])
 
-    def features(self, current: Mapping[str, float]) -> dict[str, float]:
-        """The trajectory of ``current`` (today's figures) against the month-end history;
-        a figure without a history, or absent today, gives nothing."""
-        out: dict[str, float] = {}
-        state = self._state
-        for i, name in enumerate(TRACKED):
-            value = current.get(name)
-            base = state[3 * i]
-            if value is None or math.isnan(base):
-                continue
-            vs_base, slope = CODES[name]
-            out[vs_base] = value - base
-            out[slope] = self._slope(value - state[3 * i + 1], state[3 * i + 2])
-        return out
+    def month_end(self, slots: np.ndarray, X: np.ndarray) -> None:
+        """Fold a month end's figures (``X``, one row per slot) into the history."""
+        state = self.t.traj[slots]
+        value = X[:, _FIGURES]
+        base, last, slope = state[:, :, 0], state[:, :, 1], state[:, :, 2]
+        started = ~np.isnan(base)
+        new_slope = np.where(started, _slope(value - last, slope), np.nan)
+        new_base = np.where(started, base + BASE_WEIGHT * (value - base), value)
+        self.t.traj[slots] = np.stack((new_base, value, new_slope), axis=2)
 
-    def month_end(self, current: Mapping[str, float]) -> None:
-        """Fold a month end's figures into the history."""
-        state = self._state
-        for i, name in enumerate(TRACKED):
-            value = current.get(name)
-            j = 3 * i
-            if value is None:
-                state[j] = state[j + 1] = state[j + 2] = _NAN
-            elif math.isnan(state[j]):
-                state[j] = state[j + 1] = value
-            else:
-                state[j + 2] = self._slope(value - state[j + 1], state[j + 2])
-                state[j] += self.base_weight * (value - state[j])
-                state[j + 1] = value
 
-    def _slope(self, change: float, slope: float) -> float:
-        return change if math.isnan(slope) else slope + self.slope_weight * (change - slope)
-
-    def __getstate__(self) -> tuple[float, float, array]:
-        return self.base_weight, self.slope_weight, self._state
-
-    def __setstate__(self, state: tuple[float, float, array]) -> None:
-        self.base_weight, self.slope_weight, self._state = state
-
-    def __repr__(self) -> str:
-        return f"Trajectory(base_weight={self.base_weight!r}, slope_weight={self.slope_weight!r})"
+def _slope(change: np.ndarray, slope: np.ndarray) -> np.ndarray:
+    return np.where(np.isnan(slope), change, slope + SLOPE_WEIGHT * (change - slope))

@@ -1,34 +1,22 @@
-"""Turn a policy decision on a score into a `Warning`, with its reasons and evidence."""
+"""Warnings from decisions: the record a desk receives, with reasons and evidence."""
 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 
-from connectors.records import Reason, Warning
+import numpy as np
+
+from detectors import features
 from detectors.clock import to_rfc3339
-from detectors.customer import DefaultNotice, Profile
-from detectors.grading import ACTIONS, SEVERITY
-from detectors.model import reason_label
+from detectors.features import INDEX
+from detectors.grading import ACTIONS, GRADES, SEVERITY
 from detectors.policy import Decision
-from detectors.portfolio import Score
-from detectors.trajectory import CODES as TRAJECTORY_CODES
+from detectors.records import Reason, Warning
+from detectors.scoring import Reasons
+from detectors.snapshots import EVIDENCE_FAMILIES, DefaultNotice, Evidence, Profile
 
-MAX_REASONS = 5
-FAMILIES = {
-    "payment_delay": ("max_dpd", "overdue_share", "share_over_90", "delay_level", "delay_trend",
-                      "delay_drift", "partial_share", "amount_anomaly", "utilisation", "dso"),
-    "tradeline": ("tl_dpd", "tl_dpd_trend", "tl_overdue_ratio", "tl_utilisation"),
-    "news": ("news_adverse", "news_positive"),
-    "registry": ("registry_distress", "accounts_overdue", "rating_downgrade"),
-}
-_FAMILY_OF = {code: family for family, codes in FAMILIES.items() for code in codes}
-_FAMILY_OF.update({code: _FAMILY_OF[name] for name, codes in TRAJECTORY_CODES.items()
-                   for code in codes})  # a figure's course comes from the figure's feed
-
-
-def family_of(code: str) -> str:
-    """Which feed family a reason code comes from (anything else is from filed accounts)."""
-    return _FAMILY_OF.get(code, "financials")
+_FAMILY = {family: i for i, family in enumerate(EVIDENCE_FAMILIES)}
 
 
 def warning_id(customer_id: str, at: int, kind: str, grade: str) -> str:
@@ -37,7 +25,25 @@ def warning_id(customer_id: str, at: int, kind: str, grade: str) -> str:
     return f"w-{digest[:20]}"
 
 
-def _profile_fields(profile: Profile, exposure: float) -> dict[str, object]:
+def reasons_of(reasons: Reasons, x: np.ndarray) -> list[Reason]:
+    """The reasons as published: each feature's label, value and contribution."""
+    return [Reason(code=code, label=features.label(code),
+                   value=round(float(x[INDEX[code]]), 4), contribution=round(c, 4))
+            for code, c in reasons]
+
+
+def evidence_for(reasons: list[Reason], evidence: Evidence) -> list[str]:
+    """The input events behind the reasons, by the evidence family of each."""
+    out: list[str] = []
+    for reason in reasons:
+        family = _FAMILY.get(features.family(reason.code))
+        for event_id in evidence[family] if family is not None else ():
+            if event_id not in out:
+                out.append(event_id)
+    return out
+
+
+def profile_fields(profile: Profile, exposure: float) -> dict[str, object]:
     insured = None
     if profile.insured_limit is not None and exposure > 0:
         insured = round(min(1.0, profile.insured_limit / exposure), 4)
@@ -52,49 +58,36 @@ def _profile_fields(profile: Profile, exposure: float) -> dict[str, object]:
     }
 
 
-def top_reasons(score: Score) -> list[Reason]:
-    """The signals that raised the score most, strongest first, with value and contribution."""
-    ranked = sorted(
-        ((code, c) for code, c in score.contributions.items() if c > 0),
-        key=lambda pair: (-pair[1], pair[0]),
-    )[:MAX_REASONS]
-    features = score.snapshot.features
-    return [Reason(code=code, label=reason_label(code), value=round(features.get(code, 0.0), 4),
-                   contribution=round(c, 4)) for code, c in ranked]
-
-
-def from_score(score: Score, decision: Decision, horizon_months: int) -> Warning:
-    """The warning for a scored snapshot that the policy decided to act on."""
-    snap = score.snapshot
-    reasons = top_reasons(score)
-    evidence: list[str] = []
-    for reason in reasons:
-        for event_id in snap.evidence.get(family_of(reason.code), ()):
-            if event_id not in evidence:
-                evidence.append(event_id)
-    grade = score.grade
+def from_decision(*, customer_id: str, at: int, decision: Decision, grade: int, pd: float,
+                  rank: int, portfolio_size: int, reasons: Reasons, x: np.ndarray,
+                  evidence: Evidence, profile: Profile, exposure: float,
+                  horizon_months: int, lineage: Mapping[str, str]) -> Warning:
+    """The warning for a scored month-end snapshot the policy decided to act on."""
+    listed = reasons_of(reasons, x)
+    letter = GRADES[grade]
     return Warning(
-        warning_id=warning_id(snap.customer_id, snap.at, decision.kind, grade),
+        warning_id=warning_id(customer_id, at, decision.kind, letter),
         kind=decision.kind,
-        category=family_of(reasons[0].code) if reasons else "none",
-        customer_id=snap.customer_id,
-        event_time=to_rfc3339(snap.at),
-        severity="info" if decision.kind == "resolved" else SEVERITY[grade],
-        grade=grade,
+        category=features.family(listed[0].code) if listed else "none",
+        customer_id=customer_id,
+        event_time=to_rfc3339(at),
+        severity="info" if decision.kind == "resolved" else SEVERITY[letter],
+        grade=letter,
         previous_grade=decision.previous_grade,
-        pd=round(score.pd, 6),
+        pd=round(pd, 6),
         horizon_months=horizon_months,
-        rank=score.rank,
-        portfolio_size=score.portfolio_size,
-        action=ACTIONS[grade],
-        reasons=reasons,
-        evidence=evidence,
-        model_version=score.model_version,
-        **_profile_fields(snap.profile, snap.exposure),
+        rank=rank,
+        portfolio_size=portfolio_size,
+        action=ACTIONS[letter],
+        reasons=listed,
+        evidence=evidence_for(listed, evidence),
+        **profile_fields(profile, exposure),
+        **lineage,
     )
 
 
-def from_default(notice: DefaultNotice, horizon_months: int) -> Warning:
+def from_default(notice: DefaultNotice, horizon_months: int,
+                 lineage: Mapping[str, str]) -> Warning:
     """The message that a customer has defaulted (not an early warning: the event itself)."""
     return Warning(
         warning_id=warning_id(notice.customer_id, notice.at, "default", "E"),
@@ -112,5 +105,6 @@ def from_default(notice: DefaultNotice, horizon_months: int) -> Warning:
         reasons=[Reason(code=f"default_{notice.kind}", label=f"default: {notice.kind}",
                         value=notice.kind, contribution=0.0)],
         evidence=list(notice.evidence),
-        **_profile_fields(notice.profile, notice.exposure),
+        **profile_fields(notice.profile, notice.exposure),
+        **lineage,
     )

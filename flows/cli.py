@@ -65,13 +65,32 @@ def cli(ctx: click.Context, config_path: Path | None, log_format: str, log_level
 @click.option("--start", type=click.DateTime(["%Y-%m-%d"]), default="2021-01-01",
               show_default=True)
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True)
-def simulate(customers: int, months: int, seed: int, start: Any, out: Path) -> None:
-    """Write a simulated B2B receivables portfolio as feed files (and its outcomes)."""
+@click.option("--profile", default="receivables", show_default=True, metavar="NAME",
+              help="Shape of book: receivables (B2B ledger, tradelines, news, registry), cards "
+                   "(card accounts: 6-7 monthly tradelines, default the month after), "
+                   "monthly-status (monthly days-past-due buckets for up to 5 years) or "
+                   "statements (one set of filed accounts a year, bankruptcies).")
+def simulate(customers: int, months: int, seed: int, start: Any, out: Path,
+             profile: str) -> None:
+    """Write a simulated book as feed files (and its outcomes): a B2B receivables portfolio
+    by default, or another shape with --profile (docs/simulator.md describes each).
+
+    \b
+    Example:
+      creditradar simulate --profile cards --customers 30000 --months 96 --out feeds-cards
+    """
+    from connectors.simulator import PROFILE_NAMES
     from connectors.simulator import simulate as run_simulation
 
+    if profile not in PROFILE_NAMES:
+        raise click.BadParameter(f"{profile!r} is not one of {', '.join(PROFILE_NAMES)}",
+                                 param_hint="--profile")
     with _progress(customers, "customers", "simulate") as progress:
-        summary = run_simulation(customers, months, seed, out, start=start.date(),
-                                 progress=progress)
+        try:
+            summary = run_simulation(customers, months, seed, out, start=start.date(),
+                                     progress=progress, profile=profile)
+        except ValueError as exc:  # a horizon too short for the profile
+            raise click.UsageError(str(exc)) from exc
     log.info("simulate.done", out=str(out), **summary.to_json())
     click.echo(json.dumps(summary.to_json(), indent=2))
 
@@ -84,73 +103,68 @@ def simulate(customers: int, months: int, seed: int, start: Any, out: Path) -> N
 @click.option("-o", "--source-option", "source_options", multiple=True, metavar="KEY=VALUE",
               help="An option for the source plugin; repeat as needed.")
 @click.option("--kafka", "bootstrap", default=None, metavar="BOOTSTRAP",
-              help="Read the feed topics of this Kafka cluster (host:port,...) and write the "
-                   "warnings and dead-letter topics; runs until stopped.")
-@click.option("--processes", type=click.IntRange(1), default=1, show_default=True,
-              help="With --kafka: bytewax processes on this machine (a cluster on loopback).")
-@click.option("--recovery-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="With --kafka: snapshot state here and resume from it after a crash.")
-@click.option("--snapshot-interval", type=float, default=None,
-              help="With --kafka: seconds between snapshots (default: every event-time day).")
+              help="Read the feed topics of this Kafka cluster (host:port,...) and also write "
+                   "the warnings and dead-letter topics; runs until stopped.")
 @click.option("--from", "start", default="beginning", show_default=True,
               help="With --kafka: beginning, end, or an RFC 3339 time to backfill from.")
 @click.option("--stop-at-end", is_flag=True,
               help="With --kafka: stop once the topics' current end is reached.")
-@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Output folder (required without --kafka).")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True,
+              help="Output folder: warnings, dead letters, watchlist, stats, audit log.")
+@click.option("--workers", type=click.IntRange(1), default=1, show_default=True,
+              help="Workers (threads) per process.")
+@click.option("--processes", type=click.IntRange(1), default=1, show_default=True,
+              help="bytewax processes on this machine (a cluster on loopback).")
+@click.option("--recovery-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Snapshot state here; a run started again with it resumes after a crash.")
 @click.option("--horizon-months", type=click.IntRange(1, 36), default=None)
 @click.option("--scores", is_flag=True, help="Also write every snapshot's score.")
-@click.option("--workers", type=click.IntRange(1), default=1, show_default=True)
 @click.option("--top", type=click.IntRange(0), default=15, show_default=True,
               help="Rows of the watchlist to print.")
 @click.pass_context
 def run(ctx: click.Context, feeds: Path | None, source_name: str | None,
-        source_options: tuple[str, ...], bootstrap: str | None, processes: int,
-        recovery_dir: Path | None, snapshot_interval: float | None, start: str,
-        stop_at_end: bool, out: Path | None, horizon_months: int | None, scores: bool,
-        workers: int, top: int) -> None:
+        source_options: tuple[str, ...], bootstrap: str | None, start: str,
+        stop_at_end: bool, out: Path, workers: int, processes: int,
+        recovery_dir: Path | None, horizon_months: int | None, scores: bool,
+        top: int) -> None:
     """Run the monitor over a feeds folder, a source plugin or Kafka topics; write
-    warnings.jsonl, the dead letters, the watchlist and the audit log under OUT."""
-    from connectors.plugins import load_source
-    from flows.run import run_folder, run_source, watchlist
+    warnings.jsonl, the dead letters, the watchlist, the stats and the audit log under OUT.
+
+    \b
+    Examples:
+      creditradar run --feeds feeds/ --out out/
+      creditradar run --feeds feeds/ --out out/ --processes 2 --recovery-dir state/
+      creditradar run --kafka localhost:9092 --out out/ --stop-at-end
+    """
+    from flows.cluster import run_job
+    from flows.job import Job, SourceSpec
+    from flows.run import watchlist
 
     settings = _settings(ctx)
     if horizon_months is not None:
         settings = settings.model_copy(update={"horizon_months": horizon_months})
-    log.info("run.start", feeds=str(feeds), source=source_name, kafka=bool(bootstrap),
-             out=str(out), workers=workers, horizon_months=settings.horizon_months)
+    if recovery_dir is not None:
+        settings = settings.with_recovery_directory(recovery_dir)
+    chosen = [name for name, given in (("--feeds", feeds), ("--source", source_name),
+                                       ("--kafka", bootstrap)) if given]
+    if len(chosen) != 1:
+        raise click.UsageError("give exactly one of --feeds DIR, --source NAME or --kafka HOST")
     if bootstrap is not None:
-        from flows.kafka_run import parse_start, run_kafka
-
-        try:
-            run_kafka(settings, bootstrap, workers=workers, processes=processes,
-                      recovery_dir=recovery_dir, snapshot_interval=snapshot_interval,
-                      start=parse_start(start), stop_at_end=stop_at_end, out=out)
-        except CreditRadarError as exc:
-            raise click.ClickException(str(exc)) from exc
-        return
-    if out is None:
-        raise click.UsageError("--out is required (except with --kafka)")
-    if source_name is not None:
+        source = SourceSpec("kafka", {"bootstrap": bootstrap, "start": start,
+                                      "stop_at_end": stop_at_end})
+    elif source_name is not None:
         options = dict(_option(text) for text in source_options)
-        try:
-            source = load_source(source_name, settings, **options)
-            summary = run_source(settings, source, out, scores=scores, workers=workers)
-        except CreditRadarError as exc:
-            raise click.ClickException(str(exc)) from exc
+        source = SourceSpec("plugin", {"name": source_name, "options": options})
     else:
-        if feeds is None:
-            raise click.UsageError("give --feeds DIR, or --source NAME with its options")
-        if not feed_files(feeds):
+        if not feed_files(feeds):  # type: ignore[arg-type]
             raise click.ClickException(
                 f"no feed files (customers/payments/news/registry) in {feeds}")
-        total = sum(path.stat().st_size for _, path in feed_files(feeds)) * workers
-        try:
-            with _progress(total, "B", "run") as progress:
-                summary = run_folder(settings, feeds, out, scores=scores, workers=workers,
-                                     progress=progress)
-        except CreditRadarError as exc:
-            raise click.ClickException(str(exc)) from exc
+        source = SourceSpec("folder", {"path": str(feeds)})
+    job = Job(settings, source, out, scores=scores, workers=workers, processes=processes)
+    try:
+        summary = run_job(job)
+    except CreditRadarError as exc:
+        raise click.ClickException(str(exc)) from exc
     log.info("run.done", **summary.to_json())
     click.echo(format_summary(summary.to_json()))
     if top:

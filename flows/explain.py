@@ -1,10 +1,11 @@
 """What the monitor knew about one customer at a given time, and one warning's full record.
 
-`explain` replays one customer's logged inputs up to ``as_of`` through the monitor's own
-customer step (`flows.steps.Customer`, fed by the same folder source and ticked by the same
-event-time `Clock`), which gives the customer's state, ledger, features and evidence as of
-that time. The probability, grade and rank depend on the whole portfolio's model, so they
-are read from the original run's ``scores.jsonl``, not recomputed.
+`explain` runs the customer's logged inputs up to ``as_of`` through the monitor's own steps
+(`detectors.dedup.EventIds`, `detectors.directory.NameDirectory`, `detectors.book.CustomerBook`),
+each on the event-time day the run applied it (the log records it), which gives the
+customer's state, ledger, features and evidence as of that time. The probability, grade and
+rank depend on the whole book's model, so they are read from the original run's
+``scores.jsonl``, not recomputed.
 
 `export_warning` gathers a warning, the logged input record of each evidence event, its
 lineage and its place in the hash chain into one JSON document for an auditor.
@@ -12,27 +13,37 @@ lineage and its place in the hash chain into one JSON document for an auditor.
 
 from __future__ import annotations
 
-import tempfile
+from collections import defaultdict
 from dataclasses import asdict
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
+from config.errors import ContractError
 from config.settings import Settings
-from connectors import contracts as c
 from connectors.audit import ANCHOR, AuditRecord, read_log, verify_log
-from connectors.files import FeedFolderSource
-from connectors.intake import Envelope, normalize_name, validate
-from connectors.records import DeadLetter, RawRecord, Warning, Watermark
-from detectors.clock import DAY, day_of, parse_time, to_rfc3339, to_seconds
-from detectors.customer import CustomerState, Snapshot
-from flows.replay import logged_records, write_feeds
+from connectors.contracts import parse_record
+from detectors import events as ev
+from detectors.book import BookSettings, CustomerBook
+from detectors.clock import DAY, parse_time, to_rfc3339, to_seconds
+from detectors.dedup import DIRECTORY, EventIds
+from detectors.directory import NameDirectory
+from detectors.events import Envelope, Origin
+from detectors.features import CODES
+from detectors.records import DeadLetter, Warning
+from detectors.snapshots import EVIDENCE_FAMILIES, Snapshots
+from detectors.stage import Send
+from flows.replay import logged_records
 from flows.run import SCORES, read_jsonl
-from flows.steps import Clock, Customer, Register
 
 __all__ = ["explain", "export_warning", "format_explanation"]
 
 LINEAGE = ("model_version", "config_digest", "program_version")
+AGING = (("current", 0), ("1_30", 30), ("31_60", 60), ("61_90", 90), ("over_90", None))
+"""Aging buckets by days past due: the bucket up to each bound (the last has none)."""
+_CUSTOMER, _OTHER = "customer", "other"
 
 
 def explain(customer_id: str, as_of: datetime, log: Path, settings: Settings, *,
@@ -42,116 +53,150 @@ def explain(customer_id: str, as_of: datetime, log: Path, settings: Settings, *,
     ``scores`` defaults to the ``scores.jsonl`` next to the log (a run with ``--scores``).
     """
     log = Path(log)
+    until = to_seconds(as_of)
     inputs, warnings = logged_records(log, as_of)
-    candidates = [r for r in inputs if _may_concern(r, customer_id)]
-    replayed = _Replay(customer_id, settings)
-    replayed.run(candidates, to_seconds(as_of))
     notes: list[str] = []
-    doc: dict[str, Any] = {"customer_id": customer_id, "as_of": to_rfc3339(to_seconds(as_of)),
-                           "log": str(log), "known": replayed.state is not None}
+    replayed = _Replay(customer_id, settings)
+    replayed.run(inputs, until)
+    doc: dict[str, Any] = {"customer_id": customer_id, "as_of": to_rfc3339(until),
+                           "log": str(log), "known": replayed.slot is not None}
     issued = [_warning(r.body) for r in warnings if r.body.get("customer_id") == customer_id]
     score = _latest_score(scores or log.parent / SCORES, customer_id, as_of, notes)
     doc["score"] = score
     doc["reasons"], doc["reasons_source"] = _reasons(score, issued)
-    state = replayed.state
-    if state is None:
+    if replayed.slot is None:
         notes.append("the log holds no input for this customer at or before this time")
         return {**doc, "warnings": issued, "notes": notes}
     snapshot = _scored_snapshot(replayed.snapshots, score)
     if score is not None and snapshot is not None:
-        doc["score_consistent"] = score.get("features") == _rounded(snapshot.features)
+        doc["score_consistent"] = score.get("features") == snapshot["features"]
         if not doc["score_consistent"]:
             notes.append("the replayed snapshot's features differ from the scored ones: the "
                          "log or scores.jsonl is not from the same run")
-    day = day_of(to_seconds(as_of))
+    book, slot, day = replayed.book, replayed.slot, until // DAY
+    defaulted = int(book.t.defaulted_at[slot])
     doc.update({
-        "profile": asdict(state.profile),
-        "clock": to_rfc3339(state.clock),
-        "accepted": state.accepted,
-        "defaulted_at": None if state.defaulted_at is None else to_rfc3339(state.defaulted_at),
+        "profile": asdict(book.profiles[slot]),
+        "day": to_rfc3339(replayed.last_day * DAY)[:10],
+        "accepted": replayed.accepted,
+        "defaulted_at": to_rfc3339(defaulted) if defaulted < 2**31 - 1 else None,
         "rejected": replayed.rejected,
-        "ledger": _ledger(state, day, settings),
-        "features": _rounded(state.features(day, settings)),
-        "snapshot": None if snapshot is None else {
-            "at": to_rfc3339(snapshot.at), "month_end": snapshot.month_end,
-            "features": _rounded(snapshot.features),
-            "evidence": {k: list(v) for k, v in sorted(snapshot.evidence.items())},
-        },
+        "ledger": _ledger(replayed, day),
+        "features": _features(book._features(np.array([slot]), day)[0]),
+        "snapshot": snapshot,
     })
     wanted = [e for w in issued for e in w.get("evidence", [])]
     if snapshot is not None:
-        wanted += [e for ids in snapshot.evidence.values() for e in ids]
-    doc["evidence"] = [_evidence_entry(replayed.events[e], e) if e in replayed.events
+        wanted += [e for ids in snapshot["evidence"].values() for e in ids]
+    doc["evidence"] = [_evidence_entry(replayed.records[e], e) if e in replayed.records
                        else {"event_id": e, "found": False} for e in dict.fromkeys(wanted)]
     return {**doc, "warnings": issued, "notes": notes}
 
 
 class _Replay:
-    """One customer's inputs through the monitor's own source order, clock and customer step."""
+    """The logged inputs through the monitor's own id, name and customer steps, day by day,
+    keeping only what concerns one customer."""
 
-    def __init__(self, customer_id: str, settings: Settings):
+    def __init__(self, customer_id: str, settings: Settings) -> None:
         self.customer_id = customer_id
-        self.step = Customer(settings, None)
-        self.clock = Clock(settings, None)
-        self.clock.on_item(Register(customer_id))
-        self.names: set[str] = set()
-        self.snapshots: list[Snapshot] = []
+        route = self._route
+        self.ids = EventIds("ids", settings.detectors.event_id_memory_days, route)
+        self.directory = NameDirectory(route)
+        self.book = CustomerBook(_CUSTOMER, BookSettings.from_settings(settings))
+        self.snapshots: list[dict[str, Any]] = []
         self.rejected: list[dict[str, Any]] = []
-        self.events: dict[str, AuditRecord] = {}
+        self.records: dict[str, AuditRecord] = {}
+        self.events: dict[str, ev.Event] = {}
+        self.last_day = 0
+
+    def _route(self, customer_id: str) -> str:
+        return _CUSTOMER if customer_id == self.customer_id else _OTHER
 
     @property
-    def state(self) -> CustomerState | None:
-        return self.step.state
+    def slot(self) -> int | None:
+        return self.book.slots.get(self.customer_id)
+
+    @property
+    def accepted(self) -> int:
+        return self.book.accepted
 
     def run(self, records: list[AuditRecord], until: int) -> None:
-        with tempfile.TemporaryDirectory(prefix="creditradar-explain-") as tmp:
-            files = write_feeds(records, Path(tmp))
-            source = FeedFolderSource(Path(tmp)).build_part("feeds", "shard-0-of-1", None)
-            try:
-                while True:
-                    for item in source.next_batch():
-                        self._item(item, files)
-            except StopIteration:
-                pass
-            finally:
-                source.close()
-        self._watermark(Watermark("explain", 1, until))  # the clock as far as as_of
+        days: dict[int, list[tuple[Envelope, AuditRecord]]] = defaultdict(list)
+        for record in records:
+            envelope = _envelope(record)
+            if envelope is not None and (envelope.day < until // DAY
+                                         or envelope.event.at <= until):
+                days[envelope.day].append((envelope, record))
+        for day in sorted(days):
+            by_id = {_key(envelope): record for envelope, record in days[day]}
+            self.ids.advance(day - 1)
+            mine = self._take(self.ids.day(day, [envelope for envelope, _ in days[day]]),
+                              by_id)
+            named = mine.pop(DIRECTORY, [])
+            mine[_CUSTOMER] += self._take(self.directory.day(day, named), by_id)[_CUSTOMER]
+            self._take(self.book.advance(day - 1), by_id)
+            self._take(self.book.day(day, mine[_CUSTOMER]), by_id)
+            self.last_day = day
+        self._take(self.book.advance(until // DAY - 1), {})
 
-    def _item(self, item: Any, files: dict[str, list[AuditRecord]]) -> None:
-        if isinstance(item, Watermark):
-            self._watermark(item)
-        if not isinstance(item, RawRecord):
-            return
-        record = files[item.origin["file"]][item.origin["line"] - 1]
-        checked = validate(item)
-        if isinstance(checked, DeadLetter):
-            self.rejected.append({"id": record.id, "reason": checked.reason})
-            return
-        event = checked.event
-        if isinstance(event, c.Customer) and event.customer_id == self.customer_id:
-            self.names |= {normalize_name(n) for n in (event.name, *event.aliases)}
-        if isinstance(event, c.News) and event.customer_id is None:
-            if normalize_name(event.company_name or "") not in self.names:
-                return
-            event = event.model_copy(update={"customer_id": self.customer_id})
-        if getattr(event, "customer_id", None) != self.customer_id:
-            return
-        self.events.setdefault(event.event_id, record)
-        self._apply(Envelope(event, checked.raw, record.body["origin"]), record.id)
-
-    def _watermark(self, mark: Watermark) -> None:
-        ticks, _ = self.clock.on_item(mark)
-        for _, tick in ticks:
-            self._apply(tick, None)
-
-    def _apply(self, item: Any, audit_id: str | None) -> None:
-        outputs, _ = self.step.on_item(item)
+    def _take(self, outputs: list[Any],
+              records: dict[tuple[str, str, int], AuditRecord]) -> dict[str, list[Any]]:
+        routed: dict[str, list[Any]] = defaultdict(list)
         for output in outputs:
-            if isinstance(output, Snapshot):
-                self.snapshots.append(output)
-            elif isinstance(output, DeadLetter):
-                self.rejected.append({"id": audit_id, "reason": output.reason,
-                                      "detail": output.detail})
+            if isinstance(output, Send):
+                if isinstance(output.item, Snapshots):
+                    self.snapshots.append(_snapshot(output.item))
+                elif isinstance(output.item, Envelope):
+                    self._note(output.item, records)
+                    routed[output.to].append(output.item)
+            elif isinstance(output, DeadLetter) and output.customer_id == self.customer_id:
+                self.rejected.append({"id": f"{output.feed}:{output.event_id}",
+                                      "reason": output.reason, "detail": output.detail})
+        return routed
+
+    def _note(self, envelope: Envelope,
+              records: dict[tuple[str, str, int], AuditRecord]) -> None:
+        event = envelope.event
+        record = records.get(_key(envelope))
+        if event.customer_id == self.customer_id and record is not None:
+            self.records.setdefault(event.event_id, record)
+            self.events.setdefault(event.event_id, event)
+
+
+def _key(envelope: Envelope) -> tuple[str, str, int]:
+    """Which logged record an envelope came from (a resolved copy keeps its origin)."""
+    return envelope.event.FEED, envelope.origin.source, envelope.origin.position
+
+
+def _envelope(record: AuditRecord) -> Envelope | None:
+    body = record.body
+    try:
+        event = parse_record(str(body["feed"]), str(body["raw"]).encode("utf-8"))
+    except (ContractError, KeyError):
+        return None
+    origin = body.get("origin") or {}
+    if "file" in origin:
+        where = Origin("file", str(origin["file"]), int(origin["line"]))
+    elif "topic" in origin:
+        where = Origin("kafka", f"{origin['topic']}:{origin['partition']}",
+                       int(origin["offset"]))
+    else:
+        where = Origin("plugin", str(origin.get("source", "")), int(origin.get("position", 0)))
+    return Envelope(event, str(body["raw"]).encode("utf-8"), where,
+                    int(body.get("day", event.at // DAY)))
+
+
+def _features(x: np.ndarray) -> dict[str, float]:
+    """Features as scores.jsonl writes them (known ones, rounded), so the two compare equal."""
+    return {CODES[i]: round(float(x[i]), 6) for i in sorted(np.flatnonzero(~np.isnan(x)),
+                                                              key=CODES.__getitem__)}
+
+
+def _snapshot(snapshots: Snapshots) -> dict[str, Any]:
+    return {"at": to_rfc3339(int(snapshots.at[0])), "month_end": snapshots.month_end,
+            "features": _features(snapshots.X[0]),
+            "evidence": {family: list(ids) for family, ids in zip(
+                EVIDENCE_FAMILIES, snapshots.evidence[0], strict=True) if ids}}
 
 
 def _may_concern(record: AuditRecord, customer_id: str) -> bool:
@@ -186,44 +231,50 @@ def _reasons(score: dict[str, Any] | None,
     return [], "not recorded: no warning was issued on the latest score"
 
 
-def _scored_snapshot(snapshots: list[Snapshot],
-                     score: dict[str, Any] | None) -> Snapshot | None:
+def _scored_snapshot(snapshots: list[dict[str, Any]],
+                     score: dict[str, Any] | None) -> dict[str, Any] | None:
     """The replayed snapshot the latest score was computed from, else the latest one."""
     if score is not None:
         month_end = score.get("month_end")
         for snapshot in reversed(snapshots):
-            if to_rfc3339(snapshot.at) == score["event_time"] and (
-                    month_end is None or snapshot.month_end == month_end):
+            if snapshot["at"] == score["event_time"] and (
+                    month_end is None or snapshot["month_end"] == month_end):
                 return snapshot
     return snapshots[-1] if snapshots else None
 
 
-def _ledger(state: CustomerState, day: int, settings: Settings) -> dict[str, Any]:
-    ledger = state.ledger
-    total = ledger.total_open()
-    limit = state.profile.credit_limit
-    items = sorted(ledger.open_items.items(), key=lambda kv: (kv[1].due_day, kv[0]))
+def _ledger(replayed: _Replay, day: int) -> dict[str, Any]:
+    book, slot = replayed.book, replayed.slot
+    items = book.ledgers.open_items(slot)  # type: ignore[arg-type]
+    total = sum(amount for _, amount, _ in items)
+    limit = book.profiles[slot].credit_limit  # type: ignore[index]
+    aging = dict.fromkeys((name for name, _ in AGING), 0.0)
+    for _, amount, due in items:
+        late = day - due
+        aging[next(name for name, bound in AGING if bound is None or late <= bound)] += amount
+    overdue = sum(amount for _, amount, due in items if day > due)
+    material = book.settings.material_overdue_amount
+    open_items = []
+    for event_id, amount, due in items:
+        invoice = replayed.events.get(event_id)
+        open_items.append({
+            "invoice_id": getattr(invoice, "invoice_id", None), "event_id": event_id,
+            "open": round(amount, 2),
+            "original": round(invoice.amount, 2) if isinstance(invoice, ev.Invoice) else None,
+            "issued": to_rfc3339(invoice.issue_day * DAY)[:10]
+            if isinstance(invoice, ev.Invoice) else None,
+            "due": to_rfc3339(due * DAY)[:10], "days_past_due": day - due})
     return {
         "day": to_rfc3339(day * DAY)[:10],
         "total_open": round(total, 2),
-        "aging": {k: round(v, 2) for k, v in ledger.aging(day).items()},
-        "overdue_share": round(ledger.overdue_share(day), 6),
-        "max_days_past_due": ledger.max_days_past_due(
-            day, settings.detectors.material_overdue_amount),
-        "dso": round(ledger.dso(day), 6),
+        "aging": {k: round(v, 2) for k, v in aging.items()},
+        "overdue_share": round(overdue / total, 6) if total > 0.005 else 0.0,
+        "max_days_past_due": max((day - due for _, amount, due in items
+                                  if day > due and amount > material), default=0),
         "credit_limit": limit,
         "utilisation": round(total / limit, 6) if limit else None,
-        "open_items": [{
-            "invoice_id": invoice_id, "event_id": item.event_id, "open": round(item.open, 2),
-            "original": round(item.original, 2), "issued": to_rfc3339(item.issue_day * DAY)[:10],
-            "due": to_rfc3339(item.due_day * DAY)[:10], "days_past_due": day - item.due_day,
-        } for invoice_id, item in items],
+        "open_items": open_items,
     }
-
-
-def _rounded(features: dict[str, float]) -> dict[str, float]:
-    """Features as scores.jsonl writes them, so the two compare equal."""
-    return {k: round(v, 6) for k, v in sorted(features.items())}
 
 
 def _warning(body: dict[str, Any]) -> dict[str, Any]:
@@ -306,17 +357,18 @@ def format_explanation(doc: dict[str, Any]) -> str:
     if doc.get("known"):
         profile = doc["profile"]
         out.append(f"  {profile['name'] or ''} ({profile['country'] or '?'}, "
-                   f"{profile['industry'] or '?'}); clock {doc['clock']}; "
+                   f"{profile['industry'] or '?'}); applied through {doc['day']}; "
                    f"{doc['accepted']} events accepted, {len(doc['rejected'])} rejected"
                    + (f"; DEFAULTED {doc['defaulted_at']}" if doc["defaulted_at"] else ""))
         ledger = doc["ledger"]
         aging = "  ".join(f"{k} {v:,.2f}" for k, v in ledger["aging"].items())
         out += [f"ledger on {ledger['day']}: open {ledger['total_open']:,.2f}  "
-                f"overdue share {ledger['overdue_share']:.1%}  DSO {ledger['dso']:.1f}  "
+                f"overdue share {ledger['overdue_share']:.1%}  "
+                f"DSO {doc['features'].get('dso', 0.0):.1f}  "
                 f"max DPD {ledger['max_days_past_due']}  utilisation {ledger['utilisation']}",
                 f"  aging: {aging}"]
         out += [f"  open {i['invoice_id']} ({i['event_id']}): {i['open']:,.2f} of "
-                f"{i['original']:,.2f}, due {i['due']}, {i['days_past_due']} days past due"
+                f"{i['original'] or 0:,.2f}, due {i['due']}, {i['days_past_due']} days past due"
                 for i in ledger["open_items"]]
     score = doc["score"]
     if score is not None:

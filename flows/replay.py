@@ -1,16 +1,16 @@
 """Replay: run the monitor again over the inputs an audit log recorded, and check that it
 warns exactly as the original run did.
 
-The log holds every input event that reached a customer, with its raw text and its origin
-(file and line, or Kafka topic, partition and offset). `write_feeds` puts those events back
-into feed files in the order the original source read them; `replay` runs the unchanged
-monitor over the files with `run_folder` (notifications off) and compares the warnings it
-writes with the warnings the log recorded, byte for byte.
+The log holds every record that passed the door (valid under the contract, plausibly dated,
+not late), with its raw text, its origin (file and line, or Kafka topic, partition and
+offset) and the event-time day it was applied on. `write_feeds` puts those records back into
+feed files in the order the original source read them; `replay` runs the unchanged monitor
+over the files with `run_folder` (notifications off) and compares the warnings it writes
+with the warnings the log recorded, byte for byte.
 
 What a replay cannot see: records rejected at the door (invalid JSON, contract errors,
-unresolvable company names) are not logged, since they never reached a customer and never
-influenced a warning. Duplicates and late events did reach a customer, are logged, and are
-rejected again on replay.
+implausible or late times) are not logged; they never moved a clock nor reached a customer,
+so they cannot change a warning. Repeated event ids are logged and rejected again on replay.
 """
 
 from __future__ import annotations
@@ -30,8 +30,8 @@ from config.errors import ConnectorError
 from config.settings import Settings, config_digest
 from connectors.audit import AuditRecord, read_log, verify_log
 from connectors.contracts import FEEDS
-from connectors.records import Warning
 from detectors.clock import parse_time
+from detectors.records import Warning
 from flows.run import WARNINGS, canonicalize, run_folder
 
 __all__ = [
@@ -89,7 +89,7 @@ def write_feeds(inputs: Iterable[AuditRecord], folder: Path) -> dict[str, list[A
     for name, lines in sorted(streams.items()):
         lines.sort(key=lambda line: line[0])
         records = [record for _, record in lines]
-        data = "".join(r.body["raw"] + "\n" for r in records).encode("utf-8")
+        data = "".join(_one_line(r.body["raw"]) + "\n" for r in records).encode("utf-8")
         if name.endswith(".gz"):
             with gzip.GzipFile(folder / name, "wb", mtime=0) as handle:  # no wall clock
                 handle.write(data)
@@ -99,16 +99,19 @@ def write_feeds(inputs: Iterable[AuditRecord], folder: Path) -> dict[str, list[A
     return written
 
 
+def _one_line(raw: str) -> str:
+    """A record as one line of a feed file. A Kafka message may hold line breaks, but in a
+    valid record they can only be whitespace between JSON tokens (a string cannot hold one
+    unescaped), so they become spaces: the same record, on one line."""
+    return raw.replace("\r\n", " ").replace("\n", " ")
+
+
 def _input_fields(record: AuditRecord) -> tuple[str, str, dict[str, Any]]:
     body = record.body
     feed, raw, origin = body.get("feed"), body.get("raw"), body.get("origin")
     if feed not in FEEDS or not isinstance(raw, str) or not isinstance(origin, dict):
         raise ConnectorError(f"audit record partition {record.partition!r} seq {record.seq} "
                              f"({record.id}) is not an input record with feed, raw and origin")
-    if "\n" in raw or "\r" in raw:  # a Kafka message may span lines; a feed file line cannot
-        raise ConnectorError(f"input {record.id} (partition {record.partition!r} seq "
-                             f"{record.seq}) spans several lines: the folder source cannot "
-                             "replay it byte for byte")
     return feed, raw, origin
 
 
@@ -121,7 +124,7 @@ def _stream(feed: str, origin: dict[str, Any],
                                                                                        name):
         return name, (origin["line"], *tail)
     if {"topic", "partition", "offset"} <= origin.keys():
-        part = _UNSAFE.sub("_", f"{origin['topic']}-p{origin['partition']}")
+        part = _UNSAFE.sub("_", f"{origin['topic']}-p{int(origin['partition']):06d}")
         return f"{feed}-{part}.jsonl", (int(origin["offset"]), *tail)
     return f"{feed}.jsonl", (0, record.event_time, record.partition, record.seq)
 
@@ -232,7 +235,10 @@ def replay(
 
 
 def _lines(path: Path) -> list[str]:
-    return path.read_text(encoding="utf-8").splitlines() if path.exists() else []
+    """The lines of a JSON Lines file, split on LF only (U+2028 may be inside a line)."""
+    if not path.exists():
+        return []
+    return [line for line in path.read_text(encoding="utf-8").split("\n") if line]
 
 
 def _refuse_overlap(log: Path, out: Path) -> None:

@@ -1,8 +1,10 @@
-"""Run the monitor over a feeds folder and account for every record.
+"""Run the monitor over any feeds into a folder of outputs, and account for every record.
 
-`run_folder` wires the folder source and file sinks into the monitor flow, runs it (one
-worker, or several in this process), puts multi-worker output into a canonical order, and
-returns a summary whose counts add up: read = accepted + rejected + duplicates.
+`run_feeds` wires the file outputs and, when channels are configured, the notifier into the
+monitor flow (`flows.engine`), runs it on one or several workers of this process (recovery
+on when a directory is set), puts the outputs into a canonical order, and returns a summary
+whose counts add up: read = accepted + rejected + duplicates. Other processes of a cluster
+run the same `flows.job.Job` (see `flows.cluster`).
 """
 
 from __future__ import annotations
@@ -11,24 +13,25 @@ import gc
 import json
 import shutil
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from bytewax.inputs import Source
 from bytewax.recovery import RecoveryConfig, init_db_dir
-from bytewax.testing import cluster_main, run_main
+from bytewax.testing import cluster_main
 
 from config.errors import ConfigError
 from config.settings import Settings
 from config.version import program_version
 from connectors.audit import AuditSink
 from connectors.channels.sink import NotifierSink
-from connectors.files import FeedFolderSource
+from connectors.files import FolderFeeds
+from connectors.partition import Feeds
 from connectors.sinks import JsonLinesSink
-from flows.monitor import Outputs, build_flow
+from flows.engine import WARNINGS_PARTITION, Outputs, build_flow
+from flows.topology import Topology
 
 WARNINGS = "warnings.jsonl"
 DEADLETTER = "deadletter.jsonl"
@@ -37,19 +40,23 @@ WATCHLIST = "watchlist.jsonl"
 STATS = "stats.jsonl"
 AUDIT = "audit"
 RECOVERY_VERSION = "creditradar-version"
-"""The file in a recovery directory naming the program version whose state it holds."""
+"""The file in a recovery directory naming the program version (and bucket count) whose
+state it holds."""
 EARLY_KINDS = ("early_warning", "escalation")
-EPOCH = timedelta(0)
-"""One epoch per source batch, i.e. per event-time day (see `FeedFolderSource`)."""
 GC_YOUNG_THRESHOLD = 50_000
 """Allocations between young-generation collections (Python's default: 700)."""
 
 
 def tune_gc() -> None:
-    """Collect young objects less often in a process that runs a flow. Per-customer state is
-    many small long-lived objects and every event makes short-lived ones: at the default
-    threshold the collector keeps walking the survivors (6-9% of a folder run, measured)."""
+    """Collect young objects less often in a process that runs a flow: every event makes
+    short-lived objects, and at the default threshold the collector keeps walking the
+    long-lived ones."""
     gc.set_threshold(GC_YOUNG_THRESHOLD, *gc.get_threshold()[1:])
+
+
+def epoch_of(settings: Settings) -> timedelta:
+    """The epoch (and, with recovery, snapshot) interval: results never depend on it."""
+    return timedelta(seconds=settings.recovery.snapshot_interval_seconds)
 
 
 @dataclass
@@ -72,85 +79,80 @@ class RunSummary:
         return {**asdict(self), "balanced": self.balanced}
 
 
-def run_folder(
-    settings: Settings,
-    feeds: Path,
-    out: Path,
-    *,
-    scores: bool = False,
-    workers: int = 1,
-    notify: bool = True,
-    progress: Callable[[int], None] | None = None,
-) -> RunSummary:
-    """Monitor every feed file in ``feeds``; write warnings and the rest under ``out``.
-
-    With ``settings.recovery.directory`` set, the run snapshots its state there and a run
-    started again with the same settings resumes where the last one stopped. With ``notify``
-    and channels configured, warnings go to the subscribed desks (a replay passes False).
-    """
-    source = FeedFolderSource(feeds, shards=workers, progress=progress)
-    return run_source(settings, source, out, scores=scores, workers=workers, notify=notify)
-
-
-def run_source(
-    settings: Settings,
-    source: Source[Any],
-    out: Path,
-    *,
-    scores: bool = False,
-    workers: int = 1,
-    notify: bool = True,
-) -> RunSummary:
-    """Monitor what ``source`` yields (any source plugin); see `run_folder`."""
+def file_outputs(settings: Settings, out: Path, topology: Topology, *, scores: bool,
+                 notify: bool) -> Outputs:
+    """The outputs of a run into folder ``out`` (and the notifier, with ``notify``)."""
     notify = notify and bool(settings.alerts.channels)
-    out.mkdir(parents=True, exist_ok=True)
-    resuming = settings.recovery.directory is not None and settings.recovery.directory.exists()
-    if not resuming:  # a fresh run starts fresh: nothing stale may pass for its output
-        shutil.rmtree(out / AUDIT, ignore_errors=True)
-        for name in (WARNINGS, DEADLETTER, SCORES, WATCHLIST, STATS):
-            (out / name).unlink(missing_ok=True)
-    outputs = Outputs(
+    partitions = (*topology.id_keys, WARNINGS_PARTITION)
+    return Outputs(
         warnings=JsonLinesSink(out / WARNINGS),
         deadletter=JsonLinesSink(out / DEADLETTER),
         scores=JsonLinesSink(out / SCORES) if scores else None,
         watchlist=JsonLinesSink(out / WATCHLIST),
         stats=JsonLinesSink(out / STATS),
-        audit=AuditSink(out / AUDIT, settings.audit) if settings.audit.enabled else None,
+        audit=AuditSink(out / AUDIT, settings.audit, partitions) if settings.audit.enabled
+        else None,
         notify=NotifierSink(settings.alerts, settings.state_dir, settings.audit) if notify
         else None,
     )
-    flow = build_flow(settings, source, outputs)
-    tune_gc()
+
+
+def start_fresh(settings: Settings, out: Path) -> None:
+    """Clear a previous run's outputs, unless this run resumes it from recovery."""
+    out.mkdir(parents=True, exist_ok=True)
+    directory = settings.recovery.directory
+    if directory is not None and any(directory.glob("part-*.sqlite3")):
+        return
+    shutil.rmtree(out / AUDIT, ignore_errors=True)
+    for name in (WARNINGS, DEADLETTER, SCORES, WATCHLIST, STATS):
+        (out / name).unlink(missing_ok=True)
+
+
+def run_feeds(settings: Settings, feeds: Feeds, out: Path, *, scores: bool = False,
+              workers: int = 1, notify: bool = True) -> RunSummary:
+    """Monitor ``feeds`` on ``workers`` workers of this process; write under ``out``."""
+    start_fresh(settings, out)
+    topology = Topology(workers, settings.engine.buckets)
     recovery = None
     if settings.recovery.directory is not None:
-        recovery = RecoveryConfig(str(prepare_recovery(settings.recovery.directory, workers)))
-    if workers == 1:
-        run_main(flow, epoch_interval=EPOCH, recovery_config=recovery)
-    else:
-        cluster_main(flow, addresses=[], proc_id=0, worker_count_per_proc=workers,
-                     epoch_interval=EPOCH, recovery_config=recovery)
-    for name in (WARNINGS, DEADLETTER, SCORES, WATCHLIST):
+        recovery = RecoveryConfig(str(prepare_recovery(settings.recovery.directory, workers,
+                                                       topology.buckets)))
+    flow = build_flow(settings, feeds, file_outputs(settings, out, topology, scores=scores,
+                                                    notify=notify), topology)
+    tune_gc()
+    cluster_main(flow, addresses=[], proc_id=0, worker_count_per_proc=workers,
+                 epoch_interval=epoch_of(settings), recovery_config=recovery)
+    return finish(out)
+
+
+def run_folder(settings: Settings, feeds: Path, out: Path, **options: Any) -> RunSummary:
+    """Monitor every feed file in folder ``feeds`` (see `run_feeds` for the options)."""
+    return run_feeds(settings, FolderFeeds(feeds), out, **options)
+
+
+def finish(out: Path) -> RunSummary:
+    """Put a finished run's outputs into canonical order and count them."""
+    for name in (WARNINGS, DEADLETTER, SCORES, WATCHLIST, STATS):
         canonicalize(out / name)
     return summarize(out)
 
 
-def prepare_recovery(directory: Path, partitions: int) -> Path:
+def prepare_recovery(directory: Path, partitions: int, buckets: int) -> Path:
     """Create bytewax's recovery partitions on first use; keep them on a resume, if this
-    program wrote them (`check_recovery_version`)."""
+    program wrote them with the same buckets (`check_recovery_version`)."""
     if not any(directory.glob("part-*.sqlite3")):
         directory.mkdir(parents=True, exist_ok=True)
         init_db_dir(directory, partitions)
-    check_recovery_version(directory)
+    check_recovery_version(directory, buckets)
     return directory
 
 
-def check_recovery_version(directory: Path) -> None:
-    """Refuse a recovery directory written by another program version: its snapshots are
-    pickles of that version's classes, which may fail to load, or load and break later. A
-    directory without a version mark (new, or made by ``python -m bytewax.recovery``) gets
-    this program's."""
+def check_recovery_version(directory: Path, buckets: int) -> None:
+    """Refuse a recovery directory written by another program version or bucket count: its
+    snapshots are pickles of that version's classes, made for that many buckets. A
+    directory without a mark (new, or made by ``python -m bytewax.recovery``) gets ours."""
     mark = directory / RECOVERY_VERSION
-    ours = program_version()
+    ours = f"{program_version()} buckets={buckets}"
     theirs = mark.read_text().strip() if mark.exists() else None
     if theirs is None:
         directory.mkdir(parents=True, exist_ok=True)
@@ -158,33 +160,35 @@ def check_recovery_version(directory: Path) -> None:
     elif theirs != ours:
         raise ConfigError(
             f"recovery directory {directory} was written by creditradar {theirs}, this is "
-            f"{ours}: resume with that version, or start again with a fresh directory (the "
-            "run then reads the feeds from their start; on Kafka, from --from)")
+            f"{ours}: resume with that version and worker count, or start again with a fresh "
+            "directory (the run then reads the feeds from their start; on Kafka, from --from)")
 
 
 def canonicalize(path: Path) -> None:
-    """Sort a JSON Lines output by event time and customer, so that any number of workers
-    writes the same bytes."""
+    """Sort a JSON Lines output by event time, customer and the rest of the line, so that
+    any number of workers writes the same bytes. Lines are split on LF only: a line
+    separator inside a string (U+2028...) is part of its line."""
     if not path.exists():
         return
-    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
+    rows = [json.loads(line) for line in _lines(path)]
+    lines = [json.dumps(row, separators=(",", ":"), ensure_ascii=False) for row in rows]
+    keyed = sorted(zip(rows, lines, strict=True),
+                   key=lambda pair: (str(pair[0].get("event_time", "")),
+                                     str(pair[0].get("customer_id") or ""), pair[1]))
+    path.write_text("".join(line + "\n" for _, line in keyed), encoding="utf-8")
 
-    def key(row: dict[str, Any]) -> tuple[str, ...]:
-        # One customer's rows come from one worker in order; the stable sort keeps it.
-        origin = row.get("origin") or {}
-        return (str(row.get("event_time", "")), str(row.get("customer_id") or ""),
-                str(origin.get("file", "")), f"{origin.get('line', 0):012d}")
 
-    lines = [json.dumps(row, separators=(",", ":"), ensure_ascii=False)
-             for row in sorted(rows, key=key)]
-    path.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
+def _lines(path: Path) -> Iterator[str]:
+    with path.open(encoding="utf-8", newline="\n") as handle:
+        for line in handle:
+            if line.strip():
+                yield line
 
 
 def read_jsonl(path: Path) -> list[dict[str, Any]]:
     if not path.exists():
         return []
-    with path.open(encoding="utf-8") as handle:
-        return [json.loads(line) for line in handle if line.strip()]
+    return [json.loads(line) for line in _lines(path)]
 
 
 def summarize(out: Path) -> RunSummary:
@@ -194,9 +198,9 @@ def summarize(out: Path) -> RunSummary:
     accepted: dict[str, int] = {}
     for row in read_jsonl(out / STATS):  # counts are cumulative: a resumed run repeats them
         if "records" in row:
-            read[row["partition"]] = row["records"]
+            read[row["input"]] = row["records"]
         elif "count" in row:
-            accepted[row["customer_id"]] = row["count"]
+            accepted[row["bucket"]] = row["count"]
     summary.read, summary.accepted = sum(read.values()), sum(accepted.values())
     reasons = Counter(row["reason"] for row in read_jsonl(out / DEADLETTER))
     summary.duplicates = reasons.pop("duplicate", 0)

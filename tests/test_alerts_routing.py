@@ -14,7 +14,7 @@ from config.alerts import AlertsSettings, parse_alerts, resolve_routes
 from config.errors import ConfigError
 from connectors.channels import Notifier, RecordingChannel, redact_url, scrub
 from connectors.channels.delivery import backoff_delay
-from connectors.records import Reason, Warning
+from detectors.records import Reason, Warning
 
 # apprise imports the deprecated imghdr module while loading its plugins
 

@@ -28,9 +28,10 @@ class _AuditPartition(StatefulSinkPartition[AuditEntry, AuditPosition]):
     def __init__(self, writer: AuditWriter) -> None:
         self._writer = writer
 
-    def write_batch(self, values: list[AuditEntry]) -> None:
-        for entry in values:
-            self._writer.append(entry.kind, entry.id, entry.event_time, entry.body)
+    def write_batch(self, values: list[AuditEntry | list[AuditEntry]]) -> None:
+        for value in values:
+            for entry in value if isinstance(value, list) else (value,):
+                self._writer.append(entry.kind, entry.id, entry.event_time, entry.body)
 
     def snapshot(self) -> AuditPosition:
         return self._writer.position()
@@ -40,7 +41,8 @@ class _AuditPartition(StatefulSinkPartition[AuditEntry, AuditPosition]):
 
 
 class AuditSink(FixedPartitionedSink[AuditEntry, AuditPosition]):
-    """Writes ``(key, AuditEntry)`` items to the audit log under ``directory``.
+    """Writes ``(key, AuditEntry)`` items (or ``(key, [AuditEntry, ...])``) to the audit log
+    under ``directory``.
 
     A key that names one of the ``partitions`` goes to that partition; any other key is
     spread by a stable hash. Each partition's recovery snapshot is its writer's position,

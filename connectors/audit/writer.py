@@ -13,7 +13,7 @@ import structlog
 from config.audit import AuditSettings
 from config.errors import ConnectorError
 from connectors.audit._segments import list_segments, read_lines, segment_path
-from connectors.audit.record import ANCHOR, GENESIS, AuditRecord, anchor_body
+from connectors.audit.record import ANCHOR, GENESIS, AuditRecord, anchor_body, encode
 
 _PARTITION = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9_.-]*")
 
@@ -122,9 +122,9 @@ class AuditWriter:
     def _write(self, kind: str, id: str, event_time: str, body: dict[str, Any]) -> AuditRecord:
         if self._closed:
             raise ConnectorError(f"audit writer for partition {self.partition!r} is closed")
-        record = AuditRecord.chained(self._seq, self.partition, kind, id, event_time, body,
-                                     self._head)
-        line = record.to_line()
+        hashed, line = encode(self._seq, self.partition, kind, id, event_time, body, self._head)
+        record = AuditRecord(self._seq, self.partition, kind, id, event_time, body, self._head,
+                             hashed)
         if self._offset > 0 and self._offset + len(line) > self.settings.segment_max_bytes:
             self._rotate()
         self._file.write(line)

@@ -30,7 +30,7 @@ from connectors.channels.router import (
 )
 from connectors.channels.scheduler import Scheduler
 from connectors.channels.store import Store, ts
-from connectors.records import Warning
+from detectors.records import Warning
 from detectors.clock import parse_time
 
 __all__ = ["DeliveryReport", "Notifier"]

@@ -9,7 +9,7 @@ from __future__ import annotations
 from html import escape
 
 from connectors.channels.base import BodyFormat
-from connectors.records import Warning
+from detectors.records import Warning
 
 TOP_REASONS = 3
 _HEADINGS = {

@@ -9,7 +9,7 @@ from datetime import datetime
 
 from config.alerts import AlertsSettings, ResolvedRoute
 from connectors.channels.store import Store, ts
-from connectors.records import Warning
+from detectors.records import Warning
 from detectors.clock import parse_time
 
 

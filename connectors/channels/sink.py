@@ -16,7 +16,7 @@ from bytewax.outputs import DynamicSink, StatelessSinkPartition
 from config.alerts import AlertsSettings
 from config.audit import AuditSettings
 from connectors.channels.notifier import Notifier
-from connectors.records import Warning
+from detectors.records import Warning
 
 
 class _NotifierPartition(StatelessSinkPartition[Warning | datetime]):

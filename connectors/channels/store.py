@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from connectors.records import Warning
+from detectors.records import Warning
 from detectors.clock import parse_time
 
 DB_NAME = "alerts.sqlite3"

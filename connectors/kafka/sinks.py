@@ -26,7 +26,7 @@ from bytewax.outputs import DynamicSink, StatelessSinkPartition
 from confluent_kafka import Consumer, KafkaError, Message, Producer, TopicPartition
 
 from connectors.kafka._config import redact_config
-from connectors.records import DeadLetter, Warning
+from detectors.records import DeadLetter, Warning
 from connectors.sinks import json_line
 
 PRODUCER_DEFAULTS: dict[str, Any] = {

@@ -1,0 +1,221 @@
+"""The one source partition every feed source is built on.
+
+A source reads *inputs*: streams of raw records that are each in event-time order (a feed
+file, a Kafka partition, a plugin's iterator). A `FeedPartition` holds one or more inputs;
+for each it validates every record at the door (`connectors.contracts`), lets only the valid
+ones reach the input's `FeedClock` (which decides each record's day), and, day by day, sends
+the records to the steps that check event ids, as `Chunk`s promising that the input has
+nothing more up to a day. Unreadable, invalid, implausible and late records become dead
+letters here and never move any clock.
+
+A partition's snapshot is every input's position (the next record to read) and its clock
+(the records read ahead), so a resumed run reads every record exactly once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from bytewax.inputs import FixedPartitionedSource, StatefulSourcePartition
+
+from config.errors import ContractError
+from connectors.contracts import MAX_RECORD_BYTES, parse_record
+from detectors.events import Envelope, Origin
+from detectors.feedclock import FeedClock
+from detectors.inbox import ENDED, NOTHING_YET, Chunk
+from detectors.records import DeadLetter
+
+KEPT_OF_OVERSIZED = 65_536
+
+
+@dataclass(frozen=True, slots=True)
+class RawLine:
+    """One record as read: its bytes and position, or why it could not be read; ``feed``
+    where an input carries several feeds (else the input's own)."""
+
+    raw: bytes
+    position: int
+    problem: DeadLetter | None = None
+    feed: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ReadCount:
+    """An input reached its end having read ``records`` records (for the run summary)."""
+
+    input: str
+    records: int
+
+    def to_json(self) -> dict[str, Any]:
+        return {"input": self.input, "records": self.records}
+
+
+class RecordInput(ABC):
+    """A stream of raw records of one feed, in event-time order."""
+
+    feed: str
+    name: str
+    kind: str
+    """How origins name it: ``file``, ``kafka`` or ``plugin`` (see `Origin`)."""
+
+    @abstractmethod
+    def read(self) -> RawLine | None:
+        """The next record, or None if there is none now (`ended` tells if ever)."""
+
+    @property
+    @abstractmethod
+    def ended(self) -> bool:
+        """No record will come any more."""
+
+    @abstractmethod
+    def position(self) -> Any:
+        """Where a resumed run starts reading: just after the last record read."""
+
+    def close(self) -> None:  # noqa: B027 - optional: most inputs hold nothing open
+        """Release what the input holds open."""
+
+
+class Feeds(ABC):
+    """What a source connector provides: named partitions, each a few inputs.
+
+    The partitions are fixed by the data (files, topic partitions), never by the number of
+    workers, so every worker count reads every record into the same day.
+    """
+
+    @abstractmethod
+    def partitions(self) -> list[str]:
+        """The partition names, in a fixed order."""
+
+    @abstractmethod
+    def input_names(self, partition: str) -> list[str]:
+        """The names of the inputs of ``partition`` (known without opening them)."""
+
+    @abstractmethod
+    def open(self, partition: str, positions: dict[str, Any]) -> list[RecordInput]:
+        """The inputs of ``partition``, each at its position in ``positions`` (by input
+        name), or at the start where it has none."""
+
+
+def oversized(feed: str, what: str, size: int, kept: bytes, origin: Origin) -> DeadLetter:
+    """A record of ``size`` bytes, over the limit, as a dead letter that keeps its head
+    (``kept``) and says how to recognise it: its ``what`` is "line" or "message"."""
+    detail = (f"{what} of {size} bytes exceeds {MAX_RECORD_BYTES}; the first {len(kept)} bytes "
+              f"are kept (sha256 of kept part {hashlib.sha256(kept).hexdigest()})")
+    return DeadLetter(feed, "too_large", detail, kept, origin)
+
+
+@dataclass(slots=True)
+class _InputState:
+    clock: FeedClock
+    read: int = 0
+    done: bool = False
+
+
+@dataclass
+class Clocks:
+    """What a partition snapshots: per input, its position, clock and count."""
+
+    positions: dict[str, Any] = field(default_factory=dict)
+    states: dict[str, _InputState] = field(default_factory=dict)
+
+
+class FeedPartition(StatefulSourcePartition[Any, Clocks]):
+    """Reads its inputs day by day; emits chunks for the id steps, dead letters, and a
+    `ReadCount` per input at its end.
+
+    ``route`` names the id step of a record; ``id_keys`` are all of them (each gets a chunk
+    for every day an input closes, empty or not, so every one learns the input's progress).
+    """
+
+    def __init__(self, inputs: list[RecordInput], route: Callable[[Envelope], str],
+                 id_keys: tuple[str, ...], clock: Callable[[], FeedClock],
+                 resume: Clocks | None) -> None:
+        self._inputs = inputs
+        self._route = route
+        self._id_keys = id_keys
+        resume = resume or Clocks()
+        self._states = {i.name: resume.states.get(i.name) or _InputState(clock())
+                        for i in inputs}
+
+    def next_batch(self) -> list[Any]:
+        if all(state.done for state in self._states.values()):
+            raise StopIteration
+        out: list[Any] = []
+        for source in self._inputs:
+            state = self._states[source.name]
+            if state.done:
+                continue
+            out.extend(self._fill(source, state))
+            batch = state.clock.close(ended=source.ended)
+            out.extend(state.clock.take_rejected())
+            if batch is not None:
+                state.done = batch.through >= ENDED
+                end = batch.day if state.done else NOTHING_YET
+                out.extend(self._chunks(source.name, batch.through, batch.envelopes, end))
+                if state.done:
+                    out.append(ReadCount(source.name, state.read))
+        return out
+
+    def snapshot(self) -> Clocks:
+        return Clocks({i.name: i.position() for i in self._inputs}, self._states)
+
+    def close(self) -> None:
+        for source in self._inputs:
+            source.close()
+
+    def _fill(self, source: RecordInput, state: _InputState) -> list[DeadLetter]:
+        """Read until the clock has read far enough ahead, or the input has nothing now."""
+        dead: list[DeadLetter] = []
+        clock = state.clock
+        while clock.wants_more():
+            line = source.read()
+            if line is None:
+                break
+            state.read += 1
+            origin = Origin(source.kind, source.name, line.position)
+            if line.problem is not None:
+                dead.append(line.problem)
+                continue
+            feed = line.feed or source.feed
+            try:
+                event = parse_record(feed, line.raw)
+            except ContractError as exc:
+                dead.append(DeadLetter(feed, exc.reason, exc.detail, line.raw, origin))
+                continue
+            clock.offer(event, line.raw, origin)
+        return dead
+
+    def _chunks(self, sender: str, through: int, envelopes: list[Envelope],
+                end: int) -> list[Any]:
+        routed: dict[str, list[tuple[int, Envelope]]] = {key: [] for key in self._id_keys}
+        for envelope in envelopes:
+            routed[self._route(envelope)].append((envelope.day, envelope))
+        return [(key, Chunk(sender, key, through, items, end)) for key, items in routed.items()]
+
+
+class FeedSource(FixedPartitionedSource[Any, Clocks]):
+    """Any `Feeds` as a bytewax source of chunks for the id steps.
+
+    ``route`` names the id step of a record and ``id_keys`` lists them all; ``clock`` makes a
+    new input's `FeedClock` (with the run's read-ahead and lateness).
+    """
+
+    def __init__(self, feeds: Feeds, route: Callable[[Envelope], str],
+                 id_keys: tuple[str, ...], clock: Callable[[], FeedClock]) -> None:
+        self.feeds = feeds
+        self.route = route
+        self.id_keys = id_keys
+        self.clock = clock
+
+    def list_parts(self) -> list[str]:
+        return self.feeds.partitions()
+
+    def build_part(self, step_id: str, for_part: str,
+                   resume_state: Clocks | None) -> FeedPartition:
+        positions = resume_state.positions if resume_state is not None else {}
+        inputs = self.feeds.open(for_part, positions)
+        return FeedPartition(inputs, self.route, self.id_keys, self.clock, resume_state)

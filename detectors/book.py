@@ -1,0 +1,380 @@
+"""A bucket of customers: their state, one complete event-time day at a time.
+
+`CustomerBook` is the step that knows customers. Fed a day's accepted events (sorted into
+the monitor's total order), it updates each customer's ledger, behaviour, tradelines,
+signals and accounts, rejects what cannot apply (an unknown invoice, an unknown customer...),
+notices defaults, and snapshots the customers whose risk moved that day. At each month end
+it snapshots every active customer at once, labels the month-end snapshots whose horizon has
+passed, and sends them on: snapshots to its scorer, labels to the learner.
+
+State is columnar (`detectors.table`): a customer is a row of fixed-width numbers plus a few
+bounded references (its id, master data, evidence ids, open invoices). A dormant customer,
+with nothing open and nothing recent, costs nothing between its events: it is not
+snapshotted and not scored.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from detectors import events as ev
+from detectors.behaviour import PaymentBehaviour
+from detectors.clock import DAY, month_start, months_since_epoch, next_month_start
+from detectors.events import Envelope
+from detectors.features import INDEX, empty
+from detectors.financials import FinancialsDetector
+from detectors.ledger import NEVER, LedgerError, Ledgers
+from detectors.pending import PendingLabels, Resolved
+from detectors.records import DeadLetter
+from detectors.signals import NewsDetector, RegistryDetector
+from detectors.snapshots import (
+    EVIDENCE_FAMILIES,
+    NO_EVIDENCE,
+    NO_PROFILE,
+    Accepted,
+    DefaultNotice,
+    Evidence,
+    Profile,
+    Snapshots,
+)
+from detectors.stage import Send
+from detectors.table import Column, Table
+from detectors.tradelines import TradelineDetector
+from detectors.trajectory import Trajectory
+
+LEARNER = "learner"
+MAX_EVIDENCE_PER_FAMILY = 2
+_FAMILY = {family: i for i, family in enumerate(EVIDENCE_FAMILIES)}
+_HAS_TRADELINE, _TL_DPD = INDEX["has_tradeline"], INDEX["tl_dpd"]
+_HAS_ACCOUNTS, _ACCOUNTS_AGE = INDEX["has_accounts"], INDEX["accounts_age_days"]
+_NO_DAY = -(10**9)
+
+
+@dataclass(frozen=True, slots=True)
+class BookSettings:
+    """What a book needs to know: taken from `config.settings.Settings` by `from_settings`."""
+
+    horizon_months: int = 8
+    fx_rates: tuple[tuple[str, float], ...] = (("EUR", 1.0),)
+    reporting_currency: str = "EUR"
+    material_overdue_amount: float = 500.0
+    news_half_life_days: float = 90.0
+    registry_half_life_days: float = 180.0
+    dormant_after_days: int = 120
+    require_master_data: bool = True
+
+    @classmethod
+    def from_settings(cls, settings: Any) -> BookSettings:
+        d = settings.detectors
+        return cls(settings.horizon_months, tuple(sorted(settings.fx_rates.items())),
+                   settings.reporting_currency, d.material_overdue_amount,
+                   d.news_half_life_days, d.registry_half_life_days, d.dormant_after_days,
+                   d.require_master_data)
+
+
+@dataclass(frozen=True, slots=True)
+class Labels:
+    """Month-end snapshots whose label is now known: features, label, snapshot time, the
+    time the label became known, and the customer."""
+
+    X: np.ndarray
+    y: np.ndarray
+    at: np.ndarray
+    known_at: np.ndarray
+    customer_id: list[str]
+
+
+class CustomerBook:
+    """The customers of one bucket (``name``), whose scorer has the same key."""
+
+    def __init__(self, name: str, settings: BookSettings) -> None:
+        self.name = name
+        self.settings = settings
+        self._rates = dict(settings.fx_rates)
+        columns = (
+            Column("insured_limit", "f8", np.nan), Column("last_day", "i4", _NO_DAY),
+            Column("snapshot_day", "i4", _NO_DAY), Column("defaulted_at", "i8", NEVER),
+            *Ledgers.COLUMNS, *PaymentBehaviour.COLUMNS, *TradelineDetector.COLUMNS,
+            *NewsDetector.COLUMNS, *RegistryDetector.COLUMNS, *FinancialsDetector.COLUMNS,
+            *Trajectory.COLUMNS, *PendingLabels.columns(settings.horizon_months),
+        )
+        self.t = Table(columns)
+        self.ledgers = Ledgers(self.t, settings.material_overdue_amount)
+        self.behaviour = PaymentBehaviour(self.t)
+        self.tradelines = TradelineDetector(self.t)
+        self.news = NewsDetector(self.t, settings.news_half_life_days)
+        self.registry = RegistryDetector(self.t, settings.registry_half_life_days)
+        self.financials = FinancialsDetector(self.t)
+        self.trajectory = Trajectory(self.t)
+        self.pending = PendingLabels(self.t, settings.horizon_months)
+        self.slots: dict[str, int] = {}
+        self.ids: list[str] = []
+        self.profiles: list[Profile] = []
+        self.evidence: list[Evidence] = []
+        self.accepted = 0
+        self._month: int | None = None
+        """The next month end to make (a month start, in seconds), once a day was applied."""
+
+    # -- the stage ---------------------------------------------------------------------------
+
+    def day(self, day: int, items: list[Envelope]) -> list[Any]:
+        """Apply one complete day's events in the total order; snapshot whose risk moved."""
+        if self._month is None:
+            self._month = next_month_start(day * DAY - 1)
+        out: list[Any] = []
+        moved: dict[int, int] = {}
+        for envelope in sorted(items, key=Envelope.order):
+            slot = self._slot(envelope, out)
+            if slot is None:
+                continue
+            out.extend(self._ledger_default(slot, day))
+            try:
+                material = self._apply(slot, envelope.event, day)
+            except LedgerError as exc:
+                out.append(_dead(envelope, exc.reason, exc.detail))
+                continue
+            self.accepted += 1
+            self.t.last_day[slot] = day
+            out.extend(self._event_default(slot, envelope.event))
+            if material and self.t.defaulted_at[slot] == NEVER:
+                moved[slot] = max(envelope.event.at, day * DAY)
+        moved = {s: at for s, at in moved.items() if self.t.defaulted_at[s] == NEVER}
+        if moved:
+            slots = np.fromiter(moved, dtype=np.int64, count=len(moved))
+            at = np.fromiter(moved.values(), dtype=np.int64, count=len(moved))
+            self.t.snapshot_day[slots] = day
+            out.append(Send(self.name, day, self._snapshots(slots, day, at, month_end=False)))
+        return out
+
+    def advance(self, through: int) -> list[Any]:
+        """Make the month ends of every month that ended by day ``through``."""
+        out: list[Any] = []
+        while self._month is not None and self._month // DAY <= through + 1:
+            out.extend(self._month_end(self._month))
+            self._month = next_month_start(self._month)
+        return out
+
+    def finish(self) -> list[Any]:
+        return [Accepted(self.name, self.accepted)]
+
+    # -- customers ----------------------------------------------------------------------------
+
+    def _slot(self, envelope: Envelope, out: list[Any]) -> int | None:
+        event = envelope.event
+        customer_id = event.customer_id
+        slot = self.slots.get(customer_id)  # type: ignore[arg-type]
+        if slot is not None:
+            return slot
+        if self.settings.require_master_data and not isinstance(event, ev.CustomerRecord):
+            out.append(_dead(envelope, "unknown_customer",
+                             f"customer {customer_id} has no master record (customers feed) "
+                             "before this event"))
+            return None
+        slot = self.t.add()
+        self.slots[customer_id] = slot  # type: ignore[index]
+        self.ids.append(customer_id)  # type: ignore[arg-type]
+        self.profiles.append(NO_PROFILE)
+        self.evidence.append(NO_EVIDENCE)
+        return slot
+
+    def _fx(self, amount: float, currency: str) -> float:
+        rate = self._rates.get(currency)
+        if rate is None:
+            raise LedgerError("no_fx_rate", f"no rate from {currency} to "
+                                            f"{self.settings.reporting_currency} (set fx_rates)")
+        return amount * rate
+
+    def _apply(self, slot: int, event: ev.Event, day: int) -> bool:
+        """Apply one event to the customer's detectors; return whether it moved its risk."""
+        match event:
+            case ev.CustomerRecord():
+                self._profile(slot, event)
+                return False
+            case ev.Invoice():
+                amount = self._fx(event.amount, event.currency)
+                self.ledgers.invoice(slot, event.customer_id, event.invoice_id,  # type: ignore[arg-type]
+                                     amount, event.issue_day, event.due_day, event.event_id)
+                self.behaviour.invoiced(slot, amount, day)
+                return False
+            case ev.Payment():
+                settled = self.ledgers.pay(slot, event.customer_id, event.invoice_id,  # type: ignore[arg-type]
+                                           self._fx(event.amount, event.currency), day)
+                if settled.partial:
+                    self.behaviour.partial_payment(slot)
+                if settled.days_late is not None:
+                    self.behaviour.settled(slot, settled.days_late, day)
+                late = settled.days_late is not None and settled.days_late > 30
+                return self._note(slot, "payment_delay", event.event_id, late or settled.partial)
+            case ev.CreditNote() | ev.WriteOff():
+                self.ledgers.credit(slot, event.customer_id, event.invoice_id,  # type: ignore[arg-type]
+                                    self._fx(event.amount, event.currency), day)
+                return isinstance(event, ev.WriteOff)
+            case ev.Tradeline():
+                moved = event.days_past_due != self.tradelines.days_past_due(slot)
+                fx = self._rates.get(event.currency)
+                if fx is None:
+                    self._fx(0.0, event.currency)  # raises no_fx_rate
+                self.tradelines.update(
+                    slot, event.days_past_due, event.outstanding * fx,  # type: ignore[operator]
+                    None if event.overdue is None else event.overdue * fx,  # type: ignore[operator]
+                    None if event.credit_limit is None else event.credit_limit * fx,  # type: ignore[operator]
+                    day)
+                return self._note(slot, "tradeline", event.event_id, moved)
+            case ev.NewsItem():
+                self.news.item(slot, event.categories, event.sentiment, day)
+                return self._note(slot, "news", event.event_id, True)
+            case ev.AccountsFiled():
+                self.financials.filed(slot, dict(event.figures), dict(event.ratios),
+                                      event.period_end_day)
+                self.registry.accounts_filed(slot, event.period_end_day)
+                return self._note(slot, "financials", event.event_id, True)
+            case ev.AccountsOverdue():
+                self.registry.accounts_overdue(slot, event.period_end_day)
+            case ev.StatusChange():
+                self.registry.status_change(slot, event.status, day)
+            case ev.DirectorChange():
+                if event.change == "resigned":
+                    self.registry.director_resigned(slot, day)
+            case ev.CapitalChange():
+                self.registry.capital_change(slot, self._fx(event.delta, event.currency), day)
+            case ev.CourtJudgment():
+                self.registry.judgment(slot, self._fx(event.amount, event.currency), day)
+            case ev.RatingChange():
+                self.registry.rating_change(slot, event.old, event.new, day)
+        return self._note(slot, "registry", event.event_id, True)
+
+    def _profile(self, slot: int, record: ev.CustomerRecord) -> None:
+        rate = self._rates.get(record.currency or self.settings.reporting_currency, 1.0)
+        limit = None if record.credit_limit is None else record.credit_limit * rate
+        insured = None if record.insured_limit is None else record.insured_limit * rate
+        self.profiles[slot] = Profile(record.name, record.country, record.industry,
+                                      record.currency, limit, insured, record.tags)
+        self.t.credit_limit[slot] = np.nan if limit is None else limit
+        self.t.insured_limit[slot] = np.nan if insured is None else insured
+
+    def _note(self, slot: int, family: str, event_id: str, material: bool) -> bool:
+        if material:
+            i = _FAMILY[family]
+            held = self.evidence[slot]
+            kept = (*held[i], event_id)[-MAX_EVIDENCE_PER_FAMILY:]
+            self.evidence[slot] = (*held[:i], kept, *held[i + 1:])
+        return material
+
+    # -- defaults -------------------------------------------------------------------------
+
+    def _event_default(self, slot: int, event: ev.Event) -> list[Any]:
+        match event:
+            case ev.StatusChange() if event.status in ev.DEFAULT_STATUSES:
+                return self._default(slot, event.at, event.at, "insolvency", (event.event_id,))
+            case ev.WriteOff():
+                return self._default(slot, event.at, event.at, "write_off", (event.event_id,))
+            case ev.Tradeline() if event.days_past_due >= 90:
+                owed = event.overdue if event.overdue is not None else event.outstanding
+                if owed * self._rates[event.currency] >= self.settings.material_overdue_amount:
+                    return self._default(slot, event.at, event.at, "dpd90", (event.event_id,))
+        return []
+
+    def _ledger_default(self, slot: int, day: int) -> list[Any]:
+        """The customer's open invoices crossed the default line by ``day``."""
+        crossed = self.ledgers.default_day(slot)
+        if crossed > day or self.t.defaulted_at[slot] != NEVER:
+            return []
+        evidence = (self.ledgers.overdue_events(slot, crossed)
+                    + self.evidence[slot][_FAMILY["payment_delay"]])
+        return self._default(slot, crossed * DAY, day * DAY, "dpd90", evidence)
+
+    def _default(self, slot: int, at: int, known_at: int, kind: str,
+                 evidence: tuple[str, ...]) -> list[Any]:
+        if self.t.defaulted_at[slot] != NEVER:
+            return []
+        self.t.defaulted_at[slot] = at
+        month = months_since_epoch(at)
+        before = month if at == month_start(month) else month + 1
+        labels = self.pending.defaulted(slot, before)
+        exposure = self.ledgers.total_open(slot)
+        notice = DefaultNotice(self.ids[slot], slot, at, kind, evidence, self.profiles[slot],
+                               exposure)
+        known = known_at // DAY  # the day it becomes known: earlier days may be complete
+        out: list[Any] = [Send(self.name, known, notice)]
+        if len(labels.slots):
+            out.append(Send(LEARNER, known, self._labels(labels, known_at)))
+        return out
+
+    # -- snapshots --------------------------------------------------------------------------
+
+    def _month_end(self, month_start: int) -> list[Any]:
+        """The end of the month before ``month_start``: defaults that the passing of time
+        made, labels whose horizon passed, and a snapshot of every active customer."""
+        day = month_start // DAY
+        last_day = day - 1
+        out: list[Any] = []
+        for slot in self.ledgers.open_slots().tolist():
+            out.extend(self._ledger_default(slot, day))
+        month = months_since_epoch(month_start)
+        slots = self._active(day)
+        X = self._features(slots, day)
+        self.trajectory.month_end(slots, X)
+        resolved = self.pending.month_end(slots, month, X)
+        if len(resolved.slots):
+            out.append(Send(LEARNER, last_day, self._labels(resolved, month_start)))
+        if len(slots):
+            at = np.full(len(slots), month_start, dtype=np.int64)
+            out.append(Send(self.name, last_day, self._rows(slots, at, X, day, month_end=True)))
+        self.ledgers.forget(day)
+        return out
+
+    def _active(self, day: int) -> np.ndarray:
+        """Customers to snapshot at a month end: not defaulted, and not dormant (something
+        open, recent or fresh that can still move their risk)."""
+        t, n = self.t, self.t.size
+        if not n:
+            return np.zeros(0, dtype=np.int64)
+        everyone = np.arange(n)
+        recent = t.view("last_day") >= day - self.settings.dormant_after_days
+        alive = recent | self.tradelines.fresh(everyone, day) | self.financials.fresh(everyone,
+                                                                                       day)
+        alive[self.ledgers.open_slots()] = True
+        return np.flatnonzero(alive & (t.view("defaulted_at") == NEVER))
+
+    def _features(self, slots: np.ndarray, day: int) -> np.ndarray:
+        X = empty(len(slots))
+        for detector in (self.ledgers, self.behaviour, self.tradelines, self.news,
+                         self.registry, self.financials):
+            detector.features(slots, day, X)
+        X[:, _HAS_TRADELINE] = ~np.isnan(X[:, _TL_DPD])
+        X[:, _HAS_ACCOUNTS] = ~np.isnan(X[:, _ACCOUNTS_AGE])
+        self.trajectory.features(slots, day, X)
+        return X
+
+    def _snapshots(self, slots: np.ndarray, day: int, at: np.ndarray,
+                   month_end: bool) -> Snapshots:
+        return self._rows(slots, at, self._features(slots, day), day, month_end)
+
+    def _rows(self, slots: np.ndarray, at: np.ndarray, X: np.ndarray, day: int,
+              month_end: bool) -> Snapshots:
+        ids, profiles, held = self.ids, self.profiles, self.evidence
+        payment = _FAMILY["payment_delay"]
+        evidence: list[Evidence] = []
+        for slot in slots.tolist():
+            kept = held[slot]
+            overdue = self.ledgers.overdue_events(slot, day) if self.ledgers.has_open(slot) else ()
+            if overdue:
+                kept = (overdue + kept[payment], *kept[payment + 1:])
+            evidence.append(kept)
+        return Snapshots(month_end, [ids[s] for s in slots.tolist()], slots, at, X,
+                         self.ledgers.exposure(slots), [profiles[s] for s in slots.tolist()],
+                         evidence)
+
+    def _labels(self, resolved: Resolved, known_at: int) -> Labels:
+        at = np.array([month_start(m) for m in resolved.months.tolist()], dtype=np.int64)
+        return Labels(resolved.X, resolved.y, at, np.full(len(at), known_at, dtype=np.int64),
+                      [self.ids[s] for s in resolved.slots.tolist()])
+
+
+def _dead(envelope: Envelope, reason: str, detail: str) -> DeadLetter:
+    event = envelope.event
+    return DeadLetter(event.feed, reason, detail, envelope.raw, envelope.origin, event.event_id,
+                      event.customer_id)

@@ -1,0 +1,96 @@
+"""Event ids unique within their feed: the first record read with an id is applied, a repeat
+is counted as a duplicate (same bytes) or rejected (same id, other content).
+
+`EventIds` is the step for one share of the ids (keyed by a hash of feed and id, so every
+record with a given id meets the same step, from any file, partition or worker). Within a day
+the records are taken in the monitor's total order, so "first" never depends on arrival.
+Ids are remembered `event_id_memory_days` (`IdMemory`): an id reused later than that counts
+as new. Every record it sees is also handed to the audit log, with what became of it.
+"""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from detectors import events as ev
+from detectors.events import Envelope
+from detectors.idmemory import IdMemory, key_of
+from detectors.records import DeadLetter
+from detectors.stage import Send
+
+DIRECTORY = "directory"
+"""The key of the step that resolves company names (`detectors.directory`)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Seen:
+    """A record that passed the door, seen by the id step ``key`` (for the audit log)."""
+
+    key: str
+    envelope: Envelope
+
+
+class EventIds:
+    """One share of the feed-wide event ids; sends each first record to its customer's
+    bucket (``bucket_of``), master data and news named by company to the directory too."""
+
+    def __init__(self, name: str, memory_days: int, bucket_of: Callable[[str], str]) -> None:
+        self.name = name
+        self.memory = IdMemory(memory_days)
+        self.bucket_of = bucket_of
+
+    def day(self, day: int, items: list[Envelope]) -> list[Any]:
+        items = sorted(items, key=Envelope.order)
+        keys = np.array([key_of(f"{e.event.FEED}\x00{e.event.event_id}") for e in items],
+                        dtype=np.uint64)
+        contents = [zlib.crc32(e.raw) for e in items]
+        found, remembered = self.memory.get_many(keys)
+        today: dict[int, int] = {}
+        out: list[Any] = []
+        for i, envelope in enumerate(items):
+            out.append(Seen(self.name, envelope))
+            key = int(keys[i])
+            first = today.get(key)
+            if first is None and found[i]:
+                first = int(remembered[i])
+            if first is not None:
+                out.append(_repeat(envelope, same=first == contents[i]))
+                continue
+            today[key] = contents[i]
+            out.extend(self._route(day, envelope))
+        for key, content in today.items():
+            self.memory.put(key, content, day)
+        return out
+
+    def advance(self, through: int) -> list[Any]:
+        self.memory.expire(through)
+        return []
+
+    def finish(self) -> list[Any]:
+        return []
+
+    def _route(self, day: int, envelope: Envelope) -> list[Send]:
+        event = envelope.event
+        if event.customer_id is None:  # news naming a company
+            return [Send(DIRECTORY, day, envelope)]
+        to_bucket = Send(self.bucket_of(event.customer_id), day, envelope)
+        if isinstance(event, ev.CustomerRecord):
+            return [to_bucket, Send(DIRECTORY, day, envelope)]
+        return [to_bucket]
+
+
+def _repeat(envelope: Envelope, same: bool) -> DeadLetter:
+    event = envelope.event
+    if same:
+        reason, detail = "duplicate", f"event {event.event_id} was already applied"
+    else:
+        reason = "duplicate_id"
+        detail = (f"event id {event.event_id} was already used in the {event.FEED} feed by a "
+                  "record with other content (ids are unique within a feed)")
+    return DeadLetter(event.FEED, reason, detail, envelope.raw, envelope.origin, event.event_id,
+                      event.customer_id)

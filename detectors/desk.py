@@ -1,0 +1,201 @@
+"""The warning policy applied to a bucket's scored customers, and what the desk sees.
+
+`WarningDesk` runs beside each bucket. For every month-end snapshot it asks the customer's
+`WarningPolicy` (only customers under warning or within the alert budget need asking) and
+turns decisions into `Warning`s; a default becomes a warning of its own. It keeps each
+customer's latest score for the watchlist and, when asked, writes every score as a row of
+``scores.jsonl``. Warnings also go, per day, to the alert feed (`AlertFeed`), which hands
+them to the notifier in event-time order with a tick at the end of every day.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import numpy as np
+
+from detectors.clock import DAY, to_rfc3339
+from detectors.features import CODES
+from detectors.grading import GRADES
+from detectors.policy import WarningPolicy, budget_ranks
+from detectors.records import Warning
+from detectors.scoring import Ranks, Scored
+from detectors.snapshots import DefaultNotice
+from detectors.stage import Send
+from detectors.warnings import from_decision, from_default, reasons_of
+
+ALERTS = "alerts"
+"""The key of the step that orders warnings for the notifier."""
+
+
+@dataclass(frozen=True, slots=True)
+class DeskSettings:
+    horizon_months: int = 8
+    warn_from: str = "C"
+    resolve_below: str = "C"
+    resolve_after: int = 3
+    budget_per_1000: float = 30.0
+    budget: int | None = None
+
+    @classmethod
+    def from_settings(cls, settings: Any) -> DeskSettings:
+        p = settings.policy
+        return cls(settings.horizon_months, p.warn_from_grade, p.resolve_below_grade,
+                   p.resolve_after_months, p.budget_per_1000, p.budget)
+
+
+@dataclass(frozen=True, slots=True)
+class Latest:
+    """A customer's latest score, for the watchlist printed at the end."""
+
+    customer_id: str
+    name: str | None
+    at: int
+    pd: float
+    grade: str
+    top_reason: str | None
+    defaulted: bool
+
+    def to_json(self) -> dict[str, Any]:
+        return {"customer_id": self.customer_id, "name": self.name,
+                "event_time": to_rfc3339(self.at), "pd": self.pd, "grade": self.grade,
+                "top_reason": self.top_reason, "defaulted": self.defaulted}
+
+
+@dataclass(frozen=True, slots=True)
+class ScoreRow:
+    """One scored snapshot as a line of ``scores.jsonl``."""
+
+    row: dict[str, Any]
+
+    def to_json(self) -> dict[str, Any]:
+        return self.row
+
+
+class WarningDesk:
+    """Decisions, warnings and the latest scores of the bucket ``name``."""
+
+    def __init__(self, name: str, settings: DeskSettings, lineage: Mapping[str, str], *,
+                 score_rows: bool = False, alerts: bool = False) -> None:
+        self.name = name
+        self.settings = settings
+        self.lineage = dict(lineage)
+        self.score_rows = score_rows
+        self.alerts = alerts
+        self.warn_from = GRADES.index(settings.warn_from)
+        self.policies: dict[str, WarningPolicy] = {}
+        """Customers that were ever warned or within the budget (the others have no state)."""
+        self.latest: dict[str, Latest] = {}
+
+    def day(self, day: int, items: list[Any]) -> list[Any]:
+        scored = {s.snapshots.month_end: s for s in items if isinstance(s, Scored)}
+        ranks = {r.month_end: r for r in items if isinstance(r, Ranks)}
+        out: list[Any] = []
+        if False in scored:
+            out.extend(self._scores(scored[False], ranks[False], decide=False))
+        for notice in sorted((n for n in items if isinstance(n, DefaultNotice)),
+                             key=lambda n: (n.at, n.customer_id)):
+            out.append(self._default(notice))
+        if True in scored:
+            out.extend(self._scores(scored[True], ranks[True], decide=True))
+        if self.alerts:
+            out.append(Send(ALERTS, day, [w for w in out if isinstance(w, Warning)]))
+        return out
+
+    def advance(self, through: int) -> list[Any]:
+        return []
+
+    def finish(self) -> list[Any]:
+        return [self.latest[c] for c in sorted(self.latest)]
+
+    def _default(self, notice: DefaultNotice) -> Warning:
+        warning = from_default(notice, self.settings.horizon_months,
+                               {k: v for k, v in self.lineage.items()})
+        self.latest[notice.customer_id] = Latest(
+            notice.customer_id, notice.profile.name, notice.at, 1.0, "E", warning.kind, True)
+        return warning
+
+    def _scores(self, scored: Scored, ranks: Ranks, decide: bool) -> list[Any]:
+        s = scored.snapshots
+        size = ranks.portfolio_size
+        settings = self.settings
+        budget = budget_ranks(settings.budget_per_1000, size, settings.budget)
+        out: list[Any] = []
+        asked = np.zeros(len(s), dtype=bool)
+        if decide:
+            asked = (scored.grade >= self.warn_from) & (ranks.rank <= budget)
+            asked |= np.array([c in self.policies for c in s.customer_ids], dtype=bool)
+        lineage = {"model_version": scored.model_version, **self.lineage}
+        for i, customer in enumerate(s.customer_ids):
+            pd, grade, rank = float(scored.pd[i]), int(scored.grade[i]), int(ranks.rank[i])
+            reasons = scored.reasons[i]
+            self.latest[customer] = Latest(customer, s.profiles[i].name, int(s.at[i]),
+                                           round(pd, 6), GRADES[grade],
+                                           reasons[0][0] if reasons else None, False)
+            if self.score_rows:
+                out.append(self._row(scored, i, rank, size))
+            if not asked[i]:
+                continue
+            policy = self.policies.get(customer)
+            if policy is None:
+                policy = self.policies[customer] = WarningPolicy(
+                    settings.warn_from, settings.resolve_below, settings.resolve_after)
+            decision = policy.decide(GRADES[grade], rank, budget)
+            if decision is not None:
+                out.append(from_decision(
+                    customer_id=customer, at=int(s.at[i]), decision=decision, grade=grade,
+                    pd=pd, rank=rank, portfolio_size=size, reasons=reasons, x=s.X[i],
+                    evidence=s.evidence[i], profile=s.profiles[i],
+                    exposure=float(s.exposure[i]), horizon_months=settings.horizon_months,
+                    lineage=lineage))
+        return out
+
+    def _row(self, scored: Scored, i: int, rank: int, size: int) -> ScoreRow:
+        s = scored.snapshots
+        x = s.X[i]
+        present = np.flatnonzero(~np.isnan(x))
+        features = {CODES[j]: round(float(x[j]), 6) for j in sorted(present.tolist(),
+                                                                     key=CODES.__getitem__)}
+        return ScoreRow({
+            "customer_id": s.customer_ids[i],
+            "event_time": to_rfc3339(int(s.at[i])),
+            "pd": round(float(scored.pd[i]), 6),
+            "grade": GRADES[int(scored.grade[i])],
+            "rank": rank,
+            "portfolio_size": size,
+            "month_end": s.month_end,
+            "model_version": scored.model_version,
+            "features": features,
+            "reasons": [r.model_dump() for r in reasons_of(scored.reasons[i], x)],
+        })
+
+
+@dataclass(frozen=True, slots=True)
+class Notices:
+    """A day's warnings for the notifier, in event-time order, and the day's end (which
+    lets digests and escalations fire)."""
+
+    warnings: list[Warning]
+    until: datetime
+
+    def in_order(self) -> list[Warning | datetime]:
+        return [*self.warnings, self.until]
+
+
+class AlertFeed:
+    """Every bucket's warnings, day by day, then the day's end: what the notifier is
+    handed, so that grouping and digests never depend on arrival order."""
+
+    def day(self, day: int, items: list[list[Warning]]) -> list[Any]:
+        warnings = sorted((w for batch in items for w in batch),
+                          key=lambda w: (w.event_time, w.customer_id, w.warning_id))
+        return [Notices(warnings, datetime.fromtimestamp((day + 1) * DAY, UTC))]
+
+    def advance(self, through: int) -> list[Any]:
+        return []
+
+    def finish(self) -> list[Any]:
+        return []

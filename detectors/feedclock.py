@@ -1,0 +1,183 @@
+"""The event-time clock of one input stream (a feed file, a Kafka partition, a plugin's
+stream), moved by accepted records only.
+
+Feeds arrive in event-time order, roughly: a file may hold a record a few days out of place,
+a typo'd date (2999 for 2024), a timestamp far in the past. The clock decides, for every
+valid record, the event-time day it is applied on (its *delivery day*), so that no single
+record can move time for the others:
+
+- It reads ahead: a record dated after the current day waits in a bounded buffer until the
+  clock gets there. The clock leaves a day only once ``read_ahead`` later records have been
+  read (or the input ended), so one record ahead of its neighbours never moves the clock:
+  it is applied on its own day, and the records after it in the file on theirs.
+- A record dated before the current day is applied on the current day if it is at most
+  ``allowed_lateness_days`` behind; further behind, it is rejected as ``late``.
+- A record dated more than ``max_gap_days`` away from the clock (or, before the clock has
+  started, from the median of the first records) is rejected as ``implausible_time``.
+
+Everything the clock decides depends on the valid records of its own input and their order
+alone: not on invalid lines, other inputs, workers, or when records arrive.
+"""
+
+from __future__ import annotations
+
+import heapq
+from dataclasses import dataclass, field
+
+from detectors.clock import DAY
+from detectors.events import Envelope, Event, Origin
+from detectors.inbox import ENDED, NOTHING_YET
+from detectors.records import DeadLetter
+
+READ_AHEAD = 64
+MAX_GAP_DAYS = 3660
+
+
+@dataclass(frozen=True, slots=True)
+class DayBatch:
+    """The records an input delivers on ``day``, and ``through``: the input will deliver
+    nothing more on any day up to it (the day before its next record, or `ENDED`: then
+    ``day`` was its last)."""
+
+    day: int
+    envelopes: list[Envelope]
+    through: int
+
+
+@dataclass(slots=True)
+class _Held:
+    day: int
+    seq: int
+    event: Event
+    raw: bytes
+    origin: Origin
+
+    def __lt__(self, other: _Held) -> bool:
+        return (self.day, self.seq) < (other.day, other.seq)
+
+
+@dataclass(slots=True)
+class FeedClock:
+    """One input's day, the records read ahead of it, and those due on it.
+
+    >>> from detectors.events import StatusChange
+    >>> clock = FeedClock(read_ahead=2)
+    >>> def offer(day, name):
+    ...     clock.offer(StatusChange(name, day * DAY, "C1", "active"), b"", Origin("file", "f", 0))
+    >>> for day, name in [(10, "a"), (11, "b"), (3000, "typo"), (12, "c")]:
+    ...     offer(day, name)
+    >>> batch = clock.close(ended=False)
+    >>> batch.day, [e.event.event_id for e in batch.envelopes], batch.through
+    (10, ['a'], 10)
+    >>> for day, name in [(1, "old"), (9, "a_bit_late"), (999999, "2999")]:
+    ...     offer(day, name)
+    >>> [(d.event_id, d.reason) for d in clock.take_rejected()]
+    [('old', 'late'), ('2999', 'implausible_time')]
+    >>> batch = clock.close(ended=True)
+    >>> batch.day, [e.event.event_id for e in batch.envelopes], batch.through
+    (11, ['b', 'a_bit_late'], 11)
+    >>> [clock.close(ended=True).day for _ in range(2)], clock.close(ended=True)
+    ([12, 3000], None)
+    """
+
+    read_ahead: int = READ_AHEAD
+    allowed_lateness_days: int = 7
+    max_gap_days: int = MAX_GAP_DAYS
+    day: int | None = None
+    """The day records read now are delivered on; None until the clock has started."""
+    _ahead: list[_Held] = field(default_factory=list)
+    """A heap of records dated after ``day`` (before the start: every record read)."""
+    _due: list[Envelope] = field(default_factory=list)
+    _rejected: list[DeadLetter] = field(default_factory=list)
+    _seq: int = 0
+    _done: bool = False
+
+    def wants_more(self) -> bool:
+        """Whether the clock needs more records before it can close its day."""
+        return not self._done and len(self._ahead) < self.read_ahead
+
+    def offer(self, event: Event, raw: bytes, origin: Origin) -> None:
+        """Take one valid record: due now, held for its day, or rejected (`take_rejected`)."""
+        day = event.at // DAY
+        if self.day is None:
+            self._hold(day, event, raw, origin)
+        elif abs(day - self.day) > self.max_gap_days:
+            self._rejected.append(
+                _implausible(event, raw, origin, day - self.day, "the feed's clock"))
+        elif day > self.day:
+            self._hold(day, event, raw, origin)
+        elif event.at < (self.day - self.allowed_lateness_days) * DAY:
+            self._rejected.append(
+                _late(event, raw, origin, self.day - day, self.allowed_lateness_days))
+        else:
+            self._due.append(Envelope(event, raw, origin, self.day))
+
+    def take_rejected(self) -> list[DeadLetter]:
+        """The records rejected since the last call (late or implausible)."""
+        rejected, self._rejected = self._rejected, []
+        return rejected
+
+    def close(self, ended: bool) -> DayBatch | None:
+        """Deliver the current day, if it can close: once ``read_ahead`` records are known to
+        be later, or the input ``ended``. Returns None when it cannot (yet), or when done."""
+        if self._done or (not ended and self.wants_more()):
+            return None
+        if self.day is None:
+            self._start()
+            if self.day is None:  # every record read was implausible, or there were none
+                self._done = ended
+                return DayBatch(NOTHING_YET, [], ENDED) if ended else None
+            if not ended and self.wants_more():  # the start took records due: read on
+                return None
+        day, due = self.day, self._due
+        self._due = []
+        if self._ahead:
+            self.day = self._ahead[0].day
+            self._take_due()
+            through = self.day - 1
+        else:  # only once the input ended: otherwise the clock reads on first
+            self._done = True
+            through = ENDED
+        return DayBatch(day, due, through)
+
+    def _hold(self, day: int, event: Event, raw: bytes, origin: Origin) -> None:
+        heapq.heappush(self._ahead, _Held(day, self._seq, event, raw, origin))
+        self._seq += 1
+
+    def _take_due(self) -> None:
+        while self._ahead and self._ahead[0].day <= self.day:  # type: ignore[operator]
+            held = heapq.heappop(self._ahead)
+            self._due.append(Envelope(held.event, held.raw, held.origin, held.day))
+
+    def _start(self) -> None:
+        """Start at the earliest plausible record: one within ``max_gap_days`` of the median
+        of the records read so far (a typo'd year at a file's head must not start it)."""
+        if not self._ahead:
+            return
+        median = sorted(held.day for held in self._ahead)[len(self._ahead) // 2]
+        kept = []
+        for held in sorted(self._ahead):
+            if abs(held.day - median) > self.max_gap_days:
+                self._rejected.append(_implausible(
+                    held.event, held.raw, held.origin, held.day - median,
+                    "the median of the feed's first records"))
+            else:
+                kept.append(held)
+        self._ahead = kept  # sorted, so a heap
+        if kept:
+            self.day = kept[0].day
+            self._take_due()
+
+
+def _implausible(event: Event, raw: bytes, origin: Origin, days: int, than: str) -> DeadLetter:
+    where = "after" if days > 0 else "before"
+    detail = (f"event time {abs(days)} days {where} {than} (more than {MAX_GAP_DAYS}); "
+              "probably a typo in the date")
+    return DeadLetter(event.feed, "implausible_time", detail, raw, origin, event.event_id,
+                      event.customer_id)
+
+
+def _late(event: Event, raw: bytes, origin: Origin, days: int, allowed: int) -> DeadLetter:
+    detail = (f"event time {days} days behind its feed, which allows {allowed} "
+              "(detectors.allowed_lateness_days)")
+    return DeadLetter(event.feed, "late", detail, raw, origin, event.event_id, event.customer_id)

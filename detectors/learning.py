@@ -1,0 +1,46 @@
+"""The one step that learns: labelled month-end snapshots in, a model per month end out.
+
+Labels reach it from every bucket, on the day they become known; at each event-time month
+end the `Learner` validates and learns them (in an order that never depends on arrival) and
+the step hands the model it publishes to every bucket's scorer, which scores that month
+end's snapshots, and those until the next, with it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from detectors.book import Labels
+from detectors.clock import DAY, next_month_start
+from detectors.models.learner import LabelBatch, Learner
+from detectors.stage import Send
+
+
+class LearnerStage:
+    """Feeds the `Learner` and publishes its model to the scorers (``scorers``: keys)."""
+
+    def __init__(self, learner: Learner, scorers: tuple[str, ...]) -> None:
+        self.learner = learner
+        self.scorers = scorers
+        self._month: int | None = None
+
+    def day(self, day: int, items: list[Labels]) -> list[Any]:
+        if self._month is None:
+            self._month = next_month_start(day * DAY - 1)
+        for labels in items:
+            self.learner.add(LabelBatch(X=labels.X, y=labels.y, at=labels.at,
+                                        known_at=labels.known_at,
+                                        customer_id=labels.customer_id))
+        return []
+
+    def advance(self, through: int) -> list[Any]:
+        out: list[Any] = []
+        while self._month is not None and self._month // DAY <= through + 1:
+            published = self.learner.month_end(self._month)
+            last_day = self._month // DAY - 1
+            out.extend(Send(scorer, last_day, published) for scorer in self.scorers)
+            self._month = next_month_start(self._month)
+        return out
+
+    def finish(self) -> list[Any]:
+        return []

@@ -1,0 +1,93 @@
+"""The records the monitor writes: warnings with their reasons, and dead letters.
+
+Every output is one of these (or a score row), so a sink or channel needs nothing else from
+the core. ``Warning`` is a pydantic model because its JSON form is a published contract (its
+field order and types are what integrators parse).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+from detectors.events import Origin
+
+
+@dataclass(frozen=True, slots=True)
+class DeadLetter:
+    """A record that was not accepted, with its reason code, detail and original bytes."""
+
+    feed: str
+    reason: str
+    detail: str
+    raw: bytes
+    origin: Origin | None = None
+    event_id: str | None = None
+    customer_id: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        try:
+            original: str = self.raw.decode("utf-8")
+            encoding = "utf-8"
+        except UnicodeDecodeError:
+            original = self.raw.hex()
+            encoding = "hex"
+        return {
+            "feed": self.feed,
+            "reason": self.reason,
+            "detail": self.detail,
+            "event_id": self.event_id,
+            "customer_id": self.customer_id,
+            "origin": self.origin.to_json() if self.origin is not None else {},
+            "original": original,
+            "original_encoding": encoding,
+        }
+
+
+class Reason(BaseModel):
+    """One signal behind a score: its value and its contribution to the log-odds."""
+
+    model_config = ConfigDict(frozen=True)
+
+    code: str
+    label: str
+    value: float | str | None
+    contribution: float
+
+
+class Warning(BaseModel):
+    """An early warning as written to ``warnings.jsonl``, the warnings topic and channels.
+
+    ``warning_id`` is derived from the inputs (customer, event time, grade, kind), so the
+    same input always gives the same id and every consumer can be idempotent on it.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    warning_id: str
+    kind: str  # "early_warning" | "escalation" | "default" | "resolved"
+    category: str  # family of the strongest reason: payment_delay, insolvency, news, ...
+    customer_id: str
+    customer_name: str | None = None
+    event_time: str
+    severity: str  # "info" | "watch" | "warning" | "critical"
+    grade: str
+    previous_grade: str | None = None
+    pd: float
+    horizon_months: int
+    rank: int
+    portfolio_size: int
+    action: str
+    reasons: list[Reason]
+    evidence: list[str]
+    exposure: float = 0.0
+    insured_share: float | None = None
+    currency: str | None = None
+    country: str | None = None
+    industry: str | None = None
+    tags: list[str] = []
+    model_version: str = ""
+    config_digest: str = ""
+    program_version: str = ""

@@ -1,0 +1,168 @@
+"""Scoring where the customers live, and ranking the whole book at month ends.
+
+`Scorer` runs beside each bucket of customers: it scores the bucket's snapshots as one
+matrix with the model the learner published (the model of the last month end; a month-end
+snapshot gets the model published at that month end), and works out reasons only for rows
+graded where a warning may follow. Only what ranking needs leaves the worker: per bucket and
+day, the probabilities (`Pds`). `Ranker`, one step for the book, ranks each month end's
+probabilities of every bucket at once (riskiest first, ties by customer id), and places
+snapshots between month ends against the last month end's ranking.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from detectors.features import CODES
+from detectors.grading import GRADES
+from detectors.models.base import Published
+from detectors.snapshots import DefaultNotice, Snapshots
+from detectors.stage import Send
+
+RANKER = "ranker"
+MAX_REASONS = 5
+
+Reasons = tuple[tuple[str, float], ...]
+"""(feature code, contribution to the log-odds) of the strongest risk-raising features."""
+
+
+@dataclass(slots=True)
+class Scored:
+    """Snapshots with their PD, grade (index into `GRADES`), reasons (for rows graded
+    where a warning may follow; empty otherwise) and the version of the model."""
+
+    snapshots: Snapshots
+    pd: np.ndarray
+    grade: np.ndarray
+    reasons: list[Reasons]
+    model_version: str
+
+
+@dataclass(frozen=True, slots=True)
+class Pds:
+    """A bucket's probabilities of one day, month-end or not, for the ranker."""
+
+    bucket: str
+    month_end: bool
+    pd: np.ndarray
+    customer_ids: list[str]
+
+
+@dataclass(frozen=True, slots=True)
+class Ranks:
+    """The ranks (1 is the riskiest) of a `Pds` batch, in its row order, among
+    ``portfolio_size`` customers ranked at the month end."""
+
+    month_end: bool
+    rank: np.ndarray
+    portfolio_size: int
+
+
+def grades_of(pd: np.ndarray, bounds: list[float]) -> np.ndarray:
+    """Grade indices (0 is A) of probabilities, by the upper bounds of grades A to D.
+
+    >>> [GRADES[g] for g in grades_of(np.array([0.01, 0.02, 0.5]), [0.02, 0.06, 0.15, 0.35])]
+    ['A', 'B', 'E']
+    """
+    return np.searchsorted(np.asarray(bounds), pd, side="right").astype(np.int8)
+
+
+class Scorer:
+    """Scores the snapshots of the bucket ``name``."""
+
+    def __init__(self, name: str, initial: Published, grade_bounds: list[float],
+                 warn_from: str) -> None:
+        self.name = name
+        self.model = initial
+        self.grade_bounds = list(grade_bounds)
+        self.warn_from = GRADES.index(warn_from)
+
+    def day(self, day: int, items: list[Any]) -> list[Any]:
+        """Between month ends the last published model scores; at a month end, the model
+        published at it (a day's items: the bucket's snapshots and defaults, and a model
+        if the learner published one at the end of the day)."""
+        published = [i for i in items if isinstance(i, Published)]
+        snapshots = [i for i in items if isinstance(i, Snapshots)]
+        out: list[Any] = []
+        for batch in (s for s in snapshots if not s.month_end):
+            out.extend(self._score(day, batch))
+        out.extend(Send(self.name, day, n) for n in items if isinstance(n, DefaultNotice))
+        for model in sorted(published, key=lambda p: p.month):
+            self.model = model
+        for batch in (s for s in snapshots if s.month_end):
+            out.extend(self._score(day, batch))
+        return out
+
+    def advance(self, through: int) -> list[Any]:
+        return []
+
+    def finish(self) -> list[Any]:
+        return []
+
+    def _score(self, day: int, snapshots: Snapshots) -> list[Send]:
+        model = self.model.champion
+        pd = model.predict(snapshots.X)
+        grade = grades_of(pd, self.grade_bounds)
+        reasons: list[Reasons] = [()] * len(pd)
+        explain = np.flatnonzero(grade >= self.warn_from)
+        if len(explain):
+            _, contributions = model.explain(snapshots.X[explain])
+            for row, values in zip(explain.tolist(), contributions, strict=True):
+                reasons[row] = top_reasons(values)
+        scored = Scored(snapshots, pd, grade, reasons, self.model.version)
+        pds = Pds(self.name, snapshots.month_end, pd, snapshots.customer_ids)
+        return [Send(RANKER, day, pds), Send(self.name, day, scored)]
+
+
+def top_reasons(contributions: np.ndarray) -> Reasons:
+    """The features that raised the log-odds most, strongest first (ties by code)."""
+    raising = np.flatnonzero(contributions > 0)
+    ranked = sorted(raising.tolist(), key=lambda i: (-contributions[i], CODES[i]))
+    return tuple((CODES[i], float(contributions[i])) for i in ranked[:MAX_REASONS])
+
+
+class Ranker:
+    """Ranks of every bucket's probabilities, for the warning policy and the watchlist."""
+
+    def __init__(self) -> None:
+        self._month_end = np.zeros(0)
+        """The last month end's probabilities, ascending."""
+
+    def day(self, day: int, items: list[Pds]) -> list[Any]:
+        out: list[Any] = []
+        month_ends = sorted((p for p in items if p.month_end), key=lambda p: p.bucket)
+        others = sorted((p for p in items if not p.month_end), key=lambda p: p.bucket)
+        for pds in others:
+            out.append(Send(pds.bucket, day, self._place(pds)))
+        if month_ends:
+            out.extend(self._rank(day, month_ends))
+        return out
+
+    def advance(self, through: int) -> list[Any]:
+        return []
+
+    def finish(self) -> list[Any]:
+        return []
+
+    def _place(self, pds: Pds) -> Ranks:
+        """Snapshots between month ends: 1 + how many month-end probabilities are higher."""
+        ranked = self._month_end
+        higher = len(ranked) - np.searchsorted(ranked, pds.pd, side="right")
+        return Ranks(False, higher + 1, max(len(ranked), 1))
+
+    def _rank(self, day: int, batches: list[Pds]) -> list[Send]:
+        pd = np.concatenate([b.pd for b in batches])
+        ids = np.array([c for b in batches for c in b.customer_ids])
+        order = np.lexsort((ids, -pd))
+        rank = np.empty(len(pd), dtype=np.int64)
+        rank[order] = np.arange(1, len(pd) + 1)
+        self._month_end = np.sort(pd)
+        out, start = [], 0
+        for batch in batches:
+            end = start + len(batch.pd)
+            out.append(Send(batch.bucket, day, Ranks(True, rank[start:end], len(pd))))
+            start = end
+        return out

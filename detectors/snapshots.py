@@ -1,0 +1,68 @@
+"""What a bucket of customers hands on: feature snapshots, defaults, labelled examples."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+EVIDENCE_FAMILIES = ("payment_delay", "tradeline", "news", "registry", "financials")
+"""The families evidence is kept for, in the order of an `Evidence` tuple."""
+Evidence = tuple[tuple[str, ...], ...]
+"""Per family of `EVIDENCE_FAMILIES`: ids of the input events behind it, oldest first."""
+NO_EVIDENCE: Evidence = ((),) * len(EVIDENCE_FAMILIES)
+
+
+@dataclass(frozen=True, slots=True)
+class Profile:
+    """Master data carried with each snapshot, for messages and routing."""
+
+    name: str | None = None
+    country: str | None = None
+    industry: str | None = None
+    currency: str | None = None
+    credit_limit: float | None = None
+    insured_limit: float | None = None
+    tags: tuple[str, ...] = ()
+
+
+NO_PROFILE = Profile()
+
+
+@dataclass(slots=True)
+class Snapshots:
+    """Feature snapshots of some customers of one bucket, taken at ``at`` (per row): all at
+    a month end (``month_end``), or all on a material change during one day."""
+
+    month_end: bool
+    customer_ids: list[str]
+    slots: np.ndarray
+    at: np.ndarray
+    X: np.ndarray
+    exposure: np.ndarray
+    profiles: list[Profile]
+    evidence: list[Evidence]
+
+    def __len__(self) -> int:
+        return len(self.customer_ids)
+
+
+@dataclass(frozen=True, slots=True)
+class DefaultNotice:
+    """A customer defaulted at ``at`` (the contract's definition), on ``kind`` of event."""
+
+    customer_id: str
+    slot: int
+    at: int
+    kind: str
+    evidence: tuple[str, ...]
+    profile: Profile
+    exposure: float
+
+
+@dataclass(frozen=True, slots=True)
+class Accepted:
+    """How many events a bucket accepted (sent at the end of input, for the run summary)."""
+
+    bucket: str
+    count: int

@@ -1,0 +1,57 @@
+"""One process of a monitor cluster: ``python -m flows.process`` (spawned by `flows.cluster`).
+
+It builds the flow of the job in ``CREDITRADAR_JOB`` and runs it with bytewax's own
+``cli_main``. ``get_flow`` is the same for ``python -m bytewax.run "flows.process:get_flow()"
+-w W -i I -a "h1:p;h2:p" -r DIR -s 5`` on several machines (the job in the environment).
+"""
+
+from __future__ import annotations
+
+import argparse
+from datetime import timedelta
+from pathlib import Path
+
+from bytewax.dataflow import Dataflow
+from bytewax.recovery import RecoveryConfig
+from bytewax.run import cli_main
+
+from flows.cluster import job_of_environment, recovery_of
+from flows.logs import configure_logging
+from flows.run import check_recovery_version, tune_gc
+
+
+def get_flow(recovery_directory: str | Path | None = None) -> Dataflow:
+    """The flow of the job in the environment; ``recovery_directory`` (or the settings'
+    ``recovery.directory``) says that bytewax keeps snapshots there."""
+    directory = Path(recovery_directory) if recovery_directory is not None else None
+    job = recovery_of(job_of_environment(), directory)
+    if job.settings.recovery.directory is not None:
+        check_recovery_version(job.settings.recovery.directory, job.topology.buckets)
+    configure_logging(job.settings.log_level, "auto")
+    tune_gc()
+    return job.flow()
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run one process of the job's cluster."""
+    parser = argparse.ArgumentParser(prog="python -m flows.process")
+    parser.add_argument("-w", "--workers-per-process", type=int, default=1)
+    parser.add_argument("-i", "--process-id", type=int, default=None)
+    parser.add_argument("-a", "--addresses", default=None, help="host:port;host:port;...")
+    parser.add_argument("-r", "--recovery-directory", type=Path, default=None)
+    parser.add_argument("-s", "--snapshot-interval", type=float, default=5.0,
+                        help="seconds between epochs (and recovery snapshots)")
+    args = parser.parse_args(argv)
+    cli_main(
+        get_flow(args.recovery_directory),
+        workers_per_process=args.workers_per_process,
+        process_id=args.process_id,
+        addresses=args.addresses.split(";") if args.addresses else None,
+        epoch_interval=timedelta(seconds=args.snapshot_interval),
+        recovery_config=(RecoveryConfig(str(args.recovery_directory))
+                         if args.recovery_directory else None),
+    )
+
+
+if __name__ == "__main__":
+    main()
