@@ -10,6 +10,7 @@ repeat cannot make two steps disagree.
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from datetime import UTC, date, datetime, time
@@ -84,17 +85,6 @@ def _country(value: str) -> str:
     return value
 
 
-Amount = Annotated[float, PlainValidator(_non_negative, json_schema_input_type=float | str)]
-SignedAmount = Annotated[float, PlainValidator(_amount_value, json_schema_input_type=float | str)]
-Currency = Annotated[StrictStr, AfterValidator(_currency)]
-Country = Annotated[StrictStr, AfterValidator(_country)]
-Id = Annotated[StrictStr, Field(min_length=1, max_length=256)]
-EventTime = Annotated[StrictStr, StringConstraints(pattern=_TIME)]
-Date = Annotated[StrictStr, StringConstraints(pattern=_DATE)]
-Text = StrictStr
-Ratio = Annotated[float, Field(strict=True, ge=-MAX_AMOUNT, le=MAX_AMOUNT)]
-
-
 @lru_cache(maxsize=8192)  # feeds repeat times and dates; only valid strings are remembered
 def event_seconds(text: str) -> int:
     """An event time (RFC 3339 with an offset, or a date read as 00:00 UTC) in seconds.
@@ -104,8 +94,9 @@ def event_seconds(text: str) -> int:
     """
     if len(text) == 10:
         moment = datetime.combine(date.fromisoformat(text), time(), tzinfo=UTC)
-    else:
+    else:  # astimezone refuses a time that UTC cannot hold (before year 1, after 9999)
         moment = datetime.fromisoformat(text.replace("z", "Z").replace("t", "T"))
+        moment = moment.astimezone(UTC)
     return int(moment.timestamp())
 
 
@@ -116,6 +107,33 @@ _EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
 def date_day(text: str) -> int:
     """A ``YYYY-MM-DD`` date as an event-time day number."""
     return date.fromisoformat(text).toordinal() - _EPOCH_ORDINAL
+
+
+def _real_time(text: str) -> str:
+    try:
+        event_seconds(text)
+    except (ValueError, OverflowError) as exc:
+        raise ValueError(f"{text!r} is not a time that exists ({exc})") from None
+    return text
+
+
+def _real_date(text: str) -> str:
+    try:
+        date_day(text)
+    except ValueError as exc:
+        raise ValueError(f"{text!r} is not a date that exists ({exc})") from None
+    return text
+
+
+Amount = Annotated[float, PlainValidator(_non_negative, json_schema_input_type=float | str)]
+SignedAmount = Annotated[float, PlainValidator(_amount_value, json_schema_input_type=float | str)]
+Currency = Annotated[StrictStr, AfterValidator(_currency)]
+Country = Annotated[StrictStr, AfterValidator(_country)]
+Id = Annotated[StrictStr, Field(min_length=1, max_length=256)]
+EventTime = Annotated[StrictStr, StringConstraints(pattern=_TIME), AfterValidator(_real_time)]
+Date = Annotated[StrictStr, StringConstraints(pattern=_DATE), AfterValidator(_real_date)]
+Text = StrictStr
+Ratio = Annotated[float, Field(strict=True, ge=-MAX_AMOUNT, le=MAX_AMOUNT)]
 
 
 class _Record(BaseModel):
@@ -382,11 +400,9 @@ def parse_record(feed: str, raw: bytes) -> e.Event:
         raise ContractError("too_large", f"record of {len(raw)} bytes exceeds {MAX_RECORD_BYTES}")
     try:
         record = adapter.validate_json(raw)
-        return record.to_event()
     except ValidationError as exc:
         raise _contract_error(exc, raw) from None
-    except (ValueError, OverflowError) as exc:  # a calendar date or time that does not exist
-        raise ContractError("schema", f"event_time or date: {exc}") from None
+    return record.to_event()
 
 
 def _contract_error(error: ValidationError, raw: bytes) -> ContractError:
@@ -400,7 +416,7 @@ def _contract_error(error: ValidationError, raw: bytes) -> ContractError:
         return ContractError("invalid_json", first["msg"])
     if first["type"] in ("model_type", "dict_type") and not first["loc"]:
         return ContractError("invalid_json", "a record must be a JSON object")
-    if any(p["loc"][:1] == ("contract_version",) for p in problems):
+    if any("contract_version" in p["loc"] for p in problems) or _other_version(raw):
         return ContractError("unknown_version", "contract_version is not '1'")
     return ContractError("schema", "; ".join(_describe(p) for p in problems[:MAX_PROBLEMS]))
 
@@ -411,6 +427,18 @@ _TAGS = {"union_tag_not_found": "type: missing (one of the feed's record types i
          "union_tag_invalid": "type: not one of the feed's record types"}
 
 
+def _other_version(raw: bytes) -> bool:
+    """A record of another contract version, whatever else is wrong with it (only asked of
+    records that failed, so the extra parse costs the valid ones nothing)."""
+    if b"contract_version" not in raw:
+        return False
+    try:
+        obj = json.loads(raw)
+    except (ValueError, RecursionError):
+        return False
+    return isinstance(obj, dict) and obj.get("contract_version", CONTRACT_VERSION) != "1"
+
+
 def _describe(problem: Any) -> str:
     if problem["type"] in _TAGS:
         return _TAGS[problem["type"]]
@@ -419,7 +447,18 @@ def _describe(problem: Any) -> str:
         loc = loc[1:]
     where = ".".join(str(p) for p in loc if not str(p).startswith("function-"))
     message = problem["msg"].removeprefix("Value error, ")
+    if problem["type"] in ("string_pattern_mismatch", "string_type") and loc:
+        message = _SHAPES.get(str(loc[-1]), message)
     return f"{where or 'record'}: {message}"
+
+
+_SHAPES = {
+    "event_time": "must be an RFC 3339 timestamp with an offset (2024-03-31T12:00:00Z) or a "
+                  "date (2024-03-31)",
+    **{name: "must be a YYYY-MM-DD date string"
+       for name in ("issue_date", "due_date", "period_end")},
+}
+"""What the time and date fields must look like, said plainly (not as a pattern)."""
 
 
 _TYPE_TAGS = frozenset(

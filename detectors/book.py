@@ -123,7 +123,7 @@ class CustomerBook:
     def day(self, day: int, items: list[Envelope]) -> list[Any]:
         """Apply one complete day's events in the total order; snapshot whose risk moved."""
         if self._month is None:
-            self._month = next_month_start(day * DAY - 1)
+            self._month = next_month_start(day * DAY)
         out: list[Any] = []
         moved: dict[int, int] = {}
         for envelope in sorted(items, key=Envelope.order):

@@ -26,7 +26,7 @@ class LearnerStage:
 
     def day(self, day: int, items: list[Labels]) -> list[Any]:
         if self._month is None:
-            self._month = next_month_start(day * DAY - 1)
+            self._month = next_month_start(day * DAY)
         for labels in items:
             self.learner.add(LabelBatch(X=labels.X, y=labels.y, at=labels.at,
                                         known_at=labels.known_at,

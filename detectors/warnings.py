@@ -26,10 +26,14 @@ def warning_id(customer_id: str, at: int, kind: str, grade: str) -> str:
 
 
 def reasons_of(reasons: Reasons, x: np.ndarray) -> list[Reason]:
-    """The reasons as published: each feature's label, value and contribution."""
-    return [Reason(code=code, label=features.label(code),
-                   value=round(float(x[INDEX[code]]), 4), contribution=round(c, 4))
-            for code, c in reasons]
+    """The reasons as published: each feature's label, value (None where the feeds said
+    nothing: a tree can read silence as risk) and contribution."""
+    return [Reason(code=code, label=features.label(code), value=_value(x[INDEX[code]]),
+                   contribution=round(c, 4)) for code, c in reasons]
+
+
+def _value(value: float) -> float | None:
+    return None if np.isnan(value) else round(float(value), 4)
 
 
 def evidence_for(reasons: list[Reason], evidence: Evidence) -> list[str]:

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import bytewax.operators as op
+import structlog
 from bytewax.dataflow import Dataflow, Stream
 from bytewax.operators import StatefulBatchLogic
 from bytewax.outputs import Sink
@@ -43,6 +44,8 @@ from detectors.scoring import RANKER, Ranker, Scorer
 from detectors.snapshots import Accepted
 from detectors.stage import Send, Stage
 from flows.topology import Topology
+
+log = structlog.get_logger(__name__)
 
 WARNINGS_PARTITION = "warnings"
 """The audit log partition of warnings (inputs are logged by the id step that saw them)."""
@@ -251,7 +254,8 @@ def _write(out: Stream[Any], outputs: Outputs) -> None:
     def records(name: str, *kinds: type) -> Stream[Any]:
         return op.flat_map(f"{name}_records", kind(name, *kinds), lambda items: items)
 
-    dead = op.key_on("key_dead", records("dead", DeadLetter), lambda d: d.feed)
+    dead = op.key_on("key_dead", op.map("log_dead", records("dead", DeadLetter), _logged),
+                     lambda d: d.feed)
     op.output("deadletter_out", dead, outputs.deadletter)
     if outputs.deadletter_topic is not None:
         op.output("deadletter_topic_out", dead, outputs.deadletter_topic)
@@ -273,6 +277,12 @@ def _write(out: Stream[Any], outputs: Outputs) -> None:
         seen = op.map("audit_inputs", kind("seen", Seen), audit_inputs)
         logged = op.map("audit_warnings", warnings, audit_warning)
         op.output("audit_out", op.merge("audit_in", seen, logged), outputs.audit)
+
+
+def _logged(dead: DeadLetter) -> DeadLetter:
+    log.info("event.rejected", feed=dead.feed, reason=dead.reason, event_id=dead.event_id,
+             customer_id=dead.customer_id)
+    return dead
 
 
 def audit_inputs(seen: list[Seen]) -> tuple[str, list[AuditEntry]]:

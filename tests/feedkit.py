@@ -7,7 +7,8 @@ from itertools import count
 from pathlib import Path
 from typing import Any
 
-from connectors.contracts import Event, parse_record
+from connectors.contracts import parse_record
+from detectors.events import Event
 
 _ids = count()
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -49,13 +50,13 @@ def test_export_command_and_a_tampered_log(original: Path, tmp_path: Path) -> No
     assert result.exit_code == 0, result.output
     assert json.loads(result.output)["warning"]["warning_id"] == warning["warning_id"]
 
-    log = tmp_path / "log" / "0"
-    log.mkdir(parents=True)
-    for segment in (original / AUDIT / "0").iterdir():
-        text = segment.read_text(encoding="utf-8")  # back-date the first record by a year
-        forged = text.replace('"event_time":"2021-', '"event_time":"2020-', 1)
-        (log / segment.name).write_text(forged, encoding="utf-8")
-    doc = export_warning(tmp_path / "log", warning["warning_id"], None)
+    log = tmp_path / "log"
+    shutil.copytree(original / AUDIT, log)
+    segment = next(log.glob("ids-*/segment-*.jsonl"))
+    text = segment.read_text(encoding="utf-8")  # back-date the first input by a year
+    segment.write_text(text.replace('"event_time":"2021-', '"event_time":"2020-', 1),
+                       encoding="utf-8")
+    doc = export_warning(log, warning["warning_id"], None)
     assert doc["verification"]["ok"] is False and "edited" in doc["verification"]["verdict"]
 
     missing = CliRunner().invoke(audit, ["export", "w-nope", "--log", str(original / AUDIT)],

@@ -4,6 +4,7 @@ run writes: the sinks cut the repeated epoch, the state resumes from its snapsho
 from __future__ import annotations
 
 import os
+import random
 import signal
 import subprocess
 import sys
@@ -16,55 +17,70 @@ import pytest
 from config.errors import ConfigError
 from config.version import program_version
 from connectors.simulator import simulate
-from flows.run import DEADLETTER, RECOVERY_VERSION, WARNINGS, prepare_recovery, read_jsonl
+from flows.run import (
+    DEADLETTER,
+    RECOVERY_VERSION,
+    SCORES,
+    WARNINGS,
+    WATCHLIST,
+    prepare_recovery,
+)
 
 
-def run(feeds: Path, out: Path, recovery: Path, **popen: Any) -> subprocess.Popen[Any]:
-    env = {**os.environ, "CREDITRADAR_RECOVERY__DIRECTORY": str(recovery)}
+def run(feeds: Path, out: Path, recovery: Path, *args: str,
+        **popen: Any) -> subprocess.Popen[Any]:
+    env = {**os.environ, "CREDITRADAR_RECOVERY__DIRECTORY": str(recovery),
+           "CREDITRADAR_RECOVERY__SNAPSHOT_INTERVAL_SECONDS": "0.3"}
     return subprocess.Popen(
         [sys.executable, "-m", "flows.cli", "--log-level", "error", "run", "--feeds", str(feeds),
-         "--out", str(out), "--top", "0"],
+         "--out", str(out), "--top", "0", "--scores", *args],
         env=env, **{"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL, **popen},
     )
 
 
-def test_killed_and_resumed_equals_uninterrupted(tmp_path: Path) -> None:
-    feeds = tmp_path / "feeds"
-    simulate(250, 18, 4, feeds)
-    assert run(feeds, tmp_path / "whole", tmp_path / "rec-whole").wait(timeout=300) == 0
+OUTPUTS = (WARNINGS, DEADLETTER, SCORES, WATCHLIST)
 
-    child = run(feeds, tmp_path / "killed", tmp_path / "rec-killed")
-    deadline = time.monotonic() + 120
-    while not (tmp_path / "killed" / WARNINGS).exists() or not (
-            tmp_path / "killed" / WARNINGS).stat().st_size:  # mid-stream: warnings flowing
-        assert child.poll() is None and time.monotonic() < deadline
-        time.sleep(0.05)
-    child.send_signal(signal.SIGKILL)
-    child.wait()
-    assert run(feeds, tmp_path / "killed", tmp_path / "rec-killed").wait(timeout=300) == 0
 
-    for name in (WARNINGS, DEADLETTER):
-        whole, resumed = tmp_path / "whole" / name, tmp_path / "killed" / name
-        assert read_jsonl(resumed) == read_jsonl(whole), name
-    assert (tmp_path / "killed" / WARNINGS).read_bytes() == (tmp_path / "whole" / WARNINGS
-                                                             ).read_bytes()
+@pytest.fixture(scope="module")
+def uninterrupted(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    base = tmp_path_factory.mktemp("recovery")
+    simulate(250, 18, 4, base / "feeds")
+    assert run(base / "feeds", base / "whole", base / "rec-whole").wait(timeout=300) == 0
+    return base / "feeds", base / "whole"
+
+
+@pytest.mark.parametrize("processes", [1, 2])
+def test_killed_twice_and_resumed_equals_uninterrupted(
+        uninterrupted: tuple[Path, Path], tmp_path: Path, processes: int) -> None:
+    feeds, whole = uninterrupted
+    extra = ("--processes", str(processes))
+    for wait in random.Random(processes).sample([0.5, 1.5, 2.5, 3.5], 2):
+        child = run(feeds, tmp_path / "killed", tmp_path / "rec", *extra,
+                    start_new_session=True)
+        time.sleep(wait)
+        if child.poll() is None:  # the whole process group: a cluster's children too
+            os.killpg(child.pid, signal.SIGKILL)
+        child.wait()
+    assert run(feeds, tmp_path / "killed", tmp_path / "rec", *extra).wait(timeout=300) == 0
+    for name in OUTPUTS:
+        assert (tmp_path / "killed" / name).read_bytes() == (whole / name).read_bytes(), name
 
 
 def test_a_recovery_directory_of_another_version_is_refused(tmp_path: Path) -> None:
-    directory = prepare_recovery(tmp_path / "rec", 1)
+    directory = prepare_recovery(tmp_path / "rec", 1, 1)
     mark = directory / RECOVERY_VERSION
-    assert mark.read_text().strip() == program_version()
-    assert prepare_recovery(directory, 1) == directory  # the same program resumes
+    assert mark.read_text().strip() == f"{program_version()} buckets=1"
+    assert prepare_recovery(directory, 1, 1) == directory  # the same program resumes
 
-    mark.write_text("0.0.1+000000000000\n")
+    mark.write_text("0.0.1+000000000000 buckets=1\n")
     with pytest.raises(ConfigError, match="written by creditradar 0.0.1"):
-        prepare_recovery(directory, 1)
+        prepare_recovery(directory, 1, 1)
 
 
 def test_the_cli_says_why_it_will_not_resume(tmp_path: Path) -> None:
     feeds = tmp_path / "feeds"
     simulate(5, 2, 4, feeds)
-    mark = prepare_recovery(tmp_path / "rec", 1) / RECOVERY_VERSION
+    mark = prepare_recovery(tmp_path / "rec", 1, 1) / RECOVERY_VERSION
     mark.write_text("0.0.1+000000000000\n")
     child = run(feeds, tmp_path / "out", tmp_path / "rec", stderr=subprocess.PIPE, text=True)
     _, stderr = child.communicate(timeout=120)

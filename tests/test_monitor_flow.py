@@ -1,22 +1,22 @@
-"""The monitor flow end to end: bytewax's testing source and sink, and real feed folders."""
+"""The monitor end to end on real feed folders: warnings, bad input, determinism, recovery."""
 
 from __future__ import annotations
 
 import gzip
 import json
-from datetime import UTC, datetime
 from pathlib import Path
 
-from bytewax.testing import TestingSink, TestingSource, run_main
+import pytest
 from feedkit import customer, drain, invoice, payment, record, status, write_feeds
 from structlog.testing import capture_logs
 
-from config.settings import RecoverySettings, Settings
-from connectors.files import FeedFolderSource
-from connectors.records import DeadLetter, RawRecord, SourceDone, Warning, Watermark
-from detectors.clock import to_seconds
-from flows.monitor import Outputs, build_flow
-from flows.run import DEADLETTER, EPOCH, WARNINGS, read_jsonl, run_folder
+from config.settings import DetectorSettings, EngineSettings, RecoverySettings, Settings
+from connectors.files import FolderFeeds
+from connectors.partition import FeedSource, ReadCount
+from detectors.feedclock import FeedClock
+from detectors.inbox import Chunk
+from detectors.records import DeadLetter
+from flows.run import DEADLETTER, SCORES, WARNINGS, WATCHLIST, read_jsonl, run_folder
 
 SETTINGS = Settings()
 
@@ -41,43 +41,44 @@ def deteriorating_portfolio() -> dict[str, list[dict]]:
     return feeds
 
 
-def as_items(feeds: dict[str, list[dict]]) -> list:
-    rows = sorted(((r["event_time"], feed, r) for feed, rs in feeds.items() for r in rs),
-                  key=lambda t: t[0])
-    items: list = [RawRecord(feed, json.dumps(r).encode(), {"n": i})
-                   for i, (_, feed, r) in enumerate(rows)]
-    end = to_seconds(datetime(2024, 12, 1, tzinfo=UTC))
-    return [*items, Watermark("p", 1, end), SourceDone("p", len(items))]
+@pytest.fixture(scope="module")
+def deteriorating(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return write_feeds(tmp_path_factory.mktemp("feeds"), deteriorating_portfolio())
 
 
-def test_flow_with_bytewax_testing_tools_warns_the_deteriorating_customer_only() -> None:
-    warnings: list = []
-    dead: list = []
-    stats: list = []
-    outputs = Outputs(TestingSink(warnings), TestingSink(dead), stats=TestingSink(stats))
-    flow = build_flow(SETTINGS, TestingSource(as_items(deteriorating_portfolio())), outputs)
-    run_main(flow, epoch_interval=EPOCH)
-    early = [w for _, w in warnings if isinstance(w, Warning) and w.kind != "default"]
-    assert early and {w.customer_id for w in early} == {"BAD"}
+def test_the_deteriorating_customer_is_warned_before_its_insolvency(
+        deteriorating: Path, tmp_path: Path) -> None:
+    summary = run_folder(SETTINGS, deteriorating, tmp_path / "out")
+    warnings = read_jsonl(tmp_path / "out" / WARNINGS)
+    early = [w for w in warnings if w["kind"] != "default"]
+    assert early and {w["customer_id"] for w in early} == {"BAD"}
     first = early[0]
-    assert first.kind == "early_warning" and first.grade >= "C"
-    assert first.event_time < "2024-08-20"  # before the insolvency
-    assert {r.code for r in first.reasons} & {"overdue_share", "max_dpd"}
-    assert all(r.contribution > 0 for r in first.reasons)
-    assert any(e.startswith("pay-") for e in first.evidence)  # an overdue invoice
-    assert [w.kind for _, w in warnings if w.kind == "default"] == ["default"]
-    assert not dead  # the news named by company alias was resolved, not dead-lettered
-    read = sum(s.records for _, s in stats if isinstance(s, SourceDone))
-    accepted = sum(s.count for _, s in stats if not isinstance(s, SourceDone))
-    assert read == accepted == sum(len(v) for v in deteriorating_portfolio().values())
+    assert first["kind"] == "early_warning" and first["grade"] >= "C"
+    assert first["event_time"] < "2024-08-20"  # before the insolvency
+    assert {r["code"] for r in first["reasons"]} & {"overdue_share", "max_dpd"}
+    assert all(r["contribution"] > 0 for r in first["reasons"])
+    assert any(e.startswith("pay-") for e in first["evidence"])  # an overdue invoice
+    assert [w["kind"] for w in warnings if w["kind"] == "default"] == ["default"]
+    assert not (tmp_path / "out" / DEADLETTER).exists()  # the alias resolved the news
+    total = sum(len(v) for v in deteriorating_portfolio().values())
+    assert summary.read == summary.accepted == total and summary.balanced
 
 
-def test_same_input_gives_byte_identical_warnings(tmp_path: Path) -> None:
-    feeds = write_feeds(tmp_path / "feeds", deteriorating_portfolio())
-    run_folder(SETTINGS, feeds, tmp_path / "a")
-    run_folder(SETTINGS, feeds, tmp_path / "b")
-    first = (tmp_path / "a" / WARNINGS).read_bytes()
-    assert first and first == (tmp_path / "b" / WARNINGS).read_bytes()
+def test_any_number_of_workers_or_buckets_writes_the_same_bytes(
+        deteriorating: Path, tmp_path: Path) -> None:
+    def outputs(out: Path) -> list[bytes]:
+        return [(out / name).read_bytes() for name in (WARNINGS, SCORES, WATCHLIST)]
+
+    run_folder(SETTINGS, deteriorating, tmp_path / "one", scores=True)
+    reference = outputs(tmp_path / "one")
+    assert all(reference)
+    run_folder(SETTINGS, deteriorating, tmp_path / "again", scores=True)
+    assert outputs(tmp_path / "again") == reference
+    run_folder(SETTINGS, deteriorating, tmp_path / "three", scores=True, workers=3)
+    assert outputs(tmp_path / "three") == reference
+    five = SETTINGS.model_copy(update={"engine": EngineSettings(buckets=5)})
+    run_folder(five, deteriorating, tmp_path / "five", scores=True)
+    assert outputs(tmp_path / "five") == reference
 
 
 def test_every_bad_input_has_a_defined_outcome_and_the_counts_add_up(tmp_path: Path) -> None:
@@ -87,64 +88,75 @@ def test_every_bad_input_has_a_defined_outcome_and_the_counts_add_up(tmp_path: P
         invoice("GOOD", "2024-03-06", "X2", -5, "2024-04-05"),  # negative amount
         {**invoice("GOOD", "2024-03-06", "X3", 1, "2024-04-05"), "amount": [1]},  # wrong type
         payment("GOOD", "2024-03-07", "NO-SUCH-INVOICE", 10),  # unknown invoice
-        good, dict(good),  # duplicate event id
-        invoice("NEWCO", "2024-03-08", "N1", 100, "2024-04-07"),  # unknown customer: accepted
-        invoice("GOOD", "2024-03-01", "X4", 5, "2024-03-31"),  # 5 days out of order: accepted
+        good, dict(good),  # the same event twice
+        {**good, "amount": "999.00"},  # its id again, other content
+        invoice("NEWCO", "2024-03-08", "N1", 100, "2024-04-07"),  # no master data
+        invoice("GOOD", "2024-03-01", "X4", 5, "2024-03-31"),  # 5 days out of order: fine
     ]
     folder = write_feeds(tmp_path / "feeds", feeds)
     with (folder / "payments.jsonl").open("a") as f:
         f.write("{this is not json\n")
-        f.write(json.dumps(invoice("GOOD", "2024-01-02", "OLD", 1, "2024-02-01")) + "\n")  # late
+        f.write(json.dumps(invoice("GOOD", "2024-01-02", "OLD", 1, "2024-02-01")) + "\n")
+        f.write(json.dumps(invoice("GOOD", "2999-01-02", "TYPO", 1, "2999-02-01")) + "\n")
         f.write('{"event_id": "big", "pad": "' + "x" * 10_000_000 + '"}\n')  # a 10 MB line
     payload = "".join(json.dumps(payment("GOOD", "2024-08-01", f"GOOD-{m}", 1)) + "\n"
                       for m in range(1, 4)).encode()
     (folder / "payments-0002.jsonl.gz").write_bytes(gzip.compress(payload)[:-20])  # truncated
 
-    summary = run_folder(SETTINGS, folder, tmp_path / "out")
+    # A short read-ahead: the whole file would otherwise be read ahead, and nothing be late.
+    settings = SETTINGS.model_copy(update={"detectors": DetectorSettings(read_ahead=4)})
+    summary = run_folder(settings, folder, tmp_path / "out")
     dead = read_jsonl(tmp_path / "out" / DEADLETTER)
-    dead_ids = {row["event_id"] for row in dead}
-    unknown_customer, out_of_order = feeds["payments"][-2:]
-    assert unknown_customer["event_id"] not in dead_ids  # accepted without master data
-    assert out_of_order["event_id"] not in dead_ids  # within the allowed lateness
+    by_id = {row["event_id"]: row["reason"] for row in dead if row["event_id"]}
+    assert feeds["payments"][-1]["event_id"] not in by_id  # within the allowed lateness
+    assert by_id[feeds["payments"][-2]["event_id"]] == "unknown_customer"
     reasons = {row["reason"] for row in dead}
-    assert {"schema", "unknown_invoice", "duplicate", "invalid_json", "late", "too_large",
-            "unreadable_file"} <= reasons
+    assert {"schema", "unknown_invoice", "duplicate", "duplicate_id", "invalid_json", "late",
+            "implausible_time", "too_large", "unreadable_file", "unknown_customer"} <= reasons
     assert summary.balanced, summary
     assert summary.duplicates == 1
-    big = [r for r in read_jsonl(tmp_path / "out" / DEADLETTER) if r["reason"] == "too_large"]
+    big = [r for r in dead if r["reason"] == "too_large"]
     assert "10000" in big[0]["detail"] and len(big[0]["original"]) <= 65_536
-    truncated = [r for r in read_jsonl(tmp_path / "out" / DEADLETTER)
-                 if r["reason"] == "unreadable_file"]
+    truncated = [r for r in dead if r["reason"] == "unreadable_file"]
     assert truncated[0]["origin"]["file"] == "payments-0002.jsonl.gz"
 
 
-def test_folder_source_resumes_exactly_where_its_snapshot_says(tmp_path: Path) -> None:
-    folder = write_feeds(tmp_path / "feeds", deteriorating_portfolio())
-    source = FeedFolderSource(folder)
+def test_a_byte_order_mark_and_windows_line_ends_cost_nothing(
+        deteriorating: Path, tmp_path: Path) -> None:
+    folder = tmp_path / "feeds"
+    folder.mkdir()
+    for path in deteriorating.iterdir():
+        text = path.read_bytes().replace(b"\n", b"\r\n")
+        (folder / path.name).write_bytes(b"\xef\xbb\xbf" + text)
+    summary = run_folder(SETTINGS, folder, tmp_path / "out")
+    run_folder(SETTINGS, deteriorating, tmp_path / "plain")
+    assert summary.rejected == 0 and summary.read == summary.accepted
+    assert (tmp_path / "out" / WARNINGS).read_bytes() == (tmp_path / "plain" /
+                                                          WARNINGS).read_bytes()
 
-    whole = [i for i in drain(source.build_part("s", "shard-0-of-1", None))
-             if isinstance(i, RawRecord)]
-    part = source.build_part("s", "shard-0-of-1", None)
-    head = drain(part, 20)
-    resumed = source.build_part("s", "shard-0-of-1", part.snapshot())
+
+def test_a_source_partition_resumes_exactly_where_its_snapshot_says(
+        deteriorating: Path) -> None:
+    feeds = FolderFeeds(deteriorating)
+    source = FeedSource(feeds, lambda e: "ids-0", ("ids-0",), lambda: FeedClock(read_ahead=3))
+
+    def records(items: list) -> list[bytes]:
+        return [e.raw for i in items if isinstance(i, tuple) for _, e in i[1].items]
+
+    whole = records(drain(source.build_part("feeds", "payments.jsonl", None)))
+    part = source.build_part("feeds", "payments.jsonl", None)
+    head = drain(part, 7)
+    resumed = source.build_part("feeds", "payments.jsonl", part.snapshot())
     part.close()
     tail = drain(resumed)
-    both = [i for i in head + tail if isinstance(i, RawRecord)]
-    assert [r.raw for r in both] == [r.raw for r in whole]
-    times = [json.loads(r.raw)["event_time"] for r in whole]
-    assert times == sorted(times)
-
-
-def test_two_workers_write_the_same_warnings_as_one(tmp_path: Path) -> None:
-    feeds = write_feeds(tmp_path / "feeds", deteriorating_portfolio())
-    one = run_folder(SETTINGS, feeds, tmp_path / "one")
-    two = run_folder(SETTINGS, feeds, tmp_path / "two", workers=2)
-    assert one.warnings and one.to_json() == two.to_json()
-    assert (tmp_path / "one" / WARNINGS).read_bytes() == (tmp_path / "two" / WARNINGS).read_bytes()
+    assert records(head) + records(tail) == whole and len(whole) > 7
+    counts = [i for i in tail if isinstance(i, ReadCount)]
+    assert counts == [ReadCount("payments.jsonl", len(whole))]
+    assert all(isinstance(i, tuple) and isinstance(i[1], Chunk) for i in head)
 
 
 def test_dead_letters_keep_the_original_bytes() -> None:
-    letter = DeadLetter("news", "not_utf8", "bad byte", b"\xff\x00", {"file": "x"})
+    letter = DeadLetter("news", "not_utf8", "bad byte", b"\xff\x00")
     assert letter.to_json()["original_encoding"] == "hex"
     assert bytes.fromhex(letter.to_json()["original"]) == b"\xff\x00"
 
@@ -160,30 +172,27 @@ def test_rejections_are_logged_with_customer_and_event_ids(tmp_path: Path) -> No
     assert rejected[0]["event_id"] == feeds["payments"][-1]["event_id"]
 
 
-def test_news_naming_a_company_on_the_day_it_is_registered_is_resolved() -> None:
-    """Within a day the order is not fixed: the news may come before the customer record."""
-    news = record("news", company_name="Newco", event_time="2024-01-01T09:00:00Z",
-                  headline="Newco opens", source="wire")
-    master = customer("NEW", "2024-01-01", "Newco Ltd")
-    lost = record("news", company_name="Nobody", event_time="2024-01-01T10:00:00Z",
-                  headline="?", source="wire")
-    items = [RawRecord("news", json.dumps(news).encode()),
-             RawRecord("news", json.dumps(lost).encode()),
-             RawRecord("customers", json.dumps(master).encode()),
-             SourceDone("p", 3)]
-    warnings: list = []
-    dead: list = []
-    stats: list = []
-    flow = build_flow(SETTINGS, TestingSource(items), Outputs(
-        TestingSink(warnings), TestingSink(dead), stats=TestingSink(stats)))
-    run_main(flow, epoch_interval=EPOCH)
-    assert [(d.event_id, d.reason) for _, d in dead] == [(lost["event_id"], "unknown_company")]
-    accepted = sum(s.count for _, s in stats if not isinstance(s, SourceDone))
-    assert accepted == 2  # the master record and the news resolved to it
+def test_news_naming_a_company_registered_that_day_is_resolved(tmp_path: Path) -> None:
+    feeds = {
+        "customers": [customer("NEW", "2024-01-01", "Newco Ltd")],
+        "news": [record("news", company_name="Newco", event_time="2024-01-01T09:00:00Z",
+                        headline="Newco opens", source="wire"),
+                 record("news", company_name="Nobody", event_time="2024-01-01T10:00:00Z",
+                        headline="?", source="wire")],
+    }
+    summary = run_folder(SETTINGS, write_feeds(tmp_path / "feeds", feeds), tmp_path / "out")
+    dead = read_jsonl(tmp_path / "out" / DEADLETTER)
+    assert [(d["event_id"], d["reason"]) for d in dead] == [(feeds["news"][1]["event_id"],
+                                                            "unknown_company")]
+    assert summary.accepted == 2  # the master record and the news resolved to it
 
 
-def test_a_line_too_large_is_counted_once_on_any_number_of_workers(tmp_path: Path) -> None:
-    folder = write_feeds(tmp_path / "feeds", deteriorating_portfolio())
+def test_a_line_too_large_is_counted_once_on_any_number_of_workers(
+        deteriorating: Path, tmp_path: Path) -> None:
+    folder = tmp_path / "feeds"
+    folder.mkdir()
+    for path in deteriorating.iterdir():
+        (folder / path.name).write_bytes(path.read_bytes())
     big = record("news", customer_id="BAD", event_time="2024-02-01", headline="x" * 1_100_000,
                  source="wire")
     with (folder / "news.jsonl").open("a") as f:
@@ -193,12 +202,28 @@ def test_a_line_too_large_is_counted_once_on_any_number_of_workers(tmp_path: Pat
         assert summary.rejected_by_reason == {"too_large": 1} and summary.balanced, summary
 
 
-def test_a_run_with_recovery_started_again_repeats_nothing(tmp_path: Path) -> None:
-    feeds = write_feeds(tmp_path / "feeds", deteriorating_portfolio())
+def test_hostile_text_in_master_data_reaches_every_output_as_valid_json(
+        tmp_path: Path) -> None:
+    feeds = deteriorating_portfolio()
+    hostile = "Bad\u2028Metals\u2029 <script>\x1b[31m\u202e GmbH\u0085"
+    feeds["customers"][1]["name"] = hostile
+    summary = run_folder(SETTINGS, write_feeds(tmp_path / "feeds", feeds), tmp_path / "out",
+                         scores=True)
+    assert summary.warnings
+    for name in (WARNINGS, SCORES, WATCHLIST):
+        lines = (tmp_path / "out" / name).read_bytes().split(b"\n")
+        rows = [json.loads(line) for line in lines if line]
+        assert rows
+    names = {r["name"] for r in read_jsonl(tmp_path / "out" / WATCHLIST)}
+    assert hostile in names
+
+
+def test_a_run_with_recovery_started_again_repeats_nothing(
+        deteriorating: Path, tmp_path: Path) -> None:
     settings = SETTINGS.model_copy(update={"recovery": RecoverySettings(
         directory=tmp_path / "recovery")})
-    first = run_folder(settings, feeds, tmp_path / "out")
+    first = run_folder(settings, deteriorating, tmp_path / "out")
     warnings = (tmp_path / "out" / WARNINGS).read_bytes()
-    again = run_folder(settings, feeds, tmp_path / "out")
+    again = run_folder(settings, deteriorating, tmp_path / "out")
     assert first.balanced and again.to_json() == first.to_json()
     assert (tmp_path / "out" / WARNINGS).read_bytes() == warnings

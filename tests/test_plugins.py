@@ -7,23 +7,25 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from feedkit import customer, invoice, payment, write_feeds
+from feedkit import customer, drain, invoice, payment, write_feeds
 from test_monitor_flow import deteriorating_portfolio
 
 from config.errors import ConnectorError
 from config.settings import Settings
-from connectors.files import FeedFolderSource
-from connectors.plugins import IterableSource, available_sources, load_source
+from connectors.files import FolderFeeds
+from connectors.partition import FeedSource
+from connectors.plugins import IterableFeeds, available_sources, load_source
 from connectors.records import RawRecord
-from flows.run import WARNINGS, run_folder, run_source
+from detectors.feedclock import FeedClock
+from flows.run import WARNINGS, run_feeds, run_folder
 
 SETTINGS = Settings()
 
 
 def test_the_folder_source_is_an_installed_plugin(tmp_path: Path) -> None:
     assert "folder" in available_sources()
-    source = load_source("folder", SETTINGS, path=str(tmp_path), shards="2")
-    assert isinstance(source, FeedFolderSource) and source.shards == 2
+    feeds = load_source("folder", SETTINGS, path=str(tmp_path))
+    assert isinstance(feeds, FolderFeeds) and feeds.folder == tmp_path
 
 
 def test_unknown_plugins_and_options_are_clear_errors() -> None:
@@ -40,23 +42,26 @@ def test_an_iterable_source_runs_the_same_monitor_as_the_folder(tmp_path: Path) 
 
     def records() -> Iterator[RawRecord]:
         for _, _, feed, row in rows:
-            yield RawRecord(feed, json.dumps(row).encode(), {"test": True})
+            yield RawRecord(feed, json.dumps(row).encode())
 
-    via_plugin = run_source(SETTINGS, IterableSource(records), tmp_path / "plugin")
+    via_plugin = run_feeds(SETTINGS, IterableFeeds(records), tmp_path / "plugin")
     via_folder = run_folder(SETTINGS, write_feeds(tmp_path / "feeds", feeds), tmp_path / "f")
     assert via_plugin.warnings and via_plugin.read == via_folder.read
     assert (tmp_path / "plugin" / WARNINGS).read_bytes() == (tmp_path / "f" / WARNINGS).read_bytes()
 
 
-def test_iterable_source_resumes_after_its_snapshot() -> None:
+def test_an_iterable_source_resumes_after_its_snapshot() -> None:
     rows = [customer("A", "2024-01-01", "A Ltd"),
             invoice("A", "2024-01-02", "I", 10, "2024-02-01"),
             payment("A", "2024-01-03", "I", 10)]
-    source = IterableSource(lambda: iter(RawRecord("payments", json.dumps(r).encode())
-                                         for r in rows))
-    part = source.build_part("s", "iterable", None)
+    feeds = IterableFeeds(lambda: iter(RawRecord("payments" if "type" in r else "customers",
+                                                 json.dumps(r).encode()) for r in rows))
+    source = FeedSource(feeds, lambda e: "ids", ("ids",), lambda: FeedClock(read_ahead=1))
+
+    def ids(items: list) -> list[str]:
+        return [e.event.event_id for i in items if isinstance(i, tuple) for _, e in i[1].items]
+
+    part = source.build_part("feeds", "plugin", None)
     first = part.next_batch()
-    resumed = source.build_part("s", "iterable", part.snapshot())
-    rest = resumed.next_batch() + resumed.next_batch()
-    raws = [i.raw for i in first + rest if isinstance(i, RawRecord)]
-    assert [json.loads(r)["event_id"] for r in raws] == [r["event_id"] for r in rows]
+    resumed = source.build_part("feeds", "plugin", part.snapshot())
+    assert ids(first) + ids(drain(resumed)) == [r["event_id"] for r in rows]

@@ -3,17 +3,12 @@ decisions at month ends only, and resolution after calm month ends."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 import numpy as np
 import pytest
 
 from config.settings import PolicySettings, Settings
-from detectors.customer import Profile, Snapshot
 from detectors.policy import Decision, WarningPolicy, budget_ranks
-from detectors.portfolio import Score
 from flows.evaluate import Rows
-from flows.steps import Policy
 from flows.tradeoff import policy_alerts
 
 
@@ -90,26 +85,6 @@ def test_settings_migrate_top_share_and_resolve_after_snapshots() -> None:
     assert PolicySettings().budget_per_1000 == 30 and PolicySettings().budget is None
     with pytest.raises(ValueError):
         PolicySettings(budget_per_1000=0)
-
-
-def score(at: int, grade: str, rank: int, month_end: bool, size: int = 100) -> Score:
-    snapshot = Snapshot("C1", at, {}, month_end, {}, Profile(name="One"), 0.0)
-    return Score(snapshot, {"C": 0.1, "D": 0.2, "E": 0.5}.get(grade, 0.01), grade,
-                 {"max_dpd": 1.0}, rank, size, "m1")
-
-
-def test_policy_step_warns_at_the_month_end_with_the_configured_budget() -> None:
-    # 30 per 1,000 of 100 customers: the 3 riskiest.
-    step = Policy(Settings(), None)
-    day = 86_400
-    jun = int(datetime(2024, 6, 1, tzinfo=UTC).timestamp())
-    assert step.on_item(score(jun - 5 * day, "E", 1, month_end=False))[0] == []
-    assert step.on_item(score(jun, "D", 4, month_end=True))[0] == []  # rank 4 > 3
-    warned = step.on_item(score(jun + 31 * day, "D", 3, month_end=True))[0]
-    assert [w.kind for w in warned] == ["early_warning"] and warned[0].grade == "D"
-    step = Policy(Settings(policy=PolicySettings(budget=4)), None)
-    assert [w.kind for w in step.on_item(score(jun, "D", 4, month_end=True))[0]] == [
-        "early_warning"]
 
 
 def test_replayed_policy_on_month_end_rows() -> None:

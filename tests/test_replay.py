@@ -75,11 +75,12 @@ def test_a_tampered_input_changes_the_replay_and_the_report_names_it(
                    if w["kind"] == "early_warning" and w["category"] == "news")
     removed = {f"news:{e}" for e in warning["evidence"]}
     log = tmp_path / "log"
-    segment = next((original / AUDIT / "0").glob("segment-*.jsonl"))
-    (log / "0").mkdir(parents=True)
-    kept = [line for line in segment.read_bytes().splitlines(keepends=True)
-            if AuditRecord.from_line(line.rstrip(b"\n")).id not in removed]
-    (log / "0" / segment.name).write_bytes(b"".join(kept))
+    for segment in (original / AUDIT).glob("*/segment-*.jsonl"):
+        (log / segment.parent.name).mkdir(parents=True, exist_ok=True)
+        kept = [line for line in segment.read_bytes().split(b"\n")[:-1]
+                if AuditRecord.from_line(line).id not in removed]
+        (log / segment.parent.name / segment.name).write_bytes(
+            b"".join(line + b"\n" for line in kept))
 
     report = replay(log, tmp_path / "replay", SETTINGS)
     assert not report.ok

@@ -16,7 +16,7 @@ import numpy as np
 
 from connectors.simulator.health import Health
 from connectors.simulator.ledger import Ledger
-from connectors.simulator.lines import head, money
+from connectors.simulator.lines import head, money, outcome
 from connectors.simulator.portfolio import Portfolio
 from connectors.simulator.timeline import NEVER, Timeline
 
@@ -93,17 +93,11 @@ def resolve_defaults(
                 written.append((i, write_off_day, int(ledger.open_at_failure[i])))
                 payments.append(_write_off_line(tl, pf, ledger, i, write_off_day))
 
-    outcomes = []
-    for row, c in enumerate(block.tolist()):
-        day = int(default_day[row])
-        if day == NEVER:
-            outcomes.append(f'{{"customer_id":"{pf.ids[c]}","default_date":null,"kind":null}}')
-        else:
-            path = "sudden" if health.sudden[c] else "gradual"
-            outcomes.append(
-                f'{{"customer_id":"{pf.ids[c]}","default_date":"{tl.dates[day]}",'
-                f'"kind":"{kinds[c]}","path":"{path}"}}'
-            )
+    outcomes = [
+        outcome(pf.ids[c], None) if day == NEVER else
+        outcome(pf.ids[c], tl.dates[day], kinds[c], "sudden" if health.sudden[c] else "gradual")
+        for c, day in zip(block.tolist(), default_day.tolist(), strict=True)
+    ]
     w = np.array(written, dtype=np.int64).reshape(-1, 3)
     return Defaults(
         payments, registry, outcomes, default_day, insolvency_day, w[:, 0], w[:, 1], w[:, 2]

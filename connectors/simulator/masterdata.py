@@ -12,7 +12,7 @@ import numpy as np
 
 from connectors.simulator.defaults import Defaults
 from connectors.simulator.health import Health
-from connectors.simulator.lines import head, money, text, texts
+from connectors.simulator.lines import customer
 from connectors.simulator.portfolio import INDUSTRIES, Portfolio
 from connectors.simulator.timeline import NEVER, Timeline
 
@@ -62,11 +62,8 @@ def _record(
     industry = INDUSTRIES[int(pf.industry[c])]
     tags = ["corporate" if pf.corporate[c] else "sme", f"region:{pf.region[c]}",
             f"nace:{industry.nace}"] + (["blocked"] if blocked else [])
-    aliases = f',"aliases":{texts(pf.aliases[c])}' if pf.aliases[c] else ""
-    return (
-        head(tl.dates[day], f"cus-{c:06d}-{n:02d}", pf.ids[c])
-        + f',"name":{text(pf.names[c])},"country":"{pf.country[c]}",'
-        f'"industry":"{industry.name}","currency":"{pf.currency[c]}",'
-        f'"credit_limit":{money(limit * 100)},"insured_limit":{money(insured * 100)},'
-        f'"tags":{texts(tags)}{aliases}}}'
+    return customer(
+        tl.dates[day], f"cus-{c:06d}-{n:02d}", pf.ids[c], pf.names[c], pf.country[c],
+        pf.currency[c], limit * 100, industry=industry.name, insured_limit=insured * 100,
+        tags=tags, aliases=pf.aliases[c],
     )

@@ -74,3 +74,18 @@ def company_names(
                     mine.append(candidate)
         aliases.append(mine)
     return names, aliases
+
+
+_INITIALS = "ABCDEFGHIJKLMNOPRSTVW"
+
+
+def person_names(rng: np.random.Generator, n: int) -> list[str]:
+    """Names of ``n`` private account holders ("M. Hollis"): an initial and a surname-like stem.
+
+    They may repeat, as people's names do; accounts are told apart by their ids.
+    """
+    initial = rng.integers(0, len(_INITIALS), n).tolist()
+    first = rng.integers(0, len(_HEADS), n).tolist()
+    second = rng.integers(0, len(_TAILS), n).tolist()
+    return [f"{_INITIALS[i]}. {_HEADS[h]}{_TAILS[t]}"
+            for i, h, t in zip(initial, first, second, strict=True)]

@@ -44,11 +44,12 @@ from connectors.simulator.ledger import build_ledger
 from connectors.simulator.masterdata import build_masterdata
 from connectors.simulator.news import build_news
 from connectors.simulator.portfolio import EUR_RATE, draw_portfolio
+from connectors.simulator.profiles import DEFAULT_PROFILE, PROFILE_NAMES, PROFILES, Run
 from connectors.simulator.registry import build_registry
 from connectors.simulator.summary import LedgerTotals, SimulationSummary, annual_default_rate
 from connectors.simulator.timeline import Timeline
 from connectors.simulator.tradelines import build_tradelines
-from connectors.simulator.writer import write_jsonl
+from connectors.simulator.writer import write_feeds
 
 BLOCK = 500
 """Customers generated together; fixed, because the random stream depends on it."""
@@ -56,15 +57,21 @@ BLOCK = 500
 
 def simulate(
     customers: int, months: int, seed: int, out: Path, start: date = date(2021, 1, 1),
-    progress: Callable[[int], None] | None = None,
+    progress: Callable[[int], None] | None = None, profile: str = DEFAULT_PROFILE,
 ) -> SimulationSummary:
     """Simulate ``customers`` customers for ``months`` months from ``start`` (moved to the 1st)
     and write the four feeds plus outcomes.jsonl into ``out``; same seed, same bytes.
 
-    ``progress`` is told how many customers were finished since its last call.
+    ``progress`` is told how many customers were finished since its last call. ``profile``
+    picks the shape of book (`PROFILE_NAMES`): the receivables portfolio described above, or
+    one of `connectors.simulator.profiles`.
     """
     if customers < 1 or months < 1:
         raise ValueError("customers and months must be at least 1")
+    if profile != DEFAULT_PROFILE:
+        if profile not in PROFILES:
+            raise ValueError(f"no profile {profile!r}; one of {', '.join(PROFILE_NAMES)}")
+        return PROFILES[profile](Run(customers, months, seed, out, progress), start)
     rng = np.random.default_rng(seed)
     tl = Timeline.build(start, months)
     pf = draw_portfolio(rng, customers)
@@ -97,9 +104,7 @@ def simulate(
         if progress is not None:
             progress(len(block))
 
-    out.mkdir(parents=True, exist_ok=True)
-    records = {name: write_jsonl(out / f"{name}.jsonl", lines) for name, lines in feeds.items()}
-    records["outcomes"] = write_jsonl(out / "outcomes.jsonl", outcomes)
+    records = write_feeds(out, feeds, outcomes)
     defaulted = default_day < tl.end
     dso, overdue = totals.dso_and_overdue(tl)
     return SimulationSummary(

@@ -31,14 +31,21 @@ class SimulationSummary:
     records: Mapping[str, int] = field(hash=False)
     annual_default_rate: float
     """Defaults per customer-year alive in the portfolio."""
-    dso_days: float
-    """Receivables over trailing-90-day sales times 90, averaged over month ends."""
-    overdue_share: float
-    """Past-due share of receivables, averaged over month ends."""
+    dso_days: float | None = None
+    """Receivables over trailing-90-day sales times 90, averaged over month ends (books with
+    a receivables ledger only)."""
+    overdue_share: float | None = None
+    """Past-due share of receivables, averaged over month ends (ledger books only)."""
+    profile: str = "receivables"
+    """The shape of book simulated (`connectors.simulator.profiles`)."""
+    figures: Mapping[str, float] = field(default_factory=dict, hash=False)
+    """Figures particular to the profile, measured from its records like the rest."""
 
     def to_json(self) -> dict[str, Any]:
-        """A JSON-ready dict (figures rounded for reading)."""
-        return {
+        """A JSON-ready dict (figures rounded for reading). The profile is named unless it is
+        the default receivables book, whose summary reads as it always has."""
+        data: dict[str, Any] = {} if self.profile == "receivables" else {"profile": self.profile}
+        data |= {
             "customers": self.customers,
             "months": self.months,
             "seed": self.seed,
@@ -49,9 +56,12 @@ class SimulationSummary:
             ),
             "records": dict(self.records),
             "annual_default_rate": round(self.annual_default_rate, 5),
-            "dso_days": round(self.dso_days, 2),
-            "overdue_share": round(self.overdue_share, 4),
         }
+        if self.dso_days is not None:
+            data["dso_days"] = round(self.dso_days, 2)
+        if self.overdue_share is not None:
+            data["overdue_share"] = round(self.overdue_share, 4)
+        return data | {name: round(value, 4) for name, value in self.figures.items()}
 
 
 @dataclass
@@ -95,8 +105,10 @@ class LedgerTotals:
         return float(np.mean(dso)) if dso else 0.0, float(np.mean(overdue)) if overdue else 0.0
 
 
-def annual_default_rate(default_day: np.ndarray, end: int) -> float:
-    """Defaults per customer-year, counting each customer's days until default or the end."""
+def annual_default_rate(default_day: np.ndarray, end: int | np.ndarray,
+                        start: int | np.ndarray = 0) -> float:
+    """Defaults per customer-year, counting each customer's days from ``start`` (when it
+    entered the book) until its default or ``end`` (the horizon, or where it left the book)."""
     defaulted = default_day < end
-    exposure_years = np.minimum(default_day, end).sum() / 365.25
+    exposure_years = (np.minimum(default_day, end) - start).sum() / 365.25
     return float(defaulted.sum() / exposure_years) if exposure_years else 0.0

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from connectors.simulator.health import Health
-from connectors.simulator.lines import head, money
+from connectors.simulator.lines import tradeline
 from connectors.simulator.portfolio import Portfolio
 from connectors.simulator.timeline import NEVER, Timeline
 
@@ -64,13 +64,10 @@ def build_tradelines(
     over_l, paid_l = overdue.tolist(), repaid.tolist()
     lines = []
     for row in np.flatnonzero(reported).tolist():
-        c, limit = int(block[row]), money(int(facility[row]))
+        c, limit = int(block[row]), int(facility[row])
         for m in range(months):
-            lines.append(
-                head(days[m], f"trd-{c:06d}-{m:04d}", ids[c])
-                + f',"type":"tradeline","days_past_due":{dpd_l[row][m]},'
-                f'"outstanding":{money(out_l[row][m])},"currency":"{cur[c]}",'
-                f'"overdue":{money(over_l[row][m])},"credit_limit":{limit},'
-                f'"paid_in_period":{money(paid_l[row][m])}}}'
-            )
+            lines.append(tradeline(
+                days[m], f"trd-{c:06d}-{m:04d}", ids[c], dpd_l[row][m], out_l[row][m], cur[c],
+                overdue=over_l[row][m], credit_limit=limit, paid_in_period=paid_l[row][m],
+            ))
     return Tradelines(lines, first)

@@ -18,3 +18,12 @@ def write_jsonl(path: Path, lines: list[str]) -> int:
         if lines:
             handle.write("\n")
     return len(lines)
+
+
+def write_feeds(out: Path, feeds: dict[str, list[str]], outcomes: list[str]) -> dict[str, int]:
+    """Write each feed's lines to ``out/<feed>.jsonl`` and the outcomes to outcomes.jsonl
+    (an empty file for a feed the book does not have); return the records written per file."""
+    out.mkdir(parents=True, exist_ok=True)
+    records = {name: write_jsonl(out / f"{name}.jsonl", lines) for name, lines in feeds.items()}
+    records["outcomes"] = write_jsonl(out / "outcomes.jsonl", outcomes)
+    return records

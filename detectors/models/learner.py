@@ -1,0 +1,278 @@
+"""The single learner key's model side: labels in, one published model per month end out.
+
+Buckets send labelled rows (`LabelBatch`) in any order; they wait in an inbox until the
+month end that knows them (``known_at <= month``). At each event-time month end
+(`Learner.month_end`) the learner:
+
+1. puts the due labels into a canonical order (snapshot time, customer, known time), so
+   nothing depends on the order they arrived in;
+2. validates them progressively: each label is scored by every model as it stood when its
+   snapshot was scored, i.e. the frozen set published at the month end of the snapshot
+   (kept for the last ``horizon + 2`` month ends; older labels are learned, not validated);
+3. holds back positives until the month end after their horizon closed, when their
+   snapshot's negatives are known too (learned earlier, the recent past would hold only
+   positives and "recent" would read as "risky"), and lets the models learn the rest;
+4. every ``refit_every_months`` months, chooses the champion (the learned model that ranks
+   the validated labels best, once there are enough) and refits the boosted model;
+5. freezes every model and publishes a frozen copy of the champion.
+
+The learner pickles whole (recovery snapshots it) and is deterministic: the same labels
+and month ends, in any arrival order, give the same versions and predictions, bit for bit.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from config.settings import ModelSettings
+from detectors.clock import add_months, months_since_epoch
+from detectors.features import WIDTH
+from detectors.models.base import Published, RiskModel
+from detectors.models.boosted import RefitBoosting
+from detectors.models.calibrated import CalibratedScorecard
+from detectors.models.logit import OnlineLogit
+from detectors.models.scorecard import PriorScorecard
+from detectors.models.validation import Metrics, ValidationWindow, best_learned
+
+MODELS = ("prior", "calibrated", "online", "boosted")
+"""Every model, in the order of the validation window's prediction columns."""
+
+
+@dataclass(frozen=True, slots=True)
+class LabelBatch:
+    """Labelled month-end rows: features ``X`` (n, WIDTH) float64, outcome ``y`` (1: it
+    defaulted within the horizon), snapshot time ``at`` (a month start, seconds), the time
+    ``known_at`` the outcome became known, and the customer of each row.
+
+    >>> batch = LabelBatch(np.zeros((2, WIDTH)), [1, 0], [60, 0], [90, 90], ["b", "a"])
+    >>> LabelBatch.concat([batch, batch.take(np.array([1]))]).canonical().customer_id
+    ['a', 'a', 'b']
+    """
+
+    X: np.ndarray
+    y: np.ndarray
+    at: np.ndarray
+    known_at: np.ndarray
+    customer_id: list[str]
+
+    def __post_init__(self) -> None:
+        coerced = {"X": np.asarray(self.X, dtype=np.float64).reshape(-1, WIDTH),
+                   "y": np.asarray(self.y, dtype=np.uint8),
+                   "at": np.asarray(self.at, dtype=np.int64),
+                   "known_at": np.asarray(self.known_at, dtype=np.int64),
+                   "customer_id": list(self.customer_id)}
+        for name, value in coerced.items():
+            object.__setattr__(self, name, value)
+        n = len(coerced["X"])
+        if any(len(value) != n for value in coerced.values()):
+            raise ValueError("a label batch needs one y, at, known_at and customer per row")
+
+    def __len__(self) -> int:
+        return len(self.y)
+
+    @classmethod
+    def empty(cls) -> LabelBatch:
+        return cls(np.zeros((0, WIDTH)), [], [], [], [])
+
+    @classmethod
+    def concat(cls, batches: Sequence[LabelBatch]) -> LabelBatch:
+        """The batches' rows one after the other."""
+        batches = [b for b in batches if len(b)]
+        if not batches:
+            return cls.empty()
+        if len(batches) == 1:
+            return batches[0]
+        return cls(np.concatenate([b.X for b in batches]),
+                   np.concatenate([b.y for b in batches]),
+                   np.concatenate([b.at for b in batches]),
+                   np.concatenate([b.known_at for b in batches]),
+                   [cid for b in batches for cid in b.customer_id])
+
+    def take(self, index: np.ndarray) -> LabelBatch:
+        """The rows at ``index`` (integer positions, or a mask)."""
+        index = np.flatnonzero(index) if index.dtype == bool else index
+        ids = self.customer_id
+        return LabelBatch(self.X[index], self.y[index], self.at[index], self.known_at[index],
+                          [ids[i] for i in index])
+
+    def canonical_order(self) -> np.ndarray:
+        """The positions of the rows sorted by (at, customer id, known_at, y), rows equal
+        in all four by their features' bytes: an order that does not depend on arrival."""
+        if len(self) < 2:
+            return np.arange(len(self))
+        customer = np.unique(np.array(self.customer_id, dtype=str), return_inverse=True)[1]
+        keys = (self.at, customer.ravel(), self.known_at, self.y)
+        order = np.lexsort(keys[::-1])
+        tied = np.ones(len(self) - 1, dtype=bool)
+        for key in keys:
+            ranked = key[order]
+            tied &= ranked[1:] == ranked[:-1]
+        if tied.any():  # duplicates: a rare path, so plain Python
+            rows = [row.tobytes() for row in self.X]
+            order = np.array(sorted(range(len(self)), key=lambda i: (
+                *(int(key[i]) for key in keys), rows[i])), dtype=np.intp)
+        return order
+
+    def canonical(self) -> LabelBatch:
+        """The rows in `canonical_order`."""
+        order = self.canonical_order()
+        return self if (order[1:] > order[:-1]).all() else self.take(order)
+
+
+class Learner:
+    """Champion and challengers (`MODELS`), learned once per event-time month end."""
+
+    def __init__(self, settings: ModelSettings, horizon_months: int):
+        self.settings = settings
+        self.horizon_months = horizon_months
+        self.prior = PriorScorecard()
+        self.calibrated = CalibratedScorecard()
+        self.online = OnlineLogit(settings.learning_rate, settings.l2)
+        self.boosted = RefitBoosting(settings.min_labels, settings.min_positives)
+        self.window = ValidationWindow(MODELS)
+        self._inbox: list[LabelBatch] = []
+        self._waiting = LabelBatch.empty()
+        """Positives whose horizon is still open, learned once it closes."""
+        self._frozen: dict[int, dict[str, RiskModel]] = {}
+        """Per recent month end, every ready model as published then."""
+        self._champion = "prior"
+        self._refit_month: int | None = None
+        self._published: Published | None = None
+
+    @property
+    def champion(self) -> str:
+        return self._champion
+
+    @property
+    def published(self) -> Published:
+        """The latest published model (`initial` before the first month end)."""
+        return self._published or self.initial()
+
+    def initial(self) -> Published:
+        """The model before any month end: the prior scorecard."""
+        return Published(0, self.prior, f"{self.prior.name}-{self.prior.digest()}")
+
+    def add(self, labels: LabelBatch) -> None:
+        """Take labelled rows (any order, any bucket); they are used at the first month end
+        at or after their ``known_at``. The learner keeps the arrays: do not modify them."""
+        if len(labels):
+            self._inbox.append(labels)
+
+    def models_at(self, month: int) -> dict[str, RiskModel]:
+        """Every ready model as frozen at month end ``month`` (one of the last
+        ``horizon + 2``; empty if forgotten): what validates labels of that month's
+        snapshots. The models are shared: do not modify them."""
+        return dict(self._frozen.get(month, {}))
+
+    def pending(self) -> int:
+        """Labels received and not used yet (waiting positives not included)."""
+        return sum(len(batch) for batch in self._inbox)
+
+    def month_end(self, month: int) -> Published:
+        """Validate and learn the labels known by ``month`` (an event-time month start, in
+        seconds), refit when due, and publish the model that scores from ``month`` on."""
+        if self._published is not None and month <= self._published.month:
+            raise ValueError(f"month end {month} is not after the last, "
+                             f"{self._published.month}")
+        inbox = LabelBatch.concat(self._inbox)
+        known = inbox.known_at <= month
+        self._inbox = [] if known.all() else [inbox.take(~known)]
+        due = inbox if known.all() else inbox.take(known)
+        # One canonical order for the waiting positives and the new labels; only the new
+        # ones are validated (the waiting ones were when they came).
+        pool = LabelBatch.concat([self._waiting, due])
+        order = pool.canonical_order()
+        pool = pool.take(order)
+        fresh = order >= len(self._waiting)
+        self._validate(pool.take(fresh) if len(self._waiting) else pool)
+        self._learn(pool, month)
+        step = months_since_epoch(month)
+        if (self._refit_month is None
+                or step >= self._refit_month + self.settings.refit_every_months):
+            self._refit_month = step
+            self._choose()
+            self.boosted.refit()
+        return self._freeze(month)
+
+    def _validate(self, labels: LabelBatch) -> None:
+        """Score each label with the models frozen at its snapshot's month end. Labels in
+        canonical order, so each snapshot time is one run of rows; a model object frozen
+        for several months (the prior, a boosted model between refits) scores its rows in
+        one call."""
+        if not len(labels):
+            return
+        times, starts = np.unique(labels.at, return_index=True)
+        ends = np.r_[starts[1:], len(labels)]
+        runs: dict[int, tuple[RiskModel, int, list[np.ndarray]]] = {}
+        kept = []
+        for at, start, end in zip(times.tolist(), starts, ends, strict=True):
+            frozen = self._frozen.get(at)
+            if frozen is None:
+                continue
+            kept.append(np.arange(start, end))
+            for name, model in frozen.items():
+                runs.setdefault(id(model), (model, MODELS.index(name), []))[2].append(kept[-1])
+        if not kept:
+            return
+        rows = np.concatenate(kept)
+        place = np.empty(len(labels), dtype=np.intp)
+        place[rows] = np.arange(len(rows))
+        predictions = np.full((len(rows), len(MODELS)), np.nan, dtype=np.float32)
+        for model, column, parts in runs.values():
+            these = np.concatenate(parts)
+            predictions[place[these], column] = model.predict(labels.X[these])
+        self.window.add(labels.at[rows], labels.y[rows], predictions)
+
+    def _learn(self, labels: LabelBatch, month: int) -> None:
+        """Every learning model learns ``labels`` (canonical order), except positives whose
+        horizon has not closed before ``month``: those wait. A snapshot's negative label
+        is known only once its horizon closed strictly before the customer's clock
+        (`detectors.customer`), i.e. at the month end after the horizon's last day; a
+        positive waits for that same month end, so each snapshot month's positives and
+        negatives are learned together (a month earlier, every month's learning would
+        end on a month of positives alone, and the models run high)."""
+        times, inverse = np.unique(labels.at, return_inverse=True)
+        closes = np.array([add_months(int(t), self.horizon_months) for t in times],
+                          dtype=np.int64)[inverse.ravel()]
+        waits = (labels.y == 1) & (closes >= month)
+        self._waiting = labels.take(waits) if waits.any() else LabelBatch.empty()
+        ready = labels.take(~waits) if waits.any() else labels
+        if len(ready):
+            self.calibrated.learn(ready.X, ready.y)
+            self.online.learn(ready.X, ready.y)
+            self.boosted.learn(ready.X, ready.y)
+
+    def _choose(self) -> None:
+        """Once enough labels are validated, the learned model that ranks them best becomes
+        champion."""
+        metrics, labels, positives = self.window.metrics()
+        if labels < self.settings.min_labels or positives < self.settings.min_positives:
+            return
+        best = best_learned(metrics)
+        if best is not None:
+            self._champion = best
+
+    def _freeze(self, month: int) -> Published:
+        frozen: dict[str, RiskModel] = {
+            "prior": self.prior,
+            "calibrated": copy.deepcopy(self.calibrated),
+            "online": copy.deepcopy(self.online),
+        }
+        if self.boosted.model is not None:
+            frozen["boosted"] = self.boosted.model  # immutable: a refit builds a new one
+        self._frozen[month] = frozen
+        for old in sorted(self._frozen)[: -(self.horizon_months + 2)]:
+            del self._frozen[old]
+        champion = frozen[self._champion]
+        self._published = Published(month, champion, f"{self._champion}-{champion.digest()}")
+        return self._published
+
+    def progressive_metrics(self) -> tuple[Metrics, int, int]:
+        """(AUC, mean log loss) per model over the recent validated labels, each predicted
+        when its snapshot was scored, restricted to labels every model ready now predicted;
+        with the number of those labels and of their positives."""
+        return self.window.metrics()

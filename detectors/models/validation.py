@@ -1,0 +1,85 @@
+"""Progressive validation: the recent labels, each with every model's prediction made when
+its snapshot was scored (long before the label was known), and the champion chosen on them.
+
+The window is a ring of the last `WINDOW` validated labels, in the order they were
+validated; a model that was not ready when a snapshot was scored has NaN there.
+
+>>> window = ValidationWindow(("prior", "online"), size=4)
+>>> window.add(np.array([0, 0, 0]), np.array([0, 1, 0], dtype=np.uint8),
+...            np.array([[0.1, 0.2], [0.3, 0.9], [0.2, 0.1]]))
+>>> metrics, labels, positives = window.metrics()
+>>> {name: auc for name, (auc, _) in metrics.items()}, labels, positives
+({'prior': 1.0, 'online': 1.0}, 3, 1)
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from detectors.models.metrics import auc, log_loss
+
+WINDOW = 50_000
+"""How many recent labels the champion is chosen on (about two years of a mid-size book);
+about 1 MB."""
+
+Metrics = dict[str, tuple[float, float]]
+
+
+class ValidationWindow:
+    """A ring of (snapshot time, label, one prediction per model)."""
+
+    def __init__(self, models: tuple[str, ...], size: int = WINDOW):
+        self.models = models
+        self.size = size
+        self._at = np.zeros(size, dtype=np.int64)
+        self._y = np.zeros(size, dtype=np.uint8)
+        self._p = np.full((size, len(models)), np.nan, dtype=np.float32)
+        self.count = 0
+        """Labels ever added; the ring holds the last ``size`` of them."""
+
+    def add(self, at: np.ndarray, y: np.ndarray, predictions: np.ndarray) -> None:
+        """Append validated labels, ``predictions`` shaped (labels, models)."""
+        for start in range(0, len(y), self.size):  # only the last `size` can stay anyway
+            end = min(len(y), start + self.size)
+            slots = (self.count + np.arange(end - start)) % self.size
+            self._at[slots], self._y[slots] = at[start:end], y[start:end]
+            self._p[slots] = predictions[start:end]
+            self.count += end - start
+
+    def view(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(snapshot times, labels, predictions) held now, oldest first."""
+        n = min(self.count, self.size)
+        order = (self.count - n + np.arange(n)) % self.size
+        return self._at[order], self._y[order], self._p[order]
+
+    def metrics(self) -> tuple[Metrics, int, int]:
+        """(AUC, mean log loss) per model over the window, restricted to labels that every
+        model ready at the latest label predicted; with the number of those labels and of
+        their positives."""
+        _, ys, predictions = self.view()
+        if not len(ys):
+            return {}, 0, 0
+        ready = [i for i in range(len(self.models)) if not np.isnan(predictions[-1, i])]
+        common = ~np.isnan(predictions[:, ready]).any(axis=1)
+        ys = ys[common]
+        positives = int(ys.sum(dtype=np.int64))
+        if not 0 < positives < len(ys):
+            return {}, len(ys), positives
+        metrics = {}
+        for i in ready:
+            p = predictions[common, i].astype(np.float64)
+            metrics[self.models[i]] = (auc(ys, p), log_loss(ys, p))
+        return metrics, len(ys), positives
+
+
+def best_learned(metrics: Metrics, unlearned: str = "prior") -> str | None:
+    """The learned model that ranks best (the warning policy works on ranks); log loss,
+    then the name, break ties. None when no learned model has metrics.
+
+    >>> best_learned({"prior": (0.9, 0.1), "online": (0.8, 0.2), "boosted": (0.8, 0.1)})
+    'boosted'
+    """
+    learned = {name: m for name, m in metrics.items() if name != unlearned}
+    if not learned:
+        return None
+    return max(learned, key=lambda name: (learned[name][0], -learned[name][1], name))

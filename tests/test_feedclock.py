@@ -1,0 +1,83 @@
+"""Only accepted records move time: a feed's clock, read ahead, lateness and typos."""
+
+from __future__ import annotations
+
+from detectors.clock import DAY
+from detectors.events import Origin, StatusChange
+from detectors.feedclock import FeedClock
+from detectors.inbox import ENDED
+
+
+def schedule(days: list[int], read_ahead: int = 4) -> tuple[dict[str, int], dict[str, str]]:
+    """Offer records dated ``days`` (ids r0, r1, ... in file order) to a clock, reading as
+    a partition does; return each record's delivery day and each rejection's reason."""
+    clock = FeedClock(read_ahead=read_ahead)
+    delivered: dict[str, int] = {}
+    rejected: dict[str, str] = {}
+    pending = list(enumerate(days))
+    while True:
+        while clock.wants_more() and pending:
+            i, day = pending.pop(0)
+            clock.offer(StatusChange(f"r{i}", day * DAY, "C1", "active"), b"",
+                        Origin("file", "f", i + 1))
+        batch = clock.close(ended=not pending)
+        rejected.update((d.event_id, d.reason) for d in clock.take_rejected())
+        if batch is None:
+            if not pending:
+                return delivered, rejected
+            continue
+        for envelope in batch.envelopes:
+            delivered[envelope.event.event_id] = envelope.day
+        if batch.through >= ENDED:
+            return delivered, rejected
+
+
+def test_in_order_records_are_applied_on_their_own_day() -> None:
+    days = [10, 10, 11, 13, 13, 20, 21, 40]
+    delivered, rejected = schedule(days)
+    assert rejected == {}
+    assert delivered == {f"r{i}": day for i, day in enumerate(days)}
+
+
+def test_one_record_dated_ahead_of_its_neighbours_moves_nothing() -> None:
+    # A date 75 days ahead in the middle of the file: it waits for its day; the records
+    # after it in the file keep theirs, none is late.
+    days = [100, 101, 102, 177, 103, 104, 105, 106, 107, 108]
+    delivered, rejected = schedule(days)
+    assert rejected == {}
+    assert delivered == {f"r{i}": day for i, day in enumerate(days)}
+
+
+def test_a_typo_far_in_the_future_is_rejected_and_moves_nothing() -> None:
+    days = [100, 101, 102, 376_000, 103, 104, 105, 106]  # year 2999 in the middle
+    delivered, rejected = schedule(days)
+    assert rejected == {"r3": "implausible_time"}
+    assert delivered == {f"r{i}": day for i, day in enumerate(days) if i != 3}
+
+
+def test_typos_at_the_head_of_a_file_do_not_start_its_clock() -> None:
+    days = [376_000, -700_000, 100, 101, 102, 103, 104]  # 2999 and year 0 first
+    delivered, rejected = schedule(days)
+    assert rejected == {"r0": "implausible_time", "r1": "implausible_time"}
+    assert delivered == {f"r{i}": day for i, day in enumerate(days) if i > 1}
+
+
+def test_a_record_behind_its_feed_is_applied_today_within_the_lateness_else_late() -> None:
+    # Days 110-114 are read before 108 and 90 come: the feed's clock has passed 108.
+    days = [100, 110, 111, 112, 113, 114, 108, 90, 115]
+    delivered, rejected = schedule(days, read_ahead=2)
+    assert rejected == {"r7": "late"}  # 20 days behind; 7 are allowed
+    assert 108 < delivered["r6"] <= 108 + 7  # a few days behind: applied on the feed's day
+    assert all(delivered[f"r{i}"] == days[i] for i in (0, 1, 2, 3, 4, 5, 8))
+
+
+def test_records_of_other_days_never_come_after_their_day_was_promised() -> None:
+    clock = FeedClock(read_ahead=3)
+    promised = -1
+    for i, day in enumerate([5, 9, 6, 7, 30, 8, 31, 32, 33, 34]):
+        clock.offer(StatusChange(f"r{i}", day * DAY, "C1", "active"), b"",
+                    Origin("file", "f", i))
+        while (batch := clock.close(ended=False)) is not None:
+            assert all(e.day > promised for e in batch.envelopes)
+            assert batch.day > promised and batch.through >= batch.day
+            promised = batch.through
