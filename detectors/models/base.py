@@ -28,7 +28,9 @@ class RiskModel(ABC):
     def explain(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """``(base, contributions)``: per row a baseline log-odds and one contribution per
         feature column, so that ``base + contributions.sum(axis=1) == logit(predict(X))``
-        to 1e-6. Columns the model does not use contribute 0."""
+        to 1e-6. Columns the model does not use contribute 0. (PDs are clamped to log-odds
+        of +-30, `detectors.models.link.LOGIT_BOUND`, and float64 resolves a PD near 1 to
+        about 1e-16: the identity holds where the log-odds lie within +-20.)"""
 
     @abstractmethod
     def digest(self) -> str:

@@ -4,8 +4,12 @@ all of them every few event-time months.
 Online linear models learn slowly from rare, delayed defaults; trees refit on every label
 known by then learn the non-linear shape of risk, and still never see a label before its
 time. The trees are grown here in numpy (`detectors.models.growing`) rather than with
-scikit-learn, whose import alone costs every run about 2 s and 165 MB. The fitted model
-(`TreeEnsemble`) is immutable and small; the store stays here, out of published models.
+scikit-learn, whose import alone costs every run about 2 s and 165 MB: 40 depth-2 trees
+grow on 50,000 x 43 stored rows in about 0.65 s on two slow cores (scikit-learn's 80
+four-leaf trees: 0.9 s after the import), and on two simulated books they ranked later
+months as well as scikit-learn's did (progressive AUC within 0.003). Growing draws nothing
+at random, so it needs no seed. The fitted model (`TreeEnsemble`) is immutable and small;
+the store stays here, out of published models.
 
 >>> from detectors.features import INDEX, empty
 >>> booster = RefitBoosting(min_labels=50, min_positives=5, growth=Growth(min_samples_leaf=20))

@@ -39,8 +39,9 @@ class Growth:
     depth: int = 2
     min_samples_leaf: int = 100
     l2: float = 1.0
-    bins: int = 64
-    """Bins per column for present values (at most 255); missing values get one more."""
+    bins: int = 255
+    """Bins per column for present values (at most 255, as scikit-learn's); missing values
+    get one more. 64 ranked later months 0.003-0.008 AUC worse on the simulated books."""
     binning_rows: int = 20_000
     """Cut points come from at most this many rows, every k-th one."""
     min_hessian: float = 1e-3

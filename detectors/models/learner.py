@@ -25,10 +25,10 @@ from __future__ import annotations
 import copy
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from config.settings import ModelSettings
 from detectors.clock import add_months, months_since_epoch
 from detectors.features import WIDTH
 from detectors.models.base import Published, RiskModel
@@ -38,11 +38,14 @@ from detectors.models.logit import OnlineLogit
 from detectors.models.scorecard import PriorScorecard
 from detectors.models.validation import Metrics, ValidationWindow, best_learned
 
+if TYPE_CHECKING:  # the settings (pydantic) cost a quarter of a second to import
+    from config.settings import ModelSettings
+
 MODELS = ("prior", "calibrated", "online", "boosted")
 """Every model, in the order of the validation window's prediction columns."""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False)
 class LabelBatch:
     """Labelled month-end rows: features ``X`` (n, WIDTH) float64, outcome ``y`` (1: it
     defaulted within the horizon), snapshot time ``at`` (a month start, seconds), the time
@@ -136,7 +139,7 @@ class Learner:
         self.window = ValidationWindow(MODELS)
         self._inbox: list[LabelBatch] = []
         self._waiting = LabelBatch.empty()
-        """Positives whose horizon is still open, learned once it closes."""
+        """Positives held back until the month end after their horizon closed."""
         self._frozen: dict[int, dict[str, RiskModel]] = {}
         """Per recent month end, every ready model as published then."""
         self._champion = "prior"
@@ -188,7 +191,7 @@ class Learner:
         order = pool.canonical_order()
         pool = pool.take(order)
         fresh = order >= len(self._waiting)
-        self._validate(pool.take(fresh) if len(self._waiting) else pool)
+        self._validate(pool.X[fresh], pool.y[fresh], pool.at[fresh])
         self._learn(pool, month)
         step = months_since_epoch(month)
         if (self._refit_month is None
@@ -198,19 +201,19 @@ class Learner:
             self.boosted.refit()
         return self._freeze(month)
 
-    def _validate(self, labels: LabelBatch) -> None:
+    def _validate(self, X: np.ndarray, y: np.ndarray, at: np.ndarray) -> None:
         """Score each label with the models frozen at its snapshot's month end. Labels in
         canonical order, so each snapshot time is one run of rows; a model object frozen
         for several months (the prior, a boosted model between refits) scores its rows in
         one call."""
-        if not len(labels):
+        if not len(y):
             return
-        times, starts = np.unique(labels.at, return_index=True)
-        ends = np.r_[starts[1:], len(labels)]
+        times, starts = np.unique(at, return_index=True)
+        ends = np.r_[starts[1:], len(y)]
         runs: dict[int, tuple[RiskModel, int, list[np.ndarray]]] = {}
         kept = []
-        for at, start, end in zip(times.tolist(), starts, ends, strict=True):
-            frozen = self._frozen.get(at)
+        for time, start, end in zip(times.tolist(), starts, ends, strict=True):
+            frozen = self._frozen.get(time)
             if frozen is None:
                 continue
             kept.append(np.arange(start, end))
@@ -219,13 +222,13 @@ class Learner:
         if not kept:
             return
         rows = np.concatenate(kept)
-        place = np.empty(len(labels), dtype=np.intp)
+        place = np.empty(len(y), dtype=np.intp)
         place[rows] = np.arange(len(rows))
         predictions = np.full((len(rows), len(MODELS)), np.nan, dtype=np.float32)
         for model, column, parts in runs.values():
             these = np.concatenate(parts)
-            predictions[place[these], column] = model.predict(labels.X[these])
-        self.window.add(labels.at[rows], labels.y[rows], predictions)
+            predictions[place[these], column] = model.predict(X[these])
+        self.window.add(at[rows], y[rows], predictions)
 
     def _learn(self, labels: LabelBatch, month: int) -> None:
         """Every learning model learns ``labels`` (canonical order), except positives whose
@@ -240,11 +243,11 @@ class Learner:
                           dtype=np.int64)[inverse.ravel()]
         waits = (labels.y == 1) & (closes >= month)
         self._waiting = labels.take(waits) if waits.any() else LabelBatch.empty()
-        ready = labels.take(~waits) if waits.any() else labels
-        if len(ready):
-            self.calibrated.learn(ready.X, ready.y)
-            self.online.learn(ready.X, ready.y)
-            self.boosted.learn(ready.X, ready.y)
+        X, y = (labels.X[~waits], labels.y[~waits]) if waits.any() else (labels.X, labels.y)
+        if len(y):
+            self.calibrated.learn(X, y)
+            self.online.learn(X, y)
+            self.boosted.learn(X, y)
 
     def _choose(self) -> None:
         """Once enough labels are validated, the learned model that ranks them best becomes

@@ -1,18 +1,19 @@
 """A bounded store of labelled rows for refits: float32 rows, uint8 labels, row weights.
 
-Memory is capped whatever the size of the book: when the store is full, every other
-negative is dropped and the kept ones count twice (the first negative, the third...), so
-the negatives' total weight, and with it the calibration, is kept (within one row's weight)
-while the store halves its negatives. Positives, the scarce class, are all kept, unless
-they alone fill half the store: then they are thinned the same way. Storage grows by
-doubling up to the cap, so a small book holds a small store.
+Memory is capped whatever the size of the book: when the store is full, its negatives are
+merged two by two (of two rows of the same weight, the first is kept at twice the weight),
+so the negatives' total weight, and with it the calibration, is kept exactly while their
+rows halve. Positives, the scarce class, are all kept, unless they alone fill half the
+store: then they are merged the same way. Storage grows by doubling up to the cap, so a
+small book holds a small store, and only the filled rows are pickled.
 
->>> store = LabelStore(cap=8)
->>> X = np.arange(10, dtype=np.float64)[:, None].repeat(43, axis=1)
->>> store.add(X, np.array([1, 0, 0, 0, 0, 0, 0, 0, 0, 1], dtype=np.uint8))
+>>> store = LabelStore(cap=MIN_CAP)
+>>> y = np.zeros(1000, dtype=np.uint8)
+>>> y[::100] = 1
+>>> store.add(np.zeros((1000, 43)), y)
 >>> rows, labels, weights = store.view()
->>> labels.tolist(), weights.tolist()
-([1, 0, 0, 0, 0, 0, 1], [1.0, 2.0, 2.0, 2.0, 2.0, 1.0, 1.0])
+>>> len(rows) <= MIN_CAP, int(labels.sum()), float(weights[labels == 0].sum())
+(True, 10, 990.0)
 """
 
 from __future__ import annotations
@@ -23,6 +24,9 @@ import numpy as np
 
 from detectors.features import WIDTH
 
+MIN_CAP = 128
+"""Enough that a full store always holds two rows of one class and weight to merge (there
+are at most about 40 weights: each is a power of two)."""
 CAP = 50_000
 """Rows kept at most: 50,000 x 43 float32 is 8.6 MB, and a refit on them takes well under
 a second here."""
@@ -32,8 +36,8 @@ class LabelStore:
     """Labelled rows in arrival order, at most `cap` of them."""
 
     def __init__(self, cap: int = CAP, width: int = WIDTH):
-        if cap < 4:
-            raise ValueError("a store needs room for a few rows")
+        if cap < MIN_CAP:
+            raise ValueError(f"a label store needs room for at least {MIN_CAP} rows")
         self.cap = cap
         self.width = width
         self._rows = np.empty((0, width), dtype=np.float32)
@@ -76,22 +80,31 @@ class LabelStore:
             setattr(self, name, grown)
 
     def _thin(self) -> None:
-        """Drop every other negative (and, if positives fill half the store, every other
-        positive); the kept ones of a thinned class count twice."""
+        """Merge the negatives two by two (and, if positives fill half the store, the
+        positives too): of each pair of rows of one weight the first is kept at twice the
+        weight, so a class's total weight is kept exactly; a row left without a partner
+        stays as it was. (Every other row of a mix of weights would drop light rows and
+        keep heavy ones as often as not, and the weights would drift a little more with
+        every round.)"""
         n = self.count
-        labels = self._labels[:n]
+        labels, weights = self._labels[:n], self._weights[:n]
+        before = weights.copy()
         keep = np.ones(n, dtype=bool)
         for cls in (0, 1):
             members = labels == cls
             if cls == 1 and int(members.sum()) <= self.cap // 2:
                 continue
-            kept = members & (np.cumsum(members) % 2 == 1)
-            keep &= ~members | kept
-            self._weights[:n][kept] *= 2.0
+            for weight in np.unique(before[members]):
+                group = np.flatnonzero(members & (before == weight))
+                paired = 2 * (len(group) // 2)
+                keep[group[1:paired:2]] = False
+                weights[group[0:paired:2]] = 2 * weight
         kept = int(keep.sum())
+        if kept == n:
+            raise RuntimeError("the label store could not thin: raise its cap")
         self._rows[:kept] = self._rows[:n][keep]
         self._labels[:kept] = labels[keep]
-        self._weights[:kept] = self._weights[:n][keep]
+        self._weights[:kept] = weights[keep]
         self.count = kept
 
     def __getstate__(self) -> dict[str, Any]:

@@ -55,8 +55,15 @@ class TreeEnsemble(RiskModel):
                 or self.threshold.shape != self.feature.shape
                 or self.missing_left.shape != self.feature.shape):
             raise ValueError("tree arrays do not describe complete trees of one depth")
+        self._freeze()
+
+    def _freeze(self) -> None:
         for array in (self.feature, self.threshold, self.missing_left, self.value):
             array.flags.writeable = False
+
+    def __setstate__(self, state: dict[str, object]) -> None:
+        self.__dict__.update(state)
+        self._freeze()  # unpickled arrays come back writeable
 
     @property
     def trees(self) -> int:
@@ -113,8 +120,9 @@ class TreeEnsemble(RiskModel):
             return base, np.zeros((0, WIDTH))
         paths = self._paths(X)
         values = self.value.ravel()[paths]  # (depth + 1, trees, rows)
-        features = np.concatenate([self.feature, self.feature[:, -1:].repeat(
-            self.feature.shape[1] + 1, axis=1)], axis=1).ravel()[paths[:-1]].astype(np.intp)
+        internal = self.feature.shape[1]
+        node_feature = np.pad(self.feature, ((0, 0), (0, internal + 1))).ravel()  # leaves: 0
+        features = node_feature[paths[:-1]].astype(np.intp)
         credits = values[1:] - values[:-1]  # (depth, trees, rows)
         cells = features + np.arange(n) * WIDTH
         # Ordered by row, then tree, then level, one bincount adds each row's credits in

@@ -1,0 +1,221 @@
+"""The learner key's model side: the same labels in any arrival order publish the same
+models; positives wait for their horizon; each label is validated by the models frozen when
+its snapshot was scored; the whole learner survives a pickle."""
+
+from __future__ import annotations
+
+import pickle
+from datetime import UTC, datetime
+
+import numpy as np
+import pytest
+
+from config.settings import ModelSettings
+from detectors.clock import to_seconds
+from detectors.features import INDEX, WIDTH, empty
+from detectors.models import MODELS, LabelBatch, Learner, Published
+from detectors.models.validation import WINDOW
+
+MONTHS = [to_seconds(datetime(2023 + m // 12, m % 12 + 1, 1, tzinfo=UTC)) for m in range(24)]
+HORIZON = 2
+SETTINGS = ModelSettings(min_labels=300, min_positives=15, refit_every_months=2)
+
+
+def _rows(n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    X = rng.normal(size=(n, WIDTH)) * 5
+    X[rng.random((n, WIDTH)) < 0.3] = np.nan
+    X[:, INDEX["max_dpd"]] = rng.integers(0, 120, n)
+    risk = -3.5 + 0.03 * X[:, INDEX["max_dpd"]]
+    y = (rng.random(n) < 1 / (1 + np.exp(-risk))).astype(np.uint8)
+    return X, y
+
+
+def _labels(seed: int = 0, customers: int = 120) -> LabelBatch:
+    """A snapshot per customer and month; a negative is known the month after its horizon,
+    a positive some days into the months after its snapshot."""
+    rng = np.random.default_rng(seed)
+    batches = []
+    for m, at in enumerate(MONTHS[: -HORIZON - 1]):
+        X, y = _rows(customers, rng)
+        known = np.where(y == 1, MONTHS[m + 1] + rng.integers(0, 20, customers) * 86_400 * y,
+                         MONTHS[m + HORIZON + 1])
+        batches.append(LabelBatch(X, y, np.full(customers, at), known,
+                                  [f"c{i:03d}" for i in range(customers)]))
+    return LabelBatch.concat(batches)
+
+
+def _run(learner: Learner, deliveries: list[LabelBatch], months: list[int],
+         after: int = -1) -> list[Published]:
+    """Before each month end, deliver the labels of every batch in ``deliveries`` (in that
+    order) that became known since the last (or since ``after``), then run it."""
+    published, previous = [], after
+    for month in months:
+        for batch in deliveries:
+            fresh = (batch.known_at > previous) & (batch.known_at <= month)
+            if fresh.any():
+                learner.add(batch.take(fresh))
+        published.append(learner.month_end(month))
+        previous = month
+    return published
+
+
+def _split(labels: LabelBatch, seed: int, pieces: int) -> list[LabelBatch]:
+    rng = np.random.default_rng(seed)
+    order = rng.permutation(len(labels))
+    return [labels.take(part) for part in np.array_split(order, pieces)]
+
+
+@pytest.fixture(scope="module")
+def labels() -> LabelBatch:
+    return _labels()
+
+
+@pytest.fixture(scope="module")
+def reference(labels: LabelBatch) -> tuple[Learner, list[Published]]:
+    learner = Learner(SETTINGS, HORIZON)
+    return learner, _run(learner, [labels], MONTHS)
+
+
+def test_before_any_label_the_prior_scores() -> None:
+    learner = Learner(SETTINGS, HORIZON)
+    first = learner.initial()
+    assert first.month == 0 and first.version.startswith("prior-")
+    assert first.champion.name == "prior"
+    assert learner.month_end(MONTHS[0]).version == first.version
+
+
+def test_the_models_learn_and_a_learned_champion_takes_over(
+        reference: tuple[Learner, list[Published]]) -> None:
+    learner, published = reference
+    assert published[-1].champion.name != "prior"
+    assert learner.boosted.model is not None
+    metrics, count, positives = learner.progressive_metrics()
+    assert set(metrics) == set(MODELS)
+    assert count >= SETTINGS.min_labels and positives >= SETTINGS.min_positives
+    assert metrics[published[-1].champion.name][0] > 0.7
+    assert all(p.version == f"{p.champion.name}-{p.champion.digest()}" for p in published)
+
+
+def test_arrival_order_does_not_matter(labels: LabelBatch,
+                                       reference: tuple[Learner, list[Published]]) -> None:
+    """Labels delivered in small shuffled batches, early or late within their month, give
+    the same versions and the same bits."""
+    learner, published = reference
+    again = Learner(SETTINGS, HORIZON)
+    shuffled = _run(again, _split(labels, seed=1, pieces=400), MONTHS)
+    assert [p.version for p in shuffled] == [p.version for p in published]
+    probe = _rows(500, np.random.default_rng(9))[0]
+    for name in MODELS:
+        ours, theirs = learner.models_at(MONTHS[-1])[name], again.models_at(MONTHS[-1])[name]
+        assert np.array_equal(ours.predict(probe), theirs.predict(probe)), name
+    assert again.progressive_metrics() == learner.progressive_metrics()
+
+
+def test_labels_known_after_a_month_end_wait_for_the_next(labels: LabelBatch) -> None:
+    """Everything delivered up front gives the same as delivering it as it becomes known."""
+    early = Learner(SETTINGS, HORIZON)
+    early.add(labels)
+    timely = Learner(SETTINGS, HORIZON)
+    pieces = _split(labels, seed=2, pieces=50)
+    for previous, month in zip([-1, *MONTHS[:7]], MONTHS[:8], strict=True):
+        assert (early.month_end(month).version
+                == _run(timely, pieces, [month], after=previous)[0].version)
+    assert early.pending() > 0 and timely.pending() == 0
+
+
+def test_positives_wait_until_their_snapshot_months_negatives_are_known() -> None:
+    learner = Learner(SETTINGS, HORIZON)
+    learner.month_end(MONTHS[0])
+    X = empty(1)
+    X[0, INDEX["max_dpd"]] = 90.0
+    learner.add(LabelBatch(X, [1], [MONTHS[0]], [MONTHS[1]], ["a"]))
+    untouched = learner.online.digest(), learner.calibrated.digest()
+    for month in MONTHS[1 : HORIZON + 1]:  # the horizon closes at MONTHS[HORIZON]
+        learner.month_end(month)
+        assert (learner.online.digest(), learner.calibrated.digest()) == untouched
+    assert learner.window.count == 1  # validated when it came, learned later
+    learner.month_end(MONTHS[HORIZON + 1])
+    assert learner.online.digest() != untouched[0]
+    assert learner.calibrated.digest() != untouched[1]
+    assert len(learner.boosted.store) == 1
+
+
+def test_validation_uses_the_models_frozen_at_the_snapshots_month() -> None:
+    learner = Learner(SETTINGS, HORIZON)
+    rng = np.random.default_rng(3)
+    learner.month_end(MONTHS[0])
+    X, y = _rows(400, rng)
+    learner.add(LabelBatch(X, np.zeros(400), [MONTHS[0]] * 400, [MONTHS[1]] * 400,
+                           [f"n{i}" for i in range(400)]))
+    learner.month_end(MONTHS[1])
+    probe = X[:1].copy()
+    then = {name: m.predict(probe)[0] for name, m in learner.models_at(MONTHS[1]).items()}
+    for k, month in enumerate(MONTHS[2:5]):  # more learning: the models move on
+        X, _ = _rows(400, rng)
+        learner.add(LabelBatch(X, np.zeros(400), [month] * 400, [month] * 400,
+                               [f"m{k}-{i}" for i in range(400)]))
+        learner.month_end(month)
+    now = learner.online.predict(probe)[0]
+    assert now != pytest.approx(then["online"], rel=1e-3)
+    learner.add(LabelBatch(probe, [1], [MONTHS[1]], [MONTHS[5]], ["late"]))
+    learner.month_end(MONTHS[5])
+    at, ys, predictions = learner.window.view()
+    assert at[-1] == MONTHS[1] and ys[-1] == 1
+    for i, name in enumerate(MODELS):
+        expected = then.get(name, np.nan)
+        np.testing.assert_equal(predictions[-1, i], np.float32(expected))
+
+
+def test_labels_older_than_the_frozen_months_are_learned_not_validated() -> None:
+    learner = Learner(SETTINGS, HORIZON)
+    for month in MONTHS[: HORIZON + 4]:
+        learner.month_end(month)
+    assert len(learner.models_at(MONTHS[0])) == 0  # forgotten: only horizon + 2 kept
+    assert len(learner.models_at(MONTHS[HORIZON + 3])) == 3  # the boosted is not ready
+    X, _ = _rows(10, np.random.default_rng(4))
+    learner.add(LabelBatch(X, np.zeros(10), [MONTHS[0]] * 10, [MONTHS[HORIZON + 4]] * 10,
+                           [str(i) for i in range(10)]))
+    learner.month_end(MONTHS[HORIZON + 4])
+    assert learner.window.count == 0 and len(learner.boosted.store) == 10
+
+
+def test_the_learner_survives_a_pickle(labels: LabelBatch,
+                                       reference: tuple[Learner, list[Published]]) -> None:
+    _, published = reference
+    learner = Learner(SETTINGS, HORIZON)
+    pieces = _split(labels, seed=3, pieces=30)
+    first = _run(learner, pieces, MONTHS[:10])
+    restored = pickle.loads(pickle.dumps(learner))
+    rest = _run(restored, pieces, MONTHS[10:], after=MONTHS[9])
+    assert [p.version for p in first + rest] == [p.version for p in published]
+
+
+def test_month_ends_must_move_forward() -> None:
+    learner = Learner(SETTINGS, HORIZON)
+    learner.month_end(MONTHS[3])
+    with pytest.raises(ValueError, match="not after"):
+        learner.month_end(MONTHS[3])
+
+
+def test_the_validation_window_is_bounded() -> None:
+    learner = Learner(SETTINGS, HORIZON)
+    learner.month_end(MONTHS[0])
+    n = WINDOW + 1000
+    X = np.zeros((n, WIDTH))
+    learner.add(LabelBatch(X, np.arange(n) % 2, [MONTHS[0]] * n, [MONTHS[1]] * n,
+                           [f"{i:06d}" for i in range(n)]))
+    learner.month_end(MONTHS[1])
+    at, ys, predictions = learner.window.view()
+    assert len(ys) == WINDOW and learner.window.count == n
+    assert predictions.shape == (WINDOW, len(MODELS))
+
+
+def test_a_label_batch_sorts_the_same_whatever_its_order() -> None:
+    batch = _labels(seed=5, customers=10)
+    a = LabelBatch.concat(_split(batch, seed=1, pieces=7)).canonical()
+    b = LabelBatch.concat(_split(batch, seed=2, pieces=3)).canonical()
+    assert np.array_equal(a.X, b.X, equal_nan=True) and a.customer_id == b.customer_id
+    keys = list(zip(a.at, a.customer_id, a.known_at, strict=True))
+    assert keys == sorted(keys)
+    with pytest.raises(ValueError):
+        LabelBatch(np.zeros((2, WIDTH)), [0], [0, 0], [0, 0], ["a", "b"])
