@@ -61,7 +61,14 @@ class ModelSettings(BaseModel):
     min_positives: int = Field(40, ge=1)
     learning_rate: float = Field(0.005, gt=0)
     refit_every_months: int = Field(3, ge=1)
-    """How often (in event-time months) the boosted challenger is refit on known labels."""
+    """The least time (event-time months) between refits of the boosted challenger."""
+    refit_growth: float = Field(0.5, gt=0)
+    """A refit is due once the labels learned since the last grew by this share..."""
+    refit_within_months: int = Field(12, ge=1)
+    """...or this many months passed: new labels pay for a refit, a quiet book waits."""
+    store_rows: int = Field(20_000, ge=128, le=1_000_000)
+    """Labelled rows the boosted model is refit on, at most (positives first; negatives
+    thinned with weights): memory and refit time stay bounded whatever the book."""
     l2: float = Field(1e-4, ge=0)
     seed: int = 7
 

@@ -15,6 +15,7 @@ snapshotted and not scored.
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,7 +23,7 @@ import numpy as np
 
 from detectors import events as ev
 from detectors.behaviour import PaymentBehaviour
-from detectors.clock import DAY, month_start, months_since_epoch, next_month_start
+from detectors.clock import DAY, add_months, month_start, months_since_epoch, next_month_start
 from detectors.events import Envelope
 from detectors.features import INDEX, empty
 from detectors.financials import FinancialsDetector
@@ -32,15 +33,14 @@ from detectors.records import DeadLetter
 from detectors.signals import NewsDetector, RegistryDetector
 from detectors.snapshots import (
     EVIDENCE_FAMILIES,
-    NO_EVIDENCE,
     NO_PROFILE,
     Accepted,
     DefaultNotice,
-    Evidence,
     Profile,
     Snapshots,
 )
 from detectors.stage import Send
+from detectors.strings import NONE, StringTable
 from detectors.table import Column, Table
 from detectors.tradelines import TradelineDetector
 from detectors.trajectory import Trajectory
@@ -97,12 +97,15 @@ class CustomerBook:
         columns = (
             Column("insured_limit", "f8", np.nan), Column("last_day", "i4", _NO_DAY),
             Column("snapshot_day", "i4", _NO_DAY), Column("defaulted_at", "i8", NEVER),
+            Column("evidence", "i4", NONE, (len(EVIDENCE_FAMILIES), MAX_EVIDENCE_PER_FAMILY)),
             *Ledgers.COLUMNS, *PaymentBehaviour.COLUMNS, *TradelineDetector.COLUMNS,
             *NewsDetector.COLUMNS, *RegistryDetector.COLUMNS, *FinancialsDetector.COLUMNS,
             *Trajectory.COLUMNS, *PendingLabels.columns(settings.horizon_months),
         )
         self.t = Table(columns)
-        self.ledgers = Ledgers(self.t, settings.material_overdue_amount)
+        self.strings = StringTable()
+        """Event ids kept as evidence and of open invoices."""
+        self.ledgers = Ledgers(self.t, settings.material_overdue_amount, self.strings)
         self.behaviour = PaymentBehaviour(self.t)
         self.tradelines = TradelineDetector(self.t)
         self.news = NewsDetector(self.t, settings.news_half_life_days)
@@ -113,7 +116,6 @@ class CustomerBook:
         self.slots: dict[str, int] = {}
         self.ids: list[str] = []
         self.profiles: list[Profile] = []
-        self.evidence: list[Evidence] = []
         self.accepted = 0
         self._month: int | None = None
         """The next month end to make (a month start, in seconds), once a day was applied."""
@@ -177,7 +179,6 @@ class CustomerBook:
         self.slots[customer_id] = slot  # type: ignore[index]
         self.ids.append(customer_id)  # type: ignore[arg-type]
         self.profiles.append(NO_PROFILE)
-        self.evidence.append(NO_EVIDENCE)
         return slot
 
     def _fx(self, amount: float, currency: str) -> float:
@@ -250,18 +251,23 @@ class CustomerBook:
         rate = self._rates.get(record.currency or self.settings.reporting_currency, 1.0)
         limit = None if record.credit_limit is None else record.credit_limit * rate
         insured = None if record.insured_limit is None else record.insured_limit * rate
-        self.profiles[slot] = Profile(record.name, record.country, record.industry,
-                                      record.currency, limit, insured, record.tags)
+        self.profiles[slot] = Profile(  # codes and tags repeat across the book: one copy each
+            record.name, _shared(record.country), _shared(record.industry),
+            _shared(record.currency), limit, insured, tuple(map(sys.intern, record.tags)))
         self.t.credit_limit[slot] = np.nan if limit is None else limit
         self.t.insured_limit[slot] = np.nan if insured is None else insured
 
     def _note(self, slot: int, family: str, event_id: str, material: bool) -> bool:
+        """Keep the event as evidence of its family (the latest few), if it was material."""
         if material:
-            i = _FAMILY[family]
-            held = self.evidence[slot]
-            kept = (*held[i], event_id)[-MAX_EVIDENCE_PER_FAMILY:]
-            self.evidence[slot] = (*held[:i], kept, *held[i + 1:])
+            kept = self.t.evidence[slot, _FAMILY[family]]
+            kept[:-1] = kept[1:]
+            kept[-1] = self.strings.add(event_id)
         return material
+
+    def _payment_evidence(self, slot: int) -> tuple[str, ...]:
+        """The customer's kept evidence of late or partial payments, oldest first."""
+        return self.strings.view().many(self.t.evidence[slot, _FAMILY["payment_delay"]])
 
     # -- defaults -------------------------------------------------------------------------
 
@@ -283,7 +289,7 @@ class CustomerBook:
         if crossed > day or self.t.defaulted_at[slot] != NEVER:
             return []
         evidence = (self.ledgers.overdue_events(slot, crossed)
-                    + self.evidence[slot][_FAMILY["payment_delay"]])
+                    + self._payment_evidence(slot))
         return self._default(slot, crossed * DAY, day * DAY, "dpd90", evidence)
 
     def _default(self, slot: int, at: int, known_at: int, kind: str,
@@ -293,7 +299,10 @@ class CustomerBook:
         self.t.defaulted_at[slot] = at
         month = months_since_epoch(at)
         before = month if at == month_start(month) else month + 1
-        labels = self.pending.defaulted(slot, before)
+        # A snapshot at t is positive if the default falls in (t, t + horizon].
+        within = next(m for m in range(before - self.settings.horizon_months - 1, before + 1)
+                      if add_months(month_start(m), self.settings.horizon_months) >= at)
+        labels = self.pending.defaulted(slot, before, within)
         exposure = self.ledgers.total_open(slot)
         notice = DefaultNotice(self.ids[slot], slot, at, kind, evidence, self.profiles[slot],
                                exposure)
@@ -323,8 +332,19 @@ class CustomerBook:
         if len(slots):
             at = np.full(len(slots), month_start, dtype=np.int64)
             out.append(Send(self.name, last_day, self._rows(slots, at, X, day, month_end=True)))
-        self.ledgers.forget(day)
+        self._compact_strings()
         return out
+
+    def _compact_strings(self) -> None:
+        """Drop event ids no longer referenced, once they outnumber the live ones."""
+        evidence = self.t.view("evidence")
+        live = np.concatenate((evidence.ravel(), self.ledgers.live_events()))
+        if len(self.strings) <= 2 * int((live != NONE).sum()) + 1024:
+            return
+        moved = self.strings.compact(live)
+        held = evidence != NONE
+        evidence[held] = moved[evidence[held]]
+        self.ledgers.moved_events(moved)
 
     def _active(self, day: int) -> np.ndarray:
         """Customers to snapshot at a month end: not defaulted, and not dormant (something
@@ -355,23 +375,20 @@ class CustomerBook:
 
     def _rows(self, slots: np.ndarray, at: np.ndarray, X: np.ndarray, day: int,
               month_end: bool) -> Snapshots:
-        ids, profiles, held = self.ids, self.profiles, self.evidence
-        payment = _FAMILY["payment_delay"]
-        evidence: list[Evidence] = []
-        for slot in slots.tolist():
-            kept = held[slot]
-            overdue = self.ledgers.overdue_events(slot, day) if self.ledgers.has_open(slot) else ()
-            if overdue:
-                kept = (overdue + kept[payment], *kept[payment + 1:])
-            evidence.append(kept)
-        return Snapshots(month_end, [ids[s] for s in slots.tolist()], slots, at, X,
-                         self.ledgers.exposure(slots), [profiles[s] for s in slots.tolist()],
-                         evidence)
+        listed = slots.tolist()
+        return Snapshots(month_end, [self.ids[s] for s in listed], slots, at, X,
+                         self.ledgers.exposure(slots), [self.profiles[s] for s in listed],
+                         self.t.evidence[slots], self.ledgers.overdue_handles(slots, day),
+                         self.strings.view())
 
     def _labels(self, resolved: Resolved, known_at: int) -> Labels:
         at = np.array([month_start(m) for m in resolved.months.tolist()], dtype=np.int64)
         return Labels(resolved.X, resolved.y, at, np.full(len(at), known_at, dtype=np.int64),
                       [self.ids[s] for s in resolved.slots.tolist()])
+
+
+def _shared(text: str | None) -> str | None:
+    return None if text is None else sys.intern(text)
 
 
 def _dead(envelope: Envelope, reason: str, detail: str) -> DeadLetter:

@@ -30,7 +30,7 @@ def parse_time(text: str) -> datetime:
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
-@lru_cache(maxsize=65_536)  # event times repeat (dates, month ends)
+@lru_cache(maxsize=4096)  # event times repeat (dates, month ends)
 def to_rfc3339(seconds: int) -> str:
     """``2024-03-31T00:00:00Z`` for a time in seconds."""
     return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

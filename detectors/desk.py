@@ -18,17 +18,22 @@ from typing import Any
 import numpy as np
 
 from detectors.clock import DAY, to_rfc3339
-from detectors.features import CODES
+from detectors.features import CODES, INDEX
 from detectors.grading import GRADES
 from detectors.policy import WarningPolicy, budget_ranks
 from detectors.records import Warning
 from detectors.scoring import Ranks, Scored
 from detectors.snapshots import DefaultNotice
 from detectors.stage import Send
+from detectors.table import Column, Table
 from detectors.warnings import from_decision, from_default, reasons_of
 
 ALERTS = "alerts"
 """The key of the step that orders warnings for the notifier."""
+_NONE, _DEFAULT = -1, -2
+"""The latest score's top reason when it has none, or when the customer defaulted."""
+_LATEST = (Column("pd", "f8"), Column("grade", "i1"), Column("at", "i8"), Column("top", "i2"),
+           Column("defaulted", "i1"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,7 +93,10 @@ class WarningDesk:
         self.warn_from = GRADES.index(settings.warn_from)
         self.policies: dict[str, WarningPolicy] = {}
         """Customers that were ever warned or within the budget (the others have no state)."""
-        self.latest: dict[str, Latest] = {}
+        self.latest = Table(_LATEST)
+        """Each customer's latest score, by its slot in the bucket."""
+        self.who: list[tuple[str, str | None] | None] = []
+        """Each slot's customer id and name."""
 
     def day(self, day: int, items: list[Any]) -> list[Any]:
         scored = {s.snapshots.month_end: s for s in items if isinstance(s, Scored)}
@@ -109,13 +117,33 @@ class WarningDesk:
         return []
 
     def finish(self) -> list[Any]:
-        return [self.latest[c] for c in sorted(self.latest)]
+        t = self.latest
+        rows = []
+        for slot, who in enumerate(self.who):
+            if who is None:
+                continue
+            reason = int(t.top[slot])
+            rows.append(Latest(who[0], who[1], int(t.at[slot]), float(t.pd[slot]),
+                               GRADES[int(t.grade[slot])],
+                               "default" if reason == _DEFAULT else
+                               (CODES[reason] if reason >= 0 else None),
+                               bool(t.defaulted[slot])))
+        return sorted(rows, key=lambda row: row.customer_id)
+
+    def _remember(self, slot: int, customer: str, name: str | None, at: int, pd: float,
+                  grade: int, top: int, defaulted: bool) -> None:
+        t = self.latest
+        while t.size <= slot:
+            t.add()
+            self.who.append(None)
+        self.who[slot] = (customer, name)
+        t.at[slot], t.pd[slot], t.grade[slot] = at, pd, grade
+        t.top[slot], t.defaulted[slot] = top, defaulted
 
     def _default(self, notice: DefaultNotice) -> Warning:
-        warning = from_default(notice, self.settings.horizon_months,
-                               {k: v for k, v in self.lineage.items()})
-        self.latest[notice.customer_id] = Latest(
-            notice.customer_id, notice.profile.name, notice.at, 1.0, "E", warning.kind, True)
+        warning = from_default(notice, self.settings.horizon_months, self.lineage)
+        self._remember(notice.slot, notice.customer_id, notice.profile.name, notice.at, 1.0,
+                       GRADES.index("E"), _DEFAULT, True)
         return warning
 
     def _scores(self, scored: Scored, ranks: Ranks, decide: bool) -> list[Any]:
@@ -132,9 +160,9 @@ class WarningDesk:
         for i, customer in enumerate(s.customer_ids):
             pd, grade, rank = float(scored.pd[i]), int(scored.grade[i]), int(ranks.rank[i])
             reasons = scored.reasons[i]
-            self.latest[customer] = Latest(customer, s.profiles[i].name, int(s.at[i]),
-                                           round(pd, 6), GRADES[grade],
-                                           reasons[0][0] if reasons else None, False)
+            self._remember(int(s.slots[i]), customer, s.profiles[i].name, int(s.at[i]),
+                           round(pd, 6), grade, INDEX[reasons[0][0]] if reasons else _NONE,
+                           False)
             if self.score_rows:
                 out.append(self._row(scored, i, rank, size))
             if not asked[i]:
@@ -148,7 +176,7 @@ class WarningDesk:
                 out.append(from_decision(
                     customer_id=customer, at=int(s.at[i]), decision=decision, grade=grade,
                     pd=pd, rank=rank, portfolio_size=size, reasons=reasons, x=s.X[i],
-                    evidence=s.evidence[i], profile=s.profiles[i],
+                    evidence=s.evidence_of(i), profile=s.profiles[i],
                     exposure=float(s.exposure[i]), horizon_months=settings.horizon_months,
                     lineage=lineage))
         return out

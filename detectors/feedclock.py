@@ -44,16 +44,9 @@ class DayBatch:
     through: int
 
 
-@dataclass(slots=True)
-class _Held:
-    day: int
-    seq: int
-    event: Event
-    raw: bytes
-    origin: Origin
-
-    def __lt__(self, other: _Held) -> bool:
-        return (self.day, self.seq) < (other.day, other.seq)
+_Held = tuple[int, int, Event, bytes, Origin]
+"""A record read ahead: its day, its reading order (the heap never compares further), the
+event, its bytes and origin."""
 
 
 @dataclass(slots=True)
@@ -132,7 +125,7 @@ class FeedClock:
         day, due = self.day, self._due
         self._due = []
         if self._ahead:
-            self.day = self._ahead[0].day
+            self.day = self._ahead[0][0]
             self._take_due()
             through = self.day - 1
         else:  # only once the input ended: otherwise the clock reads on first
@@ -141,31 +134,31 @@ class FeedClock:
         return DayBatch(day, due, through)
 
     def _hold(self, day: int, event: Event, raw: bytes, origin: Origin) -> None:
-        heapq.heappush(self._ahead, _Held(day, self._seq, event, raw, origin))
+        heapq.heappush(self._ahead, (day, self._seq, event, raw, origin))
         self._seq += 1
 
     def _take_due(self) -> None:
-        while self._ahead and self._ahead[0].day <= self.day:  # type: ignore[operator]
-            held = heapq.heappop(self._ahead)
-            self._due.append(Envelope(held.event, held.raw, held.origin, held.day))
+        while self._ahead and self._ahead[0][0] <= self.day:  # type: ignore[operator]
+            day, _, event, raw, origin = heapq.heappop(self._ahead)
+            self._due.append(Envelope(event, raw, origin, day))
 
     def _start(self) -> None:
         """Start at the earliest plausible record: one within ``max_gap_days`` of the median
         of the records read so far (a typo'd year at a file's head must not start it)."""
         if not self._ahead:
             return
-        median = sorted(held.day for held in self._ahead)[len(self._ahead) // 2]
+        median = sorted(held[0] for held in self._ahead)[len(self._ahead) // 2]
         kept = []
         for held in sorted(self._ahead):
-            if abs(held.day - median) > self.max_gap_days:
-                self._rejected.append(_implausible(
-                    held.event, held.raw, held.origin, held.day - median,
-                    "the median of the feed's first records"))
+            day, _, event, raw, origin = held
+            if abs(day - median) > self.max_gap_days:
+                self._rejected.append(_implausible(event, raw, origin, day - median,
+                                                   "the median of the feed's first records"))
             else:
                 kept.append(held)
         self._ahead = kept  # sorted, so a heap
         if kept:
-            self.day = kept[0].day
+            self.day = kept[0][0]
             self._take_due()
 
 

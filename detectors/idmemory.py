@@ -1,10 +1,12 @@
 """A compact memory of ids seen: 64-bit keys with a 32-bit value, kept for a number of days.
 
 Event ids (feed-wide uniqueness) and settled invoices (a late extra payment is unapplied
-cash, not an unknown invoice) are remembered this way. The newest keys sit in a dict; every
-`RUN` of them is frozen into a sorted numpy run (12 bytes a key), and runs of similar size
-are merged, so a lookup searches a handful of sorted arrays. A run is dropped once its newest
-key is older than ``days``: every key is remembered at least that long.
+cash, not an unknown invoice) are remembered this way. Keys are kept by stretches of
+`STRETCH_DAYS` days: the newest keys sit in a dict, every `RUN` of them is frozen into a
+sorted numpy run (12 bytes a key), runs of one stretch are merged as they pile up, and a
+stretch is forgotten whole once all of it is older than ``days``. So every key is
+remembered at least ``days`` days, and memory never holds more than the stretches that
+period overlaps.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 RUN = 8192
+STRETCH_DAYS = 30
 
 
 def key_of(text: str) -> int:
@@ -27,7 +30,7 @@ def key_of(text: str) -> int:
 class _Run:
     keys: np.ndarray  # uint64, sorted
     values: np.ndarray  # uint32, aligned with keys
-    newest: int  # the latest day of any key in the run
+    stretch: int  # day // STRETCH_DAYS of the keys put into it
 
 
 @dataclass(slots=True)
@@ -48,7 +51,7 @@ class IdMemory:
 
     days: int
     _recent: dict[int, int] = field(default_factory=dict)
-    _recent_newest: int = -(10**9)
+    _recent_stretch: int = -(10**9)
     _runs: list[_Run] = field(default_factory=list)
 
     def __len__(self) -> int:
@@ -84,27 +87,34 @@ class IdMemory:
         return found, values
 
     def put(self, key: int, value: int, day: int) -> None:
+        stretch = day // STRETCH_DAYS
+        if stretch > self._recent_stretch:
+            self._freeze()
+            self._recent_stretch = stretch
         self._recent[key] = value
-        self._recent_newest = max(self._recent_newest, day)
         if len(self._recent) >= RUN:
             self._freeze()
 
     def expire(self, day: int) -> None:
-        """Forget runs whose newest key is more than ``days`` before ``day``."""
-        if self._recent and self._recent_newest < day - self.days:
-            self._freeze()
-        self._runs = [run for run in self._runs if run.newest >= day - self.days]
+        """Forget the stretches that ended more than ``days`` before ``day``."""
+        oldest = (day - self.days) // STRETCH_DAYS  # stretches before this one are past
+        if self._recent and self._recent_stretch < oldest:
+            self._recent = {}
+        self._runs = [run for run in self._runs if run.stretch >= oldest]
 
     def _freeze(self) -> None:
+        if not self._recent:
+            return
         keys = np.fromiter(self._recent.keys(), dtype=np.uint64, count=len(self._recent))
         values = np.fromiter(self._recent.values(), dtype=np.uint32, count=len(self._recent))
         order = np.argsort(keys, kind="stable")
-        self._runs.append(_Run(keys[order], values[order], self._recent_newest))
+        self._runs.append(_Run(keys[order], values[order], self._recent_stretch))
         self._recent = {}
-        self._recent_newest = -(10**9)
-        while len(self._runs) >= 2 and len(self._runs[-2].keys) <= 2 * len(self._runs[-1].keys):
-            newer, older = self._runs.pop(), self._runs.pop()
+        runs = self._runs
+        while (len(runs) >= 2 and runs[-2].stretch == runs[-1].stretch
+               and len(runs[-2].keys) <= 2 * len(runs[-1].keys)):
+            newer, older = runs.pop(), runs.pop()
             keys = np.concatenate((older.keys, newer.keys))
             values = np.concatenate((older.values, newer.values))
             order = np.argsort(keys, kind="stable")
-            self._runs.append(_Run(keys[order], values[order], max(older.newest, newer.newest)))
+            runs.append(_Run(keys[order], values[order], older.stretch))

@@ -1,17 +1,19 @@
 """The receivables ledgers of a bucket's customers: open invoices, aging, DSO, defaults.
 
-Open invoices live in one columnar table for the whole bucket (amount still open, due day,
-customer slot), found by a 64-bit key of (customer, invoice id); each customer lists its own
-rows in the order they were invoiced, so its sums never depend on the other customers. Sales
-are an intensity decaying over 90 days, so DSO needs no window of past invoices. Settled
+Open invoices live in one columnar table for the whole bucket (key, amount still open, due
+day, customer slot, event id), and each customer's invoices form a list through the table,
+ordered by due day and then by invoicing order, so a customer's figures are summed in an
+order that never depends on the other customers. No invoice is a Python object. Sales are
+an intensity decaying over 90 days, so DSO needs no window of past invoices. Settled
 invoices are remembered `CLOSED_MEMORY_DAYS`, so a late extra payment is unapplied cash
-rather than an unknown invoice. Days are event-time day numbers; no clock is read.
+rather than an unknown invoice (the customer's latest `SETTLED_KEPT` of them). Days are
+event-time day numbers; no clock is read.
 """
 
 from __future__ import annotations
 
 import math
-from bisect import insort
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -19,16 +21,23 @@ import numpy as np
 from config.errors import CreditRadarError
 from detectors.base import Detector
 from detectors.features import INDEX
-from detectors.idmemory import IdMemory, key_of
+from detectors.idmemory import key_of
+from detectors.strings import NONE, StringTable
 from detectors.table import Column, Table
 
 SALES_DAYS = 90.0
 """DSO's sales are those of about the last 90 days (an intensity with that time constant)."""
 CLOSED_MEMORY_DAYS = 120
+SETTLED_KEPT = 8
+"""Settled invoices each customer remembers (the latest, within `CLOSED_MEMORY_DAYS`)."""
 NEVER = 2**31 - 1
 """The default day of a customer whose ledger is not in default."""
+END = -1
+"""The end of a list of invoice rows (and of the free rows)."""
 _CENT = 0.005
 _NO_DAY = -(10**9)
+_WALK_AT_MOST = 64
+"""Customers whose figures are gathered by walking their lists; more, by sorting the table."""
 
 
 class LedgerError(CreditRadarError):
@@ -54,7 +63,7 @@ class Ledgers(Detector):
 
     >>> from detectors.table import Table
     >>> t = Table(Ledgers.COLUMNS)
-    >>> ledgers = Ledgers(t, material=500.0)
+    >>> ledgers = Ledgers(t, material=500.0, strings=StringTable())
     >>> slot = t.add()
     >>> t.credit_limit[slot] = 2000.0
     >>> ledgers.invoice(slot, "C1", "i1", 1000.0, issue_day=0, due_day=30, event_id="e1")
@@ -74,40 +83,39 @@ class Ledgers(Detector):
         Column("led_unapplied", "f8"),
         Column("led_sales", "f8"), Column("led_sales_day", "i4", _NO_DAY),
         Column("led_default_day", "i4", NEVER),
+        Column("led_head", "i4", END),
+        Column("led_settled", "u8", 0, (SETTLED_KEPT,)),
+        Column("led_settled_day", "i4", _NO_DAY, (SETTLED_KEPT,)),
     )
-    _ITEMS = (Column("open", "f8"), Column("due", "i4"), Column("slot", "i4", -1),
-              Column("age", "i8"))
-    """An open invoice: amount still open, due day, customer slot, and how many invoices
-    the bucket had before it (ties on the due day keep invoice order)."""
+    _ITEMS = (Column("key", "u8"), Column("open", "f8"), Column("due", "i4"),
+              Column("slot", "i4", -1), Column("age", "i8"), Column("next", "i4", END),
+              Column("event", "i4", NONE))
+    """An open invoice: its key (customer and invoice id), amount still open, due day,
+    customer slot, how many invoices the bucket had before it (ties on the due day keep
+    invoice order), the next row of its customer's list, and its event id's handle."""
 
-    def __init__(self, table: Table, material: float) -> None:
+    def __init__(self, table: Table, material: float, strings: StringTable) -> None:
         super().__init__(table)
         self.material = material
+        self.strings = strings
         self.items = Table(self._ITEMS, capacity=64)
-        self.item_events: list[str] = []
-        """The event id of each item row (evidence for warnings)."""
-        self._free: list[int] = []
-        self._rows: dict[int, list[int]] = {}
-        """Per customer slot with open invoices: its rows by due day (and age)."""
+        self._free = END
         self._invoices = 0
-        self._keys: dict[int, int] = {}
-        """Invoice key (customer, invoice id) -> row, for open invoices."""
-        self._closed = IdMemory(CLOSED_MEMORY_DAYS)
 
     # -- events -----------------------------------------------------------------------------
 
     def invoice(self, slot: int, customer_id: str, invoice_id: str, amount: float,
                 issue_day: int, due_day: int, event_id: str) -> None:
         key = key_of(f"{customer_id}\x00{invoice_id}")
-        if key in self._keys or self._closed.get(key) is not None:
+        if self._find(slot, key)[1] != END or self._settled(slot, key, issue_day):
             raise LedgerError("duplicate_invoice", f"invoice {invoice_id} already exists")
-        row = self._free.pop() if self._free else self._add_row()
-        self.items.open[row], self.items.due[row], self.items.slot[row] = amount, due_day, slot
-        self.items.age[row] = self._invoices
+        row = self._allocate()
+        items = self.items
+        items.key[row], items.open[row], items.due[row] = key, amount, due_day
+        items.slot[row], items.age[row] = slot, self._invoices
+        items.event[row] = self.strings.add(event_id)
         self._invoices += 1
-        self.item_events[row] = event_id
-        self._keys[key] = row
-        insort(self._rows.setdefault(slot, []), row, key=self._due_order)
+        self._insert(slot, row, due_day)
         t = self.t
         t.led_seen[slot] = 1
         since = int(t.led_sales_day[slot])
@@ -124,8 +132,8 @@ class Ledgers(Detector):
     def pay(self, slot: int, customer_id: str, invoice_id: str, amount: float,
             day: int) -> Settlement:
         """Apply a payment; overpayment and payments on settled invoices become credit."""
-        key, row = self._find(customer_id, invoice_id)
-        if row is None:
+        key, before, row = self._known(slot, customer_id, invoice_id, day)
+        if row == END:
             self.t.led_unapplied[slot] += amount
             return Settlement(closed=False, days_late=None, partial=False)
         open_amount = float(self.items.open[row])
@@ -135,7 +143,7 @@ class Ledgers(Detector):
         self.items.open[row] = left
         due = int(self.items.due[row])
         if left <= _CENT:
-            self._close(slot, key, row, day)
+            self._close(slot, key, before, row, day)
             return Settlement(closed=True, days_late=day - due, partial=False)
         self._changed(slot)
         return Settlement(closed=False, days_late=None, partial=True)
@@ -143,32 +151,38 @@ class Ledgers(Detector):
     def credit(self, slot: int, customer_id: str, invoice_id: str, amount: float,
                day: int) -> None:
         """A credit note or write-off reduces the invoice without being a payment."""
-        key, row = self._find(customer_id, invoice_id)
-        if row is None:
+        key, before, row = self._known(slot, customer_id, invoice_id, day)
+        if row == END:
             return
         left = max(0.0, float(self.items.open[row]) - amount)
         self.items.open[row] = left
         if left <= _CENT:
-            self._close(slot, key, row, day)
+            self._close(slot, key, before, row, day)
         else:
             self._changed(slot)
 
-    def forget(self, day: int) -> None:
-        """Drop settled invoices remembered longer than `CLOSED_MEMORY_DAYS`."""
-        self._closed.expire(day)
 
     # -- one customer -----------------------------------------------------------------------
 
+    def rows(self, slot: int) -> Iterator[int]:
+        """The customer's open invoice rows, by due day (and invoicing order)."""
+        row, following = int(self.t.led_head[slot]), self.items.next
+        while row != END:
+            yield row
+            row = int(following[row])
+
     def total_open(self, slot: int) -> float:
-        return sum(float(self.items.open[row]) for row in self._rows.get(slot, ()))
+        amounts = self.items.open
+        return sum(float(amounts[row]) for row in self.rows(slot))
 
     def open_items(self, slot: int) -> list[tuple[str, float, int]]:
         """The customer's open invoices by due day: (event id, amount open, due day)."""
-        return [(self.item_events[r], float(self.items.open[r]), int(self.items.due[r]))
-                for r in self._rows.get(slot, ())]
+        items = self.items
+        return [(self.strings.get(int(items.event[r])), float(items.open[r]),
+                 int(items.due[r])) for r in self.rows(slot)]
 
     def has_open(self, slot: int) -> bool:
-        return slot in self._rows
+        return self.t.led_head[slot] != END
 
     def default_day(self, slot: int) -> int:
         """The day the open amount 90+ days past due first reached the material amount (as
@@ -176,16 +190,43 @@ class Ledgers(Detector):
         return int(self.t.led_default_day[slot])
 
     def overdue_events(self, slot: int, day: int, limit: int = 3) -> tuple[str, ...]:
-        """Event ids of the oldest overdue invoices: the evidence behind a ledger warning."""
-        rows = [r for r in self._rows.get(slot, ()) if day > self.items.due[r]]
-        rows.sort(key=lambda r: (int(self.items.due[r]), self.item_events[r]))
-        return tuple(self.item_events[r] for r in rows[:limit])
+        """Event ids of the customer's oldest overdue invoices (as `overdue_handles`)."""
+        items = self.items
+        rows = [r for r in self.rows(slot) if items.due[r] < day][:limit]
+        return tuple(self.strings.get(int(items.event[r])) for r in rows)
 
     # -- many customers ---------------------------------------------------------------------
 
     def open_slots(self) -> np.ndarray:
         """The slots with open invoices."""
-        return np.fromiter(self._rows, dtype=np.int64, count=len(self._rows))
+        return np.flatnonzero(self.t.view("led_head") != END)
+
+    def live_events(self) -> np.ndarray:
+        """The string handles of every open invoice's event id (kept by a compaction)."""
+        n = self.items.size
+        return self.items.event[:n][self.items.slot[:n] >= 0]
+
+    def moved_events(self, moved: np.ndarray) -> None:
+        """The string table was compacted: follow each open invoice's handle."""
+        n = self.items.size
+        handles = self.items.event[:n]
+        live = handles != NONE
+        handles[live] = moved[handles[live]]
+
+    def overdue_handles(self, slots: np.ndarray, day: int, limit: int = 3) -> np.ndarray:
+        """Per slot, the event handles of its oldest overdue invoices (by due day, then
+        invoicing order; `NONE` where fewer): the evidence behind a ledger warning."""
+        rows, segment = self._gather(slots)
+        out = np.full((len(slots), limit), NONE, dtype=np.int32)
+        overdue = self.items.due[rows] < day
+        rows, segment = rows[overdue], segment[overdue]
+        if len(rows):
+            starts = np.r_[0, np.flatnonzero(np.diff(segment)) + 1]
+            first = np.repeat(starts, np.diff(np.r_[starts, len(rows)]))
+            rank = np.arange(len(rows)) - first
+            keep = rank < limit
+            out[segment[keep], rank[keep]] = self.items.event[rows[keep]]
+        return out
 
     def exposure(self, slots: np.ndarray) -> np.ndarray:
         """Total open amount per slot."""
@@ -224,43 +265,84 @@ class Ledgers(Detector):
     # -- inside -----------------------------------------------------------------------------
 
     def _gather(self, slots: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """The item rows of ``slots``, each customer's oldest first, and for each row the
-        position of its slot in ``slots``."""
-        rows: list[int] = []
-        segment: list[int] = []
-        lists = self._rows
-        for position, slot in enumerate(slots.tolist()):
-            own = lists.get(slot)
-            if own:
-                rows.extend(own)
-                segment.extend([position] * len(own))
-        return np.asarray(rows, dtype=np.int64), np.asarray(segment, dtype=np.int64)
+        """The open rows of ``slots`` grouped by customer, each customer's in list order (by
+        due day, then invoicing order), and for each row the position of its slot in
+        ``slots``: a few customers by walking their lists, many by sorting the table."""
+        if len(slots) <= _WALK_AT_MOST:
+            rows: list[int] = []
+            segment: list[int] = []
+            for position, slot in enumerate(slots.tolist()):
+                own = list(self.rows(slot))
+                rows += own
+                segment += [position] * len(own)
+            return np.asarray(rows, dtype=np.int64), np.asarray(segment, dtype=np.int64)
+        items, n = self.items, self.items.size
+        position = np.full(self.t.size + 1, -1, dtype=np.int64)  # index -1: a free row
+        position[slots] = np.arange(len(slots))
+        where = position[items.slot[:n]]
+        rows = np.flatnonzero(where >= 0)
+        order = np.lexsort((items.age[rows], items.due[rows], where[rows]))
+        return rows[order], where[rows[order]]
 
-    def _find(self, customer_id: str, invoice_id: str) -> tuple[int, int | None]:
+    def _known(self, slot: int, customer_id: str, invoice_id: str,
+               day: int) -> tuple[int, int, int]:
+        """The invoice's key, the row before it in its customer's list, and its row (`END`
+        for an invoice settled lately); an invoice never seen is an error."""
         key = key_of(f"{customer_id}\x00{invoice_id}")
-        row = self._keys.get(key)
-        if row is None and self._closed.get(key) is None:
+        before, row = self._find(slot, key)
+        if row == END and not self._settled(slot, key, day):
             raise LedgerError("unknown_invoice", f"no invoice {invoice_id} for this customer")
-        return key, row
+        return key, before, row
 
-    def _close(self, slot: int, key: int, row: int, day: int) -> None:
-        del self._keys[key]
-        own = self._rows[slot]
-        own.remove(row)
-        if not own:
-            del self._rows[slot]
-        self.items.open[row], self.items.slot[row] = 0.0, -1
-        self.item_events[row] = ""
-        self._free.append(row)
-        self._closed.put(key, 1, day)
+    def _settled(self, slot: int, key: int, day: int) -> bool:
+        """Whether the customer settled invoice ``key`` within `CLOSED_MEMORY_DAYS`."""
+        kept = self.t.led_settled[slot]
+        for i in np.flatnonzero(kept == key).tolist():
+            if day - self.t.led_settled_day[slot, i] <= CLOSED_MEMORY_DAYS:
+                return True
+        return False
+
+    def _find(self, slot: int, key: int) -> tuple[int, int]:
+        before = END
+        keys = self.items.key
+        for row in self.rows(slot):
+            if keys[row] == key:
+                return before, row
+            before = row
+        return before, END
+
+    def _insert(self, slot: int, row: int, due: int) -> None:
+        """Link ``row`` into the customer's list after every invoice due on or before it."""
+        items = self.items
+        before, at = END, int(self.t.led_head[slot])
+        while at != END and items.due[at] <= due:
+            before, at = at, int(items.next[at])
+        items.next[row] = at
+        if before == END:
+            self.t.led_head[slot] = row
+        else:
+            items.next[before] = row
+
+    def _close(self, slot: int, key: int, before: int, row: int, day: int) -> None:
+        items = self.items
+        following = int(items.next[row])
+        if before == END:
+            self.t.led_head[slot] = following
+        else:
+            items.next[before] = following
+        items.open[row], items.slot[row], items.event[row] = 0.0, -1, NONE
+        items.next[row], self._free = self._free, row
+        kept, days = self.t.led_settled[slot], self.t.led_settled_day[slot]
+        kept[:-1], days[:-1] = kept[1:], days[1:]
+        kept[-1], days[-1] = key, day
         self._changed(slot)
 
-    def _add_row(self) -> int:
-        self.item_events.append("")
-        return self.items.add()
-
-    def _due_order(self, row: int) -> tuple[int, int]:
-        return int(self.items.due[row]), int(self.items.age[row])
+    def _allocate(self) -> int:
+        row = self._free
+        if row == END:
+            return self.items.add()
+        self._free = int(self.items.next[row])
+        return row
 
     def _changed(self, slot: int) -> None:
         """Work out the default day again (the open items change only on events): the due
@@ -268,11 +350,11 @@ class Ledgers(Detector):
         reaches the material amount."""
         total = 0.0
         crossing = NEVER
-        opened, due = self.items.open, self.items.due
-        for row in self._rows.get(slot, ()):
-            total += float(opened[row])
+        items = self.items
+        for row in self.rows(slot):
+            total += float(items.open[row])
             if total >= self.material:
-                crossing = int(due[row]) + 90
+                crossing = int(items.due[row]) + 90
                 break
         self.t.led_default_day[slot] = crossing
 

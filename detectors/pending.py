@@ -38,8 +38,9 @@ class PendingLabels:
     >>> X = np.zeros((2, WIDTH)); X[:, 0] = [1.0, 2.0]
     >>> for month in range(3):
     ...     _ = pending.month_end(np.array([a, b]), month, X)
-    >>> pending.defaulted(b, before_month=3).months.tolist()  # all three of b, positive
-    [0, 1, 2]
+    >>> resolved = pending.defaulted(b, before_month=3, within_from=1)  # all three of b
+    >>> resolved.months.tolist(), resolved.y.tolist()  # month 0's horizon had passed
+    ([0, 1, 2], [0, 1, 1])
     >>> resolved = pending.month_end(np.array([a]), 3, X[:1])
     >>> resolved.slots.tolist(), resolved.months.tolist(), resolved.y.tolist()  # month 0 of a
     ([0], [0], [0])
@@ -69,14 +70,17 @@ class PendingLabels:
         self.t.pend_x[slots, position] = X
         return resolved
 
-    def defaulted(self, slot: int, before_month: int) -> Resolved:
-        """A customer defaulted: every snapshot it holds from before ``before_month`` is a
-        positive (later ones are dropped: a snapshot at or after a default has no label)."""
+    def defaulted(self, slot: int, before_month: int, within_from: int) -> Resolved:
+        """A customer defaulted: every snapshot it holds from before ``before_month`` gets
+        its label: positive from month ``within_from`` on (the default fell within their
+        horizon), negative before (their horizon passed first; the month end that would
+        have said so had not come yet). Later snapshots are dropped: a snapshot at or after
+        a default has no label."""
         months = self.t.pend_month[slot]
         keep = np.flatnonzero((months != EMPTY) & (months < before_month))
         keep = keep[np.argsort(months[keep], kind="stable")]
         resolved = Resolved(np.full(len(keep), slot), months[keep].copy(),
-                            np.ones(len(keep), dtype=np.uint8),
+                            (months[keep] >= within_from).astype(np.uint8),
                             self.t.pend_x[slot, keep].astype(np.float64))
         self.t.pend_month[slot] = EMPTY
         return resolved

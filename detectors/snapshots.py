@@ -6,11 +6,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from detectors.strings import StringView
+
 EVIDENCE_FAMILIES = ("payment_delay", "tradeline", "news", "registry", "financials")
 """The families evidence is kept for, in the order of an `Evidence` tuple."""
 Evidence = tuple[tuple[str, ...], ...]
 """Per family of `EVIDENCE_FAMILIES`: ids of the input events behind it, oldest first."""
-NO_EVIDENCE: Evidence = ((),) * len(EVIDENCE_FAMILIES)
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,7 +33,11 @@ NO_PROFILE = Profile()
 @dataclass(slots=True)
 class Snapshots:
     """Feature snapshots of some customers of one bucket, taken at ``at`` (per row): all at
-    a month end (``month_end``), or all on a material change during one day."""
+    a month end (``month_end``), or all on a material change during one day.
+
+    Evidence travels as string handles, read only for the few rows that become warnings:
+    per row the kept event ids by family (``evidence``, shape (rows, families, kept)) and
+    the oldest overdue invoices (``overdue``), resolved through ``strings``."""
 
     month_end: bool
     customer_ids: list[str]
@@ -41,10 +46,18 @@ class Snapshots:
     X: np.ndarray
     exposure: np.ndarray
     profiles: list[Profile]
-    evidence: list[Evidence]
+    evidence: np.ndarray
+    overdue: np.ndarray
+    strings: StringView
 
     def __len__(self) -> int:
         return len(self.customer_ids)
+
+    def evidence_of(self, row: int) -> Evidence:
+        """Row ``row``'s evidence ids by family; overdue invoices first among payments."""
+        kept = [self.strings.many(family) for family in self.evidence[row]]
+        kept[0] = self.strings.many(self.overdue[row]) + kept[0]
+        return tuple(kept)
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,7 +3,8 @@
 A customer is a row (its *slot*); each piece of state a detector keeps is a column of one
 numeric type with a default for new rows. Rows are never removed, so a slot stays valid, and
 a whole bucket's customers can be read at once (vectorised month ends) or one at a time
-(events). Columns grow by doubling; rows past `size` are not customers yet.
+(events). Columns grow by a quarter at a time (a doubling would leave up to half of the
+memory of a large book unused); rows past `size` are not customers yet.
 """
 
 from __future__ import annotations
@@ -47,7 +48,7 @@ class Table:
         """A new row with every column at its default; its slot."""
         slot = self.size
         if slot == len(getattr(self, self.columns[0].name)):
-            self._grow(2 * slot)
+            self._grow(slot + max(16, slot // 4))
         self.size += 1
         return slot
 
@@ -74,7 +75,7 @@ class Table:
         self.size = state["size"]  # type: ignore[assignment]
         for column in self.columns:
             values = state[column.name]
-            capacity = max(16, 2 * self.size)
+            capacity = self.size + max(16, self.size // 4)
             full = column.allocate(capacity)
             full[: self.size] = values
             setattr(self, column.name, full)

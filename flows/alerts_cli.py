@@ -21,8 +21,8 @@ from connectors.channels.notifier import Notifier
 from connectors.channels.plugins import load_channel
 from connectors.channels.render import render_group
 from connectors.channels.router import match_routes
-from detectors.records import Reason, Warning
 from detectors.clock import parse_time
+from detectors.records import Reason, Warning
 
 
 def sample_warnings() -> list[Warning]:

@@ -21,7 +21,7 @@ from bytewax.testing import cluster_main
 
 from config.errors import ConnectorError
 from flows.job import Job
-from flows.run import RunSummary, epoch_of, finish, prepare_recovery, start_fresh, tune_gc
+from flows.run import RunSummary, epoch_of, finish, prepare_recovery, start_fresh, tune_process
 
 log = structlog.get_logger(__name__)
 
@@ -39,7 +39,7 @@ def run_job(job: Job) -> RunSummary:
              processes=job.processes, buckets=job.topology.buckets,
              recovery=str(directory) if directory else None)
     if job.processes == 1:
-        tune_gc()
+        tune_process()
         cluster_main(job.flow(), [], 0, worker_count_per_proc=job.workers,
                      epoch_interval=epoch_of(job.settings),
                      recovery_config=RecoveryConfig(str(directory)) if directory else None)

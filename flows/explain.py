@@ -196,7 +196,7 @@ def _snapshot(snapshots: Snapshots) -> dict[str, Any]:
     return {"at": to_rfc3339(int(snapshots.at[0])), "month_end": snapshots.month_end,
             "features": _features(snapshots.X[0]),
             "evidence": {family: list(ids) for family, ids in zip(
-                EVIDENCE_FAMILIES, snapshots.evidence[0], strict=True) if ids}}
+                EVIDENCE_FAMILIES, snapshots.evidence_of(0), strict=True) if ids}}
 
 
 def _may_concern(record: AuditRecord, customer_id: str) -> bool:

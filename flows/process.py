@@ -17,7 +17,7 @@ from bytewax.run import cli_main
 
 from flows.cluster import job_of_environment, recovery_of
 from flows.logs import configure_logging
-from flows.run import check_recovery_version, tune_gc
+from flows.run import check_recovery_version, tune_process
 
 
 def get_flow(recovery_directory: str | Path | None = None) -> Dataflow:
@@ -28,7 +28,7 @@ def get_flow(recovery_directory: str | Path | None = None) -> Dataflow:
     if job.settings.recovery.directory is not None:
         check_recovery_version(job.settings.recovery.directory, job.topology.buckets)
     configure_logging(job.settings.log_level, "auto")
-    tune_gc()
+    tune_process()
     return job.flow()
 
 

@@ -9,6 +9,7 @@ run the same `flows.job.Job` (see `flows.cluster`).
 
 from __future__ import annotations
 
+import ctypes
 import gc
 import json
 import shutil
@@ -45,13 +46,28 @@ state it holds."""
 EARLY_KINDS = ("early_warning", "escalation")
 GC_YOUNG_THRESHOLD = 50_000
 """Allocations between young-generation collections (Python's default: 700)."""
+M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3
+"""glibc ``mallopt`` parameters (malloc.h)."""
+MMAP_THRESHOLD = 128 * 1024
 
 
-def tune_gc() -> None:
-    """Collect young objects less often in a process that runs a flow: every event makes
-    short-lived objects, and at the default threshold the collector keeps walking the
-    long-lived ones."""
+def tune_process() -> None:
+    """Settings of a process that runs a flow.
+
+    - Collect young objects less often: every event makes short-lived objects, and at
+      Python's default threshold the collector keeps walking the long-lived ones.
+    - With glibc, give large blocks (numpy arrays) their own mappings and hand freed memory
+      back: glibc otherwise raises its mmap threshold as arrays come and go, and keeps the
+      freed space of every month end's arrays, so a process's memory would follow its
+      largest month rather than its state.
+    """
     gc.set_threshold(GC_YOUNG_THRESHOLD, *gc.get_threshold()[1:])
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+    except OSError:  # not glibc: nothing to tune
+        return
+    libc.mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD)
+    libc.mallopt(M_TRIM_THRESHOLD, 2 * MMAP_THRESHOLD)
 
 
 def epoch_of(settings: Settings) -> timedelta:
@@ -119,7 +135,7 @@ def run_feeds(settings: Settings, feeds: Feeds, out: Path, *, scores: bool = Fal
                                                        topology.buckets)))
     flow = build_flow(settings, feeds, file_outputs(settings, out, topology, scores=scores,
                                                     notify=notify), topology)
-    tune_gc()
+    tune_process()
     cluster_main(flow, addresses=[], proc_id=0, worker_count_per_proc=workers,
                  epoch_interval=epoch_of(settings), recovery_config=recovery)
     return finish(out)

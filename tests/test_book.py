@@ -222,3 +222,14 @@ def test_a_book_survives_a_pickle_round_trip_as_recovery_needs() -> None:
     assert driver.snapshots()[before[0]:] == copy.snapshots() != []
     assert driver.labels()[before[1]:] == copy.labels() != []
     assert [n.at for n in driver.notices()[before[2]:]] == [n.at for n in copy.notices()]
+
+
+def test_a_default_after_a_snapshots_horizon_leaves_that_snapshot_negative() -> None:
+    driver = fresh()  # horizon 3 months
+    driver.apply("payments", invoice("C", "2024-01-10", "I1", 100, "2024-02-09"))
+    driver.until(month(2024, 6))
+    driver.apply("registry", status("C", "2024-06-15", "insolvency_filed"))
+    labels = sorted((at, y) for at, y, _ in driver.labels())
+    # March's horizon ended 1 June, before the default: negative, like February's.
+    assert labels == [(month(2024, 2), 0), (month(2024, 3), 0), (month(2024, 4), 1),
+                      (month(2024, 5), 1), (month(2024, 6), 1)]

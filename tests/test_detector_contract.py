@@ -17,13 +17,16 @@ import detectors.trajectory  # noqa: F401 - imported so their detectors register
 from detectors.base import Detector
 from detectors.book import BookSettings, CustomerBook
 from detectors.features import empty
+from detectors.strings import StringTable
 from detectors.table import Table
 
 ALL = sorted(Detector.__subclasses__(), key=lambda cls: cls.__name__)
 
 
 def make(cls: type[Detector], table: Table) -> Detector:
-    return cls(table, material=500.0) if cls is detectors.ledger.Ledgers else cls(table)
+    if cls is detectors.ledger.Ledgers:
+        return cls(table, material=500.0, strings=StringTable())
+    return cls(table)
 
 
 def feed(detector: Detector, slot: int, scale: float) -> None:

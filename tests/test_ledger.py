@@ -9,13 +9,14 @@ import pytest
 
 from detectors.features import INDEX, empty
 from detectors.ledger import SALES_DAYS, LedgerError, Ledgers
+from detectors.strings import StringTable
 from detectors.table import Table
 
 
 @pytest.fixture
 def ledgers() -> Ledgers:
     """Customer 0 with three invoices: 1,000 due day 30; 2,000 due day 60; 500 due day 100."""
-    book = Ledgers(Table(Ledgers.COLUMNS), material=0.0)
+    book = Ledgers(Table(Ledgers.COLUMNS), material=0.0, strings=StringTable())
     book.t.add()
     book.invoice(0, "C", "a", 1000.0, issue_day=0, due_day=30, event_id="e-a")
     book.invoice(0, "C", "b", 2000.0, issue_day=30, due_day=60, event_id="e-b")
@@ -39,7 +40,7 @@ def test_overdue_share_days_past_due_and_share_over_90(ledgers: Ledgers) -> None
 
 
 def test_days_past_due_counts_only_material_invoices() -> None:
-    book = Ledgers(Table(Ledgers.COLUMNS), material=1500.0)
+    book = Ledgers(Table(Ledgers.COLUMNS), material=1500.0, strings=StringTable())
     book.t.add()
     book.invoice(0, "C", "a", 1000.0, issue_day=0, due_day=30, event_id="e-a")
     book.invoice(0, "C", "b", 2000.0, issue_day=30, due_day=60, event_id="e-b")
@@ -97,7 +98,7 @@ def test_invoice_ids_belong_to_their_customer(ledgers: Ledgers) -> None:
 
 def test_the_default_day_is_when_the_open_amount_90_days_late_reaches_the_material_one(
 ) -> None:
-    book = Ledgers(Table(Ledgers.COLUMNS), material=500.0)
+    book = Ledgers(Table(Ledgers.COLUMNS), material=500.0, strings=StringTable())
     book.t.add()
     book.invoice(0, "C", "a", 300.0, issue_day=0, due_day=10, event_id="e-a")
     assert book.default_day(0) > 10**6
@@ -108,8 +109,37 @@ def test_the_default_day_is_when_the_open_amount_90_days_late_reaches_the_materi
 
 
 def test_an_empty_ledger_is_neutral_and_says_nothing() -> None:
-    book = Ledgers(Table(Ledgers.COLUMNS), material=500.0)
+    book = Ledgers(Table(Ledgers.COLUMNS), material=500.0, strings=StringTable())
     book.t.add()
     f = figures(book, 10)
     assert f["has_ledger"] == 0.0
     assert all(math.isnan(f[k]) for k in ("overdue_share", "max_dpd", "dso"))
+
+
+def test_many_customers_at_once_read_exactly_as_each_alone() -> None:
+    # Invoices come and go across 100 customers (freed rows are reused by others); the
+    # month-end path (sorting the whole table) and the per-customer path (walking each
+    # customer's list) must sum each customer's invoices in the same order.
+    import random
+
+    rng = random.Random(5)
+    book = Ledgers(Table(Ledgers.COLUMNS), material=100.0, strings=StringTable())
+    slots = [book.t.add() for _ in range(100)]
+    for n in range(3000):
+        slot = rng.choice(slots)
+        if rng.random() < 0.6 or not book.has_open(slot):
+            due = rng.randrange(0, 200)
+            book.invoice(slot, f"C{slot}", f"i{n}", rng.uniform(1, 1e4) / 3, due - 30, due,
+                         f"e{n}")
+        else:
+            row = rng.choice(list(book.rows(slot)))
+            invoice = f"i{book.strings.get(int(book.items.event[row]))[1:]}"
+            book.pay(slot, f"C{slot}", invoice, rng.uniform(1, 1e4) / 7, day=150)
+    together = empty(len(slots))
+    book.features(np.array(slots), 170, together)
+    for i, slot in enumerate(slots):
+        alone = empty(1)
+        book.features(np.array([slot]), 170, alone)
+        assert np.array_equal(together[i], alone[0], equal_nan=True)
+    assert np.array_equal(book.exposure(np.array(slots)),
+                          [book.exposure(np.array([s]))[0] for s in slots])

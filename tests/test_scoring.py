@@ -13,8 +13,9 @@ from detectors.models.base import Published
 from detectors.models.scorecard import PriorScorecard
 from detectors.records import Warning
 from detectors.scoring import RANKER, Pds, Ranker, Ranks, Scored, Scorer
-from detectors.snapshots import NO_EVIDENCE, DefaultNotice, Profile, Snapshots
+from detectors.snapshots import EVIDENCE_FAMILIES, DefaultNotice, Profile, Snapshots
 from detectors.stage import Send
+from detectors.strings import NONE, StringTable
 
 PRIOR = Published(0, PriorScorecard(), "prior-v1")
 JUN = int(datetime(2024, 6, 1, tzinfo=UTC).timestamp())
@@ -27,8 +28,12 @@ def snapshots(customers: list[str], dpd: list[float], month_end: bool,
     X = empty(len(customers))
     X[:, INDEX["max_dpd"]] = dpd
     n = len(customers)
+    strings = StringTable()
+    late = strings.add("inv-late")
+    evidence = np.full((n, len(EVIDENCE_FAMILIES), 2), NONE, dtype=np.int32)
+    overdue = np.full((n, 3), late, dtype=np.int32)
     return Snapshots(month_end, customers, np.arange(n), np.full(n, at), X, np.zeros(n),
-                     [Profile(name=c) for c in customers], [NO_EVIDENCE] * n)
+                     [Profile(name=c) for c in customers], evidence, overdue, strings.view())
 
 
 def pds(bucket: str, customers: list[str], pd: list[float], month_end: bool) -> Pds:
@@ -111,6 +116,7 @@ def test_the_desk_warns_at_month_ends_within_the_budget_and_grade_only() -> None
     out = step.day(2, [scored(["A", "B", "C", "D"], [0.5, 0.2, 0.2, 0.03], grades, True),
                        Ranks(True, np.array([1, 2, 4, 50]), 100)])
     assert kinds(out) == [("A", "early_warning"), ("B", "early_warning")]  # C ranks 4th
+    assert [w.evidence for w in out if isinstance(w, Warning)] == [["inv-late"]] * 2
     assert [w.grade for w in out if isinstance(w, Warning)] == ["E", "D"]
     rows = [o.row for o in out if type(o).__name__ == "ScoreRow"]
     assert [(r["customer_id"], r["rank"], r["portfolio_size"]) for r in rows] == [

@@ -11,6 +11,7 @@ from zlib import adler32
 from bytewax.outputs import FixedPartitionedSink, StatefulSinkPartition
 
 from config.audit import AuditSettings
+from connectors.audit.record import canonical
 from connectors.audit.writer import AuditPosition, AuditWriter
 
 
@@ -21,7 +22,8 @@ class AuditEntry:
     kind: str
     id: str
     event_time: str
-    body: dict[str, Any] = field(default_factory=dict)
+    body: dict[str, Any] | bytes = field(default_factory=dict)
+    """The body, or its canonical bytes when the flow built them directly (`input_body`)."""
 
 
 class _AuditPartition(StatefulSinkPartition[AuditEntry, AuditPosition]):
@@ -31,7 +33,9 @@ class _AuditPartition(StatefulSinkPartition[AuditEntry, AuditPosition]):
     def write_batch(self, values: list[AuditEntry | list[AuditEntry]]) -> None:
         for value in values:
             for entry in value if isinstance(value, list) else (value,):
-                self._writer.append(entry.kind, entry.id, entry.event_time, entry.body)
+                body = entry.body
+                body_json = body if isinstance(body, bytes) else canonical(body)
+                self._writer.append_encoded(entry.kind, entry.id, entry.event_time, body_json)
 
     def snapshot(self) -> AuditPosition:
         return self._writer.position()

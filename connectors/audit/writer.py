@@ -13,7 +13,14 @@ import structlog
 from config.audit import AuditSettings
 from config.errors import ConnectorError
 from connectors.audit._segments import list_segments, read_lines, segment_path
-from connectors.audit.record import ANCHOR, GENESIS, AuditRecord, anchor_body, encode
+from connectors.audit.record import (
+    ANCHOR,
+    GENESIS,
+    AuditRecord,
+    anchor_body,
+    canonical,
+    encode,
+)
 
 _PARTITION = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9_.-]*")
 
@@ -70,13 +77,20 @@ class AuditWriter:
 
     def append(self, kind: str, id: str, event_time: str, body: dict[str, Any]) -> AuditRecord:
         """Chain one record onto the partition, and an anchor after every ``anchor_every``."""
+        seq, prev = self._seq, self._head  # before the anchor that may follow
+        hashed = self.append_encoded(kind, id, event_time, canonical(body))
+        return AuditRecord(seq, self.partition, kind, id, event_time, body, prev, hashed)
+
+    def append_encoded(self, kind: str, id: str, event_time: str, body_json: bytes) -> str:
+        """`append` a record whose body the caller already encoded canonically (the inputs
+        of a run: no dict is kept); returns its hash."""
         if kind == ANCHOR:
             raise ConnectorError("audit anchors are written by the writer, not appended")
-        record = self._write(kind, id, event_time, body)
+        hashed = self._write(kind, id, event_time, body_json)
         self._since_anchor += 1
         if self._since_anchor >= self.settings.anchor_every:
             self._anchor(final=False)
-        return record
+        return hashed
 
     def position(self) -> AuditPosition:
         """Flush, then say where the next record goes; this is the recovery snapshot."""
@@ -116,23 +130,22 @@ class AuditWriter:
                            self.settings.key_bytes())
         # The anchor takes the event time of the record it follows: no wall clock, so a
         # replay writes the same bytes.
-        self._write(ANCHOR, f"anchor-{self._seq}", self._event_time, body)
+        self._write(ANCHOR, f"anchor-{self._seq}", self._event_time, canonical(body))
         self._since_anchor = 0
 
-    def _write(self, kind: str, id: str, event_time: str, body: dict[str, Any]) -> AuditRecord:
+    def _write(self, kind: str, id: str, event_time: str, body_json: bytes) -> str:
         if self._closed:
             raise ConnectorError(f"audit writer for partition {self.partition!r} is closed")
-        hashed, line = encode(self._seq, self.partition, kind, id, event_time, body, self._head)
-        record = AuditRecord(self._seq, self.partition, kind, id, event_time, body, self._head,
-                             hashed)
+        hashed, line = encode(self._seq, self.partition, kind, id, event_time, body_json,
+                              self._head)
         if self._offset > 0 and self._offset + len(line) > self.settings.segment_max_bytes:
             self._rotate()
         self._file.write(line)
         self._offset += len(line)
         self._seq += 1
-        self._head = record.hash
+        self._head = hashed
         self._event_time = event_time
-        return record
+        return hashed
 
     def _rotate(self) -> None:
         self.flush()

@@ -30,8 +30,8 @@ from connectors.channels.router import (
 )
 from connectors.channels.scheduler import Scheduler
 from connectors.channels.store import Store, ts
-from detectors.records import Warning
 from detectors.clock import parse_time
+from detectors.records import Warning
 
 __all__ = ["DeliveryReport", "Notifier"]
 

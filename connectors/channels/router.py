@@ -9,8 +9,8 @@ from datetime import datetime
 
 from config.alerts import AlertsSettings, ResolvedRoute
 from connectors.channels.store import Store, ts
-from detectors.records import Warning
 from detectors.clock import parse_time
+from detectors.records import Warning
 
 
 def match_routes(node: ResolvedRoute, warning: Warning) -> list[ResolvedRoute]:

@@ -17,8 +17,8 @@ from connectors.channels.outbox import Outbox, message_id
 from connectors.channels.render import render_digest, render_group
 from connectors.channels.router import inhibited_by, silenced_by
 from connectors.channels.store import Store, ts
-from detectors.records import Warning
 from detectors.clock import parse_time
+from detectors.records import Warning
 
 log = structlog.get_logger(__name__)
 

@@ -9,8 +9,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from detectors.records import Warning
 from detectors.clock import parse_time
+from detectors.records import Warning
 
 DB_NAME = "alerts.sqlite3"
 _SCHEMA = """

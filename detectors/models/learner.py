@@ -12,7 +12,7 @@ month end that knows them (``known_at <= month``). At each event-time month end
 3. holds back positives until the month end after their horizon closed, when their
    snapshot's negatives are known too (learned earlier, the recent past would hold only
    positives and "recent" would read as "risky"), and lets the models learn the rest;
-4. every ``refit_every_months`` months, chooses the champion (the learned model that ranks
+4. when a refit is due (`Learner._refit_due`), chooses the champion (the learned model that ranks
    the validated labels best, once there are enough) and refits the boosted model;
 5. freezes every model and publishes a frozen copy of the champion.
 
@@ -43,6 +43,9 @@ if TYPE_CHECKING:  # the settings (pydantic) cost a quarter of a second to impor
 
 MODELS = ("prior", "calibrated", "online", "boosted")
 """Every model, in the order of the validation window's prediction columns."""
+CHUNK = 4096
+"""Labels validated and learned at a time (in canonical order): a month of a large book
+then needs no copies of all its labels at once."""
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -135,7 +138,8 @@ class Learner:
         self.prior = PriorScorecard()
         self.calibrated = CalibratedScorecard()
         self.online = OnlineLogit(settings.learning_rate, settings.l2)
-        self.boosted = RefitBoosting(settings.min_labels, settings.min_positives)
+        self.boosted = RefitBoosting(settings.min_labels, settings.min_positives,
+                                     cap=settings.store_rows)
         self.window = ValidationWindow(MODELS)
         self._inbox: list[LabelBatch] = []
         self._waiting = LabelBatch.empty()
@@ -144,6 +148,9 @@ class Learner:
         """Per recent month end, every ready model as published then."""
         self._champion = "prior"
         self._refit_month: int | None = None
+        self._learned = 0
+        """Labels learned so far, and by the last refit (`_refit_due`)."""
+        self._learned_at_refit = 0
         self._published: Published | None = None
 
     @property
@@ -186,20 +193,38 @@ class Learner:
         self._inbox = [] if known.all() else [inbox.take(~known)]
         due = inbox if known.all() else inbox.take(known)
         # One canonical order for the waiting positives and the new labels; only the new
-        # ones are validated (the waiting ones were when they came).
+        # ones are validated (the waiting ones were when they came). A month's labels are
+        # taken a chunk at a time, so a large book needs no copies of all of them at once.
         pool = LabelBatch.concat([self._waiting, due])
         order = pool.canonical_order()
-        pool = pool.take(order)
-        fresh = order >= len(self._waiting)
-        self._validate(pool.X[fresh], pool.y[fresh], pool.at[fresh])
-        self._learn(pool, month)
+        waiting = len(self._waiting)
+        held: list[LabelBatch] = []
+        for start in range(0, len(order), CHUNK):
+            index = order[start : start + CHUNK]
+            chunk = pool.take(index)
+            fresh = index >= waiting
+            self._validate(chunk.X[fresh], chunk.y[fresh], chunk.at[fresh])
+            held.append(self._learn(chunk, month))
+        self._waiting = LabelBatch.concat(held)
         step = months_since_epoch(month)
-        if (self._refit_month is None
-                or step >= self._refit_month + self.settings.refit_every_months):
+        if self._refit_due(step):
             self._refit_month = step
+            self._learned_at_refit = self._learned
             self._choose()
             self.boosted.refit()
         return self._freeze(month)
+
+    def _refit_due(self, step: int) -> bool:
+        """A refit (and a new choice of champion) is due at least ``refit_every_months``
+        after the last, once the labels learned grew by ``refit_growth`` since, or
+        ``refit_within_months`` passed: a growing book refits often, a mature or quiet one
+        about once a year, so refits cost the run little however long its history."""
+        if self._refit_month is None:
+            return True
+        s = self.settings
+        since = step - self._refit_month
+        grown = self._learned >= (1 + s.refit_growth) * self._learned_at_refit
+        return since >= s.refit_every_months and (grown or since >= s.refit_within_months)
 
     def _validate(self, X: np.ndarray, y: np.ndarray, at: np.ndarray) -> None:
         """Score each label with the models frozen at its snapshot's month end. Labels in
@@ -230,11 +255,11 @@ class Learner:
             predictions[place[these], column] = model.predict(X[these])
         self.window.add(at[rows], y[rows], predictions)
 
-    def _learn(self, labels: LabelBatch, month: int) -> None:
+    def _learn(self, labels: LabelBatch, month: int) -> LabelBatch:
         """Every learning model learns ``labels`` (canonical order), except positives whose
         horizon has not closed before ``month``: those wait. A snapshot's negative label
         is known only once its horizon closed strictly before the customer's clock
-        (`detectors.customer`), i.e. at the month end after the horizon's last day; a
+        (`detectors.pending`), i.e. at the month end after the horizon's last day; a
         positive waits for that same month end, so each snapshot month's positives and
         negatives are learned together (a month earlier, every month's learning would
         end on a month of positives alone, and the models run high)."""
@@ -242,12 +267,13 @@ class Learner:
         closes = np.array([add_months(int(t), self.horizon_months) for t in times],
                           dtype=np.int64)[inverse.ravel()]
         waits = (labels.y == 1) & (closes >= month)
-        self._waiting = labels.take(waits) if waits.any() else LabelBatch.empty()
         X, y = (labels.X[~waits], labels.y[~waits]) if waits.any() else (labels.X, labels.y)
         if len(y):
+            self._learned += len(y)
             self.calibrated.learn(X, y)
             self.online.learn(X, y)
             self.boosted.learn(X, y)
+        return labels.take(waits) if waits.any() else LabelBatch.empty()
 
     def _choose(self) -> None:
         """Once enough labels are validated, the learned model that ranks them best becomes
