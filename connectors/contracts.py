@@ -402,7 +402,24 @@ def parse_record(feed: str, raw: bytes) -> e.Event:
         record = adapter.validate_json(raw)
     except ValidationError as exc:
         raise _contract_error(exc, raw) from None
+    if (b"NaN" in raw or b"Infinity" in raw) and _has_non_json_number(raw):
+        raise ContractError("invalid_json", "NaN and Infinity are not JSON numbers")
     return record.to_event()
+
+
+def _reject_constant(name: str) -> None:
+    raise ValueError(name)
+
+
+def _has_non_json_number(raw: bytes) -> bool:
+    """Whether a record the contract accepted carries a NaN or Infinity literal in a field
+    it ignores (the parser tolerates them; JSON does not). Only asked of records whose bytes
+    spell one, so valid records pay nothing."""
+    try:
+        json.loads(raw, parse_constant=_reject_constant)
+    except ValueError:
+        return True
+    return False
 
 
 def _contract_error(error: ValidationError, raw: bytes) -> ContractError:

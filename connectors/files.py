@@ -22,6 +22,8 @@ from detectors.events import FEEDS, Origin
 from detectors.records import DeadLetter
 
 BOM = b"\xef\xbb\xbf"
+LINE_LIMIT = MAX_RECORD_BYTES + 2
+"""Bytes read for one line at most: a record of the largest size and its CRLF."""
 
 
 def feed_files(folder: Path) -> list[tuple[str, Path]]:
@@ -71,15 +73,18 @@ class FileInput(RecordInput):
             return None
         at_start = self._line == 0
         try:
-            raw = self._file.readline(MAX_RECORD_BYTES + 1)
+            limit = LINE_LIMIT + len(BOM) if at_start else LINE_LIMIT
+            raw = self._file.readline(limit)
             if not raw:
                 self._finish()
                 return None
             size = len(raw)
-            if size > MAX_RECORD_BYTES and not raw.endswith(b"\n"):
+            last = raw
+            if size == limit and not raw.endswith(b"\n"):
                 raw = raw[:KEPT_OF_OVERSIZED]  # skip the rest of the line, keep its head
                 while chunk := self._file.readline(MAX_RECORD_BYTES):
                     size += len(chunk)
+                    last = chunk
                     if chunk.endswith(b"\n"):
                         break
         except (EOFError, OSError, zlib.error) as exc:
@@ -91,10 +96,13 @@ class FileInput(RecordInput):
         self._line += 1
         if at_start and raw.startswith(BOM):
             raw = raw[len(BOM):]
+            size -= len(BOM)
+        size -= _line_end(last)
         raw = raw.rstrip(b"\r\n") if raw.endswith(b"\n") else raw
         if size > MAX_RECORD_BYTES:
-            return RawLine(raw, self._line, oversized(self.feed, "line", size, raw,
-                                                      self._origin()))
+            kept = raw[:KEPT_OF_OVERSIZED]
+            return RawLine(kept, self._line, oversized(self.feed, "line", size, kept,
+                                                       self._origin()))
         return RawLine(raw, self._line)
 
     def close(self) -> None:
@@ -108,6 +116,13 @@ class FileInput(RecordInput):
     def _finish(self) -> None:
         self._ended = True
         self.close()
+
+
+def _line_end(line: bytes) -> int:
+    """The length of the line end a line was read with (CRLF, LF or none at the file's end)."""
+    if line.endswith(b"\r\n"):
+        return 2
+    return 1 if line.endswith(b"\n") else 0
 
 
 class FolderFeeds(Feeds):

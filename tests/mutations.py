@@ -90,7 +90,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-__all__ = ["CONTRACT_REASONS", "ENGINE_RULES", "GZIP_NAME", "KINDS", "Manifest", "Mutant",
+__all__ = ["CONTRACT_REASONS", "GZIP_NAME", "KINDS", "Manifest", "Mutant",
            "event_time_seconds", "hostile_book", "mutate_book"]
 
 DAY = 86_400
@@ -111,9 +111,6 @@ FRAMING = {"customers.jsonl": ("bom",), "news.jsonl": ("bom", "crlf"),
 CONTRACT_REASONS = frozenset(("invalid_json", "not_utf8", "schema", "unknown_version",
                               "too_large"))
 """Reasons found from a line alone (what `connectors.contracts.parse_record` decides)."""
-ENGINE_RULES = frozenset(("nan_literal",))
-"""Kinds with a contract reason that today's parser lets through (a NaN/Infinity literal in
-an ignored field): the engine must reject them, the parser check skips them."""
 FEEDS = ("customers", "payments", "news", "registry")
 BOM = b"\xef\xbb\xbf"
 
