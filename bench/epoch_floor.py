@@ -24,7 +24,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from flows.kafka_run import free_ports  # noqa: E402
+from flows.cluster import free_ports  # noqa: E402
 
 PARTITIONS = 4
 CUSTOMERS = 1000
@@ -34,8 +34,15 @@ def _flow(items: int, epochs: int, steps: int, started: list[float]) -> Any:
     import bytewax.operators as op
     from bytewax.dataflow import Dataflow
     from bytewax.inputs import FixedPartitionedSource, StatefulSourcePartition
+    from bytewax.outputs import DynamicSink, StatelessSinkPartition
 
-    from flows.kafka_run import DiscardSink
+    class Drop(StatelessSinkPartition[Any]):
+        def write_batch(self, items: list[Any]) -> None:
+            del items
+
+    class DiscardSink(DynamicSink[Any]):
+        def build(self, step_id: str, worker_index: int, worker_count: int) -> Drop:
+            return Drop()
 
     per_batch = max(1, items // epochs // PARTITIONS)
 

@@ -1,7 +1,8 @@
 """Helpers shared by the Kafka flow tests: unique topics, a simulated portfolio, references.
 
 A test's reference is always `flows.run.run_folder` on the very feeds folder it published, run
-with the same settings, so the comparison follows whatever the detectors do today.
+with the same deciding settings, so the comparisons follow whatever the detectors do today.
+Outputs are compared as bytes: a run over Kafka must write what the folder run writes.
 """
 
 from __future__ import annotations
@@ -17,12 +18,17 @@ from confluent_kafka.admin import ConfigResource
 from kafka_broker import admin_client, create_topic
 
 from config.settings import KafkaSettings, Settings
+from config.version import program_version
 from connectors.contracts import FEEDS
-from connectors.kafka import produce_folder, read_warnings
+from connectors.kafka import produce_folder, read_topic, read_warnings
 from connectors.simulator import simulate
-from flows.run import STATS, WARNINGS, RunSummary, read_jsonl, run_folder
+from flows.cluster import run_job
+from flows.job import Job, SourceSpec
+from flows.run import STATS, WARNINGS, RunSummary, canonicalize, read_jsonl, run_folder
 
 OUTPUTS = ("warnings", "deadletter")
+COMPARED = ("warnings.jsonl", "scores.jsonl", "watchlist.jsonl")
+"""The outputs that must be byte-identical between runs of the same accepted records."""
 
 
 def make_topics(bootstrap: str, partitions: int, prefix: str = "t") -> dict[str, str]:
@@ -43,78 +49,94 @@ def output_topics(bootstrap: str, topics: dict[str, str], partitions: int = 1) -
     return {**topics, **fresh}
 
 
-def kafka_settings(topics: dict[str, str]) -> Settings:
-    return Settings(kafka=KafkaSettings(topics=topics))
+def kafka_settings(topics: dict[str, str], **extra: Any) -> Settings:
+    return Settings(kafka=KafkaSettings(topics=topics), **extra)
 
 
-def portfolio(folder: Path, customers: int = 120, months: int = 12, seed: int = 11) -> Path:
+def portfolio(folder: Path, customers: int = 100, months: int = 10, seed: int = 11) -> Path:
     """A small simulated portfolio (feed files) in ``folder``."""
     simulate(customers, months, seed, folder)
     return folder
 
 
-def publish(bootstrap: str, feeds: Path, topics: dict[str, str]) -> dict[str, int]:
-    return produce_folder({"bootstrap.servers": bootstrap}, feeds, topics)
-
-
-def folder_reference(settings: Settings, feeds: Path, out: Path) -> tuple[dict[str, Any],
-                                                                          RunSummary]:
-    """Warnings by id (and the summary) of an uninterrupted one-worker folder run."""
-    summary = run_folder(settings, feeds, out)
-    return by_id(read_jsonl(out / WARNINGS)), summary
+def publish(bootstrap: str, feeds: Path, topics: dict[str, str]) -> int:
+    """Publish a feeds folder; the number of messages."""
+    return sum(produce_folder({"bootstrap.servers": bootstrap}, feeds, topics).values())
 
 
 @dataclass(frozen=True)
-class Published:
-    """A simulated portfolio on fresh topics, with the folder run's warnings to compare."""
+class Reference:
+    """A feeds folder and the outputs of an uninterrupted one-worker folder run over it."""
 
-    topics: dict[str, str]
-    settings: Settings
-    counts: dict[str, int]
-    expected: dict[str, Any]
+    feeds: Path
+    out: Path
     summary: RunSummary
 
-
-def publish_portfolio(bootstrap: str, tmp_path: Path, customers: int = 120,
-                      months: int = 12) -> Published:
-    """Simulate, publish to one-partition topics, and run the folder reference."""
-    feeds = portfolio(tmp_path / "feeds", customers=customers, months=months)
-    topics = make_topics(bootstrap, 1)
-    settings = kafka_settings(topics)
-    counts = publish(bootstrap, feeds, topics)
-    expected, summary = folder_reference(settings, feeds, tmp_path / "folder")
-    return Published(topics, settings, counts, expected, summary)
+    def warnings(self) -> list[dict[str, Any]]:
+        return read_jsonl(self.out / WARNINGS)
 
 
-def by_id(warnings: list[dict[str, Any]]) -> dict[str, Any]:
-    rows = {w["warning_id"]: w for w in warnings}
-    assert len(rows) == len(warnings), "warning ids repeat within one list"
-    return rows
+def folder_reference(feeds: Path, out: Path) -> Reference:
+    """Run the folder reference (with scores) over ``feeds`` into ``out``.
+
+    Warnings name the program version, a digest of the code on disk that this process
+    computes once; spawned processes compute it when they start. It is computed afresh here,
+    so that a reference and the processes started after it name the same code even where the
+    code is edited while the tests run."""
+    program_version.cache_clear()
+    summary = run_folder(Settings(), feeds, out, scores=True, notify=False)
+    return Reference(feeds, out, summary)
 
 
-def topic_warnings(bootstrap: str, topic: str) -> dict[str, Any]:
-    """The warnings topic, deduplicated by ``warning_id`` (the documented consumer side)."""
-    return by_id(read_warnings(bootstrap, topic))
+def kafka_job(settings: Settings, bootstrap: str, out: Path, **options: Any) -> Job:
+    """A run over the feed topics to their current end, writing scores too; ``options`` are
+    the Job's (``processes``, ``workers``...) or the source's (``start``)."""
+    source = {"bootstrap": bootstrap, "stop_at_end": True}
+    if "start" in options:
+        source["start"] = options.pop("start")
+    return Job(settings, SourceSpec("kafka", source), out, scores=True, **options)
 
 
-def diff(expected: dict[str, Any], got: dict[str, Any]) -> str:
-    """A short account of how two warning sets differ (for assertion messages)."""
-    missing = sorted(expected.keys() - got.keys())
-    extra = sorted(got.keys() - expected.keys())
-    changed = [k for k in sorted(expected.keys() & got.keys()) if expected[k] != got[k]]
-    sample = ""
-    if changed:
-        a, b = expected[changed[0]], got[changed[0]]
-        sample = json.dumps({f: [a.get(f), b.get(f)] for f in a.keys() | b.keys()
-                             if a.get(f) != b.get(f)})[:600]
-    return (f"{len(missing)} missing {missing[:5]}, {len(extra)} extra {extra[:5]}, "
-            f"{len(changed)} changed {sample}")
+def run_kafka(settings: Settings, bootstrap: str, out: Path, **options: Any) -> RunSummary:
+    return run_job(kafka_job(settings, bootstrap, out, **options))
+
+
+def differing(expected: Path, got: Path, names: tuple[str, ...] = COMPARED) -> list[str]:
+    """The outputs in ``names`` whose bytes differ between two run folders (each must exist)."""
+    for name in names:
+        assert (expected / name).is_file(), f"{expected / name} was not written"
+    return [name for name in names if (expected / name).read_bytes() != (got / name)
+            .read_bytes()]
+
+
+def topic_as_file(bootstrap: str, topic: str, path: Path) -> list[dict[str, Any]]:
+    """The warnings topic, first copy per ``warning_id``, written to ``path`` in the canonical
+    order of a run's ``warnings.jsonl`` (so the two can be compared as bytes)."""
+    warnings = read_warnings(bootstrap, topic)
+    path.write_text("".join(json.dumps(w) + "\n" for w in warnings), encoding="utf-8")
+    canonicalize(path)
+    return warnings
+
+
+def message_count(bootstrap: str, topic: str) -> int:
+    """Every message of a topic, repeats included."""
+    return len(read_topic(bootstrap, topic))
 
 
 def records_read(out: Path) -> dict[str, int]:
-    """Source partition -> records it read, from the ``SourceDone`` rows of a run's stats."""
-    return {row["partition"]: row["records"] for row in read_jsonl(out / STATS)
+    """Input -> records it read, from the ``ReadCount`` rows of a run's stats."""
+    return {row["input"]: row["records"] for row in read_jsonl(out / STATS)
             if "records" in row}
+
+
+def diff(expected: list[dict[str, Any]], got: list[dict[str, Any]]) -> str:
+    """A short account of how two warning lists differ (for assertion messages)."""
+    a = {w["warning_id"]: w for w in expected}
+    b = {w["warning_id"]: w for w in got}
+    missing, extra = sorted(a.keys() - b.keys()), sorted(b.keys() - a.keys())
+    changed = [k for k in sorted(a.keys() & b.keys()) if a[k] != b[k]]
+    return (f"{len(missing)} missing {missing[:5]}, {len(extra)} extra {extra[:5]}, "
+            f"{len(changed)} changed {changed[:5]}")
 
 
 def low_watermarks(bootstrap: str, topics: dict[str, str]) -> dict[str, int]:

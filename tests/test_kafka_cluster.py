@@ -1,9 +1,10 @@
-"""Scale-out: two bytewax processes over 6-partition topics decide exactly like one.
+"""Scale-out: two processes over 6-partition topics write exactly what one process writes.
 
-The same feed topics are read twice, into separate warnings topics: once by one process (one
-worker), once by a cluster of two processes on loopback (``python -m flows.kafka_entry -i
-I -a ...``). The two warning sets must be equal, field by field, and equal to the folder run,
-and the cluster must have read every published record (its stats' ``SourceDone`` counts).
+The same feed topics are read twice, into separate warnings and dead-letter topics: once by
+one process (one worker), once by a cluster of two spawned processes on loopback
+(`flows.cluster.run_job` with ``processes=2``). Both must write the folder run's warnings,
+scores and watchlist byte for byte, and the same warnings to their topics; the cluster must
+have read every published record once (its stats' `ReadCount` rows, one per topic partition).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from pathlib import Path
 
 import pytest
 from kafka_support import (
-    diff,
+    differing,
     folder_reference,
     kafka_settings,
     low_watermarks,
@@ -22,38 +23,46 @@ from kafka_support import (
     publish,
     records_read,
     retention_ms,
-    topic_warnings,
+    run_kafka,
+    topic_as_file,
 )
 
+from connectors.contracts import FEEDS
 from connectors.kafka import read_deadletters
-from flows.kafka_run import run_kafka
 
-pytestmark = [pytest.mark.kafka, pytest.mark.timeout(300)]
+pytestmark = [pytest.mark.kafka, pytest.mark.timeout(240)]
+PARTITIONS = 6
 
 
-def test_two_processes_give_the_warnings_of_one(kafka_bootstrap: str, tmp_path: Path) -> None:
-    feeds = portfolio(tmp_path / "feeds", customers=150, months=14)
-    one = make_topics(kafka_bootstrap, 6)
-    two = output_topics(kafka_bootstrap, one, partitions=6)
-    published = sum(publish(kafka_bootstrap, feeds, one).values())
-    expected, _ = folder_reference(kafka_settings(one), feeds, tmp_path / "folder")
+def test_two_processes_write_what_one_process_and_the_folder_write(
+    kafka_bootstrap: str, tmp_path: Path
+) -> None:
+    reference = folder_reference(portfolio(tmp_path / "feeds", customers=120, months=12),
+                                 tmp_path / "folder")
+    one = make_topics(kafka_bootstrap, PARTITIONS)
+    two = output_topics(kafka_bootstrap, one, partitions=PARTITIONS)
+    published = publish(kafka_bootstrap, reference.feeds, one)
 
-    run_kafka(kafka_settings(one), kafka_bootstrap, stop_at_end=True)
-    run_kafka(kafka_settings(two), kafka_bootstrap, processes=2, stop_at_end=True,
-              out=tmp_path / "cluster")
+    single = run_kafka(kafka_settings(one), kafka_bootstrap, tmp_path / "single")
+    cluster = run_kafka(kafka_settings(two), kafka_bootstrap, tmp_path / "cluster",
+                        processes=2)
 
     # Every record, once: the records are stamped with old event times, which a topic's time
-    # retention would delete under the readers (and the consumer would silently skip).
+    # retention would delete under the readers (and the consumer would skip).
     assert set(retention_ms(kafka_bootstrap, one).values()) == {"-1"}
     assert low_watermarks(kafka_bootstrap, one) == {}, "the broker deleted published records"
     read = records_read(tmp_path / "cluster")
-    assert sum(read.values()) == published, f"read {read} of {published} published records"
-    assert len(read) == 6, read
+    assert set(read) == {f"{one[f]}:{p}" for f in FEEDS for p in range(PARTITIONS)}
+    assert sum(read.values()) == published
+    assert all(read.values()), f"some partition got no records: {read}"
 
-    single = topic_warnings(kafka_bootstrap, one["warnings"])
-    cluster = topic_warnings(kafka_bootstrap, two["warnings"])
-    dead_single = read_deadletters(kafka_bootstrap, one["deadletter"])
-    dead_cluster = read_deadletters(kafka_bootstrap, two["deadletter"])
-    assert cluster == single, f"dead letters {dead_cluster}: {diff(single, cluster)}"
-    assert single == expected, diff(expected, single)
-    assert len(dead_cluster) == len(dead_single) == 0
+    assert differing(reference.out, tmp_path / "single") == []
+    assert differing(reference.out, tmp_path / "cluster") == []
+    assert single == cluster == reference.summary
+    topic_as_file(kafka_bootstrap, one["warnings"], tmp_path / "single-topic.jsonl")
+    topic_as_file(kafka_bootstrap, two["warnings"], tmp_path / "cluster-topic.jsonl")
+    warnings = (reference.out / "warnings.jsonl").read_bytes()
+    assert (tmp_path / "single-topic.jsonl").read_bytes() == warnings
+    assert (tmp_path / "cluster-topic.jsonl").read_bytes() == warnings
+    assert read_deadletters(kafka_bootstrap, one["deadletter"]) == []
+    assert read_deadletters(kafka_bootstrap, two["deadletter"]) == []

@@ -1,145 +1,238 @@
-"""The monitor on a real Kafka broker: same warnings as the folder run, bad input accounted.
+"""The monitor on a real Kafka broker writes what the folder run writes, and accounts for
+every message.
 
-Each test publishes a small simulated portfolio to fresh topics, runs `run_kafka` to the end
-of the topics, and compares the warnings topic (deduplicated by ``warning_id``) with the
-warnings of `flows.run.run_folder` on the same folder, field by field.
+Each test publishes the module's simulated portfolio (or a part of it) to fresh topics, runs
+the job of kind ``kafka`` to the end of the topics (`flows.cluster.run_job`), and compares its
+outputs with those of `flows.run.run_folder` on the same folder, byte for byte. The source is
+also read directly (`KafkaFeeds`) where the run cannot show what it does: a backfill's first
+record, and where a reopened partition reads on.
 """
 
 from __future__ import annotations
 
 import json
+import time
 from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from feedkit import drain, payment
+from feedkit import payment
 from kafka_support import (
+    Reference,
     diff,
+    differing,
     folder_reference,
     kafka_settings,
     make_topics,
     portfolio,
     publish,
-    publish_portfolio,
-    topic_warnings,
+    records_read,
+    run_kafka,
+    topic_as_file,
 )
 
 from connectors.contracts import FEEDS, MAX_RECORD_BYTES
-from connectors.files import event_seconds, feed_files
-from connectors.kafka import KafkaFeedSource, produce_lines, read_deadletters
-from connectors.kafka.produce import record_key
-from connectors.records import DeadLetter, RawRecord, Watermark
-from flows.kafka_run import run_kafka
-from flows.run import STATS, read_jsonl
+from connectors.files import feed_files
+from connectors.kafka import KafkaFeeds, produce_lines, read_deadletters, read_topic
+from connectors.kafka.produce import record_key, record_time
+from connectors.partition import RawLine, RecordInput
+from flows.run import DEADLETTER, WARNINGS, read_jsonl
 
-pytestmark = [pytest.mark.kafka, pytest.mark.timeout(240)]
+pytestmark = [pytest.mark.kafka, pytest.mark.timeout(180)]
 
 
-def test_kafka_run_gives_the_folder_runs_warnings(kafka_bootstrap: str, tmp_path: Path) -> None:
-    ref = publish_portfolio(kafka_bootstrap, tmp_path)
-    topics, settings = ref.topics, ref.settings
-    published, expected, summary = ref.counts, ref.expected, ref.summary
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory: pytest.TempPathFactory) -> Reference:
+    base = tmp_path_factory.mktemp("reference")
+    return folder_reference(portfolio(base / "feeds", customers=100, months=10), base / "out")
+
+
+def feed_lines(feeds: Path) -> dict[str, list[bytes]]:
+    """Feed -> its records, in file order."""
+    lines: dict[str, list[bytes]] = {}
+    for feed, path in feed_files(feeds):
+        lines.setdefault(feed, []).extend(x for x in path.read_bytes().splitlines() if x)
+    return lines
+
+
+def test_a_kafka_run_writes_the_folder_runs_outputs(
+    kafka_bootstrap: str, tmp_path: Path, reference: Reference
+) -> None:
+    topics = make_topics(kafka_bootstrap, 1)
+    published = publish(kafka_bootstrap, reference.feeds, topics)
+    expected = reference.warnings()
     assert expected, "the portfolio should produce some warnings"
 
-    run_kafka(settings, kafka_bootstrap, stop_at_end=True, out=tmp_path / "kafka")
+    summary = run_kafka(kafka_settings(topics), kafka_bootstrap, tmp_path / "kafka")
 
-    got = topic_warnings(kafka_bootstrap, topics["warnings"])
-    assert got == expected, diff(expected, got)
-    stats = read_jsonl(tmp_path / "kafka" / STATS)
-    assert sum(r["records"] for r in stats if "records" in r) == sum(published.values())
-    assert sum(r["count"] for r in stats if "count" in r) == summary.accepted
+    assert differing(reference.out, tmp_path / "kafka") == []
+    assert summary == reference.summary and summary.read == published
+    from_topic = topic_as_file(kafka_bootstrap, topics["warnings"], tmp_path / "topic.jsonl")
+    assert (tmp_path / "topic.jsonl").read_bytes() == (reference.out / WARNINGS).read_bytes(), \
+        diff(expected, from_topic)
+    messages = sorted(m.value() for m in read_topic(kafka_bootstrap, topics["warnings"]))
+    assert messages == sorted((reference.out / WARNINGS).read_bytes().splitlines()), \
+        "each warning once, its value byte for byte its line in warnings.jsonl"
     assert read_deadletters(kafka_bootstrap, topics["deadletter"]) == []
+    assert set(records_read(tmp_path / "kafka")) == {f"{topics[f]}:0" for f in FEEDS}
 
 
-def _bad_messages() -> dict[str, list[tuple[bytes | None, bytes | None, list | None]]]:
-    """About three thousand broken messages per feed, each with the reason it must get."""
+Message = tuple[bytes | None, bytes | None, list[tuple[str, bytes]] | None]
+
+
+def _bad_messages() -> dict[str, list[Message]]:
+    """Broken messages per feed; their reasons are `EXPECTED_REASONS`."""
     good = json.dumps({"event_time": "2021-03-01T00:00:00Z", "event_id": "x",
-                       "customer_id": "C000001"}).encode()
+                       "customer_id": "C000001", "name": "X"}).encode()
     key = b"C000001"
     return {
-        "payments": [(key, b"{not json %d" % i, None) for i in range(1000)]
-        + [(None, good, None) for _ in range(500)],
-        "news": [(key, b"\xff\xfe caf\xe9 %d" % i, None) for i in range(800)]
-        + [(key, None, None) for _ in range(200)],
-        "registry": [(key, good, [("contract_version", b"2")]) for _ in range(500)],
+        "payments": [(key, b"{not json %d" % i, None) for i in range(120)]
+        + [(None, good, None) for _ in range(40)],
+        "news": [(key, b"\xff\xfe caf\xe9 %d" % i, None) for i in range(80)]
+        + [(key, None, None) for _ in range(20)],
+        "registry": [(key, good, [("contract_version", b"2")]) for _ in range(50)],
         "customers": [(key, b'{"pad":"' + b"x" * (MAX_RECORD_BYTES + 10) + b'"}', None)
-                      for _ in range(3)],
+                      for _ in range(2)],
     }
 
 
-EXPECTED_REASONS = {"invalid_json": 1000, "missing_key": 500, "not_utf8": 800,
-                    "missing_value": 200, "unknown_version": 500, "too_large": 3}
+EXPECTED_REASONS = {"invalid_json": 120, "missing_key": 40, "not_utf8": 80,
+                    "missing_value": 20, "unknown_version": 50, "too_large": 2}
+REPEATS_EVERY = 200
+"""Every 200th good message is published twice (the copy counts as a duplicate)."""
 
 
-def test_bad_messages_go_to_the_dead_letter_topic(kafka_bootstrap: str, tmp_path: Path) -> None:
-    feeds = portfolio(tmp_path / "feeds", customers=80, months=10)
+def test_bad_messages_reach_the_dead_letter_topic_and_every_message_is_accounted(
+    kafka_bootstrap: str, tmp_path: Path, reference: Reference
+) -> None:
     topics = make_topics(kafka_bootstrap, 1)
-    settings = kafka_settings(topics)
-    expected, summary = folder_reference(settings, feeds, tmp_path / "folder")
-    bad = _bad_messages()
     config = {"bootstrap.servers": kafka_bootstrap, "message.max.bytes": 2_000_000}
-    good_count = 0
-    for feed, path in feed_files(feeds):
-        lines = [line for line in path.read_bytes().splitlines() if line]
-        good_count += len(lines)
-        broken = bad[feed]
-        step = max(1, len(lines) // max(1, len(broken)))
-        messages: list = []
-        for i, line in enumerate(lines):  # broken messages spread among the good ones
+    bad = _bad_messages()
+    good = repeats = 0
+    for feed, lines in feed_lines(reference.feeds).items():
+        broken = list(bad[feed])
+        step = max(1, len(lines) // len(broken))
+        messages: list[Message] = []
+        for i, line in enumerate(lines):  # broken messages and repeats among the good ones
             messages.append((record_key(line), line, None))
+            if i % REPEATS_EVERY == REPEATS_EVERY - 1:
+                messages.append((record_key(line), line, None))
+                repeats += 1
             if i % step == 0 and broken:
                 messages.append(broken.pop())
         messages.extend(broken)
+        good += len(lines)
         produce_lines(config, topics[feed], messages)
 
-    run_kafka(settings, kafka_bootstrap, stop_at_end=True, out=tmp_path / "kafka")
+    summary = run_kafka(kafka_settings(topics), kafka_bootstrap, tmp_path / "kafka")
 
     dead = read_deadletters(kafka_bootstrap, topics["deadletter"])
-    assert Counter(d["reason"] for d in dead) == EXPECTED_REASONS
-    assert all(d["source_topic"] in topics.values() and d["source_offset"] for d in dead)
+    assert Counter(d["reason"] for d in dead) == {**EXPECTED_REASONS, "duplicate": repeats}
+    assert Counter(d["reason"] for d in read_jsonl(tmp_path / "kafka" / DEADLETTER)) == \
+        Counter(d["reason"] for d in dead)
+    assert all(d["source_topic"] in topics.values() and "source_offset" in d for d in dead)
     assert {d["original"] for d in dead if d["reason"] == "invalid_json"} == {
-        b"{not json %d" % i for i in range(1000)}
-    stats = read_jsonl(tmp_path / "kafka" / STATS)
-    read = sum(r["records"] for r in stats if "records" in r)
-    accepted = sum(r["count"] for r in stats if "count" in r)
-    assert read == good_count + sum(EXPECTED_REASONS.values())
-    assert accepted == summary.accepted and read == accepted + len(dead)
-    got = topic_warnings(kafka_bootstrap, topics["warnings"])
-    assert got == expected, diff(expected, got)
+        b"{not json %d" % i for i in range(120)}
+    assert [len(d["original"]) for d in dead if d["reason"] == "too_large"] == [65_536] * 2
+    assert summary.read == good + sum(EXPECTED_REASONS.values()) + repeats
+    assert (summary.accepted, summary.rejected, summary.duplicates) == (
+        reference.summary.accepted, sum(EXPECTED_REASONS.values()), repeats)
+    assert summary.balanced
+    assert differing(reference.out, tmp_path / "kafka") == []
 
 
-def test_backfill_from_a_timestamp(kafka_bootstrap: str, tmp_path: Path) -> None:
-    feeds = portfolio(tmp_path / "feeds", customers=20, months=6)
-    topics = make_topics(kafka_bootstrap, 2)
-    publish(kafka_bootstrap, feeds, topics)
-    since = datetime(2021, 4, 1, tzinfo=UTC)
-    wanted = sum(1 for _, path in feed_files(feeds) for line in path.read_bytes().splitlines()
-                 if line and (event_seconds(line) or 0) >= since.timestamp())
-    source = KafkaFeedSource({f: topics[f] for f in FEEDS},
-                             {"bootstrap.servers": kafka_bootstrap}, start=since,
-                             stop_at_end=True)
-    records = [i for name in source.list_parts()
-               for i in drain(source.build_part("feeds", name, None)) if isinstance(i, RawRecord)]
-    assert len(records) == wanted
-    assert min(event_seconds(r.raw) or 0 for r in records) >= since.timestamp()
-
-
-def test_a_far_future_record_is_dead_lettered_without_moving_the_clock(
-    kafka_bootstrap: str, tmp_path: Path,
+def test_a_far_future_record_is_dead_lettered_and_changes_nothing(
+    kafka_bootstrap: str, tmp_path: Path, reference: Reference
 ) -> None:
     topics = make_topics(kafka_bootstrap, 1)
     config = {"bootstrap.servers": kafka_bootstrap}
-    key = b"C000001"
-    lines = [json.dumps(payment("C000001", day, "i", 1, event_id=eid)).encode()
-             for day, eid in (("2010-01-04", "a"), ("2025-06-01", "typo"))]
-    produce_lines(config, topics["payments"], [(key, line, None) for line in lines])
-    source = KafkaFeedSource({f: topics[f] for f in FEEDS}, config, stop_at_end=True)
-    items = [i for name in source.list_parts() for i in drain(source.build_part("feeds", name,
-                                                                               None))]
+    lines = feed_lines(reference.feeds)
+    customer = json.loads(lines["customers"][0])["customer_id"]
+    typo = json.dumps(payment(customer, "2999-06-01", "INV-TYPO", 100.0,
+                              event_id="pay-2999")).encode()
+    middle = len(lines["payments"]) // 2
+    lines["payments"].insert(middle, typo)
+    for feed, records in lines.items():
+        produce_lines(config, topics[feed], [(record_key(x), x, None) for x in records])
 
-    dead = [i for i in items if isinstance(i, DeadLetter)]
-    assert [(d.reason, json.loads(d.raw)["event_id"]) for d in dead] == [
-        ("implausible_time", "typo")]
-    marks = [i.at for i in items if isinstance(i, Watermark)]
-    assert marks and max(marks) < datetime(2011, 1, 1, tzinfo=UTC).timestamp()
+    summary = run_kafka(kafka_settings(topics), kafka_bootstrap, tmp_path / "kafka")
+
+    dead = read_deadletters(kafka_bootstrap, topics["deadletter"])
+    assert [(d["reason"], d["event_id"], d["source_offset"]) for d in dead] == [
+        ("implausible_time", "pay-2999", str(middle))]
+    assert (summary.read, summary.accepted, summary.rejected) == (
+        reference.summary.read + 1, reference.summary.accepted, 1)
+    assert differing(reference.out, tmp_path / "kafka") == []
+
+
+def read_inputs(inputs: list[RecordInput], limit: int | None = None,
+                timeout_s: float = 30.0) -> dict[str, list[RawLine]]:
+    """Each input's records, until it ends (or ``limit`` records have been read from it)."""
+    got: dict[str, list[RawLine]] = {i.name: [] for i in inputs}
+    deadline = time.monotonic() + timeout_s
+    pending = list(inputs)
+    while pending:
+        assert time.monotonic() < deadline, f"inputs {[i.name for i in pending]} never ended"
+        for source in list(pending):
+            line = source.read()
+            if line is not None:
+                got[source.name].append(line)
+            if source.ended or (limit is not None and len(got[source.name]) >= limit):
+                pending.remove(source)
+    return got
+
+
+def test_backfill_from_a_timestamp_reads_only_what_follows_it(
+    kafka_bootstrap: str, tmp_path: Path, reference: Reference
+) -> None:
+    topics = make_topics(kafka_bootstrap, 2)
+    publish(kafka_bootstrap, reference.feeds, topics)
+    since = datetime(2021, 6, 1, tzinfo=UTC)
+    all_lines = [x for lines in feed_lines(reference.feeds).values() for x in lines]
+    wanted = sorted(x for x in all_lines if record_time(x) >= since.timestamp())
+    assert 0 < len(wanted) < len(all_lines)
+
+    feeds = KafkaFeeds({f: topics[f] for f in FEEDS}, {"bootstrap.servers": kafka_bootstrap},
+                       start=since, stop_at_end=True)
+    read: list[bytes] = []
+    for partition in feeds.partitions():
+        inputs = feeds.open(partition, {})
+        assert [i.name for i in inputs] == feeds.input_names(partition)
+        read += [line.raw for lines in read_inputs(inputs).values() for line in lines]
+        for source in inputs:
+            source.close()
+    assert sorted(read) == wanted
+
+    summary = run_kafka(kafka_settings(topics), kafka_bootstrap, tmp_path / "kafka",
+                        start=since.isoformat())
+    assert summary.read == len(wanted) and summary.balanced
+
+
+def test_a_reopened_partition_reads_on_from_its_positions(
+    kafka_bootstrap: str, reference: Reference
+) -> None:
+    topics = make_topics(kafka_bootstrap, 1)
+    publish(kafka_bootstrap, reference.feeds, topics)
+    feeds = KafkaFeeds({f: topics[f] for f in FEEDS}, {"bootstrap.servers": kafka_bootstrap},
+                       stop_at_end=True)
+    [partition] = feeds.partitions()
+
+    first = feeds.open(partition, {})
+    head = read_inputs(first, limit=40)
+    positions = {i.name: i.position() for i in first}
+    for source in first:
+        source.close()
+    second = feeds.open(partition, positions)
+    rest = read_inputs(second)
+    for source in second:
+        source.close()
+
+    lines = feed_lines(reference.feeds)
+    for feed in FEEDS:
+        name = f"{topics[feed]}:0"
+        assert positions[name] == head[name][-1].position + 1 == 40
+        both = head[name] + rest[name]
+        assert [x.position for x in both] == list(range(len(lines[feed])))
+        assert [x.raw for x in both] == lines[feed]
+        assert all(x.problem is None for x in both)

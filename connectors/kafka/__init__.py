@@ -1,11 +1,18 @@
 """Kafka connectors: the four feed topics in, the warnings and dead-letter topics out.
 
-`KafkaFeedSource` (in `source`) merges each customer's four feeds in event time, the way the
-folder source merges files; `WarningsSink` and `DeadLetterSink` (in `sinks`) write the flow's
-outputs; `read_warnings` is the idempotent consumer of the warnings topic; `produce_folder`
-publishes a feeds folder (tests, benchmark, demos). Broker settings and their redaction live
-in `_config`. See docs/kafka.md for topics, headers and the exactly-once story.
+`kafka_feeds` gives the feed topics as a source of the partition base (`KafkaFeeds`, in
+`source`: one input per topic partition, one consumer per partition index), which a
+`flows.job.Job` of kind ``kafka`` runs like any other source. `topic_outputs` adds the
+warnings and dead-letter topics (`WarningsSink`, `DeadLetterSink`, in `sinks`) to a run's
+file outputs. `read_warnings` is the idempotent consumer of the warnings topic;
+`produce_folder` publishes a feeds folder (tests, benchmark, demos). Broker settings and their
+redaction live in `_config`. See docs/kafka.md for topics, headers and recovery.
 """
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import TYPE_CHECKING
 
 from connectors.kafka._config import broker_config, feed_topics, redact_config
 from connectors.kafka.produce import produce_folder, produce_lines
@@ -16,19 +23,42 @@ from connectors.kafka.sinks import (
     read_topic,
     read_warnings,
 )
-from connectors.kafka.source import KafkaFeedSource, Start
+from connectors.kafka.source import KafkaFeeds, KafkaInput, Start
+
+if TYPE_CHECKING:
+    from config.settings import Settings
+    from flows.engine import Outputs
 
 __all__ = [
     "DeadLetterSink",
-    "KafkaFeedSource",
+    "KafkaFeeds",
+    "KafkaInput",
     "Start",
     "WarningsSink",
     "broker_config",
     "feed_topics",
+    "kafka_feeds",
     "produce_folder",
     "produce_lines",
     "read_deadletters",
     "read_topic",
     "read_warnings",
     "redact_config",
+    "topic_outputs",
 ]
+
+
+def kafka_feeds(settings: Settings, bootstrap: str | None, start: Start = "beginning",
+                stop_at_end: bool = False) -> KafkaFeeds:
+    """The feed topics of ``settings.kafka`` on ``bootstrap`` (else ``kafka.bootstrap``)."""
+    kafka = settings.kafka
+    return KafkaFeeds(feed_topics(kafka), broker_config(bootstrap, kafka), start=start,
+                      stop_at_end=stop_at_end)
+
+
+def topic_outputs(settings: Settings, bootstrap: str | None, outputs: Outputs) -> Outputs:
+    """``outputs`` plus the warnings and dead-letter topics of ``settings.kafka``."""
+    topics = feed_topics(settings.kafka, ("warnings", "deadletter"))
+    config = broker_config(bootstrap, settings.kafka)
+    return replace(outputs, warnings_topic=WarningsSink(topics["warnings"], config),
+                   deadletter_topic=DeadLetterSink(topics["deadletter"], config))

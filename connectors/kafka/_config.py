@@ -12,6 +12,7 @@ from typing import Any
 
 from pydantic import SecretStr
 
+from config.errors import ConfigError
 from config.redact import MASK
 from config.settings import KafkaSettings
 from connectors.contracts import FEEDS
@@ -19,7 +20,8 @@ from connectors.contracts import FEEDS
 PUBLIC_KEYS = frozenset({
     "bootstrap.servers", "client.id", "group.id", "security.protocol", "sasl.mechanism",
     "sasl.mechanisms", "ssl.endpoint.identification.algorithm", "enable.auto.commit",
-    "enable.partition.eof", "auto.offset.reset", "acks", "enable.idempotence", "linger.ms",
+    "enable.partition.eof", "enable.auto.offset.store", "auto.offset.reset", "acks",
+    "enable.idempotence", "linger.ms", "fetch.wait.max.ms",
     "compression.type", "message.max.bytes", "fetch.max.bytes", "max.partition.fetch.bytes",
     "queued.max.messages.kbytes", "socket.timeout.ms", "reconnect.backoff.max.ms",
 })
@@ -34,7 +36,7 @@ def broker_config(
     bootstrap servers (the ``--kafka`` argument wins over ``kafka.bootstrap``)."""
     servers = bootstrap or kafka.bootstrap
     if not servers:
-        raise ValueError("no Kafka bootstrap servers: pass --kafka or set kafka.bootstrap")
+        raise ConfigError("no Kafka bootstrap servers: pass --kafka or set kafka.bootstrap")
     config: dict[str, Any] = dict(extra or {})
     config.update({key: _reveal(value) for key, value in kafka.config.items()})
     config["bootstrap.servers"] = servers
@@ -51,12 +53,12 @@ def redact_config(config: Mapping[str, Any]) -> dict[str, Any]:
             for key, value in sorted(config.items())}
 
 
-def feed_topics(kafka: KafkaSettings) -> dict[str, str]:
-    """Feed name -> topic name for the four feeds, from ``kafka.topics``."""
-    missing = [feed for feed in FEEDS if feed not in kafka.topics]
+def feed_topics(kafka: KafkaSettings, names: tuple[str, ...] = FEEDS) -> dict[str, str]:
+    """Name -> topic for the four feeds (or other ``names``), from ``kafka.topics``."""
+    missing = [feed for feed in names if feed not in kafka.topics]
     if missing:
-        raise ValueError(f"kafka.topics names no topic for feed(s) {', '.join(missing)}")
-    return {feed: kafka.topics[feed] for feed in FEEDS}
+        raise ConfigError(f"kafka.topics names no topic for {', '.join(missing)}")
+    return {feed: kafka.topics[feed] for feed in names}
 
 
 def _reveal(value: SecretStr | str) -> str:

@@ -1,10 +1,11 @@
-"""Publish feed records to the feed topics, keyed the way `KafkaFeedSource` needs.
+"""Publish feed records to the feed topics, keyed and stamped the way the contract asks.
 
-The key is the customer id (news that names only a company: the company name), so with equal
-partition counts a customer's records land in the same partition of every feed topic (see
-`connectors.kafka.source`). The message timestamp is the record's event time, so a backfill
-"from a timestamp" (``offsets_for_times``) means event time. Used by tests, the benchmark and
-anyone loading a simulated portfolio into a broker.
+The key is the customer id (news that names only a company: the company name): the source
+dead-letters a message without one (`connectors.kafka.source`), and with equal partition
+counts a customer's records land in the same partition of every feed topic. The message
+timestamp is the record's event time, so a backfill "from a timestamp"
+(``offsets_for_times``) means event time. Used by tests, the benchmark and anyone loading a
+simulated portfolio into a broker.
 
 Event-time timestamps and time retention do not mix: a broker rolls segments every
 ``log.roll.ms`` of *message time* (default 7 days) and deletes a rolled segment once its newest
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import time
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -27,7 +29,8 @@ import structlog
 from confluent_kafka import Producer
 from confluent_kafka.admin import AdminClient, AlterConfigOpType, ConfigEntry, ConfigResource
 
-from connectors.files import event_seconds, feed_files
+from connectors.contracts import event_seconds
+from connectors.files import feed_files
 
 log = structlog.get_logger(__name__)
 
@@ -75,6 +78,26 @@ def keep_history(config: dict[str, Any], topics: Iterable[str]) -> list[str]:
     return sorted(finite)
 
 
+def record_time(line: bytes) -> int | None:
+    """The event time of a feed record in seconds, or None if it has no readable one."""
+    try:
+        obj = json.loads(line)
+        return event_seconds(obj["event_time"])
+    except (ValueError, TypeError, KeyError, OverflowError):
+        return None
+
+
+def message_timestamp(value: bytes | None, previous: int) -> int:
+    """A message's timestamp in milliseconds: its record's event time, or ``previous`` for a
+    record without a usable one (unreadable, before 1970, or in the future, which brokers
+    refuse past ``message.timestamp.after.max.ms``). So the timestamps of a topic rise with
+    its records, as ``offsets_for_times`` needs, even around a typo'd year."""
+    seconds = record_time(value or b"")
+    if seconds is None or not 0 < seconds <= time.time():
+        return previous
+    return seconds * 1000
+
+
 def record_key(line: bytes) -> bytes | None:
     """The partitioning key of a feed record: customer id, else company name, else none."""
     try:
@@ -104,12 +127,12 @@ def produce_lines(config: dict[str, Any], topic: str,
             errors.append(str(error))
 
     count = 0
+    stamp = 0  # 0: the producer's clock
     for key, value, headers in messages:
-        timestamp = event_seconds(value or b"")
+        stamp = message_timestamp(value, stamp)
         while True:
             try:
-                producer.produce(topic, value, key, headers=headers or None,
-                                 timestamp=timestamp * 1000 if timestamp else 0,
+                producer.produce(topic, value, key, headers=headers or None, timestamp=stamp,
                                  on_delivery=delivered)
                 break
             except BufferError:

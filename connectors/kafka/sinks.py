@@ -10,10 +10,11 @@ notifier's outbox is idempotent on it too. Producers use ``enable.idempotence`` 
 own retries add no copies, and each batch is flushed before bytewax may snapshot past it
 (at-least-once delivery).
 
-Warnings: key = customer id, value = the warning's JSON exactly as in ``warnings.jsonl``,
-headers ``warning_id`` and ``kind``. Dead letters: key = the message's original key (else the
-customer id), value = the original bytes, headers ``reason``, ``detail``, ``feed``,
-``event_id``, ``customer_id`` and ``source_topic``/``source_partition``/``source_offset``.
+Warnings: key = customer id, value = the warning's JSON (the same record as its line in
+``warnings.jsonl``), headers ``warning_id`` and ``kind``. Dead letters: key = the customer id
+if known, value = the original bytes, headers ``reason``, ``detail``, ``feed``, ``event_id``,
+``customer_id`` and ``source_topic``/``source_partition``/``source_offset`` (or ``origin``,
+for a record that did not come from Kafka).
 """
 
 from __future__ import annotations
@@ -26,8 +27,8 @@ from bytewax.outputs import DynamicSink, StatelessSinkPartition
 from confluent_kafka import Consumer, KafkaError, Message, Producer, TopicPartition
 
 from connectors.kafka._config import redact_config
-from detectors.records import DeadLetter, Warning
 from connectors.sinks import json_line
+from detectors.records import DeadLetter, Warning
 
 PRODUCER_DEFAULTS: dict[str, Any] = {
     "enable.idempotence": True,
@@ -47,7 +48,7 @@ def encode_warning(warning: Warning) -> Encoded:
 
 def encode_deadletter(dead: DeadLetter) -> Encoded:
     """Key, value (the original bytes) and headers of a dead-letter message."""
-    origin = dead.origin
+    origin = dead.origin.to_json() if dead.origin is not None else {}
     fields = {
         "reason": dead.reason,
         "detail": dead.detail[:MAX_HEADER_CHARS],
