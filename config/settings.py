@@ -27,6 +27,7 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 from config.alerts import AlertsSettings
 from config.audit import AuditSettings
 from config.errors import ConfigError
+from config.workspace import WorkspaceSettings
 
 SECRET_KEY_PARTS = ("password", "secret", "token", "key", "credential", "sasl.oauthbearer")
 
@@ -167,6 +168,7 @@ class Settings(BaseSettings):
     engine: EngineSettings = EngineSettings()
     alerts: AlertsSettings = AlertsSettings()
     audit: AuditSettings = AuditSettings()
+    workspace: WorkspaceSettings = WorkspaceSettings()
     log_level: str = "info"
 
     @classmethod

@@ -1,0 +1,57 @@
+"""The JSON API behind the same sign-in: what the watchlist and customer pages show."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import anyio
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from web.app import App, SafeJSON
+from web.db import Filters
+from web.pages import as_of_param, page_of
+
+
+def routes(app: App) -> list[Route]:
+    api = Api(app)
+    return [
+        Route("/api/watchlist", api.watchlist),
+        Route("/api/customers/{customer_id:path}", api.customer),
+    ]
+
+
+class Api:
+    def __init__(self, app: App) -> None:
+        self.app = app
+        self.ws = app.workspace
+
+    async def watchlist(self, request: Request) -> Response:
+        """``{"total", "page", "size", "rows"}``: one page of the ranked watchlist."""
+        session = self.app.session(request)
+        page, size = page_of(request)
+        rows, total = self.ws.store.watchlist(Filters(request.query_params),
+                                              self.ws.tags_of(session.user),
+                                              offset=(page - 1) * size, limit=size)
+        return SafeJSON({"total": total, "page": page, "size": size, "rows": rows})
+
+    async def customer(self, request: Request) -> Response:
+        """The customer, its month-end scores, warnings and cases; with ``as_of``, also
+        the explanation `creditradar explain --as-of` gives."""
+        from web.pages import Pages
+
+        session = self.app.session(request)
+        customer_id = request.path_params["customer_id"]
+        row = Pages(self.app).visible_customer(session, customer_id)
+        store = self.ws.store
+        doc: dict[str, Any] = {
+            "customer": row, "scores": store.score_history(customer_id),
+            "warnings": [w["body"] for w in store.customer_warnings(customer_id)],
+            "cases": [{**case, "proposals": store.proposals_of(case["case_id"])}
+                      for case in store.cases_of(customer_id)]}
+        as_of = as_of_param(request.query_params.get("as_of"))
+        if as_of is not None:
+            doc["explain"] = await anyio.to_thread.run_sync(self.ws.explain, customer_id,
+                                                            as_of)
+        return SafeJSON(doc)

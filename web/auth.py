@@ -1,0 +1,145 @@
+"""Accounts, passwords, sessions, CSRF tokens and sign-in rate limiting.
+
+Passwords are hashed with argon2id (argon2-cffi's defaults). A session is a random token in
+a cookie (HttpOnly, SameSite=Strict, Secure unless turned off for plain-HTTP development);
+the database keeps only its SHA-256, its expiry and the session's CSRF token, which every
+form posts back. Failed sign-ins are counted per account and per client address; past the
+allowance further attempts are refused until the window has passed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import secrets
+import time
+from dataclasses import dataclass
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+
+from config.errors import ConfigError
+from config.workspace import WorkspaceSettings
+from web.db import Store
+from web.roles import ROLES
+from web.trail import wall_time
+
+MIN_PASSWORD = 10
+_USERNAME = re.compile(r"[a-z][a-z0-9._-]{1,59}")
+_hasher = PasswordHasher()
+_DUMMY_HASH = _hasher.hash("not a password of anyone")
+
+
+@dataclass(frozen=True, slots=True)
+class User:
+    """A signed-in person."""
+
+    username: str
+    role: str
+    desk: str | None
+
+    @property
+    def reads_only(self) -> bool:
+        return self.role == "auditor"
+
+    @property
+    def may_approve(self) -> bool:
+        return self.role in ("approver", "admin")
+
+
+@dataclass(frozen=True, slots=True)
+class Session:
+    user: User
+    token_hash: str
+    csrf: str
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def add_user(store: Store, username: str, password: str, role: str,
+             desk: str | None = None) -> None:
+    """Create an account, or replace the password, role and desk of an existing one (its
+    sessions end)."""
+    if not _USERNAME.fullmatch(username):
+        raise ConfigError("a user name is 2-60 characters: lower-case letters, digits, . _ -, "
+                          "starting with a letter")
+    if role not in ROLES:
+        raise ConfigError(f"role must be one of {', '.join(ROLES)}")
+    if len(password) < MIN_PASSWORD:
+        raise ConfigError(f"a password needs at least {MIN_PASSWORD} characters")
+    store.put_user({"username": username, "password_hash": _hasher.hash(password),
+                    "role": role, "desk": desk, "created_at": wall_time(), "disabled": False})
+    store.drop_sessions_of(username)
+
+
+def check_password(store: Store, username: str, password: str) -> User | None:
+    """The user when the password is right (and the account enabled), else None. A missing
+    account costs the same hash check, so timing does not tell which accounts exist."""
+    row = store.user(username)
+    try:
+        _hasher.verify(row["password_hash"] if row else _DUMMY_HASH, password)
+    except (VerifyMismatchError, VerificationError, InvalidHashError):
+        return None
+    if row is None or row["disabled"]:
+        return None
+    return User(row["username"], row["role"], row["desk"])
+
+
+class Sessions:
+    """Starts, finds and ends sessions; counts failed sign-ins."""
+
+    def __init__(self, store: Store, settings: WorkspaceSettings) -> None:
+        self.store = store
+        self.settings = settings
+
+    def start(self, user: User) -> tuple[str, Session]:
+        """A new session for ``user``: the cookie's token and the session."""
+        token = secrets.token_urlsafe(32)
+        csrf = secrets.token_urlsafe(32)
+        now = time.time()
+        token_hash = hash_token(token)
+        self.store.add_session({"token_hash": token_hash, "username": user.username,
+                                "csrf": csrf, "created_at": now,
+                                "expires_at": now + self.settings.session_hours * 3600})
+        return token, Session(user, token_hash, csrf)
+
+    def find(self, token: str | None) -> Session | None:
+        if not token or len(token) > 200:
+            return None
+        row = self.store.session(hash_token(token), time.time())
+        if row is None:
+            return None
+        account = self.store.user(row["username"])
+        if account is None or account["disabled"]:
+            return None
+        return Session(User(account["username"], account["role"], account["desk"]),
+                       row["token_hash"], row["csrf"])
+
+    def end(self, session: Session) -> None:
+        self.store.drop_session(session.token_hash)
+
+    def blocked(self, username: str, client: str) -> bool:
+        """Whether sign-in attempts for this account or from this address are refused now."""
+        since = time.time() - self.settings.login_window_minutes * 60
+        return self.store.failures(_keys(username, client), since) >= (
+            self.settings.login_failures_allowed)
+
+    def failed(self, username: str, client: str) -> None:
+        now = time.time()
+        self.store.add_failure(_keys(username, client), now,
+                               now - self.settings.login_window_minutes * 60)
+
+    def succeeded(self, username: str) -> None:
+        self.store.clear_failures("user:" + username)
+
+
+def _keys(username: str, client: str) -> list[str]:
+    return ["user:" + username[:120], "client:" + client[:100]]
+
+
+def same_token(given: str | None, expected: str) -> bool:
+    """Constant-time comparison of a posted CSRF token with the session's."""
+    return bool(given) and hmac.compare_digest(str(given).encode(), expected.encode())

@@ -1,0 +1,130 @@
+"""``creditradar serve`` and ``creditradar users``: start the workspace on a run's output
+folder, and manage its accounts."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from config.errors import CreditRadarError
+from config.settings import Settings
+from web.roles import ROLES
+
+_OUT = click.Path(file_okay=False, path_type=Path)
+
+
+def _settings(ctx: click.Context, state_dir: Path | None = None) -> Settings:
+    settings: Settings = ctx.obj["settings"]
+    if state_dir is not None:
+        settings = settings.model_copy(update={"state_dir": state_dir})
+    return settings
+
+
+@click.command("serve")
+@click.option("--out", type=_OUT, required=True,
+              help="The monitor's output folder (running or finished).")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", type=click.IntRange(0, 65535), default=8080, show_default=True)
+@click.option("--state-dir", type=_OUT, default=None,
+              help="The notifier's state folder (acks and silences); default: the settings'.")
+@click.pass_context
+def serve_command(ctx: click.Context, out: Path, host: str, port: int,
+                  state_dir: Path | None) -> None:
+    """Start the risk desk's workspace on OUT: the live watchlist, customers, cases with
+    four-eyes approval, the alert inbox, the portfolio and the auditor's view.
+
+    \b
+    Example:
+      creditradar users add alice --role analyst --out out/
+      creditradar serve --out out/ --port 8080
+    """
+    import uvicorn
+
+    from web.app import build_app
+    from web.workspace import Workspace
+
+    settings = _settings(ctx, state_dir)
+    try:
+        workspace = Workspace.create(settings, out)
+    except CreditRadarError as exc:
+        raise click.ClickException(str(exc)) from exc
+    if not workspace.store.all_users():
+        click.echo("No accounts yet: add one with `creditradar users add NAME --role admin "
+                   f"--out {out}`.", err=True)
+    if host not in ("127.0.0.1", "localhost", "::1") and not settings.workspace.secure_cookies:
+        raise click.ClickException("refusing to serve beyond this machine with "
+                                   "workspace.secure_cookies off")
+    click.echo(f"CreditRadar workspace on http://{host}:{port}/ (following {out}); "
+               "stop it with Ctrl+C")
+    uvicorn.run(build_app(workspace), host=host, port=port, log_level="warning",
+                timeout_graceful_shutdown=2, server_header=False)
+
+
+@click.group("users")
+def users() -> None:
+    """Accounts of the workspace (stored in its database)."""
+
+
+@users.command("add")
+@click.argument("username")
+@click.option("--role", type=click.Choice(ROLES), required=True,
+              help="analyst, approver, auditor (read-only) or admin.")
+@click.option("--desk", default=None,
+              help="The desk (a receiver of the alert routing) whose portfolio the user "
+                   "sees; without it, the whole book.")
+@click.option("--out", type=_OUT, required=True,
+              help="The run's output folder the workspace serves (its data is kept there).")
+@click.option("--password-stdin", is_flag=True,
+              help="Read the password from standard input instead of asking for it.")
+@click.pass_context
+def add_command(ctx: click.Context, username: str, role: str, desk: str | None, out: Path,
+                password_stdin: bool) -> None:
+    """Add an account, or reset its password, role and desk (its sessions end).
+
+    \b
+    Example:
+      creditradar users add bob --role approver --desk credit-desk --out out/
+      printf '%s\\n' "$PASSWORD" | creditradar users add ci --role auditor --out out/ \\
+          --password-stdin
+    """
+    settings = _settings(ctx)
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    from web.auth import add_user
+    from web.desks import check_desk
+    from web.workspace import open_store
+
+    try:
+        check_desk(settings.alerts, desk)
+        store = open_store(settings, out)
+        try:
+            add_user(store, username, password, role, desk)
+        finally:
+            store.close()
+    except CreditRadarError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"{username}: {role}" + (f" on desk {desk}" if desk else " (whole book)"))
+
+
+@users.command("list")
+@click.option("--out", type=_OUT, required=True)
+@click.pass_context
+def list_command(ctx: click.Context, out: Path) -> None:
+    """List the accounts (never their password hashes)."""
+    from web.workspace import open_store
+
+    try:
+        store = open_store(_settings(ctx), out)
+    except CreditRadarError as exc:
+        raise click.ClickException(str(exc)) from exc
+    try:
+        for row in store.all_users():
+            state = " (disabled)" if row["disabled"] else ""
+            click.echo(f"{row['username']:<20} {row['role']:<9} "
+                       f"{row['desk'] or 'whole book'}{state}")
+    finally:
+        store.close()

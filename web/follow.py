@@ -1,0 +1,202 @@
+"""Follow a run's output folder into the workspace's database, as the run writes it.
+
+The monitor appends ``warnings.jsonl`` as event-time days close, ``scores.jsonl`` with
+``--scores``, ``watchlist.jsonl`` at the end, and the audit log under ``audit/`` (whose input
+records carry the customers' profiles). `Follower.poll` reads the complete lines added to each
+file since its last call and upserts what they say; a file that was replaced (a new run) is
+read again from its start. Nothing here writes to the run's folder.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, delete
+
+from detectors.clock import parse_time, to_rfc3339, to_seconds
+from web.db import GRADES, Store, customer_tags, customers, scores, warnings
+
+WARNINGS, SCORES, WATCHLIST, AUDIT = "warnings.jsonl", "scores.jsonl", "watchlist.jsonl", "audit"
+CHUNK_BYTES = 16 * 1024 * 1024
+"""At most this much of one file per poll, so the first rows show before a big file is read."""
+_PROFILE = b'"feed":"customers"'
+
+
+@dataclass(frozen=True, slots=True)
+class Position:
+    """Where reading of one file stopped: its inode (a replaced file starts again) and byte."""
+
+    inode: int
+    offset: int
+
+
+def normal_time(text: str) -> str:
+    """An event time in the one fixed form the database compares as text."""
+    return to_rfc3339(to_seconds(parse_time(text)))
+
+
+class Follower:
+    """Copies new lines of a run's outputs under ``out`` into ``store``."""
+
+    def __init__(self, out: Path, store: Store) -> None:
+        self.out = Path(out)
+        self.store = store
+
+    def poll(self) -> int:
+        """Read what was appended since the last poll; returns how many lines were taken."""
+        taken = 0
+        for path in self._audit_segments():
+            taken += self._follow(path, self._profiles)
+        taken += self._follow(self.out / WARNINGS, self._warnings)
+        taken += self._follow(self.out / SCORES, self._scores)
+        taken += self._follow(self.out / WATCHLIST, self._watchlist)
+        return taken
+
+    def _audit_segments(self) -> Iterator[Path]:
+        """The audit log's segment files, partition by partition in segment order (their
+        names are fixed-width, so name order is that order)."""
+        yield from sorted((self.out / AUDIT).glob("*/segment-*.jsonl"))
+
+    def _follow(self, path: Path, take: Any) -> int:
+        try:
+            stat = path.stat()
+        except FileNotFoundError:
+            return 0
+        key = "follow:" + os.path.relpath(path, self.out)
+        stored = self.store.get_meta(key)
+        position = Position(**json.loads(stored)) if stored else Position(stat.st_ino, 0)
+        if position.inode != stat.st_ino or stat.st_size < position.offset:
+            position = Position(stat.st_ino, 0)
+        if stat.st_size == position.offset:
+            return 0
+        with path.open("rb") as handle:
+            handle.seek(position.offset)
+            data = handle.read(CHUNK_BYTES)
+        end = data.rfind(b"\n") + 1
+        if end == 0:
+            return 0  # a line still being written
+        lines = [line for line in data[:end].split(b"\n") if line.strip()]
+        with self.store.begin() as connection:
+            take(connection, lines)
+            self.store.set_meta(connection, key, json.dumps(
+                {"inode": stat.st_ino, "offset": position.offset + end}))
+        return len(lines)
+
+    # -- each file -------------------------------------------------------------------------
+
+    def _profiles(self, connection: Connection, lines: list[bytes]) -> None:
+        latest: dict[str, dict[str, Any]] = {}
+        for line in lines:
+            if _PROFILE not in line:
+                continue
+            record = json.loads(line)
+            body = record["body"]
+            if body.get("feed") != "customers" or record.get("kind") != "input":
+                continue
+            raw = json.loads(body["raw"])
+            at = normal_time(str(raw.get("event_time") or record["event_time"]))
+            row = {"customer_id": str(raw["customer_id"]), "name": raw.get("name"),
+                   "country": raw.get("country"), "industry": raw.get("industry"),
+                   "currency": raw.get("currency"),
+                   "credit_limit": _float(raw.get("credit_limit")),
+                   "insured_limit": _float(raw.get("insured_limit")),
+                   "tags": json.dumps(sorted(str(t) for t in raw.get("tags") or [])),
+                   "profile_at": at}
+            before = latest.get(row["customer_id"])
+            if before is None or before["profile_at"] <= at:
+                latest[row["customer_id"]] = row
+        if not latest:
+            return
+        rows = list(latest.values())
+        _newer(self.store, connection, rows, "profile_at")
+        ids = [row["customer_id"] for row in rows]
+        stored = {r.customer_id: r.tags for r in connection.execute(
+            customers.select().with_only_columns(customers.c.customer_id, customers.c.tags)
+            .where(customers.c.customer_id.in_(ids)))}
+        connection.execute(delete(customer_tags).where(customer_tags.c.customer_id.in_(ids)))
+        tags = [{"tag": tag, "customer_id": cid} for cid, text in stored.items()
+                for tag in json.loads(text)]
+        self.store.upsert(connection, customer_tags, tags, update=())
+
+    def _warnings(self, connection: Connection, lines: list[bytes]) -> None:
+        rows, latest = [], {}
+        for line in lines:
+            w = json.loads(line)
+            at = normal_time(w["event_time"])
+            rows.append({"warning_id": w["warning_id"], "customer_id": w["customer_id"],
+                         "event_time": at, "kind": w["kind"], "severity": w.get("severity"),
+                         "grade": w.get("grade"), "pd": w.get("pd"), "rank": w.get("rank"),
+                         "category": w.get("category"),
+                         "body": json.dumps(w, ensure_ascii=False)})
+            customer = {"customer_id": w["customer_id"], "warning_id": w["warning_id"],
+                        "warning_kind": w["kind"], "warning_at": at, "acknowledged": False,
+                        "exposure": w.get("exposure"), "insured_share": w.get("insured_share"),
+                        "defaulted": w["kind"] == "default"}
+            before = latest.get(w["customer_id"])
+            if before is None or (before["warning_at"], before["warning_id"]) <= (
+                    at, w["warning_id"]):
+                latest[w["customer_id"]] = customer
+        self.store.upsert(connection, warnings, rows,
+                          update=("event_time", "kind", "severity", "grade", "pd", "rank",
+                                  "category", "body"))
+        _newer(self.store, connection, list(latest.values()), "warning_at")
+
+    def _scores(self, connection: Connection, lines: list[bytes]) -> None:
+        history, latest = [], {}
+        for line in lines:
+            s = json.loads(line)
+            at = normal_time(s["event_time"])
+            if s.get("month_end"):
+                history.append({"customer_id": s["customer_id"], "at": at, "pd": s["pd"],
+                                "grade": s["grade"]})
+            reasons = s.get("reasons") or []
+            row = {"customer_id": s["customer_id"], "pd": s["pd"], "grade": s["grade"],
+                   "grade_order": _grade_order(s["grade"]), "rank": s.get("rank"),
+                   "scored_at": at, "top_reason": reasons[0]["code"] if reasons else None}
+            before = latest.get(s["customer_id"])
+            if before is None or before["scored_at"] <= at:
+                latest[s["customer_id"]] = row
+        self.store.upsert(connection, scores, history)
+        _newer(self.store, connection, list(latest.values()), "scored_at")
+
+    def _watchlist(self, connection: Connection, lines: list[bytes]) -> None:
+        rows = []
+        for line in lines:
+            w = json.loads(line)
+            rows.append({"customer_id": w["customer_id"], "pd": w["pd"], "grade": w["grade"],
+                         "grade_order": _grade_order(w["grade"]),
+                         "scored_at": normal_time(w["event_time"]),
+                         "top_reason": w.get("top_reason"), "defaulted": bool(w["defaulted"])})
+        _newer(self.store, connection, rows, "scored_at")
+
+
+def _newer(store: Store, connection: Connection, rows: list[dict[str, Any]],
+           stamp: str) -> None:
+    """Upsert customer columns from ``rows`` where the row's ``stamp`` time is not older than
+    the stored one (files arrive out of event-time order while a run is going)."""
+    if not rows:
+        return
+    statement = store._insert(customers)
+    names = [name for name in rows[0] if name != "customer_id"]
+    column = customers.c[stamp]
+    statement = statement.on_conflict_do_update(
+        index_elements=["customer_id"],
+        set_={name: statement.excluded[name] for name in names},
+        where=(column.is_(None)) | (column <= statement.excluded[stamp]))
+    connection.execute(statement, rows)
+
+
+def _grade_order(grade: str) -> int:
+    return GRADES.index(grade) if grade in GRADES else -1
+
+
+def _float(value: Any) -> float | None:
+    try:
+        return None if value is None else float(value)
+    except (TypeError, ValueError):
+        return None

@@ -1,0 +1,541 @@
+"""The workspace's pages: sign-in, watchlist (live), customer, warning inbox, cases,
+portfolio and the auditor's view. Each handler checks the session first, then the desk's
+portfolio, then (for a change) the form's CSRF token and the role."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import secrets
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urlencode
+
+import anyio
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response, StreamingResponse
+from starlette.routing import Route
+
+from config.errors import CreditRadarError
+from connectors.channels import Notifier
+from connectors.channels.store import Store as AlertStore
+from connectors.channels.store import ts
+from detectors.clock import parse_time
+from web.app import LOGIN_COOKIE, SESSION_COOKIE, App, SafeJSON
+from web.auth import Session, check_password, same_token
+from web.cases import Refused
+from web.charts import pd_history, term_structure
+from web.db import GRADES, Filters
+from web.erp import ACTIONS
+from web.reports import evaluation, replay_reports
+from web.trail import wall_time
+
+PAGE_SIZE, MAX_PAGE_SIZE = 50, 200
+SSE_KEEPALIVE_SECONDS = 15.0
+
+
+def routes(app: App) -> list[Route]:
+    """Every page of the workspace, bound to ``app``."""
+    pages = Pages(app)
+    return [
+        Route("/healthz", pages.healthz),
+        Route("/login", pages.login_form, methods=["GET"]),
+        Route("/login", pages.login, methods=["POST"]),
+        Route("/logout", pages.logout, methods=["POST"]),
+        Route("/", pages.home),
+        Route("/watchlist", pages.watchlist),
+        Route("/watchlist/rows", pages.watchlist_rows),
+        Route("/events", pages.events),
+        Route("/customers/{customer_id:path}", pages.customer),
+        Route("/explain/{customer_id:path}", pages.explain),
+        Route("/inbox", pages.inbox),
+        Route("/warnings/{warning_id}", pages.warning),
+        Route("/warnings/{warning_id}/{step}", pages.warning_step, methods=["POST"]),
+        Route("/silences/{silence_id}/expire", pages.expire_silence, methods=["POST"]),
+        Route("/cases", pages.cases),
+        Route("/cases/{case_id}", pages.case),
+        Route("/cases/{case_id}/propose", pages.propose, methods=["POST"]),
+        Route("/proposals/{proposal_id}/{step}", pages.proposal_step, methods=["POST"]),
+        Route("/portfolio", pages.portfolio),
+        Route("/auditor", pages.auditor),
+        Route("/auditor/export", pages.export),
+        Route("/admin/users", pages.users),
+    ]
+
+
+def page_of(request: Request) -> tuple[int, int]:
+    """The page number (from 1) and page size asked for, within bounds."""
+    try:
+        page = max(1, min(int(request.query_params.get("page", "1")), 100_000))
+        size = max(1, min(int(request.query_params.get("size", str(PAGE_SIZE))), MAX_PAGE_SIZE))
+    except ValueError:
+        page, size = 1, PAGE_SIZE
+    return page, size
+
+
+def as_of_param(text: str | None) -> datetime | None:
+    """An "as of" date or time from a query, or None when absent or not a time."""
+    if not text:
+        return None
+    try:
+        return parse_time(text[:40])
+    except ValueError:
+        return None
+
+
+def safe_next(target: str | None) -> str:
+    """Where to go after signing in: a path of this site only."""
+    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return "/watchlist"
+
+
+class Pages:
+    def __init__(self, app: App) -> None:
+        self.app = app
+        self.ws = app.workspace
+
+    # -- sign-in ---------------------------------------------------------------------------
+
+    async def healthz(self, request: Request) -> Response:
+        return SafeJSON({"status": "ok", "version": self.ws.version})
+
+    async def login_form(self, request: Request, error: str | None = None,
+                         status: int = 200) -> Response:
+        token = secrets.token_urlsafe(32)
+        response = self.app.render(request, "login.html", status=status, login_token=token,
+                                   next=safe_next(request.query_params.get("next")),
+                                   error=error)
+        response.set_cookie(LOGIN_COOKIE, token, httponly=True, samesite="strict",
+                            secure=self.ws.settings.workspace.secure_cookies, path="/login")
+        return response
+
+    async def login(self, request: Request) -> Response:
+        form = await request.form()
+        values = {k: str(v) for k, v in form.items() if isinstance(v, str)}
+        if not same_token(values.get("csrf"), request.cookies.get(LOGIN_COOKIE, "")):
+            raise Refused("csrf", "the sign-in form's security token is missing or wrong: "
+                          "reload the page and sign in again")
+        username = values.get("username", "").strip().lower()[:120]
+        client = request.client.host if request.client else ""
+        sessions = self.ws.sessions
+        if sessions.blocked(username, client):
+            raise Refused("rate_limited", "too many failed sign-ins for this account or from "
+                          "this address: wait a few minutes and try again", 429)
+        user = await anyio.to_thread.run_sync(check_password, self.ws.store, username,
+                                              values.get("password", ""))
+        if user is None:
+            sessions.failed(username, client)
+            self.ws.trail.record("sign_in_failed", username or "-",
+                                 {"username": username, "client": client}, by=None)
+            return await self.login_form(request, "wrong user name or password", 401)
+        sessions.succeeded(username)
+        token, session = sessions.start(user)
+        self.ws.trail.record("signed_in", user.username, {"client": client, "role": user.role},
+                             by=user.username)
+        response = RedirectResponse(safe_next(values.get("next")), status_code=303)
+        response.set_cookie(SESSION_COOKIE, token, httponly=True, samesite="strict",
+                            secure=self.ws.settings.workspace.secure_cookies, path="/",
+                            max_age=int(self.ws.settings.workspace.session_hours * 3600))
+        response.delete_cookie(LOGIN_COOKIE, path="/login")
+        return response
+
+    async def logout(self, request: Request) -> Response:
+        session = self.app.session(request)
+        form = await request.form()
+        if not same_token(str(form.get("csrf") or ""), session.csrf):
+            raise Refused("csrf", "the form's security token is missing or wrong")
+        self.ws.sessions.end(session)
+        self.ws.trail.record("signed_out", session.user.username, {}, by=session.user.username)
+        response = RedirectResponse("/login", status_code=303)
+        response.delete_cookie(SESSION_COOKIE, path="/")
+        return response
+
+    # -- watchlist -------------------------------------------------------------------------
+
+    async def home(self, request: Request) -> Response:
+        self.app.session(request)
+        return RedirectResponse("/watchlist", status_code=303)
+
+    def _watchlist(self, request: Request, session: Session) -> dict[str, Any]:
+        filters = Filters(request.query_params)
+        page, size = page_of(request)
+        rows, total = self.ws.store.watchlist(filters, self.ws.tags_of(session.user),
+                                              offset=(page - 1) * size, limit=size)
+        pages = max(1, -(-total // size))
+        return {"rows": rows, "total": total, "page": page, "pages": pages, "size": size,
+                "first": (page - 1) * size, "filters": filters, "kept": filters.as_dict(),
+                "version": self.ws.version}
+
+    async def watchlist(self, request: Request) -> Response:
+        session = self.app.session(request)
+        context = self._watchlist(request, session)
+        return self.app.render(request, "watchlist.html", grades=GRADES,
+                               choices=self.ws.store.choices(), **context)
+
+    async def watchlist_rows(self, request: Request) -> Response:
+        session = self.app.session(request)
+        return self.app.render(request, "_rows.html", **self._watchlist(request, session))
+
+    async def events(self, request: Request) -> Response:
+        """Server-sent events: ``changed`` whenever the run's files brought something new."""
+        self.app.session(request)
+        workspace = self.ws
+
+        async def stream() -> Any:
+            seen = workspace.version
+            yield f"event: hello\ndata: {seen}\n\n"
+            quiet = 0.0
+            while True:
+                await asyncio.sleep(0.25)
+                quiet += 0.25
+                if workspace.version != seen:
+                    seen = workspace.version
+                    quiet = 0.0
+                    yield f"event: changed\ndata: {seen}\n\n"
+                elif quiet >= SSE_KEEPALIVE_SECONDS:
+                    quiet = 0.0
+                    yield ": keep-alive\n\n"
+
+        return StreamingResponse(stream(), media_type="text/event-stream",
+                                 headers={"x-accel-buffering": "no"})
+
+    # -- customers -------------------------------------------------------------------------
+
+    def visible_customer(self, session: Session, customer_id: str) -> dict[str, Any]:
+        """The customer, if it exists and belongs to the user's portfolio; else a refusal."""
+        row = self.ws.store.customer(customer_id)
+        if row is None:
+            raise Refused("not_found", "no such customer", 404)
+        if not self.ws.may_see(session.user, frozenset(row["tags"])):
+            raise Refused("other_desk", "this customer belongs to another desk's portfolio: "
+                          "your desk cannot open it")
+        return row
+
+    async def customer(self, request: Request) -> Response:
+        session = self.app.session(request)
+        customer_id = request.path_params["customer_id"]
+        row = self.visible_customer(session, customer_id)
+        history = self.ws.store.score_history(customer_id)
+        warnings = self.ws.store.customer_warnings(customer_id)
+        as_of = as_of_param(request.query_params.get("as_of"))
+        shown = as_of.strftime("%Y-%m-%dT%H:%M:%SZ") if as_of else (
+            row["scored_at"] or (warnings[-1]["event_time"] if warnings else ""))
+        latest = next((w for w in reversed(warnings) if w["body"].get("reasons")), None)
+        horizon = int(latest["body"]["horizon_months"]) if latest else (
+            self.ws.settings.horizon_months)
+        exposure, limit, insured = row["exposure"], row["credit_limit"], row["insured_limit"]
+        return self.app.render(
+            request, "customer.html", customer=row, history=history, warnings=warnings,
+            chart=pd_history(history, warnings), term=term_structure(row["pd"], horizon),
+            horizon=horizon, latest=latest, cases=self.ws.store.cases_of(customer_id),
+            as_of=shown, explain_src=f"/explain/{_seg(customer_id)}?"
+                                     + urlencode({"as_of": shown}),
+            insured_share=(min(1.0, insured / exposure) if insured is not None and exposure
+                           else row["insured_share"]), limit=limit)
+
+    async def explain(self, request: Request) -> Response:
+        session = self.app.session(request)
+        customer_id = request.path_params["customer_id"]
+        row = self.visible_customer(session, customer_id)
+        as_of = as_of_param(request.query_params.get("as_of")) or (
+            parse_time(row["scored_at"]) if row["scored_at"] else datetime.now(UTC))
+        doc = await anyio.to_thread.run_sync(self.ws.explain, customer_id, as_of)
+        return self.app.render(request, "_explain.html", doc=doc, evidence=_evidence(doc))
+
+    # -- inbox and warnings ----------------------------------------------------------------
+
+    async def inbox(self, request: Request) -> Response:
+        session = self.app.session(request)
+        mine = request.query_params.get("mine") == "yes"
+        page, size = page_of(request)
+        now = wall_time()
+        rows = [w for w in self.ws.store.inbox(
+            self.ws.tags_of(session.user), limit=size, offset=(page - 1) * size,
+            assigned_to=session.user.username if mine else None)]
+        return self.app.render(request, "inbox.html", rows=rows, mine=mine, page=page,
+                               now=now)
+
+    def visible_warning(self, session: Session, warning_id: str) -> dict[str, Any]:
+        warning = self.ws.store.warning(warning_id)
+        if warning is None:
+            raise Refused("not_found", "no such warning", 404)
+        self.visible_customer(session, warning["customer_id"])
+        return warning
+
+    async def warning(self, request: Request) -> Response:
+        session = self.app.session(request)
+        warning = self.visible_warning(session, request.path_params["warning_id"])
+        return self.app.render(
+            request, "warning.html", warning=warning, body=warning["body"],
+            notes=self.ws.store.notes_of(warning["warning_id"]),
+            case=self.ws.store.case_for_warning(warning["warning_id"]),
+            silences=self._silences(warning),
+            users=[u["username"] for u in self.ws.store.all_users() if not u["disabled"]])
+
+    def _silences(self, warning: dict[str, Any]) -> list[dict[str, Any]]:
+        store = AlertStore(self.ws.settings.state_dir)
+        try:
+            return [s for s in store.silences() if s["customer_id"] == warning["customer_id"]
+                    or s["warning_id"] == warning["warning_id"]]
+        finally:
+            store.close()
+
+    async def warning_step(self, request: Request) -> Response:
+        session = self.app.session(request)
+        form = await self.app.form(request, session)
+        warning = self.visible_warning(session, request.path_params["warning_id"])
+        step = request.path_params["step"]
+        user = session.user.username
+        at = wall_time()
+        comment = form.get("comment", "")[:2000]
+        if step == "case":
+            case = self.ws.cases.open(session.user, warning)
+            return RedirectResponse(f"/cases/{case['case_id']}", status_code=303)
+        if step == "ack":
+            self._notifier_ack(warning, user, comment)
+            self.ws.store.update_warning(warning["warning_id"],
+                                         {"kind": "acknowledged", "by": user, "at": at,
+                                          "text": comment}, acked_by=user, acked_at=at)
+            details: dict[str, Any] = {"comment": comment}
+        elif step == "assign":
+            assignee = form.get("assignee", "")
+            if self.ws.store.user(assignee) is None:
+                raise Refused("bad_assignee", "assign to an existing user", 400)
+            self.ws.store.update_warning(warning["warning_id"],
+                                         {"kind": "assigned", "by": user, "at": at,
+                                          "text": assignee}, assigned_to=assignee)
+            details = {"assignee": assignee}
+        elif step == "snooze":
+            until = as_of_param(form.get("until"))
+            if until is None:
+                raise Refused("bad_time", "snooze needs a date to snooze until", 400)
+            text = until.strftime("%Y-%m-%dT%H:%M:%SZ")
+            self.ws.store.update_warning(warning["warning_id"],
+                                         {"kind": "snoozed", "by": user, "at": at,
+                                          "text": f"until {text}: {comment}"},
+                                         snoozed_until=text)
+            details = {"until": text, "comment": comment}
+        elif step == "comment":
+            if not comment.strip():
+                raise Refused("empty", "a comment needs some text", 400)
+            self.ws.store.update_warning(warning["warning_id"],
+                                         {"kind": "comment", "by": user, "at": at,
+                                          "text": comment})
+            details = {"comment": comment}
+        elif step == "silence":
+            details = self._silence(warning, form, user)
+        else:
+            raise Refused("not_found", "no such step", 404)
+        self.ws.trail.record(f"warning_{step}", warning["warning_id"],
+                             {"customer_id": warning["customer_id"], **details}, by=user,
+                             event_time=warning["event_time"])
+        return RedirectResponse(f"/warnings/{_seg(warning['warning_id'])}", status_code=303)
+
+    def _notifier_ack(self, warning: dict[str, Any], user: str, comment: str) -> None:
+        """Acknowledge in the notifier too, when it knows the warning (no escalation)."""
+        notifier = Notifier(self.ws.settings.alerts, self.ws.settings.state_dir,
+                            audit=self.ws.settings.audit)
+        try:
+            notifier.ack(warning["warning_id"], by=user, comment=comment)
+        except CreditRadarError:
+            pass  # the run delivers no alerts: the workspace's own record is the ack
+        finally:
+            notifier.close()
+
+    def _silence(self, warning: dict[str, Any], form: dict[str, str],
+                 user: str) -> dict[str, Any]:
+        until = as_of_param(form.get("until"))
+        reason = form.get("comment", "").strip()[:500]
+        if until is None or not reason:
+            raise Refused("bad_silence", "a silence needs an end (event time) and a reason",
+                          400)
+        scope = form.get("scope", "customer")
+        notifier = Notifier(self.ws.settings.alerts, self.ws.settings.state_dir,
+                            audit=self.ws.settings.audit)
+        try:
+            silence_id = notifier.silence(
+                until, by=user, comment=reason,
+                customer_id=warning["customer_id"] if scope == "customer" else None,
+                warning_id=warning["warning_id"] if scope != "customer" else None)
+        finally:
+            notifier.close()
+        return {"silence_id": silence_id, "scope": scope, "until": ts(until), "reason": reason}
+
+    async def expire_silence(self, request: Request) -> Response:
+        session = self.app.session(request)
+        form = await self.app.form(request, session)
+        silence_id = request.path_params["silence_id"]
+        store = AlertStore(self.ws.settings.state_dir)
+        try:
+            found = next((s for s in store.silences() if s["silence_id"] == silence_id), None)
+            if found is None:
+                raise Refused("not_found", "no such silence", 404)
+            if found["customer_id"]:
+                self.visible_customer(session, found["customer_id"])
+            elif found["warning_id"]:
+                self.visible_warning(session, found["warning_id"])
+            latest = self.ws.store.latest_event_time()
+            until = ts(parse_time(latest)) if latest else found["until"]
+            reason = form.get("comment", "").strip()[:500]
+            store.add_silence({**found, "until": min(until, found["until"])})
+            store.event(ts(datetime.now(UTC)), "silence_expired", found["warning_id"], None,
+                        f"{silence_id} by {session.user.username}: {reason}")
+            store.db.commit()
+        finally:
+            store.close()
+        self.ws.trail.record("silence_expired", silence_id,
+                             {"customer_id": found["customer_id"],
+                              "warning_id": found["warning_id"], "until": until,
+                              "reason": reason}, by=session.user.username, event_time=latest)
+        back = form.get("back", "/inbox")
+        return RedirectResponse(safe_next(back), status_code=303)
+
+    # -- cases -----------------------------------------------------------------------------
+
+    async def cases(self, request: Request) -> Response:
+        session = self.app.session(request)
+        rows = self.ws.store.open_cases(self.ws.tags_of(session.user))
+        return self.app.render(request, "cases.html", rows=rows)
+
+    def visible_case(self, session: Session, case_id: str) -> dict[str, Any]:
+        case = self.ws.store.get_case(case_id)
+        if case is None:
+            raise Refused("not_found", "no such case", 404)
+        self.visible_customer(session, case["customer_id"])
+        return case
+
+    async def case(self, request: Request) -> Response:
+        session = self.app.session(request)
+        case = self.visible_case(session, request.path_params["case_id"])
+        warning = self.ws.store.warning(case["warning_id"])
+        proposals = self.ws.store.proposals_of(case["case_id"])
+        pending = next((p for p in proposals if p["decision"] is None), None)
+        return self.app.render(request, "case.html", case=case, warning=warning,
+                               body=warning["body"] if warning else {}, proposals=proposals,
+                               pending=pending, actions=ACTIONS,
+                               customer=self.ws.store.customer(case["customer_id"]))
+
+    async def propose(self, request: Request) -> Response:
+        session = self.app.session(request)
+        form = await self.app.form(request, session)
+        case = self.visible_case(session, request.path_params["case_id"])
+        warning = self.ws.store.warning(case["warning_id"]) or {}
+        self.ws.cases.propose(session.user, case, warning, form.get("action", ""),
+                              form.get("amount"), form.get("comment", ""))
+        return RedirectResponse(f"/cases/{case['case_id']}", status_code=303)
+
+    async def proposal_step(self, request: Request) -> Response:
+        session = self.app.session(request)
+        form = await self.app.form(request, session)
+        proposal = self.ws.store.proposal(request.path_params["proposal_id"])
+        if proposal is None:
+            raise Refused("not_found", "no such proposal", 404)
+        case = self.visible_case(session, proposal["case_id"])
+        warning = self.ws.store.warning(case["warning_id"]) or {}
+        customer = self.ws.store.customer(case["customer_id"]) or {}
+        step = request.path_params["step"]
+        if step in ("approve", "reject"):
+            await anyio.to_thread.run_sync(
+                lambda: self.ws.cases.decide(session.user, proposal, warning,
+                                             step == "approve", form.get("comment", ""),
+                                             customer.get("currency")))
+        elif step == "resend":
+            if proposal["decision"] != "approved" or proposal["delivery"] == "sent":
+                raise Refused("not_failed", "only an approved action whose delivery failed "
+                              "is sent again", 409)
+            if not session.user.may_approve:
+                raise Refused("not_approver", "only an approver or admin may send it again")
+            await anyio.to_thread.run_sync(self.ws.cases.send, proposal, warning,
+                                           customer.get("currency"), session.user)
+        else:
+            raise Refused("not_found", "no such step", 404)
+        return RedirectResponse(f"/cases/{case['case_id']}", status_code=303)
+
+    # -- portfolio, auditor, users ---------------------------------------------------------
+
+    async def portfolio(self, request: Request) -> Response:
+        session = self.app.session(request)
+        tags = self.ws.tags_of(session.user)
+        store = self.ws.store
+        tables = {by: store.portfolio(by, tags) for by in ("grade", "country", "industry")}
+        return self.app.render(request, "portfolio.html", tables=tables,
+                               migration=store.migration(tags), grades=GRADES,
+                               evaluation=evaluation(self.ws.out))
+
+    def _auditor(self, session: Session) -> None:
+        if session.user.role not in ("auditor", "admin"):
+            raise Refused("not_auditor", "the auditor's view is for auditors and admins")
+
+    async def auditor(self, request: Request) -> Response:
+        session = self.app.session(request)
+        self._auditor(session)
+        run_log = await anyio.to_thread.run_sync(self._verify_run_log)
+        trail = self.ws.trail.verify()
+        return self.app.render(request, "auditor.html", run_log=run_log, trail=trail,
+                               records=self.ws.trail.records(100),
+                               replays=replay_reports(self.ws.out))
+
+    def _verify_run_log(self) -> dict[str, Any]:
+        from connectors.audit import verify_log
+
+        if not self.ws.log.is_dir():
+            return {"ok": False, "verdict": "no audit log in the run's folder"}
+        try:
+            report = verify_log(self.ws.log, self.ws.settings.audit.key_bytes())
+        except CreditRadarError as exc:
+            return {"ok": False, "verdict": str(exc)}
+        verdict = report.verdict()
+        if report.problem is not None:
+            verdict += f" ({report.problem}; a run still writing is not closed yet)"
+        return {"ok": report.ok, "verdict": verdict}
+
+    async def export(self, request: Request) -> Response:
+        from flows.explain import export_warning
+
+        session = self.app.session(request)
+        self._auditor(session)
+        warning_id = request.query_params.get("warning_id", "").strip()[:200]
+        try:
+            doc = await anyio.to_thread.run_sync(export_warning, self.ws.log, warning_id,
+                                                 self.ws.settings.audit.key_bytes())
+        except KeyError:
+            raise Refused("not_found", "the run's audit log holds no such warning",
+                          404) from None
+        self.ws.trail.record("warning_exported", warning_id, {}, by=session.user.username,
+                             event_time=doc["warning"].get("event_time"))
+        return Response(json.dumps(doc, indent=2, ensure_ascii=True) + "\n",
+                        media_type="application/json",
+                        headers={"content-disposition":
+                                 f'attachment; filename="warning-{_file(warning_id)}.json"'})
+
+    async def users(self, request: Request) -> Response:
+        session = self.app.session(request)
+        if session.user.role != "admin":
+            raise Refused("not_admin", "the list of users is for admins")
+        return self.app.render(request, "users.html", users=self.ws.store.all_users())
+
+
+def _seg(value: str) -> str:
+    from urllib.parse import quote
+
+    return quote(str(value), safe="")
+
+
+def _file(value: str) -> str:
+    return "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in value)[:80]
+
+
+def _evidence(doc: dict[str, Any]) -> list[dict[str, Any]]:
+    """The explanation's evidence events with their raw record's fields, for a table."""
+    out = []
+    for entry in doc.get("evidence", []):
+        fields: dict[str, Any] = {}
+        if entry.get("found"):
+            try:
+                parsed = json.loads(entry.get("raw") or "{}")
+                fields = parsed if isinstance(parsed, dict) else {"raw": entry.get("raw")}
+            except ValueError:
+                fields = {"raw": entry.get("raw")}
+        out.append({**entry, "fields": fields})
+    return out

@@ -1,0 +1,123 @@
+"""Everything one workspace server holds: settings, the run's folder, storage, trail, sessions,
+cases, the follower of the run's files, and the cached explanations."""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from config.errors import ConfigError, CreditRadarError
+from config.settings import Settings
+from web.auth import Sessions, User
+from web.cases import Cases
+from web.db import Store
+from web.desks import desk_tags
+from web.erp import ErpEndpoint, HttpErp, NoErp
+from web.follow import Follower
+from web.trail import Trail
+
+DATA = "workspace"
+DB_FILE = "workspace.sqlite3"
+TRAIL = "audit"
+EXPLAIN_CACHE = 64
+
+
+def data_dir(settings: Settings, out: Path) -> Path:
+    """The workspace's own folder: configured, else ``OUT/workspace``."""
+    return settings.workspace.data_dir or Path(out) / DATA
+
+
+def database_url(settings: Settings, out: Path) -> str:
+    """The configured database, else an SQLite file in the data folder."""
+    if settings.workspace.database is not None:
+        return settings.workspace.database.get_secret_value()
+    folder = data_dir(settings, out)
+    folder.mkdir(parents=True, exist_ok=True)
+    return f"sqlite:///{folder / DB_FILE}"
+
+
+def open_store(settings: Settings, out: Path) -> Store:
+    """The workspace's database; a connection error never shows the URL (it has secrets)."""
+    try:
+        return Store.open(database_url(settings, out))
+    except Exception as exc:  # SQLAlchemy and driver errors alike may echo the URL
+        raise ConfigError(f"cannot open the workspace database ({type(exc).__name__}); check "
+                          "workspace.database") from None
+
+
+@dataclass
+class Workspace:
+    settings: Settings
+    out: Path
+    store: Store
+    trail: Trail
+    erp: ErpEndpoint
+    version: int = 0
+    _explained: OrderedDict[tuple[str, str, float], dict[str, Any]] = field(
+        default_factory=OrderedDict)
+
+    @classmethod
+    def create(cls, settings: Settings, out: Path, erp: ErpEndpoint | None = None,
+               store: Store | None = None) -> Workspace:
+        workspace = settings.workspace
+        if erp is None:
+            erp = (HttpErp(workspace.erp_url.get_secret_value(), workspace.erp_timeout_seconds)
+                   if workspace.erp_url is not None else NoErp())
+        store = store or open_store(settings, out)
+        trail = Trail(data_dir(settings, out) / TRAIL, settings.audit)
+        return cls(settings, Path(out), store, trail, erp)
+
+    @property
+    def sessions(self) -> Sessions:
+        return Sessions(self.store, self.settings.workspace)
+
+    @property
+    def cases(self) -> Cases:
+        return Cases(self.store, self.trail, self.erp)
+
+    @property
+    def follower(self) -> Follower:
+        return Follower(self.out, self.store)
+
+    @property
+    def log(self) -> Path:
+        """The run's audit log."""
+        return self.out / "audit"
+
+    def tags_of(self, user: User) -> frozenset[str] | None:
+        """The portfolio ``user`` sees (None: the whole book)."""
+        if user.role in ("admin", "auditor"):
+            return None
+        return desk_tags(self.settings.alerts, user.desk)
+
+    def may_see(self, user: User, customer_tags: frozenset[str]) -> bool:
+        tags = self.tags_of(user)
+        return tags is None or bool(tags & customer_tags)
+
+    def explain(self, customer_id: str, as_of: datetime) -> dict[str, Any]:
+        """`flows.explain.explain` of the run's log (cached while the log is unchanged)."""
+        from flows.explain import explain
+
+        key = (customer_id, as_of.isoformat(), self._log_stamp())
+        found = self._explained.get(key)
+        if found is not None:
+            self._explained.move_to_end(key)
+            return found
+        try:
+            doc = explain(customer_id, as_of, self.log, self.settings)
+        except CreditRadarError as exc:
+            return {"customer_id": customer_id, "error": str(exc)}
+        self._explained[key] = doc
+        while len(self._explained) > EXPLAIN_CACHE:
+            self._explained.popitem(last=False)
+        return doc
+
+    def _log_stamp(self) -> float:
+        stamps = [p.stat().st_mtime for p in self.log.glob("*/segment-*.jsonl")]
+        scores = self.out / "scores.jsonl"
+        if scores.exists():
+            stamps.append(scores.stat().st_mtime)
+        return max(stamps, default=0.0) + len(stamps)
