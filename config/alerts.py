@@ -30,6 +30,8 @@ from config.errors import ConfigError
 
 __all__ = [
     "SEVERITIES",
+    "STRUCTURED_SCHEMES",
+    "ActionSettings",
     "AlertsSettings",
     "ChannelSettings",
     "DigestSchedule",
@@ -48,6 +50,9 @@ GROUP_FIELDS = frozenset(
     {"customer_id", "grade", "previous_grade", "severity", "category", "kind", "country",
      "industry"}
 )
+STRUCTURED_SCHEMES = frozenset({"webhook", "webhooks"})
+"""Channel URL schemes whose messages are CloudEvents (one per warning), signed per the
+Standard Webhooks specification, instead of titled text."""
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*$")
 
@@ -79,14 +84,32 @@ class _Model(BaseModel):
 
 
 class ChannelSettings(_Model):
-    """One delivery channel: an apprise (or plugin) URL, kept secret, and its delivery limits."""
+    """One delivery channel: an apprise (or plugin) URL, kept secret, and its delivery limits.
+
+    ``webhook://`` and ``webhooks://`` (TLS) URLs are structured webhooks: each warning is
+    posted as a CloudEvent whose data is the warning record, signed with ``signing_secret``
+    (a Standard Webhooks ``whsec_...`` secret) when one is given.
+    """
 
     url: SecretStr
     rate_limit_per_minute: int | None = Field(default=None, ge=1)
     max_attempts: int = Field(default=5, ge=1)
     backoff_seconds: float = Field(default=30.0, gt=0)
     backoff_max_seconds: float = Field(default=3600.0, gt=0)
-    body_format: Literal["text", "markdown", "html"] = "markdown"
+    body_format: Literal["text", "markdown", "html", "slack"] = "markdown"
+    timeout_seconds: float = Field(default=30.0, gt=0, le=600)
+    """How long one send may wait to connect and for the answer. A receiver slower than
+    this gets the message again later (with the same idempotency key)."""
+    signing_secret: SecretStr | None = None
+
+    @property
+    def scheme(self) -> str:
+        return self.url.get_secret_value().split("://", 1)[0].lower()
+
+    @property
+    def structured(self) -> bool:
+        """Whether messages to this channel are CloudEvents rather than titled text."""
+        return self.scheme in STRUCTURED_SCHEMES
 
     @model_validator(mode="before")
     @classmethod
@@ -240,6 +263,16 @@ class SilenceRule(_Model):
     comment: str = ""
 
 
+class ActionSettings(_Model):
+    """Where structured ERP actions (hold orders, reduce a limit, ...) are posted."""
+
+    endpoints: list[str] = []
+    """Channels (``webhook://`` or ``webhooks://``) that receive every action command."""
+    from_warnings: bool = True
+    """Post each warning's recommended action as a command; off: only commands posted
+    through ``ActionDesk.post`` (approved in the workspace) are sent."""
+
+
 class AlertsSettings(_Model):
     """Everything the notifier needs; the ``alerts`` section of the main settings."""
 
@@ -249,6 +282,15 @@ class AlertsSettings(_Model):
     inhibit_rules: list[InhibitRule] = []
     silences: list[SilenceRule] = []
     link_template: str = "https://creditradar.local/warnings/{warning_id}"
+    source: str = "/creditradar"
+    """The CloudEvents ``source`` of every structured message (a URI reference)."""
+    actions: ActionSettings = ActionSettings()
+    deliver_during_run: bool = True
+    """A run starts a delivery worker next to its dataflow; off when a separate
+    ``creditradar alerts deliver --daemon`` sends (``run --no-deliver``)."""
+    deliver_wait_seconds: float = Field(default=2.0, ge=0)
+    """At the end of a run, how long its delivery worker may go on sending what is due
+    before leaving the rest in the outbox for ``creditradar alerts deliver``."""
 
     @model_validator(mode="after")
     def _references_exist(self) -> AlertsSettings:
@@ -256,6 +298,12 @@ class AlertsSettings(_Model):
             missing = sorted(set(names) - set(self.channels))
             if missing:
                 raise ValueError(f"receiver {desk!r} names unknown channels {missing}")
+        for name in self.actions.endpoints:
+            if name not in self.channels:
+                raise ValueError(f"actions.endpoints names unknown channel {name!r}")
+            if not self.channels[name].structured:
+                raise ValueError(f"actions endpoint {name!r} must be a webhook:// or "
+                                 "webhooks:// channel")
         for resolved in resolve_routes(self.route):
             for name in (resolved.receiver, resolved.escalate_to):
                 if name is not None and name not in self.receivers:

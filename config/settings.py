@@ -11,7 +11,7 @@ import hashlib
 import json
 import tomllib
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 from pydantic import (
@@ -19,10 +19,18 @@ from pydantic import (
     BaseModel,
     Field,
     SecretStr,
+    ValidationError,
     field_validator,
     model_validator,
 )
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    SettingsError,
+    TomlConfigSettingsSource,
+    YamlConfigSettingsSource,
+)
 
 from config.alerts import AlertsSettings
 from config.audit import AuditSettings
@@ -169,7 +177,7 @@ class Settings(BaseSettings):
     alerts: AlertsSettings = AlertsSettings()
     audit: AuditSettings = AuditSettings()
     workspace: WorkspaceSettings = WorkspaceSettings()
-    log_level: str = "info"
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
 
     @classmethod
     def settings_customise_sources(
@@ -183,6 +191,12 @@ class Settings(BaseSettings):
         # The file's values arrive as init kwargs; the environment must override them.
         return env_settings, init_settings, file_secret_settings
 
+    @model_validator(mode="after")
+    def _audit_key_from_file(self) -> Settings:
+        # `creditradar audit init` writes STATE_DIR/audit.key: runs sign with it by default
+        self.audit = self.audit.with_key_from_file(self.state_dir)
+        return self
+
     def with_recovery_directory(self, directory: Path | None) -> Settings:
         """These settings with ``recovery.directory`` set: the steps copy their snapshots
         only when it is, so an entry point that learns the directory elsewhere sets it here."""
@@ -191,23 +205,44 @@ class Settings(BaseSettings):
 
 
 def read_config_file(path: Path) -> dict[str, Any]:
-    """Read a TOML (``.toml``) or YAML (``.yaml``/``.yml``) settings file into a dict."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError(f"cannot read settings file {path}: {exc}") from exc
+    """Read a TOML (``.toml``) or YAML (``.yaml``/``.yml``) settings file into a dict, through
+    pydantic-settings' own file sources. A syntax error names the line and column only: the
+    offending line may hold a password."""
+    if path.suffix not in (".toml", ".yaml", ".yml"):
+        raise ConfigError(f"settings file {path} must end in .toml, .yaml or .yml")
+    if not path.is_file():
+        raise ConfigError(f"cannot read settings file {path}: it does not exist")
     try:
         if path.suffix == ".toml":
-            data = tomllib.loads(text)
-        elif path.suffix in (".yaml", ".yml"):
-            data = yaml.safe_load(text) or {}
+            source: PydanticBaseSettingsSource = TomlConfigSettingsSource(Settings, path)
         else:
-            raise ConfigError(f"settings file {path} must end in .toml, .yaml or .yml")
-    except (tomllib.TOMLDecodeError, yaml.YAMLError) as exc:
-        raise ConfigError(f"settings file {path} is not valid: {exc}") from exc
+            source = YamlConfigSettingsSource(Settings, path, yaml_file_encoding="utf-8")
+        data = source()
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"settings file {path} is not valid TOML: {exc}") from None
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        raise ConfigError(f"settings file {path} is not valid YAML{where}: "
+                          f"{exc.problem or 'syntax error'}") from None
+    except (yaml.YAMLError, OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read settings file {path}: {type(exc).__name__}") from None
+    except TypeError:  # a YAML document whose top is a list or a scalar
+        data = None
     if not isinstance(data, dict):
         raise ConfigError(f"settings file {path} must hold a table/mapping at the top")
     return data
+
+
+def describe_errors(error: ValidationError) -> str:
+    """A validation error as one sentence naming each key and what is wrong with it, never
+    the value given (it may be a secret)."""
+    problems = []
+    for item in error.errors(include_input=False, include_url=False, include_context=False):
+        key = ".".join(str(part) for part in item["loc"]) or "settings"
+        message = item["msg"][0].lower() + item["msg"][1:] if item["msg"] else "invalid"
+        problems.append(f"{key}: {message}")
+    return "; ".join(problems)
 
 
 def load_settings(path: Path | None = None, **overrides: Any) -> Settings:
@@ -215,8 +250,11 @@ def load_settings(path: Path | None = None, **overrides: Any) -> Settings:
     data = read_config_file(path) if path else {}
     try:
         settings = Settings(**data)
-    except ValueError as exc:
-        raise ConfigError(f"invalid settings{f' in {path}' if path else ''}: {exc}") from exc
+    except ValidationError as exc:
+        where = f" in {path}" if path else ""
+        raise ConfigError(f"invalid settings{where}: {describe_errors(exc)}") from None
+    except SettingsError as exc:  # an environment variable that is not valid JSON; names it
+        raise ConfigError(f"invalid settings: {exc}") from None
     return settings.model_copy(update=overrides) if overrides else settings
 
 

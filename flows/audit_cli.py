@@ -1,4 +1,8 @@
-"""``creditradar audit``: commands for auditors: ``verify`` the log, ``export`` a warning."""
+"""``creditradar audit``: ``init`` the anchor key, ``verify`` the log, ``export`` a warning.
+
+Exit status of ``verify``: 0 intact (and authenticated, unless ``--allow-unauthenticated``),
+1 not intact, 2 intact but the anchors could not be authenticated (no key).
+"""
 
 from __future__ import annotations
 
@@ -8,7 +12,12 @@ from pathlib import Path
 
 import click
 
+from config.audit import create_key_file, default_key_file
+from config.errors import CreditRadarError
 from connectors.audit import verify_log
+
+EXIT_NOT_INTACT = 1
+EXIT_UNAUTHENTICATED = 2
 
 
 def _key(ctx: click.Context, key_env: str | None) -> bytes | None:
@@ -40,20 +49,67 @@ _key_env_option = click.option(
 
 @click.group(name="audit")
 def audit() -> None:
-    """Check the tamper-evident audit log."""
+    """Create the anchor key and check the tamper-evident audit log.
+
+    \b
+    Examples:
+      creditradar audit init
+      creditradar audit verify --log out/audit
+    """
+
+
+@audit.command()
+@click.option("--key-file", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Where to write the key (default: STATE_DIR/audit.key, which runs use "
+                   "without further configuration).")
+@click.pass_context
+def init(ctx: click.Context, key_file: Path | None) -> None:
+    """Create a random anchor key, readable by its owner only (mode 0600); runs sign their
+    anchors with it from now on. An existing key file is never replaced.
+
+    \b
+    Examples:
+      creditradar audit init
+      creditradar audit init --key-file /run/secrets/creditradar-audit.key
+    """
+    settings = (ctx.obj or {}).get("settings")
+    path = key_file or default_key_file(Path(getattr(settings, "state_dir", ".creditradar")))
+    try:
+        create_key_file(path)
+    except CreditRadarError as exc:
+        raise click.ClickException(str(exc)) from None
+    hint = "" if key_file is None else f" (set audit.key_file = \"{path}\" for runs to use it)"
+    click.echo(f"created the audit anchor key {path}{hint}; keep a copy where the auditors "
+               "can reach it")
 
 
 @audit.command()
 @_log_option(required=True)
 @_key_env_option
+@click.option("--allow-unauthenticated", is_flag=True,
+              help="Exit 0 for an intact log even when no key authenticates the anchors.")
 @click.pass_context
-def verify(ctx: click.Context, log_dir: Path, key_env: str | None) -> None:
-    """Check every hash, link and anchor; exit 0 only when the log is intact."""
+def verify(ctx: click.Context, log_dir: Path, key_env: str | None,
+           allow_unauthenticated: bool) -> None:
+    """Check every hash, link and anchor. Exit status 0 only when the log is intact and its
+    anchors were authenticated with the key; 1 when it is not intact; 2 when it is intact
+    but no key was given (a forger could have rewritten it and its digests).
+
+    \b
+    Examples:
+      creditradar audit verify --log out/audit
+      creditradar audit verify --log out/audit --key-env CREDITRADAR_AUDIT_KEY
+    """
     report = verify_log(log_dir, _key(ctx, key_env))
     click.echo(report.verdict())
     if report.problem is not None:
         click.echo(f"first bad record: {report.problem}")
-        ctx.exit(1)
+        ctx.exit(EXIT_NOT_INTACT)
+    if not report.authenticated and not allow_unauthenticated:
+        click.echo("the anchors are not authenticated: give the key (audit.hmac_key, "
+                   "audit.key_file, STATE_DIR/audit.key or --key-env), or pass "
+                   "--allow-unauthenticated to accept that", err=True)
+        ctx.exit(EXIT_UNAUTHENTICATED)
 
 
 @audit.command()
@@ -63,7 +119,12 @@ def verify(ctx: click.Context, log_dir: Path, key_env: str | None) -> None:
 @click.pass_context
 def export(ctx: click.Context, warning_id: str, log_dir: Path, key_env: str | None) -> None:
     """Print WARNING_ID with its evidence events, lineage, chain position and the log's
-    verdict, as one JSON document."""
+    verdict, as one JSON document.
+
+    \b
+    Example:
+      creditradar audit export w-0b6d9f8b75f76830564e --log out/audit > warning.json
+    """
     import json
 
     from flows.explain import export_warning

@@ -16,6 +16,7 @@ from tqdm import tqdm
 
 from config.errors import CreditRadarError
 from config.settings import Settings, load_settings, redacted
+from config.version import program_version
 from connectors.files import feed_files
 from flows.alerts_cli import alerts
 from flows.audit_cli import audit
@@ -25,6 +26,11 @@ from flows.logs import configure_logging
 from web.cli import serve_command, users
 
 log = structlog.get_logger("creditradar")
+CONTEXT = {"help_option_names": ["-h", "--help"]}
+EXIT_ALL_REJECTED = 3
+"""Exit status of a run whose every record was rejected."""
+EXIT_DELIVERY_FAILED = 4
+"""Exit status of a run with failed deliveries (with --fail-on-delivery-failure)."""
 
 
 @contextmanager
@@ -42,18 +48,29 @@ def _settings(ctx: click.Context) -> Settings:
     return ctx.obj["settings"]
 
 
-@click.group()
+@click.group(context_settings=CONTEXT)
+@click.version_option(program_version(), "-V", "--version", prog_name="creditradar",
+                      message="%(prog)s %(version)s")
 @click.option("--config", "config_path", type=click.Path(exists=True, dir_okay=False,
               path_type=Path), envvar="CREDITRADAR_CONFIG", help="TOML or YAML settings file.")
 @click.option("--log-format", type=click.Choice(["auto", "json", "console"]), default="auto")
-@click.option("--log-level", default=None, help="debug, info, warning or error.")
+@click.option("--log-level", type=click.Choice(["debug", "info", "warning", "error"],
+              case_sensitive=False), default=None, help="Default: the settings' log_level.")
 @click.pass_context
 def cli(ctx: click.Context, config_path: Path | None, log_format: str, log_level: str | None):
-    """CreditRadar: streaming credit early warnings from payment, news and registry feeds."""
+    """CreditRadar: streaming credit early warnings from payment, news and registry feeds.
+
+    \b
+    Examples:
+      creditradar simulate --out feeds/
+      creditradar run --feeds feeds/ --out out/
+      creditradar --config creditradar.toml alerts check-config
+      creditradar run COMMAND -h        (help and examples of one command)
+    """
     try:
         settings = load_settings(config_path)
     except CreditRadarError as exc:
-        raise click.ClickException(str(exc)) from exc
+        raise click.ClickException(str(exc)) from None
     configure_logging(log_level or settings.log_level, log_format)
     ctx.ensure_object(dict)
     ctx.obj["settings"] = settings
@@ -122,26 +139,51 @@ def simulate(customers: int, months: int, seed: int, start: Any, out: Path,
 @click.option("--scores", is_flag=True, help="Also write every snapshot's score.")
 @click.option("--top", type=click.IntRange(0), default=15, show_default=True,
               help="Rows of the watchlist to print.")
+@click.option("--no-deliver", is_flag=True,
+              help="Only queue alerts; a separate `creditradar alerts deliver` sends them.")
+@click.option("--deliver-wait", type=click.FloatRange(0), default=None, metavar="SECONDS",
+              help="After the input ends, keep sending what is due this long (default: "
+                   "alerts.deliver_wait_seconds, 2); the rest stays queued.")
+@click.option("--fail-on-delivery-failure", is_flag=True,
+              help=f"Exit {EXIT_DELIVERY_FAILED} when any delivery has failed.")
+@click.option("--ops-port", type=click.IntRange(0, 65535), default=None,
+              help="Serve /metrics, /healthz and /readyz on this port while running.")
+@click.option("--ops-host", default="127.0.0.1", show_default=True)
 @click.pass_context
 def run(ctx: click.Context, feeds: Path | None, source_name: str | None,
         source_options: tuple[str, ...], bootstrap: str | None, start: str,
         stop_at_end: bool, out: Path, workers: int, processes: int,
         recovery_dir: Path | None, horizon_months: int | None, scores: bool,
-        top: int) -> None:
+        top: int, no_deliver: bool, deliver_wait: float | None,
+        fail_on_delivery_failure: bool, ops_port: int | None, ops_host: str) -> None:
     """Run the monitor over a feeds folder, a source plugin or Kafka topics; write
     warnings.jsonl, the dead letters, the watchlist, the stats and the audit log under OUT.
+
+    \b
+    Alerts are queued durably and sent by a delivery worker beside the flow (never inside
+    it); the summary says how many are sent, pending and failed. Exit status 3 when every
+    record was rejected.
 
     \b
     Examples:
       creditradar run --feeds feeds/ --out out/
       creditradar run --feeds feeds/ --out out/ --processes 2 --recovery-dir state/
       creditradar run --kafka localhost:9092 --out out/ --stop-at-end
+      creditradar run --kafka kafka:9092 --out out/ --no-deliver --ops-port 9464
     """
     from flows.cluster import run_job
     from flows.job import Job, SourceSpec
-    from flows.run import watchlist
+    from flows.run import watchlist, with_deliveries
 
     settings = _settings(ctx)
+    alerts_update: dict[str, Any] = {}
+    if no_deliver:
+        alerts_update["deliver_during_run"] = False
+    if deliver_wait is not None:
+        alerts_update["deliver_wait_seconds"] = deliver_wait
+    if alerts_update:
+        settings = settings.model_copy(
+            update={"alerts": settings.alerts.model_copy(update=alerts_update)})
     if horizon_months is not None:
         settings = settings.model_copy(update={"horizon_months": horizon_months})
     if recovery_dir is not None:
@@ -160,16 +202,52 @@ def run(ctx: click.Context, feeds: Path | None, source_name: str | None,
         if not feed_files(feeds):  # type: ignore[arg-type]
             raise click.ClickException(
                 f"no feed files (customers/payments/news/registry) in {feeds}")
+        for name in unknown_files(feeds):  # type: ignore[arg-type]
+            log.warning("run.unknown_file", file=name)
+            click.echo(f"ignored {name}: not a feed file (customers, payments, news or "
+                       "registry, optionally -PART, .jsonl or .jsonl.gz)", err=True)
         source = SourceSpec("folder", {"path": str(feeds)})
     job = Job(settings, source, out, scores=scores, workers=workers, processes=processes)
+    ops = _start_ops(settings, ops_host, ops_port)
     try:
-        summary = run_job(job)
+        summary = with_deliveries(run_job(job), settings)
     except CreditRadarError as exc:
         raise click.ClickException(str(exc)) from exc
+    finally:
+        if ops is not None:
+            ops.stop()
     log.info("run.done", **summary.to_json())
     click.echo(format_summary(summary.to_json()))
     if top:
         click.echo(format_watchlist(watchlist(out, top)))
+    if summary.read and not summary.accepted:
+        click.echo(f"every record was rejected: see {out / 'deadletter.jsonl'}", err=True)
+        ctx.exit(EXIT_ALL_REJECTED)
+    if fail_on_delivery_failure and summary.deliveries and summary.deliveries["failed"]:
+        click.echo(f"{summary.deliveries['failed']} deliveries failed: see `creditradar "
+                   "alerts status` and `alerts deliver --retry-failed`", err=True)
+        ctx.exit(EXIT_DELIVERY_FAILED)
+
+
+def unknown_files(folder: Path) -> list[str]:
+    """Files in a feeds folder that are no feed (``payment.jsonl``, ``notes.txt``...):
+    the run ignores them, and says so. Evaluation's ``outcomes`` files are expected."""
+    known = {path.name for _, path in feed_files(folder)}
+    return sorted(path.name for path in folder.iterdir()
+                  if path.is_file() and not path.name.startswith(".")
+                  and path.name not in known and not path.name.startswith("outcomes"))
+
+
+def _start_ops(settings: Settings, host: str, port: int | None) -> Any:
+    """The operations server of a run, when a port is given."""
+    if port is None:
+        return None
+    from flows.ops import OpsServer, registry_for
+
+    alerts = settings.alerts if settings.alerts.channels else None
+    state = settings.state_dir if alerts else None
+    return OpsServer(host, port, registry_for(state), ready=lambda: True, alerts=alerts,
+                     state_dir=state, audit=settings.audit).start()
 
 
 def _option(text: str) -> tuple[str, str]:
@@ -185,7 +263,12 @@ def _option(text: str) -> tuple[str, str]:
 @click.option("--outcomes", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               required=True)
 def backtest(out: Path, outcomes: Path) -> None:
-    """How many defaulters a finished run warned, how early, and how many false alarms."""
+    """How many defaulters a finished run warned, how early, and how many false alarms.
+
+    \b
+    Example:
+      creditradar backtest --out out/ --outcomes feeds/outcomes.jsonl
+    """
     from flows.backtest import backtest as score_run
     from flows.run import WARNINGS
 
@@ -202,7 +285,12 @@ def backtest(out: Path, outcomes: Path) -> None:
 @click.option("--seed", type=int, default=7, show_default=True)
 @click.pass_context
 def demo(ctx: click.Context, out: Path, customers: int, months: int, seed: int) -> None:
-    """Simulate a portfolio and monitor it end to end, delivering to loopback channels."""
+    """Simulate a portfolio and monitor it end to end, delivering to loopback channels.
+
+    \b
+    Example:
+      creditradar demo --customers 500 --months 24
+    """
     from flows.demo import run_demo
 
     def simulating(total: int) -> Any:
@@ -214,24 +302,41 @@ def demo(ctx: click.Context, out: Path, customers: int, months: int, seed: int) 
 
 @cli.group("config")
 def config_group() -> None:
-    """Inspect the effective configuration."""
+    """Inspect the effective configuration.
+
+    \b
+    Example:
+      creditradar --config creditradar.toml config show
+    """
 
 
 @config_group.command("show")
 @click.pass_context
 def config_show(ctx: click.Context) -> None:
-    """Print the effective settings (defaults, file, environment) with secrets redacted."""
+    """Print the effective settings (defaults, file, environment) with secrets redacted.
+
+    \b
+    Example:
+      CREDITRADAR_HORIZON_MONTHS=6 creditradar --config creditradar.toml config show
+    """
     click.echo(json.dumps(redacted(_settings(ctx)), indent=2, default=str))
 
 
 def format_summary(summary: dict[str, Any]) -> str:
     reasons = ", ".join(f"{k} {v}" for k, v in summary["rejected_by_reason"].items()) or "none"
     check = "counts add up" if summary["balanced"] else "COUNTS DO NOT ADD UP"
-    return (
+    text = (
         f"read {summary['read']}  accepted {summary['accepted']}  rejected {summary['rejected']}"
         f"  duplicates {summary['duplicates']}  warnings {summary['warnings']}"
         f"  defaults seen {summary['defaults_seen']}  ({check})\nrejected by reason: {reasons}"
     )
+    deliveries = summary.get("deliveries")
+    if deliveries is not None:
+        text += (f"\nalerts: delivered {deliveries['sent']}  pending {deliveries['pending']}"
+                 f"  failed {deliveries['failed']}")
+        if deliveries["pending"] or deliveries["failed"]:
+            text += "  (`creditradar alerts deliver` sends the rest)"
+    return text
 
 
 def format_watchlist(rows: list[dict[str, Any]]) -> str:
@@ -245,6 +350,44 @@ def format_watchlist(rows: list[dict[str, Any]]) -> str:
         )
     return "\n".join(lines)
 
+
+@cli.group("schema")
+def schema_group() -> None:
+    """The published JSON Schemas: every feed of the contract and the warning record.
+
+    \b
+    Example:
+      creditradar schema export --out schemas/
+    """
+
+
+@schema_group.command("export")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True,
+              help="Folder for one <name>.schema.json per feed and record.")
+def schema_export(out: Path) -> None:
+    """Write JSON Schema (draft 2020-12) for the customers, payments, news and registry feeds,
+    the warning record, and the ERP action command, generated from the models the monitor
+    validates with.
+
+    \b
+    Example:
+      creditradar schema export --out schemas/
+    """
+    from flows.schemas import export_schemas
+
+    for path in export_schemas(out):
+        click.echo(str(path))
+
+
+_EXAMPLES = {
+    replay_command: ["creditradar replay --log out/audit --out replay/",
+                     "creditradar replay --log out/audit --out replay/ --until 2022-03-15"],
+    explain_command: ["creditradar explain C000053 --as-of 2021-06-10 --log out/audit"],
+    evaluate_command: ["creditradar evaluate --feeds feeds/ --report report/"],
+}
+"""Examples of commands whose help is written elsewhere, shown under their help."""
+for _command, _lines in _EXAMPLES.items():
+    _command.epilog = "\b\nExamples:\n" + "\n".join(f"  {line}" for line in _lines)
 
 cli.add_command(alerts)
 cli.add_command(audit)

@@ -10,11 +10,11 @@ run the same `flows.job.Job` (see `flows.cluster`).
 from __future__ import annotations
 
 import ctypes
+import dataclasses
 import gc
 import json
-import shutil
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -28,10 +28,13 @@ from config.settings import Settings
 from config.version import program_version
 from connectors.audit import AuditSink
 from connectors.channels.sink import NotifierSink
+from connectors.channels.worker import delivery_counts
 from connectors.files import FolderFeeds
 from connectors.partition import Feeds
-from connectors.sinks import JsonLinesSink
+from connectors.sinks import JsonLinesSink, json_line
+from detectors.records import DeadLetter, Warning
 from flows.engine import WARNINGS_PARTITION, Outputs, build_flow
+from flows.ops import FLOW
 from flows.topology import Topology
 
 WARNINGS = "warnings.jsonl"
@@ -86,6 +89,8 @@ class RunSummary:
     warnings: int = 0
     defaults_seen: int = 0
     rejected_by_reason: dict[str, int] = field(default_factory=dict)
+    deliveries: dict[str, int] | None = None
+    """Outbox rows by status (pending, sent, failed) after the run, when alerts are on."""
 
     @property
     def balanced(self) -> bool:
@@ -97,29 +102,73 @@ class RunSummary:
 
 def file_outputs(settings: Settings, out: Path, topology: Topology, *, scores: bool,
                  notify: bool) -> Outputs:
-    """The outputs of a run into folder ``out`` (and the notifier, with ``notify``)."""
+    """The outputs of a run into folder ``out`` (and the notifier, with ``notify``).
+
+    The notifier sink only enqueues, durably and once per warning and channel; a delivery
+    worker sends (`connectors.channels.worker`). Each output is counted for the operations
+    metrics (`flows.ops.FLOW`) as it is written."""
     notify = notify and bool(settings.alerts.channels)
     partitions = (*topology.id_keys, WARNINGS_PARTITION)
+    FLOW.reset()
     return Outputs(
-        warnings=JsonLinesSink(out / WARNINGS),
-        deadletter=JsonLinesSink(out / DEADLETTER),
+        warnings=JsonLinesSink(out / WARNINGS, _counted(_count_warning)),
+        deadletter=JsonLinesSink(out / DEADLETTER, _counted(_count_dead_letter)),
         scores=JsonLinesSink(out / SCORES) if scores else None,
         watchlist=JsonLinesSink(out / WATCHLIST),
-        stats=JsonLinesSink(out / STATS),
-        audit=AuditSink(out / AUDIT, settings.audit, partitions) if settings.audit.enabled
-        else None,
+        stats=JsonLinesSink(out / STATS, _counted(_count_stats)),
+        audit=AuditSink(out / AUDIT, settings.audit, partitions, observe=_count_inputs)
+        if settings.audit.enabled else None,
         notify=NotifierSink(settings.alerts, settings.state_dir, settings.audit) if notify
         else None,
     )
 
 
+def _counted(count: Callable[[Any], None]) -> Callable[[Any], str]:
+    """A line encoder that also counts the record for the operations metrics."""
+    def encode(record: Any) -> str:
+        count(record)
+        return json_line(record)
+    return encode
+
+
+def _count_warning(warning: Warning) -> None:
+    FLOW.warning(warning.kind, warning.model_version, warning.event_time)
+
+
+def _count_dead_letter(dead: DeadLetter) -> None:
+    FLOW.dead_letter(dead.reason)
+
+
+def _count_stats(row: Any) -> None:
+    FLOW.stats(row.to_json() if hasattr(row, "to_json") else dataclasses.asdict(row))
+
+
+def _count_inputs(values: list[Any]) -> None:
+    """Inputs that passed the door, and the latest event time among them."""
+    count, latest = 0, None
+    for value in values:
+        entries = value if isinstance(value, list) else [value]
+        if entries and entries[0].kind == "input":
+            count += len(entries)
+            last = entries[-1].event_time
+            latest = last if latest is None or last > latest else latest
+    if count:
+        FLOW.logged_inputs(count, latest)
+
+
 def start_fresh(settings: Settings, out: Path) -> None:
-    """Clear a previous run's outputs, unless this run resumes it from recovery."""
+    """Clear a previous run's outputs, unless this run resumes it from recovery. A previous
+    audit log is never deleted: it is kept as ``audit.1``, ``audit.2``, ... beside the new."""
     out.mkdir(parents=True, exist_ok=True)
     directory = settings.recovery.directory
     if directory is not None and any(directory.glob("part-*.sqlite3")):
         return
-    shutil.rmtree(out / AUDIT, ignore_errors=True)
+    previous = out / AUDIT
+    if previous.exists():
+        number = 1
+        while (out / f"{AUDIT}.{number}").exists():
+            number += 1
+        previous.rename(out / f"{AUDIT}.{number}")
     for name in (WARNINGS, DEADLETTER, SCORES, WATCHLIST, STATS):
         (out / name).unlink(missing_ok=True)
 
@@ -138,7 +187,14 @@ def run_feeds(settings: Settings, feeds: Feeds, out: Path, *, scores: bool = Fal
     tune_process()
     cluster_main(flow, addresses=[], proc_id=0, worker_count_per_proc=workers,
                  epoch_interval=epoch_of(settings), recovery_config=recovery)
-    return finish(out)
+    return with_deliveries(finish(out), settings)
+
+
+def with_deliveries(summary: RunSummary, settings: Settings) -> RunSummary:
+    """``summary`` with the outbox's pending, sent and failed counts, when alerts are on."""
+    if settings.alerts.channels:
+        summary.deliveries = delivery_counts(settings.state_dir)
+    return summary
 
 
 def run_folder(settings: Settings, feeds: Path, out: Path, **options: Any) -> RunSummary:

@@ -31,7 +31,8 @@ class StandIn:
 def make_settings(tmp_path: Path, hook_port: int) -> StandIn:
     config = AlertsSettings.model_validate({
         "channels": {
-            "mail": f"mailto://desk:{SECRET}@127.0.0.1:{free_port()}?to=risk@example.com",
+            "mail": f"mailto://desk:{SECRET}@127.0.0.1:{free_port()}?to=risk@example.com"
+                    "&from=radar@example.com",
             "hook": {"url": f"json://127.0.0.1:{hook_port}/{TOKEN}?apikey={TOKEN}",
                      "max_attempts": 1},
         },

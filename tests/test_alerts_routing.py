@@ -324,7 +324,7 @@ def test_messages_carry_what_a_desk_acts_on_in_every_format(tmp_path: Path) -> N
     h.notifier.submit(warning(1, rank=3))
     [(_t, html, fmt)] = h.sent("a")
     [(_t, text, _f)] = h.channels["b"].sent
-    assert fmt == "html" and "<a href='https://creditradar.local/warnings/w1'>" in html
+    assert fmt == "html" and '<a href="https://creditradar.local/warnings/w1">' in html
     for expected in ("B → C", "10.0% within 8 months", "3 of 500", "DSO days = 71.0",
                      "100,000 EUR, 50% insured", "Review the limit",
                      "https://creditradar.local/warnings/w1"):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,11 +26,18 @@ class AuditEntry:
     """The body, or its canonical bytes when the flow built them directly (`input_body`)."""
 
 
+Observer = Callable[[list[AuditEntry | list[AuditEntry]]], None]
+"""Called with every batch the sink writes (operations metrics count them)."""
+
+
 class _AuditPartition(StatefulSinkPartition[AuditEntry, AuditPosition]):
-    def __init__(self, writer: AuditWriter) -> None:
+    def __init__(self, writer: AuditWriter, observe: Observer | None) -> None:
         self._writer = writer
+        self._observe = observe
 
     def write_batch(self, values: list[AuditEntry | list[AuditEntry]]) -> None:
+        if self._observe is not None:
+            self._observe(values)
         for value in values:
             for entry in value if isinstance(value, list) else (value,):
                 body = entry.body
@@ -54,10 +61,11 @@ class AuditSink(FixedPartitionedSink[AuditEntry, AuditPosition]):
     """
 
     def __init__(self, directory: Path, settings: AuditSettings,
-                 partitions: Sequence[str] = ("0",)) -> None:
+                 partitions: Sequence[str] = ("0",), observe: Observer | None = None) -> None:
         self.directory = Path(directory)
         self.settings = settings
         self.partitions = list(partitions)
+        self.observe = observe
 
     def list_parts(self) -> list[str]:
         return self.partitions
@@ -72,6 +80,8 @@ class AuditSink(FixedPartitionedSink[AuditEntry, AuditPosition]):
     def build_part(self, step_id: str, for_part: str,
                    resume_state: AuditPosition | None) -> _AuditPartition:
         if resume_state is None:
-            return _AuditPartition(AuditWriter(self.directory, for_part, self.settings))
+            return _AuditPartition(AuditWriter(self.directory, for_part, self.settings),
+                                   self.observe)
         return _AuditPartition(
-            AuditWriter.resume(self.directory, for_part, self.settings, resume_state))
+            AuditWriter.resume(self.directory, for_part, self.settings, resume_state),
+            self.observe)

@@ -6,7 +6,7 @@ import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import structlog
 
@@ -57,7 +57,7 @@ class AuditWriter:
         self.partition = partition
         self.settings = settings
         self._dir = self.directory / partition
-        self._dir.mkdir(parents=True, exist_ok=True)
+        self._dir.mkdir(mode=0o700, parents=True, exist_ok=True)
         start = _tail_position(self._dir) if position is None else position
         self._event_time = _check_position(self._dir, partition, start)
         _cut_after(self._dir, partition, start)
@@ -66,7 +66,7 @@ class AuditWriter:
         self._seq = start.seq
         self._head = start.head
         self._since_anchor = start.since_anchor
-        self._file = segment_path(self._dir, self._segment).open("ab")
+        self._file = open_segment(segment_path(self._dir, self._segment))
         self._closed = False
 
     @classmethod
@@ -152,7 +152,12 @@ class AuditWriter:
         self._file.close()
         self._segment += 1
         self._offset = 0
-        self._file = segment_path(self._dir, self._segment).open("ab")
+        self._file = open_segment(segment_path(self._dir, self._segment))
+
+
+def open_segment(path: Path) -> BinaryIO:
+    """A segment file opened for appending; a new one is readable by its owner only."""
+    return open(path, "ab", opener=lambda name, flags: os.open(name, flags, 0o600))  # noqa: SIM115
 
 
 def _last_record(partition_dir: Path, segment: int, offset: int) -> AuditRecord | None:

@@ -11,6 +11,7 @@ import apprise
 from config.errors import ConfigError, NotificationError
 from config.redact import redact_url, scrub
 from connectors.channels.base import BodyFormat
+from connectors.channels.render import APPRISE_FORMAT
 
 
 class _ScrubSecrets(logging.Filter):
@@ -38,6 +39,13 @@ _FILTER = _ScrubSecrets()
 logging.getLogger("apprise").addFilter(_FILTER)  # apprise logs every plugin under "apprise"
 
 
+def accepts(url: str) -> bool:
+    """Whether apprise itself accepts ``url`` (a known service with its required parts); its
+    log lines about the URL are scrubbed like a channel's."""
+    _FILTER.register(url)
+    return apprise.Apprise.instantiate(url, suppress_exceptions=True) is not None
+
+
 class AppriseChannel:
     """Sends through one apprise URL; apprise's own retries are left off (the outbox retries)."""
 
@@ -55,8 +63,17 @@ class AppriseChannel:
     def __repr__(self) -> str:
         return f"AppriseChannel({redact_url(self._url)!r})"
 
+    def set_timeout(self, seconds: float) -> None:
+        """How long a send waits to connect and for each answer (apprise's cto and rto)."""
+        for service in self._apprise:
+            service.socket_connect_timeout = seconds
+            service.socket_read_timeout = seconds
+
     def send(self, title: str, body: str, body_format: BodyFormat) -> None:
-        result = self._apprise.notify(body=body, title=title, body_format=body_format)
+        declared = APPRISE_FORMAT.get(body_format)
+        if declared is None:
+            raise NotificationError(f"apprise channels do not send {body_format} bodies")
+        result = self._apprise.notify(body=body, title=title, body_format=declared)
         if not result:
             detail = "; ".join(entry.message for entry in result.logs()) or "apprise refused"
             # apprise messages may quote hosts, users or tokens: scrub them before they travel

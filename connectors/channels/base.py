@@ -7,7 +7,17 @@ from typing import Literal, Protocol, runtime_checkable
 
 from config.errors import NotificationError
 
-BodyFormat = Literal["text", "markdown", "html"]
+BodyFormat = Literal["text", "markdown", "html", "slack", "cloudevents"]
+"""What a rendered body is: text in one of the four human formats, or a CloudEvent (JSON)."""
+
+
+class RetryLater(NotificationError):
+    """The receiver asked us to come back later (HTTP 429 or 503 with ``Retry-After``): not a
+    failed attempt, the delivery waits ``seconds`` and tries again."""
+
+    def __init__(self, seconds: float, detail: str) -> None:
+        super().__init__(detail)
+        self.seconds = seconds
 
 
 @runtime_checkable

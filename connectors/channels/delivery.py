@@ -1,23 +1,31 @@
 """The wall-clock half of the notifier: send what the outbox says is due, retry with
-exponential backoff and seeded jitter, honour per-channel rate limits, give up after
-``max_attempts`` and keep the error."""
+exponential backoff and seeded jitter, honour per-channel rate limits and a receiver's
+``Retry-After``, give up after ``max_attempts`` and keep the error.
+
+Each send first claims its row (`Outbox.claim`), so several workers may share an outbox
+without sending a message twice; no database transaction is open while a send waits on the
+network.
+"""
 
 from __future__ import annotations
 
 import random
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime
 
 import structlog
 
 from config.alerts import AlertsSettings, ChannelSettings
 from config.redact import scrub
-from connectors.channels.base import Channel
+from connectors.channels.base import Channel, RetryLater
 from connectors.channels.outbox import Delivery, Outbox
 from connectors.channels.store import Store
 
 log = structlog.get_logger(__name__)
+LEASE_MARGIN_SECONDS = 30.0
+"""A claimed send may take the channel's timeout and this much more before another worker
+may take it over (the claiming worker is then presumed dead)."""
 
 
 @dataclass
@@ -29,6 +37,15 @@ class DeliveryReport:
     failed: int = 0
     rate_limited: int = 0
     pending: int = 0
+
+    def add(self, other: DeliveryReport) -> None:
+        """Add another report's counts (``pending`` is taken, not added: it is a level)."""
+        for name in ("sent", "retried", "failed", "rate_limited"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        self.pending = other.pending
+
+    def to_json(self) -> dict[str, int]:
+        return {f.name: getattr(self, f.name) for f in fields(self)}
 
 
 def backoff_delay(cfg: ChannelSettings, msg_id: str, channel: str, attempt: int) -> float:
@@ -44,25 +61,29 @@ class Deliverer:
 
     def __init__(self, settings: AlertsSettings, store: Store, outbox: Outbox,
                  channel_for: Callable[[str], Channel], clock: Callable[[], datetime],
-                 sleep: Callable[[float], None]) -> None:
+                 sleep: Callable[[float], None],
+                 stopping: Callable[[], bool] = lambda: False) -> None:
         self._settings = settings
         self._store = store
         self._outbox = outbox
         self._channel_for = channel_for
         self._clock = clock
         self._sleep = sleep
+        self._stopping = stopping
 
-    def deliver(self, max_seconds: float | None = None) -> DeliveryReport:
-        """One pass over what is due; with ``max_seconds``, keep going (sleeping until the next
-        retry or rate-limit slot) until the queue is empty or the time is up."""
+    def deliver(self, max_seconds: float | None = None,
+                channels: set[str] | None = None) -> DeliveryReport:
+        """One pass over what is due (on ``channels``, when given); with ``max_seconds``,
+        keep going (sleeping until the next retry or rate-limit slot) until the queue is
+        empty or the time is up."""
         report = DeliveryReport()
         deadline = None if max_seconds is None else self._now() + max_seconds
         while True:
             limited: dict[str, float] = {}
-            self._pass(report, limited)
-            if deadline is None:
+            self._pass(report, limited, channels)
+            if deadline is None or self._stopping():
                 break
-            retry_at = self._outbox.next_attempt_at(set(limited))
+            retry_at = self._outbox.next_attempt_at(set(limited), channels)
             if retry_at is None and not limited:
                 break
             wake_at = min([*limited.values(), retry_at if retry_at is not None else deadline])
@@ -76,11 +97,14 @@ class Deliverer:
     def _now(self) -> float:
         return self._clock().timestamp()
 
-    def _pass(self, report: DeliveryReport, limited: dict[str, float]) -> None:
+    def _pass(self, report: DeliveryReport, limited: dict[str, float],
+              channels: set[str] | None) -> None:
         """Send everything due now; fills ``limited`` with rate-limited channels and the time
         each frees a slot."""
         now = self._now()
-        for item in self._outbox.due(now):
+        for item in self._outbox.due(now, channels):
+            if self._stopping():
+                return
             if item.channel in limited:
                 report.rate_limited += 1
                 continue
@@ -91,11 +115,13 @@ class Deliverer:
                     limited[item.channel] = recent[-cfg.rate_limit_per_minute] + 60.0
                     report.rate_limited += 1
                     continue
-            self._attempt(item, cfg, report)
+            lease = (cfg.timeout_seconds if cfg else 0.0) + LEASE_MARGIN_SECONDS
+            if self._outbox.claim(item.seq, self._now(), lease):
+                self._attempt(item, cfg, report, limited)
             now = self._now()
 
-    def _attempt(self, item: Delivery, cfg: ChannelSettings | None,
-                 report: DeliveryReport) -> None:
+    def _attempt(self, item: Delivery, cfg: ChannelSettings | None, report: DeliveryReport,
+                 limited: dict[str, float]) -> None:
         bound = log.bind(channel=item.channel, message_id=item.message_id,
                          warning_ids=self._outbox.warnings_of(item.message_id, item.channel),
                          attempt=item.attempts + 1)
@@ -103,6 +129,13 @@ class Deliverer:
             if cfg is None:
                 raise LookupError("channel is no longer configured")
             self._channel_for(item.channel).send(item.title, item.body, item.body_format)
+        except RetryLater as exc:
+            retry_at = self._now() + exc.seconds
+            limited[item.channel] = retry_at
+            self._outbox.defer(item.seq, str(exc), retry_at)
+            self._events(item, "rate_limited", str(exc))
+            report.rate_limited += 1
+            bound.warning("alert.rate_limited", retry_after=exc.seconds)
         # a channel (plugins included) may fail in any way; it must not stop the others
         except Exception as exc:
             url = cfg.url.get_secret_value() if cfg else ""

@@ -16,11 +16,12 @@ import structlog
 from config.alerts import AlertsSettings, resolve_routes
 from config.audit import AuditSettings
 from config.errors import NotificationError
+from connectors.channels.actions import command_for, enqueue
 from connectors.channels.audit_trail import HistoryTrail
 from connectors.channels.base import Channel
 from connectors.channels.delivery import Deliverer, DeliveryReport
 from connectors.channels.outbox import Outbox
-from connectors.channels.plugins import load_channel
+from connectors.channels.plugins import build_channel
 from connectors.channels.router import (
     group_key,
     inhibited_by,
@@ -80,8 +81,7 @@ class Notifier:
 
     def _channel(self, name: str) -> Channel:
         if name not in self._channels:
-            self._channels[name] = load_channel(self.settings.channels[name].url
-                                                .get_secret_value())
+            self._channels[name] = build_channel(self.settings.channels[name])
         return self._channels[name]
 
     def submit(self, warning: Warning) -> list[str]:
@@ -93,6 +93,7 @@ class Notifier:
             return ["duplicate: already submitted"]
         decisions = self._route(warning, at)
         self._store.event(ts(at), "routed", warning.warning_id, None, "; ".join(decisions))
+        self._act(warning, at)
         self._advance(at)
         self._store.db.commit()
         bound.info("alert.routed", decisions=decisions)
@@ -126,6 +127,14 @@ class Notifier:
                 decisions.append(f"{route.path}: escalated to {route.escalate_to}")
         return decisions
 
+    def _act(self, warning: Warning, at: datetime) -> None:
+        """Queue the warning's recommended ERP action, when endpoints want them."""
+        if not (self.settings.actions.endpoints and self.settings.actions.from_warnings):
+            return
+        command = command_for(warning)
+        if command is not None:
+            enqueue(self.settings, self._store, command, ts(at), self._clock().timestamp())
+
     def advance(self, event_time: datetime) -> None:
         """Move the event-time clock: flush groups, send due digests, escalate overdue."""
         self._advance(event_time)
@@ -140,7 +149,8 @@ class Notifier:
         self._scheduler.advance(parse_time(moment))
 
     def deliver(self, max_seconds: float | None = None) -> DeliveryReport:
-        """Send what is due now (see ``Deliverer.deliver``)."""
+        """Send what is due now, in this thread (see ``Deliverer.deliver``); the monitor
+        leaves this to a `DeliveryWorker`."""
         return self._deliverer.deliver(max_seconds)
 
     def ack(self, warning_id: str, by: str, comment: str = "",

@@ -62,22 +62,44 @@ class Outbox:
         )
         return cursor.rowcount == 1
 
-    def due(self, now: float) -> list[Delivery]:
-        """Pending deliveries whose next attempt is due, oldest first."""
-        rows = self._db.execute(
-            "SELECT seq, message_id, channel, purpose, title, body, body_format, attempts "
-            "FROM outbox WHERE status = 'pending' AND next_attempt_at <= ? "
-            "ORDER BY next_attempt_at, seq", (now,),
-        ).fetchall()
+    def due(self, now: float, channels: set[str] | None = None) -> list[Delivery]:
+        """Pending deliveries whose next attempt is due, oldest first (on ``channels`` only,
+        when given)."""
+        sql = ("SELECT seq, message_id, channel, purpose, title, body, body_format, attempts "
+               "FROM outbox WHERE status = 'pending' AND next_attempt_at <= ?")
+        args: tuple[Any, ...] = (now,)
+        if channels is not None:
+            sql += f" AND channel IN ({','.join('?' * len(channels))})"
+            args += tuple(sorted(channels))
+        rows = self._db.execute(sql + " ORDER BY next_attempt_at, seq", args).fetchall()
         return [Delivery(**dict(r)) for r in rows]
 
-    def next_attempt_at(self, skip_channels: set[str]) -> float | None:
-        """The earliest pending attempt on a channel not in ``skip_channels``."""
-        row = self._db.execute(
-            "SELECT MIN(next_attempt_at) AS t FROM outbox WHERE status = 'pending' "
-            f"AND channel NOT IN ({','.join('?' * len(skip_channels))})", tuple(skip_channels),
-        ).fetchone()
-        return row["t"]
+    def claim(self, seq: int, now: float, lease_seconds: float) -> bool:
+        """Take a due delivery for one attempt: its next attempt moves ``lease_seconds`` ahead,
+        so no other worker sends it meanwhile (and a worker that dies mid-send leaves it to be
+        retried once the lease ends). False when another worker took it first."""
+        with self._db:
+            cursor = self._db.execute(
+                "UPDATE outbox SET next_attempt_at = ? WHERE seq = ? AND status = 'pending' "
+                "AND next_attempt_at <= ?", (now + lease_seconds, seq, now))
+        return cursor.rowcount == 1
+
+    def next_attempt_at(self, skip_channels: set[str],
+                        channels: set[str] | None = None) -> float | None:
+        """The earliest pending attempt on a channel not in ``skip_channels`` (and among
+        ``channels``, when given)."""
+        sql = ("SELECT MIN(next_attempt_at) AS t FROM outbox WHERE status = 'pending' "
+               f"AND channel NOT IN ({','.join('?' * len(skip_channels))})")
+        args: tuple[Any, ...] = tuple(skip_channels)
+        if channels is not None:
+            sql += f" AND channel IN ({','.join('?' * len(channels))})"
+            args += tuple(sorted(channels))
+        return self._db.execute(sql, args).fetchone()["t"]
+
+    def pending(self, channel: str) -> int:
+        """Deliveries still to be sent on ``channel`` (due or waiting for a retry)."""
+        return self._db.execute("SELECT COUNT(*) AS n FROM outbox WHERE status = 'pending' "
+                                "AND channel = ?", (channel,)).fetchone()["n"]
 
     def sent_since(self, channel: str, since: float) -> list[float]:
         """Send times on ``channel`` at or after ``since`` (for the per-minute rate limit)."""
@@ -104,6 +126,21 @@ class Outbox:
             (error, retry_at, retry_at, seq),
         )
 
+    def defer(self, seq: int, note: str, retry_at: float) -> None:
+        """The receiver asked for a later attempt: wait until ``retry_at``; not a failure."""
+        self._db.execute("UPDATE outbox SET next_attempt_at = ?, last_error = ? WHERE seq = ?",
+                         (retry_at, note, seq))
+
+    def retry_failed(self, now: float, channel: str | None = None) -> int:
+        """Put failed deliveries back in the queue with a fresh attempt count; returns how
+        many (``creditradar alerts deliver --retry-failed``)."""
+        sql = ("UPDATE outbox SET status = 'pending', attempts = 0, next_attempt_at = ? "
+               "WHERE status = 'failed'")
+        args: tuple[Any, ...] = (now,)
+        if channel is not None:
+            sql, args = sql + " AND channel = ?", (now, channel)
+        return self._db.execute(sql, args).rowcount
+
     def warnings_of(self, msg_id: str, channel: str) -> list[str]:
         return [
             r["warning_id"] for r in self._db.execute(
@@ -123,7 +160,16 @@ class Outbox:
                                                   (*args, limit))]
 
     def counts(self) -> dict[str, int]:
+        """Deliveries by status (pending, sent, failed)."""
         return {
             r["status"]: r["n"]
             for r in self._db.execute("SELECT status, COUNT(*) AS n FROM outbox GROUP BY status")
+        }
+
+    def counts_by_channel(self) -> dict[tuple[str, str], int]:
+        """Deliveries by (channel, status)."""
+        return {
+            (r["channel"], r["status"]): r["n"]
+            for r in self._db.execute(
+                "SELECT channel, status, COUNT(*) AS n FROM outbox GROUP BY channel, status")
         }

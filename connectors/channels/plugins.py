@@ -1,15 +1,18 @@
-"""Find the ``Channel`` for a URL: a plugin registered under the ``creditradar.channels``
-entry-point group whose name is the URL scheme, otherwise apprise."""
+"""Find the ``Channel`` for a URL: our structured webhook for ``webhook(s)://``, a plugin
+registered under the ``creditradar.channels`` entry-point group whose name is the URL scheme,
+otherwise apprise."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from importlib.metadata import entry_points
 
+from config.alerts import ChannelSettings
 from config.errors import ConnectorError
 from config.redact import redact_url
 from connectors.channels.apprise_channel import AppriseChannel
 from connectors.channels.base import Channel
+from connectors.channels.webhook import WebhookChannel
 
 ENTRY_POINT_GROUP = "creditradar.channels"
 ChannelFactory = Callable[[str], Channel]
@@ -30,3 +33,17 @@ def load_channel(url: str) -> Channel:
                     f"{type(exc).__name__}"
                 ) from None
     return AppriseChannel(url)
+
+
+def build_channel(cfg: ChannelSettings) -> Channel:
+    """The channel of a configured channel: its URL, signing secret and timeout applied."""
+    url = cfg.url.get_secret_value()
+    if cfg.structured:
+        secret = cfg.signing_secret.get_secret_value() if cfg.signing_secret else None
+        return WebhookChannel(url, secret, cfg.timeout_seconds)
+    channel = load_channel(url)
+    query = url.partition("?")[2].lower()
+    explicit = any(f"{key}=" in query for key in ("cto", "rto"))  # apprise's own timeouts
+    if isinstance(channel, AppriseChannel) and not explicit:
+        channel.set_timeout(cfg.timeout_seconds)
+    return channel

@@ -1,14 +1,23 @@
-"""Messages a risk desk can act on, as plain text, Markdown or HTML (apprise body formats).
+"""Messages a risk desk can act on, as plain text, Markdown, HTML or Slack ``mrkdwn``.
 
 One warning block says who, what changed, how likely and when, where the customer ranks,
 why (top reasons with values), how much is at stake and what to do, with a link back.
+Every feed-controlled string (names, ids, reason labels and values, actions) goes through
+the escaper of the format it lands in (`connectors.channels.escape`); links are built from
+the configured template with their ids percent-encoded.
 """
 
 from __future__ import annotations
 
-from html import escape
+from collections.abc import Callable
 
-from connectors.channels.base import BodyFormat
+from connectors.channels.escape import (
+    for_html,
+    for_markdown,
+    for_slack,
+    for_text,
+    url_part,
+)
 from detectors.records import Warning
 
 TOP_REASONS = 3
@@ -18,6 +27,19 @@ _HEADINGS = {
     "resolved": "Resolved",
     "digest": "Watchlist",
 }
+ESCAPERS: dict[str, Callable[[str], str]] = {
+    "text": for_text, "markdown": for_markdown, "html": for_html, "slack": for_slack,
+}
+"""The escaper of each body format."""
+APPRISE_FORMAT = {"text": "text", "markdown": "markdown", "html": "html", "slack": "text"}
+"""The apprise body format a rendered body is declared as (Slack ``mrkdwn`` is sent as text
+that is already escaped for Slack)."""
+
+
+def link_for(template: str, warning: Warning) -> str:
+    """The link back to a warning, its ids percent-encoded into the template."""
+    return template.format(warning_id=url_part(warning.warning_id),
+                           customer_id=url_part(warning.customer_id))
 
 
 def _who(w: Warning) -> str:
@@ -35,7 +57,7 @@ def _money(w: Warning) -> str:
     return f"{exposure}, {w.insured_share:.0%} insured"
 
 
-def _facts(w: Warning, link: str) -> list[tuple[str, str]]:
+def _facts(w: Warning) -> list[tuple[str, str]]:
     reasons = "; ".join(
         f"{r.label} = {r.value}" for r in sorted(w.reasons, key=lambda r: -r.contribution)[
             :TOP_REASONS]
@@ -47,46 +69,57 @@ def _facts(w: Warning, link: str) -> list[tuple[str, str]]:
         ("Reasons", reasons or "none given"),
         ("Exposure", _money(w)),
         ("Action", w.action),
-        ("Details", link),
     ]
 
 
 def warning_title(w: Warning, purpose: str) -> str:
-    """One line that fits a chat preview or an email subject."""
-    return f"[{w.severity}] {_HEADINGS.get(purpose, purpose)}: {_who(w)} grade {_grade(w)}"
+    """One line that fits a chat preview or an email subject (plain text, no controls)."""
+    return for_text(f"[{w.severity}] {_HEADINGS.get(purpose, purpose)}: {_who(w)} "
+                    f"grade {_grade(w)}")
 
 
-def _block(w: Warning, link: str, fmt: BodyFormat, purpose: str) -> str:
-    head = f"{_HEADINGS.get(purpose, purpose)}: {_who(w)} [{w.severity}]"
-    facts = _facts(w, link)
+_URL_DELIMITERS = str.maketrans({c: f"%{ord(c):02X}" for c in " ()<>|\"'`[]"})
+
+
+def _link(link: str, fmt: str) -> str:
+    """The link in a format; characters that end a link target there are percent-encoded."""
+    target = for_text(link).translate(_URL_DELIMITERS)
     if fmt == "html":
-        rows = "".join(
-            f"<tr><th align='left'>{escape(k)}</th><td>{_html_value(k, v)}</td></tr>"
-            for k, v in facts
-        )
-        return f"<h3>{escape(head)}</h3><table>{rows}</table>"
+        return f"<a href=\"{for_html(target)}\">{for_html(link)}</a>"
     if fmt == "markdown":
-        lines = [f"### {head}"] + [
-            f"- **{k}:** {f'[{v}]({v})' if k == 'Details' else v}" for k, v in facts
-        ]
-        return "\n".join(lines)
-    return "\n".join([head] + [f"  {k}: {v}" for k, v in facts])
+        return f"[{for_markdown(link)}]({target})"
+    if fmt == "slack":
+        return f"<{target}|Details>"
+    return for_text(link)
 
 
-def _html_value(key: str, value: str) -> str:
-    if key == "Details":
-        return f"<a href='{escape(value)}'>{escape(value)}</a>"
-    return escape(value)
+def _block(w: Warning, link: str, fmt: str, purpose: str) -> str:
+    esc = ESCAPERS[fmt]
+    head = esc(f"{_HEADINGS.get(purpose, purpose)}: {_who(w)} [{w.severity}]")
+    facts = [(esc(key), esc(value)) for key, value in _facts(w)]
+    details = _link(link, fmt)
+    if fmt == "html":
+        rows = "".join(f"<tr><th align=\"left\">{k}</th><td>{v}</td></tr>" for k, v in facts)
+        rows += f"<tr><th align=\"left\">Details</th><td>{details}</td></tr>"
+        return f"<h3>{head}</h3><table>{rows}</table>"
+    if fmt == "markdown":
+        return "\n".join([f"### {head}", *(f"- **{k}:** {v}" for k, v in facts),
+                          f"- **Details:** {details}"])
+    if fmt == "slack":
+        return "\n".join([f"*{head}*", *(f"• *{k}:* {v}" for k, v in facts),
+                          f"• *Details:* {details}"])
+    return "\n".join([head, *(f"  {k}: {v}" for k, v in facts), f"  Details: {details}"])
 
 
 def render_group(
-    warnings: list[Warning], links: list[str], fmt: BodyFormat, purpose: str, desk: str
+    warnings: list[Warning], links: list[str], fmt: str, purpose: str, desk: str
 ) -> tuple[str, str]:
     """Title and body for one group (one or more warnings for one desk)."""
     if len(warnings) == 1:
         title = warning_title(warnings[0], purpose)
     else:
-        title = f"{_HEADINGS.get(purpose, purpose)}: {len(warnings)} customers for {desk}"
+        title = for_text(f"{_HEADINGS.get(purpose, purpose)}: {len(warnings)} customers for "
+                         f"{desk}")
     separator = "<hr/>" if fmt == "html" else "\n\n"
     body = separator.join(_block(w, link, fmt, purpose) for w, link in zip(warnings, links,
                                                                             strict=True))
@@ -94,25 +127,28 @@ def render_group(
 
 
 def render_digest(
-    ranked: list[Warning], links: list[str], fmt: BodyFormat, desk: str, due: str
+    ranked: list[Warning], links: list[str], fmt: str, desk: str, due: str
 ) -> tuple[str, str]:
     """A ranked watchlist: highest default probability first, one line per customer."""
-    title = f"Watchlist for {desk} ({due}): {len(ranked)} customer{'s' * (len(ranked) != 1)}"
+    esc = ESCAPERS[fmt]
+    title = for_text(f"Watchlist for {desk} ({due}): {len(ranked)} "
+                     f"customer{'s' * (len(ranked) != 1)}")
     cells = [
-        (str(i), _who(w), _grade(w), f"{w.pd:.1%}", _money(w), w.action, link)
+        [esc(str(i)), esc(_who(w)), esc(_grade(w)), esc(f"{w.pd:.1%}"), esc(_money(w)),
+         esc(w.action), _link(link, fmt)]
         for i, (w, link) in enumerate(zip(ranked, links, strict=True), start=1)
     ]
     header = ("#", "Customer", "Grade", "PD", "Exposure", "Action", "Details")
     if fmt == "html":
-        head = "".join(f"<th>{escape(h)}</th>" for h in header)
-        rows = "".join(
-            "<tr>" + "".join(f"<td>{_html_value(header[j], c)}</td>" for j, c in enumerate(row))
-            + "</tr>"
-            for row in cells
-        )
-        return title, f"<h3>{escape(title)}</h3><table><tr>{head}</tr>{rows}</table>"
+        head = "".join(f"<th>{h}</th>" for h in header)
+        rows = "".join("<tr>" + "".join(f"<td>{c}</td>" for c in row) + "</tr>"
+                       for row in cells)
+        return title, f"<h3>{for_html(title)}</h3><table><tr>{head}</tr>{rows}</table>"
     if fmt == "markdown":
         lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-        lines += ["| " + " | ".join(row).replace("\n", " ") + " |" for row in cells]
-        return title, f"### {title}\n\n" + "\n".join(lines)
+        lines += ["| " + " | ".join(row) + " |" for row in cells]
+        return title, f"### {for_markdown(title)}\n\n" + "\n".join(lines)
+    if fmt == "slack":
+        lines = [f"*{for_slack(title)}*"] + [" · ".join(row) for row in cells]
+        return title, "\n".join(lines)
     return title, "\n".join([title] + ["  ".join(row) for row in cells])

@@ -13,8 +13,9 @@ from datetime import datetime
 import structlog
 
 from config.alerts import AlertsSettings, ResolvedRoute
+from connectors.channels.cloudevents import digest_event, encode, warning_event
 from connectors.channels.outbox import Outbox, message_id
-from connectors.channels.render import render_digest, render_group
+from connectors.channels.render import link_for, render_digest, render_group, warning_title
 from connectors.channels.router import inhibited_by, silenced_by
 from connectors.channels.store import Store, ts
 from detectors.clock import parse_time
@@ -58,28 +59,52 @@ class Scheduler:
 
     def send_now(self, receiver: str, purpose: str, warnings: list[Warning], key: str,
                  at: datetime) -> int:
-        """Queue one message per channel of ``receiver``; returns how many were queued."""
+        """Queue the message(s) for each channel of ``receiver``; returns how many were queued.
+
+        A text channel gets one message for the group; a structured (webhook) channel one
+        CloudEvent per warning, or one for a digest."""
         queued = 0
         for channel in self._settings.receivers.get(receiver, []):
             ids = self._outbox.unclaimed([w.warning_id for w in warnings], channel, purpose)
             if not ids:
                 continue
             chosen = [w for w in warnings if w.warning_id in ids]
-            fmt = self._settings.channels[channel].body_format
-            links = [self._link(w) for w in chosen]
-            if purpose.startswith("digest:"):
-                title, body = render_digest(chosen, links, fmt, receiver, purpose[7:])
-            else:
-                title, body = render_group(chosen, links, fmt, purpose, receiver)
-            msg = message_id(purpose, key, channel, *ids)
-            if self._outbox.enqueue(msg, channel, purpose, ids, title, body, fmt,
-                                    self._wall().timestamp()):
-                queued += 1
-                for wid in ids:
-                    self._store.event(ts(at), f"queued:{purpose}", wid, channel, msg)
-                log.info("alert.queued", channel=channel, purpose=purpose, message_id=msg,
-                         warning_ids=ids)
+            for message_ids, title, body, fmt in self._messages(channel, receiver, purpose,
+                                                                chosen, key):
+                msg = message_id(purpose, key, channel, *message_ids)
+                if self._outbox.enqueue(msg, channel, purpose, message_ids, title, body, fmt,
+                                        self._wall().timestamp()):
+                    queued += 1
+                    for wid in message_ids:
+                        self._store.event(ts(at), f"queued:{purpose}", wid, channel, msg)
+                    log.info("alert.queued", channel=channel, purpose=purpose,
+                             message_id=msg, warning_ids=message_ids)
         return queued
+
+    def _messages(self, channel: str, receiver: str, purpose: str, chosen: list[Warning],
+                  key: str) -> list[tuple[list[str], str, str, str]]:
+        """(warning ids, title, body, body format) of each message for one channel."""
+        cfg = self._settings.channels[channel]
+        ids = [w.warning_id for w in chosen]
+        digest = purpose.startswith("digest:")
+        if cfg.structured:
+            source = self._settings.source
+            if digest:
+                event = digest_event(message_id(purpose, key, channel, *ids), chosen,
+                                     receiver, purpose[7:], source)
+                title, _ = render_digest(chosen, [self._link(w) for w in chosen], "text",
+                                         receiver, purpose[7:])
+                return [(ids, title, encode(event), "cloudevents")]
+            return [([w.warning_id], warning_title(w, purpose),
+                     encode(warning_event(w, purpose, source)), "cloudevents")
+                    for w in chosen]
+        fmt = cfg.body_format
+        links = [self._link(w) for w in chosen]
+        if digest:
+            title, body = render_digest(chosen, links, fmt, receiver, purpose[7:])
+        else:
+            title, body = render_group(chosen, links, fmt, purpose, receiver)
+        return [(ids, title, body, fmt)]
 
     def advance(self, until: datetime) -> None:
         """Flush due groups, send due digests and escalate what is overdue, up to ``until``."""
@@ -195,6 +220,4 @@ class Scheduler:
                        (row["warning_id"], row["route"]))
 
     def _link(self, warning: Warning) -> str:
-        return self._settings.link_template.format(
-            warning_id=warning.warning_id, customer_id=warning.customer_id
-        )
+        return link_for(self._settings.link_template, warning)

@@ -4,6 +4,7 @@ group and digest bookkeeping in ``scheduler.py``; all share this connection and 
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from datetime import UTC, datetime
 from pathlib import Path
@@ -51,6 +52,10 @@ CREATE TABLE IF NOT EXISTS digest_items (
   route TEXT NOT NULL, warning_id TEXT NOT NULL, included INTEGER NOT NULL DEFAULT 0,
   PRIMARY KEY (route, warning_id));
 CREATE TABLE IF NOT EXISTS digests (route TEXT PRIMARY KEY, next_due TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS actions (
+  idempotency_key TEXT PRIMARY KEY, kind TEXT NOT NULL, customer_id TEXT NOT NULL,
+  warning_id TEXT, body TEXT NOT NULL, status TEXT NOT NULL DEFAULT 'queued',
+  confirmed_by TEXT, confirmed_at TEXT, detail TEXT NOT NULL DEFAULT '');
 CREATE TABLE IF NOT EXISTS escalations (
   warning_id TEXT NOT NULL, route TEXT NOT NULL, due TEXT NOT NULL,
   done INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (warning_id, route));
@@ -65,11 +70,16 @@ def ts(moment: datetime) -> str:
 
 
 class Store:
-    """Opens (creating if needed) ``state_dir/alerts.sqlite3``; one per process and thread."""
+    """Opens (creating if needed) ``state_dir/alerts.sqlite3``; one per process and thread.
+
+    The file holds warnings and delivery errors: only its owner may read it (mode 0600; its
+    journal files inherit the mode)."""
 
     def __init__(self, state_dir: Path) -> None:
-        state_dir.mkdir(parents=True, exist_ok=True)
+        state_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
         self.path = state_dir / DB_NAME
+        if not self.path.exists():
+            os.close(os.open(self.path, os.O_CREAT | os.O_WRONLY, 0o600))
         # the timeout lets bytewax workers and the CLI share the file without "database is locked"
         self.db = sqlite3.connect(self.path, check_same_thread=False, timeout=30.0)
         self.db.row_factory = sqlite3.Row
