@@ -149,10 +149,15 @@ class RecoverySettings(BaseModel):
 
 
 class EngineSettings(BaseModel):
-    """How the work is spread; nothing here changes a result."""
+    """How the work is spread; nothing here changes a result (but ``idle_input_seconds``
+    in live runs, for records that arrive after their day)."""
 
     buckets: int = Field(0, ge=0, le=4096)
     """Buckets of customers (and shares of event ids): 0 means one per worker."""
+    idle_input_seconds: float = Field(5.0, gt=0, le=3600)
+    """A live input (a topic read without an end) with nothing to read for this long no
+    longer holds the other inputs' days back; what it sends later for a day already
+    complete is applied on the next day, or rejected as late (see docs/engine.md)."""
 
 
 class Settings(BaseSettings):

@@ -10,14 +10,22 @@ letters here and never move any clock.
 
 A partition's snapshot is every input's position (the next record to read) and its clock
 (the records read ahead), so a resumed run reads every record exactly once.
+
+A live input (a topic read without an end) that has read all there is (the end of its
+topic partition as the broker last reported it) for ``idle_seconds`` of wall time is
+*idle*: its clock closes the days it holds, and its chunks say so, so that the other
+inputs' days need not wait for it (`detectors.inbox`). Wall time decides only when output
+appears, and which records arrive after their day was complete.
 """
 
 from __future__ import annotations
 
 import hashlib
+import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from bytewax.inputs import FixedPartitionedSource, StatefulSourcePartition
@@ -25,11 +33,15 @@ from bytewax.inputs import FixedPartitionedSource, StatefulSourcePartition
 from config.errors import ContractError
 from connectors.contracts import MAX_RECORD_BYTES, parse_record
 from detectors.events import Envelope, Origin
-from detectors.feedclock import FeedClock
+from detectors.feedclock import DayBatch, FeedClock
 from detectors.inbox import ENDED, NOTHING_YET, Chunk
 from detectors.records import DeadLetter
 
 KEPT_OF_OVERSIZED = 65_536
+IDLE_SECONDS = 5.0
+"""How long a live input may have nothing to read before it is idle (the default)."""
+NAP = timedelta(milliseconds=50)
+"""How long a partition with nothing to read now waits before it looks again."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +53,8 @@ class RawLine:
     position: int
     problem: DeadLetter | None = None
     feed: str | None = None
+    day: int | None = None
+    """The day an original run applied the record on (a replay of an audit log only)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +75,13 @@ class RecordInput(ABC):
     name: str
     kind: str
     """How origins name it: ``file``, ``kafka`` or ``plugin`` (see `Origin`)."""
+    live: bool = False
+    """Whether the input has no end to wait for (a topic read without one): it can be idle."""
+
+    def caught_up(self) -> bool:
+        """Whether a live input has read everything there is for now (not just what has
+        been fetched so far): only then can it be idle."""
+        return True
 
     @abstractmethod
     def read(self) -> RawLine | None:
@@ -113,6 +134,16 @@ class _InputState:
     clock: FeedClock
     read: int = 0
     done: bool = False
+    through: int = NOTHING_YET
+    """What the input last promised downstream."""
+
+
+@dataclass(slots=True)
+class _Quiet:
+    """Since when a live input has read nothing (wall clock: only to call it idle)."""
+
+    since: float | None = None
+    announced: bool = False
 
 
 @dataclass
@@ -133,13 +164,16 @@ class FeedPartition(StatefulSourcePartition[Any, Clocks]):
 
     def __init__(self, inputs: list[RecordInput], route: Callable[[Envelope], str],
                  id_keys: tuple[str, ...], clock: Callable[[], FeedClock],
-                 resume: Clocks | None) -> None:
+                 resume: Clocks | None, idle_seconds: float = IDLE_SECONDS) -> None:
         self._inputs = inputs
         self._route = route
         self._id_keys = id_keys
+        self._idle_seconds = idle_seconds
         resume = resume or Clocks()
         self._states = {i.name: resume.states.get(i.name) or _InputState(clock())
                         for i in inputs}
+        self._quiet: dict[str, _Quiet] = {i.name: _Quiet() for i in inputs if i.live}
+        self._awake: datetime | None = None
 
     def next_batch(self) -> list[Any]:
         if all(state.done for state in self._states.values()):
@@ -149,16 +183,20 @@ class FeedPartition(StatefulSourcePartition[Any, Clocks]):
             state = self._states[source.name]
             if state.done:
                 continue
+            read = state.read
             out.extend(self._fill(source, state))
+            if self._idle(source, state.read > read):
+                out.extend(self._flush(source, state))
+                continue
             batch = state.clock.close(ended=source.ended)
             out.extend(state.clock.take_rejected())
             if batch is not None:
-                state.done = batch.through >= ENDED
-                end = batch.day if state.done else NOTHING_YET
-                out.extend(self._chunks(source.name, batch.through, batch.envelopes, end))
-                if state.done:
-                    out.append(ReadCount(source.name, state.read))
+                out.extend(self._deliver(source, state, batch))
+        self._awake = None if out else datetime.now(UTC) + NAP
         return out
+
+    def next_awake(self) -> datetime | None:
+        return self._awake
 
     def snapshot(self) -> Clocks:
         return Clocks({i.name: i.position() for i in self._inputs}, self._states)
@@ -186,15 +224,52 @@ class FeedPartition(StatefulSourcePartition[Any, Clocks]):
             except ContractError as exc:
                 dead.append(DeadLetter(feed, exc.reason, exc.detail, line.raw, origin))
                 continue
-            clock.offer(event, line.raw, origin)
+            clock.offer(event, line.raw, origin, line.day)
         return dead
 
+    def _deliver(self, source: RecordInput, state: _InputState, batch: DayBatch,
+                 idle: bool = False) -> list[Any]:
+        state.done = batch.through >= ENDED
+        state.through = batch.through
+        end = batch.day if state.done else NOTHING_YET
+        out = self._chunks(source.name, batch.through, batch.envelopes, end, idle)
+        if state.done:
+            out.append(ReadCount(source.name, state.read))
+        return out
+
+    def _flush(self, source: RecordInput, state: _InputState) -> list[Any]:
+        """An idle input delivers every day it holds, then says (once) that it is idle."""
+        quiet = self._quiet[source.name]
+        out: list[Any] = []
+        batches = []
+        while (batch := state.clock.close(ended=False, idle=True)) is not None:
+            batches.append(batch)
+        out.extend(state.clock.take_rejected())
+        for i, batch in enumerate(batches):
+            out.extend(self._deliver(source, state, batch, idle=i == len(batches) - 1))
+        if not batches and not quiet.announced:
+            out.extend(self._chunks(source.name, state.through, [], NOTHING_YET, idle=True))
+        quiet.announced = True
+        return out
+
+    def _idle(self, source: RecordInput, read: bool) -> bool:
+        """Whether a live input has had nothing to read for ``idle_seconds``."""
+        quiet = self._quiet.get(source.name)
+        if quiet is None or source.ended:
+            return False
+        now = time.monotonic()
+        if read or quiet.since is None or not source.caught_up():
+            quiet.since, quiet.announced = now, False
+            return False
+        return now - quiet.since >= self._idle_seconds
+
     def _chunks(self, sender: str, through: int, envelopes: list[Envelope],
-                end: int) -> list[Any]:
+                end: int, idle: bool = False) -> list[Any]:
         routed: dict[str, list[tuple[int, Envelope]]] = {key: [] for key in self._id_keys}
         for envelope in envelopes:
             routed[self._route(envelope)].append((envelope.day, envelope))
-        return [(key, Chunk(sender, key, through, items, end)) for key, items in routed.items()]
+        return [(key, Chunk(sender, key, through, items, end, idle))
+                for key, items in routed.items()]
 
 
 class FeedSource(FixedPartitionedSource[Any, Clocks]):
@@ -205,11 +280,13 @@ class FeedSource(FixedPartitionedSource[Any, Clocks]):
     """
 
     def __init__(self, feeds: Feeds, route: Callable[[Envelope], str],
-                 id_keys: tuple[str, ...], clock: Callable[[], FeedClock]) -> None:
+                 id_keys: tuple[str, ...], clock: Callable[[], FeedClock],
+                 idle_seconds: float = IDLE_SECONDS) -> None:
         self.feeds = feeds
         self.route = route
         self.id_keys = id_keys
         self.clock = clock
+        self.idle_seconds = idle_seconds
 
     def list_parts(self) -> list[str]:
         return self.feeds.partitions()
@@ -218,4 +295,5 @@ class FeedSource(FixedPartitionedSource[Any, Clocks]):
                    resume_state: Clocks | None) -> FeedPartition:
         positions = resume_state.positions if resume_state is not None else {}
         inputs = self.feeds.open(for_part, positions)
-        return FeedPartition(inputs, self.route, self.id_keys, self.clock, resume_state)
+        return FeedPartition(inputs, self.route, self.id_keys, self.clock, resume_state,
+                             self.idle_seconds)

@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from detectors import events as ev
+from detectors.clock import DAY
 from detectors.events import Envelope
 from detectors.idmemory import IdMemory, key_of
 from detectors.records import DeadLetter
@@ -37,21 +38,26 @@ class Seen:
 
 class EventIds:
     """One share of the feed-wide event ids; sends each first record to its customer's
-    bucket (``bucket_of``), master data and news named by company to the directory too."""
+    bucket (``bucket_of``), master data to the directory too, and news to the directory
+    alone (it resolves and reads every item, then sends it on to its customer's bucket)."""
 
-    def __init__(self, name: str, memory_days: int, bucket_of: Callable[[str], str]) -> None:
+    def __init__(self, name: str, memory_days: int, bucket_of: Callable[[str], str],
+                 allowed_lateness_days: int = 7) -> None:
         self.name = name
         self.memory = IdMemory(memory_days)
         self.bucket_of = bucket_of
+        self.allowed_lateness_days = allowed_lateness_days
 
     def day(self, day: int, items: list[Envelope]) -> list[Any]:
+        out: list[Any] = []
+        if any(envelope.day != day for envelope in items):
+            items = self._redated(day, items, out)
         items = sorted(items, key=Envelope.order)
         keys = np.array([key_of(f"{e.event.FEED}\x00{e.event.event_id}") for e in items],
                         dtype=np.uint64)
         contents = [zlib.crc32(e.raw) for e in items]
         found, remembered = self.memory.get_many(keys)
         today: dict[int, int] = {}
-        out: list[Any] = []
         for i, envelope in enumerate(items):
             out.append(Seen(self.name, envelope))
             key = int(keys[i])
@@ -74,9 +80,27 @@ class EventIds:
     def finish(self) -> list[Any]:
         return []
 
+    def _redated(self, day: int, items: list[Envelope], out: list[Any]) -> list[Envelope]:
+        """Records of a live input that went idle, arriving after their day was complete:
+        applied today, or rejected as ``late`` beyond the allowed lateness."""
+        kept = []
+        oldest = (day - self.allowed_lateness_days) * DAY
+        for envelope in items:
+            event = envelope.event
+            if envelope.day != day and event.at < oldest:
+                detail = (f"event time {day - event.at // DAY} days behind the monitor's "
+                          f"day when it arrived from an input that had gone idle, which "
+                          f"allows {self.allowed_lateness_days} (detectors.allowed_lateness_days)")
+                out.append(DeadLetter(event.FEED, "late", detail, envelope.raw,
+                                      envelope.origin, event.event_id, event.customer_id))
+                continue
+            envelope.day = day
+            kept.append(envelope)
+        return kept
+
     def _route(self, day: int, envelope: Envelope) -> list[Send]:
         event = envelope.event
-        if event.customer_id is None:  # news naming a company
+        if isinstance(event, ev.NewsItem):  # every item is resolved and read there
             return [Send(DIRECTORY, day, envelope)]
         to_bucket = Send(self.bucket_of(event.customer_id), day, envelope)
         if isinstance(event, ev.CustomerRecord):

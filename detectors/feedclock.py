@@ -14,6 +14,11 @@ record can move time for the others:
   ``allowed_lateness_days`` behind; further behind, it is rejected as ``late``.
 - A record dated more than ``max_gap_days`` away from the clock (or, before the clock has
   started, from the median of the first records) is rejected as ``implausible_time``.
+- A live input (a Kafka topic partition read without an end) may have nothing to read for a
+  long time. Once its source calls it *idle*, the clock closes the day it holds without
+  waiting for ``read_ahead`` later records, and waits on the next day for whatever comes.
+- A replay gives each record the day the original run applied it on (``day`` in `offer`):
+  the clock then only orders, and decides nothing again.
 
 Everything the clock decides depends on the valid records of its own input and their order
 alone: not on invalid lines, other inputs, workers, or when records arrive.
@@ -84,13 +89,19 @@ class FeedClock:
     _rejected: list[DeadLetter] = field(default_factory=list)
     _seq: int = 0
     _done: bool = False
+    _replay: bool = False
+    """Days are given (`offer` with ``day``): none is rejected or judged again."""
 
     def wants_more(self) -> bool:
         """Whether the clock needs more records before it can close its day."""
         return not self._done and len(self._ahead) < self.read_ahead
 
-    def offer(self, event: Event, raw: bytes, origin: Origin) -> None:
-        """Take one valid record: due now, held for its day, or rejected (`take_rejected`)."""
+    def offer(self, event: Event, raw: bytes, origin: Origin, day: int | None = None) -> None:
+        """Take one valid record: due now, held for its day, or rejected (`take_rejected`);
+        with ``day``, the day a replayed record was applied on originally."""
+        if day is not None:
+            self._replayed(day, event, raw, origin)
+            return
         day = event.at // DAY
         if self.day is None:
             self._hold(day, event, raw, origin)
@@ -110,17 +121,21 @@ class FeedClock:
         rejected, self._rejected = self._rejected, []
         return rejected
 
-    def close(self, ended: bool) -> DayBatch | None:
+    def close(self, ended: bool, idle: bool = False) -> DayBatch | None:
         """Deliver the current day, if it can close: once ``read_ahead`` records are known to
-        be later, or the input ``ended``. Returns None when it cannot (yet), or when done."""
-        if self._done or (not ended and self.wants_more()):
+        be later, or the input ``ended``, or is ``idle`` (has nothing to read for now).
+        Returns None when it cannot (yet), when an idle input has nothing to deliver, or
+        when done."""
+        if self._done or (not (ended or idle) and self.wants_more()):
+            return None
+        if idle and not ended and not self._ahead and not self._due:
             return None
         if self.day is None:
             self._start()
             if self.day is None:  # every record read was implausible, or there were none
                 self._done = ended
                 return DayBatch(NOTHING_YET, [], ENDED) if ended else None
-            if not ended and self.wants_more():  # the start took records due: read on
+            if not (ended or idle) and self.wants_more():  # the start took records due
                 return None
         day, due = self.day, self._due
         self._due = []
@@ -128,10 +143,20 @@ class FeedClock:
             self.day = self._ahead[0][0]
             self._take_due()
             through = self.day - 1
-        else:  # only once the input ended: otherwise the clock reads on first
+        elif ended:
             self._done = True
             through = ENDED
+        else:  # idle: the next record may be dated any day from tomorrow
+            self.day = day + 1
+            through = day
         return DayBatch(day, due, through)
+
+    def _replayed(self, day: int, event: Event, raw: bytes, origin: Origin) -> None:
+        self._replay = True
+        if self.day is not None and day <= self.day:
+            self._due.append(Envelope(event, raw, origin, self.day))
+        else:
+            self._hold(day, event, raw, origin)
 
     def _hold(self, day: int, event: Event, raw: bytes, origin: Origin) -> None:
         heapq.heappush(self._ahead, (day, self._seq, event, raw, origin))
@@ -146,6 +171,10 @@ class FeedClock:
         """Start at the earliest plausible record: one within ``max_gap_days`` of the median
         of the records read so far (a typo'd year at a file's head must not start it)."""
         if not self._ahead:
+            return
+        if self._replay:
+            self.day = self._ahead[0][0]
+            self._take_due()
             return
         median = sorted(held[0] for held in self._ahead)[len(self._ahead) // 2]
         kept = []

@@ -5,6 +5,13 @@ that the sender will send nothing more for any day up to ``through``. An `Inbox`
 senders; once every sender has promised a day, the day is complete and its items can be
 applied, sorted into the monitor's total order. Nothing depends on which worker a sender ran
 on, how chunks were batched, or which arrived first: only on what was sent.
+
+A live input can have nothing to send for a long time; its source then says it is *idle*
+(``idle`` on its chunk), and the first step's inbox (``redate``) stops waiting for it. What
+such an input sends later for a day already complete is put on the next day to complete,
+where the step judges it (the step's `detectors.dedup.EventIds` rejects it as ``late`` if
+it is too far behind). That is the one decision that depends on when records arrive; the
+audit log records the day each record was applied on, and a replay applies it there again.
 """
 
 from __future__ import annotations
@@ -31,6 +38,8 @@ class Chunk:
     through: int
     items: list[tuple[int, Any]] = field(default_factory=list)
     end: int = NOTHING_YET
+    idle: bool = False
+    """The sender has nothing to read for now: days need not wait for it."""
 
 
 @dataclass(slots=True)
@@ -47,12 +56,31 @@ class Inbox:
     >>> inbox.put(Chunk("b", "me", 9))
     >>> inbox.complete()
     ([(5, ['a5'])], 5)
+
+    An idle sender holds nothing back; what it sends later for a complete day goes on the
+    next one (with ``redate``):
+
+    >>> inbox = Inbox(("a", "b"), redate=True)
+    >>> inbox.put(Chunk("a", "me", 2, idle=True))
+    >>> inbox.put(Chunk("b", "me", 8, [(8, "b8")]))
+    >>> inbox.complete()
+    ([(8, ['b8'])], 8)
+    >>> inbox.put(Chunk("a", "me", 3, [(3, "a3")]))
+    >>> inbox.put(Chunk("b", "me", 10))
+    >>> inbox.complete()
+    ([], None)
+    >>> inbox.put(Chunk("a", "me", 12))
+    >>> inbox.complete()
+    ([(9, ['a3'])], 10)
     """
 
     senders: tuple[str, ...]
+    redate: bool = False
+    """Put items for complete days on the next day (the first step's inbox only)."""
     promised: dict[str, int] = field(default_factory=dict)
     end: int = NOTHING_YET
     """The last day of any ended sender's input."""
+    idle: set[str] = field(default_factory=set)
     days: dict[int, list[Any]] = field(default_factory=dict)
     through: int = NOTHING_YET
     """Every day up to this one is complete and was handed out."""
@@ -68,11 +96,17 @@ class Inbox:
                              f"{', '.join(self.senders)}")
         for day, item in chunk.items:
             if day <= self.through:
-                raise ValueError(f"{chunk.sender!r} sent an item for day {day}, already "
-                                 f"complete (through {self.through})")
+                if not self.redate:
+                    raise ValueError(f"{chunk.sender!r} sent an item for day {day}, already "
+                                     f"complete (through {self.through})")
+                day = self.through + 1
             self.days.setdefault(day, []).append(item)
         self.promised[chunk.sender] = max(self.promised[chunk.sender], chunk.through)
         self.end = max(self.end, chunk.end)
+        if chunk.idle:
+            self.idle.add(chunk.sender)
+        else:
+            self.idle.discard(chunk.sender)
 
     @property
     def ended(self) -> bool:
@@ -82,13 +116,22 @@ class Inbox:
     def complete(self) -> tuple[list[tuple[int, list[Any]]], int | None]:
         """The newly complete days that have items, in order, and how far days are now
         complete (None if no further than before; `ENDED` once every sender ended)."""
-        through = min(self.promised.values(), default=NOTHING_YET)
+        through = self._promised()
         if through <= self.through:
             return [], None
         ready = sorted(day for day in self.days if day <= through)
         out = [(day, self.days.pop(day)) for day in ready]
         self.through = through
         return out, through
+
+    def _promised(self) -> int:
+        """The day every sender has promised, idle senders aside (unless all are idle or
+        ended: then as far as any idle one has promised)."""
+        active = [day for sender, day in self.promised.items() if sender not in self.idle]
+        through = min(active, default=ENDED)
+        if through >= ENDED and self.idle:
+            through = max(self.promised[sender] for sender in self.idle)
+        return through
 
     def rest(self) -> list[tuple[int, list[Any]]]:
         """Every day still held, in order, whether complete or not (the end of input)."""

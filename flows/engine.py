@@ -79,6 +79,8 @@ class StageSpec:
     destinations: Callable[[str], tuple[str, ...]]
     build: Callable[[str], Stage]
     durable: bool
+    redate: bool = False
+    """Whether the step's inbox puts late arrivals from idle inputs on the next day."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,7 +110,8 @@ class StageLogic(StatefulBatchLogic):
     def on_batch(self, values: list[Chunk]) -> tuple[list[Any], bool]:
         if self.state is None:
             key = values[0].to
-            self.state = StageState(key, self.spec.build(key), Inbox(self.spec.senders(key)))
+            self.state = StageState(key, self.spec.build(key),
+                                    Inbox(self.spec.senders(key), self.spec.redate))
         for chunk in values:
             self.state.inbox.put(chunk)
         days, through = self.state.inbox.complete()
@@ -178,7 +181,8 @@ def feed_source(settings: Settings, feeds: Feeds, topology: Topology) -> FeedSou
     def clock() -> FeedClock:
         return FeedClock(d.read_ahead, d.allowed_lateness_days, d.max_gap_days)
 
-    return FeedSource(feeds, topology.ids_of, topology.id_keys, clock)
+    return FeedSource(feeds, topology.ids_of, topology.id_keys, clock,
+                      settings.engine.idle_input_seconds)
 
 
 def build_flow(settings: Settings, feeds: Feeds, outputs: Outputs,
@@ -206,10 +210,10 @@ def build_flow(settings: Settings, feeds: Feeds, outputs: Outputs,
     chunks = op.map("source_chunks", split.trues, lambda kv: kv[1])
     source_out = op.map("source_out", split.falses, lambda item: Batch(type(item), [item]))
 
-    id_chunks, id_out = _step("ids", chunks, spec(
+    id_chunks, id_out = _step("ids", chunks, StageSpec(
         lambda _: inputs, lambda _: (*buckets, DIRECTORY),
-        lambda key: EventIds(key, settings.detectors.event_id_memory_days,
-                             topology.bucket_of)))
+        lambda key: EventIds(key, settings.detectors.event_id_memory_days, topology.bucket_of,
+                             settings.detectors.allowed_lateness_days), durable, redate=True))
     to_directory = op.filter("to_directory", id_chunks, _to(DIRECTORY))
     to_books = op.filter("to_books", id_chunks, lambda c: c.to != DIRECTORY)
     named, directory_out = _step("directory", to_directory, spec(

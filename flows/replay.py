@@ -5,8 +5,9 @@ The log holds every record that passed the door (valid under the contract, plaus
 not late), with its raw text, its origin (file and line, or Kafka topic, partition and
 offset) and the event-time day it was applied on. `write_feeds` puts those records back into
 feed files in the order the original source read them; `replay` runs the unchanged monitor
-over the files with `run_folder` (notifications off) and compares the warnings it writes
-with the warnings the log recorded, byte for byte.
+over the files (notifications off), each record on the day the log says it was applied on
+(`LoggedFeeds`), and compares the warnings it writes with the warnings the log recorded,
+byte for byte.
 
 What a replay cannot see: records rejected at the door (invalid JSON, contract errors,
 implausible or late times) are not logged; they never moved a clock nor reached a customer,
@@ -21,7 +22,7 @@ import re
 import shutil
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -30,9 +31,11 @@ from config.errors import ConnectorError
 from config.settings import Settings, config_digest
 from connectors.audit import AuditRecord, read_log, verify_log
 from connectors.contracts import FEEDS
+from connectors.files import FolderFeeds
+from connectors.partition import RawLine, RecordInput
 from detectors.clock import parse_time
 from detectors.records import Warning
-from flows.run import WARNINGS, canonicalize, run_folder
+from flows.run import WARNINGS, canonicalize, run_feeds
 
 __all__ = [
     "FEEDS_DIR",
@@ -136,6 +139,45 @@ def _is_feed_file(feed: str, name: str) -> bool:
             and (name.endswith(".jsonl") or name.endswith(".jsonl.gz")))
 
 
+class LoggedFeeds(FolderFeeds):
+    """The feed files `write_feeds` wrote, each record read with the day the original run
+    applied it on, so that the replay applies it there too (even where the original run's
+    live input had gone idle and the record arrived after its day)."""
+
+    def __init__(self, folder: Path, written: dict[str, list[AuditRecord]]) -> None:
+        super().__init__(folder)
+        self.days = {name: [int(r.body["day"]) for r in records]
+                     for name, records in written.items()}
+
+    def open(self, partition: str, positions: dict[str, Any]) -> list[RecordInput]:
+        return [_LoggedInput(source, self.days[partition])
+                for source in super().open(partition, positions)]
+
+
+class _LoggedInput(RecordInput):
+    """A feed file of logged records, each line with its logged day."""
+
+    def __init__(self, source: RecordInput, days: list[int]) -> None:
+        self.source, self.days = source, days
+        self.feed, self.name, self.kind = source.feed, source.name, source.kind
+
+    def read(self) -> RawLine | None:
+        line = self.source.read()
+        if line is None or line.problem is not None:
+            return line
+        return replace(line, day=self.days[line.position - 1])
+
+    @property
+    def ended(self) -> bool:
+        return self.source.ended
+
+    def position(self) -> Any:
+        return self.source.position()
+
+    def close(self) -> None:
+        self.source.close()
+
+
 @dataclass
 class ReplayReport:
     """How the replayed warnings compare with the logged ones; ``ok`` only when identical."""
@@ -203,9 +245,10 @@ def replay(
         raise ConnectorError(f"audit log {log} holds no input records"
                              + (f" at or before {until.isoformat()}" if until else ""))
     out.mkdir(parents=True, exist_ok=True)
-    write_feeds(inputs, out / FEEDS_DIR)
+    written = write_feeds(inputs, out / FEEDS_DIR)
     run_settings, notes = _replay_settings(settings, out)
-    run_folder(run_settings, out / FEEDS_DIR, out, workers=workers, notify=False)
+    run_feeds(run_settings, LoggedFeeds(out / FEEDS_DIR, written), out, workers=workers,
+              notify=False)
 
     expected = out / LOGGED_WARNINGS
     expected.write_text("".join(_warning_line(r) + "\n" for r in warnings), encoding="utf-8")

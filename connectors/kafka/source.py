@@ -76,6 +76,8 @@ class KafkaInput(RecordInput):
         """The offset the consumer should deliver next."""
         self.paused = False
         self.skipped = 0
+        self._eof: int | None = None
+        """Where the broker last said the log ends (None: not since the last message)."""
         self._next = offset
         self._queue: deque[Message] = deque()
         self._fetcher = fetcher
@@ -94,6 +96,13 @@ class KafkaInput(RecordInput):
     @property
     def ended(self) -> bool:
         return not self._queue and self.fetched_all()
+
+    @property
+    def live(self) -> bool:  # type: ignore[override]
+        return self.end is None
+
+    def caught_up(self) -> bool:
+        return not self._queue and self._eof is not None and self._next >= self._eof
 
     def position(self) -> int:
         return self._next
@@ -114,10 +123,12 @@ class KafkaInput(RecordInput):
             self._skipped(offset)
         self._queue.append(message)
         self.fetched = offset + 1
+        self._eof = None
 
     def at_eof(self, offset: int) -> None:
         """The consumer reached the log's end at ``offset``: nothing before it is unread."""
         self.fetched = max(self.fetched, offset)
+        self._eof = offset
 
     def skip_to(self, offset: int) -> None:
         """Start at ``offset``, where the log now starts, saying what was lost."""

@@ -1,0 +1,110 @@
+"""A live Kafka run (no end to stop at) keeps writing as records arrive: inputs that have
+nothing to read, like a customers topic that rarely changes, do not hold the others back."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from datetime import date, timedelta
+from pathlib import Path
+
+import pytest
+from confluent_kafka import Producer
+from feedkit import status
+from kafka_support import folder_reference, kafka_settings, make_topics, portfolio, publish
+
+from config.settings import EngineSettings
+from connectors.contracts import FEEDS
+from flows.cluster import spawn
+from flows.job import Job, SourceSpec
+from flows.replay import logged_records, replay
+from flows.run import AUDIT, WARNINGS
+
+pytestmark = [pytest.mark.kafka, pytest.mark.timeout(240)]
+IDLE_SECONDS = 3.0
+
+
+def _lines(path: Path) -> list[bytes]:
+    return path.read_bytes().splitlines() if path.exists() else []
+
+
+def _first_difference(got: list[bytes], expected: list[bytes]) -> str:
+    for mine, theirs in zip(got, expected, strict=False):
+        a, b = json.loads(mine), json.loads(theirs)
+        if a != b:
+            return "; ".join(f"{k}: {a.get(k)!r} != {b.get(k)!r}" for k in sorted({*a, *b})
+                             if a.get(k) != b.get(k))
+    return f"{len(got)} warnings against {len(expected)}"
+
+
+def _wait_for(condition: Callable[[], bool], seconds: float) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.5)
+    return condition()
+
+
+def test_a_live_run_writes_every_warning_and_goes_on_with_later_records(
+        kafka_bootstrap: str, tmp_path: Path) -> None:
+    reference = folder_reference(portfolio(tmp_path / "feeds", customers=60, months=10),
+                                 tmp_path / "reference")
+    expected = sorted(_lines(reference.out / WARNINGS))
+    assert expected
+    topics = make_topics(kafka_bootstrap, 1)
+    publish(kafka_bootstrap, reference.feeds, topics)
+    settings = kafka_settings(topics, engine=EngineSettings(idle_input_seconds=IDLE_SECONDS))
+    out = tmp_path / "live"
+    job = Job(settings, SourceSpec("kafka", {"bootstrap": kafka_bootstrap}), out, scores=True)
+    [child] = spawn(job)
+    try:
+        assert _wait_for(lambda: len(_lines(out / WARNINGS)) >= len(expected), 90), \
+            f"{len(_lines(out / WARNINGS))} of {len(expected)} warnings after 90 s"
+        got = sorted(_lines(out / WARNINGS))
+        assert got == expected, _first_difference(got, expected)
+        assert child.poll() is None, "a live run goes on at the end of the topics"
+
+        customer_id = json.loads(expected[0])["customer_id"]
+        last = max(json.loads(line)["event_time"] for feed in FEEDS
+                   for line in (reference.feeds / f"{feed}.jsonl").read_bytes().splitlines())
+        # Dated before the last day every input reached: it arrives after its day, so it
+        # is applied on the next day to complete, within the allowed lateness.
+        day = (date.fromisoformat(last[:10]) - timedelta(days=2)).isoformat()
+        filing = status(customer_id, day, "insolvency_filed")
+        producer = Producer({"bootstrap.servers": kafka_bootstrap})
+        producer.produce(topics["registry"], json.dumps(filing).encode(),
+                         customer_id.encode())
+        producer.flush(30)
+
+        def defaulted() -> bool:
+            return any(json.loads(line)["kind"] == "default"
+                       and json.loads(line)["customer_id"] == customer_id
+                       and json.loads(line)["event_time"].startswith(day)
+                       for line in _lines(out / WARNINGS))
+
+        assert _wait_for(defaulted, 60), "the filing published later was never applied"
+        applied_on = _wait_for_input(out / AUDIT, filing["event_id"])
+        assert applied_on == date.fromisoformat(last[:10]).toordinal() - EPOCH + 1
+    finally:
+        child.terminate()
+        child.wait(timeout=30)
+    report = replay(out / AUDIT, tmp_path / "replay", settings)
+    assert report.ok, report.lines()
+
+
+EPOCH = date(1970, 1, 1).toordinal()
+
+
+def _wait_for_input(log: Path, event_id: str) -> int | None:
+    """The day the audit log says the record was applied on, once it is logged."""
+    found: list[int] = []
+
+    def logged() -> bool:
+        inputs, _ = logged_records(log)
+        found[:] = [r.body["day"] for r in inputs if r.id.endswith(f":{event_id}")]
+        return bool(found)
+
+    _wait_for(logged, 30)
+    return found[0] if found else None
