@@ -71,3 +71,15 @@ def test_every_record_is_seen_and_master_data_and_named_news_reach_the_directory
     assert sum(isinstance(o, Seen) for o in out) == 2
     sends = sorted((o.to, o.item.event.event_id) for o in out if isinstance(o, Send))
     assert sends == [("bucket-A", "c-1"), (DIRECTORY, "c-1"), (DIRECTORY, "n-1")]
+
+
+def test_a_record_arriving_after_its_day_is_applied_today_or_rejected_as_late() -> None:
+    step = ids()
+    today = 120
+    recent = envelope(pay("recent", "C1", 5.0, at=115 * 86400), b"r", 1, day=116)
+    old = envelope(pay("old", "C1", 5.0, at=100 * 86400), b"o", 2, day=101)
+    out = step.day(today, [recent, old])
+    passed, rejected = outcomes(out)
+    assert passed == ["recent@C1"] and rejected == {"old@C1": "late"}
+    assert recent.day == today  # the audit log records the day it was applied on
+    assert [o.envelope.event.event_id for o in out if isinstance(o, Seen)] == ["recent"]

@@ -81,3 +81,38 @@ def test_records_of_other_days_never_come_after_their_day_was_promised() -> None
             assert all(e.day > promised for e in batch.envelopes)
             assert batch.day > promised and batch.through >= batch.day
             promised = batch.through
+
+
+def _offer(clock: FeedClock, name: str, day: int, given: int | None = None) -> None:
+    clock.offer(StatusChange(name, day * DAY, "C1", "active"), b"", Origin("kafka", "t:0", 0),
+                given)
+
+
+def test_an_idle_input_delivers_every_day_it_holds_and_waits_on_the_next() -> None:
+    clock = FeedClock(read_ahead=64)
+    for name, day in (("a", 10), ("b", 12), ("c", 12)):
+        _offer(clock, name, day)
+    assert clock.close(ended=False) is None  # too few read ahead to close a day
+    batches = []
+    while (batch := clock.close(ended=False, idle=True)) is not None:
+        batches.append(batch)
+    assert [(b.day, [e.event.event_id for e in b.envelopes], b.through) for b in batches] == [
+        (10, ["a"], 11), (12, ["b", "c"], 12)]
+    assert clock.close(ended=False, idle=True) is None  # nothing more to say
+    _offer(clock, "late_but_allowed", 9)
+    _offer(clock, "too_late", 2)
+    batch = clock.close(ended=False, idle=True)
+    assert batch is not None and batch.day == 13
+    assert [e.event.event_id for e in batch.envelopes] == ["late_but_allowed"]
+    assert [(d.event_id, d.reason) for d in clock.take_rejected()] == [("too_late", "late")]
+
+
+def test_a_replayed_record_is_applied_on_its_logged_day_and_judged_no_more() -> None:
+    clock = FeedClock(read_ahead=2)
+    for name, day, given in (("a", 10, 10), ("far", 9000, 11), ("b", 1, 11), ("c", 12, 14)):
+        _offer(clock, name, day, given)
+    delivered = {}
+    while (batch := clock.close(ended=True)) is not None:
+        delivered.update((e.event.event_id, e.day) for e in batch.envelopes)
+    assert delivered == {"a": 10, "far": 11, "b": 11, "c": 14}
+    assert clock.take_rejected() == []
