@@ -15,6 +15,7 @@ from typing import Any
 import click
 
 from config.errors import CreditRadarError
+from connectors.channels.escape import for_terminal
 from detectors.clock import parse_time
 
 __all__ = ["EventTime", "explain_command", "replay_command"]
@@ -85,4 +86,5 @@ def explain_command(ctx: click.Context, customer_id: str, as_of: datetime, log_d
     except CreditRadarError as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(json.dumps(doc, indent=2, ensure_ascii=False) if as_json
-               else format_explanation(doc))
+               else "\n".join(for_terminal(line)  # feed text must not drive the terminal
+                               for line in format_explanation(doc).split("\n")))

@@ -384,6 +384,9 @@ _EXAMPLES = {
                      "creditradar replay --log out/audit --out replay/ --until 2022-03-15"],
     explain_command: ["creditradar explain C000053 --as-of 2021-06-10 --log out/audit"],
     evaluate_command: ["creditradar evaluate --feeds feeds/ --report report/"],
+    users: ["creditradar users add anna --role analyst --out out/",
+            "creditradar users list --out out/"],
+    users.commands["list"]: ["creditradar users list --out out/"],
 }
 """Examples of commands whose help is written elsewhere, shown under their help."""
 for _command, _lines in _EXAMPLES.items():
@@ -396,6 +399,17 @@ cli.add_command(explain_command)
 cli.add_command(evaluate_command)
 cli.add_command(serve_command)
 cli.add_command(users)
+
+
+def _short_help_everywhere(command: click.Command) -> None:
+    """``-h`` on every command, also when one is invoked on its own (click keeps the help
+    option a command built first)."""
+    command.context_settings.setdefault("help_option_names", CONTEXT["help_option_names"])
+    for sub in getattr(command, "commands", {}).values():
+        _short_help_everywhere(sub)
+
+
+_short_help_everywhere(cli)
 
 
 def main() -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import click
 import pytest
 from click.testing import CliRunner
 from feedkit import write_feeds
@@ -75,3 +76,113 @@ def _outcomes(tmp_path: Path) -> Path:
     path.write_text('{"customer_id": "BAD", "default_date": "2024-08-20", "kind": "insolvency"}\n'
                     '{"customer_id": "GOOD", "default_date": null}\n')
     return path
+
+
+def test_version_short_help_and_an_example_in_every_help() -> None:
+    assert invoke("--version").startswith("creditradar 0.1.0+")
+    runner = CliRunner()
+    pending: list[tuple[list[str], click.Command]] = [([], cli)]
+    seen = 0
+    while pending:
+        path, command = pending.pop()
+        result = runner.invoke(cli, [*path, "-h"], env={})
+        assert result.exit_code == 0, (path, result.output)
+        assert "Example" in result.output, f"no example in `creditradar {' '.join(path)} -h`"
+        seen += 1
+        if isinstance(command, click.Group):
+            pending += [([*path, name], sub) for name, sub in command.commands.items()]
+    assert seen > 20
+
+
+def test_a_bad_log_level_is_a_usage_error_not_a_traceback() -> None:
+    result = CliRunner().invoke(cli, ["--log-level", "verbose", "config", "show"], env={})
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    assert "'verbose' is not one of" in result.output
+
+
+@pytest.mark.parametrize(("name", "text", "key"), [
+    ("c.yaml", f"alerts:\n  channels:\n    desk: mailto://u:{SECRET}@h\n    bad: [x\n",
+     "line 5"),
+    ("c.toml", f'[audit]\nhmac_kye = "{SECRET}"\n', "audit.hmac_kye"),
+    ("c.toml", f'[audit]\nhmac_key = ["{SECRET}"]\n', "audit.hmac_key"),
+    ("c.toml", f'[alerts.channels.desk]\nurl = "{SECRET}"\n', "alerts.channels.desk.url"),
+    ("c.toml", f'horizon_months = 6\nurl = "mailto://u:{SECRET}\n', "line 2"),
+])
+def test_configuration_errors_are_one_sentence_naming_the_key_without_secrets(
+        tmp_path: Path, name: str, text: str, key: str) -> None:
+    config = tmp_path / name
+    config.write_text(text)
+    result = CliRunner().invoke(cli, ["--config", str(config), "config", "show"], env={})
+    assert result.exit_code == 1
+    message = result.output.strip()
+    assert key in message and SECRET not in message, message
+    assert message.count("\n") == 0 and "Traceback" not in message
+
+
+def test_check_config_refuses_urls_apprise_does_not_accept(tmp_path: Path) -> None:
+    config = tmp_path / "c.toml"
+    config.write_text(f"""
+[alerts.channels]
+teams = "msteams://{SECRET}"
+odd = "foo://x"
+fine = "json://127.0.0.1:9/hook"
+[alerts.receivers]
+desk = ["teams", "odd", "fine"]
+""")
+    result = CliRunner().invoke(cli, ["--config", str(config), "alerts", "check-config"],
+                                env={})
+    assert result.exit_code == 1 and "2 channel URL(s) refused" in result.output
+    assert "teams: msteams://***  REFUSED" in result.output
+    assert "odd: foo://***  REFUSED" in result.output and "fine: json://" in result.output
+    assert SECRET not in result.output
+
+
+def test_unknown_files_are_reported_and_an_all_rejected_run_fails(tmp_path: Path) -> None:
+    feeds = tmp_path / "feeds"
+    feeds.mkdir()
+    (feeds / "customers.jsonl").write_text("not json\n{\"also\": \"bad\"}\n")
+    (feeds / "payment.jsonl").write_text("{}\n")
+    result = CliRunner().invoke(cli, ["run", "--feeds", str(feeds), "--out",
+                                      str(tmp_path / "out")], env={})
+    assert "ignored payment.jsonl: not a feed file" in result.output
+    assert result.exit_code == 3 and "every record was rejected" in result.output
+
+
+def test_a_run_keeps_the_previous_audit_log_and_private_state(tmp_path: Path) -> None:
+    feeds = write_feeds(tmp_path / "feeds", deteriorating_portfolio())
+    config = tmp_path / "c.toml"
+    config.write_text(f'state_dir = "{tmp_path / "state"}"\n[alerts.channels]\n'
+                      'hook = "json://127.0.0.1:9/x"\n[alerts.receivers]\ndesk = ["hook"]\n'
+                      '[alerts.route]\nreceiver = "desk"\n')
+    out = tmp_path / "out"
+    assert "created the audit anchor key" in invoke("--config", str(config), "audit", "init")
+    key = tmp_path / "state" / "audit.key"
+    assert key.stat().st_mode & 0o777 == 0o600
+    assert CliRunner().invoke(cli, ["--config", str(config), "audit", "init"],
+                              env={}).exit_code == 1, "an existing key is never replaced"
+    for _ in range(2):
+        result = CliRunner().invoke(cli, ["--config", str(config), "run", "--feeds",
+                                          str(feeds), "--out", str(out), "--top", "0",
+                                          "--deliver-wait", "0"], env={})
+        assert result.exit_code == 0, result.output
+        assert "alerts: delivered 0  pending" in result.output
+    assert (out / "audit").is_dir() and (out / "audit.1").is_dir()
+    for log in (out / "audit", out / "audit.1"):
+        verified = invoke("--config", str(config), "audit", "verify", "--log", str(log))
+        assert "anchor signatures checked" in verified, "runs sign with the init key"
+    unkeyed = CliRunner().invoke(cli, ["audit", "verify", "--log", str(out / "audit")],
+                                 env={})
+    assert unkeyed.exit_code == 2 and "NOT authenticated" in unkeyed.output
+    assert invoke("audit", "verify", "--log", str(out / "audit"), "--allow-unauthenticated")
+    private = [tmp_path / "state" / "alerts.sqlite3",
+               *(out / "audit").rglob("segment-*.jsonl"), *(tmp_path / "state").rglob("*.jsonl")]
+    assert len(private) > 2
+    for path in private:
+        assert path.stat().st_mode & 0o077 == 0, path
+    failed = CliRunner().invoke(cli, ["--config", str(config), "run", "--feeds", str(feeds),
+                                      "--out", str(tmp_path / "again"), "--top", "0",
+                                      "--deliver-wait", "0", "--fail-on-delivery-failure"],
+                                env={})
+    assert failed.exit_code == 0, "nothing has failed yet: the hook is only pending"
+    status = CliRunner().invoke(cli, ["--config", str(config), "alerts", "status"], env={})
+    assert status.exit_code == 0 and "pending" in status.output

@@ -97,7 +97,7 @@ def test_every_record_type_occurs(large: tuple[Path, SimulationSummary, dict]) -
 
 
 def _first_default_events(data: dict) -> dict[str, tuple[date, int, str]]:
-    """Per customer, the first default event the feeds show (FEEDS.md), ties by kind order."""
+    """Per customer, the first default event the feeds show (docs/feeds.md), ties by kind order."""
     first: dict[str, tuple[date, int, str]] = {}
 
     def seen(customer: str, day: date, rank: int, kind: str) -> None:

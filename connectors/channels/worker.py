@@ -29,6 +29,7 @@ from connectors.channels.store import Store
 log = structlog.get_logger(__name__)
 POLL_SECONDS = 0.5
 """How often an idle channel thread looks for new rows."""
+HISTORY_THREAD = "deliver-history"
 
 
 def wall_clock() -> datetime:
@@ -83,7 +84,7 @@ class DeliveryWorker:
         for name in sorted(self._settings.channels):
             self._spawn(f"deliver-{name}", lambda name=name: self._channel_loop(name))
         if self._audit is not None:
-            self._spawn("deliver-history", self._history_loop)
+            self._spawn(HISTORY_THREAD, self._history_loop)
         log.info("delivery.started", channels=sorted(self._settings.channels))
         return self
 
@@ -96,10 +97,11 @@ class DeliveryWorker:
         if wait_seconds <= 0:
             self._stop.set()
         for thread in self._threads:
-            thread.join(max(0.0, deadline - time.monotonic()))
+            if thread.name != HISTORY_THREAD:
+                thread.join(max(0.0, deadline - time.monotonic()))
         self._stop.set()
         for thread in self._threads:
-            if thread.name == "deliver-history":
+            if thread.name == HISTORY_THREAD:
                 thread.join(10.0)
         log.info("delivery.stopped", **self.report.to_json())
         return self.report

@@ -4,7 +4,7 @@ A failed customer stops paying on its failure day. Then, at random: it files for
 (administration or liquidation) within a month (most), the seller writes its open invoices
 off within weeks (fraud, disappearance), or nothing formal happens and the invoices simply
 age past 90 days before a late write-off. The default date is the first default event in the
-generated feeds (FEEDS.md: insolvency-type status, write_off, or 90+ days past due in the
+generated feeds (docs/feeds.md: insolvency-type status, write_off, or 90+ days past due in the
 ledger or a tradeline), so the outcome always agrees with what the feeds show.
 """
 

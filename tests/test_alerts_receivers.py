@@ -1,0 +1,138 @@
+"""Delivery against misbehaving real receivers on loopback: a hung webhook and SMTP server do
+not slow a run, a slow receiver gets each message once, a rate-limited one (429 with
+Retry-After) is drained completely by the delivery worker; structured webhooks are
+CloudEvents valid under the published schema, signed so that the Standard Webhooks
+library verifies them."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pytest
+from receivers import HttpReceiver, HungReceiver, rate_limited, slow
+from standardwebhooks.webhooks import Webhook, WebhookVerificationError
+from test_alerts_routing import warning
+
+from config.alerts import AlertsSettings
+from config.settings import Settings
+from connectors.channels import Notifier
+from connectors.channels.worker import DeliveryWorker, delivery_counts
+from connectors.simulator import simulate
+from flows.run import WARNINGS, run_folder
+from flows.schemas import schemas
+
+SCHEMAS = Path(__file__).parent / "schemas"
+SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+
+
+def webhook_settings(port: int, **channel: Any) -> AlertsSettings:
+    return AlertsSettings.model_validate({
+        "channels": {"hook": {"url": f"webhook://127.0.0.1:{port}/credit",
+                              "signing_secret": SECRET, **channel}},
+        "receivers": {"credit": ["hook"]},
+        "route": {"receiver": "credit", "group_wait": "0s", "group_interval": "0s",
+                  "group_by": ["customer_id"]},
+    })
+
+
+def queue(settings: AlertsSettings, state: Path, count: int) -> None:
+    """Route and enqueue ``count`` warnings (what a run's sink does), sending nothing."""
+    notifier = Notifier(settings, state)
+    for n in range(count):
+        notifier.submit(warning(n))
+    notifier.close()
+
+
+@pytest.fixture(scope="module")
+def book(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    feeds = tmp_path_factory.mktemp("book")
+    simulate(250, 14, 11, feeds)
+    return feeds
+
+
+def test_a_hung_receiver_does_not_slow_a_run(book: Path, tmp_path: Path) -> None:
+    started = time.monotonic()
+    run_folder(Settings(state_dir=tmp_path / "quiet"), book, tmp_path / "quiet-out")
+    quiet = time.monotonic() - started
+
+    hook, mail = HungReceiver(), HungReceiver()
+    try:
+        alerts = {
+            "channels": {"hook": f"json://127.0.0.1:{hook.port}/x",
+                         "mail": f"mailto://desk:pw@127.0.0.1:{mail.port}?to=risk@example.com"
+                                 "&from=radar@example.com&mode=insecure"},
+            "receivers": {"credit": ["hook", "mail"]},
+            "route": {"receiver": "credit", "group_wait": "0s", "group_by": ["customer_id"]},
+        }
+        settings = Settings(state_dir=tmp_path / "hung", alerts=alerts)
+        started = time.monotonic()
+        summary = run_folder(settings, book, tmp_path / "hung-out")
+        hung = time.monotonic() - started
+        assert hook.accepted >= 1 and mail.accepted >= 1, "the worker did try to send"
+    finally:
+        hook.stop()
+        mail.stop()
+    assert (tmp_path / "hung-out" / WARNINGS).read_bytes() == \
+        (tmp_path / "quiet-out" / WARNINGS).read_bytes()
+    assert hung < 2 * quiet, f"{hung:.1f} s with hung receivers, {quiet:.1f} s without"
+    assert summary.deliveries is not None and summary.deliveries["sent"] == 0
+    assert summary.deliveries["pending"] > 0, "what could not be sent waits in the outbox"
+
+
+def test_a_slow_receiver_gets_each_message_once(tmp_path: Path) -> None:
+    receiver = HttpReceiver(slow(6.0))
+    try:
+        settings = webhook_settings(receiver.port, backoff_seconds=0.1)
+        queue(settings, tmp_path, 2)
+        report = DeliveryWorker(settings, tmp_path).drain(max_seconds=40)
+    finally:
+        receiver.stop()
+    ids = Counter(r["headers"]["webhook-id"] for r in receiver.requests)
+    assert ids == {"w0": 1, "w1": 1}
+    assert (report.sent, report.retried, report.failed) == (2, 0, 0)
+    assert delivery_counts(tmp_path) == {"pending": 0, "sent": 2, "failed": 0}
+
+
+def test_a_rate_limited_channel_drains_completely_through_the_worker(tmp_path: Path) -> None:
+    receiver = HttpReceiver(rate_limited(per_second=4))
+    try:
+        settings = webhook_settings(receiver.port, max_attempts=2)
+        queue(settings, tmp_path, 14)
+        report = DeliveryWorker(settings, tmp_path).drain(max_seconds=60)
+    finally:
+        receiver.stop()
+    ids = Counter(r["headers"]["webhook-id"] for r in receiver.requests)
+    assert ids == {f"w{n}": 1 for n in range(14)}, "every message arrives, and once"
+    assert report.rate_limited > 0 and report.failed == 0
+    assert delivery_counts(tmp_path) == {"pending": 0, "sent": 14, "failed": 0}
+
+
+def test_webhooks_are_signed_cloudevents_carrying_the_warning_record(tmp_path: Path) -> None:
+    receiver = HttpReceiver()
+    try:
+        settings = webhook_settings(receiver.port)
+        queue(settings, tmp_path, 3)
+        DeliveryWorker(settings, tmp_path).drain(max_seconds=20)
+    finally:
+        receiver.stop()
+    envelope = jsonschema.Draft7Validator(json.loads((SCHEMAS / "cloudevents.json")
+                                                     .read_text()))
+    data = jsonschema.Draft202012Validator(schemas()["warning"])
+    verifier = Webhook(SECRET)
+    assert len(receiver.requests) == 3
+    for request in receiver.requests:
+        headers, body = request["headers"], request["body"]
+        assert headers["content-type"].startswith("application/cloudevents+json")
+        event = verifier.verify(body, headers)  # raises unless the signature is valid
+        envelope.validate(event)
+        data.validate(event["data"])
+        assert event["specversion"] == "1.0" and event["type"] == "com.creditradar.warning"
+        assert event["id"] == headers["webhook-id"] == event["data"]["warning_id"]
+        assert event["subject"] == event["data"]["customer_id"]
+        with pytest.raises(WebhookVerificationError):
+            verifier.verify(body.replace('"pd":0.1', '"pd":0.9'), headers)
