@@ -5,6 +5,7 @@ from collections.abc import Iterator
 
 import pytest
 from kafka_broker import kafka_bootstrap, kafka_broker  # noqa: F401
+from web_support import postgres, web_feeds, web_run  # noqa: F401
 
 from connectors.channels.loopback import JsonReceiver, SmtpReceiver, free_port
 

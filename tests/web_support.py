@@ -19,11 +19,13 @@ import subprocess
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 import uvicorn
 
 from connectors.channels.loopback import free_port
@@ -209,3 +211,111 @@ def csrf_of(html: str) -> str:
     if found is None:
         raise AssertionError("the page has no form with a CSRF token")
     return found.group(1)
+
+
+# ---------------------------------------------------------------------------- a hostile book
+
+ISSUE_HOSTILE = ('<svg onload=alert(1)>', '<img src=x onerror="alert(1)">',
+                 'javascript:alert(1)', '<a href="javascript:alert(1)">x</a>', "\u2028",
+                 "\u202eevil", "\u001b[2J\u001b]0;pwned\u0007", "</title><script>alert(1)//")
+"""Hostile text beyond `mutations.hostile_book`'s dress: markup, script links, a line
+separator, a right-to-left override and terminal escapes."""
+BOOK_CUSTOMERS, BOOK_MONTHS, BOOK_SEED = 120, 24, 5
+SECRETS = {"channel": "chan-SECRET-pw", "erp": "erp-SECRET-token", "hmac": "audit-SECRET-key"}
+"""Secrets the tests' configuration holds; no page may ever show one."""
+
+
+def hostile_feeds(root: Path) -> Path:
+    """A small simulated book whose every customer name and news text is hostile."""
+    from mutations import hostile_book
+
+    from connectors.simulator import simulate
+
+    clean, feeds = root / "clean", root / "feeds"
+    simulate(BOOK_CUSTOMERS, BOOK_MONTHS, BOOK_SEED, clean)
+    hostile_book(clean, feeds, seed=BOOK_SEED)
+    renamed: dict[str, str] = {}
+
+    def customer(record: dict[str, Any]) -> None:
+        number = int(re.sub(r"\D", "", record["customer_id"]) or 0)
+        dressed = record["name"] + " " + ISSUE_HOSTILE[number % len(ISSUE_HOSTILE)]
+        renamed[record["name"]] = record["name"] = dressed
+
+    def news(record: dict[str, Any]) -> None:  # news names its company as the customer is
+        if record.get("company_name") in renamed:
+            record["company_name"] = renamed[record["company_name"]]
+
+    for name, dress in (("customers.jsonl", customer), ("news.jsonl", news)):
+        path = feeds / name
+        lines = []
+        for line in path.read_bytes().split(b"\n"):  # LF only: names hold U+2028
+            if line.strip():
+                record = json.loads(line)
+                dress(record)
+                lines.append(json.dumps(record, ensure_ascii=False))
+        path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return feeds
+
+
+def web_settings(state_dir: Path, erp_port: int, **workspace: Any) -> Any:
+    """Settings with two desks routed by portfolio tags (sme, corporate), secrets in the
+    channel URL, the ERP URL and the audit key, and the workspace's own options."""
+    from config.settings import Settings
+
+    url = f"json://desk:{SECRETS['channel']}@127.0.0.1:9/hook"
+    return Settings.model_validate({
+        "state_dir": state_dir,
+        "audit": {"hmac_key": SECRETS["hmac"]},
+        "alerts": {
+            "channels": {"sme-mail": url, "corp-mail": url},
+            "receivers": {"sme-desk": ["sme-mail"], "corporate-desk": ["corp-mail"]},
+            "route": {"routes": [
+                {"match": {"tags": ["sme"]}, "receiver": "sme-desk"},
+                {"match": {"tags": ["corporate"]}, "receiver": "corporate-desk"}]},
+        },
+        "workspace": {"erp_url": f"http://127.0.0.1:{erp_port}/actions?token={SECRETS['erp']}",
+                      "poll_seconds": 0.2, **workspace},
+    })
+
+
+PEOPLE = {"alice": ("analyst", "sme-desk"), "bob": ("approver", "sme-desk"),
+          "carol": ("analyst", "corporate-desk"), "dave": ("analyst", "sme-desk"),
+          "audrey": ("auditor", None), "root": ("admin", None)}
+
+
+def password_of(username: str) -> str:
+    return f"pw-{username}-long-enough"
+
+
+def add_people(store: Any) -> None:
+    from web.auth import add_user
+
+    for name, (role, desk) in PEOPLE.items():
+        add_user(store, name, password_of(name), role, desk)
+
+
+@pytest.fixture(scope="session")
+def web_feeds(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The hostile book's feed files (shared by the workspace's test modules)."""
+    return hostile_feeds(tmp_path_factory.mktemp("web-book"))
+
+
+@pytest.fixture(scope="session")
+def web_run(web_feeds: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A finished run of the hostile book with scores and its audit log: its output folder."""
+    from flows.run import run_folder
+
+    out = tmp_path_factory.mktemp("web-run") / "out"
+    settings = web_settings(out.parent / "state", free_port())
+    run_folder(settings, web_feeds, out, scores=True, notify=False)
+    return out
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresServer]:
+    """A real PostgreSQL server from Debian's packages, for the session."""
+    server = PostgresServer()
+    try:
+        yield server
+    finally:
+        server.stop()

@@ -26,6 +26,8 @@ from web.roles import ROLES
 from web.trail import wall_time
 
 MIN_PASSWORD = 10
+CLIENT_FACTOR = 4
+"""How many times the per-account allowance of failed sign-ins one client address gets."""
 _USERNAME = re.compile(r"[a-z][a-z0-9._-]{1,59}")
 _hasher = PasswordHasher()
 _DUMMY_HASH = _hasher.hash("not a password of anyone")
@@ -122,10 +124,13 @@ class Sessions:
         self.store.drop_session(session.token_hash)
 
     def blocked(self, username: str, client: str) -> bool:
-        """Whether sign-in attempts for this account or from this address are refused now."""
+        """Whether sign-in attempts for this account, or from this address, are refused now
+        (an address, which a whole office may share, is allowed more failures)."""
         since = time.time() - self.settings.login_window_minutes * 60
-        return self.store.failures(_keys(username, client), since) >= (
-            self.settings.login_failures_allowed)
+        allowed = self.settings.login_failures_allowed
+        user, address = _keys(username, client)
+        return (self.store.failures(user, since) >= allowed
+                or self.store.failures(address, since) >= allowed * CLIENT_FACTOR)
 
     def failed(self, username: str, client: str) -> None:
         now = time.time()

@@ -81,11 +81,11 @@ class Cases:
                approve: bool, comment: str, currency: str | None) -> dict[str, Any]:
         """Approve or reject a pending proposal: only an approver, never its proposer."""
         _may_change(user)
-        if not user.may_approve:
-            raise Refused("not_approver", "only an approver or admin may approve or reject")
         if proposal["proposed_by"] == user.username:
             raise Refused("four_eyes", "you proposed this action: a different person must "
                           "approve or reject it")
+        if not user.may_approve:
+            raise Refused("not_approver", "only an approver or admin may approve or reject")
         decision = "approved" if approve else "rejected"
         at = wall_time()
         changes = {"decision": decision, "decided_by": user.username, "decided_at": at,

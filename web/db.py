@@ -26,6 +26,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    TypeDecorator,
     and_,
     case,
     create_engine,
@@ -39,35 +40,54 @@ from sqlalchemy.sql import ColumnElement, Select
 
 metadata = MetaData()
 
+
+class Str(TypeDecorator[str]):
+    """Text as both databases can hold it: PostgreSQL refuses the NUL character, so it is
+    stored as U+FFFD on every backend alike (the audit log keeps the original bytes)."""
+
+    impl = Text
+    cache_ok = True
+
+    def __init__(self, length: int | None = None) -> None:
+        super().__init__()
+        self.length = length
+
+    def load_dialect_impl(self, dialect: Any) -> Any:
+        return dialect.type_descriptor(String(self.length) if self.length else Text())
+
+    def process_bind_param(self, value: Any, dialect: Any) -> Any:
+        return value.replace("\x00", "\ufffd") if isinstance(value, str) else value
+
 GRADES = ("A", "B", "C", "D", "E")
 """Grades from best to worst; ``grade_order`` is the index, so worse sorts higher."""
 
-meta = Table("meta", metadata, Column("key", String(200), primary_key=True),
-             Column("value", Text, nullable=False))
+meta = Table("meta", metadata, Column("key", Str(200), primary_key=True),
+             Column("value", Str(), nullable=False))
 
 customers = Table(
     "customers", metadata,
-    Column("customer_id", String(200), primary_key=True),
-    Column("name", Text),
-    Column("country", String(80)),
-    Column("industry", String(120)),
-    Column("currency", String(8)),
+    Column("customer_id", Str(200), primary_key=True),
+    Column("name", Str()),
+    Column("country", Str(80)),
+    Column("industry", Str(120)),
+    Column("currency", Str(8)),
     Column("credit_limit", Float),
     Column("insured_limit", Float),
-    Column("tags", Text, nullable=False, default="[]"),
-    Column("profile_at", String(40)),
+    Column("tags", Str(), nullable=False, default="[]"),
+    Column("profile_at", Str(40)),
     Column("pd", Float),
-    Column("grade", String(4)),
+    Column("grade", Str(4)),
     Column("grade_order", Integer),
     Column("rank", Integer),
-    Column("scored_at", String(40)),
-    Column("top_reason", String(80)),
+    Column("scored_at", Str(40)),
+    Column("top_reason", Str(80)),
     Column("defaulted", Boolean, nullable=False, default=False),
     Column("exposure", Float),
+    Column("utilisation", Float),
     Column("insured_share", Float),
-    Column("warning_id", String(80)),
-    Column("warning_kind", String(40)),
-    Column("warning_at", String(40)),
+    Column("warning_id", Str(80)),
+    Column("warning_kind", Str(40)),
+    Column("warning_at", Str(40)),
     Column("acknowledged", Boolean, nullable=False, default=False),
     Column("updated_seq", Integer, nullable=False, default=0),
 )
@@ -80,94 +100,94 @@ Index("ix_customers_updated", customers.c.updated_seq)
 
 customer_tags = Table(
     "customer_tags", metadata,
-    Column("tag", String(200), primary_key=True),
-    Column("customer_id", String(200), primary_key=True),
+    Column("tag", Str(200), primary_key=True),
+    Column("customer_id", Str(200), primary_key=True),
 )
 
 warnings = Table(
     "warnings", metadata,
-    Column("warning_id", String(80), primary_key=True),
-    Column("customer_id", String(200), nullable=False),
-    Column("event_time", String(40), nullable=False),
-    Column("kind", String(40), nullable=False),
-    Column("severity", String(20)),
-    Column("grade", String(4)),
+    Column("warning_id", Str(80), primary_key=True),
+    Column("customer_id", Str(200), nullable=False),
+    Column("event_time", Str(40), nullable=False),
+    Column("kind", Str(40), nullable=False),
+    Column("severity", Str(20)),
+    Column("grade", Str(4)),
     Column("pd", Float),
     Column("rank", Integer),
-    Column("category", String(40)),
-    Column("body", Text, nullable=False),
-    Column("acked_by", String(120)),
-    Column("acked_at", String(40)),
-    Column("assigned_to", String(120)),
-    Column("snoozed_until", String(40)),
+    Column("category", Str(40)),
+    Column("body", Str(), nullable=False),
+    Column("acked_by", Str(120)),
+    Column("acked_at", Str(40)),
+    Column("assigned_to", Str(120)),
+    Column("snoozed_until", Str(40)),
 )
 Index("ix_warnings_customer", warnings.c.customer_id, warnings.c.event_time)
 Index("ix_warnings_time", warnings.c.event_time)
 
 scores = Table(
     "scores", metadata,
-    Column("customer_id", String(200), primary_key=True),
-    Column("at", String(40), primary_key=True),
+    Column("customer_id", Str(200), primary_key=True),
+    Column("at", Str(40), primary_key=True),
     Column("pd", Float, nullable=False),
-    Column("grade", String(4), nullable=False),
+    Column("grade", Str(4), nullable=False),
 )
 
 notes = Table(
     "notes", metadata,
     Column("note_id", Integer, primary_key=True, autoincrement=True),
-    Column("warning_id", String(80), nullable=False),
-    Column("kind", String(40), nullable=False),
-    Column("by", String(120), nullable=False),
-    Column("at", String(40), nullable=False),
-    Column("text", Text, nullable=False, default=""),
+    Column("warning_id", Str(80), nullable=False),
+    Column("kind", Str(40), nullable=False),
+    Column("by", Str(120), nullable=False),
+    Column("at", Str(40), nullable=False),
+    Column("text", Str(), nullable=False, default=""),
 )
 Index("ix_notes_warning", notes.c.warning_id)
 
 cases = Table(
     "cases", metadata,
-    Column("case_id", String(40), primary_key=True),
-    Column("warning_id", String(80), nullable=False, unique=True),
-    Column("customer_id", String(200), nullable=False),
-    Column("status", String(20), nullable=False),
-    Column("opened_by", String(120), nullable=False),
-    Column("opened_at", String(40), nullable=False),
+    Column("case_id", Str(40), primary_key=True),
+    Column("warning_id", Str(80), nullable=False, unique=True),
+    Column("customer_id", Str(200), nullable=False),
+    Column("status", Str(20), nullable=False),
+    Column("opened_by", Str(120), nullable=False),
+    Column("opened_at", Str(40), nullable=False),
 )
 Index("ix_cases_customer", cases.c.customer_id)
 
 proposals = Table(
     "proposals", metadata,
-    Column("proposal_id", String(40), primary_key=True),
-    Column("case_id", String(40), ForeignKey("cases.case_id"), nullable=False),
-    Column("action", String(40), nullable=False),
+    Column("proposal_id", Str(40), primary_key=True),
+    Column("case_id", Str(40), ForeignKey("cases.case_id"), nullable=False),
+    Column("action", Str(40), nullable=False),
     Column("amount", Float),
-    Column("comment", Text, nullable=False, default=""),
-    Column("proposed_by", String(120), nullable=False),
-    Column("proposed_at", String(40), nullable=False),
-    Column("decision", String(20)),
-    Column("decided_by", String(120)),
-    Column("decided_at", String(40)),
-    Column("decision_comment", Text),
-    Column("delivery", String(20)),
-    Column("delivery_detail", Text),
-    Column("idempotency_key", String(120)),
+    Column("comment", Str(), nullable=False, default=""),
+    Column("proposed_by", Str(120), nullable=False),
+    Column("proposed_at", Str(40), nullable=False),
+    Column("decision", Str(20)),
+    Column("decided_by", Str(120)),
+    Column("decided_at", Str(40)),
+    Column("decision_comment", Str()),
+    Column("delivery", Str(20)),
+    Column("delivery_detail", Str()),
+    Column("idempotency_key", Str(120)),
 )
 Index("ix_proposals_case", proposals.c.case_id)
 
 users = Table(
     "users", metadata,
-    Column("username", String(120), primary_key=True),
-    Column("password_hash", Text, nullable=False),
-    Column("role", String(20), nullable=False),
-    Column("desk", String(120)),
-    Column("created_at", String(40), nullable=False),
+    Column("username", Str(120), primary_key=True),
+    Column("password_hash", Str(), nullable=False),
+    Column("role", Str(20), nullable=False),
+    Column("desk", Str(120)),
+    Column("created_at", Str(40), nullable=False),
     Column("disabled", Boolean, nullable=False, default=False),
 )
 
 sessions = Table(
     "sessions", metadata,
-    Column("token_hash", String(64), primary_key=True),
-    Column("username", String(120), nullable=False),
-    Column("csrf", String(64), nullable=False),
+    Column("token_hash", Str(64), primary_key=True),
+    Column("username", Str(120), nullable=False),
+    Column("csrf", Str(64), nullable=False),
     Column("created_at", Float, nullable=False),
     Column("expires_at", Float, nullable=False),
 )
@@ -175,7 +195,7 @@ sessions = Table(
 login_failures = Table(
     "login_failures", metadata,
     Column("failure_id", Integer, primary_key=True, autoincrement=True),
-    Column("key", String(200), nullable=False),
+    Column("key", Str(200), nullable=False),
     Column("at", Float, nullable=False),
 )
 Index("ix_login_failures", login_failures.c.key, login_failures.c.at)
@@ -585,14 +605,12 @@ class Store:
         with self.begin() as connection:
             connection.execute(sessions.delete().where(sessions.c.username == username))
 
-    def failures(self, keys: Sequence[str], since: float) -> int:
-        """The most failed sign-ins since ``since`` under any one of ``keys``."""
+    def failures(self, key: str, since: float) -> int:
+        """Failed sign-ins under ``key`` since ``since``."""
         with self.engine.connect() as connection:
-            counts = connection.execute(
+            return int(connection.execute(
                 select(func.count()).select_from(login_failures).where(
-                    login_failures.c.key.in_(list(keys)), login_failures.c.at > since)
-                .group_by(login_failures.c.key)).scalars()
-            return max((int(n) for n in counts), default=0)
+                    login_failures.c.key == key, login_failures.c.at > since)).scalar() or 0)
 
     def add_failure(self, keys: Sequence[str], at: float, forget_before: float) -> None:
         with self.begin() as connection:

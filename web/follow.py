@@ -25,6 +25,8 @@ WARNINGS, SCORES, WATCHLIST, AUDIT = "warnings.jsonl", "scores.jsonl", "watchlis
 CHUNK_BYTES = 16 * 1024 * 1024
 """At most this much of one file per poll, so the first rows show before a big file is read."""
 _PROFILE = b'"feed":"customers"'
+IN_LIST = 5000
+"""Ids per ``IN (...)`` list (SQLite limits the parameters of one statement)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,13 +117,16 @@ class Follower:
         rows = list(latest.values())
         _newer(self.store, connection, rows, "profile_at")
         ids = [row["customer_id"] for row in rows]
-        stored = {r.customer_id: r.tags for r in connection.execute(
-            customers.select().with_only_columns(customers.c.customer_id, customers.c.tags)
-            .where(customers.c.customer_id.in_(ids)))}
-        connection.execute(delete(customer_tags).where(customer_tags.c.customer_id.in_(ids)))
-        tags = [{"tag": tag, "customer_id": cid} for cid, text in stored.items()
-                for tag in json.loads(text)]
-        self.store.upsert(connection, customer_tags, tags, update=())
+        for start in range(0, len(ids), IN_LIST):  # the tags as now stored, after the upsert
+            chunk = ids[start:start + IN_LIST]
+            stored = {r.customer_id: r.tags for r in connection.execute(
+                customers.select().with_only_columns(customers.c.customer_id, customers.c.tags)
+                .where(customers.c.customer_id.in_(chunk)))}
+            connection.execute(delete(customer_tags).where(
+                customer_tags.c.customer_id.in_(chunk)))
+            tags = [{"tag": tag, "customer_id": cid} for cid, text in stored.items()
+                    for tag in json.loads(text)]
+            self.store.upsert(connection, customer_tags, tags, update=())
 
     def _warnings(self, connection: Connection, lines: list[bytes]) -> None:
         rows, latest = [], {}
@@ -157,12 +162,19 @@ class Follower:
             reasons = s.get("reasons") or []
             row = {"customer_id": s["customer_id"], "pd": s["pd"], "grade": s["grade"],
                    "grade_order": _grade_order(s["grade"]), "rank": s.get("rank"),
-                   "scored_at": at, "top_reason": reasons[0]["code"] if reasons else None}
+                   "scored_at": at, "top_reason": reasons[0]["code"] if reasons else None,
+                   "utilisation": (s.get("features") or {}).get("utilisation")}
             before = latest.get(s["customer_id"])
             if before is None or before["scored_at"] <= at:
                 latest[s["customer_id"]] = row
         self.store.upsert(connection, scores, history)
         _newer(self.store, connection, list(latest.values()), "scored_at")
+        c = customers.c
+        ids = list(latest)
+        for start in range(0, len(ids), IN_LIST):  # exposure as of the latest score
+            connection.execute(customers.update().where(
+                c.customer_id.in_(ids[start:start + IN_LIST]), c.utilisation.is_not(None),
+                c.credit_limit.is_not(None)).values(exposure=c.utilisation * c.credit_limit))
 
     def _watchlist(self, connection: Connection, lines: list[bytes]) -> None:
         rows = []

@@ -1,0 +1,410 @@
+"""The workspace over HTTP, served by uvicorn on loopback, on a finished run of a hostile
+book: sign-in, sessions, CSRF, rate limiting, desks, four-eyes approval with a real ERP
+endpoint, the inbox and silences, escaping of feed text and secrets kept off every page."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import pytest
+from click.testing import CliRunner
+from web_support import (
+    ISSUE_HOSTILE,
+    PEOPLE,
+    SECRETS,
+    Client,
+    ErpReceiver,
+    ServedWorkspace,
+    add_people,
+    csrf_of,
+    password_of,
+    web_settings,
+)
+
+from connectors.audit import verify_log
+from detectors.clock import parse_time
+from flows.cli import cli
+from flows.explain import explain
+from web.app import build_app
+from web.trail import PARTITION
+from web.workspace import Workspace
+
+
+class Served:
+    def __init__(self, workspace: Workspace, server: ServedWorkspace, erp: ErpReceiver,
+                 out: Path) -> None:
+        self.workspace, self.server, self.erp, self.out = workspace, server, erp, out
+        self.clients: list[Client] = []
+
+    def client(self, username: str | None = None) -> Client:
+        client = Client(self.server.url)
+        self.clients.append(client)
+        if username is not None:
+            assert client.sign_in(username, password_of(username)).status_code == 303
+        return client
+
+    def trail(self, kind: str | None = None) -> list[Any]:
+        return [r for r in self.workspace.trail.records(10_000)
+                if kind is None or r.kind == kind]
+
+
+@pytest.fixture(scope="module")
+def served(web_run: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    erp = ErpReceiver()
+    data = tmp_path_factory.mktemp("ws-http")
+    settings = web_settings(data / "state", erp.port, data_dir=data)
+    workspace = Workspace.create(settings, web_run)
+    while workspace.follower.poll():
+        pass
+    add_people(workspace.store)
+    server = ServedWorkspace(build_app(workspace))
+    result = Served(workspace, server, erp, web_run)
+    yield result
+    for client in result.clients:
+        client.close()
+    server.stop()
+    erp.stop()
+    workspace.store.close()
+
+
+def _customers(served: Served, desk_tag: str) -> list[dict[str, Any]]:
+    rows, _ = served.workspace.store.watchlist(
+        _filters(include_defaulted="yes"), frozenset({desk_tag}), offset=0, limit=1000)
+    return rows
+
+
+def _filters(**values: str) -> Any:
+    from web.db import Filters
+
+    return Filters(values)
+
+
+def _warned(served: Served, desk_tag: str) -> dict[str, Any]:
+    """An early warning of a customer of the desk with ``desk_tag`` (the riskiest one)."""
+    for row in _customers(served, desk_tag):
+        for warning in served.workspace.store.customer_warnings(row["customer_id"]):
+            if warning["kind"] == "early_warning" and not served.workspace.store.\
+                    case_for_warning(warning["warning_id"]):
+                return warning
+    raise AssertionError(f"no early warning on the {desk_tag} desk")
+
+
+def test_a_request_without_a_session_is_refused_and_recorded(served: Served) -> None:
+    anonymous = served.client()
+    api = anonymous.get("/api/watchlist")
+    assert api.status_code == 401 and api.json()["error"] == "no_session"
+    page = anonymous.get("/customers/C000001")
+    assert page.status_code == 303 and page.headers["location"].startswith("/login?next=")
+    post = anonymous.post("/cases/case-x/propose", data={"action": "hold_orders"})
+    assert post.status_code == 401 and "sign in first" in post.text
+    refused = [r for r in served.trail("refused") if r.body["reason"] == "no_session"]
+    paths = {r.body["path"] for r in refused}
+    assert {"/api/watchlist", "/customers/C000001", "/cases/case-x/propose"} <= paths
+    assert all(r.body["by"] is None and r.body["at"] for r in refused)
+
+
+def test_sign_in_uses_argon2_and_a_secure_session_cookie(served: Served) -> None:
+    stored = served.workspace.store.user("alice")
+    assert stored is not None and stored["password_hash"].startswith("$argon2id$")
+    assert password_of("alice") not in stored["password_hash"]
+    client = served.client()
+    wrong = client.sign_in("alice", "not-the-password")
+    assert wrong.status_code == 401 and "wrong user name or password" in wrong.text
+    assert served.trail("sign_in_failed")
+    right = client.sign_in("alice", password_of("alice"))
+    assert right.status_code == 303 and right.headers["location"] == "/watchlist"
+    cookie = next(h for h in client.set_cookie_headers if h.startswith("creditradar_session="))
+    flags = {part.strip().lower() for part in cookie.split(";")}
+    assert {"httponly", "secure", "samesite=strict", "path=/"} <= flags
+    assert client.get("/watchlist").status_code == 200
+    assert served.trail("signed_in")[0].body["by"] == "alice"
+
+
+def test_sign_in_is_rate_limited_per_account(served: Served) -> None:
+    client = served.client()
+    allowed = served.workspace.settings.workspace.login_failures_allowed
+    served.workspace.store.clear_failures("client:127.0.0.1")
+    try:
+        for _ in range(allowed):
+            assert client.sign_in("dave", "guess-guess-guess").status_code == 401
+        blocked = client.sign_in("dave", password_of("dave"))  # even the right password
+        assert blocked.status_code == 429 and "too many failed sign-ins" in blocked.text
+        assert any(r.body["reason"] == "rate_limited" for r in served.trail("refused"))
+    finally:
+        served.workspace.store.clear_failures("user:dave")
+        served.workspace.store.clear_failures("client:127.0.0.1")
+    assert client.sign_in("dave", password_of("dave")).status_code == 303
+
+
+def test_a_desk_sees_only_its_portfolio(served: Served) -> None:
+    alice = served.client("alice")
+    rows = alice.get("/api/watchlist?size=200&include_defaulted=yes").json()["rows"]
+    assert rows and all("sme" in row["tags"] for row in rows)
+    other = _customers(served, "corporate")[0]["customer_id"]
+    for path in (f"/customers/{quote(other)}", f"/api/customers/{quote(other)}",
+                 f"/explain/{quote(other)}"):
+        answer = alice.get(path)
+        assert answer.status_code == 403, path
+        assert "another desk" in answer.text
+    refused = [r for r in served.trail("refused") if r.body["reason"] == "other_desk"]
+    assert any(r.body["by"] == "alice" and other in r.body["path"] for r in refused)
+    corporate_warning = _warned(served, "corporate")
+    assert alice.get(f"/warnings/{corporate_warning['warning_id']}").status_code == 403
+    carol = served.client("carol")
+    assert carol.get(f"/customers/{quote(other)}").status_code == 200
+    everyone = served.client("audrey").get("/api/watchlist?size=1").json()["total"]
+    assert everyone > len(rows) - 1 and everyone == served.workspace.store.watchlist(
+        _filters(), None, offset=0, limit=1)[1]
+
+
+def test_a_forged_csrf_token_is_refused_and_recorded(served: Served) -> None:
+    alice = served.client("alice")
+    warning = _warned(served, "sme")
+    path = f"/warnings/{warning['warning_id']}/comment"
+    for token in ("forged-token", ""):
+        answer = alice.post(path, data={"csrf": token, "comment": "hello"})
+        assert answer.status_code == 403 and "security token" in answer.text
+    assert sum(r.body["reason"] == "csrf" and r.body["path"] == path
+               for r in served.trail("refused")) == 2
+    assert served.workspace.store.notes_of(warning["warning_id"]) == []
+    ok = alice.post(path, data={"csrf": alice.csrf(), "comment": "looked at it"})
+    assert ok.status_code == 303
+    assert [n["text"] for n in served.workspace.store.notes_of(warning["warning_id"])] == [
+        "looked at it"]
+
+
+def test_four_eyes_approval_sends_the_action_to_the_erp_once(served: Served) -> None:
+    warning = _warned(served, "sme")
+    alice, bob = served.client("alice"), served.client("bob")
+    opened = alice.post(f"/warnings/{warning['warning_id']}/case", data={"csrf": alice.csrf()})
+    assert opened.status_code == 303
+    case_path = opened.headers["location"]
+    case_id = case_path.rsplit("/", 1)[1]
+    proposed = alice.post(f"{case_path}/propose",
+                          data={"csrf": alice.csrf(), "action": "reduce_limit",
+                                "amount": "5000", "comment": "halve the exposure"})
+    assert proposed.status_code == 303
+    proposal = served.workspace.store.proposals_of(case_id)[0]
+    decide = f"/proposals/{proposal['proposal_id']}/approve"
+    own = alice.post(decide, data={"csrf": alice.csrf(case_path)})
+    assert own.status_code == 403 and "a different person must approve" in own.text
+    dave = served.client("dave")  # an analyst of the same desk, not an approver
+    assert dave.post(decide, data={"csrf": dave.csrf(case_path)}).status_code == 403
+    audrey = served.client("audrey")
+    assert audrey.post(decide, data={"csrf": audrey.csrf(case_path)}).status_code == 403
+    assert served.erp.received == []
+    approved = bob.post(decide, data={"csrf": bob.csrf(case_path), "comment": "agreed"})
+    assert approved.status_code == 303
+    again = bob.post(decide, data={"csrf": bob.csrf(case_path)})
+    assert again.status_code == 409
+    [post] = served.erp.received
+    body = post["body"]
+    assert body["kind"] == "reduce_limit" and body["amount"] == 5000.0
+    assert body["customer_id"] == warning["customer_id"] and body["approved_by"] == "bob"
+    assert body["proposed_by"] == "alice" and body["warning_id"] == warning["warning_id"]
+    assert post["headers"]["Idempotency-Key"] == body["idempotency_key"] == (
+        f"creditradar-{proposal['proposal_id']}")
+    case_page = bob.get(case_path).text
+    assert "approved by bob" in case_page and "sent" in case_page
+    reasons = {r.body["reason"] for r in served.trail("refused") if case_id in r.body["path"]
+               or proposal["proposal_id"] in r.body["path"]}
+    assert {"four_eyes", "not_approver", "read_only", "decided"} <= reasons
+    steps = [r for r in served.trail() if r.id.startswith(case_id)]
+    kinds = [r.kind for r in reversed(steps)]
+    assert kinds == ["case_opened", "action_proposed", "action_approved", "action_sent"]
+    for step in steps:  # event time of the data, wall time of the human step
+        assert step.event_time == warning["event_time"] and step.body["at"] > "2020"
+    report = verify_log(served.workspace.trail.directory, SECRETS["hmac"].encode())
+    assert report.ok and report.partitions == (PARTITION,)
+
+
+def test_a_failed_erp_delivery_is_shown_without_secrets_and_sent_again(served: Served) -> None:
+    warning = _warned(served, "sme")
+    alice, bob = served.client("alice"), served.client("bob")
+    case_path = alice.post(f"/warnings/{warning['warning_id']}/case",
+                           data={"csrf": alice.csrf()}).headers["location"]
+    alice.post(f"{case_path}/propose", data={"csrf": alice.csrf(), "action": "hold_orders",
+                                             "comment": "stop shipping"})
+    proposal = served.workspace.store.proposals_of(case_path.rsplit("/", 1)[1])[0]
+    served.erp.status = 503
+    try:
+        bob.post(f"/proposals/{proposal['proposal_id']}/approve", data={"csrf": bob.csrf()})
+    finally:
+        served.erp.status = 200
+    page = bob.get(case_path).text
+    assert "failed" in page and "503" in page and SECRETS["erp"] not in page
+    resent = bob.post(f"/proposals/{proposal['proposal_id']}/resend",
+                      data={"csrf": bob.csrf(case_path)})
+    assert resent.status_code == 303
+    keys = [p["headers"]["Idempotency-Key"] for p in served.erp.received
+            if p["body"]["proposal_id"] == proposal["proposal_id"]]
+    assert len(keys) == 2 and len(set(keys)) == 1
+    assert served.workspace.store.proposal(proposal["proposal_id"])["delivery"] == "sent"
+
+
+def test_inbox_steps_and_silences_are_recorded(served: Served) -> None:
+    warning = _warned(served, "sme")
+    wid = warning["warning_id"]
+    alice = served.client("alice")
+    token = alice.csrf()
+    assert alice.post(f"/warnings/{wid}/assign",
+                      data={"csrf": token, "assignee": "dave"}).status_code == 303
+    assert alice.post(f"/warnings/{wid}/snooze",
+                      data={"csrf": token, "until": "2030-01-01",
+                            "comment": "waiting for accounts"}).status_code == 303
+    assert alice.post(f"/warnings/{wid}/silence",
+                      data={"csrf": token, "scope": "customer", "until": "2030-01-01",
+                            "comment": "in talks with the customer"}).status_code == 303
+    assert alice.post(f"/warnings/{wid}/ack",
+                      data={"csrf": token, "comment": "seen"}).status_code == 303
+    stored = served.workspace.store.warning(wid)
+    assert stored["acked_by"] == "alice" and stored["assigned_to"] == "dave"
+    assert stored["snoozed_until"] == "2030-01-01T00:00:00Z"
+    customer = served.workspace.store.customer(warning["customer_id"])
+    if customer["warning_id"] == wid:
+        assert customer["acknowledged"]
+    page = alice.get(f"/warnings/{wid}").text
+    silence_id = re.search(r"(sil-[0-9a-f]{12})", page).group(1)
+    assert "in talks with the customer" in page
+    expired = alice.post(f"/silences/{silence_id}/expire",
+                         data={"csrf": token, "comment": "talks failed",
+                               "back": f"/warnings/{wid}"})
+    assert expired.status_code == 303
+    from connectors.channels.store import Store as AlertStore
+
+    alerts = AlertStore(served.workspace.settings.state_dir)
+    try:
+        [silence] = [s for s in alerts.silences() if s["silence_id"] == silence_id]
+        history = alerts.history()
+    finally:
+        alerts.close()
+    assert silence["by"] == "alice" and silence["until"] < "2030"
+    assert {"silenced", "silence_expired"} <= {h["kind"] for h in history}
+    kinds = {r.kind for r in served.trail() if r.id in (wid, silence_id)}
+    assert {"warning_assign", "warning_snooze", "warning_silence", "warning_ack",
+            "silence_expired"} <= kinds
+    unacked = alice.get("/api/watchlist?acknowledged=no&size=200").json()["rows"]
+    assert warning["customer_id"] not in {r["customer_id"] for r in unacked} or (
+        customer["warning_id"] != wid)
+
+
+def test_the_api_explains_a_customer_exactly_as_explain_does(served: Served) -> None:
+    warning = _warned(served, "sme")
+    as_of = warning["event_time"]
+    doc = served.client("alice").get(
+        f"/api/customers/{quote(warning['customer_id'])}?as_of={as_of}").json()
+    expected = explain(warning["customer_id"], parse_time(as_of), served.out / "audit",
+                       served.workspace.settings)
+    assert doc["explain"] == json.loads(json.dumps(expected))
+    assert doc["explain"]["known"] and doc["explain"]["evidence"]
+    assert warning["warning_id"] in {w["warning_id"] for w in doc["warnings"]}
+    assert [s["at"] for s in doc["scores"]] == sorted(s["at"] for s in doc["scores"])
+
+
+def _pages(served: Served, client: Client) -> dict[str, str]:
+    """Every kind of page, for customers and warnings of the desk (hostile names all)."""
+    warning = _warned(served, "sme")
+    paths = ["/watchlist?size=200&include_defaulted=yes", "/watchlist/rows?size=200",
+             "/inbox", "/cases", "/portfolio", "/login"]
+    for row in _customers(served, "sme")[:12]:
+        cid = quote(row["customer_id"], safe="")
+        paths += [f"/customers/{cid}"]
+    paths += [f"/explain/{quote(warning['customer_id'], safe='')}?as_of={warning['event_time']}",
+              f"/warnings/{warning['warning_id']}"]
+    for case in served.workspace.store.open_cases(None):
+        paths.append(f"/cases/{case['case_id']}")
+    return {path: client.get(path).text for path in paths}
+
+
+UNSAFE = ("<script>", "<svg onload", "<img src=x", "</title><script",
+          '<a href="javascript', "\u202e", "\u2028", "\u2029", "\u001b", "\u0000", "\u200b",
+          "\ufeff")
+"""The hostile payloads as they would stand if a page let them through unescaped (the
+pages' own markup has none of them: their one script is an external file)."""
+
+
+def test_hostile_feed_text_is_escaped_on_every_page(served: Served) -> None:
+    alice = served.client("alice")
+    pages = _pages(served, alice)
+    auditor = served.client("audrey")
+    pages["/auditor"] = auditor.get("/auditor").text
+    names = [row["name"] for row in _customers(served, "sme")]
+    assert any(h in name for name in names for h in ISSUE_HOSTILE)  # the book is hostile
+    for path, html in pages.items():
+        for unsafe in UNSAFE:
+            assert unsafe not in html, (path, unsafe)
+        for link in re.findall(r'(?:href|src|action)="([^"]*)"', html):
+            assert link.startswith("/"), (path, link)
+    shown = pages["/watchlist?size=200&include_defaulted=yes"]  # shown escaped, not dropped
+    assert "&lt;svg onload=alert(1)&gt;" in shown and "\ufffdevil" in shown
+    api = alice.get("/api/watchlist?size=200&include_defaulted=yes")
+    assert api.content.isascii() and api.headers["content-type"].startswith(
+        "application/json")
+    assert {row["name"] for row in api.json()["rows"]} == set(names)  # data kept intact
+
+
+def test_no_secret_of_the_configuration_reaches_a_page(served: Served) -> None:
+    pages = _pages(served, served.client("root"))
+    root = served.client("root")
+    for path in ("/auditor", "/admin/users", "/healthz", "/api/watchlist"):
+        pages[path] = root.get(path).text
+    for path, html in pages.items():
+        for secret in SECRETS.values():
+            assert secret not in html, (path, secret)
+        assert "$argon2" not in html, path
+
+
+def test_every_response_carries_the_security_headers(served: Served) -> None:
+    answer = served.client().get("/login")
+    policy = answer.headers["content-security-policy"]
+    assert "script-src 'self'" in policy and "frame-ancestors 'none'" in policy
+    assert answer.headers["x-content-type-options"] == "nosniff"
+    assert answer.headers["server-timing"].startswith("app;dur=")
+    assert served.client().get("/healthz").json()["status"] == "ok"
+    assert "unsafe-inline" not in policy
+
+
+def test_an_auditor_reads_verifies_and_exports_but_changes_nothing(served: Served) -> None:
+    audrey = served.client("audrey")
+    page = audrey.get("/auditor").text
+    assert "intact" in page and "anchor signatures checked" in page
+    warning = _warned(served, "corporate")
+    export = audrey.get(f"/auditor/export?warning_id={warning['warning_id']}")
+    assert export.status_code == 200
+    doc = export.json()
+    assert doc["warning"]["warning_id"] == warning["warning_id"] and doc["evidence"]
+    denied = audrey.post(f"/warnings/{warning['warning_id']}/comment",
+                         data={"csrf": csrf_of(audrey.get("/watchlist").text),
+                               "comment": "auditors do not comment"})
+    assert denied.status_code == 403 and "reads only" in denied.text
+    assert served.client("alice").get("/auditor").status_code == 403
+
+
+def test_users_command_adds_accounts_and_refuses_bad_ones(served: Served,
+                                                          tmp_path: Path) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text('[alerts.channels]\nm = "json://127.0.0.1:9/x"\n'
+                      '[alerts.receivers]\nsme-desk = ["m"]\n')
+    runner = CliRunner()
+    base = ["--config", str(config), "users", "add"]
+    done = runner.invoke(cli, [*base, "erin", "--role", "approver", "--desk", "sme-desk",
+                               "--out", str(tmp_path), "--password-stdin"],
+                         input="a-long-password\n")
+    assert done.exit_code == 0, done.output
+    for args, text, message in (
+            (["frank", "--role", "boss"], "a-long-password\n", "Invalid value for '--role'"),
+            (["frank", "--role", "analyst"], "short\n", "at least 10 characters"),
+            (["frank", "--role", "analyst", "--desk", "nope"], "a-long-password\n",
+             "not a receiver")):
+        failed = runner.invoke(cli, [*base, *args, "--out", str(tmp_path), "--password-stdin"],
+                               input=text)
+        assert failed.exit_code != 0 and message in failed.output, failed.output
+    listed = runner.invoke(cli, ["users", "list", "--out", str(tmp_path)])
+    assert "erin" in listed.output and "sme-desk" in listed.output
+    assert "frank" not in listed.output and "$argon2" not in listed.output
+    assert set(PEOPLE) <= {u["username"] for u in served.workspace.store.all_users()}

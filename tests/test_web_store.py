@@ -1,0 +1,163 @@
+"""The workspace's data-access layer on SQLite and on a real PostgreSQL server: following a
+run's files, the watchlist's filters and paging, cases and decisions, sessions; and the
+whole application served on PostgreSQL."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Iterator
+from itertools import count
+from pathlib import Path
+
+import pytest
+from web_support import Client, ErpReceiver, ServedWorkspace, add_people, web_settings
+
+from flows.run import WATCHLIST, read_jsonl
+from web.app import build_app
+from web.db import Filters, Store
+from web.follow import Follower
+from web.workspace import Workspace
+
+_names = count()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
+    if request.param == "sqlite":
+        opened = Store.open(f"sqlite:///{tmp_path / 'workspace.sqlite3'}")
+    else:
+        server = request.getfixturevalue("postgres")
+        opened = Store.open(server.database(f"workspace_{next(_names)}"))
+    yield opened
+    opened.close()
+
+
+def _follow_all(follower: Follower) -> int:
+    total = 0
+    while taken := follower.poll():
+        total += taken
+    return total
+
+
+def test_the_follower_copies_a_finished_run(store: Store, web_run: Path) -> None:
+    assert _follow_all(Follower(web_run, store)) > 0
+    assert _follow_all(Follower(web_run, store)) == 0  # nothing new: nothing read again
+    expected = [r for r in read_jsonl(web_run / WATCHLIST) if not r["defaulted"]]
+    rows, total = store.watchlist(Filters({}), None, offset=0, limit=10_000)
+    assert total == len(expected) == len(rows)
+    assert [r["pd"] for r in rows] == sorted((r["pd"] for r in expected), reverse=True)
+    by_id = {r["customer_id"]: r for r in expected}
+    for row in rows:
+        assert row["grade"] == by_id[row["customer_id"]]["grade"]
+        name = by_id[row["customer_id"]]["name"].replace("\x00", "\ufffd")  # (see web.db.Str)
+        assert row["name"] == name and row["tags"]
+    warnings = read_jsonl(web_run / "warnings.jsonl")
+    stored = store.customer_warnings(warnings[0]["customer_id"])
+    assert warnings[0]["warning_id"] in {w["warning_id"] for w in stored}
+
+
+def test_filters_and_pages_agree_with_the_whole_list(store: Store, web_run: Path) -> None:
+    _follow_all(Follower(web_run, store))
+    everything, total = store.watchlist(Filters({"include_defaulted": "yes"}), None,
+                                        offset=0, limit=10_000)
+    pages = [store.watchlist(Filters({"include_defaulted": "yes"}), None, offset=o,
+                             limit=7)[0] for o in range(0, total, 7)]
+    assert [r["customer_id"] for page in pages for r in page] == [
+        r["customer_id"] for r in everything]
+    sample = everything[len(everything) // 2]
+    checks = {"grade": ("grade", sample["grade"]), "country": ("country", sample["country"]),
+              "industry": ("industry", sample["industry"])}
+    for name, (column, value) in checks.items():
+        rows, n = store.watchlist(Filters({name: value, "include_defaulted": "yes"}), None,
+                                  offset=0, limit=10_000)
+        assert n == len(rows) == sum(r[column] == value for r in everything) > 0
+    exposed = [r["exposure"] for r in everything if r["exposure"] is not None]
+    low, high = sorted(exposed)[len(exposed) // 4], sorted(exposed)[3 * len(exposed) // 4]
+    rows, _ = store.watchlist(Filters({"min_exposure": str(low), "max_exposure": str(high),
+                                       "include_defaulted": "yes"}), None, offset=0,
+                              limit=10_000)
+    assert rows and all(low <= r["exposure"] <= high for r in rows)
+    warned = [r for r in everything if r["warning_kind"] == "early_warning"]
+    rows, _ = store.watchlist(Filters({"kind": "early_warning", "acknowledged": "no",
+                                       "include_defaulted": "yes"}), None, offset=0,
+                              limit=10_000)
+    assert {r["customer_id"] for r in rows} == {r["customer_id"] for r in warned}
+    sme = frozenset({"sme"})
+    rows, _ = store.watchlist(Filters({"include_defaulted": "yes"}), sme, offset=0,
+                              limit=10_000)
+    assert rows and {r["customer_id"] for r in rows} == {
+        r["customer_id"] for r in everything if "sme" in r["tags"]}
+    hostile, _ = store.watchlist(Filters({"q": "%_\\", "include_defaulted": "yes"}), None,
+                                 offset=0, limit=10)
+    assert hostile == []  # wildcards in a search are plain characters
+
+
+def test_the_follower_waits_for_whole_lines_and_rereads_a_replaced_file(
+        store: Store, web_run: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    out.mkdir()
+    lines = (web_run / "warnings.jsonl").read_bytes().split(b"\n")[:3]
+    target = out / "warnings.jsonl"
+    target.write_bytes(lines[0] + b"\n" + lines[1][:40])
+    follower = Follower(out, store)
+    assert follower.poll() == 1
+    with target.open("ab") as handle:
+        handle.write(lines[1][40:] + b"\n")
+    assert follower.poll() == 1 and follower.poll() == 0
+    replaced = out / "replacement"
+    replaced.write_bytes(lines[2] + b"\n")
+    target.unlink()
+    shutil.move(replaced, target)  # a new run: a new file
+    assert follower.poll() == 1
+    ids = {json.loads(line)["warning_id"] for line in lines}
+    assert all(store.warning(i) is not None for i in ids)
+
+
+def test_cases_and_decisions_are_stored_once(store: Store) -> None:
+    case = {"case_id": "case-1", "warning_id": "w-1", "customer_id": "C1", "status": "open",
+            "opened_by": "alice", "opened_at": "2026-01-01T00:00:00.000000Z"}
+    assert store.add_case(case) and not store.add_case({**case, "case_id": "case-2"})
+    store.add_proposal({"proposal_id": "case-1-p1", "case_id": "case-1",
+                        "action": "hold_orders", "amount": None, "comment": "x",
+                        "proposed_by": "alice", "proposed_at": "2026-01-01T00:00:01Z",
+                        "idempotency_key": "k"})
+    assert store.get_case("case-1")["status"] == "proposed"
+    decision = {"decision": "approved", "decided_by": "bob", "decided_at": "t",
+                "decision_comment": ""}
+    assert store.decide("case-1-p1", "case-1", decision, "approved")
+    assert not store.decide("case-1-p1", "case-1", {**decision, "decided_by": "eve"}, "open")
+    assert store.proposal("case-1-p1")["decided_by"] == "bob"
+    assert store.get_case("case-1")["status"] == "approved"
+
+
+@pytest.mark.postgres
+def test_the_workspace_serves_from_postgresql(web_run: Path, postgres: object,
+                                             tmp_path: Path) -> None:
+    """The same pages and answers on PostgreSQL as on SQLite."""
+    answers = {}
+    erp = ErpReceiver()
+    try:
+        for name, url in (("sqlite", None), ("postgres", postgres.database("served"))):
+            settings = web_settings(tmp_path / name / "state", erp.port,
+                                    data_dir=tmp_path / name,
+                                    **({"database": url} if url else {}))
+            workspace = Workspace.create(settings, web_run)
+            assert workspace.store.dialect == name.replace("postgres", "postgresql")
+            _follow_all(workspace.follower)
+            add_people(workspace.store)
+            server = ServedWorkspace(build_app(workspace, follow_run=False))
+            client = Client(server.url)
+            try:
+                assert client.sign_in("bob", "pw-bob-long-enough").status_code == 303
+                answers[name] = client.get("/api/watchlist?size=25&grade=E&include_defaulted"
+                                           "=yes").json()
+                assert client.get("/portfolio").status_code == 200
+                assert "postgresql" not in client.get("/watchlist").text
+            finally:
+                client.close()
+                server.stop()
+                workspace.store.close()
+    finally:
+        erp.stop()
+    assert answers["sqlite"] == answers["postgres"] and answers["sqlite"]["rows"]
