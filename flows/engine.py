@@ -296,7 +296,7 @@ def audit_inputs(seen: list[Seen]) -> tuple[str, list[AuditEntry]]:
     for record in seen:
         envelope = record.envelope
         event = envelope.event
-        body = input_body(event.FEED, envelope.raw.decode("utf-8"), envelope.origin.to_json(),
+        body = input_body(event.FEED, envelope.raw.decode("utf-8"), envelope.origin,
                           envelope.day)
         entries.append(AuditEntry("input", f"{event.FEED}:{event.event_id}",
                                   to_rfc3339(event.at), body))
