@@ -26,7 +26,8 @@ test: $(STAMP)
 	$(BIN)/python -m pytest
 
 bench: $(STAMP)
-	$(BIN)/python bench/kafka_bench.py --customers 1000 --months 24 --partitions 4
+	$(BIN)/python bench/engine_bench.py
+	$(BIN)/python bench/month_end.py --customers 100000
 	$(BIN)/python bench/epoch_floor.py
 
 lint: $(STAMP)
