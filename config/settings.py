@@ -35,6 +35,7 @@ from pydantic_settings import (
 from config.alerts import AlertsSettings
 from config.audit import AuditSettings
 from config.errors import ConfigError
+from config.news import NewsSettings
 from config.workspace import WorkspaceSettings
 
 SECRET_KEY_PARTS = ("password", "secret", "token", "key", "credential", "sasl.oauthbearer")
@@ -182,6 +183,7 @@ class Settings(BaseSettings):
     alerts: AlertsSettings = AlertsSettings()
     audit: AuditSettings = AuditSettings()
     workspace: WorkspaceSettings = WorkspaceSettings()
+    news: NewsSettings = NewsSettings()
     log_level: Literal["debug", "info", "warning", "error"] = "info"
 
     @classmethod
@@ -263,7 +265,8 @@ def load_settings(path: Path | None = None, **overrides: Any) -> Settings:
     return settings.model_copy(update=overrides) if overrides else settings
 
 
-DECIDING = ("horizon_months", "reporting_currency", "fx_rates", "detectors", "model", "policy")
+DECIDING = ("horizon_months", "reporting_currency", "fx_rates", "detectors", "model", "policy",
+            "news")
 """The settings that change what the monitor decides; where it runs and delivers do not."""
 
 

@@ -1,5 +1,5 @@
-"""Settings of the risk desk's workspace (``creditradar serve``): storage, sign-in and the ERP
-endpoint that approved actions go to."""
+"""Settings of the risk desk's workspace (``creditradar serve``): storage and sign-in. Approved
+actions go to the ERP endpoints of ``alerts.actions``."""
 
 from __future__ import annotations
 
@@ -21,9 +21,6 @@ class WorkspaceSettings(BaseModel):
     database: SecretStr | None = None
     data_dir: Path | None = None
     """Where the SQLite file and the workspace's audit log live; default ``OUT/workspace``."""
-    erp_url: SecretStr | None = None
-    """Where approved actions are posted (JSON, with an ``Idempotency-Key`` header)."""
-    erp_timeout_seconds: float = Field(default=5.0, gt=0)
     session_hours: float = Field(default=8.0, gt=0)
     secure_cookies: bool = True
     login_failures_allowed: int = Field(default=5, ge=1)

@@ -133,6 +133,8 @@ Id = Annotated[StrictStr, Field(min_length=1, max_length=256)]
 EventTime = Annotated[StrictStr, StringConstraints(pattern=_TIME), AfterValidator(_real_time)]
 Date = Annotated[StrictStr, StringConstraints(pattern=_DATE), AfterValidator(_real_date)]
 Text = StrictStr
+CompanyId = Annotated[StrictStr, Field(min_length=1, max_length=64)]
+"""An LEI, national registry number or VAT id, as the source writes it."""
 Ratio = Annotated[float, Field(strict=True, ge=-MAX_AMOUNT, le=MAX_AMOUNT)]
 
 
@@ -160,12 +162,16 @@ class Customer(_Record):
     insured_limit: Amount | None = None
     tags: list[StrictStr] = []
     aliases: list[StrictStr] = []
+    lei: CompanyId | None = None
+    registry_id: CompanyId | None = None
+    vat_id: CompanyId | None = None
 
     def to_event(self) -> e.CustomerRecord:
         return e.CustomerRecord(
             self.event_id, event_seconds(self.event_time), self.customer_id, self.name,
             self.country, self.industry, self.currency, _num(self.credit_limit),
-            _num(self.insured_limit), tuple(self.tags), tuple(self.aliases))
+            _num(self.insured_limit), tuple(self.tags), tuple(self.aliases), self.lei,
+            self.registry_id, self.vat_id)
 
 
 class _LedgerRecord(_Record):
@@ -245,17 +251,23 @@ class News(_Record):
     language: Text | None = None
     categories: list[StrictStr] = []
     sentiment: Annotated[float, Field(strict=True, ge=-1.0, le=1.0)] | None = None
+    lei: CompanyId | None = None
+    registry_id: CompanyId | None = None
+    vat_id: CompanyId | None = None
 
     @model_validator(mode="after")
     def _names_a_company(self) -> News:
-        if self.customer_id is None and self.company_name is None:
-            raise ValueError("news needs customer_id or company_name")
+        if self.customer_id is None and self.company_name is None and not (
+                self.lei or self.registry_id or self.vat_id):
+            raise ValueError("news needs customer_id or company_name (or an identifier: lei, "
+                             "registry_id, vat_id)")
         return self
 
     def to_event(self) -> e.NewsItem:
         return e.NewsItem(self.event_id, event_seconds(self.event_time), self.customer_id,
                           self.company_name, self.headline, self.source,
-                          tuple(self.categories), _num(self.sentiment), self.language)
+                          tuple(self.categories), _num(self.sentiment), self.language,
+                          self.lei, self.registry_id, self.vat_id)
 
 
 Status = Literal["active", "insolvency_filed", "administration", "restructuring", "liquidation",

@@ -1,86 +1,170 @@
-"""Which customer a news item names: resolved in event time, before order matters.
+"""Which customer a news item is about, and what it says: resolved in event time, before
+order matters.
 
-`NameDirectory` is one step for the whole book. It keeps every customer's current names
-(its name and aliases, normalised by `detectors.names.normalize_name`) and, within each
-complete day, takes master data and named news in the monitor's total order: a customer
-registered at a time is known to news of that time. A name carried by exactly one customer
-resolves to it; none or several make the item a dead letter (`unknown_company`,
-`ambiguous_company`).
+`NameDirectory` is one step for the whole book, and every news item passes through it. It
+keeps every customer's current names and identifiers (`detectors.news.resolution`) and,
+within each complete day, takes master data and news in the monitor's total order: a
+customer registered at a time is known to news of that time. For each item it
+
+- resolves the customer (the feed's ``customer_id`` when given; else identifiers, then
+  names), with the method and confidence of the match;
+- reads the headline (`detectors.news.classify`); the feed's categories and sentiment, when
+  given, are what the monitor uses, the reading fills in what is missing;
+- places it in a story (`detectors.news.stories`): only the copy that makes a story
+  believed carries its categories and sentiment on to the customer's book; the other
+  copies reach the book too (they are accepted records) but move nothing.
+
+An item the resolver will not decide alone goes to the review queue (`ReviewItem`) and
+the dead letters (``needs_review``, ``ambiguous_company``); one naming no customer is a dead
+letter (``unknown_company``). Every item also gets a `NewsReading`.
 """
 
 from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from detectors import events as ev
 from detectors.events import Envelope
-from detectors.names import normalize_name
+from detectors.news.classify import HeadlineReader, ReaderSettings, Reading
+from detectors.news.identifiers import identifiers
+from detectors.news.knowledge import NewsKnowledge
+from detectors.news.records import NewsReading, ReviewItem
+from detectors.news.resolution import (
+    AMBIGUOUS,
+    MATCH,
+    REVIEW,
+    Candidate,
+    EntityResolver,
+    Resolution,
+    Thresholds,
+)
+from detectors.news.stories import SourceWeights, StoryDesk
 from detectors.records import DeadLetter
 from detectors.stage import Send
 
 
+@dataclass(frozen=True, slots=True)
+class DirectorySettings:
+    """What the news step needs to know: taken from `config.settings.Settings` by
+    `from_settings` (its ``news`` section, docs/news.md)."""
+
+    thresholds: Thresholds = Thresholds()
+    reader: ReaderSettings = ReaderSettings()
+    source_weights: tuple[tuple[str, float], ...] = ()
+    default_source_weight: float = 1.0
+    believe_from: float = 0.5
+    story_window_days: int = 3
+    story_similarity: float = 80.0
+
+    @classmethod
+    def from_settings(cls, settings: Any) -> DirectorySettings:
+        n = settings.news
+        return cls(Thresholds(n.match_at, n.review_at, n.margin),
+                   ReaderSettings(n.model_add_at, n.model_veto_at, n.distress_at),
+                   tuple(sorted(n.source_weights.items())), n.default_source_weight,
+                   n.believe_from, n.story_window_days, n.story_similarity)
+
+
 class NameDirectory:
-    """Names to customers, and named news to the bucket of the customer it names.
+    """Customers' names, and every news item to the book of the customer it is about.
 
     >>> from detectors.events import Origin
     >>> directory = NameDirectory(lambda customer: "bucket-0")
     >>> def env(event):
     ...     return Envelope(event, b"", Origin("file", "f", 0), 0)
     >>> customer = ev.CustomerRecord("c1", 10, "C1", "Hollis Metalworks GmbH")
-    >>> news = ev.NewsItem("n1", 10, None, "HOLLIS METALWORKS", "Layoffs", "Wire")
-    >>> [type(o).__name__ for o in directory.day(0, [env(news), env(customer)])]
-    ['Send']
-    >>> directory.day(0, [env(ev.NewsItem("n2", 11, None, "Nobody AG", "x", "y"))])[0].reason
-    'unknown_company'
+    >>> news = ev.NewsItem("n1", 10, None, "HOLIS METALWORKS", "Hollis files for insolvency",
+    ...                    "Wire")
+    >>> sent = [o for o in directory.day(0, [env(news), env(customer)]) if isinstance(o, Send)]
+    >>> item = sent[0].item.event
+    >>> item.customer_id, item.categories, item.match_method
+    ('C1', ('insolvency',), 'fuzzy')
+    >>> out = directory.day(0, [env(ev.NewsItem("n2", 11, None, "Nobody AG", "x", "y"))])
+    >>> [o.reason for o in out if isinstance(o, DeadLetter)]
+    ['unknown_company']
     """
 
-    def __init__(self, bucket_of: Callable[[str], str]) -> None:
+    def __init__(self, bucket_of: Callable[[str], str],
+                 settings: DirectorySettings = DirectorySettings(),
+                 knowledge: NewsKnowledge | None = None) -> None:
         self.bucket_of = bucket_of
-        self._names: dict[str, set[str]] = {}
-        """Normalised name -> customers that carry it."""
-        self._carried: dict[str, frozenset[str]] = {}
-        """Customer -> its normalised names."""
+        self.settings = settings
+        self.resolver = EntityResolver(settings.thresholds)
+        self.reader = HeadlineReader(knowledge.model if knowledge else None,
+                                     knowledge.corrections if knowledge else None,
+                                     settings.reader)
+        self.stories = StoryDesk(
+            SourceWeights(dict(settings.source_weights), settings.default_source_weight),
+            settings.believe_from, settings.story_window_days, settings.story_similarity)
+        for company_name, customer_id in sorted((knowledge.aliases if knowledge else {})
+                                                .items()):
+            self.resolver.teach(company_name, customer_id)
 
     def day(self, day: int, items: list[Envelope]) -> list[Any]:
         out: list[Any] = []
         for envelope in sorted(items, key=Envelope.order):
             event = envelope.event
             if isinstance(event, ev.CustomerRecord):
-                self._register(event)
-            elif isinstance(event, ev.NewsItem) and event.company_name is not None:
-                out.append(self._resolve(day, envelope, event.company_name))
+                self.resolver.register(
+                    event.customer_id, event.name, event.aliases,  # type: ignore[arg-type]
+                    identifiers(event.lei, event.registry_id, event.vat_id))
+            elif isinstance(event, ev.NewsItem):
+                out.extend(self._news(day, envelope, event))
         return out
 
     def advance(self, through: int) -> list[Any]:
+        self.stories.expire(through)
         return []
 
     def finish(self) -> list[Any]:
         return []
 
-    def _register(self, record: ev.CustomerRecord) -> None:
-        customer = record.customer_id
-        names = frozenset(filter(None, (normalize_name(n) for n in (record.name,
-                                                                     *record.aliases))))
-        for name in self._carried.get(customer, frozenset()) - names:  # type: ignore[arg-type]
-            holders = self._names[name]
-            holders.discard(customer)  # type: ignore[arg-type]
-            if not holders:
-                del self._names[name]
-        for name in names:
-            self._names.setdefault(name, set()).add(customer)  # type: ignore[arg-type]
-        self._carried[customer] = names  # type: ignore[index]
+    def _news(self, day: int, envelope: Envelope, item: ev.NewsItem) -> list[Any]:
+        if item.customer_id is not None:
+            resolution = Resolution(MATCH, (Candidate(item.customer_id, item.customer_id,
+                                                      "customer_id", 1.0),), "the feed's id")
+        else:
+            resolution = self.resolver.resolve(
+                item.company_name, identifiers(item.lei, item.registry_id, item.vat_id))
+        reading = self.reader.read(item.headline, item.language, item.company_name)
+        used = _used(item, reading)
+        if resolution.outcome != MATCH:
+            reading_out = NewsReading(item, None, resolution, reading, used, None, False)
+            return [reading_out, *self._unresolved(envelope, item, resolution, reading)]
+        best = resolution.best
+        assert best is not None
+        customer_id = best.customer_id
+        placed = self.stories.place(customer_id, day, item.event_id, item.headline,
+                                    item.source, used[0])
+        categories, sentiment = (used[0], used[1]) if placed.counted else ((), None)
+        forwarded = dataclasses.replace(
+            item, customer_id=customer_id, categories=categories, sentiment=sentiment,
+            match_method=best.method, match_confidence=round(best.confidence, 4))
+        return [NewsReading(item, customer_id, resolution, reading, used, placed.story,
+                            placed.counted),
+                Send(self.bucket_of(customer_id), day,
+                     dataclasses.replace(envelope, event=forwarded))]
 
-    def _resolve(self, day: int, envelope: Envelope, company: str) -> Send | DeadLetter:
-        event = envelope.event
-        holders = sorted(self._names.get(normalize_name(company), ()))
-        if len(holders) == 1:
-            named = dataclasses.replace(event, customer_id=holders[0])
-            return Send(self.bucket_of(holders[0]), day, dataclasses.replace(envelope,
-                                                                             event=named))
-        reason = "ambiguous_company" if holders else "unknown_company"
-        detail = (f"company_name matches customers {', '.join(holders)}" if holders
-                  else "company_name matches no customer name or alias known at its time")
-        return DeadLetter(event.FEED, reason, detail, envelope.raw, envelope.origin,
-                          event.event_id, None)
+    def _unresolved(self, envelope: Envelope, item: ev.NewsItem, resolution: Resolution,
+                    reading: Reading) -> list[Any]:
+        if resolution.outcome in (REVIEW, AMBIGUOUS):
+            reason = "ambiguous_company" if resolution.outcome == AMBIGUOUS else "needs_review"
+            detail = f"{resolution.detail}; held for review (news_review.jsonl)"
+            review = ReviewItem(item, reason, resolution, reading, envelope.origin)
+            return [review, DeadLetter(item.FEED, reason, detail, envelope.raw,
+                                       envelope.origin, item.event_id, None)]
+        return [DeadLetter(item.FEED, "unknown_company", resolution.detail, envelope.raw,
+                           envelope.origin, item.event_id, None)]
+
+
+def _used(item: ev.NewsItem, reading: Reading) -> tuple[tuple[str, ...], float | None, str]:
+    """The categories and sentiment the monitor uses: the feed's when it gave them, the
+    reading's for what it did not give."""
+    tagged, toned = bool(item.categories), item.sentiment is not None
+    categories = item.categories if tagged else reading.categories
+    sentiment = item.sentiment if toned else reading.sentiment
+    source = "feed" if tagged and toned else "reader" if not (tagged or toned) else "feed+reader"
+    return categories, sentiment, source

@@ -48,6 +48,9 @@ class CustomerRecord(Event):
     insured_limit: float | None = None
     tags: tuple[str, ...] = ()
     aliases: tuple[str, ...] = ()
+    lei: str | None = None
+    registry_id: str | None = None
+    vat_id: str | None = None
 
 
 @dataclass(slots=True)
@@ -101,7 +104,10 @@ class Tradeline(Event):
 
 @dataclass(slots=True)
 class NewsItem(Event):
-    """A news item; ``customer_id`` is None until its ``company_name`` is resolved."""
+    """A news item; ``customer_id`` is None until its ``company_name`` (or an identifier) is
+    resolved. The name directory (`detectors.directory`) fills ``match_method`` and
+    ``match_confidence`` and, where the feed gave none, the categories and sentiment it read
+    from the headline."""
 
     FEED: ClassVar[str] = "news"
     company_name: str | None
@@ -110,6 +116,11 @@ class NewsItem(Event):
     categories: tuple[str, ...] = ()
     sentiment: float | None = None
     language: str | None = None
+    lei: str | None = None
+    registry_id: str | None = None
+    vat_id: str | None = None
+    match_method: str | None = None
+    match_confidence: float | None = None
 
 
 @dataclass(slots=True)

@@ -1,27 +1,80 @@
-"""Company names reduced for matching news to customers."""
+"""Company names reduced for matching news to customers.
+
+`parse_name` folds a name (Unicode compatibility forms, case, German umlauts written out,
+other Latin letters transliterated to ASCII, punctuation dropped, dotted abbreviations
+joined) and takes its legal form off the end, mapped to one canonical code
+(`detectors.news.legalforms`). What is left is the name's *core*. Chinese names keep their
+characters and are also taken apart into region, trade name and industry words
+(`detectors.news.chinese`), with the pinyin of the core for matching Latin spellings.
+
+>>> parse_name("Hollis Metalworks Gesellschaft mit beschränkter Haftung")
+Name(core='hollis metalworks', form='gmbh', region=None, chinese=None)
+>>> parse_name("  HOLLIS   metalworks, g.m.b.h").core, parse_name("Müller & Söhne AG").core
+('hollis metalworks', 'mueller soehne')
+"""
 
 from __future__ import annotations
 
 import re
 import unicodedata
+from dataclasses import dataclass
+from functools import lru_cache
 
-LEGAL_SUFFIXES = frozenset(
-    """
-    ab ag as bv co corp gmbh inc kg kgaa limited llc llp ltd nv oy plc sa sarl sas se
-    spa sp srl
-    """.split()
-)
+from unidecode import unidecode
+
+from detectors.news.chinese import ChineseName, has_cjk, split_chinese
+from detectors.news.legalforms import LATIN_FORMS, LONGEST_LATIN, WEAK_DESIGNATORS
+
+_GERMAN = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "ß": "ss"})
+_DOTTED = re.compile(r"(?<![^\W\d_])([^\W\d_])\.(?=[^\W\d_]\b)")
+"""A single letter and a dot before another single letter: g.m.b.h, s.p.a, b.v."""
+_WORDS = re.compile(r"[0-9a-z]+|&")
+_FILLER = frozenset({"&", "and", "und", "the", "et"})
+
+
+@dataclass(frozen=True, slots=True)
+class Name:
+    """A name as the resolver compares it: its core, canonical legal form and region."""
+
+    core: str
+    form: str | None
+    region: str | None
+    chinese: ChineseName | None
+
+
+def fold(text: str) -> str:
+    """Compatibility forms, case and invisible characters folded; scripts kept."""
+    text = unicodedata.normalize("NFKC", text).casefold()
+    return "".join(ch for ch in text if unicodedata.category(ch)[0] != "C")
+
+
+@lru_cache(maxsize=65536)
+def parse_name(name: str) -> Name:
+    """A company name as its core, legal form and (for Chinese names) region."""
+    folded = fold(name)
+    if has_cjk(folded):
+        chinese = split_chinese(folded.replace(" ", ""))
+        return Name(chinese.core, chinese.form, chinese.region, chinese)
+    text = unidecode(folded.translate(_GERMAN)).lower()
+    text = _DOTTED.sub(r"\1", text).replace(".", " ")
+    words = _WORDS.findall(text)
+    form = None
+    for size in range(min(LONGEST_LATIN, len(words) - 1), 0, -1):
+        tail = " ".join(words[-size:])
+        if tail in LATIN_FORMS:
+            form = LATIN_FORMS[tail]
+            del words[-size:]
+            break
+    while len(words) > 1 and words[-1] in WEAK_DESIGNATORS | _FILLER:
+        words.pop()
+    core = " ".join(w for w in words if w not in _FILLER) or " ".join(words)
+    return Name(core, form, None, None)
 
 
 def normalize_name(name: str) -> str:
-    """A company name reduced for matching: case, accents, punctuation, legal form dropped.
+    """A company name's core: case, accents, punctuation and legal form dropped.
 
-    >>> normalize_name("Hollis Metalworks GmbH"), normalize_name("  HOLLIS   metalworks, g.m.b.h")
-    ('hollis metalworks', 'hollis metalworks')
+    >>> normalize_name("Hollis Metalworks GmbH"), normalize_name("华美精密机械股份有限公司")
+    ('hollis metalworks', '华美精密机械')
     """
-    text = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode().lower()
-    text = re.sub(r"(?<=\b\w)\.(?=\w\b)", "", text)  # g.m.b.h -> gmbh
-    words = re.sub(r"[^a-z0-9]+", " ", text.replace(".", "")).split()
-    while len(words) > 1 and words[-1] in LEGAL_SUFFIXES:
-        words.pop()
-    return " ".join(words)
+    return parse_name(name).core

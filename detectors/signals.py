@@ -12,15 +12,24 @@ from detectors.features import INDEX
 from detectors.table import Column, Table
 
 ADVERSE_WEIGHTS = {
+    "insolvency": 3.0,
     "fraud": 3.0,
     "plant_closure": 2.0,
     "layoffs": 1.5,
     "downgrade": 1.5,
     "late_payment": 1.5,
+    "default": 1.5,
     "lawsuit": 1.0,
     "executive_departure": 1.0,
+    "management_exit": 1.0,
 }
-POSITIVE_WEIGHTS = {"expansion": 1.0, "new_contract": 1.0}
+"""Weights of the feed's adverse categories (docs/feeds.md) and of the headline reader's
+(`detectors.news.lexicon.CATEGORIES`)."""
+POSITIVE_WEIGHTS = {"expansion": 1.0, "new_contract": 1.0, "positive": 1.0}
+RATING_ACTION = "rating_action"
+RATING_WEIGHTS = (1.5, 1.0)
+"""A rating action counts as adverse (first weight) when its sentiment is negative, else as
+positive (second weight)."""
 RATING_SCALE = """
     AAA AA+ AA AA- A+ A A- BBB+ BBB BBB- BB+ BB BB- B+ B B- CCC+ CCC CCC- CC C RD SD D
     """.split()
@@ -56,6 +65,11 @@ class NewsDetector(Detector):
         tone = sentiment if sentiment is not None else 0.0
         adverse = sum(ADVERSE_WEIGHTS.get(c, 0.0) for c in categories)
         positive = sum(POSITIVE_WEIGHTS.get(c, 0.0) for c in categories)
+        if RATING_ACTION in categories:
+            if tone < 0:
+                adverse += RATING_WEIGHTS[0]
+            else:
+                positive += RATING_WEIGHTS[1]
         if not categories and tone < -0.3:
             adverse = 1.0
         if not categories and tone > 0.3:

@@ -23,6 +23,7 @@ from flows.audit_cli import audit
 from flows.auditor_cli import explain_command, replay_command
 from flows.evaluate_cli import evaluate_command
 from flows.logs import configure_logging
+from flows.news_cli import evaluate_news_command, learn_news_command
 from web.cli import serve_command, users
 
 log = structlog.get_logger("creditradar")
@@ -397,6 +398,8 @@ cli.add_command(audit)
 cli.add_command(replay_command)
 cli.add_command(explain_command)
 cli.add_command(evaluate_command)
+cli.add_command(evaluate_news_command)
+cli.add_command(learn_news_command)
 cli.add_command(serve_command)
 cli.add_command(users)
 

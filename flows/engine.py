@@ -35,15 +35,16 @@ from detectors.book import LEARNER, BookSettings, CustomerBook
 from detectors.clock import to_rfc3339
 from detectors.dedup import DIRECTORY, EventIds, Seen
 from detectors.desk import ALERTS, AlertFeed, DeskSettings, Latest, ScoreRow, WarningDesk
-from detectors.directory import NameDirectory
 from detectors.feedclock import FeedClock
 from detectors.inbox import ENDED, NOTHING_YET, Chunk, Inbox
 from detectors.learning import LearnerStage
 from detectors.models.learner import Learner
+from detectors.news.records import NewsReading, ReviewItem
 from detectors.records import DeadLetter, Warning
 from detectors.scoring import RANKER, Ranker, Scorer
 from detectors.snapshots import Accepted
 from detectors.stage import Send, Stage
+from flows.news import directory_builder
 from flows.topology import Topology
 
 log = structlog.get_logger(__name__)
@@ -69,6 +70,10 @@ class Outputs:
     """A second home for warnings (the Kafka warnings topic), keyed by customer."""
     deadletter_topic: Sink[Any] | None = None
     """A second home for dead letters (the Kafka dead-letter topic), keyed by feed."""
+    news_readings: Sink[Any] | None = None
+    """Every news item's match, reading and story (`detectors.news.records.NewsReading`)."""
+    news_review: Sink[Any] | None = None
+    """News items held for an analyst (`detectors.news.records.ReviewItem`)."""
 
 
 @dataclass(frozen=True)
@@ -198,6 +203,7 @@ def build_flow(settings: Settings, feeds: Feeds, outputs: Outputs,
     lineage = lineage_of(settings)
     initial = Learner(settings.model, settings.horizon_months).initial()
     alerts = outputs.notify is not None
+    news_directory = directory_builder(settings, topology.bucket_of)
 
     def spec(senders: Callable[[str], tuple[str, ...]],
              destinations: Callable[[str], tuple[str, ...]],
@@ -217,7 +223,7 @@ def build_flow(settings: Settings, feeds: Feeds, outputs: Outputs,
     to_directory = op.filter("to_directory", id_chunks, _to(DIRECTORY))
     to_books = op.filter("to_books", id_chunks, lambda c: c.to != DIRECTORY)
     named, directory_out = _step("directory", to_directory, spec(
-        lambda _: id_keys, lambda _: buckets, lambda _: NameDirectory(topology.bucket_of)))
+        lambda _: id_keys, lambda _: buckets, lambda _: news_directory()))
     book_chunks, book_out = _step("books", op.merge("book_in", to_books, named), spec(
         lambda _: (*id_keys, DIRECTORY), lambda key: (key, LEARNER),
         lambda key: CustomerBook(key, book_settings)))
@@ -278,6 +284,11 @@ def _write(out: Stream[Any], outputs: Outputs) -> None:
     if outputs.stats is not None:
         op.output("stats_out", op.key_on("key_stats", kind("stats", ReadCount, Accepted),
                                          lambda _: "stats"), outputs.stats)
+    for name, sink, kinds in (("news_readings", outputs.news_readings, NewsReading),
+                              ("news_review", outputs.news_review, ReviewItem)):
+        if sink is not None:
+            op.output(f"{name}_out", op.key_on(f"key_{name}", kind(name, kinds),
+                                               lambda _: "news"), sink)
     if outputs.audit is not None:
         seen = op.map("audit_inputs", kind("seen", Seen), audit_inputs)
         logged = op.map("audit_warnings", warnings, audit_warning)

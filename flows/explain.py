@@ -29,12 +29,12 @@ from detectors import events as ev
 from detectors.book import BookSettings, CustomerBook
 from detectors.clock import DAY, parse_time, to_rfc3339, to_seconds
 from detectors.dedup import DIRECTORY, EventIds
-from detectors.directory import NameDirectory
 from detectors.events import Envelope, Origin
 from detectors.features import CODES
 from detectors.records import DeadLetter, Warning
 from detectors.snapshots import EVIDENCE_FAMILIES, Snapshots
 from detectors.stage import Send
+from flows.news import directory_builder
 from flows.replay import logged_records
 from flows.run import SCORES, read_jsonl
 
@@ -101,7 +101,7 @@ class _Replay:
         self.customer_id = customer_id
         route = self._route
         self.ids = EventIds("ids", settings.detectors.event_id_memory_days, route)
-        self.directory = NameDirectory(route)
+        self.directory = directory_builder(settings, route)()
         self.book = CustomerBook(_CUSTOMER, BookSettings.from_settings(settings))
         self.snapshots: list[dict[str, Any]] = []
         self.rejected: list[dict[str, Any]] = []

@@ -34,6 +34,7 @@ from connectors.partition import Feeds
 from connectors.sinks import JsonLinesSink, json_line
 from detectors.records import DeadLetter, Warning
 from flows.engine import WARNINGS_PARTITION, Outputs, build_flow
+from flows.news import NEWS_READINGS, NEWS_REVIEW
 from flows.ops import FLOW
 from flows.topology import Topology
 
@@ -115,6 +116,8 @@ def file_outputs(settings: Settings, out: Path, topology: Topology, *, scores: b
         deadletter=JsonLinesSink(out / DEADLETTER, _counted(_count_dead_letter)),
         scores=JsonLinesSink(out / SCORES) if scores else None,
         watchlist=JsonLinesSink(out / WATCHLIST),
+        news_readings=JsonLinesSink(out / NEWS_READINGS),
+        news_review=JsonLinesSink(out / NEWS_REVIEW),
         stats=JsonLinesSink(out / STATS, _counted(_count_stats)),
         audit=AuditSink(out / AUDIT, settings.audit, partitions, observe=_count_inputs)
         if settings.audit.enabled else None,
@@ -169,7 +172,7 @@ def start_fresh(settings: Settings, out: Path) -> None:
         while (out / f"{AUDIT}.{number}").exists():
             number += 1
         previous.rename(out / f"{AUDIT}.{number}")
-    for name in (WARNINGS, DEADLETTER, SCORES, WATCHLIST, STATS):
+    for name in (WARNINGS, DEADLETTER, SCORES, WATCHLIST, STATS, NEWS_READINGS, NEWS_REVIEW):
         (out / name).unlink(missing_ok=True)
 
 
@@ -204,7 +207,7 @@ def run_folder(settings: Settings, feeds: Path, out: Path, **options: Any) -> Ru
 
 def finish(out: Path) -> RunSummary:
     """Put a finished run's outputs into canonical order and count them."""
-    for name in (WARNINGS, DEADLETTER, SCORES, WATCHLIST, STATS):
+    for name in (WARNINGS, DEADLETTER, SCORES, WATCHLIST, STATS, NEWS_READINGS, NEWS_REVIEW):
         canonicalize(out / name)
     return summarize(out)
 

@@ -134,8 +134,8 @@ class ServedWorkspace:
 
 
 class ErpReceiver:
-    """An HTTP endpoint on loopback that records each posted action with its headers and
-    answers ``status`` (200 unless a test changes it)."""
+    """An HTTP endpoint on loopback that records each posted action (a CloudEvent) with its
+    headers and raw body, and answers ``status`` (200 unless a test changes it)."""
 
     def __init__(self) -> None:
         self.received: list[dict[str, Any]] = []
@@ -145,8 +145,10 @@ class ErpReceiver:
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
                 length = int(self.headers["Content-Length"])
+                raw = self.rfile.read(length)
                 receiver.received.append({"path": self.path, "headers": dict(self.headers),
-                                          "body": json.loads(self.rfile.read(length))})
+                                          "raw": raw.decode("utf-8"),
+                                          "body": json.loads(raw)})
                 self.send_response(receiver.status)
                 self.end_headers()
 
@@ -221,7 +223,8 @@ ISSUE_HOSTILE = ('<svg onload=alert(1)>', '<img src=x onerror="alert(1)">',
 """Hostile text beyond `mutations.hostile_book`'s dress: markup, script links, a line
 separator, a right-to-left override and terminal escapes."""
 BOOK_CUSTOMERS, BOOK_MONTHS, BOOK_SEED = 120, 24, 5
-SECRETS = {"channel": "chan-SECRET-pw", "erp": "erp-SECRET-token", "hmac": "audit-SECRET-key"}
+SECRETS = {"channel": "chan-SECRET-pw", "erp": "erp-SECRET-token", "hmac": "audit-SECRET-key",
+           "signing": "whsec_V2ViU0VDUkVUc2lnbmluZ2tleTEyMzQ1Njc4"}
 """Secrets the tests' configuration holds; no page may ever show one."""
 
 
@@ -258,8 +261,9 @@ def hostile_feeds(root: Path) -> Path:
 
 
 def web_settings(state_dir: Path, erp_port: int, **workspace: Any) -> Any:
-    """Settings with two desks routed by portfolio tags (sme, corporate), secrets in the
-    channel URL, the ERP URL and the audit key, and the workspace's own options."""
+    """Settings with two desks routed by portfolio tags (sme, corporate), an ERP action
+    endpoint on ``erp_port`` (a signed webhook), secrets in the channel URLs, the signing
+    secret and the audit key, and the workspace's own options."""
     from config.settings import Settings
 
     url = f"json://desk:{SECRETS['channel']}@127.0.0.1:9/hook"
@@ -267,14 +271,18 @@ def web_settings(state_dir: Path, erp_port: int, **workspace: Any) -> Any:
         "state_dir": state_dir,
         "audit": {"hmac_key": SECRETS["hmac"]},
         "alerts": {
-            "channels": {"sme-mail": url, "corp-mail": url},
+            "channels": {
+                "sme-mail": url, "corp-mail": url,
+                "erp": {"url": f"webhook://127.0.0.1:{erp_port}/actions/{SECRETS['erp']}",
+                        "signing_secret": SECRETS["signing"], "backoff_seconds": 0.2,
+                        "backoff_max_seconds": 0.5, "timeout_seconds": 5, "max_attempts": 20}},
+            "actions": {"endpoints": ["erp"], "from_warnings": False},
             "receivers": {"sme-desk": ["sme-mail"], "corporate-desk": ["corp-mail"]},
             "route": {"routes": [
                 {"match": {"tags": ["sme"]}, "receiver": "sme-desk"},
                 {"match": {"tags": ["corporate"]}, "receiver": "corporate-desk"}]},
         },
-        "workspace": {"erp_url": f"http://127.0.0.1:{erp_port}/actions?token={SECRETS['erp']}",
-                      "poll_seconds": 0.2, **workspace},
+        "workspace": {"poll_seconds": 0.2, **workspace},
     })
 
 

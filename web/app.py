@@ -171,22 +171,33 @@ async def follow(workspace: Workspace, stop: asyncio.Event) -> None:
             await asyncio.wait_for(stop.wait(), timeout=every if not taken else 0.05)
 
 
-def build_app(workspace: Workspace, *, follow_run: bool = True) -> ASGIApp:
-    """The ASGI application of ``workspace``."""
+def build_app(workspace: Workspace, *, follow_run: bool = True,
+              deliver: bool = True) -> ASGIApp:
+    """The ASGI application of ``workspace``: it follows the run's files (``follow_run``)
+    and, with ERP endpoints configured and ``deliver``, runs a delivery worker that sends
+    the approved actions (and whatever else waits in the notifier's outbox)."""
+    from connectors.channels.worker import DeliveryWorker
     from web import api, pages
 
     app = App(workspace)
+    settings = workspace.settings
 
     @contextlib.asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
         stop = asyncio.Event()
         task = asyncio.create_task(follow(workspace, stop)) if follow_run else None
+        worker = None
+        if deliver and workspace.erp.endpoints:
+            worker = DeliveryWorker(settings.alerts, settings.state_dir,
+                                    audit=settings.audit).start()
         try:
             yield
         finally:
             stop.set()
             if task is not None:
                 await task
+            if worker is not None:
+                await anyio.to_thread.run_sync(worker.stop)
 
     routes: list[Route | Mount] = [
         *pages.routes(app), *api.routes(app),

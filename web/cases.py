@@ -12,9 +12,10 @@ import hashlib
 from dataclasses import dataclass
 from typing import Any
 
+from connectors.channels.actions import ActionCommand
 from web.auth import User
 from web.db import Store
-from web.erp import ACTIONS, ErpAction, ErpEndpoint
+from web.erp import ACTIONS, ErpActions
 from web.trail import Trail, wall_time
 
 MAX_COMMENT = 2000
@@ -34,7 +35,7 @@ class Refused(Exception):
 class Cases:
     store: Store
     trail: Trail
-    erp: ErpEndpoint
+    erp: ErpActions
 
     def open(self, user: User, warning: dict[str, Any]) -> dict[str, Any]:
         """The warning's case, opened now if it has none."""
@@ -107,19 +108,22 @@ class Cases:
 
     def send(self, proposal: dict[str, Any], warning: dict[str, Any], currency: str | None,
              user: User) -> None:
-        """Post an approved action to the ERP (again, after a failure: same key)."""
-        action = ErpAction(
+        """Post an approved action to the ERP through the shared action channel (again, when
+        it could not be posted before: the same idempotency key)."""
+        limit = proposal["action"] == "reduce_limit"
+        command = ActionCommand(
             kind=proposal["action"], customer_id=warning["customer_id"],
-            amount=proposal["amount"], currency=currency,
-            idempotency_key=proposal["idempotency_key"], case_id=proposal["case_id"],
-            proposal_id=proposal["proposal_id"], warning_id=warning["warning_id"],
-            proposed_by=proposal["proposed_by"], approved_by=proposal["decided_by"],
-            approved_at=proposal["decided_at"], comment=proposal["comment"])
-        delivery = self.erp.send(action)
-        self.store.set_delivery(proposal["proposal_id"], delivery.status, delivery.detail)
-        self.trail.record(f"action_{delivery.status}", proposal["proposal_id"],
-                          {"case_id": proposal["case_id"], "action": action.to_json(),
-                           "detail": delivery.detail},
+            warning_id=warning["warning_id"],
+            suggested_limit=proposal["amount"] if limit else None,
+            currency=currency if limit else None, reason=proposal["comment"],
+            requested_by=proposal["proposed_by"], approved_by=proposal["decided_by"],
+            event_time=warning["event_time"], idempotency_key=proposal["idempotency_key"])
+        posted = self.erp.post(command)
+        self.store.set_delivery(proposal["proposal_id"], posted.status, posted.detail)
+        self.trail.record(f"action_{posted.status}", proposal["proposal_id"],
+                          {"case_id": proposal["case_id"],
+                           "command": command.model_dump(mode="json"),
+                           "detail": posted.detail},
                           by=user.username, event_time=warning["event_time"])
 
 

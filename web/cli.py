@@ -29,9 +29,12 @@ def _settings(ctx: click.Context, state_dir: Path | None = None) -> Settings:
 @click.option("--port", type=click.IntRange(0, 65535), default=8080, show_default=True)
 @click.option("--state-dir", type=_OUT, default=None,
               help="The notifier's state folder (acks and silences); default: the settings'.")
+@click.option("--deliver/--no-deliver", default=True, show_default=True,
+              help="Run a delivery worker for approved ERP actions (off when `creditradar "
+                   "alerts deliver --daemon` runs beside it).")
 @click.pass_context
 def serve_command(ctx: click.Context, out: Path, host: str, port: int,
-                  state_dir: Path | None) -> None:
+                  state_dir: Path | None, deliver: bool) -> None:
     """Start the risk desk's workspace on OUT: the live watchlist, customers, cases with
     four-eyes approval, the alert inbox, the portfolio and the auditor's view.
 
@@ -58,7 +61,7 @@ def serve_command(ctx: click.Context, out: Path, host: str, port: int,
                                    "workspace.secure_cookies off")
     click.echo(f"CreditRadar workspace on http://{host}:{port}/ (following {out}); "
                "stop it with Ctrl+C")
-    uvicorn.run(build_app(workspace), host=host, port=port, log_level="warning",
+    uvicorn.run(build_app(workspace, deliver=deliver), host=host, port=port, log_level="warning",
                 timeout_graceful_shutdown=2, server_header=False)
 
 

@@ -1,21 +1,24 @@
-"""Approved actions as structured commands to the ERP, posted with an idempotency key.
+"""Approved actions to the ERP, through the shared ERP action channel.
 
-An approved proposal becomes one `ErpAction`; `HttpErp` posts it as JSON to the configured
-endpoint with an ``Idempotency-Key`` header (the same key on every retry, so the ERP applies
-it once). The shared ERP action channel of the deliveries (``connectors.channels``) is the
-place this should post through once it exists; until then this is the workspace's own small
-client, behind the `ErpEndpoint` interface so the switch touches nothing else.
+An approved proposal becomes one `connectors.channels.actions.ActionCommand` whose
+idempotency key is the proposal's; `ActionDesk.post` queues it in the notifier's durable
+outbox for every endpoint of ``alerts.actions.endpoints``, and the delivery worker posts it as
+a signed CloudEvent (the workspace runs one; ``creditradar alerts deliver`` does too). The ERP
+confirms through the operations server or ``creditradar alerts confirm-action``. `status`
+reads back where each command stands, for the case page.
 """
 
 from __future__ import annotations
 
-import json
-import urllib.error
-import urllib.request
-from dataclasses import asdict, dataclass
-from typing import Any, Protocol
+from dataclasses import dataclass
+from typing import Any
 
-from config.redact import redact_url, scrub
+from config.errors import CreditRadarError
+from config.redact import redact_text
+from config.settings import Settings
+from connectors.channels.actions import PURPOSE, ActionCommand, ActionDesk
+from connectors.channels.outbox import message_id
+from connectors.channels.store import Store
 
 ACTIONS = ("hold_orders", "reduce_limit", "require_prepayment", "release", "no_action")
 """What an analyst can propose; ``no_action`` closes the case and sends nothing."""
@@ -25,63 +28,60 @@ LABELS = {"hold_orders": "Hold new orders", "reduce_limit": "Reduce the credit l
 
 
 @dataclass(frozen=True, slots=True)
-class ErpAction:
-    """The command the ERP receives."""
-
-    kind: str
-    customer_id: str
-    amount: float | None
-    currency: str | None
-    idempotency_key: str
-    case_id: str
-    proposal_id: str
-    warning_id: str
-    proposed_by: str
-    approved_by: str
-    approved_at: str
-    comment: str
-
-    def to_json(self) -> dict[str, Any]:
-        return asdict(self)
-
-
-@dataclass(frozen=True, slots=True)
-class Delivery:
-    """What became of one post: ``sent`` or ``failed``, and a detail safe to show."""
+class Posted:
+    """What became of posting one command: ``queued`` (for the endpoints named) or
+    ``not_sent`` (why, in words safe to show)."""
 
     status: str
     detail: str
 
 
-class ErpEndpoint(Protocol):
-    def send(self, action: ErpAction) -> Delivery: ...
+class ErpActions:
+    """The shared action channel, as the workspace uses it."""
 
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
 
-class HttpErp:
-    """Posts actions to one URL (the URL is a secret: it is never shown whole)."""
+    @property
+    def endpoints(self) -> list[str]:
+        return list(self.settings.alerts.actions.endpoints)
 
-    def __init__(self, url: str, timeout: float) -> None:
-        self._url = url
-        self._timeout = timeout
-
-    def send(self, action: ErpAction) -> Delivery:
-        body = json.dumps(action.to_json(), ensure_ascii=True).encode("ascii")
-        request = urllib.request.Request(
-            self._url, data=body, method="POST",
-            headers={"Content-Type": "application/json",
-                     "Idempotency-Key": action.idempotency_key})
-        where = redact_url(self._url)
+    def post(self, command: ActionCommand) -> Posted:
+        """Queue ``command`` for the ERP endpoints (again: queued once per key)."""
+        if not self.endpoints:
+            return Posted("not_sent", "no ERP endpoint is configured "
+                          "(alerts.actions.endpoints)")
+        desk = ActionDesk(self.settings.alerts, self.settings.state_dir,
+                          audit=self.settings.audit)
         try:
-            with urllib.request.urlopen(request, timeout=self._timeout) as response:
-                return Delivery("sent", f"{where} answered {response.status}")
-        except urllib.error.HTTPError as exc:
-            return Delivery("failed", f"{where} answered {exc.code}")
-        except (urllib.error.URLError, OSError, ValueError) as exc:
-            return Delivery("failed", scrub(f"{where}: {exc}", self._url))
+            desk.post(command)
+        except CreditRadarError as exc:
+            return Posted("not_sent", redact_text(str(exc))[:300])
+        finally:
+            desk.close()
+        return Posted("queued", "queued for " + ", ".join(self.endpoints))
 
-
-class NoErp:
-    """No endpoint configured: nothing is posted and the case says so."""
-
-    def send(self, action: ErpAction) -> Delivery:
-        return Delivery("failed", "no ERP endpoint is configured (workspace.erp_url)")
+    def status(self, idempotency_key: str) -> list[dict[str, Any]]:
+        """Per endpoint: delivery status, attempts and last error (secrets masked), and the
+        ERP's confirmation when it gave one."""
+        store = Store(self.settings.state_dir)
+        try:
+            action = store.db.execute("SELECT * FROM actions WHERE idempotency_key = ?",
+                                      (idempotency_key,)).fetchone()
+            out = []
+            for endpoint in self.endpoints:
+                row = store.db.execute(
+                    "SELECT status, attempts, last_error FROM outbox WHERE message_id = ? AND "
+                    "channel = ?", (message_id(PURPOSE, idempotency_key, endpoint), endpoint)
+                ).fetchone()
+                if row is None:
+                    continue
+                out.append({"endpoint": endpoint, "status": row["status"],
+                            "attempts": row["attempts"],
+                            "error": redact_text(row["last_error"] or "")[:300],
+                            "confirmation": None if action is None or action["status"] == "queued"
+                            else {"status": action["status"], "by": action["confirmed_by"],
+                                  "at": action["confirmed_at"], "detail": action["detail"]}})
+            return out
+        finally:
+            store.close()

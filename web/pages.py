@@ -411,9 +411,11 @@ class Pages:
         warning = self.ws.store.warning(case["warning_id"])
         proposals = self.ws.store.proposals_of(case["case_id"])
         pending = next((p for p in proposals if p["decision"] is None), None)
+        deliveries = {p["proposal_id"]: self.ws.erp.status(p["idempotency_key"])
+                      for p in proposals if p["delivery"] == "queued"}
         return self.app.render(request, "case.html", case=case, warning=warning,
                                body=warning["body"] if warning else {}, proposals=proposals,
-                               pending=pending, actions=ACTIONS,
+                               pending=pending, actions=ACTIONS, deliveries=deliveries,
                                customer=self.ws.store.customer(case["customer_id"]))
 
     async def propose(self, request: Request) -> Response:
@@ -441,9 +443,9 @@ class Pages:
                                              step == "approve", form.get("comment", ""),
                                              customer.get("currency")))
         elif step == "resend":
-            if proposal["decision"] != "approved" or proposal["delivery"] == "sent":
-                raise Refused("not_failed", "only an approved action whose delivery failed "
-                              "is sent again", 409)
+            if proposal["decision"] != "approved" or proposal["delivery"] != "not_sent":
+                raise Refused("not_failed", "only an approved action that could not be "
+                              "posted is posted again (the outbox retries queued ones)", 409)
             if not session.user.may_approve:
                 raise Refused("not_approver", "only an approver or admin may send it again")
             await anyio.to_thread.run_sync(self.ws.cases.send, proposal, warning,

@@ -15,7 +15,7 @@ from web.auth import Sessions, User
 from web.cases import Cases
 from web.db import Store
 from web.desks import desk_tags
-from web.erp import ErpEndpoint, HttpErp, NoErp
+from web.erp import ErpActions
 from web.follow import Follower
 from web.trail import Trail
 
@@ -54,21 +54,16 @@ class Workspace:
     out: Path
     store: Store
     trail: Trail
-    erp: ErpEndpoint
+    erp: ErpActions
     version: int = 0
     _explained: OrderedDict[tuple[str, str, float], dict[str, Any]] = field(
         default_factory=OrderedDict)
 
     @classmethod
-    def create(cls, settings: Settings, out: Path, erp: ErpEndpoint | None = None,
-               store: Store | None = None) -> Workspace:
-        workspace = settings.workspace
-        if erp is None:
-            erp = (HttpErp(workspace.erp_url.get_secret_value(), workspace.erp_timeout_seconds)
-                   if workspace.erp_url is not None else NoErp())
-        store = store or open_store(settings, out)
+    def create(cls, settings: Settings, out: Path) -> Workspace:
+        store = open_store(settings, out)
         trail = Trail(data_dir(settings, out) / TRAIL, settings.audit)
-        return cls(settings, Path(out), store, trail, erp)
+        return cls(settings, Path(out), store, trail, ErpActions(settings))
 
     @property
     def sessions(self) -> Sessions:

@@ -4,9 +4,15 @@ Adverse items hit healthy firms too (false alarms: a lawsuit, a departing execut
 rate and the share of distress categories (late payment, layoffs, downgrade) rise with stress,
 while good news dries up. A failed firm gets no news except its insolvency being reported.
 About 35 % of items name the company (its name or an alias) instead of carrying its id.
+About a fifth of items come untagged (no categories, no sentiment: the monitor must read the
+headline), and most news about a Chinese customer is in Chinese. Which items are untagged or
+Chinese follows from a stable hash of the item's id, not from the random stream, so the
+other feeds of a seed keep their bytes.
 """
 
 from __future__ import annotations
+
+import zlib
 
 import numpy as np
 
@@ -33,6 +39,24 @@ _TEMPLATES: dict[str, tuple[str, ...]] = {
     "late_payment": ("Suppliers report late payments from {n}", "{n} asks suppliers for time"),
     "insolvency": ("{n} files for insolvency", "{n} placed in administration"),
 }
+_TEMPLATES_ZH: dict[str, tuple[str, ...]] = {
+    "expansion": ("{n}在{c}新建生产基地", "{n}{c}工厂扩产"),
+    "new_contract": ("{n}签署多年供货合同", "{n}在{c}中标大型项目"),
+    "": ("{n}任命新的销售负责人", "{n}亮相{c}展会"),
+    "lawsuit": ("{n}被前供应商起诉", "{n}因交付缺陷卷入诉讼"),
+    "layoffs": ("{n}{c}工厂裁员", "{n}宣布员工停工放假"),
+    "plant_closure": ("{n}关闭{c}工厂", "{n}关停{c}仓库"),
+    "executive_departure": ("{n}财务总监辞职", "{n}总经理离职"),
+    "fraud": ("检察机关调查{n}财务问题", "{n}账目被曝造假"),
+    "downgrade": ("信用保险公司下调{n}评级", "{n}遭评级机构降级"),
+    "late_payment": ("供应商称{n}拖欠货款", "{n}请求供应商延期付款"),
+    "insolvency": ("{n}申请破产", "{n}进入破产清算"),
+}
+_CITIES_ZH = ("上海", "苏州", "宁波", "天津", "青岛", "成都", "武汉", "广州")
+UNTAGGED_PERCENT = 20
+"""Items per hundred that carry neither categories nor sentiment."""
+CHINESE_PERCENT = 80
+"""Items per hundred about a Chinese customer that are written in Chinese."""
 _ADVERSE = ("lawsuit", "layoffs", "plant_closure", "executive_departure", "fraud", "downgrade",
             "late_payment")
 _NOISE_MIX = np.array([0.30, 0.20, 0.05, 0.25, 0.02, 0.10, 0.08])
@@ -90,13 +114,22 @@ def _line(
     category: str, sentiment: float,
 ) -> str:
     event_id = f"nws-{c:06d}-{n:04d}"
+    chinese = pf.country[c] == "CN" and _percent(event_id, "zh") < CHINESE_PERCENT
     names = [pf.names[c], *pf.aliases[c]]
+    if chinese:  # the Chinese press writes the Chinese names
+        names = [name for name in names if not name.isascii()]
+    elif pf.country[c] == "CN":
+        names = [name for name in names if name.isascii()]
     by_name = rng.random() < BY_NAME_SHARE
     mentioned = names[int(rng.integers(0, len(names)))]
-    templates = _TEMPLATES[category]
+    templates = (_TEMPLATES_ZH if chinese else _TEMPLATES)[category]
+    cities = _CITIES_ZH if chinese else _CITIES
     headline = templates[int(rng.integers(0, len(templates)))].format(
-        n=mentioned, c=_CITIES[int(rng.integers(0, len(_CITIES)))]
+        n=mentioned, c=cities[int(rng.integers(0, len(_CITIES)))]
     )
+    untagged = _percent(event_id, "tags") < UNTAGGED_PERCENT
+    tags = "" if untagged else (f',"categories":{texts([category] if category else [])},'
+                                f'"sentiment":{sentiment:.2f}')
     stamp = f"{tl.dates[day]}T{int(rng.integers(6, 20)):02d}:{int(rng.integers(0, 60)):02d}:00Z"
     who = (
         head(stamp, event_id, None) + f',"company_name":{text(mentioned)}'
@@ -105,6 +138,11 @@ def _line(
     )
     return (
         who + f',"headline":{text(headline)},"source":"{_SOURCES[int(rng.integers(0, 6))]}",'
-        f'"url":"https://news.example.com/{event_id}","language":"en",'
-        f'"categories":{texts([category] if category else [])},"sentiment":{sentiment:.2f}}}'
+        f'"url":"https://news.example.com/{event_id}",'
+        f'"language":"{"zh" if chinese else "en"}"{tags}}}'
     )
+
+
+def _percent(event_id: str, salt: str) -> int:
+    """A stable number 0-99 for an item (not drawn from the simulation's random stream)."""
+    return zlib.crc32(f"{salt}\x00{event_id}".encode()) % 100

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from connectors.simulator.chinese import chinese_names
 from connectors.simulator.names import company_names
 
 
@@ -82,7 +83,8 @@ def _round_limit(values: np.ndarray) -> np.ndarray:
 
 
 def draw_portfolio(rng: np.random.Generator, n: int) -> Portfolio:
-    """Draw ``n`` customers of a mostly German B2B seller: ~80 % SMEs, ~20 % corporates."""
+    """Draw ``n`` customers of a mostly German B2B seller: ~80 % SMEs, ~20 % corporates;
+    a few of its euro customers are Chinese (`connectors.simulator.chinese`)."""
     weights = np.array([i.weight for i in INDUSTRIES])
     industry = rng.choice(len(INDUSTRIES), size=n, p=weights / weights.sum())
     corporate = rng.random(n) < 0.2
@@ -91,6 +93,10 @@ def draw_portfolio(rng: np.random.Generator, n: int) -> Portfolio:
     names, aliases = company_names(
         rng, [INDUSTRIES[i].trade_words for i in industry], country
     )
+    currency = [CURRENCY_OF[c] for c in country]
+    for i, (name, known_as) in chinese_names(
+            names, currency, [INDUSTRIES[j].name for j in industry]).items():
+        names[i], aliases[i], country[i] = name, known_as, "CN"
 
     limit = _round_limit(
         np.where(corporate, rng.lognormal(np.log(400_000), 0.7, n),
@@ -118,7 +124,7 @@ def draw_portfolio(rng: np.random.Generator, n: int) -> Portfolio:
         industry=industry,
         corporate=corporate,
         country=country,
-        currency=[CURRENCY_OF[c] for c in country],
+        currency=currency,
         region=region,
         credit_limit=limit,
         insured_limit=insured.astype(np.int64),

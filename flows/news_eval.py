@@ -1,0 +1,183 @@
+"""How well news is matched and read, against a labelled evaluation set.
+
+The set (``data/news-eval/``, see its README) is a folder of ``customers.jsonl`` (master
+data in the feed contract) and one JSON Lines file per language of labelled items: the
+company as the item names it, identifiers, the headline, the true customer (or null: a
+company that is not a customer) and the true categories. Matching is scored on the
+resolver's confident matches: precision is the share of matches that name the right
+customer; recall the share of items about a customer that were matched to it (an item held
+for review counts as not matched). Reading is scored per category on every headline, read
+as an untagged item: precision, recall and F1, and the macro F1 of the adverse categories.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from config.errors import ConfigError
+from config.settings import Settings
+from connectors.contracts import parse_record
+from detectors import events as ev
+from detectors.directory import DirectorySettings
+from detectors.news.classify import HeadlineReader
+from detectors.news.identifiers import identifiers
+from detectors.news.lexicon import ADVERSE, CATEGORIES
+from detectors.news.resolution import MATCH, REVIEW, EntityResolver
+from flows.news import load_knowledge
+
+TARGETS = {"match_precision": 0.99, "match_recall": 0.95, "adverse_macro_f1": 0.85}
+"""What each language must reach (the targets the evaluation checks with ``--check``)."""
+
+
+@dataclass
+class LanguageScore:
+    """The figures of one language."""
+
+    language: str
+    items: int = 0
+    matched: int = 0
+    right: int = 0
+    wrong: int = 0
+    about_customers: int = 0
+    held_for_review: int = 0
+    counts: dict[str, list[int]] = field(default_factory=lambda: {
+        c: [0, 0, 0] for c in CATEGORIES})
+    """Per category: true positives, false positives, false negatives."""
+    misses: Counter[str] = field(default_factory=Counter)
+    """Items about a customer not matched to it, by case."""
+    errors: list[dict[str, Any]] = field(default_factory=list)
+    """Wrong matches, for a person to read."""
+
+    def per_category(self) -> dict[str, dict[str, float]]:
+        out = {}
+        for category, (tp, fp, fn) in self.counts.items():
+            precision = tp / (tp + fp) if tp + fp else 1.0
+            recall = tp / (tp + fn) if tp + fn else 1.0
+            f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+            out[category] = {"precision": precision, "recall": recall, "f1": f1,
+                             "support": tp + fn}
+        return out
+
+    def to_json(self) -> dict[str, Any]:
+        categories = self.per_category()
+        adverse = [categories[c]["f1"] for c in ADVERSE if categories[c]["support"]]
+        return {
+            "language": self.language, "items": self.items,
+            "match_precision": self.right / self.matched if self.matched else 1.0,
+            "match_recall": self.right / self.about_customers if self.about_customers else 1.0,
+            "matched": self.matched, "wrong_matches": self.wrong,
+            "held_for_review": self.held_for_review,
+            "misses_by_case": dict(sorted(self.misses.items())),
+            "adverse_macro_f1": sum(adverse) / len(adverse) if adverse else 1.0,
+            "categories": categories,
+            "wrong_match_examples": self.errors[:10],
+        }
+
+
+def evaluate(settings: Settings, data: Path, split: str = "all") -> dict[str, Any]:
+    """Score matching and reading on the evaluation set in folder ``data``."""
+    data = Path(data)
+    config = DirectorySettings.from_settings(settings)
+    knowledge = load_knowledge(settings.news.knowledge)
+    resolver = EntityResolver(config.thresholds)
+    for line in _lines(data / "customers.jsonl"):
+        record = parse_record("customers", line)
+        assert isinstance(record, ev.CustomerRecord)
+        resolver.register(record.customer_id, record.name, record.aliases,  # type: ignore[arg-type]
+                          identifiers(record.lei, record.registry_id, record.vat_id))
+    if knowledge is not None:
+        for company_name, customer_id in sorted(knowledge.aliases.items()):
+            resolver.teach(company_name, customer_id)
+    reader = HeadlineReader(knowledge.model if knowledge else None,
+                            knowledge.corrections if knowledge else None, config.reader)
+    languages = {}
+    for path in sorted(data.glob("*.jsonl")):
+        if path.name == "customers.jsonl":
+            continue
+        score = LanguageScore(path.stem)
+        for line in _lines(path):
+            row = json.loads(line)
+            if split != "all" and row.get("split") != split:
+                continue
+            _score(score, row, resolver, reader)
+        languages[score.language] = score.to_json()
+    if not languages:
+        raise ConfigError(f"no labelled items (*.jsonl besides customers.jsonl) in {data}")
+    return {"data": str(data), "split": split, "targets": TARGETS, "languages": languages,
+            "meets_targets": all(_meets(v) for v in languages.values())}
+
+
+def _score(score: LanguageScore, row: dict[str, Any], resolver: EntityResolver,
+           reader: HeadlineReader) -> None:
+    score.items += 1
+    ids = row.get("identifiers", {})
+    resolution = resolver.resolve(row.get("company_name"), identifiers(
+        ids.get("lei"), ids.get("registry_id"), ids.get("vat_id")))
+    truth = row.get("true_customer_id")
+    matched = resolution.best.customer_id if resolution.outcome == MATCH else None  # type: ignore[union-attr]
+    if truth is not None:
+        score.about_customers += 1
+        if matched != truth:
+            score.misses[row.get("case", "?")] += 1
+    if resolution.outcome != MATCH:
+        score.held_for_review += resolution.outcome == REVIEW
+    else:
+        score.matched += 1
+        if matched == truth:
+            score.right += 1
+        else:
+            score.wrong += 1
+            score.errors.append({"id": row["id"], "company_name": row.get("company_name"),
+                                 "matched": matched, "truth": truth,
+                                 "detail": resolution.detail})
+    read = set(reader.read(row["headline"], row.get("language"),
+                           row.get("company_name")).categories)
+    true = set(row.get("true_categories", ()))
+    for category in CATEGORIES:
+        counts = score.counts[category]
+        counts[0] += category in read and category in true
+        counts[1] += category in read and category not in true
+        counts[2] += category in true and category not in read
+
+
+def _meets(figures: dict[str, Any]) -> bool:
+    return all(figures[key] >= target for key, target in TARGETS.items())
+
+
+def _lines(path: Path) -> list[bytes]:
+    try:
+        return [line for line in path.read_bytes().splitlines() if line.strip()]
+    except OSError as exc:
+        raise ConfigError(f"cannot read {path}: {exc}") from exc
+
+
+def format_report(result: dict[str, Any]) -> str:
+    """The evaluation as a few plain tables."""
+    lines = [f"news evaluation: {result['data']} (split: {result['split']})"]
+    for language, f in result["languages"].items():
+        lines += [
+            "",
+            f"[{language}] {f['items']} items",
+            f"  matching   precision {f['match_precision']:.3f}  recall "
+            f"{f['match_recall']:.3f}  (matched {f['matched']}, wrong {f['wrong_matches']}, "
+            f"held for review {f['held_for_review']})",
+            f"  reading    adverse macro F1 {f['adverse_macro_f1']:.3f}",
+            f"  {'category':<16} {'precision':>9} {'recall':>7} {'F1':>6} {'support':>8}",
+        ]
+        for category, c in f["categories"].items():
+            lines.append(f"  {category:<16} {c['precision']:>9.3f} {c['recall']:>7.3f} "
+                         f"{c['f1']:>6.3f} {c['support']:>8}")
+        if f["misses_by_case"]:
+            misses = ", ".join(f"{k} {v}" for k, v in f["misses_by_case"].items())
+            lines.append(f"  not matched, by case: {misses}")
+    verdict = "meets" if result["meets_targets"] else "DOES NOT MEET"
+    targets = ", ".join(f"{k} >= {v}" for k, v in result["targets"].items())
+    lines += ["", f"{verdict} the targets ({targets}) in every language"]
+    return "\n".join(lines)
+
+
+__all__ = ["evaluate", "format_report"]
