@@ -55,10 +55,15 @@ def book(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return feeds
 
 
-def test_a_hung_receiver_does_not_slow_a_run(book: Path, tmp_path: Path) -> None:
+def quiet_run(book: Path, folder: Path) -> float:
+    """Seconds a run without channels takes."""
     started = time.monotonic()
-    run_folder(Settings(state_dir=tmp_path / "quiet"), book, tmp_path / "quiet-out")
-    quiet = time.monotonic() - started
+    run_folder(Settings(state_dir=folder / "state"), book, folder / "out")
+    return time.monotonic() - started
+
+
+def test_a_hung_receiver_does_not_slow_a_run(book: Path, tmp_path: Path) -> None:
+    before = quiet_run(book, tmp_path / "quiet")
 
     hook, mail = HungReceiver(), HungReceiver()
     try:
@@ -77,8 +82,10 @@ def test_a_hung_receiver_does_not_slow_a_run(book: Path, tmp_path: Path) -> None
     finally:
         hook.stop()
         mail.stop()
+    # a shared machine's load drifts: the run without channels is timed before and after
+    quiet = max(before, quiet_run(book, tmp_path / "quiet-again"))
     assert (tmp_path / "hung-out" / WARNINGS).read_bytes() == \
-        (tmp_path / "quiet-out" / WARNINGS).read_bytes()
+        (tmp_path / "quiet" / "out" / WARNINGS).read_bytes()
     assert hung < 2 * quiet, f"{hung:.1f} s with hung receivers, {quiet:.1f} s without"
     assert summary.deliveries is not None and summary.deliveries["sent"] == 0
     assert summary.deliveries["pending"] > 0, "what could not be sent waits in the outbox"

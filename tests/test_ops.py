@@ -82,3 +82,57 @@ def test_metrics_scrape_matches_the_run_and_probes_answer(tmp_path: Path) -> Non
                  if name == "creditradar_deliveries"}
     assert summary.deliveries is not None
     assert delivered.get("sent", 0) == summary.deliveries["sent"] > 0
+
+
+def test_the_delivery_daemon_sends_serves_its_probes_and_stops_on_sigterm(
+        tmp_path: Path) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from test_alerts_routing import warning
+
+    from connectors.channels import Notifier
+
+    receiver = JsonReceiver(free_port())
+    config = tmp_path / "c.toml"
+    config.write_text(f'state_dir = "{tmp_path / "state"}"\n[alerts.channels]\n'
+                      f'hook = "json://127.0.0.1:{receiver.port}/x"\n[alerts.receivers]\n'
+                      'desk = ["hook"]\n[alerts.route]\nreceiver = "desk"\ngroup_wait = "0s"\n')
+    settings = Settings(state_dir=tmp_path / "state", alerts={
+        "channels": {"hook": f"json://127.0.0.1:{receiver.port}/x"},
+        "receivers": {"desk": ["hook"]}, "route": {"receiver": "desk", "group_wait": "0s"}})
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CREDITRADAR_")}
+    daemon = subprocess.Popen([sys.executable, "-m", "flows.cli", "--config", str(config),
+                               "alerts", "deliver", "--daemon", "--ops-port", str(port)],
+                              env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                if get(port, "/readyz")[0] == 200:
+                    break
+            except OSError:
+                pass
+            time.sleep(0.2)
+        assert get(port, "/readyz")[0] == 200
+        notifier = Notifier(settings.alerts, settings.state_dir)  # what a run's sink does
+        notifier.submit(warning(1))
+        notifier.close()
+        while time.monotonic() < deadline and not receiver.received:
+            time.sleep(0.2)
+        assert len(receiver.received) == 1
+        scraped = samples(get(port, "/metrics")[1])
+        assert scraped[("creditradar_deliveries", (("channel", "hook"), ("status", "sent")))] \
+            == 1
+        daemon.send_signal(signal.SIGTERM)
+        output, _ = daemon.communicate(timeout=30)
+        assert daemon.returncode == 0
+        assert b"delivered 1  pending 0  failed 0" in output
+    finally:
+        if daemon.poll() is None:
+            daemon.kill()
+        receiver.stop()

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import hashlib
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -68,6 +69,7 @@ class Notifier:
                                     {r.path: r for r in self._routes}, clock)
         self._deliverer = Deliverer(settings, self._store, self._outbox, self._channel,
                                     clock, sleep)
+        self._batching = False
 
     def close(self) -> None:
         if self._trail is not None:
@@ -95,7 +97,7 @@ class Notifier:
         self._store.event(ts(at), "routed", warning.warning_id, None, "; ".join(decisions))
         self._act(warning, at)
         self._advance(at)
-        self._store.db.commit()
+        self._commit()
         bound.info("alert.routed", decisions=decisions)
         return decisions
 
@@ -127,6 +129,21 @@ class Notifier:
                 decisions.append(f"{route.path}: escalated to {route.escalate_to}")
         return decisions
 
+    @contextmanager
+    def batch(self) -> Iterator[None]:
+        """Submit and advance inside as one transaction: one durable commit for a whole
+        batch of the flow instead of one per warning and day."""
+        self._batching = True
+        try:
+            yield
+        finally:
+            self._batching = False
+        self._store.db.commit()
+
+    def _commit(self) -> None:
+        if not self._batching:
+            self._store.db.commit()
+
     def _act(self, warning: Warning, at: datetime) -> None:
         """Queue the warning's recommended ERP action, when endpoints want them."""
         if not (self.settings.actions.endpoints and self.settings.actions.from_warnings):
@@ -138,7 +155,7 @@ class Notifier:
     def advance(self, event_time: datetime) -> None:
         """Move the event-time clock: flush groups, send due digests, escalate overdue."""
         self._advance(event_time)
-        self._store.db.commit()
+        self._commit()
 
     def _advance(self, event_time: datetime) -> None:
         mark = self._store.meta(_WATERMARK)

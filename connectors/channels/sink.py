@@ -31,11 +31,12 @@ class _NotifierPartition(StatelessSinkPartition[Warning | datetime]):
         self._wait = wait_seconds
 
     def write_batch(self, items: list[Warning | datetime]) -> None:
-        for item in items:
-            if isinstance(item, datetime):
-                self._notifier.advance(item)
-            else:
-                self._notifier.submit(item)
+        with self._notifier.batch():
+            for item in items:
+                if isinstance(item, datetime):
+                    self._notifier.advance(item)
+                else:
+                    self._notifier.submit(item)
         self._notifier.record_history()
 
     def close(self) -> None:
