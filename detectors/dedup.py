@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import zlib
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -94,8 +94,7 @@ class EventIds:
                 out.append(DeadLetter(event.FEED, "late", detail, envelope.raw,
                                       envelope.origin, event.event_id, event.customer_id))
                 continue
-            envelope.day = day
-            kept.append(envelope)
+            kept.append(replace(envelope, day=day))
         return kept
 
     def _route(self, day: int, envelope: Envelope) -> list[Send]:

@@ -12,7 +12,7 @@ are made and pickled per run, and a frozen dataclass takes four times as long to
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Any, ClassVar
 
 FEEDS = ("customers", "payments", "news", "registry")
@@ -215,3 +215,53 @@ class Envelope:
         event = self.event
         return (event.at, FEED_INDEX[event.FEED], event.event_id, self.origin.source,
                 self.origin.position)
+
+
+def pack(envelopes: list[Envelope]) -> tuple[Any, ...]:
+    """Envelopes as a few flat columns, the form they cross between processes in: pickling
+    columns of plain values is several times faster than pickling the objects.
+
+    >>> payment = Payment("p-1", 86_400, "C1", "I1", 5.0, "EUR")
+    >>> e = Envelope(payment, b"{}", Origin("file", "f", 3), 1)
+    >>> unpack(pack([e, e])) == [e, e]
+    True
+    """
+    kinds: list[int] = []
+    classes: list[type[Event]] = []
+    columns: list[list[list[Any]]] = []
+    for envelope in envelopes:
+        cls = type(envelope.event)
+        try:
+            kind = classes.index(cls)
+        except ValueError:
+            kind = len(classes)
+            classes.append(cls)
+            columns.append([[] for _ in _names(cls)])
+        kinds.append(kind)
+        event = envelope.event
+        for column, name in zip(columns[kind], _FIELDS[cls], strict=True):
+            column.append(getattr(event, name))
+    return (classes, kinds, columns, [e.raw for e in envelopes],
+            [e.origin.kind for e in envelopes], [e.origin.source for e in envelopes],
+            [e.origin.position for e in envelopes], [e.day for e in envelopes])
+
+
+def unpack(packed: tuple[Any, ...]) -> list[Envelope]:
+    """The envelopes `pack` flattened."""
+    classes, kinds, columns, raws, origin_kinds, sources, positions, days = packed
+    rows = [iter(zip(*class_columns, strict=True)) for class_columns in columns]
+    return [Envelope(classes[kind](*next(rows[kind])), raw, Origin(origin_kind, source,
+                                                                   position), day)
+            for kind, raw, origin_kind, source, position, day
+            in zip(kinds, raws, origin_kinds, sources, positions, days, strict=True)]
+
+
+_FIELDS: dict[type[Event], tuple[str, ...]] = {}
+"""Each event class's fields, in the order its constructor takes them."""
+
+
+def _names(cls: type[Event]) -> tuple[str, ...]:
+    names = _FIELDS.get(cls)
+    if names is None:
+        names = _FIELDS[cls] = tuple(f.name for f in fields(cls))
+    return names

@@ -19,6 +19,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from detectors.events import Envelope, pack, unpack
+
 NOTHING_YET = -(10**9)
 """The promise of a sender that has sent nothing: no day is complete."""
 
@@ -40,6 +42,19 @@ class Chunk:
     end: int = NOTHING_YET
     idle: bool = False
     """The sender has nothing to read for now: days need not wait for it."""
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Chunks of records cross between processes as columns (`detectors.events.pack`)."""
+        items = self.items
+        if items and all(type(item) is Envelope for _, item in items):
+            return (_unpacked, (self.sender, self.to, self.through, self.end, self.idle,
+                                [day for day, _ in items], pack([item for _, item in items])))
+        return (Chunk, (self.sender, self.to, self.through, items, self.end, self.idle))
+
+
+def _unpacked(sender: str, to: str, through: int, end: int, idle: bool, days: list[int],
+              packed: tuple[Any, ...]) -> Chunk:
+    return Chunk(sender, to, through, list(zip(days, unpack(packed), strict=True)), end, idle)
 
 
 @dataclass(slots=True)
