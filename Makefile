@@ -29,6 +29,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/engine_bench.py
 	$(BIN)/python bench/month_end.py --customers 100000
 	$(BIN)/python bench/epoch_floor.py
+	$(BIN)/python bench/news_bench.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -124,7 +124,7 @@ def test_ten_syndicated_copies_are_one_story_with_ten_sources() -> None:
     story = placed[-1].story
     assert story.copies == 10 and story.sources == tuple(f"Outlet {i}" for i in range(10))
     other = desk.place("C1", 102, "x", "Hollis Metalworks wins order", "Wire", ("positive",))
-    assert other.counted and other.story is not story
+    assert other.counted and other.story.story_id == "x" and story.story_id == "n0"
     desk.expire(110)
     assert desk.place("C1", 110, "late", "Hollis Metalworks files for insolvency", "Wire",
                       ("insolvency",)).counted

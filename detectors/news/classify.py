@@ -106,9 +106,8 @@ class HeadlineReader:
         corrected = self.corrections.get(fold_headline(headline))
         if corrected is not None:
             return Reading(corrected, _tone(corrected, ""), by="correction")
-        text = _without(headline, company)
-        chinese = language == "zh" or (language is None and has_cjk(text))
-        lowered = text.casefold()
+        lowered = _without(headline.casefold(), company)
+        chinese = language == "zh" or (language is None and has_cjk(lowered))
         rules = _chinese_rules(lowered) if chinese else _english_rules(lowered)
         denied = (any(d in lowered for d in lx.DENIALS_CHINESE) if chinese
                   else _DENY_EN.search(lowered) is not None)
@@ -139,10 +138,11 @@ class HeadlineReader:
                        tuple(sorted(probabilities.items())), by, denied)
 
 
-def _without(headline: str, company: str | None) -> str:
-    if not company or len(company) < 2:
-        return headline
-    return " ".join(re.sub(re.escape(company), " ", headline, flags=re.IGNORECASE).split())
+def _without(lowered: str, company: str | None) -> str:
+    """The lower-cased headline without the company's name, spaces evened out."""
+    if company and len(company) >= 2:
+        lowered = lowered.replace(company.casefold(), " ")
+    return " ".join(lowered.split())
 
 
 def _english_rules(text: str) -> list[tuple[str, str]]:

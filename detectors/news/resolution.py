@@ -127,6 +127,8 @@ class EntityResolver:
         """Names analysts attached to customers, kept across master-data updates."""
         self._choices: list[str] | None = None
         """Latin cores long enough for fuzzy matching (rebuilt after names change)."""
+        self._by_word: dict[str, list[str]] | None = None
+        """Those cores by each of their words (rebuilt with them)."""
 
     # -- master data --------------------------------------------------------------------------
 
@@ -174,7 +176,7 @@ class EntityResolver:
             for index, key in self._keys(entry):
                 index.setdefault(key, []).append(entry)
         customer.entries = entries
-        self._choices = None
+        self._choices = self._by_word = None
 
     def _keys(self, entry: _Entry) -> list[tuple[dict[str, list[_Entry]], str]]:
         name = entry.name
@@ -283,19 +285,36 @@ class EntityResolver:
         core = query.core
         if len(core) < FUZZY_MIN_LENGTH:
             return
-        if self._choices is None:
+        if self._choices is None or self._by_word is None:
             self._choices = sorted(c for c, entries in self._by_core.items()
                                    if len(c) >= FUZZY_MIN_LENGTH and entries[0].name.chinese
                                    is None)
+            by_word: dict[str, list[str]] = {}
+            for choice in self._choices:
+                for word in set(choice.split()):
+                    by_word.setdefault(word, []).append(choice)
+            self._by_word = by_word
         digits = _digits(core)
         cutoff = self.thresholds.review_at * 100.0
-        for choice, score, _ in process.extract(core, self._choices, scorer=fuzz.ratio,
-                                                score_cutoff=cutoff, limit=8):
+        for choice, score, _ in process.extract(core, self._fuzzy_choices(core),
+                                                scorer=fuzz.ratio, score_cutoff=cutoff,
+                                                limit=8):
             if _digits(choice) != digits:
                 continue
             for entry in self._by_core[choice]:
                 form = 1.0 if entry.form == query.form else 0.99
                 offer(entry, "fuzzy", score / 100.0 * form)
+
+    def _fuzzy_choices(self, core: str) -> list[str]:
+        """The cores worth comparing with ``core``: a slip of the keyboard leaves most words
+        whole, so those sharing a word with it when it has several words (sorted, so
+        the scan order is fixed); all of them for a name of one word."""
+        assert self._choices is not None and self._by_word is not None
+        words = core.split()
+        if len(words) < 2:
+            return self._choices
+        shared = {c for w in words for c in self._by_word.get(w, ())}
+        return sorted(shared) if shared else self._choices
 
     def _decide(self, found: list[Candidate], excluded: dict[str, str]) -> Resolution:
         t = self.thresholds

@@ -18,6 +18,7 @@ customer's risk once, when it is first believed; its later copies only add their
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 
 from rapidfuzz import fuzz
@@ -53,7 +54,9 @@ class Story:
 
 @dataclass(frozen=True, slots=True)
 class Placement:
-    """Where an item went: its story, and whether this item is the one that counts."""
+    """Where an item went: its story as it stood once the item joined it (a copy: later
+    copies change the desk's story, not this one), and whether this item is the one that
+    counts."""
 
     story: Story
     counted: bool
@@ -85,7 +88,7 @@ class StoryDesk:
             story.believed = 1.0 - (1.0 - story.believed) * (1.0 - weight)
             if not story.counted and story.believed >= self.believe_from - 1e-12:
                 story.counted = counted = True
-        return Placement(story, counted)
+        return Placement(dataclasses.replace(story), counted)
 
     def _find(self, customer_id: str, day: int, headline: str,
               categories: tuple[str, ...]) -> Story | None:
