@@ -7,8 +7,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 DEMO := demo-output
+WORKSPACE_PORT ?= 8080
 
-.PHONY: install demo test lint bench clean
+.PHONY: install demo demo-stop test lint bench clean
 
 $(STAMP): pyproject.toml
 	@test -n "$(PY)" || { echo "CreditRadar needs Python 3.11 or 3.12 (bytewax 0.21)"; exit 1; }
@@ -21,6 +22,14 @@ install: $(STAMP)
 
 demo: $(STAMP)
 	$(BIN)/creditradar --log-level warning demo --out $(DEMO) --customers 2000 --months 36 --seed 7
+	@echo ""
+	@echo "The risk desk's workspace on the demo's book:"
+	@$(BIN)/creditradar --log-level warning users demo --out $(DEMO)
+	@$(BIN)/creditradar --log-level warning serve --out $(DEMO) --state-dir $(DEMO)/state \
+		--port $(WORKSPACE_PORT) --background
+
+demo-stop:
+	$(BIN)/creditradar serve --out $(DEMO) --stop
 
 test: $(STAMP)
 	$(BIN)/python -m pytest
@@ -30,6 +39,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/month_end.py --customers 100000
 	$(BIN)/python bench/epoch_floor.py
 	$(BIN)/python bench/news_bench.py
+	$(BIN)/python bench/web_bench.py --customers 100000
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

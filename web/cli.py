@@ -32,9 +32,15 @@ def _settings(ctx: click.Context, state_dir: Path | None = None) -> Settings:
 @click.option("--deliver/--no-deliver", default=True, show_default=True,
               help="Run a delivery worker for approved ERP actions (off when `creditradar "
                    "alerts deliver --daemon` runs beside it).")
+@click.option("--background", is_flag=True,
+              help="Start it as a process of its own, print its address and return "
+                   "(stop it with `creditradar serve --out OUT --stop`).")
+@click.option("--stop", "stop_it", is_flag=True,
+              help="Stop the workspace that --background started for OUT.")
 @click.pass_context
 def serve_command(ctx: click.Context, out: Path, host: str, port: int,
-                  state_dir: Path | None, deliver: bool) -> None:
+                  state_dir: Path | None, deliver: bool, background: bool,
+                  stop_it: bool) -> None:
     """Start the risk desk's workspace on OUT: the live watchlist, customers, cases with
     four-eyes approval, the alert inbox, the portfolio and the auditor's view.
 
@@ -42,13 +48,15 @@ def serve_command(ctx: click.Context, out: Path, host: str, port: int,
     Example:
       creditradar users add alice --role analyst --out out/
       creditradar serve --out out/ --port 8080
+      creditradar serve --out out/ --background    (then: --stop)
     """
-    import uvicorn
-
-    from web.app import build_app
-    from web.workspace import Workspace
+    from web.workspace import DATA, Workspace
 
     settings = _settings(ctx, state_dir)
+    if stop_it or background:
+        _in_background(ctx, out, host, port, state_dir, deliver, stop_it,
+                       settings.workspace.data_dir or out / DATA)
+        return
     try:
         workspace = Workspace.create(settings, out)
     except CreditRadarError as exc:
@@ -61,8 +69,33 @@ def serve_command(ctx: click.Context, out: Path, host: str, port: int,
                                    "workspace.secure_cookies off")
     click.echo(f"CreditRadar workspace on http://{host}:{port}/ (following {out}); "
                "stop it with Ctrl+C")
+    import uvicorn
+
+    from web.app import build_app
+
     uvicorn.run(build_app(workspace, deliver=deliver), host=host, port=port, log_level="warning",
                 timeout_graceful_shutdown=2, server_header=False)
+
+
+def _in_background(ctx: click.Context, out: Path, host: str, port: int,
+                   state_dir: Path | None, deliver: bool, stop_it: bool, folder: Path) -> None:
+    from web import background
+
+    if stop_it:
+        stopped = background.stop(folder)
+        click.echo("workspace stopped" if stopped else f"no workspace runs for {out}")
+        return
+    config = ctx.find_root().params.get("config_path")
+    arguments = [*(["--config", str(config)] if config else []), "serve", "--out", str(out),
+                 "--host", host, "--port", str(port),
+                 *(["--state-dir", str(state_dir)] if state_dir else []),
+                 "--deliver" if deliver else "--no-deliver"]
+    try:
+        pid = background.start(arguments, folder, host, port)
+    except CreditRadarError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"CreditRadar workspace on http://{host}:{port}/ (process {pid}, following "
+               f"{out}); stop it with `creditradar serve --out {out} --stop`")
 
 
 @click.group("users")
@@ -129,5 +162,26 @@ def list_command(ctx: click.Context, out: Path) -> None:
             state = " (disabled)" if row["disabled"] else ""
             click.echo(f"{row['username']:<20} {row['role']:<9} "
                        f"{row['desk'] or 'whole book'}{state}")
+    finally:
+        store.close()
+
+
+@users.command("demo")
+@click.option("--out", type=_OUT, required=True)
+@click.pass_context
+def demo_accounts(ctx: click.Context, out: Path) -> None:
+    """Create (or reset) three demo accounts with fresh random passwords, and print them:
+    demo-analyst, demo-approver and demo-auditor, each seeing the whole book."""
+    import secrets
+
+    from web.auth import add_user
+    from web.workspace import open_store
+
+    store = open_store(_settings(ctx), out)
+    try:
+        for role in ("analyst", "approver", "auditor"):
+            password = secrets.token_urlsafe(12)
+            add_user(store, f"demo-{role}", password, role)
+            click.echo(f"  sign in as demo-{role:<9} password {password}")
     finally:
         store.close()

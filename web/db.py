@@ -59,7 +59,7 @@ class Str(TypeDecorator[str]):
         return value.replace("\x00", "\ufffd") if isinstance(value, str) else value
 
 GRADES = ("A", "B", "C", "D", "E")
-"""Grades from best to worst; ``grade_order`` is the index, so worse sorts higher."""
+"""Grades from best to worst."""
 
 meta = Table("meta", metadata, Column("key", Str(200), primary_key=True),
              Column("value", Str(), nullable=False))
@@ -77,7 +77,6 @@ customers = Table(
     Column("profile_at", Str(40)),
     Column("pd", Float),
     Column("grade", Str(4)),
-    Column("grade_order", Integer),
     Column("rank", Integer),
     Column("scored_at", Str(40)),
     Column("top_reason", Str(80)),
@@ -89,20 +88,19 @@ customers = Table(
     Column("warning_kind", Str(40)),
     Column("warning_at", Str(40)),
     Column("acknowledged", Boolean, nullable=False, default=False),
-    Column("updated_seq", Integer, nullable=False, default=0),
 )
-Index("ix_customers_pd", customers.c.defaulted, customers.c.pd.desc(), customers.c.customer_id)
-Index("ix_customers_grade", customers.c.grade, customers.c.pd.desc())
-Index("ix_customers_country", customers.c.country, customers.c.pd.desc())
-Index("ix_customers_industry", customers.c.industry, customers.c.pd.desc())
-Index("ix_customers_kind", customers.c.warning_kind, customers.c.pd.desc())
-Index("ix_customers_updated", customers.c.updated_seq)
-
-customer_tags = Table(
-    "customer_tags", metadata,
-    Column("tag", Str(200), primary_key=True),
-    Column("customer_id", Str(200), primary_key=True),
-)
+# The watchlist's orderings, each with the columns its filters test and the tags (a desk's
+# portfolio) so that counting and paging read the index alone.
+Index("ix_customers_pd", customers.c.defaulted, customers.c.pd.desc(), customers.c.customer_id,
+      customers.c.tags)
+Index("ix_customers_grade", customers.c.grade, customers.c.defaulted,
+      customers.c.pd.desc(), customers.c.customer_id, customers.c.tags)
+Index("ix_customers_country", customers.c.country, customers.c.defaulted,
+      customers.c.pd.desc(), customers.c.customer_id, customers.c.tags)
+Index("ix_customers_industry", customers.c.industry, customers.c.defaulted,
+      customers.c.pd.desc(), customers.c.customer_id, customers.c.tags)
+Index("ix_customers_kind", customers.c.warning_kind, customers.c.acknowledged,
+      customers.c.defaulted, customers.c.pd.desc(), customers.c.customer_id, customers.c.tags)
 
 warnings = Table(
     "warnings", metadata,
@@ -206,6 +204,21 @@ WATCHLIST_COLUMNS = ("customer_id", "name", "country", "industry", "currency", "
                      "acknowledged", "tags", "credit_limit", "insured_limit")
 
 
+def desk_condition(tags: frozenset[str]) -> ColumnElement[bool]:
+    """Customers carrying any of ``tags``: a match in the JSON list of the ``tags`` column
+    (each tag is stored as `json.dumps` writes it, quotes included, so a tag never matches
+    part of another). No desk tags: no customer."""
+    if not tags:
+        return customers.c.customer_id.is_(None)
+    return or_(*(customers.c.tags.contains(json.dumps(tag), autoescape=True)
+                 for tag in sorted(tags)))
+
+
+def desk_members(tags: frozenset[str]) -> Select[Any]:
+    """The ids of the customers carrying any of ``tags``."""
+    return select(customers.c.customer_id).where(desk_condition(tags))
+
+
 def connect(url: str) -> Engine:
     """An engine for ``url`` (``sqlite:///path`` or ``postgresql+psycopg://...``), with the
     schema created. SQLite runs in WAL mode so the follower and the pages do not block."""
@@ -302,6 +315,8 @@ class Store:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self.dialect = engine.dialect.name
+        self._written = 0
+        self._counts: dict[Any, Any] = {}
 
     @classmethod
     def open(cls, url: str) -> Store:
@@ -312,9 +327,19 @@ class Store:
 
     @contextmanager
     def begin(self) -> Iterator[Connection]:
-        """One transaction."""
+        """One transaction (a write: the cached counts are forgotten)."""
         with self.engine.begin() as connection:
             yield connection
+        self._written += 1
+
+    def _cached(self, key: Any, compute: Any) -> Any:
+        """``compute()``, remembered until this store next writes (counts and filter choices
+        over the whole book cost a scan; pages ask for the same ones again and again)."""
+        if self._counts.get("written") != self._written:
+            self._counts = {"written": self._written}
+        if key not in self._counts:
+            self._counts[key] = compute()
+        return self._counts[key]
 
     # -- upserts ---------------------------------------------------------------------------
 
@@ -351,11 +376,8 @@ class Store:
     # -- watchlist and customers -----------------------------------------------------------
 
     def _visible(self, query: Select[Any], tags: frozenset[str] | None) -> Select[Any]:
-        """``query`` narrowed to the customers carrying one of ``tags`` (None: all)."""
-        if tags is None:
-            return query
-        desk = select(customer_tags.c.customer_id).where(customer_tags.c.tag.in_(sorted(tags)))
-        return query.where(customers.c.customer_id.in_(desk))
+        """``query`` (of customers) narrowed to those carrying one of ``tags`` (None: all)."""
+        return query if tags is None else query.where(desk_condition(tags))
 
     def watchlist(self, filters: Filters, tags: frozenset[str] | None, *, offset: int,
                   limit: int) -> tuple[list[dict[str, Any]], int]:
@@ -369,11 +391,20 @@ class Store:
                                     tags)
         with self.engine.connect() as connection:
             rows = [_customer_row(r._mapping) for r in connection.execute(rows_query)]
-            total = int(connection.execute(count_query).scalar() or 0)
-        return rows, total
+
+        def count() -> int:
+            with self.engine.connect() as connection:
+                return int(connection.execute(count_query).scalar() or 0)
+
+        key = ("count", tuple(sorted(filters.as_dict().items())),
+               None if tags is None else tuple(sorted(tags)))
+        return rows, self._cached(key, count)
 
     def choices(self) -> dict[str, list[str]]:
         """The values the watchlist's filters offer (countries, industries, kinds)."""
+        return self._cached("choices", self._choices)
+
+    def _choices(self) -> dict[str, list[str]]:
         c = customers.c
         out: dict[str, list[str]] = {}
         with self.engine.connect() as connection:
@@ -388,10 +419,6 @@ class Store:
             row = connection.execute(
                 select(customers).where(customers.c.customer_id == customer_id)).first()
         return None if row is None else _customer_row(row._mapping)
-
-    def customer_tags(self, customer_id: str) -> frozenset[str]:
-        row = self.customer(customer_id)
-        return frozenset(row["tags"]) if row else frozenset()
 
     def score_history(self, customer_id: str) -> list[dict[str, Any]]:
         with self.engine.connect() as connection:
@@ -421,9 +448,7 @@ class Store:
         if assigned_to:
             query = query.where(w.assigned_to == assigned_to)
         if tags is not None:
-            desk = select(customer_tags.c.customer_id).where(
-                customer_tags.c.tag.in_(sorted(tags)))
-            query = query.where(w.customer_id.in_(desk))
+            query = query.where(w.customer_id.in_(desk_members(tags)))
         query = query.order_by(w.event_time.desc(), w.warning_id).offset(offset).limit(limit)
         with self.engine.connect() as connection:
             return [_warning_row(r._mapping) for r in connection.execute(query)]
@@ -486,9 +511,7 @@ class Store:
                 old.c.at == months[1], new.c.at == months[0]).group_by(
                 old.c.grade, new.c.grade)
             if tags is not None:
-                desk = select(customer_tags.c.customer_id).where(
-                    customer_tags.c.tag.in_(sorted(tags)))
-                query = query.where(old.c.customer_id.in_(desk))
+                query = query.where(old.c.customer_id.in_(desk_members(tags)))
             counts = {(r.before, r.after): int(r.n) for r in connection.execute(query)}
         return {"from": months[1], "to": months[0], "counts": counts}
 
@@ -515,9 +538,7 @@ class Store:
         query = select(cases).where(cases.c.status.in_(("open", "proposed"))).order_by(
             cases.c.opened_at.desc()).limit(limit)
         if tags is not None:
-            desk = select(customer_tags.c.customer_id).where(
-                customer_tags.c.tag.in_(sorted(tags)))
-            query = query.where(cases.c.customer_id.in_(desk))
+            query = query.where(cases.c.customer_id.in_(desk_members(tags)))
         with self.engine.connect() as connection:
             return [dict(r._mapping) for r in connection.execute(query)]
 

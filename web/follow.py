@@ -16,10 +16,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, delete
+from sqlalchemy import Connection
 
 from detectors.clock import parse_time, to_rfc3339, to_seconds
-from web.db import GRADES, Store, customer_tags, customers, scores, warnings
+from web.db import Store, customers, scores, warnings
 
 WARNINGS, SCORES, WATCHLIST, AUDIT = "warnings.jsonl", "scores.jsonl", "watchlist.jsonl", "audit"
 CHUNK_BYTES = 16 * 1024 * 1024
@@ -107,26 +107,13 @@ class Follower:
                    "currency": raw.get("currency"),
                    "credit_limit": _float(raw.get("credit_limit")),
                    "insured_limit": _float(raw.get("insured_limit")),
-                   "tags": json.dumps(sorted(str(t) for t in raw.get("tags") or [])),
+                   "tags": json.dumps(sorted(str(t) for t in raw.get("tags") or [])),  # ASCII
                    "profile_at": at}
             before = latest.get(row["customer_id"])
             if before is None or before["profile_at"] <= at:
                 latest[row["customer_id"]] = row
-        if not latest:
-            return
-        rows = list(latest.values())
-        _newer(self.store, connection, rows, "profile_at")
-        ids = [row["customer_id"] for row in rows]
-        for start in range(0, len(ids), IN_LIST):  # the tags as now stored, after the upsert
-            chunk = ids[start:start + IN_LIST]
-            stored = {r.customer_id: r.tags for r in connection.execute(
-                customers.select().with_only_columns(customers.c.customer_id, customers.c.tags)
-                .where(customers.c.customer_id.in_(chunk)))}
-            connection.execute(delete(customer_tags).where(
-                customer_tags.c.customer_id.in_(chunk)))
-            tags = [{"tag": tag, "customer_id": cid} for cid, text in stored.items()
-                    for tag in json.loads(text)]
-            self.store.upsert(connection, customer_tags, tags, update=())
+        if latest:
+            _newer(self.store, connection, list(latest.values()), "profile_at")
 
     def _warnings(self, connection: Connection, lines: list[bytes]) -> None:
         rows, latest = [], {}
@@ -161,7 +148,7 @@ class Follower:
                                 "grade": s["grade"]})
             reasons = s.get("reasons") or []
             row = {"customer_id": s["customer_id"], "pd": s["pd"], "grade": s["grade"],
-                   "grade_order": _grade_order(s["grade"]), "rank": s.get("rank"),
+                   "rank": s.get("rank"),
                    "scored_at": at, "top_reason": reasons[0]["code"] if reasons else None,
                    "utilisation": (s.get("features") or {}).get("utilisation")}
             before = latest.get(s["customer_id"])
@@ -181,7 +168,6 @@ class Follower:
         for line in lines:
             w = json.loads(line)
             rows.append({"customer_id": w["customer_id"], "pd": w["pd"], "grade": w["grade"],
-                         "grade_order": _grade_order(w["grade"]),
                          "scored_at": normal_time(w["event_time"]),
                          "top_reason": w.get("top_reason"), "defaulted": bool(w["defaulted"])})
         _newer(self.store, connection, rows, "scored_at")
@@ -201,10 +187,6 @@ def _newer(store: Store, connection: Connection, rows: list[dict[str, Any]],
         set_={name: statement.excluded[name] for name in names},
         where=(column.is_(None)) | (column <= statement.excluded[stamp]))
     connection.execute(statement, rows)
-
-
-def _grade_order(grade: str) -> int:
-    return GRADES.index(grade) if grade in GRADES else -1
 
 
 def _float(value: Any) -> float | None:
