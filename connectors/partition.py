@@ -228,11 +228,11 @@ class FeedPartition(StatefulSourcePartition[Any, Clocks]):
         return dead
 
     def _deliver(self, source: RecordInput, state: _InputState, batch: DayBatch,
-                 idle: bool = False) -> list[Any]:
+                 idle: bool = False, delivered: bool = False) -> list[Any]:
         state.done = batch.through >= ENDED
         state.through = batch.through
         end = batch.day if state.done else NOTHING_YET
-        out = self._chunks(source.name, batch.through, batch.envelopes, end, idle)
+        out = self._chunks(source.name, batch.through, batch.envelopes, end, idle, delivered)
         if state.done:
             out.append(ReadCount(source.name, state.read))
         return out
@@ -245,8 +245,10 @@ class FeedPartition(StatefulSourcePartition[Any, Clocks]):
         while (batch := state.clock.close(ended=False, idle=True)) is not None:
             batches.append(batch)
         out.extend(state.clock.take_rejected())
+        delivered = any(batch.envelopes for batch in batches)
         for i, batch in enumerate(batches):
-            out.extend(self._deliver(source, state, batch, idle=i == len(batches) - 1))
+            last = i == len(batches) - 1
+            out.extend(self._deliver(source, state, batch, idle=last, delivered=delivered and last))
         if not batches and not quiet.announced:
             out.extend(self._chunks(source.name, state.through, [], NOTHING_YET, idle=True))
         quiet.announced = True
@@ -264,11 +266,11 @@ class FeedPartition(StatefulSourcePartition[Any, Clocks]):
         return now - quiet.since >= self._idle_seconds
 
     def _chunks(self, sender: str, through: int, envelopes: list[Envelope],
-                end: int, idle: bool = False) -> list[Any]:
+                end: int, idle: bool = False, delivered: bool = False) -> list[Any]:
         routed: dict[str, list[tuple[int, Envelope]]] = {key: [] for key in self._id_keys}
         for envelope in envelopes:
             routed[self._route(envelope)].append((envelope.day, envelope))
-        return [(key, Chunk(sender, key, through, items, end, idle))
+        return [(key, Chunk(sender, key, through, items, end, idle, delivered))
                 for key, items in routed.items()]
 
 

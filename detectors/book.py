@@ -140,7 +140,7 @@ class CustomerBook:
                 continue
             self.accepted += 1
             self.t.last_day[slot] = day
-            out.extend(self._event_default(slot, envelope.event))
+            out.extend(self._event_default(slot, envelope.event, day))
             if material and self.t.defaulted_at[slot] == NEVER:
                 moved[slot] = max(envelope.event.at, day * DAY)
         moved = {s: at for s, at in moved.items() if self.t.defaulted_at[s] == NEVER}
@@ -271,16 +271,19 @@ class CustomerBook:
 
     # -- defaults -------------------------------------------------------------------------
 
-    def _event_default(self, slot: int, event: ev.Event) -> list[Any]:
+    def _event_default(self, slot: int, event: ev.Event, day: int) -> list[Any]:
+        """A record that is a default, applied on ``day``: known then, even if dated earlier
+        (a record within the allowed lateness, or one from an input that had gone idle)."""
+        known_at = max(event.at, day * DAY)
         match event:
             case ev.StatusChange() if event.status in ev.DEFAULT_STATUSES:
-                return self._default(slot, event.at, event.at, "insolvency", (event.event_id,))
+                return self._default(slot, event.at, known_at, "insolvency", (event.event_id,))
             case ev.WriteOff():
-                return self._default(slot, event.at, event.at, "write_off", (event.event_id,))
+                return self._default(slot, event.at, known_at, "write_off", (event.event_id,))
             case ev.Tradeline() if event.days_past_due >= 90:
                 owed = event.overdue if event.overdue is not None else event.outstanding
                 if owed * self._rates[event.currency] >= self.settings.material_overdue_amount:
-                    return self._default(slot, event.at, event.at, "dpd90", (event.event_id,))
+                    return self._default(slot, event.at, known_at, "dpd90", (event.event_id,))
         return []
 
     def _ledger_default(self, slot: int, day: int) -> list[Any]:

@@ -42,19 +42,25 @@ class Chunk:
     end: int = NOTHING_YET
     idle: bool = False
     """The sender has nothing to read for now: days need not wait for it."""
+    delivered: bool = False
+    """With ``idle``: the sender delivered records (to some key) since it last said it was
+    idle, so days up to the next one after what is complete must wait for them."""
 
     def __reduce__(self) -> tuple[Any, ...]:
         """Chunks of records cross between processes as columns (`detectors.events.pack`)."""
         items = self.items
         if items and all(type(item) is Envelope for _, item in items):
             return (_unpacked, (self.sender, self.to, self.through, self.end, self.idle,
-                                [day for day, _ in items], pack([item for _, item in items])))
-        return (Chunk, (self.sender, self.to, self.through, items, self.end, self.idle))
+                                self.delivered, [day for day, _ in items],
+                                pack([item for _, item in items])))
+        return (Chunk, (self.sender, self.to, self.through, items, self.end, self.idle,
+                        self.delivered))
 
 
-def _unpacked(sender: str, to: str, through: int, end: int, idle: bool, days: list[int],
-              packed: tuple[Any, ...]) -> Chunk:
-    return Chunk(sender, to, through, list(zip(days, unpack(packed), strict=True)), end, idle)
+def _unpacked(sender: str, to: str, through: int, end: int, idle: bool, delivered: bool,
+              days: list[int], packed: tuple[Any, ...]) -> Chunk:
+    return Chunk(sender, to, through, list(zip(days, unpack(packed), strict=True)), end, idle,
+                 delivered)
 
 
 @dataclass(slots=True)
@@ -87,6 +93,19 @@ class Inbox:
     >>> inbox.put(Chunk("a", "me", 12))
     >>> inbox.complete()
     ([(9, ['a3'])], 10)
+
+    An idle sender that delivered records for complete days promises the next day too,
+    at every key (whether its records came to this one or not): when every sender is idle,
+    that day completes.
+
+    >>> inbox = Inbox(("a", "b"), redate=True)
+    >>> inbox.put(Chunk("a", "me", 2, idle=True))
+    >>> inbox.put(Chunk("b", "me", 8, [(8, "b8")], idle=True))
+    >>> inbox.complete()
+    ([(8, ['b8'])], 8)
+    >>> inbox.put(Chunk("a", "me", 6, [(6, "a6")], idle=True, delivered=True))
+    >>> inbox.complete()
+    ([(9, ['a6'])], 9)
     """
 
     senders: tuple[str, ...]
@@ -117,6 +136,8 @@ class Inbox:
                 day = self.through + 1
             self.days.setdefault(day, []).append(item)
         self.promised[chunk.sender] = max(self.promised[chunk.sender], chunk.through)
+        if self.redate and chunk.idle and chunk.delivered:
+            self.promised[chunk.sender] = max(self.promised[chunk.sender], self.through + 1)
         self.end = max(self.end, chunk.end)
         if chunk.idle:
             self.idle.add(chunk.sender)

@@ -11,7 +11,7 @@ outputs (warnings, dead letters, watchlist, stats, audit log, notifications), an
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -80,10 +80,10 @@ class Job:
         outputs = file_outputs(self.settings, self.out, self.topology, scores=self.scores,
                                notify=self.notify)
         if self.source.kind == "kafka":
-            from connectors.kafka import topic_outputs
+            from connectors.kafka import topic_sinks
 
-            outputs = topic_outputs(self.settings, self.source.options.get("bootstrap"),
-                                    outputs)
+            warnings, deadletter = topic_sinks(self.settings, self.source.options.get("bootstrap"))
+            outputs = replace(outputs, warnings_topic=warnings, deadletter_topic=deadletter)
         return outputs
 
     def flow(self) -> Dataflow:

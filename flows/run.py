@@ -206,7 +206,11 @@ def run_folder(settings: Settings, feeds: Path, out: Path, **options: Any) -> Ru
 
 
 def finish(out: Path) -> RunSummary:
-    """Put a finished run's outputs into canonical order and count them."""
+    """Put a finished run's outputs into canonical order and count them. The warnings and
+    dead-letter files exist after every run, empty when nothing was warned or rejected (a
+    sink only opens its file for its first line)."""
+    for name in (WARNINGS, DEADLETTER):
+        (out / name).touch()
     for name in (WARNINGS, DEADLETTER, SCORES, WATCHLIST, STATS, NEWS_READINGS, NEWS_REVIEW):
         canonicalize(out / name)
     return summarize(out)

@@ -2,16 +2,15 @@
 
 `kafka_feeds` gives the feed topics as a source of the partition base (`KafkaFeeds`, in
 `source`: one input per topic partition, one consumer per partition index), which a
-`flows.job.Job` of kind ``kafka`` runs like any other source. `topic_outputs` adds the
-warnings and dead-letter topics (`WarningsSink`, `DeadLetterSink`, in `sinks`) to a run's
-file outputs. `read_warnings` is the idempotent consumer of the warnings topic;
+`flows.job.Job` of kind ``kafka`` runs like any other source. `topic_sinks` gives the
+warnings and dead-letter topics (`WarningsSink`, `DeadLetterSink`, in `sinks`) that a run
+writes beside its files. `read_warnings` is the idempotent consumer of the warnings topic;
 `produce_folder` publishes a feeds folder (tests, benchmark, demos). Broker settings and their
 redaction live in `_config`. See docs/kafka.md for topics, headers and recovery.
 """
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from connectors.kafka._config import broker_config, feed_topics, redact_config
@@ -27,7 +26,6 @@ from connectors.kafka.source import KafkaFeeds, KafkaInput, Start
 
 if TYPE_CHECKING:
     from config.settings import Settings
-    from flows.engine import Outputs
 
 __all__ = [
     "DeadLetterSink",
@@ -44,7 +42,7 @@ __all__ = [
     "read_topic",
     "read_warnings",
     "redact_config",
-    "topic_outputs",
+    "topic_sinks",
 ]
 
 
@@ -56,9 +54,8 @@ def kafka_feeds(settings: Settings, bootstrap: str | None, start: Start = "begin
                       stop_at_end=stop_at_end)
 
 
-def topic_outputs(settings: Settings, bootstrap: str | None, outputs: Outputs) -> Outputs:
-    """``outputs`` plus the warnings and dead-letter topics of ``settings.kafka``."""
+def topic_sinks(settings: Settings, bootstrap: str | None) -> tuple[WarningsSink, DeadLetterSink]:
+    """The warnings and dead-letter topic sinks of ``settings.kafka`` on ``bootstrap``."""
     topics = feed_topics(settings.kafka, ("warnings", "deadletter"))
     config = broker_config(bootstrap, settings.kafka)
-    return replace(outputs, warnings_topic=WarningsSink(topics["warnings"], config),
-                   deadletter_topic=DeadLetterSink(topics["deadletter"], config))
+    return WarningsSink(topics["warnings"], config), DeadLetterSink(topics["deadletter"], config)
