@@ -171,7 +171,12 @@ def list_command(ctx: click.Context, out: Path) -> None:
 @click.pass_context
 def demo_accounts(ctx: click.Context, out: Path) -> None:
     """Create (or reset) three demo accounts with fresh random passwords, and print them:
-    demo-analyst, demo-approver and demo-auditor, each seeing the whole book."""
+    demo-analyst, demo-approver and demo-auditor, each seeing the whole book.
+
+    \b
+    Example:
+      creditradar users demo --out out/
+    """
     import secrets
 
     from web.auth import add_user
