@@ -132,7 +132,8 @@ def test_the_delivery_daemon_sends_serves_its_probes_and_stops_on_sigterm(
         output, _ = daemon.communicate(timeout=30)
         assert daemon.returncode == 0
         assert b"delivered 1  pending 0  failed 0" in output
-    finally:
+    finally:  # reaped and its pipe closed, even when the test failed
         if daemon.poll() is None:
             daemon.kill()
+        daemon.communicate(timeout=30)
         receiver.stop()
