@@ -9,9 +9,12 @@ items through it, one event-time day at a time: entity resolution, headline read
 placement and the reading records, timed in the process's CPU time (the machine is shared:
 the wall clock would time the neighbours too). The items are the evaluation set's (typos,
 legal forms, Chinese short names, companies that are not customers; every one untagged, so
-every headline is read), dated over a year so stories form and expire. It reports items per
-second, the median of ``--rounds`` rounds, with the rules alone and with a text model
-trained on the evaluation set's dev headlines, against the goal of 2,000 items/s.
+every headline is read), dated over a year so stories form and expire. Each headline is
+made new (an outlet's reference number is appended), so no copy is read from the step's
+caches: the figure is the cost of reading, not of remembering; every round starts with
+empty caches. It reports items per second, the median of ``--rounds`` rounds, with the
+rules alone and with a text model trained on the evaluation set's dev headlines, against
+the goal of 2,000 items/s.
 """
 
 from __future__ import annotations
@@ -33,6 +36,8 @@ from connectors.simulator.portfolio import draw_portfolio  # noqa: E402
 from detectors import events as ev  # noqa: E402
 from detectors.directory import NameDirectory  # noqa: E402
 from detectors.events import Envelope, Origin  # noqa: E402
+from detectors.names import parse_name  # noqa: E402
+from detectors.news import classify, pinyin  # noqa: E402
 from detectors.news.knowledge import NewsKnowledge  # noqa: E402
 
 GOAL = 2000.0
@@ -62,7 +67,8 @@ def _items(count: int) -> list[list[Envelope]]:
         day = n * 365 // count
         ids = row.get("identifiers", {})
         item = ev.NewsItem(f"n{n}", day * DAY + n % DAY, None, row["company_name"],
-                           row["headline"], f"source-{n % 7}", language=row["language"],
+                           f"{row['headline']} (ref {n})", f"source-{n % 7}",
+                           language=row["language"],
                            lei=ids.get("lei"), vat_id=ids.get("vat_id"))
         days[day].append(Envelope(item, b"{}", Origin("file", "news.jsonl", n), day))
     return days
@@ -80,6 +86,8 @@ def _trained() -> NewsKnowledge:
 
 def _round(customers: list[ev.CustomerRecord], days: list[list[Envelope]],
            knowledge: NewsKnowledge | None) -> float:
+    for cached in (parse_name, classify._rules, pinyin.spellings):  # noqa: SLF001
+        cached.cache_clear()
     directory = NameDirectory(lambda customer: "bucket-0", knowledge=knowledge)
     directory.day(0, [Envelope(c, b"{}", Origin("file", "customers.jsonl", i), 0)
                       for i, c in enumerate(customers)])
@@ -103,7 +111,7 @@ def main() -> None:
     print(f"news step: {len(customers)} customers, {args.items} untagged items, "
           f"{args.rounds} rounds, one core")
     for label, knowledge in (("rules alone", None), ("rules and text model", trained)):
-        rate = statistics.median(_round(customers, days, knowledge)
+        rate = statistics.median(_round(customers, days, knowledge and _trained())
                                  for _ in range(args.rounds))
         verdict = "meets" if rate >= GOAL else "BELOW"
         print(f"  {label:<22} {rate:>8,.0f} items/s  ({verdict} the goal of {GOAL:,.0f})")

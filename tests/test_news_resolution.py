@@ -144,3 +144,12 @@ def test_the_decision_does_not_depend_on_registration_order() -> None:
             r.register(cid, name, (), ())
         answers.append([r.resolve(q, ()) for q in queries])
     assert answers[0] == answers[1]
+
+
+def test_latin_spellings_take_any_reading_of_a_character() -> None:
+    r = EntityResolver()
+    r.register("CQ", "重庆长青化工有限公司", (), ())
+    # 重 and 长 are read zhong and zhang first; in these names they are chong and chang
+    assert _match(r, "Chongqing Changqing Huagong Co., Ltd.") == (MATCH, "CQ", "pinyin")
+    assert _match(r, "Changqing Huagong") == (MATCH, "CQ", "pinyin")
+    assert _match(r, "Changqing Huagong AG")[0] == UNKNOWN

@@ -23,6 +23,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from detectors.news import lexicon as lx
@@ -108,9 +109,7 @@ class HeadlineReader:
             return Reading(corrected, _tone(corrected, ""), by="correction")
         lowered = _without(headline.casefold(), company)
         chinese = language == "zh" or (language is None and has_cjk(lowered))
-        rules = _chinese_rules(lowered) if chinese else _english_rules(lowered)
-        denied = (any(d in lowered for d in lx.DENIALS_CHINESE) if chinese
-                  else _DENY_EN.search(lowered) is not None)
+        rules, denied = _rules(lowered, chinese)
         found = dict.fromkeys(c for c, _ in rules)
         probabilities = (self.model.probabilities(headline)
                          if self.model is not None and self.model.active else {})
@@ -143,6 +142,16 @@ def _without(lowered: str, company: str | None) -> str:
     if company and len(company) >= 2:
         lowered = lowered.replace(company.casefold(), " ")
     return " ".join(lowered.split())
+
+
+@lru_cache(maxsize=65536)
+def _rules(text: str, chinese: bool) -> tuple[tuple[tuple[str, str], ...], bool]:
+    """The rules that fire on a lower-cased headline, and whether it denies them (kept
+    per text: the copies of a syndicated story are read once)."""
+    if chinese:
+        return (tuple(_chinese_rules(text)),
+                any(d in text for d in lx.DENIALS_CHINESE))
+    return tuple(_english_rules(text)), _DENY_EN.search(text) is not None
 
 
 def _english_rules(text: str) -> list[tuple[str, str]]:

@@ -28,18 +28,23 @@ from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
-from river import linear_model, optim
 
 from detectors.news.lexicon import CATEGORIES
 
 DISTRESS = "distress"
 HEADS = (*CATEGORIES, DISTRESS)
 STATE_VERSION = 1
+READ_CACHE = 65536
+"""Headlines whose probabilities are kept for their copies (then forgotten at once)."""
 _PRIME = np.uint64(1_000_003)
 _MIX = np.uint64(0x9E3779B97F4A7C15)
 
 
-def _head() -> linear_model.LogisticRegression:
+def _head() -> Any:
+    """A river logistic regression (river, with scipy and pandas behind it, is imported
+    only when a model learns: reading needs the weights alone)."""
+    from river import linear_model, optim
+
     return linear_model.LogisticRegression(optimizer=optim.SGD(0.5), l2=1e-6)
 
 
@@ -51,16 +56,46 @@ class HeadlineModel:
         self.bits = bits
         self.ngrams = ngrams
         self.min_examples = min_examples
-        self.heads = {name: _head() for name in HEADS}
+        self._heads: dict[str, Any] | None = None
+        """The river heads, made when the model first learns."""
+        self._saved: dict[str, tuple[float, dict[int, float]]] = {
+            name: (0.0, {}) for name in HEADS}
+        """Per head its intercept and weights while no river head holds them (a model
+        read from a file reads without river)."""
         self.seen = {name: [0, 0] for name in HEADS}
         """Per head: negative and positive examples learned."""
         self._table: tuple[list[str], np.ndarray, np.ndarray] | None = None
         """The ready heads' weights as one dense matrix, for fast reading (rebuilt after
         learning; not part of the state)."""
+        self._read: dict[str, dict[str, float]] = {}
+        """Probabilities by headline since the last example learned (copies of a story
+        are read once; not part of the state)."""
+
+    @property
+    def heads(self) -> dict[str, Any]:
+        """The river heads (made from the saved weights on first use)."""
+        if self._heads is None:
+            heads = {}
+            for name in HEADS:
+                head = heads[name] = _head()
+                intercept, weights = self._saved[name]
+                head.intercept = intercept
+                for key, weight in weights.items():
+                    head._weights[key] = weight  # noqa: SLF001 (river keeps them here)
+            self._heads = heads
+        return self._heads
+
+    def _state(self, name: str) -> tuple[float, dict[int, float]]:
+        """A head's intercept and weights, from river's head when one has been made."""
+        if self._heads is None:
+            return self._saved[name]
+        head = self._heads[name]
+        return float(head.intercept), head._weights  # noqa: SLF001
 
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()
         state["_table"] = None
+        state["_read"] = {}
         return state
 
     def features(self, text: str) -> tuple[np.ndarray, np.ndarray]:
@@ -102,6 +137,7 @@ class HeadlineModel:
 
     def _learn(self, name: str, x: dict[int, float], answer: bool) -> None:
         self._table = None
+        self._read.clear()
         self.heads[name].learn_one(x, answer)
         self.seen[name][int(answer)] += 1
 
@@ -115,6 +151,15 @@ class HeadlineModel:
 
     def probabilities(self, text: str) -> dict[str, float]:
         """Each ready head's probability that the headline is of its kind."""
+        known = self._read.get(text)
+        if known is not None:
+            return dict(known)
+        if len(self._read) >= READ_CACHE:
+            self._read.clear()
+        self._read[text] = self._probabilities(text)
+        return dict(self._read[text])
+
+    def _probabilities(self, text: str) -> dict[str, float]:
         if self._table is None:
             self._table = self._dense()
         ready, weights, intercepts = self._table
@@ -131,9 +176,9 @@ class HeadlineModel:
         ready = [name for name in HEADS if self.ready(name)]
         weights = np.zeros((1 << self.bits, len(ready)))
         for j, name in enumerate(ready):
-            for key, weight in self.heads[name]._weights.items():  # noqa: SLF001
+            for key, weight in self._state(name)[1].items():
                 weights[key, j] = weight
-        intercepts = np.array([self.heads[name].intercept for name in ready])
+        intercepts = np.array([self._state(name)[0] for name in ready])
         return ready, weights, intercepts
 
     # -- state, as plain JSON ---------------------------------------------------------------
@@ -143,10 +188,10 @@ class HeadlineModel:
         return {
             "version": STATE_VERSION, "bits": self.bits, "ngrams": list(self.ngrams),
             "min_examples": self.min_examples,
-            "heads": {name: {"intercept": float(head.intercept), "seen": self.seen[name],
+            "heads": {name: {"intercept": self._state(name)[0], "seen": self.seen[name],
                              "weights": {str(k): float(v) for k, v in sorted(
-                                 head._weights.items()) if v}}  # noqa: SLF001 (river keeps them here)
-                      for name, head in self.heads.items()},
+                                 self._state(name)[1].items()) if v}}
+                      for name in HEADS},
         }
 
     @classmethod
@@ -157,11 +202,9 @@ class HeadlineModel:
                              f"{STATE_VERSION}")
         model = cls(int(state["bits"]), tuple(state["ngrams"]), int(state["min_examples"]))
         for name, saved in state["heads"].items():
-            if name not in model.heads:
+            if name not in model._saved:
                 raise ValueError(f"headline model has an unknown head {name!r}")
-            head = model.heads[name]
-            head.intercept = float(saved["intercept"])
-            for key, weight in saved["weights"].items():
-                head._weights[int(key)] = float(weight)  # noqa: SLF001
+            model._saved[name] = (float(saved["intercept"]),
+                                  {int(k): float(w) for k, w in saved["weights"].items()})
             model.seen[name] = [int(saved["seen"][0]), int(saved["seen"][1])]
         return model

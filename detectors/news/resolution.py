@@ -27,13 +27,13 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from pypinyin import lazy_pinyin
 from rapidfuzz import fuzz, process
 
 from detectors.names import Name, parse_name
 from detectors.news.chinese import is_short_form
 from detectors.news.identifiers import KINDS
 from detectors.news.legalforms import compatible
+from detectors.news.pinyin import spellings
 
 MATCH, REVIEW, UNKNOWN, AMBIGUOUS = "match", "review", "unknown", "ambiguous"
 FUZZY_MIN_LENGTH = 5
@@ -96,10 +96,6 @@ class _Customer:
     ids: dict[str, str] = field(default_factory=dict)
 
 
-def _pinyin(text: str) -> str:
-    return "".join(lazy_pinyin(text))
-
-
 class EntityResolver:
     """Customers' names and identifiers, and the rule that picks one for a news item.
 
@@ -120,8 +116,10 @@ class EntityResolver:
         self._by_core: dict[str, list[_Entry]] = {}
         self._by_first: dict[str, list[_Entry]] = {}
         """Chinese entries by the first character of their core (short names keep it)."""
-        self._by_pinyin: dict[str, list[_Entry]] = {}
-        self._by_trade_pinyin: dict[str, list[_Entry]] = {}
+        self._by_spelling: tuple[dict[str, list[_Entry]], dict[str, list[_Entry]]] | None = None
+        """Chinese entries by the pinyin of their core (and region and core), and by that of
+        their trade name: built when a Latin name first needs them, rebuilt after names
+        change (a run without Latin spellings of Chinese names never reads pinyin)."""
         self._by_id: dict[tuple[str, str], set[str]] = {}
         self._taught: dict[str, tuple[str, ...]] = {}
         """Names analysts attached to customers, kept across master-data updates."""
@@ -175,20 +173,36 @@ class EntityResolver:
         for entry in entries:
             for index, key in self._keys(entry):
                 index.setdefault(key, []).append(entry)
+        changed = (*customer.entries, *entries)
         customer.entries = entries
-        self._choices = self._by_word = None
+        if any(e.name.chinese is None for e in changed):
+            self._choices = self._by_word = None
+        if any(e.name.chinese is not None for e in changed):
+            self._by_spelling = None
 
     def _keys(self, entry: _Entry) -> list[tuple[dict[str, list[_Entry]], str]]:
         name = entry.name
         keys = [(self._by_core, name.core)]
         if name.chinese is not None:
             keys.append((self._by_first, name.core[0]))
-            keys.append((self._by_pinyin, _pinyin(name.core)))
-            if name.region:
-                keys.append((self._by_pinyin, _pinyin(name.region + name.core)))
-            if len(name.chinese.trade) >= 2:
-                keys.append((self._by_trade_pinyin, _pinyin(name.chinese.trade)))
         return keys
+
+    def _spelling_index(self) -> tuple[dict[str, list[_Entry]], dict[str, list[_Entry]]]:
+        if self._by_spelling is None:
+            whole: dict[str, list[_Entry]] = {}
+            trade: dict[str, list[_Entry]] = {}
+            for entries in self._by_first.values():
+                for entry in entries:
+                    name = entry.name
+                    assert name.chinese is not None
+                    texts = [name.core, *((name.region + name.core,) if name.region else ())]
+                    for spelling in dict.fromkeys(s for t in texts for s in spellings(t)):
+                        whole.setdefault(spelling, []).append(entry)
+                    if len(name.chinese.trade) >= 2:
+                        for spelling in spellings(name.chinese.trade):
+                            trade.setdefault(spelling, []).append(entry)
+            self._by_spelling = whole, trade
+        return self._by_spelling
 
     def _set_ids(self, customer_id: str, customer: _Customer, ids: dict[str, str]) -> None:
         for kind, value in customer.ids.items():
@@ -272,13 +286,15 @@ class EntityResolver:
                 offer(entry, "short_name", 0.90)
 
     def _pinyin(self, query: Name, offer) -> None:  # type: ignore[no-untyped-def]
-        joined = query.core.replace(" ", "")
-        for entry in self._by_pinyin.get(joined, ()):
+        if not self._by_first:
+            return
+        whole, trade = self._spelling_index()
+        for entry in whole.get(query.core.replace(" ", ""), ()):
             offer(entry, "pinyin", 0.92)
         words = query.core.split()
         for size in (1, 2, 3):
             if size <= len(words):
-                for entry in self._by_trade_pinyin.get("".join(words[:size]), ()):
+                for entry in trade.get("".join(words[:size]), ()):
                     offer(entry, "pinyin", 0.80)
 
     def _fuzzy(self, query: Name, offer) -> None:  # type: ignore[no-untyped-def]
