@@ -12,7 +12,9 @@ from __future__ import annotations
 import ctypes
 import dataclasses
 import gc
+import heapq
 import json
+import tempfile
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
@@ -243,18 +245,55 @@ def check_recovery_version(directory: Path, buckets: int) -> None:
             "directory (the run then reads the feeds from their start; on Kafka, from --from)")
 
 
+SORT_CHUNK = 25_000
+"""Lines `canonicalize` sorts in memory at a time; longer outputs are sorted in chunks
+spilled beside the file and merged, so a run's finish costs bounded memory."""
+
+SortKey = tuple[str, str, str]
+"""Event time, customer id, canonical line: the order of every JSON Lines output."""
+
+
 def canonicalize(path: Path) -> None:
     """Sort a JSON Lines output by event time, customer and the rest of the line, so that
     any number of workers writes the same bytes. Lines are split on LF only: a line
-    separator inside a string (U+2028...) is part of its line."""
+    separator inside a string (U+2028...) is part of its line. Memory is bounded by
+    `SORT_CHUNK` lines, whatever the file's length."""
     if not path.exists():
         return
-    rows = [json.loads(line) for line in _lines(path)]
-    lines = [json.dumps(row, separators=(",", ":"), ensure_ascii=False) for row in rows]
-    keyed = sorted(zip(rows, lines, strict=True),
-                   key=lambda pair: (str(pair[0].get("event_time", "")),
-                                     str(pair[0].get("customer_id") or ""), pair[1]))
-    path.write_text("".join(line + "\n" for _, line in keyed), encoding="utf-8")
+    with tempfile.TemporaryDirectory(dir=path.parent, prefix=".sorting-") as tmp:
+        spilled: list[Path] = []
+        chunk: list[SortKey] = []
+        for line in _lines(path):
+            chunk.append(_sort_key(line))
+            if len(chunk) == SORT_CHUNK:
+                spilled.append(_spill(sorted(chunk), Path(tmp) / f"{len(spilled)}.jsonl"))
+                chunk = []
+        chunk.sort()
+        merged = heapq.merge(chunk, *(_unspill(run) for run in spilled))
+        sorted_path = Path(tmp) / "sorted.jsonl"
+        with sorted_path.open("w", encoding="utf-8", newline="\n") as out:
+            out.writelines(line + "\n" for _, _, line in merged)
+        sorted_path.replace(path)
+
+
+def _sort_key(line: str) -> SortKey:
+    row = json.loads(line)
+    return (str(row.get("event_time", "")), str(row.get("customer_id") or ""),
+            json.dumps(row, separators=(",", ":"), ensure_ascii=False))
+
+
+def _spill(keys: list[SortKey], path: Path) -> Path:
+    """Write sorted keys to ``path``, one JSON array a line (ASCII: no separator inside)."""
+    with path.open("w", encoding="ascii") as out:
+        out.writelines(json.dumps(key) + "\n" for key in keys)
+    return path
+
+
+def _unspill(path: Path) -> Iterator[SortKey]:
+    with path.open(encoding="ascii") as lines:
+        for line in lines:
+            event_time, customer_id, text = json.loads(line)
+            yield event_time, customer_id, text
 
 
 def _lines(path: Path) -> Iterator[str]:
@@ -265,9 +304,14 @@ def _lines(path: Path) -> Iterator[str]:
 
 
 def read_jsonl(path: Path) -> list[dict[str, Any]]:
-    if not path.exists():
-        return []
-    return [json.loads(line) for line in _lines(path)]
+    """Every row of a JSON Lines file; none when it does not exist."""
+    return list(iter_jsonl(path))
+
+
+def iter_jsonl(path: Path) -> Iterator[dict[str, Any]]:
+    """The rows of a JSON Lines file one at a time; none when it does not exist."""
+    if path.exists():
+        yield from (json.loads(line) for line in _lines(path))
 
 
 def summarize(out: Path) -> RunSummary:
@@ -281,13 +325,13 @@ def summarize(out: Path) -> RunSummary:
         elif "count" in row:
             accepted[row["bucket"]] = row["count"]
     summary.read, summary.accepted = sum(read.values()), sum(accepted.values())
-    reasons = Counter(row["reason"] for row in read_jsonl(out / DEADLETTER))
+    reasons = Counter(row["reason"] for row in iter_jsonl(out / DEADLETTER))
     summary.duplicates = reasons.pop("duplicate", 0)
     summary.rejected = sum(reasons.values())
     summary.rejected_by_reason = dict(sorted(reasons.items()))
-    warnings = read_jsonl(out / WARNINGS)
-    summary.warnings = sum(1 for w in warnings if w["kind"] in EARLY_KINDS)
-    summary.defaults_seen = sum(1 for w in warnings if w["kind"] == "default")
+    kinds = Counter(w["kind"] for w in iter_jsonl(out / WARNINGS))
+    summary.warnings = sum(n for kind, n in kinds.items() if kind in EARLY_KINDS)
+    summary.defaults_seen = kinds["default"]
     return summary
 
 

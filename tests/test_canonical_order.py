@@ -1,0 +1,47 @@
+"""The canonical order of JSON Lines outputs, sorted in memory or in spilled chunks."""
+
+from __future__ import annotations
+
+import json
+import random
+from pathlib import Path
+
+import pytest
+
+from flows import run
+
+
+def _rows() -> list[dict[str, object]]:
+    rng = random.Random(5)
+    rows: list[dict[str, object]] = [
+        {"event_time": f"2024-0{rng.randint(1, 9)}-1{rng.randint(0, 9)}",
+         "customer_id": rng.choice(["C1", "C2", "C\u20283", None]),
+         "pd": rng.random(), "note": rng.choice(["a\u2028b", "ü", "\"q\""])}
+        for _ in range(57)]
+    rows.append({"input": "payments", "records": 3})  # a stats row: neither key
+    return rows
+
+
+def _write(path: Path, rows: list[dict[str, object]]) -> None:
+    shuffled = rows[:]
+    random.Random(9).shuffle(shuffled)
+    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in shuffled),
+                    encoding="utf-8")
+
+
+@pytest.mark.parametrize("chunk", [1, 4, 10_000])
+def test_any_chunk_size_writes_the_order_of_time_customer_and_line(
+        chunk: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    rows = _rows()
+    path = tmp_path / "scores.jsonl"
+    _write(path, rows)
+    monkeypatch.setattr(run, "SORT_CHUNK", chunk)
+    run.canonicalize(path)
+    got = path.read_text(encoding="utf-8").split("\n")
+    assert got.pop() == ""
+    lines = [json.dumps(r, separators=(",", ":"), ensure_ascii=False) for r in rows]
+    expected = sorted(lines, key=lambda line: (str(json.loads(line).get("event_time", "")),
+                                               str(json.loads(line).get("customer_id") or ""),
+                                               line))
+    assert got == expected
+    assert [p.name for p in tmp_path.iterdir()] == ["scores.jsonl"]  # no spill left behind
