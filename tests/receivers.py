@@ -102,3 +102,15 @@ def rate_limited(per_second: int) -> Any:
                 return 429, {"Retry-After": "1"}
         return 200, {}
     return answer
+
+
+def unavailable(times: int) -> Any:
+    """503 without ``Retry-After`` for the first ``times`` requests, then 200."""
+    lock = threading.Lock()
+    seen = [0]
+
+    def answer() -> tuple[int, dict[str, str]]:
+        with lock:
+            seen[0] += 1
+            return (503, {}) if seen[0] <= times else (200, {})
+    return answer

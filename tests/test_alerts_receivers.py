@@ -1,6 +1,7 @@
 """Delivery against misbehaving real receivers on loopback: a hung webhook and SMTP server do
 not slow a run, a slow receiver gets each message once, a rate-limited one (429 with
-Retry-After) is drained completely by the delivery worker; structured webhooks are
+Retry-After) is drained completely by the delivery worker, an unavailable one (503 without
+Retry-After) is retried on the channel's backoff; structured webhooks are
 CloudEvents valid under the published schema, signed so that the Standard Webhooks
 library verifies them."""
 
@@ -14,7 +15,7 @@ from typing import Any
 
 import jsonschema
 import pytest
-from receivers import HttpReceiver, HungReceiver, rate_limited, slow
+from receivers import HttpReceiver, HungReceiver, rate_limited, slow, unavailable
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 from test_alerts_routing import warning
 
@@ -117,6 +118,21 @@ def test_a_rate_limited_channel_drains_completely_through_the_worker(tmp_path: P
     assert ids == {f"w{n}": 1 for n in range(14)}, "every message arrives, and once"
     assert report.rate_limited > 0 and report.failed == 0
     assert delivery_counts(tmp_path) == {"pending": 0, "sent": 14, "failed": 0}
+
+
+def test_a_503_without_retry_after_is_retried_on_the_channels_backoff(tmp_path: Path) -> None:
+    receiver = HttpReceiver(unavailable(times=2))
+    try:
+        settings = webhook_settings(receiver.port, backoff_seconds=0.1, backoff_max_seconds=0.2)
+        queue(settings, tmp_path, 1)
+        started = time.monotonic()
+        report = DeliveryWorker(settings, tmp_path).drain(max_seconds=20)
+        took = time.monotonic() - started
+    finally:
+        receiver.stop()
+    assert [r["headers"]["webhook-id"] for r in receiver.requests] == ["w0"]
+    assert (report.sent, report.retried, report.rate_limited) == (1, 2, 0)
+    assert took < 10, "not held back by a default Retry-After of 30 s"
 
 
 def test_webhooks_are_signed_cloudevents_carrying_the_warning_record(tmp_path: Path) -> None:

@@ -6,9 +6,10 @@ idempotency key, the same on every retry), ``webhook-timestamp`` (Unix seconds o
 attempt) and, with a signing secret, ``webhook-signature``: ``v1,`` then base64 of
 HMAC-SHA256(secret, ``id.timestamp.body``). The secret is ``whsec_`` + base64 of its bytes.
 
-A 2xx answer delivers; 429 or 503 with ``Retry-After`` asks for a later attempt
-(`RetryLater`, which is not counted as a failure); anything else, or no answer within the
-channel's ``timeout_seconds``, is a failed attempt.
+A 2xx answer delivers; 429 (after ``Retry-After``, or 30 s without one) or 503 with
+``Retry-After`` asks for a later attempt (`RetryLater`, which is not counted as a failure);
+anything else, a 503 without ``Retry-After`` included, or no answer within the channel's
+``timeout_seconds``, is a failed attempt, retried on the channel's backoff.
 """
 
 from __future__ import annotations
@@ -129,7 +130,8 @@ class WebhookChannel:
         response.close()
         if 200 <= status < 300:
             return
-        if status in (429, 503):
-            wait = retry_after(response.headers.get("retry-after"))
+        asked = response.headers.get("retry-after")
+        if status == 429 or (status == 503 and asked):
+            wait = retry_after(asked)
             raise RetryLater(wait, f"receiver answered {status}; retry after {wait:.0f} s")
         raise NotificationError(f"delivery failed: receiver answered HTTP {status}")
