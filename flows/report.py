@@ -59,10 +59,13 @@ def _pr(ax: Axes, evaluation: Evaluation, metrics: dict[str, Any]) -> None:
 
 def _leads(ax: Axes, evaluation: Evaluation, metrics: dict[str, Any]) -> None:
     leads = {name: a.leads for name, a in evaluation.full.items() if a.leads}
-    top = max((max(v) for v in leads.values()), default=12.0)
-    bins = list(range(0, int(top) + 2))
-    ax.hist(list(leads.values()), bins=bins, label=list(leads),
-            color=[STYLE[n] for n in leads])
+    if leads:
+        top = max(max(v) for v in leads.values())
+        ax.hist(list(leads.values()), bins=list(range(0, int(top) + 2)), label=list(leads),
+                color=[STYLE[n] for n in leads])
+    else:  # short histories (a card book): no defaulter was seen long enough to be judged
+        ax.text(0.5, 0.5, "no warned defaulter with a lead time", ha="center",
+                transform=ax.transAxes)
     ax.axvline(metrics["definitions"]["lead_months"], color="grey", linestyle=":")
     ax.set(xlabel="months from first lasting warning to default", ylabel="defaulters",
            title="Lead time of warned defaulters")

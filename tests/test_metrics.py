@@ -189,3 +189,20 @@ def test_evaluate_command_end_to_end(tmp_path: Path) -> None:
             block["false_warnings_per_1000_customer_years"] >= 0
         )
     assert metrics["auc"] is not None and metrics["baselines"]["batch"]["auc"] is not None
+
+
+@pytest.mark.timeout(120)
+def test_evaluate_writes_every_figure_for_a_card_book_with_no_warned_defaulter(
+        tmp_path: Path) -> None:
+    from connectors.simulator import simulate
+    from flows.evaluate_cli import evaluate_command
+
+    feeds, report = tmp_path / "feeds", tmp_path / "report"
+    simulate(400, 14, 5, feeds, profile="cards")
+    result = CliRunner().invoke(evaluate_command, ["--feeds", str(feeds), "--report", str(report)],
+                                obj={"settings": Settings()})
+    assert result.exit_code == 0, result.output
+    metrics = json.loads((report / "metrics.json").read_text())
+    assert metrics["counts"]["defaulters_warned_6m"] == 0
+    for name in ("report.html", "lead_time.png", "calibration.png", "alert_volume.png"):
+        assert (report / name).stat().st_size > 0, name
