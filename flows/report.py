@@ -1,9 +1,10 @@
 """The evaluation report: PNG figures (matplotlib, Agg backend) and a self-contained
 ``report.html`` that embeds them as base64 next to the metrics tables.
 
-Figures: ROC and precision-recall curves, the lead-time histogram, the calibration curve and
-the alert volume per month, the monitor against the baselines. Drawing only: every number
-comes from `flows.evaluate`.
+Figures: ROC and precision-recall curves, the lead-time histogram, the calibration curve, the
+alert volume per month, and the trade-off (defaulters warned 6+ months ahead against false
+warnings, the monitor at every alert budget, each rule as its point), the monitor against the
+baselines. Drawing only: every number comes from `flows.evaluate`.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ if TYPE_CHECKING:
     from flows.evaluate import Assessment, Evaluation
 
 REPORT = "report.html"
-FIGURES = ("roc", "pr", "lead_time", "calibration", "alert_volume")
+FIGURES = ("roc", "pr", "lead_time", "calibration", "alert_volume", "tradeoff")
 TABLE_KEYS = ("auc", "pr_auc", "brier", "top_decile_capture", "defaulters_warned_6m",
               "median_lead_months", "false_warnings_per_1000_customer_years")
 STYLE = {"monitor": "C0", "dpd60": "C1", "altman_z": "C2", "batch": "C3"}
@@ -94,6 +95,29 @@ def _volume(ax: Axes, evaluation: Evaluation, metrics: dict[str, Any]) -> None:
     ax.set(ylabel="warnings", title=f"Warnings per month (monitor: {_budget(metrics)})")
 
 
+def _tradeoff_curve(ax: Axes, evaluation: Evaluation, metrics: dict[str, Any]) -> None:
+    """The monitor's curve over the alert budgets `flows.tradeoff` replayed, the configured
+    budget marked, and each baseline's single operating point on the same axes."""
+    lines = [line for line in metrics["budget_tradeoff"]
+             if line["defaulters_warned_6m"] is not None]
+    ax.plot([line["false_warnings_per_1000_customer_years"] for line in lines],
+            [line["defaulters_warned_6m"] for line in lines], color=STYLE["monitor"],
+            marker=".", label="monitor, by alert budget")
+    for line in lines:
+        if line["configured"]:
+            ax.plot(line["false_warnings_per_1000_customer_years"],
+                    line["defaulters_warned_6m"], color=STYLE["monitor"], marker="o",
+                    markersize=9, fillstyle="none", linestyle="", label="monitor, configured")
+    for name, block in metrics["baselines"].items():
+        share, false = block["defaulters_warned_6m"], block[
+            "false_warnings_per_1000_customer_years"]
+        if share is not None and false is not None:
+            ax.plot(false, share, color=STYLE[name], marker="s", linestyle="", label=name)
+    ax.set(xlabel="false warnings per 1,000 customer-years",
+           ylabel="defaulters warned 6+ months ahead", ylim=(0, 1),
+           title="Trade-off: early warnings against false alarms")
+
+
 def _budget(metrics: dict[str, Any]) -> str:
     budget = metrics["alert_budget"]
     if budget["budget"] is not None:
@@ -104,7 +128,7 @@ def _budget(metrics: dict[str, Any]) -> str:
 
 DRAW: dict[str, Callable[[Axes, Evaluation, dict[str, Any]], None]] = {
     "roc": _roc, "pr": _pr, "lead_time": _leads, "calibration": _calibration,
-    "alert_volume": _volume,
+    "alert_volume": _volume, "tradeoff": _tradeoff_curve,
 }
 
 

@@ -171,7 +171,7 @@ def test_evaluate_command_end_to_end(tmp_path: Path) -> None:
     )
     assert result.exit_code == 0, result.output
     for name in ("metrics.json", "report.html", "roc.png", "pr.png", "lead_time.png",
-                 "calibration.png", "alert_volume.png"):
+                 "calibration.png", "alert_volume.png", "tradeoff.png"):
         assert (report / name).stat().st_size > 0, name
     metrics = json.loads((report / "metrics.json").read_text())
     assert metrics["definitions"]["horizon_months"] == 6
@@ -204,5 +204,6 @@ def test_evaluate_writes_every_figure_for_a_card_book_with_no_warned_defaulter(
     assert result.exit_code == 0, result.output
     metrics = json.loads((report / "metrics.json").read_text())
     assert metrics["counts"]["defaulters_warned_6m"] == 0
-    for name in ("report.html", "lead_time.png", "calibration.png", "alert_volume.png"):
+    for name in ("report.html", "lead_time.png", "calibration.png", "alert_volume.png",
+                 "tradeoff.png"):
         assert (report / name).stat().st_size > 0, name
