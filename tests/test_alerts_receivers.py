@@ -74,6 +74,9 @@ def test_a_hung_receiver_does_not_slow_a_run(book: Path, tmp_path: Path) -> None
                                  "&from=radar@example.com&mode=insecure"},
             "receivers": {"credit": ["hook", "mail"]},
             "route": {"receiver": "credit", "group_wait": "0s", "group_by": ["customer_id"]},
+            # the end of a run gives delivery this long, hung or not: a fixed cost that would
+            # dominate a two-second test book; the flow itself must not wait at all
+            "deliver_wait_seconds": 0.5,
         }
         settings = Settings(state_dir=tmp_path / "hung", alerts=alerts)
         started = time.monotonic()
