@@ -24,8 +24,9 @@ scores and warnings and the portfolio's outcomes, and measures. Definitions:
   (month-end rows / 12). Only warnings whose 12 months end inside the period are judged,
   and customer-years are counted over the same months.
 - **Baselines** on the same rows, from the features the run recorded: ``dpd60`` scores
-  1 when max(max_dpd, tl_dpd) >= 60; ``altman_z`` scores -Z'' (missing: the median of the
-  present scores, i.e. neutral) and flags Z'' < 1.1; both warn once, at the first month-end
+  the worst days past due, max(max_dpd, tl_dpd) (missing: 0), and flags 60 or more;
+  ``altman_z`` scores -Z'' (missing: the median of the present scores, i.e. neutral) and
+  flags Z'' < 1.1; both warn once, at the first month-end
   row meeting the rule, and their 0/1 flag is their probability for brier and calibration.
   ``batch``: a HistGradientBoostingClassifier trained offline on the first half of the
   months with hindsight labels, scored on the second half; it warns a customer the first
@@ -183,10 +184,11 @@ def rule_warner(rows: Rows, scores: np.ndarray, flags: np.ndarray,
 
 
 def dpd60(rows: Rows) -> tuple[np.ndarray, np.ndarray]:
-    """(score, flag): 60+ days past due on the ledger or a tradeline."""
+    """(score, flag): the worst days past due on the ledger or a tradeline (missing: 0), the
+    ranking a days-past-due rule gives, and the flag of 60 or more."""
     worst = np.fmax(rows.column("max_dpd"), rows.column("tl_dpd"))  # fmax ignores one NaN
-    flag = np.nan_to_num(worst, nan=0.0) >= DPD_THRESHOLD
-    return flag.astype(float), flag
+    days = np.nan_to_num(worst, nan=0.0)
+    return days, days >= DPD_THRESHOLD
 
 
 def altman(rows: Rows) -> tuple[np.ndarray, np.ndarray]:

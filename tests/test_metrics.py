@@ -142,7 +142,7 @@ def test_rule_baselines_from_recorded_features() -> None:
         ["A", "B", "C", "D"], [t(2021, 1)] * 4,
     )
     score, flag = dpd60(rows)
-    assert flag.tolist() == [True, True, False, False] and score.tolist() == [1, 1, 0, 0]
+    assert flag.tolist() == [True, True, False, False] and score.tolist() == [70, 60, 10, 0]
     score, flag = altman(rows)
     # -Z'' where present (-0.5, -3.0); missing -> their median, -1.75 (neutral).
     assert score.tolist() == [-1.75, -0.5, -3.0, -1.75]
