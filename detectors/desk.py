@@ -160,8 +160,9 @@ class WarningDesk:
         for i, customer in enumerate(s.customer_ids):
             pd, grade, rank = float(scored.pd[i]), int(scored.grade[i]), int(ranks.rank[i])
             reasons = scored.reasons[i]
+            top = reasons.top if reasons is not None else None
             self._remember(int(s.slots[i]), customer, s.profiles[i].name, int(s.at[i]),
-                           round(pd, 6), grade, INDEX[reasons[0][0]] if reasons else _NONE,
+                           round(pd, 6), grade, INDEX[top] if top is not None else _NONE,
                            False)
             if self.score_rows:
                 out.append(self._row(scored, i, rank, size))

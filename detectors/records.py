@@ -47,7 +47,8 @@ class DeadLetter:
 
 
 class Reason(BaseModel):
-    """One signal behind a score: its value and its contribution to the log-odds."""
+    """One signal behind a score: its value and its contribution to the log-odds (code
+    ``other``: the sum of every contribution not listed by name)."""
 
     model_config = ConfigDict(frozen=True)
 
@@ -81,6 +82,11 @@ class Warning(BaseModel):
     portfolio_size: int
     action: str
     reasons: list[Reason]
+    baseline: float | None = None
+    """The model's baseline log-odds: with the reasons' contributions it adds up to
+    ``log_odds`` (None where no model explained the warning: defaults, resolutions)."""
+    log_odds: float | None = None
+    """The score's log-odds, unrounded by the PD's six decimals: ``pd`` is its logistic."""
     evidence: list[str]
     exposure: float = 0.0
     insured_share: float | None = None

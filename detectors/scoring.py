@@ -16,28 +16,24 @@ from typing import Any
 
 import numpy as np
 
-from detectors.features import CODES
 from detectors.grading import GRADES
 from detectors.models.base import Published
+from detectors.reasons import Explanation, explanation
 from detectors.snapshots import DefaultNotice, Snapshots
 from detectors.stage import Send
 
 RANKER = "ranker"
-MAX_REASONS = 5
-
-Reasons = tuple[tuple[str, float], ...]
-"""(feature code, contribution to the log-odds) of the strongest risk-raising features."""
 
 
 @dataclass(slots=True)
 class Scored:
-    """Snapshots with their PD, grade (index into `GRADES`), reasons (for rows graded
-    where a warning may follow; empty otherwise) and the version of the model."""
+    """Snapshots with their PD, grade (index into `GRADES`), explanation (for rows graded
+    where a warning may follow; None otherwise) and the version of the model."""
 
     snapshots: Snapshots
     pd: np.ndarray
     grade: np.ndarray
-    reasons: list[Reasons]
+    reasons: list[Explanation | None]
     model_version: str
 
 
@@ -106,22 +102,16 @@ class Scorer:
         model = self.model.champion
         pd = model.predict(snapshots.X)
         grade = grades_of(pd, self.grade_bounds)
-        reasons: list[Reasons] = [()] * len(pd)
+        reasons: list[Explanation | None] = [None] * len(pd)
         explain = np.flatnonzero(grade >= self.warn_from)
         if len(explain):
-            _, contributions = model.explain(snapshots.X[explain])
-            for row, values in zip(explain.tolist(), contributions, strict=True):
-                reasons[row] = top_reasons(values)
+            bases, contributions = model.explain(snapshots.X[explain])
+            for row, base, values in zip(explain.tolist(), bases.tolist(), contributions,
+                                         strict=True):
+                reasons[row] = explanation(base, values)
         scored = Scored(snapshots, pd, grade, reasons, self.model.version)
         pds = Pds(self.name, snapshots.month_end, pd, snapshots.customer_ids)
         return [Send(RANKER, day, pds), Send(self.name, day, scored)]
-
-
-def top_reasons(contributions: np.ndarray) -> Reasons:
-    """The features that raised the log-odds most, strongest first (ties by code)."""
-    raising = np.flatnonzero(contributions > 0)
-    ranked = sorted(raising.tolist(), key=lambda i: (-contributions[i], CODES[i]))
-    return tuple((CODES[i], float(contributions[i])) for i in ranked[:MAX_REASONS])
 
 
 class Ranker:
