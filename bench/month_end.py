@@ -31,8 +31,8 @@ from detectors.clock import DAY  # noqa: E402
 from detectors.desk import DeskSettings, WarningDesk  # noqa: E402
 from detectors.events import Envelope, Origin  # noqa: E402
 from detectors.learning import LearnerStage  # noqa: E402
-from detectors.records import Warning  # noqa: E402
 from detectors.models.learner import Learner  # noqa: E402
+from detectors.records import Warning  # noqa: E402
 from detectors.scoring import Ranker, Scorer  # noqa: E402
 from detectors.stage import Send  # noqa: E402
 

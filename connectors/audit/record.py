@@ -15,9 +15,8 @@ from functools import lru_cache
 from json.encoder import encode_basestring  # type: ignore[attr-defined]
 from typing import Any
 
-from detectors.events import Origin
-
 from config.errors import ConnectorError
+from detectors.events import Origin
 
 GENESIS = "0" * 64
 """The ``prev`` of a partition's first record."""

@@ -25,9 +25,9 @@ court judgments, rating downgrades, credit-limit and insurance cuts, and adverse
 same signals also appear, less often, at healthy firms (late months that recover, lawsuits,
 departing executives, false-alarm headlines), and about a third of news names the company
 instead of giving its id; a fifth of news is untagged, and a few euro customers are Chinese,
-with most of their news in Chinese. Nothing in the generator looks at a detector: gradual failures show
-warning signs with realistic noise and lags, and sudden ones (a quarter to a third of the
-defaults observed) show none.
+with most of their news in Chinese. Nothing in the generator looks at a detector: gradual
+failures show warning signs with realistic noise and lags, and sudden ones (a quarter to a
+third of the defaults observed) show none.
 """
 
 from __future__ import annotations
