@@ -58,6 +58,15 @@ class Reason(BaseModel):
     contribution: float
 
 
+class TermPd(BaseModel):
+    """The probability of default within ``months`` months."""
+
+    model_config = ConfigDict(frozen=True)
+
+    months: int
+    pd: float
+
+
 class Warning(BaseModel):
     """An early warning as written to ``warnings.jsonl``, the warnings topic and channels.
 
@@ -78,6 +87,9 @@ class Warning(BaseModel):
     previous_grade: str | None = None
     pd: float
     horizon_months: int
+    pd_term: list[TermPd] = []
+    """P(default within 3, 6, the horizon and 12 months), non-decreasing, ``pd`` at
+    ``horizon_months`` (`detectors.term`)."""
     rank: int
     portfolio_size: int
     action: str

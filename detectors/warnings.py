@@ -13,8 +13,9 @@ from detectors.features import INDEX, OTHER
 from detectors.grading import ACTIONS, GRADES, SEVERITY
 from detectors.policy import Decision
 from detectors.reasons import Explanation
-from detectors.records import Reason, Warning
+from detectors.records import Reason, TermPd, Warning
 from detectors.snapshots import EVIDENCE_FAMILIES, DefaultNotice, Evidence, Profile
+from detectors.term import cumulative_pd, terms
 
 _FAMILY = {family: i for i, family in enumerate(EVIDENCE_FAMILIES)}
 
@@ -43,6 +44,13 @@ def reasons_of(reasons: Explanation | None, x: np.ndarray) -> list[Reason]:
 
 def _value(value: float) -> float | None:
     return None if np.isnan(value) else round(float(value), 4)
+
+
+def term_of(pd: float, horizon_months: int) -> list[TermPd]:
+    """The published term structure of ``pd`` (six decimals, as ``pd`` itself: rounding
+    keeps it non-decreasing, and it gives the published ``pd`` at the horizon)."""
+    return [TermPd(months=m, pd=round(cumulative_pd(pd, horizon_months, m), 6))
+            for m in terms(horizon_months)]
 
 
 def evidence_for(reasons: list[Reason], evidence: Evidence) -> list[str]:
@@ -91,6 +99,7 @@ def from_decision(*, customer_id: str, at: int, decision: Decision, grade: int, 
         previous_grade=decision.previous_grade,
         pd=round(pd, 6),
         horizon_months=horizon_months,
+        pd_term=term_of(pd, horizon_months),
         rank=rank,
         portfolio_size=portfolio_size,
         action=ACTIONS[letter],
@@ -116,6 +125,7 @@ def from_default(notice: DefaultNotice, horizon_months: int,
         grade="E",
         pd=1.0,
         horizon_months=horizon_months,
+        pd_term=term_of(1.0, horizon_months),
         rank=0,
         portfolio_size=0,
         action=ACTIONS["E"],

@@ -1,5 +1,6 @@
 """What every early warning of a simulated run says about its score: reasons that add up to
-it, with plain-language labels; and every kind of model explains its score exactly."""
+it, with plain-language labels, and a PD term structure; every kind of model explains its
+score exactly."""
 
 from __future__ import annotations
 
@@ -28,14 +29,20 @@ PD_ROUNDING = 5e-7
 
 
 @pytest.fixture(scope="module")
-def early(tmp_path_factory: pytest.TempPathFactory) -> list[dict]:
+def warnings(tmp_path_factory: pytest.TempPathFactory) -> list[dict]:
+    """Every warning of a run on a small simulated book."""
     base = tmp_path_factory.mktemp("book")
     simulate(customers=200, months=18, seed=7, out=base / "feeds")
     run_folder(Settings(), base / "feeds", base / "out", notify=False)
-    warnings = [w for w in read_jsonl(base / "out" / WARNINGS)
-                if w["kind"] in ("early_warning", "escalation")]
-    assert len(warnings) >= 5
-    return warnings
+    return read_jsonl(base / "out" / WARNINGS)
+
+
+@pytest.fixture(scope="module")
+def early(warnings: list[dict]) -> list[dict]:
+    """The early warnings and escalations: the warnings a model's score explains."""
+    scored = [w for w in warnings if w["kind"] in ("early_warning", "escalation")]
+    assert len(scored) >= 5
+    return scored
 
 
 def test_baseline_and_contributions_add_up_to_the_score_on_every_warning(
@@ -86,3 +93,13 @@ def test_every_model_kind_explains_its_score_exactly(model: RiskModel) -> None:
     score = logit(model.predict(X))
     for base, row, z in zip(bases.tolist(), parts, score.tolist(), strict=True):
         assert abs(explanation(base, row).log_odds - z) <= 1e-6
+
+
+def test_every_warning_carries_a_monotone_term_structure_with_its_pd_at_the_horizon(
+        warnings: list[dict]) -> None:
+    for w in warnings:
+        months = [t["months"] for t in w["pd_term"]]
+        pds = [t["pd"] for t in w["pd_term"]]
+        assert months == [3, 6, 8, 12] and w["horizon_months"] == 8
+        assert pds == sorted(pds) and pds[0] >= 0.0 and pds[-1] <= 1.0
+        assert pds[months.index(w["horizon_months"])] == w["pd"]
