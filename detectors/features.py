@@ -170,7 +170,14 @@ LOG_SCALED = np.array([f.log_scaled for f in FEATURES])
 
 OTHER = "other"
 """The code of the reason that sums every contribution not listed by name (no feature)."""
-_LABELS = {OTHER: "all other signals together"}
+JUDGMENT, ADVERSE_NEWS = "court_judgment", "adverse_news"
+"""The codes of hard events' reasons (`detectors.hard`)."""
+_LABELS = {
+    OTHER: "all other signals together",
+    JUDGMENT: "court judgment (share of exposure)",
+    ADVERSE_NEWS: "adverse news (category)",
+}
+"""Labels of the reasons that are not features: the rest of a score, and hard events."""
 
 
 def label(code: str) -> str:

@@ -77,7 +77,7 @@ class Warning(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     warning_id: str
-    kind: str  # "early_warning" | "escalation" | "default" | "resolved"
+    kind: str  # "early_warning" | "escalation" | "default" | "hard_event" | "resolved"
     category: str  # family of the strongest reason: payment_delay, insolvency, news, ...
     customer_id: str
     customer_name: str | None = None

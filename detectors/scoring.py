@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from detectors.grading import GRADES
+from detectors.hard import HardEvent
 from detectors.models.base import Published
 from detectors.reasons import Explanation, explanation
 from detectors.snapshots import DefaultNotice, Snapshots
@@ -78,14 +79,16 @@ class Scorer:
 
     def day(self, day: int, items: list[Any]) -> list[Any]:
         """Between month ends the last published model scores; at a month end, the model
-        published at it (a day's items: the bucket's snapshots and defaults, and a model
-        if the learner published one at the end of the day)."""
+        published at it (a day's items: the bucket's snapshots, defaults and hard events,
+        passed on to the desk, and a model if the learner published one at the end of the
+        day)."""
         published = [i for i in items if isinstance(i, Published)]
         snapshots = [i for i in items if isinstance(i, Snapshots)]
         out: list[Any] = []
         for batch in (s for s in snapshots if not s.month_end):
             out.extend(self._score(day, batch))
-        out.extend(Send(self.name, day, n) for n in items if isinstance(n, DefaultNotice))
+        out.extend(Send(self.name, day, n) for n in items
+                   if isinstance(n, DefaultNotice | HardEvent))
         for model in sorted(published, key=lambda p: p.month):
             self.model = model
         for batch in (s for s in snapshots if s.month_end):

@@ -11,6 +11,7 @@ from detectors import features
 from detectors.clock import to_rfc3339
 from detectors.features import INDEX, OTHER
 from detectors.grading import ACTIONS, GRADES, SEVERITY
+from detectors.hard import JUDGMENT, HardEvent
 from detectors.policy import Decision
 from detectors.reasons import Explanation
 from detectors.records import Reason, TermPd, Warning
@@ -132,6 +133,36 @@ def from_default(notice: DefaultNotice, horizon_months: int,
         reasons=[Reason(code=f"default_{notice.kind}", label=f"default: {notice.kind}",
                         value=notice.kind, contribution=0.0)],
         evidence=list(notice.evidence),
+        **profile_fields(notice.profile, notice.exposure),
+        **lineage,
+    )
+
+
+def from_hard_event(notice: HardEvent, pd: float, grade: int, horizon_months: int,
+                    lineage: Mapping[str, str]) -> Warning:
+    """The warning a hard event gives on its own day: critical, with the customer's score
+    of that day (which counts the event) for its PD and grade, and at least a review of
+    the credit limit as its action."""
+    letter = GRADES[grade]
+    reason = Reason(code=notice.kind, label=features.label(notice.kind), value=notice.detail,
+                    contribution=0.0)
+    return Warning(
+        warning_id=warning_id(notice.customer_id, notice.at,
+                              f"{notice.kind}:{notice.event_id}", letter),
+        kind="hard_event",
+        category="registry" if notice.kind == JUDGMENT else "news",
+        customer_id=notice.customer_id,
+        event_time=to_rfc3339(notice.at),
+        severity="critical",
+        grade=letter,
+        pd=round(pd, 6),
+        horizon_months=horizon_months,
+        pd_term=term_of(pd, horizon_months),
+        rank=0,
+        portfolio_size=0,
+        action=ACTIONS[max(letter, "C")],
+        reasons=[reason],
+        evidence=[notice.event_id],
         **profile_fields(notice.profile, notice.exposure),
         **lineage,
     )
