@@ -6,8 +6,10 @@ from pathlib import Path
 
 import pytest
 from feedkit import customer, invoice, record, write_feeds
+from receivers import HttpReceiver
 
 from config.settings import DetectorSettings, Settings
+from connectors.channels.worker import DeliveryWorker
 from flows.run import WARNINGS, read_jsonl, run_folder
 
 SETTINGS = Settings()
@@ -69,3 +71,22 @@ def test_the_threshold_is_a_setting_and_any_worker_count_writes_the_same_bytes(
     run_folder(lenient, feeds, tmp_path / "three", notify=False, workers=3)
     assert (tmp_path / "three" / WARNINGS).read_bytes() == (
         tmp_path / "one" / WARNINGS).read_bytes()
+
+
+def test_hard_event_warnings_go_through_the_alert_routing(feeds: Path, tmp_path: Path) -> None:
+    receiver = HttpReceiver()
+    try:
+        url = f"json://127.0.0.1:{receiver.port}"
+        alerts = {"channels": {"now": f"{url}/now", "rest": f"{url}/rest"},
+                  "receivers": {"desk": ["now"], "others": ["rest"]},
+                  "route": {"receiver": "others", "group_wait": "0s", "group_interval": "0s",
+                            "routes": [{"match": {"kind": ["hard_event"]}, "receiver": "desk"}],
+                            "group_by": ["customer_id"]}}
+        settings = Settings(state_dir=tmp_path / "state", alerts=alerts)
+        run_folder(settings, feeds, tmp_path / "out")
+        DeliveryWorker(settings.alerts, tmp_path / "state").drain(max_seconds=20)
+    finally:
+        receiver.stop()
+    sent = "\n".join(r["body"] for r in receiver.requests if r["path"] == "/now")
+    warnings = hard(tmp_path / "out")
+    assert len(warnings) == 2 and all(w["warning_id"] in sent for w in warnings)
