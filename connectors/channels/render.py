@@ -67,6 +67,8 @@ def _facts(w: Warning) -> list[tuple[str, str]]:
     return [
         ("Grade", _grade(w)),
         ("Default probability", f"{w.pd:.1%} within {w.horizon_months} months"),
+        *([("By horizon", ", ".join(f"{t.pd:.1%} within {t.months} months"
+                                    for t in w.pd_term))] if w.pd_term else []),
         ("Rank", f"{w.rank} of {w.portfolio_size}"),
         ("Reasons", reasons or "none given"),
         ("Exposure", _money(w)),
