@@ -25,9 +25,9 @@ from detectors import events as ev
 from detectors.behaviour import PaymentBehaviour
 from detectors.clock import DAY, add_months, month_start, months_since_epoch, next_month_start
 from detectors.events import Envelope
-from detectors.features import INDEX, empty
+from detectors.features import ADVERSE_NEWS, INDEX, JUDGMENT, empty
 from detectors.financials import FinancialsDetector
-from detectors.hard import ADVERSE_NEWS, JUDGMENT, HardEvent, HardEventRules
+from detectors.hard import HardEvent, HardEventRules
 from detectors.ledger import NEVER, LedgerError, Ledgers
 from detectors.pending import PendingLabels, Resolved
 from detectors.records import DeadLetter

@@ -3,10 +3,10 @@
 `WarningDesk` runs beside each bucket. For every month-end snapshot it asks the customer's
 `WarningPolicy` (only customers under warning or within the alert budget need asking) and
 turns decisions into `Warning`s; a default, and a hard event (`detectors.hard`), becomes a
-warning of its own on its day. It keeps each
-customer's latest score for the watchlist and, when asked, writes every score as a row of
-``scores.jsonl``. Warnings also go, per day, to the alert feed (`AlertFeed`), which hands
-them to the notifier in event-time order with a tick at the end of every day.
+warning of its own on its day. It keeps each customer's latest score for the watchlist and,
+when asked, writes every score as a row of ``scores.jsonl``. Warnings also go, per day, to
+the alert feed (`AlertFeed`), which hands them to the notifier in event-time order with a
+tick at the end of every day.
 """
 
 from __future__ import annotations

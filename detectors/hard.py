@@ -22,10 +22,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from detectors.features import ADVERSE_NEWS, JUDGMENT
 from detectors.snapshots import Profile
-
-__all__ = ["ADVERSE_NEWS", "JUDGMENT", "HardEvent", "HardEventRules"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,7 +46,8 @@ class HardEventRules:
 
 @dataclass(frozen=True, slots=True)
 class HardEvent:
-    """A record that warns on its day: ``kind`` (`JUDGMENT` or `ADVERSE_NEWS`), what it
+    """A record that warns on its day: ``kind`` (`detectors.features.JUDGMENT` or
+    `detectors.features.ADVERSE_NEWS`), what it
     said (``detail``: the judgment's share of exposure, or the news category), the input
     event, and the customer's master data and exposure."""
 

@@ -98,7 +98,8 @@ class Warning(BaseModel):
     """The model's baseline log-odds: with the reasons' contributions it adds up to
     ``log_odds`` (None where no model explained the warning: defaults, resolutions)."""
     log_odds: float | None = None
-    """The score's log-odds, unrounded by the PD's six decimals: ``pd`` is its logistic."""
+    """The score's log-odds, to 1e-9 (finer than the PD's six decimals): ``pd`` is its
+    logistic, rounded."""
     evidence: list[str]
     exposure: float = 0.0
     insured_share: float | None = None

@@ -9,9 +9,9 @@ import numpy as np
 
 from detectors import features
 from detectors.clock import to_rfc3339
-from detectors.features import INDEX, OTHER
+from detectors.features import INDEX, JUDGMENT, OTHER
 from detectors.grading import ACTIONS, GRADES, SEVERITY
-from detectors.hard import JUDGMENT, HardEvent
+from detectors.hard import HardEvent
 from detectors.policy import Decision
 from detectors.reasons import Explanation
 from detectors.records import Reason, TermPd, Warning
