@@ -62,6 +62,11 @@ class DetectorSettings(BaseModel):
     registry_half_life_days: float = Field(180.0, gt=0)
     material_overdue_amount: float = Field(500.0, ge=0)
     """90+ days past due counts as a default only above this amount (reporting currency)."""
+    judgment_share_of_exposure: float = Field(0.1, gt=0)
+    """A court judgment of at least this share of the customer's open receivables warns on
+    its own day (`detectors.hard`)."""
+    hard_news_categories: list[str] = ["insolvency", "fraud"]
+    """News of any of these categories warns on its own day."""
 
 
 class ModelSettings(BaseModel):

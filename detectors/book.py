@@ -25,8 +25,9 @@ from detectors import events as ev
 from detectors.behaviour import PaymentBehaviour
 from detectors.clock import DAY, add_months, month_start, months_since_epoch, next_month_start
 from detectors.events import Envelope
-from detectors.features import INDEX, empty
+from detectors.features import ADVERSE_NEWS, INDEX, JUDGMENT, empty
 from detectors.financials import FinancialsDetector
+from detectors.hard import HardEvent, HardEventRules
 from detectors.ledger import NEVER, LedgerError, Ledgers
 from detectors.pending import PendingLabels, Resolved
 from detectors.records import DeadLetter
@@ -65,6 +66,7 @@ class BookSettings:
     registry_half_life_days: float = 180.0
     dormant_after_days: int = 120
     require_master_data: bool = True
+    hard_events: HardEventRules = HardEventRules()
 
     @classmethod
     def from_settings(cls, settings: Any) -> BookSettings:
@@ -72,7 +74,9 @@ class BookSettings:
         return cls(settings.horizon_months, tuple(sorted(settings.fx_rates.items())),
                    settings.reporting_currency, d.material_overdue_amount,
                    d.news_half_life_days, d.registry_half_life_days, d.dormant_after_days,
-                   d.require_master_data)
+                   d.require_master_data,
+                   HardEventRules(d.judgment_share_of_exposure,
+                                  tuple(d.hard_news_categories)))
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,6 +145,7 @@ class CustomerBook:
             self.accepted += 1
             self.t.last_day[slot] = day
             out.extend(self._event_default(slot, envelope.event, day))
+            out.extend(self._hard_event(slot, envelope.event, day))
             if material and self.t.defaulted_at[slot] == NEVER:
                 moved[slot] = max(envelope.event.at, day * DAY)
         moved = {s: at for s, at in moved.items() if self.t.defaulted_at[s] == NEVER}
@@ -285,6 +290,30 @@ class CustomerBook:
                 if owed * self._rates[event.currency] >= self.settings.material_overdue_amount:
                     return self._default(slot, event.at, known_at, "dpd90", (event.event_id,))
         return []
+
+    def _hard_event(self, slot: int, event: ev.Event, day: int) -> list[Any]:
+        """A record that warns on its own day (`detectors.hard`), for a customer that has
+        not defaulted; sent on the day it was applied, as the day's snapshot is."""
+        if self.t.defaulted_at[slot] != NEVER:
+            return []
+        rules = self.settings.hard_events
+        exposure = self.ledgers.total_open(slot)
+        match event:
+            case ev.CourtJudgment():
+                amount = self._fx(event.amount, event.currency)
+                if not rules.judgment(amount, exposure):
+                    return []
+                kind, detail = JUDGMENT, round(amount / exposure, 4)
+            case ev.NewsItem():
+                category = rules.news(event.categories)
+                if category is None:
+                    return []
+                kind, detail = ADVERSE_NEWS, category
+            case _:
+                return []
+        notice = HardEvent(self.ids[slot], slot, event.at, kind, detail, event.event_id,
+                           self.profiles[slot], exposure)
+        return [Send(self.name, day, notice)]
 
     def _ledger_default(self, slot: int, day: int) -> list[Any]:
         """The customer's open invoices crossed the default line by ``day``."""

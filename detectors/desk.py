@@ -2,10 +2,11 @@
 
 `WarningDesk` runs beside each bucket. For every month-end snapshot it asks the customer's
 `WarningPolicy` (only customers under warning or within the alert budget need asking) and
-turns decisions into `Warning`s; a default becomes a warning of its own. It keeps each
-customer's latest score for the watchlist and, when asked, writes every score as a row of
-``scores.jsonl``. Warnings also go, per day, to the alert feed (`AlertFeed`), which hands
-them to the notifier in event-time order with a tick at the end of every day.
+turns decisions into `Warning`s; a default, and a hard event (`detectors.hard`), becomes a
+warning of its own on its day. It keeps each customer's latest score for the watchlist and,
+when asked, writes every score as a row of ``scores.jsonl``. Warnings also go, per day, to
+the alert feed (`AlertFeed`), which hands them to the notifier in event-time order with a
+tick at the end of every day.
 """
 
 from __future__ import annotations
@@ -20,13 +21,14 @@ import numpy as np
 from detectors.clock import DAY, to_rfc3339
 from detectors.features import CODES, INDEX
 from detectors.grading import GRADES
+from detectors.hard import HardEvent
 from detectors.policy import WarningPolicy, budget_ranks
 from detectors.records import Warning
 from detectors.scoring import Ranks, Scored
 from detectors.snapshots import DefaultNotice
 from detectors.stage import Send
 from detectors.table import Column, Table
-from detectors.warnings import from_decision, from_default, reasons_of
+from detectors.warnings import from_decision, from_default, from_hard_event, reasons_of
 
 ALERTS = "alerts"
 """The key of the step that orders warnings for the notifier."""
@@ -104,8 +106,14 @@ class WarningDesk:
         out: list[Any] = []
         if False in scored:
             out.extend(self._scores(scored[False], ranks[False], decide=False))
-        for notice in sorted((n for n in items if isinstance(n, DefaultNotice)),
-                             key=lambda n: (n.at, n.customer_id)):
+        defaults = sorted((n for n in items if isinstance(n, DefaultNotice)),
+                          key=lambda n: (n.at, n.customer_id))
+        defaulted = {n.customer_id for n in defaults}  # the default message says it all
+        for hard in sorted((n for n in items if isinstance(n, HardEvent)
+                            and n.customer_id not in defaulted),
+                           key=lambda n: (n.at, n.customer_id, n.event_id)):
+            out.append(self._hard(hard))
+        for notice in defaults:
             out.append(self._default(notice))
         if True in scored:
             out.extend(self._scores(scored[True], ranks[True], decide=True))
@@ -146,6 +154,14 @@ class WarningDesk:
                        GRADES.index("E"), _DEFAULT, True)
         return warning
 
+    def _hard(self, notice: HardEvent) -> Warning:
+        """A hard event's warning, with the customer's latest score: the one taken that
+        day after the event (every hard event moves a live customer's risk, so the book
+        snapshots it the same day, and the day's scores come before this)."""
+        t = self.latest
+        return from_hard_event(notice, float(t.pd[notice.slot]), int(t.grade[notice.slot]),
+                               self.settings.horizon_months, self.lineage)
+
     def _scores(self, scored: Scored, ranks: Ranks, decide: bool) -> list[Any]:
         s = scored.snapshots
         size = ranks.portfolio_size
@@ -160,8 +176,9 @@ class WarningDesk:
         for i, customer in enumerate(s.customer_ids):
             pd, grade, rank = float(scored.pd[i]), int(scored.grade[i]), int(ranks.rank[i])
             reasons = scored.reasons[i]
+            top = reasons.top if reasons is not None else None
             self._remember(int(s.slots[i]), customer, s.profiles[i].name, int(s.at[i]),
-                           round(pd, 6), grade, INDEX[reasons[0][0]] if reasons else _NONE,
+                           round(pd, 6), grade, INDEX[top] if top is not None else _NONE,
                            False)
             if self.score_rows:
                 out.append(self._row(scored, i, rank, size))

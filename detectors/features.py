@@ -168,10 +168,24 @@ LOG_SCALED = np.array([f.log_scaled for f in FEATURES])
 """Per column: whether linear models see it as ``sign(x) * log1p(|x|)``."""
 
 
+OTHER = "other"
+"""The code of the reason that sums every contribution not listed by name (no feature)."""
+JUDGMENT, ADVERSE_NEWS = "court_judgment", "adverse_news"
+"""The codes of hard events' reasons (`detectors.hard`)."""
+_LABELS = {
+    OTHER: "all other signals together",
+    JUDGMENT: "court judgment (share of exposure)",
+    ADVERSE_NEWS: "adverse news (category)",
+}
+"""Labels of the reasons that are not features: the rest of a score, and hard events."""
+
+
 def label(code: str) -> str:
     """The plain-language label of a feature code (the code itself, humanised, if unknown)."""
     feature = CATALOGUE.get(code)
-    return feature.label if feature is not None else code.replace("_", " ")
+    if feature is not None:
+        return feature.label
+    return _LABELS.get(code, code.replace("_", " "))
 
 
 def family(code: str) -> str:

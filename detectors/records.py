@@ -47,7 +47,8 @@ class DeadLetter:
 
 
 class Reason(BaseModel):
-    """One signal behind a score: its value and its contribution to the log-odds."""
+    """One signal behind a score: its value and its contribution to the log-odds (code
+    ``other``: the sum of every contribution not listed by name)."""
 
     model_config = ConfigDict(frozen=True)
 
@@ -55,6 +56,15 @@ class Reason(BaseModel):
     label: str
     value: float | str | None
     contribution: float
+
+
+class TermPd(BaseModel):
+    """The probability of default within ``months`` months."""
+
+    model_config = ConfigDict(frozen=True)
+
+    months: int
+    pd: float
 
 
 class Warning(BaseModel):
@@ -67,7 +77,7 @@ class Warning(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     warning_id: str
-    kind: str  # "early_warning" | "escalation" | "default" | "resolved"
+    kind: str  # "early_warning" | "escalation" | "default" | "hard_event" | "resolved"
     category: str  # family of the strongest reason: payment_delay, insolvency, news, ...
     customer_id: str
     customer_name: str | None = None
@@ -77,10 +87,19 @@ class Warning(BaseModel):
     previous_grade: str | None = None
     pd: float
     horizon_months: int
+    pd_term: list[TermPd] = []
+    """P(default within 3, 6, the horizon and 12 months), non-decreasing, ``pd`` at
+    ``horizon_months`` (`detectors.term`)."""
     rank: int
     portfolio_size: int
     action: str
     reasons: list[Reason]
+    baseline: float | None = None
+    """The model's baseline log-odds: with the reasons' contributions it adds up to
+    ``log_odds`` (None where no model explained the warning: defaults, resolutions)."""
+    log_odds: float | None = None
+    """The score's log-odds, to 1e-9 (finer than the PD's six decimals): ``pd`` is its
+    logistic, rounded."""
     evidence: list[str]
     exposure: float = 0.0
     insured_share: float | None = None

@@ -16,28 +16,25 @@ from typing import Any
 
 import numpy as np
 
-from detectors.features import CODES
 from detectors.grading import GRADES
+from detectors.hard import HardEvent
 from detectors.models.base import Published
+from detectors.reasons import Explanation, explanation
 from detectors.snapshots import DefaultNotice, Snapshots
 from detectors.stage import Send
 
 RANKER = "ranker"
-MAX_REASONS = 5
-
-Reasons = tuple[tuple[str, float], ...]
-"""(feature code, contribution to the log-odds) of the strongest risk-raising features."""
 
 
 @dataclass(slots=True)
 class Scored:
-    """Snapshots with their PD, grade (index into `GRADES`), reasons (for rows graded
-    where a warning may follow; empty otherwise) and the version of the model."""
+    """Snapshots with their PD, grade (index into `GRADES`), explanation (for rows graded
+    where a warning may follow; None otherwise) and the version of the model."""
 
     snapshots: Snapshots
     pd: np.ndarray
     grade: np.ndarray
-    reasons: list[Reasons]
+    reasons: list[Explanation | None]
     model_version: str
 
 
@@ -82,14 +79,16 @@ class Scorer:
 
     def day(self, day: int, items: list[Any]) -> list[Any]:
         """Between month ends the last published model scores; at a month end, the model
-        published at it (a day's items: the bucket's snapshots and defaults, and a model
-        if the learner published one at the end of the day)."""
+        published at it (a day's items: the bucket's snapshots, defaults and hard events,
+        passed on to the desk, and a model if the learner published one at the end of the
+        day)."""
         published = [i for i in items if isinstance(i, Published)]
         snapshots = [i for i in items if isinstance(i, Snapshots)]
         out: list[Any] = []
         for batch in (s for s in snapshots if not s.month_end):
             out.extend(self._score(day, batch))
-        out.extend(Send(self.name, day, n) for n in items if isinstance(n, DefaultNotice))
+        out.extend(Send(self.name, day, n) for n in items
+                   if isinstance(n, DefaultNotice | HardEvent))
         for model in sorted(published, key=lambda p: p.month):
             self.model = model
         for batch in (s for s in snapshots if s.month_end):
@@ -106,22 +105,16 @@ class Scorer:
         model = self.model.champion
         pd = model.predict(snapshots.X)
         grade = grades_of(pd, self.grade_bounds)
-        reasons: list[Reasons] = [()] * len(pd)
+        reasons: list[Explanation | None] = [None] * len(pd)
         explain = np.flatnonzero(grade >= self.warn_from)
         if len(explain):
-            _, contributions = model.explain(snapshots.X[explain])
-            for row, values in zip(explain.tolist(), contributions, strict=True):
-                reasons[row] = top_reasons(values)
+            bases, contributions = model.explain(snapshots.X[explain])
+            for row, base, values in zip(explain.tolist(), bases.tolist(), contributions,
+                                         strict=True):
+                reasons[row] = explanation(base, values)
         scored = Scored(snapshots, pd, grade, reasons, self.model.version)
         pds = Pds(self.name, snapshots.month_end, pd, snapshots.customer_ids)
         return [Send(RANKER, day, pds), Send(self.name, day, scored)]
-
-
-def top_reasons(contributions: np.ndarray) -> Reasons:
-    """The features that raised the log-odds most, strongest first (ties by code)."""
-    raising = np.flatnonzero(contributions > 0)
-    ranked = sorted(raising.tolist(), key=lambda i: (-contributions[i], CODES[i]))
-    return tuple((CODES[i], float(contributions[i])) for i in ranked[:MAX_REASONS])
 
 
 class Ranker:

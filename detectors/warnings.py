@@ -9,12 +9,14 @@ import numpy as np
 
 from detectors import features
 from detectors.clock import to_rfc3339
-from detectors.features import INDEX
+from detectors.features import INDEX, JUDGMENT, OTHER
 from detectors.grading import ACTIONS, GRADES, SEVERITY
+from detectors.hard import HardEvent
 from detectors.policy import Decision
-from detectors.records import Reason, Warning
-from detectors.scoring import Reasons
+from detectors.reasons import Explanation
+from detectors.records import Reason, TermPd, Warning
 from detectors.snapshots import EVIDENCE_FAMILIES, DefaultNotice, Evidence, Profile
+from detectors.term import cumulative_pd, terms
 
 _FAMILY = {family: i for i, family in enumerate(EVIDENCE_FAMILIES)}
 
@@ -25,22 +27,39 @@ def warning_id(customer_id: str, at: int, kind: str, grade: str) -> str:
     return f"w-{digest[:20]}"
 
 
-def reasons_of(reasons: Reasons, x: np.ndarray) -> list[Reason]:
+LOG_ODDS_DIGITS = 9
+"""Log-odds are published to 1e-9, so a warning's baseline and up to seven reasons add up
+to its log-odds within 1e-8, well inside the 1e-6 that explanations promise."""
+
+
+def reasons_of(reasons: Explanation | None, x: np.ndarray) -> list[Reason]:
     """The reasons as published: each feature's label, value (None where the feeds said
-    nothing: a tree can read silence as risk) and contribution."""
-    return [Reason(code=code, label=features.label(code), value=_value(x[INDEX[code]]),
-                   contribution=round(c, 4)) for code, c in reasons]
+    nothing: a tree can read silence as risk, and for the sum of the others) and
+    contribution."""
+    if reasons is None:
+        return []
+    return [Reason(code=code, label=features.label(code),
+                   value=None if code == OTHER else _value(x[INDEX[code]]),
+                   contribution=round(c, LOG_ODDS_DIGITS)) for code, c in reasons.listed]
 
 
 def _value(value: float) -> float | None:
     return None if np.isnan(value) else round(float(value), 4)
 
 
+def term_of(pd: float, horizon_months: int) -> list[TermPd]:
+    """The published term structure of ``pd`` (six decimals, as ``pd`` itself: rounding
+    keeps it non-decreasing, and it gives the published ``pd`` at the horizon)."""
+    return [TermPd(months=m, pd=round(cumulative_pd(pd, horizon_months, m), 6))
+            for m in terms(horizon_months)]
+
+
 def evidence_for(reasons: list[Reason], evidence: Evidence) -> list[str]:
-    """The input events behind the reasons, by the evidence family of each."""
+    """The input events behind the reasons, by the evidence family of each (the sum of
+    the others has none)."""
     out: list[str] = []
     for reason in reasons:
-        family = _FAMILY.get(features.family(reason.code))
+        family = None if reason.code == OTHER else _FAMILY.get(features.family(reason.code))
         for event_id in evidence[family] if family is not None else ():
             if event_id not in out:
                 out.append(event_id)
@@ -63,16 +82,17 @@ def profile_fields(profile: Profile, exposure: float) -> dict[str, object]:
 
 
 def from_decision(*, customer_id: str, at: int, decision: Decision, grade: int, pd: float,
-                  rank: int, portfolio_size: int, reasons: Reasons, x: np.ndarray,
+                  rank: int, portfolio_size: int, reasons: Explanation | None, x: np.ndarray,
                   evidence: Evidence, profile: Profile, exposure: float,
                   horizon_months: int, lineage: Mapping[str, str]) -> Warning:
     """The warning for a scored month-end snapshot the policy decided to act on."""
     listed = reasons_of(reasons, x)
     letter = GRADES[grade]
+    top = reasons.top if reasons is not None else None
     return Warning(
         warning_id=warning_id(customer_id, at, decision.kind, letter),
         kind=decision.kind,
-        category=features.family(listed[0].code) if listed else "none",
+        category=features.family(top) if top is not None else "none",
         customer_id=customer_id,
         event_time=to_rfc3339(at),
         severity="info" if decision.kind == "resolved" else SEVERITY[letter],
@@ -80,10 +100,13 @@ def from_decision(*, customer_id: str, at: int, decision: Decision, grade: int, 
         previous_grade=decision.previous_grade,
         pd=round(pd, 6),
         horizon_months=horizon_months,
+        pd_term=term_of(pd, horizon_months),
         rank=rank,
         portfolio_size=portfolio_size,
         action=ACTIONS[letter],
         reasons=listed,
+        baseline=None if reasons is None else round(reasons.base, LOG_ODDS_DIGITS),
+        log_odds=None if reasons is None else round(reasons.log_odds, LOG_ODDS_DIGITS),
         evidence=evidence_for(listed, evidence),
         **profile_fields(profile, exposure),
         **lineage,
@@ -103,12 +126,43 @@ def from_default(notice: DefaultNotice, horizon_months: int,
         grade="E",
         pd=1.0,
         horizon_months=horizon_months,
+        pd_term=term_of(1.0, horizon_months),
         rank=0,
         portfolio_size=0,
         action=ACTIONS["E"],
         reasons=[Reason(code=f"default_{notice.kind}", label=f"default: {notice.kind}",
                         value=notice.kind, contribution=0.0)],
         evidence=list(notice.evidence),
+        **profile_fields(notice.profile, notice.exposure),
+        **lineage,
+    )
+
+
+def from_hard_event(notice: HardEvent, pd: float, grade: int, horizon_months: int,
+                    lineage: Mapping[str, str]) -> Warning:
+    """The warning a hard event gives on its own day: critical, with the customer's score
+    of that day (which counts the event) for its PD and grade, and at least a review of
+    the credit limit as its action."""
+    letter = GRADES[grade]
+    reason = Reason(code=notice.kind, label=features.label(notice.kind), value=notice.detail,
+                    contribution=0.0)
+    return Warning(
+        warning_id=warning_id(notice.customer_id, notice.at,
+                              f"{notice.kind}:{notice.event_id}", letter),
+        kind="hard_event",
+        category="registry" if notice.kind == JUDGMENT else "news",
+        customer_id=notice.customer_id,
+        event_time=to_rfc3339(notice.at),
+        severity="critical",
+        grade=letter,
+        pd=round(pd, 6),
+        horizon_months=horizon_months,
+        pd_term=term_of(pd, horizon_months),
+        rank=0,
+        portfolio_size=0,
+        action=ACTIONS[max(letter, "C")],
+        reasons=[reason],
+        evidence=[notice.event_id],
         **profile_fields(notice.profile, notice.exposure),
         **lineage,
     )

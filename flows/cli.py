@@ -341,13 +341,16 @@ def format_summary(summary: dict[str, Any]) -> str:
 
 
 def format_watchlist(rows: list[dict[str, Any]]) -> str:
-    """The watchlist as a fixed-width table."""
+    """The watchlist as a fixed-width table, the top reason by its plain-language label."""
+    from detectors.features import label
+
     header = f"{'rank':>4}  {'customer':<12} {'name':<32} {'grade':<5} {'pd':>7}  top reason"
     lines = [header, "-" * len(header)]
     for row in rows:
+        reason = row["top_reason"]
         lines.append(
             f"{row['rank']:>4}  {row['customer_id']:<12} {(row['name'] or '')[:32]:<32} "
-            f"{row['grade']:<5} {row['pd']:>7.2%}  {row['top_reason'] or ''}"
+            f"{row['grade']:<5} {row['pd']:>7.2%}  {label(reason) if reason else ''}"
         )
     return "\n".join(lines)
 

@@ -378,7 +378,7 @@ def format_explanation(doc: dict[str, Any]) -> str:
             out.append("  the replayed state gives exactly the scored features: "
                        + ("yes" if doc["score_consistent"] else "NO"))
     out.append(f"reasons ({doc['reasons_source']}):")
-    out += [f"  {r['code']:<20} {r['value']!s:>12}  +{r['contribution']}  {r['label']}"
+    out += [f"  {r['code']:<20} {r['value']!s:>12}  {r['contribution']:+.4f}  {r['label']}"
             for r in doc["reasons"]]
     snapshot = doc.get("snapshot")
     if snapshot is not None:

@@ -321,11 +321,13 @@ def test_messages_carry_what_a_desk_acts_on_in_every_format(tmp_path: Path) -> N
                                 "b": {"url": "json://127.0.0.1:1/b", "body_format": "text"}},
                       receivers={"credit": ["a", "b"], "escalation": ["b"]})
     h = Harness(config, tmp_path)
-    h.notifier.submit(warning(1, rank=3))
+    h.notifier.submit(warning(1, rank=3, pd_term=[{"months": 3, "pd": 0.04},
+                                                 {"months": 12, "pd": 0.146}]))
     [(_t, html, fmt)] = h.sent("a")
     [(_t, text, _f)] = h.channels["b"].sent
     assert fmt == "html" and '<a href="https://creditradar.local/warnings/w1">' in html
-    for expected in ("B → C", "10.0% within 8 months", "3 of 500", "DSO days = 71.0",
+    for expected in ("B → C", "10.0% within 8 months", "14.6% within 12 months",
+                     "3 of 500", "DSO days = 71.0",
                      "100,000 EUR, 50% insured", "Review the limit",
                      "https://creditradar.local/warnings/w1"):
         assert expected in text

@@ -11,6 +11,7 @@ from detectors.desk import DeskSettings, WarningDesk
 from detectors.features import INDEX, empty
 from detectors.models.base import Published
 from detectors.models.scorecard import PriorScorecard
+from detectors.reasons import Explanation
 from detectors.records import Warning
 from detectors.scoring import RANKER, Pds, Ranker, Ranks, Scored, Scorer
 from detectors.snapshots import EVIDENCE_FAMILIES, DefaultNotice, Profile, Snapshots
@@ -86,15 +87,15 @@ def test_a_scorer_uses_the_model_of_the_last_month_end_and_a_new_one_from_its_mo
     assert [o.to for o in out if isinstance(o, Send)] == [RANKER, "b1", RANKER, "b1"]
     # Reasons only where a warning may follow (grade C or worse).
     low = scorer.day(6, [snapshots(["Z"], [0.0], False)])
-    assert [o.item.reasons for o in low if isinstance(o.item, Scored)] == [[()]]
-    assert month_end.reasons[0][0][0] == "max_dpd"
+    assert [o.item.reasons for o in low if isinstance(o.item, Scored)] == [[None]]
+    assert month_end.reasons[0].top == "max_dpd"
 
 
 def scored(customers: list[str], pd: list[float], grade: list[int], month_end: bool,
            at: int = JUN) -> Scored:
     s = snapshots(customers, [40.0] * len(customers), month_end, at)
     return Scored(s, np.array(pd), np.array(grade, dtype=np.int8),
-                  [(("max_dpd", 1.0),)] * len(customers), "m1")
+                  [Explanation(-4.0, (("max_dpd", 1.0),))] * len(customers), "m1")
 
 
 def desk(**policy: object) -> WarningDesk:

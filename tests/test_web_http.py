@@ -296,6 +296,7 @@ def test_inbox_steps_and_silences_are_recorded(served: Served) -> None:
     page = alice.get(f"/warnings/{wid}").text
     silence_id = re.search(r"(sil-[0-9a-f]{12})", page).group(1)
     assert "in talks with the customer" in page
+    assert "the model's baseline" in page and "12m " in page  # reasons add up; by horizon
     expired = alice.post(f"/silences/{silence_id}/expire",
                          data={"csrf": token, "comment": "talks failed",
                                "back": f"/warnings/{wid}"})

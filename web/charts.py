@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from detectors.clock import parse_time
+from detectors.term import cumulative_pd
 
 WIDTH, HEIGHT, PAD = 640, 200, 32
 
@@ -60,11 +61,10 @@ def pd_history(history: list[dict[str, Any]], warnings: list[dict[str, Any]]) ->
 
 
 def term_structure(pd: float | None, horizon_months: int) -> list[dict[str, Any]]:
-    """Cumulative PD by month up to the horizon, under a constant monthly hazard that gives
-    ``pd`` at the horizon: ``1 - (1 - pd) ** (m / horizon)``."""
+    """Cumulative PD by month up to the horizon (`detectors.term.cumulative_pd`: a constant
+    monthly hazard that gives ``pd`` at the horizon), with each bar's height in percent."""
     if pd is None or horizon_months < 1:
         return []
-    p = min(max(pd, 0.0), 1.0)
-    return [{"month": m, "pd": 1.0 - (1.0 - p) ** (m / horizon_months),
-             "height": round(100 * (1.0 - (1.0 - p) ** (m / horizon_months)), 1)}
-            for m in range(1, horizon_months + 1)]
+    cumulative = [cumulative_pd(pd, horizon_months, m) for m in range(1, horizon_months + 1)]
+    return [{"month": m, "pd": p, "height": round(100 * p, 1)}
+            for m, p in enumerate(cumulative, start=1)]

@@ -18,6 +18,7 @@ from connectors.channels.escape import (
     for_text,
     url_part,
 )
+from detectors.features import OTHER
 from detectors.records import Warning
 
 TOP_REASONS = 3
@@ -59,12 +60,15 @@ def _money(w: Warning) -> str:
 
 def _facts(w: Warning) -> list[tuple[str, str]]:
     reasons = "; ".join(
-        f"{r.label} = {r.value}" for r in sorted(w.reasons, key=lambda r: -r.contribution)[
+        f"{r.label} = {r.value}" for r in sorted(
+            (r for r in w.reasons if r.code != OTHER), key=lambda r: -r.contribution)[
             :TOP_REASONS]
     )
     return [
         ("Grade", _grade(w)),
         ("Default probability", f"{w.pd:.1%} within {w.horizon_months} months"),
+        *([("By horizon", ", ".join(f"{t.pd:.1%} within {t.months} months"
+                                    for t in w.pd_term))] if w.pd_term else []),
         ("Rank", f"{w.rank} of {w.portfolio_size}"),
         ("Reasons", reasons or "none given"),
         ("Exposure", _money(w)),
