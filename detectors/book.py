@@ -29,6 +29,7 @@ from detectors.features import ADVERSE_NEWS, INDEX, JUDGMENT, empty
 from detectors.financials import FinancialsDetector
 from detectors.hard import HardEvent, HardEventRules
 from detectors.ledger import NEVER, LedgerError, Ledgers
+from detectors.money import in_reporting
 from detectors.pending import PendingLabels, Resolved
 from detectors.records import DeadLetter
 from detectors.signals import NewsDetector, RegistryDetector
@@ -253,9 +254,9 @@ class CustomerBook:
         return self._note(slot, "registry", event.event_id, True)
 
     def _profile(self, slot: int, record: ev.CustomerRecord) -> None:
-        rate = self._rates.get(record.currency or self.settings.reporting_currency, 1.0)
-        limit = None if record.credit_limit is None else record.credit_limit * rate
-        insured = None if record.insured_limit is None else record.insured_limit * rate
+        reporting = self.settings.reporting_currency
+        limit = in_reporting(record.credit_limit, record.currency, self._rates, reporting)
+        insured = in_reporting(record.insured_limit, record.currency, self._rates, reporting)
         self.profiles[slot] = Profile(  # codes and tags repeat across the book: one copy each
             record.name, _shared(record.country), _shared(record.industry),
             _shared(record.currency), limit, insured, tuple(map(sys.intern, record.tags)))

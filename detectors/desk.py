@@ -46,12 +46,14 @@ class DeskSettings:
     resolve_after: int = 3
     budget_per_1000: float = 30.0
     budget: int | None = None
+    reporting_currency: str = "EUR"
 
     @classmethod
     def from_settings(cls, settings: Any) -> DeskSettings:
         p = settings.policy
         return cls(settings.horizon_months, p.warn_from_grade, p.resolve_below_grade,
-                   p.resolve_after_months, p.budget_per_1000, p.budget)
+                   p.resolve_after_months, p.budget_per_1000, p.budget,
+                   settings.reporting_currency)
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,7 +151,8 @@ class WarningDesk:
         t.top[slot], t.defaulted[slot] = top, defaulted
 
     def _default(self, notice: DefaultNotice) -> Warning:
-        warning = from_default(notice, self.settings.horizon_months, self.lineage)
+        warning = from_default(notice, self.settings.horizon_months,
+                               self.settings.reporting_currency, self.lineage)
         self._remember(notice.slot, notice.customer_id, notice.profile.name, notice.at, 1.0,
                        GRADES.index("E"), _DEFAULT, True)
         return warning
@@ -160,7 +163,8 @@ class WarningDesk:
         snapshots it the same day, and the day's scores come before this)."""
         t = self.latest
         return from_hard_event(notice, float(t.pd[notice.slot]), int(t.grade[notice.slot]),
-                               self.settings.horizon_months, self.lineage)
+                               self.settings.horizon_months,
+                               self.settings.reporting_currency, self.lineage)
 
     def _scores(self, scored: Scored, ranks: Ranks, decide: bool) -> list[Any]:
         s = scored.snapshots
@@ -195,7 +199,7 @@ class WarningDesk:
                     pd=pd, rank=rank, portfolio_size=size, reasons=reasons, x=s.X[i],
                     evidence=s.evidence_of(i), profile=s.profiles[i],
                     exposure=float(s.exposure[i]), horizon_months=settings.horizon_months,
-                    lineage=lineage))
+                    currency=settings.reporting_currency, lineage=lineage))
         return out
 
     def _row(self, scored: Scored, i: int, rank: int, size: int) -> ScoreRow:

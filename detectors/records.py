@@ -102,8 +102,12 @@ class Warning(BaseModel):
     logistic, rounded."""
     evidence: list[str]
     exposure: float = 0.0
+    """Open receivables, in ``currency``."""
     insured_share: float | None = None
     currency: str | None = None
+    """The currency of the amounts in this record: the reporting currency."""
+    customer_currency: str | None = None
+    """The customer's own currency, from its master data."""
     country: str | None = None
     industry: str | None = None
     tags: list[str] = []

@@ -66,7 +66,9 @@ def evidence_for(reasons: list[Reason], evidence: Evidence) -> list[str]:
     return out
 
 
-def profile_fields(profile: Profile, exposure: float) -> dict[str, object]:
+def profile_fields(profile: Profile, exposure: float, currency: str) -> dict[str, object]:
+    """The customer's master data and exposure; ``currency`` is the reporting currency,
+    in which the exposure and the insured limit behind ``insured_share`` are held."""
     insured = None
     if profile.insured_limit is not None and exposure > 0:
         insured = round(min(1.0, profile.insured_limit / exposure), 4)
@@ -74,7 +76,8 @@ def profile_fields(profile: Profile, exposure: float) -> dict[str, object]:
         "customer_name": profile.name,
         "exposure": round(exposure, 2),
         "insured_share": insured,
-        "currency": profile.currency,
+        "currency": currency,
+        "customer_currency": profile.currency,
         "country": profile.country,
         "industry": profile.industry,
         "tags": list(profile.tags),
@@ -84,7 +87,7 @@ def profile_fields(profile: Profile, exposure: float) -> dict[str, object]:
 def from_decision(*, customer_id: str, at: int, decision: Decision, grade: int, pd: float,
                   rank: int, portfolio_size: int, reasons: Explanation | None, x: np.ndarray,
                   evidence: Evidence, profile: Profile, exposure: float,
-                  horizon_months: int, lineage: Mapping[str, str]) -> Warning:
+                  horizon_months: int, currency: str, lineage: Mapping[str, str]) -> Warning:
     """The warning for a scored month-end snapshot the policy decided to act on."""
     listed = reasons_of(reasons, x)
     letter = GRADES[grade]
@@ -108,12 +111,12 @@ def from_decision(*, customer_id: str, at: int, decision: Decision, grade: int, 
         baseline=None if reasons is None else round(reasons.base, LOG_ODDS_DIGITS),
         log_odds=None if reasons is None else round(reasons.log_odds, LOG_ODDS_DIGITS),
         evidence=evidence_for(listed, evidence),
-        **profile_fields(profile, exposure),
+        **profile_fields(profile, exposure, currency),
         **lineage,
     )
 
 
-def from_default(notice: DefaultNotice, horizon_months: int,
+def from_default(notice: DefaultNotice, horizon_months: int, currency: str,
                  lineage: Mapping[str, str]) -> Warning:
     """The message that a customer has defaulted (not an early warning: the event itself)."""
     return Warning(
@@ -133,13 +136,13 @@ def from_default(notice: DefaultNotice, horizon_months: int,
         reasons=[Reason(code=f"default_{notice.kind}", label=f"default: {notice.kind}",
                         value=notice.kind, contribution=0.0)],
         evidence=list(notice.evidence),
-        **profile_fields(notice.profile, notice.exposure),
+        **profile_fields(notice.profile, notice.exposure, currency),
         **lineage,
     )
 
 
 def from_hard_event(notice: HardEvent, pd: float, grade: int, horizon_months: int,
-                    lineage: Mapping[str, str]) -> Warning:
+                    currency: str, lineage: Mapping[str, str]) -> Warning:
     """The warning a hard event gives on its own day: critical, with the customer's score
     of that day (which counts the event) for its PD and grade, and at least a review of
     the credit limit as its action."""
@@ -163,6 +166,6 @@ def from_hard_event(notice: HardEvent, pd: float, grade: int, horizon_months: in
         action=ACTIONS[max(letter, "C")],
         reasons=[reason],
         evidence=[notice.event_id],
-        **profile_fields(notice.profile, notice.exposure),
+        **profile_fields(notice.profile, notice.exposure, currency),
         **lineage,
     )

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,6 +19,7 @@ from typing import Any
 from sqlalchemy import Connection
 
 from detectors.clock import parse_time, to_rfc3339, to_seconds
+from detectors.money import in_reporting
 from web.db import Store, customers, scores, warnings
 
 WARNINGS, SCORES, WATCHLIST, AUDIT = "warnings.jsonl", "scores.jsonl", "watchlist.jsonl", "audit"
@@ -45,9 +46,14 @@ def normal_time(text: str) -> str:
 class Follower:
     """Copies new lines of a run's outputs under ``out`` into ``store``."""
 
-    def __init__(self, out: Path, store: Store) -> None:
+    def __init__(self, out: Path, store: Store, fx_rates: Mapping[str, float] | None = None,
+                 reporting_currency: str = "EUR") -> None:
+        """``fx_rates`` and ``reporting_currency``: the run's settings, so that limits are
+        shown in the currency of the exposure the run wrote (`detectors.money`)."""
         self.out = Path(out)
         self.store = store
+        self.fx_rates = dict(fx_rates or {reporting_currency: 1.0})
+        self.reporting_currency = reporting_currency
 
     def poll(self) -> int:
         """Read what was appended since the last poll; returns how many lines were taken."""
@@ -102,11 +108,15 @@ class Follower:
                 continue
             raw = json.loads(body["raw"])
             at = normal_time(str(raw.get("event_time") or record["event_time"]))
+            own = raw.get("currency")
+            own = own if isinstance(own, str) else None
             row = {"customer_id": str(raw["customer_id"]), "name": raw.get("name"),
                    "country": raw.get("country"), "industry": raw.get("industry"),
-                   "currency": raw.get("currency"),
-                   "credit_limit": _float(raw.get("credit_limit")),
-                   "insured_limit": _float(raw.get("insured_limit")),
+                   "currency": self.reporting_currency,
+                   "credit_limit": in_reporting(_float(raw.get("credit_limit")), own,
+                                                self.fx_rates, self.reporting_currency),
+                   "insured_limit": in_reporting(_float(raw.get("insured_limit")), own,
+                                                 self.fx_rates, self.reporting_currency),
                    "tags": json.dumps(sorted(str(t) for t in raw.get("tags") or [])),  # ASCII
                    "profile_at": at}
             before = latest.get(row["customer_id"])

@@ -75,7 +75,8 @@ class Workspace:
 
     @property
     def follower(self) -> Follower:
-        return Follower(self.out, self.store)
+        return Follower(self.out, self.store, self.settings.fx_rates,
+                        self.settings.reporting_currency)
 
     @property
     def log(self) -> Path:
