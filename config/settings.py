@@ -101,6 +101,13 @@ class PolicySettings(BaseModel):
     resolve_after_months: int = Field(
         3, ge=1, validation_alias=AliasChoices("resolve_after_months", "resolve_after_snapshots")
     )
+    refer_from_grade: Literal["A", "B", "C", "D", "E"] = "D"
+    """The pre-sale check (`creditradar check`) refers an order of a customer graded this or
+    worse to an analyst."""
+    insured_from_grade: Literal["A", "B", "C", "D", "E"] = "C"
+    """From this grade, an order that takes exposure above the insured limit is referred."""
+    max_terms_days: int = Field(90, ge=0)
+    """Payment terms longer than this are referred."""
     """Calm month ends in a row that resolve a warning. ``resolve_after_snapshots``, the old
     name (which counted every snapshot, so a warning could resolve within days), is read as
     this."""

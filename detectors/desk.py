@@ -25,7 +25,7 @@ from detectors.hard import HardEvent
 from detectors.policy import WarningPolicy, budget_ranks
 from detectors.records import Warning
 from detectors.scoring import Ranks, Scored
-from detectors.snapshots import DefaultNotice
+from detectors.snapshots import DefaultNotice, Profile
 from detectors.stage import Send
 from detectors.table import Column, Table
 from detectors.warnings import from_decision, from_default, from_hard_event, reasons_of
@@ -35,7 +35,8 @@ ALERTS = "alerts"
 _NONE, _DEFAULT = -1, -2
 """The latest score's top reason when it has none, or when the customer defaulted."""
 _LATEST = (Column("pd", "f8"), Column("grade", "i1"), Column("at", "i8"), Column("top", "i2"),
-           Column("defaulted", "i1"))
+           Column("defaulted", "i1"), Column("exposure", "f8"),
+           Column("credit_limit", "f8", np.nan), Column("insured_limit", "f8", np.nan))
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,11 +68,22 @@ class Latest:
     grade: str
     top_reason: str | None
     defaulted: bool
+    exposure: float
+    """Open receivables when last scored; the amounts are in ``currency`` (reporting)."""
+    credit_limit: float | None
+    insured_limit: float | None
+    currency: str
 
     def to_json(self) -> dict[str, Any]:
         return {"customer_id": self.customer_id, "name": self.name,
                 "event_time": to_rfc3339(self.at), "pd": self.pd, "grade": self.grade,
-                "top_reason": self.top_reason, "defaulted": self.defaulted}
+                "top_reason": self.top_reason, "defaulted": self.defaulted,
+                "exposure": round(self.exposure, 2), "credit_limit": _amount(self.credit_limit),
+                "insured_limit": _amount(self.insured_limit), "currency": self.currency}
+
+
+def _amount(value: float | None) -> float | None:
+    return None if value is None or np.isnan(value) else round(value, 2)
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,24 +149,29 @@ class WarningDesk:
                                GRADES[int(t.grade[slot])],
                                "default" if reason == _DEFAULT else
                                (CODES[reason] if reason >= 0 else None),
-                               bool(t.defaulted[slot])))
+                               bool(t.defaulted[slot]), float(t.exposure[slot]),
+                               float(t.credit_limit[slot]), float(t.insured_limit[slot]),
+                               self.settings.reporting_currency))
         return sorted(rows, key=lambda row: row.customer_id)
 
-    def _remember(self, slot: int, customer: str, name: str | None, at: int, pd: float,
-                  grade: int, top: int, defaulted: bool) -> None:
+    def _remember(self, slot: int, customer: str, profile: Profile, exposure: float,
+                  at: int, pd: float, grade: int, top: int, defaulted: bool) -> None:
         t = self.latest
         while t.size <= slot:
             t.add()
             self.who.append(None)
-        self.who[slot] = (customer, name)
+        self.who[slot] = (customer, profile.name)
         t.at[slot], t.pd[slot], t.grade[slot] = at, pd, grade
-        t.top[slot], t.defaulted[slot] = top, defaulted
+        t.top[slot], t.defaulted[slot], t.exposure[slot] = top, defaulted, exposure
+        t.credit_limit[slot] = np.nan if profile.credit_limit is None else profile.credit_limit
+        t.insured_limit[slot] = (np.nan if profile.insured_limit is None
+                                 else profile.insured_limit)
 
     def _default(self, notice: DefaultNotice) -> Warning:
         warning = from_default(notice, self.settings.horizon_months,
                                self.settings.reporting_currency, self.lineage)
-        self._remember(notice.slot, notice.customer_id, notice.profile.name, notice.at, 1.0,
-                       GRADES.index("E"), _DEFAULT, True)
+        self._remember(notice.slot, notice.customer_id, notice.profile, notice.exposure,
+                       notice.at, 1.0, GRADES.index("E"), _DEFAULT, True)
         return warning
 
     def _hard(self, notice: HardEvent) -> Warning:
@@ -181,9 +198,9 @@ class WarningDesk:
             pd, grade, rank = float(scored.pd[i]), int(scored.grade[i]), int(ranks.rank[i])
             reasons = scored.reasons[i]
             top = reasons.top if reasons is not None else None
-            self._remember(int(s.slots[i]), customer, s.profiles[i].name, int(s.at[i]),
-                           round(pd, 6), grade, INDEX[top] if top is not None else _NONE,
-                           False)
+            self._remember(int(s.slots[i]), customer, s.profiles[i], float(s.exposure[i]),
+                           int(s.at[i]), round(pd, 6), grade,
+                           INDEX[top] if top is not None else _NONE, False)
             if self.score_rows:
                 out.append(self._row(scored, i, rank, size))
             if not asked[i]:

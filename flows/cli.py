@@ -21,6 +21,7 @@ from connectors.files import feed_files
 from flows.alerts_cli import alerts
 from flows.audit_cli import audit
 from flows.auditor_cli import explain_command, replay_command
+from flows.check_cli import check_command
 from flows.evaluate_cli import evaluate_command
 from flows.logs import configure_logging
 from flows.news_cli import evaluate_news_command, learn_news_command
@@ -388,6 +389,7 @@ _EXAMPLES = {
                      "creditradar replay --log out/audit --out replay/ --until 2022-03-15"],
     explain_command: ["creditradar explain C000053 --as-of 2021-06-10 --log out/audit"],
     evaluate_command: ["creditradar evaluate --feeds feeds/ --report report/"],
+    check_command: ["creditradar check C000034 --amount 25000 --terms 60 --out out/"],
     users: ["creditradar users add anna --role analyst --out out/",
             "creditradar users list --out out/"],
     users.commands["list"]: ["creditradar users list --out out/"],
@@ -401,6 +403,7 @@ cli.add_command(audit)
 cli.add_command(replay_command)
 cli.add_command(explain_command)
 cli.add_command(evaluate_command)
+cli.add_command(check_command)
 cli.add_command(evaluate_news_command)
 cli.add_command(learn_news_command)
 cli.add_command(serve_command)

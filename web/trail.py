@@ -33,9 +33,11 @@ def wall_time() -> str:
 class Trail:
     """Appends workspace steps to ``directory`` (an audit log of its own)."""
 
-    def __init__(self, directory: Path, settings: AuditSettings) -> None:
+    def __init__(self, directory: Path, settings: AuditSettings,
+                 partition: str = PARTITION) -> None:
         self.directory = Path(directory)
         self.settings = settings
+        self.partition = partition
         self._lock = threading.Lock()
 
     def record(self, kind: str, id: str, body: dict[str, Any], *, by: str | None,
@@ -47,7 +49,7 @@ class Trail:
         full = {**body, "by": by, "at": at}
         self.directory.mkdir(parents=True, exist_ok=True)
         with self._lock, self._locked():
-            writer = AuditWriter(self.directory, PARTITION, self.settings)
+            writer = AuditWriter(self.directory, self.partition, self.settings)
             try:
                 return writer.append(kind, id, event_time or at, full)
             finally:
@@ -55,14 +57,14 @@ class Trail:
 
     def records(self, limit: int = 200) -> list[AuditRecord]:
         """The latest steps (anchors left out), newest first."""
-        if not (self.directory / PARTITION).is_dir():
+        if not (self.directory / self.partition).is_dir():
             return []
         found = [r for r in read_log(self.directory) if r.kind != "anchor"]
         return found[::-1][:limit]
 
     def verify(self) -> VerifyReport | None:
         """The verdict on the log, or None before the first step."""
-        if not (self.directory / PARTITION).is_dir():
+        if not (self.directory / self.partition).is_dir():
             return None
         return verify_log(self.directory, self.settings.key_bytes())
 

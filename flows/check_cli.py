@@ -1,0 +1,88 @@
+"""``creditradar check``: the pre-sale check of a new order against a run's latest view of
+the customer (`detectors.presale` decides), printed and recorded in a hash-chained audit
+log of its own, ``OUT/checks`` (``creditradar audit verify --log OUT/checks``).
+
+The position is read from the run's outputs: the customer's row of ``watchlist.jsonl``
+(grade, PD, exposure and limits when last scored) and its latest warning in
+``warnings.jsonl`` (open unless a resolution followed it).
+"""
+
+from __future__ import annotations
+
+import getpass
+import json
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+import click
+
+from config.errors import ConfigError
+from detectors.presale import Answer, Position, PresaleRules, check
+from flows.run import WARNINGS, WATCHLIST, iter_jsonl
+from web.trail import Trail
+
+CHECKS = "checks"
+"""The folder under the run's output where the checks' audit log is kept."""
+OPEN_KINDS = ("early_warning", "escalation", "hard_event", "default")
+
+
+def position_of(out: Path, customer_id: str) -> tuple[Position | None, str | None]:
+    """The customer's position in the run under ``out``, and the event time it is as of
+    (None, None when the run never scored it)."""
+    if not (out / WATCHLIST).exists():
+        raise ConfigError(f"no {WATCHLIST} under {out}: is it a finished run's output?")
+    row = next((r for r in iter_jsonl(out / WATCHLIST) if r["customer_id"] == customer_id),
+               None)
+    if row is None:
+        return None, None
+    latest: str | None = None
+    if (out / WARNINGS).exists():
+        for warning in iter_jsonl(out / WARNINGS):
+            if warning["customer_id"] == customer_id:
+                latest = warning["kind"] if warning["kind"] in OPEN_KINDS else None
+    return Position(customer_id, row["grade"], float(row["pd"]), bool(row["defaulted"]),
+                    float(row.get("exposure") or 0.0), row.get("credit_limit"),
+                    row.get("insured_limit"), latest), row["event_time"]
+
+
+def record(out: Path, settings: Any, customer_id: str, amount: float, terms: int | None,
+           answer: Answer, as_of: str | None) -> None:
+    """Append the decision to the checks' audit log."""
+    trail = Trail(out / CHECKS, settings.audit, partition=CHECKS)
+    trail.record("presale_check", customer_id,
+                 {"amount": amount, "terms_days": terms, **asdict(answer)},
+                 by=getpass.getuser(), event_time=as_of)
+
+
+@click.command("check")
+@click.argument("customer_id")
+@click.option("--amount", type=click.FloatRange(min=0, min_open=True), required=True,
+              help="The order's amount, in the reporting currency.")
+@click.option("--terms", "terms", type=click.IntRange(0), default=None, metavar="DAYS",
+              help="The order's payment terms in days.")
+@click.option("--out", type=click.Path(exists=True, file_okay=False, path_type=Path),
+              required=True, help="A run's output folder.")
+@click.option("--json", "as_json", is_flag=True, help="Print the answer as JSON.")
+@click.pass_context
+def check_command(ctx: click.Context, customer_id: str, amount: float, terms: int | None,
+                  out: Path, as_json: bool) -> None:
+    """Approve, refer or decline a new order of AMOUNT for CUSTOMER_ID, with the reasons,
+    against the run's latest view of the customer; the decision goes to OUT/checks, a
+    hash-chained audit log. Exit code 0 approve, 3 refer, 4 decline."""
+    settings = ctx.obj["settings"]
+    position, as_of = position_of(out, customer_id)
+    p = settings.policy
+    answer = check(position, amount, terms,
+                   PresaleRules(p.refer_from_grade, p.insured_from_grade, p.max_terms_days))
+    record(out, settings, customer_id, amount, terms, answer, as_of)
+    if as_json:
+        click.echo(json.dumps({"customer_id": customer_id, "amount": amount,
+                               "terms_days": terms, "as_of": as_of,
+                               "currency": settings.reporting_currency, **asdict(answer)}))
+    else:
+        click.echo(f"{answer.outcome.upper()}: {customer_id}, {amount:,.2f} "
+                   f"{settings.reporting_currency}" + (f" as of {as_of}" if as_of else ""))
+        for reason in answer.reasons:
+            click.echo(f"  - {reason}")
+    ctx.exit({"approve": 0, "refer": 3, "decline": 4}[answer.outcome])
