@@ -46,13 +46,27 @@ def position_of(out: Path, customer_id: str) -> tuple[Position | None, str | Non
                     row.get("insured_limit"), latest), row["event_time"]
 
 
-def record(out: Path, settings: Any, customer_id: str, amount: float, terms: int | None,
-           answer: Answer, as_of: str | None) -> None:
-    """Append the decision to the checks' audit log."""
+def answer_order(out: Path, settings: Any, customer_id: str, amount: float,
+                 terms: int | None) -> tuple[Answer, str | None]:
+    """The answer to an order, appended to the checks' audit log, and the event time of the
+    view it rested on."""
+    position, as_of = position_of(out, customer_id)
+    p = settings.policy
+    answer = check(position, amount, terms,
+                   PresaleRules(p.refer_from_grade, p.insured_from_grade, p.max_terms_days))
     trail = Trail(out / CHECKS, settings.audit, partition=CHECKS)
     trail.record("presale_check", customer_id,
                  {"amount": amount, "terms_days": terms, **asdict(answer)},
                  by=getpass.getuser(), event_time=as_of)
+    return answer, as_of
+
+
+def describe(customer_id: str, amount: float, currency: str, answer: Answer,
+             as_of: str | None) -> list[str]:
+    """The answer as lines of text: the outcome, then each reason."""
+    head = (f"{answer.outcome.upper()}: {customer_id}, {amount:,.2f} {currency}"
+            + (f" as of {as_of}" if as_of else ""))
+    return [head, *(f"  - {reason}" for reason in answer.reasons)]
 
 
 @click.command("check")
@@ -71,18 +85,12 @@ def check_command(ctx: click.Context, customer_id: str, amount: float, terms: in
     against the run's latest view of the customer; the decision goes to OUT/checks, a
     hash-chained audit log. Exit code 0 approve, 3 refer, 4 decline."""
     settings = ctx.obj["settings"]
-    position, as_of = position_of(out, customer_id)
-    p = settings.policy
-    answer = check(position, amount, terms,
-                   PresaleRules(p.refer_from_grade, p.insured_from_grade, p.max_terms_days))
-    record(out, settings, customer_id, amount, terms, answer, as_of)
+    answer, as_of = answer_order(out, settings, customer_id, amount, terms)
     if as_json:
         click.echo(json.dumps({"customer_id": customer_id, "amount": amount,
                                "terms_days": terms, "as_of": as_of,
                                "currency": settings.reporting_currency, **asdict(answer)}))
     else:
-        click.echo(f"{answer.outcome.upper()}: {customer_id}, {amount:,.2f} "
-                   f"{settings.reporting_currency}" + (f" as of {as_of}" if as_of else ""))
-        for reason in answer.reasons:
-            click.echo(f"  - {reason}")
+        click.echo("\n".join(describe(customer_id, amount, settings.reporting_currency,
+                                       answer, as_of)))
     ctx.exit({"approve": 0, "refer": 3, "decline": 4}[answer.outcome])

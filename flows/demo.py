@@ -20,7 +20,7 @@ from config.settings import Settings
 from connectors.channels import Notifier
 from connectors.channels.loopback import JsonReceiver, SmtpReceiver, free_port
 from flows.backtest import backtest
-from flows.run import RunSummary, run_folder, watchlist
+from flows.run import WATCHLIST, RunSummary, iter_jsonl, run_folder, watchlist
 
 DEMO_PASSWORD = "demo-password"  # noqa: S105 - a throwaway login for the loopback server
 
@@ -72,7 +72,24 @@ def run_demo(settings: Settings, out: Path, customers: int, months: int, seed: i
         smtp.stop()
         hook.stop()
     _show(out, feeds, smtp, hook)
+    _presale(out, settings)
     return summary
+
+
+def _presale(out: Path, settings: Settings) -> None:
+    """Pre-sale checks of one order for the riskiest live customer and a sound one."""
+    from flows.check_cli import CHECKS, answer_order, describe
+
+    sound = next((r for r in iter_jsonl(out / WATCHLIST)
+                  if r["grade"] == "A" and not r["defaulted"]), None)
+    chosen = dict.fromkeys(r["customer_id"] for r in (*watchlist(out, 1), sound) if r)
+    amount, terms = 10_000.0, 60
+    click.echo(f"\nPre-sale checks of an order of {amount:,.0f} {settings.reporting_currency} "
+               f"on {terms} days (recorded in {out / CHECKS}):")
+    for customer_id in chosen:
+        answer, as_of = answer_order(out, settings, customer_id, amount, terms)
+        lines = describe(customer_id, amount, settings.reporting_currency, answer, as_of)
+        click.echo("\n".join(f"  {line}" for line in lines))
 
 
 def _show(out: Path, feeds: Path, smtp: SmtpReceiver, hook: JsonReceiver) -> None:

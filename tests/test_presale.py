@@ -78,3 +78,16 @@ def test_the_command_answers_from_a_run_and_audits_every_answer(tmp_path: Path) 
         ("EURO", "approve"), ("EURO", "refer"), ("BRIT", "decline")]
     report = verify_log(out / CHECKS, b"k" * 32)
     assert report.ok and report.authenticated
+
+
+def test_the_demo_shows_a_check_of_its_riskiest_customer(tmp_path: Path,
+                                                         capsys: pytest.CaptureFixture) -> None:
+    from flows.demo import _presale
+
+    out = tmp_path / "out"
+    run_folder(Settings(), write_feeds(tmp_path / "feeds", _book()), out)
+    _presale(out, Settings())
+    shown = capsys.readouterr().out
+    assert "Pre-sale checks of an order of 10,000 EUR on 60 days" in shown
+    assert "APPROVE: EURO, 10,000.00 EUR" in shown and "BRIT" not in shown  # BRIT defaulted
+    assert [r.id for r in read_log(out / CHECKS) if r.kind == "presale_check"] == ["EURO"]
