@@ -47,9 +47,9 @@ def position_of(out: Path, customer_id: str) -> tuple[Position | None, str | Non
 
 
 def answer_order(out: Path, settings: Any, customer_id: str, amount: float,
-                 terms: int | None) -> tuple[Answer, str | None]:
-    """The answer to an order, appended to the checks' audit log, and the event time of the
-    view it rested on."""
+                 terms: int | None, by: str | None = None) -> tuple[Answer, str | None]:
+    """The answer to an order, appended to the checks' audit log with who asked (``by``;
+    the operating-system user by default), and the event time of the view it rested on."""
     position, as_of = position_of(out, customer_id)
     p = settings.policy
     answer = check(position, amount, terms,
@@ -57,7 +57,7 @@ def answer_order(out: Path, settings: Any, customer_id: str, amount: float,
     trail = Trail(out / CHECKS, settings.audit, partition=CHECKS)
     trail.record("presale_check", customer_id,
                  {"amount": amount, "terms_days": terms, **asdict(answer)},
-                 by=getpass.getuser(), event_time=as_of)
+                 by=by or getpass.getuser(), event_time=as_of)
     return answer, as_of
 
 

@@ -434,3 +434,30 @@ def test_users_command_adds_accounts_and_refuses_bad_ones(served: Served,
     assert "erin" in listed.output and "sme-desk" in listed.output
     assert "frank" not in listed.output and "$argon2" not in listed.output
     assert set(PEOPLE) <= {u["username"] for u in served.workspace.store.all_users()}
+
+
+def test_the_pre_sale_check_over_http_answers_for_the_desk_and_records_who_asked(
+        served: Served) -> None:
+    from connectors.audit import read_log
+    from flows.check_cli import CHECKS, answer_order
+
+    alice = served.client("alice")
+    mine = _customers(served, "sme")[0]["customer_id"]
+    order = {"customer_id": mine, "amount": "5000", "terms": "45"}
+    answer = alice.post("/api/check", data={**order, "csrf": alice.csrf()})
+    assert answer.status_code == 200
+    body = answer.json()
+    expected, as_of = answer_order(served.out, served.workspace.settings, mine, 5000.0, 45,
+                                   by="cli")  # the command's answer on the same run
+    assert (body["outcome"], body["reasons"], body["as_of"]) == (
+        expected.outcome, expected.reasons, as_of)
+    asked = [r for r in read_log(served.out / CHECKS) if r.kind == "presale_check"]
+    assert [(r.id, r.body["by"]) for r in asked[-2:]] == [(mine, "alice"), (mine, "cli")]
+    assert alice.post("/api/check", data={**order, "csrf": "forged"}).status_code == 403
+    other = _customers(served, "corporate")[0]["customer_id"]
+    assert alice.post("/api/check", data={**order, "customer_id": other,
+                                          "csrf": alice.csrf()}).status_code == 403
+    assert alice.post("/api/check", data={**order, "amount": "-1",
+                                          "csrf": alice.csrf()}).status_code == 400
+    audrey = served.client("audrey")
+    assert audrey.post("/api/check", data={**order, "csrf": audrey.csrf()}).status_code == 403

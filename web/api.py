@@ -10,6 +10,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from web.app import App, SafeJSON
+from web.cases import Refused
 from web.db import Filters
 from web.pages import as_of_param, page_of
 
@@ -19,6 +20,7 @@ def routes(app: App) -> list[Route]:
     return [
         Route("/api/watchlist", api.watchlist),
         Route("/api/customers/{customer_id:path}", api.customer),
+        Route("/api/check", api.check, methods=["POST"]),
     ]
 
 
@@ -35,6 +37,34 @@ class Api:
                                               self.ws.tags_of(session.user),
                                               offset=(page - 1) * size, limit=size)
         return SafeJSON({"total": total, "page": page, "size": size, "rows": rows})
+
+    async def check(self, request: Request) -> Response:
+        """The pre-sale check (`creditradar check`) of a posted order: ``customer_id``,
+        ``amount``, optional ``terms`` (days), with the session's CSRF token; answered for
+        a customer of the user's portfolio and recorded under the user's name."""
+        from flows.check_cli import answer_order
+        from web.pages import Pages
+
+        session = self.app.session(request)
+        values = await self.app.form(request, session)
+        customer_id = values.get("customer_id", "")
+        Pages(self.app).visible_customer(session, customer_id)
+        try:
+            amount = float(values.get("amount", ""))
+            terms = int(values["terms"]) if values.get("terms") else None
+        except ValueError:
+            raise Refused("bad_order", "amount must be a number and terms a whole number "
+                          "of days", 400) from None
+        if not amount > 0 or (terms is not None and terms < 0):
+            raise Refused("bad_order", "amount must be above zero and terms not negative",
+                          400)
+        answer, as_of = await anyio.to_thread.run_sync(
+            answer_order, self.ws.out, self.ws.settings, customer_id, amount, terms,
+            session.user.username)
+        return SafeJSON({"customer_id": customer_id, "amount": amount, "terms_days": terms,
+                         "as_of": as_of, "currency": self.ws.settings.reporting_currency,
+                         "outcome": answer.outcome, "reasons": answer.reasons,
+                         "figures": answer.figures})
 
     async def customer(self, request: Request) -> Response:
         """The customer, its month-end scores, warnings and cases; with ``as_of``, also
