@@ -108,6 +108,13 @@ class PolicySettings(BaseModel):
     """From this grade, an order that takes exposure above the insured limit is referred."""
     max_terms_days: int = Field(90, ge=0)
     """Payment terms longer than this are referred."""
+    loss_budget: float = Field(2500.0, gt=0)
+    """The expected loss a desk accepts per customer (reporting currency): what
+    `creditradar limits` recommends a limit from."""
+    loss_given_default: float = Field(1.0, gt=0, le=1)
+    """The share of the uninsured exposure lost in a default."""
+    limit_cap_multiple: float = Field(2.0, ge=1)
+    """A recommended limit is at most this many times the current one."""
     """Calm month ends in a row that resolve a warning. ``resolve_after_snapshots``, the old
     name (which counted every snapshot, so a warning could resolve within days), is read as
     this."""

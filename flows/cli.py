@@ -23,6 +23,7 @@ from flows.audit_cli import audit
 from flows.auditor_cli import explain_command, replay_command
 from flows.check_cli import check_command
 from flows.evaluate_cli import evaluate_command
+from flows.limits_cli import limits_command
 from flows.logs import configure_logging
 from flows.news_cli import evaluate_news_command, learn_news_command
 from web.cli import serve_command, users
@@ -390,6 +391,7 @@ _EXAMPLES = {
     explain_command: ["creditradar explain C000053 --as-of 2021-06-10 --log out/audit"],
     evaluate_command: ["creditradar evaluate --feeds feeds/ --report report/"],
     check_command: ["creditradar check C000034 --amount 25000 --terms 60 --out out/"],
+    limits_command: ["creditradar limits --out out/ --terms 60 --top 20"],
     users: ["creditradar users add anna --role analyst --out out/",
             "creditradar users list --out out/"],
     users.commands["list"]: ["creditradar users list --out out/"],
@@ -404,6 +406,7 @@ cli.add_command(replay_command)
 cli.add_command(explain_command)
 cli.add_command(evaluate_command)
 cli.add_command(check_command)
+cli.add_command(limits_command)
 cli.add_command(evaluate_news_command)
 cli.add_command(learn_news_command)
 cli.add_command(serve_command)

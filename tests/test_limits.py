@@ -1,0 +1,63 @@
+"""Limit recommendations worked by hand, and `creditradar limits` on a real run."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from feedkit import write_feeds
+from test_money import _book
+
+from config.settings import Settings
+from detectors.limits import LimitRules, recommend
+from flows.limits_cli import LIMITS, limits_command
+from flows.run import WATCHLIST, read_jsonl, run_folder
+
+RULES = LimitRules(loss_budget=1000.0)
+
+
+def _advice(**changes: object):  # noqa: ANN202 - the advice of a test customer
+    base = {"grade": "C", "pd": 0.2, "defaulted": False, "exposure": 5000.0,
+            "credit_limit": 50000.0, "insured_limit": 4000.0, "horizon_months": 8,
+            "terms_days": 30, "rules": RULES}
+    return recommend("C1", **{**base, **changes})  # type: ignore[arg-type]
+
+
+def test_the_budget_sets_the_uninsured_part() -> None:
+    advice = _advice()
+    # 2 months at risk: 1 - 0.8 ** (2 / 8) = 0.054258; 1,000 / 0.054258 = 18,430 uninsured
+    assert advice.pd_at_risk == pytest.approx(1 - 0.8 ** 0.25)
+    assert advice.recommended_limit == 22000.0  # 4,000 + 18,430, down to the thousand
+    assert "allows 18,430 above the insured limit of 4,000" in advice.reasons[1]
+
+
+def test_a_sound_customer_is_capped_and_a_failed_one_gets_nothing() -> None:
+    assert _advice(pd=0.001).recommended_limit == 100000.0  # twice the current 50,000
+    assert any("capped at 2 times" in r for r in _advice(pd=0.001).reasons)
+    assert _advice(grade="E", pd=0.7).recommended_limit == 0.0
+    assert _advice(defaulted=True, pd=1.0).recommended_limit == 0.0
+    longer = _advice(terms_days=120)
+    assert longer.recommended_limit < _advice().recommended_limit  # longer terms, more risk
+
+
+def test_breaches_are_named() -> None:
+    reasons = _advice(exposure=60000.0).reasons
+    assert "exposure 60,000.00 is above the current limit 50,000.00" in reasons
+    assert "exposure 60,000.00 is above the insured limit 4,000.00" in reasons
+
+
+def test_the_command_writes_advice_for_every_customer_largest_cuts_first(
+        tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    run_folder(Settings(), write_feeds(tmp_path / "feeds", _book()), out)
+    result = CliRunner().invoke(limits_command, ["--out", str(out)],
+                                obj={"settings": Settings()})
+    assert result.exit_code == 0, result.output
+    rows = [json.loads(line) for line in (out / LIMITS).read_text().splitlines()]
+    assert {r["customer_id"] for r in rows} == {
+        r["customer_id"] for r in read_jsonl(out / WATCHLIST)}
+    brit = next(r for r in rows if r["customer_id"] == "BRIT")  # defaulted
+    assert brit["recommended_limit"] == 0.0 and rows[0]["customer_id"] == "BRIT"
+    assert brit["current_limit"] == 10000 * 1.17  # its GBP limit in euros
