@@ -115,6 +115,9 @@ class PolicySettings(BaseModel):
     """The share of the uninsured exposure lost in a default."""
     limit_cap_multiple: float = Field(2.0, ge=1)
     """A recommended limit is at most this many times the current one."""
+    limit_breach_warnings: list[Literal["credit_limit", "insured_limit"]] = ["credit_limit"]
+    """The limits whose breach by exposure gives a ``limit_breach`` warning on its day
+    (the insured limit is often below exposure by design: add it where that matters)."""
     """Calm month ends in a row that resolve a warning. ``resolve_after_snapshots``, the old
     name (which counted every snapshot, so a warning could resolve within days), is read as
     this."""

@@ -202,10 +202,12 @@ class CustomerBook:
                 return False
             case ev.Invoice():
                 amount = self._fx(event.amount, event.currency)
+                before = self.ledgers.total_open(slot)
                 self.ledgers.invoice(slot, event.customer_id, event.invoice_id,  # type: ignore[arg-type]
                                      amount, event.issue_day, event.due_day, event.event_id)
                 self.behaviour.invoiced(slot, amount, day)
-                return False
+                limit = self.t.credit_limit[slot]  # NaN (no limit) compares False
+                return bool(before <= limit < before + amount)  # it takes exposure over
             case ev.Payment():
                 settled = self.ledgers.pay(slot, event.customer_id, event.invoice_id,  # type: ignore[arg-type]
                                            self._fx(event.amount, event.currency), day)

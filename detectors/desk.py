@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from detectors.clock import DAY, to_rfc3339
-from detectors.features import CODES, INDEX
+from detectors.features import CODES, INDEX, OVER_CREDIT_LIMIT, OVER_INSURED_LIMIT
 from detectors.grading import GRADES
 from detectors.hard import HardEvent
 from detectors.policy import WarningPolicy, budget_ranks
@@ -28,7 +28,13 @@ from detectors.scoring import Ranks, Scored
 from detectors.snapshots import DefaultNotice, Profile
 from detectors.stage import Send
 from detectors.table import Column, Table
-from detectors.warnings import from_decision, from_default, from_hard_event, reasons_of
+from detectors.warnings import (
+    from_breach,
+    from_decision,
+    from_default,
+    from_hard_event,
+    reasons_of,
+)
 
 ALERTS = "alerts"
 """The key of the step that orders warnings for the notifier."""
@@ -36,7 +42,11 @@ _NONE, _DEFAULT = -1, -2
 """The latest score's top reason when it has none, or when the customer defaulted."""
 _LATEST = (Column("pd", "f8"), Column("grade", "i1"), Column("at", "i8"), Column("top", "i2"),
            Column("defaulted", "i1"), Column("exposure", "f8"),
-           Column("credit_limit", "f8", np.nan), Column("insured_limit", "f8", np.nan))
+           Column("credit_limit", "f8", np.nan), Column("insured_limit", "f8", np.nan),
+           Column("breached", "i1"))
+_BREACHES = ((OVER_CREDIT_LIMIT, "credit_limit"), (OVER_INSURED_LIMIT, "insured_limit"))
+"""The limits a breach warning watches: its reason code and the profile's field; bit ``i``
+of the ``breached`` column is set while exposure is above the ``i``-th."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,13 +58,14 @@ class DeskSettings:
     budget_per_1000: float = 30.0
     budget: int | None = None
     reporting_currency: str = "EUR"
+    breach_warnings: tuple[str, ...] = ("credit_limit",)
 
     @classmethod
     def from_settings(cls, settings: Any) -> DeskSettings:
         p = settings.policy
         return cls(settings.horizon_months, p.warn_from_grade, p.resolve_below_grade,
                    p.resolve_after_months, p.budget_per_1000, p.budget,
-                   settings.reporting_currency)
+                   settings.reporting_currency, tuple(p.limit_breach_warnings))
 
 
 @dataclass(frozen=True, slots=True)
@@ -183,6 +194,26 @@ class WarningDesk:
                                self.settings.horizon_months,
                                self.settings.reporting_currency, self.lineage)
 
+    def _breaches(self, slot: int, customer: str, profile: Profile, exposure: float,
+                  at: int, pd: float, grade: int, lineage: Mapping[str, str]) -> list[Warning]:
+        """A ``limit_breach`` warning when exposure first goes above a watched limit (a
+        limit of 0 or none is not watched); once exposure is back within it, the next
+        breach warns again."""
+        t, out = self.latest, []
+        flags = int(t.breached[slot])
+        for bit, (code, field) in enumerate(_BREACHES):
+            limit = getattr(profile, field)
+            if field not in self.settings.breach_warnings:
+                continue
+            over = limit is not None and limit > 0 and exposure > limit
+            if over and not flags & (1 << bit):
+                out.append(from_breach(customer, at, code, exposure / limit, pd, grade,
+                                       profile, exposure, self.settings.horizon_months,
+                                       self.settings.reporting_currency, lineage))
+            flags = flags | (1 << bit) if over else flags & ~(1 << bit)
+        t.breached[slot] = flags
+        return out
+
     def _scores(self, scored: Scored, ranks: Ranks, decide: bool) -> list[Any]:
         s = scored.snapshots
         size = ranks.portfolio_size
@@ -201,6 +232,8 @@ class WarningDesk:
             self._remember(int(s.slots[i]), customer, s.profiles[i], float(s.exposure[i]),
                            int(s.at[i]), round(pd, 6), grade,
                            INDEX[top] if top is not None else _NONE, False)
+            out.extend(self._breaches(int(s.slots[i]), customer, s.profiles[i],
+                                      float(s.exposure[i]), int(s.at[i]), pd, grade, lineage))
             if self.score_rows:
                 out.append(self._row(scored, i, rank, size))
             if not asked[i]:

@@ -172,10 +172,14 @@ OTHER = "other"
 """The code of the reason that sums every contribution not listed by name (no feature)."""
 JUDGMENT, ADVERSE_NEWS = "court_judgment", "adverse_news"
 """The codes of hard events' reasons (`detectors.hard`)."""
+OVER_CREDIT_LIMIT, OVER_INSURED_LIMIT = "over_credit_limit", "over_insured_limit"
+"""The codes of limit breaches' reasons (`detectors.warnings.from_breach`)."""
 _LABELS = {
     OTHER: "all other signals together",
     JUDGMENT: "court judgment (share of exposure)",
     ADVERSE_NEWS: "adverse news (category)",
+    OVER_CREDIT_LIMIT: "exposure over the credit limit (exposure / limit)",
+    OVER_INSURED_LIMIT: "exposure over the insured limit (exposure / insured limit)",
 }
 """Labels of the reasons that are not features: the rest of a score, and hard events."""
 

@@ -77,7 +77,8 @@ class Warning(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     warning_id: str
-    kind: str  # "early_warning" | "escalation" | "default" | "hard_event" | "resolved"
+    kind: str  # "early_warning" | "escalation" | "default" | "hard_event" | "limit_breach"
+    #             | "resolved"
     category: str  # family of the strongest reason: payment_delay, insolvency, news, ...
     customer_id: str
     customer_name: str | None = None

@@ -141,6 +141,38 @@ def from_default(notice: DefaultNotice, horizon_months: int, currency: str,
     )
 
 
+BREACH_ACTION = "hold orders beyond the limit; review the limit or the cover"
+
+
+def from_breach(customer_id: str, at: int, code: str, ratio: float, pd: float, grade: int,
+                profile: Profile, exposure: float, horizon_months: int, currency: str,
+                lineage: Mapping[str, str]) -> Warning:
+    """The warning that exposure went above the credit limit (``code``
+    `features.OVER_CREDIT_LIMIT`) or the insured limit (`features.OVER_INSURED_LIMIT`), on
+    the day it did; ``ratio`` is exposure over that limit."""
+    letter = GRADES[grade]
+    return Warning(
+        warning_id=warning_id(customer_id, at, f"limit_breach:{code}", letter),
+        kind="limit_breach",
+        category="limits",
+        customer_id=customer_id,
+        event_time=to_rfc3339(at),
+        severity="warning",
+        grade=letter,
+        pd=round(pd, 6),
+        horizon_months=horizon_months,
+        pd_term=term_of(pd, horizon_months),
+        rank=0,
+        portfolio_size=0,
+        action=BREACH_ACTION,
+        reasons=[Reason(code=code, label=features.label(code), value=round(ratio, 4),
+                        contribution=0.0)],
+        evidence=[],
+        **profile_fields(profile, exposure, currency),
+        **lineage,
+    )
+
+
 def from_hard_event(notice: HardEvent, pd: float, grade: int, horizon_months: int,
                     currency: str, lineage: Mapping[str, str]) -> Warning:
     """The warning a hard event gives on its own day: critical, with the customer's score

@@ -57,3 +57,14 @@ def test_a_warning_names_the_currency_of_its_amounts(tmp_path: Path) -> None:
     assert default["exposure"] == round(21000 * GBP, 2)
     assert (default["currency"], default["customer_currency"]) == ("EUR", "GBP")
     assert default["insured_share"] == round(5000 / 21000, 4)
+
+
+def test_an_invoice_that_takes_exposure_over_the_limit_warns_that_day(tmp_path: Path) -> None:
+    run_folder(Settings(), write_feeds(tmp_path / "feeds", _book()), tmp_path / "out")
+    breaches = [w for w in read_jsonl(tmp_path / "out" / WARNINGS) if w["kind"] == "limit_breach"]
+    # BRIT: 9,000 GBP open, then 3,000 more on 5 February: 12,000 of a 10,000 GBP limit
+    assert [(w["customer_id"], w["event_time"][:10]) for w in breaches] == [
+        ("BRIT", "2024-02-05")]
+    [reason] = breaches[0]["reasons"]
+    assert (reason["code"], reason["value"]) == ("over_credit_limit", 1.2)
+    assert breaches[0]["exposure"] == round(12000 * GBP, 2)
