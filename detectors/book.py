@@ -207,7 +207,8 @@ class CustomerBook:
                                      amount, event.issue_day, event.due_day, event.event_id)
                 self.behaviour.invoiced(slot, amount, day)
                 limit = self.t.credit_limit[slot]  # NaN (no limit) compares False
-                return bool(before <= limit < before + amount)  # it takes exposure over
+                return bool(before <= limit < before + amount)  # it takes exposure over:
+                # scored today, so the desk can tell a breach on its day
             case ev.Payment():
                 settled = self.ledgers.pay(slot, event.customer_id, event.invoice_id,  # type: ignore[arg-type]
                                            self._fx(event.amount, event.currency), day)

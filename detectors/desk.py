@@ -58,14 +58,16 @@ class DeskSettings:
     budget_per_1000: float = 30.0
     budget: int | None = None
     reporting_currency: str = "EUR"
-    breach_warnings: tuple[str, ...] = ("credit_limit",)
+    breach_warnings: tuple[str, ...] = ()
+    breach_tolerance: float = 0.1
 
     @classmethod
     def from_settings(cls, settings: Any) -> DeskSettings:
         p = settings.policy
         return cls(settings.horizon_months, p.warn_from_grade, p.resolve_below_grade,
                    p.resolve_after_months, p.budget_per_1000, p.budget,
-                   settings.reporting_currency, tuple(p.limit_breach_warnings))
+                   settings.reporting_currency, tuple(p.limit_breach_warnings),
+                   p.limit_breach_tolerance)
 
 
 @dataclass(frozen=True, slots=True)
@@ -196,21 +198,23 @@ class WarningDesk:
 
     def _breaches(self, slot: int, customer: str, profile: Profile, exposure: float,
                   at: int, pd: float, grade: int, lineage: Mapping[str, str]) -> list[Warning]:
-        """A ``limit_breach`` warning when exposure first goes above a watched limit (a
-        limit of 0 or none is not watched); once exposure is back within it, the next
-        breach warns again."""
+        """A ``limit_breach`` warning when exposure first goes above a watched limit by more
+        than the tolerance (a limit of 0 or none is not watched); once exposure is back
+        within the limit itself, the next breach warns again."""
         t, out = self.latest, []
         flags = int(t.breached[slot])
         for bit, (code, field) in enumerate(_BREACHES):
             limit = getattr(profile, field)
             if field not in self.settings.breach_warnings:
                 continue
-            over = limit is not None and limit > 0 and exposure > limit
-            if over and not flags & (1 << bit):
+            watched = limit is not None and limit > 0
+            over = watched and exposure > limit
+            beyond = watched and exposure > limit * (1 + self.settings.breach_tolerance)
+            if beyond and not flags & (1 << bit):
                 out.append(from_breach(customer, at, code, exposure / limit, pd, grade,
                                        profile, exposure, self.settings.horizon_months,
                                        self.settings.reporting_currency, lineage))
-            flags = flags | (1 << bit) if over else flags & ~(1 << bit)
+            flags = flags | (1 << bit) if beyond else (flags if over else flags & ~(1 << bit))
         t.breached[slot] = flags
         return out
 

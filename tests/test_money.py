@@ -60,7 +60,8 @@ def test_a_warning_names_the_currency_of_its_amounts(tmp_path: Path) -> None:
 
 
 def test_an_invoice_that_takes_exposure_over_the_limit_warns_that_day(tmp_path: Path) -> None:
-    run_folder(Settings(), write_feeds(tmp_path / "feeds", _book()), tmp_path / "out")
+    watched = Settings(policy={"limit_breach_warnings": ["credit_limit"]})
+    run_folder(watched, write_feeds(tmp_path / "feeds", _book()), tmp_path / "out")
     breaches = [w for w in read_jsonl(tmp_path / "out" / WARNINGS) if w["kind"] == "limit_breach"]
     # BRIT: 9,000 GBP open, then 3,000 more on 5 February: 12,000 of a 10,000 GBP limit
     assert [(w["customer_id"], w["event_time"][:10]) for w in breaches] == [
@@ -68,3 +69,19 @@ def test_an_invoice_that_takes_exposure_over_the_limit_warns_that_day(tmp_path: 
     [reason] = breaches[0]["reasons"]
     assert (reason["code"], reason["value"]) == ("over_credit_limit", 1.2)
     assert breaches[0]["exposure"] == round(12000 * GBP, 2)
+    run_folder(Settings(), write_feeds(tmp_path / "again", _book()), tmp_path / "quiet")
+    assert not [w for w in read_jsonl(tmp_path / "quiet" / WARNINGS)
+                if w["kind"] == "limit_breach"]  # not watched by default
+
+
+def test_a_breach_warns_beyond_the_tolerance_and_again_only_after_a_return() -> None:
+    from detectors.desk import DeskSettings, WarningDesk
+    from detectors.snapshots import Profile
+
+    desk = WarningDesk("b0", DeskSettings(breach_warnings=("credit_limit",)), {})
+    desk.latest.add()
+    desk.who.append(("C1", None))
+    profile = Profile(credit_limit=100.0)
+    warned = [bool(desk._breaches(0, "C1", profile, exposure, day * 86400, 0.1, 2, {}))
+              for day, exposure in enumerate((105.0, 115.0, 120.0, 105.0, 95.0, 112.0))]
+    assert warned == [False, True, False, False, False, True]
