@@ -461,3 +461,20 @@ def test_the_pre_sale_check_over_http_answers_for_the_desk_and_records_who_asked
                                           "csrf": alice.csrf()}).status_code == 400
     audrey = served.client("audrey")
     assert audrey.post("/api/check", data={**order, "csrf": audrey.csrf()}).status_code == 403
+
+
+def test_a_finished_case_takes_no_new_proposal(served: Served) -> None:
+    warning = _warned(served, "sme")
+    alice, bob = served.client("alice"), served.client("bob")
+    case_path = alice.post(f"/warnings/{warning['warning_id']}/case",
+                           data={"csrf": alice.csrf()}).headers["location"]
+    alice.post(f"{case_path}/propose", data={"csrf": alice.csrf(), "action": "no_action",
+                                             "comment": "pays late but pays"})
+    proposal = served.workspace.store.proposals_of(case_path.rsplit("/", 1)[1])[0]
+    assert bob.post(f"/proposals/{proposal['proposal_id']}/approve",
+                    data={"csrf": bob.csrf()}).status_code == 303
+    again = alice.post(f"{case_path}/propose", data={"csrf": alice.csrf(),
+                                                     "action": "hold_orders", "comment": "x"})
+    assert again.status_code == 409 and "closed" in again.text
+    assert any(r.body["reason"] == "case_finished" and r.body["by"] == "alice"
+               for r in served.trail("refused"))

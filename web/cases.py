@@ -61,6 +61,9 @@ class Cases:
         if action not in ACTIONS:
             raise Refused("bad_action", f"unknown action {action!r}", 400)
         value = _amount(action, amount)
+        if case["status"] != "open":
+            raise Refused("case_finished", f"this case is {case['status']}: it takes no new "
+                          "proposal", 409)
         if any(p["decision"] is None for p in self.store.proposals_of(case["case_id"])):
             raise Refused("pending", "this case already has a proposal waiting for approval",
                           409)
