@@ -28,6 +28,7 @@ from web_support import (
     web_settings,
 )
 
+from config.settings import Settings
 from connectors.audit import verify_log
 from detectors.clock import parse_time
 from flows.cli import cli
@@ -434,6 +435,38 @@ def test_users_command_adds_accounts_and_refuses_bad_ones(served: Served,
     assert "erin" in listed.output and "sme-desk" in listed.output
     assert "frank" not in listed.output and "$argon2" not in listed.output
     assert set(PEOPLE) <= {u["username"] for u in served.workspace.store.all_users()}
+
+
+def test_an_account_can_be_disabled_and_every_change_is_audited(tmp_path: Path) -> None:
+    from connectors.audit import read_log
+    from web.auth import check_password
+    from web.workspace import TRAIL, data_dir, open_store
+
+    runner = CliRunner()
+    out = ["--out", str(tmp_path)]
+    for args in (["add", "gina", "--role", "analyst"], ["add", "gina", "--role", "approver"]):
+        done = runner.invoke(cli, ["users", *args, *out, "--password-stdin"],
+                             input="a-long-password\n")
+        assert done.exit_code == 0, done.output
+    assert runner.invoke(cli, ["users", "disable", "gina", *out]).exit_code == 0
+    store = open_store(Settings(), tmp_path)
+    try:
+        assert check_password(store, "gina", "a-long-password") is None
+        assert "(disabled)" in runner.invoke(cli, ["users", "list", *out]).output
+        assert runner.invoke(cli, ["users", "enable", "gina", *out]).exit_code == 0
+        assert check_password(store, "gina", "a-long-password") is not None
+    finally:
+        store.close()
+    missing = runner.invoke(cli, ["users", "disable", "nobody", *out])
+    assert missing.exit_code != 0 and "no account 'nobody'" in missing.output
+    trail = data_dir(Settings(), tmp_path) / TRAIL
+    steps = [(r.kind, r.id) for r in read_log(trail) if r.kind != "anchor"]
+    assert steps == [("account_added", "gina"), ("account_changed", "gina"),
+                     ("account_disabled", "gina"), ("account_enabled", "gina")]
+    logged = (trail / "workspace").read_bytes() if (trail / "workspace").is_file() else b"".join(
+        p.read_bytes() for p in (trail / "workspace").rglob("*") if p.is_file())
+    assert b"a-long-password" not in logged and b"argon2" not in logged
+    assert verify_log(trail, None).ok
 
 
 def test_the_pre_sale_check_over_http_answers_for_the_desk_and_records_who_asked(

@@ -77,6 +77,15 @@ def add_user(store: Store, username: str, password: str, role: str,
     store.drop_sessions_of(username)
 
 
+def set_disabled(store: Store, username: str, disabled: bool) -> None:
+    """Disable an account (it can no longer sign in, and its sessions end) or enable it."""
+    row = store.user(username)
+    if row is None:
+        raise ConfigError(f"no account {username!r}")
+    store.put_user({**row, "disabled": disabled})
+    store.drop_sessions_of(username)
+
+
 def check_password(store: Store, username: str, password: str) -> User | None:
     """The user when the password is right (and the account enabled), else None. A missing
     account costs the same hash check, so timing does not tell which accounts exist."""

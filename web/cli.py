@@ -138,12 +138,73 @@ def add_command(ctx: click.Context, username: str, role: str, desk: str | None, 
         check_desk(settings.alerts, desk)
         store = open_store(settings, out)
         try:
+            existed = store.user(username) is not None
             add_user(store, username, password, role, desk)
         finally:
             store.close()
     except CreditRadarError as exc:
         raise click.ClickException(str(exc)) from exc
+    _audit_account(settings, out, "account_changed" if existed else "account_added", username,
+                   {"role": role, "desk": desk, "password_set": True})
     click.echo(f"{username}: {role}" + (f" on desk {desk}" if desk else " (whole book)"))
+
+
+def _audit_account(settings: Settings, out: Path, kind: str, username: str,
+                   body: dict[str, object]) -> None:
+    """Record an account change in the workspace's audit log (never a password or hash),
+    by the operating-system user who ran the command."""
+    import getpass
+
+    from web.workspace import open_trail
+
+    open_trail(settings, out).record(kind, username, {"username": username, **body},
+                                     by=f"cli:{getpass.getuser()}")
+
+
+@users.command("disable")
+@click.argument("username")
+@click.option("--out", type=_OUT, required=True)
+@click.pass_context
+def disable_command(ctx: click.Context, username: str, out: Path) -> None:
+    """Disable an account: it can no longer sign in, and its sessions end.
+
+    \b
+    Example:
+      creditradar users disable bob --out out/
+    """
+    _set_disabled(ctx, username, out, True)
+
+
+@users.command("enable")
+@click.argument("username")
+@click.option("--out", type=_OUT, required=True)
+@click.pass_context
+def enable_command(ctx: click.Context, username: str, out: Path) -> None:
+    """Enable a disabled account again.
+
+    \b
+    Example:
+      creditradar users enable bob --out out/
+    """
+    _set_disabled(ctx, username, out, False)
+
+
+def _set_disabled(ctx: click.Context, username: str, out: Path, disabled: bool) -> None:
+    from web.auth import set_disabled
+    from web.workspace import open_store
+
+    settings = _settings(ctx)
+    try:
+        store = open_store(settings, out)
+        try:
+            set_disabled(store, username, disabled)
+        finally:
+            store.close()
+    except CreditRadarError as exc:
+        raise click.ClickException(str(exc)) from exc
+    _audit_account(settings, out, "account_disabled" if disabled else "account_enabled",
+                   username, {})
+    click.echo(f"{username}: {'disabled' if disabled else 'enabled'}")
 
 
 @users.command("list")

@@ -39,6 +39,11 @@ def database_url(settings: Settings, out: Path) -> str:
     return f"sqlite:///{folder / DB_FILE}"
 
 
+def open_trail(settings: Settings, out: Path) -> Trail:
+    """The workspace's audit log (its steps, sign-ins and account changes)."""
+    return Trail(data_dir(settings, out) / TRAIL, settings.audit)
+
+
 def open_store(settings: Settings, out: Path) -> Store:
     """The workspace's database; a connection error never shows the URL (it has secrets)."""
     try:
@@ -62,8 +67,7 @@ class Workspace:
     @classmethod
     def create(cls, settings: Settings, out: Path) -> Workspace:
         store = open_store(settings, out)
-        trail = Trail(data_dir(settings, out) / TRAIL, settings.audit)
-        return cls(settings, Path(out), store, trail, ErpActions(settings))
+        return cls(settings, Path(out), store, open_trail(settings, out), ErpActions(settings))
 
     @property
     def sessions(self) -> Sessions:
