@@ -412,6 +412,27 @@ def test_an_auditor_reads_verifies_and_exports_but_changes_nothing(served: Serve
     assert served.client("alice").get("/auditor").status_code == 403
 
 
+def test_the_watchlist_narrows_to_a_desk_and_a_desk_never_widens_it(served: Served) -> None:
+    def listed(client: Client, query: str) -> list[dict[str, Any]]:
+        answer = client.get(f"/api/watchlist?size=200&include_defaulted=yes{query}")
+        assert answer.status_code == 200, answer.text
+        return answer.json()["rows"]
+
+    root, alice = served.client("root"), served.client("alice")
+    everyone = listed(root, "")
+    sme = listed(root, "&desk=sme-desk")
+    assert sme and all("sme" in row["tags"] for row in sme)
+    assert len(sme) < len(everyone)
+    assert {r["customer_id"] for r in sme} == {
+        r["customer_id"] for r in everyone if "sme" in r["tags"]}
+    assert {r["customer_id"] for r in listed(alice, "&desk=sme-desk")} == {
+        r["customer_id"] for r in sme}
+    assert [r for r in listed(alice, "&desk=corporate-desk")
+            if "sme" not in r["tags"]] == []  # alice's desk is sme: never widened
+    assert root.get("/api/watchlist?desk=nowhere").status_code == 400
+    assert 'name="desk"' in root.get("/watchlist").text
+
+
 def test_users_command_adds_accounts_and_refuses_bad_ones(served: Served,
                                                           tmp_path: Path) -> None:
     config = tmp_path / "config.toml"

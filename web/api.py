@@ -33,8 +33,9 @@ class Api:
         """``{"total", "page", "size", "rows"}``: one page of the ranked watchlist."""
         session = self.app.session(request)
         page, size = page_of(request)
-        rows, total = self.ws.store.watchlist(Filters(request.query_params),
-                                              self.ws.tags_of(session.user),
+        filters = Filters(request.query_params)
+        rows, total = self.ws.store.watchlist(filters,
+                                              self.ws.view_tags(session.user, filters.desk),
                                               offset=(page - 1) * size, limit=size)
         return SafeJSON({"total": total, "page": page, "size": size, "rows": rows})
 

@@ -240,10 +240,13 @@ def connect(url: str) -> Engine:
 class Filters:
     """What the watchlist is narrowed to; every field is optional."""
 
-    FIELDS = ("grade", "country", "industry", "kind", "acknowledged", "min_exposure",
+    FIELDS = ("desk", "grade", "country", "industry", "kind", "acknowledged", "min_exposure",
               "max_exposure", "q", "include_defaulted")
 
     def __init__(self, values: Mapping[str, str]) -> None:
+        self.desk = _word(values.get("desk"))
+        """A desk of the routing: narrows the portfolio (`Workspace.view_tags`), not a
+        condition on the customers table."""
         self.grade = _word(values.get("grade"))
         self.country = _word(values.get("country"))
         self.industry = _word(values.get("industry"))
@@ -258,7 +261,7 @@ class Filters:
     def as_dict(self) -> dict[str, str]:
         """The filters as query parameters (for links that keep them)."""
         out: dict[str, str] = {}
-        for name in ("grade", "country", "industry", "kind", "q"):
+        for name in ("desk", "grade", "country", "industry", "kind", "q"):
             value = getattr(self, name)
             if value:
                 out[name] = value

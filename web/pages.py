@@ -160,7 +160,8 @@ class Pages:
     def _watchlist(self, request: Request, session: Session) -> dict[str, Any]:
         filters = Filters(request.query_params)
         page, size = page_of(request)
-        rows, total = self.ws.store.watchlist(filters, self.ws.tags_of(session.user),
+        rows, total = self.ws.store.watchlist(filters,
+                                              self.ws.view_tags(session.user, filters.desk),
                                               offset=(page - 1) * size, limit=size)
         pages = max(1, -(-total // size))
         return {"rows": rows, "total": total, "page": page, "pages": pages, "size": size,
@@ -171,7 +172,8 @@ class Pages:
         session = self.app.session(request)
         context = self._watchlist(request, session)
         return self.app.render(request, "watchlist.html", grades=GRADES,
-                               choices=self.ws.store.choices(), **context)
+                               choices=self.ws.store.choices(),
+                               desks=sorted(self.ws.settings.alerts.receivers), **context)
 
     async def watchlist_rows(self, request: Request) -> Response:
         session = self.app.session(request)

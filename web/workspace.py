@@ -12,7 +12,7 @@ from typing import Any
 from config.errors import ConfigError, CreditRadarError
 from config.settings import Settings
 from web.auth import Sessions, User
-from web.cases import Cases
+from web.cases import Cases, Refused
 from web.db import Store
 from web.desks import desk_tags
 from web.erp import ErpActions
@@ -92,6 +92,19 @@ class Workspace:
         if user.role in ("admin", "auditor"):
             return None
         return desk_tags(self.settings.alerts, user.desk)
+
+    def view_tags(self, user: User, desk: str | None) -> frozenset[str] | None:
+        """The portfolio ``user`` sees narrowed to ``desk``'s (None: the whole book); a desk
+        never widens what a user may see."""
+        mine = self.tags_of(user)
+        if desk is None:
+            return mine
+        if desk not in self.settings.alerts.receivers:
+            raise Refused("bad_desk", f"no desk {desk[:60]!r} in the alert routing", 400)
+        theirs = desk_tags(self.settings.alerts, desk)
+        if theirs is None:
+            return mine
+        return theirs if mine is None else mine & theirs
 
     def may_see(self, user: User, customer_tags: frozenset[str]) -> bool:
         tags = self.tags_of(user)
