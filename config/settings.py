@@ -123,6 +123,12 @@ class PolicySettings(BaseModel):
     limit_breach_tolerance: float = Field(0.1, ge=0)
     """A breach warns once exposure is this share above the limit; it warns again only
     after exposure was back within the limit."""
+    insurer_notify_days: int | None = Field(60, ge=0, le=3650)
+    """The credit insurer's deadline to be told of an overdue invoice, in days after its due
+    date (None: no credit insurance); the collections worklist dates each insured one's."""
+    insurer_deadline_warning_days: int | None = Field(None, ge=0, le=3650)
+    """Warn this many days before that deadline of each insured customer's invoice still
+    open then (``insurer_deadline`` warnings); None: no such warnings."""
     """Calm month ends in a row that resolve a warning. ``resolve_after_snapshots``, the old
     name (which counted every snapshot, so a warning could resolve within days), is read as
     this."""
@@ -157,6 +163,7 @@ class KafkaSettings(BaseModel):
 
     bootstrap: str | None = None
     topics: dict[str, str] = {
+        "fx": "creditradar.fx",
         "customers": "creditradar.customers",
         "payments": "creditradar.payments",
         "news": "creditradar.news",
@@ -199,8 +206,11 @@ class Settings(BaseSettings):
     state_dir: Path = Path(".creditradar")
     reporting_currency: str = "EUR"
     fx_rates: dict[str, float] = {"EUR": 1.0, "USD": 0.92, "GBP": 1.17, "CHF": 1.05}
-    """Static rates into the reporting currency; a ledger amount in another currency is
-    dead-lettered (``no_fx_rate``) rather than guessed."""
+    """Static rates into the reporting currency (one unit of the currency in it): the
+    fallback for a day the fx feed has no rate for (docs/money.md)."""
+    fx_max_age_days: int = Field(7, ge=0, le=366)
+    """How old the fx feed's latest rate may be and still convert a day's amounts
+    (weekends and holidays have no rates of their own)."""
     detectors: DetectorSettings = DetectorSettings()
     model: ModelSettings = ModelSettings()
     policy: PolicySettings = PolicySettings()
@@ -292,8 +302,8 @@ def load_settings(path: Path | None = None, **overrides: Any) -> Settings:
     return settings.model_copy(update=overrides) if overrides else settings
 
 
-DECIDING = ("horizon_months", "reporting_currency", "fx_rates", "detectors", "model", "policy",
-            "news")
+DECIDING = ("horizon_months", "reporting_currency", "fx_rates", "fx_max_age_days", "detectors",
+            "model", "policy", "news")
 """The settings that change what the monitor decides; where it runs and delivers do not."""
 
 

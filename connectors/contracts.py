@@ -32,7 +32,7 @@ from pydantic import (
 )
 
 from config.errors import ContractError
-from connectors._codes import COUNTRIES, CURRENCIES
+from connectors.codes import COUNTRIES, CURRENCIES
 from detectors import events as e
 from detectors.events import FEEDS
 
@@ -241,6 +241,34 @@ class Tradeline(_Record):
                            _num(self.paid_in_period))
 
 
+def _positive(value: Any) -> float:
+    amount = _amount_value(value)
+    if amount <= 0:
+        raise ValueError(f"a rate must be positive, got {amount}")
+    return amount
+
+
+Rate = Annotated[float, PlainValidator(_positive, json_schema_input_type=float | str)]
+
+
+class FxRate(_Record):
+    """A day's exchange rate: 1 ``base`` buys ``rate`` ``currency``."""
+
+    base: Currency
+    currency: Currency
+    rate: Rate
+
+    @model_validator(mode="after")
+    def _two_currencies(self) -> FxRate:
+        if self.base == self.currency:
+            raise ValueError(f"base and currency are both {self.base}")
+        return self
+
+    def to_event(self) -> e.FxRate:
+        return e.FxRate(self.event_id, event_seconds(self.event_time), None, self.base,
+                        self.currency, float(self.rate))
+
+
 class News(_Record):
     customer_id: Id | None = None
     company_name: Annotated[StrictStr, Field(min_length=1)] | None = None
@@ -394,6 +422,7 @@ RegistryRecord = Annotated[
     Field(discriminator="type"),
 ]
 ADAPTERS: dict[str, TypeAdapter[Any]] = {
+    "fx": TypeAdapter(FxRate),
     "customers": TypeAdapter(Customer),
     "payments": TypeAdapter(PaymentRecord),
     "news": TypeAdapter(News),

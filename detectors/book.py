@@ -24,12 +24,15 @@ import numpy as np
 from detectors import events as ev
 from detectors.behaviour import PaymentBehaviour
 from detectors.clock import DAY, add_months, month_start, months_since_epoch, next_month_start
+from detectors.collections import OverdueInvoice
 from detectors.events import Envelope
 from detectors.features import ADVERSE_NEWS, INDEX, JUDGMENT, empty
 from detectors.financials import FinancialsDetector
+from detectors.fx import Rates
 from detectors.hard import HardEvent, HardEventRules
+from detectors.insurance import DeadlineNotice, InsuranceTerms
 from detectors.ledger import NEVER, LedgerError, Ledgers
-from detectors.money import in_reporting
+from detectors.money import Exposure
 from detectors.pending import PendingLabels, Resolved
 from detectors.records import DeadLetter
 from detectors.signals import NewsDetector, RegistryDetector
@@ -62,22 +65,27 @@ class BookSettings:
     horizon_months: int = 8
     fx_rates: tuple[tuple[str, float], ...] = (("EUR", 1.0),)
     reporting_currency: str = "EUR"
+    fx_max_age_days: int = 7
     material_overdue_amount: float = 500.0
     news_half_life_days: float = 90.0
     registry_half_life_days: float = 180.0
     dormant_after_days: int = 120
     require_master_data: bool = True
     hard_events: HardEventRules = HardEventRules()
+    insurance: InsuranceTerms = InsuranceTerms()
 
     @classmethod
     def from_settings(cls, settings: Any) -> BookSettings:
         d = settings.detectors
         return cls(settings.horizon_months, tuple(sorted(settings.fx_rates.items())),
-                   settings.reporting_currency, d.material_overdue_amount,
+                   settings.reporting_currency, settings.fx_max_age_days,
+                   d.material_overdue_amount,
                    d.news_half_life_days, d.registry_half_life_days, d.dormant_after_days,
                    d.require_master_data,
                    HardEventRules(d.judgment_share_of_exposure,
-                                  tuple(d.hard_news_categories)))
+                                  tuple(d.hard_news_categories)),
+                   InsuranceTerms(settings.policy.insurer_notify_days,
+                                  settings.policy.insurer_deadline_warning_days))
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,7 +106,8 @@ class CustomerBook:
     def __init__(self, name: str, settings: BookSettings) -> None:
         self.name = name
         self.settings = settings
-        self._rates = dict(settings.fx_rates)
+        self.rates = Rates(settings.reporting_currency, dict(settings.fx_rates),
+                           settings.fx_max_age_days)
         columns = (
             Column("insured_limit", "f8", np.nan), Column("last_day", "i4", _NO_DAY),
             Column("snapshot_day", "i4", _NO_DAY), Column("defaulted_at", "i8", NEVER),
@@ -124,6 +133,9 @@ class CustomerBook:
         self.accepted = 0
         self._month: int | None = None
         """The next month end to make (a month start, in seconds), once a day was applied."""
+        self._last_day = _NO_DAY
+        """The latest day passed (`advance`; each day is passed after it was applied): what
+        deadlines were looked for through, and at the end, the last day of the input."""
 
     # -- the stage ---------------------------------------------------------------------------
 
@@ -134,6 +146,10 @@ class CustomerBook:
         out: list[Any] = []
         moved: dict[int, int] = {}
         for envelope in sorted(items, key=Envelope.order):
+            if isinstance(envelope.event, ev.FxRate):
+                rate = envelope.event
+                self.rates.put(rate.base, rate.currency, rate.rate, rate.at // DAY)
+                continue
             slot = self._slot(envelope, out)
             if slot is None:
                 continue
@@ -160,13 +176,45 @@ class CustomerBook:
     def advance(self, through: int) -> list[Any]:
         """Make the month ends of every month that ended by day ``through``."""
         out: list[Any] = []
+        out.extend(self._deadlines(self._last_day, through))
+        self._last_day = max(self._last_day, through)
         while self._month is not None and self._month // DAY <= through + 1:
             out.extend(self._month_end(self._month))
             self._month = next_month_start(self._month)
         return out
 
     def finish(self) -> list[Any]:
-        return [Accepted(self.name, self.accepted)]
+        """The count of accepted events, and every invoice past due on the last day."""
+        return [Accepted(self.name, self.accepted), *self._overdue(self._last_day)]
+
+    def _deadlines(self, after: int, through: int) -> list[Send]:
+        """Insured customers' invoices still open on the day, in (``after``, ``through``],
+        that comes ``warn_days`` before the insurer's notification deadline (the book's
+        state is the same on every day of the range: no event of this bucket fell in it)."""
+        terms = self.settings.insurance
+        if not terms.warns or through <= after or not self.t.size:
+            return []
+        insured = np.nan_to_num(self.t.view("insured_limit")) > 0
+        out = []
+        for row in self.ledgers.coming_due(after, through, terms.warn_offset, insured):
+            slot = int(self.ledgers.items.slot[row])
+            invoice_id, event_id, amount, due = self.ledgers.item(row)
+            day = due + terms.warn_offset
+            notice = DeadlineNotice(self.ids[slot], slot, day * DAY, invoice_id, event_id,
+                                    amount, due, due + terms.notify_days,  # type: ignore[operator]
+                                    self.profiles[slot], self._exposure(slot, day))
+            out.append(Send(self.name, day, notice))
+        return out
+
+    def _overdue(self, day: int) -> list[OverdueInvoice]:
+        out = []
+        for slot in self.ledgers.open_slots().tolist():
+            profile, currency = self.profiles[slot], self._currency(slot)
+            out.extend(OverdueInvoice(self.ids[slot], profile.name, invoice_id, event_id, open_,
+                                      currency, due, day)
+                       for invoice_id, event_id, open_, due in self.ledgers.overdue_items(
+                           slot, day))
+        return out
 
     # -- customers ----------------------------------------------------------------------------
 
@@ -187,12 +235,40 @@ class CustomerBook:
         self.profiles.append(NO_PROFILE)
         return slot
 
-    def _fx(self, amount: float, currency: str) -> float:
-        rate = self._rates.get(currency)
-        if rate is None:
-            raise LedgerError("no_fx_rate", f"no rate from {currency} to "
-                                            f"{self.settings.reporting_currency} (set fx_rates)")
-        return amount * rate
+    # -- money ------------------------------------------------------------------------------
+
+    def _currency(self, slot: int) -> str:
+        """The customer's own currency: its ledger's and its limits' (master data)."""
+        return self.profiles[slot].currency or self.settings.reporting_currency
+
+    def _own(self, slot: int, amount: float, currency: str, day: int) -> float:
+        """A ledger amount in the customer's currency: as it is when it is in that currency
+        (no rate needed), else at the rate of ``day``; an amount in a third currency that
+        has no rate at all cannot be booked (``no_fx_rate``)."""
+        own = self._currency(slot)
+        converted = self.rates.cross(amount, currency, own, day)
+        if converted is None:
+            raise LedgerError("no_fx_rate", f"no rate between {currency} and the customer's "
+                                            f"currency {own} on or before this day (an fx "
+                                            "feed record or fx_rates)")
+        return converted
+
+    def _sized(self, amount: float, currency: str, into: str, day: int) -> float:
+        """An amount where only its size matters (a threshold, a judgment's weight): at the
+        day's rate, or as it is when there is no rate (documented in docs/money.md)."""
+        converted = self.rates.cross(amount, currency, into, day)
+        return amount if converted is None else converted
+
+    def _exposure(self, slot: int, day: int) -> Exposure:
+        rate = self.rates.rate(self._currency(slot), day)
+        return Exposure(self.ledgers.total_open(slot), np.nan if rate is None else rate)
+
+    def _material(self, slot: int, day: int) -> None:
+        """The material overdue amount (reporting currency) in the customer's currency, for
+        the ledger's default line."""
+        self.t.led_material[slot] = self._sized(self.settings.material_overdue_amount,
+                                                self.settings.reporting_currency,
+                                                self._currency(slot), day)
 
     def _apply(self, slot: int, event: ev.Event, day: int) -> bool:
         """Apply one event to the customer's detectors; return whether it moved its risk."""
@@ -201,7 +277,8 @@ class CustomerBook:
                 self._profile(slot, event)
                 return False
             case ev.Invoice():
-                amount = self._fx(event.amount, event.currency)
+                amount = self._own(slot, event.amount, event.currency, day)
+                self._material(slot, day)
                 before = self.ledgers.total_open(slot)
                 self.ledgers.invoice(slot, event.customer_id, event.invoice_id,  # type: ignore[arg-type]
                                      amount, event.issue_day, event.due_day, event.event_id)
@@ -210,8 +287,10 @@ class CustomerBook:
                 return bool(before <= limit < before + amount)  # it takes exposure over:
                 # scored today, so the desk can tell a breach on its day
             case ev.Payment():
+                amount = self._own(slot, event.amount, event.currency, day)
+                self._material(slot, day)
                 settled = self.ledgers.pay(slot, event.customer_id, event.invoice_id,  # type: ignore[arg-type]
-                                           self._fx(event.amount, event.currency), day)
+                                           amount, day)
                 if settled.partial:
                     self.behaviour.partial_payment(slot)
                 if settled.days_late is not None:
@@ -219,19 +298,16 @@ class CustomerBook:
                 late = settled.days_late is not None and settled.days_late > 30
                 return self._note(slot, "payment_delay", event.event_id, late or settled.partial)
             case ev.CreditNote() | ev.WriteOff():
+                amount = self._own(slot, event.amount, event.currency, day)
+                self._material(slot, day)
                 self.ledgers.credit(slot, event.customer_id, event.invoice_id,  # type: ignore[arg-type]
-                                    self._fx(event.amount, event.currency), day)
+                                    amount, day)
                 return isinstance(event, ev.WriteOff)
             case ev.Tradeline():
                 moved = event.days_past_due != self.tradelines.days_past_due(slot)
-                fx = self._rates.get(event.currency)
-                if fx is None:
-                    self._fx(0.0, event.currency)  # raises no_fx_rate
-                self.tradelines.update(
-                    slot, event.days_past_due, event.outstanding * fx,  # type: ignore[operator]
-                    None if event.overdue is None else event.overdue * fx,  # type: ignore[operator]
-                    None if event.credit_limit is None else event.credit_limit * fx,  # type: ignore[operator]
-                    day)
+                self.tradelines.update(  # its ratios are in its own currency: no rate
+                    slot, event.days_past_due, event.outstanding, event.overdue,
+                    event.credit_limit, day)
                 return self._note(slot, "tradeline", event.event_id, moved)
             case ev.NewsItem():
                 self.news.item(slot, event.categories, event.sentiment, day)
@@ -249,17 +325,17 @@ class CustomerBook:
                 if event.change == "resigned":
                     self.registry.director_resigned(slot, day)
             case ev.CapitalChange():
-                self.registry.capital_change(slot, self._fx(event.delta, event.currency), day)
+                self.registry.capital_change(slot, event.delta, day)  # only its sign counts
             case ev.CourtJudgment():
-                self.registry.judgment(slot, self._fx(event.amount, event.currency), day)
+                self.registry.judgment(slot, self._sized(
+                    event.amount, event.currency, self.settings.reporting_currency, day), day)
             case ev.RatingChange():
                 self.registry.rating_change(slot, event.old, event.new, day)
         return self._note(slot, "registry", event.event_id, True)
 
     def _profile(self, slot: int, record: ev.CustomerRecord) -> None:
-        reporting = self.settings.reporting_currency
-        limit = in_reporting(record.credit_limit, record.currency, self._rates, reporting)
-        insured = in_reporting(record.insured_limit, record.currency, self._rates, reporting)
+        """Master data; limits are in the customer's own currency, as its ledger is."""
+        limit, insured = record.credit_limit, record.insured_limit
         self.profiles[slot] = Profile(  # codes and tags repeat across the book: one copy each
             record.name, _shared(record.country), _shared(record.industry),
             _shared(record.currency), limit, insured, tuple(map(sys.intern, record.tags)))
@@ -291,7 +367,9 @@ class CustomerBook:
                 return self._default(slot, event.at, known_at, "write_off", (event.event_id,))
             case ev.Tradeline() if event.days_past_due >= 90:
                 owed = event.overdue if event.overdue is not None else event.outstanding
-                if owed * self._rates[event.currency] >= self.settings.material_overdue_amount:
+                material = self._sized(self.settings.material_overdue_amount,
+                                       self.settings.reporting_currency, event.currency, day)
+                if owed >= material:
                     return self._default(slot, event.at, known_at, "dpd90", (event.event_id,))
         return []
 
@@ -301,13 +379,13 @@ class CustomerBook:
         if self.t.defaulted_at[slot] != NEVER:
             return []
         rules = self.settings.hard_events
-        exposure = self.ledgers.total_open(slot)
+        own = self.ledgers.total_open(slot)
         match event:
             case ev.CourtJudgment():
-                amount = self._fx(event.amount, event.currency)
-                if not rules.judgment(amount, exposure):
+                amount = self._sized(event.amount, event.currency, self._currency(slot), day)
+                if not rules.judgment(amount, own):
                     return []
-                kind, detail = JUDGMENT, round(amount / exposure, 4)
+                kind, detail = JUDGMENT, round(amount / own, 4)
             case ev.NewsItem():
                 category = rules.news(event.categories)
                 if category is None:
@@ -316,7 +394,7 @@ class CustomerBook:
             case _:
                 return []
         notice = HardEvent(self.ids[slot], slot, event.at, kind, detail, event.event_id,
-                           self.profiles[slot], exposure)
+                           self.profiles[slot], self._exposure(slot, day))
         return [Send(self.name, day, notice)]
 
     def _ledger_default(self, slot: int, day: int) -> list[Any]:
@@ -339,9 +417,8 @@ class CustomerBook:
         within = next(m for m in range(before - self.settings.horizon_months - 1, before + 1)
                       if add_months(month_start(m), self.settings.horizon_months) >= at)
         labels = self.pending.defaulted(slot, before, within)
-        exposure = self.ledgers.total_open(slot)
         notice = DefaultNotice(self.ids[slot], slot, at, kind, evidence, self.profiles[slot],
-                               exposure)
+                               self._exposure(slot, known_at // DAY))
         known = known_at // DAY  # the day it becomes known: earlier days may be complete
         out: list[Any] = [Send(self.name, known, notice)]
         if len(labels.slots):
@@ -412,10 +489,25 @@ class CustomerBook:
     def _rows(self, slots: np.ndarray, at: np.ndarray, X: np.ndarray, day: int,
               month_end: bool) -> Snapshots:
         listed = slots.tolist()
+        profiles = [self.profiles[s] for s in listed]
         return Snapshots(month_end, [self.ids[s] for s in listed], slots, at, X,
-                         self.ledgers.exposure(slots), [self.profiles[s] for s in listed],
+                         self.ledgers.exposure(slots), self._rates_on(profiles, day), profiles,
                          self.t.evidence[slots], self.ledgers.overdue_handles(slots, day),
                          self.strings.view())
+
+    def _rates_on(self, profiles: list[Profile], day: int) -> np.ndarray:
+        """Each customer's rate into the reporting currency on ``day`` (NaN: none)."""
+        reporting = self.settings.reporting_currency
+        known: dict[str, float] = {}
+        out = np.empty(len(profiles))
+        for i, profile in enumerate(profiles):
+            currency = profile.currency or reporting
+            rate = known.get(currency)
+            if rate is None:
+                found = self.rates.rate(currency, day)
+                rate = known[currency] = np.nan if found is None else found
+            out[i] = rate
+        return out
 
     def _labels(self, resolved: Resolved, known_at: int) -> Labels:
         at = np.array([month_start(m) for m in resolved.months.tolist()], dtype=np.int64)

@@ -22,6 +22,7 @@ from detectors.clock import DAY
 from detectors.events import Envelope
 from detectors.idmemory import IdMemory, key_of
 from detectors.records import DeadLetter
+from detectors.snapshots import Accepted
 from detectors.stage import Send
 
 DIRECTORY = "directory"
@@ -38,14 +39,18 @@ class Seen:
 
 class EventIds:
     """One share of the feed-wide event ids; sends each first record to its customer's
-    bucket (``bucket_of``), master data to the directory too, and news to the directory
-    alone (it resolves and reads every item, then sends it on to its customer's bucket)."""
+    bucket (``bucket_of``), master data to the directory too, news to the directory alone
+    (it resolves and reads every item, then sends it on to its customer's bucket), and
+    exchange rates to every bucket (``buckets``)."""
 
     def __init__(self, name: str, memory_days: int, bucket_of: Callable[[str], str],
-                 allowed_lateness_days: int = 7) -> None:
+                 allowed_lateness_days: int = 7, buckets: tuple[str, ...] = ()) -> None:
         self.name = name
         self.memory = IdMemory(memory_days)
         self.bucket_of = bucket_of
+        self.buckets = buckets
+        self.rates = 0
+        """Exchange rates routed (every bucket gets each; counted once, here)."""
         self.allowed_lateness_days = allowed_lateness_days
 
     def day(self, day: int, items: list[Envelope]) -> list[Any]:
@@ -78,7 +83,7 @@ class EventIds:
         return []
 
     def finish(self) -> list[Any]:
-        return []
+        return [Accepted(self.name, self.rates)]
 
     def _redated(self, day: int, items: list[Envelope], out: list[Any]) -> list[Envelope]:
         """Records of a live input that went idle, arriving after their day was complete:
@@ -101,6 +106,9 @@ class EventIds:
         event = envelope.event
         if isinstance(event, ev.NewsItem):  # every item is resolved and read there
             return [Send(DIRECTORY, day, envelope)]
+        if isinstance(event, ev.FxRate):
+            self.rates += 1
+            return [Send(bucket, day, envelope) for bucket in self.buckets]
         to_bucket = Send(self.bucket_of(event.customer_id), day, envelope)
         if isinstance(event, ev.CustomerRecord):
             return [to_bucket, Send(DIRECTORY, day, envelope)]

@@ -22,6 +22,8 @@ from detectors.clock import DAY, to_rfc3339
 from detectors.features import CODES, INDEX, OVER_CREDIT_LIMIT, OVER_INSURED_LIMIT
 from detectors.grading import GRADES
 from detectors.hard import HardEvent
+from detectors.insurance import DeadlineNotice
+from detectors.money import Exposure
 from detectors.policy import WarningPolicy, budget_ranks
 from detectors.records import Warning
 from detectors.scoring import Ranks, Scored
@@ -30,6 +32,7 @@ from detectors.stage import Send
 from detectors.table import Column, Table
 from detectors.warnings import (
     from_breach,
+    from_deadline,
     from_decision,
     from_default,
     from_hard_event,
@@ -41,7 +44,7 @@ ALERTS = "alerts"
 _NONE, _DEFAULT = -1, -2
 """The latest score's top reason when it has none, or when the customer defaulted."""
 _LATEST = (Column("pd", "f8"), Column("grade", "i1"), Column("at", "i8"), Column("top", "i2"),
-           Column("defaulted", "i1"), Column("exposure", "f8"),
+           Column("defaulted", "i1"), Column("exposure", "f8"), Column("rate", "f8", np.nan),
            Column("credit_limit", "f8", np.nan), Column("insured_limit", "f8", np.nan),
            Column("breached", "i1"))
 _BREACHES = ((OVER_CREDIT_LIMIT, "credit_limit"), (OVER_INSURED_LIMIT, "insured_limit"))
@@ -81,18 +84,28 @@ class Latest:
     grade: str
     top_reason: str | None
     defaulted: bool
-    exposure: float
-    """Open receivables when last scored; the amounts are in ``currency`` (reporting)."""
+    exposure: Exposure
+    """Open receivables when last scored, and the rate into ``currency`` (reporting)."""
     credit_limit: float | None
+    """In ``customer_currency``, as is ``insured_limit``."""
     insured_limit: float | None
     currency: str
+    customer_currency: str
 
     def to_json(self) -> dict[str, Any]:
+        e = self.exposure
         return {"customer_id": self.customer_id, "name": self.name,
                 "event_time": to_rfc3339(self.at), "pd": self.pd, "grade": self.grade,
                 "top_reason": self.top_reason, "defaulted": self.defaulted,
-                "exposure": round(self.exposure, 2), "credit_limit": _amount(self.credit_limit),
-                "insured_limit": _amount(self.insured_limit), "currency": self.currency}
+                "exposure": _amount(e.reporting),
+                "credit_limit": _amount(e.in_reporting(self.credit_limit)),
+                "insured_limit": _amount(e.in_reporting(self.insured_limit)),
+                "currency": self.currency, "fx_missing": e.missing,
+                "fx_rate": None if e.missing else e.rate,
+                "customer_exposure": _amount(e.own),
+                "customer_credit_limit": _amount(self.credit_limit),
+                "customer_insured_limit": _amount(self.insured_limit),
+                "customer_currency": self.customer_currency}
 
 
 def _amount(value: float | None) -> float | None:
@@ -124,8 +137,8 @@ class WarningDesk:
         """Customers that were ever warned or within the budget (the others have no state)."""
         self.latest = Table(_LATEST)
         """Each customer's latest score, by its slot in the bucket."""
-        self.who: list[tuple[str, str | None] | None] = []
-        """Each slot's customer id and name."""
+        self.who: list[tuple[str, str | None, str | None] | None] = []
+        """Each slot's customer id, name and currency."""
 
     def day(self, day: int, items: list[Any]) -> list[Any]:
         scored = {s.snapshots.month_end: s for s in items if isinstance(s, Scored)}
@@ -142,6 +155,9 @@ class WarningDesk:
             out.append(self._hard(hard))
         for notice in defaults:
             out.append(self._default(notice))
+        for deadline in sorted((n for n in items if isinstance(n, DeadlineNotice)),
+                               key=lambda n: (n.at, n.customer_id, n.event_id)):
+            out.append(self._deadline(deadline))
         if True in scored:
             out.extend(self._scores(scored[True], ranks[True], decide=True))
         if self.alerts:
@@ -158,24 +174,27 @@ class WarningDesk:
             if who is None:
                 continue
             reason = int(t.top[slot])
+            reporting = self.settings.reporting_currency
             rows.append(Latest(who[0], who[1], int(t.at[slot]), float(t.pd[slot]),
                                GRADES[int(t.grade[slot])],
                                "default" if reason == _DEFAULT else
                                (CODES[reason] if reason >= 0 else None),
-                               bool(t.defaulted[slot]), float(t.exposure[slot]),
+                               bool(t.defaulted[slot]),
+                               Exposure(float(t.exposure[slot]), float(t.rate[slot])),
                                float(t.credit_limit[slot]), float(t.insured_limit[slot]),
-                               self.settings.reporting_currency))
+                               reporting, who[2] or reporting))
         return sorted(rows, key=lambda row: row.customer_id)
 
-    def _remember(self, slot: int, customer: str, profile: Profile, exposure: float,
+    def _remember(self, slot: int, customer: str, profile: Profile, exposure: Exposure,
                   at: int, pd: float, grade: int, top: int, defaulted: bool) -> None:
         t = self.latest
         while t.size <= slot:
             t.add()
             self.who.append(None)
-        self.who[slot] = (customer, profile.name)
+        self.who[slot] = (customer, profile.name, profile.currency)
         t.at[slot], t.pd[slot], t.grade[slot] = at, pd, grade
-        t.top[slot], t.defaulted[slot], t.exposure[slot] = top, defaulted, exposure
+        t.top[slot], t.defaulted[slot] = top, defaulted
+        t.exposure[slot], t.rate[slot] = exposure.own, exposure.rate
         t.credit_limit[slot] = np.nan if profile.credit_limit is None else profile.credit_limit
         t.insured_limit[slot] = (np.nan if profile.insured_limit is None
                                  else profile.insured_limit)
@@ -196,7 +215,17 @@ class WarningDesk:
                                self.settings.horizon_months,
                                self.settings.reporting_currency, self.lineage)
 
-    def _breaches(self, slot: int, customer: str, profile: Profile, exposure: float,
+    def _deadline(self, notice: DeadlineNotice) -> Warning:
+        """An insurer's deadline warning, with the customer's latest score (none yet: its
+        PD is 0 and its grade A, as for a customer never scored)."""
+        t = self.latest
+        known = notice.slot < t.size
+        return from_deadline(notice, float(t.pd[notice.slot]) if known else 0.0,
+                             int(t.grade[notice.slot]) if known else 0,
+                             self.settings.horizon_months, self.settings.reporting_currency,
+                             self.lineage)
+
+    def _breaches(self, slot: int, customer: str, profile: Profile, exposure: Exposure,
                   at: int, pd: float, grade: int, lineage: Mapping[str, str]) -> list[Warning]:
         """A ``limit_breach`` warning when exposure first goes above a watched limit by more
         than the tolerance (a limit of 0 or none is not watched); once exposure is back
@@ -207,11 +236,11 @@ class WarningDesk:
             limit = getattr(profile, field)
             if field not in self.settings.breach_warnings:
                 continue
-            watched = limit is not None and limit > 0
-            over = watched and exposure > limit
-            beyond = watched and exposure > limit * (1 + self.settings.breach_tolerance)
+            use = exposure.limit_use(limit) or 0.0  # in the customer's currency; 0: no limit
+            over = use > 1
+            beyond = use > 1 + self.settings.breach_tolerance
             if beyond and not flags & (1 << bit):
-                out.append(from_breach(customer, at, code, exposure / limit, pd, grade,
+                out.append(from_breach(customer, at, code, use, pd, grade,
                                        profile, exposure, self.settings.horizon_months,
                                        self.settings.reporting_currency, lineage))
             flags = flags | (1 << bit) if beyond else (flags if over else flags & ~(1 << bit))
@@ -233,11 +262,12 @@ class WarningDesk:
             pd, grade, rank = float(scored.pd[i]), int(scored.grade[i]), int(ranks.rank[i])
             reasons = scored.reasons[i]
             top = reasons.top if reasons is not None else None
-            self._remember(int(s.slots[i]), customer, s.profiles[i], float(s.exposure[i]),
+            exposure = s.exposure_of(i)
+            self._remember(int(s.slots[i]), customer, s.profiles[i], exposure,
                            int(s.at[i]), round(pd, 6), grade,
                            INDEX[top] if top is not None else _NONE, False)
             out.extend(self._breaches(int(s.slots[i]), customer, s.profiles[i],
-                                      float(s.exposure[i]), int(s.at[i]), pd, grade, lineage))
+                                      exposure, int(s.at[i]), pd, grade, lineage))
             if self.score_rows:
                 out.append(self._row(scored, i, rank, size))
             if not asked[i]:
@@ -252,7 +282,7 @@ class WarningDesk:
                     customer_id=customer, at=int(s.at[i]), decision=decision, grade=grade,
                     pd=pd, rank=rank, portfolio_size=size, reasons=reasons, x=s.X[i],
                     evidence=s.evidence_of(i), profile=s.profiles[i],
-                    exposure=float(s.exposure[i]), horizon_months=settings.horizon_months,
+                    exposure=exposure, horizon_months=settings.horizon_months,
                     currency=settings.reporting_currency, lineage=lineage))
         return out
 

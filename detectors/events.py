@@ -15,9 +15,10 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 from typing import Any, ClassVar
 
-FEEDS = ("customers", "payments", "news", "registry")
+FEEDS = ("fx", "customers", "payments", "news", "registry")
 """The contract's feeds, in the order that breaks ties between events of the same time:
-master data first, so a customer registered at a time is known to that time's events."""
+rates first, so an amount of a day converts at that day's rate, then master data, so a
+customer registered at a time is known to that time's events."""
 FEED_INDEX = {feed: i for i, feed in enumerate(FEEDS)}
 
 
@@ -33,6 +34,17 @@ class Event:
     @property
     def feed(self) -> str:
         return self.FEED
+
+
+@dataclass(slots=True)
+class FxRate(Event):
+    """An exchange rate of a day: 1 ``base`` buys ``rate`` ``currency`` (about no customer:
+    every bucket of customers gets it)."""
+
+    FEED: ClassVar[str] = "fx"
+    base: str
+    currency: str
+    rate: float
 
 
 @dataclass(slots=True)

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from detectors.money import Exposure
 from detectors.snapshots import Profile
 
 
@@ -58,4 +59,4 @@ class HardEvent:
     detail: float | str
     event_id: str
     profile: Profile
-    exposure: float
+    exposure: Exposure

@@ -79,6 +79,7 @@ class Ledgers(Detector):
 
     COLUMNS = (
         Column("credit_limit", "f8", np.nan),
+        Column("led_material", "f8", np.nan),
         Column("led_seen", "i1"),
         Column("led_unapplied", "f8"),
         Column("led_sales", "f8"), Column("led_sales_day", "i4", _NO_DAY),
@@ -89,12 +90,15 @@ class Ledgers(Detector):
     )
     _ITEMS = (Column("key", "u8"), Column("open", "f8"), Column("due", "i4"),
               Column("slot", "i4", -1), Column("age", "i8"), Column("next", "i4", END),
-              Column("event", "i4", NONE))
+              Column("event", "i4", NONE), Column("invoice", "i4", NONE))
     """An open invoice: its key (customer and invoice id), amount still open, due day,
     customer slot, how many invoices the bucket had before it (ties on the due day keep
-    invoice order), the next row of its customer's list, and its event id's handle."""
+    invoice order), the next row of its customer's list, and the handles of its event id
+    and its invoice id."""
 
     def __init__(self, table: Table, material: float, strings: StringTable) -> None:
+        """``material``: the material overdue amount of a customer whose ``led_material``
+        (the amount in its own currency) is not set."""
         super().__init__(table)
         self.material = material
         self.strings = strings
@@ -114,6 +118,7 @@ class Ledgers(Detector):
         items.key[row], items.open[row], items.due[row] = key, amount, due_day
         items.slot[row], items.age[row] = slot, self._invoices
         items.event[row] = self.strings.add(event_id)
+        items.invoice[row] = self.strings.add(invoice_id)
         self._invoices += 1
         self._insert(slot, row, due_day)
         t = self.t
@@ -181,6 +186,11 @@ class Ledgers(Detector):
         return [(self.strings.get(int(items.event[r])), float(items.open[r]),
                  int(items.due[r])) for r in self.rows(slot)]
 
+    def overdue_items(self, slot: int, day: int) -> list[tuple[str, str, float, int]]:
+        """The customer's invoices past due on ``day``, oldest first: (invoice id, event id,
+        amount open, due day)."""
+        return [self.item(r) for r in self.rows(slot) if self.items.due[r] < day]
+
     def has_open(self, slot: int) -> bool:
         return self.t.led_head[slot] != END
 
@@ -202,16 +212,18 @@ class Ledgers(Detector):
         return np.flatnonzero(self.t.view("led_head") != END)
 
     def live_events(self) -> np.ndarray:
-        """The string handles of every open invoice's event id (kept by a compaction)."""
+        """The string handles of every open invoice's event and invoice ids (kept by a
+        compaction)."""
         n = self.items.size
-        return self.items.event[:n][self.items.slot[:n] >= 0]
+        held = self.items.slot[:n] >= 0
+        return np.concatenate((self.items.event[:n][held], self.items.invoice[:n][held]))
 
     def moved_events(self, moved: np.ndarray) -> None:
-        """The string table was compacted: follow each open invoice's handle."""
+        """The string table was compacted: follow each open invoice's handles."""
         n = self.items.size
-        handles = self.items.event[:n]
-        live = handles != NONE
-        handles[live] = moved[handles[live]]
+        for handles in (self.items.event[:n], self.items.invoice[:n]):
+            live = handles != NONE
+            handles[live] = moved[handles[live]]
 
     def overdue_handles(self, slots: np.ndarray, day: int, limit: int = 3) -> np.ndarray:
         """Per slot, the event handles of its oldest overdue invoices (by due day, then
@@ -228,6 +240,25 @@ class Ledgers(Detector):
             out[segment[keep], rank[keep]] = self.items.event[rows[keep]]
         return out
 
+    def coming_due(self, after: int, through: int, offset: int,
+                   watched: np.ndarray) -> list[int]:
+        """Open invoice rows whose due day plus ``offset`` falls in (``after``,
+        ``through``], of customers ``watched`` (a mask by slot), ordered by that day, slot
+        and invoicing order."""
+        items, n = self.items, self.items.size
+        slot = items.slot[:n]
+        day = items.due[:n].astype(np.int64) + offset
+        rows = np.flatnonzero((slot >= 0) & (day > after) & (day <= through))
+        rows = rows[watched[slot[rows]]]
+        order = np.lexsort((items.age[rows], slot[rows], day[rows]))
+        return rows[order].tolist()
+
+    def item(self, row: int) -> tuple[str, str, float, int]:
+        """An open invoice row: (invoice id, event id, amount open, due day)."""
+        items, get = self.items, self.strings.get
+        return (get(int(items.invoice[row])), get(int(items.event[row])),
+                float(items.open[row]), int(items.due[row]))
+
     def exposure(self, slots: np.ndarray) -> np.ndarray:
         """Total open amount per slot."""
         rows, segment = self._gather(slots)
@@ -242,7 +273,7 @@ class Ledgers(Detector):
         overdue = np.bincount(segment, np.where(late > 0, amount, 0.0), minlength=n)
         over_90 = np.bincount(segment, np.where(late > 90, amount, 0.0), minlength=n)
         max_dpd = np.zeros(n)
-        material = (late > 0) & (amount > self.material)
+        material = (late > 0) & (amount > self._materials(slots)[segment])
         np.maximum.at(max_dpd, segment[material], late[material])
         t = self.t
         seen = t.led_seen[slots] == 1
@@ -331,11 +362,17 @@ class Ledgers(Detector):
         else:
             items.next[before] = following
         items.open[row], items.slot[row], items.event[row] = 0.0, -1, NONE
+        items.invoice[row] = NONE
         items.next[row], self._free = self._free, row
         kept, days = self.t.led_settled[slot], self.t.led_settled_day[slot]
         kept[:-1], days[:-1] = kept[1:], days[1:]
         kept[-1], days[-1] = key, day
         self._changed(slot)
+
+    def _materials(self, slots: np.ndarray) -> np.ndarray:
+        """The material overdue amount of each slot, in its own currency."""
+        own = self.t.led_material[slots]
+        return np.where(np.isnan(own), self.material, own)
 
     def _allocate(self) -> int:
         row = self._free
@@ -351,9 +388,11 @@ class Ledgers(Detector):
         total = 0.0
         crossing = NEVER
         items = self.items
+        material = float(self.t.led_material[slot])
+        material = self.material if math.isnan(material) else material
         for row in self.rows(slot):
             total += float(items.open[row])
-            if total >= self.material:
+            if total >= material:
                 crossing = int(items.due[row]) + 90
                 break
         self.t.led_default_day[slot] = crossing

@@ -1,25 +1,52 @@
-"""A customer's limits in the reporting currency: the one rule that both the monitor and the
-workspace apply, so that limit use and insured share compare amounts in one currency.
+"""A customer's money in its own currency and in the reporting currency.
 
-A limit converts at the configured rate of the master record's currency (the reporting
-currency when the record names none). A currency without a configured rate is taken at 1,
-as given, because a master record is never rejected for its currency; ledger amounts in such
-a currency are dead-lettered (`no_fx_rate`) instead.
+A customer's ledger, limits and ratios (limit use, overdue share, DSO) are worked in its own
+currency, the one its master data names, so they need no exchange rate. Amounts shown in the
+reporting currency take the rate of the day they are shown for (`detectors.fx`); without a
+rate for that day the reporting amount is missing (None), never guessed, and the customer's
+own amount stands beside it.
 
->>> in_reporting(10_000.0, "GBP", {"EUR": 1.0, "GBP": 1.17}, "EUR")
-11700.0
->>> in_reporting(None, "GBP", {"GBP": 1.17}, "EUR") is None
+>>> e = Exposure(9_000.0, 1.17)
+>>> round(e.reporting, 2), e.limit_use(10_000.0), round(e.in_reporting(10_000.0), 2)
+(10530.0, 0.9, 11700.0)
+>>> Exposure(9_000.0, float("nan")).reporting is None
 True
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import math
+from dataclasses import dataclass
 
 
-def in_reporting(limit: float | None, currency: str | None, rates: Mapping[str, float],
-                 reporting_currency: str) -> float | None:
-    """``limit`` (in ``currency``) in the reporting currency; None stays None."""
-    if limit is None:
-        return None
-    return limit * rates.get(currency or reporting_currency, 1.0)
+@dataclass(frozen=True, slots=True)
+class Exposure:
+    """Open receivables in the customer's currency (``own``) and that currency's rate into
+    the reporting currency on the day (NaN: no rate)."""
+
+    own: float
+    rate: float
+
+    @property
+    def missing(self) -> bool:
+        """Whether the reporting amount is missing for want of a rate."""
+        return math.isnan(self.rate)
+
+    @property
+    def reporting(self) -> float | None:
+        return None if self.missing else self.own * self.rate
+
+    def in_reporting(self, amount: float | None) -> float | None:
+        """Another amount of the customer's currency (a limit) in the reporting currency."""
+        if amount is None or math.isnan(amount) or self.missing:
+            return None
+        return amount * self.rate
+
+    def limit_use(self, limit: float | None) -> float | None:
+        """Exposure over ``limit`` (both in the customer's currency); None without a limit."""
+        if limit is None or math.isnan(limit) or limit <= 0:
+            return None
+        return self.own / limit
+
+
+NO_EXPOSURE = Exposure(0.0, 1.0)

@@ -52,7 +52,9 @@ class Position:
     grade: str
     pd: float
     defaulted: bool
-    exposure: float
+    exposure: float | None
+    """In the reporting currency, as are the limits; None when the customer's currency had
+    no exchange rate on the day (the order cannot be weighed against its limits then)."""
     credit_limit: float | None
     insured_limit: float | None
     open_warning: str | None
@@ -74,11 +76,13 @@ def check(position: Position | None, amount: float, terms_days: int | None,
     customer the monitor has not scored)."""
     if position is None:
         return Answer(REFER, ["the monitor has no score for this customer"])
-    after = position.exposure + amount
+    known = position.exposure is not None
+    after = (position.exposure or 0.0) + amount
     figures: dict[str, float | str | None] = {
-        "grade": position.grade, "pd": position.pd, "exposure": round(position.exposure, 2),
-        "exposure_after": round(after, 2), "credit_limit": position.credit_limit,
-        "insured_limit": position.insured_limit,
+        "grade": position.grade, "pd": position.pd,
+        "exposure": None if position.exposure is None else round(position.exposure, 2),
+        "exposure_after": round(after, 2) if known else None,
+        "credit_limit": position.credit_limit, "insured_limit": position.insured_limit,
         "expected_loss_of_order": round(position.pd * _uninsured_part(position, amount), 2),
     }
     declines, refers = [], []
@@ -86,7 +90,10 @@ def check(position: Position | None, amount: float, terms_days: int | None,
         declines.append("the customer has defaulted")
     if position.grade == GRADES[-1]:
         declines.append(f"grade {position.grade} (PD {position.pd:.1%})")
-    if position.credit_limit is None:
+    if not known:
+        refers.append("no exchange rate for the customer's currency on the day of its latest "
+                      "score: its exposure and limits in the reporting currency are unknown")
+    elif position.credit_limit is None:
         refers.append("no credit limit on file")
     elif after > position.credit_limit:
         refers.append(f"exposure after the order, {after:,.2f}, is above the credit limit, "
@@ -99,7 +106,7 @@ def check(position: Position | None, amount: float, terms_days: int | None,
         refers.append(f"payment terms of {terms_days} days are longer than "
                       f"{rules.max_terms_days}")
     insured = position.insured_limit or 0.0
-    if _at_or_worse(position.grade, rules.insured_from_grade) and after > insured:
+    if known and _at_or_worse(position.grade, rules.insured_from_grade) and after > insured:
         refers.append(f"at grade {position.grade}, exposure after the order, {after:,.2f}, "
                       f"is above the insured limit, {insured:,.2f}")
     if declines:
@@ -113,7 +120,7 @@ def check(position: Position | None, amount: float, terms_days: int | None,
 def _uninsured_part(position: Position, amount: float) -> float:
     """The share of the order above the insured limit, in money."""
     insured = position.insured_limit or 0.0
-    covered = max(0.0, min(amount, insured - position.exposure))
+    covered = max(0.0, min(amount, insured - (position.exposure or 0.0)))
     return amount - covered
 
 

@@ -78,7 +78,7 @@ class Warning(BaseModel):
 
     warning_id: str
     kind: str  # "early_warning" | "escalation" | "default" | "hard_event" | "limit_breach"
-    #             | "resolved"
+    #             | "insurer_deadline" | "resolved"
     category: str  # family of the strongest reason: payment_delay, insolvency, news, ...
     customer_id: str
     customer_name: str | None = None
@@ -102,13 +102,20 @@ class Warning(BaseModel):
     """The score's log-odds, to 1e-9 (finer than the PD's six decimals): ``pd`` is its
     logistic, rounded."""
     evidence: list[str]
-    exposure: float = 0.0
-    """Open receivables, in ``currency``."""
+    exposure: float | None = 0.0
+    """Open receivables, in ``currency`` at the rate of the warning's day; None when the
+    customer's currency has no rate for that day (``fx_missing``)."""
+    uninsured_exposure: float | None = None
+    """The part of ``exposure`` above the insured limit (all of it without one)."""
+    fx_missing: bool = False
+    """Whether the reporting amounts are missing for want of an exchange rate."""
     insured_share: float | None = None
     currency: str | None = None
-    """The currency of the amounts in this record: the reporting currency."""
+    """The currency of ``exposure`` and ``uninsured_exposure``: the reporting currency."""
+    customer_exposure: float | None = None
+    """Open receivables in ``customer_currency``, which needs no rate."""
     customer_currency: str | None = None
-    """The customer's own currency, from its master data."""
+    """The customer's own currency, from its master data (its ledger's and limits')."""
     country: str | None = None
     industry: str | None = None
     tags: list[str] = []

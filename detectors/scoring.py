@@ -18,12 +18,16 @@ import numpy as np
 
 from detectors.grading import GRADES
 from detectors.hard import HardEvent
+from detectors.insurance import DeadlineNotice
 from detectors.models.base import Published
 from detectors.reasons import Explanation, explanation
 from detectors.snapshots import DefaultNotice, Snapshots
 from detectors.stage import Send
 
 RANKER = "ranker"
+
+_FOR_THE_DESK = (DefaultNotice, HardEvent, DeadlineNotice)
+"""Notices the scorer passes on to its desk as they are."""
 
 
 @dataclass(slots=True)
@@ -79,16 +83,15 @@ class Scorer:
 
     def day(self, day: int, items: list[Any]) -> list[Any]:
         """Between month ends the last published model scores; at a month end, the model
-        published at it (a day's items: the bucket's snapshots, defaults and hard events,
-        passed on to the desk, and a model if the learner published one at the end of the
-        day)."""
+        published at it (a day's items: the bucket's snapshots, notices of defaults, hard
+        events and insurers' deadlines, passed on to the desk, and a model if the learner
+        published one at the end of the day)."""
         published = [i for i in items if isinstance(i, Published)]
         snapshots = [i for i in items if isinstance(i, Snapshots)]
         out: list[Any] = []
         for batch in (s for s in snapshots if not s.month_end):
             out.extend(self._score(day, batch))
-        out.extend(Send(self.name, day, n) for n in items
-                   if isinstance(n, DefaultNotice | HardEvent))
+        out.extend(Send(self.name, day, n) for n in items if isinstance(n, _FOR_THE_DESK))
         for model in sorted(published, key=lambda p: p.month):
             self.model = model
         for batch in (s for s in snapshots if s.month_end):

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from detectors.money import Exposure
 from detectors.strings import StringView
 
 EVIDENCE_FAMILIES = ("payment_delay", "tradeline", "news", "registry", "financials")
@@ -23,6 +24,7 @@ class Profile:
     industry: str | None = None
     currency: str | None = None
     credit_limit: float | None = None
+    """In ``currency`` (the customer's own), as is ``insured_limit``."""
     insured_limit: float | None = None
     tags: tuple[str, ...] = ()
 
@@ -45,6 +47,9 @@ class Snapshots:
     at: np.ndarray
     X: np.ndarray
     exposure: np.ndarray
+    """Open receivables, in each customer's own currency."""
+    rate: np.ndarray
+    """Each customer's currency in the reporting currency on the day (NaN: no rate)."""
     profiles: list[Profile]
     evidence: np.ndarray
     overdue: np.ndarray
@@ -52,6 +57,9 @@ class Snapshots:
 
     def __len__(self) -> int:
         return len(self.customer_ids)
+
+    def exposure_of(self, row: int) -> Exposure:
+        return Exposure(float(self.exposure[row]), float(self.rate[row]))
 
     def evidence_of(self, row: int) -> Evidence:
         """Row ``row``'s evidence ids by family; overdue invoices first among payments."""
@@ -70,7 +78,7 @@ class DefaultNotice:
     kind: str
     evidence: tuple[str, ...]
     profile: Profile
-    exposure: float
+    exposure: Exposure
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,10 +8,12 @@ from collections.abc import Mapping
 import numpy as np
 
 from detectors import features
-from detectors.clock import to_rfc3339
+from detectors.clock import DAY, to_rfc3339
 from detectors.features import INDEX, JUDGMENT, OTHER
 from detectors.grading import ACTIONS, GRADES, SEVERITY
 from detectors.hard import HardEvent
+from detectors.insurance import DeadlineNotice
+from detectors.money import Exposure
 from detectors.policy import Decision
 from detectors.reasons import Explanation
 from detectors.records import Reason, TermPd, Warning
@@ -66,27 +68,36 @@ def evidence_for(reasons: list[Reason], evidence: Evidence) -> list[str]:
     return out
 
 
-def profile_fields(profile: Profile, exposure: float, currency: str) -> dict[str, object]:
-    """The customer's master data and exposure; ``currency`` is the reporting currency,
-    in which the exposure and the insured limit behind ``insured_share`` are held."""
-    insured = None
-    if profile.insured_limit is not None and exposure > 0:
-        insured = round(min(1.0, profile.insured_limit / exposure), 4)
+def profile_fields(profile: Profile, exposure: Exposure, currency: str) -> dict[str, object]:
+    """The customer's master data and exposure: in ``currency``, the reporting currency
+    (None when its currency has no rate for the day), and in the customer's own, in which
+    the insured limit behind ``insured_share`` is held."""
+    insured, uninsured = None, exposure.own
+    if profile.insured_limit is not None and exposure.own > 0:
+        insured = round(min(1.0, profile.insured_limit / exposure.own), 4)
+        uninsured = max(0.0, exposure.own - profile.insured_limit)
     return {
         "customer_name": profile.name,
-        "exposure": round(exposure, 2),
+        "exposure": _rounded(exposure.reporting),
+        "uninsured_exposure": _rounded(Exposure(uninsured, exposure.rate).reporting),
+        "fx_missing": exposure.missing,
         "insured_share": insured,
         "currency": currency,
-        "customer_currency": profile.currency,
+        "customer_exposure": round(exposure.own, 2),
+        "customer_currency": profile.currency or currency,
         "country": profile.country,
         "industry": profile.industry,
         "tags": list(profile.tags),
     }
 
 
+def _rounded(amount: float | None) -> float | None:
+    return None if amount is None else round(amount, 2)
+
+
 def from_decision(*, customer_id: str, at: int, decision: Decision, grade: int, pd: float,
                   rank: int, portfolio_size: int, reasons: Explanation | None, x: np.ndarray,
-                  evidence: Evidence, profile: Profile, exposure: float,
+                  evidence: Evidence, profile: Profile, exposure: Exposure,
                   horizon_months: int, currency: str, lineage: Mapping[str, str]) -> Warning:
     """The warning for a scored month-end snapshot the policy decided to act on."""
     listed = reasons_of(reasons, x)
@@ -145,7 +156,7 @@ BREACH_ACTION = "hold orders beyond the limit; review the limit or the cover"
 
 
 def from_breach(customer_id: str, at: int, code: str, ratio: float, pd: float, grade: int,
-                profile: Profile, exposure: float, horizon_months: int, currency: str,
+                profile: Profile, exposure: Exposure, horizon_months: int, currency: str,
                 lineage: Mapping[str, str]) -> Warning:
     """The warning that exposure went above the credit limit (``code``
     `features.OVER_CREDIT_LIMIT`) or the insured limit (`features.OVER_INSURED_LIMIT`), on
@@ -197,6 +208,41 @@ def from_hard_event(notice: HardEvent, pd: float, grade: int, horizon_months: in
         portfolio_size=0,
         action=ACTIONS[max(letter, "C")],
         reasons=[reason],
+        evidence=[notice.event_id],
+        **profile_fields(notice.profile, notice.exposure, currency),
+        **lineage,
+    )
+
+
+DEADLINE_ACTION = "notify the credit insurer of the overdue invoice before the deadline"
+
+
+def from_deadline(notice: DeadlineNotice, pd: float, grade: int, horizon_months: int,
+                  currency: str, lineage: Mapping[str, str]) -> Warning:
+    """The warning that an insured invoice is still open shortly before the credit
+    insurer's notification deadline (`detectors.insurance`): the reason's value is the
+    deadline's date, the evidence the invoice."""
+    letter = GRADES[grade]
+    deadline = to_rfc3339(notice.deadline_day * DAY)[:10]
+    return Warning(
+        warning_id=warning_id(notice.customer_id, notice.at,
+                              f"insurer_deadline:{notice.event_id}", letter),
+        kind="insurer_deadline",
+        category="insurance",
+        customer_id=notice.customer_id,
+        event_time=to_rfc3339(notice.at),
+        severity="warning",
+        grade=letter,
+        pd=round(pd, 6),
+        horizon_months=horizon_months,
+        pd_term=term_of(pd, horizon_months),
+        rank=0,
+        portfolio_size=0,
+        action=f"{DEADLINE_ACTION} ({deadline})",
+        reasons=[Reason(code="insurer_deadline",
+                        label=f"invoice {notice.invoice_id} overdue: the insurer must be told "
+                              f"by {deadline}",
+                        value=deadline, contribution=0.0)],
         evidence=[notice.event_id],
         **profile_fields(notice.profile, notice.exposure, currency),
         **lineage,

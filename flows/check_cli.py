@@ -42,7 +42,8 @@ def position_of(out: Path, customer_id: str) -> tuple[Position | None, str | Non
             if warning["customer_id"] == customer_id:
                 latest = warning["kind"] if warning["kind"] in OPEN_KINDS else None
     return Position(customer_id, row["grade"], float(row["pd"]), bool(row["defaulted"]),
-                    float(row.get("exposure") or 0.0), row.get("credit_limit"),
+                    None if row.get("fx_missing") else float(row.get("exposure") or 0.0),
+                    row.get("credit_limit"),
                     row.get("insured_limit"), latest), row["event_time"]
 
 

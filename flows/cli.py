@@ -22,10 +22,12 @@ from flows.alerts_cli import alerts
 from flows.audit_cli import audit
 from flows.auditor_cli import explain_command, replay_command
 from flows.check_cli import check_command
+from flows.collections_cli import collections_command
 from flows.evaluate_cli import evaluate_command
 from flows.limits_cli import limits_command
 from flows.logs import configure_logging
 from flows.news_cli import evaluate_news_command, learn_news_command
+from flows.rates_cli import rates_command
 from web.cli import serve_command, users
 
 log = structlog.get_logger("creditradar")
@@ -392,6 +394,8 @@ _EXAMPLES = {
     evaluate_command: ["creditradar evaluate --feeds feeds/ --report report/"],
     check_command: ["creditradar check C000034 --amount 25000 --terms 60 --out out/"],
     limits_command: ["creditradar limits --out out/ --terms 60 --top 20"],
+    rates_command: ["creditradar rates eurofxref-hist.csv --out feeds/fx.jsonl"],
+    collections_command: ["creditradar collections --out out/ --top 20"],
     users: ["creditradar users add anna --role analyst --out out/",
             "creditradar users list --out out/"],
     users.commands["list"]: ["creditradar users list --out out/"],
@@ -407,6 +411,8 @@ cli.add_command(explain_command)
 cli.add_command(evaluate_command)
 cli.add_command(check_command)
 cli.add_command(limits_command)
+cli.add_command(collections_command)
+cli.add_command(rates_command)
 cli.add_command(evaluate_news_command)
 cli.add_command(learn_news_command)
 cli.add_command(serve_command)

@@ -73,7 +73,16 @@ def run_demo(settings: Settings, out: Path, customers: int, months: int, seed: i
         hook.stop()
     _show(out, feeds, smtp, hook)
     _presale(out, settings)
+    _collections(out, settings)
     return summary
+
+
+def _collections(out: Path, settings: Settings) -> None:
+    """The first rows of the collections worklist."""
+    from flows.collections_cli import write_worklist
+
+    click.echo("\nCollections worklist:")
+    click.echo("\n".join(f"  {line}" for line in write_worklist(out, settings, top=8)))
 
 
 def _presale(out: Path, settings: Settings) -> None:

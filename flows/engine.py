@@ -33,6 +33,7 @@ from connectors.audit.record import input_body
 from connectors.partition import Feeds, FeedSource, ReadCount
 from detectors.book import LEARNER, BookSettings, CustomerBook
 from detectors.clock import to_rfc3339
+from detectors.collections import OverdueInvoice
 from detectors.dedup import DIRECTORY, EventIds, Seen
 from detectors.desk import ALERTS, AlertFeed, DeskSettings, Latest, ScoreRow, WarningDesk
 from detectors.feedclock import FeedClock
@@ -61,6 +62,8 @@ class Outputs:
     deadletter: Sink[Any]
     scores: Sink[Any] | None = None
     watchlist: Sink[Any] | None = None
+    overdue: Sink[Any] | None = None
+    """Takes every invoice past due at the end (`detectors.collections.OverdueInvoice`)."""
     stats: Sink[Any] | None = None
     audit: Sink[Any] | None = None
     """Takes ``(partition, AuditEntry)``: every record that passed the door, every warning."""
@@ -219,7 +222,8 @@ def build_flow(settings: Settings, feeds: Feeds, outputs: Outputs,
     id_chunks, id_out = _step("ids", chunks, StageSpec(
         lambda _: inputs, lambda _: (*buckets, DIRECTORY),
         lambda key: EventIds(key, settings.detectors.event_id_memory_days, topology.bucket_of,
-                             settings.detectors.allowed_lateness_days), durable, redate=True))
+                             settings.detectors.allowed_lateness_days, buckets),
+        durable, redate=True))
     to_directory = op.filter("to_directory", id_chunks, _to(DIRECTORY))
     to_books = op.filter("to_books", id_chunks, lambda c: c.to != DIRECTORY)
     named, directory_out = _step("directory", to_directory, spec(
@@ -281,6 +285,9 @@ def _write(out: Stream[Any], outputs: Outputs) -> None:
     if outputs.watchlist is not None:
         op.output("watchlist_out", op.key_on("key_latest", kind("latest", Latest),
                                              lambda _: "watchlist"), outputs.watchlist)
+    if outputs.overdue is not None:
+        op.output("overdue_out", op.key_on("key_overdue", kind("overdue", OverdueInvoice),
+                                           lambda _: "overdue"), outputs.overdue)
     if outputs.stats is not None:
         op.output("stats_out", op.key_on("key_stats", kind("stats", ReadCount, Accepted),
                                          lambda _: "stats"), outputs.stats)

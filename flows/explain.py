@@ -100,7 +100,8 @@ class _Replay:
     def __init__(self, customer_id: str, settings: Settings) -> None:
         self.customer_id = customer_id
         route = self._route
-        self.ids = EventIds("ids", settings.detectors.event_id_memory_days, route)
+        self.ids = EventIds("ids", settings.detectors.event_id_memory_days, route,
+                            settings.detectors.allowed_lateness_days, (_CUSTOMER,))
         self.directory = directory_builder(settings, route)()
         self.book = CustomerBook(_CUSTOMER, BookSettings.from_settings(settings))
         self.snapshots: list[dict[str, Any]] = []

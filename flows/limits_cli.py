@@ -2,13 +2,15 @@
 (`detectors.limits` decides), written to ``OUT/limits.jsonl`` and the largest cuts printed.
 
 The view is the run's ``watchlist.jsonl``: each customer's grade, PD, exposure and limits
-when last scored, in the reporting currency.
+when last scored. Limits are recommended in the customer's own currency, the one its limits
+are kept in; the expected-loss budget (reporting currency) converts at the rate of the
+customer's latest score, and a customer whose currency had no rate then gets none.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -21,24 +23,46 @@ from flows.run import WATCHLIST, iter_jsonl
 LIMITS = "limits.jsonl"
 
 
-def advise(out: Path, settings: Any, terms_days: int) -> list[LimitAdvice]:
-    """Advice for every customer of the run, the largest cuts first (then the customer
-    id); customers without a current limit after them."""
+@dataclass(frozen=True, slots=True)
+class Advised:
+    """A customer's advice, in its own currency, and that currency's rate into the
+    reporting currency (to rank cuts across currencies)."""
+
+    advice: LimitAdvice
+    currency: str
+    rate: float
+
+    def to_json(self, terms_days: int) -> dict[str, Any]:
+        return {**asdict(self.advice), "currency": self.currency, "terms_days": terms_days}
+
+
+def advise(out: Path, settings: Any, terms_days: int) -> tuple[list[Advised], list[str]]:
+    """Advice for every customer of the run, the largest cuts (in the reporting currency)
+    first, then the customer id, customers without a current limit after them; and the
+    customers left without advice for want of an exchange rate."""
     if not (out / WATCHLIST).exists():
         raise ConfigError(f"no {WATCHLIST} under {out}: is it a finished run's output?")
     p = settings.policy
-    rules = LimitRules(p.loss_budget, p.loss_given_default, p.limit_cap_multiple)
-    advice = [recommend(row["customer_id"], grade=row["grade"], pd=float(row["pd"]),
-                        defaulted=bool(row["defaulted"]),
-                        exposure=float(row.get("exposure") or 0.0),
-                        credit_limit=row.get("credit_limit"),
-                        insured_limit=row.get("insured_limit"),
-                        horizon_months=settings.horizon_months, terms_days=terms_days,
-                        rules=rules)
-              for row in iter_jsonl(out / WATCHLIST)]
-    return sorted(advice, key=lambda a: (a.current_limit is None,
-                                         a.recommended_limit - (a.current_limit or 0.0),
-                                         a.customer_id))
+    advised, no_rate = [], []
+    for row in iter_jsonl(out / WATCHLIST):
+        rate = row.get("fx_rate")
+        if not rate:
+            no_rate.append(row["customer_id"])
+            continue
+        rules = LimitRules(p.loss_budget / rate, p.loss_given_default, p.limit_cap_multiple)
+        advice = recommend(
+            row["customer_id"], grade=row["grade"], pd=float(row["pd"]),
+            defaulted=bool(row["defaulted"]), exposure=float(row["customer_exposure"]),
+            credit_limit=row.get("customer_credit_limit"),
+            insured_limit=row.get("customer_insured_limit"),
+            horizon_months=settings.horizon_months, terms_days=terms_days, rules=rules)
+        advised.append(Advised(advice, row["customer_currency"], float(rate)))
+
+    def cut_first(a: Advised) -> tuple[bool, float, str]:
+        change = a.advice.recommended_limit - (a.advice.current_limit or 0.0)
+        return a.advice.current_limit is None, change * a.rate, a.advice.customer_id
+
+    return sorted(advised, key=cut_first), no_rate
 
 
 @click.command("limits")
@@ -54,14 +78,19 @@ def limits_command(ctx: click.Context, out: Path, terms: int, top: int) -> None:
     the payment terms, its insured limit and the desk's expected-loss budget
     (policy.loss_budget); write OUT/limits.jsonl and print the largest cuts."""
     settings = ctx.obj["settings"]
-    advice = advise(out, settings, terms)
+    advised, no_rate = advise(out, settings, terms)
     with (out / LIMITS).open("w", encoding="utf-8") as f:
-        for a in advice:
-            f.write(json.dumps({**asdict(a), "currency": settings.reporting_currency,
-                                "terms_days": terms}, ensure_ascii=False) + "\n")
-    click.echo(f"{len(advice)} recommendations in {out / LIMITS} "
-               f"({settings.reporting_currency}, {terms} days' terms); largest cuts:")
-    for a in advice[:top]:
-        current = "none" if a.current_limit is None else f"{a.current_limit:,.0f}"
-        click.echo(f"  {a.customer_id}: {current} -> {a.recommended_limit:,.0f}  "
-                   f"({'; '.join(a.reasons[1:])})")
+        for a in advised:
+            f.write(json.dumps(a.to_json(terms), ensure_ascii=False) + "\n")
+    click.echo(f"{len(advised)} recommendations in {out / LIMITS} (each in its customer's "
+               f"currency, {terms} days' terms); largest cuts:")
+    for a in advised[:top]:
+        current = ("none" if a.advice.current_limit is None
+                   else f"{a.advice.current_limit:,.0f}")
+        click.echo(f"  {a.advice.customer_id}: {current} -> "
+                   f"{a.advice.recommended_limit:,.0f} {a.currency}  "
+                   f"({'; '.join(a.advice.reasons[1:])})")
+    if no_rate:
+        click.echo(f"{len(no_rate)} customers without a recommendation: their currency had "
+                   f"no exchange rate on the day of their latest score "
+                   f"({', '.join(no_rate[:5])}{', ...' if len(no_rate) > 5 else ''})")

@@ -44,6 +44,8 @@ WARNINGS = "warnings.jsonl"
 DEADLETTER = "deadletter.jsonl"
 SCORES = "scores.jsonl"
 WATCHLIST = "watchlist.jsonl"
+OVERDUE = "overdue.jsonl"
+"""Every invoice past due at the end of the run (the collections worklist's input)."""
 STATS = "stats.jsonl"
 AUDIT = "audit"
 RECOVERY_VERSION = "creditradar-version"
@@ -55,6 +57,9 @@ GC_YOUNG_THRESHOLD = 50_000
 M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3
 """glibc ``mallopt`` parameters (malloc.h)."""
 MMAP_THRESHOLD = 128 * 1024
+OUTPUT_FILES = (WARNINGS, DEADLETTER, SCORES, WATCHLIST, OVERDUE, STATS, NEWS_READINGS,
+                NEWS_REVIEW)
+"""The JSON Lines outputs of a run, each in canonical order once it finished."""
 
 
 def tune_process() -> None:
@@ -92,6 +97,10 @@ class RunSummary:
     warnings: int = 0
     defaults_seen: int = 0
     rejected_by_reason: dict[str, int] = field(default_factory=dict)
+    fx_missing_warnings: int = 0
+    """Warnings whose reporting-currency amounts are missing for want of an exchange rate."""
+    fx_missing_customers: dict[str, int] = field(default_factory=dict)
+    """Customers in the watchlist still without a rate at the end, by their currency."""
     deliveries: dict[str, int] | None = None
     """Outbox rows by status (pending, sent, failed) after the run, when alerts are on."""
 
@@ -118,6 +127,7 @@ def file_outputs(settings: Settings, out: Path, topology: Topology, *, scores: b
         deadletter=JsonLinesSink(out / DEADLETTER, _counted(_count_dead_letter)),
         scores=JsonLinesSink(out / SCORES) if scores else None,
         watchlist=JsonLinesSink(out / WATCHLIST),
+        overdue=JsonLinesSink(out / OVERDUE),
         news_readings=JsonLinesSink(out / NEWS_READINGS),
         news_review=JsonLinesSink(out / NEWS_REVIEW),
         stats=JsonLinesSink(out / STATS, _counted(_count_stats)),
@@ -174,7 +184,7 @@ def start_fresh(settings: Settings, out: Path) -> None:
         while (out / f"{AUDIT}.{number}").exists():
             number += 1
         previous.rename(out / f"{AUDIT}.{number}")
-    for name in (WARNINGS, DEADLETTER, SCORES, WATCHLIST, STATS, NEWS_READINGS, NEWS_REVIEW):
+    for name in OUTPUT_FILES:
         (out / name).unlink(missing_ok=True)
 
 
@@ -213,7 +223,7 @@ def finish(out: Path) -> RunSummary:
     sink only opens its file for its first line)."""
     for name in (WARNINGS, DEADLETTER):
         (out / name).touch()
-    for name in (WARNINGS, DEADLETTER, SCORES, WATCHLIST, STATS, NEWS_READINGS, NEWS_REVIEW):
+    for name in OUTPUT_FILES:
         canonicalize(out / name)
     return summarize(out)
 
@@ -329,7 +339,13 @@ def summarize(out: Path) -> RunSummary:
     summary.duplicates = reasons.pop("duplicate", 0)
     summary.rejected = sum(reasons.values())
     summary.rejected_by_reason = dict(sorted(reasons.items()))
-    kinds = Counter(w["kind"] for w in iter_jsonl(out / WARNINGS))
+    kinds: Counter[str] = Counter()
+    for warning in iter_jsonl(out / WARNINGS):
+        kinds[warning["kind"]] += 1
+        summary.fx_missing_warnings += bool(warning.get("fx_missing"))
+    summary.fx_missing_customers = dict(sorted(Counter(
+        row["customer_currency"] for row in iter_jsonl(out / WATCHLIST)
+        if row.get("fx_missing")).items()))
     summary.warnings = sum(n for kind, n in kinds.items() if kind in EARLY_KINDS)
     summary.defaults_seen = kinds["default"]
     return summary

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from config.errors import ContractError
 from connectors import contracts as c
-from connectors._codes import COUNTRIES, CURRENCIES
+from connectors.codes import COUNTRIES, CURRENCIES
 from detectors import events as ev
 from detectors.clock import to_seconds
 

@@ -83,3 +83,16 @@ def test_a_record_arriving_after_its_day_is_applied_today_or_rejected_as_late() 
     assert passed == ["recent@C1"] and rejected == {"old@C1": "late"}
     seen = [o.envelope for o in out if isinstance(o, Seen)]
     assert [(e.event.event_id, e.day) for e in seen] == [("recent", today)]  # for the audit
+
+
+def test_an_exchange_rate_goes_to_every_bucket_and_is_counted_once() -> None:
+    from detectors.snapshots import Accepted
+
+    step = EventIds("ids-0", memory_days=30, bucket_of=str, buckets=("b0", "b1", "b2"))
+    rate = ev.FxRate("fx-1", 100 * 86400, None, "EUR", "USD", 1.08)
+    again = envelope(ev.FxRate("fx-1", 100 * 86400, None, "EUR", "USD", 1.09), b"2", 2,
+                     source="fx.jsonl")
+    out = step.day(100, [envelope(rate, b"1", 1, source="fx.jsonl"), again])
+    assert sorted(o.to for o in out if isinstance(o, Send)) == ["b0", "b1", "b2"]
+    assert [o.reason for o in out if isinstance(o, DeadLetter)] == ["duplicate_id"]
+    assert step.finish() == [Accepted("ids-0", 1)]

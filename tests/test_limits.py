@@ -60,4 +60,25 @@ def test_the_command_writes_advice_for_every_customer_largest_cuts_first(
         r["customer_id"] for r in read_jsonl(out / WATCHLIST)}
     brit = next(r for r in rows if r["customer_id"] == "BRIT")  # defaulted
     assert brit["recommended_limit"] == 0.0 and rows[0]["customer_id"] == "BRIT"
-    assert brit["current_limit"] == 10000 * 1.17  # its GBP limit in euros
+    assert (brit["current_limit"], brit["currency"]) == (10000, "GBP")  # its own currency
+
+
+def test_the_budget_converts_into_the_customers_currency_at_its_rate(tmp_path: Path) -> None:
+    """The budget is 2,500 EUR. A GBP customer scored when a pound was 1.25 euros has a
+    budget of 2,000 GBP: at PD 0.2 over 8 months and 30 days' terms, 2 months at risk,
+    2,000 / 0.054258 = 36,861 uninsured, plus 4,000 insured: 40,000 GBP (down to the
+    thousand; the cap is twice 50,000). A PLN customer without a rate gets none."""
+    row = {"grade": "C", "pd": 0.2, "defaulted": False, "event_time": "2024-06-01T00:00:00Z",
+           "customer_exposure": 5000.0, "customer_credit_limit": 50000.0,
+           "customer_insured_limit": 4000.0}
+    (tmp_path / WATCHLIST).write_text(
+        json.dumps({**row, "customer_id": "G", "customer_currency": "GBP", "fx_rate": 1.25})
+        + "\n" + json.dumps({**row, "customer_id": "P", "customer_currency": "PLN",
+                             "fx_rate": None, "fx_missing": True}) + "\n")
+    result = CliRunner().invoke(limits_command, ["--out", str(tmp_path), "--terms", "30"],
+                                obj={"settings": Settings()})
+    assert result.exit_code == 0, result.output
+    [advice] = [json.loads(line) for line in (tmp_path / LIMITS).read_text().splitlines()]
+    assert (advice["customer_id"], advice["currency"]) == ("G", "GBP")
+    assert advice["recommended_limit"] == 40000.0
+    assert "1 customers without a recommendation" in result.output and "P" in result.output

@@ -1,15 +1,16 @@
-"""Amounts in one currency: a customer's limits are converted to the reporting currency as
-its receivables are, so limit use compares like with like, and every amount a warning
-carries is in the currency it names (the customer's own is beside it)."""
+"""Amounts in the right currency: a customer's ledger and limits are in its own currency, so
+limit use compares like with like and needs no rate; every amount a warning carries in the
+reporting currency is at the rate of its day from the fx feed (or the configured fallback),
+is missing (never guessed) without one, and has the customer's own amount beside it."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from feedkit import customer, invoice, payment, status, write_feeds
+from feedkit import customer, invoice, payment, record, status, write_feeds
 
 from config.settings import Settings
-from flows.run import SCORES, WARNINGS, read_jsonl, run_folder
+from flows.run import DEADLETTER, SCORES, WARNINGS, WATCHLIST, read_jsonl, run_folder, summarize
 
 GBP = 1.17  # the default settings' rate, GBP to EUR
 
@@ -76,12 +77,135 @@ def test_an_invoice_that_takes_exposure_over_the_limit_warns_that_day(tmp_path: 
 
 def test_a_breach_warns_beyond_the_tolerance_and_again_only_after_a_return() -> None:
     from detectors.desk import DeskSettings, WarningDesk
+    from detectors.money import Exposure
     from detectors.snapshots import Profile
 
     desk = WarningDesk("b0", DeskSettings(breach_warnings=("credit_limit",)), {})
     desk.latest.add()
-    desk.who.append(("C1", None))
+    desk.who.append(("C1", None, None))
     profile = Profile(credit_limit=100.0)
-    warned = [bool(desk._breaches(0, "C1", profile, exposure, day * 86400, 0.1, 2, {}))
+    warned = [bool(desk._breaches(0, "C1", profile, Exposure(exposure, 1.0), day * 86400, 0.1,
+                                  2, {}))
               for day, exposure in enumerate((105.0, 115.0, 120.0, 105.0, 95.0, 112.0))]
     assert warned == [False, True, False, False, False, True]
+
+
+def rate(day: str, currency: str, value: float | str, base: str = "EUR") -> dict:
+    return record("fx", event_time=day, base=base, currency=currency, rate=value)
+
+
+def _default_of(out: Path, customer_id: str) -> dict:
+    [default] = [w for w in read_jsonl(out / WARNINGS)
+                 if w["customer_id"] == customer_id and w["kind"] == "default"]
+    return default
+
+
+def test_the_default_converts_at_the_rate_of_its_day(tmp_path: Path) -> None:
+    """BRIT defaults on 20 August with 21,000 GBP open. The feed's GBP rates: 0.80 a pound
+    to the euro in January, 0.84 on Monday 19 August, 0.70 on the 21st (after the default:
+    never used for it). 21,000 / 0.84 = 25,000 EUR."""
+    book = _book()
+    book["fx"] = [rate("2024-01-02", "GBP", 0.80), rate("2024-08-19", "GBP", "0.84"),
+                  rate("2024-08-21", "GBP", 0.70)]
+    run_folder(Settings(), write_feeds(tmp_path / "feeds", book), tmp_path / "out")
+    default = _default_of(tmp_path / "out", "BRIT")
+    assert default["exposure"] == 25000.0
+    assert (default["customer_exposure"], default["customer_currency"]) == (21000.0, "GBP")
+    assert default["uninsured_exposure"] == round((21000 - 5000) / 0.84, 2)
+    assert default["fx_missing"] is False
+    assert not read_jsonl(tmp_path / "out" / DEADLETTER)
+    assert summarize(tmp_path / "out").accepted == sum(len(rows) for rows in book.values())
+
+
+def test_a_rate_older_than_the_allowed_age_gives_way_to_the_configured_one(
+        tmp_path: Path) -> None:
+    """The last GBP rate is from 1 August, 19 days before the default: older than the
+    7 days allowed, so the configured GBP rate (1.17 euros a pound) converts."""
+    book = _book()
+    book["fx"] = [rate("2024-08-01", "GBP", 0.84)]
+    run_folder(Settings(), write_feeds(tmp_path / "feeds", book), tmp_path / "out")
+    assert _default_of(tmp_path / "out", "BRIT")["exposure"] == round(21000 * GBP, 2)
+    allowed = Settings(fx_max_age_days=30)
+    run_folder(allowed, write_feeds(tmp_path / "again", book), tmp_path / "older")
+    assert _default_of(tmp_path / "older", "BRIT")["exposure"] == 25000.0
+
+
+def _zloty_book() -> dict[str, list[dict]]:
+    """POLA invoices 40,000 PLN a month against a 100,000 PLN limit and pays nothing from
+    March: P-3 (due 2 April) is 90 days past due on 1 July, a default with P-3 to P-6 open,
+    160,000 PLN. No rate for PLN is configured."""
+    feeds: dict[str, list[dict]] = {"customers": [
+        customer("POLA", "2024-01-01", "Pola Sp. z o.o.", currency="PLN",
+                 credit_limit=100000)], "payments": [], "registry": []}
+    for m in range(1, 8):
+        feeds["payments"].append({**invoice("POLA", f"2024-{m:02d}-03", f"P-{m}", 40000,
+                                            f"2024-{m + 1:02d}-02"), "currency": "PLN"})
+        if m < 3:
+            feeds["payments"].append({**payment("POLA", f"2024-{m + 1:02d}-01", f"P-{m}",
+                                                40000), "currency": "PLN"})
+    feeds["registry"].append(status("POLA", "2024-08-20", "insolvency_filed"))
+    return feeds
+
+
+def test_a_currency_without_a_rate_is_booked_and_its_reporting_amounts_are_missing(
+        tmp_path: Path) -> None:
+    run_folder(Settings(), write_feeds(tmp_path / "feeds", _zloty_book()), tmp_path / "out",
+               scores=True)
+    out = tmp_path / "out"
+    assert not read_jsonl(out / DEADLETTER)  # nothing rejected for want of a rate
+    default = _default_of(out, "POLA")
+    assert (default["exposure"], default["fx_missing"]) == (None, True)
+    assert (default["customer_exposure"], default["event_time"][:10]) == (160000.0,
+                                                                          "2024-07-01")
+    april = next(s for s in read_jsonl(out / SCORES) if s["month_end"]
+                 and s["event_time"].startswith("2024-04-01"))
+    assert april["features"]["utilisation"] == 0.4  # P-3 open: 40,000 of 100,000 PLN
+    warnings = read_jsonl(out / WARNINGS)  # no PLN rate all along: every one misses it
+    assert {(w["exposure"], w["fx_missing"]) for w in warnings} == {(None, True)}
+    summary = summarize(out)
+    assert (summary.fx_missing_warnings, summary.rejected) == (len(warnings), 0)
+    assert summary.fx_missing_customers == {"PLN": 1}
+
+
+def test_a_rate_that_arrives_fills_the_amounts_from_its_day(tmp_path: Path) -> None:
+    book = _zloty_book()
+    book["fx"] = [rate("2024-06-28", "PLN", 4.0)]  # a Friday; the default is on Monday
+    run_folder(Settings(), write_feeds(tmp_path / "feeds", book), tmp_path / "out")
+    default = _default_of(tmp_path / "out", "POLA")
+    assert (default["exposure"], default["fx_missing"]) == (40000.0, False)
+    [row] = read_jsonl(tmp_path / "out" / WATCHLIST)
+    assert (row["customer_credit_limit"], row["customer_currency"]) == (100000.0, "PLN")
+    assert summarize(tmp_path / "out").fx_missing_customers == {}
+
+
+def test_bad_rates_are_dead_lettered_with_their_reason(tmp_path: Path) -> None:
+    book = _zloty_book()
+    book["fx"] = [rate("2024-08-16", "PLN", 0), rate("2024-08-16", "PLN", -4.0),
+                  rate("2024-08-16", "PLX", 4.0), rate("2024-08-16", "PLN", 4.0, base="PLN")]
+    run_folder(Settings(), write_feeds(tmp_path / "feeds", book), tmp_path / "out")
+    dead = read_jsonl(tmp_path / "out" / DEADLETTER)
+    assert [(d["feed"], d["reason"]) for d in dead] == [("fx", "schema")] * 4
+    assert {"a rate must be positive" in d["detail"] for d in dead} == {True, False}
+    assert _default_of(tmp_path / "out", "POLA")["exposure"] is None
+
+
+def test_a_central_banks_reference_rate_file_becomes_the_fx_feed(tmp_path: Path) -> None:
+    """The ECB's layout, newest first, with an N/A cell and a withdrawn currency's column:
+    BRIT's default on Tuesday 20 August takes Monday's 0.84 (21,000 / 0.84 = 25,000)."""
+    from click.testing import CliRunner
+
+    from flows.cli import cli
+
+    csv = tmp_path / "eurofxref-hist.csv"
+    csv.write_text("Date,USD,GBP,CYP,\n2024-08-21,1.11,0.70,N/A,\n2024-08-19,1.10,0.84,N/A,\n"
+                   "2024-08-16,N/A,0.85,N/A,\n", encoding="utf-8")
+    feeds = write_feeds(tmp_path / "feeds", _book())
+    result = CliRunner().invoke(cli, ["rates", str(csv), "--out", str(feeds / "fx.jsonl")],
+                                obj={}, catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    assert "5 rates (2 currencies, 3 days)" in result.output and "CYP" in result.output
+    days = [r["event_time"] for r in read_jsonl(feeds / "fx.jsonl")]
+    assert days == sorted(days)
+    run_folder(Settings(), feeds, tmp_path / "out")
+    assert _default_of(tmp_path / "out", "BRIT")["exposure"] == 25000.0
+    assert summarize(tmp_path / "out").rejected == 0

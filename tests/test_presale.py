@@ -42,6 +42,7 @@ def test_a_sound_order_is_approved_with_its_expected_loss() -> None:
     (_with(grade="C", pd=0.08), 7000.0, 60, "above the insured limit, 10,000.00"),
     (_with(credit_limit=None), 1000.0, None, "no credit limit on file"),
     (None, 1000.0, None, "no score for this customer"),
+    (_with(exposure=None), 100.0, 30, "no exchange rate for the customer's currency"),
 ])
 def test_each_rule_refers(position: Position | None, amount: float, terms: int | None,
                           reason: str) -> None:
@@ -52,6 +53,7 @@ def test_each_rule_refers(position: Position | None, amount: float, terms: int |
 def test_a_defaulted_or_grade_e_customer_is_declined() -> None:
     assert check(_with(defaulted=True, grade="E", pd=1.0), 100.0, 30, RULES).outcome == DECLINE
     assert check(_with(grade="E", pd=0.6), 100.0, 30, RULES).outcome == DECLINE
+    assert check(_with(defaulted=True, exposure=None), 100.0, 30, RULES).outcome == DECLINE
     # the grade B customer stays within everything at a smaller order
     assert check(SOUND, 100.0, 30, RULES).outcome == APPROVE
 

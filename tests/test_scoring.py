@@ -10,6 +10,7 @@ from config.settings import PolicySettings, Settings
 from detectors.desk import DeskSettings, WarningDesk
 from detectors.features import INDEX, empty
 from detectors.models.base import Published
+from detectors.money import Exposure
 from detectors.models.scorecard import PriorScorecard
 from detectors.reasons import Explanation
 from detectors.records import Warning
@@ -33,7 +34,7 @@ def snapshots(customers: list[str], dpd: list[float], month_end: bool,
     late = strings.add("inv-late")
     evidence = np.full((n, len(EVIDENCE_FAMILIES), 2), NONE, dtype=np.int32)
     overdue = np.full((n, 3), late, dtype=np.int32)
-    return Snapshots(month_end, customers, np.arange(n), np.full(n, at), X, np.zeros(n),
+    return Snapshots(month_end, customers, np.arange(n), np.full(n, at), X, np.zeros(n), np.ones(n),
                      [Profile(name=c) for c in customers], evidence, overdue, strings.view())
 
 
@@ -129,7 +130,7 @@ def test_an_absolute_budget_and_a_default_that_is_a_warning_of_its_own() -> None
     out = step.day(2, [scored(["C"], [0.2], [3], True), Ranks(True, np.array([4]), 100)])
     assert kinds(out) == [("C", "early_warning")]
     notice = DefaultNotice("C", 0, JUN + 5 * DAY, "insolvency", ("s-1",), Profile(name="C"),
-                           10.0)
+                           Exposure(10.0, 1.0))
     out = step.day(7, [notice])
     assert kinds(out) == [("C", "default")]
     [latest] = step.finish()

@@ -18,14 +18,14 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from detectors.clock import parse_time, to_rfc3339, to_seconds
-from detectors.money import in_reporting
+from detectors.clock import DAY, parse_time, to_rfc3339, to_seconds
+from detectors.fx import Rates
 from web.db import Store, customers, scores, warnings
 
 WARNINGS, SCORES, WATCHLIST, AUDIT = "warnings.jsonl", "scores.jsonl", "watchlist.jsonl", "audit"
 CHUNK_BYTES = 16 * 1024 * 1024
 """At most this much of one file per poll, so the first rows show before a big file is read."""
-_PROFILE = b'"feed":"customers"'
+_PROFILE, _RATE = b'"feed":"customers"', b'"feed":"fx"'
 IN_LIST = 5000
 """Ids per ``IN (...)`` list (SQLite limits the parameters of one statement)."""
 
@@ -47,12 +47,13 @@ class Follower:
     """Copies new lines of a run's outputs under ``out`` into ``store``."""
 
     def __init__(self, out: Path, store: Store, fx_rates: Mapping[str, float] | None = None,
-                 reporting_currency: str = "EUR") -> None:
-        """``fx_rates`` and ``reporting_currency``: the run's settings, so that limits are
-        shown in the currency of the exposure the run wrote (`detectors.money`)."""
+                 reporting_currency: str = "EUR", fx_max_age_days: int = 7) -> None:
+        """``fx_rates``, ``reporting_currency`` and ``fx_max_age_days``: the run's settings,
+        so that limits are shown in the currency of the exposure the run wrote, at the rate
+        of their day (`detectors.fx`; the watchlist, when written, has the run's figures)."""
         self.out = Path(out)
         self.store = store
-        self.fx_rates = dict(fx_rates or {reporting_currency: 1.0})
+        self.rates = Rates(reporting_currency, dict(fx_rates or {}), fx_max_age_days)
         self.reporting_currency = reporting_currency
 
     def poll(self) -> int:
@@ -100,23 +101,26 @@ class Follower:
     def _profiles(self, connection: Connection, lines: list[bytes]) -> None:
         latest: dict[str, dict[str, Any]] = {}
         for line in lines:
-            if _PROFILE not in line:
+            if _PROFILE not in line and _RATE not in line:
                 continue
             record = json.loads(line)
             body = record["body"]
-            if body.get("feed") != "customers" or record.get("kind") != "input":
+            if record.get("kind") != "input" or body.get("feed") not in ("customers", "fx"):
                 continue
             raw = json.loads(body["raw"])
             at = normal_time(str(raw.get("event_time") or record["event_time"]))
+            day = to_seconds(parse_time(at)) // DAY
+            if body["feed"] == "fx":
+                self.rates.put(str(raw["base"]), str(raw["currency"]), float(raw["rate"]), day)
+                continue
             own = raw.get("currency")
-            own = own if isinstance(own, str) else None
+            rate = self.rates.rate(own if isinstance(own, str) else self.reporting_currency,
+                                   day)
             row = {"customer_id": str(raw["customer_id"]), "name": raw.get("name"),
                    "country": raw.get("country"), "industry": raw.get("industry"),
                    "currency": self.reporting_currency,
-                   "credit_limit": in_reporting(_float(raw.get("credit_limit")), own,
-                                                self.fx_rates, self.reporting_currency),
-                   "insured_limit": in_reporting(_float(raw.get("insured_limit")), own,
-                                                 self.fx_rates, self.reporting_currency),
+                   "credit_limit": _times(_float(raw.get("credit_limit")), rate),
+                   "insured_limit": _times(_float(raw.get("insured_limit")), rate),
                    "tags": json.dumps(sorted(str(t) for t in raw.get("tags") or [])),  # ASCII
                    "profile_at": at}
             before = latest.get(row["customer_id"])
@@ -179,8 +183,14 @@ class Follower:
             w = json.loads(line)
             rows.append({"customer_id": w["customer_id"], "pd": w["pd"], "grade": w["grade"],
                          "scored_at": normal_time(w["event_time"]),
-                         "top_reason": w.get("top_reason"), "defaulted": bool(w["defaulted"])})
+                         "top_reason": w.get("top_reason"), "defaulted": bool(w["defaulted"]),
+                         **{k: w[k] for k in ("exposure", "credit_limit", "insured_limit")
+                            if k in w}})
         _newer(self.store, connection, rows, "scored_at")
+
+
+def _times(amount: float | None, rate: float | None) -> float | None:
+    return None if amount is None or rate is None else amount * rate
 
 
 def _newer(store: Store, connection: Connection, rows: list[dict[str, Any]],

@@ -80,7 +80,7 @@ class Workspace:
     @property
     def follower(self) -> Follower:
         return Follower(self.out, self.store, self.settings.fx_rates,
-                        self.settings.reporting_currency)
+                        self.settings.reporting_currency, self.settings.fx_max_age_days)
 
     @property
     def log(self) -> Path:

@@ -113,9 +113,12 @@ def command_for(warning: Warning) -> ActionCommand | None:
     if warning.kind == "default" or warning.grade == "E":
         return ActionCommand(kind="hold_orders", **common)
     if warning.grade == "D":
-        if warning.exposure > 0:
-            return ActionCommand(kind="reduce_limit", currency=warning.currency,
-                                 suggested_limit=float(math.floor(warning.exposure)), **common)
+        exposure, currency = warning.customer_exposure, warning.customer_currency
+        if exposure is None:  # a warning from before amounts carried the customer's currency
+            exposure, currency = warning.exposure or 0.0, warning.currency
+        if exposure > 0:  # the ERP keeps the limit in the customer's currency
+            return ActionCommand(kind="reduce_limit", currency=currency,
+                                 suggested_limit=float(math.floor(exposure)), **common)
         return ActionCommand(kind="require_prepayment", **common)
     return None
 

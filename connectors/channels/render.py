@@ -52,7 +52,15 @@ def _grade(w: Warning) -> str:
 
 
 def _money(w: Warning) -> str:
-    exposure = f"{w.exposure:,.0f} {w.currency or ''}".strip()
+    """Exposure in the reporting currency, and in the customer's when that differs (alone
+    when the reporting amount is missing for want of a rate)."""
+    own = ""
+    if w.customer_exposure is not None and w.customer_currency not in (None, w.currency):
+        own = f"{w.customer_exposure:,.0f} {w.customer_currency}"
+    if w.exposure is None:
+        exposure = f"{own} (no {w.currency} rate for the day)"
+    else:
+        exposure = f"{w.exposure:,.0f} {w.currency or ''}".strip() + (f" ({own})" if own else "")
     if w.insured_share is None:
         return exposure
     return f"{exposure}, {w.insured_share:.0%} insured"

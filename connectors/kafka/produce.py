@@ -99,7 +99,8 @@ def message_timestamp(value: bytes | None, previous: int) -> int:
 
 
 def record_key(line: bytes) -> bytes | None:
-    """The partitioning key of a feed record: customer id, else company name, else none."""
+    """The partitioning key of a feed record: customer id, else company name, else (an
+    exchange rate) its currency, else none."""
     try:
         obj = json.loads(line)
     except ValueError:
@@ -107,6 +108,8 @@ def record_key(line: bytes) -> bytes | None:
     if not isinstance(obj, dict):
         return None
     key = obj.get("customer_id") or obj.get("company_name")
+    if not key and "base" in obj:  # an exchange rate
+        key = obj.get("currency")
     return key.encode("utf-8") if isinstance(key, str) and key else None
 
 

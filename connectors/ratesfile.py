@@ -1,0 +1,63 @@
+"""A central bank's published reference rates, from its CSV file into fx feed records.
+
+The layout is the European Central Bank's (``eurofxref-hist.csv``), which many central
+banks share: a ``Date`` column, then one column per currency holding how much of it one unit
+of the base currency buys on that day; ``N/A`` or an empty cell where there was no rate.
+Rows may come newest first: the records are written in date order, as a feed must be.
+Columns of currencies ISO 4217 no longer lists (the file keeps the euro's predecessors) are
+left out and named; a cell that is not a positive number is left to the contract, which
+dead-letters its record with the reason.
+
+>>> text = "Date,USD,JPY,CYP,\\n2024-03-04,1.0845,N/A,N/A,\\n2024-03-01,1.0830,162.5,N/A,\\n"
+>>> records, skipped = read_rates(text, "EUR")
+>>> [(r["event_time"], r["currency"], r["rate"]) for r in records]  # doctest: +NORMALIZE_WHITESPACE
+[('2024-03-01', 'USD', '1.0830'), ('2024-03-01', 'JPY', '162.5'),
+ ('2024-03-04', 'USD', '1.0845')]
+>>> skipped
+['CYP']
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import date
+from typing import Any
+
+from config.errors import ConfigError
+from connectors.codes import CURRENCIES
+
+MISSING = frozenset({"", "N/A", "NA", "-"})
+
+
+def read_rates(text: str, base: str) -> tuple[list[dict[str, Any]], list[str]]:
+    """The fx feed records of a reference-rate CSV whose rates are quoted against ``base``,
+    and the columns left out; a malformed file is a `ConfigError` naming the line."""
+    if base not in CURRENCIES:
+        raise ConfigError(f"{base!r} is not an ISO 4217 currency code")
+    rows = csv.reader(io.StringIO(text))
+    header = next(rows, None)
+    if not header or header[0].strip().lower() != "date":
+        raise ConfigError("the first column of a reference-rate file must be 'Date'")
+    currencies = [name.strip() for name in header[1:]]
+    skipped = [name for name in currencies if name and name not in CURRENCIES]
+    records: list[dict[str, Any]] = []
+    for line, row in enumerate(rows, start=2):
+        if not row or not row[0].strip():
+            continue
+        day = _day(row[0].strip(), line)
+        for currency, cell in zip(currencies, row[1:], strict=False):
+            value = cell.strip()
+            if not currency or value in MISSING or currency == base or currency in skipped:
+                continue
+            records.append({"event_id": f"fx-{day}-{base}-{currency}", "event_time": day,
+                            "base": base, "currency": currency, "rate": value})
+    records.sort(key=lambda r: r["event_time"])  # stable: a day keeps the file's columns
+    return records, skipped
+
+
+def _day(text: str, line: int) -> str:
+    try:
+        return date.fromisoformat(text).isoformat()
+    except ValueError:
+        raise ConfigError(f"line {line}: {text[:20]!r} is not a date (YYYY-MM-DD)") from None
