@@ -164,6 +164,7 @@ class KafkaSettings(BaseModel):
     bootstrap: str | None = None
     topics: dict[str, str] = {
         "fx": "creditradar.fx",
+        "country_risk": "creditradar.country_risk",
         "customers": "creditradar.customers",
         "payments": "creditradar.payments",
         "news": "creditradar.news",

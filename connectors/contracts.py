@@ -269,6 +269,18 @@ class FxRate(_Record):
                         self.currency, float(self.rate))
 
 
+class CountryRisk(_Record):
+    """A country's risk grade from its date: 0 (lowest risk) to 7 (highest)."""
+
+    country: Country
+    grade: Annotated[StrictInt, Field(ge=0, le=7)]
+    source: Text | None = None
+
+    def to_event(self) -> e.CountryRisk:
+        return e.CountryRisk(self.event_id, event_seconds(self.event_time), None, self.country,
+                             self.grade)
+
+
 class News(_Record):
     customer_id: Id | None = None
     company_name: Annotated[StrictStr, Field(min_length=1)] | None = None
@@ -423,6 +435,7 @@ RegistryRecord = Annotated[
 ]
 ADAPTERS: dict[str, TypeAdapter[Any]] = {
     "fx": TypeAdapter(FxRate),
+    "country_risk": TypeAdapter(CountryRisk),
     "customers": TypeAdapter(Customer),
     "payments": TypeAdapter(PaymentRecord),
     "news": TypeAdapter(News),

@@ -55,6 +55,7 @@ MAX_EVIDENCE_PER_FAMILY = 2
 _FAMILY = {family: i for i, family in enumerate(EVIDENCE_FAMILIES)}
 _HAS_TRADELINE, _TL_DPD = INDEX["has_tradeline"], INDEX["tl_dpd"]
 _HAS_ACCOUNTS, _ACCOUNTS_AGE = INDEX["has_accounts"], INDEX["accounts_age_days"]
+_COUNTRY_RISK = INDEX["country_risk"]
 _NO_DAY = -(10**9)
 
 
@@ -108,6 +109,8 @@ class CustomerBook:
         self.settings = settings
         self.rates = Rates(settings.reporting_currency, dict(settings.fx_rates),
                            settings.fx_max_age_days)
+        self.country_grades: dict[str, float] = {}
+        """Each country's latest risk grade (the country-risk feed)."""
         columns = (
             Column("insured_limit", "f8", np.nan), Column("last_day", "i4", _NO_DAY),
             Column("snapshot_day", "i4", _NO_DAY), Column("defaulted_at", "i8", NEVER),
@@ -146,9 +149,8 @@ class CustomerBook:
         out: list[Any] = []
         moved: dict[int, int] = {}
         for envelope in sorted(items, key=Envelope.order):
-            if isinstance(envelope.event, ev.FxRate):
-                rate = envelope.event
-                self.rates.put(rate.base, rate.currency, rate.rate, rate.at // DAY)
+            if envelope.event.FEED in ev.BROADCAST_FEEDS:
+                self._book_wide(envelope.event)
                 continue
             slot = self._slot(envelope, out)
             if slot is None:
@@ -234,6 +236,14 @@ class CustomerBook:
         self.ids.append(customer_id)  # type: ignore[arg-type]
         self.profiles.append(NO_PROFILE)
         return slot
+
+    def _book_wide(self, event: ev.Event) -> None:
+        """A record about no customer: an exchange rate, a country's grade."""
+        match event:
+            case ev.FxRate():
+                self.rates.put(event.base, event.currency, event.rate, event.at // DAY)
+            case ev.CountryRisk():
+                self.country_grades[event.country] = float(event.grade)
 
     # -- money ------------------------------------------------------------------------------
 
@@ -479,6 +489,10 @@ class CustomerBook:
             detector.features(slots, day, X)
         X[:, _HAS_TRADELINE] = ~np.isnan(X[:, _TL_DPD])
         X[:, _HAS_ACCOUNTS] = ~np.isnan(X[:, _ACCOUNTS_AGE])
+        if self.country_grades:
+            grades = self.country_grades
+            X[:, _COUNTRY_RISK] = [grades.get(self.profiles[s].country or "", np.nan)
+                                   for s in slots.tolist()]
         self.trajectory.features(slots, day, X)
         return X
 

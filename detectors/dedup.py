@@ -41,7 +41,7 @@ class EventIds:
     """One share of the feed-wide event ids; sends each first record to its customer's
     bucket (``bucket_of``), master data to the directory too, news to the directory alone
     (it resolves and reads every item, then sends it on to its customer's bucket), and
-    exchange rates to every bucket (``buckets``)."""
+    exchange rates and country grades to every bucket (``buckets``)."""
 
     def __init__(self, name: str, memory_days: int, bucket_of: Callable[[str], str],
                  allowed_lateness_days: int = 7, buckets: tuple[str, ...] = ()) -> None:
@@ -49,8 +49,8 @@ class EventIds:
         self.memory = IdMemory(memory_days)
         self.bucket_of = bucket_of
         self.buckets = buckets
-        self.rates = 0
-        """Exchange rates routed (every bucket gets each; counted once, here)."""
+        self.broadcast = 0
+        """Records sent to every bucket (counted once, here, as accepted)."""
         self.allowed_lateness_days = allowed_lateness_days
 
     def day(self, day: int, items: list[Envelope]) -> list[Any]:
@@ -83,7 +83,7 @@ class EventIds:
         return []
 
     def finish(self) -> list[Any]:
-        return [Accepted(self.name, self.rates)]
+        return [Accepted(self.name, self.broadcast)]
 
     def _redated(self, day: int, items: list[Envelope], out: list[Any]) -> list[Envelope]:
         """Records of a live input that went idle, arriving after their day was complete:
@@ -106,8 +106,8 @@ class EventIds:
         event = envelope.event
         if isinstance(event, ev.NewsItem):  # every item is resolved and read there
             return [Send(DIRECTORY, day, envelope)]
-        if isinstance(event, ev.FxRate):
-            self.rates += 1
+        if event.FEED in ev.BROADCAST_FEEDS:
+            self.broadcast += 1
             return [Send(bucket, day, envelope) for bucket in self.buckets]
         to_bucket = Send(self.bucket_of(event.customer_id), day, envelope)
         if isinstance(event, ev.CustomerRecord):

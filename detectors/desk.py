@@ -91,6 +91,8 @@ class Latest:
     insured_limit: float | None
     currency: str
     customer_currency: str
+    country: str | None = None
+    industry: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         e = self.exposure
@@ -105,7 +107,8 @@ class Latest:
                 "customer_exposure": _amount(e.own),
                 "customer_credit_limit": _amount(self.credit_limit),
                 "customer_insured_limit": _amount(self.insured_limit),
-                "customer_currency": self.customer_currency}
+                "customer_currency": self.customer_currency, "country": self.country,
+                "industry": self.industry}
 
 
 def _amount(value: float | None) -> float | None:
@@ -137,8 +140,8 @@ class WarningDesk:
         """Customers that were ever warned or within the budget (the others have no state)."""
         self.latest = Table(_LATEST)
         """Each customer's latest score, by its slot in the bucket."""
-        self.who: list[tuple[str, str | None, str | None] | None] = []
-        """Each slot's customer id, name and currency."""
+        self.who: list[tuple[str, Profile] | None] = []
+        """Each slot's customer id and master data."""
 
     def day(self, day: int, items: list[Any]) -> list[Any]:
         scored = {s.snapshots.month_end: s for s in items if isinstance(s, Scored)}
@@ -169,20 +172,22 @@ class WarningDesk:
 
     def finish(self) -> list[Any]:
         t = self.latest
+        reporting = self.settings.reporting_currency
         rows = []
         for slot, who in enumerate(self.who):
             if who is None:
                 continue
+            customer, profile = who
             reason = int(t.top[slot])
-            reporting = self.settings.reporting_currency
-            rows.append(Latest(who[0], who[1], int(t.at[slot]), float(t.pd[slot]),
+            rows.append(Latest(customer, profile.name, int(t.at[slot]), float(t.pd[slot]),
                                GRADES[int(t.grade[slot])],
                                "default" if reason == _DEFAULT else
                                (CODES[reason] if reason >= 0 else None),
                                bool(t.defaulted[slot]),
                                Exposure(float(t.exposure[slot]), float(t.rate[slot])),
                                float(t.credit_limit[slot]), float(t.insured_limit[slot]),
-                               reporting, who[2] or reporting))
+                               reporting, profile.currency or reporting, profile.country,
+                               profile.industry))
         return sorted(rows, key=lambda row: row.customer_id)
 
     def _remember(self, slot: int, customer: str, profile: Profile, exposure: Exposure,
@@ -191,7 +196,7 @@ class WarningDesk:
         while t.size <= slot:
             t.add()
             self.who.append(None)
-        self.who[slot] = (customer, profile.name, profile.currency)
+        self.who[slot] = (customer, profile)
         t.at[slot], t.pd[slot], t.grade[slot] = at, pd, grade
         t.top[slot], t.defaulted[slot] = top, defaulted
         t.exposure[slot], t.rate[slot] = exposure.own, exposure.rate

@@ -15,10 +15,13 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 from typing import Any, ClassVar
 
-FEEDS = ("fx", "customers", "payments", "news", "registry")
+FEEDS = ("fx", "country_risk", "customers", "payments", "news", "registry")
 """The contract's feeds, in the order that breaks ties between events of the same time:
-rates first, so an amount of a day converts at that day's rate, then master data, so a
-customer registered at a time is known to that time's events."""
+exchange rates and country grades first, so a day's amounts convert at that day's rate and
+its snapshots see that day's grades, then master data, so a customer registered at a time is
+known to that time's events."""
+BROADCAST_FEEDS = ("fx", "country_risk")
+"""Feeds about no customer: every bucket of customers gets each of their records."""
 FEED_INDEX = {feed: i for i, feed in enumerate(FEEDS)}
 
 
@@ -45,6 +48,16 @@ class FxRate(Event):
     base: str
     currency: str
     rate: float
+
+
+@dataclass(slots=True)
+class CountryRisk(Event):
+    """A country's risk grade from its date: 0 (lowest risk) to 7 (highest), the scale of
+    the OECD's country risk classification (about no customer: every bucket gets it)."""
+
+    FEED: ClassVar[str] = "country_risk"
+    country: str
+    grade: int
 
 
 @dataclass(slots=True)

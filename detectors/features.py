@@ -24,7 +24,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-FAMILIES = ("payment_delay", "tradeline", "news", "registry", "financials", "presence")
+FAMILIES = ("payment_delay", "tradeline", "news", "registry", "financials", "country",
+            "presence")
 """Evidence families: which feed's events explain a feature (`presence` flags explain
 nothing by themselves)."""
 
@@ -129,6 +130,8 @@ _BASE = (
     Feature("re_ta", "retained earnings over total assets", "financials"),
     Feature("eq_tl", "equity over total liabilities", "financials"),
     Feature("accounts_age_days", "age of the latest filed accounts (days)", "financials", True),
+    # The country-risk feed.
+    Feature("country_risk", "country risk grade (0 lowest, 7 highest)", "country"),
 )
 
 TRACKED = ("delay_level", "dso", "overdue_share", "utilisation", "max_dpd", "tl_dpd")

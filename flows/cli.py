@@ -178,7 +178,7 @@ def run(ctx: click.Context, feeds: Path | None, source_name: str | None,
     """
     from flows.cluster import run_job
     from flows.job import Job, SourceSpec
-    from flows.run import watchlist, with_deliveries
+    from flows.run import format_concentration, watchlist, with_deliveries
 
     settings = _settings(ctx)
     alerts_update: dict[str, Any] = {}
@@ -225,6 +225,7 @@ def run(ctx: click.Context, feeds: Path | None, source_name: str | None,
     click.echo(format_summary(summary.to_json()))
     if top:
         click.echo(format_watchlist(watchlist(out, top)))
+        click.echo(format_concentration(out))
     if summary.read and not summary.accepted:
         click.echo(f"every record was rejected: see {out / 'deadletter.jsonl'}", err=True)
         ctx.exit(EXIT_ALL_REJECTED)

@@ -20,7 +20,14 @@ from config.settings import Settings
 from connectors.channels import Notifier
 from connectors.channels.loopback import JsonReceiver, SmtpReceiver, free_port
 from flows.backtest import backtest
-from flows.run import WATCHLIST, RunSummary, iter_jsonl, run_folder, watchlist
+from flows.run import (
+    WATCHLIST,
+    RunSummary,
+    format_concentration,
+    iter_jsonl,
+    run_folder,
+    watchlist,
+)
 
 DEMO_PASSWORD = "demo-password"  # noqa: S105 - a throwaway login for the loopback server
 
@@ -106,6 +113,7 @@ def _show(out: Path, feeds: Path, smtp: SmtpReceiver, hook: JsonReceiver) -> Non
 
     click.echo("\nWatchlist at the end of the period (riskiest first):")
     click.echo(format_watchlist(watchlist(out, 10)))
+    click.echo(format_concentration(out))
     click.echo("\nBacktest against the simulated outcomes:")
     result = backtest(out / "warnings.jsonl", feeds / "outcomes.jsonl")
     (out / "backtest.json").write_text(json.dumps(result.to_json(), indent=2) + "\n")

@@ -356,3 +356,31 @@ def watchlist(out: Path, limit: int = 20) -> list[dict[str, Any]]:
     rows = [r for r in read_jsonl(out / WATCHLIST) if not r["defaulted"]]
     rows.sort(key=lambda r: (-r["pd"], r["customer_id"]))
     return [{"rank": i + 1, **r} for i, r in enumerate(rows[:limit])]
+
+
+def concentration(out: Path, by: str, limit: int = 5) -> list[tuple[str, float]]:
+    """The largest shares of the exposure of customers still trading (reporting currency;
+    customers whose currency has no rate are left out) by ``by`` (``country`` or
+    ``industry``), largest first, the rest summed as ``other``."""
+    totals: Counter[str] = Counter()
+    for row in iter_jsonl(out / WATCHLIST):
+        if not row["defaulted"] and row.get("exposure"):
+            totals[row.get(by) or "unknown"] += row["exposure"]
+    whole = sum(totals.values())
+    if not whole:
+        return []
+    ranked = sorted(totals.items(), key=lambda kv: (-kv[1], kv[0]))
+    shares = [(key, amount / whole) for key, amount in ranked[:limit]]
+    rest = sum(amount for _, amount in ranked[limit:])
+    return shares + ([("other", rest / whole)] if rest else [])
+
+
+def format_concentration(out: Path) -> str:
+    """Exposure concentration by country and by industry, one line each."""
+    lines = []
+    for by in ("country", "industry"):
+        shares = concentration(out, by)
+        if shares:
+            lines.append(f"Exposure by {by}: " + ", ".join(f"{key} {share:.1%}"
+                                                          for key, share in shares))
+    return "\n".join(lines)

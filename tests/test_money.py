@@ -5,6 +5,7 @@ is missing (never guessed) without one, and has the customer's own amount beside
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from feedkit import customer, invoice, payment, record, status, write_feeds
@@ -82,7 +83,7 @@ def test_a_breach_warns_beyond_the_tolerance_and_again_only_after_a_return() -> 
 
     desk = WarningDesk("b0", DeskSettings(breach_warnings=("credit_limit",)), {})
     desk.latest.add()
-    desk.who.append(("C1", None, None))
+    desk.who.append(("C1", Profile()))
     profile = Profile(credit_limit=100.0)
     warned = [bool(desk._breaches(0, "C1", profile, Exposure(exposure, 1.0), day * 86400, 0.1,
                                   2, {}))
@@ -209,3 +210,38 @@ def test_a_central_banks_reference_rate_file_becomes_the_fx_feed(tmp_path: Path)
     run_folder(Settings(), feeds, tmp_path / "out")
     assert _default_of(tmp_path / "out", "BRIT")["exposure"] == 25000.0
     assert summarize(tmp_path / "out").rejected == 0
+
+
+def test_a_countrys_grade_is_a_model_input_from_its_date(tmp_path: Path) -> None:
+    """GB is graded 0 from January and 3 from 15 May: BRIT's month-end snapshots of 1 May
+    and 1 June see 0 and 3; EURO, whose master data names no country, sees none."""
+    book = _book()
+    book["customers"] = [{**c, "country": "GB"} if c["customer_id"] == "BRIT" else c
+                         for c in book["customers"]]
+    book["country_risk"] = [
+        record("country_risk", event_time="2024-01-01", country="GB", grade=0),
+        record("country_risk", event_time="2024-05-15", country="GB", grade=3),
+        record("country_risk", event_time="2024-05-15", country="GB", grade=9)]  # no such
+    run_folder(Settings(), write_feeds(tmp_path / "feeds", book), tmp_path / "out",
+               scores=True)
+    out = tmp_path / "out"
+    seen = {(s["customer_id"], s["event_time"][:10]): s["features"].get("country_risk")
+            for s in read_jsonl(out / SCORES) if s["month_end"]}
+    assert (seen[("BRIT", "2024-05-01")], seen[("BRIT", "2024-06-01")]) == (0.0, 3.0)
+    assert seen[("EURO", "2024-06-01")] is None
+    assert [(d["feed"], d["reason"]) for d in read_jsonl(out / DEADLETTER)] == [
+        ("country_risk", "schema")]
+
+
+def test_concentration_shares_the_reporting_exposure_of_customers_still_trading(
+        tmp_path: Path) -> None:
+    from flows.run import concentration
+
+    rows = [("A", "DE", 600.0, False), ("B", "DE", 200.0, False), ("C", "FR", 200.0, False),
+            ("D", "FR", 5000.0, True), ("E", "PL", None, False)]  # defaulted; no PLN rate
+    (tmp_path / WATCHLIST).write_text("".join(
+        json.dumps({"customer_id": c, "country": country, "exposure": exposure,
+                    "defaulted": defaulted}) + "\n" for c, country, exposure, defaulted in rows))
+    assert concentration(tmp_path, "country") == [("DE", 0.8), ("FR", 0.2)]
+    assert concentration(tmp_path, "country", limit=1) == [("DE", 0.8), ("other", 0.2)]
+    assert concentration(tmp_path, "industry") == [("unknown", 1.0)]

@@ -10,8 +10,8 @@ from config.settings import PolicySettings, Settings
 from detectors.desk import DeskSettings, WarningDesk
 from detectors.features import INDEX, empty
 from detectors.models.base import Published
-from detectors.money import Exposure
 from detectors.models.scorecard import PriorScorecard
+from detectors.money import Exposure
 from detectors.reasons import Explanation
 from detectors.records import Warning
 from detectors.scoring import RANKER, Pds, Ranker, Ranks, Scored, Scorer
