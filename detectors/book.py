@@ -427,9 +427,10 @@ class CustomerBook:
         within = next(m for m in range(before - self.settings.horizon_months - 1, before + 1)
                       if add_months(month_start(m), self.settings.horizon_months) >= at)
         labels = self.pending.defaulted(slot, before, within)
-        notice = DefaultNotice(self.ids[slot], slot, at, kind, evidence, self.profiles[slot],
-                               self._exposure(slot, known_at // DAY))
         known = known_at // DAY  # the day it becomes known: earlier days may be complete
+        overdue = tuple(item[0] for item in self.ledgers.overdue_items(slot, known))
+        notice = DefaultNotice(self.ids[slot], slot, at, kind, evidence, self.profiles[slot],
+                               self._exposure(slot, known), overdue)
         out: list[Any] = [Send(self.name, known, notice)]
         if len(labels.slots):
             out.append(Send(LEARNER, known, self._labels(labels, known_at)))

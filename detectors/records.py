@@ -102,6 +102,9 @@ class Warning(BaseModel):
     """The score's log-odds, to 1e-9 (finer than the PD's six decimals): ``pd`` is its
     logistic, rounded."""
     evidence: list[str]
+    invoices: list[str] = []
+    """For a default: the ids of the customer's invoices past due when it became known
+    (what a collection is started for)."""
     exposure: float | None = 0.0
     """Open receivables, in ``currency`` at the rate of the warning's day; None when the
     customer's currency has no rate for that day (``fx_missing``)."""

@@ -79,6 +79,8 @@ class DefaultNotice:
     evidence: tuple[str, ...]
     profile: Profile
     exposure: Exposure
+    invoices: tuple[str, ...] = ()
+    """The ids of the invoices past due when the default became known."""
 
 
 @dataclass(frozen=True, slots=True)

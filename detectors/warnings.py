@@ -147,6 +147,7 @@ def from_default(notice: DefaultNotice, horizon_months: int, currency: str,
         reasons=[Reason(code=f"default_{notice.kind}", label=f"default: {notice.kind}",
                         value=notice.kind, contribution=0.0)],
         evidence=list(notice.evidence),
+        invoices=list(notice.invoices),
         **profile_fields(notice.profile, notice.exposure, currency),
         **lineage,
     )

@@ -26,6 +26,7 @@ from connectors.audit import read_log, verify_log
 from connectors.channels import Notifier
 from connectors.channels.actions import ActionCommand, ActionDesk, command_for
 from connectors.channels.worker import DeliveryWorker
+from detectors.records import Warning
 from flows.alerts_cli import alerts
 from flows.ops import OpsServer, registry_for
 from flows.schemas import schemas
@@ -125,3 +126,43 @@ def post(port: int, body: str, signed: bool) -> int:
             return response.status
     except urllib.error.HTTPError as exc:
         return exc.code
+
+
+def test_a_default_starts_the_collection_of_its_invoices_at_the_erp(tmp_path: Path) -> None:
+    """BRIT defaults on 2 August 2024 (B-4, due 4 May, 90 days past due); the book learns
+    it with BRIT's next record, its insolvency filing of 20 August, when B-4 to B-7 (due on
+    the 4th of May to August) are past due. The run's default warning names them; the ERP
+    receives hold_orders and start_collection with those invoices."""
+    from feedkit import write_feeds
+    from test_money import _book
+
+    from config.settings import Settings
+    from flows.run import WARNINGS, read_jsonl, run_folder
+
+    run_folder(Settings(), write_feeds(tmp_path / "feeds", _book()), tmp_path / "out")
+    [default] = [w for w in read_jsonl(tmp_path / "out" / WARNINGS) if w["kind"] == "default"
+                 and w["customer_id"] == "BRIT"]
+    invoices = ["B-4", "B-5", "B-6", "B-7"]
+    assert (default["event_time"][:10], default["invoices"]) == ("2024-08-02", invoices)
+    erp = HttpReceiver()
+    settings = erp_settings(erp.port)
+    try:
+        notifier = Notifier(settings, tmp_path / "state", audit=AUDIT)
+        notifier.submit(Warning.model_validate(default))
+        notifier.close()
+        DeliveryWorker(settings, tmp_path / "state", audit=AUDIT).drain(max_seconds=20)
+        events = [Webhook(SECRET).verify(r["body"], r["headers"]) for r in erp.requests]
+    finally:
+        erp.stop()
+    commands = {e["data"]["kind"]: e["data"] for e in events}
+    assert sorted(commands) == ["hold_orders", "start_collection"]
+    assert commands["start_collection"]["invoices"] == invoices
+    assert commands["start_collection"]["currency"] == "GBP"
+    validator = jsonschema.Draft202012Validator(schemas()["action"])
+    for command in commands.values():
+        validator.validate(command)
+    with pytest.raises(ValueError, match="start_collection"):
+        ActionCommand(kind="start_collection", customer_id="C", event_time="2026-03-02")
+    with pytest.raises(ValueError, match="start_collection"):
+        ActionCommand(kind="hold_orders", customer_id="C", event_time="2026-03-02",
+                      invoices=["I-1"])

@@ -43,7 +43,8 @@ from detectors.records import Warning
 
 log = structlog.get_logger(__name__)
 
-ActionKind = Literal["hold_orders", "reduce_limit", "require_prepayment", "release"]
+ActionKind = Literal["hold_orders", "reduce_limit", "require_prepayment", "release",
+                     "start_collection"]
 ConfirmationStatus = Literal["applied", "rejected", "failed"]
 PURPOSE = "action"
 
@@ -60,6 +61,8 @@ class ActionCommand(BaseModel):
     suggested_limit: float | None = Field(default=None, ge=0)
     """For ``reduce_limit``: the new credit limit, in ``currency``."""
     currency: str | None = None
+    invoices: list[str] = []
+    """For ``start_collection``: the ids of the invoices to collect."""
     reason: str = ""
     requested_by: str = "creditradar"
     """Who asks: ``creditradar`` (the warning policy) or the analyst who proposed it."""
@@ -74,10 +77,13 @@ class ActionCommand(BaseModel):
             raise ValueError("reduce_limit needs suggested_limit")
         if self.kind != "reduce_limit" and self.suggested_limit is not None:
             raise ValueError("only reduce_limit takes suggested_limit")
+        if (self.kind == "start_collection") != bool(self.invoices):
+            raise ValueError("start_collection, and only it, takes invoices (at least one)")
         event_time(self.event_time)  # raises ValueError unless a time
         if not self.idempotency_key:
             parts = [self.kind, self.customer_id, self.warning_id or "",
-                     repr(self.suggested_limit), self.requested_by, self.approved_by or ""]
+                     repr(self.suggested_limit), self.requested_by, self.approved_by or "",
+                     *self.invoices]
             digest = hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:24]
             object.__setattr__(self, "idempotency_key", f"act-{digest}")
         return self
@@ -94,6 +100,20 @@ class ActionConfirmation(BaseModel):
     detail: str = Field(default="", max_length=4096)
     endpoint: str | None = None
     """The endpoint (channel name) that applied it, when the ERP says."""
+
+
+def commands_for(warning: Warning) -> list[ActionCommand]:
+    """The commands a warning recommends: `command_for`'s, and for a default with invoices
+    past due, ``start_collection`` of those invoices."""
+    command = command_for(warning)
+    commands = [] if command is None else [command]
+    if warning.kind == "default" and warning.invoices:
+        commands.append(ActionCommand(
+            kind="start_collection", customer_id=warning.customer_id,
+            warning_id=warning.warning_id, event_time=warning.event_time,
+            reason="collect the invoices past due at the default",
+            invoices=list(warning.invoices), currency=warning.customer_currency))
+    return commands
 
 
 def command_for(warning: Warning) -> ActionCommand | None:

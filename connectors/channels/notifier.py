@@ -17,7 +17,7 @@ import structlog
 from config.alerts import AlertsSettings, resolve_routes
 from config.audit import AuditSettings
 from config.errors import NotificationError
-from connectors.channels.actions import command_for, enqueue
+from connectors.channels.actions import commands_for, enqueue
 from connectors.channels.audit_trail import HistoryTrail
 from connectors.channels.base import Channel
 from connectors.channels.delivery import Deliverer, DeliveryReport
@@ -148,8 +148,7 @@ class Notifier:
         """Queue the warning's recommended ERP action, when endpoints want them."""
         if not (self.settings.actions.endpoints and self.settings.actions.from_warnings):
             return
-        command = command_for(warning)
-        if command is not None:
+        for command in commands_for(warning):
             enqueue(self.settings, self._store, command, ts(at), self._clock().timestamp())
 
     def advance(self, event_time: datetime) -> None:
