@@ -136,6 +136,7 @@ class Match(_Model):
     category: list[str] = []
     country: list[str] = []
     industry: list[str] = []
+    tier: list[str] = Field(default=[], description="any of these customer tiers")
     tags: list[str] = Field(default=[], description="any of these portfolio tags")
     customers: list[str] = []
     min_exposure: float | None = None
@@ -147,7 +148,7 @@ class Match(_Model):
             (self.severity, warning.severity), (self.grade, warning.grade),
             (self.kind, warning.kind), (self.category, warning.category),
             (self.country, warning.country), (self.industry, warning.industry),
-            (self.customers, warning.customer_id),
+            (self.tier, warning.tier), (self.customers, warning.customer_id),
         )
         if any(wanted and value not in wanted for wanted, value in pairs):
             return False
@@ -157,6 +158,10 @@ class Match(_Model):
             warning.severity not in SEVERITIES
             or SEVERITIES.index(warning.severity) < SEVERITIES.index(self.min_severity)
         ):
+            return False
+        if self.min_exposure is None and self.max_exposure is None:
+            return True
+        if warning.exposure is None:  # no rate for the day: no amount to compare
             return False
         if self.min_exposure is not None and warning.exposure < self.min_exposure:
             return False

@@ -88,6 +88,15 @@ class ModelSettings(BaseModel):
     seed: int = 7
 
 
+class TierSettings(BaseModel):
+    name: str = Field(min_length=1, max_length=40)
+    min_expected_loss: float = Field(ge=0)
+    """Expected loss (PD x exposure above the insured limit, reporting currency) from which
+    a customer is in this tier."""
+    review_days: int = Field(ge=1, le=3650)
+    """Days between reviews of its limit (the watchlist's ``next_review``)."""
+
+
 class PolicySettings(BaseModel):
     """Grades, actions, the desk's alert budget and the warning policy's hysteresis.
 
@@ -126,6 +135,12 @@ class PolicySettings(BaseModel):
     insurer_notify_days: int | None = Field(60, ge=0, le=3650)
     """The credit insurer's deadline to be told of an overdue invoice, in days after its due
     date (None: no credit insurance); the collections worklist dates each insured one's."""
+    tiers: list[TierSettings] = [
+        TierSettings(name="key", min_expected_loss=10_000, review_days=30),
+        TierSettings(name="watch", min_expected_loss=1_000, review_days=90),
+        TierSettings(name="routine", min_expected_loss=0, review_days=365)]
+    """Customer tiers, the highest floor first, the last one's floor 0 (`detectors.tiers`):
+    each warning and watchlist row carries its customer's, for routing and reviews."""
     insurer_deadline_warning_days: int | None = Field(None, ge=0, le=3650)
     """Warn this many days before that deadline of each insured customer's invoice still
     open then (``insurer_deadline`` warnings); None: no such warnings."""
@@ -147,6 +162,16 @@ class PolicySettings(BaseModel):
         if self.top_share is not None and "budget_per_1000" not in self.model_fields_set:
             self.budget_per_1000 = 1000 * self.top_share
         return self
+
+    @field_validator("tiers")
+    @classmethod
+    def _floors_descend_to_zero(cls, tiers: list[TierSettings]) -> list[TierSettings]:
+        floors = [t.min_expected_loss for t in tiers]
+        if not tiers or floors[-1] != 0 or floors != sorted(floors, reverse=True):
+            raise ValueError("tiers need floors from the highest down to 0 for the last")
+        if len({t.name for t in tiers}) != len(tiers):
+            raise ValueError("tier names must differ")
+        return tiers
 
     @field_validator("grade_bounds")
     @classmethod

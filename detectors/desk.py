@@ -30,6 +30,7 @@ from detectors.scoring import Ranks, Scored
 from detectors.snapshots import DefaultNotice, Profile
 from detectors.stage import Send
 from detectors.table import Column, Table
+from detectors.tiers import Tier, TierRules
 from detectors.warnings import (
     from_breach,
     from_deadline,
@@ -63,6 +64,7 @@ class DeskSettings:
     reporting_currency: str = "EUR"
     breach_warnings: tuple[str, ...] = ()
     breach_tolerance: float = 0.1
+    tiers: TierRules = TierRules()
 
     @classmethod
     def from_settings(cls, settings: Any) -> DeskSettings:
@@ -70,7 +72,9 @@ class DeskSettings:
         return cls(settings.horizon_months, p.warn_from_grade, p.resolve_below_grade,
                    p.resolve_after_months, p.budget_per_1000, p.budget,
                    settings.reporting_currency, tuple(p.limit_breach_warnings),
-                   p.limit_breach_tolerance)
+                   p.limit_breach_tolerance,
+                   TierRules(tuple(Tier(t.name, t.min_expected_loss, t.review_days)
+                                   for t in p.tiers)))
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,6 +97,7 @@ class Latest:
     customer_currency: str
     country: str | None = None
     industry: str | None = None
+    tier: Tier | None = None
 
     def to_json(self) -> dict[str, Any]:
         e = self.exposure
@@ -108,7 +113,10 @@ class Latest:
                 "customer_credit_limit": _amount(self.credit_limit),
                 "customer_insured_limit": _amount(self.insured_limit),
                 "customer_currency": self.customer_currency, "country": self.country,
-                "industry": self.industry}
+                "industry": self.industry,
+                "tier": None if self.tier is None else self.tier.name,
+                "next_review": None if self.tier is None else to_rfc3339(
+                    self.at + self.tier.review_days * DAY)[:10]}
 
 
 def _amount(value: float | None) -> float | None:
@@ -163,9 +171,14 @@ class WarningDesk:
             out.append(self._deadline(deadline))
         if True in scored:
             out.extend(self._scores(scored[True], ranks[True], decide=True))
+        out = [self._tiered(w) if isinstance(w, Warning) else w for w in out]
         if self.alerts:
             out.append(Send(ALERTS, day, [w for w in out if isinstance(w, Warning)]))
         return out
+
+    def _tiered(self, warning: Warning) -> Warning:
+        tier = self.settings.tiers.tier_of(warning.pd, warning.uninsured_exposure)
+        return warning.model_copy(update={"tier": tier.name})
 
     def advance(self, through: int) -> list[Any]:
         return []
@@ -179,15 +192,19 @@ class WarningDesk:
                 continue
             customer, profile = who
             reason = int(t.top[slot])
+            exposure = Exposure(float(t.exposure[slot]), float(t.rate[slot]))
+            insured = float(t.insured_limit[slot])
+            uninsured = Exposure(max(0.0, exposure.own - np.nan_to_num(insured)),
+                                 exposure.rate).reporting
             rows.append(Latest(customer, profile.name, int(t.at[slot]), float(t.pd[slot]),
                                GRADES[int(t.grade[slot])],
                                "default" if reason == _DEFAULT else
                                (CODES[reason] if reason >= 0 else None),
-                               bool(t.defaulted[slot]),
-                               Exposure(float(t.exposure[slot]), float(t.rate[slot])),
-                               float(t.credit_limit[slot]), float(t.insured_limit[slot]),
+                               bool(t.defaulted[slot]), exposure,
+                               float(t.credit_limit[slot]), insured,
                                reporting, profile.currency or reporting, profile.country,
-                               profile.industry))
+                               profile.industry,
+                               self.settings.tiers.tier_of(float(t.pd[slot]), uninsured)))
         return sorted(rows, key=lambda row: row.customer_id)
 
     def _remember(self, slot: int, customer: str, profile: Profile, exposure: Exposure,

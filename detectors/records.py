@@ -121,6 +121,8 @@ class Warning(BaseModel):
     """The customer's own currency, from its master data (its ledger's and limits')."""
     country: str | None = None
     industry: str | None = None
+    tier: str | None = None
+    """The customer's tier by expected loss (`detectors.tiers`), for routing."""
     tags: list[str] = []
     model_version: str = ""
     config_digest: str = ""

@@ -356,3 +356,16 @@ def test_backoff_grows_with_jitter_and_is_reproducible() -> None:
     assert delays == [backoff_delay(cfg, "m1", "a", attempt) for attempt in range(1, 6)]
     assert all(0.5 * 2 ** i <= d < 1.5 * 2 ** i for i, d in enumerate(delays))
     assert backoff_delay(cfg, "m2", "a", 1) != delays[0]
+
+
+def test_a_tier_matches_and_a_warning_without_a_reporting_amount_matches_no_exposure_bound(
+) -> None:
+    from config.alerts import Match
+
+    routine = warning(1, tier="routine")
+    assert Match(tier=["routine"]).matches(routine)
+    assert not Match(tier=["key"]).matches(routine)
+    unknown = warning(2, exposure=None, fx_missing=True)
+    assert not Match(min_exposure=1.0).matches(unknown)
+    assert not Match(max_exposure=1e12).matches(unknown)
+    assert Match(country=["DE"]).matches(unknown)

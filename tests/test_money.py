@@ -245,3 +245,30 @@ def test_concentration_shares_the_reporting_exposure_of_customers_still_trading(
     assert concentration(tmp_path, "country") == [("DE", 0.8), ("FR", 0.2)]
     assert concentration(tmp_path, "country", limit=1) == [("DE", 0.8), ("other", 0.2)]
     assert concentration(tmp_path, "industry") == [("unknown", 1.0)]
+
+
+def test_tiers_follow_the_expected_loss_and_set_the_next_review(tmp_path: Path) -> None:
+    """BRIT defaulted (PD 1) with 21,000 GBP open, 5,000 insured: 16,000 GBP, 18,720 EUR
+    stand to be lost, above the key tier's 10,000: reviewed 30 days after its last score.
+    EURO owes nothing at the end: routine, reviewed after a year. With the key tier's
+    floor raised to 20,000, BRIT is a watch customer."""
+    run_folder(Settings(), write_feeds(tmp_path / "feeds", _book()), tmp_path / "out")
+    rows = {r["customer_id"]: r for r in read_jsonl(tmp_path / "out" / WATCHLIST)}
+    assert (rows["BRIT"]["tier"], rows["EURO"]["tier"]) == ("key", "routine")
+    assert rows["BRIT"]["next_review"] == "2024-09-01"  # defaulted 2 August, + 30 days
+    assert _default_of(tmp_path / "out", "BRIT")["tier"] == "key"
+    higher = Settings(policy={"tiers": [
+        {"name": "key", "min_expected_loss": 20_000, "review_days": 30},
+        {"name": "watch", "min_expected_loss": 1_000, "review_days": 90},
+        {"name": "routine", "min_expected_loss": 0, "review_days": 365}]})
+    run_folder(higher, write_feeds(tmp_path / "again", _book()), tmp_path / "higher")
+    rows = {r["customer_id"]: r for r in read_jsonl(tmp_path / "higher" / WATCHLIST)}
+    assert rows["BRIT"]["tier"] == "watch"
+
+
+def test_tiers_must_descend_to_a_floor_of_zero() -> None:
+    import pytest
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError, match="floors"):
+        Settings(policy={"tiers": [{"name": "a", "min_expected_loss": 5, "review_days": 9}]})
