@@ -111,6 +111,12 @@ def _presale(out: Path, settings: Settings) -> None:
 def _show(out: Path, feeds: Path, smtp: SmtpReceiver, hook: JsonReceiver) -> None:
     from flows.cli import format_watchlist
 
+    masters = {r["customer_id"]: r for r in iter_jsonl(feeds / "customers.jsonl")}
+    currencies = sorted({r.get("currency") or "EUR" for r in masters.values()})
+    countries = {r.get("country") for r in masters.values()} - {None}
+    click.echo(f"\nThe book: {len(masters):,} customers in {len(countries)} countries and "
+               f"{len(currencies)} currencies ({', '.join(currencies)}; daily rates in "
+               f"{feeds / 'fx.jsonl'}).")
     click.echo("\nWatchlist at the end of the period (riskiest first):")
     click.echo(format_watchlist(watchlist(out, 10)))
     click.echo(format_concentration(out))
@@ -134,4 +140,6 @@ def _show(out: Path, feeds: Path, smtp: SmtpReceiver, hook: JsonReceiver) -> Non
         lines = str(first.get("message", "")).splitlines()[:14]
         click.echo("\n".join(f"  | {line}" for line in lines))
     click.echo(f"\nOutputs under {out}/: warnings.jsonl, deadletter.jsonl, watchlist.jsonl, "
-               "backtest.json, audit/ (hash-chained log), state/ (alert outbox)")
+               "overdue.jsonl, backtest.json, audit/ (hash-chained log), state/ (alert "
+               "outbox); the pre-sale checks and the collections worklist below add checks/ "
+               "and collections.jsonl")

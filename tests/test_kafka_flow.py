@@ -111,8 +111,8 @@ def test_bad_messages_reach_the_dead_letter_topic_and_every_message_is_accounted
     bad = _bad_messages()
     good = repeats = 0
     for feed, lines in feed_lines(reference.feeds).items():
-        broken = list(bad[feed])
-        step = max(1, len(lines) // len(broken))
+        broken = list(bad.get(feed, ()))
+        step = max(1, len(lines) // max(1, len(broken)))
         messages: list[Message] = []
         for i, line in enumerate(lines):  # broken messages and repeats among the good ones
             messages.append((record_key(line), line, None))
@@ -231,7 +231,7 @@ def test_a_reopened_partition_reads_on_from_its_positions(
     lines = feed_lines(reference.feeds)
     for feed in FEEDS:
         name = f"{topics[feed]}:0"
-        assert positions[name] == head[name][-1].position + 1 == 40
+        assert positions[name] == len(head[name]) == min(40, len(lines[feed]))
         both = head[name] + rest[name]
         assert [x.position for x in both] == list(range(len(lines[feed])))
         assert [x.raw for x in both] == lines[feed]

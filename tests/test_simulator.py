@@ -7,6 +7,7 @@ so a miscalibrated generator or a summary that flatters itself fails these tests
 from __future__ import annotations
 
 import json
+import statistics
 from collections import defaultdict
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -23,6 +24,8 @@ from detectors.events import DEFAULT_STATUSES
 from detectors.news.classify import HeadlineReader
 
 FEEDS = ("customers", "payments", "news", "registry")
+BOOK_WIDE = ("fx", "country_risk")
+"""The feeds about no customer."""
 START = date(2021, 1, 1)
 MONTHS = 36
 END = date(2024, 1, 1)
@@ -70,7 +73,7 @@ def test_progress_counts_every_customer_once(tmp_path: Path) -> None:
 
 def test_every_line_is_valid_sorted_and_unique(small: tuple[Path, SimulationSummary]) -> None:
     out, summary = small
-    for feed in FEEDS:
+    for feed in (*FEEDS, *BOOK_WIDE):
         raw = (out / f"{feed}.jsonl").read_bytes().splitlines()
         events = [parse_record(feed, line) for line in raw]
         keys = [(e.at, e.event_id) for e in events]
@@ -296,5 +299,32 @@ def test_summary_is_json_ready(small: tuple[Path, SimulationSummary]) -> None:
     _, summary = small
     encoded = json.loads(json.dumps(summary.to_json()))
     assert encoded["customers"] == 400
-    assert set(encoded["records"]) == {*FEEDS, "outcomes"}
+    assert set(encoded["records"]) == {*FEEDS, *BOOK_WIDE, "outcomes"}
     assert encoded["defaults"] == summary.defaults <= summary.customers
+
+
+def test_the_book_spans_currencies_and_countries_with_a_rate_every_business_day(
+        small: tuple[Path, SimulationSummary]) -> None:
+    """At least six currencies and ten countries; every customer's currency but the euro
+    has a rate on the first day and every weekday after; amounts in a customer's currency
+    are about the same size in euros whatever the currency."""
+    out, _ = small
+    masters = {r["customer_id"]: r for r in _read(out, "customers")}
+    currencies = {r["currency"] for r in masters.values()}
+    assert len(currencies) >= 6 and len({r["country"] for r in masters.values()}) >= 10
+    rates = _read(out, "fx")
+    assert {r["currency"] for r in rates} == currencies - {"EUR"}
+    assert {r["base"] for r in rates} == {"EUR"} and min(r["rate"] for r in rates) > 0
+    days = sorted({date.fromisoformat(r["event_time"]) for r in rates})
+    assert days[0] == date(2021, 1, 1) and all(d.weekday() < 5 for d in days[1:])
+    assert len(rates) == len(days) * (len(currencies) - 1)
+    first = {r["currency"]: float(r["rate"]) for r in rates
+             if r["event_time"] == "2021-01-01"}
+    euro, other = [], []  # credit limits in euros, of the euro and of the other customers
+    for r in masters.values():
+        (euro if r["currency"] == "EUR" else other).append(
+            float(r["credit_limit"]) / first.get(r["currency"], 1.0))
+    assert len(other) > 30
+    assert 0.5 < statistics.median(other) / statistics.median(euro) < 2.0
+    grades = {(r["country"], r["grade"]) for r in _read(out, "country_risk")}
+    assert {c for c, _ in grades} == {r["country"] for r in masters.values()}

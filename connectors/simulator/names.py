@@ -25,8 +25,14 @@ _LEGAL = {
     "AT": ("GmbH", "GmbH", "AG"),
     "NL": ("B.V.", "B.V.", "N.V."),
     "FR": ("SAS", "SARL", "S.A."),
+    "IT": ("S.r.l.", "S.r.l.", "S.p.A."),
+    "ES": ("S.L.", "S.L.", "S.A."),
+    "BE": ("BV", "SRL", "SA"),
     "GB": ("Ltd", "Ltd", "PLC"),
     "US": ("Inc.", "LLC", "Corp."),
+    "CH": ("AG", "GmbH", "SA"),
+    "PL": ("Sp. z o.o.", "Sp. z o.o.", "S.A."),
+    "SE": ("AB", "AB", "Handelsbolag"),
 }
 _MAX_TRIES = 1000
 

@@ -41,11 +41,17 @@ INDUSTRIES: tuple[Industry, ...] = (
     Industry("energy_utilities", "D", 0.02, 5.3, ("Energy", "Power", "Utilities")),
 )
 
-COUNTRIES = ("DE", "AT", "NL", "FR", "GB", "US")
-_COUNTRY_WEIGHTS = (0.74, 0.08, 0.06, 0.06, 0.04, 0.02)
-CURRENCY_OF = {"DE": "EUR", "AT": "EUR", "NL": "EUR", "FR": "EUR", "GB": "GBP", "US": "USD"}
-EUR_RATE = {"EUR": 1.0, "GBP": 1.17, "USD": 0.92}
-"""Fixed conversion for portfolio-wide figures (DSO, overdue share); amounts stay in currency."""
+COUNTRIES = ("DE", "AT", "NL", "FR", "IT", "ES", "BE", "GB", "US", "CH", "PL", "SE")
+_COUNTRY_WEIGHTS = (0.62, 0.07, 0.05, 0.05, 0.04, 0.03, 0.03, 0.03, 0.02, 0.02, 0.02, 0.02)
+CURRENCY_OF = {"DE": "EUR", "AT": "EUR", "NL": "EUR", "FR": "EUR", "IT": "EUR", "ES": "EUR",
+               "BE": "EUR", "GB": "GBP", "US": "USD", "CH": "CHF", "PL": "PLN", "SE": "SEK",
+               "CN": "CNY"}
+EUR_RATE = {"EUR": 1.0, "GBP": 1.17, "USD": 0.92, "CHF": 1.05, "PLN": 0.23, "SEK": 0.088,
+            "CNY": 0.128}
+"""One unit of each currency in euros: the level the simulated exchange rates move around
+(`connectors.simulator.fx`) and the fixed conversion of the simulator's own portfolio-wide
+figures (DSO, overdue share). A customer's size is drawn in euros and its amounts are in its
+own currency."""
 _REGIONS = ("north", "south", "east", "west")
 _TERMS = np.array([30, 60, 90])
 
@@ -96,11 +102,12 @@ def draw_portfolio(rng: np.random.Generator, n: int) -> Portfolio:
     currency = [CURRENCY_OF[c] for c in country]
     for i, (name, known_as) in chinese_names(
             names, currency, [INDUSTRIES[j].name for j in industry]).items():
-        names[i], aliases[i], country[i] = name, known_as, "CN"
+        names[i], aliases[i], country[i], currency[i] = name, known_as, "CN", CURRENCY_OF["CN"]
 
+    in_currency = 1.0 / np.array([EUR_RATE[c] for c in currency])
     limit = _round_limit(
         np.where(corporate, rng.lognormal(np.log(400_000), 0.7, n),
-                 rng.lognormal(np.log(40_000), 0.7, n))
+                 rng.lognormal(np.log(40_000), 0.7, n)) * in_currency
     )
     insured = np.where(
         rng.random(n) < 0.6, np.minimum(limit, _round_limit(limit * rng.uniform(0.5, 1.0, n))), 0

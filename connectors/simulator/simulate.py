@@ -39,7 +39,9 @@ from types import MappingProxyType
 
 import numpy as np
 
+from connectors.simulator.countryrisk import build_country_risk
 from connectors.simulator.defaults import resolve_defaults
+from connectors.simulator.fx import build_rates
 from connectors.simulator.health import simulate_health
 from connectors.simulator.ledger import build_ledger
 from connectors.simulator.masterdata import build_masterdata
@@ -79,7 +81,10 @@ def simulate(
     health = simulate_health(rng, pf, months, tl.month_start)
     eur = np.array([EUR_RATE[c] for c in pf.currency])
 
-    feeds: dict[str, list[str]] = {"customers": [], "payments": [], "news": [], "registry": []}
+    feeds: dict[str, list[str]] = {
+        "fx": build_rates(seed, set(pf.currency), tl),
+        "country_risk": build_country_risk(set(pf.country), tl),
+        "customers": [], "payments": [], "news": [], "registry": []}
     outcomes: list[str] = []
     default_day = np.empty(customers, dtype=np.int64)
     totals = LedgerTotals()
