@@ -93,6 +93,8 @@ class NameDirectory:
         self.bucket_of = bucket_of
         self.settings = settings
         self.resolver = EntityResolver(settings.thresholds)
+        self.names: dict[str, tuple[str, ...]] = {}
+        """Each customer's name and aliases, left out when headlines are compared."""
         self.reader = HeadlineReader(knowledge.model if knowledge else None,
                                      knowledge.corrections if knowledge else None,
                                      settings.reader)
@@ -111,6 +113,7 @@ class NameDirectory:
                 self.resolver.register(
                     event.customer_id, event.name, event.aliases,  # type: ignore[arg-type]
                     identifiers(event.lei, event.registry_id, event.vat_id))
+                self.names[event.customer_id] = (event.name, *event.aliases)  # type: ignore[index]
             elif isinstance(event, ev.NewsItem):
                 out.extend(self._news(day, envelope, event))
         return out
@@ -137,8 +140,9 @@ class NameDirectory:
         best = resolution.best
         assert best is not None
         customer_id = best.customer_id
+        names = (*self.names.get(customer_id, ()), *filter(None, [item.company_name]))
         placed = self.stories.place(customer_id, day, item.event_id, item.headline,
-                                    item.source, used[0])
+                                    item.source, used[0], names)
         categories, sentiment = (used[0], used[1]) if placed.counted else ((), None)
         forwarded = dataclasses.replace(
             item, customer_id=customer_id, categories=categories, sentiment=sentiment,

@@ -42,10 +42,27 @@ class Name:
     chinese: ChineseName | None
 
 
+_ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]")
+"""A terminal control sequence (CSI), as hostile text carries them."""
+
+
 def fold(text: str) -> str:
-    """Compatibility forms, case and invisible characters folded; scripts kept."""
-    text = unicodedata.normalize("NFKC", text).casefold()
-    return "".join(ch for ch in text if unicodedata.category(ch)[0] != "C")
+    """Text as names and headlines are compared: without what no reader sees (terminal
+    colour codes, control characters as spaces, zero-width and other invisible format
+    characters), compatibility forms and case folded, runs of white space made one space;
+    scripts kept.
+
+    >>> fold("\\x1b[1mP\\u200brosecutors\\x1b[0m examine  ACCOUNTING\\u200d")
+    'prosecutors examine accounting'
+    """
+    kept = []
+    for ch in unicodedata.normalize("NFKC", _ANSI.sub("", text)).casefold():
+        kind = unicodedata.category(ch)
+        if kind == "Cc":
+            kept.append(" ")
+        elif kind[0] != "C":
+            kept.append(ch)
+    return " ".join("".join(kept).split())
 
 
 @lru_cache(maxsize=65536)

@@ -130,6 +130,30 @@ def test_ten_syndicated_copies_are_one_story_with_ten_sources() -> None:
                       ("insolvency",)).counted
 
 
+def test_two_pieces_of_news_about_one_company_are_two_stories_whatever_their_dress() -> None:
+    """Headlines about one customer share its name: compared without it, an opening and a
+    deal are two stories (with the name they read 83 % alike), and invisible characters
+    or colour codes around a copy change nothing."""
+    names = ("Quanel Handel GmbH & Co. KG", "Quanel Handel")
+    desk = StoryDesk()
+    opening = desk.place("C1", 0, "a", "Quanel Handel GmbH & Co. KG opens new site in Leeds",
+                         "Wire", (), names)
+    deal = desk.place("C1", 1, "b", "Quanel Handel GmbH & Co. KG signs framework deal in Leeds",
+                      "Gazette", (), names)
+    copy = desk.place("C1", 1, "c", "\x1b[1mQuanel Handel opens new\u200b site in Leeds\x1b[0m",
+                      "Courier", (), names)
+    assert (opening.counted, deal.counted, copy.counted) == (True, True, False)
+    assert copy.story.story_id == "a" and deal.story.story_id == "b"
+
+
+def test_reading_ignores_what_no_reader_sees() -> None:
+    reader = HeadlineReader()
+    plain = reader.read("Prosecutors examine accounting at Ostdorf AG", "en")
+    dressed = reader.read("\x1b[1mP\u200brosecutors examine accounting at Ostdorf AG\u200d",
+                          "en")
+    assert dressed.categories == plain.categories == ("fraud",)
+
+
 def test_source_weights_decide_when_a_story_is_believed() -> None:
     desk = StoryDesk(SourceWeights({"Blog": 0.3, "Spam": 0.0}, default=1.0), believe_from=0.5)
     first = desk.place("C1", 0, "a", "Acme sued", "Blog", ("lawsuit",))

@@ -21,11 +21,11 @@ sentiment when it gives them, and the reading only for what is missing.
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
+from detectors.names import fold
 from detectors.news import lexicon as lx
 from detectors.news.chinese import has_cjk
 from detectors.news.model import DISTRESS, HeadlineModel
@@ -84,11 +84,6 @@ class ReaderSettings:
     distress_at: float = 0.8
 
 
-def fold_headline(text: str) -> str:
-    """A headline in the one spelling corrections are looked up by."""
-    return " ".join(unicodedata.normalize("NFKC", text).casefold().split())
-
-
 class HeadlineReader:
     """Rules, the text model and analysts' corrections, read together."""
 
@@ -104,10 +99,10 @@ class HeadlineReader:
              ) -> Reading:
         """The reading of ``headline`` (the company's own name, if given, is left out so
         that "Fraud Detection Systems Ltd" reads as nothing)."""
-        corrected = self.corrections.get(fold_headline(headline))
+        corrected = self.corrections.get(fold(headline))
         if corrected is not None:
             return Reading(corrected, _tone(corrected, ""), by="correction")
-        lowered = _without(headline.casefold(), company)
+        lowered = _without(fold(headline), company)
         chinese = language == "zh" or (language is None and has_cjk(lowered))
         rules, denied = _rules(lowered, chinese)
         found = dict.fromkeys(c for c, _ in rules)
@@ -138,9 +133,9 @@ class HeadlineReader:
 
 
 def _without(lowered: str, company: str | None) -> str:
-    """The lower-cased headline without the company's name, spaces evened out."""
+    """The folded headline without the company's name, spaces evened out."""
     if company and len(company) >= 2:
-        lowered = lowered.replace(company.casefold(), " ")
+        lowered = lowered.replace(fold(company), " ")
     return " ".join(lowered.split())
 
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from detectors.news.classify import fold_headline
+from detectors.names import fold
 from detectors.news.lexicon import CATEGORIES
 from detectors.news.model import HeadlineModel
 
@@ -39,7 +39,7 @@ class NewsKnowledge:
             raise ValueError(f"unknown categories {', '.join(unknown)}; known: "
                              f"{', '.join(CATEGORIES)}")
         ordered = tuple(c for c in CATEGORIES if c in categories)
-        self.corrections[fold_headline(headline)] = ordered
+        self.corrections[fold(headline)] = ordered
         self.model.learn(headline, ordered)
 
     def attach(self, company_name: str, customer_id: str) -> None:

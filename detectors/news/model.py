@@ -23,12 +23,12 @@ True
 from __future__ import annotations
 
 import math
-import unicodedata
 from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
 
+from detectors.names import fold
 from detectors.news.lexicon import CATEGORIES
 
 DISTRESS = "distress"
@@ -101,7 +101,7 @@ class HeadlineModel:
     def features(self, text: str) -> tuple[np.ndarray, np.ndarray]:
         """The headline's hashed character n-grams (feature numbers, ascending) and their
         counts scaled to unit length."""
-        padded = f" {unicodedata.normalize('NFKC', text).casefold()} "
+        padded = f" {fold(text)} "
         codes = np.frombuffer(padded.encode("utf-32-le", "surrogatepass"),
                               dtype=np.uint32).astype(np.uint64)
         shift = np.uint64(64 - self.bits)

@@ -2,7 +2,9 @@
 
 An item joins a story of the same customer told within ``window_days`` before it when its
 headline is close to the story's first one (rapidfuzz's token-set ratio at least
-``similarity``, Chinese compared character by character) or carries the same categories.
+``similarity``, Chinese compared character by character, both without the customer's names:
+every headline about a customer shares them, so they say nothing of whether two tell the same
+news) or carries the same categories.
 Each source has a weight (`SourceWeights`, 1 unless configured); a story is *believed* once
 its distinct sources together reach ``believe_from`` (``1 - prod(1 - weight)``): one wire
 service at weight 1 is enough, two blogs at 0.3 are not, a third makes it. A story moves a
@@ -23,6 +25,7 @@ from dataclasses import dataclass, field
 
 from rapidfuzz import fuzz
 
+from detectors.names import fold
 from detectors.news.chinese import has_cjk
 
 
@@ -74,9 +77,10 @@ class StoryDesk:
         self._recent: dict[str, list[Story]] = {}
 
     def place(self, customer_id: str, day: int, event_id: str, headline: str, source: str,
-              categories: tuple[str, ...]) -> Placement:
-        """Put an item into its customer's story (a new one if none is close)."""
-        story = self._find(customer_id, day, headline, categories)
+              categories: tuple[str, ...], names: tuple[str, ...] = ()) -> Placement:
+        """Put an item into its customer's story (a new one if none is close); ``names``:
+        the customer's, left out of the headlines compared."""
+        story = self._find(customer_id, day, headline, categories, names)
         if story is None:
             story = Story(event_id, customer_id, day, headline, categories)
             self._recent.setdefault(customer_id, []).append(story)
@@ -90,13 +94,14 @@ class StoryDesk:
                 story.counted = counted = True
         return Placement(dataclasses.replace(story), counted)
 
-    def _find(self, customer_id: str, day: int, headline: str,
-              categories: tuple[str, ...]) -> Story | None:
+    def _find(self, customer_id: str, day: int, headline: str, categories: tuple[str, ...],
+              names: tuple[str, ...]) -> Story | None:
         for story in reversed(self._recent.get(customer_id, ())):
             if day - story.day > self.window_days:
                 break
             if (categories and categories == story.categories) or _close(
-                    headline, story.headline, self.similarity):
+                    _news_of(headline, names), _news_of(story.headline, names),
+                    self.similarity):
                 return story
         return None
 
@@ -111,7 +116,16 @@ class StoryDesk:
                 del self._recent[customer_id]
 
 
+def _news_of(headline: str, names: tuple[str, ...]) -> str:
+    """The folded headline without the customer's names, longest first."""
+    text = fold(headline)
+    for name in sorted((fold(n) for n in names), key=len, reverse=True):
+        if len(name) >= 2:
+            text = text.replace(name, " ")
+    return " ".join(text.split())
+
+
 def _close(one: str, other: str, similarity: float) -> bool:
     if has_cjk(one) or has_cjk(other):
         one, other = " ".join(one), " ".join(other)
-    return fuzz.token_set_ratio(one.casefold(), other.casefold()) >= similarity
+    return fuzz.token_set_ratio(one, other) >= similarity
