@@ -160,6 +160,9 @@ class Customer(_Record):
     currency: Currency | None = None
     credit_limit: Amount | None = None
     insured_limit: Amount | None = None
+    insured_limit_from: Date | None = None
+    """The day ``insured_limit`` applies from, when the insurer announced it ahead (a cut
+    with notice); until then the customer's earlier insured limit stays."""
     tags: list[StrictStr] = []
     aliases: list[StrictStr] = []
     lei: CompanyId | None = None
@@ -171,7 +174,8 @@ class Customer(_Record):
             self.event_id, event_seconds(self.event_time), self.customer_id, self.name,
             self.country, self.industry, self.currency, _num(self.credit_limit),
             _num(self.insured_limit), tuple(self.tags), tuple(self.aliases), self.lei,
-            self.registry_id, self.vat_id)
+            self.registry_id, self.vat_id,
+            None if self.insured_limit_from is None else date_day(self.insured_limit_from))
 
 
 class _LedgerRecord(_Record):

@@ -16,7 +16,7 @@ snapshotted and not scored.
 from __future__ import annotations
 
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -30,7 +30,7 @@ from detectors.features import ADVERSE_NEWS, INDEX, JUDGMENT, empty
 from detectors.financials import FinancialsDetector
 from detectors.fx import Rates
 from detectors.hard import HardEvent, HardEventRules
-from detectors.insurance import DeadlineNotice, InsuranceTerms
+from detectors.insurance import CoverCut, DeadlineNotice, InsuranceTerms
 from detectors.ledger import NEVER, LedgerError, Ledgers
 from detectors.money import Exposure
 from detectors.pending import PendingLabels, Resolved
@@ -136,6 +136,8 @@ class CustomerBook:
         self.accepted = 0
         self._month: int | None = None
         """The next month end to make (a month start, in seconds), once a day was applied."""
+        self._cover_from: dict[int, tuple[int, float | None]] = {}
+        """Insured limits announced ahead: slot -> (the day it applies from, the limit)."""
         self._last_day = _NO_DAY
         """The latest day passed (`advance`; each day is passed after it was applied): what
         deadlines were looked for through, and at the end, the last day of the input."""
@@ -165,6 +167,7 @@ class CustomerBook:
             self.t.last_day[slot] = day
             out.extend(self._event_default(slot, envelope.event, day))
             out.extend(self._hard_event(slot, envelope.event, day))
+            out.extend(self._cover_cut(slot, envelope.event, day))
             if material and self.t.defaulted_at[slot] == NEVER:
                 moved[slot] = max(envelope.event.at, day * DAY)
         moved = {s: at for s, at in moved.items() if self.t.defaulted_at[s] == NEVER}
@@ -178,6 +181,7 @@ class CustomerBook:
     def advance(self, through: int) -> list[Any]:
         """Make the month ends of every month that ended by day ``through``."""
         out: list[Any] = []
+        self._covers_from(through)
         out.extend(self._deadlines(self._last_day, through))
         self._last_day = max(self._last_day, through)
         while self._month is not None and self._month // DAY <= through + 1:
@@ -284,7 +288,7 @@ class CustomerBook:
         """Apply one event to the customer's detectors; return whether it moved its risk."""
         match event:
             case ev.CustomerRecord():
-                self._profile(slot, event)
+                self._profile(slot, event, day)
                 return False
             case ev.Invoice():
                 amount = self._own(slot, event.amount, event.currency, day)
@@ -343,14 +347,43 @@ class CustomerBook:
                 self.registry.rating_change(slot, event.old, event.new, day)
         return self._note(slot, "registry", event.event_id, True)
 
-    def _profile(self, slot: int, record: ev.CustomerRecord) -> None:
-        """Master data; limits are in the customer's own currency, as its ledger is."""
+    def _profile(self, slot: int, record: ev.CustomerRecord, day: int) -> None:
+        """Master data; limits are in the customer's own currency, as its ledger is. An
+        insured limit announced for a later day waits for it (`_covers_from`)."""
         limit, insured = record.credit_limit, record.insured_limit
+        starts = record.insured_limit_from
+        if starts is not None and starts > day:
+            self._cover_from[slot] = (starts, insured)
+            insured = self.profiles[slot].insured_limit
+        else:
+            self._cover_from.pop(slot, None)
         self.profiles[slot] = Profile(  # codes and tags repeat across the book: one copy each
             record.name, _shared(record.country), _shared(record.industry),
             _shared(record.currency), limit, insured, tuple(map(sys.intern, record.tags)))
         self.t.credit_limit[slot] = np.nan if limit is None else limit
         self.t.insured_limit[slot] = np.nan if insured is None else insured
+
+    def _cover_cut(self, slot: int, event: ev.Event, day: int) -> list[Send]:
+        """A master record announcing a lower insured limit from a later day: a dated notice
+        for the desk (the customer's insured limit is still the old one, until that day)."""
+        if not isinstance(event, ev.CustomerRecord) or slot not in self._cover_from:
+            return []
+        old = self.profiles[slot].insured_limit
+        starts, new = self._cover_from[slot]
+        if not old or (new or 0.0) >= old:
+            return []
+        return [Send(self.name, day, CoverCut(
+            self.ids[slot], slot, event.at, event.event_id, old, new or 0.0, starts,
+            self.profiles[slot], self._exposure(slot, day)))]
+
+    def _covers_from(self, through: int) -> None:
+        """Insured limits announced ahead that apply by the day after ``through``."""
+        due = sorted((starts, slot) for slot, (starts, _) in self._cover_from.items()
+                     if starts <= through + 1)
+        for _, slot in due:
+            _, insured = self._cover_from.pop(slot)
+            self.profiles[slot] = replace(self.profiles[slot], insured_limit=insured)
+            self.t.insured_limit[slot] = np.nan if insured is None else insured
 
     def _note(self, slot: int, family: str, event_id: str, material: bool) -> bool:
         """Keep the event as evidence of its family (the latest few), if it was material."""

@@ -11,7 +11,7 @@ tick at the end of every day.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -22,7 +22,7 @@ from detectors.clock import DAY, to_rfc3339
 from detectors.features import CODES, INDEX, OVER_CREDIT_LIMIT, OVER_INSURED_LIMIT
 from detectors.grading import GRADES
 from detectors.hard import HardEvent
-from detectors.insurance import DeadlineNotice
+from detectors.insurance import CoverCut, DeadlineNotice
 from detectors.money import Exposure
 from detectors.policy import WarningPolicy, budget_ranks
 from detectors.records import Warning
@@ -33,6 +33,7 @@ from detectors.table import Column, Table
 from detectors.tiers import Tier, TierRules
 from detectors.warnings import (
     from_breach,
+    from_cover_cut,
     from_deadline,
     from_decision,
     from_default,
@@ -168,7 +169,10 @@ class WarningDesk:
             out.append(self._default(notice))
         for deadline in sorted((n for n in items if isinstance(n, DeadlineNotice)),
                                key=lambda n: (n.at, n.customer_id, n.event_id)):
-            out.append(self._deadline(deadline))
+            out.append(self._latest_scored(from_deadline, deadline))
+        for cut in sorted((n for n in items if isinstance(n, CoverCut)),
+                          key=lambda n: (n.at, n.customer_id, n.event_id)):
+            out.append(self._latest_scored(from_cover_cut, cut))
         if True in scored:
             out.extend(self._scores(scored[True], ranks[True], decide=True))
         out = [self._tiered(w) if isinstance(w, Warning) else w for w in out]
@@ -237,15 +241,15 @@ class WarningDesk:
                                self.settings.horizon_months,
                                self.settings.reporting_currency, self.lineage)
 
-    def _deadline(self, notice: DeadlineNotice) -> Warning:
-        """An insurer's deadline warning, with the customer's latest score (none yet: its
-        PD is 0 and its grade A, as for a customer never scored)."""
+    def _latest_scored(self, build: Callable[..., Warning],
+                       notice: DeadlineNotice | CoverCut) -> Warning:
+        """An insurance warning built by ``build`` with the customer's latest score (none
+        yet: PD 0 and grade A, as for a customer never scored)."""
         t = self.latest
         known = notice.slot < t.size
-        return from_deadline(notice, float(t.pd[notice.slot]) if known else 0.0,
-                             int(t.grade[notice.slot]) if known else 0,
-                             self.settings.horizon_months, self.settings.reporting_currency,
-                             self.lineage)
+        return build(notice, float(t.pd[notice.slot]) if known else 0.0,
+                     int(t.grade[notice.slot]) if known else 0, self.settings.horizon_months,
+                     self.settings.reporting_currency, self.lineage)
 
     def _breaches(self, slot: int, customer: str, profile: Profile, exposure: Exposure,
                   at: int, pd: float, grade: int, lineage: Mapping[str, str]) -> list[Warning]:

@@ -76,6 +76,8 @@ class CustomerRecord(Event):
     lei: str | None = None
     registry_id: str | None = None
     vat_id: str | None = None
+    insured_limit_from: int | None = None
+    """The day ``insured_limit`` applies from, when announced ahead; None: at once."""
 
 
 @dataclass(slots=True)

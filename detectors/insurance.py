@@ -40,6 +40,23 @@ class InsuranceTerms:
 
 
 @dataclass(frozen=True, slots=True)
+class CoverCut:
+    """The insurer announced at ``at`` that the customer's insured limit falls from ``old``
+    to ``new`` (the customer's currency) on ``starts_day``; ``profile`` and ``exposure`` as
+    they stand when it was announced."""
+
+    customer_id: str
+    slot: int
+    at: int
+    event_id: str
+    old: float
+    new: float
+    starts_day: int
+    profile: Profile
+    exposure: Exposure
+
+
+@dataclass(frozen=True, slots=True)
 class DeadlineNotice:
     """An insured customer's invoice ``invoice_id`` (event ``event_id``, ``amount`` still
     open in the customer's currency, due on ``due_day``) is still open ``warn_days`` before

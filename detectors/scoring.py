@@ -18,7 +18,7 @@ import numpy as np
 
 from detectors.grading import GRADES
 from detectors.hard import HardEvent
-from detectors.insurance import DeadlineNotice
+from detectors.insurance import CoverCut, DeadlineNotice
 from detectors.models.base import Published
 from detectors.reasons import Explanation, explanation
 from detectors.snapshots import DefaultNotice, Snapshots
@@ -26,7 +26,7 @@ from detectors.stage import Send
 
 RANKER = "ranker"
 
-_FOR_THE_DESK = (DefaultNotice, HardEvent, DeadlineNotice)
+_FOR_THE_DESK = (DefaultNotice, HardEvent, DeadlineNotice, CoverCut)
 """Notices the scorer passes on to its desk as they are."""
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 from collections.abc import Mapping
 
@@ -12,7 +13,7 @@ from detectors.clock import DAY, to_rfc3339
 from detectors.features import INDEX, JUDGMENT, OTHER
 from detectors.grading import ACTIONS, GRADES, SEVERITY
 from detectors.hard import HardEvent
-from detectors.insurance import DeadlineNotice
+from detectors.insurance import CoverCut, DeadlineNotice
 from detectors.money import Exposure
 from detectors.policy import Decision
 from detectors.reasons import Explanation
@@ -246,5 +247,39 @@ def from_deadline(notice: DeadlineNotice, pd: float, grade: int, horizon_months:
                         value=deadline, contribution=0.0)],
         evidence=[notice.event_id],
         **profile_fields(notice.profile, notice.exposure, currency),
+        **lineage,
+    )
+
+
+def from_cover_cut(notice: CoverCut, pd: float, grade: int, horizon_months: int,
+                   currency: str, lineage: Mapping[str, str]) -> Warning:
+    """The warning that the credit insurer cuts a customer's insured limit from a later
+    day, given when it is announced: its amounts (``uninsured_exposure``,
+    ``insured_share``) are those after the cut, so the desk sees what will be at risk."""
+    letter = GRADES[grade]
+    starts = to_rfc3339(notice.starts_day * DAY)[:10]
+    own = notice.profile.currency or currency
+    after = dataclasses.replace(notice.profile, insured_limit=notice.new)
+    return Warning(
+        warning_id=warning_id(notice.customer_id, notice.at,
+                              f"insured_limit_cut:{notice.event_id}", letter),
+        kind="insured_limit_cut",
+        category="insurance",
+        customer_id=notice.customer_id,
+        event_time=to_rfc3339(notice.at),
+        severity="warning",
+        grade=letter,
+        pd=round(pd, 6),
+        horizon_months=horizon_months,
+        pd_term=term_of(pd, horizon_months),
+        rank=0,
+        portfolio_size=0,
+        action=f"bring exposure within the new insured limit or find other cover by {starts}",
+        reasons=[Reason(code="insured_limit_cut",
+                        label=f"the insurer cuts the insured limit from {notice.old:,.0f} to "
+                              f"{notice.new:,.0f} {own} from {starts}",
+                        value=starts, contribution=0.0)],
+        evidence=[notice.event_id],
+        **profile_fields(after, notice.exposure, currency),
         **lineage,
     )

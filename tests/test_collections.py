@@ -91,3 +91,31 @@ def test_an_invoice_paid_by_the_end_of_its_warning_day_does_not_warn(tmp_path: P
     book["payments"].append({**payment("BRIT", "2024-07-24", "B-5", 3000), "currency": "GBP"})
     run_folder(WARNED, write_feeds(tmp_path / "feeds", book), tmp_path / "out")
     assert [d[2][:12] for d in _deadlines(tmp_path / "out")] == ["invoice B-4 "]
+
+
+def test_an_insurer_cut_announced_ahead_warns_when_announced_and_applies_on_its_day(
+        tmp_path: Path) -> None:
+    """On 1 March the insurer announces that BRIT's insured limit falls from 5,000 to
+    1,000 GBP on 1 April. A warning goes out on 1 March with the exposure the cut leaves
+    uninsured; the August default's insured share is of 1,000. A later record restating
+    5,000 cancels the cut."""
+    book = _book()
+    brit = next(c for c in book["customers"] if c["customer_id"] == "BRIT")
+    book["customers"].append({**brit, "event_id": "cut-1", "event_time": "2024-03-01",
+                              "insured_limit": 1000, "insured_limit_from": "2024-04-01"})
+    run_folder(Settings(), write_feeds(tmp_path / "feeds", book), tmp_path / "out")
+    warnings = read_jsonl(tmp_path / "out" / WARNINGS)
+    [cut] = [w for w in warnings if w["kind"] == "insured_limit_cut"]
+    assert (cut["event_time"][:10], cut["evidence"]) == ("2024-03-01", ["cut-1"])
+    assert cut["reasons"][0]["label"] == (
+        "the insurer cuts the insured limit from 5,000 to 1,000 GBP from 2024-04-01")
+    # open on 1 March: B-0 9,000 and B-2 3,000 (due 4 March): 12,000 GBP, 11,000 above 1,000
+    assert cut["customer_exposure"] == 12000.0
+    assert cut["uninsured_exposure"] == round(11000 * GBP, 2)
+    [default] = [w for w in warnings if w["kind"] == "default"]
+    assert default["insured_share"] == round(1000 / 21000, 4)  # the cut applied in April
+    again = {**brit, "event_id": "cut-2", "event_time": "2024-03-10", "insured_limit": 5000}
+    book["customers"].append(again)  # a later record restates the cover: no cut comes
+    run_folder(Settings(), write_feeds(tmp_path / "feeds2", book), tmp_path / "kept")
+    [default] = [w for w in read_jsonl(tmp_path / "kept" / WARNINGS) if w["kind"] == "default"]
+    assert default["insured_share"] == round(5000 / 21000, 4)
