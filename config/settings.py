@@ -190,6 +190,7 @@ class KafkaSettings(BaseModel):
     topics: dict[str, str] = {
         "fx": "creditradar.fx",
         "country_risk": "creditradar.country_risk",
+        "industry_risk": "creditradar.industry_risk",
         "customers": "creditradar.customers",
         "payments": "creditradar.payments",
         "news": "creditradar.news",

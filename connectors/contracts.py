@@ -285,6 +285,18 @@ class CountryRisk(_Record):
                              self.grade)
 
 
+class IndustryRisk(_Record):
+    """An industry's risk grade from its date: 0 (lowest risk) to 7 (highest)."""
+
+    industry: Annotated[StrictStr, Field(min_length=1, max_length=256)]
+    grade: Annotated[StrictInt, Field(ge=0, le=7)]
+    source: Text | None = None
+
+    def to_event(self) -> e.IndustryRisk:
+        return e.IndustryRisk(self.event_id, event_seconds(self.event_time), None,
+                              self.industry, self.grade)
+
+
 class News(_Record):
     customer_id: Id | None = None
     company_name: Annotated[StrictStr, Field(min_length=1)] | None = None
@@ -440,6 +452,7 @@ RegistryRecord = Annotated[
 ADAPTERS: dict[str, TypeAdapter[Any]] = {
     "fx": TypeAdapter(FxRate),
     "country_risk": TypeAdapter(CountryRisk),
+    "industry_risk": TypeAdapter(IndustryRisk),
     "customers": TypeAdapter(Customer),
     "payments": TypeAdapter(PaymentRecord),
     "news": TypeAdapter(News),

@@ -55,7 +55,7 @@ MAX_EVIDENCE_PER_FAMILY = 2
 _FAMILY = {family: i for i, family in enumerate(EVIDENCE_FAMILIES)}
 _HAS_TRADELINE, _TL_DPD = INDEX["has_tradeline"], INDEX["tl_dpd"]
 _HAS_ACCOUNTS, _ACCOUNTS_AGE = INDEX["has_accounts"], INDEX["accounts_age_days"]
-_COUNTRY_RISK = INDEX["country_risk"]
+_COUNTRY_RISK, _INDUSTRY_RISK = INDEX["country_risk"], INDEX["industry_risk"]
 _NO_DAY = -(10**9)
 
 
@@ -109,8 +109,9 @@ class CustomerBook:
         self.settings = settings
         self.rates = Rates(settings.reporting_currency, dict(settings.fx_rates),
                            settings.fx_max_age_days)
-        self.country_grades: dict[str, float] = {}
-        """Each country's latest risk grade (the country-risk feed)."""
+        self.grades: dict[str, dict[str, float]] = {"country": {}, "industry": {}}
+        """Each country's and industry's latest risk grade (the country- and industry-risk
+        feeds)."""
         columns = (
             Column("insured_limit", "f8", np.nan), Column("last_day", "i4", _NO_DAY),
             Column("snapshot_day", "i4", _NO_DAY), Column("defaulted_at", "i8", NEVER),
@@ -242,12 +243,14 @@ class CustomerBook:
         return slot
 
     def _book_wide(self, event: ev.Event) -> None:
-        """A record about no customer: an exchange rate, a country's grade."""
+        """A record about no customer: an exchange rate, a country's or an industry's grade."""
         match event:
             case ev.FxRate():
                 self.rates.put(event.base, event.currency, event.rate, event.at // DAY)
             case ev.CountryRisk():
-                self.country_grades[event.country] = float(event.grade)
+                self.grades["country"][event.country] = float(event.grade)
+            case ev.IndustryRisk():
+                self.grades["industry"][event.industry] = float(event.grade)
 
     # -- money ------------------------------------------------------------------------------
 
@@ -523,10 +526,11 @@ class CustomerBook:
             detector.features(slots, day, X)
         X[:, _HAS_TRADELINE] = ~np.isnan(X[:, _TL_DPD])
         X[:, _HAS_ACCOUNTS] = ~np.isnan(X[:, _ACCOUNTS_AGE])
-        if self.country_grades:
-            grades = self.country_grades
-            X[:, _COUNTRY_RISK] = [grades.get(self.profiles[s].country or "", np.nan)
-                                   for s in slots.tolist()]
+        for column, by in ((_COUNTRY_RISK, "country"), (_INDUSTRY_RISK, "industry")):
+            grades = self.grades[by]
+            if grades:
+                X[:, column] = [grades.get(getattr(self.profiles[s], by) or "", np.nan)
+                                for s in slots.tolist()]
         self.trajectory.features(slots, day, X)
         return X
 

@@ -15,12 +15,12 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 from typing import Any, ClassVar
 
-FEEDS = ("fx", "country_risk", "customers", "payments", "news", "registry")
+FEEDS = ("fx", "country_risk", "industry_risk", "customers", "payments", "news", "registry")
 """The contract's feeds, in the order that breaks ties between events of the same time:
-exchange rates and country grades first, so a day's amounts convert at that day's rate and
-its snapshots see that day's grades, then master data, so a customer registered at a time is
-known to that time's events."""
-BROADCAST_FEEDS = ("fx", "country_risk")
+exchange rates and country and industry grades first, so a day's amounts convert at that
+day's rate and its snapshots see that day's grades, then master data, so a customer
+registered at a time is known to that time's events."""
+BROADCAST_FEEDS = ("fx", "country_risk", "industry_risk")
 """Feeds about no customer: every bucket of customers gets each of their records."""
 FEED_INDEX = {feed: i for i, feed in enumerate(FEEDS)}
 
@@ -57,6 +57,17 @@ class CountryRisk(Event):
 
     FEED: ClassVar[str] = "country_risk"
     country: str
+    grade: int
+
+
+@dataclass(slots=True)
+class IndustryRisk(Event):
+    """An industry's risk grade from its date, 0 (lowest risk) to 7 (highest), for the
+    customers whose master data names that ``industry`` (about no customer: every bucket
+    gets it)."""
+
+    FEED: ClassVar[str] = "industry_risk"
+    industry: str
     grade: int
 
 

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 
 FAMILIES = ("payment_delay", "tradeline", "news", "registry", "financials", "country",
-            "presence")
+            "industry", "presence")
 """Evidence families: which feed's events explain a feature (`presence` flags explain
 nothing by themselves)."""
 
@@ -132,6 +132,8 @@ _BASE = (
     Feature("accounts_age_days", "age of the latest filed accounts (days)", "financials", True),
     # The country-risk feed.
     Feature("country_risk", "country risk grade (0 lowest, 7 highest)", "country"),
+    # The industry-risk feed.
+    Feature("industry_risk", "industry risk grade (0 lowest, 7 highest)", "industry"),
 )
 
 TRACKED = ("delay_level", "dso", "overdue_share", "utilisation", "max_dpd", "tl_dpd")

@@ -54,7 +54,7 @@ def test_two_processes_write_what_one_process_and_the_folder_write(
     read = records_read(tmp_path / "cluster")
     assert set(read) == {f"{one[f]}:{p}" for f in FEEDS for p in range(PARTITIONS)}
     assert sum(read.values()) == published
-    book_wide = (one["fx"] + ":", one["country_risk"] + ":")  # keyed by currency, country
+    book_wide = tuple(one[f] + ":" for f in ("fx", "country_risk", "industry_risk"))
     per_customer = {n: count for n, count in read.items() if not n.startswith(book_wide)}
     assert all(per_customer.values()), f"some partition got no records: {read}"
 

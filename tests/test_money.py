@@ -212,9 +212,10 @@ def test_a_central_banks_reference_rate_file_becomes_the_fx_feed(tmp_path: Path)
     assert summarize(tmp_path / "out").rejected == 0
 
 
-def test_a_countrys_grade_is_a_model_input_from_its_date(tmp_path: Path) -> None:
+def test_country_and_industry_grades_are_model_inputs_from_their_dates(tmp_path: Path) -> None:
     """GB is graded 0 from January and 3 from 15 May: BRIT's month-end snapshots of 1 May
-    and 1 June see 0 and 3; EURO, whose master data names no country, sees none."""
+    and 1 June see 0 and 3; EURO, whose master data names no country, sees none. EURO's
+    industry, tools, is graded 5; BRIT names no industry."""
     book = _book()
     book["customers"] = [{**c, "country": "GB"} if c["customer_id"] == "BRIT" else c
                          for c in book["customers"]]
@@ -222,6 +223,10 @@ def test_a_countrys_grade_is_a_model_input_from_its_date(tmp_path: Path) -> None
         record("country_risk", event_time="2024-01-01", country="GB", grade=0),
         record("country_risk", event_time="2024-05-15", country="GB", grade=3),
         record("country_risk", event_time="2024-05-15", country="GB", grade=9)]  # no such
+    book["industry_risk"] = [
+        record("industry_risk", event_time="2024-01-01", industry="tools", grade=5)]
+    book["customers"] = [{**c, "industry": "tools"} if c["customer_id"] == "EURO" else c
+                         for c in book["customers"]]
     run_folder(Settings(), write_feeds(tmp_path / "feeds", book), tmp_path / "out",
                scores=True)
     out = tmp_path / "out"
@@ -229,6 +234,9 @@ def test_a_countrys_grade_is_a_model_input_from_its_date(tmp_path: Path) -> None
             for s in read_jsonl(out / SCORES) if s["month_end"]}
     assert (seen[("BRIT", "2024-05-01")], seen[("BRIT", "2024-06-01")]) == (0.0, 3.0)
     assert seen[("EURO", "2024-06-01")] is None
+    industry = {(s["customer_id"], s["event_time"][:10]): s["features"].get("industry_risk")
+                for s in read_jsonl(out / SCORES) if s["month_end"]}
+    assert (industry[("EURO", "2024-06-01")], industry[("BRIT", "2024-06-01")]) == (5.0, None)
     assert [(d["feed"], d["reason"]) for d in read_jsonl(out / DEADLETTER)] == [
         ("country_risk", "schema")]
 

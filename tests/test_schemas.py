@@ -23,7 +23,7 @@ from connectors.simulator import PROFILE_NAMES, simulate
 from flows.cli import cli
 
 ROOT = Path(__file__).resolve().parent.parent
-FEEDS = ("fx", "country_risk", "customers", "payments", "news", "registry")
+FEEDS = ("fx", "country_risk", "industry_risk", "customers", "payments", "news", "registry")
 FORMAT = jsonschema.Draft202012Validator.FORMAT_CHECKER
 
 

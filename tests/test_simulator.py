@@ -24,7 +24,7 @@ from detectors.events import DEFAULT_STATUSES
 from detectors.news.classify import HeadlineReader
 
 FEEDS = ("customers", "payments", "news", "registry")
-BOOK_WIDE = ("fx", "country_risk")
+BOOK_WIDE = ("fx", "country_risk", "industry_risk")
 """The feeds about no customer."""
 START = date(2021, 1, 1)
 MONTHS = 36
@@ -328,3 +328,6 @@ def test_the_book_spans_currencies_and_countries_with_a_rate_every_business_day(
     assert 0.5 < statistics.median(other) / statistics.median(euro) < 2.0
     grades = {(r["country"], r["grade"]) for r in _read(out, "country_risk")}
     assert {c for c, _ in grades} == {r["country"] for r in masters.values()}
+    sectors = {r["industry"]: r["grade"] for r in _read(out, "industry_risk")}
+    assert {r["industry"] for r in masters.values()} <= set(sectors)
+    assert sectors["construction"] == 7 and sectors["energy_utilities"] == 0

@@ -100,7 +100,7 @@ def message_timestamp(value: bytes | None, previous: int) -> int:
 
 def record_key(line: bytes) -> bytes | None:
     """The partitioning key of a feed record: customer id, else company name, else (an
-    exchange rate) its currency, else (a country's grade) its country, else none."""
+    exchange rate) its currency, else (a grade) its country or industry, else none."""
     try:
         obj = json.loads(line)
     except ValueError:
@@ -108,8 +108,9 @@ def record_key(line: bytes) -> bytes | None:
     if not isinstance(obj, dict):
         return None
     key = obj.get("customer_id") or obj.get("company_name")
-    if not key:  # an exchange rate, a country's grade
-        key = obj.get("currency") if "base" in obj else obj.get("country")
+    if not key:  # an exchange rate, a country's or an industry's grade
+        key = obj.get("currency") if "base" in obj else obj.get("country") or obj.get(
+            "industry")
     return key.encode("utf-8") if isinstance(key, str) and key else None
 
 

@@ -39,7 +39,6 @@ from types import MappingProxyType
 
 import numpy as np
 
-from connectors.simulator.countryrisk import build_country_risk
 from connectors.simulator.defaults import resolve_defaults
 from connectors.simulator.fx import build_rates
 from connectors.simulator.health import simulate_health
@@ -49,6 +48,7 @@ from connectors.simulator.news import build_news
 from connectors.simulator.portfolio import EUR_RATE, draw_portfolio
 from connectors.simulator.profiles import DEFAULT_PROFILE, PROFILE_NAMES, PROFILES, Run
 from connectors.simulator.registry import build_registry
+from connectors.simulator.riskgrades import build_country_risk, build_industry_risk
 from connectors.simulator.summary import LedgerTotals, SimulationSummary, annual_default_rate
 from connectors.simulator.timeline import Timeline
 from connectors.simulator.tradelines import build_tradelines
@@ -84,6 +84,7 @@ def simulate(
     feeds: dict[str, list[str]] = {
         "fx": build_rates(seed, set(pf.currency), tl),
         "country_risk": build_country_risk(set(pf.country), tl),
+        "industry_risk": build_industry_risk(tl),
         "customers": [], "payments": [], "news": [], "registry": []}
     outcomes: list[str] = []
     default_day = np.empty(customers, dtype=np.int64)
