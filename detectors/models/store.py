@@ -10,7 +10,7 @@ small book holds a small store, and only the filled rows are pickled.
 >>> store = LabelStore(cap=MIN_CAP)
 >>> y = np.zeros(1000, dtype=np.uint8)
 >>> y[::100] = 1
->>> store.add(np.zeros((1000, 43)), y)
+>>> store.add(np.zeros((1000, WIDTH)), y)
 >>> rows, labels, weights = store.view()
 >>> len(rows) <= MIN_CAP, int(labels.sum()), float(weights[labels == 0].sum())
 (True, 10, 990.0)
