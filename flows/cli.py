@@ -374,7 +374,7 @@ def schema_group() -> None:
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True,
               help="Folder for one <name>.schema.json per feed and record.")
 def schema_export(out: Path) -> None:
-    """Write JSON Schema (draft 2020-12) for the customers, payments, news and registry feeds,
+    """Write JSON Schema (draft 2020-12) for every feed of the contract,
     the warning record, and the ERP action command, generated from the models the monitor
     validates with.
 

@@ -1,4 +1,4 @@
-"""Kafka connectors: the four feed topics in, the warnings and dead-letter topics out.
+"""Kafka connectors: the feed topics in, the warnings and dead-letter topics out.
 
 `kafka_feeds` gives the feed topics as a source of the partition base (`KafkaFeeds`, in
 `source`: one input per topic partition, one consumer per partition index), which a

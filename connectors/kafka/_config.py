@@ -54,7 +54,7 @@ def redact_config(config: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def feed_topics(kafka: KafkaSettings, names: tuple[str, ...] = FEEDS) -> dict[str, str]:
-    """Name -> topic for the four feeds (or other ``names``), from ``kafka.topics``."""
+    """Name -> topic for every feed (or other ``names``), from ``kafka.topics``."""
     missing = [feed for feed in names if feed not in kafka.topics]
     if missing:
         raise ConfigError(f"kafka.topics names no topic for {', '.join(missing)}")

@@ -1,4 +1,4 @@
-"""The Kafka feed source: every partition of the four feed topics is an input of its own.
+"""The Kafka feed source: every partition of the feed topics is an input of its own.
 
 Bytewax partition ``kafka-p`` reads partition ``p`` of every feed topic that has one (up to
 four inputs, named ``topic:p``) through ONE consumer, so a run holds one consumer per

@@ -63,7 +63,7 @@ def simulate(
     progress: Callable[[int], None] | None = None, profile: str = DEFAULT_PROFILE,
 ) -> SimulationSummary:
     """Simulate ``customers`` customers for ``months`` months from ``start`` (moved to the 1st)
-    and write the four feeds plus outcomes.jsonl into ``out``; same seed, same bytes.
+    and write the feeds plus outcomes.jsonl into ``out``; same seed, same bytes.
 
     ``progress`` is told how many customers were finished since its last call. ``profile``
     picks the shape of book (`PROFILE_NAMES`): the receivables portfolio described above, or
