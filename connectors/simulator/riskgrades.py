@@ -3,7 +3,7 @@ insurers and the OECD publish them, at the start of the book and then every quar
 
 Grades use the 0-7 scale of the OECD's country risk classification. Countries: the book's
 European and North American countries are graded 0 and China 2; the generative process
-gives country no risk of its own, so a model should learn nothing from them here. Industries
+gives country no risk of its own, so a model should learn nothing from them. Industries
 are graded by the long-run health of their firms in the generative process (the sector's
 baseline risk: construction and hospitality 7, utilities 0), as a credit insurer's sector
 ratings follow sectors' insolvency rates: a model can learn from them.
