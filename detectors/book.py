@@ -276,9 +276,13 @@ class CustomerBook:
         converted = self.rates.cross(amount, currency, into, day)
         return amount if converted is None else converted
 
+    def _rate(self, currency: str, day: int) -> float:
+        """One unit of ``currency`` in the reporting currency on ``day``; NaN when none."""
+        rate = self.rates.rate(currency, day)
+        return np.nan if rate is None else rate
+
     def _exposure(self, slot: int, day: int) -> Exposure:
-        rate = self.rates.rate(self._currency(slot), day)
-        return Exposure(self.ledgers.total_open(slot), np.nan if rate is None else rate)
+        return Exposure(self.ledgers.total_open(slot), self._rate(self._currency(slot), day))
 
     def _material(self, slot: int, day: int) -> None:
         """The material overdue amount (reporting currency) in the customer's currency, for
@@ -543,23 +547,16 @@ class CustomerBook:
         listed = slots.tolist()
         profiles = [self.profiles[s] for s in listed]
         return Snapshots(month_end, [self.ids[s] for s in listed], slots, at, X,
-                         self.ledgers.exposure(slots), self._rates_on(profiles, day), profiles,
+                         self.ledgers.exposure(slots), self._rates_on(listed, day), profiles,
                          self.t.evidence[slots], self.ledgers.overdue_handles(slots, day),
                          self.strings.view())
 
-    def _rates_on(self, profiles: list[Profile], day: int) -> np.ndarray:
-        """Each customer's rate into the reporting currency on ``day`` (NaN: none)."""
-        reporting = self.settings.reporting_currency
-        known: dict[str, float] = {}
-        out = np.empty(len(profiles))
-        for i, profile in enumerate(profiles):
-            currency = profile.currency or reporting
-            rate = known.get(currency)
-            if rate is None:
-                found = self.rates.rate(currency, day)
-                rate = known[currency] = np.nan if found is None else found
-            out[i] = rate
-        return out
+    def _rates_on(self, slots: list[int], day: int) -> np.ndarray:
+        """Each customer's rate into the reporting currency on ``day`` (NaN: none), looked
+        up once per currency."""
+        currencies = [self._currency(s) for s in slots]
+        rates = {c: self._rate(c, day) for c in set(currencies)}
+        return np.array([rates[c] for c in currencies], dtype=np.float64)
 
     def _labels(self, resolved: Resolved, known_at: int) -> Labels:
         at = np.array([month_start(m) for m in resolved.months.tolist()], dtype=np.int64)

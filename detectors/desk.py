@@ -164,7 +164,7 @@ class WarningDesk:
         for hard in sorted((n for n in items if isinstance(n, HardEvent)
                             and n.customer_id not in defaulted),
                            key=lambda n: (n.at, n.customer_id, n.event_id)):
-            out.append(self._hard(hard))
+            out.append(self._latest_scored(from_hard_event, hard))
         for notice in defaults:
             out.append(self._default(notice))
         for deadline in sorted((n for n in items if isinstance(n, DeadlineNotice)),
@@ -198,8 +198,7 @@ class WarningDesk:
             reason = int(t.top[slot])
             exposure = Exposure(float(t.exposure[slot]), float(t.rate[slot]))
             insured = float(t.insured_limit[slot])
-            uninsured = Exposure(max(0.0, exposure.own - np.nan_to_num(insured)),
-                                 exposure.rate).reporting
+            uninsured = exposure.uninsured(insured).reporting
             rows.append(Latest(customer, profile.name, int(t.at[slot]), float(t.pd[slot]),
                                GRADES[int(t.grade[slot])],
                                "default" if reason == _DEFAULT else
@@ -232,19 +231,12 @@ class WarningDesk:
                        notice.at, 1.0, GRADES.index("E"), _DEFAULT, True)
         return warning
 
-    def _hard(self, notice: HardEvent) -> Warning:
-        """A hard event's warning, with the customer's latest score: the one taken that
-        day after the event (every hard event moves a live customer's risk, so the book
-        snapshots it the same day, and the day's scores come before this)."""
-        t = self.latest
-        return from_hard_event(notice, float(t.pd[notice.slot]), int(t.grade[notice.slot]),
-                               self.settings.horizon_months,
-                               self.settings.reporting_currency, self.lineage)
-
     def _latest_scored(self, build: Callable[..., Warning],
-                       notice: DeadlineNotice | CoverCut) -> Warning:
-        """An insurance warning built by ``build`` with the customer's latest score (none
-        yet: PD 0 and grade A, as for a customer never scored)."""
+                       notice: HardEvent | DeadlineNotice | CoverCut) -> Warning:
+        """A warning of its own day built by ``build`` with the customer's latest score (a
+        hard event's is the one taken that day after the event: every hard event moves a
+        live customer's risk, so the book snapshots it the same day, and the day's scores
+        come before this; a customer not yet scored has PD 0 and grade A)."""
         t = self.latest
         known = notice.slot < t.size
         return build(notice, float(t.pd[notice.slot]) if known else 0.0,

@@ -11,6 +11,8 @@ own amount stands beside it.
 (10530.0, 0.9, 11700.0)
 >>> Exposure(9_000.0, float("nan")).reporting is None
 True
+>>> round(e.uninsured(5_000.0).reporting, 2), e.uninsured(None) == e
+(4680.0, True)
 """
 
 from __future__ import annotations
@@ -41,6 +43,13 @@ class Exposure:
         if amount is None or math.isnan(amount) or self.missing:
             return None
         return amount * self.rate
+
+    def uninsured(self, insured_limit: float | None) -> Exposure:
+        """The part above ``insured_limit`` (the customer's currency; None or NaN: nothing
+        is insured), at the same rate."""
+        if insured_limit is None or math.isnan(insured_limit):
+            return self
+        return Exposure(max(0.0, self.own - insured_limit), self.rate)
 
     def limit_use(self, limit: float | None) -> float | None:
         """Exposure over ``limit`` (both in the customer's currency); None without a limit."""

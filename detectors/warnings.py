@@ -73,14 +73,13 @@ def profile_fields(profile: Profile, exposure: Exposure, currency: str) -> dict[
     """The customer's master data and exposure: in ``currency``, the reporting currency
     (None when its currency has no rate for the day), and in the customer's own, in which
     the insured limit behind ``insured_share`` is held."""
-    insured, uninsured = None, exposure.own
+    insured = None
     if profile.insured_limit is not None and exposure.own > 0:
         insured = round(min(1.0, profile.insured_limit / exposure.own), 4)
-        uninsured = max(0.0, exposure.own - profile.insured_limit)
     return {
         "customer_name": profile.name,
         "exposure": _rounded(exposure.reporting),
-        "uninsured_exposure": _rounded(Exposure(uninsured, exposure.rate).reporting),
+        "uninsured_exposure": _rounded(exposure.uninsured(profile.insured_limit).reporting),
         "fx_missing": exposure.missing,
         "insured_share": insured,
         "currency": currency,
