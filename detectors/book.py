@@ -500,10 +500,11 @@ class CustomerBook:
         return out
 
     def _compact_strings(self) -> None:
-        """Drop event ids no longer referenced, once they outnumber the live ones."""
+        """Drop event ids no longer referenced, once they are a third of those stored."""
         evidence = self.t.view("evidence")
         live = np.concatenate((evidence.ravel(), self.ledgers.live_events()))
-        if len(self.strings) <= 2 * int((live != NONE).sum()) + 1024:
+        referenced = int((live != NONE).sum())
+        if len(self.strings) <= referenced + referenced // 2 + 1024:
             return
         moved = self.strings.compact(live)
         held = evidence != NONE

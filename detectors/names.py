@@ -65,7 +65,7 @@ def fold(text: str) -> str:
     return " ".join("".join(kept).split())
 
 
-@lru_cache(maxsize=65536)
+@lru_cache(maxsize=2048)
 def parse_name(name: str) -> Name:
     """A company name as its core, legal form and (for Chinese names) region."""
     folded = fold(name)

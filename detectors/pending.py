@@ -64,7 +64,7 @@ class PendingLabels:
         held = self.t.pend_month[: self.t.size, position]
         due = np.flatnonzero(held == month - self.ring)
         resolved = Resolved(due, held[due].copy(), np.zeros(len(due), dtype=np.uint8),
-                            self.t.pend_x[due, position].astype(np.float64))
+                            self.t.pend_x[due, position].astype(np.float32))
         self.t.pend_month[due, position] = EMPTY
         self.t.pend_month[slots, position] = month
         self.t.pend_x[slots, position] = X
@@ -81,6 +81,6 @@ class PendingLabels:
         keep = keep[np.argsort(months[keep], kind="stable")]
         resolved = Resolved(np.full(len(keep), slot), months[keep].copy(),
                             (months[keep] >= within_from).astype(np.uint8),
-                            self.t.pend_x[slot, keep].astype(np.float64))
+                            self.t.pend_x[slot, keep].astype(np.float32))
         self.t.pend_month[slot] = EMPTY
         return resolved

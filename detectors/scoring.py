@@ -19,7 +19,7 @@ import numpy as np
 from detectors.grading import GRADES
 from detectors.hard import HardEvent
 from detectors.insurance import CoverCut, DeadlineNotice
-from detectors.models.base import Published
+from detectors.models.base import Published, explain_rows, predict_rows
 from detectors.reasons import Explanation, explanation
 from detectors.snapshots import DefaultNotice, Snapshots
 from detectors.stage import Send
@@ -106,12 +106,12 @@ class Scorer:
 
     def _score(self, day: int, snapshots: Snapshots) -> list[Send]:
         model = self.model.champion
-        pd = model.predict(snapshots.X)
+        pd = predict_rows(model, snapshots.X)
         grade = grades_of(pd, self.grade_bounds)
         reasons: list[Explanation | None] = [None] * len(pd)
         explain = np.flatnonzero(grade >= self.warn_from)
         if len(explain):
-            bases, contributions = model.explain(snapshots.X[explain])
+            bases, contributions = explain_rows(model, snapshots.X[explain])
             for row, base, values in zip(explain.tolist(), bases.tolist(), contributions,
                                          strict=True):
                 reasons[row] = explanation(base, values)

@@ -255,9 +255,10 @@ def check_recovery_version(directory: Path, buckets: int) -> None:
             "directory (the run then reads the feeds from their start; on Kafka, from --from)")
 
 
-SORT_CHUNK = 25_000
-"""Lines `canonicalize` sorts in memory at a time; longer outputs are sorted in chunks
-spilled beside the file and merged, so a run's finish costs bounded memory."""
+SORT_CHUNK = 4_000_000
+"""Characters of lines `canonicalize` sorts in memory at a time; longer outputs are sorted
+in chunks spilled beside the file and merged, so a run's finish costs bounded memory, the
+same for a book of any size and for long lines as for short ones."""
 
 SortKey = tuple[str, str, str]
 """Event time, customer id, canonical line: the order of every JSON Lines output."""
@@ -267,17 +268,19 @@ def canonicalize(path: Path) -> None:
     """Sort a JSON Lines output by event time, customer and the rest of the line, so that
     any number of workers writes the same bytes. Lines are split on LF only: a line
     separator inside a string (U+2028...) is part of its line. Memory is bounded by
-    `SORT_CHUNK` lines, whatever the file's length."""
+    `SORT_CHUNK` characters of lines (and the longest line), whatever the file's length."""
     if not path.exists():
         return
     with tempfile.TemporaryDirectory(dir=path.parent, prefix=".sorting-") as tmp:
         spilled: list[Path] = []
         chunk: list[SortKey] = []
+        size = 0
         for line in _lines(path):
             chunk.append(_sort_key(line))
-            if len(chunk) == SORT_CHUNK:
+            size += len(line)
+            if size >= SORT_CHUNK:
                 spilled.append(_spill(sorted(chunk), Path(tmp) / f"{len(spilled)}.jsonl"))
-                chunk = []
+                chunk, size = [], 0
         chunk.sort()
         merged = heapq.merge(chunk, *(_unspill(run) for run in spilled))
         sorted_path = Path(tmp) / "sorted.jsonl"

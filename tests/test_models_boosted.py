@@ -67,9 +67,9 @@ def test_reasons_add_up_to_the_log_odds(model: TreeEnsemble) -> None:
 
 
 def test_a_rows_pd_does_not_depend_on_its_batch(model: TreeEnsemble) -> None:
-    X, _ = _book(2 * trees_module.CHUNK + 3, seed=4)
+    X, _ = _book(2 * trees_module.ROWS_AT_ONCE + 3, seed=4)
     whole = model.predict(X)
-    for size in (1, 5, trees_module.CHUNK - 1, trees_module.CHUNK + 1):
+    for size in (1, 5, trees_module.ROWS_AT_ONCE - 1, trees_module.ROWS_AT_ONCE + 1):
         pieces = np.concatenate([model.predict(X[i : i + size]) for i in range(0, len(X), size)])
         assert np.array_equal(pieces, whole), size
     assert np.array_equal(model.predict(X[2::5]), whole[2::5])

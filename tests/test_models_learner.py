@@ -14,6 +14,7 @@ from config.settings import ModelSettings
 from detectors.clock import to_seconds
 from detectors.features import INDEX, WIDTH, empty
 from detectors.models import MODELS, LabelBatch, Learner, Published
+from detectors.models.base import ROWS_AT_ONCE, explain_rows, predict_rows
 from detectors.models.validation import WINDOW
 
 MONTHS = [to_seconds(datetime(2023 + m // 12, m % 12 + 1, 1, tzinfo=UTC)) for m in range(24)]
@@ -22,7 +23,8 @@ SETTINGS = ModelSettings(min_labels=300, min_positives=15, refit_every_months=2)
 
 
 def _rows(n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-    X = rng.normal(size=(n, WIDTH)) * 5
+    """Rows of features as snapshots hold them (float16 values), labels from max_dpd."""
+    X = (rng.normal(size=(n, WIDTH)) * 5).astype(np.float16).astype(np.float64)
     X[rng.random((n, WIDTH)) < 0.3] = np.nan
     X[:, INDEX["max_dpd"]] = rng.integers(0, 120, n)
     risk = -3.5 + 0.03 * X[:, INDEX["max_dpd"]]
@@ -94,6 +96,21 @@ def test_the_models_learn_and_a_learned_champion_takes_over(
     assert count >= SETTINGS.min_labels and positives >= SETTINGS.min_positives
     assert metrics[published[-1].champion.name][0] > 0.7
     assert all(p.version == f"{p.champion.name}-{p.champion.digest()}" for p in published)
+
+
+def test_every_model_scores_and_explains_a_large_batch_a_chunk_at_a_time_to_the_bit(
+        reference: tuple[Learner, list[Published]]) -> None:
+    learner, _ = reference
+    X, _ = _rows(2 * ROWS_AT_ONCE + 7, np.random.default_rng(11))
+    models = learner.models_at(MONTHS[-1])
+    assert set(models) == set(MODELS)
+    for name, model in models.items():
+        whole = model.predict(X)
+        assert predict_rows(model, X).tobytes() == whole.tobytes(), name
+        base, contributions = model.explain(X)
+        chunked = explain_rows(model, X)
+        assert chunked[0].tobytes() == base.tobytes(), name
+        assert chunked[1].tobytes() == contributions.tobytes(), name
 
 
 def test_arrival_order_does_not_matter(labels: LabelBatch,

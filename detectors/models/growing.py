@@ -103,11 +103,12 @@ class _Grower:
         size = self.missing + 1
         self.root_counts = np.empty((X.shape[1], size))
         self.orders, self.starts, self.bins = [], [], []
-        for j in range(X.shape[1]):
+        index = np.uint16 if len(X) <= 2**16 else np.int32  # a column's order: the refit's
+        for j in range(X.shape[1]):                         # largest arrays, kept narrow
             counts = np.bincount(self.codes[:, j], minlength=size)
             self.root_counts[j] = counts
             filled = np.flatnonzero(counts)
-            self.orders.append(np.argsort(self.codes[:, j], kind="stable"))
+            self.orders.append(np.argsort(self.codes[:, j], kind="stable").astype(index))
             self.starts.append(np.r_[0, np.cumsum(counts[filled])[:-1]])
             self.bins.append(filled)
 

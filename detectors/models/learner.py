@@ -43,16 +43,19 @@ if TYPE_CHECKING:  # the settings (pydantic) cost a quarter of a second to impor
 
 MODELS = ("prior", "calibrated", "online", "boosted")
 """Every model, in the order of the validation window's prediction columns."""
-CHUNK = 4096
+CHUNK = 1024
 """Labels validated and learned at a time (in canonical order): a month of a large book
-then needs no copies of all its labels at once."""
+then needs no copies of all its labels at once, and the models' working arrays are the
+same size for a book of any size."""
 
 
 @dataclass(frozen=True, slots=True, eq=False)
 class LabelBatch:
-    """Labelled month-end rows: features ``X`` (n, WIDTH) float64, outcome ``y`` (1: it
+    """Labelled month-end rows: features ``X`` (n, WIDTH) float32, outcome ``y`` (1: it
     defaulted within the horizon), snapshot time ``at`` (a month start, seconds), the time
-    ``known_at`` the outcome became known, and the customer of each row.
+    ``known_at`` the outcome became known, and the customer of each row. (Month-end
+    snapshots wait for their label as float16, `detectors.pending`, so float32 holds them
+    exactly in half the memory of float64; the models get them widened a chunk at a time.)
 
     >>> batch = LabelBatch(np.zeros((2, WIDTH)), [1, 0], [60, 0], [90, 90], ["b", "a"])
     >>> LabelBatch.concat([batch, batch.take(np.array([1]))]).canonical().customer_id
@@ -66,7 +69,7 @@ class LabelBatch:
     customer_id: list[str]
 
     def __post_init__(self) -> None:
-        coerced = {"X": np.asarray(self.X, dtype=np.float64).reshape(-1, WIDTH),
+        coerced = {"X": np.asarray(self.X, dtype=np.float32).reshape(-1, WIDTH),
                    "y": np.asarray(self.y, dtype=np.uint8),
                    "at": np.asarray(self.at, dtype=np.int64),
                    "known_at": np.asarray(self.known_at, dtype=np.int64),
@@ -202,9 +205,10 @@ class Learner:
         for start in range(0, len(order), CHUNK):
             index = order[start : start + CHUNK]
             chunk = pool.take(index)
+            X = chunk.X.astype(np.float64)
             fresh = index >= waiting
-            self._validate(chunk.X[fresh], chunk.y[fresh], chunk.at[fresh])
-            held.append(self._learn(chunk, month))
+            self._validate(X[fresh], chunk.y[fresh], chunk.at[fresh])
+            held.append(self._learn(chunk, X, month))
         self._waiting = LabelBatch.concat(held)
         step = months_since_epoch(month)
         if self._refit_due(step):
@@ -255,9 +259,10 @@ class Learner:
             predictions[place[these], column] = model.predict(X[these])
         self.window.add(at[rows], y[rows], predictions)
 
-    def _learn(self, labels: LabelBatch, month: int) -> LabelBatch:
-        """Every learning model learns ``labels`` (canonical order), except positives whose
-        horizon has not closed before ``month``: those wait. A snapshot's negative label
+    def _learn(self, labels: LabelBatch, X: np.ndarray, month: int) -> LabelBatch:
+        """Every learning model learns ``labels`` (canonical order; ``X``: their features
+        widened to float64), except positives whose horizon has not closed before
+        ``month``: those wait. A snapshot's negative label
         is known only once its horizon closed strictly before the customer's clock
         (`detectors.pending`), i.e. at the month end after the horizon's last day; a
         positive waits for that same month end, so each snapshot month's positives and
@@ -267,7 +272,7 @@ class Learner:
         closes = np.array([add_months(int(t), self.horizon_months) for t in times],
                           dtype=np.int64)[inverse.ravel()]
         waits = (labels.y == 1) & (closes >= month)
-        X, y = (labels.X[~waits], labels.y[~waits]) if waits.any() else (labels.X, labels.y)
+        X, y = (X[~waits], labels.y[~waits]) if waits.any() else (X, labels.y)
         if len(y):
             self._learned += len(y)
             self.calibrated.learn(X, y)

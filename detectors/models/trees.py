@@ -28,11 +28,8 @@ import hashlib
 import numpy as np
 
 from detectors.features import WIDTH
-from detectors.models.base import RiskModel
+from detectors.models.base import ROWS_AT_ONCE, RiskModel
 from detectors.models.link import sigmoid
-
-CHUNK = 4096
-"""Rows evaluated at once: the chunk's node conditions take trees x nodes x CHUNK bytes."""
 
 
 class TreeEnsemble(RiskModel):
@@ -70,44 +67,43 @@ class TreeEnsemble(RiskModel):
         return len(self.feature)
 
     def _paths(self, X: np.ndarray) -> np.ndarray:
-        """The node every row reaches at every level of every tree, as flat indices into
-        ``value.ravel()``: (depth + 1, trees, rows), root first. Rows go in chunks, so
-        memory stays small for any batch."""
+        """The node every row of ``X`` (at most `ROWS_AT_ONCE` rows) reaches at every level of
+        every tree, as flat indices into ``value.ravel()``: (depth + 1, trees, rows), root
+        first."""
         values = np.asarray(X, dtype=np.float32)
         trees, internal = self.feature.shape
         paths = np.empty((self.depth + 1, trees, len(values)), dtype=np.intp)
-        flat = self.feature.ravel()
-        thresholds = self.threshold.reshape(-1, 1)
-        missing_left = self.missing_left.reshape(-1, 1)
         offsets = (np.arange(trees) * (2 * internal + 1))[:, None]
-        for start in range(0, len(values), CHUNK):
-            rows = slice(start, start + CHUNK)
-            columns = np.ascontiguousarray(values[rows].T)[flat]  # (trees * internal, chunk)
-            right = ~((columns <= thresholds) | (np.isnan(columns) & missing_left))
-            right = right.reshape(trees, internal, -1)
-            node = np.zeros(right.shape[::2], dtype=np.intp)
-            paths[0, :, rows] = offsets
-            decisions: list[np.ndarray] = []
-            for level in range(self.depth):
-                # The decision at each row's node of this level: pick among the level's
-                # nodes by the decisions taken above, the latest first.
-                first = 2**level - 1
-                options = [right[:, first + k] for k in range(2**level)]
-                for taken in reversed(decisions):
-                    options = [np.where(taken, b, a) for a, b in zip(options[::2], options[1::2],
-                                                                   strict=True)]
-                decisions.append(options[0])
-                node = 2 * node + 1 + options[0]
-                paths[level + 1, :, rows] = node + offsets
+        columns = np.ascontiguousarray(values.T)[self.feature.ravel()]  # (trees * internal, rows)
+        right = ~((columns <= self.threshold.reshape(-1, 1))
+                  | (np.isnan(columns) & self.missing_left.reshape(-1, 1)))
+        right = right.reshape(trees, internal, -1)
+        node = np.zeros(right.shape[::2], dtype=np.intp)
+        paths[0] = offsets
+        decisions: list[np.ndarray] = []
+        for level in range(self.depth):
+            # The decision at each row's node of this level: pick among the level's nodes
+            # by the decisions taken above, the latest first.
+            first = 2**level - 1
+            options = [right[:, first + k] for k in range(2**level)]
+            for taken in reversed(decisions):
+                options = [np.where(taken, b, a) for a, b in zip(options[::2], options[1::2],
+                                                               strict=True)]
+            decisions.append(options[0])
+            node = 2 * node + 1 + options[0]
+            paths[level + 1] = node + offsets
         return paths
 
     def log_odds(self, X: np.ndarray) -> np.ndarray:
-        """The base plus every tree's leaf value, added tree by tree."""
+        """The base plus every tree's leaf value, added tree by tree; rows go in chunks of
+        `ROWS_AT_ONCE`, so memory stays small for a batch of any size."""
         total = np.full(len(X), self.base)
-        if len(X):
-            leaves = self.value.ravel()[self._paths(X)[-1]]
+        for start in range(0, len(X), ROWS_AT_ONCE):
+            rows = slice(start, start + ROWS_AT_ONCE)
+            leaves = self.value.ravel()[self._paths(X[rows])[-1]]
+            part = total[rows]  # a view: the sums go to ``total``
             for t in range(self.trees):
-                total += leaves[t]
+                part += leaves[t]
         return total
 
     def predict(self, X: np.ndarray) -> np.ndarray:
@@ -116,8 +112,14 @@ class TreeEnsemble(RiskModel):
     def explain(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         n = len(X)
         base = np.full(n, self.base + float(self.value[:, 0].sum()))
-        if not n:
-            return base, np.zeros((0, WIDTH))
+        parts = [self._credits(X[start : start + ROWS_AT_ONCE])
+                 for start in range(0, n, ROWS_AT_ONCE)]
+        return base, np.concatenate(parts) if parts else np.zeros((0, WIDTH))
+
+    def _credits(self, X: np.ndarray) -> np.ndarray:
+        """Per row of ``X`` (at most `ROWS_AT_ONCE` rows) and feature, the change of log-odds its
+        splits made along the row's paths."""
+        n = len(X)
         paths = self._paths(X)
         values = self.value.ravel()[paths]  # (depth + 1, trees, rows)
         internal = self.feature.shape[1]
@@ -130,7 +132,7 @@ class TreeEnsemble(RiskModel):
         order = (2, 1, 0)
         parts = np.bincount(cells.transpose(order).ravel(),
                             weights=credits.transpose(order).ravel(), minlength=n * WIDTH)
-        return base, parts.reshape(n, WIDTH)
+        return parts.reshape(n, WIDTH)
 
     def digest(self) -> str:
         state = hashlib.sha256(np.float64(self.base).tobytes())

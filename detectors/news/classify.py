@@ -139,7 +139,7 @@ def _without(lowered: str, company: str | None) -> str:
     return " ".join(lowered.split())
 
 
-@lru_cache(maxsize=65536)
+@lru_cache(maxsize=4096)
 def _rules(text: str, chinese: bool) -> tuple[tuple[tuple[str, str], ...], bool]:
     """The rules that fire on a lower-cased headline, and whether it denies them (kept
     per text: the copies of a syndicated story are read once)."""

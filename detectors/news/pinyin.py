@@ -61,7 +61,7 @@ def _readings(ch: str) -> tuple[str, ...]:
     return tuple(out)
 
 
-@lru_cache(maxsize=65536)
+@lru_cache(maxsize=8192)
 def spellings(text: str) -> tuple[str, ...]:
     """The toneless pinyin spellings of ``text`` run together (characters without a
     reading kept as they are), the one of every character's first reading first."""
