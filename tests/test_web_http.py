@@ -280,9 +280,14 @@ def test_inbox_steps_and_silences_are_recorded(served: Served) -> None:
     token = alice.csrf()
     assert alice.post(f"/warnings/{wid}/assign",
                       data={"csrf": token, "assignee": "dave"}).status_code == 303
+    link = f"/warnings/{wid}"
+    assert link in alice.get("/inbox?size=200").text
+    assert link not in alice.get("/inbox?snoozed=yes&size=200").text
     assert alice.post(f"/warnings/{wid}/snooze",
                       data={"csrf": token, "until": "2030-01-01",
                             "comment": "waiting for accounts"}).status_code == 303
+    assert link not in alice.get("/inbox?size=200").text  # asleep until 2030
+    assert link in alice.get("/inbox?snoozed=yes&size=200").text
     assert alice.post(f"/warnings/{wid}/silence",
                       data={"csrf": token, "scope": "customer", "until": "2030-01-01",
                             "comment": "in talks with the customer"}).status_code == 303

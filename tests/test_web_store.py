@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from collections import Counter
 from collections.abc import Iterator
 from itertools import count
 from pathlib import Path
@@ -91,6 +92,26 @@ def test_filters_and_pages_agree_with_the_whole_list(store: Store, web_run: Path
     hostile, _ = store.watchlist(Filters({"q": "%_\\", "include_defaulted": "yes"}), None,
                                  offset=0, limit=10)
     assert hostile == []  # wildcards in a search are plain characters
+
+
+def test_grade_migration_between_any_two_consecutive_month_ends(store: Store,
+                                                                web_run: Path) -> None:
+    _follow_all(Follower(web_run, store))
+    grades: dict[str, dict[str, str]] = {}  # month end (date) -> customer -> grade
+    for row in read_jsonl(web_run / "scores.jsonl"):
+        if row["month_end"]:
+            grades.setdefault(row["event_time"][:10], {})[row["customer_id"]] = row["grade"]
+    dates = sorted(grades, reverse=True)
+    assert len(dates) >= 3
+    latest = store.migration(None)
+    assert [m[:10] for m in latest["months"]] == dates
+    for k in (0, 1):  # the latest month end (the default), and the one before it
+        asked = store.migration(None, latest["months"][k] if k else None)
+        new, old = grades[dates[k]], grades[dates[k + 1]]
+        expected = Counter((old[c], new[c]) for c in new.keys() & old.keys())
+        assert (asked["to"][:10], asked["from"][:10]) == (dates[k], dates[k + 1])
+        assert asked["counts"] == dict(expected) and sum(expected.values()) > 0
+    assert store.migration(None, latest["months"][-1])["to"] == latest["months"][0]
 
 
 def test_the_follower_waits_for_whole_lines_and_rereads_a_replaced_file(

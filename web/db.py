@@ -443,11 +443,17 @@ class Store:
         return None if row is None else _warning_row(row._mapping)
 
     def inbox(self, tags: frozenset[str] | None, *, limit: int, offset: int = 0,
-              assigned_to: str | None = None) -> list[dict[str, Any]]:
-        """Early warnings and escalations not yet acknowledged, newest first."""
+              assigned_to: str | None = None, now: str | None = None,
+              snoozed: bool = False) -> list[dict[str, Any]]:
+        """Early warnings and escalations not yet acknowledged, newest first. Given ``now``
+        (a wall time), those snoozed past it are left out, or, with ``snoozed``, are the
+        only ones listed."""
         w = warnings.c
         query = select(warnings).where(w.kind.in_(("early_warning", "escalation")),
                                        w.acked_at.is_(None))
+        if now is not None:
+            asleep = w.snoozed_until.is_not(None) & (w.snoozed_until > now)
+            query = query.where(asleep if snoozed else ~asleep)
         if assigned_to:
             query = query.where(w.assigned_to == assigned_to)
         if tags is not None:
@@ -499,24 +505,28 @@ class Store:
         with self.engine.connect() as connection:
             return [dict(r._mapping) for r in connection.execute(self._visible(query, tags))]
 
-    def migration(self, tags: frozenset[str] | None) -> dict[str, Any]:
-        """Grade migration between the last two month ends that have scores."""
+    def migration(self, tags: frozenset[str] | None, to: str | None = None
+                  ) -> dict[str, Any]:
+        """Grade migration into month end ``to`` (default: the latest that has scores)
+        from the month end before it, and every month end that has scores, newest first
+        (``months``: each but the oldest can be asked for)."""
         s = scores.c
         with self.engine.connect() as connection:
             months = [str(v) for v in connection.execute(
-                select(s.at).distinct().order_by(s.at.desc()).limit(2)).scalars()]
-            if len(months) < 2:
-                return {"from": None, "to": None, "counts": {}}
+                select(s.at).distinct().order_by(s.at.desc())).scalars()]
+            at = months.index(to) if to in months[:-1] else 0
+            if len(months) < at + 2:
+                return {"from": None, "to": None, "counts": {}, "months": months}
             old, new = scores.alias("old"), scores.alias("new")
             query = select(old.c.grade.label("before"), new.c.grade.label("after"),
                            func.count().label("n")).select_from(
                 old.join(new, old.c.customer_id == new.c.customer_id)).where(
-                old.c.at == months[1], new.c.at == months[0]).group_by(
+                old.c.at == months[at + 1], new.c.at == months[at]).group_by(
                 old.c.grade, new.c.grade)
             if tags is not None:
                 query = query.where(old.c.customer_id.in_(desk_members(tags)))
             counts = {(r.before, r.after): int(r.n) for r in connection.execute(query)}
-        return {"from": months[1], "to": months[0], "counts": counts}
+        return {"from": months[at + 1], "to": months[at], "counts": counts, "months": months}
 
     # -- cases -----------------------------------------------------------------------------
 

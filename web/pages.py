@@ -250,13 +250,14 @@ class Pages:
     async def inbox(self, request: Request) -> Response:
         session = self.app.session(request)
         mine = request.query_params.get("mine") == "yes"
+        snoozed = request.query_params.get("snoozed") == "yes"
         page, size = page_of(request)
-        now = wall_time()
-        rows = [w for w in self.ws.store.inbox(
+        rows = self.ws.store.inbox(
             self.ws.tags_of(session.user), limit=size, offset=(page - 1) * size,
-            assigned_to=session.user.username if mine else None)]
-        return self.app.render(request, "inbox.html", rows=rows, mine=mine, page=page,
-                               now=now)
+            assigned_to=session.user.username if mine else None, now=wall_time(),
+            snoozed=snoozed)
+        return self.app.render(request, "inbox.html", rows=rows, mine=mine, snoozed=snoozed,
+                               page=page)
 
     def visible_warning(self, session: Session, warning_id: str) -> dict[str, Any]:
         warning = self.ws.store.warning(warning_id)
@@ -464,7 +465,8 @@ class Pages:
         store = self.ws.store
         tables = {by: store.portfolio(by, tags) for by in ("grade", "country", "industry")}
         return self.app.render(request, "portfolio.html", tables=tables,
-                               migration=store.migration(tags), grades=GRADES,
+                               migration=store.migration(
+                                   tags, request.query_params.get("month")), grades=GRADES,
                                evaluation=evaluation(self.ws.out))
 
     def _auditor(self, session: Session) -> None:
