@@ -127,30 +127,48 @@ def from_decision(*, customer_id: str, at: int, decision: Decision, grade: int, 
     )
 
 
+def _of_its_day(*, customer_id: str, at: int, key: str, kind: str, category: str,
+                severity: str, pd: float, grade: str, horizon_months: int, action: str,
+                reason: Reason, evidence: list[str], profile: Profile, exposure: Exposure,
+                currency: str, lineage: Mapping[str, str],
+                invoices: tuple[str, ...] = ()) -> Warning:
+    """A warning an event gives on its own day, outside the month-end ranking (rank and
+    portfolio size 0), with one reason and the customer's score ``pd`` and ``grade``;
+    ``key`` tells it apart from the customer's other warnings of that time and grade."""
+    return Warning(
+        warning_id=warning_id(customer_id, at, key, grade),
+        kind=kind,
+        category=category,
+        customer_id=customer_id,
+        event_time=to_rfc3339(at),
+        severity=severity,
+        grade=grade,
+        pd=round(pd, 6),
+        horizon_months=horizon_months,
+        pd_term=term_of(pd, horizon_months),
+        rank=0,
+        portfolio_size=0,
+        action=action,
+        reasons=[reason],
+        evidence=evidence,
+        invoices=list(invoices),
+        **profile_fields(profile, exposure, currency),
+        **lineage,
+    )
+
+
 def from_default(notice: DefaultNotice, horizon_months: int, currency: str,
                  lineage: Mapping[str, str]) -> Warning:
     """The message that a customer has defaulted (not an early warning: the event itself)."""
-    return Warning(
-        warning_id=warning_id(notice.customer_id, notice.at, "default", "E"),
-        kind="default",
+    return _of_its_day(
+        customer_id=notice.customer_id, at=notice.at, key="default", kind="default",
         category="insolvency" if notice.kind == "insolvency" else "default",
-        customer_id=notice.customer_id,
-        event_time=to_rfc3339(notice.at),
-        severity="critical",
-        grade="E",
-        pd=1.0,
-        horizon_months=horizon_months,
-        pd_term=term_of(1.0, horizon_months),
-        rank=0,
-        portfolio_size=0,
+        severity="critical", pd=1.0, grade="E", horizon_months=horizon_months,
         action=ACTIONS["E"],
-        reasons=[Reason(code=f"default_{notice.kind}", label=f"default: {notice.kind}",
-                        value=notice.kind, contribution=0.0)],
-        evidence=list(notice.evidence),
-        invoices=list(notice.invoices),
-        **profile_fields(notice.profile, notice.exposure, currency),
-        **lineage,
-    )
+        reason=Reason(code=f"default_{notice.kind}", label=f"default: {notice.kind}",
+                      value=notice.kind, contribution=0.0),
+        evidence=list(notice.evidence), invoices=notice.invoices,
+        profile=notice.profile, exposure=notice.exposure, currency=currency, lineage=lineage)
 
 
 BREACH_ACTION = "hold orders beyond the limit; review the limit or the cover"
@@ -162,27 +180,13 @@ def from_breach(customer_id: str, at: int, code: str, ratio: float, pd: float, g
     """The warning that exposure went above the credit limit (``code``
     `features.OVER_CREDIT_LIMIT`) or the insured limit (`features.OVER_INSURED_LIMIT`), on
     the day it did; ``ratio`` is exposure over that limit."""
-    letter = GRADES[grade]
-    return Warning(
-        warning_id=warning_id(customer_id, at, f"limit_breach:{code}", letter),
-        kind="limit_breach",
-        category="limits",
-        customer_id=customer_id,
-        event_time=to_rfc3339(at),
-        severity="warning",
-        grade=letter,
-        pd=round(pd, 6),
-        horizon_months=horizon_months,
-        pd_term=term_of(pd, horizon_months),
-        rank=0,
-        portfolio_size=0,
-        action=BREACH_ACTION,
-        reasons=[Reason(code=code, label=features.label(code), value=round(ratio, 4),
-                        contribution=0.0)],
-        evidence=[],
-        **profile_fields(profile, exposure, currency),
-        **lineage,
-    )
+    return _of_its_day(
+        customer_id=customer_id, at=at, key=f"limit_breach:{code}", kind="limit_breach",
+        category="limits", severity="warning", pd=pd, grade=GRADES[grade],
+        horizon_months=horizon_months, action=BREACH_ACTION,
+        reason=Reason(code=code, label=features.label(code), value=round(ratio, 4),
+                      contribution=0.0),
+        evidence=[], profile=profile, exposure=exposure, currency=currency, lineage=lineage)
 
 
 def from_hard_event(notice: HardEvent, pd: float, grade: int, horizon_months: int,
@@ -191,28 +195,15 @@ def from_hard_event(notice: HardEvent, pd: float, grade: int, horizon_months: in
     of that day (which counts the event) for its PD and grade, and at least a review of
     the credit limit as its action."""
     letter = GRADES[grade]
-    reason = Reason(code=notice.kind, label=features.label(notice.kind), value=notice.detail,
-                    contribution=0.0)
-    return Warning(
-        warning_id=warning_id(notice.customer_id, notice.at,
-                              f"{notice.kind}:{notice.event_id}", letter),
-        kind="hard_event",
-        category="registry" if notice.kind == JUDGMENT else "news",
-        customer_id=notice.customer_id,
-        event_time=to_rfc3339(notice.at),
-        severity="critical",
-        grade=letter,
-        pd=round(pd, 6),
-        horizon_months=horizon_months,
-        pd_term=term_of(pd, horizon_months),
-        rank=0,
-        portfolio_size=0,
+    return _of_its_day(
+        customer_id=notice.customer_id, at=notice.at, key=f"{notice.kind}:{notice.event_id}",
+        kind="hard_event", category="registry" if notice.kind == JUDGMENT else "news",
+        severity="critical", pd=pd, grade=letter, horizon_months=horizon_months,
         action=ACTIONS[max(letter, "C")],
-        reasons=[reason],
-        evidence=[notice.event_id],
-        **profile_fields(notice.profile, notice.exposure, currency),
-        **lineage,
-    )
+        reason=Reason(code=notice.kind, label=features.label(notice.kind),
+                      value=notice.detail, contribution=0.0),
+        evidence=[notice.event_id], profile=notice.profile, exposure=notice.exposure,
+        currency=currency, lineage=lineage)
 
 
 DEADLINE_ACTION = "notify the credit insurer of the overdue invoice before the deadline"
@@ -223,31 +214,18 @@ def from_deadline(notice: DeadlineNotice, pd: float, grade: int, horizon_months:
     """The warning that an insured invoice is still open shortly before the credit
     insurer's notification deadline (`detectors.insurance`): the reason's value is the
     deadline's date, the evidence the invoice."""
-    letter = GRADES[grade]
     deadline = to_rfc3339(notice.deadline_day * DAY)[:10]
-    return Warning(
-        warning_id=warning_id(notice.customer_id, notice.at,
-                              f"insurer_deadline:{notice.event_id}", letter),
-        kind="insurer_deadline",
-        category="insurance",
-        customer_id=notice.customer_id,
-        event_time=to_rfc3339(notice.at),
-        severity="warning",
-        grade=letter,
-        pd=round(pd, 6),
-        horizon_months=horizon_months,
-        pd_term=term_of(pd, horizon_months),
-        rank=0,
-        portfolio_size=0,
-        action=f"{DEADLINE_ACTION} ({deadline})",
-        reasons=[Reason(code="insurer_deadline",
-                        label=f"invoice {notice.invoice_id} overdue: the insurer must be told "
-                              f"by {deadline}",
-                        value=deadline, contribution=0.0)],
-        evidence=[notice.event_id],
-        **profile_fields(notice.profile, notice.exposure, currency),
-        **lineage,
-    )
+    return _of_its_day(
+        customer_id=notice.customer_id, at=notice.at,
+        key=f"insurer_deadline:{notice.event_id}", kind="insurer_deadline",
+        category="insurance", severity="warning", pd=pd, grade=GRADES[grade],
+        horizon_months=horizon_months, action=f"{DEADLINE_ACTION} ({deadline})",
+        reason=Reason(code="insurer_deadline",
+                      label=f"invoice {notice.invoice_id} overdue: the insurer must be told "
+                            f"by {deadline}",
+                      value=deadline, contribution=0.0),
+        evidence=[notice.event_id], profile=notice.profile, exposure=notice.exposure,
+        currency=currency, lineage=lineage)
 
 
 def from_cover_cut(notice: CoverCut, pd: float, grade: int, horizon_months: int,
@@ -255,30 +233,18 @@ def from_cover_cut(notice: CoverCut, pd: float, grade: int, horizon_months: int,
     """The warning that the credit insurer cuts a customer's insured limit from a later
     day, given when it is announced: its amounts (``uninsured_exposure``,
     ``insured_share``) are those after the cut, so the desk sees what will be at risk."""
-    letter = GRADES[grade]
     starts = to_rfc3339(notice.starts_day * DAY)[:10]
     own = notice.profile.currency or currency
-    after = dataclasses.replace(notice.profile, insured_limit=notice.new)
-    return Warning(
-        warning_id=warning_id(notice.customer_id, notice.at,
-                              f"insured_limit_cut:{notice.event_id}", letter),
-        kind="insured_limit_cut",
-        category="insurance",
-        customer_id=notice.customer_id,
-        event_time=to_rfc3339(notice.at),
-        severity="warning",
-        grade=letter,
-        pd=round(pd, 6),
+    return _of_its_day(
+        customer_id=notice.customer_id, at=notice.at,
+        key=f"insured_limit_cut:{notice.event_id}", kind="insured_limit_cut",
+        category="insurance", severity="warning", pd=pd, grade=GRADES[grade],
         horizon_months=horizon_months,
-        pd_term=term_of(pd, horizon_months),
-        rank=0,
-        portfolio_size=0,
         action=f"bring exposure within the new insured limit or find other cover by {starts}",
-        reasons=[Reason(code="insured_limit_cut",
-                        label=f"the insurer cuts the insured limit from {notice.old:,.0f} to "
-                              f"{notice.new:,.0f} {own} from {starts}",
-                        value=starts, contribution=0.0)],
+        reason=Reason(code="insured_limit_cut",
+                      label=f"the insurer cuts the insured limit from {notice.old:,.0f} to "
+                            f"{notice.new:,.0f} {own} from {starts}",
+                      value=starts, contribution=0.0),
         evidence=[notice.event_id],
-        **profile_fields(after, notice.exposure, currency),
-        **lineage,
-    )
+        profile=dataclasses.replace(notice.profile, insured_limit=notice.new),
+        exposure=notice.exposure, currency=currency, lineage=lineage)

@@ -99,10 +99,11 @@ class HeadlineReader:
              ) -> Reading:
         """The reading of ``headline`` (the company's own name, if given, is left out so
         that "Fraud Detection Systems Ltd" reads as nothing)."""
-        corrected = self.corrections.get(fold(headline))
+        folded = fold(headline)
+        corrected = self.corrections.get(folded)
         if corrected is not None:
             return Reading(corrected, _tone(corrected, ""), by="correction")
-        lowered = _without(fold(headline), company)
+        lowered = _without(folded, company)
         chinese = language == "zh" or (language is None and has_cjk(lowered))
         rules, denied = _rules(lowered, chinese)
         found = dict.fromkeys(c for c, _ in rules)

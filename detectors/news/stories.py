@@ -96,12 +96,13 @@ class StoryDesk:
 
     def _find(self, customer_id: str, day: int, headline: str, categories: tuple[str, ...],
               names: tuple[str, ...]) -> Story | None:
+        folded = sorted((n for n in map(fold, names) if len(n) >= 2), key=len, reverse=True)
+        news = _news_of(headline, folded)
         for story in reversed(self._recent.get(customer_id, ())):
             if day - story.day > self.window_days:
                 break
             if (categories and categories == story.categories) or _close(
-                    _news_of(headline, names), _news_of(story.headline, names),
-                    self.similarity):
+                    news, _news_of(story.headline, folded), self.similarity):
                 return story
         return None
 
@@ -116,12 +117,11 @@ class StoryDesk:
                 del self._recent[customer_id]
 
 
-def _news_of(headline: str, names: tuple[str, ...]) -> str:
-    """The folded headline without the customer's names, longest first."""
+def _news_of(headline: str, folded_names: list[str]) -> str:
+    """The folded headline without the customer's names (folded, longest first)."""
     text = fold(headline)
-    for name in sorted((fold(n) for n in names), key=len, reverse=True):
-        if len(name) >= 2:
-            text = text.replace(name, " ")
+    for name in folded_names:
+        text = text.replace(name, " ")
     return " ".join(text.split())
 
 
