@@ -82,9 +82,13 @@ class ModelSettings(BaseModel):
     refit_within_months: int = Field(12, ge=1)
     """...or this many months passed: new labels pay for a refit, a quiet book waits."""
     store_rows: int = Field(20_000, ge=128, le=1_000_000)
-    """Labelled rows the boosted model is refit on, at most (positives first; negatives
-    thinned with weights): memory and refit time stay bounded whatever the book."""
+    """Labelled rows the boosted model is refit on, at most (all positives while they fit in
+    half; of the negatives every k-th, weighing k): memory and refit time stay bounded
+    whatever the book."""
     l2: float = Field(1e-4, ge=0)
+    champion_margin: float = Field(0.03, ge=0, le=1)
+    """A learned model becomes champion over a more expressive one only if it ranks the
+    validated labels better by more than this AUC (`detectors.models.validation`)."""
     seed: int = 7
 
 

@@ -110,6 +110,7 @@ _BASE = (
             Linear(0.02, low=0.0, high=60.0)),
     Feature("tl_overdue_ratio", "share of the bank balance overdue", "tradeline"),
     Feature("tl_utilisation", "bank credit line utilisation", "tradeline"),
+    Feature("tl_age_days", "age of the latest bank or bureau report (days)", "tradeline", True),
     # News.
     Feature("news_adverse", "adverse news", "news", False, Linear(0.5, high=4.0)),
     Feature("news_positive", "positive news", "news", False, Linear(-0.2, high=2.0)),

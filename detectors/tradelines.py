@@ -1,4 +1,6 @@
-"""Bank and bureau tradelines: days past due elsewhere, and its trend."""
+"""Bank and bureau tradelines: days past due elsewhere, its trend, and how old the latest
+report is (a report that stops coming is news of its own: an account closed, or a bureau
+that lost sight of the customer)."""
 
 from __future__ import annotations
 
@@ -71,3 +73,5 @@ class TradelineDetector(Detector):
         X[:, INDEX["tl_dpd_trend"]] = np.where(fresh, latest - oldest, np.nan)
         X[:, INDEX["tl_overdue_ratio"]] = np.where(fresh, ratio, np.nan)
         X[:, INDEX["tl_utilisation"]] = np.where(fresh, utilisation, np.nan)
+        reported = t.tl_day[slots]
+        X[:, INDEX["tl_age_days"]] = np.where(reported == _NO_DAY, np.nan, day - reported)

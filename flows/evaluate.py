@@ -14,6 +14,10 @@ scores and warnings and the portfolio's outcomes, and measures. Definitions:
 - **auc, pr_auc** (average precision), **brier** and the **calibration** table over the
   labelled rows; **top_decile_capture**: the share of positive rows that rank in the
   riskiest 10% of their month's rows (ties split fractionally, `top_share_capture`).
+- **calibration_after_first_year**: the monitor's calibration table over the labelled rows
+  from 12 months after the first month end, its expected calibration error (the rows' mean
+  distance between a band's mean PD and its observed rate), and the bands of 200 rows or
+  more whose observed rate lies outside 0.67–1.5 times their mean PD (``bands_off``).
 - **First lasting warning**: a customer's first early_warning or escalation before its
   default that no ``resolved`` follows within 3 months. **defaulters_warned_6m**: among the
   defaulters whose first month-end row lies 6 or more months before their default (only
@@ -34,6 +38,9 @@ scores and warnings and the portfolio's outcomes, and measures. Definitions:
   ``policy.budget``) of that month. Its metrics are for the second half; ``second_half``
   repeats the monitor and the rule baselines on that half (a warning the monitor still had
   standing when the half began counts as issued then).
+- **at_rule_false_warnings**: per rule, the monitor's defaulters_warned_6m at the rule's
+  own false-warning rate, read off the budget trade-off (linear between budgets; null
+  beyond them), beside the rule's, and their ratio.
 - **budget_tradeoff**: the warning policy (`detectors.policy.WarningPolicy`) replayed over
   the month-end rows with other alert budgets, ranks taken within each month's rows; each
   budget's new warnings per month per 1,000 customers, defaulters_warned_6m,
@@ -65,6 +72,9 @@ RUN_DIR = "run"
 DPD_THRESHOLD = 60.0
 ALTMAN_DISTRESS = 1.1
 TOP_DECILE = 0.1
+SETTLED_MONTHS = 12
+"""Calibration is judged from this many months after the start (the first year is scored
+mostly by the prior scorecard, before labels are known)."""
 BATCH_SEED = 0
 
 
@@ -281,9 +291,8 @@ def assess(rows: Rows, index: Sequence[int], labels: list[int | None], warner: W
         "auc": round_or_none(m.roc_auc(ys, scores)),
         "pr_auc": round_or_none(m.pr_auc(ys, scores)),
         "brier": round_or_none(m.brier(ys, probs), 5),
-        "calibration": [{"pd_from": b.low, "pd_to": b.high, "rows": b.rows,
-                         "mean_pd": round(b.mean_pd, 4), "observed_rate": round(b.observed_rate, 4)}
-                        for b in calibration],
+        "calibration": [band_json(b) for b in calibration],
+        "calibration_error": m.calibration_error(calibration),
         "defaulters_warned_6m": round_or_none(leads.warned_6m_share),
         "median_lead_months": round_or_none(leads.median_lead_months, 2),
         "false_warnings_per_1000_customer_years": round_or_none(false.per_1000_customer_years, 1),
@@ -299,6 +308,12 @@ def assess(rows: Rows, index: Sequence[int], labels: list[int | None], warner: W
     volume = Counter(to_rfc3339(at)[:7] for _, at in warnings)
     return Assessment(metrics, m.roc_points(ys, scores), m.pr_points(ys, scores), calibration,
                       leads.leads_months, dict(sorted(volume.items())))
+
+
+def band_json(band: m.CalibrationBin) -> dict[str, Any]:
+    """A calibration band as metrics.json writes it."""
+    return {"pd_from": band.low, "pd_to": band.high, "rows": band.rows,
+            "mean_pd": round(band.mean_pd, 4), "observed_rate": round(band.observed_rate, 4)}
 
 
 def round_or_none(value: float | None, digits: int = 4) -> float | None:
@@ -320,6 +335,10 @@ class Evaluation:
     customer_months: int = 0
     new_warnings: int = 0
     tradeoff: list[dict[str, Any]] = field(default_factory=list)
+    settled_from: int = 0
+    settled: list[m.CalibrationBin] = field(default_factory=list)
+    """The monitor's calibration over the labelled rows from ``settled_from``, a year after
+    the start: the first year is scored mostly before any label is known."""
 
 
 def evaluate_run(settings: Settings, run: Path, outcomes: Path) -> Evaluation:
@@ -356,6 +375,8 @@ def evaluate_run(settings: Settings, run: Path, outcomes: Path) -> Evaluation:
     batch = batch_warner(rows, labels, split, p.budget_per_1000 / 1000, second, p.budget)
     second_half["batch"] = assess(rows, second, labels, batch, defaults, end, split)
     seen = set(rows.customers)
+    settled_from = add_months(rows.times[0], SETTLED_MONTHS)
+    settled = [i for i in full if rows.times[i] >= settled_from and labels[i] is not None]
     return Evaluation(
         full=period(full, None), second_half=second_half, start=rows.times[0], split=split,
         end=end, months=len(months), customers=len(seen),
@@ -363,12 +384,16 @@ def evaluate_run(settings: Settings, run: Path, outcomes: Path) -> Evaluation:
         customer_months=len(rows.times),
         new_warnings=sum(1 for a in alerts if a.kind == EARLY_KINDS[0]),
         tradeoff=budget_tradeoff(rows, settings, defaults, end),
+        settled_from=settled_from,
+        settled=m.calibration_table([labels[i] for i in settled], [rows.pds[i] for i in settled]),
     )
 
 
 def metrics_json(evaluation: Evaluation, settings: Settings) -> dict[str, Any]:
     """The contents of metrics.json: the monitor's metrics at the top, then the baselines,
     the second-half comparison and the alert budget."""
+    from flows.tradeoff import at_rule_rates  # it builds on this module's assessment
+
     full, half = evaluation.full, evaluation.second_half
     monitor = full["monitor"]
     months = max(1, evaluation.months)
@@ -393,6 +418,9 @@ def metrics_json(evaluation: Evaluation, settings: Settings) -> dict[str, Any]:
                 1000 * evaluation.new_warnings / max(1, evaluation.customer_months), 2),
         },
         "budget_tradeoff": evaluation.tradeoff,
+        "at_rule_false_warnings": at_rule_rates(
+            evaluation.tradeoff, {name: full[name].metrics for name in ("dpd60", "altman_z")}),
+        "calibration_after_first_year": settled_calibration(evaluation),
         "definitions": {
             "horizon_months": settings.horizon_months,
             "lasting_months": m.LASTING_MONTHS,
@@ -405,6 +433,24 @@ def metrics_json(evaluation: Evaluation, settings: Settings) -> dict[str, Any]:
         "period": {"start": to_rfc3339(evaluation.start), "split": to_rfc3339(evaluation.split),
                    "end": to_rfc3339(evaluation.end), "customers": evaluation.customers,
                    "defaulters": evaluation.defaulters},
+    }
+
+
+def settled_calibration(evaluation: Evaluation) -> dict[str, Any]:
+    """The monitor's calibration after its first year: the error, the mean PD against the
+    observed rate, the bands of enough rows outside the bounds, and the table."""
+    table = evaluation.settled
+    rows = sum(b.rows for b in table)
+    return {
+        "from": to_rfc3339(evaluation.settled_from),
+        "rows": rows,
+        "error": m.calibration_error(table),
+        "mean_pd": round(sum(b.rows * b.mean_pd for b in table) / rows, 5) if rows else None,
+        "observed_rate": (round(sum(b.rows * b.observed_rate for b in table) / rows, 5)
+                          if rows else None),
+        "band_bounds": {"min_rows": m.BAND_MIN_ROWS, "ratio": list(m.BAND_RATIO)},
+        "bands_off": [band_json(b) for b in m.bands_off(table)],
+        "table": [band_json(b) for b in table],
     }
 
 

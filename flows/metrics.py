@@ -37,12 +37,17 @@ from flows.run import EARLY_KINDS
 __all__ = [
     "CALIBRATION_EDGES", "LASTING_MONTHS", "LEAD_MONTHS", "FALSE_WINDOW_MONTHS", "RESOLVED",
     "Alert", "CalibrationBin", "LeadStats", "FalseWarnings", "horizon_label", "roc_auc",
-    "pr_auc", "roc_points", "pr_points", "brier", "calibration_table", "top_share_capture",
+    "pr_auc", "roc_points", "pr_points", "brier", "calibration_table", "calibration_error",
+    "bands_off", "top_share_capture",
     "window_alerts", "first_lasting_warnings", "lead_stats", "false_warnings",
 ]
 
 CALIBRATION_EDGES = (0.0, 0.01, 0.02, 0.05, 0.1, 0.2, 0.35, 0.5, 1.0)
 """PD bin edges of the calibration table: fine where most of a portfolio sits."""
+BAND_MIN_ROWS = 200
+"""A PD band is judged (`bands_off`) once it holds this many rows."""
+BAND_RATIO = (0.67, 1.5)
+"""A judged band's observed rate should lie within these multiples of its mean PD."""
 LASTING_MONTHS = 3
 """A warning is lasting when no ``resolved`` follows it within this many months."""
 LEAD_MONTHS = 6
@@ -163,6 +168,35 @@ def calibration_table(labels: Sequence[int], probs: Sequence[float],
                        sum(p for _, p in rows) / len(rows), sum(y for y, _ in rows) / len(rows))
         for i, rows in enumerate(bins) if rows
     ]
+
+
+def calibration_error(table: Sequence[CalibrationBin]) -> float | None:
+    """Expected calibration error: the rows' mean distance between a band's mean PD and its
+    observed rate.
+
+    >>> calibration_error([CalibrationBin(0.0, 0.1, 300, 0.05, 0.04),
+    ...                    CalibrationBin(0.1, 0.2, 100, 0.15, 0.19)])
+    0.0175
+    """
+    rows = sum(b.rows for b in table)
+    if not rows:
+        return None
+    return round(sum(b.rows * abs(b.mean_pd - b.observed_rate) for b in table) / rows, 6)
+
+
+def bands_off(table: Sequence[CalibrationBin], min_rows: int = BAND_MIN_ROWS,
+              ratio: tuple[float, float] = BAND_RATIO) -> list[CalibrationBin]:
+    """The bands of at least ``min_rows`` rows whose observed rate lies outside
+    ``ratio`` times their mean PD.
+
+    >>> [b.low for b in bands_off([CalibrationBin(0.0, 0.1, 300, 0.05, 0.09),
+    ...                            CalibrationBin(0.1, 0.2, 900, 0.15, 0.16),
+    ...                            CalibrationBin(0.2, 0.3, 50, 0.25, 0.90)])]
+    [0.0]
+    """
+    low, high = ratio
+    return [b for b in table if b.rows >= min_rows
+            and not low * b.mean_pd <= b.observed_rate <= high * b.mean_pd]
 
 
 def top_share_capture(groups: Sequence[object], labels: Sequence[int], scores: Sequence[float],

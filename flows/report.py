@@ -73,16 +73,23 @@ def _leads(ax: Axes, evaluation: Evaluation, metrics: dict[str, Any]) -> None:
 
 
 def _calibration(ax: Axes, evaluation: Evaluation, metrics: dict[str, Any]) -> None:
-    for label, a in (("monitor", evaluation.full["monitor"]),
-                     ("batch (2nd half)", evaluation.second_half["batch"])):
-        bins = a.calibration
+    """Observed default rate against mean predicted PD per PD band: the monitor over the
+    whole period and after its first year (with its calibration error), and the hindsight
+    model; a point on the diagonal is a band whose PDs came true."""
+    settled = metrics["calibration_after_first_year"]
+    curves = [("monitor, whole period", evaluation.full["monitor"].calibration, "C0", ":"),
+              (f"monitor after the first year (error {settled['error']:.3f})"
+               if settled["error"] is not None else "monitor after the first year",
+               evaluation.settled, "C0", "-"),
+              ("batch (2nd half)", evaluation.second_half["batch"].calibration, "C3", "-")]
+    for label, bins, colour, style in curves:
         ax.plot([b.mean_pd for b in bins], [b.observed_rate for b in bins], marker="o",
-                color=STYLE[label.split()[0]], label=label)
+                color=colour, linestyle=style, label=label)
     ax.plot([0, 1], [0, 1], color="grey", linewidth=0.8)
     ax.set_xscale("symlog", linthresh=0.01)  # most PDs are small; zero rates must show
     ax.set_yscale("symlog", linthresh=0.01)
-    ax.set(xlim=(0, 1), ylim=(0, 1), xlabel="mean predicted PD (bin)",
-           ylabel="observed default rate", title="Calibration")
+    ax.set(xlim=(0, 1), ylim=(0, 1), xlabel="mean predicted PD (band)",
+           ylabel="observed default rate", title="Calibration: did the PDs come true?")
 
 
 def _volume(ax: Axes, evaluation: Evaluation, metrics: dict[str, Any]) -> None:

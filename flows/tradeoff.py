@@ -19,9 +19,9 @@ from flows import metrics as m
 from flows.evaluate import Rows, caught, month_ranks, round_or_none
 from flows.run import EARLY_KINDS
 
-__all__ = ["TRADEOFF_BUDGETS", "policy_alerts", "budget_tradeoff"]
+__all__ = ["TRADEOFF_BUDGETS", "policy_alerts", "budget_tradeoff", "at_rule_rates"]
 
-TRADEOFF_BUDGETS = (2.5, 5.0, 10.0, 20.0, 30.0, 50.0)
+TRADEOFF_BUDGETS = (2.5, 5.0, 10.0, 20.0, 30.0, 50.0, 80.0)
 """Alert budgets (new warnings per month per 1,000 customers) of the trade-off table."""
 
 
@@ -95,4 +95,39 @@ def budget_tradeoff(rows: Rows, settings: Settings, defaults: dict[str, int | No
             "warnings": len(found.warnings),
             "precision_12m": round(1 - found.false.false / judged, 4) if judged else None,
         })
+    return out
+
+
+def at_rule_rates(tradeoff: list[dict[str, Any]],
+                  rules: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Per rule, the monitor's share of defaulters warned 6+ months ahead at the rule's own
+    rate of false warnings, read off the monitor's trade-off curve (linear between its
+    budgets; None beyond them), and its ratio to the rule's share.
+
+    >>> curve = [{"false_warnings_per_1000_customer_years": 50.0, "defaulters_warned_6m": 0.2},
+    ...          {"false_warnings_per_1000_customer_years": 150.0, "defaulters_warned_6m": 0.4}]
+    >>> rule = {"false_warnings_per_1000_customer_years": 100.0, "defaulters_warned_6m": 0.25}
+    >>> at_rule_rates(curve, {"dpd60": rule})["dpd60"]["ratio"]
+    1.2
+    """
+    points = sorted((p["false_warnings_per_1000_customer_years"], p["defaulters_warned_6m"])
+                    for p in tradeoff if p["false_warnings_per_1000_customer_years"] is not None
+                    and p["defaulters_warned_6m"] is not None)
+    out = {}
+    for name, rule in rules.items():
+        rate, share = rule["false_warnings_per_1000_customer_years"], rule["defaulters_warned_6m"]
+        monitor = None
+        if rate is not None and points and points[0][0] <= rate <= points[-1][0]:
+            for (x0, y0), (x1, y1) in zip(points, points[1:], strict=False):
+                if x0 <= rate <= x1:
+                    monitor = y0 if x1 == x0 else y0 + (y1 - y0) * (rate - x0) / (x1 - x0)
+                    break
+            else:
+                monitor = points[0][1]
+        out[name] = {
+            "false_warnings_per_1000_customer_years": rate,
+            "rule_warned_6m": share,
+            "monitor_warned_6m": round_or_none(monitor),
+            "ratio": round(monitor / share, 3) if monitor is not None and share else None,
+        }
     return out

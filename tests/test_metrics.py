@@ -207,3 +207,21 @@ def test_evaluate_writes_every_figure_for_a_card_book_with_no_warned_defaulter(
     for name in ("report.html", "lead_time.png", "calibration.png", "alert_volume.png",
                  "tradeoff.png"):
         assert (report / name).stat().st_size > 0, name
+
+
+@pytest.mark.timeout(180)
+def test_pds_are_calibrated_after_the_first_year(tmp_path: Path) -> None:
+    """On a simulated book of monthly statuses, the month-end PDs after the first year are
+    within the bound of expected calibration error, 0.01, of the observed default rates."""
+    from connectors.simulator import simulate
+    from flows.evaluate_cli import evaluate_command
+
+    feeds, report = tmp_path / "feeds", tmp_path / "report"
+    simulate(3000, 36, 77, feeds, profile="monthly-status")
+    result = CliRunner().invoke(evaluate_command, ["--feeds", str(feeds), "--report", str(report)],
+                                obj={"settings": Settings()})
+    assert result.exit_code == 0, result.output
+    settled = json.loads((report / "metrics.json").read_text())["calibration_after_first_year"]
+    assert settled["rows"] > 20_000 and settled["observed_rate"] > 0
+    assert settled["error"] <= 0.01
+    assert sum(b["rows"] for b in settled["table"]) == settled["rows"]

@@ -136,6 +136,28 @@ def test_thinning_keeps_positives_and_the_weight_of_negatives() -> None:
     kept = rows[:, 0].astype(int)
     assert (np.diff(kept) > 0).all()  # arrival order kept
     assert (labels == y[kept]).all()
+    # A fair sample of the whole history: every k-th negative, each of weight k.
+    k = set(weights[labels == 0].tolist())
+    assert len(k) == 1
+    arrival = np.cumsum(y == 0) - 1  # each negative's number among the negatives
+    assert (arrival[kept[labels == 0]] % int(k.pop()) == 0).all()
+
+
+def test_no_stored_row_outweighs_the_others_of_its_class() -> None:
+    """A store thinned many times keeps old and new months in proportion: of ten equal
+    stretches of the history, each keeps a tenth of the negatives' weight."""
+    store = LabelStore(cap=500)
+    rng = np.random.default_rng(8)
+    y = (rng.random(200_000) < 0.002).astype(np.uint8)
+    X = np.arange(len(y), dtype=np.float64)[:, None].repeat(WIDTH, axis=1)
+    for start in range(0, len(y), 1024):
+        store.add(X[start : start + 1024], y[start : start + 1024])
+    rows, labels, weights = store.view()
+    negative = labels == 0
+    assert weights[negative].max() == weights[negative].min()
+    stretch = (rows[negative, 0] // (len(y) // 10)).astype(int)
+    shares = np.bincount(stretch, weights=weights[negative], minlength=10) / weights[negative].sum()
+    assert np.allclose(shares, 0.1, atol=0.01)
 
 
 def test_positives_are_thinned_only_once_they_fill_half_the_store() -> None:

@@ -98,6 +98,28 @@ def test_the_models_learn_and_a_learned_champion_takes_over(
     assert all(p.version == f"{p.champion.name}-{p.champion.digest()}" for p in published)
 
 
+@pytest.mark.parametrize(("margin", "champion"), [(0.05, "boosted"), (0.0, "online")])
+def test_a_simpler_model_takes_over_only_when_it_ranks_better_by_the_margin(
+        margin: float, champion: str) -> None:
+    learner = Learner(SETTINGS.model_copy(update={"champion_margin": margin}), HORIZON)
+    rng = np.random.default_rng(3)
+    n = SETTINGS.min_labels * 20
+    y = (rng.random(n) < 0.1).astype(np.uint8)
+    # The online logit ranks the window's labels a little better than the trees: the
+    # same noise, a little less of it.
+    noise = rng.random(n)
+    predictions = np.full((n, len(MODELS)), 0.1, dtype=np.float32)
+    predictions[:, MODELS.index("online")] = y * 0.5 + noise * 0.9
+    predictions[:, MODELS.index("boosted")] = y * 0.5 + noise * 1.0
+    predictions[:, MODELS.index("calibrated")] = rng.random(n)
+    learner.window.add(np.zeros(n, dtype=np.int64), y, predictions)
+    metrics, _, _ = learner.progressive_metrics()
+    gap = metrics["online"][0] - metrics["boosted"][0]
+    assert 0.0 < gap < 0.05
+    learner._choose()
+    assert learner.champion == champion
+
+
 def test_every_model_scores_and_explains_a_large_batch_a_chunk_at_a_time_to_the_bit(
         reference: tuple[Learner, list[Published]]) -> None:
     learner, _ = reference

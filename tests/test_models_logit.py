@@ -15,10 +15,12 @@ from detectors.models.metrics import auc
 
 
 def _book(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """Every column noise and a quarter missing, except days past due and the overdue
-    share, where the risk lives; defaults are rare."""
+    """Every column noise (each of its own scale, the same in every sample) and a quarter
+    missing, except days past due and the overdue share, where the risk lives; defaults are
+    rare."""
+    scales = np.random.default_rng(0).choice([1.0, 10.0, 100.0], size=WIDTH)  # one book's
     rng = np.random.default_rng(seed)
-    X = rng.lognormal(size=(n, WIDTH)) * rng.choice([1.0, 10.0, 100.0], size=WIDTH)
+    X = rng.lognormal(size=(n, WIDTH)) * scales
     X[rng.random((n, WIDTH)) < 0.25] = np.nan
     risk = rng.normal(size=n)
     X[:, INDEX["max_dpd"]] = np.clip(30 * (risk + rng.normal(size=n)), 0, None)

@@ -12,8 +12,9 @@ month end that knows them (``known_at <= month``). At each event-time month end
 3. holds back positives until the month end after their horizon closed, when their
    snapshot's negatives are known too (learned earlier, the recent past would hold only
    positives and "recent" would read as "risky"), and lets the models learn the rest;
-4. when a refit is due (`Learner._refit_due`), chooses the champion (the learned model that ranks
-   the validated labels best, once there are enough) and refits the boosted model;
+4. when a refit is due (`Learner._refit_due`), chooses the champion once enough labels are
+   validated (`choose_champion`: the most expressive learned model whose AUC on them is
+   within ``model.champion_margin`` of the best) and refits the boosted model;
 5. freezes every model and publishes a frozen copy of the champion.
 
 The learner pickles whole (recovery snapshots it) and is deterministic: the same labels
@@ -36,7 +37,7 @@ from detectors.models.boosted import RefitBoosting
 from detectors.models.calibrated import CalibratedScorecard
 from detectors.models.logit import OnlineLogit
 from detectors.models.scorecard import PriorScorecard
-from detectors.models.validation import Metrics, ValidationWindow, best_learned
+from detectors.models.validation import Metrics, ValidationWindow, choose_champion
 
 if TYPE_CHECKING:  # the settings (pydantic) cost a quarter of a second to import
     from config.settings import ModelSettings
@@ -281,12 +282,12 @@ class Learner:
         return labels.take(waits) if waits.any() else LabelBatch.empty()
 
     def _choose(self) -> None:
-        """Once enough labels are validated, the learned model that ranks them best becomes
-        champion."""
+        """Once enough labels are validated, the most expressive learned model that ranks
+        them within the margin of the best becomes champion."""
         metrics, labels, positives = self.window.metrics()
         if labels < self.settings.min_labels or positives < self.settings.min_positives:
             return
-        best = best_learned(metrics)
+        best = choose_champion(metrics, self.settings.champion_margin)
         if best is not None:
             self._champion = best
 

@@ -22,6 +22,12 @@ WINDOW = 50_000
 """How many recent labels the champion is chosen on (about two years of a mid-size book);
 about 1 MB."""
 
+PREFERENCE = ("boosted", "online", "calibrated")
+"""The learned models, the most expressive first: trees refit on every stored label, a
+logistic regression learned online, the prior scorecard's ranking with learned
+probabilities. (The prior scorecard itself learns nothing and only scores until a learned
+model is ready.)"""
+
 Metrics = dict[str, tuple[float, float]]
 
 
@@ -72,14 +78,21 @@ class ValidationWindow:
         return metrics, len(ys), positives
 
 
-def best_learned(metrics: Metrics, unlearned: str = "prior") -> str | None:
-    """The learned model that ranks best (the warning policy works on ranks); log loss,
-    then the name, break ties. None when no learned model has metrics.
+def choose_champion(metrics: Metrics, margin: float,
+                    preference: tuple[str, ...] = PREFERENCE) -> str | None:
+    """The first model in ``preference`` order (the most expressive first) whose AUC over
+    the window is within ``margin`` of the best one's; None when none has metrics. The
+    warning policy works on ranks, so AUC decides; the margin keeps the champion from
+    changing on noise: a window holds a few hundred positives, so AUCs that differ by a
+    hundredth do not tell models apart, and every change of champion moves the PDs of the
+    whole book at once.
 
-    >>> best_learned({"prior": (0.9, 0.1), "online": (0.8, 0.2), "boosted": (0.8, 0.1)})
-    'boosted'
+    >>> metrics = {"prior": (0.9, 0.1), "online": (0.80, 0.2), "boosted": (0.78, 0.1)}
+    >>> choose_champion(metrics, margin=0.03), choose_champion(metrics, margin=0.01)
+    ('boosted', 'online')
     """
-    learned = {name: m for name, m in metrics.items() if name != unlearned}
-    if not learned:
+    ranked = [name for name in preference if name in metrics]
+    if not ranked:
         return None
-    return max(learned, key=lambda name: (learned[name][0], -learned[name][1], name))
+    best = max(metrics[name][0] for name in ranked)
+    return next(name for name in ranked if metrics[name][0] >= best - margin)
