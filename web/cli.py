@@ -13,6 +13,7 @@ from config.settings import Settings
 from web.roles import ROLES
 
 _OUT = click.Path(file_okay=False, path_type=Path)
+_PEM = click.Path(exists=True, dir_okay=False, readable=True, path_type=Path)
 
 
 def _settings(ctx: click.Context, state_dir: Path | None = None) -> Settings:
@@ -37,10 +38,14 @@ def _settings(ctx: click.Context, state_dir: Path | None = None) -> Settings:
                    "(stop it with `creditradar serve --out OUT --stop`).")
 @click.option("--stop", "stop_it", is_flag=True,
               help="Stop the workspace that --background started for OUT.")
+@click.option("--certfile", type=_PEM, default=None,
+              help="Serve HTTPS with this PEM certificate (chain); needs --keyfile.")
+@click.option("--keyfile", type=_PEM, default=None,
+              help="The certificate's private key (PEM, not encrypted); needs --certfile.")
 @click.pass_context
 def serve_command(ctx: click.Context, out: Path, host: str, port: int,
                   state_dir: Path | None, deliver: bool, background: bool,
-                  stop_it: bool) -> None:
+                  stop_it: bool, certfile: Path | None, keyfile: Path | None) -> None:
     """Start the risk desk's workspace on OUT: the live watchlist, customers, cases with
     four-eyes approval, the alert inbox, the portfolio and the auditor's view.
 
@@ -49,10 +54,21 @@ def serve_command(ctx: click.Context, out: Path, host: str, port: int,
       creditradar users add alice --role analyst --out out/
       creditradar serve --out out/ --port 8080
       creditradar serve --out out/ --background    (then: --stop)
+      creditradar serve --out out/ --host 0.0.0.0 --certfile cert.pem --keyfile key.pem
     """
     from web.workspace import DATA, Workspace
 
     settings = _settings(ctx, state_dir)
+    tls = _check_tls(certfile, keyfile) if not stop_it else False
+    if tls and background:
+        raise click.UsageError("--certfile and --keyfile cannot be combined with --background: "
+                               "start the HTTPS workspace in the foreground")
+    if tls and not settings.workspace.secure_cookies:
+        # over HTTPS the cookies are always Secure: never send the session in the clear
+        click.echo("serving HTTPS: cookies are marked Secure although "
+                   "workspace.secure_cookies is off", err=True)
+        workspace_settings = settings.workspace.model_copy(update={"secure_cookies": True})
+        settings = settings.model_copy(update={"workspace": workspace_settings})
     if stop_it or background:
         _in_background(ctx, out, host, port, state_dir, deliver, stop_it,
                        settings.workspace.data_dir or out / DATA)
@@ -67,14 +83,53 @@ def serve_command(ctx: click.Context, out: Path, host: str, port: int,
     if host not in ("127.0.0.1", "localhost", "::1") and not settings.workspace.secure_cookies:
         raise click.ClickException("refusing to serve beyond this machine with "
                                    "workspace.secure_cookies off")
-    click.echo(f"CreditRadar workspace on http://{host}:{port}/ (following {out}); "
+    scheme = "https" if tls else "http"
+    click.echo(f"CreditRadar workspace on {scheme}://{host}:{port}/ (following {out}); "
                "stop it with Ctrl+C")
     import uvicorn
 
     from web.app import build_app
 
     uvicorn.run(build_app(workspace, deliver=deliver), host=host, port=port, log_level="warning",
-                timeout_graceful_shutdown=2, server_header=False)
+                timeout_graceful_shutdown=2, server_header=False,
+                ssl_certfile=str(certfile) if tls else None,
+                ssl_keyfile=str(keyfile) if tls else None)
+
+
+def _check_tls(certfile: Path | None, keyfile: Path | None) -> bool:
+    """Whether to serve HTTPS: both files given (True) or neither (False). Loads them once, so
+    that a wrong file is a usage error naming the option rather than a traceback at start-up;
+    the messages name the files and OpenSSL's reason, never their contents."""
+    import ssl
+
+    if certfile is None and keyfile is None:
+        return False
+    if keyfile is None:
+        raise click.BadOptionUsage("certfile", "--certfile needs --keyfile (the certificate's "
+                                   "private key) to serve HTTPS")
+    if certfile is None:
+        raise click.BadOptionUsage("keyfile", "--keyfile needs --certfile (the certificate) "
+                                   "to serve HTTPS")
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    try:
+        context.load_cert_chain(certfile, keyfile, password=_no_passphrase)
+    except ssl.SSLError as exc:
+        if exc.reason == "KEY_VALUES_MISMATCH":
+            problem = f"the key in {keyfile} does not belong to the certificate in {certfile}"
+        else:
+            problem = (f"cannot use {certfile} as a PEM certificate with {keyfile} as its "
+                       "PEM private key (not encrypted)"
+                       + (f" ({exc.reason})" if exc.reason else ""))
+        raise click.BadParameter(problem, param_hint="'--certfile' / '--keyfile'") from None
+    except OSError as exc:
+        raise click.BadParameter(f"cannot read {exc.filename or certfile}: {exc.strerror}",
+                                 param_hint="'--certfile' / '--keyfile'") from None
+    return True
+
+
+def _no_passphrase() -> bytes:
+    # an encrypted key fails to load instead of prompting on the terminal for its passphrase
+    return b""
 
 
 def _in_background(ctx: click.Context, out: Path, host: str, port: int,
