@@ -155,3 +155,27 @@ def test_a_missing_or_wrong_tls_file_is_a_usage_error_without_key_material(
         secret = "".join(keyfile.read_text().splitlines()[1:3])
         assert secret[:32] not in done.output and "PRIVATE KEY" not in done.output
     assert not (tmp_path / "out").exists()
+
+
+def test_a_background_workspace_serves_https_until_stopped(web_run: Path, tmp_path: Path) -> None:
+    cert, key = make_certificate(tmp_path)
+    config = tmp_path / "creditradar.toml"
+    config.write_text(f'state_dir = {json.dumps(str(tmp_path / "state"))}\n\n[workspace]\n'
+                      f'data_dir = {json.dumps(str(tmp_path / "data"))}\n')
+    port = free_port()
+    command = [sys.executable, "-c", "from flows.cli import main; main()", "--config",
+               str(config), "serve", "--out", str(web_run), "--port", str(port)]
+    started = subprocess.run([*command, "--background", "--no-deliver", "--certfile", str(cert),
+                              "--keyfile", str(key)],
+                             capture_output=True, text=True, timeout=90)
+    try:
+        assert started.returncode == 0, started.stderr
+        assert f"on https://127.0.0.1:{port}/" in started.stdout
+        trusted = ssl.create_default_context(cafile=str(cert))
+        with urllib.request.urlopen(f"https://127.0.0.1:{port}/healthz", context=trusted,
+                                    timeout=10) as response:
+            assert response.status == 200
+    finally:
+        stopped = subprocess.run([*command, "--stop"], capture_output=True, text=True,
+                                 timeout=30)
+    assert "workspace stopped" in stopped.stdout

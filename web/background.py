@@ -5,6 +5,7 @@ command returns while the workspace keeps serving)."""
 from __future__ import annotations
 
 import os
+import ssl
 import subprocess
 import sys
 import time
@@ -19,10 +20,14 @@ LOG_FILE = "serve.log"
 READY_SECONDS = 60.0
 
 
-def start(arguments: list[str], folder: Path, host: str, port: int) -> int:
+def start(arguments: list[str], folder: Path, host: str, port: int,
+          https: bool = False) -> int:
     """Run ``creditradar`` with ``arguments`` (a ``serve`` command) detached from this
     terminal, its output in ``folder/serve.log``; return its process id once
-    ``/healthz`` answers. A workspace this folder started before is stopped first."""
+    ``/healthz`` answers (over HTTPS when ``https``: the probe of our own process on its
+    port sends nothing and does not check the certificate, which names the host the desk
+    uses rather than the address probed). A workspace this folder started before is
+    stopped first."""
     folder.mkdir(parents=True, exist_ok=True)
     stop(folder)
     with (folder / LOG_FILE).open("ab") as log:
@@ -30,12 +35,15 @@ def start(arguments: list[str], folder: Path, host: str, port: int) -> int:
             [sys.executable, "-c", "from flows.cli import main; main()", *arguments],
             stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True)
     (folder / PID_FILE).write_text(f"{process.pid}\n")
+    scheme = "https" if https else "http"
+    context = ssl._create_unverified_context() if https else None
     deadline = time.monotonic() + READY_SECONDS
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise ConfigError(f"the workspace did not start; see {folder / LOG_FILE}")
         try:
-            with urllib.request.urlopen(f"http://{host}:{port}/healthz", timeout=2):
+            with urllib.request.urlopen(f"{scheme}://{host}:{port}/healthz", timeout=2,
+                                        context=context):
                 return process.pid
         except (urllib.error.URLError, OSError):
             time.sleep(0.3)

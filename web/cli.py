@@ -60,9 +60,6 @@ def serve_command(ctx: click.Context, out: Path, host: str, port: int,
 
     settings = _settings(ctx, state_dir)
     tls = _check_tls(certfile, keyfile) if not stop_it else False
-    if tls and background:
-        raise click.UsageError("--certfile and --keyfile cannot be combined with --background: "
-                               "start the HTTPS workspace in the foreground")
     if tls and not settings.workspace.secure_cookies:
         # over HTTPS the cookies are always Secure: never send the session in the clear
         click.echo("serving HTTPS: cookies are marked Secure although "
@@ -71,7 +68,8 @@ def serve_command(ctx: click.Context, out: Path, host: str, port: int,
         settings = settings.model_copy(update={"workspace": workspace_settings})
     if stop_it or background:
         _in_background(ctx, out, host, port, state_dir, deliver, stop_it,
-                       settings.workspace.data_dir or out / DATA)
+                       settings.workspace.data_dir or out / DATA,
+                       (certfile, keyfile) if tls else None)
         return
     try:
         workspace = Workspace.create(settings, out)
@@ -133,7 +131,8 @@ def _no_passphrase() -> bytes:
 
 
 def _in_background(ctx: click.Context, out: Path, host: str, port: int,
-                   state_dir: Path | None, deliver: bool, stop_it: bool, folder: Path) -> None:
+                   state_dir: Path | None, deliver: bool, stop_it: bool, folder: Path,
+                   tls: tuple[Path, Path] | None) -> None:
     from web import background
 
     if stop_it:
@@ -144,12 +143,15 @@ def _in_background(ctx: click.Context, out: Path, host: str, port: int,
     arguments = [*(["--config", str(config)] if config else []), "serve", "--out", str(out),
                  "--host", host, "--port", str(port),
                  *(["--state-dir", str(state_dir)] if state_dir else []),
-                 "--deliver" if deliver else "--no-deliver"]
+                 "--deliver" if deliver else "--no-deliver",
+                 *(["--certfile", str(tls[0].resolve()), "--keyfile", str(tls[1].resolve())]
+                   if tls else [])]
     try:
-        pid = background.start(arguments, folder, host, port)
+        pid = background.start(arguments, folder, host, port, https=tls is not None)
     except CreditRadarError as exc:
         raise click.ClickException(str(exc)) from exc
-    click.echo(f"CreditRadar workspace on http://{host}:{port}/ (process {pid}, following "
+    scheme = "https" if tls else "http"
+    click.echo(f"CreditRadar workspace on {scheme}://{host}:{port}/ (process {pid}, following "
                f"{out}); stop it with `creditradar serve --out {out} --stop`")
 
 
