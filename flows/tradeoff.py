@@ -12,6 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
 from config.settings import Settings
 from detectors.grading import grade_of
 from detectors.policy import WarningPolicy, budget_ranks
@@ -116,14 +118,8 @@ def at_rule_rates(tradeoff: list[dict[str, Any]],
     out = {}
     for name, rule in rules.items():
         rate, share = rule["false_warnings_per_1000_customer_years"], rule["defaulters_warned_6m"]
-        monitor = None
-        if rate is not None and points and points[0][0] <= rate <= points[-1][0]:
-            for (x0, y0), (x1, y1) in zip(points, points[1:], strict=False):
-                if x0 <= rate <= x1:
-                    monitor = y0 if x1 == x0 else y0 + (y1 - y0) * (rate - x0) / (x1 - x0)
-                    break
-            else:
-                monitor = points[0][1]
+        within = rate is not None and points and points[0][0] <= rate <= points[-1][0]
+        monitor = float(np.interp(rate, *zip(*points, strict=True))) if within else None
         out[name] = {
             "false_warnings_per_1000_customer_years": rate,
             "rule_warned_6m": share,
