@@ -15,7 +15,7 @@ from detectors.models.boosted import RefitBoosting
 from detectors.models.growing import Growth, grow
 from detectors.models.link import logit
 from detectors.models.metrics import auc
-from detectors.models.store import LabelStore
+from detectors.models.store import MIN_CAP, LabelStore
 from detectors.models.trees import TreeEnsemble
 
 
@@ -178,3 +178,12 @@ def test_the_store_pickles_its_rows_only() -> None:
     copy = pickle.loads(pickle.dumps(store))
     copy.add(np.ones((2, WIDTH)), np.array([1, 1], dtype=np.uint8))
     assert copy.view()[1].tolist() == [0, 1, 0, 1, 1]
+
+
+def test_a_store_of_positives_only_keeps_the_negatives_first_rows_whole() -> None:
+    store = LabelStore(cap=MIN_CAP)
+    store.add(np.zeros((3 * MIN_CAP, WIDTH)), np.ones(3 * MIN_CAP, dtype=np.uint8))
+    store.add(np.zeros((2, WIDTH)), np.zeros(2, dtype=np.uint8))
+    _, labels, weights = store.view()
+    assert weights[labels == 0].tolist() == [1.0, 1.0]  # no thinning of a class it never held
+    assert float(weights[labels == 1].sum()) == pytest.approx(3 * MIN_CAP, rel=0.05)

@@ -110,8 +110,8 @@ class LabelStore:
         keep = np.ones(n, dtype=bool)
         for cls in (0, 1):
             members = np.flatnonzero(labels == cls)
-            if cls == 1 and len(members) <= self.cap // 2:
-                continue
+            if len(members) < 2 or (cls == 1 and len(members) <= self.cap // 2):
+                continue  # a class of one row has nothing to thin (its k stays)
             keep[members[1::2]] = False
             self._every[cls] *= 2
         kept = int(keep.sum())
