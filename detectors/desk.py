@@ -30,6 +30,7 @@ from detectors.scoring import Ranks, Scored
 from detectors.snapshots import DefaultNotice, Profile
 from detectors.stage import Send
 from detectors.table import Column, Table
+from detectors.term import TermCurve
 from detectors.tiers import Tier, TierRules
 from detectors.warnings import (
     from_breach,
@@ -39,6 +40,7 @@ from detectors.warnings import (
     from_default,
     from_hard_event,
     reasons_of,
+    term_of,
 )
 
 ALERTS = "alerts"
@@ -151,6 +153,8 @@ class WarningDesk:
         """Each customer's latest score, by its slot in the bucket."""
         self.who: list[tuple[str, Profile] | None] = []
         """Each slot's customer id and master data."""
+        self.term = TermCurve.constant(settings.horizon_months)
+        """The term curve of the latest scores (that of the model that made them)."""
 
     def day(self, day: int, items: list[Any]) -> list[Any]:
         scored = {s.snapshots.month_end: s for s in items if isinstance(s, Scored)}
@@ -225,8 +229,8 @@ class WarningDesk:
                                  else profile.insured_limit)
 
     def _default(self, notice: DefaultNotice) -> Warning:
-        warning = from_default(notice, self.settings.horizon_months,
-                               self.settings.reporting_currency, self.lineage)
+        warning = from_default(notice, self.term, self.settings.reporting_currency,
+                               self.lineage)
         self._remember(notice.slot, notice.customer_id, notice.profile, notice.exposure,
                        notice.at, 1.0, GRADES.index("E"), _DEFAULT, True)
         return warning
@@ -240,7 +244,7 @@ class WarningDesk:
         t = self.latest
         known = notice.slot < t.size
         return build(notice, float(t.pd[notice.slot]) if known else 0.0,
-                     int(t.grade[notice.slot]) if known else 0, self.settings.horizon_months,
+                     int(t.grade[notice.slot]) if known else 0, self.term,
                      self.settings.reporting_currency, self.lineage)
 
     def _breaches(self, slot: int, customer: str, profile: Profile, exposure: Exposure,
@@ -259,7 +263,7 @@ class WarningDesk:
             beyond = use > 1 + self.settings.breach_tolerance
             if beyond and not flags & (1 << bit):
                 out.append(from_breach(customer, at, code, use, pd, grade,
-                                       profile, exposure, self.settings.horizon_months,
+                                       profile, exposure, self.term,
                                        self.settings.reporting_currency, lineage))
             flags = flags | (1 << bit) if beyond else (flags if over else flags & ~(1 << bit))
         t.breached[slot] = flags
@@ -269,6 +273,7 @@ class WarningDesk:
         s = scored.snapshots
         size = ranks.portfolio_size
         settings = self.settings
+        self.term = scored.term
         budget = budget_ranks(settings.budget_per_1000, size, settings.budget)
         out: list[Any] = []
         asked = np.zeros(len(s), dtype=bool)
@@ -300,7 +305,7 @@ class WarningDesk:
                     customer_id=customer, at=int(s.at[i]), decision=decision, grade=grade,
                     pd=pd, rank=rank, portfolio_size=size, reasons=reasons, x=s.X[i],
                     evidence=s.evidence_of(i), profile=s.profiles[i],
-                    exposure=exposure, horizon_months=settings.horizon_months,
+                    exposure=exposure, term=scored.term,
                     currency=settings.reporting_currency, lineage=lineage))
         return out
 
@@ -314,6 +319,7 @@ class WarningDesk:
             "customer_id": s.customer_ids[i],
             "event_time": to_rfc3339(int(s.at[i])),
             "pd": round(float(scored.pd[i]), 6),
+            "pd_term": [t.model_dump() for t in term_of(float(scored.pd[i]), scored.term)],
             "grade": GRADES[int(scored.grade[i])],
             "rank": rank,
             "portfolio_size": size,

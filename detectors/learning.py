@@ -30,7 +30,7 @@ class LearnerStage:
         for labels in items:
             self.learner.add(LabelBatch(X=labels.X, y=labels.y, at=labels.at,
                                         known_at=labels.known_at,
-                                        customer_id=labels.customer_id))
+                                        customer_id=labels.customer_id, lag=labels.lag))
         return []
 
     def advance(self, through: int) -> list[Any]:

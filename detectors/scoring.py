@@ -23,6 +23,7 @@ from detectors.models.base import Published, explain_rows, predict_rows
 from detectors.reasons import Explanation, explanation
 from detectors.snapshots import DefaultNotice, Snapshots
 from detectors.stage import Send
+from detectors.term import TermCurve
 
 RANKER = "ranker"
 
@@ -33,13 +34,15 @@ _FOR_THE_DESK = (DefaultNotice, HardEvent, DeadlineNotice, CoverCut)
 @dataclass(slots=True)
 class Scored:
     """Snapshots with their PD, grade (index into `GRADES`), explanation (for rows graded
-    where a warning may follow; None otherwise) and the version of the model."""
+    where a warning may follow; None otherwise), the version of the model and its term
+    curve."""
 
     snapshots: Snapshots
     pd: np.ndarray
     grade: np.ndarray
     reasons: list[Explanation | None]
     model_version: str
+    term: TermCurve
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,7 +118,7 @@ class Scorer:
             for row, base, values in zip(explain.tolist(), bases.tolist(), contributions,
                                          strict=True):
                 reasons[row] = explanation(base, values)
-        scored = Scored(snapshots, pd, grade, reasons, self.model.version)
+        scored = Scored(snapshots, pd, grade, reasons, self.model.version, self.model.term)
         pds = Pds(self.name, snapshots.month_end, pd, snapshots.customer_ids)
         return [Send(RANKER, day, pds), Send(self.name, day, scored)]
 

@@ -19,7 +19,7 @@ from detectors.policy import Decision
 from detectors.reasons import Explanation
 from detectors.records import Reason, TermPd, Warning
 from detectors.snapshots import EVIDENCE_FAMILIES, DefaultNotice, Evidence, Profile
-from detectors.term import cumulative_pd, terms
+from detectors.term import TermCurve
 
 _FAMILY = {family: i for i, family in enumerate(EVIDENCE_FAMILIES)}
 
@@ -50,11 +50,11 @@ def _value(value: float) -> float | None:
     return None if np.isnan(value) else round(float(value), 4)
 
 
-def term_of(pd: float, horizon_months: int) -> list[TermPd]:
-    """The published term structure of ``pd`` (six decimals, as ``pd`` itself: rounding
-    keeps it non-decreasing, and it gives the published ``pd`` at the horizon)."""
-    return [TermPd(months=m, pd=round(cumulative_pd(pd, horizon_months, m), 6))
-            for m in terms(horizon_months)]
+def term_of(pd: float, term: TermCurve) -> list[TermPd]:
+    """The published term structure of ``pd`` by the learned ``term`` curve (six decimals,
+    as ``pd`` itself: rounding keeps it non-decreasing, and it gives the published ``pd``
+    at the horizon)."""
+    return [TermPd(months=m, pd=round(p, 6)) for m, p in term.at_terms(pd)]
 
 
 def evidence_for(reasons: list[Reason], evidence: Evidence) -> list[str]:
@@ -98,7 +98,7 @@ def _rounded(amount: float | None) -> float | None:
 def from_decision(*, customer_id: str, at: int, decision: Decision, grade: int, pd: float,
                   rank: int, portfolio_size: int, reasons: Explanation | None, x: np.ndarray,
                   evidence: Evidence, profile: Profile, exposure: Exposure,
-                  horizon_months: int, currency: str, lineage: Mapping[str, str]) -> Warning:
+                  term: TermCurve, currency: str, lineage: Mapping[str, str]) -> Warning:
     """The warning for a scored month-end snapshot the policy decided to act on."""
     listed = reasons_of(reasons, x)
     letter = GRADES[grade]
@@ -113,8 +113,8 @@ def from_decision(*, customer_id: str, at: int, decision: Decision, grade: int, 
         grade=letter,
         previous_grade=decision.previous_grade,
         pd=round(pd, 6),
-        horizon_months=horizon_months,
-        pd_term=term_of(pd, horizon_months),
+        horizon_months=term.horizon_months,
+        pd_term=term_of(pd, term),
         rank=rank,
         portfolio_size=portfolio_size,
         action=ACTIONS[letter],
@@ -128,7 +128,7 @@ def from_decision(*, customer_id: str, at: int, decision: Decision, grade: int, 
 
 
 def _of_its_day(*, customer_id: str, at: int, key: str, kind: str, category: str,
-                severity: str, pd: float, grade: str, horizon_months: int, action: str,
+                severity: str, pd: float, grade: str, term: TermCurve, action: str,
                 reason: Reason, evidence: list[str], profile: Profile, exposure: Exposure,
                 currency: str, lineage: Mapping[str, str],
                 invoices: tuple[str, ...] = ()) -> Warning:
@@ -144,8 +144,8 @@ def _of_its_day(*, customer_id: str, at: int, key: str, kind: str, category: str
         severity=severity,
         grade=grade,
         pd=round(pd, 6),
-        horizon_months=horizon_months,
-        pd_term=term_of(pd, horizon_months),
+        horizon_months=term.horizon_months,
+        pd_term=term_of(pd, term),
         rank=0,
         portfolio_size=0,
         action=action,
@@ -157,13 +157,13 @@ def _of_its_day(*, customer_id: str, at: int, key: str, kind: str, category: str
     )
 
 
-def from_default(notice: DefaultNotice, horizon_months: int, currency: str,
+def from_default(notice: DefaultNotice, term: TermCurve, currency: str,
                  lineage: Mapping[str, str]) -> Warning:
     """The message that a customer has defaulted (not an early warning: the event itself)."""
     return _of_its_day(
         customer_id=notice.customer_id, at=notice.at, key="default", kind="default",
         category="insolvency" if notice.kind == "insolvency" else "default",
-        severity="critical", pd=1.0, grade="E", horizon_months=horizon_months,
+        severity="critical", pd=1.0, grade="E", term=term,
         action=ACTIONS["E"],
         reason=Reason(code=f"default_{notice.kind}", label=f"default: {notice.kind}",
                       value=notice.kind, contribution=0.0),
@@ -175,7 +175,7 @@ BREACH_ACTION = "hold orders beyond the limit; review the limit or the cover"
 
 
 def from_breach(customer_id: str, at: int, code: str, ratio: float, pd: float, grade: int,
-                profile: Profile, exposure: Exposure, horizon_months: int, currency: str,
+                profile: Profile, exposure: Exposure, term: TermCurve, currency: str,
                 lineage: Mapping[str, str]) -> Warning:
     """The warning that exposure went above the credit limit (``code``
     `features.OVER_CREDIT_LIMIT`) or the insured limit (`features.OVER_INSURED_LIMIT`), on
@@ -183,13 +183,13 @@ def from_breach(customer_id: str, at: int, code: str, ratio: float, pd: float, g
     return _of_its_day(
         customer_id=customer_id, at=at, key=f"limit_breach:{code}", kind="limit_breach",
         category="limits", severity="warning", pd=pd, grade=GRADES[grade],
-        horizon_months=horizon_months, action=BREACH_ACTION,
+        term=term, action=BREACH_ACTION,
         reason=Reason(code=code, label=features.label(code), value=round(ratio, 4),
                       contribution=0.0),
         evidence=[], profile=profile, exposure=exposure, currency=currency, lineage=lineage)
 
 
-def from_hard_event(notice: HardEvent, pd: float, grade: int, horizon_months: int,
+def from_hard_event(notice: HardEvent, pd: float, grade: int, term: TermCurve,
                     currency: str, lineage: Mapping[str, str]) -> Warning:
     """The warning a hard event gives on its own day: critical, with the customer's score
     of that day (which counts the event) for its PD and grade, and at least a review of
@@ -198,7 +198,7 @@ def from_hard_event(notice: HardEvent, pd: float, grade: int, horizon_months: in
     return _of_its_day(
         customer_id=notice.customer_id, at=notice.at, key=f"{notice.kind}:{notice.event_id}",
         kind="hard_event", category="registry" if notice.kind == JUDGMENT else "news",
-        severity="critical", pd=pd, grade=letter, horizon_months=horizon_months,
+        severity="critical", pd=pd, grade=letter, term=term,
         action=ACTIONS[max(letter, "C")],
         reason=Reason(code=notice.kind, label=features.label(notice.kind),
                       value=notice.detail, contribution=0.0),
@@ -209,7 +209,7 @@ def from_hard_event(notice: HardEvent, pd: float, grade: int, horizon_months: in
 DEADLINE_ACTION = "notify the credit insurer of the overdue invoice before the deadline"
 
 
-def from_deadline(notice: DeadlineNotice, pd: float, grade: int, horizon_months: int,
+def from_deadline(notice: DeadlineNotice, pd: float, grade: int, term: TermCurve,
                   currency: str, lineage: Mapping[str, str]) -> Warning:
     """The warning that an insured invoice is still open shortly before the credit
     insurer's notification deadline (`detectors.insurance`): the reason's value is the
@@ -219,7 +219,7 @@ def from_deadline(notice: DeadlineNotice, pd: float, grade: int, horizon_months:
         customer_id=notice.customer_id, at=notice.at,
         key=f"insurer_deadline:{notice.event_id}", kind="insurer_deadline",
         category="insurance", severity="warning", pd=pd, grade=GRADES[grade],
-        horizon_months=horizon_months, action=f"{DEADLINE_ACTION} ({deadline})",
+        term=term, action=f"{DEADLINE_ACTION} ({deadline})",
         reason=Reason(code="insurer_deadline",
                       label=f"invoice {notice.invoice_id} overdue: the insurer must be told "
                             f"by {deadline}",
@@ -228,7 +228,7 @@ def from_deadline(notice: DeadlineNotice, pd: float, grade: int, horizon_months:
         currency=currency, lineage=lineage)
 
 
-def from_cover_cut(notice: CoverCut, pd: float, grade: int, horizon_months: int,
+def from_cover_cut(notice: CoverCut, pd: float, grade: int, term: TermCurve,
                    currency: str, lineage: Mapping[str, str]) -> Warning:
     """The warning that the credit insurer cuts a customer's insured limit from a later
     day, given when it is announced: its amounts (``uninsured_exposure``,
@@ -239,7 +239,7 @@ def from_cover_cut(notice: CoverCut, pd: float, grade: int, horizon_months: int,
         customer_id=notice.customer_id, at=notice.at,
         key=f"insured_limit_cut:{notice.event_id}", kind="insured_limit_cut",
         category="insurance", severity="warning", pd=pd, grade=GRADES[grade],
-        horizon_months=horizon_months,
+        term=term,
         action=f"bring exposure within the new insured limit or find other cover by {starts}",
         reason=Reason(code="insured_limit_cut",
                       label=f"the insurer cuts the insured limit from {notice.old:,.0f} to "

@@ -64,6 +64,7 @@ from sklearn.ensemble import HistGradientBoostingClassifier
 
 from config.settings import Settings
 from detectors.clock import add_months, parse_time, to_rfc3339, to_seconds
+from detectors.term import cumulative_pd
 from flows import metrics as m
 from flows.run import EARLY_KINDS, SCORES, WARNINGS, read_jsonl, run_folder
 
@@ -90,6 +91,8 @@ class Rows:
     """Every recorded feature, one column per name; NaN where a row lacks it."""
     last_scored: int = 0
     """The event time of the run's last score, month end or not."""
+    terms: dict[int, list[float]] = field(default_factory=dict)
+    """P(default within m months) per row, by m: each row's published term structure."""
 
     def column(self, name: str) -> np.ndarray:
         if name not in self.names:
@@ -133,6 +136,7 @@ def load_defaults(outcomes: Path) -> dict[str, int | None]:
 def load_rows(scores: Path, defaults: dict[str, int | None]) -> Rows:
     """Month-end rows before each customer's default, features packed into one matrix."""
     keyed: list[tuple[int, str, float, int]] = []
+    terms: dict[int, list[float]] = {}
     names: dict[str, int] = {}
     at_row, at_col, values = array("l"), array("l"), array("d")
     last = ""
@@ -152,6 +156,8 @@ def load_rows(scores: Path, defaults: dict[str, int | None]) -> Rows:
                 at_row.append(len(keyed))
                 at_col.append(names.setdefault(name, len(names)))
                 values.append(value)
+            for term in row.get("pd_term", ()):
+                terms.setdefault(int(term["months"]), []).append(float(term["pd"]))
             keyed.append((at, row["customer_id"], float(row["pd"]), len(keyed)))
     matrix = np.full((len(keyed), len(names)), np.nan)
     matrix[np.asarray(at_row, dtype=np.int64), np.asarray(at_col, dtype=np.int64)] = values
@@ -159,7 +165,9 @@ def load_rows(scores: Path, defaults: dict[str, int | None]) -> Rows:
     order = [k[3] for k in keyed]
     return Rows([k[1] for k in keyed], [k[0] for k in keyed], [k[2] for k in keyed],
                 list(names), matrix[order] if order else matrix,
-                to_time(json.loads(last)["event_time"]) if last else 0)
+                to_time(json.loads(last)["event_time"]) if last else 0,
+                {months: [pds[i] for i in order] for months, pds in terms.items()
+                 if len(pds) == len(keyed)})
 
 
 def load_alerts(warnings: list[dict[str, Any]]) -> list[m.Alert]:
@@ -339,6 +347,8 @@ class Evaluation:
     settled: list[m.CalibrationBin] = field(default_factory=list)
     """The monitor's calibration over the labelled rows from ``settled_from``, a year after
     the start: the first year is scored mostly before any label is known."""
+    settled_terms: list[dict[str, Any]] = field(default_factory=list)
+    """The same for each horizon of the term structure (`term_calibration`)."""
 
 
 def evaluate_run(settings: Settings, run: Path, outcomes: Path) -> Evaluation:
@@ -386,7 +396,35 @@ def evaluate_run(settings: Settings, run: Path, outcomes: Path) -> Evaluation:
         tradeoff=budget_tradeoff(rows, settings, defaults, end),
         settled_from=settled_from,
         settled=m.calibration_table([labels[i] for i in settled], [rows.pds[i] for i in settled]),
+        settled_terms=term_calibration(rows, defaults, end, settled_from, horizon),
     )
+
+
+def term_calibration(rows: Rows, defaults: dict[str, int | None], end: int, since: int,
+                     horizon_months: int) -> list[dict[str, Any]]:
+    """Per horizon of the published term structure: over the month-end rows from ``since``
+    whose outcome at that horizon is known by ``end``, the calibration error and mean
+    P(default within it) against the observed rate, beside those of a constant monthly
+    hazard from the same PDs (what the learned curve must improve on)."""
+    out = []
+    for months, pds in sorted(rows.terms.items()):
+        closes = {t: add_months(t, months) for t in set(rows.times)}
+        index = [i for i, t in enumerate(rows.times) if t >= since and closes[t] <= end]
+        if not index:
+            continue
+        labels = [m.horizon_label(rows.times[i], defaults.get(rows.customers[i]), months)
+                  for i in index]
+        learned = [pds[i] for i in index]
+        flat = [cumulative_pd(rows.pds[i], horizon_months, months) for i in index]
+        table = m.calibration_table(labels, learned)
+        out.append({"months": months, "rows": len(index),
+                    "error": m.calibration_error(table),
+                    "mean_pd": round(float(np.mean(learned)), 5),
+                    "observed_rate": round(float(np.mean(labels)), 5),
+                    "constant_hazard_error": m.calibration_error(
+                        m.calibration_table(labels, flat)),
+                    "constant_hazard_mean_pd": round(float(np.mean(flat)), 5)})
+    return out
 
 
 def metrics_json(evaluation: Evaluation, settings: Settings) -> dict[str, Any]:
@@ -421,6 +459,7 @@ def metrics_json(evaluation: Evaluation, settings: Settings) -> dict[str, Any]:
         "at_rule_false_warnings": at_rule_rates(
             evaluation.tradeoff, {name: full[name].metrics for name in ("dpd60", "altman_z")}),
         "calibration_after_first_year": settled_calibration(evaluation),
+        "term_calibration_after_first_year": evaluation.settled_terms,
         "definitions": {
             "horizon_months": settings.horizon_months,
             "lasting_months": m.LASTING_MONTHS,

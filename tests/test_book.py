@@ -69,6 +69,11 @@ class Driver:
                     o.item.at, o.item.y, o.item.known_at, strict=True)]
         return out
 
+    def lags(self) -> list[int]:
+        """Each label's months from its snapshot to the default (0: a negative)."""
+        return [int(k) for o in self.outputs if isinstance(o, Send) and o.to == LEARNER
+                and isinstance(o.item, Labels) for k in o.item.lag]
+
     def notices(self) -> list[DefaultNotice]:
         return [o.item for o in self.outputs if isinstance(o, Send)
                 and isinstance(o.item, DefaultNotice)]
@@ -98,6 +103,7 @@ def test_month_end_snapshots_and_negative_labels_only_after_the_horizon() -> Non
                                                 (month(2024, 4), 0)]
     for at, _, known_at in labels:  # known only once the horizon has passed
         assert known_at > add_months(at, 3)
+    assert driver.lags() == [0, 0, 0]
 
 
 def test_a_default_labels_the_held_snapshots_positive_and_stops_snapshots() -> None:
@@ -107,6 +113,7 @@ def test_a_default_labels_the_held_snapshots_positive_and_stops_snapshots() -> N
     driver.apply("registry", status("C", "2024-03-15", "insolvency_filed"))
     assert [(at, y) for at, y, _ in driver.labels()] == [(month(2024, 2), 1),
                                                          (month(2024, 3), 1)]
+    assert driver.lags() == [2, 1]  # the default came in the second and the first month
     [notice] = driver.notices()
     assert notice.kind == "insolvency" and notice.customer_id == "C"
     before = len(driver.snapshots())

@@ -16,6 +16,7 @@ from detectors.features import INDEX, WIDTH, empty
 from detectors.models import MODELS, LabelBatch, Learner, Published
 from detectors.models.base import ROWS_AT_ONCE, explain_rows, predict_rows
 from detectors.models.validation import WINDOW
+from detectors.term import BAND_CENTRES, TermCurve, cumulative_pd
 
 MONTHS = [to_seconds(datetime(2023 + m // 12, m % 12 + 1, 1, tzinfo=UTC)) for m in range(24)]
 HORIZON = 2
@@ -258,3 +259,18 @@ def test_a_label_batch_sorts_the_same_whatever_its_order() -> None:
     assert keys == sorted(keys)
     with pytest.raises(ValueError):
         LabelBatch(np.zeros((2, WIDTH)), [0], [0, 0], [0, 0], ["a", "b"])
+
+
+def test_the_published_term_curve_learns_when_the_defaults_came() -> None:
+    learner = Learner(SETTINGS, HORIZON)
+    learner.month_end(MONTHS[0])
+    X, _ = _rows(300, np.random.default_rng(5))
+    learner.add(LabelBatch(X, np.ones(300), [MONTHS[0]] * 300, [MONTHS[1]] * 300,
+                           [f"p{i}" for i in range(300)], lag=np.ones(300)))
+    for month in MONTHS[1 : HORIZON + 2]:  # learned once the snapshot's horizon closed
+        published = learner.month_end(month)
+    counts = learner.term.counts
+    assert counts.sum() == 300 and counts[:, 0].sum() == 300  # all a month after
+    pd = BAND_CENTRES[int(counts[:, 0].argmax())]
+    assert published.term.cumulative(pd, 1) > cumulative_pd(pd, HORIZON, 1)
+    assert learner.initial().term == TermCurve.constant(HORIZON)

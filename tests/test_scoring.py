@@ -18,8 +18,10 @@ from detectors.scoring import RANKER, Pds, Ranker, Ranks, Scored, Scorer
 from detectors.snapshots import EVIDENCE_FAMILIES, DefaultNotice, Profile, Snapshots
 from detectors.stage import Send
 from detectors.strings import NONE, StringTable
+from detectors.term import TermCurve
 
-PRIOR = Published(0, PriorScorecard(), "prior-v1")
+FLAT = TermCurve.constant(8)
+PRIOR = Published(0, PriorScorecard(), "prior-v1", FLAT)
 JUN = int(datetime(2024, 6, 1, tzinfo=UTC).timestamp())
 DAY = 86_400
 
@@ -78,7 +80,7 @@ def test_a_scorer_uses_the_model_of_the_last_month_end_and_a_new_one_from_its_mo
             return np.minimum(0.99, 2 * super().predict(X))
 
     scorer = Scorer("b1", PRIOR, [0.02, 0.06, 0.15, 0.35], "C")
-    newer = Published(JUN, Double(), "double-v1")
+    newer = Published(JUN, Double(), "double-v1", FLAT)
     out = scorer.day(5, [snapshots(["A"], [40.0], True), newer,
                          snapshots(["A"], [40.0], False)])
     scored = [o.item for o in out if isinstance(o, Send) and isinstance(o.item, Scored)]
@@ -96,7 +98,7 @@ def scored(customers: list[str], pd: list[float], grade: list[int], month_end: b
            at: int = JUN) -> Scored:
     s = snapshots(customers, [40.0] * len(customers), month_end, at)
     return Scored(s, np.array(pd), np.array(grade, dtype=np.int8),
-                  [Explanation(-4.0, (("max_dpd", 1.0),))] * len(customers), "m1")
+                  [Explanation(-4.0, (("max_dpd", 1.0),))] * len(customers), "m1", FLAT)
 
 
 def desk(**policy: object) -> WarningDesk:

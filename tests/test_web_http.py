@@ -33,6 +33,7 @@ from connectors.audit import verify_log
 from detectors.clock import parse_time
 from flows.cli import cli
 from flows.explain import explain
+from flows.run import read_jsonl
 from web.app import build_app
 from web.trail import PARTITION
 from web.workspace import Workspace
@@ -336,6 +337,17 @@ def test_the_api_explains_a_customer_exactly_as_explain_does(served: Served) -> 
     assert doc["explain"]["known"] and doc["explain"]["evidence"]
     assert warning["warning_id"] in {w["warning_id"] for w in doc["warnings"]}
     assert [s["at"] for s in doc["scores"]] == sorted(s["at"] for s in doc["scores"])
+
+
+def test_a_customer_page_shows_the_term_structure_the_run_published(served: Served) -> None:
+    alice = served.client("alice")
+    latest = {s["customer_id"]: s for s in read_jsonl(served.out / "scores.jsonl")}
+    rows = alice.get("/api/watchlist?size=200").json()["rows"]
+    customer_id = next(r["customer_id"] for r in rows if r["customer_id"] in latest)
+    doc = alice.get(f"/api/customers/{quote(customer_id)}").json()
+    assert doc["customer"]["pd_term"] == latest[customer_id]["pd_term"]
+    page = alice.get(f"/customers/{quote(customer_id)}").text
+    assert "as the run published it" in page and "constant monthly hazard" not in page
 
 
 def _pages(served: Served, client: Client) -> dict[str, str]:

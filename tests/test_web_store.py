@@ -12,6 +12,7 @@ from itertools import count
 from pathlib import Path
 
 import pytest
+from sqlalchemy import text
 from web_support import Client, ErpReceiver, ServedWorkspace, add_people, web_settings
 
 from flows.run import WATCHLIST, read_jsonl
@@ -56,6 +57,28 @@ def test_the_follower_copies_a_finished_run(store: Store, web_run: Path) -> None
     warnings = read_jsonl(web_run / "warnings.jsonl")
     stored = store.customer_warnings(warnings[0]["customer_id"])
     assert warnings[0]["warning_id"] in {w["warning_id"] for w in stored}
+    latest = {}  # each customer's latest score carries its published term structure
+    for score in read_jsonl(web_run / "scores.jsonl"):
+        latest[score["customer_id"]] = score
+    for row in rows:
+        assert store.customer(row["customer_id"])["pd_term"] == latest[row["customer_id"]][
+            "pd_term"]
+
+
+def test_an_older_database_gains_the_new_columns_and_keeps_its_rows(store: Store,
+                                                                     web_run: Path) -> None:
+    _follow_all(Follower(web_run, store))
+    before = store.watchlist(Filters({}), None, offset=0, limit=10_000)
+    with store.begin() as connection:  # the customers table as an earlier version made it
+        connection.execute(text("ALTER TABLE customers DROP COLUMN pd_term"))
+    url = store.engine.url.render_as_string(hide_password=False)
+    reopened = Store.open(url)
+    try:
+        assert reopened.watchlist(Filters({}), None, offset=0, limit=10_000) == before
+        customer_id = before[0][0]["customer_id"]
+        assert reopened.customer(customer_id)["pd_term"] == []  # until its next score
+    finally:
+        reopened.close()
 
 
 def test_filters_and_pages_agree_with_the_whole_list(store: Store, web_run: Path) -> None:

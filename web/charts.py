@@ -1,7 +1,7 @@
 """The customer page's figures as plain SVG geometry (the template draws it; no script).
 
 `pd_history` places the month-end PDs and every warning on one time axis; `term_structure`
-spreads the latest PD over the months of its horizon.
+gives the latest PD's term structure as bars.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from detectors.clock import parse_time
-from detectors.term import cumulative_pd
+from detectors.term import cumulative_pd, terms
 
 WIDTH, HEIGHT, PAD = 640, 200, 32
 
@@ -60,11 +60,28 @@ def pd_history(history: list[dict[str, Any]], warnings: list[dict[str, Any]]) ->
     return Chart(line, markers, ticks, top)
 
 
-def term_structure(pd: float | None, horizon_months: int) -> list[dict[str, Any]]:
-    """Cumulative PD by month up to the horizon (`detectors.term.cumulative_pd`: a constant
-    monthly hazard that gives ``pd`` at the horizon), with each bar's height in percent."""
+def term_structure(pd: float | None, horizon_months: int,
+                   published: list[dict[str, Any]] | None = None,
+                   ) -> tuple[list[dict[str, Any]], bool]:
+    """The bars of the latest PD's term structure, each bar's height in percent, and
+    whether they are the run's own: ``published`` (the latest score's ``pd_term``) when it
+    is well formed and gives ``pd`` at the horizon; otherwise the constant monthly
+    hazard that gives ``pd`` at the horizon (a run without score rows publishes none)."""
     if pd is None or horizon_months < 1:
-        return []
-    cumulative = [cumulative_pd(pd, horizon_months, m) for m in range(1, horizon_months + 1)]
+        return [], False
+    points = _published_term(published)
+    learned = points is not None and points.get(horizon_months) == pd
+    if not learned:
+        points = {m: cumulative_pd(pd, horizon_months, m) for m in terms(horizon_months)}
     return [{"month": m, "pd": p, "height": round(100 * p, 1)}
-            for m, p in enumerate(cumulative, start=1)]
+            for m, p in sorted(points.items())], learned
+
+
+def _published_term(published: list[dict[str, Any]] | None) -> dict[int, float] | None:
+    """``{months: pd}`` from a published ``pd_term``; None unless every entry is a whole
+    number of months with a probability."""
+    try:
+        points = {int(t["months"]): float(t["pd"]) for t in published or ()}
+    except (TypeError, ValueError, KeyError):
+        return None
+    return points if points and all(0.0 <= p <= 1.0 for p in points.values()) else None

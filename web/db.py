@@ -32,8 +32,10 @@ from sqlalchemy import (
     create_engine,
     event,
     func,
+    inspect,
     or_,
     select,
+    text,
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql import ColumnElement, Select
@@ -76,6 +78,7 @@ customers = Table(
     Column("tags", Str(), nullable=False, default="[]"),
     Column("profile_at", Str(40)),
     Column("pd", Float),
+    Column("pd_term", Str()),
     Column("grade", Str(4)),
     Column("rank", Integer),
     Column("scored_at", Str(40)),
@@ -234,7 +237,22 @@ def connect(url: str) -> Engine:
             cursor.execute("PRAGMA busy_timeout=30000")
             cursor.close()
     metadata.create_all(engine)
+    _add_new_columns(engine)
     return engine
+
+
+def _add_new_columns(engine: Engine) -> None:
+    """Add to an existing database the columns a later version defines (all nullable), so
+    a workspace keeps its accounts, cases and audit trail across an upgrade."""
+    inspector = inspect(engine)
+    with engine.begin() as connection:
+        for table in metadata.sorted_tables:
+            present = {c["name"] for c in inspector.get_columns(table.name)}
+            for column in table.columns:
+                if column.name not in present:
+                    kind = column.type.compile(engine.dialect)
+                    connection.execute(text(
+                        f'ALTER TABLE {table.name} ADD COLUMN "{column.name}" {kind}'))
 
 
 class Filters:
@@ -659,6 +677,7 @@ class Store:
 def _customer_row(mapping: Mapping[str, Any]) -> dict[str, Any]:
     row = dict(mapping)
     row["tags"] = json.loads(row.get("tags") or "[]")
+    row["pd_term"] = json.loads(row.get("pd_term") or "[]")
     row["defaulted"] = bool(row.get("defaulted"))
     row["acknowledged"] = bool(row.get("acknowledged"))
     return row

@@ -161,8 +161,9 @@ class Follower:
                 history.append({"customer_id": s["customer_id"], "at": at, "pd": s["pd"],
                                 "grade": s["grade"]})
             reasons = s.get("reasons") or []
-            row = {"customer_id": s["customer_id"], "pd": s["pd"], "grade": s["grade"],
-                   "rank": s.get("rank"),
+            row = {"customer_id": s["customer_id"], "pd": s["pd"],
+                   "pd_term": json.dumps(s["pd_term"]) if s.get("pd_term") else None,
+                   "grade": s["grade"], "rank": s.get("rank"),
                    "scored_at": at, "top_reason": reasons[0]["code"] if reasons else None,
                    "utilisation": (s.get("features") or {}).get("utilisation")}
             before = latest.get(s["customer_id"])

@@ -227,9 +227,11 @@ class Pages:
         horizon = int(latest["body"]["horizon_months"]) if latest else (
             self.ws.settings.horizon_months)
         exposure, limit, insured = row["exposure"], row["credit_limit"], row["insured_limit"]
+        term, term_learned = term_structure(None if row["defaulted"] else row["pd"], horizon,
+                                            row["pd_term"])
         return self.app.render(
             request, "customer.html", customer=row, history=history, warnings=warnings,
-            chart=pd_history(history, warnings), term=term_structure(row["pd"], horizon),
+            chart=pd_history(history, warnings), term=term, term_learned=term_learned,
             horizon=horizon, latest=latest, cases=self.ws.store.cases_of(customer_id),
             as_of=shown, explain_src=f"/explain/{_seg(customer_id)}?"
                                      + urlencode({"as_of": shown}),

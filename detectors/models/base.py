@@ -12,6 +12,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from detectors.term import TermCurve
+
 
 class RiskModel(ABC):
     """One model of P(default within the horizon)."""
@@ -61,9 +63,11 @@ def explain_rows(model: RiskModel, X: np.ndarray) -> tuple[np.ndarray, np.ndarra
 
 @dataclass(frozen=True, slots=True)
 class Published:
-    """The model that scores from month end ``month`` (event-time seconds) on, and its
-    version as written into scores and warnings."""
+    """The model that scores from month end ``month`` (event-time seconds) on, its version
+    as written into scores and warnings, and the term curve that spreads its PD over the
+    horizons of a term structure (`detectors.term`)."""
 
     month: int
     champion: RiskModel
     version: str
+    term: TermCurve

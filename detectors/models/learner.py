@@ -12,10 +12,13 @@ month end that knows them (``known_at <= month``). At each event-time month end
 3. holds back positives until the month end after their horizon closed, when their
    snapshot's negatives are known too (learned earlier, the recent past would hold only
    positives and "recent" would read as "risky"), and lets the models learn the rest;
-4. when a refit is due (`Learner._refit_due`), chooses the champion once enough labels are
+4. counts, per band of the PD the current champion gives them, how many months after
+   their snapshot the learned positives defaulted (`detectors.term.TermCounts`);
+5. when a refit is due (`Learner._refit_due`), chooses the champion once enough labels are
    validated (`choose_champion`: the most expressive learned model whose AUC on them is
    within ``model.champion_margin`` of the best) and refits the boosted model;
-5. freezes every model and publishes a frozen copy of the champion.
+6. freezes every model and publishes a frozen copy of the champion with the term curve
+   learned so far.
 
 The learner pickles whole (recovery snapshots it) and is deterministic: the same labels
 and month ends, in any arrival order, give the same versions and predictions, bit for bit.
@@ -38,6 +41,7 @@ from detectors.models.calibrated import CalibratedScorecard
 from detectors.models.logit import OnlineLogit
 from detectors.models.scorecard import PriorScorecard
 from detectors.models.validation import Metrics, ValidationWindow, choose_champion
+from detectors.term import TermCounts, TermCurve
 
 if TYPE_CHECKING:  # the settings (pydantic) cost a quarter of a second to import
     from config.settings import ModelSettings
@@ -54,7 +58,8 @@ same size for a book of any size."""
 class LabelBatch:
     """Labelled month-end rows: features ``X`` (n, WIDTH) float32, outcome ``y`` (1: it
     defaulted within the horizon), snapshot time ``at`` (a month start, seconds), the time
-    ``known_at`` the outcome became known, and the customer of each row. (Month-end
+    ``known_at`` the outcome became known, the customer of each row, and for a positive the
+    months ``lag`` from its snapshot to the default (0 where unknown or negative). (Month-end
     snapshots wait for their label as float16, `detectors.pending`, so float32 holds them
     exactly in half the memory of float64; the models get them widened a chunk at a time.)
 
@@ -68,6 +73,7 @@ class LabelBatch:
     at: np.ndarray
     known_at: np.ndarray
     customer_id: list[str]
+    lag: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         coerced = {"X": np.asarray(self.X, dtype=np.float32).reshape(-1, WIDTH),
@@ -75,11 +81,14 @@ class LabelBatch:
                    "at": np.asarray(self.at, dtype=np.int64),
                    "known_at": np.asarray(self.known_at, dtype=np.int64),
                    "customer_id": list(self.customer_id)}
+        coerced["lag"] = (np.zeros(len(coerced["y"]), dtype=np.uint8) if self.lag is None
+                          else np.asarray(self.lag, dtype=np.uint8))
         for name, value in coerced.items():
             object.__setattr__(self, name, value)
         n = len(coerced["X"])
         if any(len(value) != n for value in coerced.values()):
-            raise ValueError("a label batch needs one y, at, known_at and customer per row")
+            raise ValueError("a label batch needs one y, at, known_at, customer and lag per "
+                             "row")
 
     def __len__(self) -> int:
         return len(self.y)
@@ -100,14 +109,15 @@ class LabelBatch:
                    np.concatenate([b.y for b in batches]),
                    np.concatenate([b.at for b in batches]),
                    np.concatenate([b.known_at for b in batches]),
-                   [cid for b in batches for cid in b.customer_id])
+                   [cid for b in batches for cid in b.customer_id],
+                   np.concatenate([b.lag for b in batches]))
 
     def take(self, index: np.ndarray) -> LabelBatch:
         """The rows at ``index`` (integer positions, or a mask)."""
         index = np.flatnonzero(index) if index.dtype == bool else index
         ids = self.customer_id
         return LabelBatch(self.X[index], self.y[index], self.at[index], self.known_at[index],
-                          [ids[i] for i in index])
+                          [ids[i] for i in index], self.lag[index])
 
     def canonical_order(self) -> np.ndarray:
         """The positions of the rows sorted by (at, customer id, known_at, y), rows equal
@@ -145,6 +155,8 @@ class Learner:
         self.boosted = RefitBoosting(settings.min_labels, settings.min_positives,
                                      cap=settings.store_rows)
         self.window = ValidationWindow(MODELS)
+        self.term = TermCounts(horizon_months)
+        """Learned defaults by the band of their PD and when they came (the term curve)."""
         self._inbox: list[LabelBatch] = []
         self._waiting = LabelBatch.empty()
         """Positives held back until the month end after their horizon closed."""
@@ -168,7 +180,8 @@ class Learner:
 
     def initial(self) -> Published:
         """The model before any month end: the prior scorecard."""
-        return Published(0, self.prior, f"{self.prior.name}-{self.prior.digest()}")
+        return Published(0, self.prior, f"{self.prior.name}-{self.prior.digest()}",
+                         TermCurve.constant(self.horizon_months))
 
     def add(self, labels: LabelBatch) -> None:
         """Take labelled rows (any order, any bucket); they are used at the first month end
@@ -274,7 +287,11 @@ class Learner:
                           dtype=np.int64)[inverse.ravel()]
         waits = (labels.y == 1) & (closes >= month)
         X, y = (X[~waits], labels.y[~waits]) if waits.any() else (X, labels.y)
+        lag = labels.lag[~waits] if waits.any() else labels.lag
         if len(y):
+            timed = (y == 1) & (lag > 0)
+            if timed.any():
+                self.term.add(self.published.champion.predict(X[timed]), lag[timed])
             self._learned += len(y)
             self.calibrated.learn(X, y)
             self.online.learn(X, y)
@@ -303,7 +320,8 @@ class Learner:
         for old in sorted(self._frozen)[: -(self.horizon_months + 2)]:
             del self._frozen[old]
         champion = frozen[self._champion]
-        self._published = Published(month, champion, f"{self._champion}-{champion.digest()}")
+        self._published = Published(month, champion, f"{self._champion}-{champion.digest()}",
+                                    self.term.curve())
         return self._published
 
     def progressive_metrics(self) -> tuple[Metrics, int, int]:
