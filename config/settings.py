@@ -114,6 +114,9 @@ class PolicySettings(BaseModel):
     resolve_after_months: int = Field(
         3, ge=1, validation_alias=AliasChoices("resolve_after_months", "resolve_after_snapshots")
     )
+    """Calm month ends in a row that resolve a warning. ``resolve_after_snapshots``, the old
+    name (which counted every snapshot, so a warning could resolve within days), is read as
+    this."""
     refer_from_grade: Literal["A", "B", "C", "D", "E"] = "D"
     """The pre-sale check (`creditradar check`) refers an order of a customer graded this or
     worse to an analyst."""
@@ -148,9 +151,11 @@ class PolicySettings(BaseModel):
     insurer_deadline_warning_days: int | None = Field(None, ge=0, le=3650)
     """Warn this many days before that deadline of each insured customer's invoice still
     open then (``insurer_deadline`` warnings); None: no such warnings."""
-    """Calm month ends in a row that resolve a warning. ``resolve_after_snapshots``, the old
-    name (which counted every snapshot, so a warning could resolve within days), is read as
-    this."""
+    hard_event_warnings: Literal["within_budget", "all"] = "within_budget"
+    """Which hard events (`detectors.hard`) warn on their day: ``within_budget``, those of a
+    customer already under warning, or whose score of that day (which counts the event) is
+    in the warning zone and ranks within the alert budget, the month end's rule applied on
+    the day; ``all``, every one."""
     budget_per_1000: float = Field(30.0, gt=0, le=1000)
     """Alert budget: the most new warnings a month end may bring, per 1,000 customers. Only
     customers ranked that high in the portfolio may be newly warned."""

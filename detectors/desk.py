@@ -47,7 +47,8 @@ ALERTS = "alerts"
 """The key of the step that orders warnings for the notifier."""
 _NONE, _DEFAULT = -1, -2
 """The latest score's top reason when it has none, or when the customer defaulted."""
-_LATEST = (Column("pd", "f8"), Column("grade", "i1"), Column("at", "i8"), Column("top", "i2"),
+_LATEST = (Column("pd", "f8"), Column("grade", "i1"), Column("rank", "i4"), Column("at", "i8"),
+           Column("top", "i2"),
            Column("defaulted", "i1"), Column("exposure", "f8"), Column("rate", "f8", np.nan),
            Column("credit_limit", "f8", np.nan), Column("insured_limit", "f8", np.nan),
            Column("breached", "i1"))
@@ -68,6 +69,7 @@ class DeskSettings:
     breach_warnings: tuple[str, ...] = ()
     breach_tolerance: float = 0.1
     tiers: TierRules = TierRules()
+    hard_events_within_budget: bool = True
 
     @classmethod
     def from_settings(cls, settings: Any) -> DeskSettings:
@@ -77,7 +79,8 @@ class DeskSettings:
                    settings.reporting_currency, tuple(p.limit_breach_warnings),
                    p.limit_breach_tolerance,
                    TierRules(tuple(Tier(t.name, t.min_expected_loss, t.review_days)
-                                   for t in p.tiers)))
+                                   for t in p.tiers)),
+                   p.hard_event_warnings == "within_budget")
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,6 +158,8 @@ class WarningDesk:
         """Each slot's customer id and master data."""
         self.term = TermCurve.constant(settings.horizon_months)
         """The term curve of the latest scores (that of the model that made them)."""
+        self.portfolio_size = 1
+        """Customers ranked at the last month end: the latest ranks are among them."""
 
     def day(self, day: int, items: list[Any]) -> list[Any]:
         scored = {s.snapshots.month_end: s for s in items if isinstance(s, Scored)}
@@ -168,7 +173,7 @@ class WarningDesk:
         for hard in sorted((n for n in items if isinstance(n, HardEvent)
                             and n.customer_id not in defaulted),
                            key=lambda n: (n.at, n.customer_id, n.event_id)):
-            out.append(self._latest_scored(from_hard_event, hard))
+            out.extend(self._hard_event(hard))
         for notice in defaults:
             out.append(self._default(notice))
         for deadline in sorted((n for n in items if isinstance(n, DeadlineNotice)),
@@ -215,13 +220,14 @@ class WarningDesk:
         return sorted(rows, key=lambda row: row.customer_id)
 
     def _remember(self, slot: int, customer: str, profile: Profile, exposure: Exposure,
-                  at: int, pd: float, grade: int, top: int, defaulted: bool) -> None:
+                  at: int, pd: float, grade: int, top: int, defaulted: bool,
+                  rank: int = 0) -> None:
         t = self.latest
         while t.size <= slot:
             t.add()
             self.who.append(None)
         self.who[slot] = (customer, profile)
-        t.at[slot], t.pd[slot], t.grade[slot] = at, pd, grade
+        t.at[slot], t.pd[slot], t.grade[slot], t.rank[slot] = at, pd, grade, rank
         t.top[slot], t.defaulted[slot] = top, defaulted
         t.exposure[slot], t.rate[slot] = exposure.own, exposure.rate
         t.credit_limit[slot] = np.nan if profile.credit_limit is None else profile.credit_limit
@@ -235,8 +241,31 @@ class WarningDesk:
                        notice.at, 1.0, GRADES.index("E"), _DEFAULT, True)
         return warning
 
+    def _hard_event(self, notice: HardEvent) -> list[Warning]:
+        """A hard event's warning on its day, if it is within the alert budget's rules (or
+        ``hard_events_within_budget`` is off): the customer is under warning already, or
+        its score of the day, which counts the event, is in the warning zone and ranks
+        within the budget among the last month end's scores. The warning then stands as
+        the customer's (`WarningPolicy.warned`), so the month end does not warn again
+        unless the grade worsens."""
+        t, settings = self.latest, self.settings
+        known = notice.slot < t.size
+        grade, rank = (int(t.grade[notice.slot]), int(t.rank[notice.slot])) if known else (0, 0)
+        policy = self.policies.get(notice.customer_id)
+        standing = policy is not None and policy.active is not None
+        budget = budget_ranks(settings.budget_per_1000, self.portfolio_size, settings.budget)
+        zone = known and grade >= self.warn_from and 0 < rank <= budget
+        if settings.hard_events_within_budget and not (standing or zone):
+            return []
+        if policy is None:
+            policy = self.policies[notice.customer_id] = WarningPolicy(
+                settings.warn_from, settings.resolve_below, settings.resolve_after)
+        previous = policy.warned(GRADES[grade])
+        return [self._latest_scored(from_hard_event, notice, previous_grade=previous)]
+
     def _latest_scored(self, build: Callable[..., Warning],
-                       notice: HardEvent | DeadlineNotice | CoverCut) -> Warning:
+                       notice: HardEvent | DeadlineNotice | CoverCut,
+                       **extra: Any) -> Warning:
         """A warning of its own day built by ``build`` with the customer's latest score (a
         hard event's is the one taken that day after the event: every hard event moves a
         live customer's risk, so the book snapshots it the same day, and the day's scores
@@ -245,7 +274,7 @@ class WarningDesk:
         known = notice.slot < t.size
         return build(notice, float(t.pd[notice.slot]) if known else 0.0,
                      int(t.grade[notice.slot]) if known else 0, self.term,
-                     self.settings.reporting_currency, self.lineage)
+                     self.settings.reporting_currency, self.lineage, **extra)
 
     def _breaches(self, slot: int, customer: str, profile: Profile, exposure: Exposure,
                   at: int, pd: float, grade: int, lineage: Mapping[str, str]) -> list[Warning]:
@@ -273,7 +302,7 @@ class WarningDesk:
         s = scored.snapshots
         size = ranks.portfolio_size
         settings = self.settings
-        self.term = scored.term
+        self.term, self.portfolio_size = scored.term, size
         budget = budget_ranks(settings.budget_per_1000, size, settings.budget)
         out: list[Any] = []
         asked = np.zeros(len(s), dtype=bool)
@@ -288,7 +317,7 @@ class WarningDesk:
             exposure = s.exposure_of(i)
             self._remember(int(s.slots[i]), customer, s.profiles[i], exposure,
                            int(s.at[i]), round(pd, 6), grade,
-                           INDEX[top] if top is not None else _NONE, False)
+                           INDEX[top] if top is not None else _NONE, False, rank)
             out.extend(self._breaches(int(s.slots[i]), customer, s.profiles[i],
                                       exposure, int(s.at[i]), pd, grade, lineage))
             if self.score_rows:

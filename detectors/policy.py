@@ -66,6 +66,22 @@ class WarningPolicy:
     """The grade of the standing warning; None when there is none."""
     calm: int = 0
 
+    def warned(self, grade: str) -> str | None:
+        """A warning given on its own day (a hard event) at ``grade`` stands as the
+        customer's warning: the month ends escalate only beyond the worse of its grade and
+        the standing one's, and resolve it as any other. Returns the grade of the warning
+        that stood before (None: it opened one).
+
+        >>> policy = WarningPolicy(warn_from="C")
+        >>> policy.warned("D"), policy.decide("D", 1, 10), policy.decide("E", 1, 10).kind
+        (None, None, 'escalation')
+        """
+        previous = self.active
+        if previous is None or grade > previous:
+            self.active = grade
+        self.calm = 0
+        return previous
+
     def decide(self, grade: str, rank: int, budget: float,
                month_end: bool = True) -> Decision | None:
         """``budget``: how many of the riskiest ranks may be newly warned (`budget_ranks`)."""

@@ -131,7 +131,7 @@ def _of_its_day(*, customer_id: str, at: int, key: str, kind: str, category: str
                 severity: str, pd: float, grade: str, term: TermCurve, action: str,
                 reason: Reason, evidence: list[str], profile: Profile, exposure: Exposure,
                 currency: str, lineage: Mapping[str, str],
-                invoices: tuple[str, ...] = ()) -> Warning:
+                invoices: tuple[str, ...] = (), previous_grade: str | None = None) -> Warning:
     """A warning an event gives on its own day, outside the month-end ranking (rank and
     portfolio size 0), with one reason and the customer's score ``pd`` and ``grade``;
     ``key`` tells it apart from the customer's other warnings of that time and grade."""
@@ -143,6 +143,7 @@ def _of_its_day(*, customer_id: str, at: int, key: str, kind: str, category: str
         event_time=to_rfc3339(at),
         severity=severity,
         grade=grade,
+        previous_grade=previous_grade,
         pd=round(pd, 6),
         horizon_months=term.horizon_months,
         pd_term=term_of(pd, term),
@@ -190,12 +191,15 @@ def from_breach(customer_id: str, at: int, code: str, ratio: float, pd: float, g
 
 
 def from_hard_event(notice: HardEvent, pd: float, grade: int, term: TermCurve,
-                    currency: str, lineage: Mapping[str, str]) -> Warning:
+                    currency: str, lineage: Mapping[str, str],
+                    previous_grade: str | None = None) -> Warning:
     """The warning a hard event gives on its own day: critical, with the customer's score
-    of that day (which counts the event) for its PD and grade, and at least a review of
-    the credit limit as its action."""
+    of that day (which counts the event) for its PD and grade, at least a review of the
+    credit limit as its action, and the grade of the warning that stood before it (None:
+    it opens the customer's warning)."""
     letter = GRADES[grade]
     return _of_its_day(
+        previous_grade=previous_grade,
         customer_id=notice.customer_id, at=notice.at, key=f"{notice.kind}:{notice.event_id}",
         kind="hard_event", category="registry" if notice.kind == JUDGMENT else "news",
         severity="critical", pd=pd, grade=letter, term=term,

@@ -171,9 +171,17 @@ def load_rows(scores: Path, defaults: dict[str, int | None]) -> Rows:
 
 
 def load_alerts(warnings: list[dict[str, Any]]) -> list[m.Alert]:
-    """The monitor's early warnings, escalations and resolutions of a run's warnings."""
-    return [m.Alert(w["customer_id"], to_time(w["event_time"]), w["kind"])
+    """The monitor's early warnings, escalations and resolutions of a run's warnings. A
+    hard event's warning is the early warning it opened (no ``previous_grade``) or an
+    escalation of the one that stood."""
+    return [m.Alert(w["customer_id"], to_time(w["event_time"]), _alert_kind(w))
             for w in warnings if w["kind"] in (*EARLY_KINDS, m.RESOLVED)]
+
+
+def _alert_kind(warning: dict[str, Any]) -> str:
+    if warning["kind"] != "hard_event":
+        return str(warning["kind"])
+    return EARLY_KINDS[0] if warning.get("previous_grade") is None else EARLY_KINDS[1]
 
 
 def period_end(rows: Rows, warnings: list[dict[str, Any]]) -> int:

@@ -7,6 +7,8 @@ Outputs are compared as bytes: a run over Kafka must write what the folder run w
 
 from __future__ import annotations
 
+import difflib
+import itertools
 import json
 import uuid
 from dataclasses import dataclass
@@ -107,6 +109,18 @@ def differing(expected: Path, got: Path, names: tuple[str, ...] = COMPARED) -> l
         assert (expected / name).is_file(), f"{expected / name} was not written"
     return [name for name in names if (expected / name).read_bytes() != (got / name)
             .read_bytes()]
+
+
+def first_differences(expected: Path, got: Path, names: list[str], lines: int = 30) -> str:
+    """The first lines of a unified diff of each of ``names`` between two run folders: what
+    a failed comparison shows, so that a rare failure can be read from its log."""
+    out = []
+    for name in names:
+        diff = difflib.unified_diff((expected / name).read_text().splitlines(),
+                                    (got / name).read_text().splitlines(),
+                                    f"expected/{name}", f"got/{name}", lineterm="")
+        out.extend(itertools.islice(diff, lines))
+    return "\n".join(out)
 
 
 def topic_as_file(bootstrap: str, topic: str, path: Path) -> list[dict[str, Any]]:

@@ -8,11 +8,12 @@ import pytest
 from feedkit import customer, invoice, record, write_feeds
 from receivers import HttpReceiver
 
-from config.settings import DetectorSettings, Settings
+from config.settings import DetectorSettings, PolicySettings, Settings
 from connectors.channels.worker import DeliveryWorker
 from flows.run import WARNINGS, read_jsonl, run_folder
 
-SETTINGS = Settings()
+SETTINGS = Settings(policy=PolicySettings(hard_event_warnings="all"))
+"""Every hard event warns: the rules of what is one, apart from the alert budget."""
 
 
 def judgment(cid: str, when: str, amount: float) -> dict:
@@ -82,7 +83,8 @@ def test_hard_event_warnings_go_through_the_alert_routing(feeds: Path, tmp_path:
                   "route": {"receiver": "others", "group_wait": "0s", "group_interval": "0s",
                             "routes": [{"match": {"kind": ["hard_event"]}, "receiver": "desk"}],
                             "group_by": ["customer_id"]}}
-        settings = Settings(state_dir=tmp_path / "state", alerts=alerts)
+        settings = SETTINGS.model_copy(update={"state_dir": tmp_path / "state",
+                                               "alerts": Settings(alerts=alerts).alerts})
         run_folder(settings, feeds, tmp_path / "out")
         DeliveryWorker(settings.alerts, tmp_path / "state").drain(max_seconds=20)
     finally:
@@ -90,3 +92,14 @@ def test_hard_event_warnings_go_through_the_alert_routing(feeds: Path, tmp_path:
     sent = "\n".join(r["body"] for r in receiver.requests if r["path"] == "/now")
     warnings = hard(tmp_path / "out")
     assert len(warnings) == 2 and all(w["warning_id"] in sent for w in warnings)
+
+
+def test_within_the_alert_budget_only_the_customer_ranked_in_it_warns(
+        feeds: Path, tmp_path: Path) -> None:
+    """By default a hard event warns only a customer under warning or whose score of the
+    day is in the warning zone and ranks within the budget: of three customers, one rank
+    (BIG's judgment warns when every hard event does, above)."""
+    run_folder(Settings(), feeds, tmp_path / "out", notify=False)
+    [warned] = hard(tmp_path / "out")
+    assert warned["customer_id"] == "NEWS" and warned["previous_grade"] is None
+    assert warned["grade"] >= "C" and warned["rank"] == 0  # a warning of its own day

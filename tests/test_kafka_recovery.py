@@ -27,6 +27,7 @@ from kafka_broker import KafkaBroker
 from kafka_support import (
     Reference,
     differing,
+    first_differences,
     folder_reference,
     kafka_job,
     kafka_settings,
@@ -120,7 +121,8 @@ def test_sigkill_at_random_points_then_a_restart_gives_the_uninterrupted_outputs
 
     context = f"seed {seed}, killed after {kills} s"
     assert _resumed_offsets(log), f"{context}: no restart resumed from a snapshot"
-    assert differing(reference.out, out) == [], context
+    assert differing(reference.out, out) == [], (
+        f"{context}:\n{first_differences(reference.out, out, differing(reference.out, out))}")
     assert summary == reference.summary, context
     topic_as_file(kafka_bootstrap, topics["warnings"], tmp_path / "topic.jsonl")
     assert (tmp_path / "topic.jsonl").read_bytes() == (reference.out / WARNINGS).read_bytes(), \

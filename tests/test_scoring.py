@@ -8,7 +8,8 @@ import numpy as np
 
 from config.settings import PolicySettings, Settings
 from detectors.desk import DeskSettings, WarningDesk
-from detectors.features import INDEX, empty
+from detectors.features import INDEX, JUDGMENT, empty
+from detectors.hard import HardEvent
 from detectors.models.base import Published
 from detectors.models.scorecard import PriorScorecard
 from detectors.money import Exposure
@@ -137,3 +138,38 @@ def test_an_absolute_budget_and_a_default_that_is_a_warning_of_its_own() -> None
     assert kinds(out) == [("C", "default")]
     [latest] = step.finish()
     assert (latest.customer_id, latest.defaulted, latest.grade) == ("C", True, "E")
+
+
+def _hard_day(step: WarningDesk) -> list:
+    """A day between month ends: A, B and C are scored after a court judgment each (A in
+    the zone and within the budget's 3 ranks, B ranked 40th, C graded B), then the
+    judgments arrive."""
+    at = JUN + 5 * DAY
+    judgments = [HardEvent(c, slot, at, JUDGMENT, 0.5, f"j-{c}", Profile(name=c),
+                           Exposure(10.0, 1.0)) for slot, c in enumerate("ABC")]
+    return step.day(5, [scored(list("ABC"), [0.5, 0.2, 0.03], [4, 3, 1], False, at),
+                        Ranks(False, np.array([2, 40, 1]), 100), *judgments])
+
+
+def test_a_hard_event_warns_on_its_day_within_the_budget_and_stands_as_the_warning() -> None:
+    step = desk()  # the 3 riskiest of 100 may be newly warned
+    out = step.day(2, [scored(list("ABC"), [0.5, 0.2, 0.03], [4, 3, 1], True),
+                       Ranks(True, np.array([5, 3, 2]), 100)])
+    assert kinds(out) == [("B", "early_warning")]  # A ranks 5th, C is graded B
+    hard = [w for w in _hard_day(step) if isinstance(w, Warning)]
+    # A is now within the budget; B stands warned, whatever its rank; C is not in the zone
+    assert [(w.customer_id, w.kind, w.previous_grade) for w in hard] == [
+        ("A", "hard_event", None), ("B", "hard_event", "D")]
+    end = JUN + 29 * DAY
+    out = step.day(29, [scored(list("ABC"), [0.5, 0.2, 0.03], [4, 3, 1], True, end),
+                        Ranks(True, np.array([1, 2, 3]), 100)])
+    assert kinds(out) == []  # A's hard event stands as its warning: no second one
+    out = step.day(60, [scored(["A"], [0.9], [4], True, end + 31 * DAY),
+                        Ranks(True, np.array([1]), 100)])
+    assert kinds(out) == []  # the same grade: nothing new
+
+
+def test_every_hard_event_warns_when_the_budget_is_not_asked() -> None:
+    step = desk(hard_event_warnings="all")
+    hard = [w.customer_id for w in _hard_day(step) if isinstance(w, Warning)]
+    assert hard == ["A", "B", "C"]
