@@ -25,7 +25,7 @@ from detectors.hard import HardEvent
 from detectors.insurance import CoverCut, DeadlineNotice
 from detectors.money import Exposure
 from detectors.policy import WarningPolicy, budget_ranks
-from detectors.records import Warning
+from detectors.records import TermPd, Warning
 from detectors.scoring import Ranks, Scored
 from detectors.snapshots import DefaultNotice, Profile
 from detectors.stage import Send
@@ -104,11 +104,14 @@ class Latest:
     country: str | None = None
     industry: str | None = None
     tier: Tier | None = None
+    term: tuple[TermPd, ...] = ()
+    """The PD's term structure by the latest model's curve (`detectors.term`)."""
 
     def to_json(self) -> dict[str, Any]:
         e = self.exposure
         return {"customer_id": self.customer_id, "name": self.name,
-                "event_time": to_rfc3339(self.at), "pd": self.pd, "grade": self.grade,
+                "event_time": to_rfc3339(self.at), "pd": self.pd,
+                "pd_term": [t.model_dump() for t in self.term], "grade": self.grade,
                 "top_reason": self.top_reason, "defaulted": self.defaulted,
                 "exposure": _amount(e.reporting),
                 "credit_limit": _amount(e.in_reporting(self.credit_limit)),
@@ -216,7 +219,8 @@ class WarningDesk:
                                float(t.credit_limit[slot]), insured,
                                reporting, profile.currency or reporting, profile.country,
                                profile.industry,
-                               self.settings.tiers.tier_of(float(t.pd[slot]), uninsured)))
+                               self.settings.tiers.tier_of(float(t.pd[slot]), uninsured),
+                               tuple(term_of(float(t.pd[slot]), self.term))))
         return sorted(rows, key=lambda row: row.customer_id)
 
     def _remember(self, slot: int, customer: str, profile: Profile, exposure: Exposure,

@@ -4,9 +4,9 @@ limit and the desk's appetite for loss, with the reasoning in words.
 The desk states its appetite as an expected-loss budget per customer
 (`LimitRules.loss_budget`, in the reporting currency). Credit granted on ``terms_days`` is
 at risk for about the terms plus a month of collection; the PD over that time comes from the
-PD term structure (`detectors.term`). The part of the limit above the insured limit is lost
-in a default (times `LimitRules.loss_given_default`), so the largest limit whose expected
-loss stays within the budget is
+customer's published PD term structure (`detectors.term.within`). The part of the limit
+above the insured limit is lost in a default (times `LimitRules.loss_given_default`), so
+the largest limit whose expected loss stays within the budget is
 
     recommended = insured limit + budget / (PD over the time at risk x loss given default)
 
@@ -15,9 +15,10 @@ rounded down to `LimitRules.step`, at most `LimitRules.cap_multiple` times the c
 E. Exposure above the current or the insured limit is reported beside it.
 
 >>> rules = LimitRules(loss_budget=1000.0)
->>> advice = recommend("C1", grade="B", pd=0.04, defaulted=False, exposure=12000.0,
-...                    credit_limit=20000.0, insured_limit=10000.0, horizon_months=8,
-...                    terms_days=60, rules=rules)
+>>> term = [(3, 0.0152), (6, 0.0302), (8, 0.04), (12, 0.0594)]
+>>> advice = recommend("C1", grade="B", term=term, defaulted=False, exposure=12000.0,
+...                    credit_limit=20000.0, insured_limit=10000.0, terms_days=60,
+...                    rules=rules)
 >>> advice.recommended_limit, round(advice.pd_at_risk, 4)
 (40000.0, 0.0152)
 """
@@ -25,9 +26,10 @@ E. Exposure above the current or the insured limit is reported beside it.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 
-from detectors.term import cumulative_pd
+from detectors.term import within
 
 COLLECTION_MONTHS = 1.0
 """Time an overdue invoice stays at risk after its due date, before it is collected or
@@ -56,12 +58,14 @@ class LimitAdvice:
     reasons: tuple[str, ...]
 
 
-def recommend(customer_id: str, *, grade: str, pd: float, defaulted: bool, exposure: float,
-              credit_limit: float | None, insured_limit: float | None, horizon_months: int,
-              terms_days: int, rules: LimitRules) -> LimitAdvice:
-    """The recommended limit for one customer, with why."""
+def recommend(customer_id: str, *, grade: str, term: Sequence[tuple[int, float]],
+              defaulted: bool, exposure: float, credit_limit: float | None,
+              insured_limit: float | None, terms_days: int,
+              rules: LimitRules) -> LimitAdvice:
+    """The recommended limit for one customer, with why; ``term`` is its PD term
+    structure, ``(months, P(default within them))`` at ascending horizons."""
     months = terms_days / 30.0 + COLLECTION_MONTHS
-    at_risk = cumulative_pd(pd, horizon_months, months)
+    at_risk = within(term, months)
     insured = insured_limit or 0.0
     reasons = [f"PD over {months:.0f} months at risk ({terms_days} days' terms and a month "
                f"of collection): {at_risk:.2%}"]

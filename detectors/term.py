@@ -33,6 +33,7 @@ gives ``pd`` exactly at ``H``.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -55,6 +56,25 @@ def cumulative_pd(pd: float, horizon_months: int, months: float) -> float:
     if months == horizon_months:
         return p
     return 1.0 - (1.0 - p) ** (months / horizon_months)
+
+
+def within(points: Sequence[tuple[int, float]], months: float) -> float:
+    """P(default within ``months``) from a published term structure (``(months, pd)`` at
+    ascending horizons, as `TermCurve.at_terms` gives): a constant monthly hazard within
+    each span between two of its horizons (from 0 at 0), and the last span's beyond them.
+    Exactly the published PD at each of its horizons, and non-decreasing.
+
+    >>> points = [(3, 0.06), (6, 0.09), (8, 0.1), (12, 0.12)]
+    >>> [round(within(points, m), 4) for m in (0, 1.5, 3, 7, 8, 14)]
+    [0.0, 0.0305, 0.06, 0.095, 0.1, 0.1298]
+    """
+    if months <= 0 or not points:
+        return 0.0
+    spans = list(zip([(0, 0.0), *points], points, strict=False))
+    (a, p_a), (b, p_b) = next((span for span in spans if months <= span[1][0]), spans[-1])
+    survived = 1.0 - p_a
+    kept = min(1.0, (1.0 - p_b) / survived) if survived > 0 else 1.0
+    return 1.0 - survived * kept ** ((months - a) / (b - a))
 
 
 def terms(horizon_months: int) -> tuple[int, ...]:

@@ -1,10 +1,12 @@
 """``creditradar limits``: a recommended credit limit for every customer of a run
 (`detectors.limits` decides), written to ``OUT/limits.jsonl`` and the largest cuts printed.
 
-The view is the run's ``watchlist.jsonl``: each customer's grade, PD, exposure and limits
-when last scored. Limits are recommended in the customer's own currency, the one its limits
-are kept in; the expected-loss budget (reporting currency) converts at the rate of the
-customer's latest score, and a customer whose currency had no rate then gets none.
+The view is the run's ``watchlist.jsonl``: each customer's grade, PD and its term structure,
+exposure and limits when last scored (a watchlist without a term structure gets the
+constant monthly hazard that gives the PD at the horizon). Limits are recommended in the
+customer's own currency, the one its limits are kept in; the expected-loss budget
+(reporting currency) converts at the rate of the customer's latest score, and a customer
+whose currency had no rate then gets none.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import click
 
 from config.errors import ConfigError
 from detectors.limits import LimitAdvice, LimitRules, recommend
+from detectors.term import TermCurve
 from flows.run import WATCHLIST, iter_jsonl
 
 LIMITS = "limits.jsonl"
@@ -50,12 +53,15 @@ def advise(out: Path, settings: Any, terms_days: int) -> tuple[list[Advised], li
             no_rate.append(row["customer_id"])
             continue
         rules = LimitRules(p.loss_budget / rate, p.loss_given_default, p.limit_cap_multiple)
+        term = ([(int(t["months"]), float(t["pd"])) for t in row["pd_term"]]
+                if row.get("pd_term") else
+                TermCurve.constant(settings.horizon_months).at_terms(float(row["pd"])))
         advice = recommend(
-            row["customer_id"], grade=row["grade"], pd=float(row["pd"]),
+            row["customer_id"], grade=row["grade"], term=term,
             defaulted=bool(row["defaulted"]), exposure=float(row["customer_exposure"]),
             credit_limit=row.get("customer_credit_limit"),
-            insured_limit=row.get("customer_insured_limit"),
-            horizon_months=settings.horizon_months, terms_days=terms_days, rules=rules)
+            insured_limit=row.get("customer_insured_limit"), terms_days=terms_days,
+            rules=rules)
         advised.append(Advised(advice, row["customer_currency"], float(rate)))
 
     def cut_first(a: Advised) -> tuple[bool, float, str]:

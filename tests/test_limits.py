@@ -12,15 +12,17 @@ from test_money import _book
 
 from config.settings import Settings
 from detectors.limits import LimitRules, recommend
+from detectors.term import TermCurve
 from flows.limits_cli import LIMITS, limits_command
 from flows.run import WATCHLIST, read_jsonl, run_folder
 
 RULES = LimitRules(loss_budget=1000.0)
 
 
-def _advice(**changes: object):  # noqa: ANN202 - the advice of a test customer
-    base = {"grade": "C", "pd": 0.2, "defaulted": False, "exposure": 5000.0,
-            "credit_limit": 50000.0, "insured_limit": 4000.0, "horizon_months": 8,
+def _advice(pd: float = 0.2, **changes: object):  # noqa: ANN202 - a test customer's advice
+    """The advice for a customer whose PD ``pd`` is spread with a constant hazard."""
+    base = {"grade": "C", "term": TermCurve.constant(8).at_terms(pd), "defaulted": False,
+            "exposure": 5000.0, "credit_limit": 50000.0, "insured_limit": 4000.0,
             "terms_days": 30, "rules": RULES}
     return recommend("C1", **{**base, **changes})  # type: ignore[arg-type]
 
@@ -40,6 +42,14 @@ def test_a_sound_customer_is_capped_and_a_failed_one_gets_nothing() -> None:
     assert _advice(defaulted=True, pd=1.0).recommended_limit == 0.0
     longer = _advice(terms_days=120)
     assert longer.recommended_limit < _advice().recommended_limit  # longer terms, more risk
+
+
+def test_a_term_structure_that_comes_sooner_puts_more_at_risk_over_short_terms() -> None:
+    soon = [(3, 0.15), (6, 0.19), (8, 0.2), (12, 0.23)]  # most of the 8 months' PD by 3
+    advice = _advice(term=soon)
+    assert advice.pd_at_risk == pytest.approx(1 - 0.85 ** (2 / 3))  # 2 of the first 3 months
+    assert advice.pd_at_risk > _advice().pd_at_risk
+    assert advice.recommended_limit < _advice().recommended_limit
 
 
 def test_breaches_are_named() -> None:

@@ -182,8 +182,9 @@ class Follower:
         rows = []
         for line in lines:
             w = json.loads(line)
-            rows.append({"customer_id": w["customer_id"], "pd": w["pd"], "grade": w["grade"],
-                         "scored_at": normal_time(w["event_time"]),
+            rows.append({"customer_id": w["customer_id"], "pd": w["pd"],
+                         "pd_term": json.dumps(w["pd_term"]) if w.get("pd_term") else None,
+                         "grade": w["grade"], "scored_at": normal_time(w["event_time"]),
                          "top_reason": w.get("top_reason"), "defaulted": bool(w["defaulted"]),
                          **{k: w[k] for k in ("exposure", "credit_limit", "insured_limit")
                             if k in w}})
