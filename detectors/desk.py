@@ -51,7 +51,7 @@ _LATEST = (Column("pd", "f8"), Column("grade", "i1"), Column("rank", "i4"), Colu
            Column("top", "i2"),
            Column("defaulted", "i1"), Column("exposure", "f8"), Column("rate", "f8", np.nan),
            Column("credit_limit", "f8", np.nan), Column("insured_limit", "f8", np.nan),
-           Column("breached", "i1"))
+           Column("breached", "i1"), Column("curve", "i4"))
 _BREACHES = ((OVER_CREDIT_LIMIT, "credit_limit"), (OVER_INSURED_LIMIT, "insured_limit"))
 """The limits a breach warning watches: its reason code and the profile's field; bit ``i``
 of the ``breached`` column is set while exposure is above the ``i``-th."""
@@ -105,7 +105,7 @@ class Latest:
     industry: str | None = None
     tier: Tier | None = None
     term: tuple[TermPd, ...] = ()
-    """The PD's term structure by the latest model's curve (`detectors.term`)."""
+    """The PD's term structure, by the curve of the model that scored it."""
 
     def to_json(self) -> dict[str, Any]:
         e = self.exposure
@@ -161,6 +161,9 @@ class WarningDesk:
         """Each slot's customer id and master data."""
         self.term = TermCurve.constant(settings.horizon_months)
         """The term curve of the latest scores (that of the model that made them)."""
+        self.curves = [self.term]
+        """Every term curve a remembered score was made with (one per model at most), by
+        the index the ``curve`` column holds."""
         self.portfolio_size = 1
         """Customers ranked at the last month end: the latest ranks are among them."""
 
@@ -220,7 +223,8 @@ class WarningDesk:
                                reporting, profile.currency or reporting, profile.country,
                                profile.industry,
                                self.settings.tiers.tier_of(float(t.pd[slot]), uninsured),
-                               tuple(term_of(float(t.pd[slot]), self.term))))
+                               tuple(term_of(float(t.pd[slot]),
+                                             self.curves[int(t.curve[slot])]))))
         return sorted(rows, key=lambda row: row.customer_id)
 
     def _remember(self, slot: int, customer: str, profile: Profile, exposure: Exposure,
@@ -232,6 +236,7 @@ class WarningDesk:
             self.who.append(None)
         self.who[slot] = (customer, profile)
         t.at[slot], t.pd[slot], t.grade[slot], t.rank[slot] = at, pd, grade, rank
+        t.curve[slot] = len(self.curves) - 1
         t.top[slot], t.defaulted[slot] = top, defaulted
         t.exposure[slot], t.rate[slot] = exposure.own, exposure.rate
         t.credit_limit[slot] = np.nan if profile.credit_limit is None else profile.credit_limit
@@ -307,6 +312,8 @@ class WarningDesk:
         size = ranks.portfolio_size
         settings = self.settings
         self.term, self.portfolio_size = scored.term, size
+        if self.curves[-1] != self.term:
+            self.curves.append(self.term)
         budget = budget_ranks(settings.budget_per_1000, size, settings.budget)
         out: list[Any] = []
         asked = np.zeros(len(s), dtype=bool)

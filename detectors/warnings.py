@@ -51,10 +51,11 @@ def _value(value: float) -> float | None:
 
 
 def term_of(pd: float, term: TermCurve) -> list[TermPd]:
-    """The published term structure of ``pd`` by the learned ``term`` curve (six decimals,
-    as ``pd`` itself: rounding keeps it non-decreasing, and it gives the published ``pd``
-    at the horizon)."""
-    return [TermPd(months=m, pd=round(p, 6)) for m, p in term.at_terms(pd)]
+    """The published term structure of ``pd`` by the learned ``term`` curve: of the
+    published PD (six decimals), so warnings, score rows and the watchlist agree, and to
+    six decimals (rounding keeps it non-decreasing, and it gives the published PD at the
+    horizon)."""
+    return [TermPd(months=m, pd=round(p, 6)) for m, p in term.at_terms(round(pd, 6))]
 
 
 def evidence_for(reasons: list[Reason], evidence: Evidence) -> list[str]:

@@ -71,6 +71,10 @@ def test_the_command_writes_advice_for_every_customer_largest_cuts_first(
     brit = next(r for r in rows if r["customer_id"] == "BRIT")  # defaulted
     assert brit["recommended_limit"] == 0.0 and rows[0]["customer_id"] == "BRIT"
     assert (brit["current_limit"], brit["currency"]) == (10000, "GBP")  # its own currency
+    published = {r["customer_id"]: {t["months"]: t["pd"] for t in r["pd_term"]}
+                 for r in read_jsonl(out / WATCHLIST)}
+    for row in rows:  # 60 days' terms and a month of collection: the published 3 months
+        assert row["pd_at_risk"] == pytest.approx(published[row["customer_id"]][3], abs=1e-12)
 
 
 def test_the_budget_converts_into_the_customers_currency_at_its_rate(tmp_path: Path) -> None:
@@ -92,3 +96,20 @@ def test_the_budget_converts_into_the_customers_currency_at_its_rate(tmp_path: P
     assert (advice["customer_id"], advice["currency"]) == ("G", "GBP")
     assert advice["recommended_limit"] == 40000.0
     assert "1 customers without a recommendation" in result.output and "P" in result.output
+
+
+def test_the_command_reads_each_customers_published_term_structure(tmp_path: Path) -> None:
+    """A watchlist row's term structure, learned by the run, sets the PD at risk: here
+    most of the 8 months' PD comes within 3, so 2 months at risk (30 days' terms and a
+    month of collection) carry 1 - 0.85 ** (2 / 3), not a constant hazard's share."""
+    soon = [{"months": 3, "pd": 0.15}, {"months": 6, "pd": 0.19}, {"months": 8, "pd": 0.2},
+            {"months": 12, "pd": 0.23}]
+    row = {"customer_id": "S", "grade": "D", "pd": 0.2, "pd_term": soon, "defaulted": False,
+           "customer_exposure": 5000.0, "customer_credit_limit": 50000.0,
+           "customer_insured_limit": None, "customer_currency": "EUR", "fx_rate": 1.0}
+    (tmp_path / WATCHLIST).write_text(json.dumps(row) + "\n")
+    result = CliRunner().invoke(limits_command, ["--out", str(tmp_path), "--terms", "30"],
+                                obj={"settings": Settings()})
+    assert result.exit_code == 0, result.output
+    [advice] = [json.loads(line) for line in (tmp_path / LIMITS).read_text().splitlines()]
+    assert advice["pd_at_risk"] == pytest.approx(1 - 0.85 ** (2 / 3))
