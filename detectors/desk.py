@@ -159,11 +159,9 @@ class WarningDesk:
         """Each customer's latest score, by its slot in the bucket."""
         self.who: list[tuple[str, Profile] | None] = []
         """Each slot's customer id and master data."""
-        self.term = TermCurve.constant(settings.horizon_months)
-        """The term curve of the latest scores (that of the model that made them)."""
-        self.curves = [self.term]
-        """Every term curve a remembered score was made with (one per model at most), by
-        the index the ``curve`` column holds."""
+        self.curves = [TermCurve.constant(settings.horizon_months)]
+        """Every term curve a remembered score was made with, by the index the ``curve``
+        column holds: about one a month end; the last is that of the latest scores."""
         self.portfolio_size = 1
         """Customers ranked at the last month end: the latest ranks are among them."""
 
@@ -244,8 +242,8 @@ class WarningDesk:
                                  else profile.insured_limit)
 
     def _default(self, notice: DefaultNotice) -> Warning:
-        warning = from_default(notice, self.term, self.settings.reporting_currency,
-                               self.lineage)
+        warning = from_default(notice, self._curve_of(notice.slot),
+                               self.settings.reporting_currency, self.lineage)
         self._remember(notice.slot, notice.customer_id, notice.profile, notice.exposure,
                        notice.at, 1.0, GRADES.index("E"), _DEFAULT, True)
         return warning
@@ -254,9 +252,10 @@ class WarningDesk:
         """A hard event's warning on its day, if it is within the alert budget's rules (or
         ``hard_events_within_budget`` is off): the customer is under warning already, or
         its score of the day, which counts the event, is in the warning zone and ranks
-        within the budget among the last month end's scores. The warning then stands as
-        the customer's (`WarningPolicy.warned`), so the month end does not warn again
-        unless the grade worsens."""
+        within the budget among the last month end's scores (before the first month end,
+        when nothing is ranked, the zone alone decides). The warning then stands as the
+        customer's (`WarningPolicy.warned`), so the month end does not warn again unless
+        the grade worsens."""
         t, settings = self.latest, self.settings
         known = notice.slot < t.size
         grade, rank = (int(t.grade[notice.slot]), int(t.rank[notice.slot])) if known else (0, 0)
@@ -282,8 +281,13 @@ class WarningDesk:
         t = self.latest
         known = notice.slot < t.size
         return build(notice, float(t.pd[notice.slot]) if known else 0.0,
-                     int(t.grade[notice.slot]) if known else 0, self.term,
+                     int(t.grade[notice.slot]) if known else 0, self._curve_of(notice.slot),
                      self.settings.reporting_currency, self.lineage, **extra)
+
+    def _curve_of(self, slot: int) -> TermCurve:
+        """The term curve of the model behind the customer's latest score (the first,
+        constant one for a customer not scored yet)."""
+        return self.curves[int(self.latest.curve[slot]) if slot < self.latest.size else 0]
 
     def _breaches(self, slot: int, customer: str, profile: Profile, exposure: Exposure,
                   at: int, pd: float, grade: int, lineage: Mapping[str, str]) -> list[Warning]:
@@ -301,7 +305,7 @@ class WarningDesk:
             beyond = use > 1 + self.settings.breach_tolerance
             if beyond and not flags & (1 << bit):
                 out.append(from_breach(customer, at, code, use, pd, grade,
-                                       profile, exposure, self.term,
+                                       profile, exposure, self.curves[-1],
                                        self.settings.reporting_currency, lineage))
             flags = flags | (1 << bit) if beyond else (flags if over else flags & ~(1 << bit))
         t.breached[slot] = flags
@@ -311,9 +315,9 @@ class WarningDesk:
         s = scored.snapshots
         size = ranks.portfolio_size
         settings = self.settings
-        self.term, self.portfolio_size = scored.term, size
-        if self.curves[-1] != self.term:
-            self.curves.append(self.term)
+        self.portfolio_size = size
+        if self.curves[-1] != scored.term:
+            self.curves.append(scored.term)
         budget = budget_ranks(settings.budget_per_1000, size, settings.budget)
         out: list[Any] = []
         asked = np.zeros(len(s), dtype=bool)

@@ -3,8 +3,10 @@ warning zone and who ranks within the desk's monthly alert budget; warn again on
 grade worsens; resolve after it has stayed calm for a number of month ends (hysteresis).
 
 Decisions are taken on month-end scores only. Scores taken between month ends (on every
-material change) update the watchlist but decide nothing, so a warning cannot be issued,
-resolved and issued again within a month: every re-fire would be one more alert for the desk.
+material change) update the watchlist but decide nothing, so a score cannot issue, resolve
+and issue again a warning within a month: every re-fire would be one more alert for the
+desk. The one exception is a hard event (`detectors.hard`): its warning, given on its day
+within the budget's rules, stands as the customer's warning (`WarningPolicy.warned`).
 
 The alert budget is a number of new warnings per month. At a month end the riskiest
 customers of the portfolio's current score distribution are ranked, and only those within
@@ -45,7 +47,8 @@ class WarningPolicy:
     Warned at the month end where grade >= ``warn_from`` and rank <= ``budget``; escalated at
     a later month end where the grade is worse than the warned one; resolved after
     ``resolve_after`` calm month ends in a row (grade below ``resolve_below`` or rank beyond
-    twice the budget). Scores that are not month ends change nothing.
+    twice the budget). Scores that are not month ends change nothing; a hard event's warning
+    stands as the customer's (`warned`).
 
     >>> policy = WarningPolicy(warn_from="C", resolve_below="C", resolve_after=2)
     >>> budget = 10  # ranks
@@ -68,18 +71,20 @@ class WarningPolicy:
 
     def warned(self, grade: str) -> str | None:
         """A warning given on its own day (a hard event) at ``grade`` stands as the
-        customer's warning: the month ends escalate only beyond the worse of its grade and
-        the standing one's, and resolve it as any other. Returns the grade of the warning
-        that stood before (None: it opened one).
+        customer's warning, if the grade is in the warning zone: the month ends escalate
+        only beyond the worse of its grade and the standing one's, and resolve it as any
+        other. Returns the grade of the warning that stood before (None: there was none).
 
         >>> policy = WarningPolicy(warn_from="C")
+        >>> policy.warned("B"), policy.active  # outside the zone: no warning stands
+        (None, None)
         >>> policy.warned("D"), policy.decide("D", 1, 10), policy.decide("E", 1, 10).kind
         (None, None, 'escalation')
         """
         previous = self.active
-        if previous is None or grade > previous:
-            self.active = grade
-        self.calm = 0
+        if previous is not None or grade >= self.warn_from:
+            self.active = max(grade, previous or grade)
+            self.calm = 0
         return previous
 
     def decide(self, grade: str, rank: int, budget: float,

@@ -32,7 +32,8 @@ gives ``pd`` exactly at ``H``.
 
 from __future__ import annotations
 
-import hashlib
+import bisect
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -62,7 +63,7 @@ def within(points: Sequence[tuple[int, float]], months: float) -> float:
     """P(default within ``months``) from a published term structure (``(months, pd)`` at
     ascending horizons, as `TermCurve.at_terms` gives): a constant monthly hazard within
     each span between two of its horizons (from 0 at 0), and the last span's beyond them.
-    Exactly the published PD at each of its horizons, and non-decreasing.
+    The published PD at each of its horizons (to float precision), and non-decreasing.
 
     >>> points = [(3, 0.06), (6, 0.09), (8, 0.1), (12, 0.12)]
     >>> [round(within(points, m), 4) for m in (0, 1.5, 3, 7, 8, 14)]
@@ -84,10 +85,10 @@ def terms(horizon_months: int) -> tuple[int, ...]:
 
 def _logit(p: float) -> float:
     p = min(max(p, 1e-9), 1 - 1e-9)
-    return float(np.log(p / (1 - p)))
+    return math.log(p / (1 - p))
 
 
-_CENTRE_LOGITS = np.array([_logit(p) for p in BAND_CENTRES])
+_CENTRE_LOGITS = [_logit(p) for p in BAND_CENTRES]
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,45 +106,53 @@ class TermCurve:
 
     def cumulative(self, pd: float, months: float) -> float:
         """P(default within ``months``) for a customer whose PD within the horizon is
-        ``pd``: non-decreasing in ``months``, ``pd`` (clipped to [0, 1]) at the horizon."""
+        ``pd``: non-decreasing in ``months``, ``pd`` (clipped to [0, 1]) at the horizon,
+        and 1 from the start for a PD of 1 (a customer in default)."""
         h = self.horizon_months
         p = min(max(pd, 0.0), 1.0)
-        if not self.shares or months >= h:
-            return cumulative_pd(p, h, months)
-        if months <= 0:
-            return 0.0
-        share = self._share(p)
-        whole = int(months)
-        below = share[whole - 1] if whole >= 1 else 0.0
-        above = share[whole] if whole < h else 1.0
-        return float(p * (below + (months - whole) * (above - below)))
-
-    def _share(self, pd: float) -> np.ndarray:
-        """S(pd, 1..H): the bands' shares interpolated in log-odds between their centres."""
-        shares = np.asarray(self.shares)
-        x = _logit(pd)
-        right = int(np.searchsorted(_CENTRE_LOGITS, x))
-        if right == 0:
-            return shares[0]
-        if right == len(_CENTRE_LOGITS):
-            return shares[-1]
-        lo, hi = _CENTRE_LOGITS[right - 1], _CENTRE_LOGITS[right]
-        w = (x - lo) / (hi - lo)
-        return (1 - w) * shares[right - 1] + w * shares[right]
+        if not self.shares or months >= h or p == 1.0:
+            return cumulative_pd(p, h, months) if months > 0 else 0.0
+        return self._within(p, self._share(p), months)
 
     def at_terms(self, pd: float) -> list[tuple[int, float]]:
         """``(months, P(default within months))`` at every horizon of `terms`."""
-        return [(m, self.cumulative(pd, m)) for m in terms(self.horizon_months)]
+        h = self.horizon_months
+        p = min(max(pd, 0.0), 1.0)
+        if not self.shares or p == 1.0:
+            return [(m, cumulative_pd(p, h, m)) for m in terms(h)]
+        share = self._share(p)  # once for every horizon below H
+        return [(m, self._within(p, share, m) if m < h else cumulative_pd(p, h, m))
+                for m in terms(h)]
 
-    def digest(self) -> str:
-        """A short stable digest of the curve (the same shares give the same digest)."""
-        text = repr((self.horizon_months, self.shares))
-        return hashlib.sha256(text.encode()).hexdigest()[:12]
+    @staticmethod
+    def _within(p: float, share: list[float], months: float) -> float:
+        """``p`` times the share of the horizon's defaults within ``months`` (below the
+        horizon), linear between whole months."""
+        if months <= 0:
+            return 0.0
+        whole = int(months)
+        below = share[whole - 1] if whole >= 1 else 0.0
+        above = share[whole] if whole < len(share) else 1.0
+        return p * (below + (months - whole) * (above - below))
+
+    def _share(self, pd: float) -> list[float]:
+        """S(pd, 1..H): the bands' shares interpolated in log-odds between their centres."""
+        x = _logit(pd)
+        right = bisect.bisect_left(_CENTRE_LOGITS, x)
+        if right == 0:
+            return list(self.shares[0])
+        if right == len(_CENTRE_LOGITS):
+            return list(self.shares[-1])
+        lo, hi = _CENTRE_LOGITS[right - 1], _CENTRE_LOGITS[right]
+        w = (x - lo) / (hi - lo)
+        return [(1 - w) * a + w * b
+                for a, b in zip(self.shares[right - 1], self.shares[right], strict=True)]
 
 
 class TermCounts:
-    """Defaults counted by the band of their snapshot's PD and the months from the snapshot
-    to the default (1 to the horizon): what a `TermCurve` is learned from."""
+    """Defaults counted by the band of their snapshot's PD (as the champion of the month
+    end that learns them gives it) and the months from the snapshot to the default (1 to
+    the horizon): what a `TermCurve` is learned from."""
 
     def __init__(self, horizon_months: int) -> None:
         self.horizon_months = horizon_months

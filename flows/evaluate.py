@@ -179,6 +179,9 @@ def load_alerts(warnings: list[dict[str, Any]]) -> list[m.Alert]:
 
 
 def _alert_kind(warning: dict[str, Any]) -> str:
+    """The alert kind a warning counts as: its own, or for a hard event the early warning
+    it opened or, under a standing warning, an escalation (the desk got one more alert,
+    whether or not the grade worsened)."""
     if warning["kind"] != "hard_event":
         return str(warning["kind"])
     return EARLY_KINDS[0] if warning.get("previous_grade") is None else EARLY_KINDS[1]

@@ -65,3 +65,17 @@ def test_lags_outside_the_horizon_are_not_counted() -> None:
     counts = TermCounts(HORIZON)
     counts.add(np.array([0.1, 0.1, 0.1]), np.array([0, HORIZON + 1, 200]))
     assert counts.curve() == TermCurve.constant(HORIZON)
+
+
+def test_a_customer_in_default_is_certain_at_every_horizon() -> None:
+    curve = _learned(3)
+    assert curve.shares  # a learned curve spreads any PD below 1 over the months
+    assert curve.cumulative(0.999, 1) < 0.999
+    assert [p for _, p in curve.at_terms(1.0)] == [1.0] * len(terms(HORIZON))
+    assert curve.cumulative(1.0, 0.5) == 1.0 and curve.cumulative(1.0, 0) == 0.0
+
+
+def test_the_terms_at_once_are_the_curve_at_each_horizon() -> None:
+    curve = _learned(4)
+    for pd in (0.0, 0.004, 0.07, 0.3, 0.8):
+        assert curve.at_terms(pd) == [(m, curve.cumulative(pd, m)) for m in terms(HORIZON)]

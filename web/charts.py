@@ -66,7 +66,7 @@ def term_structure(pd: float | None, horizon_months: int,
     """The bars of the latest PD's term structure, each bar's height in percent, and
     whether they are the run's own: ``published`` (the latest score's ``pd_term``) when it
     is well formed and gives ``pd`` at the horizon; otherwise the constant monthly
-    hazard that gives ``pd`` at the horizon (a run without score rows publishes none)."""
+    hazard that gives ``pd`` at the horizon (runs of earlier versions published none)."""
     if pd is None or horizon_months < 1:
         return [], False
     points = _published_term(published)

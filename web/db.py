@@ -38,6 +38,7 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.sql import ColumnElement, Select
 
 metadata = MetaData()
@@ -242,17 +243,27 @@ def connect(url: str) -> Engine:
 
 
 def _add_new_columns(engine: Engine) -> None:
-    """Add to an existing database the columns a later version defines (all nullable), so
-    a workspace keeps its accounts, cases and audit trail across an upgrade."""
-    inspector = inspect(engine)
-    with engine.begin() as connection:
-        for table in metadata.sorted_tables:
-            present = {c["name"] for c in inspector.get_columns(table.name)}
-            for column in table.columns:
-                if column.name not in present:
-                    kind = column.type.compile(engine.dialect)
-                    connection.execute(text(
-                        f'ALTER TABLE {table.name} ADD COLUMN "{column.name}" {kind}'))
+    """Add to an existing database the columns a later version defines, so a workspace
+    keeps its accounts, cases and audit trail across an upgrade. Only nullable columns can
+    be added to rows that exist; another process adding the same column at the same time
+    is no error."""
+    quote = engine.dialect.identifier_preparer
+    for table in metadata.sorted_tables:
+        present = {c["name"] for c in inspect(engine).get_columns(table.name)}
+        for column in (c for c in table.columns if c.name not in present):
+            if not column.nullable:
+                raise RuntimeError(f"cannot add the non-nullable column {table.name}."
+                                   f"{column.name} to an existing workspace database")
+            statement = (f"ALTER TABLE {quote.format_table(table)} ADD COLUMN "
+                         f"{quote.format_column(column)} "
+                         f"{column.type.compile(engine.dialect)}")
+            try:
+                with engine.begin() as connection:
+                    connection.execute(text(statement))
+            except DBAPIError:
+                added = {c["name"] for c in inspect(engine).get_columns(table.name)}
+                if column.name not in added:
+                    raise
 
 
 class Filters:
