@@ -25,7 +25,7 @@ from detectors.hard import HardEvent
 from detectors.insurance import CoverCut, DeadlineNotice
 from detectors.money import Exposure
 from detectors.policy import WarningPolicy, budget_ranks
-from detectors.records import TermPd, Warning
+from detectors.records import Warning
 from detectors.scoring import Ranks, Scored
 from detectors.snapshots import DefaultNotice, Profile
 from detectors.stage import Send
@@ -104,14 +104,16 @@ class Latest:
     country: str | None = None
     industry: str | None = None
     tier: Tier | None = None
-    term: tuple[TermPd, ...] = ()
-    """The PD's term structure, by the curve of the model that scored it."""
+    curve: TermCurve | None = None
+    """The term curve of the model that scored it: the row's ``pd_term`` (none: empty)."""
 
     def to_json(self) -> dict[str, Any]:
         e = self.exposure
         return {"customer_id": self.customer_id, "name": self.name,
                 "event_time": to_rfc3339(self.at), "pd": self.pd,
-                "pd_term": [t.model_dump() for t in self.term], "grade": self.grade,
+                "pd_term": [] if self.curve is None else [
+                    t.model_dump() for t in term_of(self.pd, self.curve)],
+                "grade": self.grade,
                 "top_reason": self.top_reason, "defaulted": self.defaulted,
                 "exposure": _amount(e.reporting),
                 "credit_limit": _amount(e.in_reporting(self.credit_limit)),
@@ -221,8 +223,7 @@ class WarningDesk:
                                reporting, profile.currency or reporting, profile.country,
                                profile.industry,
                                self.settings.tiers.tier_of(float(t.pd[slot]), uninsured),
-                               tuple(term_of(float(t.pd[slot]),
-                                             self.curves[int(t.curve[slot])]))))
+                               self.curves[int(t.curve[slot])]))
         return sorted(rows, key=lambda row: row.customer_id)
 
     def _remember(self, slot: int, customer: str, profile: Profile, exposure: Exposure,
