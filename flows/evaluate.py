@@ -434,7 +434,8 @@ def term_calibration(rows: Rows, defaults: dict[str, int | None], end: int, sinc
                     "observed_rate": round(float(np.mean(labels)), 5),
                     "constant_hazard_error": m.calibration_error(
                         m.calibration_table(labels, flat)),
-                    "constant_hazard_mean_pd": round(float(np.mean(flat)), 5)})
+                    "constant_hazard_mean_pd": round(float(np.mean(flat)), 5),
+                    "table": [band_json(b) for b in table]})
     return out
 
 

@@ -29,6 +29,8 @@ FIGURES = ("roc", "pr", "lead_time", "calibration", "alert_volume", "tradeoff")
 TABLE_KEYS = ("auc", "pr_auc", "brier", "top_decile_capture", "defaulters_warned_6m",
               "median_lead_months", "false_warnings_per_1000_customer_years")
 STYLE = {"monitor": "C0", "dpd60": "C1", "altman_z": "C2", "batch": "C3"}
+SHORT_TERM_MONTHS = 3
+"""The horizon of the term structure the calibration figure shows beside the model's own."""
 
 
 def _curves(evaluation: Evaluation) -> list[tuple[str, str, str, Assessment]]:
@@ -74,7 +76,8 @@ def _leads(ax: Axes, evaluation: Evaluation, metrics: dict[str, Any]) -> None:
 
 def _calibration(ax: Axes, evaluation: Evaluation, metrics: dict[str, Any]) -> None:
     """Observed default rate against mean predicted PD per PD band: the monitor over the
-    whole period and after its first year (with its calibration error), and the hindsight
+    whole period and after its first year (with its calibration error), its P(default
+    within 3 months) after the first year (the learned term structure), and the hindsight
     model; a point on the diagonal is a band whose PDs came true."""
     settled = metrics["calibration_after_first_year"]
     curves = [("monitor, whole period", evaluation.full["monitor"].calibration, "C0", ":"),
@@ -85,6 +88,12 @@ def _calibration(ax: Axes, evaluation: Evaluation, metrics: dict[str, Any]) -> N
     for label, bins, colour, style in curves:
         ax.plot([b.mean_pd for b in bins], [b.observed_rate for b in bins], marker="o",
                 color=colour, linestyle=style, label=label)
+    for term in metrics.get("term_calibration_after_first_year", []):
+        if term["months"] == SHORT_TERM_MONTHS and term["error"] is not None:
+            ax.plot([b["mean_pd"] for b in term["table"]],
+                    [b["observed_rate"] for b in term["table"]], marker="s", color="C4",
+                    linestyle="--", label=f"monitor within {SHORT_TERM_MONTHS} months, after "
+                                          f"the first year (error {term['error']:.3f})")
     ax.plot([0, 1], [0, 1], color="grey", linewidth=0.8)
     ax.set_xscale("symlog", linthresh=0.01)  # most PDs are small; zero rates must show
     ax.set_yscale("symlog", linthresh=0.01)
