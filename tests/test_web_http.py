@@ -259,7 +259,7 @@ def test_an_erp_outage_is_shown_without_secrets_and_retried_with_the_same_key(
     served.erp.status = 503
     try:
         bob.post(f"/proposals/{proposal['proposal_id']}/approve", data={"csrf": bob.csrf()})
-        page = wait_for(lambda: page_with(bob, case_path, "503"))
+        page = wait_for(lambda: page_with(bob, case_path, "answered HTTP 503"))
     finally:
         served.erp.status = 200
     assert "d-pending" in page and SECRETS["erp"] not in page
