@@ -106,6 +106,11 @@ class StageState:
     key: str
     stage: Stage
     inbox: Inbox
+    finished: bool = False
+    """Whether the end of input was applied and nothing came since. Bytewax calls
+    ``on_eof`` again on a state resumed from a snapshot taken after the end (a finished or
+    nearly finished run started again): its final outputs, the watchlist among them, are
+    already written, so they must not be written twice."""
 
 
 class StageLogic(StatefulBatchLogic):
@@ -120,6 +125,8 @@ class StageLogic(StatefulBatchLogic):
             key = values[0].to
             self.state = StageState(key, self.spec.build(key),
                                     Inbox(self.spec.senders(key), self.spec.redate))
+        if values:
+            self.state.finished = False
         for chunk in values:
             self.state.inbox.put(chunk)
         days, through = self.state.inbox.complete()
@@ -128,7 +135,11 @@ class StageLogic(StatefulBatchLogic):
     def on_eof(self) -> tuple[list[Any], bool]:
         if self.state is None:
             return [], self.DISCARD
-        return self._run(self.state.inbox.rest(), ENDED, final=True), self.RETAIN
+        if self.state.finished:
+            return [], self.RETAIN
+        outputs = self._run(self.state.inbox.rest(), ENDED, final=True)
+        self.state.finished = True
+        return outputs, self.RETAIN
 
     def snapshot(self) -> StageState | None:
         # Bytewax keeps snapshots only with recovery on; then they must not change later.

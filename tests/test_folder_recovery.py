@@ -66,6 +66,18 @@ def test_killed_twice_and_resumed_equals_uninterrupted(
         assert (tmp_path / "killed" / name).read_bytes() == (whole / name).read_bytes(), name
 
 
+def test_a_finished_run_started_again_writes_nothing_twice(
+        uninterrupted: tuple[Path, Path], tmp_path: Path) -> None:
+    """Started again with its recovery directory, a finished run resumes from its last
+    snapshot, taken after the end of input: bytewax ends every step again, and the final
+    outputs (the watchlist) must not be written a second time."""
+    feeds, whole = uninterrupted
+    for _ in range(2):
+        assert run(feeds, tmp_path / "again", tmp_path / "rec").wait(timeout=300) == 0
+    for name in OUTPUTS:
+        assert (tmp_path / "again" / name).read_bytes() == (whole / name).read_bytes(), name
+
+
 def test_a_recovery_directory_of_another_version_is_refused(tmp_path: Path) -> None:
     directory = prepare_recovery(tmp_path / "rec", 1, 1)
     mark = directory / RECOVERY_VERSION
