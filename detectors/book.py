@@ -469,15 +469,13 @@ class CustomerBook:
         within = next(m for m in range(before - self.settings.horizon_months - 1, before + 1)
                       if add_months(month_start(m), self.settings.horizon_months) >= at)
         labels = self.pending.defaulted(slot, before, within)
-        # A positive snapshot of month m saw the default come within before - m months.
-        lag = np.where(labels.y == 1, before - labels.months, 0)
         known = known_at // DAY  # the day it becomes known: earlier days may be complete
         overdue = tuple(item[0] for item in self.ledgers.overdue_items(slot, known))
         notice = DefaultNotice(self.ids[slot], slot, at, kind, evidence, self.profiles[slot],
                                self._exposure(slot, known), overdue)
         out: list[Any] = [Send(self.name, known, notice)]
         if len(labels.slots):
-            out.append(Send(LEARNER, known, self._labels(labels, known_at, lag)))
+            out.append(Send(LEARNER, known, self._labels(labels, known_at)))
         return out
 
     # -- snapshots --------------------------------------------------------------------------
@@ -496,8 +494,7 @@ class CustomerBook:
         self.trajectory.month_end(slots, X)
         resolved = self.pending.month_end(slots, month, X)
         if len(resolved.slots):
-            out.append(Send(LEARNER, last_day, self._labels(
-                resolved, month_start, np.zeros(len(resolved.y), dtype=np.uint8))))
+            out.append(Send(LEARNER, last_day, self._labels(resolved, month_start)))
         if len(slots):
             at = np.full(len(slots), month_start, dtype=np.int64)
             out.append(Send(self.name, last_day, self._rows(slots, at, X, day, month_end=True)))
@@ -564,11 +561,10 @@ class CustomerBook:
         rates = {c: self._rate(c, day) for c in set(currencies)}
         return np.array([rates[c] for c in currencies], dtype=np.float64)
 
-    def _labels(self, resolved: Resolved, known_at: int, lag: np.ndarray) -> Labels:
+    def _labels(self, resolved: Resolved, known_at: int) -> Labels:
         at = np.array([month_start(m) for m in resolved.months.tolist()], dtype=np.int64)
         return Labels(resolved.X, resolved.y, at, np.full(len(at), known_at, dtype=np.int64),
-                      [self.ids[s] for s in resolved.slots.tolist()],
-                      np.asarray(lag, dtype=np.uint8))
+                      [self.ids[s] for s in resolved.slots.tolist()], resolved.lag)
 
 
 def _shared(text: str | None) -> str | None:

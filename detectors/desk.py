@@ -266,11 +266,17 @@ class WarningDesk:
         zone = known and grade >= self.warn_from and 0 < rank <= budget
         if settings.hard_events_within_budget and not (standing or zone):
             return []
-        if policy is None:
-            policy = self.policies[notice.customer_id] = WarningPolicy(
-                settings.warn_from, settings.resolve_below, settings.resolve_after)
-        previous = policy.warned(GRADES[grade])
+        previous = self._policy(notice.customer_id).warned(GRADES[grade])
         return [self._latest_scored(from_hard_event, notice, previous_grade=previous)]
+
+    def _policy(self, customer: str) -> WarningPolicy:
+        """The customer's warning policy, started when first asked."""
+        policy = self.policies.get(customer)
+        if policy is None:
+            s = self.settings
+            policy = self.policies[customer] = WarningPolicy(s.warn_from, s.resolve_below,
+                                                             s.resolve_after)
+        return policy
 
     def _latest_scored(self, build: Callable[..., Warning],
                        notice: HardEvent | DeadlineNotice | CoverCut,
@@ -340,11 +346,7 @@ class WarningDesk:
                 out.append(self._row(scored, i, rank, size))
             if not asked[i]:
                 continue
-            policy = self.policies.get(customer)
-            if policy is None:
-                policy = self.policies[customer] = WarningPolicy(
-                    settings.warn_from, settings.resolve_below, settings.resolve_after)
-            decision = policy.decide(GRADES[grade], rank, budget)
+            decision = self._policy(customer).decide(GRADES[grade], rank, budget)
             if decision is not None:
                 out.append(from_decision(
                     customer_id=customer, at=int(s.at[i]), decision=decision, grade=grade,

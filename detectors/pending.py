@@ -21,12 +21,14 @@ EMPTY = -1
 
 @dataclass(frozen=True, slots=True)
 class Resolved:
-    """Labelled month-end snapshots: slot, snapshot month and label, features."""
+    """Labelled month-end snapshots: slot, snapshot month and label, features, and for a
+    positive the months from the snapshot to the default (0 for a negative)."""
 
     slots: np.ndarray
     months: np.ndarray
     y: np.ndarray
     X: np.ndarray
+    lag: np.ndarray
 
 
 class PendingLabels:
@@ -64,7 +66,8 @@ class PendingLabels:
         held = self.t.pend_month[: self.t.size, position]
         due = np.flatnonzero(held == month - self.ring)
         resolved = Resolved(due, held[due].copy(), np.zeros(len(due), dtype=np.uint8),
-                            self.t.pend_x[due, position].astype(np.float32))
+                            self.t.pend_x[due, position].astype(np.float32),
+                            np.zeros(len(due), dtype=np.uint8))
         self.t.pend_month[due, position] = EMPTY
         self.t.pend_month[slots, position] = month
         self.t.pend_x[slots, position] = X
@@ -74,13 +77,17 @@ class PendingLabels:
         """A customer defaulted: every snapshot it holds from before ``before_month`` gets
         its label: positive from month ``within_from`` on (the default fell within their
         horizon), negative before (their horizon passed first; the month end that would
-        have said so had not come yet). Later snapshots are dropped: a snapshot at or after
-        a default has no label."""
+        have said so had not come yet). ``before_month`` is the first month starting at or
+        after the default, so a positive snapshot of month m saw it come within
+        ``before_month - m`` months. Later snapshots are dropped: a snapshot at or after a
+        default has no label."""
         months = self.t.pend_month[slot]
         keep = np.flatnonzero((months != EMPTY) & (months < before_month))
         keep = keep[np.argsort(months[keep], kind="stable")]
-        resolved = Resolved(np.full(len(keep), slot), months[keep].copy(),
-                            (months[keep] >= within_from).astype(np.uint8),
-                            self.t.pend_x[slot, keep].astype(np.float32))
+        held = months[keep].copy()
+        y = (held >= within_from).astype(np.uint8)
+        resolved = Resolved(np.full(len(keep), slot), held, y,
+                            self.t.pend_x[slot, keep].astype(np.float32),
+                            np.where(y == 1, before_month - held, 0).astype(np.uint8))
         self.t.pend_month[slot] = EMPTY
         return resolved

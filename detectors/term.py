@@ -108,28 +108,27 @@ class TermCurve:
         """P(default within ``months``) for a customer whose PD within the horizon is
         ``pd``: non-decreasing in ``months``, ``pd`` (clipped to [0, 1]) at the horizon,
         and 1 from the start for a PD of 1 (a customer in default)."""
-        h = self.horizon_months
         p = min(max(pd, 0.0), 1.0)
-        if not self.shares or months >= h or p == 1.0:
-            return cumulative_pd(p, h, months) if months > 0 else 0.0
-        return self._within(p, self._share(p), months)
+        return self._cumulative(p, self._share_of(p), months)
 
     def at_terms(self, pd: float) -> list[tuple[int, float]]:
         """``(months, P(default within months))`` at every horizon of `terms`."""
-        h = self.horizon_months
         p = min(max(pd, 0.0), 1.0)
-        if not self.shares or p == 1.0:
-            return [(m, cumulative_pd(p, h, m)) for m in terms(h)]
-        share = self._share(p)  # once for every horizon below H
-        return [(m, self._within(p, share, m) if m < h else cumulative_pd(p, h, m))
-                for m in terms(h)]
+        share = self._share_of(p)  # once for every horizon
+        return [(m, self._cumulative(p, share, m)) for m in terms(self.horizon_months)]
 
-    @staticmethod
-    def _within(p: float, share: list[float], months: float) -> float:
-        """``p`` times the share of the horizon's defaults within ``months`` (below the
-        horizon), linear between whole months."""
+    def _share_of(self, p: float) -> list[float] | None:
+        """S(p, 1..H), or None where the constant hazard holds: nothing learned yet, or a
+        PD of 1."""
+        return None if not self.shares or p == 1.0 else self._share(p)
+
+    def _cumulative(self, p: float, share: list[float] | None, months: float) -> float:
+        """``p`` times the share of the horizon's defaults within ``months`` (linear between
+        whole months); the constant hazard beyond the horizon or without a share."""
         if months <= 0:
             return 0.0
+        if share is None or months >= self.horizon_months:
+            return cumulative_pd(p, self.horizon_months, months)
         whole = int(months)
         below = share[whole - 1] if whole >= 1 else 0.0
         above = share[whole] if whole < len(share) else 1.0

@@ -425,17 +425,12 @@ def term_calibration(rows: Rows, defaults: dict[str, int | None], end: int, sinc
             continue
         labels = [m.horizon_label(rows.times[i], defaults.get(rows.customers[i]), months)
                   for i in index]
-        learned = [pds[i] for i in index]
-        flat = [cumulative_pd(rows.pds[i], horizon_months, months) for i in index]
-        table = m.calibration_table(labels, learned)
-        out.append({"months": months, "rows": len(index),
-                    "error": m.calibration_error(table),
-                    "mean_pd": round(float(np.mean(learned)), 5),
-                    "observed_rate": round(float(np.mean(labels)), 5),
-                    "constant_hazard_error": m.calibration_error(
-                        m.calibration_table(labels, flat)),
-                    "constant_hazard_mean_pd": round(float(np.mean(flat)), 5),
-                    "table": [band_json(b) for b in table]})
+        flat = m.calibration_table(
+            labels, [cumulative_pd(rows.pds[i], horizon_months, months) for i in index])
+        out.append({"months": months,
+                    **calibration_summary(m.calibration_table(labels, [pds[i] for i in index])),
+                    "constant_hazard_error": m.calibration_error(flat),
+                    "constant_hazard_mean_pd": calibration_summary(flat)["mean_pd"]})
     return out
 
 
@@ -491,16 +486,24 @@ def settled_calibration(evaluation: Evaluation) -> dict[str, Any]:
     """The monitor's calibration after its first year: the error, the mean PD against the
     observed rate, the bands of enough rows outside the bounds, and the table."""
     table = evaluation.settled
-    rows = sum(b.rows for b in table)
     return {
         "from": to_rfc3339(evaluation.settled_from),
+        **calibration_summary(table),
+        "band_bounds": {"min_rows": m.BAND_MIN_ROWS, "ratio": list(m.BAND_RATIO)},
+        "bands_off": [band_json(b) for b in m.bands_off(table)],
+    }
+
+
+def calibration_summary(table: list[m.CalibrationBin]) -> dict[str, Any]:
+    """A calibration table as metrics.json gives it: its rows, error, mean PD against the
+    observed rate, and the bands."""
+    rows = sum(b.rows for b in table)
+    return {
         "rows": rows,
         "error": m.calibration_error(table),
         "mean_pd": round(sum(b.rows * b.mean_pd for b in table) / rows, 5) if rows else None,
         "observed_rate": (round(sum(b.rows * b.observed_rate for b in table) / rows, 5)
                           if rows else None),
-        "band_bounds": {"min_rows": m.BAND_MIN_ROWS, "ratio": list(m.BAND_RATIO)},
-        "bands_off": [band_json(b) for b in m.bands_off(table)],
         "table": [band_json(b) for b in table],
     }
 

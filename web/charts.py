@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from detectors.clock import parse_time
-from detectors.term import cumulative_pd, terms
+from detectors.term import TermCurve
 
 WIDTH, HEIGHT, PAD = 640, 200, 32
 
@@ -72,7 +72,7 @@ def term_structure(pd: float | None, horizon_months: int,
     points = _published_term(published)
     learned = points is not None and points.get(horizon_months) == pd
     if not learned:
-        points = {m: cumulative_pd(pd, horizon_months, m) for m in terms(horizon_months)}
+        points = dict(TermCurve.constant(horizon_months).at_terms(pd))
     return [{"month": m, "pd": p, "height": round(100 * p, 1)}
             for m, p in sorted(points.items())], learned
 

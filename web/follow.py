@@ -162,7 +162,7 @@ class Follower:
                                 "grade": s["grade"]})
             reasons = s.get("reasons") or []
             row = {"customer_id": s["customer_id"], "pd": s["pd"],
-                   "pd_term": json.dumps(s["pd_term"]) if s.get("pd_term") else None,
+                   "pd_term": _term_json(s),
                    "grade": s["grade"], "rank": s.get("rank"),
                    "scored_at": at, "top_reason": reasons[0]["code"] if reasons else None,
                    "utilisation": (s.get("features") or {}).get("utilisation")}
@@ -183,12 +183,18 @@ class Follower:
         for line in lines:
             w = json.loads(line)
             rows.append({"customer_id": w["customer_id"], "pd": w["pd"],
-                         "pd_term": json.dumps(w["pd_term"]) if w.get("pd_term") else None,
+                         "pd_term": _term_json(w),
                          "grade": w["grade"], "scored_at": normal_time(w["event_time"]),
                          "top_reason": w.get("top_reason"), "defaulted": bool(w["defaulted"]),
                          **{k: w[k] for k in ("exposure", "credit_limit", "insured_limit")
                             if k in w}})
         _newer(self.store, connection, rows, "scored_at")
+
+
+def _term_json(record: dict[str, Any]) -> str | None:
+    """A score's or watchlist row's published term structure as the customers table keeps
+    it (None when it has none)."""
+    return json.dumps(record["pd_term"]) if record.get("pd_term") else None
 
 
 def _times(amount: float | None, rate: float | None) -> float | None:
