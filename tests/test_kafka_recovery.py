@@ -106,7 +106,9 @@ def test_sigkill_at_random_points_then_a_restart_gives_the_uninterrupted_outputs
         child = _start(job, log)
         if len(kills) < KILLS:
             _wait_for_source(child, log, started)
-            at = rng.uniform(0.0, 1.5)  # an uninterrupted run reads for about 2 s
+            # an uninterrupted run reads for about 2 s; the last kill comes after a snapshot
+            # or two (every 0.3 s), so that a restart has one to resume from
+            at = rng.uniform(0.6 if len(kills) == KILLS - 1 else 0.0, 1.5)
             try:
                 code = child.wait(timeout=at)
             except subprocess.TimeoutExpired:
