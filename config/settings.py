@@ -117,6 +117,10 @@ class PolicySettings(BaseModel):
     """Calm month ends in a row that resolve a warning. ``resolve_after_snapshots``, the old
     name (which counted every snapshot, so a warning could resolve within days), is read as
     this."""
+    escalation_alerts: bool = True
+    """Alert again (an ``escalation``) when a warned customer's grade worsens at a month end;
+    False: one alert per warning, the worse grade shown on the watchlist. Escalations are
+    alerts a desk must read, so they count as warnings in `creditradar evaluate`."""
     refer_from_grade: Literal["A", "B", "C", "D", "E"] = "D"
     """The pre-sale check (`creditradar check`) refers an order of a customer graded this or
     worse to an analyst."""

@@ -70,6 +70,7 @@ class DeskSettings:
     breach_tolerance: float = 0.1
     tiers: TierRules = TierRules()
     hard_events_within_budget: bool = True
+    escalate: bool = True
 
     @classmethod
     def from_settings(cls, settings: Any) -> DeskSettings:
@@ -80,7 +81,7 @@ class DeskSettings:
                    p.limit_breach_tolerance,
                    TierRules(tuple(Tier(t.name, t.min_expected_loss, t.review_days)
                                    for t in p.tiers)),
-                   p.hard_event_warnings == "within_budget")
+                   p.hard_event_warnings == "within_budget", p.escalation_alerts)
 
 
 @dataclass(frozen=True, slots=True)
@@ -275,7 +276,7 @@ class WarningDesk:
         if policy is None:
             s = self.settings
             policy = self.policies[customer] = WarningPolicy(s.warn_from, s.resolve_below,
-                                                             s.resolve_after)
+                                                             s.resolve_after, s.escalate)
         return policy
 
     def _latest_scored(self, build: Callable[..., Warning],

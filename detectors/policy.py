@@ -45,7 +45,8 @@ class WarningPolicy:
     and ranks (1 is the riskiest of ``size`` customers).
 
     Warned at the month end where grade >= ``warn_from`` and rank <= ``budget``; escalated at
-    a later month end where the grade is worse than the warned one; resolved after
+    a later month end where the grade is worse than the warned one (with ``escalate`` off,
+    the warning takes the worse grade without a new alert); resolved after
     ``resolve_after`` calm month ends in a row (grade below ``resolve_below`` or rank beyond
     twice the budget). Scores that are not month ends change nothing; a hard event's warning
     stands as the customer's (`warned`).
@@ -65,6 +66,9 @@ class WarningPolicy:
     resolve_below: str = "C"
     resolve_after: int = 3
     """Calm month ends in a row that resolve a warning."""
+    escalate: bool = True
+    """Alert when a warned customer's grade worsens; off, a warning is one alert, and the
+    worse grade shows on the watchlist and in the warning's resolution."""
     active: str | None = None
     """The grade of the standing warning; None when there is none."""
     calm: int = 0
@@ -102,7 +106,7 @@ class WarningPolicy:
             self.calm = 0
             if grade > self.active:
                 previous, self.active = self.active, grade
-                return Decision("escalation", previous)
+                return Decision("escalation", previous) if self.escalate else None
             return None
         self.calm += 1
         if self.calm >= self.resolve_after:

@@ -23,6 +23,9 @@ scores and warnings and the portfolio's outcomes, and measures. Definitions:
   defaulters whose first month-end row lies 6 or more months before their default (only
   they could have been warned that early), the share whose first lasting warning came 6 or
   more calendar months ahead; **median_lead_months** over the warned ones among them.
+  **defaulters_warned_6m_until_default**: the stricter share whose warning standing at the
+  default began 6 or more months ahead (a warning resolved before the default, however long
+  it stood, does not count; a rule's warning never resolves, so for a rule both agree).
 - **false_warnings_per_1000_customer_years**: warnings (early_warning and escalation) to
   customers who did not default within 12 months of the warning, per 1,000 customer-years
   (month-end rows / 12). Only warnings whose 12 months end inside the period are judged,
@@ -40,13 +43,16 @@ scores and warnings and the portfolio's outcomes, and measures. Definitions:
   standing when the half began counts as issued then).
 - **at_rule_false_warnings**: per rule, the monitor's defaulters_warned_6m at the rule's
   own false-warning rate, read off the budget trade-off (linear between budgets; null
-  beyond them), beside the rule's, and their ratio.
+  beyond them), beside the rule's, and their ratio; under ``held``, the same read off each
+  curve of ``held_tradeoff``.
 - **budget_tradeoff**: the warning policy (`detectors.policy.WarningPolicy`) replayed over
   the month-end rows with other alert budgets, ranks taken within each month's rows; each
   budget's new warnings per month per 1,000 customers, defaulters_warned_6m,
   median_lead_months, false warnings and precision_12m (the share of judged warnings
   followed by a default within 12 months), over the whole period. The policy decides only at
   month ends, so the replay at the configured budget comes close to the run's own warnings.
+- **held_tradeoff**: the same trade-off for warnings held longer (`flows.tradeoff.HELD_SHAPES`:
+  resolved after 6 calm month ends; after 12, one alert per warning, no escalations).
 """
 
 from __future__ import annotations
@@ -57,7 +63,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from sklearn.ensemble import HistGradientBoostingClassifier
@@ -67,6 +73,9 @@ from detectors.clock import add_months, parse_time, to_rfc3339, to_seconds
 from detectors.term import cumulative_pd
 from flows import metrics as m
 from flows.run import EARLY_KINDS, SCORES, WARNINGS, read_jsonl, run_folder
+
+if TYPE_CHECKING:
+    from flows.tradeoff import Shape
 
 METRICS = "metrics.json"
 RUN_DIR = "run"
@@ -274,6 +283,9 @@ class Caught:
     """What a warner's alerts caught and cost over some rows (see `caught`)."""
 
     leads: m.LeadStats
+    standing: m.LeadStats
+    """The same, counting only the warning still standing at the default
+    (`flows.metrics.standing_warnings`)."""
     warnings: list[tuple[str, int]]
     """(customer, time) of every early warning and escalation."""
     false: m.FalseWarnings
@@ -288,11 +300,12 @@ def caught(rows: Rows, index: Sequence[int], alerts: list[m.Alert],
     for i in index:
         first_seen.setdefault(rows.customers[i], rows.times[i])
     leads = m.lead_stats(m.first_lasting_warnings(alerts, defaults), defaults, first_seen)
+    standing = m.lead_stats(m.standing_warnings(alerts, defaults), defaults, first_seen)
     warnings = [(a.customer_id, a.at) for a in alerts if a.kind in EARLY_KINDS]
     judged_months = sum(1 for i in index if add_months(rows.times[i], m.FALSE_WINDOW_MONTHS)
                         <= end)
     false = m.false_warnings(warnings, defaults, judged_months, judged_until=end)
-    return Caught(leads, warnings, false)
+    return Caught(leads, standing, warnings, false)
 
 
 def assess(rows: Rows, index: Sequence[int], labels: list[int | None], warner: Warner,
@@ -313,6 +326,7 @@ def assess(rows: Rows, index: Sequence[int], labels: list[int | None], warner: W
         "calibration": [band_json(b) for b in calibration],
         "calibration_error": m.calibration_error(calibration),
         "defaulters_warned_6m": round_or_none(leads.warned_6m_share),
+        "defaulters_warned_6m_until_default": round_or_none(found.standing.warned_6m_share),
         "median_lead_months": round_or_none(leads.median_lead_months, 2),
         "false_warnings_per_1000_customer_years": round_or_none(false.per_1000_customer_years, 1),
         "top_decile_capture": round_or_none(m.top_share_capture(months, ys, scores, TOP_DECILE)),
@@ -353,7 +367,9 @@ class Evaluation:
     defaulters: int
     customer_months: int = 0
     new_warnings: int = 0
-    tradeoff: list[dict[str, Any]] = field(default_factory=list)
+    tradeoffs: list[tuple[Shape, list[dict[str, Any]]]] = field(default_factory=list)
+    """Per shape of the policy (`flows.tradeoff.Shape`), the configured one first, its
+    budget trade-off."""
     settled_from: int = 0
     settled: list[m.CalibrationBin] = field(default_factory=list)
     """The monitor's calibration over the labelled rows from ``settled_from``, a year after
@@ -364,7 +380,7 @@ class Evaluation:
 
 def evaluate_run(settings: Settings, run: Path, outcomes: Path) -> Evaluation:
     """Assess a finished run (``run`` holds its scores.jsonl and warnings.jsonl)."""
-    from flows.tradeoff import budget_tradeoff  # it builds on this module's assessment
+    from flows.tradeoff import policy_tradeoffs  # it builds on this module's assessment
 
     defaults = load_defaults(outcomes)
     rows = load_rows(run / SCORES, defaults)
@@ -404,7 +420,7 @@ def evaluate_run(settings: Settings, run: Path, outcomes: Path) -> Evaluation:
         defaulters=sum(1 for c in seen if defaults.get(c) is not None),
         customer_months=len(rows.times),
         new_warnings=sum(1 for a in alerts if a.kind == EARLY_KINDS[0]),
-        tradeoff=budget_tradeoff(rows, settings, defaults, end),
+        tradeoffs=policy_tradeoffs(rows, settings, defaults, end),
         settled_from=settled_from,
         settled=m.calibration_table([labels[i] for i in settled], [rows.pds[i] for i in settled]),
         settled_terms=term_calibration(rows, defaults, end, settled_from, horizon),
@@ -442,6 +458,14 @@ def metrics_json(evaluation: Evaluation, settings: Settings) -> dict[str, Any]:
     full, half = evaluation.full, evaluation.second_half
     monitor = full["monitor"]
     months = max(1, evaluation.months)
+    (_, tradeoff), *held = evaluation.tradeoffs
+    rules = {name: full[name].metrics for name in ("dpd60", "altman_z")}
+    at_rule = at_rule_rates(tradeoff, rules)
+    for shape, lines in held:
+        for name, reading in at_rule_rates(lines, rules).items():
+            at_rule[name].setdefault("held", []).append(
+                {**shape.as_json(), "monitor_warned_6m": reading["monitor_warned_6m"],
+                 "ratio": reading["ratio"]})
     return {
         **monitor.metrics,
         "baselines": {
@@ -456,15 +480,16 @@ def metrics_json(evaluation: Evaluation, settings: Settings) -> dict[str, Any]:
             "budget": settings.policy.budget,
             "warn_from_grade": settings.policy.warn_from_grade,
             "resolve_after_months": settings.policy.resolve_after_months,
+            "escalation_alerts": settings.policy.escalation_alerts,
             "warnings": monitor.metrics["counts"]["warnings"],
             "warnings_per_month": round(monitor.metrics["counts"]["warnings"] / months, 1),
             "new_warnings_per_month": round(evaluation.new_warnings / months, 1),
             "new_warnings_per_month_per_1000": round(
                 1000 * evaluation.new_warnings / max(1, evaluation.customer_months), 2),
         },
-        "budget_tradeoff": evaluation.tradeoff,
-        "at_rule_false_warnings": at_rule_rates(
-            evaluation.tradeoff, {name: full[name].metrics for name in ("dpd60", "altman_z")}),
+        "budget_tradeoff": tradeoff,
+        "held_tradeoff": [{**shape.as_json(), "lines": lines} for shape, lines in held],
+        "at_rule_false_warnings": at_rule,
         "calibration_after_first_year": settled_calibration(evaluation),
         "term_calibration_after_first_year": evaluation.settled_terms,
         "definitions": {

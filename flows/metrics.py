@@ -10,7 +10,8 @@ months", "6 or more months ahead") use `add_months`, so they mean calendar month
   each month's rows (ties share their slots fractionally, so binary rules are not helped or
   hurt by an arbitrary tie order).
 - Warnings: `window_alerts` restricts a warning history to a period; `first_lasting_warnings`
-  finds each customer's first warning not resolved within `LASTING_MONTHS`; `lead_stats`
+  finds each customer's first warning not resolved within `LASTING_MONTHS`, and
+  `standing_warnings` when the warning still standing at the default began; `lead_stats`
   and `false_warnings` turn them into lead times and false-alarm rates.
 
 A metric that cannot be computed (no positives, no eligible defaulter) is ``None``.
@@ -265,6 +266,31 @@ def first_lasting_warnings(alerts: Iterable[Alert], defaults: Mapping[str, int |
                 first[customer] = alert.at
                 break
     return first
+
+
+def standing_warnings(alerts: Iterable[Alert], defaults: Mapping[str, int | None],
+                      ) -> dict[str, int]:
+    """Per defaulter warned when it defaulted, when that warning began: its first early
+    warning or escalation after the last ``resolved`` before the default. A stricter
+    reading than `first_lasting_warnings`: a warning resolved before the default, however
+    long it stood, does not count.
+
+    >>> at = [Alert("a", 10, "early_warning"), Alert("a", 20, RESOLVED),
+    ...       Alert("a", 30, "early_warning"), Alert("a", 40, "escalation"),
+    ...       Alert("b", 10, "early_warning"), Alert("b", 20, RESOLVED)]
+    >>> standing_warnings(at, {"a": 50, "b": 50})
+    {'a': 30}
+    """
+    standing: dict[str, int] = {}
+    for alert in sorted(alerts, key=lambda a: (a.customer_id, a.at)):
+        default = defaults.get(alert.customer_id)
+        if default is None or alert.at >= default:
+            continue
+        if alert.kind == RESOLVED:
+            standing.pop(alert.customer_id, None)
+        else:
+            standing.setdefault(alert.customer_id, alert.at)
+    return standing
 
 
 def lead_stats(first_warned: Mapping[str, int], defaults: Mapping[str, int | None],

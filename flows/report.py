@@ -27,7 +27,8 @@ if TYPE_CHECKING:
 REPORT = "report.html"
 FIGURES = ("roc", "pr", "lead_time", "calibration", "alert_volume", "tradeoff")
 TABLE_KEYS = ("auc", "pr_auc", "brier", "top_decile_capture", "defaulters_warned_6m",
-              "median_lead_months", "false_warnings_per_1000_customer_years")
+              "defaulters_warned_6m_until_default", "median_lead_months",
+              "false_warnings_per_1000_customer_years")
 STYLE = {"monitor": "C0", "dpd60": "C1", "altman_z": "C2", "batch": "C3"}
 SHORT_TERM_MONTHS = 3
 """The horizon of the term structure the calibration figure shows beside the model's own."""
@@ -112,13 +113,18 @@ def _volume(ax: Axes, evaluation: Evaluation, metrics: dict[str, Any]) -> None:
 
 
 def _tradeoff_curve(ax: Axes, evaluation: Evaluation, metrics: dict[str, Any]) -> None:
-    """The monitor's curve over the alert budgets `flows.tradeoff` replayed, the configured
-    budget marked, and each baseline's single operating point on the same axes."""
+    """The monitor's curves over the alert budgets `flows.tradeoff` replayed (the configured
+    policy, and warnings held longer, dashed), the configured budget marked, and each
+    baseline's single operating point on the same axes."""
+    curves = [("monitor, by alert budget", "-", metrics["budget_tradeoff"])] + [
+        (f"monitor, {_held(shape)}", "--", shape["lines"]) for shape in metrics["held_tradeoff"]]
+    for (label, style, curve), shade in zip(curves, (1.0, 0.7, 0.45), strict=False):
+        drawn = [line for line in curve if line["defaulters_warned_6m"] is not None]
+        ax.plot([line["false_warnings_per_1000_customer_years"] for line in drawn],
+                [line["defaulters_warned_6m"] for line in drawn], color=STYLE["monitor"],
+                alpha=shade, linestyle=style, marker=".", label=label)
     lines = [line for line in metrics["budget_tradeoff"]
              if line["defaulters_warned_6m"] is not None]
-    ax.plot([line["false_warnings_per_1000_customer_years"] for line in lines],
-            [line["defaulters_warned_6m"] for line in lines], color=STYLE["monitor"],
-            marker=".", label="monitor, by alert budget")
     for line in lines:
         if line["configured"]:
             ax.plot(line["false_warnings_per_1000_customer_years"],
@@ -132,6 +138,11 @@ def _tradeoff_curve(ax: Axes, evaluation: Evaluation, metrics: dict[str, Any]) -
     ax.set(xlabel="false warnings per 1,000 customer-years",
            ylabel="defaulters warned 6+ months ahead", ylim=(0, 1),
            title="Trade-off: early warnings against false alarms")
+
+
+def _held(shape: dict[str, Any]) -> str:
+    alerts = "" if shape["escalation_alerts"] else ", one alert each"
+    return f"held {shape['resolve_after_months']} calm months{alerts}"
 
 
 def _budget(metrics: dict[str, Any]) -> str:
@@ -190,8 +201,9 @@ def _table(columns: dict[str, dict[str, Any]]) -> str:
 
 
 TRADEOFF_KEYS = ("budget_per_1000", "budget", "new_warnings_per_month_per_1000",
-                 "defaulters_warned_6m", "median_lead_months",
-                 "false_warnings_per_1000_customer_years", "precision_12m", "warnings")
+                 "defaulters_warned_6m", "defaulters_warned_6m_until_default",
+                 "median_lead_months", "false_warnings_per_1000_customer_years",
+                 "precision_12m", "warnings")
 
 
 def _tradeoff(lines: list[dict[str, Any]]) -> str:
@@ -235,6 +247,8 @@ figure{{display:inline-block;margin:.5em}}pre{{white-space:pre-wrap;background:#
 {_table(half)}
 <h2>Alert budget trade-off (whole period, policy replayed on month-end rows)</h2>
 {_tradeoff(metrics['budget_tradeoff'])}
+{"".join(f"<h3>Warnings {_held(shape)}</h3>{_tradeoff(shape['lines'])}"
+         for shape in metrics['held_tradeoff'])}
 <h2>Figures</h2>{images}
 <h2>Definitions</h2><pre>{html.escape(evaluate.__doc__ or "")}</pre>
 </body></html>

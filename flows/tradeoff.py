@@ -1,5 +1,6 @@
 """The alert-budget trade-off of `flows.evaluate`: the warning policy replayed over a run's
-month-end rows with other budgets, to show what each would have cost and caught.
+month-end rows with other budgets, to show what each would have cost and caught; and the
+same for warnings held longer (`HELD_SHAPES`), the other setting a desk chooses.
 
 The policy (`detectors.policy.WarningPolicy`) decides only at month ends, from the grade and
 the rank, so replaying it over the month-end rows gives (up to the ranks, which the replay
@@ -21,16 +22,44 @@ from flows import metrics as m
 from flows.evaluate import Rows, caught, month_ranks, round_or_none
 from flows.run import EARLY_KINDS
 
-__all__ = ["TRADEOFF_BUDGETS", "policy_alerts", "budget_tradeoff", "at_rule_rates"]
+__all__ = ["TRADEOFF_BUDGETS", "HELD_SHAPES", "Shape", "policy_alerts", "policy_tradeoffs",
+           "at_rule_rates"]
 
-TRADEOFF_BUDGETS = (2.5, 5.0, 10.0, 20.0, 30.0, 50.0, 80.0)
+TRADEOFF_BUDGETS = (2.5, 5.0, 10.0, 20.0, 30.0, 50.0, 80.0, 120.0)
 """Alert budgets (new warnings per month per 1,000 customers) of the trade-off table."""
 
 
+@dataclass(frozen=True)
+class Shape:
+    """How the policy holds and repeats a warning: besides the budget, what a desk sets
+    (``policy.resolve_after_months`` and ``policy.escalation_alerts``)."""
+
+    resolve_after_months: int
+    escalation_alerts: bool
+
+    @classmethod
+    def configured(cls, settings: Settings) -> Shape:
+        p = settings.policy
+        return cls(p.resolve_after_months, p.escalation_alerts)
+
+    def as_json(self) -> dict[str, Any]:
+        return {"resolve_after_months": self.resolve_after_months,
+                "escalation_alerts": self.escalation_alerts}
+
+
+HELD_SHAPES = (Shape(6, True), Shape(12, False))
+"""The shapes the trade-off replays besides the configured one: warnings held 6 calm month
+ends, and held 12 as a single alert each (the way a rule warns: once, and for long). A
+warning that stands longer is re-issued less often, so it costs fewer false warnings and is
+more often standing 6 months before a default."""
+
+
 def policy_alerts(rows: Rows, settings: Settings, budget_per_1000: float,
-                  budget: int | None = None) -> list[m.Alert]:
-    """The warning policy replayed over the month-end rows with the given alert budget."""
-    return _replay(rows, settings, _Ranked.of(rows, settings), budget_per_1000, budget)
+                  budget: int | None = None, shape: Shape | None = None) -> list[m.Alert]:
+    """The warning policy replayed over the month-end rows with the given alert budget (and
+    the configured shape unless given)."""
+    return _replay(rows, settings, _Ranked.of(rows, settings), budget_per_1000, budget,
+                   shape or Shape.configured(settings))
 
 
 @dataclass(frozen=True)
@@ -50,7 +79,7 @@ class _Ranked:
 
 
 def _replay(rows: Rows, settings: Settings, ranked: _Ranked, budget_per_1000: float,
-            budget: int | None) -> list[m.Alert]:
+            budget: int | None, shape: Shape) -> list[m.Alert]:
     p = settings.policy
     policies: dict[str, WarningPolicy] = {}
     alerts: list[m.Alert] = []
@@ -58,7 +87,8 @@ def _replay(rows: Rows, settings: Settings, ranked: _Ranked, budget_per_1000: fl
         policy = policies.get(customer)
         if policy is None:
             policy = policies[customer] = WarningPolicy(
-                p.warn_from_grade, p.resolve_below_grade, p.resolve_after_months)
+                p.warn_from_grade, p.resolve_below_grade, shape.resolve_after_months,
+                shape.escalation_alerts)
         decision = policy.decide(ranked.grades[i], ranked.ranks[i],
                                  budget_ranks(budget_per_1000, ranked.sizes[i], budget))
         if decision is not None:
@@ -66,31 +96,42 @@ def _replay(rows: Rows, settings: Settings, ranked: _Ranked, budget_per_1000: fl
     return alerts
 
 
-def budget_tradeoff(rows: Rows, settings: Settings, defaults: dict[str, int | None],
-                    end: int) -> list[dict[str, Any]]:
+def policy_tradeoffs(rows: Rows, settings: Settings, defaults: dict[str, int | None],
+                     end: int) -> list[tuple[Shape, list[dict[str, Any]]]]:
+    """Per shape, the configured one first and then `HELD_SHAPES`, its `budget_tradeoff`."""
+    configured = Shape.configured(settings)
+    ranked = _Ranked.of(rows, settings)
+    return [(shape, _budget_tradeoff(rows, settings, ranked, shape, defaults, end))
+            for shape in (configured, *(s for s in HELD_SHAPES if s != configured))]
+
+
+def _budget_tradeoff(rows: Rows, settings: Settings, ranked: _Ranked, shape: Shape,
+                     defaults: dict[str, int | None], end: int) -> list[dict[str, Any]]:
     """One line per alert budget of `TRADEOFF_BUDGETS` (and the configured one): what the
-    policy would have warned over the whole period. ``precision_12m`` is the share of the
-    judged warnings whose customer defaulted within 12 months: the line to read for a
-    precision target."""
+    policy of ``shape`` would have warned over the whole period. ``precision_12m`` is the
+    share of the judged warnings whose customer defaulted within 12 months: the line to
+    read for a precision target."""
     p = settings.policy
     budgets = sorted({*((b, None) for b in TRADEOFF_BUDGETS), (p.budget_per_1000, p.budget)},
                      key=lambda b: (b[1] is not None, b[1] or b[0]))
     index = list(range(len(rows.times)))
     months = max(1, len(set(rows.times)))
     customer_months = len(rows.times)
-    ranked = _Ranked.of(rows, settings)
+    configured = shape == Shape.configured(settings)
     out = []
     for per_1000, absolute in budgets:
-        alerts = _replay(rows, settings, ranked, per_1000, absolute)
+        alerts = _replay(rows, settings, ranked, per_1000, absolute, shape)
         found = caught(rows, index, alerts, defaults, end, None)
         new = sum(1 for x in alerts if x.kind == EARLY_KINDS[0])
         judged = found.false.judged
         out.append({
             "budget_per_1000": per_1000, "budget": absolute,
-            "configured": (per_1000, absolute) == (p.budget_per_1000, p.budget),
+            "configured": configured and (per_1000, absolute) == (p.budget_per_1000, p.budget),
             "new_warnings_per_month_per_1000": round(1000 * new / customer_months, 2),
             "new_warnings_per_month": round(new / months, 1),
             "defaulters_warned_6m": round_or_none(found.leads.warned_6m_share),
+            "defaulters_warned_6m_until_default": round_or_none(
+                found.standing.warned_6m_share),
             "median_lead_months": round_or_none(found.leads.median_lead_months, 2),
             "false_warnings_per_1000_customer_years":
                 round_or_none(found.false.per_1000_customer_years, 1),

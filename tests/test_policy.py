@@ -3,12 +3,15 @@ decisions at month ends only, and resolution after calm month ends."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
 from config.settings import PolicySettings, Settings
 from detectors.policy import Decision, WarningPolicy, budget_ranks
 from flows.evaluate import Rows
+from flows.run import WARNINGS, read_jsonl, run_folder
 from flows.tradeoff import policy_alerts
 
 
@@ -76,6 +79,31 @@ def test_escalation_only_when_the_grade_worsens_at_a_month_end() -> None:
     # Grade E at rank 25 (beyond twice the budget) is calm: no escalation.
     calm = WarningPolicy()
     assert kinds(calm, [("C", 1, True), ("E", 25, True)]) == ["early_warning", None]
+
+
+def test_without_escalation_alerts_a_worse_grade_is_taken_silently() -> None:
+    quiet = WarningPolicy(escalate=False, resolve_after=1)
+    assert kinds(quiet, [("C", 4, True), ("E", 1, True)]) == ["early_warning", None]
+    assert quiet.active == "E"  # the watchlist's grade, and the resolution's
+    assert quiet.decide("A", 99, 10) == Decision("resolved", "E")
+
+
+@pytest.mark.timeout(180)
+def test_a_run_without_escalation_alerts_warns_once_per_warning(tmp_path: Path) -> None:
+    from connectors.simulator import simulate
+
+    feeds = tmp_path / "feeds"
+    simulate(400, 24, 5, feeds)
+
+    def warnings(settings: Settings, out: str) -> list[tuple[str, str, str]]:
+        run_folder(settings, feeds, tmp_path / out, notify=False)
+        return [(w["customer_id"], w["event_time"], w["kind"])
+                for w in read_jsonl(tmp_path / out / WARNINGS)]
+
+    alerted = warnings(Settings(), "alerted")
+    quiet = warnings(Settings(policy=PolicySettings(escalation_alerts=False)), "quiet")
+    assert any(kind == "escalation" for *_, kind in alerted)
+    assert [w for w in alerted if w[2] != "escalation"] == quiet
 
 
 def test_settings_migrate_top_share_and_resolve_after_snapshots() -> None:
