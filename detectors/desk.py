@@ -62,7 +62,7 @@ class DeskSettings:
     horizon_months: int = 8
     warn_from: str = "C"
     resolve_below: str = "C"
-    resolve_after: int = 3
+    resolve_after: int = 12
     budget_per_1000: float = 30.0
     budget: int | None = None
     reporting_currency: str = "EUR"

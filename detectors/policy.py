@@ -64,7 +64,7 @@ class WarningPolicy:
 
     warn_from: str = "C"
     resolve_below: str = "C"
-    resolve_after: int = 3
+    resolve_after: int = 12
     """Calm month ends in a row that resolve a warning."""
     escalate: bool = True
     """Alert when a warned customer's grade worsens; off, a warning is one alert, and the

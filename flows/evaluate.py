@@ -43,16 +43,17 @@ scores and warnings and the portfolio's outcomes, and measures. Definitions:
   standing when the half began counts as issued then).
 - **at_rule_false_warnings**: per rule, the monitor's defaulters_warned_6m at the rule's
   own false-warning rate, read off the budget trade-off (linear between budgets; null
-  beyond them), beside the rule's, and their ratio; under ``held``, the same read off each
-  curve of ``held_tradeoff``.
+  beyond them), beside the rule's, and their ratio; under ``other_shapes``, the same read off
+  each curve of ``shape_tradeoff``.
 - **budget_tradeoff**: the warning policy (`detectors.policy.WarningPolicy`) replayed over
   the month-end rows with other alert budgets, ranks taken within each month's rows; each
   budget's new warnings per month per 1,000 customers, defaulters_warned_6m,
   median_lead_months, false warnings and precision_12m (the share of judged warnings
   followed by a default within 12 months), over the whole period. The policy decides only at
   month ends, so the replay at the configured budget comes close to the run's own warnings.
-- **held_tradeoff**: the same trade-off for warnings held longer (`flows.tradeoff.HELD_SHAPES`:
-  resolved after 6 calm month ends; after 12, one alert per warning, no escalations).
+- **shape_tradeoff**: the same trade-off for other shapes of warning
+  (`flows.tradeoff.OTHER_SHAPES`: resolved after 3 or 12 calm month ends, with or without
+  escalation alerts), each but the configured one.
 """
 
 from __future__ import annotations
@@ -458,12 +459,12 @@ def metrics_json(evaluation: Evaluation, settings: Settings) -> dict[str, Any]:
     full, half = evaluation.full, evaluation.second_half
     monitor = full["monitor"]
     months = max(1, evaluation.months)
-    (_, tradeoff), *held = evaluation.tradeoffs
+    (_, tradeoff), *others = evaluation.tradeoffs
     rules = {name: full[name].metrics for name in ("dpd60", "altman_z")}
     at_rule = at_rule_rates(tradeoff, rules)
-    for shape, lines in held:
+    for shape, lines in others:
         for name, reading in at_rule_rates(lines, rules).items():
-            at_rule[name].setdefault("held", []).append(
+            at_rule[name].setdefault("other_shapes", []).append(
                 {**shape.as_json(), "monitor_warned_6m": reading["monitor_warned_6m"],
                  "ratio": reading["ratio"]})
     return {
@@ -488,7 +489,7 @@ def metrics_json(evaluation: Evaluation, settings: Settings) -> dict[str, Any]:
                 1000 * evaluation.new_warnings / max(1, evaluation.customer_months), 2),
         },
         "budget_tradeoff": tradeoff,
-        "held_tradeoff": [{**shape.as_json(), "lines": lines} for shape, lines in held],
+        "shape_tradeoff": [{**shape.as_json(), "lines": lines} for shape, lines in others],
         "at_rule_false_warnings": at_rule,
         "calibration_after_first_year": settled_calibration(evaluation),
         "term_calibration_after_first_year": evaluation.settled_terms,

@@ -114,10 +114,11 @@ def _volume(ax: Axes, evaluation: Evaluation, metrics: dict[str, Any]) -> None:
 
 def _tradeoff_curve(ax: Axes, evaluation: Evaluation, metrics: dict[str, Any]) -> None:
     """The monitor's curves over the alert budgets `flows.tradeoff` replayed (the configured
-    policy, and warnings held longer, dashed), the configured budget marked, and each
+    policy, and other shapes of warning, dashed), the configured budget marked, and each
     baseline's single operating point on the same axes."""
     curves = [("monitor, by alert budget", "-", metrics["budget_tradeoff"])] + [
-        (f"monitor, {_held(shape)}", "--", shape["lines"]) for shape in metrics["held_tradeoff"]]
+        (f"monitor, {_shape(shape)}", "--", shape["lines"])
+        for shape in metrics["shape_tradeoff"]]
     for (label, style, curve), shade in zip(curves, (1.0, 0.7, 0.45), strict=False):
         drawn = [line for line in curve if line["defaulters_warned_6m"] is not None]
         ax.plot([line["false_warnings_per_1000_customer_years"] for line in drawn],
@@ -140,9 +141,9 @@ def _tradeoff_curve(ax: Axes, evaluation: Evaluation, metrics: dict[str, Any]) -
            title="Trade-off: early warnings against false alarms")
 
 
-def _held(shape: dict[str, Any]) -> str:
+def _shape(shape: dict[str, Any]) -> str:
     alerts = "" if shape["escalation_alerts"] else ", one alert each"
-    return f"held {shape['resolve_after_months']} calm months{alerts}"
+    return f"resolved after {shape['resolve_after_months']} calm months{alerts}"
 
 
 def _budget(metrics: dict[str, Any]) -> str:
@@ -247,8 +248,8 @@ figure{{display:inline-block;margin:.5em}}pre{{white-space:pre-wrap;background:#
 {_table(half)}
 <h2>Alert budget trade-off (whole period, policy replayed on month-end rows)</h2>
 {_tradeoff(metrics['budget_tradeoff'])}
-{"".join(f"<h3>Warnings {_held(shape)}</h3>{_tradeoff(shape['lines'])}"
-         for shape in metrics['held_tradeoff'])}
+{"".join(f"<h3>Warnings {_shape(shape)}</h3>{_tradeoff(shape['lines'])}"
+         for shape in metrics['shape_tradeoff'])}
 <h2>Figures</h2>{images}
 <h2>Definitions</h2><pre>{html.escape(evaluate.__doc__ or "")}</pre>
 </body></html>

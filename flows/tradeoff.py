@@ -1,6 +1,7 @@
 """The alert-budget trade-off of `flows.evaluate`: the warning policy replayed over a run's
 month-end rows with other budgets, to show what each would have cost and caught; and the
-same for warnings held longer (`HELD_SHAPES`), the other setting a desk chooses.
+same for other shapes of warning (`OTHER_SHAPES`: how long a warning is held, and whether
+a worse grade alerts again), the other settings a desk chooses.
 
 The policy (`detectors.policy.WarningPolicy`) decides only at month ends, from the grade and
 the rank, so replaying it over the month-end rows gives (up to the ranks, which the replay
@@ -22,7 +23,7 @@ from flows import metrics as m
 from flows.evaluate import Rows, caught, month_ranks, round_or_none
 from flows.run import EARLY_KINDS
 
-__all__ = ["TRADEOFF_BUDGETS", "HELD_SHAPES", "Shape", "policy_alerts", "policy_tradeoffs",
+__all__ = ["TRADEOFF_BUDGETS", "OTHER_SHAPES", "Shape", "policy_alerts", "policy_tradeoffs",
            "at_rule_rates"]
 
 TRADEOFF_BUDGETS = (2.5, 5.0, 10.0, 20.0, 30.0, 50.0, 80.0, 120.0)
@@ -47,11 +48,10 @@ class Shape:
                 "escalation_alerts": self.escalation_alerts}
 
 
-HELD_SHAPES = (Shape(6, True), Shape(12, False))
-"""The shapes the trade-off replays besides the configured one: warnings held 6 calm month
-ends, and held 12 as a single alert each (the way a rule warns: once, and for long). A
-warning that stands longer is re-issued less often, so it costs fewer false warnings and is
-more often standing 6 months before a default."""
+OTHER_SHAPES = (Shape(3, True), Shape(12, True), Shape(12, False))
+"""The shapes the trade-off replays besides the configured one: warnings resolved after 3
+calm month ends, after 12, and after 12 as a single alert each (the way a rule warns: once,
+and for long)."""
 
 
 def policy_alerts(rows: Rows, settings: Settings, budget_per_1000: float,
@@ -98,11 +98,11 @@ def _replay(rows: Rows, settings: Settings, ranked: _Ranked, budget_per_1000: fl
 
 def policy_tradeoffs(rows: Rows, settings: Settings, defaults: dict[str, int | None],
                      end: int) -> list[tuple[Shape, list[dict[str, Any]]]]:
-    """Per shape, the configured one first and then `HELD_SHAPES`, its `budget_tradeoff`."""
+    """Per shape, the configured one first and then `OTHER_SHAPES`, its budget trade-off."""
     configured = Shape.configured(settings)
     ranked = _Ranked.of(rows, settings)
     return [(shape, _budget_tradeoff(rows, settings, ranked, shape, defaults, end))
-            for shape in (configured, *(s for s in HELD_SHAPES if s != configured))]
+            for shape in (configured, *(s for s in OTHER_SHAPES if s != configured))]
 
 
 def _budget_tradeoff(rows: Rows, settings: Settings, ranked: _Ranked, shape: Shape,

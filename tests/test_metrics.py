@@ -181,15 +181,15 @@ def test_evaluate_command_end_to_end(tmp_path: Path) -> None:
     assert all(line["new_warnings_per_month_per_1000"] >= 0 for line in tradeoff)
     assert all(line["precision_12m"] is None or 0 <= line["precision_12m"] <= 1
                for line in tradeoff)
-    held = metrics["held_tradeoff"]
-    assert [(h["resolve_after_months"], h["escalation_alerts"]) for h in held] == [
-        (6, True), (12, False)]
-    for line in (*tradeoff, *(line for h in held for line in h["lines"])):
+    others = metrics["shape_tradeoff"]
+    assert [(h["resolve_after_months"], h["escalation_alerts"]) for h in others] == [
+        (3, True), (12, False)]  # the configured (12, True) is the budget trade-off
+    for line in (*tradeoff, *(line for h in others for line in h["lines"])):
         # A warning standing at the default from 6 months ahead is a lasting one too.
         strict, lasting = line["defaulters_warned_6m_until_default"], line["defaulters_warned_6m"]
         assert strict is None or strict <= lasting
     for rule in metrics["at_rule_false_warnings"].values():
-        assert len(rule["held"]) == len(held)
+        assert len(rule["other_shapes"]) == len(others)
     shares = ("auc", "pr_auc", "brier", "defaulters_warned_6m", "top_decile_capture")
     for block in (metrics, *metrics["baselines"].values(), metrics["second_half"]["monitor"]):
         for key in shares:
