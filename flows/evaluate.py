@@ -43,8 +43,9 @@ scores and warnings and the portfolio's outcomes, and measures. Definitions:
   standing when the half began counts as issued then).
 - **at_rule_false_warnings**: per rule, the monitor's defaulters_warned_6m at the rule's
   own false-warning rate, read off the budget trade-off (linear between budgets; null
-  beyond them), beside the rule's, and their ratio; under ``other_shapes``, the same read off
-  each curve of ``shape_tradeoff``.
+  beyond them), beside the rule's, and their ratio; the same for
+  defaulters_warned_6m_until_default (``ratio_until_default``); under ``other_shapes``, the
+  same read off each curve of ``shape_tradeoff``.
 - **budget_tradeoff**: the warning policy (`detectors.policy.WarningPolicy`) replayed over
   the month-end rows with other alert budgets, ranks taken within each month's rows; each
   budget's new warnings per month per 1,000 customers, defaulters_warned_6m,
@@ -465,8 +466,8 @@ def metrics_json(evaluation: Evaluation, settings: Settings) -> dict[str, Any]:
     for shape, lines in others:
         for name, reading in at_rule_rates(lines, rules).items():
             at_rule[name].setdefault("other_shapes", []).append(
-                {**shape.as_json(), "monitor_warned_6m": reading["monitor_warned_6m"],
-                 "ratio": reading["ratio"]})
+                {**shape.as_json(), **{key: value for key, value in reading.items()
+                                       if key.startswith(("monitor", "ratio"))}})
     return {
         **monitor.metrics,
         "baselines": {

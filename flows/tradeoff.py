@@ -145,26 +145,39 @@ def at_rule_rates(tradeoff: list[dict[str, Any]],
                   rules: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
     """Per rule, the monitor's share of defaulters warned 6+ months ahead at the rule's own
     rate of false warnings, read off the monitor's trade-off curve (linear between its
-    budgets; None beyond them), and its ratio to the rule's share.
+    budgets; None beyond them), and its ratio to the rule's share; the same for the share
+    still warned at the default (a rule's warning never resolves, so its share is the same).
 
-    >>> curve = [{"false_warnings_per_1000_customer_years": 50.0, "defaulters_warned_6m": 0.2},
-    ...          {"false_warnings_per_1000_customer_years": 150.0, "defaulters_warned_6m": 0.4}]
+    >>> curve = [{"false_warnings_per_1000_customer_years": 50.0, "defaulters_warned_6m": 0.2,
+    ...           "defaulters_warned_6m_until_default": 0.1},
+    ...          {"false_warnings_per_1000_customer_years": 150.0, "defaulters_warned_6m": 0.4,
+    ...           "defaulters_warned_6m_until_default": 0.3}]
     >>> rule = {"false_warnings_per_1000_customer_years": 100.0, "defaulters_warned_6m": 0.25}
-    >>> at_rule_rates(curve, {"dpd60": rule})["dpd60"]["ratio"]
-    1.2
+    >>> reading = at_rule_rates(curve, {"dpd60": rule})["dpd60"]
+    >>> reading["ratio"], reading["ratio_until_default"]
+    (1.2, 0.8)
     """
-    points = sorted((p["false_warnings_per_1000_customer_years"], p["defaulters_warned_6m"])
-                    for p in tradeoff if p["false_warnings_per_1000_customer_years"] is not None
-                    and p["defaulters_warned_6m"] is not None)
     out = {}
     for name, rule in rules.items():
         rate, share = rule["false_warnings_per_1000_customer_years"], rule["defaulters_warned_6m"]
-        within = rate is not None and points and points[0][0] <= rate <= points[-1][0]
-        monitor = float(np.interp(rate, *zip(*points, strict=True))) if within else None
-        out[name] = {
-            "false_warnings_per_1000_customer_years": rate,
-            "rule_warned_6m": share,
-            "monitor_warned_6m": round_or_none(monitor),
-            "ratio": round(monitor / share, 3) if monitor is not None and share else None,
-        }
+        reading: dict[str, Any] = {"false_warnings_per_1000_customer_years": rate,
+                                   "rule_warned_6m": share}
+        for key, suffix in (("defaulters_warned_6m", ""),
+                            ("defaulters_warned_6m_until_default", "_until_default")):
+            monitor = _at_rate(tradeoff, key, rate)
+            reading[f"monitor_warned_6m{suffix}"] = round_or_none(monitor)
+            reading[f"ratio{suffix}"] = (round(monitor / share, 3)
+                                         if monitor is not None and share else None)
+        out[name] = reading
     return out
+
+
+def _at_rate(tradeoff: list[dict[str, Any]], key: str, rate: float | None) -> float | None:
+    """``key`` of the trade-off at a rate of false warnings, linear between its lines (None
+    beyond them)."""
+    points = sorted((p["false_warnings_per_1000_customer_years"], p[key]) for p in tradeoff
+                    if p["false_warnings_per_1000_customer_years"] is not None
+                    and p.get(key) is not None)
+    if rate is None or not points or not points[0][0] <= rate <= points[-1][0]:
+        return None
+    return float(np.interp(rate, *zip(*points, strict=True)))
