@@ -122,8 +122,11 @@ class PolicySettings(BaseModel):
     snapshot, so a warning could resolve within days), is read as this."""
     escalation_alerts: bool = True
     """Alert again (an ``escalation``) when a warned customer's grade worsens at a month end;
-    False: one alert per warning, the worse grade shown on the watchlist. Escalations are
-    alerts a desk must read, so they count as warnings in `creditradar evaluate`."""
+    False: no alert for a worse month-end grade (hard events still alert), the worse grade
+    shown on the watchlist only, so no action follows from it either (an ERP channel's
+    ``reduce_limit`` or ``hold_orders`` for grade D or E waits for the next warning).
+    Escalations are alerts a desk must read, so they count as warnings in
+    `creditradar evaluate`."""
     refer_from_grade: Literal["A", "B", "C", "D", "E"] = "D"
     """The pre-sale check (`creditradar check`) refers an order of a customer graded this or
     worse to an analyst."""

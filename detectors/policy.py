@@ -12,7 +12,7 @@ The alert budget is a number of new warnings per month. At a month end the riski
 customers of the portfolio's current score distribution are ranked, and only those within
 ``budget`` ranks may be newly warned, so no month end brings more than ``budget`` new
 warnings; customers already warned use up part of those ranks, so a month usually brings
-fewer (about half in the simulated portfolios, see docs/how-well-it-warns.md). The threshold
+fewer (a third to a half in the simulated portfolios, see docs/how-well-it-warns.md). The threshold
 this sets on the probability is, per grade, the larger of the grade's bound and the
 probability at the budget's rank: it follows the score distribution as the model changes.
 """
@@ -67,8 +67,9 @@ class WarningPolicy:
     resolve_after: int = 12
     """Calm month ends in a row that resolve a warning."""
     escalate: bool = True
-    """Alert when a warned customer's grade worsens; off, a warning is one alert, and the
-    worse grade shows on the watchlist and in the warning's resolution."""
+    """Alert when a warned customer's grade worsens at a month end; off, the worse grade is
+    taken without an alert (it shows on the watchlist and in the resolution), so nothing
+    acts on it either: no grade-driven ERP action, no new digest line."""
     active: str | None = None
     """The grade of the standing warning; None when there is none."""
     calm: int = 0

@@ -335,7 +335,9 @@ def assess(rows: Rows, index: Sequence[int], labels: list[int | None], warner: W
         "counts": {
             "rows": len(index), "labelled_rows": len(ys), "positive_rows": sum(ys),
             "eligible_defaulters": leads.eligible_defaulters, "defaulters_warned": leads.warned,
-            "defaulters_warned_6m": leads.warned_6m, "warnings": len(warnings),
+            "defaulters_warned_6m": leads.warned_6m,
+            "defaulters_warned_6m_until_default": found.standing.warned_6m,
+            "warnings": len(warnings),
             "judged_warnings": false.judged, "false_warnings": false.false,
             "judged_customer_years": round(false.customer_years, 1),
         },
@@ -463,9 +465,11 @@ def metrics_json(evaluation: Evaluation, settings: Settings) -> dict[str, Any]:
     (_, tradeoff), *others = evaluation.tradeoffs
     rules = {name: full[name].metrics for name in ("dpd60", "altman_z")}
     at_rule = at_rule_rates(tradeoff, rules)
+    for reading in at_rule.values():
+        reading["other_shapes"] = []
     for shape, lines in others:
         for name, reading in at_rule_rates(lines, rules).items():
-            at_rule[name].setdefault("other_shapes", []).append(
+            at_rule[name]["other_shapes"].append(
                 {**shape.as_json(), **{key: value for key, value in reading.items()
                                        if key.startswith(("monitor", "ratio"))}})
     return {

@@ -298,9 +298,10 @@ def lead_stats(first_warned: Mapping[str, int], defaults: Mapping[str, int | Non
     """Lead times of the defaulters that could have been warned ``lead_months`` ahead.
 
     A defaulter is eligible when its first month-end row (``first_seen``) lies at least
-    ``lead_months`` before its default; it is warned when its first lasting warning came
-    before the default, and warned in time when ``lead_months`` or more before it. Leads are
-    in months of `DAYS_PER_MONTH` days.
+    ``lead_months`` before its default; it is warned when its warning time in
+    ``first_warned`` (its first lasting warning, or the start of the one standing at the
+    default) came before the default, and warned in time when ``lead_months`` or more
+    before it. Leads are in months of `DAYS_PER_MONTH` days.
     """
     eligible = warned = in_time = 0
     leads: list[float] = []

@@ -116,17 +116,18 @@ def _tradeoff_curve(ax: Axes, evaluation: Evaluation, metrics: dict[str, Any]) -
     """The monitor's curves over the alert budgets `flows.tradeoff` replayed (the configured
     policy, and other shapes of warning, dashed), the configured budget marked, and each
     baseline's single operating point on the same axes."""
-    curves = [("monitor, by alert budget", "-", metrics["budget_tradeoff"])] + [
+    configured = _shape(metrics["alert_budget"])
+    curves = [(f"monitor, {configured}, by alert budget", "-", metrics["budget_tradeoff"])] + [
         (f"monitor, {_shape(shape)}", "--", shape["lines"])
         for shape in metrics["shape_tradeoff"]]
-    for (label, style, curve), shade in zip(curves, (1.0, 0.7, 0.45), strict=False):
+    for k, (label, style, curve) in enumerate(curves):
         drawn = [line for line in curve if line["defaulters_warned_6m"] is not None]
         ax.plot([line["false_warnings_per_1000_customer_years"] for line in drawn],
                 [line["defaulters_warned_6m"] for line in drawn], color=STYLE["monitor"],
-                alpha=shade, linestyle=style, marker=".", label=label)
-    lines = [line for line in metrics["budget_tradeoff"]
-             if line["defaulters_warned_6m"] is not None]
-    for line in lines:
+                alpha=max(0.3, 1.0 - 0.3 * k), linestyle=style, marker=".", label=label)
+        if k == 0:
+            configured_lines = drawn
+    for line in configured_lines:
         if line["configured"]:
             ax.plot(line["false_warnings_per_1000_customer_years"],
                     line["defaulters_warned_6m"], color=STYLE["monitor"], marker="o",
@@ -142,7 +143,7 @@ def _tradeoff_curve(ax: Axes, evaluation: Evaluation, metrics: dict[str, Any]) -
 
 
 def _shape(shape: dict[str, Any]) -> str:
-    alerts = "" if shape["escalation_alerts"] else ", one alert each"
+    alerts = "" if shape["escalation_alerts"] else ", no escalation alerts"
     return f"resolved after {shape['resolve_after_months']} calm months{alerts}"
 
 
@@ -246,7 +247,8 @@ figure{{display:inline-block;margin:.5em}}pre{{white-space:pre-wrap;background:#
 <h2>Whole period</h2>{_table(full)}
 <h2>Second half (from {metrics['second_half']['from'][:10]}): against the batch model</h2>
 {_table(half)}
-<h2>Alert budget trade-off (whole period, policy replayed on month-end rows)</h2>
+<h2>Alert budget trade-off (whole period, policy replayed on month-end rows; warnings
+{_shape(metrics['alert_budget'])})</h2>
 {_tradeoff(metrics['budget_tradeoff'])}
 {"".join(f"<h3>Warnings {_shape(shape)}</h3>{_tradeoff(shape['lines'])}"
          for shape in metrics['shape_tradeoff'])}

@@ -50,8 +50,8 @@ class Shape:
 
 OTHER_SHAPES = (Shape(3, True), Shape(12, True), Shape(12, False))
 """The shapes the trade-off replays besides the configured one: warnings resolved after 3
-calm month ends, after 12, and after 12 as a single alert each (the way a rule warns: once,
-and for long)."""
+calm month ends, after 12, and after 12 without escalation alerts (nearest the way a rule
+warns: once, and for long)."""
 
 
 def policy_alerts(rows: Rows, settings: Settings, budget_per_1000: float,
@@ -117,7 +117,7 @@ def _budget_tradeoff(rows: Rows, settings: Settings, ranked: _Ranked, shape: Sha
     index = list(range(len(rows.times)))
     months = max(1, len(set(rows.times)))
     customer_months = len(rows.times)
-    configured = shape == Shape.configured(settings)
+    configured = shape == Shape.configured(settings)  # only its lines mark the budget
     out = []
     for per_1000, absolute in budgets:
         alerts = _replay(rows, settings, ranked, per_1000, absolute, shape)
@@ -152,18 +152,20 @@ def at_rule_rates(tradeoff: list[dict[str, Any]],
     ...           "defaulters_warned_6m_until_default": 0.1},
     ...          {"false_warnings_per_1000_customer_years": 150.0, "defaulters_warned_6m": 0.4,
     ...           "defaulters_warned_6m_until_default": 0.3}]
-    >>> rule = {"false_warnings_per_1000_customer_years": 100.0, "defaulters_warned_6m": 0.25}
+    >>> rule = {"false_warnings_per_1000_customer_years": 100.0, "defaulters_warned_6m": 0.25,
+    ...         "defaulters_warned_6m_until_default": 0.25}
     >>> reading = at_rule_rates(curve, {"dpd60": rule})["dpd60"]
     >>> reading["ratio"], reading["ratio_until_default"]
     (1.2, 0.8)
     """
     out = {}
     for name, rule in rules.items():
-        rate, share = rule["false_warnings_per_1000_customer_years"], rule["defaulters_warned_6m"]
+        rate = rule["false_warnings_per_1000_customer_years"]
         reading: dict[str, Any] = {"false_warnings_per_1000_customer_years": rate,
-                                   "rule_warned_6m": share}
+                                   "rule_warned_6m": rule["defaulters_warned_6m"]}
         for key, suffix in (("defaulters_warned_6m", ""),
                             ("defaulters_warned_6m_until_default", "_until_default")):
+            share = rule.get(key)
             monitor = _at_rate(tradeoff, key, rate)
             reading[f"monitor_warned_6m{suffix}"] = round_or_none(monitor)
             reading[f"ratio{suffix}"] = (round(monitor / share, 3)

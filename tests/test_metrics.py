@@ -149,6 +149,22 @@ def test_rule_baselines_from_recorded_features() -> None:
     assert flag.tolist() == [False, True, False, False]
 
 
+def test_a_warning_resolved_before_the_default_is_lasting_but_not_standing() -> None:
+    # A: warned 12 months ahead, resolved 4 months later (lasting: no resolution within 3
+    # months), warned again 2 months ahead and escalated. B: warned 8 months ahead and
+    # still warned at its default, through an escalation.
+    alerts = [m.Alert("A", t(2021, 1), "early_warning"), m.Alert("A", t(2021, 5), m.RESOLVED),
+              m.Alert("A", t(2021, 11), "early_warning"), m.Alert("A", t(2021, 12), "escalation"),
+              m.Alert("B", t(2021, 5), "early_warning"), m.Alert("B", t(2021, 9), "escalation")]
+    defaults = {"A": t(2022, 1), "B": t(2022, 1)}
+    assert m.first_lasting_warnings(alerts, defaults) == {"A": t(2021, 1), "B": t(2021, 5)}
+    assert m.standing_warnings(alerts, defaults) == {"A": t(2021, 11), "B": t(2021, 5)}
+    first_seen = {"A": t(2020, 1), "B": t(2020, 1)}
+    lasting = m.lead_stats(m.first_lasting_warnings(alerts, defaults), defaults, first_seen)
+    standing = m.lead_stats(m.standing_warnings(alerts, defaults), defaults, first_seen)
+    assert (lasting.warned_6m, standing.warned_6m) == (2, 1)
+
+
 def test_in_top_share_ranks_within_each_month() -> None:
     rows = _rows([{}] * 4, ["A", "B", "C", "D"], [t(2021, 1)] * 2 + [t(2021, 2)] * 2)
     # Half of each month: the riskier of A/B (B) and of C/D (C).
@@ -188,8 +204,10 @@ def test_evaluate_command_end_to_end(tmp_path: Path) -> None:
         # A warning standing at the default from 6 months ahead is a lasting one too.
         strict, lasting = line["defaulters_warned_6m_until_default"], line["defaulters_warned_6m"]
         assert strict is None or strict <= lasting
+    assert not any(line["configured"] for h in others for line in h["lines"])
     for rule in metrics["at_rule_false_warnings"].values():
-        assert len(rule["other_shapes"]) == len(others)
+        assert [(r["resolve_after_months"], r["escalation_alerts"])
+                for r in rule["other_shapes"]] == [(3, True), (12, False)]
     shares = ("auc", "pr_auc", "brier", "defaulters_warned_6m", "top_decile_capture")
     for block in (metrics, *metrics["baselines"].values(), metrics["second_half"]["monitor"]):
         for key in shares:

@@ -12,7 +12,7 @@ from config.settings import PolicySettings, Settings
 from detectors.policy import Decision, WarningPolicy, budget_ranks
 from flows.evaluate import Rows
 from flows.run import WARNINGS, read_jsonl, run_folder
-from flows.tradeoff import policy_alerts
+from flows.tradeoff import Shape, policy_alerts
 
 
 def kinds(policy: WarningPolicy, steps: list[tuple[str, int, bool]],
@@ -89,7 +89,8 @@ def test_without_escalation_alerts_a_worse_grade_is_taken_silently() -> None:
 
 
 @pytest.mark.timeout(180)
-def test_a_run_without_escalation_alerts_warns_once_per_warning(tmp_path: Path) -> None:
+def test_a_run_without_escalation_alerts_gives_the_same_warnings_less_escalations(
+        tmp_path: Path) -> None:
     from connectors.simulator import simulate
 
     feeds = tmp_path / "feeds"
@@ -104,6 +105,28 @@ def test_a_run_without_escalation_alerts_warns_once_per_warning(tmp_path: Path) 
     quiet = warnings(Settings(policy=PolicySettings(escalation_alerts=False)), "quiet")
     assert any(kind == "escalation" for *_, kind in alerted)
     assert [w for w in alerted if w[2] != "escalation"] == quiet
+
+
+def test_the_desk_and_the_policy_share_the_settings_defaults() -> None:
+    from detectors.desk import DeskSettings
+
+    assert DeskSettings.from_settings(Settings()) == DeskSettings()
+    assert WarningPolicy().resolve_after == Settings().policy.resolve_after_months
+    assert WarningPolicy().escalate == Settings().policy.escalation_alerts
+
+
+def test_the_replay_follows_the_shape_it_is_given() -> None:
+    # One customer, budget of one rank: warned at C, worse (E) a month later, then calm for
+    # four month ends. Resolved after 3 calm month ends, or held; escalated, or silent.
+    rows = Rows(["A"] * 6, [1, 2, 3, 4, 5, 6], [0.1, 0.5, 0.01, 0.01, 0.01, 0.01], [],
+                np.zeros((6, 0)))
+
+    def kinds(shape: Shape) -> list[tuple[int, str]]:
+        return [(a.at, a.kind) for a in policy_alerts(rows, Settings(), 500, shape=shape)]
+
+    assert kinds(Shape(3, True)) == [(1, "early_warning"), (2, "escalation"), (5, "resolved")]
+    assert kinds(Shape(12, True)) == [(1, "early_warning"), (2, "escalation")]
+    assert kinds(Shape(12, False)) == [(1, "early_warning")]
 
 
 def test_settings_migrate_top_share_and_resolve_after_snapshots() -> None:
