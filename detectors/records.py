@@ -67,6 +67,12 @@ class TermPd(BaseModel):
     pd: float
 
 
+EARLY_KINDS = ("early_warning", "escalation", "hard_event")
+"""The kinds of warning that warn of a default to come: a hard event's warning is one, given
+on its day (the first is the kind of a new warning at a month end). These are what a desk
+works in its inbox and what `creditradar evaluate` counts as warnings."""
+
+
 class Warning(BaseModel):
     """An early warning as written to ``warnings.jsonl``, the warnings topic and channels.
 

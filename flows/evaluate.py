@@ -72,9 +72,10 @@ from sklearn.ensemble import HistGradientBoostingClassifier
 
 from config.settings import Settings
 from detectors.clock import add_months, parse_time, to_rfc3339, to_seconds
+from detectors.records import EARLY_KINDS
 from detectors.term import cumulative_pd
 from flows import metrics as m
-from flows.run import EARLY_KINDS, SCORES, WARNINGS, read_jsonl, run_folder
+from flows.run import SCORES, WARNINGS, read_jsonl, run_folder
 
 if TYPE_CHECKING:
     from flows.tradeoff import Shape

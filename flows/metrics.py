@@ -32,8 +32,8 @@ from sklearn.metrics import (
 )
 
 from detectors.clock import DAY, add_months
+from detectors.records import EARLY_KINDS
 from flows.backtest import DAYS_PER_MONTH
-from flows.run import EARLY_KINDS
 
 __all__ = [
     "CALIBRATION_EDGES", "LASTING_MONTHS", "LEAD_MONTHS", "FALSE_WINDOW_MONTHS", "RESOLVED",

@@ -34,7 +34,7 @@ from connectors.channels.worker import delivery_counts
 from connectors.files import FolderFeeds
 from connectors.partition import Feeds
 from connectors.sinks import JsonLinesSink, json_line
-from detectors.records import DeadLetter, Warning
+from detectors.records import EARLY_KINDS, DeadLetter, Warning
 from flows.engine import WARNINGS_PARTITION, Outputs, build_flow
 from flows.news import NEWS_READINGS, NEWS_REVIEW
 from flows.ops import FLOW
@@ -51,9 +51,6 @@ AUDIT = "audit"
 RECOVERY_VERSION = "creditradar-version"
 """The file in a recovery directory naming the program version (and bucket count) whose
 state it holds."""
-EARLY_KINDS = ("early_warning", "escalation", "hard_event")
-"""The kinds that warn of a default to come: a hard event's warning is one, given on its
-day (the first is the kind of a new warning at a month end)."""
 GC_YOUNG_THRESHOLD = 50_000
 """Allocations between young-generation collections (Python's default: 700)."""
 M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3

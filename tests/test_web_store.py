@@ -65,6 +65,23 @@ def test_the_follower_copies_a_finished_run(store: Store, web_run: Path) -> None
             "pd_term"]
 
 
+def test_the_inbox_holds_every_warning_of_a_default_to_come(store: Store, web_run: Path,
+                                                            tmp_path: Path) -> None:
+    run = tmp_path / "run"
+    shutil.copytree(web_run, run)
+    warnings = read_jsonl(run / "warnings.jsonl")
+    # A hard event's warning (critical news, a large judgment) is worked like any other.
+    hard = {**next(w for w in warnings if w["kind"] == "early_warning"),
+            "kind": "hard_event", "warning_id": "w-hard-event-test"}
+    with (run / "warnings.jsonl").open("a", encoding="utf-8") as handle:
+        handle.write(json.dumps(hard) + "\n")
+    _follow_all(Follower(run, store))
+    listed = {w["warning_id"] for w in store.inbox(None, limit=100_000)}
+    expected = {w["warning_id"] for w in [*warnings, hard]
+                if w["kind"] in ("early_warning", "escalation", "hard_event")}
+    assert "w-hard-event-test" in listed and listed == expected
+
+
 def test_an_older_database_gains_the_new_columns_and_keeps_its_rows(store: Store,
                                                                      web_run: Path) -> None:
     _follow_all(Follower(web_run, store))

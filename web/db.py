@@ -41,6 +41,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.sql import ColumnElement, Select
 
+from detectors.records import EARLY_KINDS
+
 metadata = MetaData()
 
 
@@ -474,11 +476,12 @@ class Store:
     def inbox(self, tags: frozenset[str] | None, *, limit: int, offset: int = 0,
               assigned_to: str | None = None, now: str | None = None,
               snoozed: bool = False) -> list[dict[str, Any]]:
-        """Early warnings and escalations not yet acknowledged, newest first. Given ``now``
+        """Warnings of a default to come (early warnings, escalations and hard events,
+        `detectors.records.EARLY_KINDS`) not yet acknowledged, newest first. Given ``now``
         (a wall time), those snoozed past it are left out, or, with ``snoozed``, are the
         only ones listed."""
         w = warnings.c
-        query = select(warnings).where(w.kind.in_(("early_warning", "escalation")),
+        query = select(warnings).where(w.kind.in_(EARLY_KINDS),
                                        w.acked_at.is_(None))
         if now is not None:
             asleep = w.snoozed_until.is_not(None) & (w.snoozed_until > now)
