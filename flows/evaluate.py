@@ -26,6 +26,10 @@ scores and warnings and the portfolio's outcomes, and measures. Definitions:
   **defaulters_warned_6m_until_default**: the stricter share whose warning standing at the
   default began 6 or more months ahead (a warning resolved before the default, however long
   it stood, does not count; a rule's warning never resolves, so for a rule both agree).
+- **healthy_under_warning_per_1000**: of the month-end rows of customers that did not default
+  within 12 months (rows whose 12 months end inside the period), how many per 1,000 stood
+  under a warning: the desk's cost of holding warnings, which false warnings (counted when
+  issued) do not show.
 - **false_warnings_per_1000_customer_years**: warnings (early_warning and escalation) to
   customers who did not default within 12 months of the warning, per 1,000 customer-years
   (month-end rows / 12). Only warnings whose 12 months end inside the period are judged,
@@ -289,6 +293,9 @@ class Caught:
     standing: m.LeadStats
     """The same, counting only the warning still standing at the default
     (`flows.metrics.standing_warnings`)."""
+    healthy_under_warning: float | None
+    """Per 1,000 month-end rows of customers that did not default within 12 months, those
+    under warning (`flows.metrics.healthy_under_warning`)."""
     warnings: list[tuple[str, int]]
     """(customer, time) of every early warning and escalation."""
     false: m.FalseWarnings
@@ -308,7 +315,9 @@ def caught(rows: Rows, index: Sequence[int], alerts: list[m.Alert],
     judged_months = sum(1 for i in index if add_months(rows.times[i], m.FALSE_WINDOW_MONTHS)
                         <= end)
     false = m.false_warnings(warnings, defaults, judged_months, judged_until=end)
-    return Caught(leads, standing, warnings, false)
+    watched = m.healthy_under_warning(
+        alerts, ((rows.customers[i], rows.times[i]) for i in index), defaults, end)
+    return Caught(leads, standing, watched, warnings, false)
 
 
 def assess(rows: Rows, index: Sequence[int], labels: list[int | None], warner: Warner,
@@ -332,6 +341,7 @@ def assess(rows: Rows, index: Sequence[int], labels: list[int | None], warner: W
         "defaulters_warned_6m_until_default": round_or_none(found.standing.warned_6m_share),
         "median_lead_months": round_or_none(leads.median_lead_months, 2),
         "false_warnings_per_1000_customer_years": round_or_none(false.per_1000_customer_years, 1),
+        "healthy_under_warning_per_1000": round_or_none(found.healthy_under_warning, 1),
         "top_decile_capture": round_or_none(m.top_share_capture(months, ys, scores, TOP_DECILE)),
         "counts": {
             "rows": len(index), "labelled_rows": len(ys), "positive_rows": sum(ys),

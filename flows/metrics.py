@@ -12,13 +12,15 @@ months", "6 or more months ahead") use `add_months`, so they mean calendar month
 - Warnings: `window_alerts` restricts a warning history to a period; `first_lasting_warnings`
   finds each customer's first warning not resolved within `LASTING_MONTHS`, and
   `standing_warnings` when the warning still standing at the default began; `lead_stats`
-  and `false_warnings` turn them into lead times and false-alarm rates.
+  and `false_warnings` turn them into lead times and false-alarm rates, and
+  `healthy_under_warning` into the share of healthy customers kept under warning.
 
 A metric that cannot be computed (no positives, no eligible defaulter) is ``None``.
 """
 
 from __future__ import annotations
 
+import bisect
 import math
 import statistics
 from collections.abc import Iterable, Mapping, Sequence
@@ -40,7 +42,8 @@ __all__ = [
     "Alert", "CalibrationBin", "LeadStats", "FalseWarnings", "horizon_label", "roc_auc",
     "pr_auc", "roc_points", "pr_points", "brier", "calibration_table", "calibration_error",
     "bands_off", "top_share_capture",
-    "window_alerts", "first_lasting_warnings", "lead_stats", "false_warnings",
+    "window_alerts", "first_lasting_warnings", "standing_warnings", "lead_stats",
+    "false_warnings", "healthy_under_warning",
 ]
 
 CALIBRATION_EDGES = (0.0, 0.01, 0.02, 0.05, 0.1, 0.2, 0.35, 0.5, 1.0)
@@ -339,3 +342,33 @@ def false_warnings(warnings: Iterable[tuple[str, int]], defaults: Mapping[str, i
         judged += 1
         false += default is None or default > until
     return FalseWarnings(judged, false, customer_months / 12)
+
+
+def healthy_under_warning(alerts: Iterable[Alert], rows: Iterable[tuple[str, int]],
+                          defaults: Mapping[str, int | None], judged_until: int,
+                          window_months: int = FALSE_WINDOW_MONTHS) -> float | None:
+    """Of the month-end ``rows`` ``(customer, at)`` of customers that did not default within
+    ``window_months`` (only rows whose window ends by ``judged_until``), how many per 1,000
+    stood under a warning: what a policy costs a desk in healthy customers watched, which
+    false warnings, counted when issued, do not show for a warning held long.
+
+    >>> at = [Alert("a", 10, "early_warning"), Alert("a", 30, RESOLVED)]
+    >>> healthy_under_warning(at, [("a", t) for t in (0, 10, 20, 30)], {}, 10**10)
+    500.0
+    """
+    history: dict[str, tuple[list[int], list[bool]]] = {}
+    for alert in sorted(alerts, key=lambda a: (a.customer_id, a.at)):
+        times, standing = history.setdefault(alert.customer_id, ([], []))
+        times.append(alert.at)
+        standing.append(alert.kind != RESOLVED)
+    judged = warned = 0
+    for customer, at in rows:
+        until = add_months(at, window_months)
+        default = defaults.get(customer)
+        if until > judged_until or (default is not None and default <= until):
+            continue
+        judged += 1
+        times, standing = history.get(customer, ([], []))
+        last = bisect.bisect_right(times, at)
+        warned += last > 0 and standing[last - 1]
+    return 1000 * warned / judged if judged else None

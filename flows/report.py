@@ -28,7 +28,7 @@ REPORT = "report.html"
 FIGURES = ("roc", "pr", "lead_time", "calibration", "alert_volume", "tradeoff")
 TABLE_KEYS = ("auc", "pr_auc", "brier", "top_decile_capture", "defaulters_warned_6m",
               "defaulters_warned_6m_until_default", "median_lead_months",
-              "false_warnings_per_1000_customer_years")
+              "false_warnings_per_1000_customer_years", "healthy_under_warning_per_1000")
 STYLE = {"monitor": "C0", "dpd60": "C1", "altman_z": "C2", "batch": "C3"}
 SHORT_TERM_MONTHS = 3
 """The horizon of the term structure the calibration figure shows beside the model's own."""
@@ -205,7 +205,7 @@ def _table(columns: dict[str, dict[str, Any]]) -> str:
 TRADEOFF_KEYS = ("budget_per_1000", "budget", "new_warnings_per_month_per_1000",
                  "defaulters_warned_6m", "defaulters_warned_6m_until_default",
                  "median_lead_months", "false_warnings_per_1000_customer_years",
-                 "precision_12m", "warnings")
+                 "healthy_under_warning_per_1000", "precision_12m", "warnings")
 
 
 def _tradeoff(lines: list[dict[str, Any]]) -> str:

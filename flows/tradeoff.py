@@ -135,6 +135,7 @@ def _budget_tradeoff(rows: Rows, settings: Settings, ranked: _Ranked, shape: Sha
             "median_lead_months": round_or_none(found.leads.median_lead_months, 2),
             "false_warnings_per_1000_customer_years":
                 round_or_none(found.false.per_1000_customer_years, 1),
+            "healthy_under_warning_per_1000": round_or_none(found.healthy_under_warning, 1),
             "warnings": len(found.warnings),
             "precision_12m": round(1 - found.false.false / judged, 4) if judged else None,
         })

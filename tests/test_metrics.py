@@ -165,6 +165,19 @@ def test_a_warning_resolved_before_the_default_is_lasting_but_not_standing() -> 
     assert (lasting.warned_6m, standing.warned_6m) == (2, 1)
 
 
+def test_healthy_under_warning_counts_judged_rows_of_customers_who_did_not_default() -> None:
+    alerts = [m.Alert("A", t(2021, 2), "early_warning"), m.Alert("A", t(2021, 4), m.RESOLVED),
+              m.Alert("D", t(2021, 1), "early_warning")]
+    rows = [("A", t(2021, month)) for month in range(1, 7)] + [("D", t(2021, 1))]
+    # D defaults within 12 months: not healthy. A's rows of Feb and Mar are under warning;
+    # with data to June 2022 only A's rows up to June 2021 are judged: 2 of 6.
+    defaults = {"D": t(2021, 9)}
+    assert m.healthy_under_warning(alerts, rows, defaults, t(2022, 6)) == 1000 * 2 / 6
+    # Data to March 2022: only A's rows of Jan to Mar are judged, two of them under warning.
+    assert m.healthy_under_warning(alerts, rows, defaults, t(2022, 3)) == 1000 * 2 / 3
+    assert m.healthy_under_warning(alerts, rows, defaults, t(2021, 12)) is None
+
+
 def test_in_top_share_ranks_within_each_month() -> None:
     rows = _rows([{}] * 4, ["A", "B", "C", "D"], [t(2021, 1)] * 2 + [t(2021, 2)] * 2)
     # Half of each month: the riskier of A/B (B) and of C/D (C).
@@ -205,6 +218,11 @@ def test_evaluate_command_end_to_end(tmp_path: Path) -> None:
         strict, lasting = line["defaulters_warned_6m_until_default"], line["defaulters_warned_6m"]
         assert strict is None or strict <= lasting
     assert not any(line["configured"] for h in others for line in h["lines"])
+    # Escalation alerts change what a desk is told, not which customers stand warned.
+    silent = next(h["lines"] for h in others if not h["escalation_alerts"])
+    assert [line["healthy_under_warning_per_1000"] for line in silent] == [
+        line["healthy_under_warning_per_1000"] for line in tradeoff]
+    assert all(0 <= line["healthy_under_warning_per_1000"] <= 1000 for line in tradeoff)
     for rule in metrics["at_rule_false_warnings"].values():
         assert [(r["resolve_after_months"], r["escalation_alerts"])
                 for r in rule["other_shapes"]] == [(3, True), (12, False)]
