@@ -312,8 +312,8 @@ def caught(rows: Rows, index: Sequence[int], alerts: list[m.Alert],
     leads = m.lead_stats(m.first_lasting_warnings(alerts, defaults), defaults, first_seen)
     standing = m.lead_stats(m.standing_warnings(alerts, defaults), defaults, first_seen)
     warnings = [(a.customer_id, a.at) for a in alerts if a.kind in EARLY_KINDS]
-    judged_months = sum(1 for i in index if add_months(rows.times[i], m.FALSE_WINDOW_MONTHS)
-                        <= end)
+    judged_from = {t for t in set(rows.times) if add_months(t, m.FALSE_WINDOW_MONTHS) <= end}
+    judged_months = sum(1 for i in index if rows.times[i] in judged_from)
     false = m.false_warnings(warnings, defaults, judged_months, judged_until=end)
     watched = m.healthy_under_warning(
         alerts, ((rows.customers[i], rows.times[i]) for i in index), defaults, end)

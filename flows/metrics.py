@@ -42,7 +42,7 @@ __all__ = [
     "Alert", "CalibrationBin", "LeadStats", "FalseWarnings", "horizon_label", "roc_auc",
     "pr_auc", "roc_points", "pr_points", "brier", "calibration_table", "calibration_error",
     "bands_off", "top_share_capture",
-    "window_alerts", "first_lasting_warnings", "standing_warnings", "lead_stats",
+    "histories", "window_alerts", "first_lasting_warnings", "standing_warnings", "lead_stats",
     "false_warnings", "healthy_under_warning",
 ]
 
@@ -233,15 +233,20 @@ def top_share_capture(groups: Sequence[object], labels: Sequence[int], scores: S
     return captured / positives
 
 
+def histories(alerts: Iterable[Alert]) -> dict[str, list[Alert]]:
+    """Each customer's alerts in time order (customers in id order)."""
+    history: dict[str, list[Alert]] = {}
+    for alert in sorted(alerts, key=lambda a: (a.customer_id, a.at)):
+        history.setdefault(alert.customer_id, []).append(alert)
+    return history
+
+
 def window_alerts(alerts: Iterable[Alert], since: int) -> list[Alert]:
     """The alerts from ``since`` on; a warning still standing at ``since`` (no ``resolved``
     after it yet) is restated as issued at ``since``, so that a comparison over a late period
     credits the warnings the desk already had in hand."""
-    history: dict[str, list[Alert]] = {}
-    for alert in sorted(alerts, key=lambda a: (a.customer_id, a.at)):
-        history.setdefault(alert.customer_id, []).append(alert)
     out: list[Alert] = []
-    for customer, items in history.items():
+    for customer, items in histories(alerts).items():
         before = [a for a in items if a.at < since]
         if before and before[-1].kind != RESOLVED:
             out.append(Alert(customer, since, EARLY_KINDS[0]))
@@ -253,11 +258,8 @@ def first_lasting_warnings(alerts: Iterable[Alert], defaults: Mapping[str, int |
                            lasting_months: int = LASTING_MONTHS) -> dict[str, int]:
     """Each customer's first warning before its default that no ``resolved`` follows within
     ``lasting_months`` (a resolution after the default does not count)."""
-    history: dict[str, list[Alert]] = {}
-    for alert in sorted(alerts, key=lambda a: (a.customer_id, a.at)):
-        history.setdefault(alert.customer_id, []).append(alert)
     first: dict[str, int] = {}
-    for customer, items in history.items():
+    for customer, items in histories(alerts).items():
         default = defaults.get(customer)
         end = math.inf if default is None else default
         resolved = [a.at for a in items if a.kind == RESOLVED and a.at < end]
@@ -285,14 +287,17 @@ def standing_warnings(alerts: Iterable[Alert], defaults: Mapping[str, int | None
     {'a': 30}
     """
     standing: dict[str, int] = {}
-    for alert in sorted(alerts, key=lambda a: (a.customer_id, a.at)):
-        default = defaults.get(alert.customer_id)
-        if default is None or alert.at >= default:
+    for customer, items in histories(alerts).items():
+        default = defaults.get(customer)
+        if default is None:
             continue
-        if alert.kind == RESOLVED:
-            standing.pop(alert.customer_id, None)
-        else:
-            standing.setdefault(alert.customer_id, alert.at)
+        for alert in items:
+            if alert.at >= default:
+                break
+            if alert.kind == RESOLVED:
+                standing.pop(customer, None)
+            else:
+                standing.setdefault(customer, alert.at)
     return standing
 
 
@@ -356,19 +361,16 @@ def healthy_under_warning(alerts: Iterable[Alert], rows: Iterable[tuple[str, int
     >>> healthy_under_warning(at, [("a", t) for t in (0, 10, 20, 30)], {}, 10**10)
     500.0
     """
-    history: dict[str, tuple[list[int], list[bool]]] = {}
-    for alert in sorted(alerts, key=lambda a: (a.customer_id, a.at)):
-        times, standing = history.setdefault(alert.customer_id, ([], []))
-        times.append(alert.at)
-        standing.append(alert.kind != RESOLVED)
+    grouped = histories(alerts)
+    times = {customer: [a.at for a in items] for customer, items in grouped.items()}
+    ends: dict[int, int] = {}  # a book has few month ends: each window's end worked out once
     judged = warned = 0
     for customer, at in rows:
-        until = add_months(at, window_months)
+        until = ends.get(at) or ends.setdefault(at, add_months(at, window_months))
         default = defaults.get(customer)
         if until > judged_until or (default is not None and default <= until):
             continue
         judged += 1
-        times, standing = history.get(customer, ([], []))
-        last = bisect.bisect_right(times, at)
-        warned += last > 0 and standing[last - 1]
+        last = bisect.bisect_right(times.get(customer, ()), at)
+        warned += last > 0 and grouped[customer][last - 1].kind != RESOLVED
     return 1000 * warned / judged if judged else None

@@ -125,10 +125,8 @@ def _tradeoff_curve(ax: Axes, evaluation: Evaluation, metrics: dict[str, Any]) -
         ax.plot([line["false_warnings_per_1000_customer_years"] for line in drawn],
                 [line["defaulters_warned_6m"] for line in drawn], color=STYLE["monitor"],
                 alpha=max(0.3, 1.0 - 0.3 * k), linestyle=style, marker=".", label=label)
-        if k == 0:
-            configured_lines = drawn
-    for line in configured_lines:
-        if line["configured"]:
+    for line in metrics["budget_tradeoff"]:
+        if line["configured"] and line["defaulters_warned_6m"] is not None:
             ax.plot(line["false_warnings_per_1000_customer_years"],
                     line["defaulters_warned_6m"], color=STYLE["monitor"], marker="o",
                     markersize=9, fillstyle="none", linestyle="", label="monitor, configured")

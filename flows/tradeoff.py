@@ -101,14 +101,17 @@ def policy_tradeoffs(rows: Rows, settings: Settings, defaults: dict[str, int | N
     """Per shape, the configured one first and then `OTHER_SHAPES`, its budget trade-off."""
     configured = Shape.configured(settings)
     ranked = _Ranked.of(rows, settings)
-    return [(shape, _budget_tradeoff(rows, settings, ranked, shape, defaults, end))
+    return [(shape, _budget_tradeoff(rows, settings, ranked, shape, shape == configured,
+                                     defaults, end))
             for shape in (configured, *(s for s in OTHER_SHAPES if s != configured))]
 
 
 def _budget_tradeoff(rows: Rows, settings: Settings, ranked: _Ranked, shape: Shape,
-                     defaults: dict[str, int | None], end: int) -> list[dict[str, Any]]:
+                     configured: bool, defaults: dict[str, int | None], end: int,
+                     ) -> list[dict[str, Any]]:
     """One line per alert budget of `TRADEOFF_BUDGETS` (and the configured one): what the
-    policy of ``shape`` would have warned over the whole period. ``precision_12m`` is the
+    policy of ``shape`` (the ``configured`` one or not) would have warned over the whole
+    period. ``precision_12m`` is the
     share of the judged warnings whose customer defaulted within 12 months: the line to
     read for a precision target."""
     p = settings.policy
@@ -117,7 +120,6 @@ def _budget_tradeoff(rows: Rows, settings: Settings, ranked: _Ranked, shape: Sha
     index = list(range(len(rows.times)))
     months = max(1, len(set(rows.times)))
     customer_months = len(rows.times)
-    configured = shape == Shape.configured(settings)  # only its lines mark the budget
     out = []
     for per_1000, absolute in budgets:
         alerts = _replay(rows, settings, ranked, per_1000, absolute, shape)
