@@ -6,6 +6,7 @@ README's."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -178,7 +179,37 @@ def test_work_the_watchlist_while_a_run_streams_and_approve_an_action(
     verdicts = page.inner_text("#verify")
     assert verdicts.count("intact") == 2 and "anchor signatures checked" in verdicts
     assert dialogs == [], dialogs  # no hostile name ever ran as script
+
+    metrics = evaluate_next_to(desk.out, web_feeds, desk.settings)
+    page.goto(f"{base}/portfolio")
+    shapes = len(metrics["shape_tradeoff"])
+    assert page.locator("svg.tradeoff polyline").count() == 1 + shapes
+    assert page.locator("svg.tradeoff polyline.other").count() == shapes
+    assert page.locator("svg.tradeoff circle.ring").count() == 1
+    assert page.locator("svg.tradeoff rect.rule").count() == len(metrics["at_rule_false_warnings"])
+    lines = metrics["budget_tradeoff"]
+    assert page.locator("#tradeoff tbody tr").count() == len(lines)
+    configured = next(line for line in lines if line["configured"])
+    bold = page.inner_text("#tradeoff tr.configured")
+    assert f"{configured['budget_per_1000']:g} per 1,000 a month" in bold
+    assert f"{configured['defaulters_warned_6m']:.1%}" in bold
+    assert page.locator("#shapes tbody tr").count() == shapes
+    settled = metrics["calibration_after_first_year"]
+    assert page.locator("#calibration tbody tr").count() == len(settled["table"])
+    assert page.locator("#calibration tr.off").count() == len(settled["bands_off"])
+    assert f"{settled['error']:.4f}" in page.inner_text("main")
+    page.locator("#evaluation").screenshot(path=str(SHOTS / "workspace-evaluation.png"))
     context.close()
+
+
+def evaluate_next_to(out: Path, feeds: Path, settings: Any) -> dict[str, Any]:
+    """``creditradar evaluate``'s metrics of the finished run in ``out``, written beside it
+    as the workspace finds them."""
+    from flows.evaluate import METRICS, evaluate_run, metrics_json
+
+    metrics = metrics_json(evaluate_run(settings, out, feeds / "outcomes.jsonl"), settings)
+    (out / METRICS).write_text(json.dumps(metrics), encoding="utf-8")
+    return metrics
 
 
 def _no_filter() -> Any:
