@@ -279,6 +279,26 @@ def test_pds_are_calibrated_after_the_first_year(calibrated_report: dict) -> Non
     assert sum(b["rows"] for b in settled["table"]) == settled["rows"]
 
 
+@pytest.mark.timeout(300)
+def test_every_pd_band_comes_true_after_the_first_year(tmp_path: Path) -> None:
+    """On a receivables book of 2,000 x 36, every PD band of 200 rows or more after the first
+    year defaults at 0.67-1.5 times its mean PD: the scorecard that is champion while labels
+    are few is fitted to them from the first labelled month end (when it stepped towards
+    them, PDs above 0.2 defaulted at a third of their level for most of a year)."""
+    from connectors.simulator import simulate
+    from flows.evaluate_cli import evaluate_command
+
+    feeds, report = tmp_path / "feeds", tmp_path / "report"
+    simulate(2000, 36, 11, feeds)
+    result = CliRunner().invoke(evaluate_command, ["--feeds", str(feeds), "--report", str(report)],
+                                obj={"settings": Settings()})
+    assert result.exit_code == 0, result.output
+    settled = json.loads((report / "metrics.json").read_text())["calibration_after_first_year"]
+    assert sum(b["rows"] >= 200 for b in settled["table"]) >= 5
+    assert settled["bands_off"] == []
+    assert settled["error"] <= 0.01
+
+
 @pytest.mark.timeout(180)
 def test_the_learned_term_structure_is_calibrated_and_beats_a_constant_hazard(
         calibrated_report: dict) -> None:

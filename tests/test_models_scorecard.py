@@ -78,6 +78,7 @@ def test_reasons_add_up_to_the_log_odds(model: PriorScorecard | CalibratedScorec
     X, y = _rows(3000, seed=1)
     if isinstance(model, CalibratedScorecard):
         model.learn(X, y)
+        model.month_end()
         assert (model.slope, model.intercept) != (1.0, 0.0)
     base, parts = model.explain(X)
     assert parts.shape == X.shape
@@ -93,6 +94,7 @@ def test_a_rows_pd_does_not_depend_on_its_batch(
     X, y = _rows(5000, seed=2)
     if isinstance(model, CalibratedScorecard):
         model.learn(X, y)
+        model.month_end()
     whole = model.predict(X)
     for size in (1, 3, 64, 1000, 4097):
         pieces = np.concatenate([model.predict(X[i : i + size]) for i in range(0, len(X), size)])
@@ -100,12 +102,15 @@ def test_a_rows_pd_does_not_depend_on_its_batch(
     assert np.array_equal(model.predict(X[::7]), whole[::7])  # a strided view
 
 
-def test_calibration_keeps_the_ranking_and_learns_the_level() -> None:
+def test_calibration_keeps_the_ranking_and_fits_the_level_at_the_first_month_end() -> None:
     X, y = _rows(20_000, seed=3)
     prior, card = PriorScorecard(), CalibratedScorecard()
     card.learn(X, y)
+    assert np.array_equal(card.predict(X), prior.predict(X))  # counted, not fitted yet
+    card.month_end()
     rate = y.mean()
-    assert abs(card.predict(X).mean() - rate) < abs(prior.predict(X).mean() - rate) / 2
+    assert abs(prior.predict(X).mean() - rate) > 0.2 * rate
+    assert abs(card.predict(X).mean() - rate) < 0.02 * rate
     assert card.slope > 0
     order = np.argsort(prior.log_odds(X), kind="stable")
     assert (np.diff(card.predict(X)[order]) >= 0).all()
@@ -119,7 +124,11 @@ def test_learning_is_deterministic_and_named_by_its_state() -> None:
     a, b = CalibratedScorecard(), CalibratedScorecard()
     before = a.digest()
     a.learn(X, y)
-    b.learn(X, y)
+    order = np.random.default_rng(4).permutation(len(y))  # another order, in two pieces
+    b.learn(X[order[:700]], y[order[:700]])
+    b.learn(X[order[700:]], y[order[700:]])
+    a.month_end()
+    b.month_end()
     assert a.digest() == b.digest() != before
     assert PriorScorecard().digest() == PriorScorecard().digest()
 
@@ -141,3 +150,21 @@ def test_auc_counts_pairs_and_half_ties() -> None:
     assert auc(y, p) == pytest.approx(pairs / (len(pos) * len(neg)))
     assert math.isnan(auc(np.zeros(3), np.ones(3)))
     assert log_loss(np.array([1, 0]), np.array([1.0, 0.0])) == pytest.approx(1e-6, rel=1e-3)
+
+
+def test_the_fit_follows_the_latest_months_level() -> None:
+    """A level that moves: after six months at one default rate and six at three times it,
+    the fitted PDs sit near the latest rate (counts halve every three months: about 0.87 of
+    it), not near the rate of all twelve months (two thirds of it)."""
+    X, y = _rows(20_000, seed=5)
+    rng = np.random.default_rng(5)
+    card = CalibratedScorecard()
+    for month in range(12):
+        low = month < 6
+        kept = y.astype(bool) & (rng.uniform(size=len(y)) < (1 / 3 if low else 1.0))
+        card.learn(X, kept.astype(np.uint8))
+        card.month_end()
+    latest = y.mean()
+    everything = (1 / 3 + 1) / 2 * latest  # the rate over all twelve months
+    assert 0.8 * latest < card.predict(X).mean() < 1.05 * latest
+    assert everything < 0.7 * latest

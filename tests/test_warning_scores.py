@@ -78,6 +78,7 @@ def trained_models() -> list[RiskModel]:
                              growth=Growth(min_samples_leaf=20))
     for model in (calibrated, online, boosting):
         model.learn(X, y)
+    calibrated.month_end()
     assert boosting.refit() and boosting.model is not None
     return [PriorScorecard(), calibrated, online, boosting.model]
 

@@ -86,8 +86,10 @@ def shape_name(shape: dict[str, Any]) -> str:
     >>> shape_name({"resolve_after_months": 12, "escalation_alerts": False})
     'resolved after 12 calm month ends, no escalation alerts'
     """
-    alerts = "" if shape.get("escalation_alerts", True) else ", no escalation alerts"
-    return f"resolved after {shape.get('resolve_after_months')} calm month ends{alerts}"
+    months = _number(shape.get("resolve_after_months"))
+    held = "held as configured" if months is None else f"resolved after {months:g} calm month ends"
+    alerts = ", no escalation alerts" if shape.get("escalation_alerts") is False else ""
+    return held + alerts
 
 
 def budget_name(line: dict[str, Any]) -> str:

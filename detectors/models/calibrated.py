@@ -1,16 +1,29 @@
-"""The prior scorecard's ranking with probabilities learned from labels (Platt scaling).
+"""The prior scorecard's ranking with probabilities fitted to recent labels (Platt scaling).
 
-PD = sigmoid(intercept + slope * prior log-odds), with slope and intercept learned online
-by mini-batch gradient steps on the log loss (capped as the online logit's are), starting
-from the prior itself (slope 1, intercept 0). The ranking stays the scorecard's (a
-positive slope keeps the order), so the reasons stay its rules: each rule's points times
-the slope, with the intercept plus the slope times the prior's intercept as the base.
+PD = sigmoid(intercept + slope * s), s the prior scorecard's log-odds. `learn` counts the
+labelled rows and their defaults by bin of s (`BIN_WIDTH` wide); `month_end` fits slope and
+intercept to the counts by Newton's method (the maximum of the likelihood, with a weak pull
+towards the prior itself, `PULL`, so a month without defaults still has an answer), then ages
+the counts by `DECAY`, so the fit follows the latest months' level. The prior never changes,
+so its old scores are still its scores and counts of them never go stale; only the level
+moves.
+
+Why a fit rather than a gradient step per batch: the prior's PDs run several times the
+observed rate, and small steps took most of a year of labels to come down (on a
+5,000-customer receivables book, PDs above 0.5 then defaulted at 0.31); a fit is at the
+labels' level from the first month end that has labels.
+
+The ranking stays the scorecard's (a positive slope keeps the order), so the reasons stay
+its rules: each rule's points times the slope, with the intercept plus the slope times the
+prior's intercept as the base. Counts are sums of whole numbers per month end, so the fit
+does not depend on the order the rows came in.
 
 >>> from detectors.features import INDEX, empty
 >>> X = empty(300)
 >>> X[:, INDEX["max_dpd"]] = 75.0
 >>> card = CalibratedScorecard()
 >>> card.learn(X, np.zeros(300, dtype=np.uint8))
+>>> card.month_end()
 >>> bool(card.predict(X[:1])[0] < card.prior.predict(X[:1])[0])
 True
 """
@@ -23,36 +36,59 @@ import numpy as np
 
 from detectors.models.base import RiskModel
 from detectors.models.link import sigmoid
-from detectors.models.logit import capped_step
 from detectors.models.scorecard import PriorScorecard, points
 
-BATCH = 128
+BIN_WIDTH = 0.05
+"""Width of a bin of the prior's log-odds: a row counts at its bin's centre, which moves a
+PD by at most 2.5 % of itself."""
+LIMIT = 15.0
+"""Log-odds beyond +-LIMIT count in the outermost bins."""
+DECAY = 0.5 ** (1 / 3)
+"""Counts halve every 3 month ends. On the receivables books a fit on the latest 3 months
+of labels was nearer the observed rates later on than one on 6 or 12 (the level rises over
+the simulated books' first years)."""
+PULL = 1.0
+"""Weight of the pull towards slope 1 and intercept 0 (the prior): a few rows' worth."""
+ITERATIONS = 50
 
 
 class CalibratedScorecard(RiskModel):
-    """Platt scaling of `PriorScorecard`, learned online."""
+    """Platt scaling of `PriorScorecard`, fitted at each month end on recent labels."""
 
     name = "calibrated"
 
-    def __init__(self, learning_rate: float = 0.01, batch: int = BATCH):
-        self.learning_rate = learning_rate
-        self.batch = batch
+    def __init__(self) -> None:
         self.prior = PriorScorecard()
         self.slope = 1.0
         self.intercept = 0.0
+        size = int(round(2 * LIMIT / BIN_WIDTH)) + 1
+        self.centres = np.linspace(-LIMIT, LIMIT, size)
+        self.rows = np.zeros(size)
+        """Labelled rows per bin, aged by `DECAY` at each month end; ``defaults`` likewise."""
+        self.defaults = np.zeros(size)
+        self._month_rows = np.zeros(size, dtype=np.int64)
+        self._month_defaults = np.zeros(size, dtype=np.int64)
 
     def learn(self, X: np.ndarray, y: np.ndarray) -> None:
-        """Learn labelled rows ``(X, y)`` in order."""
-        scores = self.prior.log_odds(X)
-        y = np.asarray(y, dtype=np.float64)
-        rate = self.learning_rate
-        for start in range(0, len(scores), self.batch):
-            s = scores[start : start + self.batch]
-            p = 0.5 + 0.5 * np.tanh(0.5 * (self.intercept + self.slope * s))
-            residual = p - y[start : start + self.batch]
-            step = capped_step(rate, float((p * (1.0 - p) * (1.0 + s * s)).sum()))
-            self.slope -= step * float((residual * s).sum())
-            self.intercept -= step * float(residual.sum())
+        """Count labelled rows ``(X, y)``; they enter the fit at the next `month_end`."""
+        scores = np.clip(self.prior.log_odds(X), -LIMIT, LIMIT)
+        bins = np.rint((scores + LIMIT) / BIN_WIDTH).astype(np.intp)
+        size = len(self.centres)
+        self._month_rows += np.bincount(bins, minlength=size)
+        self._month_defaults += np.bincount(bins, weights=np.asarray(y, dtype=np.float64),
+                                            minlength=size).astype(np.int64)
+
+    def month_end(self) -> None:
+        """Add the month's counts, fit slope and intercept to all counts, then age them."""
+        self.rows += self._month_rows
+        self.defaults += self._month_defaults
+        self._month_rows[:] = 0
+        self._month_defaults[:] = 0
+        if self.rows.any():
+            self.slope, self.intercept = platt_fit(self.centres, self.rows, self.defaults,
+                                                   self.slope, self.intercept)
+        self.rows *= DECAY
+        self.defaults *= DECAY
 
     def predict(self, X: np.ndarray) -> np.ndarray:
         return sigmoid(self.intercept + self.slope * self.prior.log_odds(X))
@@ -64,3 +100,48 @@ class CalibratedScorecard(RiskModel):
     def digest(self) -> str:
         state = np.array([self.slope, self.intercept]).tobytes()
         return hashlib.sha256(state).hexdigest()[:16]
+
+
+def platt_fit(s: np.ndarray, rows: np.ndarray, defaults: np.ndarray, slope: float,
+              intercept: float) -> tuple[float, float]:
+    """Slope and intercept maximising the likelihood of ``defaults`` out of ``rows`` at
+    log-odds ``s``, less ``PULL / 2`` times the squared distance from (1, 0); Newton's
+    method from (``slope``, ``intercept``), each step halved until the objective rises.
+
+    >>> s = np.array([-2.0, 0.0, 2.0])
+    >>> rows = np.full(3, 100_000.0)
+    >>> true = 1 / (1 + np.exp(-(0.5 * s - 1.0)))
+    >>> slope, intercept = platt_fit(s, rows, rows * true, 1.0, 0.0)
+    >>> round(slope, 3), round(intercept, 3)
+    (0.5, -1.0)
+    """
+    used = rows > 0
+    s, n, k = s[used], rows[used], defaults[used]
+
+    def objective(a: float, b: float) -> float:
+        z = a * s + b
+        return float((k * z - n * np.logaddexp(0.0, z)).sum()) - PULL / 2 * (
+            (a - 1.0) ** 2 + b * b)
+
+    a, b = slope, intercept
+    current = objective(a, b)
+    for _ in range(ITERATIONS):
+        p = sigmoid(a * s + b)
+        residual = k - n * p
+        w = n * p * (1.0 - p)
+        gradient = np.array([(residual * s).sum() - PULL * (a - 1.0), residual.sum() - PULL * b])
+        hessian = np.array([[(w * s * s).sum() + PULL, (w * s).sum()],
+                            [(w * s).sum(), w.sum() + PULL]])
+        step = np.linalg.solve(hessian, gradient)
+        for _ in range(30):
+            tried = objective(a + step[0], b + step[1])
+            if tried >= current:
+                break
+            step = step / 2
+        else:
+            break
+        a, b = a + float(step[0]), b + float(step[1])
+        improved, current = tried - current, tried
+        if improved < 1e-10 * (1.0 + abs(current)):
+            break
+    return a, b

@@ -11,7 +11,8 @@ month end that knows them (``known_at <= month``). At each event-time month end
    (kept for the last ``horizon + 2`` month ends; older labels are learned, not validated);
 3. holds back positives until the month end after their horizon closed, when their
    snapshot's negatives are known too (learned earlier, the recent past would hold only
-   positives and "recent" would read as "risky"), and lets the models learn the rest;
+   positives and "recent" would read as "risky"), and lets the models learn the rest (the
+   calibrated scorecard fits its two parameters to them at once, `CalibratedScorecard.month_end`);
 4. counts, per band of the PD the current champion gives them, how many months after
    their snapshot the learned positives defaulted (`detectors.term.TermCounts`);
 5. when a refit is due (`Learner._refit_due`), chooses the champion once enough labels are
@@ -224,6 +225,7 @@ class Learner:
             self._validate(X[fresh], chunk.y[fresh], chunk.at[fresh])
             held.append(self._learn(chunk, X, month))
         self._waiting = LabelBatch.concat(held)
+        self.calibrated.month_end()
         step = months_since_epoch(month)
         if self._refit_due(step):
             self._refit_month = step
