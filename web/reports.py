@@ -61,7 +61,7 @@ def evaluation(out: Path) -> dict[str, Any]:
         "columns": TRADEOFF_COLUMNS,
         "rules": rules,
         "shapes": other_shapes(metrics, configured),
-        "plot": plot(metrics, configured, rules),
+        "plot": plot(metrics, lines, configured, rules),
         "calibration": calibration(metrics),
         "backtest": _load(out / BACKTEST),
     }
@@ -145,7 +145,7 @@ def other_shapes(metrics: dict[str, Any], configured: dict[str, Any]) -> list[di
     return shapes
 
 
-def plot(metrics: dict[str, Any], configured: dict[str, Any],
+def plot(metrics: dict[str, Any], lines: list[dict[str, Any]], configured: dict[str, Any],
          rules: list[dict[str, Any]]) -> Plot | None:
     """The trade-off figure: a curve per shape of warning over the alert budgets (the
     configured one solid), the configured budget ringed, and each rule's point."""
@@ -155,7 +155,6 @@ def plot(metrics: dict[str, Any], configured: dict[str, Any],
                   _number(line.get("defaulters_warned_6m"))) for line in lines]
         return [(x, y) for x, y in pairs if x is not None and y is not None]
 
-    lines = _dicts(metrics.get("budget_tradeoff"))
     name = f"{shape_name(configured)} (configured)" if configured else "configured"
     curves = [(name, points(lines))] + [
         (shape_name(shape), points(_dicts(shape.get("lines"))))
