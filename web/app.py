@@ -92,6 +92,7 @@ def templates() -> Environment:
     env.filters["label"] = label
     env.filters["pct"] = lambda v, d=1: "" if v is None else f"{float(v):.{d}%}"
     env.filters["money"] = lambda v: "" if v is None else f"{float(v):,.0f}"
+    env.filters["number"] = lambda v: "" if v is None else f"{float(v):,g}"
     env.filters["seg"] = lambda v: quote(str(v), safe="")
     env.globals["ACTION_LABELS"] = LABELS
     env.globals["query"] = lambda **kw: urlencode({k: v for k, v in kw.items() if v})
