@@ -44,7 +44,12 @@ scores and warnings and the portfolio's outcomes, and measures. Definitions:
   month it ranks within the monitor's alert budget (``policy.budget_per_1000``, or
   ``policy.budget``) of that month. Its metrics are for the second half; ``second_half``
   repeats the monitor and the rule baselines on that half (a warning the monitor still had
-  standing when the half began counts as issued then).
+  standing when the half began counts as issued then). ``second_half.batch_known``: the same
+  model fitted only on the labels known at the split (horizon closed before it), as a live
+  model's would be. The hindsight model also learns from the last horizon's months before
+  the split, whose positives include customers that default in the second half, on rows
+  much like those it is then scored on. (Absent where no label of both kinds was known at
+  the split.)
 - **at_rule_false_warnings**: per rule, the monitor's defaulters_warned_6m at the rule's
   own false-warning rate, read off the budget trade-off (linear between budgets; null
   beyond them), beside the rule's, and their ratio; the same for
@@ -271,10 +276,27 @@ def in_top_share(rows: Rows, scores: dict[int, float], share: float,
     return top
 
 
-def batch_warner(rows: Rows, labels: list[int | None], split: int, share: float,
+def batch_training(rows: Rows, labels: list[int | None], split: int,
+                   known_within: int | None = None) -> list[int]:
+    """The labelled rows before ``split`` a batch model is fitted on: all of them (with
+    hindsight), or with ``known_within`` (the horizon, in months) only those whose label
+    was known at the split, their horizon closed before it, as a live model's would be.
+
+    >>> rows = Rows(["a", "a", "b"], [0, 2_678_400, 5_097_600], [0.1] * 3, [], np.empty((3, 0)))
+    >>> batch_training(rows, [0, 1, 0], split=5_097_600)
+    [0, 1]
+    >>> batch_training(rows, [0, 1, 0], split=5_097_600, known_within=1)  # Jan's closed in Feb
+    [0]
+    """
+    return [i for i, y in enumerate(labels)
+            if y is not None and rows.times[i] < split
+            and (known_within is None or add_months(rows.times[i], known_within) < split)]
+
+
+def batch_warner(rows: Rows, labels: list[int | None], train: list[int], share: float,
                  index: Sequence[int], absolute: int | None = None) -> Warner:
-    """Gradient boosting fitted on the labelled rows before ``split``, scored on ``index``."""
-    train = [i for i, y in enumerate(labels) if y is not None and rows.times[i] < split]
+    """Gradient boosting fitted on the rows ``train`` (`batch_training`), scored on
+    ``index``."""
     model = HistGradientBoostingClassifier(random_state=BATCH_SEED)
     model.fit(rows.matrix[train], np.asarray([labels[i] for i in train]))
     probs = model.predict_proba(rows.matrix[list(index)])[:, 1].tolist()
@@ -424,8 +446,12 @@ def evaluate_run(settings: Settings, run: Path, outcomes: Path) -> Evaluation:
 
     second_half = period(second, split)
     p = settings.policy
-    batch = batch_warner(rows, labels, split, p.budget_per_1000 / 1000, second, p.budget)
-    second_half["batch"] = assess(rows, second, labels, batch, defaults, end, split)
+    for name, known_within in (("batch", None), ("batch_known", horizon)):
+        train = batch_training(rows, labels, split, known_within)
+        if name == "batch_known" and len({labels[i] for i in train}) < 2:
+            continue  # a book shorter than the horizon knows no label, or one kind, by then
+        batch = batch_warner(rows, labels, train, p.budget_per_1000 / 1000, second, p.budget)
+        second_half[name] = assess(rows, second, labels, batch, defaults, end, split)
     seen = set(rows.customers)
     settled_from = add_months(rows.times[0], SETTLED_MONTHS)
     settled = [i for i in full if rows.times[i] >= settled_from and labels[i] is not None]

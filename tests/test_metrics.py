@@ -234,6 +234,10 @@ def test_evaluate_command_end_to_end(tmp_path: Path) -> None:
             block["false_warnings_per_1000_customer_years"] >= 0
         )
     assert metrics["auc"] is not None and metrics["baselines"]["batch"]["auc"] is not None
+    # The batch model without hindsight is fitted on fewer rows, so it is another model.
+    half = metrics["second_half"]
+    assert half["batch_known"]["auc"] is not None
+    assert half["batch_known"]["brier"] != half["batch"]["brier"]
 
 
 @pytest.mark.timeout(120)
