@@ -29,7 +29,7 @@ FIGURES = ("roc", "pr", "lead_time", "calibration", "alert_volume", "tradeoff")
 TABLE_KEYS = ("auc", "pr_auc", "brier", "top_decile_capture", "defaulters_warned_6m",
               "defaulters_warned_6m_until_default", "median_lead_months",
               "false_warnings_per_1000_customer_years", "healthy_under_warning_per_1000")
-STYLE = {"monitor": "C0", "dpd60": "C1", "altman_z": "C2", "batch": "C3"}
+STYLE = {"monitor": "C0", "dpd60": "C1", "altman_z": "C2", "batch": "C3", "batch_known": "C4"}
 SHORT_TERM_MONTHS = 3
 """The horizon of the term structure the calibration figure shows beside the model's own."""
 
@@ -38,7 +38,7 @@ def _curves(evaluation: Evaluation) -> list[tuple[str, str, str, Assessment]]:
     """(label, colour, line style, assessment): whole period solid, second half dashed."""
     out = [(name, STYLE[name], "-", a) for name, a in evaluation.full.items()]
     out += [(f"{name} (2nd half)", STYLE[name], "--", evaluation.second_half[name])
-            for name in ("monitor", "batch")]
+            for name in ("monitor", "batch", "batch_known") if name in evaluation.second_half]
     return out
 
 
