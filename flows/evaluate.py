@@ -48,8 +48,8 @@ scores and warnings and the portfolio's outcomes, and measures. Definitions:
   model fitted only on the labels known at the split (horizon closed before it), as a live
   model's would be. The hindsight model also learns from the last horizon's months before
   the split, whose positives include customers that default in the second half, on rows
-  much like those it is then scored on. (Absent where no label of both kinds was known at
-  the split.)
+  much like those it is then scored on. Either batch model is absent where the labels it
+  would learn from are not of both kinds (a book only a few months long).
 - **at_rule_false_warnings**: per rule, the monitor's defaulters_warned_6m at the rule's
   own false-warning rate, read off the budget trade-off (linear between budgets; null
   beyond them), beside the rule's, and their ratio; the same for
@@ -448,8 +448,8 @@ def evaluate_run(settings: Settings, run: Path, outcomes: Path) -> Evaluation:
     p = settings.policy
     for name, known_within in (("batch", None), ("batch_known", horizon)):
         train = batch_training(rows, labels, split, known_within)
-        if name == "batch_known" and len({labels[i] for i in train}) < 2:
-            continue  # a book shorter than the horizon knows no label, or one kind, by then
+        if len({labels[i] for i in train}) < 2:
+            continue  # too short a first half: no label, or labels of one kind, to learn
         batch = batch_warner(rows, labels, train, p.budget_per_1000 / 1000, second, p.budget)
         second_half[name] = assess(rows, second, labels, batch, defaults, end, split)
     seen = set(rows.customers)
@@ -514,7 +514,7 @@ def metrics_json(evaluation: Evaluation, settings: Settings) -> dict[str, Any]:
         "baselines": {
             "dpd60": full["dpd60"].metrics,
             "altman_z": full["altman_z"].metrics,
-            "batch": half["batch"].metrics,
+            **({"batch": half["batch"].metrics} if "batch" in half else {}),
         },
         "second_half": {"from": to_rfc3339(evaluation.split),
                         **{name: a.metrics for name, a in half.items()}},

@@ -84,8 +84,10 @@ def _calibration(ax: Axes, evaluation: Evaluation, metrics: dict[str, Any]) -> N
     curves = [("monitor, whole period", evaluation.full["monitor"].calibration, "C0", ":"),
               (f"monitor after the first year (error {settled['error']:.3f})"
                if settled["error"] is not None else "monitor after the first year",
-               evaluation.settled, "C0", "-"),
-              ("batch (2nd half)", evaluation.second_half["batch"].calibration, "C3", "-")]
+               evaluation.settled, "C0", "-")]
+    if "batch" in evaluation.second_half:
+        curves.append(("batch (2nd half)", evaluation.second_half["batch"].calibration, "C3",
+                       "-"))
     for label, bins, colour, style in curves:
         ax.plot([b.mean_pd for b in bins], [b.observed_rate for b in bins], marker="o",
                 color=colour, linestyle=style, label=label)
@@ -227,7 +229,7 @@ def write_report(report: Path, metrics: dict[str, Any], evaluation: Evaluation) 
         for p in write_figures(report, metrics, evaluation)
     )
     full = {"monitor": metrics, **metrics["baselines"]}
-    full.pop("batch")
+    full.pop("batch", None)
     half = {k: v for k, v in metrics["second_half"].items() if k != "from"}
     period = metrics["period"]
     page = f"""<!doctype html>

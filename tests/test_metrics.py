@@ -258,6 +258,26 @@ def test_evaluate_writes_every_figure_for_a_card_book_with_no_warned_defaulter(
         assert (report / name).stat().st_size > 0, name
 
 
+@pytest.mark.timeout(120)
+def test_evaluate_reports_a_book_too_short_for_the_batch_models(tmp_path: Path) -> None:
+    """Three months against an 8-month horizon: no label is known by the split, so neither
+    batch model can be fitted; the rest is reported (it used to stop with a traceback)."""
+    from connectors.simulator import simulate
+    from flows.evaluate_cli import evaluate_command
+
+    feeds, report = tmp_path / "feeds", tmp_path / "report"
+    simulate(20, 3, 3, feeds)
+    result = CliRunner().invoke(evaluate_command, ["--feeds", str(feeds), "--report", str(report)],
+                                obj={"settings": Settings()})
+    assert result.exit_code == 0, result.output
+    metrics = json.loads((report / "metrics.json").read_text())
+    assert "batch" not in metrics["baselines"]
+    assert {"batch", "batch_known"}.isdisjoint(metrics["second_half"])
+    assert metrics["second_half"]["monitor"]["counts"]["rows"] > 0
+    for name in ("report.html", "roc.png", "calibration.png", "tradeoff.png"):
+        assert (report / name).stat().st_size > 0, name
+
+
 @pytest.fixture(scope="module")
 def calibrated_report(tmp_path_factory: pytest.TempPathFactory) -> dict:
     """The metrics of `evaluate` on a simulated book of monthly statuses, 3,000 x 36."""
