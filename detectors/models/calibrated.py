@@ -130,8 +130,8 @@ def platt_fit(s: np.ndarray, rows: np.ndarray, defaults: np.ndarray, slope: floa
         residual = k - n * p
         w = n * p * (1.0 - p)
         gradient = np.array([(residual * s).sum() - PULL * (a - 1.0), residual.sum() - PULL * b])
-        hessian = np.array([[(w * s * s).sum() + PULL, (w * s).sum()],
-                            [(w * s).sum(), w.sum() + PULL]])
+        cross = (w * s).sum()
+        hessian = np.array([[(w * s * s).sum() + PULL, cross], [cross, w.sum() + PULL]])
         step = np.linalg.solve(hessian, gradient)
         for _ in range(30):
             tried = objective(a + step[0], b + step[1])
