@@ -130,6 +130,13 @@ _BASE = (
     Feature("wc_ta", "working capital over total assets", "financials"),
     Feature("re_ta", "retained earnings over total assets", "financials"),
     Feature("eq_tl", "equity over total liabilities", "financials"),
+    Feature("asset_turnover", "revenue over total assets", "financials"),
+    Feature("net_margin", "net income over revenue", "financials"),
+    Feature("interest_coverage", "EBIT over interest expense", "financials"),
+    Feature("quick_ratio", "current assets less inventory over current liabilities",
+            "financials"),
+    Feature("cash_ratio", "cash over current liabilities", "financials"),
+    Feature("cash_flow_to_debt", "operating cash flow over total liabilities", "financials"),
     Feature("accounts_age_days", "age of the latest filed accounts (days)", "financials", True),
     # The country-risk feed.
     Feature("country_risk", "country risk grade (0 lowest, 7 highest)", "country"),

@@ -10,22 +10,30 @@ from detectors.base import Detector
 from detectors.features import INDEX
 from detectors.table import Column
 
-RATIOS = ("altman_z2", "leverage", "current_ratio", "roa", "ebit_ta", "wc_ta", "re_ta", "eq_tl")
+RATIOS = ("altman_z2", "leverage", "current_ratio", "roa", "ebit_ta", "wc_ta", "re_ta", "eq_tl",
+          "asset_turnover", "net_margin", "interest_coverage", "quick_ratio", "cash_ratio",
+          "cash_flow_to_debt")
 """The ratios kept and used as features."""
-RATIO_ALIASES = {
+RATIO_ALIASES = {code: code for code in RATIOS} | {
     "altman_z": "altman_z2",
-    "altman_z2": "altman_z2",
     "z_score": "altman_z2",
-    "current_ratio": "current_ratio",
     "debt_ratio": "leverage",
-    "leverage": "leverage",
-    "roa": "roa",
+    "debt_to_assets": "leverage",
+    "return_on_assets": "roa",
     "ebit_to_assets": "ebit_ta",
     "working_capital_to_assets": "wc_ta",
     "retained_earnings_to_assets": "re_ta",
     "equity_to_liabilities": "eq_tl",
+    "sales_to_assets": "asset_turnover",
+    "net_profit_margin": "net_margin",
+    "profit_margin": "net_margin",
+    "times_interest_earned": "interest_coverage",
+    "ebit_to_interest": "interest_coverage",
+    "acid_test": "quick_ratio",
+    "cash_flow_to_liabilities": "cash_flow_to_debt",
 }
-"""Published ratio names understood; others stay in the record but are not model inputs."""
+"""Published ratio names understood (each ratio's own code among them); others stay in the
+record but are not model inputs."""
 MAX_AGE_DAYS = 900
 _CLIP = 50.0
 _NO_DAY = -(10**9)
@@ -41,9 +49,23 @@ def altman_z2(wc_ta: float, re_ta: float, ebit_ta: float, eq_tl: float) -> float
 
 
 def ratios_from_accounts(fin: Mapping[str, float]) -> dict[str, float]:
-    """Every ratio the filed figures allow; a ratio whose inputs are missing is left out."""
+    """Every ratio the filed figures allow; a ratio whose inputs are missing, or whose
+    denominator is not positive, is left out.
+
+    >>> ratios = ratios_from_accounts({"revenue": 300.0, "net_income": -15.0, "ebit": 6.0,
+    ...     "interest_expense": 4.0, "total_assets": 200.0, "total_liabilities": 120.0,
+    ...     "current_assets": 90.0, "inventory": 30.0, "short_term_liabilities": 60.0,
+    ...     "cash": 12.0, "operating_cash_flow": 18.0})
+    >>> ratios["asset_turnover"], ratios["net_margin"], ratios["interest_coverage"]
+    (1.5, -0.05, 1.5)
+    >>> ratios["quick_ratio"], ratios["cash_ratio"], ratios["cash_flow_to_debt"]
+    (1.0, 0.2, 0.15)
+    >>> "interest_coverage" in ratios_from_accounts({"ebit": 5.0, "interest_expense": 0.0})
+    False
+    """
     ta, tl = fin.get("total_assets"), fin.get("total_liabilities")
-    ca, cl = fin.get("current_assets"), fin.get("current_liabilities")
+    ca = fin.get("current_assets")
+    cl = fin.get("current_liabilities", fin.get("short_term_liabilities"))
     wc = fin.get("working_capital")
     if wc is None and ca is not None and cl is not None:
         wc = ca - cl
@@ -60,9 +82,28 @@ def ratios_from_accounts(fin: Mapping[str, float]) -> dict[str, float]:
             out["leverage"] = tl / ta
     if tl and equity is not None:
         out["eq_tl"] = equity / tl
-    if ca is not None and cl:
-        out["current_ratio"] = ca / cl
+    if cl and cl > 0:
+        for name, numerator in (("current_ratio", ca), ("cash_ratio", fin.get("cash"))):
+            if numerator is not None:
+                out[name] = numerator / cl
+        inventory = fin.get("inventory")
+        if ca is not None and inventory is not None:
+            out["quick_ratio"] = (ca - inventory) / cl
+    revenue = fin.get("revenue")
+    if ta and revenue is not None:
+        out["asset_turnover"] = revenue / ta
+    _ratio(out, "net_margin", fin.get("net_income"), revenue)
+    _ratio(out, "interest_coverage", fin.get("ebit"), fin.get("interest_expense"))
+    _ratio(out, "cash_flow_to_debt", fin.get("operating_cash_flow"), tl)
     return out
+
+
+def _ratio(out: dict[str, float], name: str, numerator: float | None,
+           denominator: float | None) -> None:
+    """``out[name]`` = numerator / denominator when both are known and the denominator is
+    positive (a margin on negative revenue, or a cover of negative interest, means nothing)."""
+    if numerator is not None and denominator is not None and denominator > 0:
+        out[name] = numerator / denominator
 
 
 class FinancialsDetector(Detector):
@@ -81,7 +122,9 @@ class FinancialsDetector(Detector):
     """
 
     COLUMNS = (
-        Column("fin_ratios", "f8", np.nan, (len(RATIOS),)),
+        # float32: the trees compare features as float32 and the pending snapshots keep
+        # them as float16, so more precision would only cost every customer memory.
+        Column("fin_ratios", "f4", np.nan, (len(RATIOS),)),
         Column("fin_period_end", "i4", _NO_DAY),
     )
 

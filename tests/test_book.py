@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
+import pytest
 from feedkit import customer, event, invoice, payment, record, status
 
 from config.settings import Settings
@@ -166,6 +167,34 @@ def test_features_only_carry_what_the_feeds_said() -> None:
     assert (features["overdue_share"], features["utilisation"], features["max_dpd"]) == (
         1.0, 0.2, 21.0)
     assert "tl_dpd" not in features and features["has_tradeline"] == 0.0
+
+
+def test_filed_accounts_give_every_ratio_their_figures_or_published_names_allow() -> None:
+    driver = fresh()
+    driver.apply("registry", record(
+        "registry", customer_id="C", event_time="2024-03-01", type="accounts_filed",
+        period_end="2023-12-31", currency="EUR",
+        financials={"revenue": "900000.00", "ebit": "30000.00", "net_income": "-9000.00",
+                    "interest_expense": "20000.00", "total_assets": "600000.00",
+                    "total_liabilities": "480000.00", "current_assets": "300000.00",
+                    "current_liabilities": "250000.00", "inventory": "100000.00",
+                    "cash": "25000.00", "operating_cash_flow": "-24000.00"}))
+    day = month(2024, 4) // DAY
+    features = _features(driver.book._features(np.array([0]), day)[0])
+    assert {k: round(features[k], 6) for k in (
+        "asset_turnover", "net_margin", "interest_coverage", "quick_ratio", "cash_ratio",
+        "cash_flow_to_debt")} == {"asset_turnover": 1.5, "net_margin": -0.01,
+                                  "interest_coverage": 1.5, "quick_ratio": 0.8,
+                                  "cash_ratio": 0.1, "cash_flow_to_debt": -0.05}
+    # Only ratios published, under other names: each lands on its feature.
+    driver.apply("registry", record(
+        "registry", customer_id="C", event_time="2025-03-01", type="accounts_filed",
+        period_end="2024-12-31", ratios={"times_interest_earned": 0.7, "acid_test": 0.4,
+                                         "Sales_To_Assets": 2.0, "days_inventory": 40.0}))
+    features = _features(driver.book._features(np.array([0]), month(2025, 4) // DAY)[0])
+    assert (features["interest_coverage"], features["quick_ratio"],
+            features["asset_turnover"]) == pytest.approx((0.7, 0.4, 2.0), rel=1e-6)
+    assert "cash_ratio" not in features and "net_margin" not in features
 
 
 def test_month_end_history_gives_each_figures_course_against_its_own_level() -> None:
