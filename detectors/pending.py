@@ -21,8 +21,9 @@ EMPTY = -1
 
 @dataclass(frozen=True, slots=True)
 class Resolved:
-    """Labelled month-end snapshots: slot, snapshot month and label, features, and for a
-    positive the months from the snapshot to the default (0 for a negative)."""
+    """Labelled month-end snapshots: slot, snapshot month and label, features (float16, as
+    held), and for a positive the months from the snapshot to the default (0 for a
+    negative)."""
 
     slots: np.ndarray
     months: np.ndarray
@@ -66,8 +67,7 @@ class PendingLabels:
         held = self.t.pend_month[: self.t.size, position]
         due = np.flatnonzero(held == month - self.ring)
         resolved = Resolved(due, held[due].copy(), np.zeros(len(due), dtype=np.uint8),
-                            self.t.pend_x[due, position].astype(np.float32),
-                            np.zeros(len(due), dtype=np.uint8))
+                            self.t.pend_x[due, position], np.zeros(len(due), dtype=np.uint8))
         self.t.pend_month[due, position] = EMPTY
         self.t.pend_month[slots, position] = month
         self.t.pend_x[slots, position] = X
@@ -87,7 +87,7 @@ class PendingLabels:
         held = months[keep].copy()
         y = (held >= within_from).astype(np.uint8)
         resolved = Resolved(np.full(len(keep), slot), held, y,
-                            self.t.pend_x[slot, keep].astype(np.float32),
+                            self.t.pend_x[slot, keep],
                             np.where(y == 1, before_month - held, 0).astype(np.uint8))
         self.t.pend_month[slot] = EMPTY
         return resolved

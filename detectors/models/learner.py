@@ -57,12 +57,13 @@ same size for a book of any size."""
 
 @dataclass(frozen=True, slots=True, eq=False)
 class LabelBatch:
-    """Labelled month-end rows: features ``X`` (n, WIDTH) float32, outcome ``y`` (1: it
+    """Labelled month-end rows: features ``X`` (n, WIDTH) float16, outcome ``y`` (1: it
     defaulted within the horizon), snapshot time ``at`` (a month start, seconds), the time
     ``known_at`` the outcome became known, the customer of each row, and for a positive the
     months ``lag`` from its snapshot to the default (0 where unknown or negative). (Month-end
-    snapshots wait for their label as float16, `detectors.pending`, so float32 holds them
-    exactly in half the memory of float64; the models get them widened a chunk at a time.)
+    snapshots wait for their label as float16, `detectors.pending`, so float16 holds them as
+    they are, in a quarter of the memory of float64: a month's labels of a large book are
+    held until its month end; the models get them widened a chunk at a time.)
 
     >>> batch = LabelBatch(np.zeros((2, WIDTH)), [1, 0], [60, 0], [90, 90], ["b", "a"])
     >>> LabelBatch.concat([batch, batch.take(np.array([1]))]).canonical().customer_id
@@ -77,7 +78,7 @@ class LabelBatch:
     lag: np.ndarray | None = None
 
     def __post_init__(self) -> None:
-        coerced = {"X": np.asarray(self.X, dtype=np.float32).reshape(-1, WIDTH),
+        coerced = {"X": np.asarray(self.X, dtype=np.float16).reshape(-1, WIDTH),
                    "y": np.asarray(self.y, dtype=np.uint8),
                    "at": np.asarray(self.at, dtype=np.int64),
                    "known_at": np.asarray(self.known_at, dtype=np.int64),
