@@ -82,16 +82,12 @@ def ratios_from_accounts(fin: Mapping[str, float]) -> dict[str, float]:
             out["leverage"] = tl / ta
     if tl and equity is not None:
         out["eq_tl"] = equity / tl
-    if cl and cl > 0:
-        for name, numerator in (("current_ratio", ca), ("cash_ratio", fin.get("cash"))):
-            if numerator is not None:
-                out[name] = numerator / cl
-        inventory = fin.get("inventory")
-        if ca is not None and inventory is not None:
-            out["quick_ratio"] = (ca - inventory) / cl
-    revenue = fin.get("revenue")
-    if ta and revenue is not None:
-        out["asset_turnover"] = revenue / ta
+    inventory, revenue = fin.get("inventory"), fin.get("revenue")
+    quick = ca - inventory if ca is not None and inventory is not None else None
+    _ratio(out, "current_ratio", ca, cl)
+    _ratio(out, "quick_ratio", quick, cl)
+    _ratio(out, "cash_ratio", fin.get("cash"), cl)
+    _ratio(out, "asset_turnover", revenue, ta)
     _ratio(out, "net_margin", fin.get("net_income"), revenue)
     _ratio(out, "interest_coverage", fin.get("ebit"), fin.get("interest_expense"))
     _ratio(out, "cash_flow_to_debt", fin.get("operating_cash_flow"), tl)
