@@ -72,34 +72,22 @@ def ratios_from_accounts(fin: Mapping[str, float]) -> dict[str, float]:
     equity = fin.get("equity")
     if equity is None and ta is not None and tl is not None:
         equity = ta - tl
-    out: dict[str, float] = {}
-    if ta:
-        for name, numerator in (("wc_ta", wc), ("re_ta", fin.get("retained_earnings")),
-                                ("ebit_ta", fin.get("ebit")), ("roa", fin.get("net_income"))):
-            if numerator is not None:
-                out[name] = numerator / ta
-        if tl is not None:
-            out["leverage"] = tl / ta
-    if tl and equity is not None:
-        out["eq_tl"] = equity / tl
     inventory, revenue = fin.get("inventory"), fin.get("revenue")
     quick = ca - inventory if ca is not None and inventory is not None else None
-    _ratio(out, "current_ratio", ca, cl)
-    _ratio(out, "quick_ratio", quick, cl)
-    _ratio(out, "cash_ratio", fin.get("cash"), cl)
-    _ratio(out, "asset_turnover", revenue, ta)
-    _ratio(out, "net_margin", fin.get("net_income"), revenue)
-    _ratio(out, "interest_coverage", fin.get("ebit"), fin.get("interest_expense"))
-    _ratio(out, "cash_flow_to_debt", fin.get("operating_cash_flow"), tl)
+    net_income, ebit = fin.get("net_income"), fin.get("ebit")
+    out: dict[str, float] = {}
+    for name, numerator, denominator in (
+            ("wc_ta", wc, ta), ("re_ta", fin.get("retained_earnings"), ta),
+            ("ebit_ta", ebit, ta), ("roa", net_income, ta), ("leverage", tl, ta),
+            ("eq_tl", equity, tl), ("current_ratio", ca, cl), ("quick_ratio", quick, cl),
+            ("cash_ratio", fin.get("cash"), cl), ("asset_turnover", revenue, ta),
+            ("net_margin", net_income, revenue),
+            ("interest_coverage", ebit, fin.get("interest_expense")),
+            ("cash_flow_to_debt", fin.get("operating_cash_flow"), tl)):
+        # A ratio over nothing, or over a negative revenue or interest, means nothing.
+        if numerator is not None and denominator is not None and denominator > 0:
+            out[name] = numerator / denominator
     return out
-
-
-def _ratio(out: dict[str, float], name: str, numerator: float | None,
-           denominator: float | None) -> None:
-    """``out[name]`` = numerator / denominator when both are known and the denominator is
-    positive (a margin on negative revenue, or a cover of negative interest, means nothing)."""
-    if numerator is not None and denominator is not None and denominator > 0:
-        out[name] = numerator / denominator
 
 
 class FinancialsDetector(Detector):
