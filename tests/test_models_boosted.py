@@ -187,3 +187,16 @@ def test_a_store_of_positives_only_keeps_the_negatives_first_rows_whole() -> Non
     _, labels, weights = store.view()
     assert weights[labels == 0].tolist() == [1.0, 1.0]  # no thinning of a class it never held
     assert float(weights[labels == 1].sum()) == pytest.approx(3 * MIN_CAP, rel=0.05)
+
+
+def test_a_book_with_many_defaults_grows_more_trees() -> None:
+    """Trees grow with the positive rows' weight: the same rows weighing ten times as
+    much (a store thinned as a large book's is) grow more trees, up to the most."""
+    X, y = _book(6_000, seed=3)
+    rows = X.astype(np.float32)
+    growth = Growth(trees=4, most_trees=12, positives_per_tree=500.0, min_samples_leaf=20)
+    positives = int(y.sum())
+    few = grow(rows, y, np.ones(len(y), dtype=np.float32), growth)
+    many = grow(rows, y, np.full(len(y), 10.0, dtype=np.float32), growth)
+    assert positives < 4 * 500 < 12 * 500 <= 10 * positives
+    assert (few.trees, many.trees) == (4, 12)

@@ -7,8 +7,9 @@ time. The trees are grown here in numpy (`detectors.models.growing`) rather than
 scikit-learn, whose import alone costs every run about 2 s and 165 MB: 40 depth-2 trees
 grow on 50,000 x 43 stored rows in about 0.65 s on two slow cores (scikit-learn's 80
 four-leaf trees: 0.9 s after the import), and on two simulated books they ranked later
-months as well as scikit-learn's did (progressive AUC within 0.003). Growing draws nothing
-at random, so it needs no seed. The fitted model (`TreeEnsemble`) is immutable and small;
+months as well as scikit-learn's did (progressive AUC within 0.003). A book with many
+defaults grows more trees, up to 80 (`Growth.trees_for`). Growing draws nothing at random,
+so it needs no seed. The fitted model (`TreeEnsemble`) is immutable and small;
 the store stays here, out of published models.
 
 >>> from detectors.features import INDEX, empty

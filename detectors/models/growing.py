@@ -35,6 +35,12 @@ class Growth:
     fitted on a few hundred positives rank later months worse."""
 
     trees: int = 40
+    """Trees while defaults are few: more, on a book of a few hundred defaulters, rank its
+    later months worse."""
+    most_trees: int = 80
+    positives_per_tree: float = 250.0
+    """Beyond `trees`, one more tree per this many positive rows (weighted), up to
+    `most_trees`: a book with many defaults learns a finer shape of risk (`trees_for`)."""
     learning_rate: float = 0.1
     depth: int = 2
     min_samples_leaf: int = 100
@@ -45,6 +51,14 @@ class Growth:
     binning_rows: int = 20_000
     """Cut points come from at most this many rows, every k-th one."""
     min_hessian: float = 1e-3
+
+    def trees_for(self, positives: float) -> int:
+        """Trees to grow on rows holding ``positives`` positive rows (weighted).
+
+        >>> [Growth().trees_for(p) for p in (500, 10_000, 15_000, 40_000)]
+        [40, 40, 60, 80]
+        """
+        return max(self.trees, min(self.most_trees, int(positives // self.positives_per_tree)))
 
 
 def cut_points(column: np.ndarray, bins: int) -> np.ndarray:
@@ -228,7 +242,7 @@ def grow(X: np.ndarray, y: np.ndarray, weights: np.ndarray, growth: Growth) -> T
     scores = np.full(len(y), base)
     arrays: list[list[np.ndarray]] = [[], [], [], []]
     rate = growth.learning_rate
-    for _ in range(growth.trees):
+    for _ in range(growth.trees_for(positive)):
         p = sigmoid(scores)
         g, h = w * (p - y), w * p * (1.0 - p)
         *tree, leaves = grower.tree(g, h)
