@@ -35,8 +35,7 @@ class Growth:
     fitted on a few hundred positives rank later months worse."""
 
     trees: int = 40
-    """Trees while defaults are few: more, on a book of a few hundred defaulters, rank its
-    later months worse."""
+    """Trees while defaults are few (`trees_for`)."""
     most_trees: int = 80
     positives_per_tree: float = 250.0
     """Beyond `trees`, one more tree per this many positive rows (weighted), up to
