@@ -189,14 +189,20 @@ def test_a_store_of_positives_only_keeps_the_negatives_first_rows_whole() -> Non
     assert float(weights[labels == 1].sum()) == pytest.approx(3 * MIN_CAP, rel=0.05)
 
 
-def test_a_book_with_many_defaults_grows_more_trees() -> None:
-    """Trees grow with the positive rows' weight: the same rows weighing ten times as
-    much (a store thinned as a large book's is) grow more trees, up to the most."""
+def test_a_book_with_many_defaults_learns_at_a_faster_rate() -> None:
+    """The rate grows with the positive rows' weight: the same rows weighing ten times as
+    much (a store thinned as a large book's is) grow the trees of the fastest rate, and
+    unweighted ones those of the base rate."""
     X, y = _book(6_000, seed=3)
     rows = X.astype(np.float32)
-    growth = Growth(trees=4, most_trees=12, positives_per_tree=500.0, min_samples_leaf=20)
     positives = int(y.sum())
-    few = grow(rows, y, np.ones(len(y), dtype=np.float32), growth)
-    many = grow(rows, y, np.full(len(y), 10.0, dtype=np.float32), growth)
-    assert positives < 4 * 500 < 12 * 500 <= 10 * positives
-    assert (few.trees, many.trees) == (4, 12)
+    rule = Growth(trees=8, learning_rate=0.1, fastest_rate=0.3,
+                  positives_per_rate=5 * positives / 0.3, min_samples_leaf=20)
+
+    def grown(weight: float, growth: Growth) -> str:
+        return grow(rows, y, np.full(len(y), weight, dtype=np.float32), growth).digest()
+
+    fixed = {rate: Growth(trees=8, learning_rate=rate, fastest_rate=rate, min_samples_leaf=20)
+             for rate in (0.1, 0.3)}
+    assert grown(1.0, rule) == grown(1.0, fixed[0.1]) != grown(1.0, fixed[0.3])
+    assert grown(10.0, rule) == grown(10.0, fixed[0.3]) != grown(10.0, fixed[0.1])

@@ -8,9 +8,9 @@ scikit-learn, whose import alone costs every run about 2 s and 165 MB: 40 depth-
 grow on 50,000 x 43 stored rows in about 0.65 s on two slow cores (scikit-learn's 80
 four-leaf trees: 0.9 s after the import), and on two simulated books they ranked later
 months as well as scikit-learn's did (progressive AUC within 0.003). A book with many
-defaults grows more trees, up to 80 (`Growth.trees_for`). Growing draws nothing at random,
-so it needs no seed. The fitted model (`TreeEnsemble`) is immutable and small;
-the store stays here, out of published models.
+defaults grows them at a faster rate, up to twice (`Growth.rate_for`). Growing draws
+nothing at random, so it needs no seed. The fitted model (`TreeEnsemble`) is immutable and
+small; the store stays here, out of published models.
 
 >>> from detectors.features import INDEX, empty
 >>> booster = RefitBoosting(min_labels=50, min_positives=5, growth=Growth(min_samples_leaf=20))
