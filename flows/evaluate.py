@@ -18,6 +18,12 @@ scores and warnings and the portfolio's outcomes, and measures. Definitions:
   from 12 months after the first month end, its expected calibration error (the rows' mean
   distance between a band's mean PD and its observed rate), and the bands of 200 rows or
   more whose observed rate lies outside 0.67–1.5 times their mean PD (``bands_off``).
+- **champions**: which model scored the month ends: runs of consecutive month ends scored
+  by one model (the name before the digest in ``model_version``: the prior scorecard, then
+  the learned model chosen champion), each with its first and last month end, its rows,
+  and over its labelled rows the calibration error and the mean PD against the observed
+  rate. A change of champion moves the PDs of the whole book at once, so calibration is
+  read per run as well as over the whole period.
 - **First lasting warning**: a customer's first early_warning or escalation before its
   default that no ``resolved`` follows within 3 months. **defaulters_warned_6m**: among the
   defaulters whose first month-end row lies 6 or more months before their default (only
@@ -73,6 +79,7 @@ from array import array
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from itertools import groupby
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -114,6 +121,8 @@ class Rows:
     """The event time of the run's last score, month end or not."""
     terms: dict[int, list[float]] = field(default_factory=dict)
     """P(default within m months) per row, by m: each row's published term structure."""
+    models: list[str] = field(default_factory=list)
+    """Per row, the model that scored it (``model_version`` without its digest)."""
 
     def column(self, name: str) -> np.ndarray:
         if name not in self.names:
@@ -159,6 +168,8 @@ def load_rows(scores: Path, defaults: dict[str, int | None]) -> Rows:
     keyed: list[tuple[int, str, float, int]] = []
     terms: dict[int, list[float]] = {}
     names: dict[str, int] = {}
+    models: list[str] = []
+    model_names: dict[str, str] = {}
     at_row, at_col, values = array("l"), array("l"), array("d")
     last = ""
     with scores.open(encoding="utf-8") as handle:
@@ -179,6 +190,8 @@ def load_rows(scores: Path, defaults: dict[str, int | None]) -> Rows:
                 values.append(value)
             for term in row.get("pd_term", ()):
                 terms.setdefault(int(term["months"]), []).append(float(term["pd"]))
+            version = row["model_version"]
+            models.append(model_names.setdefault(version, version.rpartition("-")[0] or version))
             keyed.append((at, row["customer_id"], float(row["pd"]), len(keyed)))
     matrix = np.full((len(keyed), len(names)), np.nan)
     matrix[np.asarray(at_row, dtype=np.int64), np.asarray(at_col, dtype=np.int64)] = values
@@ -188,7 +201,8 @@ def load_rows(scores: Path, defaults: dict[str, int | None]) -> Rows:
                 list(names), matrix[order] if order else matrix,
                 to_time(json.loads(last)["event_time"]) if last else 0,
                 {months: [pds[i] for i in order] for months, pds in terms.items()
-                 if len(pds) == len(keyed)})
+                 if len(pds) == len(keyed)},
+                [models[i] for i in order])
 
 
 def load_alerts(warnings: list[dict[str, Any]]) -> list[m.Alert]:
@@ -413,6 +427,8 @@ class Evaluation:
     the start: the first year is scored mostly before any label is known."""
     settled_terms: list[dict[str, Any]] = field(default_factory=list)
     """The same for each horizon of the term structure (`term_calibration`)."""
+    champions: list[dict[str, Any]] = field(default_factory=list)
+    """Runs of month ends scored by one model, with their calibration (`champion_runs`)."""
 
 
 def evaluate_run(settings: Settings, run: Path, outcomes: Path) -> Evaluation:
@@ -465,7 +481,31 @@ def evaluate_run(settings: Settings, run: Path, outcomes: Path) -> Evaluation:
         settled_from=settled_from,
         settled=m.calibration_table([labels[i] for i in settled], [rows.pds[i] for i in settled]),
         settled_terms=term_calibration(rows, defaults, end, settled_from, horizon),
+        champions=champion_runs(rows, labels),
     )
+
+
+def champion_runs(rows: Rows, labels: Sequence[int | None]) -> list[dict[str, Any]]:
+    """The month ends in runs scored by one model, in time order: the model, the first and
+    last month end, the month ends and rows, and over the run's labelled rows their number,
+    the calibration error and the mean PD against the observed rate (None without labels)."""
+    months: dict[int, list[int]] = {}
+    for i, at in enumerate(rows.times):  # rows are in time order
+        months.setdefault(at, []).append(i)
+    out = []
+    for model, run in groupby(months.items(), key=lambda month: rows.models[month[1][0]]):
+        ends = list(run)
+        index = [i for _, month in ends for i in month]
+        labelled = [i for i in index if labels[i] is not None]
+        summary = calibration_summary(m.calibration_table([labels[i] for i in labelled],
+                                                          [rows.pds[i] for i in labelled]))
+        out.append({
+            "model": model, "from": to_rfc3339(ends[0][0]), "to": to_rfc3339(ends[-1][0]),
+            "month_ends": len(ends), "rows": len(index), "labelled_rows": summary["rows"],
+            "calibration_error": summary["error"], "mean_pd": summary["mean_pd"],
+            "observed_rate": summary["observed_rate"],
+        })
+    return out
 
 
 def term_calibration(rows: Rows, defaults: dict[str, int | None], end: int, since: int,
@@ -535,6 +575,7 @@ def metrics_json(evaluation: Evaluation, settings: Settings) -> dict[str, Any]:
         "at_rule_false_warnings": at_rule,
         "calibration_after_first_year": settled_calibration(evaluation),
         "term_calibration_after_first_year": evaluation.settled_terms,
+        "champions": evaluation.champions,
         "definitions": {
             "horizon_months": settings.horizon_months,
             "lasting_months": m.LASTING_MONTHS,

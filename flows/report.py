@@ -218,6 +218,21 @@ def _tradeoff(lines: list[dict[str, Any]]) -> str:
     return f"<table><tr>{head}<th></th></tr>{body}</table>"
 
 
+CHAMPION_KEYS = ("model", "from", "to", "month_ends", "rows", "labelled_rows",
+                 "calibration_error", "mean_pd", "observed_rate")
+
+
+def _champions(runs: list[dict[str, Any]]) -> str:
+    """The runs of month ends scored by one model, each with its calibration."""
+    head = "".join(f"<th>{key}</th>" for key in CHAMPION_KEYS)
+    body = "".join(
+        "<tr>" + "".join(f"<td>{_cell(run[key][:10] if key in ('from', 'to') else run[key])}</td>"
+                         for key in CHAMPION_KEYS) + "</tr>"
+        for run in runs
+    )
+    return f"<table><tr>{head}</tr>{body}</table>"
+
+
 def write_report(report: Path, metrics: dict[str, Any], evaluation: Evaluation) -> Path:
     """Write the figures and ``report.html`` (figures embedded) into ``report``."""
     from flows import evaluate
@@ -252,6 +267,8 @@ figure{{display:inline-block;margin:.5em}}pre{{white-space:pre-wrap;background:#
 {_tradeoff(metrics['budget_tradeoff'])}
 {"".join(f"<h3>Warnings {_shape(shape)}</h3>{_tradeoff(shape['lines'])}"
          for shape in metrics['shape_tradeoff'])}
+<h2>Which model scored when (month ends, and their calibration)</h2>
+{_champions(metrics['champions'])}
 <h2>Figures</h2>{images}
 <h2>Definitions</h2><pre>{html.escape(evaluate.__doc__ or "")}</pre>
 </body></html>

@@ -279,8 +279,8 @@ def test_evaluate_reports_a_book_too_short_for_the_batch_models(tmp_path: Path) 
 
 
 @pytest.fixture(scope="module")
-def calibrated_report(tmp_path_factory: pytest.TempPathFactory) -> dict:
-    """The metrics of `evaluate` on a simulated book of monthly statuses, 3,000 x 36."""
+def calibrated_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The report folder of `evaluate` on a simulated book of monthly statuses, 3,000 x 36."""
     from connectors.simulator import simulate
     from flows.evaluate_cli import evaluate_command
 
@@ -290,7 +290,13 @@ def calibrated_report(tmp_path_factory: pytest.TempPathFactory) -> dict:
     result = CliRunner().invoke(evaluate_command, ["--feeds", str(feeds), "--report", str(report)],
                                 obj={"settings": Settings()})
     assert result.exit_code == 0, result.output
-    return json.loads((report / "metrics.json").read_text())
+    return report
+
+
+@pytest.fixture(scope="module")
+def calibrated_report(calibrated_dir: Path) -> dict:
+    """The metrics of that report."""
+    return json.loads((calibrated_dir / "metrics.json").read_text())
 
 
 @pytest.mark.timeout(180)  # the first to ask for the report runs it
@@ -301,6 +307,39 @@ def test_pds_are_calibrated_after_the_first_year(calibrated_report: dict) -> Non
     assert settled["rows"] > 20_000 and settled["observed_rate"] > 0
     assert settled["error"] <= 0.01
     assert sum(b["rows"] for b in settled["table"]) == settled["rows"]
+
+
+@pytest.mark.timeout(180)
+def test_the_champions_say_which_model_scored_each_month_end(calibrated_dir: Path,
+                                                             calibrated_report: dict) -> None:
+    """Every month end of the run lies in one run of ``champions``, in time order, and the
+    run's model scored each of its rows (read back from scores.jsonl); the prior scores
+    first and a learned model takes over; the runs add up to the whole period's rows and
+    labelled rows; the report page lists them."""
+    scored: dict[str, set[str]] = {}
+    for line in (calibrated_dir / "run" / "scores.jsonl").read_text().splitlines():
+        row = json.loads(line)
+        if row["month_end"]:
+            model = row["model_version"].rpartition("-")[0]
+            scored.setdefault(row["event_time"], set()).add(model)
+    runs = calibrated_report["champions"]
+    covered = []
+    for run in runs:
+        ends = sorted(end for end in scored if run["from"] <= end <= run["to"])
+        assert ends[0] == run["from"] and ends[-1] == run["to"]
+        assert len(ends) == run["month_ends"]
+        assert all(scored[end] == {run["model"]} for end in ends)
+        covered.extend(ends)
+    assert covered == sorted(scored)
+    models = [run["model"] for run in runs]
+    assert models[0] == "prior" and len(models) >= 2
+    assert all(before != after for before, after in zip(models, models[1:], strict=False))
+    counts = calibrated_report["counts"]
+    assert sum(run["rows"] for run in runs) == counts["rows"]
+    assert sum(run["labelled_rows"] for run in runs) == counts["labelled_rows"]
+    page = (calibrated_dir / "report.html").read_text()
+    assert "Which model scored when" in page
+    assert all(f"<td>{model}</td>" in page for model in models)
 
 
 @pytest.mark.timeout(300)
