@@ -121,8 +121,8 @@ class Rows:
     """The event time of the run's last score, month end or not."""
     terms: dict[int, list[float]] = field(default_factory=dict)
     """P(default within m months) per row, by m: each row's published term structure."""
-    models: list[str] = field(default_factory=list)
-    """Per row, the model that scored it (``model_version`` without its digest)."""
+    models: dict[int, str] = field(default_factory=dict)
+    """Per month end, the model that scored it (``model_version`` without its digest)."""
 
     def column(self, name: str) -> np.ndarray:
         if name not in self.names:
@@ -168,8 +168,7 @@ def load_rows(scores: Path, defaults: dict[str, int | None]) -> Rows:
     keyed: list[tuple[int, str, float, int]] = []
     terms: dict[int, list[float]] = {}
     names: dict[str, int] = {}
-    models: list[str] = []
-    model_names: dict[str, str] = {}
+    models: dict[int, str] = {}
     at_row, at_col, values = array("l"), array("l"), array("d")
     last = ""
     with scores.open(encoding="utf-8") as handle:
@@ -191,7 +190,7 @@ def load_rows(scores: Path, defaults: dict[str, int | None]) -> Rows:
             for term in row.get("pd_term", ()):
                 terms.setdefault(int(term["months"]), []).append(float(term["pd"]))
             version = row["model_version"]
-            models.append(model_names.setdefault(version, version.rpartition("-")[0] or version))
+            models[at] = version.rpartition("-")[0] or version
             keyed.append((at, row["customer_id"], float(row["pd"]), len(keyed)))
     matrix = np.full((len(keyed), len(names)), np.nan)
     matrix[np.asarray(at_row, dtype=np.int64), np.asarray(at_col, dtype=np.int64)] = values
@@ -202,7 +201,7 @@ def load_rows(scores: Path, defaults: dict[str, int | None]) -> Rows:
                 to_time(json.loads(last)["event_time"]) if last else 0,
                 {months: [pds[i] for i in order] for months, pds in terms.items()
                  if len(pds) == len(keyed)},
-                [models[i] for i in order])
+                models)
 
 
 def load_alerts(warnings: list[dict[str, Any]]) -> list[m.Alert]:
@@ -493,7 +492,7 @@ def champion_runs(rows: Rows, labels: Sequence[int | None]) -> list[dict[str, An
     for i, at in enumerate(rows.times):  # rows are in time order
         months.setdefault(at, []).append(i)
     out = []
-    for model, run in groupby(months.items(), key=lambda month: rows.models[month[1][0]]):
+    for model, run in groupby(months.items(), key=lambda month: rows.models[month[0]]):
         ends = list(run)
         index = [i for _, month in ends for i in month]
         labelled = [i for i in index if labels[i] is not None]
