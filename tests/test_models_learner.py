@@ -15,7 +15,7 @@ from detectors.clock import to_seconds
 from detectors.features import INDEX, WIDTH, empty
 from detectors.models import MODELS, LabelBatch, Learner, Published
 from detectors.models.base import ROWS_AT_ONCE, explain_rows, predict_rows
-from detectors.models.validation import WINDOW
+from detectors.models.validation import WINDOW, ValidationWindow
 from detectors.term import BAND_CENTRES, TermCurve, cumulative_pd
 
 MONTHS = [to_seconds(datetime(2023 + m // 12, m % 12 + 1, 1, tzinfo=UTC)) for m in range(24)]
@@ -119,6 +119,71 @@ def test_a_simpler_model_takes_over_only_when_it_ranks_better_by_the_margin(
     assert 0.0 < gap < 0.05
     learner._choose()
     assert learner.champion == champion
+
+
+def test_the_prior_hands_over_at_the_first_month_end_with_enough_labels_not_at_a_refit(
+        labels: LabelBatch) -> None:
+    # Refits (and the choices made at them) at the first month end and 12 months later: the
+    # labels are enough months before that, and the prior does not wait for the refit.
+    settings = SETTINGS.model_copy(update={"refit_every_months": 12,
+                                           "refit_within_months": 12})
+    learner = Learner(settings, HORIZON)
+    published = _run(learner, [labels], MONTHS)
+    first = next(i for i, p in enumerate(published) if p.champion.name != "prior")
+    assert 0 < first < 12
+    metrics, count, positives = learner.window.metrics(settings.min_labels,
+                                                       settings.min_positives)
+    assert count >= settings.min_labels and positives >= settings.min_positives
+
+
+def _window_after_the_first_trees(window: ValidationWindow,
+                                  rng: np.random.Generator) -> np.ndarray:
+    """600 labels predicted by every model but the trees (the online logit ranking them
+    best), then 40 positives the trees predicted too: grown since, they have no negative
+    known yet. Returns the first 600 labels."""
+    y = (rng.random(600) < 0.2).astype(np.uint8)
+    predictions = np.full((600, len(window.models)), np.nan, dtype=np.float32)
+    for column, name in enumerate(window.models):
+        if name != "boosted":
+            predictions[:, column] = rng.random(600)
+    predictions[:, window.models.index("online")] += y
+    window.add(np.zeros(600, dtype=np.int64), y, predictions)
+    window.add(np.ones(40, dtype=np.int64), np.ones(40, dtype=np.uint8),
+               rng.random((40, len(window.models))))
+    return y
+
+
+def test_a_model_grown_since_the_last_known_negatives_can_be_left_out_of_the_comparison(
+        ) -> None:
+    models = ("prior", "online", "boosted")
+    window = ValidationWindow(models, size=5_000)
+    rng = np.random.default_rng(11)
+    y = _window_after_the_first_trees(window, rng)
+    # Compared over the labels all three predicted, there is nothing to rank.
+    assert window.metrics() == ({}, 40, 40)
+    metrics, count, positives = window.metrics(min_labels=300, min_positives=20)
+    assert set(metrics) == {"prior", "online"}
+    assert (count, positives) == (640, int(y.sum()) + 40)
+    assert metrics["online"][0] > metrics["prior"][0]
+    # Once the trees' own labels are enough, with negatives, all three are compared on them.
+    later = (rng.random(400) < 0.2).astype(np.uint8)
+    window.add(np.full(400, 2, dtype=np.int64), later, rng.random((400, 3)))
+    metrics, count, positives = window.metrics(min_labels=300, min_positives=20)
+    assert set(metrics) == set(models)
+    assert (count, positives) == (440, int(later.sum()) + 40)
+
+
+@pytest.mark.parametrize(("champion", "chosen"), [("prior", "online"),
+                                                  ("calibrated", "calibrated")])
+def test_only_the_prior_hands_over_without_waiting_for_the_newest_model(
+        champion: str, chosen: str) -> None:
+    # The prior's reign ends as soon as the learned models' own labels allow; a learned
+    # champion stays until every ready model can be compared on the same labels.
+    learner = Learner(SETTINGS, HORIZON)
+    learner._champion = champion
+    _window_after_the_first_trees(learner.window, np.random.default_rng(5))
+    learner._choose()
+    assert learner.champion == chosen
 
 
 def test_every_model_scores_and_explains_a_large_batch_a_chunk_at_a_time_to_the_bit(

@@ -17,7 +17,9 @@ month end that knows them (``known_at <= month``). At each event-time month end
    their snapshot the learned positives defaulted (`detectors.term.TermCounts`);
 5. when a refit is due (`Learner._refit_due`), chooses the champion once enough labels are
    validated (`choose_champion`: the most expressive learned model whose AUC on them is
-   within ``model.champion_margin`` of the best) and refits the boosted model;
+   within ``model.champion_margin`` of the best) and refits the boosted model; while the
+   prior still scores, it chooses at every month end, among the models whose own labels
+   are enough, so the first learned model takes over as soon as the labels allow;
 6. freezes every model and publishes a frozen copy of the champion with the term curve
    learned so far.
 
@@ -233,6 +235,8 @@ class Learner:
             self._learned_at_refit = self._learned
             self._choose()
             self.boosted.refit()
+        elif self._champion == "prior":
+            self._choose()
         return self._freeze(month)
 
     def _refit_due(self, step: int) -> bool:
@@ -303,11 +307,15 @@ class Learner:
 
     def _choose(self) -> None:
         """Once enough labels are validated, the most expressive learned model that ranks
-        them within the margin of the best becomes champion."""
-        metrics, labels, positives = self.window.metrics()
-        if labels < self.settings.min_labels or positives < self.settings.min_positives:
+        them within the margin of the best becomes champion. While the prior scores, a
+        model whose own labels are too few yet is left out, so it does not hold back the
+        first handover; after it, every ready model is compared on the same labels."""
+        s = self.settings
+        metrics, labels, positives = (self.window.metrics(s.min_labels, s.min_positives)
+                                      if self._champion == "prior" else self.window.metrics())
+        if labels < s.min_labels or positives < s.min_positives:
             return
-        best = choose_champion(metrics, self.settings.champion_margin)
+        best = choose_champion(metrics, s.champion_margin)
         if best is not None:
             self._champion = best
 

@@ -58,24 +58,37 @@ class ValidationWindow:
         order = (self.count - n + np.arange(n)) % self.size
         return self._at[order], self._y[order], self._p[order]
 
-    def metrics(self) -> tuple[Metrics, int, int]:
+    def metrics(self, min_labels: int | None = None,
+                min_positives: int = 1) -> tuple[Metrics, int, int]:
         """(AUC, mean log loss) per model over the window, restricted to labels that every
-        model ready at the latest label predicted; with the number of those labels and of
-        their positives."""
+        model compared predicted; with the number of those labels and of their positives.
+        The models compared are those ready at the latest label. Given ``min_labels``,
+        while the labels all of them predicted are fewer, or hold fewer than
+        ``min_positives`` positives or no negative, the model with the shortest history is
+        left out: a model just grown has predicted only snapshots whose outcome is mostly
+        not known yet, and would hold the others' comparison back."""
         _, ys, predictions = self.view()
         if not len(ys):
             return {}, 0, 0
-        ready = [i for i in range(len(self.models)) if not np.isnan(predictions[-1, i])]
-        common = ~np.isnan(predictions[:, ready]).any(axis=1)
-        ys = ys[common]
-        positives = int(ys.sum(dtype=np.int64))
-        if not 0 < positives < len(ys):
-            return {}, len(ys), positives
+        history = (~np.isnan(predictions)).sum(axis=0)
+        ready = sorted((i for i in range(len(self.models)) if not np.isnan(predictions[-1, i])),
+                       key=lambda i: -history[i])
+        while True:
+            common = ~np.isnan(predictions[:, ready]).any(axis=1)
+            labels = ys[common]
+            positives = int(labels.sum(dtype=np.int64))
+            enough = min_labels is None or (len(labels) >= min_labels
+                                            and min_positives <= positives < len(labels))
+            if enough or len(ready) <= 1:
+                break
+            ready.pop()
+        if not 0 < positives < len(labels):
+            return {}, len(labels), positives
         metrics = {}
         for i in ready:
             p = predictions[common, i].astype(np.float64)
-            metrics[self.models[i]] = (auc(ys, p), log_loss(ys, p))
-        return metrics, len(ys), positives
+            metrics[self.models[i]] = (auc(labels, p), log_loss(labels, p))
+        return metrics, len(labels), positives
 
 
 def choose_champion(metrics: Metrics, margin: float,
