@@ -14,6 +14,11 @@ scores and warnings and the portfolio's outcomes, and measures. Definitions:
 - **auc, pr_auc** (average precision), **brier** and the **calibration** table over the
   labelled rows; **top_decile_capture**: the share of positive rows that rank in the
   riskiest 10% of their month's rows (ties split fractionally, `top_share_capture`).
+- **auc_by_lead**: the AUC over rows that far ahead of a default, per window of months
+  ahead: the next month, 2 to 5 months, and 6 months to the horizon. A window's positives
+  are the rows whose default falls in it; its negatives are the rows with no default within
+  the horizon; rows whose default falls in another window are left out. "AUC one month
+  before a default" is the first window; "6-8 months before" the last, for H = 8.
 - **calibration_after_first_year**: the monitor's calibration table over the labelled rows
   from 12 months after the first month end, its expected calibration error (the rows' mean
   distance between a band's mean PD and its observed rate), and the bands of 200 rows or
@@ -355,9 +360,39 @@ def caught(rows: Rows, index: Sequence[int], alerts: list[m.Alert],
     return Caught(leads, standing, watched, warnings, false)
 
 
+LeadLabels = dict[tuple[int, int], list[int | None]]
+"""Per window of months ahead (`flows.metrics.lead_windows`), every row's `lead_label`."""
+
+
+def label_leads(rows: Rows, defaults: dict[str, int | None], labels: Sequence[int | None],
+                horizon_months: int) -> LeadLabels:
+    """Every row's `flows.metrics.lead_label` per window; None where ``labels`` has none
+    (the horizon ends after the period)."""
+    return {window: [None if label is None else m.lead_label(
+                         at, defaults.get(customer), window, horizon_months)
+                     for customer, at, label in zip(rows.customers, rows.times, labels,
+                                                    strict=True)]
+            for window in m.lead_windows(horizon_months)}
+
+
+def lead_aucs(index: Sequence[int], scores: Sequence[float],
+              lead_labels: LeadLabels) -> list[dict[str, Any]]:
+    """Per window of months ahead, the AUC of ``scores`` (one per row of ``index``) over the
+    rows the window labels, with the number of its positive rows."""
+    out = []
+    for (first, last), labels in lead_labels.items():
+        known = [(labels[i], scores[k]) for k, i in enumerate(index) if labels[i] is not None]
+        ys = [y for y, _ in known]
+        out.append({"months_from": first, "months_to": last, "positive_rows": sum(ys),
+                    "auc": round_or_none(m.roc_auc(ys, [s for _, s in known]))})
+    return out
+
+
 def assess(rows: Rows, index: Sequence[int], labels: list[int | None], warner: Warner,
-           defaults: dict[str, int | None], end: int, since: int | None) -> Assessment:
-    """All metrics of one warner over the rows ``index`` (and its alerts from ``since``)."""
+           defaults: dict[str, int | None], end: int, since: int | None,
+           lead_labels: LeadLabels) -> Assessment:
+    """All metrics of one warner over the rows ``index`` (and its alerts from ``since``),
+    the AUC of each window of months ahead (``lead_labels``: `label_leads`) among them."""
     known = [(k, labels[i]) for k, i in enumerate(index) if labels[i] is not None]
     ys = [y for _, y in known]
     scores = [warner.scores[k] for k, _ in known]
@@ -378,6 +413,7 @@ def assess(rows: Rows, index: Sequence[int], labels: list[int | None], warner: W
         "false_warnings_per_1000_customer_years": round_or_none(false.per_1000_customer_years, 1),
         "healthy_under_warning_per_1000": round_or_none(found.healthy_under_warning, 1),
         "top_decile_capture": round_or_none(m.top_share_capture(months, ys, scores, TOP_DECILE)),
+        "auc_by_lead": lead_aucs(index, warner.scores, lead_labels),
         "counts": {
             "rows": len(index), "labelled_rows": len(ys), "positive_rows": sum(ys),
             "eligible_defaulters": leads.eligible_defaulters, "defaulters_warned": leads.warned,
@@ -449,6 +485,7 @@ def evaluate_run(settings: Settings, run: Path, outcomes: Path) -> Evaluation:
     split = months[len(months) // 2]
     full = list(range(len(rows.times)))
     second = [i for i in full if rows.times[i] >= split]
+    leads = label_leads(rows, defaults, labels, horizon)
     alerts = load_alerts(warnings)
     rules = {"dpd60": dpd60(rows), "altman_z": altman(rows)}
 
@@ -456,7 +493,7 @@ def evaluate_run(settings: Settings, run: Path, outcomes: Path) -> Evaluation:
         pds = [rows.pds[i] for i in index]
         warners = {"monitor": Warner(pds, pds, alerts)}
         warners.update({name: rule_warner(rows, s, f, index) for name, (s, f) in rules.items()})
-        return {name: assess(rows, index, labels, w, defaults, end, since)
+        return {name: assess(rows, index, labels, w, defaults, end, since, leads)
                 for name, w in warners.items()}
 
     second_half = period(second, split)
@@ -466,7 +503,7 @@ def evaluate_run(settings: Settings, run: Path, outcomes: Path) -> Evaluation:
         if len({labels[i] for i in train}) < 2:
             continue  # too short a first half: no label, or labels of one kind, to learn
         batch = batch_warner(rows, labels, train, p.budget_per_1000 / 1000, second, p.budget)
-        second_half[name] = assess(rows, second, labels, batch, defaults, end, split)
+        second_half[name] = assess(rows, second, labels, batch, defaults, end, split, leads)
     seen = set(rows.customers)
     settled_from = add_months(rows.times[0], SETTLED_MONTHS)
     settled = [i for i in full if rows.times[i] >= settled_from and labels[i] is not None]

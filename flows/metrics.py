@@ -122,6 +122,41 @@ def horizon_label(at: int, default_at: int | None, horizon_months: int) -> int:
     return int(default_at is not None and at < default_at <= add_months(at, horizon_months))
 
 
+def lead_windows(horizon_months: int) -> list[tuple[int, int]]:
+    """The windows of months ahead (first, last) that `lead_label` reads: the next month,
+    2 to 5 months ahead, and 6 months ahead to the horizon, each cut at the horizon. They
+    split (0, horizon] without overlap, so each positive row counts in exactly one.
+
+    >>> lead_windows(8), lead_windows(12), lead_windows(3)
+    ([(1, 1), (2, 5), (6, 8)], [(1, 1), (2, 5), (6, 12)], [(1, 1), (2, 3)])
+    """
+    bounds = ((1, 1), (2, 5), (6, horizon_months))
+    return [(first, min(last, horizon_months)) for first, last in bounds
+            if first <= horizon_months]
+
+
+def lead_label(at: int, default_at: int | None, window: tuple[int, int],
+               horizon_months: int) -> int | None:
+    """A row's label for the AUC of one window of months ahead: 1 if the default falls in
+    (at + first - 1 months, at + last months]; 0 if none falls within the horizon; None (the
+    row is left out) if it falls within the horizon outside the window. So the AUC asks how
+    well the scores of rows that far ahead of a default stand out from rows of customers
+    that do not default: "one month before" is window (1, 1), "6-8 months before" (6, 8).
+
+    >>> jan, mar, jul = 1_609_459_200, 1_614_556_800, 1_625_097_600  # 2021-01-01, 03-01, 07-01
+    >>> [lead_label(jan, d, (1, 1), 8) for d in (jan + 86_400, mar, jul, None)]
+    [1, None, None, 0]
+    >>> [lead_label(jan, d, (6, 8), 8) for d in (mar, jul)]
+    [None, 1]
+    """
+    first, last = window
+    if not horizon_label(at, default_at, horizon_months):
+        return 0
+    assert default_at is not None  # a positive horizon label has a default
+    inside = add_months(at, first - 1) < default_at <= add_months(at, last)
+    return 1 if inside else None
+
+
 def _both_classes(labels: Sequence[int]) -> bool:
     return 0 < sum(labels) < len(labels)
 

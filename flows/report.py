@@ -192,6 +192,13 @@ def _table(columns: dict[str, dict[str, Any]]) -> str:
         + "</tr>"
         for key in TABLE_KEYS
     )
+    windows = next(iter(columns.values()))["auc_by_lead"]  # every column has the same
+    body += "".join(
+        f"<tr><th>auc, default {_months_ahead(w['months_from'], w['months_to'])} ahead</th>"
+        + "".join(f"<td>{_cell(c['auc_by_lead'][k]['auc'])}</td>" for c in columns.values())
+        + "</tr>"
+        for k, w in enumerate(windows)
+    )
     counts = ("eligible_defaulters", "defaulters_warned_6m", "warnings", "labelled_rows",
               "positive_rows")
     body += "".join(
@@ -200,6 +207,11 @@ def _table(columns: dict[str, dict[str, Any]]) -> str:
         for key in counts
     )
     return f"<table><tr><th></th>{head}</tr>{body}</table>"
+
+
+def _months_ahead(first: int, last: int) -> str:
+    """A window of months ahead in words: "1 month", "2–5 months"."""
+    return f"{first} month{'s' if first > 1 else ''}" if first == last else f"{first}–{last} months"
 
 
 TRADEOFF_KEYS = ("budget_per_1000", "budget", "new_warnings_per_month_per_1000",

@@ -28,6 +28,17 @@ def test_horizon_label_counts_defaults_in_the_half_open_window() -> None:
     assert m.horizon_label(t(2021, 1), None, 6) == 0
 
 
+def test_a_lead_window_keeps_its_own_defaults_and_the_rows_without_one() -> None:
+    jan = t(2021, 1)
+    assert m.lead_label(jan, t(2021, 2), (1, 1), 8) == 1  # a month ahead, to the day: in
+    assert m.lead_label(jan, t(2021, 2, 2), (1, 1), 8) is None  # later: another window's
+    assert m.lead_label(jan, t(2021, 6, 2), (6, 8), 8) == 1  # the first day of the 6th month
+    assert m.lead_label(jan, t(2021, 6, 1), (6, 8), 8) is None
+    assert m.lead_label(jan, t(2021, 9, 2), (6, 8), 8) == 0  # after the horizon: a negative
+    assert m.lead_label(jan, None, (2, 5), 8) == 0
+    assert m.lead_windows(6) == [(1, 1), (2, 5), (6, 6)]
+
+
 def test_roc_auc_is_the_share_of_correctly_ordered_pairs() -> None:
     # Positives 0.9, 0.4; negatives 0.8, 0.3. Pairs: (.9,.8) ok, (.9,.3) ok, (.4,.8) wrong,
     # (.4,.3) ok -> 3/4.
@@ -234,6 +245,15 @@ def test_evaluate_command_end_to_end(tmp_path: Path) -> None:
             block["false_warnings_per_1000_customer_years"] >= 0
         )
     assert metrics["auc"] is not None and metrics["baselines"]["batch"]["auc"] is not None
+    # The windows of months ahead split the horizon: every positive row is in one of them.
+    for block in (metrics, *metrics["baselines"].values(), *(
+            v for k, v in metrics["second_half"].items() if k != "from")):
+        windows = block["auc_by_lead"]
+        assert [(w["months_from"], w["months_to"]) for w in windows] == [(1, 1), (2, 5), (6, 6)]
+        assert sum(w["positive_rows"] for w in windows) == block["counts"]["positive_rows"]
+        assert all(w["auc"] is None or 0.0 <= w["auc"] <= 1.0 for w in windows)
+    assert metrics["auc_by_lead"][0]["auc"] is not None
+    assert "auc, default 1 month ahead" in (report / "report.html").read_text()
     # The batch model without hindsight is fitted on fewer rows, so it is another model.
     half = metrics["second_half"]
     assert half["batch_known"]["auc"] is not None
