@@ -109,7 +109,8 @@ _BASE = (
     Feature("tl_dpd_trend", "bureau days past due rising", "tradeline", True,
             Linear(0.02, low=0.0, high=60.0)),
     Feature("tl_overdue_ratio", "share of the bank balance overdue", "tradeline"),
-    Feature("tl_utilisation", "bank credit line utilisation", "tradeline"),
+    Feature("tl_utilisation", "bank credit line utilisation", "tradeline", False,
+            Linear(1.0, shift=0.3, low=0.0, high=0.7)),
     Feature("tl_age_days", "age of the latest bank or bureau report (days)", "tradeline", True),
     # News.
     Feature("news_adverse", "adverse news", "news", False, Linear(0.5, high=4.0)),
