@@ -14,6 +14,9 @@ scores and warnings and the portfolio's outcomes, and measures. Definitions:
 - **auc, pr_auc** (average precision), **brier** and the **calibration** table over the
   labelled rows; **top_decile_capture**: the share of positive rows that rank in the
   riskiest 10% of their month's rows (ties split fractionally, `top_share_capture`).
+- **auc_within_month**: the AUC within each month end's rows, averaged with each month
+  weighted by its positive rows: the ranking a desk works with, month by month. The pooled
+  ``auc`` also compares rows of different months, so it moves with each month's level.
 - **auc_by_lead**: the AUC over rows that far ahead of a default, per window of months
   ahead: the next month, 2 to 5 months, and 6 months to the horizon. A window's positives
   are the rows whose default falls in it; its negatives are the rows with no default within
@@ -413,6 +416,7 @@ def assess(rows: Rows, index: Sequence[int], labels: list[int | None], warner: W
         "false_warnings_per_1000_customer_years": round_or_none(false.per_1000_customer_years, 1),
         "healthy_under_warning_per_1000": round_or_none(found.healthy_under_warning, 1),
         "top_decile_capture": round_or_none(m.top_share_capture(months, ys, scores, TOP_DECILE)),
+        "auc_within_month": round_or_none(m.within_group_auc(months, ys, scores)),
         "auc_by_lead": lead_aucs(index, warner.scores, lead_labels),
         "counts": {
             "rows": len(index), "labelled_rows": len(ys), "positive_rows": sum(ys),

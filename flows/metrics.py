@@ -238,6 +238,30 @@ def bands_off(table: Sequence[CalibrationBin], min_rows: int = BAND_MIN_ROWS,
             and not low * b.mean_pd <= b.observed_rate <= high * b.mean_pd]
 
 
+def within_group_auc(groups: Sequence[object], labels: Sequence[int],
+                     scores: Sequence[float]) -> float | None:
+    """The AUC within each group (month) of rows, averaged with each group weighted by its
+    positive rows; groups of one class are left out (None if every group is). A desk ranks
+    each month's book, so this is the ranking it works with; the pooled AUC also counts
+    pairs of rows from different months, and so moves with the level of each month's
+    scores.
+
+    >>> # Each month ranked perfectly, but the second month's scores run lower.
+    >>> months, labels = [1, 1, 1, 2, 2, 2], [0, 0, 1, 0, 0, 1]
+    >>> scores = [0.2, 0.3, 0.4, 0.01, 0.02, 0.03]
+    >>> within_group_auc(months, labels, scores), roc_auc(labels, scores)
+    (1.0, 0.75)
+    """
+    by_group: dict[object, tuple[list[int], list[float]]] = {}
+    for g, y, s in zip(groups, labels, scores, strict=True):
+        ys, ss = by_group.setdefault(g, ([], []))
+        ys.append(y)
+        ss.append(s)
+    weighted = [(sum(ys), roc_auc(ys, ss)) for ys, ss in by_group.values() if _both_classes(ys)]
+    total = sum(w for w, _ in weighted)
+    return sum(w * auc for w, auc in weighted if auc is not None) / total if total else None
+
+
 def top_share_capture(groups: Sequence[object], labels: Sequence[int], scores: Sequence[float],
                       share: float = 0.1) -> float | None:
     """Share of all positive rows that rank in the top ``share`` of their group (month).

@@ -26,8 +26,8 @@ if TYPE_CHECKING:
 
 REPORT = "report.html"
 FIGURES = ("roc", "pr", "lead_time", "calibration", "alert_volume", "tradeoff")
-TABLE_KEYS = ("auc", "pr_auc", "brier", "top_decile_capture", "defaulters_warned_6m",
-              "defaulters_warned_6m_until_default", "median_lead_months",
+TABLE_KEYS = ("auc", "auc_within_month", "pr_auc", "brier", "top_decile_capture",
+              "defaulters_warned_6m", "defaulters_warned_6m_until_default", "median_lead_months",
               "false_warnings_per_1000_customer_years", "healthy_under_warning_per_1000")
 STYLE = {"monitor": "C0", "dpd60": "C1", "altman_z": "C2", "batch": "C3", "batch_known": "C4"}
 SHORT_TERM_MONTHS = 3

@@ -237,7 +237,8 @@ def test_evaluate_command_end_to_end(tmp_path: Path) -> None:
     for rule in metrics["at_rule_false_warnings"].values():
         assert [(r["resolve_after_months"], r["escalation_alerts"])
                 for r in rule["other_shapes"]] == [(3, True), (12, False)]
-    shares = ("auc", "pr_auc", "brier", "defaulters_warned_6m", "top_decile_capture")
+    shares = ("auc", "auc_within_month", "pr_auc", "brier", "defaulters_warned_6m",
+              "top_decile_capture")
     for block in (metrics, *metrics["baselines"].values(), metrics["second_half"]["monitor"]):
         for key in shares:
             assert block[key] is None or 0.0 <= block[key] <= 1.0, key
@@ -253,6 +254,7 @@ def test_evaluate_command_end_to_end(tmp_path: Path) -> None:
         assert sum(w["positive_rows"] for w in windows) == block["counts"]["positive_rows"]
         assert all(w["auc"] is None or 0.0 <= w["auc"] <= 1.0 for w in windows)
     assert metrics["auc_by_lead"][0]["auc"] is not None
+    assert metrics["auc_within_month"] is not None
     assert "auc, default 1 month ahead" in (report / "report.html").read_text()
     # The batch model without hindsight is fitted on fewer rows, so it is another model.
     half = metrics["second_half"]
