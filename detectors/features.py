@@ -121,8 +121,10 @@ _BASE = (
     Feature("accounts_overdue", "accounts not filed on time", "registry", False, Linear(0.8)),
     Feature("rating_downgrade", "rating downgrade", "registry", False, Linear(0.6, high=2.0)),
     # Filed accounts.
+    # Half a point per unit of Z'' (the step from its grey zone to its distress zone), graded
+    # from CCC (-0.75) to AAA (4.9) on Altman's rating scale for Z'' and 0 at its BBB, 2.6.
     Feature("altman_z2", "Altman Z'' from filed accounts", "financials", False,
-            Steps(((1.1, 1.2), (2.6, 0.4)), otherwise=-0.3)),
+            Linear(-0.5, shift=2.6, low=-3.35, high=2.3)),
     Feature("leverage", "liabilities over assets", "financials", False,
             Steps(((1.0 + 1e-12, 0.0),), otherwise=0.6)),
     Feature("current_ratio", "current assets over current liabilities", "financials"),

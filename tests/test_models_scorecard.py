@@ -54,7 +54,7 @@ def test_each_rule_scores_as_the_hand_set_card() -> None:
                 "tl_dpd": 2.2, "tl_dpd_trend": 0.0, "tl_utilisation": 1.0 * 0.5,
                 "news_adverse": 2.0,
                 "news_positive": -0.2, "registry_distress": 0.5, "accounts_overdue": 0.8,
-                "rating_downgrade": 1.2, "altman_z2": 0.4, "leverage": 0.6, "dso": 0.0}
+                "rating_downgrade": 1.2, "altman_z2": 0.5 * 0.6, "leverage": 0.6, "dso": 0.0}
     got = points(X)[0]
     for code, want in expected.items():
         assert got[INDEX[code]] == pytest.approx(want), code
@@ -65,13 +65,21 @@ def test_each_rule_scores_as_the_hand_set_card() -> None:
 
 def test_silence_scores_nothing_not_the_rules_otherwise() -> None:
     X = empty(2)
-    X[1, INDEX["altman_z2"]] = 5.0  # a present, healthy Z'' earns the rule's otherwise
-    X[1, INDEX["leverage"]] = 0.5
+    X[1, INDEX["leverage"]] = 1.5  # present and above 1: the rule's otherwise
+    X[1, INDEX["altman_z2"]] = 5.0  # a present, healthy Z'' scores below zero
     card = PriorScorecard()
     assert card.predict(X[:1])[0] == pytest.approx(BASE_RATE)
     assert not points(X[:1]).any()
-    assert points(X)[1, INDEX["altman_z2"]] == pytest.approx(-0.3)
-    assert points(X)[1, INDEX["leverage"]] == 0.0
+    assert points(X)[1, INDEX["leverage"]] == pytest.approx(0.6)
+    assert points(X)[1, INDEX["altman_z2"]] == pytest.approx(-0.5 * 2.3)
+
+
+def test_altman_z2_is_graded_from_ccc_to_aaa() -> None:
+    z2 = np.array([-3.0, -0.75, 1.1, 2.6, 4.9, 8.0])
+    X = empty(len(z2))
+    X[:, INDEX["altman_z2"]] = z2
+    got = points(X)[:, INDEX["altman_z2"]]
+    assert got == pytest.approx([1.675, 1.675, 0.75, 0.0, -1.15, -1.15])
 
 
 @pytest.mark.parametrize("model", [PriorScorecard(), CalibratedScorecard()],
