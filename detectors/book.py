@@ -330,7 +330,7 @@ class CustomerBook:
                 moved = event.days_past_due != self.tradelines.days_past_due(slot)
                 self.tradelines.update(  # its ratios are in its own currency: no rate
                     slot, event.days_past_due, event.outstanding, event.overdue,
-                    event.credit_limit, day)
+                    event.credit_limit, event.paid_in_period, day)
                 return self._note(slot, "tradeline", event.event_id, moved)
             case ev.NewsItem():
                 self.news.item(slot, event.categories, event.sentiment, day)

@@ -111,6 +111,10 @@ _BASE = (
     Feature("tl_overdue_ratio", "share of the bank balance overdue", "tradeline"),
     Feature("tl_utilisation", "bank credit line utilisation", "tradeline", False,
             Linear(1.0, shift=0.3, low=0.0, high=0.7)),
+    # Paying the whole balance (a card's transactor) is a sign of strength; paying little of
+    # it is the norm for a loan, so only the share above half earns points.
+    Feature("tl_paid_share", "share of the previous bank balance paid in the period",
+            "tradeline", False, Linear(-1.0, shift=0.5, low=0.0, high=0.5)),
     Feature("tl_age_days", "age of the latest bank or bureau report (days)", "tradeline", True),
     # News.
     Feature("news_adverse", "adverse news", "news", False, Linear(0.5, high=4.0)),

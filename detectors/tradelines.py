@@ -1,6 +1,6 @@
-"""Bank and bureau tradelines: days past due elsewhere, its trend, and how old the latest
-report is (a report that stops coming is news of its own: an account closed, or a bureau
-that lost sight of the customer)."""
+"""Bank and bureau tradelines: days past due elsewhere, its trend, the share of the previous
+balance paid in the period, and how old the latest report is (a report that stops coming is
+news of its own: an account closed, or a bureau that lost sight of the customer)."""
 
 from __future__ import annotations
 
@@ -23,23 +23,32 @@ class TradelineDetector(Detector):
     >>> from detectors.table import Table
     >>> tradelines = TradelineDetector(Table(TradelineDetector.COLUMNS))
     >>> slot = tradelines.t.add()
-    >>> tradelines.update(slot, 0, outstanding=900.0, overdue=0.0, limit=1000.0, day=0)
-    >>> tradelines.update(slot, 45, outstanding=990.0, overdue=300.0, limit=1000.0, day=30)
+    >>> tradelines.update(slot, 0, outstanding=900.0, overdue=0.0, limit=1000.0, paid=None,
+    ...                   day=0)
+    >>> tradelines.update(slot, 45, outstanding=990.0, overdue=300.0, limit=1000.0, paid=45.0,
+    ...                   day=30)
     >>> X = np.full((1, len(INDEX)), np.nan)
     >>> tradelines.features(np.array([slot]), 40, X)
     >>> float(X[0, INDEX["tl_dpd_trend"]]), float(X[0, INDEX["tl_utilisation"]])
     (45.0, 0.99)
+    >>> float(X[0, INDEX["tl_paid_share"]])  # 45 paid of the 900 owed at the report before
+    0.05
     """
 
     COLUMNS = (
         Column("tl_history", "i4", 0, (HISTORY,)), Column("tl_count", "i4"),
         Column("tl_outstanding", "f8"), Column("tl_overdue", "f8", np.nan),
-        Column("tl_limit", "f8", np.nan), Column("tl_day", "i4", _NO_DAY),
+        Column("tl_limit", "f8", np.nan), Column("tl_paid_share", "f8", np.nan),
+        Column("tl_day", "i4", _NO_DAY),
     )
 
     def update(self, slot: int, days_past_due: int, outstanding: float, overdue: float | None,
-               limit: float | None, day: int) -> None:
+               limit: float | None, paid: float | None, day: int) -> None:
+        """Take a report in; ``paid`` (paid in the period) is read against the balance of the
+        report before, the one it paid down (unknown without both, or with nothing owed)."""
         t = self.t
+        owed = float(t.tl_outstanding[slot]) if t.tl_count[slot] else 0.0
+        t.tl_paid_share[slot] = np.nan if paid is None or owed <= 0 else min(paid / owed, 1.0)
         history = t.tl_history[slot]
         history[:-1] = history[1:]
         history[-1] = days_past_due
@@ -73,5 +82,6 @@ class TradelineDetector(Detector):
         X[:, INDEX["tl_dpd_trend"]] = np.where(fresh, latest - oldest, np.nan)
         X[:, INDEX["tl_overdue_ratio"]] = np.where(fresh, ratio, np.nan)
         X[:, INDEX["tl_utilisation"]] = np.where(fresh, utilisation, np.nan)
+        X[:, INDEX["tl_paid_share"]] = np.where(fresh, t.tl_paid_share[slots], np.nan)
         reported = t.tl_day[slots]
         X[:, INDEX["tl_age_days"]] = np.where(reported == _NO_DAY, np.nan, day - reported)

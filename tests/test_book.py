@@ -230,6 +230,24 @@ def test_a_customer_with_only_tradelines_has_only_their_course() -> None:
                                                                         "tl_dpd_slope"]
 
 
+def test_the_paid_share_reads_each_payment_against_the_balance_it_paid_down() -> None:
+    driver = Driver()
+    driver.apply("customers", customer("T", "2024-01-01", "Tee Ltd"))
+    reports = (("2024-01-31", "1000", "50"),  # no balance before: unknown
+               ("2024-02-29", "400", "1000"),  # paid the whole 1,000: a transactor's month
+               ("2024-03-31", "450", None),  # the bank did not say: unknown
+               ("2024-04-30", "0", "45"),  # 45 of the 450 owed
+               ("2024-05-31", "300", "80"))  # nothing was owed: unknown
+    for day, outstanding, paid in reports:
+        extra = {} if paid is None else {"paid_in_period": paid}
+        driver.apply("payments", record("payments", customer_id="T", event_time=day,
+                                        type="tradeline", days_past_due=0,
+                                        outstanding=outstanding, currency="EUR", **extra))
+    driver.until(month(2024, 6))
+    shares = [x.get("tl_paid_share") for _, x in driver.snapshots(month_end=True)]
+    assert shares == [None, 1.0, None, 0.1, None]
+
+
 def test_a_dormant_customer_is_not_snapshotted_until_its_next_event() -> None:
     driver = Driver()
     driver.apply("customers", customer("T", "2024-01-01", "Tee Ltd"))

@@ -37,7 +37,8 @@ def feed(detector: Detector, slot: int, scale: float) -> None:
                 detector.invoiced(slot, 1000.0 * scale + day, day)
                 detector.settled(slot, days_late=int(day * scale) // 10, day=day + 5)
             case detectors.tradelines.TradelineDetector():
-                detector.update(slot, int(day * scale) // 6, 1000.0, 100.0, 2000.0, day)
+                detector.update(slot, int(day * scale) // 6, 1000.0, 100.0, 2000.0,
+                                40.0 * scale, day)
             case detectors.signals.NewsDetector():
                 detector.item(slot, ("lawsuit",), -0.5 * scale, day)
             case detectors.signals.RegistryDetector():

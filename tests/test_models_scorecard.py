@@ -42,7 +42,8 @@ def test_each_rule_scores_as_the_hand_set_card() -> None:
     values = {"max_dpd": 45.0, "overdue_share": 0.5, "share_over_90": 0.2, "utilisation": 1.2,
               "delay_level": 40.0, "delay_trend": 100.0, "delay_drift": 3.0,
               "partial_share": 0.25, "amount_anomaly": 2.0, "tl_dpd": 70.0,
-              "tl_dpd_trend": -5.0, "tl_utilisation": 0.8, "news_adverse": 9.0,
+              "tl_dpd_trend": -5.0, "tl_utilisation": 0.8, "tl_paid_share": 0.9,
+              "news_adverse": 9.0,
               "news_positive": 1.0,
               "registry_distress": 1.0, "accounts_overdue": 1.0, "rating_downgrade": 5.0,
               "altman_z2": 2.0, "leverage": 1.5, "dso": 300.0}
@@ -52,6 +53,7 @@ def test_each_rule_scores_as_the_hand_set_card() -> None:
                 "utilisation": 0.6 * 0.3, "delay_level": 0.02 * 30, "delay_trend": 0.04 * 60,
                 "delay_drift": 0.8, "partial_share": 0.25, "amount_anomaly": 1.0,
                 "tl_dpd": 2.2, "tl_dpd_trend": 0.0, "tl_utilisation": 1.0 * 0.5,
+                "tl_paid_share": -1.0 * 0.4,
                 "news_adverse": 2.0,
                 "news_positive": -0.2, "registry_distress": 0.5, "accounts_overdue": 0.8,
                 "rating_downgrade": 1.2, "altman_z2": 0.5 * 0.6, "leverage": 0.6, "dso": 0.0}
