@@ -47,7 +47,7 @@ class TradelineDetector(Detector):
         """Take a report in; ``paid`` (paid in the period) is read against the balance of the
         report before, the one it paid down (unknown without both, or with nothing owed)."""
         t = self.t
-        owed = float(t.tl_outstanding[slot]) if t.tl_count[slot] else 0.0
+        owed = float(t.tl_outstanding[slot])  # 0 before the first report
         t.tl_paid_share[slot] = np.nan if paid is None or owed <= 0 else min(paid / owed, 1.0)
         history = t.tl_history[slot]
         history[:-1] = history[1:]
