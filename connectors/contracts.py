@@ -232,7 +232,7 @@ class Tradeline(_Record):
     type: Literal["tradeline"]
     customer_id: Id
     days_past_due: Annotated[StrictInt, Field(ge=0, le=100_000)]
-    outstanding: Amount
+    outstanding: SignedAmount  # below 0: a credit balance (more paid than was owed)
     currency: Currency
     overdue: Amount | None = None
     credit_limit: Amount | None = None

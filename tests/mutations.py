@@ -340,7 +340,7 @@ PAID = ("payment", "credit_note", "write_off")
 """Ledger types that settle an invoice: with an unknown customer, the invoice is unknown too."""
 NUMBERS = ("amount", "outstanding", "overdue", "credit_limit", "paid_in_period",
            "insured_limit", "days_past_due", "sentiment", "delta")
-AMOUNTS = ("amount", "outstanding", "overdue", "credit_limit", "paid_in_period",
+AMOUNTS = ("amount", "overdue", "credit_limit", "paid_in_period",
            "insured_limit", "total_assets", "total_liabilities", "current_assets",
            "current_liabilities", "short_term_liabilities", "inventory", "receivables")
 WRONG_TYPES: dict[str, tuple[Any, ...]] = {

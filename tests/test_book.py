@@ -248,6 +248,22 @@ def test_the_paid_share_reads_each_payment_against_the_balance_it_paid_down() ->
     assert shares == [None, 1.0, None, 0.1, None]
 
 
+def test_a_credit_balance_is_read_as_a_balance_below_nothing() -> None:
+    driver = Driver()
+    driver.apply("customers", customer("T", "2024-01-01", "Tee Ltd"))
+    reports = (("2024-01-31", "-120", None),  # paid 120 more than was owed
+               ("2024-02-29", "500", "80"))  # paid after a credit balance: nothing was owed
+    for day, outstanding, paid in reports:
+        extra = {} if paid is None else {"paid_in_period": paid}
+        driver.apply("payments", record("payments", customer_id="T", event_time=day,
+                                        type="tradeline", days_past_due=0, credit_limit="1000",
+                                        outstanding=outstanding, currency="EUR", **extra))
+    driver.until(month(2024, 3))
+    feb, mar = (x for _, x in driver.snapshots(month_end=True))
+    assert feb["tl_utilisation"] == -0.12 and "tl_paid_share" not in feb
+    assert mar["tl_utilisation"] == 0.5 and "tl_paid_share" not in mar
+
+
 def test_a_dormant_customer_is_not_snapshotted_until_its_next_event() -> None:
     driver = Driver()
     driver.apply("customers", customer("T", "2024-01-01", "Tee Ltd"))

@@ -118,6 +118,15 @@ def test_tradeline_days_past_due_must_be_a_non_negative_integer() -> None:
             parse("payments", {**base, "days_past_due": bad})
 
 
+def test_a_tradeline_may_report_a_credit_balance_but_no_negative_limit_or_payment() -> None:
+    base = {"event_id": "t", "event_time": "2024-01-01", "customer_id": "C", "type": "tradeline",
+            "days_past_due": 0, "currency": "GBP"}
+    assert parse("payments", {**base, "outstanding": "-120.50"}).outstanding == -120.5
+    for field in ("overdue", "credit_limit", "paid_in_period"):
+        with pytest.raises(ContractError, match=field):
+            parse("payments", {**base, "outstanding": 10, field: -1})
+
+
 def test_registry_events_and_the_from_field() -> None:
     rating = parse("registry", {"event_id": "r", "event_time": "2024-01-01", "customer_id": "C",
                                 "type": "rating_change", "agency": "X", "from": "BB", "to": "B"})
