@@ -232,7 +232,9 @@ class Tradeline(_Record):
     type: Literal["tradeline"]
     customer_id: Id
     days_past_due: Annotated[StrictInt, Field(ge=0, le=100_000)]
-    outstanding: SignedAmount  # below 0: a credit balance (more paid than was owed)
+    outstanding: SignedAmount | None = None
+    """The balance owed (below 0: a credit balance, more paid than was owed); None from a
+    feed of payment statuses only."""
     currency: Currency
     overdue: Amount | None = None
     credit_limit: Amount | None = None
@@ -240,7 +242,7 @@ class Tradeline(_Record):
 
     def to_event(self) -> e.Tradeline:
         return e.Tradeline(self.event_id, event_seconds(self.event_time), self.customer_id,
-                           self.days_past_due, float(self.outstanding), self.currency,
+                           self.days_past_due, _num(self.outstanding), self.currency,
                            _num(self.overdue), _num(self.credit_limit),
                            _num(self.paid_in_period))
 

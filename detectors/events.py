@@ -133,7 +133,7 @@ class Tradeline(Event):
 
     FEED: ClassVar[str] = "payments"
     days_past_due: int
-    outstanding: float
+    outstanding: float | None
     currency: str
     overdue: float | None = None
     credit_limit: float | None = None

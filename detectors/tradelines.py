@@ -42,18 +42,21 @@ class TradelineDetector(Detector):
         Column("tl_day", "i4", _NO_DAY),
     )
 
-    def update(self, slot: int, days_past_due: int, outstanding: float, overdue: float | None,
-               limit: float | None, paid: float | None, day: int) -> None:
+    def update(self, slot: int, days_past_due: int, outstanding: float | None,
+               overdue: float | None, limit: float | None, paid: float | None,
+               day: int) -> None:
         """Take a report in; ``paid`` (paid in the period) is read against the balance of the
-        report before, the one it paid down (unknown without both, or with nothing owed)."""
+        report before, the one it paid down (unknown without both, or with nothing owed).
+        A feed of payment statuses only gives no balance (None)."""
         t = self.t
-        owed = float(t.tl_outstanding[slot])  # 0 before the first report
-        t.tl_paid_share[slot] = np.nan if paid is None or owed <= 0 else min(paid / owed, 1.0)
+        owed = float(t.tl_outstanding[slot])  # 0 before the first report, NaN if unknown
+        t.tl_paid_share[slot] = (min(paid / owed, 1.0) if paid is not None and owed > 0
+                                 else np.nan)
         history = t.tl_history[slot]
         history[:-1] = history[1:]
         history[-1] = days_past_due
         t.tl_count[slot] = min(HISTORY, int(t.tl_count[slot]) + 1)
-        t.tl_outstanding[slot] = outstanding
+        t.tl_outstanding[slot] = np.nan if outstanding is None else outstanding
         t.tl_overdue[slot] = np.nan if overdue is None else overdue
         t.tl_limit[slot] = np.nan if limit is None else limit
         t.tl_day[slot] = day
@@ -77,7 +80,7 @@ class TradelineDetector(Detector):
         with np.errstate(divide="ignore", invalid="ignore"):
             ratio = np.where(outstanding > 0, overdue / outstanding, 0.0)
             utilisation = np.where(limit > 0, outstanding / limit, np.nan)
-        ratio = np.where(np.isnan(overdue), np.nan, ratio)
+        ratio = np.where(np.isnan(overdue) | np.isnan(outstanding), np.nan, ratio)
         X[:, INDEX["tl_dpd"]] = np.where(fresh, latest, np.nan)
         X[:, INDEX["tl_dpd_trend"]] = np.where(fresh, latest - oldest, np.nan)
         X[:, INDEX["tl_overdue_ratio"]] = np.where(fresh, ratio, np.nan)

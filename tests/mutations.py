@@ -362,7 +362,7 @@ REQUIRED: dict[str, tuple[str, ...]] = {
                 "due_date"),
     **{t: ("customer_id", "type", "invoice_id", "amount", "currency")
        for t in ("payment", "credit_note", "write_off")},
-    "tradeline": ("customer_id", "type", "days_past_due", "outstanding", "currency"),
+    "tradeline": ("customer_id", "type", "days_past_due", "currency"),
     "status_change": ("customer_id", "type", "status"),
     "accounts_filed": ("customer_id", "type", "period_end"),
     "accounts_overdue": ("customer_id", "type", "period_end"),

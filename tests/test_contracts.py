@@ -118,10 +118,11 @@ def test_tradeline_days_past_due_must_be_a_non_negative_integer() -> None:
             parse("payments", {**base, "days_past_due": bad})
 
 
-def test_a_tradeline_may_report_a_credit_balance_but_no_negative_limit_or_payment() -> None:
+def test_a_tradeline_may_report_a_credit_balance_or_none_but_no_negative_limit() -> None:
     base = {"event_id": "t", "event_time": "2024-01-01", "customer_id": "C", "type": "tradeline",
             "days_past_due": 0, "currency": "GBP"}
     assert parse("payments", {**base, "outstanding": "-120.50"}).outstanding == -120.5
+    assert parse("payments", base).outstanding is None  # a feed of payment statuses only
     for field in ("overdue", "credit_limit", "paid_in_period"):
         with pytest.raises(ContractError, match=field):
             parse("payments", {**base, "outstanding": 10, field: -1})
