@@ -51,11 +51,12 @@ def customer(
 
 
 def tradeline(
-    event_time: str, event_id: str, customer_id: str, days_past_due: int, outstanding: int,
-    currency: str, *, overdue: int | None = None, credit_limit: int | None = None,
-    paid_in_period: int | None = None,
+    event_time: str, event_id: str, customer_id: str, days_past_due: int,
+    outstanding: int | None, currency: str, *, overdue: int | None = None,
+    credit_limit: int | None = None, paid_in_period: int | None = None,
 ) -> str:
     """A bank or bureau snapshot line; amounts in cents, optional fields only when given."""
+    balance = "" if outstanding is None else f'"outstanding":{money(outstanding)},'
     optional = "".join(
         f',"{key}":{money(value)}'
         for key, value in (("overdue", overdue), ("credit_limit", credit_limit),
@@ -65,7 +66,7 @@ def tradeline(
     return (
         head(event_time, event_id, customer_id)
         + f',"type":"tradeline","days_past_due":{days_past_due},'
-        f'"outstanding":{money(outstanding)},"currency":"{currency}"{optional}}}'
+        f'{balance}"currency":"{currency}"{optional}}}'
     )
 
 

@@ -5,8 +5,8 @@ Holders live in the euro area and are billed in EUR, so the contract's materiali
 the limit times a utilisation that moves month by month; a holder two or more payments behind
 can no longer spend, and the balance grows by interest and late fees instead. Four payments
 behind, the issuer terminates the agreement and the whole balance falls due, so it all shows
-as overdue. A default is the first snapshot 90+ days past
-due on a material amount, as the contract defines it.
+as overdue. A default is the first snapshot 90+ days past due on a material amount, as the
+contract defines it, or, in a book that reports no amounts, on its days past due alone.
 """
 
 from __future__ import annotations
@@ -102,10 +102,13 @@ def revolve(
     return Revolving(*(np.round(a).astype(np.int64) for a in (balance, paid, overdue)))
 
 
-def first_default(dpd: np.ndarray, amount: np.ndarray, reported: np.ndarray) -> np.ndarray:
+def first_default(dpd: np.ndarray, amount: np.ndarray | None,
+                  reported: np.ndarray) -> np.ndarray:
     """Step of each account's first reported snapshot 90+ days past due on a material
-    amount, or `NO_DEFAULT`."""
-    hit = reported & (dpd >= 90) & (amount >= MATERIAL_CENTS)
+    amount (on any, where the book reports no ``amount``), or `NO_DEFAULT`."""
+    hit = reported & (dpd >= 90)
+    if amount is not None:
+        hit &= amount >= MATERIAL_CENTS
     return np.where(hit.any(axis=1), np.argmax(hit, axis=1), NO_DEFAULT)
 
 
@@ -121,11 +124,11 @@ def master_lines(tl: Timeline, holders: Holders, entry_month: np.ndarray) -> lis
 
 def tradeline_lines(
     tl: Timeline, holders: Holders, month: np.ndarray, reported: np.ndarray, dpd: np.ndarray,
-    outstanding: np.ndarray, *, overdue: np.ndarray | None = None,
+    outstanding: np.ndarray | None, *, overdue: np.ndarray | None = None,
     paid: np.ndarray | None = None, with_limit: bool = False,
 ) -> list[str]:
     """A tradeline on the last day of ``month[i, t]`` for every reported step of every account;
-    ``overdue``, ``paid`` and the credit limit only when given."""
+    the balance, ``overdue``, ``paid`` and the credit limit only when given."""
     rows, steps = np.nonzero(reported)
     days = (tl.month_start[month[rows, steps] + 1] - 1).tolist()
     columns = [a[rows, steps].tolist() if a is not None else [None] * len(rows)

@@ -1,20 +1,19 @@
 """The ``monthly-status`` profile: a behavioural-scoring book of monthly delinquency status.
 
 Shaped like the public credit-record data of about 46,000 accounts: for each account and month
-only a status, how many days past due it is in 30-day buckets (0, 30, 60, 90, 120, ...), and
-here the outstanding balance. Each account enters the book (a master record: name, country,
-EUR, credit limit) in a month drawn over the whole horizon and is reported monthly for up to
-five years (half for a year and a half or less), or until the horizon ends, so only part of the
-book is live at any time. A default is the first month 90+ days past due (three payments
-missed) on 500 EUR or more outstanding; the account is then reported a few more months, ever
-further behind, and no more. Defaults are rare: a few percent of accounts over their time in
-the book.
+only a status, how many days past due it is in 30-day buckets (0, 30, 60, 90, 120, ...), with
+no balance. Each account enters the book (a master record: name, country, EUR, credit limit)
+in a month drawn over the whole horizon and is reported monthly for up to five years (half
+for a year and a half or less), or until the horizon ends, so only part of the book is live
+at any time. A default is the first month 90+ days past due (three payments missed), there
+being no amount to weigh; the account is then reported a few more months, ever further
+behind, and no more. Defaults are rare: a few percent of accounts over their time in the
+book.
 
 Behind the status: holders differ in their mean health (a small group is fragile); health
 drifts month by month with the economy and is now and then struck by a life event (`latent`);
 it decides each month's payment (`delinquency`), so most delinquencies are a month or two that
-cure, and the balance follows the holder's utilisation until two payments are missed
-(`accounts`). Defaults set off by a life event in the four months before count as sudden: they
+cure. Defaults set off by a life event in the four months before count as sudden: they
 come from a blow, not from a slide the account's history shows.
 """
 
@@ -32,7 +31,6 @@ from connectors.simulator.profiles.accounts import (
     draw_limits,
     first_default,
     master_lines,
-    revolve,
     tradeline_lines,
 )
 from connectors.simulator.profiles.book import Book, Run, finish, live_share
@@ -48,16 +46,14 @@ FRAGILE_SHARE = 0.08
 _AFTER_DEFAULT = 4
 """Months reported after a default: 0 to 3, each one more payment behind."""
 _SUDDEN_WINDOW = 4
-_BALANCE_GROWTH = 1.015
-"""Monthly growth of a defaulted balance (interest and fees; nothing is paid)."""
 
 
 @dataclass(frozen=True)
 class _Statuses:
-    """Per account (rows) and month of its life (columns): payments behind and balance."""
+    """Per account (rows) and month of its life (columns): payments behind; per account, its
+    credit limit."""
 
     behind: np.ndarray
-    balance: np.ndarray
     limit: np.ndarray
     event: np.ndarray
     """Where a life event struck."""
@@ -76,13 +72,13 @@ def simulate_monthly_status(run: Run, start: date) -> SimulationSummary:
     calendar = np.minimum(first[:, None] + np.arange(steps)[None, :], months - 1)
     status = _statuses(rng, calendar, factor)
 
-    default_step = first_default(30 * status.behind, status.balance,
+    default_step = first_default(30 * status.behind, None,
                                  np.arange(steps)[None, :] < span[:, None])
     defaulted = default_step != NO_DEFAULT
     after = rng.integers(0, _AFTER_DEFAULT, n)
     stop = np.where(defaulted, np.minimum(default_step + 1 + after,
                                           np.minimum(months - first, steps)), span)
-    behind, balance = _after_default(status.behind, status.balance, default_step)
+    behind = _after_default(status.behind, default_step)
     run.done(n)
 
     holders = draw_holders(rng, "M", status.limit)
@@ -92,7 +88,7 @@ def simulate_monthly_status(run: Run, start: date) -> SimulationSummary:
     snapshot_day = tl.month_start[first + np.maximum(default_step, 0) + 1] - 1
     book = Book(
         feeds={"customers": master_lines(tl, holders, first),
-               "payments": tradeline_lines(tl, holders, calendar, reported, 30 * behind, balance),
+               "payments": tradeline_lines(tl, holders, calendar, reported, 30 * behind, None),
                "news": [], "registry": []},
         ids=holders.ids,
         entry_day=tl.month_start[first],
@@ -107,8 +103,8 @@ def simulate_monthly_status(run: Run, start: date) -> SimulationSummary:
 
 
 def _statuses(rng: np.random.Generator, calendar: np.ndarray, factor: np.ndarray) -> _Statuses:
-    """Run every account's health, payments and balance over its months (``calendar``)."""
-    n, steps = calendar.shape
+    """Run every account's health and payments over its months (``calendar``)."""
+    n = len(calendar)
     fragile = rng.random(n) < FRAGILE_SHARE
     mean = np.where(fragile, rng.normal(2.6, 0.7, n), rng.normal(5.0, 0.8, n))
     latent = account_health(rng, mean, calendar, factor, phi=0.85, sigma=0.4,
@@ -116,21 +112,13 @@ def _statuses(rng: np.random.Generator, calendar: np.ndarray, factor: np.ndarray
     behind = missed_payments(rng, latent.health, arrears_drag=0.9, cure=0.55,
                              terminated_at=ACCELERATION)
     limit = draw_limits(rng, n, median=4_000.0, spread=0.7)
-    transactor = rng.random(n) < 0.35
-    usual = np.where(transactor, rng.beta(1.2, 6.0, n), rng.beta(2.0, 3.0, n))
-    utilisation = np.clip(usual[:, None] + rng.normal(0.0, 0.05, (n, steps)), 0.01, 1.0)
-    balance = revolve(rng, limit, utilisation, behind, transactor).balance
-    return _Statuses(behind, balance, limit, latent.event)
+    return _Statuses(behind, limit, latent.event)
 
 
-def _after_default(
-    behind: np.ndarray, balance: np.ndarray, default_step: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
-    """From its default on, an account only falls further behind and its balance only grows."""
+def _after_default(behind: np.ndarray, default_step: np.ndarray) -> np.ndarray:
+    """From its default on, an account only falls further behind."""
     since = np.arange(behind.shape[1])[None, :] - default_step[:, None]
     later = (default_step[:, None] != NO_DEFAULT) & (since > 0)
     at_default = np.maximum(default_step, 0)[:, None]
     rows = np.arange(len(behind))[:, None]
-    behind = np.where(later, behind[rows, at_default] + since, behind)
-    grown = balance[rows, at_default] * _BALANCE_GROWTH ** np.maximum(since, 0)
-    return behind, np.where(later, np.round(grown).astype(np.int64), balance)
+    return np.where(later, behind[rows, at_default] + since, behind)
