@@ -354,7 +354,7 @@ WRONG_TYPES: dict[str, tuple[Any, ...]] = {
     "categories": ("lawsuit", [1]), "sentiment": ("0.3", True, [0.1]),
     "status": (1, True, ["active"]), "financials": ("x", [1], 5), "change": (1, True),
     "agency": (1, ["x"]), "to": (1,), "from": (1,), "kind": (1,), "role": (1,),
-    **{k: (True, False, [1], {"value": "1.00"}) for k in ("delta", *AMOUNTS)},
+    **{k: (True, False, [1], {"value": "1.00"}) for k in ("delta", "outstanding", *AMOUNTS)},
 }
 REQUIRED: dict[str, tuple[str, ...]] = {
     "customers": ("customer_id", "name"), "news": ("headline", "source"),

@@ -267,10 +267,11 @@ def test_a_credit_balance_is_read_as_a_balance_below_nothing() -> None:
 def test_a_feed_of_payment_statuses_only_gives_days_past_due_and_defaults_on_them() -> None:
     driver = Driver()
     driver.apply("customers", customer("T", "2024-01-01", "Tee Ltd"))
-    for day, dpd in (("2024-01-31", 0), ("2024-02-29", 60), ("2024-03-31", 90)):
+    for day, dpd, behind in (("2024-01-31", 0, {}), ("2024-02-29", 60, {"overdue": "50"}),
+                             ("2024-03-31", 90, {})):
         driver.apply("payments", record("payments", customer_id="T", event_time=day,
                                         type="tradeline", days_past_due=dpd, currency="EUR",
-                                        paid_in_period="10", credit_limit="1000"))
+                                        paid_in_period="10", credit_limit="1000", **behind))
     [(_, feb), (_, mar)] = driver.snapshots(month_end=True)
     assert mar["tl_dpd"] == 60.0
     assert not {"tl_overdue_ratio", "tl_utilisation", "tl_paid_share"} & (feb.keys() | mar.keys())
