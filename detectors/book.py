@@ -421,9 +421,9 @@ class CustomerBook:
                 # Material if the amount behind reaches the threshold; a feed of payment
                 # statuses only says no amount, and its 90+ days past due stands alone.
                 owed = event.overdue if event.overdue is not None else event.outstanding
-                material = self._sized(self.settings.material_overdue_amount,
-                                       self.settings.reporting_currency, event.currency, day)
-                if owed is None or owed >= material:
+                if owed is None or owed >= self._sized(self.settings.material_overdue_amount,
+                                                       self.settings.reporting_currency,
+                                                       event.currency, day):
                     return self._default(slot, event.at, known_at, "dpd90", (event.event_id,))
         return []
 

@@ -238,6 +238,15 @@ def bands_off(table: Sequence[CalibrationBin], min_rows: int = BAND_MIN_ROWS,
             and not low * b.mean_pd <= b.observed_rate <= high * b.mean_pd]
 
 
+def _by_group(groups: Sequence[object], labels: Sequence[int],
+              scores: Sequence[float]) -> dict[object, list[tuple[float, int]]]:
+    """Each group's (score, label) rows, in the order given."""
+    by_group: dict[object, list[tuple[float, int]]] = {}
+    for g, y, s in zip(groups, labels, scores, strict=True):
+        by_group.setdefault(g, []).append((s, y))
+    return by_group
+
+
 def within_group_auc(groups: Sequence[object], labels: Sequence[int],
                      scores: Sequence[float]) -> float | None:
     """The AUC within each group (month) of rows, averaged with each group weighted by its
@@ -252,12 +261,11 @@ def within_group_auc(groups: Sequence[object], labels: Sequence[int],
     >>> within_group_auc(months, labels, scores), roc_auc(labels, scores)
     (1.0, 0.75)
     """
-    by_group: dict[object, tuple[list[int], list[float]]] = {}
-    for g, y, s in zip(groups, labels, scores, strict=True):
-        ys, ss = by_group.setdefault(g, ([], []))
-        ys.append(y)
-        ss.append(s)
-    weighted = [(sum(ys), roc_auc(ys, ss)) for ys, ss in by_group.values() if _both_classes(ys)]
+    weighted = []
+    for rows in _by_group(groups, labels, scores).values():
+        ys, ss = [y for _, y in rows], [s for s, _ in rows]
+        if _both_classes(ys):
+            weighted.append((sum(ys), roc_auc(ys, ss)))
     total = sum(w for w, _ in weighted)
     return sum(w * auc for w, auc in weighted if auc is not None) / total if total else None
 
@@ -273,11 +281,8 @@ def top_share_capture(groups: Sequence[object], labels: Sequence[int], scores: S
     positives = sum(labels)
     if not positives:
         return None
-    by_group: dict[object, list[tuple[float, int]]] = {}
-    for g, y, s in zip(groups, labels, scores, strict=True):
-        by_group.setdefault(g, []).append((s, y))
     captured = 0.0
-    for rows in by_group.values():
+    for rows in _by_group(groups, labels, scores).values():
         slots = math.ceil(share * len(rows))
         ties: dict[float, list[int]] = {}
         for s, y in rows:
