@@ -235,10 +235,20 @@ class Tradeline(_Record):
     outstanding: SignedAmount | None = None
     """The balance owed (below 0: a credit balance, more paid than was owed); None from a
     feed of payment statuses only."""
-    currency: Currency
+    currency: Currency | None = None
+    """Of the amounts: required with any of them, and needless without (a status only)."""
     overdue: Amount | None = None
     credit_limit: Amount | None = None
     paid_in_period: Amount | None = None
+
+    @model_validator(mode="after")
+    def _amounts_in_a_currency(self) -> Tradeline:
+        if self.currency is None:
+            given = [name for name in ("outstanding", "overdue", "credit_limit",
+                                       "paid_in_period") if getattr(self, name) is not None]
+            if given:
+                raise ValueError(f"{', '.join(given)} given without a currency")
+        return self
 
     def to_event(self) -> e.Tradeline:
         return e.Tradeline(self.event_id, event_seconds(self.event_time), self.customer_id,

@@ -491,15 +491,17 @@ class CustomerBook:
         for slot in self.ledgers.open_slots().tolist():
             out.extend(self._ledger_default(slot, day))
         month = months_since_epoch(month_start)
-        slots = self._active(day)
+        slots, in_default = self._active(day)
         X = self._features(slots, day)
         self.trajectory.month_end(slots, X)
         resolved = self.pending.month_end(slots, month, X)
         if len(resolved.slots):
             out.append(Send(LEARNER, last_day, self._labels(resolved, month_start)))
-        if len(slots):
+        if len(slots) or len(in_default):
             at = np.full(len(slots), month_start, dtype=np.int64)
-            out.append(Send(self.name, last_day, self._rows(slots, at, X, day, month_end=True)))
+            rows = self._rows(slots, at, X, day, month_end=True)
+            rows.in_default = [self.ids[s] for s in in_default.tolist()]
+            out.append(Send(self.name, last_day, rows))
         self._compact_strings()
         return out
 
@@ -515,18 +517,21 @@ class CustomerBook:
         evidence[held] = moved[evidence[held]]
         self.ledgers.moved_events(moved)
 
-    def _active(self, day: int) -> np.ndarray:
+    def _active(self, day: int) -> tuple[np.ndarray, np.ndarray]:
         """Customers to snapshot at a month end: not defaulted, and not dormant (something
-        open, recent or fresh that can still move their risk)."""
+        open, recent or fresh that can still move their risk); and the customers in default
+        whose feeds still report (recent or fresh), listed at the month end unscored."""
         t, n = self.t, self.t.size
         if not n:
-            return np.zeros(0, dtype=np.int64)
+            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
         everyone = np.arange(n)
         recent = t.view("last_day") >= day - self.settings.dormant_after_days
-        alive = recent | self.tradelines.fresh(everyone, day) | self.financials.fresh(everyone,
-                                                                                       day)
+        reporting = (recent | self.tradelines.fresh(everyone, day)
+                     | self.financials.fresh(everyone, day))
+        defaulted = t.view("defaulted_at") != NEVER
+        alive = reporting.copy()
         alive[self.ledgers.open_slots()] = True
-        return np.flatnonzero(alive & (t.view("defaulted_at") == NEVER))
+        return np.flatnonzero(alive & ~defaulted), np.flatnonzero(reporting & defaulted)
 
     def _features(self, slots: np.ndarray, day: int) -> np.ndarray:
         X = empty(len(slots))

@@ -189,8 +189,12 @@ class WarningDesk:
         for cut in sorted((n for n in items if isinstance(n, CoverCut)),
                           key=lambda n: (n.at, n.customer_id, n.event_id)):
             out.append(self._latest_scored(from_cover_cut, cut))
-        if True in scored:
-            out.extend(self._scores(scored[True], ranks[True], decide=True))
+        if True in scored:  # a month end: its snapshots are dated the next day's start
+            month_end, size = scored[True], ranks[True].portfolio_size
+            out.extend(self._scores(month_end, ranks[True], decide=True))
+            if self.score_rows:
+                out.extend(_in_default_row(customer, (day + 1) * DAY, month_end.term, size)
+                           for customer in month_end.snapshots.in_default)
         out = [self._tiered(w) if isinstance(w, Warning) else w for w in out]
         if self.alerts:
             out.append(Send(ALERTS, day, [w for w in out if isinstance(w, Warning)]))
@@ -372,10 +376,22 @@ class WarningDesk:
             "rank": rank,
             "portfolio_size": size,
             "month_end": s.month_end,
+            "defaulted": False,
             "model_version": scored.model_version,
             "features": features,
             "reasons": [r.model_dump() for r in reasons_of(scored.reasons[i], x)],
         })
+
+
+def _in_default_row(customer: str, at: int, term: TermCurve, size: int) -> ScoreRow:
+    """A month end's row of a customer in default that still reports: no longer scored, it
+    stays in ``scores.jsonl`` at PD 1 (grade E, unranked, no features), so a reader of any
+    month end finds the defaulted customers on top rather than missing."""
+    return ScoreRow({
+        "customer_id": customer, "event_time": to_rfc3339(at), "pd": 1.0,
+        "pd_term": [t.model_dump() for t in term_of(1.0, term)], "grade": "E", "rank": None,
+        "portfolio_size": size, "month_end": True, "defaulted": True, "model_version": None,
+        "features": {}, "reasons": []})
 
 
 @dataclass(frozen=True, slots=True)

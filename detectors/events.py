@@ -134,7 +134,8 @@ class Tradeline(Event):
     FEED: ClassVar[str] = "payments"
     days_past_due: int
     outstanding: float | None
-    currency: str
+    currency: str | None
+    """Of the amounts; None without any."""
     overdue: float | None = None
     credit_limit: float | None = None
     paid_in_period: float | None = None

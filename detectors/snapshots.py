@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -54,6 +54,9 @@ class Snapshots:
     evidence: np.ndarray
     overdue: np.ndarray
     strings: StringView
+    in_default: list[str] = field(default_factory=list)
+    """At a month end, the bucket's customers in default whose feeds still report: not
+    snapshotted, listed at PD 1 in ``scores.jsonl``."""
 
     def __len__(self) -> int:
         return len(self.customer_ids)

@@ -6,7 +6,8 @@ the model scores every snapshot before it learns that snapshot's label, so every
 scores and warnings and the portfolio's outcomes, and measures. Definitions:
 
 - **Rows.** The month-end scores (``month_end: true``) of ``scores.jsonl``, except rows at
-  or after the customer's default (``default_date`` of ``outcomes.jsonl``, read as 00:00 UTC).
+  or after the customer's default (``default_date`` of ``outcomes.jsonl``, read as 00:00 UTC)
+  and rows of customers the monitor already holds in default (``defaulted: true``).
 - **Label** of a row at t: 1 if the default falls in (t, t + H months]. A row whose horizon
   ends after the observed period (the latest event time in the run's outputs) has no label:
   outcomes.jsonl only knows defaults inside the period, so a 0 there would be a guess. Such
@@ -189,7 +190,7 @@ def load_rows(scores: Path, defaults: dict[str, int | None]) -> Rows:
                 continue
             at = to_time(row["event_time"])
             default = defaults.get(row["customer_id"])
-            if default is not None and at >= default:
+            if row.get("defaulted") or (default is not None and at >= default):
                 continue
             for name, value in row["features"].items():
                 at_row.append(len(keyed))

@@ -146,7 +146,8 @@ class _Replay:
         for output in outputs:
             if isinstance(output, Send):
                 if isinstance(output.item, Snapshots):
-                    self.snapshots.append(_snapshot(output.item))
+                    if len(output.item):  # none: a month end that lists a default alone
+                        self.snapshots.append(_snapshot(output.item))
                 elif isinstance(output.item, Envelope):
                     self._note(output.item, records)
                     routed[output.to].append(output.item)
@@ -209,11 +210,14 @@ def _may_concern(record: AuditRecord, customer_id: str) -> bool:
 
 def _latest_score(path: Path, customer_id: str, as_of: datetime,
                   notes: list[str]) -> dict[str, Any] | None:
+    """The model's latest score of the customer at or before ``as_of``; the rows of a
+    customer in default (PD 1, no features) are not the model's, and ``defaulted_at`` says
+    when the default came."""
     if not path.exists():
         notes.append(f"no {path}: probability, grade and rank need a run with --scores")
         return None
     rows = [r for r in read_jsonl(path) if r.get("customer_id") == customer_id
-            and parse_time(r["event_time"]) <= as_of]
+            and not r.get("defaulted") and parse_time(r["event_time"]) <= as_of]
     return rows[-1] if rows else None  # the file is in event-time order
 
 

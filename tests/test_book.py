@@ -280,6 +280,21 @@ def test_a_feed_of_payment_statuses_only_gives_days_past_due_and_defaults_on_the
                                                                        tzinfo=UTC))
 
 
+def test_a_customer_in_default_is_listed_unscored_while_its_feed_still_reports() -> None:
+    driver = Driver()
+    driver.apply("customers", customer("S", "2024-01-01", "Ess Ltd"))
+    for m, dpd in ((1, 30), (2, 90), (3, 120), (4, 150)):  # statuses only: no currency
+        driver.apply("payments", record("payments", customer_id="S", type="tradeline",
+                                        event_time=f"2024-{m:02d}-28", days_past_due=dpd))
+    driver.until(month(2025, 1))
+    [notice] = driver.notices()
+    assert notice.kind == "dpd90" and [at for at, _ in driver.snapshots(month_end=True)] == [
+        month(2024, 2)]  # scored once, before the default
+    listed = [(o.day + 1) * DAY for o in driver.outputs if isinstance(o, Send)
+              and isinstance(o.item, Snapshots) and o.item.in_default]
+    assert listed == [month(2024, m) for m in range(3, 9)]  # until 120 days after the last
+
+
 def test_a_dormant_customer_is_not_snapshotted_until_its_next_event() -> None:
     driver = Driver()
     driver.apply("customers", customer("T", "2024-01-01", "Tee Ltd"))

@@ -128,6 +128,15 @@ def test_a_tradeline_may_report_a_credit_balance_or_none_but_no_negative_limit()
             parse("payments", {**base, "outstanding": 10, field: -1})
 
 
+def test_a_tradeline_needs_a_currency_only_for_its_amounts() -> None:
+    status = {"event_id": "t", "event_time": "2024-01-01", "customer_id": "C",
+              "type": "tradeline", "days_past_due": 95}
+    assert parse("payments", status).currency is None  # a status alone has nothing to price
+    for field in ("outstanding", "overdue", "credit_limit", "paid_in_period"):
+        with pytest.raises(ContractError, match=f"{field} given without a currency"):
+            parse("payments", {**status, field: 10})
+
+
 def test_registry_events_and_the_from_field() -> None:
     rating = parse("registry", {"event_id": "r", "event_time": "2024-01-01", "customer_id": "C",
                                 "type": "rating_change", "agency": "X", "from": "BB", "to": "B"})

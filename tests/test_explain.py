@@ -15,7 +15,7 @@ from detectors.clock import parse_time
 from detectors.features import OTHER
 from flows.auditor_cli import explain_command
 from flows.explain import explain
-from flows.run import AUDIT, WARNINGS, read_jsonl, run_folder
+from flows.run import AUDIT, SCORES, WARNINGS, read_jsonl, run_folder
 
 SETTINGS = Settings()
 
@@ -54,6 +54,17 @@ def test_as_of_a_warning_shows_the_state_that_led_to_it(original: Path) -> None:
     for event_id in warning["evidence"]:
         assert found[event_id]["found"] and event_id in found[event_id]["raw"]
     assert doc["warnings"][-1]["warning_id"] == warning["warning_id"]
+
+
+def test_after_a_default_the_score_shown_is_the_models_last(original: Path) -> None:
+    listed = [r for r in read_jsonl(original / SCORES) if r["defaulted"]]
+    assert listed  # month ends that list a customer in default at PD 1
+    row = listed[-1]
+    doc = explain(row["customer_id"], parse_time(row["event_time"]), original / AUDIT, SETTINGS)
+    assert doc["defaulted_at"] is not None and doc["defaulted_at"] <= row["event_time"]
+    score = doc["score"]
+    assert score["defaulted"] is False and score["pd"] < 1 and doc["score_consistent"] is True
+    assert score["event_time"] <= doc["defaulted_at"]
 
 
 def test_ledger_figures_are_consistent(original: Path) -> None:

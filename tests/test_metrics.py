@@ -13,7 +13,7 @@ from click.testing import CliRunner
 
 from config.settings import Settings
 from flows import metrics as m
-from flows.evaluate import Rows, altman, dpd60, in_top_share
+from flows.evaluate import Rows, altman, dpd60, in_top_share, load_rows
 
 
 def t(year: int, month: int, day: int = 1) -> int:
@@ -195,6 +195,24 @@ def test_in_top_share_ranks_within_each_month() -> None:
     assert in_top_share(rows, {0: 0.1, 1: 0.2, 2: 0.9, 3: 0.3}, 0.5) == [
         False, True, True, False,
     ]
+
+
+def test_rows_are_the_month_ends_before_a_default_the_monitor_or_the_outcomes_know(
+        tmp_path: Path) -> None:
+    def row(customer: str, month: int, pd: float, **more: object) -> str:
+        return json.dumps({"customer_id": customer, "event_time": f"2021-0{month}-01T00:00:00Z",
+                           "pd": pd, "month_end": True, "defaulted": False,
+                           "model_version": "online-1", "features": {"max_dpd": 0.0}, **more})
+
+    scores = tmp_path / "scores.jsonl"
+    scores.write_text("\n".join([
+        row("A", 1, 0.1), row("B", 1, 0.2), row("C", 1, 0.3),
+        row("A", 2, 0.1, month_end=False),  # a day's score: not a month end
+        row("B", 2, 1.0, defaulted=True, model_version=None, features={}),  # in default
+        row("C", 2, 0.4)]) + "\n")  # C's outcome: a default on that day
+    rows = load_rows(scores, {"A": None, "B": None, "C": t(2021, 2)})
+    assert list(zip(rows.customers, rows.pds, strict=True)) == [("A", 0.1), ("B", 0.2),
+                                                                ("C", 0.3)]
 
 
 @pytest.mark.timeout(120)

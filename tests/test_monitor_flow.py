@@ -65,6 +65,23 @@ def test_the_deteriorating_customer_is_warned_before_its_insolvency(
     assert summary.read == summary.accepted == total and summary.balanced
 
 
+def test_a_customer_in_default_stays_in_the_month_end_scores_at_pd_1(
+        deteriorating: Path, tmp_path: Path) -> None:
+    run_folder(SETTINGS, deteriorating, tmp_path / "out", scores=True)
+    default = next(w for w in read_jsonl(tmp_path / "out" / WARNINGS) if w["kind"] == "default")
+    month_ends = [r for r in read_jsonl(tmp_path / "out" / SCORES) if r["month_end"]]
+    after = [r for r in month_ends if r["event_time"] > default["event_time"]]
+    assert {r["customer_id"] for r in after} == {"BAD", "GOOD"}  # no customer goes missing
+    for row in month_ends:
+        in_default = row["customer_id"] == "BAD" and row["event_time"] > default["event_time"]
+        assert row["defaulted"] is in_default
+        if in_default:  # on top, and not ranked among the customers still scored
+            assert (row["pd"], row["grade"], row["rank"], row["features"]) == (1.0, "E", None, {})
+            assert {t["pd"] for t in row["pd_term"]} == {1.0}
+        else:
+            assert row["pd"] < 1 and row["features"] and row["rank"] >= 1
+
+
 def test_any_number_of_workers_or_buckets_writes_the_same_bytes(
         deteriorating: Path, tmp_path: Path) -> None:
     def outputs(out: Path) -> list[bytes]:

@@ -156,6 +156,8 @@ class Follower:
         history, latest = [], {}
         for line in lines:
             s = json.loads(line)
+            if s.get("defaulted"):  # PD 1 from the default on: the watchlist row says so
+                continue
             at = normal_time(s["event_time"])
             if s.get("month_end"):
                 history.append({"customer_id": s["customer_id"], "at": at, "pd": s["pd"],

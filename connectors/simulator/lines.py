@@ -55,18 +55,19 @@ def tradeline(
     outstanding: int | None, currency: str, *, overdue: int | None = None,
     credit_limit: int | None = None, paid_in_period: int | None = None,
 ) -> str:
-    """A bank or bureau snapshot line; amounts in cents, optional fields only when given."""
-    balance = "" if outstanding is None else f'"outstanding":{money(outstanding)},'
+    """A bank or bureau snapshot line; amounts in cents, optional fields only when given,
+    and the currency only with an amount (a status alone has none)."""
+    balance = "" if outstanding is None else f',"outstanding":{money(outstanding)}'
     optional = "".join(
         f',"{key}":{money(value)}'
         for key, value in (("overdue", overdue), ("credit_limit", credit_limit),
                            ("paid_in_period", paid_in_period))
         if value is not None
     )
+    priced = f',"currency":"{currency}"' if balance or optional else ""
     return (
         head(event_time, event_id, customer_id)
-        + f',"type":"tradeline","days_past_due":{days_past_due},'
-        f'{balance}"currency":"{currency}"{optional}}}'
+        + f',"type":"tradeline","days_past_due":{days_past_due}{balance}{priced}{optional}}}'
     )
 
 
