@@ -419,7 +419,8 @@ class CustomerBook:
                 return self._default(slot, event.at, known_at, "write_off", (event.event_id,))
             case ev.Tradeline() if event.days_past_due >= 90:
                 # Material if the amount behind reaches the threshold; a feed of payment
-                # statuses only says no amount, and its 90+ days past due stands alone.
+                # statuses only says no amount, and its 90+ days past due stands alone. (An
+                # amount always comes with its currency: the contract checks it.)
                 owed = event.overdue if event.overdue is not None else event.outstanding
                 if owed is None or owed >= self._sized(self.settings.material_overdue_amount,
                                                        self.settings.reporting_currency,
@@ -484,7 +485,8 @@ class CustomerBook:
 
     def _month_end(self, month_start: int) -> list[Any]:
         """The end of the month before ``month_start``: defaults that the passing of time
-        made, labels whose horizon passed, and a snapshot of every active customer."""
+        made, labels whose horizon passed, and a snapshot of every active customer, with the
+        customers in default still reporting listed beside them."""
         day = month_start // DAY
         last_day = day - 1
         out: list[Any] = []
@@ -499,9 +501,8 @@ class CustomerBook:
             out.append(Send(LEARNER, last_day, self._labels(resolved, month_start)))
         if len(slots) or len(in_default):
             at = np.full(len(slots), month_start, dtype=np.int64)
-            rows = self._rows(slots, at, X, day, month_end=True)
-            rows.in_default = [self.ids[s] for s in in_default.tolist()]
-            out.append(Send(self.name, last_day, rows))
+            out.append(Send(self.name, last_day, self._rows(
+                slots, at, X, day, month_end=True, in_default=in_default)))
         self._compact_strings()
         return out
 
@@ -553,13 +554,14 @@ class CustomerBook:
         return self._rows(slots, at, self._features(slots, day), day, month_end)
 
     def _rows(self, slots: np.ndarray, at: np.ndarray, X: np.ndarray, day: int,
-              month_end: bool) -> Snapshots:
+              month_end: bool, in_default: np.ndarray | None = None) -> Snapshots:
         listed = slots.tolist()
         profiles = [self.profiles[s] for s in listed]
         return Snapshots(month_end, [self.ids[s] for s in listed], slots, at, X,
                          self.ledgers.exposure(slots), self._rates_on(listed, day), profiles,
                          self.t.evidence[slots], self.ledgers.overdue_handles(slots, day),
-                         self.strings.view())
+                         self.strings.view(),
+                         [] if in_default is None else [self.ids[s] for s in in_default.tolist()])
 
     def _rates_on(self, slots: list[int], day: int) -> np.ndarray:
         """Each customer's rate into the reporting currency on ``day`` (NaN: none), looked

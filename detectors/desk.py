@@ -4,7 +4,8 @@
 `WarningPolicy` (only customers under warning or within the alert budget need asking) and
 turns decisions into `Warning`s; a default, and a hard event (`detectors.hard`), becomes a
 warning of its own on its day. It keeps each customer's latest score for the watchlist and,
-when asked, writes every score as a row of ``scores.jsonl``. Warnings also go, per day, to
+when asked, writes every score as a row of ``scores.jsonl``, and at each month end a row
+at PD 1 for each customer in default whose feeds still report. Warnings also go, per day, to
 the alert feed (`AlertFeed`), which hands them to the notifier in event-time order with a
 tick at the end of every day.
 """
@@ -137,7 +138,7 @@ def _amount(value: float | None) -> float | None:
 
 @dataclass(frozen=True, slots=True)
 class ScoreRow:
-    """One scored snapshot as a line of ``scores.jsonl``."""
+    """One line of ``scores.jsonl``: a scored snapshot, or a month end's customer in default."""
 
     row: dict[str, Any]
 

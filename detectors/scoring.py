@@ -154,6 +154,10 @@ class Ranker:
 
     def _rank(self, day: int, batches: list[Pds]) -> list[Send]:
         pd = np.concatenate([b.pd for b in batches])
+        if not len(pd):  # only customers in default were listed: the last ranking stands
+            size = max(len(self._month_end), 1)
+            return [Send(b.bucket, day, Ranks(True, np.zeros(0, dtype=np.int64), size))
+                    for b in batches]
         ids = np.array([c for b in batches for c in b.customer_ids])
         order = np.lexsort((ids, -pd))
         rank = np.empty(len(pd), dtype=np.int64)

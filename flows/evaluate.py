@@ -127,7 +127,7 @@ class Rows:
     matrix: np.ndarray
     """Every recorded feature, one column per name; NaN where a row lacks it."""
     last_scored: int = 0
-    """The event time of the run's last score, month end or not."""
+    """The event time of the run's last row of scores.jsonl, month end or not."""
     terms: dict[int, list[float]] = field(default_factory=dict)
     """P(default within m months) per row, by m: each row's published term structure."""
     models: dict[int, str] = field(default_factory=dict)

@@ -5,7 +5,8 @@ validates with, so they cannot drift from the code: one per feed of the contract
 (`connectors.channels.actions.ActionCommand`).
 
 The schemas check structure and types; a few rules stay in code only (an ISO currency or
-country code from the lists, a due date on or after the issue date, a real calendar date):
+country code from the lists, a due date on or after the issue date, a real calendar date, a
+tradeline's amounts given with their currency):
 a record valid under its schema can still be dead-lettered with a reason.
 """
 

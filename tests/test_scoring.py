@@ -74,6 +74,14 @@ def test_snapshots_between_month_ends_are_placed_against_the_last_month_end() ->
                                                                (True, [3, 2, 1])]
 
 
+def test_a_month_end_with_nobody_to_score_keeps_the_last_ranking() -> None:
+    ranker = Ranker()
+    ranker.day(10, [pds("b1", ["A", "B", "C"], [0.5, 0.3, 0.1], True)])
+    out = ranker.day(40, [pds("b1", [], [], True)])  # only customers in default, unscored
+    assert ranks_of(out) == {"b1": ([], 3)}
+    assert ranks_of(ranker.day(41, [pds("b1", ["C"], [0.4], False)])) == {"b1": ([2], 3)}
+
+
 def test_a_scorer_uses_the_model_of_the_last_month_end_and_a_new_one_from_its_month_end(
 ) -> None:
     class Double(PriorScorecard):
