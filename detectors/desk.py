@@ -194,8 +194,8 @@ class WarningDesk:
             month_end, size = scored[True], ranks[True].portfolio_size
             out.extend(self._scores(month_end, ranks[True], decide=True))
             if self.score_rows:
-                out.extend(_in_default_row(customer, (day + 1) * DAY, month_end.term, size)
-                           for customer in month_end.snapshots.in_default)
+                out.extend(_in_default_rows(month_end.snapshots.in_default, (day + 1) * DAY,
+                                            month_end.term, size))
         out = [self._tiered(w) if isinstance(w, Warning) else w for w in out]
         if self.alerts:
             out.append(Send(ALERTS, day, [w for w in out if isinstance(w, Warning)]))
@@ -384,15 +384,18 @@ class WarningDesk:
         })
 
 
-def _in_default_row(customer: str, at: int, term: TermCurve, size: int) -> ScoreRow:
-    """A month end's row of a customer in default that still reports: no longer scored, it
-    stays in ``scores.jsonl`` at PD 1 (grade E, unranked, no features), so a reader of any
-    month end finds the defaulted customers on top rather than missing."""
-    return ScoreRow({
-        "customer_id": customer, "event_time": to_rfc3339(at), "pd": 1.0,
-        "pd_term": [t.model_dump() for t in term_of(1.0, term)], "grade": "E", "rank": None,
-        "portfolio_size": size, "month_end": True, "defaulted": True, "model_version": None,
-        "features": {}, "reasons": []})
+def _in_default_rows(customers: list[str], at: int, term: TermCurve,
+                     size: int) -> list[ScoreRow]:
+    """A month end's rows of the customers in default that still report: no longer scored,
+    they stay in ``scores.jsonl`` at PD 1 (grade E, unranked, no features), so a reader of
+    any month end finds the defaulted customers on top rather than missing. The rows differ
+    only in the customer."""
+    event_time, pd_term = to_rfc3339(at), [t.model_dump() for t in term_of(1.0, term)]
+    return [ScoreRow({
+        "customer_id": customer, "event_time": event_time, "pd": 1.0, "pd_term": pd_term,
+        "grade": "E", "rank": None, "portfolio_size": size, "month_end": True,
+        "defaulted": True, "model_version": None, "features": {}, "reasons": []})
+        for customer in customers]
 
 
 @dataclass(frozen=True, slots=True)
