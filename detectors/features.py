@@ -108,6 +108,11 @@ _BASE = (
             Bands(((1, 0.5), (31, 1.3), (61, 2.2)))),
     Feature("tl_dpd_trend", "bureau days past due rising", "tradeline", True,
             Linear(0.02, low=0.0, high=60.0)),
+    # A delinquency cured is not forgotten: bureau scores read the worst recent status and
+    # how often the account was late, not only the latest report.
+    Feature("tl_dpd_worst", "worst recent days past due at banks and bureaus (fading)",
+            "tradeline", True),
+    Feature("tl_late_share", "share of recent bank and bureau reports past due", "tradeline"),
     Feature("tl_overdue_ratio", "share of the bank balance overdue", "tradeline"),
     Feature("tl_utilisation", "bank credit line utilisation", "tradeline", False,
             Linear(1.0, shift=0.3, low=0.0, high=0.7)),

@@ -1,6 +1,7 @@
-"""Bank and bureau tradelines: days past due elsewhere, its trend, the share of the previous
-balance paid in the period, and how old the latest report is (a report that stops coming is
-news of its own: an account closed, or a bureau that lost sight of the customer)."""
+"""Bank and bureau tradelines: days past due elsewhere, its trend and its history (the worst
+reported, fading, and the share of reports past due), the share of the previous balance paid
+in the period, and how old the latest report is (a report that stops coming is news of its
+own: an account closed, or a bureau that lost sight of the customer)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,13 @@ from detectors.table import Column
 STALE_AFTER_DAYS = 120
 HISTORY = 4
 """Tradelines remembered for the trend: the latest against the oldest of these."""
+FADE = 0.9
+"""The worst days past due reported fade by this factor a month: 90 days past due a year ago
+weigh as 25 days now. Card and bureau scoring read a past delinquency for a year or two."""
+LATE_WEIGHT = 1 / 12
+"""Each report moves the share of reports past due this far towards itself: about the last
+year of monthly reports."""
+DAYS_PER_MONTH = 365.25 / 12
 _NO_DAY = -(10**9)
 
 
@@ -33,13 +41,15 @@ class TradelineDetector(Detector):
     (45.0, 0.99)
     >>> float(X[0, INDEX["tl_paid_share"]])  # 45 paid of the 900 owed at the report before
     0.05
+    >>> float(X[0, INDEX["tl_late_share"]])  # one report of two past due, the latest 1/12
+    0.0833...
     """
 
     COLUMNS = (
         Column("tl_history", "i4", 0, (HISTORY,)), Column("tl_count", "i4"),
         Column("tl_outstanding", "f8"), Column("tl_overdue", "f8", np.nan),
         Column("tl_limit", "f8", np.nan), Column("tl_paid_share", "f8", np.nan),
-        Column("tl_day", "i4", _NO_DAY),
+        Column("tl_day", "i4", _NO_DAY), Column("tl_worst", "f4"), Column("tl_late", "f4"),
     )
 
     def update(self, slot: int, days_past_due: int, outstanding: float | None,
@@ -49,6 +59,14 @@ class TradelineDetector(Detector):
         report before, the one it paid down (unknown without both, or with nothing owed).
         A feed of payment statuses only gives no balance (None)."""
         t = self.t
+        late = float(days_past_due > 0)
+        if t.tl_count[slot] == 0:
+            t.tl_worst[slot] = days_past_due
+            t.tl_late[slot] = late
+        else:
+            faded = t.tl_worst[slot] * FADE ** (max(day - int(t.tl_day[slot]), 0) / DAYS_PER_MONTH)
+            t.tl_worst[slot] = max(days_past_due, faded)
+            t.tl_late[slot] += LATE_WEIGHT * (late - t.tl_late[slot])
         owed = float(t.tl_outstanding[slot])  # 0 before the first report, NaN if unknown
         t.tl_paid_share[slot] = (min(paid / owed, 1.0) if paid is not None and owed > 0
                                  else np.nan)
@@ -71,6 +89,7 @@ class TradelineDetector(Detector):
     def features(self, slots: np.ndarray, day: int, X: np.ndarray) -> None:
         t = self.t
         fresh = self.fresh(slots, day)
+        reported = t.tl_day[slots]
         history = t.tl_history[slots]
         latest = history[:, -1].astype(np.float64)
         oldest = history[np.arange(len(slots)), HISTORY - t.tl_count[slots].clip(1)]
@@ -83,8 +102,10 @@ class TradelineDetector(Detector):
         ratio = np.where(np.isnan(overdue) | np.isnan(outstanding), np.nan, ratio)
         X[:, INDEX["tl_dpd"]] = np.where(fresh, latest, np.nan)
         X[:, INDEX["tl_dpd_trend"]] = np.where(fresh, latest - oldest, np.nan)
+        faded = t.tl_worst[slots] * FADE ** ((day - reported) / DAYS_PER_MONTH)
+        X[:, INDEX["tl_dpd_worst"]] = np.where(fresh, faded, np.nan)
+        X[:, INDEX["tl_late_share"]] = np.where(fresh, t.tl_late[slots], np.nan)
         X[:, INDEX["tl_overdue_ratio"]] = np.where(fresh, ratio, np.nan)
         X[:, INDEX["tl_utilisation"]] = np.where(fresh, utilisation, np.nan)
         X[:, INDEX["tl_paid_share"]] = np.where(fresh, t.tl_paid_share[slots], np.nan)
-        reported = t.tl_day[slots]
         X[:, INDEX["tl_age_days"]] = np.where(reported == _NO_DAY, np.nan, day - reported)

@@ -248,6 +248,25 @@ def test_the_paid_share_reads_each_payment_against_the_balance_it_paid_down() ->
     assert shares == [None, 1.0, None, 0.1, None]
 
 
+def test_a_cured_delinquency_is_remembered_fading_and_counted_among_the_reports() -> None:
+    driver = Driver()
+    driver.apply("customers", customer("T", "2024-01-01", "Tee Ltd"))
+    reports = [0, 60] + [0] * 12  # one month 60 days behind, then a year back on time
+    for i, dpd in enumerate(reports):
+        day = datetime.fromtimestamp(add_months(month(2024, 2), i) - DAY, UTC).date()
+        driver.apply("payments", record("payments", customer_id="T", event_time=str(day),
+                                        type="tradeline", days_past_due=dpd, currency="EUR"))
+    driver.until(add_months(month(2024, 2), len(reports)))
+    rows = [x for _, x in driver.snapshots(month_end=True)]
+    worst = [x["tl_dpd_worst"] for x in rows]
+    assert worst[0] == 0.0 and worst[1] == pytest.approx(60.0, rel=0.01)
+    assert all(later < earlier for earlier, later in zip(worst[1:], worst[2:], strict=False))
+    assert worst[13] == pytest.approx(60.0 * 0.9**12, rel=0.01)  # fades 10 % a month
+    assert [x["tl_dpd"] for x in rows[2:14]] == [0.0] * 12  # the latest report alone forgets
+    late = [x["tl_late_share"] for x in rows]
+    assert late[:4] == pytest.approx([0.0, 1 / 12, 11 / 144, 121 / 1728], abs=1e-6)
+
+
 def test_a_credit_balance_is_read_as_a_balance_below_nothing() -> None:
     driver = Driver()
     driver.apply("customers", customer("T", "2024-01-01", "Tee Ltd"))

@@ -33,7 +33,7 @@ from detectors.features import WIDTH
 MIN_CAP = 128
 """Enough that a full store always holds rows of a class to thin."""
 CAP = 50_000
-"""Rows kept at most: 50,000 x 43 float32 is 8.6 MB, and a refit on them takes well under
+"""Rows kept at most: 50,000 x 55 float32 is 11 MB, and a refit on them takes well under
 a second here."""
 
 
