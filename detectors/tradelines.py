@@ -24,6 +24,15 @@ DAYS_PER_MONTH = 365.25 / 12
 _NO_DAY = -(10**9)
 
 
+def faded(worst: np.ndarray | float, days: np.ndarray | int) -> np.ndarray | float:
+    """The worst days past due reported, ``days`` after the report that holds it.
+
+    >>> round(float(faded(90.0, 365)), 1)  # a year on
+    25.4
+    """
+    return worst * FADE ** (days / DAYS_PER_MONTH)
+
+
 class TradelineDetector(Detector):
     """The latest tradeline and how it moved; silent once stale (no news is not good news,
     but neither is it evidence).
@@ -57,15 +66,17 @@ class TradelineDetector(Detector):
                day: int) -> None:
         """Take a report in; ``paid`` (paid in the period) is read against the balance of the
         report before, the one it paid down (unknown without both, or with nothing owed).
-        A feed of payment statuses only gives no balance (None)."""
+        A feed of payment statuses only gives no balance (None). The worst days past due
+        remembered fade from the report before to this one, and this one joins the share of
+        reports past due."""
         t = self.t
         late = float(days_past_due > 0)
         if t.tl_count[slot] == 0:
             t.tl_worst[slot] = days_past_due
             t.tl_late[slot] = late
         else:
-            faded = t.tl_worst[slot] * FADE ** (max(day - int(t.tl_day[slot]), 0) / DAYS_PER_MONTH)
-            t.tl_worst[slot] = max(days_past_due, faded)
+            since = max(day - int(t.tl_day[slot]), 0)
+            t.tl_worst[slot] = max(days_past_due, faded(t.tl_worst[slot], since))
             t.tl_late[slot] += LATE_WEIGHT * (late - t.tl_late[slot])
         owed = float(t.tl_outstanding[slot])  # 0 before the first report, NaN if unknown
         t.tl_paid_share[slot] = (min(paid / owed, 1.0) if paid is not None and owed > 0
@@ -102,8 +113,8 @@ class TradelineDetector(Detector):
         ratio = np.where(np.isnan(overdue) | np.isnan(outstanding), np.nan, ratio)
         X[:, INDEX["tl_dpd"]] = np.where(fresh, latest, np.nan)
         X[:, INDEX["tl_dpd_trend"]] = np.where(fresh, latest - oldest, np.nan)
-        faded = t.tl_worst[slots] * FADE ** ((day - reported) / DAYS_PER_MONTH)
-        X[:, INDEX["tl_dpd_worst"]] = np.where(fresh, faded, np.nan)
+        X[:, INDEX["tl_dpd_worst"]] = np.where(fresh, faded(t.tl_worst[slots], day - reported),
+                                               np.nan)
         X[:, INDEX["tl_late_share"]] = np.where(fresh, t.tl_late[slots], np.nan)
         X[:, INDEX["tl_overdue_ratio"]] = np.where(fresh, ratio, np.nan)
         X[:, INDEX["tl_utilisation"]] = np.where(fresh, utilisation, np.nan)

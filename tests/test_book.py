@@ -3,6 +3,7 @@ features that carry only what the feeds said."""
 
 from __future__ import annotations
 
+import itertools
 import json
 import pickle
 from datetime import UTC, datetime
@@ -260,7 +261,7 @@ def test_a_cured_delinquency_is_remembered_fading_and_counted_among_the_reports(
     rows = [x for _, x in driver.snapshots(month_end=True)]
     worst = [x["tl_dpd_worst"] for x in rows]
     assert worst[0] == 0.0 and worst[1] == pytest.approx(60.0, rel=0.01)
-    assert all(later < earlier for earlier, later in zip(worst[1:], worst[2:], strict=False))
+    assert all(later < earlier for earlier, later in itertools.pairwise(worst[1:]))
     assert worst[13] == pytest.approx(60.0 * 0.9**12, rel=0.01)  # fades 10 % a month
     assert [x["tl_dpd"] for x in rows[2:14]] == [0.0] * 12  # the latest report alone forgets
     late = [x["tl_late_share"] for x in rows]
