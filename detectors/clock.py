@@ -10,6 +10,8 @@ from datetime import UTC, datetime
 from functools import lru_cache
 
 DAY = 86_400
+DAYS_PER_MONTH = 365.25 / 12
+"""An average calendar month, for spans counted in months rather than month steps."""
 
 
 def to_seconds(moment: datetime) -> int:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import numpy as np
 
 from detectors.base import Detector
+from detectors.clock import DAYS_PER_MONTH
 from detectors.features import INDEX
 from detectors.table import Column
 
@@ -20,7 +21,6 @@ weigh as 25 days now. Card and bureau scoring read a past delinquency for a year
 LATE_WEIGHT = 1 / 12
 """Each report moves the share of reports past due this far towards itself: about the last
 year of monthly reports."""
-DAYS_PER_MONTH = 365.25 / 12
 _NO_DAY = -(10**9)
 
 

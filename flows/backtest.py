@@ -9,10 +9,10 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
+from detectors.clock import DAYS_PER_MONTH
 from detectors.records import EARLY_KINDS
 from flows.run import read_jsonl
 
-DAYS_PER_MONTH = 365.25 / 12
 FALSE_ALARM_WINDOW_DAYS = 365
 
 

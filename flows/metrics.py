@@ -33,9 +33,8 @@ from sklearn.metrics import (
     roc_curve,
 )
 
-from detectors.clock import DAY, add_months
+from detectors.clock import DAY, DAYS_PER_MONTH, add_months
 from detectors.records import EARLY_KINDS
-from flows.backtest import DAYS_PER_MONTH
 
 __all__ = [
     "CALIBRATION_EDGES", "LASTING_MONTHS", "LEAD_MONTHS", "FALSE_WINDOW_MONTHS", "RESOLVED",
