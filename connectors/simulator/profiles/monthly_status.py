@@ -15,6 +15,12 @@ drifts month by month with the economy and is now and then struck by a life even
 it decides each month's payment (`delinquency`), so most delinquencies are a month or two that
 cure. Defaults set off by a life event in the four months before count as sudden: they
 come from a blow, not from a slide the account's history shows.
+
+Besides, many sound holders now and then pay a few days late: a month with no payment missed
+then reads 1–29 days past due (written 15, the bucket's middle, as a real book's status is
+mapped). How often differs from holder to holder (most seldom, some most months) and says
+little about default: fragile holders slip only somewhat more often. Real status books are
+full of such statuses, which is why bureaus count delinquencies from 30 days.
 """
 
 from __future__ import annotations
@@ -46,6 +52,12 @@ FRAGILE_SHARE = 0.08
 _AFTER_DEFAULT = 4
 """Months reported after a default: 0 to 3, each one more payment behind."""
 _SUDDEN_WINDOW = 4
+SLIP_DAYS = 15
+"""Days past due written for a month paid a few days late (the 1–29 days bucket's middle)."""
+_SLIP = (0.5, 3.0)
+"""Beta distribution of how often a holder pays a few days late (a mean of one month in 7)."""
+_FRAGILE_SLIP = 1.5
+"""How much more often a fragile holder slips."""
 
 
 @dataclass(frozen=True)
@@ -57,6 +69,7 @@ class _Statuses:
     limit: np.ndarray
     event: np.ndarray
     """Where a life event struck."""
+    fragile: np.ndarray
 
 
 def simulate_monthly_status(run: Run, start: date) -> SimulationSummary:
@@ -86,9 +99,10 @@ def simulate_monthly_status(run: Run, start: date) -> SimulationSummary:
     since_event = default_step[:, None] - np.arange(steps)[None, :]
     sudden = (status.event & (since_event >= 0) & (since_event < _SUDDEN_WINDOW)).any(axis=1)
     snapshot_day = tl.month_start[first + np.maximum(default_step, 0) + 1] - 1
+    dpd = np.where(_slips(rng, status.fragile, steps) & (behind == 0), SLIP_DAYS, 30 * behind)
     book = Book(
         feeds={"customers": master_lines(tl, holders, first),
-               "payments": tradeline_lines(tl, holders, calendar, reported, 30 * behind, None),
+               "payments": tradeline_lines(tl, holders, calendar, reported, dpd, None),
                "news": [], "registry": []},
         ids=holders.ids,
         entry_day=tl.month_start[first],
@@ -112,7 +126,13 @@ def _statuses(rng: np.random.Generator, calendar: np.ndarray, factor: np.ndarray
     behind = missed_payments(rng, latent.health, arrears_drag=0.9, cure=0.55,
                              terminated_at=ACCELERATION)
     limit = draw_limits(rng, n, median=4_000.0, spread=0.7)
-    return _Statuses(behind, limit, latent.event)
+    return _Statuses(behind, limit, latent.event, fragile)
+
+
+def _slips(rng: np.random.Generator, fragile: np.ndarray, steps: int) -> np.ndarray:
+    """The months (accounts x steps) in which a holder pays a few days late."""
+    often = rng.beta(*_SLIP, len(fragile)) * np.where(fragile, _FRAGILE_SLIP, 1.0)
+    return rng.random((len(fragile), steps)) < often[:, None]
 
 
 def _after_default(behind: np.ndarray, default_step: np.ndarray) -> np.ndarray:
