@@ -112,7 +112,8 @@ _BASE = (
     # how often the account was late, not only the latest report.
     Feature("tl_dpd_worst", "worst recent days past due at banks and bureaus (fading)",
             "tradeline", True),
-    Feature("tl_late_share", "share of recent bank and bureau reports past due", "tradeline"),
+    Feature("tl_late_share", "share of recent bank and bureau reports 30+ days past due",
+            "tradeline"),
     Feature("tl_overdue_ratio", "share of the bank balance overdue", "tradeline"),
     Feature("tl_utilisation", "bank credit line utilisation", "tradeline", False,
             Linear(1.0, shift=0.3, low=0.0, high=0.7)),

@@ -1,7 +1,7 @@
 """Bank and bureau tradelines: days past due elsewhere, its trend and its history (the worst
-reported, fading, and the share of reports past due), the share of the previous balance paid
-in the period, and how old the latest report is (a report that stops coming is news of its
-own: an account closed, or a bureau that lost sight of the customer)."""
+reported, fading, and the share of reports 30+ days past due), the share of the previous
+balance paid in the period, and how old the latest report is (a report that stops coming is
+news of its own: an account closed, or a bureau that lost sight of the customer)."""
 
 from __future__ import annotations
 
@@ -18,9 +18,12 @@ HISTORY = 4
 FADE = 0.9
 """The worst days past due reported fade by this factor a month: 90 days past due a year ago
 weigh as 25 days now. Card and bureau scoring read a past delinquency for a year or two."""
+LATE_DAYS = 30
+"""A report counts as late from this many days past due, as bureaus count delinquencies
+("times 30+ days past due"): a payment a few days late is common among sound payers."""
 LATE_WEIGHT = 1 / 12
-"""Each report moves the share of reports past due this far towards itself: about the last
-year of monthly reports."""
+"""Each report moves the share of reports 30+ days past due this far towards itself: about the
+last year of monthly reports."""
 _NO_DAY = -(10**9)
 
 
@@ -68,9 +71,9 @@ class TradelineDetector(Detector):
         report before, the one it paid down (unknown without both, or with nothing owed).
         A feed of payment statuses only gives no balance (None). The worst days past due
         remembered fade from the report before to this one, and this one joins the share of
-        reports past due."""
+        reports 30+ days past due."""
         t = self.t
-        late = float(days_past_due > 0)
+        late = float(days_past_due >= LATE_DAYS)
         if t.tl_count[slot] == 0:
             t.tl_worst[slot] = days_past_due
             t.tl_late[slot] = late

@@ -252,7 +252,8 @@ def test_the_paid_share_reads_each_payment_against_the_balance_it_paid_down() ->
 def test_a_cured_delinquency_is_remembered_fading_and_counted_among_the_reports() -> None:
     driver = Driver()
     driver.apply("customers", customer("T", "2024-01-01", "Tee Ltd"))
-    reports = [0, 60] + [0] * 12  # one month 60 days behind, then a year back on time
+    # One month 60 days behind, then a year back on time but for a payment 29 days late.
+    reports = [0, 60, 29] + [0] * 11
     for i, dpd in enumerate(reports):
         day = datetime.fromtimestamp(add_months(month(2024, 2), i) - DAY, UTC).date()
         driver.apply("payments", record("payments", customer_id="T", event_time=str(day),
@@ -263,8 +264,8 @@ def test_a_cured_delinquency_is_remembered_fading_and_counted_among_the_reports(
     assert worst[0] == 0.0 and worst[1] == pytest.approx(60.0, rel=0.01)
     assert all(later < earlier for earlier, later in itertools.pairwise(worst[1:]))
     assert worst[13] == pytest.approx(60.0 * 0.9**12, rel=0.01)  # fades 10 % a month
-    assert [x["tl_dpd"] for x in rows[2:14]] == [0.0] * 12  # the latest report alone forgets
-    late = [x["tl_late_share"] for x in rows]
+    assert [x["tl_dpd"] for x in rows[2:14]] == [29.0] + [0.0] * 11  # the latest alone forgets
+    late = [x["tl_late_share"] for x in rows]  # late from 30 days: the 29 counts as on time
     assert late[:4] == pytest.approx([0.0, 1 / 12, 11 / 144, 121 / 1728], abs=1e-6)
 
 
