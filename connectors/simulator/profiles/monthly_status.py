@@ -19,8 +19,8 @@ come from a blow, not from a slide the account's history shows.
 Besides, many sound holders now and then pay a few days late: a month with no payment missed
 then reads 1–29 days past due (written 15, the bucket's middle, as a real book's status is
 mapped). How often differs from holder to holder (most seldom, some most months) and says
-little about default: fragile holders slip only somewhat more often. Real status books are
-full of such statuses, which is why bureaus count delinquencies from 30 days.
+little about default: fragile holders slip only somewhat more often. Real status books hold
+many such statuses, which is why bureaus count delinquencies from 30 days.
 """
 
 from __future__ import annotations
@@ -70,6 +70,7 @@ class _Statuses:
     event: np.ndarray
     """Where a life event struck."""
     fragile: np.ndarray
+    """Per account: a holder of the small fragile group."""
 
 
 def simulate_monthly_status(run: Run, start: date) -> SimulationSummary:
