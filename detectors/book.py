@@ -38,6 +38,7 @@ from detectors.records import DeadLetter
 from detectors.signals import NewsDetector, RegistryDetector
 from detectors.snapshots import (
     EVIDENCE_FAMILIES,
+    FAMILY_INDEX,
     NO_PROFILE,
     Accepted,
     DefaultNotice,
@@ -52,7 +53,6 @@ from detectors.trajectory import Trajectory
 
 LEARNER = "learner"
 MAX_EVIDENCE_PER_FAMILY = 2
-_FAMILY = {family: i for i, family in enumerate(EVIDENCE_FAMILIES)}
 _HAS_TRADELINE, _TL_DPD = INDEX["has_tradeline"], INDEX["tl_dpd"]
 _HAS_ACCOUNTS, _ACCOUNTS_AGE = INDEX["has_accounts"], INDEX["accounts_age_days"]
 _COUNTRY_RISK, _INDUSTRY_RISK = INDEX["country_risk"], INDEX["industry_risk"]
@@ -397,14 +397,14 @@ class CustomerBook:
     def _note(self, slot: int, family: str, event_id: str, material: bool) -> bool:
         """Keep the event as evidence of its family (the latest few), if it was material."""
         if material:
-            kept = self.t.evidence[slot, _FAMILY[family]]
+            kept = self.t.evidence[slot, FAMILY_INDEX[family]]
             kept[:-1] = kept[1:]
             kept[-1] = self.strings.add(event_id)
         return material
 
     def _payment_evidence(self, slot: int) -> tuple[str, ...]:
         """The customer's kept evidence of late or partial payments, oldest first."""
-        return self.strings.view().many(self.t.evidence[slot, _FAMILY["payment_delay"]])
+        return self.strings.view().many(self.t.evidence[slot, FAMILY_INDEX["payment_delay"]])
 
     # -- defaults -------------------------------------------------------------------------
 

@@ -219,9 +219,9 @@ def label(code: str) -> str:
 
 
 def family(code: str) -> str:
-    """The evidence family of a feature code."""
-    feature = CATALOGUE.get(code)
-    return feature.family if feature is not None else "financials"
+    """The evidence family of a catalogue feature (a KeyError for any other code, so a
+    feature missing from the catalogue cannot file its evidence under another family)."""
+    return CATALOGUE[code].family
 
 
 def empty(rows: int) -> np.ndarray:

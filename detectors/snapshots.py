@@ -11,6 +11,8 @@ from detectors.strings import StringView
 
 EVIDENCE_FAMILIES = ("payment_delay", "tradeline", "news", "registry", "financials")
 """The families evidence is kept for, in the order of an `Evidence` tuple."""
+FAMILY_INDEX = {family: i for i, family in enumerate(EVIDENCE_FAMILIES)}
+"""The position of each evidence family in an `Evidence` tuple."""
 Evidence = tuple[tuple[str, ...], ...]
 """Per family of `EVIDENCE_FAMILIES`: ids of the input events behind it, oldest first."""
 

@@ -18,10 +18,8 @@ from detectors.money import Exposure
 from detectors.policy import Decision
 from detectors.reasons import Explanation
 from detectors.records import Reason, TermPd, Warning
-from detectors.snapshots import EVIDENCE_FAMILIES, DefaultNotice, Evidence, Profile
+from detectors.snapshots import FAMILY_INDEX, DefaultNotice, Evidence, Profile
 from detectors.term import TermCurve
-
-_FAMILY = {family: i for i, family in enumerate(EVIDENCE_FAMILIES)}
 
 
 def warning_id(customer_id: str, at: int, kind: str, grade: str) -> str:
@@ -63,7 +61,7 @@ def evidence_for(reasons: list[Reason], evidence: Evidence) -> list[str]:
     the others has none)."""
     out: list[str] = []
     for reason in reasons:
-        family = None if reason.code == OTHER else _FAMILY.get(features.family(reason.code))
+        family = None if reason.code == OTHER else FAMILY_INDEX.get(features.family(reason.code))
         for event_id in evidence[family] if family is not None else ():
             if event_id not in out:
                 out.append(event_id)
