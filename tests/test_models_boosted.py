@@ -96,6 +96,24 @@ def test_rows_at_a_cut_go_where_their_bin_went() -> None:
     assert np.unique(ensemble.predict(X)).size == 3
 
 
+def test_columns_of_one_value_never_split_and_change_no_tree() -> None:
+    """A feed the book lacks leaves its columns missing (or at one value) on every row:
+    such columns are left out of the histograms, and the trees are those of the columns
+    that vary, splitting on them by their own index."""
+    X, y = _book(5000, seed=5)
+    varying = [INDEX["overdue_share"], INDEX["tl_dpd"]]
+    missing = empty(len(X))
+    missing[:, varying] = X[:, varying]
+    one_value = np.full_like(missing, 7.0)
+    one_value[:, varying] = X[:, varying]
+    weights = np.ones(len(y), dtype=np.float32)
+    trees = [grow(rows.astype(np.float32), y, weights, Growth(trees=10))
+             for rows in (missing, one_value)]
+    assert trees[0].digest() == trees[1].digest()
+    assert set(trees[0].feature.ravel().tolist()) == set(varying)
+    assert auc(y, trees[0].predict(missing)) > 0.6
+
+
 def test_growing_is_deterministic(model: TreeEnsemble) -> None:
     X, y = _book(20_000, seed=1)
     again = RefitBoosting(min_labels=100, min_positives=10)

@@ -6,7 +6,9 @@ points are values of the data, so a float32 comparison with them at prediction t
 a row exactly where its bin went in training), plus one bin for missing values. A tree
 grows level by level to `Growth.depth`: per node, per column, histograms of gradients,
 hessians and row counts give every split's gain at once; missing values try both sides.
-Of two sibling nodes only the smaller is counted, the other is its parent minus it.
+Of two sibling nodes only the smaller is counted, the other is its parent minus it. A
+column with one value on every row (a feed the book lacks) can never split, so it is left
+out of the histograms: a book pays for the columns its feeds fill.
 Nothing is random, so the same rows give the same trees, bit for bit.
 
 >>> rng = np.random.default_rng(0)
@@ -89,7 +91,8 @@ def bin_columns(X: np.ndarray, cuts: list[np.ndarray], missing: int) -> np.ndarr
 
 @dataclass(slots=True)
 class _Histogram:
-    """Per column and bin (the last bin: missing): gradient, hessian and row sums."""
+    """Per live column (`_Grower.live`) and bin (the last bin: missing): gradient, hessian
+    and row sums."""
 
     g: np.ndarray
     h: np.ndarray
@@ -117,15 +120,21 @@ class _Grower:
         self.missing = growth.bins
         self.codes = bin_columns(X, self.cuts, self.missing)
         size = self.missing + 1
-        self.root_counts = np.empty((X.shape[1], size))
+        counts = np.stack([np.bincount(self.codes[:, j], minlength=size)
+                           for j in range(X.shape[1])]).astype(np.float64)
+        self.live = np.flatnonzero((np.count_nonzero(counts, axis=1) > 1)
+                                   | (np.arange(X.shape[1]) == 0))
+        """The columns histograms are counted for: those with values in two bins or more
+        (a column with one, such as a feed the book lacks, can never split), and the first,
+        whose sums give every node's totals."""
+        self.root_counts = counts[self.live]
         self.orders, self.starts, self.bins = [], [], []
-        index = np.uint16 if len(X) <= 2**16 else np.int32  # a column's order: the refit's
-        for j in range(X.shape[1]):                         # largest arrays, kept narrow
-            counts = np.bincount(self.codes[:, j], minlength=size)
-            self.root_counts[j] = counts
-            filled = np.flatnonzero(counts)
+        # A column's order (its rows sorted by bin): the refit's largest arrays, kept narrow.
+        index = np.uint16 if len(X) <= 2**16 else np.int32
+        for j, column_counts in zip(self.live, self.root_counts, strict=True):
+            filled = np.flatnonzero(column_counts)
             self.orders.append(np.argsort(self.codes[:, j], kind="stable").astype(index))
-            self.starts.append(np.r_[0, np.cumsum(counts[filled])[:-1]])
+            self.starts.append(np.r_[0, np.cumsum(column_counts[filled])[:-1]].astype(np.intp))
             self.bins.append(filled)
 
     def root_histogram(self, g: np.ndarray, h: np.ndarray) -> _Histogram:
@@ -144,11 +153,11 @@ class _Grower:
         """The histograms of ``rows`` (``g`` and ``h`` are theirs)."""
         size = self.missing + 1
         hg, hh, counts = (np.empty(self.root_counts.shape) for _ in range(3))
-        for j in range(len(hg)):
+        for k, j in enumerate(self.live):
             codes = self.codes[:, j][rows].astype(np.intp)
-            hg[j] = np.bincount(codes, weights=g, minlength=size)
-            hh[j] = np.bincount(codes, weights=h, minlength=size)
-            counts[j] = np.bincount(codes, minlength=size)
+            hg[k] = np.bincount(codes, weights=g, minlength=size)
+            hh[k] = np.bincount(codes, weights=h, minlength=size)
+            counts[k] = np.bincount(codes, minlength=size)
         return _Histogram(hg, hh, counts)
 
     def best_split(self, hist: _Histogram) -> _Split | None:
@@ -169,10 +178,10 @@ class _Grower:
         valid = ((left_n >= smallest) & (right_n >= smallest)
                  & (left_h >= min_h) & (right_h >= min_h))
         gain = np.where(valid, gain, -np.inf)
-        side, feature, bin_ = np.unravel_index(int(np.argmax(gain)), gain.shape)
-        if not gain[side, feature, bin_] > 0.0:
+        side, live, bin_ = np.unravel_index(int(np.argmax(gain)), gain.shape)
+        if not gain[side, live, bin_] > 0.0:
             return None
-        return _Split(int(feature), int(bin_), bool(side))
+        return _Split(int(self.live[live]), int(bin_), bool(side))
 
     def threshold(self, split: _Split) -> np.float32:
         cut = self.cuts[split.feature]
