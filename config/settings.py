@@ -72,6 +72,12 @@ class DetectorSettings(BaseModel):
 class ModelSettings(BaseModel):
     """The global risk model: when the learned model may replace the prior scorecard."""
 
+    prior_default_rate: float | None = Field(None, gt=0, lt=1)
+    """The prior scorecard's PD within the horizon of a customer with no signal against it,
+    until the book's own labels tell (None: `detectors.models.scorecard.BASE_RATE`, 1.5 %).
+    A card book or a sample rich in defaults sets it somewhat below its known default rate
+    (signals add points), so the first year's PDs and grades are at its level; it moves
+    every customer's log-odds alike, so it changes no ranking."""
     min_labels: int = Field(2000, ge=1)
     min_positives: int = Field(40, ge=1)
     learning_rate: float = Field(0.005, gt=0)

@@ -15,6 +15,7 @@ from detectors.clock import to_seconds
 from detectors.features import INDEX, WIDTH, empty
 from detectors.models import MODELS, LabelBatch, Learner, Published
 from detectors.models.base import ROWS_AT_ONCE, explain_rows, predict_rows
+from detectors.models.scorecard import BASE_RATE
 from detectors.models.validation import WINDOW, ValidationWindow
 from detectors.term import BAND_CENTRES, TermCurve, cumulative_pd
 
@@ -85,6 +86,21 @@ def test_before_any_label_the_prior_scores() -> None:
     assert first.month == 0 and first.version.startswith("prior-")
     assert first.champion.name == "prior"
     assert learner.month_end(MONTHS[0]).version == first.version
+
+
+def test_a_desks_default_rate_sets_the_priors_level_and_keeps_its_ranking() -> None:
+    """A book known to default at 20 % scores a customer with no signal at 20 % until its
+    labels tell; every customer's log-odds move by the same step, so none changes place,
+    and the calibrated scorecard starts from that level too."""
+    X, _ = _rows(500, np.random.default_rng(4))
+    usual = Learner(SETTINGS, HORIZON)
+    rich = Learner(SETTINGS.model_copy(update={"prior_default_rate": 0.2}), HORIZON)
+    step = rich.prior.log_odds(X) - usual.prior.log_odds(X)
+    np.testing.assert_allclose(step, np.log(0.2 / 0.8) - np.log(BASE_RATE / (1 - BASE_RATE)))
+    nothing = empty(1)
+    assert rich.initial().champion.predict(nothing)[0] == pytest.approx(0.2)
+    assert rich.calibrated.predict(nothing)[0] == pytest.approx(0.2)
+    assert usual.initial().version != rich.initial().version
 
 
 def test_the_models_learn_and_a_learned_champion_takes_over(

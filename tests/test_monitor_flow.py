@@ -82,6 +82,24 @@ def test_a_customer_in_default_stays_in_the_month_end_scores_at_pd_1(
             assert row["pd"] < 1 and row["features"] and row["rank"] >= 1
 
 
+def test_a_desks_default_rate_raises_every_prior_pd_and_keeps_the_ranks(
+        deteriorating: Path, tmp_path: Path) -> None:
+    """`model.prior_default_rate` reaches the running monitor: while the prior scores, every
+    month-end PD is higher than by default and the ranks are the same."""
+    rich = SETTINGS.model_copy(update={"model": SETTINGS.model.model_copy(
+        update={"prior_default_rate": 0.2})})
+    rows = {}
+    for name, settings in (("usual", SETTINGS), ("rich", rich)):
+        run_folder(settings, deteriorating, tmp_path / name, scores=True)
+        rows[name] = [r for r in read_jsonl(tmp_path / name / SCORES)
+                      if r["month_end"] and not r["defaulted"]]
+    usual, high = rows["usual"], rows["rich"]
+    assert [(r["customer_id"], r["event_time"], r["rank"]) for r in usual] == [
+        (r["customer_id"], r["event_time"], r["rank"]) for r in high]
+    assert all(h["pd"] > u["pd"] for u, h in zip(usual, high, strict=True))
+    assert all(r["model_version"].startswith("prior-") for r in usual + high)
+
+
 def test_any_number_of_workers_or_buckets_writes_the_same_bytes(
         deteriorating: Path, tmp_path: Path) -> None:
     def outputs(out: Path) -> list[bytes]:

@@ -57,8 +57,8 @@ class CalibratedScorecard(RiskModel):
 
     name = "calibrated"
 
-    def __init__(self) -> None:
-        self.prior = PriorScorecard()
+    def __init__(self, prior: PriorScorecard | None = None) -> None:
+        self.prior = prior or PriorScorecard()
         self.slope = 1.0
         self.intercept = 0.0
         size = int(round(2 * LIMIT / BIN_WIDTH)) + 1
@@ -98,7 +98,7 @@ class CalibratedScorecard(RiskModel):
         return np.full(len(X), base), self.slope * points(X)
 
     def digest(self) -> str:
-        state = np.array([self.slope, self.intercept]).tobytes()
+        state = np.array([self.slope, self.intercept]).tobytes() + self.prior.digest().encode()
         return hashlib.sha256(state).hexdigest()[:16]
 
 

@@ -153,8 +153,9 @@ class Learner:
     def __init__(self, settings: ModelSettings, horizon_months: int):
         self.settings = settings
         self.horizon_months = horizon_months
-        self.prior = PriorScorecard()
-        self.calibrated = CalibratedScorecard()
+        rate = settings.prior_default_rate
+        self.prior = PriorScorecard() if rate is None else PriorScorecard(rate)
+        self.calibrated = CalibratedScorecard(self.prior)
         self.online = OnlineLogit(settings.learning_rate, settings.l2)
         self.boosted = RefitBoosting(settings.min_labels, settings.min_positives,
                                      cap=settings.store_rows)
