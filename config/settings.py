@@ -70,7 +70,8 @@ class DetectorSettings(BaseModel):
 
 
 class ModelSettings(BaseModel):
-    """The global risk model: when the learned model may replace the prior scorecard."""
+    """The global risk model: the prior scorecard's level, and when and how the learned
+    models replace it."""
 
     prior_default_rate: float | None = Field(None, gt=0, lt=1)
     """The prior scorecard's PD within the horizon of a customer with no signal against it,

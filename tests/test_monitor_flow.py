@@ -94,6 +94,7 @@ def test_a_desks_default_rate_raises_every_prior_pd_and_keeps_the_ranks(
         rows[name] = [r for r in read_jsonl(tmp_path / name / SCORES)
                       if r["month_end"] and not r["defaulted"]]
     usual, high = rows["usual"], rows["rich"]
+    assert len({r["event_time"] for r in usual}) >= 6  # every month end of the book
     assert [(r["customer_id"], r["event_time"], r["rank"]) for r in usual] == [
         (r["customer_id"], r["event_time"], r["rank"]) for r in high]
     assert all(h["pd"] > u["pd"] for u, h in zip(usual, high, strict=True))

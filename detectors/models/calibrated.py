@@ -58,7 +58,7 @@ class CalibratedScorecard(RiskModel):
     name = "calibrated"
 
     def __init__(self, prior: PriorScorecard | None = None) -> None:
-        self.prior = prior or PriorScorecard()
+        self.prior = prior if prior is not None else PriorScorecard()
         self.slope = 1.0
         self.intercept = 0.0
         size = int(round(2 * LIMIT / BIN_WIDTH)) + 1

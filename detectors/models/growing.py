@@ -7,8 +7,9 @@ a row exactly where its bin went in training), plus one bin for missing values. 
 grows level by level to `Growth.depth`: per node, per column, histograms of gradients,
 hessians and row counts give every split's gain at once; missing values try both sides.
 Of two sibling nodes only the smaller is counted, the other is its parent minus it. A
-column with one value on every row (a feed the book lacks) can never split, so it is left
-out of the histograms: a book pays for the columns its feeds fill.
+column whose values all fall in one bin (missing on every row, as a feed the book lacks
+leaves it) can never split, so it is left out of the histograms: a book pays for the
+columns its feeds fill.
 Nothing is random, so the same rows give the same trees, bit for bit.
 
 >>> rng = np.random.default_rng(0)
@@ -122,8 +123,9 @@ class _Grower:
         size = self.missing + 1
         counts = np.stack([np.bincount(self.codes[:, j], minlength=size)
                            for j in range(X.shape[1])]).astype(np.float64)
-        self.live = np.flatnonzero((np.count_nonzero(counts, axis=1) > 1)
-                                   | (np.arange(X.shape[1]) == 0))
+        varies = np.count_nonzero(counts, axis=1) > 1
+        varies[0] = True
+        self.live = np.flatnonzero(varies)
         """The columns histograms are counted for: those with values in two bins or more
         (a column with one, such as a feed the book lacks, can never split), and the first,
         whose sums give every node's totals."""
@@ -138,7 +140,7 @@ class _Grower:
             self.bins.append(filled)
 
     def root_histogram(self, g: np.ndarray, h: np.ndarray) -> _Histogram:
-        """The histograms of every row: per column, gradients and hessians (packed as one
+        """The histograms of every row: per live column, gradients and hessians (packed as one
         complex number, so one gather serves both) taken in bin order and summed per bin.
         Summing runs of a sorted copy is several times faster than `np.bincount`, whose
         adds into one bin wait on each other when the data has few distinct values."""

@@ -42,7 +42,7 @@ from detectors.models.base import Published, RiskModel
 from detectors.models.boosted import RefitBoosting
 from detectors.models.calibrated import CalibratedScorecard
 from detectors.models.logit import OnlineLogit
-from detectors.models.scorecard import PriorScorecard
+from detectors.models.scorecard import BASE_RATE, PriorScorecard
 from detectors.models.validation import Metrics, ValidationWindow, choose_champion
 from detectors.term import TermCounts, TermCurve
 
@@ -154,7 +154,7 @@ class Learner:
         self.settings = settings
         self.horizon_months = horizon_months
         rate = settings.prior_default_rate
-        self.prior = PriorScorecard() if rate is None else PriorScorecard(rate)
+        self.prior = PriorScorecard(BASE_RATE if rate is None else rate)
         self.calibrated = CalibratedScorecard(self.prior)
         self.online = OnlineLogit(settings.learning_rate, settings.l2)
         self.boosted = RefitBoosting(settings.min_labels, settings.min_positives,
