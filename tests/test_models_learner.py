@@ -15,6 +15,7 @@ from detectors.clock import to_seconds
 from detectors.features import INDEX, WIDTH, empty
 from detectors.models import MODELS, LabelBatch, Learner, Published
 from detectors.models.base import ROWS_AT_ONCE, explain_rows, predict_rows
+from detectors.models.link import logit
 from detectors.models.scorecard import BASE_RATE
 from detectors.models.validation import WINDOW, ValidationWindow
 from detectors.term import BAND_CENTRES, TermCurve, cumulative_pd
@@ -95,12 +96,21 @@ def test_a_desks_default_rate_sets_the_priors_level_and_keeps_its_ranking() -> N
     X, _ = _rows(500, np.random.default_rng(4))
     usual = Learner(SETTINGS, HORIZON)
     rich = Learner(SETTINGS.model_copy(update={"prior_default_rate": 0.2}), HORIZON)
+    usual_rate = usual.initial().champion.predict(empty(1))[0]
     step = rich.prior.log_odds(X) - usual.prior.log_odds(X)
-    np.testing.assert_allclose(step, np.log(0.2 / 0.8) - np.log(BASE_RATE / (1 - BASE_RATE)))
+    np.testing.assert_allclose(step, logit(0.2) - logit(usual_rate))
     nothing = empty(1)
     assert rich.initial().champion.predict(nothing)[0] == pytest.approx(0.2)
     assert rich.calibrated.predict(nothing)[0] == pytest.approx(0.2)
     assert usual.initial().version != rich.initial().version
+
+
+@pytest.mark.parametrize("months", [1, 8, 12])
+def test_the_priors_default_level_is_one_monthly_hazard_over_any_horizon(months: int) -> None:
+    """1.5 % within 8 months is a monthly hazard; a 12-month horizon (a year's accounts)
+    starts a customer with no signal at that hazard over 12 months, not at 1.5 %."""
+    nothing = Learner(SETTINGS, months).initial().champion.predict(empty(1))[0]
+    assert nothing == pytest.approx(1 - (1 - BASE_RATE) ** (months / 8), rel=1e-9)
 
 
 def test_the_models_learn_and_a_learned_champion_takes_over(

@@ -28,7 +28,9 @@ from detectors.models.base import RiskModel
 from detectors.models.link import log_odds, row_sums, sigmoid
 
 BASE_RATE = 0.015
-"""Prior probability of default within an 8-month horizon (about 2 % a year)."""
+"""Prior probability of default of a customer with no signal, within `BASE_HORIZON_MONTHS`
+(about 2 % a year)."""
+BASE_HORIZON_MONTHS = 8
 RULES = tuple((INDEX[f.code], f.prior) for f in FEATURES if f.prior is not None)
 """(column, points rule) of every feature the scorecard uses, in catalogue order."""
 RULE_COLUMNS = np.array([column for column, _ in RULES], dtype=np.intp)
