@@ -122,21 +122,22 @@ class _Grower:
         self.codes = bin_columns(X, self.cuts, self.missing)
         size = self.missing + 1
         counts = np.stack([np.bincount(self.codes[:, j], minlength=size)
-                           for j in range(X.shape[1])]).astype(np.float64)
+                           for j in range(X.shape[1])])
         varies = np.count_nonzero(counts, axis=1) > 1
         varies[0] = True
         self.live = np.flatnonzero(varies)
         """The columns histograms are counted for: those with values in two bins or more
         (a column with one, such as a feed the book lacks, can never split), and the first,
         whose sums give every node's totals."""
-        self.root_counts = counts[self.live]
+        live_counts = counts[self.live]
+        self.root_counts = live_counts.astype(np.float64)
         self.orders, self.starts, self.bins = [], [], []
         # A column's order (its rows sorted by bin): the refit's largest arrays, kept narrow.
         index = np.uint16 if len(X) <= 2**16 else np.int32
-        for j, column_counts in zip(self.live, self.root_counts, strict=True):
+        for j, column_counts in zip(self.live, live_counts, strict=True):
             filled = np.flatnonzero(column_counts)
             self.orders.append(np.argsort(self.codes[:, j], kind="stable").astype(index))
-            self.starts.append(np.r_[0, np.cumsum(column_counts[filled])[:-1]].astype(np.intp))
+            self.starts.append(np.r_[0, np.cumsum(column_counts[filled])[:-1]])
             self.bins.append(filled)
 
     def root_histogram(self, g: np.ndarray, h: np.ndarray) -> _Histogram:
