@@ -79,7 +79,8 @@ class ModelSettings(BaseModel):
     within 8 months, at the same monthly hazard for another horizon).
     A card book or a sample rich in defaults sets it somewhat below its known default rate
     (signals add points), so the first year's PDs and grades are at its level; it moves
-    every customer's log-odds alike, so it changes no ranking."""
+    every customer's log-odds alike, so it changes no ranking. The calibrated scorecard and
+    the online logistic regression start from the same level."""
     min_labels: int = Field(2000, ge=1)
     min_positives: int = Field(40, ge=1)
     learning_rate: float = Field(0.005, gt=0)

@@ -92,7 +92,7 @@ def test_before_any_label_the_prior_scores() -> None:
 def test_a_desks_default_rate_sets_the_priors_level_and_keeps_its_ranking() -> None:
     """A book known to default at 20 % scores a customer with no signal at 20 % until its
     labels tell; every customer's log-odds move by the same step, so none changes place,
-    and the calibrated scorecard starts from that level too."""
+    and the calibrated scorecard and the online model start from that level too."""
     X, _ = _rows(500, np.random.default_rng(4))
     usual = Learner(SETTINGS, HORIZON)
     rich = Learner(SETTINGS.model_copy(update={"prior_default_rate": 0.2}), HORIZON)
@@ -102,15 +102,19 @@ def test_a_desks_default_rate_sets_the_priors_level_and_keeps_its_ranking() -> N
     nothing = empty(1)
     assert rich.initial().champion.predict(nothing)[0] == pytest.approx(0.2)
     assert rich.calibrated.predict(nothing)[0] == pytest.approx(0.2)
+    assert rich.online.predict(nothing)[0] == pytest.approx(0.2)
     assert usual.initial().version != rich.initial().version
 
 
 @pytest.mark.parametrize("months", [1, 8, 12])
 def test_the_priors_default_level_is_one_monthly_hazard_over_any_horizon(months: int) -> None:
     """1.5 % within 8 months is a monthly hazard; a 12-month horizon (a year's accounts)
-    starts a customer with no signal at that hazard over 12 months, not at 1.5 %."""
-    nothing = Learner(SETTINGS, months).initial().champion.predict(empty(1))[0]
+    starts a customer with no signal at that hazard over 12 months, not at 1.5 %, in the
+    prior and in the online model."""
+    learner = Learner(SETTINGS, months)
+    nothing = learner.initial().champion.predict(empty(1))[0]
     assert nothing == pytest.approx(1 - (1 - BASE_RATE) ** (months / 8), rel=1e-9)
+    assert learner.online.predict(empty(1))[0] == pytest.approx(nothing, rel=1e-9)
 
 
 def test_the_models_learn_and_a_learned_champion_takes_over(

@@ -158,7 +158,7 @@ class Learner:
             rate = cumulative_pd(BASE_RATE, BASE_HORIZON_MONTHS, horizon_months)
         self.prior = PriorScorecard(rate)
         self.calibrated = CalibratedScorecard(self.prior)
-        self.online = OnlineLogit(settings.learning_rate, settings.l2)
+        self.online = OnlineLogit(settings.learning_rate, settings.l2, base_rate=rate)
         self.boosted = RefitBoosting(settings.min_labels, settings.min_positives,
                                      cap=settings.store_rows)
         self.window = ValidationWindow(MODELS)

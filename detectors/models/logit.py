@@ -32,6 +32,7 @@ import numpy as np
 from detectors.features import LOG_SCALED, WIDTH
 from detectors.models.base import RiskModel
 from detectors.models.link import log_odds, row_sums, sigmoid
+from detectors.models.scorecard import BASE_RATE
 
 CLIP = 50.0
 Z_CLIP = 10.0
@@ -114,12 +115,14 @@ def standardise(U: np.ndarray, mean: np.ndarray, scale: np.ndarray) -> np.ndarra
 
 
 class OnlineLogit(RiskModel):
-    """Standardised logistic regression, learned online a mini-batch at a time."""
+    """Standardised logistic regression, learned online a mini-batch at a time. Its
+    intercept starts at ``base_rate``, the prior's PD of a customer with no signal, so its
+    first PDs are at the level the desk stated."""
 
     name = "online"
 
     def __init__(self, learning_rate: float = 0.005, l2: float = 1e-4,
-                 base_rate: float = 0.015, batch: int = BATCH):
+                 base_rate: float = BASE_RATE, batch: int = BATCH):
         self.learning_rate = learning_rate
         self.l2 = l2
         self.batch = batch
