@@ -109,11 +109,12 @@ _BASE = (
     Feature("tl_dpd_trend", "bureau days past due rising", "tradeline", True,
             Linear(0.02, low=0.0, high=60.0)),
     # A delinquency cured is not forgotten: bureau scores read the worst recent status and
-    # how often the account was late, not only the latest report.
+    # how often the account was late, not only the latest report. The prior gives the late
+    # share a point per unit, as bureaus count "times 30+ days past due"; the worst none.
     Feature("tl_dpd_worst", "worst recent days past due at banks and bureaus (fading)",
             "tradeline", True),
     Feature("tl_late_share", "share of recent bank and bureau reports 30+ days past due",
-            "tradeline"),
+            "tradeline", False, Linear(1.0)),
     Feature("tl_overdue_ratio", "share of the bank balance overdue", "tradeline"),
     Feature("tl_utilisation", "bank credit line utilisation", "tradeline", False,
             Linear(1.0, shift=0.3, low=0.0, high=0.7)),

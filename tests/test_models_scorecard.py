@@ -14,6 +14,8 @@ from detectors.models.calibrated import CalibratedScorecard
 from detectors.models.link import logit, sigmoid
 from detectors.models.metrics import auc, log_loss
 from detectors.models.scorecard import BASE_RATE, PriorScorecard, points
+from detectors.table import Table
+from detectors.tradelines import TradelineDetector
 
 SPANS = {"max_dpd": (0, 150), "dso": (0, 250), "delay_level": (0, 80),
          "delay_trend": (-20, 40), "tl_dpd": (0, 150), "tl_dpd_trend": (-30, 60),
@@ -42,8 +44,8 @@ def test_each_rule_scores_as_the_hand_set_card() -> None:
     values = {"max_dpd": 45.0, "overdue_share": 0.5, "share_over_90": 0.2, "utilisation": 1.2,
               "delay_level": 40.0, "delay_trend": 100.0, "delay_drift": 3.0,
               "partial_share": 0.25, "amount_anomaly": 2.0, "tl_dpd": 70.0,
-              "tl_dpd_trend": -5.0, "tl_utilisation": 0.8, "tl_paid_share": 0.9,
-              "news_adverse": 9.0,
+              "tl_dpd_trend": -5.0, "tl_late_share": 0.5, "tl_utilisation": 0.8,
+              "tl_paid_share": 0.9, "news_adverse": 9.0,
               "news_positive": 1.0,
               "registry_distress": 1.0, "accounts_overdue": 1.0, "rating_downgrade": 5.0,
               "altman_z2": 2.0, "leverage": 1.5, "dso": 300.0}
@@ -52,7 +54,8 @@ def test_each_rule_scores_as_the_hand_set_card() -> None:
     expected = {"max_dpd": 1.0, "overdue_share": 2.0 * 0.3, "share_over_90": 1.5 * 0.2,
                 "utilisation": 0.6 * 0.3, "delay_level": 0.02 * 30, "delay_trend": 0.04 * 60,
                 "delay_drift": 0.8, "partial_share": 0.25, "amount_anomaly": 1.0,
-                "tl_dpd": 2.2, "tl_dpd_trend": 0.0, "tl_utilisation": 1.0 * 0.5,
+                "tl_dpd": 2.2, "tl_dpd_trend": 0.0, "tl_late_share": 0.5,
+                "tl_utilisation": 1.0 * 0.5,
                 "tl_paid_share": -1.0 * 0.4,
                 "news_adverse": 2.0,
                 "news_positive": -0.2, "registry_distress": 0.5, "accounts_overdue": 0.8,
@@ -74,6 +77,26 @@ def test_silence_scores_nothing_not_the_rules_otherwise() -> None:
     assert not points(X[:1]).any()
     assert points(X)[1, INDEX["leverage"]] == pytest.approx(0.6)
     assert points(X)[1, INDEX["altman_z2"]] == pytest.approx(-0.5 * 2.3)
+
+
+def test_a_cured_delinquency_still_scores_in_the_prior() -> None:
+    """Bureaus count past delinquencies: a status book's account 60 days behind for half a
+    year and current since scores above one never late, though both are current today."""
+    tradelines = TradelineDetector(Table(TradelineDetector.COLUMNS))
+    cured, never = tradelines.t.add(), tradelines.t.add()
+    for month in range(12):
+        day = 30 * month
+        tradelines.update(cured, 60 if month < 6 else 0, None, None, None, None, day)
+        tradelines.update(never, 0, None, None, None, None, day)
+    X = empty(2)
+    tradelines.features(np.array([cured, never]), 30 * 11, X)
+    assert (X[:, INDEX["tl_dpd"]] == 0).all() and (X[:, INDEX["tl_dpd_trend"]] == 0).all()
+    remembered, clean = PriorScorecard().predict(X)
+    assert clean == pytest.approx(BASE_RATE)
+    assert remembered > 1.2 * clean
+    share = (11 / 12) ** 6  # six on-time reports since the late ones, each a twelfth
+    assert X[0, INDEX["tl_late_share"]] == pytest.approx(share)
+    assert points(X)[0, INDEX["tl_late_share"]] == pytest.approx(share)
 
 
 def test_altman_z2_is_graded_from_ccc_to_aaa() -> None:

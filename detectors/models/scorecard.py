@@ -2,11 +2,11 @@
 
 Log-odds = logit(base rate) + the points of every catalogue feature that has a `prior` rule
 (`detectors.features`), where the feature is present. The rules come from common credit
-practice (days past due bands, Altman Z'' on its rating scale, overdue share, credit lines
-used beyond 30 %, balances paid in full, adverse signals), not from our data, so the cold
-start is sensible and never tuned to the simulator. A feature the feeds said nothing about
-(NaN) scores no points: a rule's own value for "unknown" (a `Steps` rule's ``otherwise``)
-would otherwise read silence as evidence.
+practice (days past due bands, the share of recent reports 30+ days past due, Altman Z''
+on its rating scale, overdue share, credit lines used beyond 30 %, balances paid in full,
+adverse signals), not from our data, so the cold start is sensible and never tuned to the
+simulator. A feature the feeds said nothing about (NaN) scores no points: a rule's own value
+for "unknown" (a `Steps` rule's ``otherwise``) would otherwise read silence as evidence.
 
 >>> from detectors.features import INDEX, empty
 >>> X = empty(3)
