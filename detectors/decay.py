@@ -1,8 +1,20 @@
-"""Intensities that halve every so many days, stored as a level and the day it was set."""
+"""Figures that fade with time: intensities that halve every so many days, stored as a level
+and the day it was set (`decayed`, `add`), and any level shrinking by a factor per period
+(`faded`, as a tradeline's worst days past due do)."""
 
 from __future__ import annotations
 
 import numpy as np
+
+
+def faded(level: np.ndarray | float, days: np.ndarray | float, factor: float,
+          period: float) -> np.ndarray | float:
+    """``level`` after ``days``, shrinking by ``factor`` every ``period`` days.
+
+    >>> round(float(faded(90.0, 365, 0.9, 30.436875)), 1)  # 10 % a month, a year on
+    25.4
+    """
+    return level * factor ** (days / period)
 
 
 def decayed(level: np.ndarray | float, since: np.ndarray | int, day: int,
@@ -12,7 +24,7 @@ def decayed(level: np.ndarray | float, since: np.ndarray | int, day: int,
     >>> float(decayed(1.0, 0, 10, 10.0)), float(decayed(2.0, 12, 10, 10.0))
     (0.5, 2.0)
     """
-    return level * 0.5 ** (np.maximum(0, day - np.asarray(since)) / half_life)
+    return faded(level, np.maximum(0, day - np.asarray(since)), 0.5, half_life)
 
 
 def add(levels: np.ndarray, days: np.ndarray, slot: int, amount: float, day: int,
@@ -21,6 +33,6 @@ def add(levels: np.ndarray, days: np.ndarray, slot: int, amount: float, day: int
     since = int(days[slot])
     level = float(levels[slot])
     if level:
-        level *= 0.5 ** (max(0, day - since) / half_life)
+        level = faded(level, max(0, day - since), 0.5, half_life)
     levels[slot] = level + amount
     days[slot] = max(day, since)

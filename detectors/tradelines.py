@@ -9,6 +9,7 @@ import numpy as np
 
 from detectors.base import Detector
 from detectors.clock import DAYS_PER_MONTH
+from detectors.decay import faded
 from detectors.features import INDEX
 from detectors.table import Column
 
@@ -25,15 +26,6 @@ LATE_WEIGHT = 1 / 12
 """Each report moves the share of reports 30+ days past due this far towards itself: about the
 last year of monthly reports."""
 _NO_DAY = -(10**9)
-
-
-def faded(worst: np.ndarray | float, days: np.ndarray | int) -> np.ndarray | float:
-    """The worst days past due reported, ``days`` after the report that holds it.
-
-    >>> round(float(faded(90.0, 365)), 1)  # a year on
-    25.4
-    """
-    return worst * FADE ** (days / DAYS_PER_MONTH)
 
 
 class TradelineDetector(Detector):
@@ -79,7 +71,8 @@ class TradelineDetector(Detector):
             t.tl_late[slot] = late
         else:
             since = max(day - int(t.tl_day[slot]), 0)
-            t.tl_worst[slot] = max(days_past_due, faded(t.tl_worst[slot], since))
+            remembered = faded(t.tl_worst[slot], since, FADE, DAYS_PER_MONTH)
+            t.tl_worst[slot] = max(days_past_due, remembered)
             t.tl_late[slot] += LATE_WEIGHT * (late - t.tl_late[slot])
         owed = float(t.tl_outstanding[slot])  # 0 before the first report, NaN if unknown
         t.tl_paid_share[slot] = (min(paid / owed, 1.0) if paid is not None and owed > 0
@@ -116,8 +109,8 @@ class TradelineDetector(Detector):
         ratio = np.where(np.isnan(overdue) | np.isnan(outstanding), np.nan, ratio)
         X[:, INDEX["tl_dpd"]] = np.where(fresh, latest, np.nan)
         X[:, INDEX["tl_dpd_trend"]] = np.where(fresh, latest - oldest, np.nan)
-        X[:, INDEX["tl_dpd_worst"]] = np.where(fresh, faded(t.tl_worst[slots], day - reported),
-                                               np.nan)
+        worst = faded(t.tl_worst[slots], day - reported, FADE, DAYS_PER_MONTH)
+        X[:, INDEX["tl_dpd_worst"]] = np.where(fresh, worst, np.nan)
         X[:, INDEX["tl_late_share"]] = np.where(fresh, t.tl_late[slots], np.nan)
         X[:, INDEX["tl_overdue_ratio"]] = np.where(fresh, ratio, np.nan)
         X[:, INDEX["tl_utilisation"]] = np.where(fresh, utilisation, np.nan)
