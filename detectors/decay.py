@@ -11,7 +11,7 @@ def faded(level: np.ndarray | float, days: np.ndarray | float, factor: float,
           period: float) -> np.ndarray | float:
     """``level`` after ``days``, shrinking by ``factor`` every ``period`` days.
 
-    >>> round(float(faded(90.0, 365, 0.9, 30.436875)), 1)  # 10 % a month, a year on
+    >>> round(float(faded(90.0, 365, 0.9, 365.25 / 12)), 1)  # 10 % a month, a year on
     25.4
     """
     return level * factor ** (days / period)

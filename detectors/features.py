@@ -110,7 +110,8 @@ _BASE = (
             Linear(0.02, low=0.0, high=60.0)),
     # A delinquency cured is not forgotten: bureau scores read the worst recent status and
     # how often the account was late, not only the latest report. The prior gives the late
-    # share a point per unit, as bureaus count "times 30+ days past due"; the worst none.
+    # share a point per unit, as bureaus count "times 30+ days past due"; the worst none
+    # (measured: docs/how-well-it-warns.md, "A delinquency cured is remembered").
     Feature("tl_dpd_worst", "worst recent days past due at banks and bureaus (fading)",
             "tradeline", True),
     Feature("tl_late_share", "share of recent bank and bureau reports 30+ days past due",

@@ -86,8 +86,10 @@ def test_a_cured_delinquency_still_scores_in_the_prior() -> None:
     cured, never = tradelines.t.add(), tradelines.t.add()
     for month in range(12):
         day = 30 * month
-        tradelines.update(cured, 60 if month < 6 else 0, None, None, None, None, day)
-        tradelines.update(never, 0, None, None, None, None, day)
+        statuses_only = {"outstanding": None, "overdue": None, "limit": None, "paid": None,
+                         "day": day}
+        tradelines.update(cured, 60 if month < 6 else 0, **statuses_only)
+        tradelines.update(never, 0, **statuses_only)
     X = empty(2)
     tradelines.features(np.array([cured, never]), 30 * 11, X)
     assert (X[:, INDEX["tl_dpd"]] == 0).all() and (X[:, INDEX["tl_dpd_trend"]] == 0).all()

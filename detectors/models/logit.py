@@ -116,8 +116,8 @@ def standardise(U: np.ndarray, mean: np.ndarray, scale: np.ndarray) -> np.ndarra
 
 class OnlineLogit(RiskModel):
     """Standardised logistic regression, learned online a mini-batch at a time. Its
-    intercept starts at ``base_rate``, the prior's PD of a customer with no signal, so its
-    first PDs are at the level the desk stated."""
+    intercept starts at ``base_rate``, the PD of a customer with no signal (the learner
+    passes the prior scorecard's), so its first PDs are at the level the desk stated."""
 
     name = "online"
 
