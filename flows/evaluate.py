@@ -30,9 +30,9 @@ scores and warnings and the portfolio's outcomes, and measures. Definitions:
 - **champions**: which model scored the month ends: runs of consecutive month ends scored
   by one model (the name before the digest in ``model_version``: the prior scorecard, then
   the learned model chosen champion), each with its first and last month end, its rows,
-  and over its labelled rows the calibration error and the mean PD against the observed
-  rate. A change of champion moves the PDs of the whole book at once, so calibration is
-  read per run as well as over the whole period.
+  and over its labelled rows their AUC, the calibration error and the mean PD against the
+  observed rate. A change of champion moves the PDs of the whole book at once, so ranking
+  and calibration are read per run as well as over the whole period.
 - **First lasting warning**: a customer's first early_warning or escalation before its
   default that no ``resolved`` follows within 3 months. **defaulters_warned_6m**: among the
   defaulters whose first month-end row lies 6 or more months before their default (only
@@ -529,7 +529,8 @@ def evaluate_run(settings: Settings, run: Path, outcomes: Path) -> Evaluation:
 def champion_runs(rows: Rows, labels: Sequence[int | None]) -> list[dict[str, Any]]:
     """The month ends in runs scored by one model, in time order: the model, the first and
     last month end, the month ends and rows, and over the run's labelled rows their number,
-    the calibration error and the mean PD against the observed rate (None without labels)."""
+    their AUC (None without both outcomes), the calibration error and the mean PD against
+    the observed rate (None without labels)."""
     months: dict[int, list[int]] = {}
     for i, at in enumerate(rows.times):  # rows are in time order
         months.setdefault(at, []).append(i)
@@ -538,11 +539,12 @@ def champion_runs(rows: Rows, labels: Sequence[int | None]) -> list[dict[str, An
         ends = list(run)
         index = [i for _, month in ends for i in month]
         labelled = [i for i in index if labels[i] is not None]
-        summary = calibration_summary(m.calibration_table([labels[i] for i in labelled],
-                                                          [rows.pds[i] for i in labelled]))
+        outcomes, pds = [labels[i] for i in labelled], [rows.pds[i] for i in labelled]
+        summary = calibration_summary(m.calibration_table(outcomes, pds))
         out.append({
             "model": model, "from": to_rfc3339(ends[0][0]), "to": to_rfc3339(ends[-1][0]),
             "month_ends": len(ends), "rows": len(index), "labelled_rows": summary["rows"],
+            "auc": round_or_none(m.roc_auc(outcomes, pds)),
             "calibration_error": summary["error"], "mean_pd": summary["mean_pd"],
             "observed_rate": summary["observed_rate"],
         })

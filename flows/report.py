@@ -230,7 +230,7 @@ def _tradeoff(lines: list[dict[str, Any]]) -> str:
     return f"<table><tr>{head}<th></th></tr>{body}</table>"
 
 
-CHAMPION_KEYS = ("model", "from", "to", "month_ends", "rows", "labelled_rows",
+CHAMPION_KEYS = ("model", "from", "to", "month_ends", "rows", "labelled_rows", "auc",
                  "calibration_error", "mean_pd", "observed_rate")
 
 

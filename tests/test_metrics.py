@@ -382,6 +382,38 @@ def test_the_champions_say_which_model_scored_each_month_end(calibrated_dir: Pat
     assert all(f"<td>{model}</td>" in page for model in models)
 
 
+@pytest.mark.timeout(180)
+def test_each_champion_run_gives_its_own_ranking(calibrated_dir: Path,
+                                                 calibrated_report: dict) -> None:
+    """The prior scorecard's run of month ends carries the AUC of its own rows, as an
+    outside scorer reads it from scores.jsonl and the outcomes: a default within the 8
+    months after the month end."""
+    from sklearn.metrics import roc_auc_score
+
+    prior = calibrated_report["champions"][0]
+    defaults = {}
+    for line in (calibrated_dir.parent / "feeds" / "outcomes.jsonl").read_text().splitlines():
+        outcome = json.loads(line)
+        defaults[outcome["customer_id"]] = outcome["default_date"]
+    outcomes, pds = [], []
+    for line in (calibrated_dir / "run" / "scores.jsonl").read_text().splitlines():
+        row = json.loads(line)
+        if not row["month_end"] or row["defaulted"] or not (
+                prior["from"] <= row["event_time"] <= prior["to"]):
+            continue
+        start = datetime.fromisoformat(row["event_time"])
+        months = start.month + 8
+        end = start.replace(year=start.year + (months - 1) // 12, month=(months - 1) % 12 + 1)
+        default = defaults[row["customer_id"]]
+        outcomes.append(int(default is not None
+                            and start.date().isoformat() < default <= end.date().isoformat()))
+        pds.append(row["pd"])
+    assert prior["model"] == "prior" and prior["labelled_rows"] == len(outcomes)
+    assert 0 < sum(outcomes) < len(outcomes)
+    assert prior["auc"] == pytest.approx(roc_auc_score(outcomes, pds), abs=1e-4)
+    assert all(run["auc"] is None or 0.5 < run["auc"] < 1 for run in calibrated_report["champions"])
+
+
 @pytest.mark.timeout(300)
 def test_every_pd_band_comes_true_after_the_first_year(tmp_path: Path) -> None:
     """On a receivables book of 2,000 x 36, every PD band of 200 rows or more after the first
