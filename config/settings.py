@@ -75,7 +75,7 @@ class ModelSettings(BaseModel):
 
     prior_default_rate: float | None = Field(None, gt=0, lt=1)
     """The prior scorecard's PD within the horizon of a customer with no signal against it,
-    until the book's own labels tell (None: `detectors.models.scorecard.BASE_RATE`, 1.5 %
+    until the book's own labels tell (None: `detectors.models.scorecard.default_rate`, 1.5 %
     within 8 months, at the same monthly hazard for another horizon).
     A card book or a sample rich in defaults sets it somewhat below its known default rate
     (signals add points), so the first year's PDs and grades are at its level; it moves

@@ -42,9 +42,9 @@ from detectors.models.base import Published, RiskModel
 from detectors.models.boosted import RefitBoosting
 from detectors.models.calibrated import CalibratedScorecard
 from detectors.models.logit import OnlineLogit
-from detectors.models.scorecard import BASE_HORIZON_MONTHS, BASE_RATE, PriorScorecard
+from detectors.models.scorecard import PriorScorecard, default_rate
 from detectors.models.validation import Metrics, ValidationWindow, choose_champion
-from detectors.term import TermCounts, TermCurve, cumulative_pd
+from detectors.term import TermCounts, TermCurve
 
 if TYPE_CHECKING:  # the settings (pydantic) cost a quarter of a second to import
     from config.settings import ModelSettings
@@ -154,8 +154,8 @@ class Learner:
         self.settings = settings
         self.horizon_months = horizon_months
         rate = settings.prior_default_rate
-        if rate is None:  # stated for 8 months: another horizon gets the same monthly hazard
-            rate = cumulative_pd(BASE_RATE, BASE_HORIZON_MONTHS, horizon_months)
+        if rate is None:
+            rate = default_rate(horizon_months)
         self.prior = PriorScorecard(rate)
         self.calibrated = CalibratedScorecard(self.prior)
         self.online = OnlineLogit(settings.learning_rate, settings.l2, base_rate=rate)
