@@ -14,6 +14,7 @@ from config.settings import ModelSettings
 from detectors.clock import to_seconds
 from detectors.features import INDEX, WIDTH, empty
 from detectors.models import MODELS, LabelBatch, Learner, Published
+from detectors.models import learner as learner_module
 from detectors.models.base import ROWS_AT_ONCE, explain_rows, predict_rows
 from detectors.models.link import logit
 from detectors.models.scorecard import BASE_RATE
@@ -164,6 +165,45 @@ def test_the_prior_hands_over_at_the_first_month_end_with_enough_labels_not_at_a
     metrics, count, positives = learner.window.metrics(settings.min_labels,
                                                        settings.min_positives)
     assert count >= settings.min_labels and positives >= settings.min_positives
+
+
+def _a_shape_only_trees_see(customers: int = 2000) -> LabelBatch:
+    """Every month, rows whose risk is high only in the middle of one figure the prior
+    scorecard gives no points (the share of the bank balance overdue): the scorecard cannot
+    rank them, a logistic regression barely, trees well."""
+    rng = np.random.default_rng(11)
+    batches = []
+    for m, at in enumerate(MONTHS[: -HORIZON - 1]):
+        X = empty(customers)
+        figure = rng.normal(scale=2.0, size=customers)
+        X[:, INDEX["tl_overdue_ratio"]] = figure
+        y = (rng.random(customers) < np.where(np.abs(figure) < 1.0, 0.4, 0.05)).astype(
+            np.uint8)
+        known = np.where(y == 1, MONTHS[m + 1], MONTHS[m + HORIZON + 1])
+        batches.append(LabelBatch(X, y, np.full(customers, at), known,
+                                  [f"c{m:02d}-{i:04d}" for i in range(customers)]))
+    return LabelBatch.concat(batches)
+
+
+@pytest.mark.parametrize("since_refit", [True, False])
+def test_trees_that_rank_better_take_over_at_their_second_refit(
+        since_refit: bool, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The labels learned since the first trees were grown, scored by every learned model as
+    # it stood then, hand the book to the trees at the next refit. The validation window
+    # alone waits for negatives of snapshots the trees scored: a horizon and a month after
+    # the trees' first month end.
+    if not since_refit:  # no count of positives is enough: the window alone chooses
+        monkeypatch.setattr(learner_module, "SINCE_REFIT_POSITIVES", 10**9)
+    learner, book = Learner(SETTINGS, HORIZON), _a_shape_only_trees_see()
+    champions, grown = [], []
+    for previous, month in zip([-1, *MONTHS], MONTHS, strict=False):
+        champions += [p.champion.name for p in _run(learner, [book], [month], previous)]
+        grown.append(learner.boosted.model is not None)
+    first_trees, taken = grown.index(True), champions.index("boosted")
+    if since_refit:
+        assert taken < first_trees + HORIZON + 1
+    else:
+        assert taken >= first_trees + HORIZON + 1
 
 
 def _window_after_the_first_trees(window: ValidationWindow,
