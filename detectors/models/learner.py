@@ -19,8 +19,8 @@ month end that knows them (``known_at <= month``). At each event-time month end
    validated (`choose_champion`: the most expressive learned model whose AUC on them is
    within ``model.champion_margin`` of the best) and refits the boosted model; while the
    prior still scores, it chooses at every month end, among the models whose own labels
-   are enough, so the first learned model takes over as soon as the labels allow; until
-   the boosted model is champion, the trees take over when they ranked best the labels
+   are enough, so the first learned model takes over as soon as the labels allow; while
+   the boosted model is not champion, the trees take over when they ranked best the labels
    learned since the last refit, scored by the learned models as they stood at that refit
    (`Learner._trees_since_refit`): at their second refit, not a horizon later;
 6. freezes every model and publishes a frozen copy of the champion with the term curve
@@ -344,12 +344,15 @@ class Learner:
             self._champion = best
 
     def _trees_since_refit(self) -> None:
-        """Until the boosted model is champion, compare the learned models as they stood at
-        the last refit on the labels learned since: none of them had seen those labels, so
-        this compares them out of time as the validation window does, without waiting for
+        """While the boosted model is not champion, compare the learned models as they stood
+        at the last refit on the labels learned since (the latest 50,000), without waiting for
         labels of snapshots they scored (a horizon and a month after a refit). The trees
-        take over if they ranked best, over `SINCE_REFIT_POSITIVES` positives or more. Best,
-        not within the champion margin: one refit's labels are thinner evidence than the
+        take over if they ranked best, over `SINCE_REFIT_POSITIVES` positives or more.
+
+        Not wholly out of time: the models had not learned those labels, but a positive
+        among them may belong to a default known at the refit, whose earlier snapshots the
+        models had learned; that favours the trees, which tell customers apart. Best, not
+        within the champion margin: one refit's labels are thinner evidence than the
         window's, and on a receivables book the trees within the margin of the online model
         ranked the next months worse than it did."""
         if self._champion == "boosted" or self._since_refit is None:
