@@ -156,6 +156,22 @@ class LabelBatch:
         return self if (order[1:] > order[:-1]).all() else self.take(order)
 
 
+@dataclass(frozen=True, slots=True)
+class SinceRefit:
+    """The learned models as they stood at a refit, and the labels learned since, each with
+    their predictions (a `ValidationWindow`, columns as `MODELS`)."""
+
+    models: dict[str, RiskModel]
+    window: ValidationWindow
+
+    def add(self, at: np.ndarray, y: np.ndarray, X: np.ndarray) -> None:
+        """Score labels learned since the refit with every kept model."""
+        predictions = np.full((len(y), len(MODELS)), np.nan, dtype=np.float32)
+        for name, model in self.models.items():
+            predictions[:, MODELS.index(name)] = model.predict(X)
+        self.window.add(at, y, predictions)
+
+
 class Learner:
     """Champion and challengers (`MODELS`), learned once per event-time month end."""
 
@@ -184,10 +200,8 @@ class Learner:
         """Labels learned so far, and by the last refit (`_refit_due`)."""
         self._learned_at_refit = 0
         self._published: Published | None = None
-        self._at_refit: dict[str, RiskModel] = {}
-        """The learned models as they stood at the last refit, kept while the boosted model
-        is not champion; they score the labels learned since (``_since_refit``)."""
-        self._since_refit: ValidationWindow | None = None
+        self._since_refit: SinceRefit | None = None
+        """Kept while the boosted model is grown and not champion (`_trees_since_refit`)."""
 
     @property
     def champion(self) -> str:
@@ -311,14 +325,11 @@ class Learner:
         closes = np.array([add_months(int(t), self.horizon_months) for t in times],
                           dtype=np.int64)[inverse.ravel()]
         waits = (labels.y == 1) & (closes >= month)
-        X, y = (X[~waits], labels.y[~waits]) if waits.any() else (X, labels.y)
-        lag = labels.lag[~waits] if waits.any() else labels.lag
+        y, lag, at = labels.y, labels.lag, labels.at
+        if waits.any():
+            X, y, lag, at = X[~waits], y[~waits], lag[~waits], at[~waits]
         if len(y) and self._since_refit is not None:
-            predictions = np.full((len(y), len(MODELS)), np.nan, dtype=np.float32)
-            for name, model in self._at_refit.items():
-                predictions[:, MODELS.index(name)] = model.predict(X)
-            at = labels.at[~waits] if waits.any() else labels.at
-            self._since_refit.add(at, y, predictions)
+            self._since_refit.add(at, y, X)
         if len(y):
             timed = (y == 1) & (lag > 0)
             if timed.any():
@@ -357,7 +368,7 @@ class Learner:
         ranked the next months worse than it did."""
         if self._champion == "boosted" or self._since_refit is None:
             return
-        metrics, labels, positives = self._since_refit.metrics()
+        metrics, labels, positives = self._since_refit.window.metrics()
         if labels < self.settings.min_labels or positives < SINCE_REFIT_POSITIVES:
             return
         if metrics and max(metrics, key=lambda name: metrics[name][0]) == "boosted":
@@ -366,12 +377,11 @@ class Learner:
     def _keep_refit_models(self) -> None:
         """Keep the learned models as they stand at this refit, and a window for the labels
         learned from now on, while the boosted model is grown and not champion."""
-        self._at_refit, self._since_refit = {}, None
+        self._since_refit = None
         if self._champion != "boosted" and self.boosted.model is not None:
-            self._at_refit = {"calibrated": copy.deepcopy(self.calibrated),
-                              "online": copy.deepcopy(self.online),
-                              "boosted": self.boosted.model}
-            self._since_refit = ValidationWindow(MODELS)
+            models = {"calibrated": copy.deepcopy(self.calibrated),
+                      "online": copy.deepcopy(self.online), "boosted": self.boosted.model}
+            self._since_refit = SinceRefit(models, ValidationWindow(MODELS))
 
     def _freeze(self, month: int) -> Published:
         frozen: dict[str, RiskModel] = {
