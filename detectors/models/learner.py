@@ -362,10 +362,15 @@ class Learner:
 
         Not wholly out of time: the models had not learned those labels, but a positive
         among them may belong to a default known at the refit, whose earlier snapshots the
-        models had learned; that favours the trees, which tell customers apart. Best, not
-        within the champion margin: one refit's labels are thinner evidence than the
-        window's, and on a receivables book the trees within the margin of the online model
-        ranked the next months worse than it did."""
+        models had learned; that favours the trees, which tell customers apart. Leaving
+        those positives out leaves too few to decide (none at the first refits of a card
+        book); counting positives when they become known instead compares them with
+        negatives a horizon older, and ranked the online model 0.48 on a young book (both
+        measured in docs/how-well-it-warns.md).
+
+        Best, not within the champion margin: one refit's labels are thinner evidence than
+        the window's, and on a receivables book the trees within the margin of the online
+        model ranked the next months worse than it did."""
         if self._champion == "boosted" or self._since_refit is None:
             return
         metrics, labels, positives = self._since_refit.window.metrics()
