@@ -3,7 +3,8 @@
 Labels reach it from every bucket, on the day they become known; at each event-time month
 end the `Learner` validates and learns them (in an order that never depends on arrival) and
 the step hands the model it publishes to every bucket's scorer, which scores that month
-end's snapshots, and those until the next, with it.
+end's snapshots, and those until the next, with it. Where the learner chose a champion, the
+step outputs what it compared (`ModelChoice`, a line of ``models.jsonl``).
 """
 
 from __future__ import annotations
@@ -39,6 +40,8 @@ class LearnerStage:
             published = self.learner.month_end(self._month)
             last_day = self._month // DAY - 1
             out.extend(Send(scorer, last_day, published) for scorer in self.scorers)
+            if self.learner.choice is not None:
+                out.append(self.learner.choice)
             self._month = next_month_start(self._month)
         return out
 

@@ -39,7 +39,7 @@ from detectors.desk import ALERTS, AlertFeed, DeskSettings, Latest, ScoreRow, Wa
 from detectors.feedclock import FeedClock
 from detectors.inbox import ENDED, NOTHING_YET, Chunk, Inbox
 from detectors.learning import LearnerStage
-from detectors.models.learner import Learner
+from detectors.models.learner import Learner, ModelChoice
 from detectors.news.records import NewsReading, ReviewItem
 from detectors.records import DeadLetter, Warning
 from detectors.scoring import RANKER, Ranker, Scorer
@@ -77,6 +77,8 @@ class Outputs:
     """Every news item's match, reading and story (`detectors.news.records.NewsReading`)."""
     news_review: Sink[Any] | None = None
     """News items held for an analyst (`detectors.news.records.ReviewItem`)."""
+    models: Sink[Any] | None = None
+    """Every choice of champion and what it compared (`detectors.models.learner.ModelChoice`)."""
 
 
 @dataclass(frozen=True)
@@ -244,7 +246,7 @@ def build_flow(settings: Settings, feeds: Feeds, outputs: Outputs,
         lambda key: CustomerBook(key, book_settings)))
     to_learner = op.filter("to_learner", book_chunks, _to(LEARNER))
     to_scorers = op.filter("to_scorers", book_chunks, lambda c: c.to != LEARNER)
-    models, _ = _step("learner", to_learner, spec(
+    models, learner_out = _step("learner", to_learner, spec(
         lambda _: buckets, lambda _: buckets,
         lambda _: LearnerStage(Learner(settings.model, settings.horizon_months), buckets)))
     scored, _ = _step("scorers", op.merge("scorer_in", to_scorers, models), spec(
@@ -260,7 +262,8 @@ def build_flow(settings: Settings, feeds: Feeds, outputs: Outputs,
         lambda key: WarningDesk(key, desk_settings, lineage, score_rows=outputs.scores
                                 is not None, alerts=alerts)))
 
-    out = op.merge("outputs", source_out, id_out, directory_out, book_out, desk_out)
+    out = op.merge("outputs", source_out, id_out, directory_out, book_out, learner_out,
+                   desk_out)
     _write(out, outputs)
     if outputs.notify is not None:
         _, alert_out = _step("alerts", desk_chunks, spec(
@@ -299,6 +302,9 @@ def _write(out: Stream[Any], outputs: Outputs) -> None:
     if outputs.overdue is not None:
         op.output("overdue_out", op.key_on("key_overdue", kind("overdue", OverdueInvoice),
                                            lambda _: "overdue"), outputs.overdue)
+    if outputs.models is not None:
+        op.output("models_out", op.key_on("key_models", kind("models", ModelChoice),
+                                          lambda _: "models"), outputs.models)
     if outputs.stats is not None:
         op.output("stats_out", op.key_on("key_stats", kind("stats", ReadCount, Accepted),
                                          lambda _: "stats"), outputs.stats)

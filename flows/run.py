@@ -44,6 +44,7 @@ WARNINGS = "warnings.jsonl"
 DEADLETTER = "deadletter.jsonl"
 SCORES = "scores.jsonl"
 WATCHLIST = "watchlist.jsonl"
+MODEL_CHOICES = "models.jsonl"
 OVERDUE = "overdue.jsonl"
 """Every invoice past due at the end of the run (the collections worklist's input)."""
 STATS = "stats.jsonl"
@@ -126,6 +127,7 @@ def file_outputs(settings: Settings, out: Path, topology: Topology, *, scores: b
         deadletter=JsonLinesSink(out / DEADLETTER, _counted(_count_dead_letter)),
         scores=JsonLinesSink(out / SCORES) if scores else None,
         watchlist=JsonLinesSink(out / WATCHLIST),
+        models=JsonLinesSink(out / MODEL_CHOICES),
         overdue=JsonLinesSink(out / OVERDUE),
         news_readings=JsonLinesSink(out / NEWS_READINGS),
         news_review=JsonLinesSink(out / NEWS_REVIEW),

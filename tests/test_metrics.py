@@ -435,6 +435,39 @@ def test_every_pd_band_comes_true_after_the_first_year(tmp_path: Path) -> None:
 
 
 @pytest.mark.timeout(180)
+def test_every_change_of_champion_is_recorded_with_what_it_compared(
+        calibrated_dir: Path, calibrated_report: dict) -> None:
+    """models.jsonl has a line at each month end where a champion was chosen: where the
+    model of the scores changed, it names the models before and after, the version that
+    scored from then, and the validation window's AUCs, by which the new champion ranked
+    within the margin of the best learned model; where the model stayed, nothing changed."""
+    versions: dict[str, set[str]] = {}
+    for line in (calibrated_dir / "run" / "scores.jsonl").read_text().splitlines():
+        row = json.loads(line)
+        if row["month_end"] and not row["defaulted"]:
+            versions.setdefault(row["event_time"], set()).add(row["model_version"])
+    choices = {c["month_end"]: c for c in map(
+        json.loads, (calibrated_dir / "run" / "models.jsonl").read_text().splitlines())}
+    runs = calibrated_report["champions"]
+    assert len(runs) >= 2
+    for before, after in zip(runs, runs[1:], strict=False):
+        choice = choices[after["from"]]
+        assert (choice["previous"], choice["champion"]) == (before["model"], after["model"])
+        assert choice["decided_by"] in {"validation_window", "since_refit"}
+        assert versions[after["from"]] == {choice["model_version"]}
+        if choice["decided_by"] == "validation_window":
+            auc = choice["validation_window"]["auc"]
+            learned = [a for name, a in auc.items() if name != "prior"]  # (never chosen)
+            margin = Settings().model.champion_margin
+            assert auc[choice["champion"]] >= max(learned) - margin
+            assert choice["validation_window"]["positives"] >= Settings().model.min_positives
+    changed = {run["from"] for run in runs[1:]}
+    for end, choice in choices.items():
+        assert (choice["decided_by"] is None) == (end not in changed)
+        assert end not in versions or versions[end] == {choice["model_version"]}
+
+
+@pytest.mark.timeout(180)
 def test_the_learned_term_structure_is_calibrated_and_beats_a_constant_hazard(
         calibrated_report: dict) -> None:
     """Each horizon of the published term structure is calibrated after the first year, and

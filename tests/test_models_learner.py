@@ -195,15 +195,24 @@ def test_trees_that_rank_better_take_over_at_their_second_refit(
     if not since_refit:  # no count of positives is enough: the window alone chooses
         monkeypatch.setattr(learner_module, "SINCE_REFIT_POSITIVES", 10**9)
     learner, book = Learner(SETTINGS, HORIZON), _a_shape_only_trees_see()
-    champions, grown = [], []
+    champions, grown, choices = [], [], []
     for previous, month in zip([-1, *MONTHS], MONTHS, strict=False):
         champions += [p.champion.name for p in _run(learner, [book], [month], previous)]
         grown.append(learner.boosted.model is not None)
+        choices.append(learner.choice)
     first_trees, taken = grown.index(True), champions.index("boosted")
+    choice = choices[taken]  # what the learner says decided it
+    assert choice is not None and choice.champion == "boosted" != choice.previous
     if since_refit:
         assert taken < first_trees + HORIZON + 1
+        assert choice.decided_by == "since_refit"
+        evidence = choice.since_refit
+        assert evidence is not None
+        assert evidence.positives >= learner_module.SINCE_REFIT_POSITIVES
+        assert max(evidence.metrics, key=lambda name: evidence.metrics[name][0]) == "boosted"
     else:
         assert taken >= first_trees + HORIZON + 1
+        assert choice.decided_by == "validation_window"
 
 
 def _window_after_the_first_trees(window: ValidationWindow,

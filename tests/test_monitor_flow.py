@@ -17,7 +17,15 @@ from detectors.features import OTHER
 from detectors.feedclock import FeedClock
 from detectors.inbox import Chunk
 from detectors.records import DeadLetter
-from flows.run import DEADLETTER, SCORES, WARNINGS, WATCHLIST, read_jsonl, run_folder
+from flows.run import (
+    DEADLETTER,
+    MODEL_CHOICES,
+    SCORES,
+    WARNINGS,
+    WATCHLIST,
+    read_jsonl,
+    run_folder,
+)
 
 SETTINGS = Settings()
 
@@ -104,7 +112,8 @@ def test_a_desks_default_rate_raises_every_prior_pd_and_keeps_the_ranks(
 def test_any_number_of_workers_or_buckets_writes_the_same_bytes(
         deteriorating: Path, tmp_path: Path) -> None:
     def outputs(out: Path) -> list[bytes]:
-        return [(out / name).read_bytes() for name in (WARNINGS, SCORES, WATCHLIST)]
+        return [(out / name).read_bytes()
+                for name in (WARNINGS, SCORES, WATCHLIST, MODEL_CHOICES)]
 
     run_folder(SETTINGS, deteriorating, tmp_path / "one", scores=True)
     reference = outputs(tmp_path / "one")

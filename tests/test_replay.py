@@ -16,7 +16,7 @@ from connectors.simulator import simulate
 from detectors.clock import parse_time
 from flows.auditor_cli import replay_command
 from flows.replay import REPORT, replay
-from flows.run import AUDIT, WARNINGS, read_jsonl, run_folder
+from flows.run import AUDIT, MODEL_CHOICES, WARNINGS, read_jsonl, run_folder
 
 SETTINGS = Settings()
 
@@ -41,6 +41,8 @@ def test_replay_reproduces_every_warning_byte_for_byte(original: Path, tmp_path:
     warnings = read_jsonl(original / WARNINGS)
     assert any(w["kind"] == "early_warning" for w in warnings)
     assert (out / WARNINGS).read_bytes() == (original / WARNINGS).read_bytes()
+    choices = (original / MODEL_CHOICES).read_bytes()  # and why each model scored
+    assert choices and (out / MODEL_CHOICES).read_bytes() == choices
     assert report.identical == report.logged_warnings == len(warnings)
     assert not (report.missing or report.extra or report.changed)
     assert report.log_intact and report.logged_config_digests == [report.config_digest]

@@ -24,7 +24,8 @@ month end that knows them (``known_at <= month``). At each event-time month end
    learned since the last refit, scored by the learned models as they stood at that refit
    (`Learner._trees_since_refit`): at their second refit, not a horizon later;
 6. freezes every model and publishes a frozen copy of the champion with the term curve
-   learned so far.
+   learned so far; where it chose a champion, it records what it compared
+   (`Learner.choice`, a line of the run's ``models.jsonl``).
 
 The learner pickles whole (recovery snapshots it) and is deterministic: the same labels
 and month ends, in any arrival order, give the same versions and predictions, bit for bit.
@@ -35,11 +36,11 @@ from __future__ import annotations
 import copy
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from detectors.clock import add_months, months_since_epoch
+from detectors.clock import add_months, months_since_epoch, to_rfc3339
 from detectors.features import WIDTH
 from detectors.models.base import Published, RiskModel
 from detectors.models.boosted import RefitBoosting
@@ -172,6 +173,47 @@ class SinceRefit:
         self.window.add(at, y, predictions)
 
 
+@dataclass(frozen=True, slots=True)
+class Evidence:
+    """What a choice of champion compared: (AUC, mean log loss) per model over ``labels``
+    labels, ``positives`` of them positive (no model where there was nothing to rank)."""
+
+    metrics: Metrics
+    labels: int
+    positives: int
+
+    def to_json(self) -> dict[str, Any]:
+        return {"labels": self.labels, "positives": self.positives,
+                "auc": {name: round(float(a), 6) for name, (a, _) in self.metrics.items()},
+                "log_loss": {name: round(float(loss), 6)
+                             for name, (_, loss) in self.metrics.items()}}
+
+
+@dataclass(frozen=True, slots=True)
+class ModelChoice:
+    """A month end at which the learner chose its champion, one line of ``models.jsonl``:
+    the model that scores from it (``version``, as in every score's ``model_version``), the
+    one before, what was compared on the validation window and, while the trees wait, on
+    the labels known since the last refit, and which of the two changed the champion
+    (``decided_by``: ``validation_window``, ``since_refit``, or None where it stayed). An
+    auditor reads there why a model scored, not only which."""
+
+    month: int
+    version: str
+    champion: str
+    previous: str
+    refit: bool
+    window: Evidence
+    since_refit: Evidence | None
+    decided_by: str | None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"month_end": to_rfc3339(self.month), "model_version": self.version,
+                "champion": self.champion, "previous": self.previous, "refit": self.refit,
+                "decided_by": self.decided_by, "validation_window": self.window.to_json(),
+                "since_refit": None if self.since_refit is None else self.since_refit.to_json()}
+
+
 class Learner:
     """Champion and challengers (`MODELS`), learned once per event-time month end."""
 
@@ -202,6 +244,8 @@ class Learner:
         self._published: Published | None = None
         self._since_refit: SinceRefit | None = None
         """Kept while the boosted model is grown and not champion (`_trees_since_refit`)."""
+        self.choice: ModelChoice | None = None
+        """The choice of champion made at the latest month end (None where none was)."""
 
     @property
     def champion(self) -> str:
@@ -260,16 +304,28 @@ class Learner:
         self._waiting = LabelBatch.concat(held)
         self.calibrated.month_end()
         step = months_since_epoch(month)
-        if self._refit_due(step):
+        previous, refit = self._champion, self._refit_due(step)
+        window = since = None
+        decided_by = None
+        if refit:
             self._refit_month = step
             self._learned_at_refit = self._learned
-            self._choose()
-            self._trees_since_refit()
+            window = self._choose()
+            by_window = self._champion
+            since = self._trees_since_refit()
+            if self._champion != by_window:
+                decided_by = "since_refit"
             self.boosted.refit()
             self._keep_refit_models()
         elif self._champion == "prior":
-            self._choose()
-        return self._freeze(month)
+            window = self._choose()
+        if decided_by is None and self._champion != previous:
+            decided_by = "validation_window"
+        published = self._freeze(month)
+        self.choice = None if window is None else ModelChoice(
+            month, published.version, self._champion, previous, refit, window, since,
+            decided_by)
+        return published
 
     def _refit_due(self, step: int) -> bool:
         """A refit (and a new choice of champion) is due at least ``refit_every_months``
@@ -340,21 +396,22 @@ class Learner:
             self.boosted.learn(X, y)
         return labels.take(waits) if waits.any() else LabelBatch.empty()
 
-    def _choose(self) -> None:
+    def _choose(self) -> Evidence:
         """Once enough labels are validated, the most expressive learned model that ranks
         them within the margin of the best becomes champion. While the prior scores, a
         model whose own labels are too few yet is left out, so it does not hold back the
-        first handover; after it, every ready model is compared on the same labels."""
+        first handover; after it, every ready model is compared on the same labels.
+        Returns what was compared."""
         s = self.settings
         metrics, labels, positives = (self.window.metrics(s.min_labels, s.min_positives)
                                       if self._champion == "prior" else self.window.metrics())
-        if labels < s.min_labels or positives < s.min_positives:
-            return
-        best = choose_champion(metrics, s.champion_margin)
-        if best is not None:
-            self._champion = best
+        if labels >= s.min_labels and positives >= s.min_positives:
+            best = choose_champion(metrics, s.champion_margin)
+            if best is not None:
+                self._champion = best
+        return Evidence(metrics, labels, positives)
 
-    def _trees_since_refit(self) -> None:
+    def _trees_since_refit(self) -> Evidence | None:
         """While the boosted model is not champion, compare the learned models as they stood
         at the last refit on the labels learned since (the latest 50,000), without waiting for
         labels of snapshots they scored (a horizon and a month after a refit). The trees
@@ -370,14 +427,15 @@ class Learner:
 
         Best, not within the champion margin: one refit's labels are thinner evidence than
         the window's, and on a receivables book the trees within the margin of the online
-        model ranked the next months worse than it did."""
+        model ranked the next months worse than it did. Returns what was compared (None
+        where there was no comparison to make)."""
         if self._champion == "boosted" or self._since_refit is None:
-            return
+            return None
         metrics, labels, positives = self._since_refit.window.metrics()
-        if labels < self.settings.min_labels or positives < SINCE_REFIT_POSITIVES:
-            return
-        if metrics and max(metrics, key=lambda name: metrics[name][0]) == "boosted":
+        enough = labels >= self.settings.min_labels and positives >= SINCE_REFIT_POSITIVES
+        if enough and metrics and max(metrics, key=lambda name: metrics[name][0]) == "boosted":
             self._champion = "boosted"
+        return Evidence(metrics, labels, positives)
 
     def _keep_refit_models(self) -> None:
         """Keep the learned models as they stand at this refit, and a window for the labels
