@@ -77,7 +77,7 @@ class Outputs:
     """Every news item's match, reading and story (`detectors.news.records.NewsReading`)."""
     news_review: Sink[Any] | None = None
     """News items held for an analyst (`detectors.news.records.ReviewItem`)."""
-    models: Sink[Any] | None = None
+    model_choices: Sink[Any] | None = None
     """Every choice of champion and what it compared (`detectors.models.learner.ModelChoice`)."""
 
 
@@ -302,9 +302,9 @@ def _write(out: Stream[Any], outputs: Outputs) -> None:
     if outputs.overdue is not None:
         op.output("overdue_out", op.key_on("key_overdue", kind("overdue", OverdueInvoice),
                                            lambda _: "overdue"), outputs.overdue)
-    if outputs.models is not None:
+    if outputs.model_choices is not None:
         op.output("models_out", op.key_on("key_models", kind("models", ModelChoice),
-                                          lambda _: "models"), outputs.models)
+                                          lambda _: "models"), outputs.model_choices)
     if outputs.stats is not None:
         op.output("stats_out", op.key_on("key_stats", kind("stats", ReadCount, Accepted),
                                          lambda _: "stats"), outputs.stats)

@@ -4,7 +4,8 @@ A `Job` names the settings, the source (a feeds folder, Kafka topics, or a sourc
 the output folder and how the work is spread (workers per process, processes). The process
 that starts a run builds the same flow from it as each process it spawns (`flows.cluster`),
 so a run over Kafka and a run over a folder are one program: the same steps, the same
-outputs (warnings, dead letters, watchlist, stats, audit log, notifications), and
+outputs (warnings, dead letters, watchlist, choices of model, stats, audit log,
+notifications), and
 ``recovery.directory`` works for both.
 """
 

@@ -127,7 +127,7 @@ def file_outputs(settings: Settings, out: Path, topology: Topology, *, scores: b
         deadletter=JsonLinesSink(out / DEADLETTER, _counted(_count_dead_letter)),
         scores=JsonLinesSink(out / SCORES) if scores else None,
         watchlist=JsonLinesSink(out / WATCHLIST),
-        models=JsonLinesSink(out / MODEL_CHOICES),
+        model_choices=JsonLinesSink(out / MODEL_CHOICES),
         overdue=JsonLinesSink(out / OVERDUE),
         news_readings=JsonLinesSink(out / NEWS_READINGS),
         news_review=JsonLinesSink(out / NEWS_REVIEW),

@@ -5,6 +5,7 @@ its snapshot was scored; the whole learner survives a pickle."""
 from __future__ import annotations
 
 import pickle
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 import numpy as np
@@ -213,6 +214,32 @@ def test_trees_that_rank_better_take_over_at_their_second_refit(
     else:
         assert taken >= first_trees + HORIZON + 1
         assert choice.decided_by == "validation_window"
+
+
+def test_a_champion_moved_away_and_back_at_one_month_end_is_recorded_as_staying(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # The window's choice and the check since the last refit both run at a refit; the line
+    # says what changed between the month ends, not what each step did on the way.
+    learner = Learner(SETTINGS, HORIZON)
+    learner._champion = "calibrated"
+    nothing = learner_module.Evidence({}, 0, 0)
+
+    def choose(model: str) -> Callable[[], learner_module.Evidence]:
+        def step() -> learner_module.Evidence:
+            learner._champion = model
+            return nothing
+        return step
+
+    monkeypatch.setattr(learner, "_choose", choose("online"))
+    monkeypatch.setattr(learner, "_trees_since_refit", choose("calibrated"))
+    learner.month_end(MONTHS[0])  # the first month end is a refit
+    assert learner.choice is not None and learner.choice.refit
+    assert (learner.choice.previous, learner.choice.champion) == ("calibrated", "calibrated")
+    assert learner.choice.decided_by is None
+    monkeypatch.setattr(learner, "_trees_since_refit", choose("online"))
+    learner._refit_month = None  # a refit again
+    learner.month_end(MONTHS[1])
+    assert learner.choice.decided_by == "validation_window"
 
 
 def _window_after_the_first_trees(window: ValidationWindow,

@@ -36,7 +36,7 @@ from __future__ import annotations
 import copy
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
@@ -61,6 +61,8 @@ trees: an AUC over 400 positives has a standard error of about 0.013. Over a sma
 few dozen the order of the models is noise: on the 2,000-customer receivables book a choice
 over 63 (of the model within the champion margin of the best) handed the book to the online
 model early, and its second-half AUC fell from 0.747 to 0.727."""
+Decider = Literal["validation_window", "since_refit"]
+"""What changed the champion (`ModelChoice.decided_by`)."""
 CHUNK = 1024
 """Labels validated and learned at a time (in canonical order): a month of a large book
 then needs no copies of all its labels at once, and the models' working arrays are the
@@ -183,20 +185,22 @@ class Evidence:
     positives: int
 
     def to_json(self) -> dict[str, Any]:
+        compared = [name for name in MODELS if name in self.metrics]  # one order every line
         return {"labels": self.labels, "positives": self.positives,
-                "auc": {name: round(float(a), 6) for name, (a, _) in self.metrics.items()},
-                "log_loss": {name: round(float(loss), 6)
-                             for name, (_, loss) in self.metrics.items()}}
+                "auc": {name: round(float(self.metrics[name][0]), 6) for name in compared},
+                "log_loss": {name: round(float(self.metrics[name][1]), 6)
+                             for name in compared}}
 
 
 @dataclass(frozen=True, slots=True)
 class ModelChoice:
-    """A month end at which the learner chose its champion, one line of ``models.jsonl``:
-    the model that scores from it (``version``, as in every score's ``model_version``), the
-    one before, what was compared on the validation window and, while the trees wait, on
-    the labels known since the last refit, and which of the two changed the champion
-    (``decided_by``: ``validation_window``, ``since_refit``, or None where it stayed). An
-    auditor reads there why a model scored, not only which."""
+    """A month end at which the learner chose its champion (every month end while the prior
+    scores, and every refit), one line of ``models.jsonl``: the month end (``month``, an
+    event-time month start in seconds), the model that scores from it (``version``, as in
+    every score's ``model_version``), the one before, whether a refit was due, what was
+    compared on the validation window and, while the trees wait, on the labels learned
+    since the last refit, and which of the two changed the champion (``decided_by``; None
+    where it stayed). An auditor reads there why a model scored, not only which."""
 
     month: int
     version: str
@@ -205,7 +209,7 @@ class ModelChoice:
     refit: bool
     window: Evidence
     since_refit: Evidence | None
-    decided_by: str | None
+    decided_by: Decider | None
 
     def to_json(self) -> dict[str, Any]:
         return {"month_end": to_rfc3339(self.month), "model_version": self.version,
@@ -306,21 +310,21 @@ class Learner:
         step = months_since_epoch(month)
         previous, refit = self._champion, self._refit_due(step)
         window = since = None
-        decided_by = None
+        by_window = previous  # the champion after the window's choice
         if refit:
             self._refit_month = step
             self._learned_at_refit = self._learned
             window = self._choose()
             by_window = self._champion
             since = self._trees_since_refit()
-            if self._champion != by_window:
-                decided_by = "since_refit"
             self.boosted.refit()
             self._keep_refit_models()
         elif self._champion == "prior":
             window = self._choose()
-        if decided_by is None and self._champion != previous:
-            decided_by = "validation_window"
+            by_window = self._champion
+        decided_by: Decider | None = None
+        if self._champion != previous:
+            decided_by = "since_refit" if self._champion != by_window else "validation_window"
         published = self._freeze(month)
         self.choice = None if window is None else ModelChoice(
             month, published.version, self._champion, previous, refit, window, since,
