@@ -303,8 +303,9 @@ def _write(out: Stream[Any], outputs: Outputs) -> None:
         op.output("overdue_out", op.key_on("key_overdue", kind("overdue", OverdueInvoice),
                                            lambda _: "overdue"), outputs.overdue)
     if outputs.model_choices is not None:
-        op.output("models_out", op.key_on("key_models", kind("models", ModelChoice),
-                                          lambda _: "models"), outputs.model_choices)
+        op.output("model_choices_out", op.key_on(
+            "key_model_choices", kind("model_choices", ModelChoice), lambda _: "models"),
+            outputs.model_choices)
     if outputs.stats is not None:
         op.output("stats_out", op.key_on("key_stats", kind("stats", ReadCount, Accepted),
                                          lambda _: "stats"), outputs.stats)

@@ -5,8 +5,7 @@ the output folder and how the work is spread (workers per process, processes). T
 that starts a run builds the same flow from it as each process it spawns (`flows.cluster`),
 so a run over Kafka and a run over a folder are one program: the same steps, the same
 outputs (warnings, dead letters, watchlist, choices of model, stats, audit log,
-notifications), and
-``recovery.directory`` works for both.
+notifications), and ``recovery.directory`` works for both.
 """
 
 from __future__ import annotations

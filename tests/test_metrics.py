@@ -450,6 +450,7 @@ def test_every_change_of_champion_is_recorded_with_what_it_compared(
         json.loads, (calibrated_dir / "run" / "models.jsonl").read_text().splitlines())}
     runs = calibrated_report["champions"]
     assert len(runs) >= 2
+    settings = Settings().model
     for before, after in zip(runs, runs[1:], strict=False):
         choice = choices[after["from"]]
         assert (choice["previous"], choice["champion"]) == (before["model"], after["model"])
@@ -458,9 +459,8 @@ def test_every_change_of_champion_is_recorded_with_what_it_compared(
         if choice["decided_by"] == "validation_window":
             auc = choice["validation_window"]["auc"]
             learned = [a for name, a in auc.items() if name != "prior"]  # (never chosen)
-            margin = Settings().model.champion_margin
-            assert auc[choice["champion"]] >= max(learned) - margin
-            assert choice["validation_window"]["positives"] >= Settings().model.min_positives
+            assert auc[choice["champion"]] >= max(learned) - settings.champion_margin
+            assert choice["validation_window"]["positives"] >= settings.min_positives
     changed = {run["from"] for run in runs[1:]}
     for end, choice in choices.items():
         assert (choice["decided_by"] is None) == (end not in changed)
