@@ -467,6 +467,20 @@ def test_every_change_of_champion_is_recorded_with_what_it_compared(
         assert end not in versions or versions[end] == {choice["model_version"]}
 
 
+@pytest.mark.timeout(240)
+def test_two_workers_choose_the_same_champions_and_write_the_same_bytes(
+        calibrated_dir: Path, calibrated_report: dict, tmp_path: Path) -> None:
+    """The book of the evaluation, run again on two workers: its refits, its changes of
+    champion and every output the learner shapes come out byte for byte the same."""
+    from flows.run import MODEL_CHOICES, SCORES, WARNINGS, WATCHLIST, run_folder
+
+    assert len(calibrated_report["champions"]) >= 3  # a book where the champion moves
+    run_folder(Settings(), calibrated_dir.parent / "feeds", tmp_path, scores=True, workers=2,
+               notify=False)
+    for name in (SCORES, MODEL_CHOICES, WARNINGS, WATCHLIST):
+        assert (tmp_path / name).read_bytes() == (calibrated_dir / "run" / name).read_bytes()
+
+
 @pytest.mark.timeout(180)
 def test_the_learned_term_structure_is_calibrated_and_beats_a_constant_hazard(
         calibrated_report: dict) -> None:
