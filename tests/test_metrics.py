@@ -468,17 +468,24 @@ def test_every_change_of_champion_is_recorded_with_what_it_compared(
 
 
 @pytest.mark.timeout(240)
-def test_two_workers_choose_the_same_champions_and_write_the_same_bytes(
+def test_two_workers_and_a_replay_choose_the_same_champions_and_write_the_same_bytes(
         calibrated_dir: Path, calibrated_report: dict, tmp_path: Path) -> None:
-    """The book of the evaluation, run again on two workers: its refits, its changes of
-    champion and every output the learner shapes come out byte for byte the same."""
-    from flows.run import MODEL_CHOICES, SCORES, WARNINGS, WATCHLIST, run_folder
+    """The book of the evaluation, run again on two workers and then replayed from that
+    run's audit log: its refits, its changes of champion and every output the learner
+    shapes come out byte for byte the same."""
+    from flows.replay import replay
+    from flows.run import AUDIT, MODEL_CHOICES, SCORES, WARNINGS, WATCHLIST, run_folder
 
     assert len(calibrated_report["champions"]) >= 3  # a book where the champion moves
-    run_folder(Settings(), calibrated_dir.parent / "feeds", tmp_path, scores=True, workers=2,
+    evaluated, two = calibrated_dir / "run", tmp_path / "two"
+    run_folder(Settings(), calibrated_dir.parent / "feeds", two, scores=True, workers=2,
                notify=False)
     for name in (SCORES, MODEL_CHOICES, WARNINGS, WATCHLIST):
-        assert (tmp_path / name).read_bytes() == (calibrated_dir / "run" / name).read_bytes()
+        assert (two / name).read_bytes() == (evaluated / name).read_bytes(), name
+    report = replay(two / AUDIT, tmp_path / "replay", Settings())
+    assert report.ok, "\n".join(report.lines())
+    for name in (MODEL_CHOICES, WARNINGS, WATCHLIST):
+        assert (tmp_path / "replay" / name).read_bytes() == (evaluated / name).read_bytes(), name
 
 
 @pytest.mark.timeout(180)
