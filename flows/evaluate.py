@@ -32,7 +32,10 @@ scores and warnings and the portfolio's outcomes, and measures. Definitions:
   the learned model chosen champion), each with its first and last month end, its rows,
   and over its labelled rows their AUC, the calibration error and the mean PD against the
   observed rate. A change of champion moves the PDs of the whole book at once, so ranking
-  and calibration are read per run as well as over the whole period.
+  and calibration are read per run as well as over the whole period. Each run after the
+  first also says why the learner chose its model (from the run's ``models.jsonl``):
+  ``decided_by`` (``validation_window`` or ``since_refit``) and ``compared``, the labels,
+  positives and each model's AUC of the comparison that decided.
 - **First lasting warning**: a customer's first early_warning or escalation before its
   default that no ``resolved`` follows within 3 months. **defaulters_warned_6m**: among the
   defaulters whose first month-end row lies 6 or more months before their default (only
@@ -100,7 +103,7 @@ from detectors.clock import add_months, parse_time, to_rfc3339, to_seconds
 from detectors.records import EARLY_KINDS
 from detectors.term import cumulative_pd
 from flows import metrics as m
-from flows.run import SCORES, WARNINGS, read_jsonl, run_folder
+from flows.run import MODEL_CHOICES, SCORES, WARNINGS, read_jsonl, run_folder
 
 if TYPE_CHECKING:
     from flows.tradeoff import Shape
@@ -522,15 +525,23 @@ def evaluate_run(settings: Settings, run: Path, outcomes: Path) -> Evaluation:
         settled_from=settled_from,
         settled=m.calibration_table([labels[i] for i in settled], [rows.pds[i] for i in settled]),
         settled_terms=term_calibration(rows, defaults, end, settled_from, horizon),
-        champions=champion_runs(rows, labels),
+        champions=champion_runs(rows, labels, load_choices(run / MODEL_CHOICES)),
     )
 
 
-def champion_runs(rows: Rows, labels: Sequence[int | None]) -> list[dict[str, Any]]:
+def load_choices(path: Path) -> dict[str, dict[str, Any]]:
+    """The learner's choices of champion in a run's ``models.jsonl``, by month end (none
+    where the run is too short for labels and wrote no file)."""
+    return {c["month_end"]: c for c in read_jsonl(path)}
+
+
+def champion_runs(rows: Rows, labels: Sequence[int | None],
+                  choices: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
     """The month ends in runs scored by one model, in time order: the model, the first and
     last month end, the month ends and rows, and over the run's labelled rows their number,
     their AUC (None without both outcomes), the calibration error and the mean PD against
-    the observed rate (None without labels)."""
+    the observed rate (None without labels); and from ``choices`` (`load_choices`), the
+    comparison that handed the run its model (None for the first run)."""
     months: dict[int, list[int]] = {}
     for i, at in enumerate(rows.times):  # rows are in time order
         months.setdefault(at, []).append(i)
@@ -547,8 +558,20 @@ def champion_runs(rows: Rows, labels: Sequence[int | None]) -> list[dict[str, An
             "auc": round_or_none(m.roc_auc(outcomes, pds)),
             "calibration_error": summary["error"], "mean_pd": summary["mean_pd"],
             "observed_rate": summary["observed_rate"],
+            **handover(choices.get(to_rfc3339(ends[0][0]))),
         })
     return out
+
+
+def handover(choice: dict[str, Any] | None) -> dict[str, Any]:
+    """What decided a change of champion: the deciding comparison's labels, positives and
+    AUC per model; None for both where the champion did not change."""
+    decided_by = choice["decided_by"] if choice else None
+    if decided_by is None:
+        return {"decided_by": None, "compared": None}
+    evidence = choice[decided_by]
+    return {"decided_by": decided_by,
+            "compared": {key: evidence[key] for key in ("labels", "positives", "auc")}}
 
 
 def term_calibration(rows: Rows, defaults: dict[str, int | None], end: int, since: int,

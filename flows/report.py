@@ -235,14 +235,24 @@ CHAMPION_KEYS = ("model", "from", "to", "month_ends", "rows", "labelled_rows", "
 
 
 def _champions(runs: list[dict[str, Any]]) -> str:
-    """The runs of month ends scored by one model, each with its calibration."""
-    head = "".join(f"<th>{key}</th>" for key in CHAMPION_KEYS)
+    """The runs of month ends scored by one model, each with its calibration and the
+    comparison that handed it the book."""
+    head = "".join(f"<th>{key}</th>" for key in (*CHAMPION_KEYS, "decided_by", "compared"))
     body = "".join(
         "<tr>" + "".join(f"<td>{_cell(run[key][:10] if key in ('from', 'to') else run[key])}</td>"
-                         for key in CHAMPION_KEYS) + "</tr>"
+                         for key in CHAMPION_KEYS)
+        + f"<td>{_cell(run['decided_by'])}</td><td>{_compared(run['compared'])}</td></tr>"
         for run in runs
     )
     return f"<table><tr>{head}</tr>{body}</table>"
+
+
+def _compared(compared: dict[str, Any] | None) -> str:
+    """Each model's AUC in a comparison, and the labels and positives it was made on."""
+    if compared is None:
+        return ""
+    aucs = ", ".join(f"{html.escape(name)} {auc:.3f}" for name, auc in compared["auc"].items())
+    return f"{aucs} ({compared['labels']:,} labels, {compared['positives']:,} positives)"
 
 
 def write_report(report: Path, metrics: dict[str, Any], evaluation: Evaluation) -> Path:

@@ -383,6 +383,30 @@ def test_the_champions_say_which_model_scored_each_month_end(calibrated_dir: Pat
 
 
 @pytest.mark.timeout(180)
+def test_each_change_of_champion_says_what_the_learner_compared(
+        calibrated_report: dict, calibrated_dir: Path) -> None:
+    """Every run after the prior's names the comparison that handed it the book, and that
+    comparison ranks the run's model as the rule that decided requires; the report page
+    shows it. The prior's run was handed nothing."""
+    runs = calibrated_report["champions"]
+    assert runs[0]["decided_by"] is None and runs[0]["compared"] is None
+    margin = Settings().model.champion_margin
+    page = (calibrated_dir / "report.html").read_text()
+    for run in runs[1:]:
+        compared = run["compared"]
+        auc = compared["auc"]
+        if run["decided_by"] == "since_refit":
+            assert max(auc, key=auc.get) == run["model"]
+        else:
+            assert run["decided_by"] == "validation_window"
+            learned = [a for name, a in auc.items() if name != "prior"]
+            assert auc[run["model"]] >= max(learned) - margin
+        assert 0 < compared["positives"] < compared["labels"]
+        assert f"{run['model']} {auc[run['model']]:.3f}" in page
+        assert f"{compared['labels']:,} labels, {compared['positives']:,} positives" in page
+
+
+@pytest.mark.timeout(180)
 def test_each_champion_run_gives_its_own_ranking(calibrated_dir: Path,
                                                  calibrated_report: dict) -> None:
     """The prior scorecard's run of month ends carries the AUC of its own rows, as an
