@@ -564,8 +564,9 @@ def champion_runs(rows: Rows, labels: Sequence[int | None],
 
 
 def handover(choice: dict[str, Any] | None) -> dict[str, Any]:
-    """What decided a change of champion: the deciding comparison's labels, positives and
-    AUC per model; None for both where the champion did not change."""
+    """``decided_by`` and ``compared`` (the deciding comparison's labels, positives and AUC
+    per model) for the choice at a run's first month end; None for both where no choice
+    changed the champion there, or none was recorded."""
     decided_by = choice["decided_by"] if choice else None
     if decided_by is None:
         return {"decided_by": None, "compared": None}

@@ -250,7 +250,7 @@ def _champions(runs: list[dict[str, Any]]) -> str:
 def _compared(compared: dict[str, Any] | None) -> str:
     """Each model's AUC in a comparison, and the labels and positives it was made on."""
     if compared is None:
-        return ""
+        return _cell(None)
     aucs = ", ".join(f"{html.escape(name)} {auc:.3f}" for name, auc in compared["auc"].items())
     return f"{aucs} ({compared['labels']:,} labels, {compared['positives']:,} positives)"
 

@@ -13,7 +13,7 @@ from click.testing import CliRunner
 
 from config.settings import Settings
 from flows import metrics as m
-from flows.evaluate import Rows, altman, dpd60, in_top_share, load_rows
+from flows.evaluate import Rows, altman, dpd60, handover, in_top_share, load_rows
 
 
 def t(year: int, month: int, day: int = 1) -> int:
@@ -383,7 +383,7 @@ def test_the_champions_say_which_model_scored_each_month_end(calibrated_dir: Pat
 
 
 @pytest.mark.timeout(180)
-def test_each_change_of_champion_says_what_the_learner_compared(
+def test_each_champion_run_names_the_comparison_that_handed_it_the_book(
         calibrated_report: dict, calibrated_dir: Path) -> None:
     """Every run after the prior's names the comparison that handed it the book, and that
     comparison ranks the run's model as the rule that decided requires; the report page
@@ -402,6 +402,7 @@ def test_each_change_of_champion_says_what_the_learner_compared(
             learned = [a for name, a in auc.items() if name != "prior"]
             assert auc[run["model"]] >= max(learned) - margin
         assert 0 < compared["positives"] < compared["labels"]
+        assert f"<td>{run['decided_by']}</td>" in page
         assert f"{run['model']} {auc[run['model']]:.3f}" in page
         assert f"{compared['labels']:,} labels, {compared['positives']:,} positives" in page
 
@@ -439,6 +440,17 @@ def test_each_champion_run_gives_its_own_ranking(calibrated_dir: Path,
 
 
 @pytest.mark.timeout(300)
+def test_a_handover_gives_the_comparison_that_decided_it() -> None:
+    window = {"labels": 5000, "positives": 90, "auc": {"online": 0.80}, "log_loss": {}}
+    since = {"labels": 3000, "positives": 450, "auc": {"online": 0.70, "boosted": 0.75},
+             "log_loss": {}}
+    line = {"decided_by": "since_refit", "validation_window": window, "since_refit": since}
+    assert handover(line) == {"decided_by": "since_refit", "compared": {
+        "labels": 3000, "positives": 450, "auc": {"online": 0.70, "boosted": 0.75}}}
+    stayed = {**line, "decided_by": None}
+    assert handover(stayed) == handover(None) == {"decided_by": None, "compared": None}
+
+
 def test_every_pd_band_comes_true_after_the_first_year(tmp_path: Path) -> None:
     """On a receivables book of 2,000 x 36, every PD band of 200 rows or more after the first
     year defaults at 0.67-1.5 times its mean PD: the scorecard that is champion while labels
