@@ -198,6 +198,9 @@ def test_work_the_watchlist_while_a_run_streams_and_approve_an_action(
     assert page.locator("#calibration tbody tr").count() == len(settled["table"])
     assert page.locator("#calibration tr.off").count() == len(settled["bands_off"])
     assert f"{settled['error']:.4f}" in page.inner_text("main")
+    runs = metrics["champions"]
+    assert page.locator("#champions tbody tr").count() == len(runs) >= 1
+    assert "Prior scorecard" in page.inner_text("#champions tbody tr >> nth=0")
     page.locator("#evaluation").screenshot(path=str(SHOTS / "workspace-evaluation.png"))
     context.close()
 

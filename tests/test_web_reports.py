@@ -63,10 +63,31 @@ def test_a_malformed_metrics_file_is_read_without_failing(tmp_path: Path) -> Non
     assert shown["plot"] is None
 
 
+def test_each_champion_run_is_shown_with_what_handed_it_the_book(tmp_path: Path) -> None:
+    prior = {"model": "prior", "from": "2021-02-01T00:00:00Z", "to": "2022-05-01T00:00:00Z",
+             "auc": 0.72, "calibration_error": 0.007, "decided_by": None, "compared": None}
+    online = {**prior, "model": "online", "from": "2022-06-01T00:00:00Z",
+              "decided_by": "validation_window", "compared": {
+                  "labels": 2227, "positives": 107,
+                  "auc": {"prior": 0.792, "calibrated": 0.728, "online": 0.729}}}
+    first, second = _read(tmp_path, {"champions": [prior, online]})["champions"]
+    assert (first["model"], first["from"], first["decided_by"], first["compared"]) == (
+        "Prior scorecard", "2021-02-01", None, [])
+    assert second["decided_by"] == "the latest validated labels"
+    assert (second["labels"], second["positives"]) == (2227, 107)
+    assert second["compared"] == [("Prior scorecard", 0.792),
+                                  ("Prior scorecard, calibrated", 0.728),
+                                  ("Online logistic regression", 0.729)]
+    hostile = _read(tmp_path, {"champions": [{"model": "<b>x", "compared": "all",
+                                              "decided_by": ["no"]}, 3]})["champions"]
+    assert [(r["model"], r["decided_by"], r["compared"], r["auc"]) for r in hostile] == [
+        ("<b>x", None, [], None)]
+
+
 def test_no_metrics_file_shows_nothing(tmp_path: Path) -> None:
     for content in (None, "not json"):
         if content is not None:
             (tmp_path / "metrics.json").write_text(content, encoding="utf-8")
         shown = evaluation(tmp_path)
         assert shown["tradeoff"] is None and shown["calibration"] is None
-        assert shown["rules"] == [] and shown["plot"] is None
+        assert shown["rules"] == [] and shown["plot"] is None and shown["champions"] == []

@@ -5,8 +5,9 @@ comparisons. The workspace only reads them.
 ``metrics.json`` is read as a desk would want it: the lines of the alert budget trade-off
 in plain words, each rule at its own rate of false warnings against the monitor at the same
 rate, the other shapes of warning at the configured budget, and the calibration after the
-first year with the bands outside 0.67-1.5x of their observed rate marked. A file from an
-older version that lacks a key shows what it has.
+first year with the bands outside 0.67-1.5x of their observed rate marked, and which model
+scored when and what handed it the book. A file from an older version that lacks a key
+shows what it has.
 """
 
 from __future__ import annotations
@@ -38,6 +39,14 @@ TRADEOFF_COLUMNS = (
 RULES = {"dpd60": "60+ days past due", "altman_z": "Altman Z'' below 1.1"}
 """The rule baselines by their key in metrics.json, in words."""
 
+MODELS = {"prior": "Prior scorecard", "calibrated": "Prior scorecard, calibrated",
+          "online": "Online logistic regression", "boosted": "Boosted trees"}
+"""The learner's models by their name in metrics.json, in words."""
+
+DECIDERS = {"validation_window": "the latest validated labels",
+            "since_refit": "the labels since the last refit"}
+"""What can hand a model the book (``decided_by`` in metrics.json), in words."""
+
 
 def _load(path: Path) -> Any:
     try:
@@ -63,6 +72,7 @@ def evaluation(out: Path) -> dict[str, Any]:
         "shapes": other_shapes(metrics, configured),
         "plot": plot(metrics, lines, configured, rules),
         "calibration": calibration(metrics),
+        "champions": champions(metrics),
         "backtest": _load(out / BACKTEST),
     }
 
@@ -181,6 +191,28 @@ def calibration(metrics: dict[str, Any]) -> dict[str, Any] | None:
         "bands": [{**band, "off": (band.get("pd_from"), band.get("pd_to")) in off}
                   for band in table],
     }
+
+
+def champions(metrics: dict[str, Any]) -> list[dict[str, Any]]:
+    """Which model scored which month ends (``champions``), in words: each run's model, its
+    first and last month end, its AUC and calibration error, and what handed it the book,
+    with each model's AUC in that comparison."""
+    out = []
+    for run in _dicts(metrics.get("champions")):
+        model = str(run.get("model", ""))
+        compared = _dict(run.get("compared"))
+        aucs = _dict(compared.get("auc"))
+        out.append({
+            "model": MODELS.get(model, model),
+            "from": str(run.get("from", ""))[:10], "to": str(run.get("to", ""))[:10],
+            "auc": _number(run.get("auc")),
+            "calibration_error": _number(run.get("calibration_error")),
+            "decided_by": DECIDERS.get(str(run.get("decided_by"))),
+            "compared": [(MODELS.get(name, name), _number(auc)) for name, auc in aucs.items()],
+            "labels": _number(compared.get("labels")),
+            "positives": _number(compared.get("positives")),
+        })
+    return out
 
 
 def replay_reports(out: Path) -> list[dict[str, Any]]:
