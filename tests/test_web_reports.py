@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from web.app import templates
 from web.reports import evaluation
 
 LINE = {"budget_per_1000": 30.0, "budget": None, "configured": True,
@@ -14,6 +15,8 @@ LINE = {"budget_per_1000": 30.0, "budget": None, "configured": True,
         "median_lead_months": 6.0, "false_warnings_per_1000_customer_years": 120.0,
         "precision_12m": 0.15}
 BAND = {"pd_from": 0.0, "pd_to": 0.01, "rows": 100, "mean_pd": 0.005, "observed_rate": 0.004}
+PRIOR_RUN = {"model": "prior", "from": "2021-02-01T00:00:00Z", "to": "2022-05-01T00:00:00Z",
+             "auc": 0.72, "calibration_error": 0.007, "decided_by": None, "compared": None}
 
 
 def _read(tmp_path: Path, metrics: object) -> dict:
@@ -55,33 +58,39 @@ def test_a_malformed_metrics_file_is_read_without_failing(tmp_path: Path) -> Non
         "shape_tradeoff": {"lines": "none"},
         "at_rule_false_warnings": {"dpd60": {"rule_warned_6m": True,
                                              "false_warnings_per_1000_customer_years": 1}},
-        "calibration_after_first_year": {"table": "bands", "bands_off": [1]}})
+        "calibration_after_first_year": {"table": "bands", "bands_off": [1]},
+        "champions": [{**PRIOR_RUN, "auc": 10 ** 400, "calibration_error": float("nan"),
+                       "compared": {"auc": {"online": float("inf")}, "labels": "many"}}]})
     [row] = shown["tradeoff"]
     assert row["cells"][0] == "" and set(row["cells"][1:]) == {None}
     assert row["configured"] is False
     assert shown["rules"] == [] and shown["shapes"] == [] and shown["calibration"] is None
     assert shown["plot"] is None
+    [run] = shown["champions"]
+    assert (run["auc"], run["calibration_error"], run["compared"], run["labels"]) == (
+        None, None, [("Online logistic regression", None)], None)
 
 
 def test_each_champion_run_is_shown_with_what_handed_it_the_book(tmp_path: Path) -> None:
-    prior = {"model": "prior", "from": "2021-02-01T00:00:00Z", "to": "2022-05-01T00:00:00Z",
-             "auc": 0.72, "calibration_error": 0.007, "decided_by": None, "compared": None}
-    online = {**prior, "model": "online", "from": "2022-06-01T00:00:00Z",
-              "decided_by": "validation_window", "compared": {
-                  "labels": 2227, "positives": 107,
-                  "auc": {"prior": 0.792, "calibrated": 0.728, "online": 0.729}}}
-    first, second = _read(tmp_path, {"champions": [prior, online]})["champions"]
-    assert (first["model"], first["from"], first["decided_by"], first["compared"]) == (
-        "Prior scorecard", "2021-02-01", None, [])
-    assert second["decided_by"] == "the latest validated labels"
-    assert (second["labels"], second["positives"]) == (2227, 107)
-    assert second["compared"] == [("Prior scorecard", 0.792),
-                                  ("Prior scorecard, calibrated", 0.728),
-                                  ("Online logistic regression", 0.729)]
-    hostile = _read(tmp_path, {"champions": [{"model": "<b>x", "compared": "all",
-                                              "decided_by": ["no"]}, 3]})["champions"]
-    assert [(r["model"], r["decided_by"], r["compared"], r["auc"]) for r in hostile] == [
-        ("<b>x", None, [], None)]
+    """The page's table of champions: the prior's run scores from the start; a handover
+    names its comparison, the rows and defaults it held and each model's AUC, in words;
+    a run of an older file, without a handover, says none was recorded; a hostile model
+    name is escaped."""
+    trees = {**PRIOR_RUN, "model": "boosted", "from": "2022-06-01T00:00:00Z",
+             "decided_by": "since_refit", "compared": {
+                 "labels": 3000, "positives": 450,
+                 "auc": {"calibrated": 0.70, "online": 0.71, "boosted": 0.75}}}
+    older = {"model": "<b>x", "from": "2023-01-01T00:00:00Z", "to": None, "auc": 0.8}
+    shown = _read(tmp_path, {"champions": [PRIOR_RUN, trees, older]})
+    page = templates().get_template("_champions.html").render(evaluation=shown)
+    rows = page.split('<td class="handover">')[1:]
+    assert [row.split("</td>")[0] for row in rows] == [
+        "scores from the start",
+        "the labels since the last refit (3,000 month-end rows, 450 followed by a default): "
+        "Prior scorecard, calibrated 0.700 · Online logistic regression 0.710 · "
+        "Boosted trees 0.750",
+        "not recorded"]
+    assert "<td>&lt;b&gt;x</td><td>2023-01-01</td><td></td>" in page
 
 
 def test_no_metrics_file_shows_nothing(tmp_path: Path) -> None:

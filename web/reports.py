@@ -13,6 +13,7 @@ shows what it has.
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 from typing import Any
 
@@ -39,7 +40,7 @@ TRADEOFF_COLUMNS = (
 RULES = {"dpd60": "60+ days past due", "altman_z": "Altman Z'' below 1.1"}
 """The rule baselines by their key in metrics.json, in words."""
 
-MODELS = {"prior": "Prior scorecard", "calibrated": "Prior scorecard, calibrated",
+MODEL_NAMES = {"prior": "Prior scorecard", "calibrated": "Prior scorecard, calibrated",
           "online": "Online logistic regression", "boosted": "Boosted trees"}
 """The learner's models by their name in metrics.json, in words."""
 
@@ -86,8 +87,19 @@ def _dicts(value: Any) -> list[dict[str, Any]]:
 
 
 def _number(value: Any) -> float | None:
-    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) \
-        else None
+    """A finite number as a float; None for anything else (text, booleans, NaN, infinities,
+    an integer too large for a float)."""
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        return None
+    try:
+        number = float(value)
+    except OverflowError:
+        return None
+    return number if math.isfinite(number) else None
+
+
+def _text(value: Any) -> str:
+    return "" if value is None else str(value)
 
 
 def shape_name(shape: dict[str, Any]) -> str:
@@ -184,7 +196,7 @@ def calibration(metrics: dict[str, Any]) -> dict[str, Any] | None:
         return None
     off = {(b.get("pd_from"), b.get("pd_to")) for b in _dicts(settled.get("bands_off"))}
     return {
-        "since": str(settled.get("from", ""))[:10] or None,
+        "since": _text(settled.get("from"))[:10] or None,
         "error": _number(settled.get("error", metrics.get("calibration_error"))),
         "mean_pd": _number(settled.get("mean_pd")),
         "observed_rate": _number(settled.get("observed_rate")),
@@ -199,16 +211,16 @@ def champions(metrics: dict[str, Any]) -> list[dict[str, Any]]:
     with each model's AUC in that comparison."""
     out = []
     for run in _dicts(metrics.get("champions")):
-        model = str(run.get("model", ""))
+        model = _text(run.get("model"))
         compared = _dict(run.get("compared"))
         aucs = _dict(compared.get("auc"))
         out.append({
-            "model": MODELS.get(model, model),
-            "from": str(run.get("from", ""))[:10], "to": str(run.get("to", ""))[:10],
+            "model": MODEL_NAMES.get(model, model),
+            "from": _text(run.get("from"))[:10], "to": _text(run.get("to"))[:10],
             "auc": _number(run.get("auc")),
             "calibration_error": _number(run.get("calibration_error")),
             "decided_by": DECIDERS.get(str(run.get("decided_by"))),
-            "compared": [(MODELS.get(name, name), _number(auc)) for name, auc in aucs.items()],
+            "compared": [(MODEL_NAMES.get(name, name), _number(auc)) for name, auc in aucs.items()],
             "labels": _number(compared.get("labels")),
             "positives": _number(compared.get("positives")),
         })
