@@ -219,7 +219,7 @@ def champions(metrics: dict[str, Any]) -> list[dict[str, Any]]:
             "from": _text(run.get("from"))[:10], "to": _text(run.get("to"))[:10],
             "auc": _number(run.get("auc")),
             "calibration_error": _number(run.get("calibration_error")),
-            "decided_by": DECIDERS.get(str(run.get("decided_by"))),
+            "decided_by": DECIDERS.get(_text(run.get("decided_by"))),
             "compared": [(MODEL_NAMES.get(name, name), _number(auc)) for name, auc in aucs.items()],
             "labels": _number(compared.get("labels")),
             "positives": _number(compared.get("positives")),

@@ -309,19 +309,14 @@ class Learner:
         self.calibrated.month_end()
         step = months_since_epoch(month)
         previous, refit = self._champion, self._refit_due(step)
-        window = since = None
-        by_window = previous  # the champion after the window's choice
+        window = self._choose() if refit or previous == "prior" else None
+        by_window, since = self._champion, None  # the champion after the window's choice
         if refit:
             self._refit_month = step
             self._learned_at_refit = self._learned
-            window = self._choose()
-            by_window = self._champion
             since = self._trees_since_refit()
             self.boosted.refit()
             self._keep_refit_models()
-        elif self._champion == "prior":
-            window = self._choose()
-            by_window = self._champion
         decided_by: Decider | None = None
         if self._champion != previous:
             decided_by = "since_refit" if self._champion != by_window else "validation_window"
