@@ -103,6 +103,7 @@ from detectors.clock import add_months, parse_time, to_rfc3339, to_seconds
 from detectors.records import EARLY_KINDS
 from detectors.term import cumulative_pd
 from flows import metrics as m
+from flows.choices import handover, load_choices, model_name
 from flows.run import MODEL_CHOICES, SCORES, WARNINGS, read_jsonl, run_folder
 
 if TYPE_CHECKING:
@@ -201,8 +202,7 @@ def load_rows(scores: Path, defaults: dict[str, int | None]) -> Rows:
                 values.append(value)
             for term in row.get("pd_term", ()):
                 terms.setdefault(int(term["months"]), []).append(float(term["pd"]))
-            version = row["model_version"]
-            models[at] = version.rpartition("-")[0] or version
+            models[at] = model_name(row["model_version"])
             keyed.append((at, row["customer_id"], float(row["pd"]), len(keyed)))
     matrix = np.full((len(keyed), len(names)), np.nan)
     matrix[np.asarray(at_row, dtype=np.int64), np.asarray(at_col, dtype=np.int64)] = values
@@ -529,12 +529,6 @@ def evaluate_run(settings: Settings, run: Path, outcomes: Path) -> Evaluation:
     )
 
 
-def load_choices(path: Path) -> dict[str, dict[str, Any]]:
-    """The learner's choices of champion in a run's ``models.jsonl``, by month end (none
-    where the run is too short for labels and wrote no file)."""
-    return {c["month_end"]: c for c in read_jsonl(path)}
-
-
 def champion_runs(rows: Rows, labels: Sequence[int | None],
                   choices: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
     """The month ends in runs scored by one model, in time order: the model, the first and
@@ -561,18 +555,6 @@ def champion_runs(rows: Rows, labels: Sequence[int | None],
             **handover(choices.get(to_rfc3339(ends[0][0]))),
         })
     return out
-
-
-def handover(choice: dict[str, Any] | None) -> dict[str, Any]:
-    """``decided_by`` and ``compared`` (the deciding comparison's labels, positives and AUC
-    per model) for the choice at a run's first month end; None for both where no choice
-    changed the champion there, or none was recorded."""
-    decided_by = choice["decided_by"] if choice else None
-    if decided_by is None:
-        return {"decided_by": None, "compared": None}
-    evidence = choice[decided_by]
-    return {"decided_by": decided_by,
-            "compared": {key: evidence[key] for key in ("labels", "positives", "auc")}}
 
 
 def term_calibration(rows: Rows, defaults: dict[str, int | None], end: int, since: int,

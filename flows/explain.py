@@ -7,8 +7,12 @@ customer's state, ledger, features and evidence as of that time. The probability
 rank depend on the whole book's model, so they are read from the original run's
 ``scores.jsonl``, not recomputed.
 
+Which model made the score, and why it held the book then, is read from the run's
+``models.jsonl`` beside the scores (`flows.choices`).
+
 `export_warning` gathers a warning, the logged input record of each evidence event, its
-lineage and its place in the hash chain into one JSON document for an auditor.
+lineage, the choice of model behind it and its place in the hash chain into one JSON
+document for an auditor.
 """
 
 from __future__ import annotations
@@ -34,9 +38,10 @@ from detectors.features import CODES
 from detectors.records import DeadLetter, Warning
 from detectors.snapshots import EVIDENCE_FAMILIES, Snapshots
 from detectors.stage import Send
+from flows.choices import behind, describe
 from flows.news import directory_builder
 from flows.replay import logged_records
-from flows.run import SCORES, read_jsonl
+from flows.run import MODEL_CHOICES, SCORES, read_jsonl
 
 __all__ = ["explain", "export_warning", "format_explanation"]
 
@@ -50,7 +55,8 @@ def explain(customer_id: str, as_of: datetime, log: Path, settings: Settings, *,
             scores: Path | None = None) -> dict[str, Any]:
     """The customer's state, score, reasons, evidence and warnings as of ``as_of``.
 
-    ``scores`` defaults to the ``scores.jsonl`` next to the log (a run with ``--scores``).
+    ``scores`` defaults to the ``scores.jsonl`` next to the log (a run with ``--scores``);
+    the run's ``models.jsonl`` is read beside it.
     """
     log = Path(log)
     until = to_seconds(as_of)
@@ -61,8 +67,10 @@ def explain(customer_id: str, as_of: datetime, log: Path, settings: Settings, *,
     doc: dict[str, Any] = {"customer_id": customer_id, "as_of": to_rfc3339(until),
                            "log": str(log), "known": replayed.slot is not None}
     issued = [_warning(r.body) for r in warnings if r.body.get("customer_id") == customer_id]
-    score = _latest_score(scores or log.parent / SCORES, customer_id, as_of, notes)
+    scores = scores or log.parent / SCORES
+    score = _latest_score(scores, customer_id, as_of, notes)
     doc["score"] = score
+    doc["model_choice"] = _model_choice(scores.parent / MODEL_CHOICES, score, notes)
     doc["reasons"], doc["reasons_source"] = _reasons(score, issued)
     if replayed.slot is None:
         notes.append("the log holds no input for this customer at or before this time")
@@ -221,6 +229,23 @@ def _latest_score(path: Path, customer_id: str, as_of: datetime,
     return rows[-1] if rows else None  # the file is in event-time order
 
 
+def _model_choice(path: Path, scored: dict[str, Any] | None,
+                  notes: list[str]) -> dict[str, Any] | None:
+    """`flows.choices.behind` of a score, with a note where the run's ``models.jsonl``
+    cannot be read or does not name the model that scored."""
+    if scored is None:
+        return None
+    choice = behind(path, scored)
+    if choice is None:
+        notes.append(f"{path} cannot be read: which model scored, and why, is not known")
+    elif not choice["consistent"]:
+        notes.append(f"{path} names {choice['champion']} as the champion at "
+                     f"{scored['event_time']}, not the model that scored "
+                     f"({choice['model_version']}): it is missing, cut short or not from "
+                     "the same run")
+    return choice
+
+
 def _reasons(score: dict[str, Any] | None,
              issued: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], str]:
     """The reason codes behind the latest score: from the score row when it carries them,
@@ -317,10 +342,12 @@ def export_warning(log: Path, warning_id: str, key: bytes | None) -> dict[str, A
         raise KeyError(f"no warning {warning_id} in the audit log {log}")
     warning = _warning(found.body)
     evidence = _evidence_records(log, warning, found)
+    choice = behind(log.parent / MODEL_CHOICES, warning)
     report = verify_log(log, key)
     return {
         "warning": warning,
         "lineage": {name: warning.get(name) for name in LINEAGE},
+        "model_choice": choice,
         "evidence": [_evidence_entry(evidence[e], e) if e in evidence
                      else {"event_id": e, "found": False} for e in warning.get("evidence", [])],
         "record": {"partition": found.partition, "seq": found.seq, "id": found.id,
@@ -379,6 +406,8 @@ def format_explanation(doc: dict[str, Any]) -> str:
     if score is not None:
         out.append(f"score at {score['event_time']}: pd {score['pd']:.2%}  grade "
                    f"{score['grade']}  rank {score['rank']}  model {score['model_version']}")
+        if doc.get("model_choice"):
+            out.append(f"  model: {describe(doc['model_choice'])}")
         if "score_consistent" in doc:
             out.append("  the replayed state gives exactly the scored features: "
                        + ("yes" if doc["score_consistent"] else "NO"))

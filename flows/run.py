@@ -35,7 +35,9 @@ from connectors.files import FolderFeeds
 from connectors.partition import Feeds
 from connectors.sinks import JsonLinesSink, json_line
 from detectors.records import EARLY_KINDS, DeadLetter, Warning
+from flows.choices import MODEL_CHOICES
 from flows.engine import WARNINGS_PARTITION, Outputs, build_flow
+from flows.jsonl import iter_jsonl, lines, read_jsonl
 from flows.news import NEWS_READINGS, NEWS_REVIEW
 from flows.ops import FLOW
 from flows.topology import Topology
@@ -44,7 +46,6 @@ WARNINGS = "warnings.jsonl"
 DEADLETTER = "deadletter.jsonl"
 SCORES = "scores.jsonl"
 WATCHLIST = "watchlist.jsonl"
-MODEL_CHOICES = "models.jsonl"
 OVERDUE = "overdue.jsonl"
 """Every invoice past due at the end of the run (the collections worklist's input)."""
 STATS = "stats.jsonl"
@@ -276,7 +277,7 @@ def canonicalize(path: Path) -> None:
         spilled: list[Path] = []
         chunk: list[SortKey] = []
         size = 0
-        for line in _lines(path):
+        for line in lines(path):
             chunk.append(_sort_key(line))
             size += len(line)
             if size >= SORT_CHUNK:
@@ -308,24 +309,6 @@ def _unspill(path: Path) -> Iterator[SortKey]:
         for line in lines:
             event_time, customer_id, text = json.loads(line)
             yield event_time, customer_id, text
-
-
-def _lines(path: Path) -> Iterator[str]:
-    with path.open(encoding="utf-8", newline="\n") as handle:
-        for line in handle:
-            if line.strip():
-                yield line
-
-
-def read_jsonl(path: Path) -> list[dict[str, Any]]:
-    """Every row of a JSON Lines file; none when it does not exist."""
-    return list(iter_jsonl(path))
-
-
-def iter_jsonl(path: Path) -> Iterator[dict[str, Any]]:
-    """The rows of a JSON Lines file one at a time; none when it does not exist."""
-    if path.exists():
-        yield from (json.loads(line) for line in _lines(path))
 
 
 def summarize(out: Path) -> RunSummary:

@@ -12,8 +12,10 @@ import pytest
 from click.testing import CliRunner
 
 from config.settings import Settings
+from detectors.clock import parse_time
 from flows import metrics as m
-from flows.evaluate import Rows, altman, dpd60, handover, in_top_share, load_rows
+from flows.choices import handover
+from flows.evaluate import Rows, altman, dpd60, in_top_share, load_rows
 
 
 def t(year: int, month: int, day: int = 1) -> int:
@@ -503,25 +505,104 @@ def test_every_change_of_champion_is_recorded_with_what_it_compared(
         assert end not in versions or versions[end] == {choice["model_version"]}
 
 
+@pytest.fixture(scope="module")
+def two_workers(calibrated_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The book of the evaluation run again on two workers, with scores and its audit log:
+    its output folder."""
+    from flows.run import run_folder
+
+    out = tmp_path_factory.mktemp("two-workers") / "out"
+    run_folder(Settings(), calibrated_dir.parent / "feeds", out, scores=True, workers=2,
+               notify=False)
+    return out
+
+
 @pytest.mark.timeout(240)
 def test_two_workers_and_a_replay_choose_the_same_champions_and_write_the_same_bytes(
-        calibrated_dir: Path, calibrated_report: dict, tmp_path: Path) -> None:
+        calibrated_dir: Path, calibrated_report: dict, two_workers: Path,
+        tmp_path: Path) -> None:
     """The book of the evaluation, run again on two workers and then replayed from that
     run's audit log: its refits, its changes of champion and every output the learner
     shapes come out byte for byte the same."""
     from flows.replay import replay
-    from flows.run import AUDIT, MODEL_CHOICES, SCORES, WARNINGS, WATCHLIST, run_folder
+    from flows.run import AUDIT, MODEL_CHOICES, SCORES, WARNINGS, WATCHLIST
 
     assert len(calibrated_report["champions"]) >= 3  # a book where the champion moves
-    evaluated, two = calibrated_dir / "run", tmp_path / "two"
-    run_folder(Settings(), calibrated_dir.parent / "feeds", two, scores=True, workers=2,
-               notify=False)
+    evaluated = calibrated_dir / "run"
     for name in (SCORES, MODEL_CHOICES, WARNINGS, WATCHLIST):
-        assert (two / name).read_bytes() == (evaluated / name).read_bytes(), name
-    report = replay(two / AUDIT, tmp_path / "replay", Settings())
+        assert (two_workers / name).read_bytes() == (evaluated / name).read_bytes(), name
+    report = replay(two_workers / AUDIT, tmp_path / "replay", Settings())
     assert report.ok, "\n".join(report.lines())
     for name in (MODEL_CHOICES, WARNINGS, WATCHLIST):
         assert (tmp_path / "replay" / name).read_bytes() == (evaluated / name).read_bytes(), name
+
+
+def _runs_of_models(scores: Path) -> list[dict[str, str]]:
+    """From a run's scores alone: the runs of month ends scored by one model, each with its
+    model, its first month end, its middle month end and a customer scored then."""
+    models: dict[str, set[str]] = {}
+    customers: dict[str, str] = {}
+    for row in map(json.loads, scores.read_text().splitlines()):
+        if row["month_end"] and not row["defaulted"]:
+            models.setdefault(row["event_time"], set()).add(
+                row["model_version"].rpartition("-")[0])
+            customers.setdefault(row["event_time"], row["customer_id"])
+    runs: list[tuple[str, list[str]]] = []
+    for month in sorted(models):
+        (model,) = models[month]  # one model scores a month end
+        if runs and runs[-1][0] == model:
+            runs[-1][1].append(month)
+        else:
+            runs.append((model, [month]))
+    return [{"model": model, "from": months[0], "at": months[len(months) // 2],
+             "customer": customers[months[len(months) // 2]]} for model, months in runs]
+
+
+@pytest.mark.timeout(240)
+def test_an_auditor_sees_which_model_scored_and_what_handed_it_the_book(
+        two_workers: Path, tmp_path: Path) -> None:
+    """`explain` of a customer in each model's months names the model that scored (the one
+    in the score's ``model_version``), the month end it took the book (the first month end
+    its scores show) and the comparison that handed it over; `audit export` of a warning
+    says the same; a ``models.jsonl`` cut before the latest takeover is flagged."""
+    from flows.explain import explain, export_warning, format_explanation
+    from flows.run import AUDIT, MODEL_CHOICES, SCORES, WARNINGS, read_jsonl
+
+    runs = _runs_of_models(two_workers / SCORES)
+    assert runs[0]["model"] == "prior" and len(runs) >= 3
+    for run in runs:
+        doc = explain(run["customer"], parse_time(run["at"]), two_workers / AUDIT, Settings())
+        choice = doc["model_choice"]
+        assert doc["score"]["model_version"].startswith(f"{run['model']}-")
+        assert choice["champion"] == run["model"] and choice["consistent"]
+        assert doc["notes"] == []
+        if run["model"] == "prior":
+            assert choice["since"] is None and "scores from the start" in format_explanation(doc)
+            continue
+        assert choice["since"] == run["from"]
+        assert choice["decided_by"] in {"validation_window", "since_refit"}
+        assert choice["compared"]["positives"] > 0 and run["model"] in choice["compared"]["auc"]
+        assert (f"champion since {run['from'][:10]}, handed the book by"
+                in format_explanation(doc))
+
+    last = runs[-1]
+    warning = next(w for w in read_jsonl(two_workers / WARNINGS) if w["event_time"] > last["from"]
+                   and w["model_version"].startswith(f"{last['model']}-"))
+    exported = export_warning(two_workers / AUDIT, warning["warning_id"], None)
+    assert exported["model_choice"]["since"] == last["from"]
+    assert exported["model_choice"]["model_version"] == warning["model_version"]
+
+    cut = tmp_path / "cut"
+    cut.mkdir()
+    (cut / SCORES).write_bytes((two_workers / SCORES).read_bytes())
+    kept = [line for line in (two_workers / MODEL_CHOICES).read_text().splitlines()
+            if json.loads(line)["month_end"] < last["from"]]
+    (cut / MODEL_CHOICES).write_text("".join(f"{line}\n" for line in kept))
+    doc = explain(last["customer"], parse_time(last["at"]), two_workers / AUDIT, Settings(),
+                  scores=cut / SCORES)
+    choice = doc["model_choice"]
+    assert not choice["consistent"] and choice["champion"] != last["model"]
+    assert any("not the model that scored" in note for note in doc["notes"])
 
 
 @pytest.mark.timeout(180)

@@ -350,6 +350,23 @@ def test_a_customer_page_shows_the_term_structure_the_run_published(served: Serv
     assert "as the run published it" in page and "constant monthly hazard" not in page
 
 
+def test_a_warning_and_its_explanation_name_the_model_that_scored(served: Served) -> None:
+    """The warning page and the explanation beside it say which model made the score, as
+    the warning's ``model_version`` names it, and that the run's record agrees."""
+    warning = _warned(served, "sme")
+    model = warning["body"]["model_version"].rpartition("-")[0]
+    words = {"prior": "Prior scorecard", "calibrated": "Prior scorecard, calibrated",
+             "online": "Online logistic regression", "boosted": "Boosted trees"}[model]
+    alice = served.client("alice")
+    page = alice.get(f"/warnings/{warning['warning_id']}").text
+    fact = page.split('<div class="model-choice">')[1].split("</div>")[0]
+    assert f'<span class="k">Model</span> {words}' in fact and "does not name" not in fact
+    explained = alice.get(f"/explain/{quote(warning['customer_id'], safe='')}"
+                          f"?as_of={warning['event_time']}").text
+    assert f'<p class="model-choice">Scored by {words}' in explained
+    assert "does not name" not in explained
+
+
 def _pages(served: Served, client: Client) -> dict[str, str]:
     """Every kind of page, for customers and warnings of the desk (hostile names all)."""
     warning = _warned(served, "sme")

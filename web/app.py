@@ -28,6 +28,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from detectors.features import label
+from flows.choices import describe
 from web.auth import Session
 from web.cases import Refused
 from web.erp import LABELS
@@ -90,6 +91,7 @@ def templates() -> Environment:
                       trim_blocks=True, lstrip_blocks=True)
     env.filters["plain"] = plain
     env.filters["label"] = label
+    env.filters["model_choice"] = describe
     env.filters["pct"] = lambda v, d=1: "" if v is None else f"{float(v):.{d}%}"
     env.filters["money"] = lambda v: "" if v is None else f"{float(v):,.0f}"
     env.filters["number"] = lambda v: "" if v is None else f"{float(v):,g}"

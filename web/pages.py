@@ -273,6 +273,7 @@ class Pages:
         warning = self.visible_warning(session, request.path_params["warning_id"])
         return self.app.render(
             request, "warning.html", warning=warning, body=warning["body"],
+            model_choice=self.ws.model_choice(warning["body"]),
             notes=self.ws.store.notes_of(warning["warning_id"]),
             case=self.ws.store.case_for_warning(warning["warning_id"]),
             silences=self._silences(warning),

@@ -17,6 +17,7 @@ import math
 from pathlib import Path
 from typing import Any
 
+from flows.choices import DECIDERS, MODEL_NAMES
 from web.charts import Plot, tradeoff_plot
 
 METRICS = "metrics.json"
@@ -39,14 +40,6 @@ TRADEOFF_COLUMNS = (
 
 RULES = {"dpd60": "60+ days past due", "altman_z": "Altman Z'' below 1.1"}
 """The rule baselines by their key in metrics.json, in words."""
-
-MODEL_NAMES = {"prior": "Prior scorecard", "calibrated": "Prior scorecard, calibrated",
-          "online": "Online logistic regression", "boosted": "Boosted trees"}
-"""The learner's models by their name in metrics.json, in words."""
-
-DECIDERS = {"validation_window": "the latest validated labels",
-            "since_refit": "the labels since the last refit"}
-"""What can hand a model the book (``decided_by`` in metrics.json), in words."""
 
 
 def _load(path: Path) -> Any:

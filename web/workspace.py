@@ -11,6 +11,7 @@ from typing import Any
 
 from config.errors import ConfigError, CreditRadarError
 from config.settings import Settings
+from flows.choices import MODEL_CHOICES, behind
 from web.auth import Sessions, User
 from web.cases import Cases, Refused
 from web.db import Store
@@ -127,6 +128,11 @@ class Workspace:
         while len(self._explained) > EXPLAIN_CACHE:
             self._explained.popitem(last=False)
         return doc
+
+    def model_choice(self, scored: dict[str, Any]) -> dict[str, Any] | None:
+        """Which model made a score or warning and why it held the book then
+        (`flows.choices.behind` of the run's ``models.jsonl``)."""
+        return behind(self.out / MODEL_CHOICES, scored)
 
     def _log_stamp(self) -> float:
         stamps = [p.stat().st_mtime for p in self.log.glob("*/segment-*.jsonl")]

@@ -1,0 +1,33 @@
+"""Reading a run's JSON Lines outputs back (scores, warnings, choices of model, stats).
+
+A module of its own so that readers such as the workspace need not import the dataflow.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+__all__ = ["iter_jsonl", "lines", "read_jsonl"]
+
+
+def lines(path: Path) -> Iterator[str]:
+    """The non-blank lines of a UTF-8 file, split on LF only (a line separator inside a
+    JSON string, U+2028..., is part of its line)."""
+    with path.open(encoding="utf-8", newline="\n") as handle:
+        for line in handle:
+            if line.strip():
+                yield line
+
+
+def read_jsonl(path: Path) -> list[dict[str, Any]]:
+    """Every row of a JSON Lines file; none when it does not exist."""
+    return list(iter_jsonl(path))
+
+
+def iter_jsonl(path: Path) -> Iterator[dict[str, Any]]:
+    """The rows of a JSON Lines file one at a time; none when it does not exist."""
+    if path.exists():
+        yield from (json.loads(line) for line in lines(path))
