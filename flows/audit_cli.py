@@ -1,4 +1,5 @@
-"""``creditradar audit``: ``init`` the anchor key, ``verify`` the log, ``export`` a warning.
+"""``creditradar audit``: ``init`` the anchor key, ``verify`` the log, ``export`` a warning,
+and list the ``models`` that held the book.
 
 Exit status of ``verify``: 0 intact (and authenticated, unless ``--allow-unauthenticated``),
 1 not intact, 2 intact but the anchors could not be authenticated (no key).
@@ -49,12 +50,14 @@ _key_env_option = click.option(
 
 @click.group(name="audit")
 def audit() -> None:
-    """Create the anchor key and check the tamper-evident audit log.
+    """Create the anchor key, check the tamper-evident audit log, export a warning, and
+    list which model scored when.
 
     \b
     Examples:
       creditradar audit init
       creditradar audit verify --log out/audit
+      creditradar audit models --log out/audit
     """
 
 
@@ -134,3 +137,34 @@ def export(ctx: click.Context, warning_id: str, log_dir: Path, key_env: str | No
     except KeyError as exc:
         raise click.ClickException(str(exc.args[0])) from exc
     click.echo(json.dumps(document, indent=2, ensure_ascii=False))
+
+
+@audit.command()
+@_log_option(default=Path("out/audit"), show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print the champions as JSON.")
+def models(log_dir: Path, as_json: bool) -> None:
+    """Which model held the book when, and why: each champion of the run, from the month
+    end it took the book, with the comparison that handed it over and its latest choice,
+    read from the run's models.jsonl beside the log.
+
+    \b
+    Example:
+      creditradar audit models --log out/audit
+    """
+    import json
+
+    from flows.choices import MODEL_CHOICES, describe, load_choices, timeline
+
+    path = log_dir.parent / MODEL_CHOICES
+    try:
+        champions = timeline(load_choices(path))
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise click.ClickException(f"{path} cannot be read: {exc!r}"[:300]) from exc
+    if as_json:
+        click.echo(json.dumps(champions, indent=2, ensure_ascii=False))
+    elif not champions:
+        click.echo(f"no choice of model in {path}: the prior scorecard scored throughout (a "
+                   "run too short for any label writes none)")
+    else:
+        click.echo(f"champions of the run, from {path}:")
+        click.echo("\n".join(f"  {describe(champion)}" for champion in champions))

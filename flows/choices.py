@@ -14,8 +14,8 @@ from typing import Any
 from detectors.clock import parse_time
 from flows.jsonl import read_jsonl
 
-__all__ = ["DECIDERS", "MODEL_CHOICES", "MODEL_NAMES", "behind", "describe", "handover", "in_force",
-           "load_choices", "model_name"]
+__all__ = ["DECIDERS", "MODEL_CHOICES", "MODEL_NAMES", "behind", "describe", "handover",
+           "in_force", "load_choices", "model_name", "timeline"]
 
 MODEL_CHOICES = "models.jsonl"
 """The run's file of choices (`detectors.models.learner.ModelChoice`), one a line."""
@@ -77,6 +77,21 @@ def in_force(choices: dict[str, dict[str, Any]], event_time: str) -> dict[str, A
             "since": None if takeover is None else takeover["month_end"], **handover(takeover)}
 
 
+def timeline(choices: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+    """Every champion's time with the book, in time order: `in_force` at the last choice
+    of each run of choices that kept one champion since one takeover (none where nothing
+    was chosen: the prior scorecard scored throughout)."""
+    runs: list[dict[str, Any]] = []
+    for end in sorted(choices, key=parse_time):
+        current = in_force(choices, end)
+        if runs and (runs[-1]["champion"], runs[-1]["since"]) == (
+                current["champion"], current["since"]):
+            runs[-1] = current
+        else:
+            runs.append(current)
+    return runs
+
+
 def behind(path: Path, scored: dict[str, Any]) -> dict[str, Any] | None:
     """Which model made a score or warning (a row with ``event_time`` and ``model_version``)
     and why it held the book then: `in_force` of the ``models.jsonl`` at ``path``, with the
@@ -96,8 +111,8 @@ def behind(path: Path, scored: dict[str, Any]) -> dict[str, Any] | None:
 def describe(choice: dict[str, Any]) -> str:
     """`in_force`'s answer in the words of the workspace's table of champions: the model,
     since when it has held the book and what handed it over (with each model's AUC in
-    that comparison), and when it was last chosen."""
-    name = choice["champion"]
+    that comparison), and when it was last kept."""
+    name = str(choice["champion"])
     words = MODEL_NAMES.get(name, name)
     if choice["since"] is not None:
         words += (f", champion since {choice['since'][:10]}, handed the book by "
@@ -116,7 +131,7 @@ def describe(choice: dict[str, Any]) -> str:
                   f"{aucs or 'no AUC'}")
     if choice["chosen_at"] is not None and choice["chosen_at"] != choice["since"]:
         refit = "at a refit " if choice["refit"] else ""
-        words += f"; chosen again {refit}on {choice['chosen_at'][:10]}"
+        words += f"; last kept {refit}on {choice['chosen_at'][:10]}"
     return words
 
 

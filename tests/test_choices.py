@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from flows.choices import behind, describe, in_force, load_choices
+from flows.choices import behind, describe, in_force, load_choices, timeline
 
 
 def _window(labels: int, positives: int, **auc: float) -> dict:
@@ -63,9 +63,9 @@ def test_a_later_refit_keeps_the_comparison_that_handed_the_book_over() -> None:
         "Online logistic regression, champion since 2022-06-01, handed the book by the latest "
         "validated labels (2,227 month-end rows, 107 followed by a default): Prior scorecard "
         "0.792 · Prior scorecard, calibrated 0.728 · Online logistic regression 0.729; "
-        "chosen again at a refit on 2022-09-01")
+        "last kept at a refit on 2022-09-01")
     assert describe(in_force(CHOICES, "2021-08-01T00:00:00Z")) == (
-        "Prior scorecard, scores from the start; chosen again on 2021-07-01")
+        "Prior scorecard, scores from the start; last kept on 2021-07-01")
 
 
 def test_a_change_of_champion_without_its_decision_is_not_read_as_one() -> None:
@@ -129,3 +129,38 @@ def test_the_workspace_shows_a_choice_escaped_and_flags_one_of_another_run() -> 
     assert line.startswith("Scored by &lt;script&gt;x, champion since 2022-06-01")
     assert line.endswith("— the run's record of its models does not name the model "
                          "that scored.")
+
+
+def test_the_timeline_has_one_entry_per_champion_and_takeover(tmp_path: Path) -> None:
+    """Each champion's time with the book reads as `in_force` at its last choice; a
+    champion that took the book twice has two entries; a file that cannot be read is an
+    error that names it, and no file says the prior scored throughout."""
+    from click.testing import CliRunner
+
+    from flows.audit_cli import audit
+
+    back = _line("2023-03-01", "online", "boosted", refit=True, decided_by="validation_window",
+                 window=_window(4000, 300, online=0.81, boosted=0.79))
+    trees = _line("2022-12-01", "boosted", "online", refit=True, decided_by="since_refit")
+    trees["since_refit"] = _window(5000, 400, online=0.78, boosted=0.8)
+    lines = [*LINES, trees, back]
+    choices = {line["month_end"]: line for line in lines}
+    assert timeline(choices) == [in_force(choices, end) for end in (
+        "2021-07-01T00:00:00Z", "2022-09-01T00:00:00Z", "2022-12-01T00:00:00Z",
+        "2023-03-01T00:00:00Z")]
+    assert [(c["champion"], c["since"]) for c in timeline(choices)] == [
+        ("prior", None), ("online", "2022-06-01T00:00:00Z"),
+        ("boosted", "2022-12-01T00:00:00Z"), ("online", "2023-03-01T00:00:00Z")]
+    assert timeline({}) == []
+
+    log = tmp_path / "audit"
+    log.mkdir()
+    shown = CliRunner().invoke(audit, ["models", "--log", str(log)])
+    assert shown.exit_code == 0 and "the prior scorecard scored throughout" in shown.output
+    _file(tmp_path, lines)
+    shown = CliRunner().invoke(audit, ["models", "--log", str(log)])
+    assert shown.exit_code == 0
+    assert shown.output.splitlines()[1:] == [f"  {describe(c)}" for c in timeline(choices)]
+    _file(tmp_path, lines, "{not json\n")
+    shown = CliRunner().invoke(audit, ["models", "--log", str(log)])
+    assert shown.exit_code == 1 and "models.jsonl cannot be read" in shown.output

@@ -564,7 +564,9 @@ def test_an_auditor_sees_which_model_scored_and_what_handed_it_the_book(
     """`explain` of a customer in each model's months names the model that scored (the one
     in the score's ``model_version``), the month end it took the book (the first month end
     its scores show) and the comparison that handed it over; `audit export` of a warning
-    says the same; a ``models.jsonl`` cut before the latest takeover is flagged."""
+    says the same; `audit models` lists the same takeovers; a ``models.jsonl`` cut before
+    the latest takeover is flagged."""
+    from flows.audit_cli import audit
     from flows.explain import explain, export_warning, format_explanation
     from flows.run import AUDIT, MODEL_CHOICES, SCORES, WARNINGS, read_jsonl
 
@@ -584,6 +586,11 @@ def test_an_auditor_sees_which_model_scored_and_what_handed_it_the_book(
         assert choice["compared"]["positives"] > 0 and run["model"] in choice["compared"]["auc"]
         assert (f"champion since {run['from'][:10]}, handed the book by"
                 in format_explanation(doc))
+
+    shown = CliRunner().invoke(audit, ["models", "--log", str(two_workers / AUDIT), "--json"])
+    assert shown.exit_code == 0, shown.output
+    assert [(c["champion"], c["since"]) for c in json.loads(shown.output)] == [
+        (run["model"], None if run["model"] == "prior" else run["from"]) for run in runs]
 
     last = runs[-1]
     warning = next(w for w in read_jsonl(two_workers / WARNINGS) if w["event_time"] > last["from"]
