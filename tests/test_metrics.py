@@ -522,8 +522,8 @@ def test_two_workers_and_a_replay_choose_the_same_champions_and_write_the_same_b
         calibrated_dir: Path, calibrated_report: dict, two_workers: Path,
         tmp_path: Path) -> None:
     """The book of the evaluation, run again on two workers and then replayed from that
-    run's audit log: its refits, its changes of champion and every output the learner
-    shapes come out byte for byte the same."""
+    run's audit log on one and on two workers: its refits, its changes of champion and
+    every output the learner shapes come out byte for byte the same."""
     from flows.replay import replay
     from flows.run import AUDIT, MODEL_CHOICES, SCORES, WARNINGS, WATCHLIST
 
@@ -531,10 +531,12 @@ def test_two_workers_and_a_replay_choose_the_same_champions_and_write_the_same_b
     evaluated = calibrated_dir / "run"
     for name in (SCORES, MODEL_CHOICES, WARNINGS, WATCHLIST):
         assert (two_workers / name).read_bytes() == (evaluated / name).read_bytes(), name
-    report = replay(two_workers / AUDIT, tmp_path / "replay", Settings())
-    assert report.ok, "\n".join(report.lines())
-    for name in (MODEL_CHOICES, WARNINGS, WATCHLIST):
-        assert (tmp_path / "replay" / name).read_bytes() == (evaluated / name).read_bytes(), name
+    for workers in (1, 2):
+        replayed = tmp_path / f"replay-{workers}"
+        report = replay(two_workers / AUDIT, replayed, Settings(), workers=workers)
+        assert report.ok, "\n".join(report.lines())
+        for name in (MODEL_CHOICES, WARNINGS, WATCHLIST):
+            assert (replayed / name).read_bytes() == (evaluated / name).read_bytes(), name
 
 
 def _runs_of_models(scores: Path) -> list[dict[str, str]]:
