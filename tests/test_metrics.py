@@ -507,12 +507,15 @@ def test_every_change_of_champion_is_recorded_with_what_it_compared(
 
 @pytest.fixture(scope="module")
 def two_workers(calibrated_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The book of the evaluation run again on two workers, with scores and its audit log:
-    its output folder."""
+    """The book of the evaluation run again on two workers and three buckets of customers
+    (the evaluation's run has one of each), with scores and its audit log: its output
+    folder."""
+    from config.settings import EngineSettings
     from flows.run import run_folder
 
     out = tmp_path_factory.mktemp("two-workers") / "out"
-    run_folder(Settings(), calibrated_dir.parent / "feeds", out, scores=True, workers=2,
+    settings = Settings().model_copy(update={"engine": EngineSettings(buckets=3)})
+    run_folder(settings, calibrated_dir.parent / "feeds", out, scores=True, workers=2,
                notify=False)
     return out
 
@@ -521,9 +524,9 @@ def two_workers(calibrated_dir: Path, tmp_path_factory: pytest.TempPathFactory) 
 def test_two_workers_and_a_replay_choose_the_same_champions_and_write_the_same_bytes(
         calibrated_dir: Path, calibrated_report: dict, two_workers: Path,
         tmp_path: Path) -> None:
-    """The book of the evaluation, run again on two workers and then replayed from that
-    run's audit log on one and on two workers: its refits, its changes of champion and
-    every output the learner shapes come out byte for byte the same."""
+    """The book of the evaluation, run again on two workers and three buckets and then
+    replayed from that run's audit log on one and on two workers: its refits, its changes
+    of champion and every output the learner shapes come out byte for byte the same."""
     from flows.replay import replay
     from flows.run import AUDIT, MODEL_CHOICES, SCORES, WARNINGS, WATCHLIST
 
