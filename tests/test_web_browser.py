@@ -201,6 +201,9 @@ def test_work_the_watchlist_while_a_run_streams_and_approve_an_action(
     runs = metrics["champions"]
     assert page.locator("#champions tbody tr").count() == len(runs) >= 1
     assert "Prior scorecard" in page.inner_text("#champions tbody tr >> nth=0")
+    held = page.locator("#champions-of-run li")  # from models.jsonl, not the evaluation
+    assert held.count() == len(runs)
+    assert held.nth(0).inner_text().startswith("Prior scorecard, scores from the start")
     page.locator("#evaluation").screenshot(path=str(SHOTS / "workspace-evaluation.png"))
     context.close()
 

@@ -470,6 +470,7 @@ class Pages:
         return self.app.render(request, "portfolio.html", tables=tables,
                                migration=store.migration(
                                    tags, request.query_params.get("month")), grades=GRADES,
+                               champions=self.ws.champions(),
                                evaluation=evaluation(self.ws.out))
 
     def _auditor(self, session: Session) -> None:

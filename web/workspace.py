@@ -11,7 +11,7 @@ from typing import Any
 
 from config.errors import ConfigError, CreditRadarError
 from config.settings import Settings
-from flows.choices import MODEL_CHOICES, behind
+from flows.choices import MODEL_CHOICES, behind, load_choices, timeline
 from web.auth import Sessions, User
 from web.cases import Cases, Refused
 from web.db import Store
@@ -128,6 +128,15 @@ class Workspace:
         while len(self._explained) > EXPLAIN_CACHE:
             self._explained.popitem(last=False)
         return doc
+
+    def champions(self) -> list[dict[str, Any]] | None:
+        """Each champion of the run in time order (`flows.choices.timeline` of its
+        ``models.jsonl``; none before the first choice); None where the file cannot be
+        read."""
+        try:
+            return timeline(load_choices(self.out / MODEL_CHOICES))
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
 
     def model_choice(self, scored: dict[str, Any]) -> dict[str, Any] | None:
         """Which model made a score or warning and why it held the book then
