@@ -153,18 +153,21 @@ def models(log_dir: Path, as_json: bool) -> None:
     """
     import json
 
-    from flows.choices import MODEL_CHOICES, describe, load_choices, timeline
+    from flows.choices import MODEL_CHOICES, UNREADABLE, describe, load_choices, timeline
 
     path = log_dir.parent / MODEL_CHOICES
     try:
         champions = timeline(load_choices(path))
-    except (OSError, ValueError, KeyError, TypeError) as exc:
+        shown = json.dumps(champions, indent=2, ensure_ascii=False, allow_nan=False)
+    except UNREADABLE as exc:
         raise click.ClickException(f"{path} cannot be read: {exc!r}"[:300]) from exc
     if as_json:
-        click.echo(json.dumps(champions, indent=2, ensure_ascii=False))
+        click.echo(shown)
+    elif not path.exists():
+        click.echo(f"no {path}: a run too short for any label writes none (the prior "
+                   "scorecard scored it throughout); otherwise the file is missing")
     elif not champions:
-        click.echo(f"no choice of model in {path}: the prior scorecard scored throughout (a "
-                   "run too short for any label writes none)")
+        click.echo(f"no choice of model in {path}: the prior scorecard scored throughout")
     else:
         click.echo(f"champions of the run, from {path}:")
         click.echo("\n".join(f"  {describe(champion)}" for champion in champions))

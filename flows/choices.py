@@ -7,15 +7,14 @@ it, since when that model held the book, and the comparison that handed it over.
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 from typing import Any
 
 from detectors.clock import parse_time
-from flows.jsonl import read_jsonl
+from flows.jsonl import finite_number, read_jsonl
 
-__all__ = ["DECIDERS", "MODEL_CHOICES", "MODEL_NAMES", "behind", "describe", "handover",
-           "in_force", "load_choices", "model_name", "timeline"]
+__all__ = ["DECIDERS", "MODEL_CHOICES", "MODEL_NAMES", "UNREADABLE", "behind", "describe",
+           "handover", "in_force", "load_choices", "model_name", "timeline"]
 
 MODEL_CHOICES = "models.jsonl"
 """The run's file of choices (`detectors.models.learner.ModelChoice`), one a line."""
@@ -35,10 +34,23 @@ def model_name(version: str) -> str:
     return version.rpartition("-")[0] or version
 
 
+UNREADABLE = (OSError, ValueError, KeyError, TypeError, AttributeError)
+"""What reading a damaged ``models.jsonl`` can raise, through `load_choices` and `in_force`."""
+
+
 def load_choices(path: Path) -> dict[str, dict[str, Any]]:
     """The learner's choices of champion in a run's ``models.jsonl``, by month end (none
-    where the run is too short for labels and wrote no file)."""
-    return {c["month_end"]: c for c in read_jsonl(path)}
+    where the run is too short for labels and wrote no file). A file that is not one
+    choice per month end raises one of `UNREADABLE`."""
+    try:
+        lines = read_jsonl(path)
+    except RecursionError as exc:
+        raise ValueError(f"{path}: a line nests too deeply") from exc
+    choices: dict[str, dict[str, Any]] = {}
+    for line in lines:
+        if choices.setdefault(line["month_end"], line) != line:
+            raise ValueError(f"{path}: two different choices at {line['month_end']}"[:300])
+    return choices
 
 
 def handover(choice: dict[str, Any] | None) -> dict[str, Any]:
@@ -97,12 +109,15 @@ def behind(path: Path, scored: dict[str, Any]) -> dict[str, Any] | None:
     and why it held the book then: `in_force` of the ``models.jsonl`` at ``path``, with the
     model in words and ``consistent``, whether the file's champion then is the model the
     row's ``model_version`` names (a file missing, cut short or of another run is not).
-    None where the file cannot be read."""
+    None where the row names no model (a default's or a hard event's warning: no model
+    made it) or the file cannot be read."""
+    version = str(scored.get("model_version") or "")
+    if not version:
+        return None
     try:
         choice = in_force(load_choices(path), str(scored["event_time"]))
-    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+    except UNREADABLE:
         return None
-    version = str(scored.get("model_version") or "")
     name = str(choice["champion"])
     return {"model_version": version, "model": MODEL_NAMES.get(name, name), **choice,
             "champion": name, "consistent": name == model_name(version)}
@@ -126,8 +141,8 @@ def describe(choice: dict[str, Any]) -> str:
         aucs = compared.get("auc")
         aucs = " · ".join(f"{MODEL_NAMES.get(model, model)} {_figure(auc, '.3f')}"
                           for model, auc in (aucs.items() if isinstance(aucs, dict) else ()))
-        words += (f" ({_figure(compared.get('labels'), ',')} month-end rows, "
-                  f"{_figure(compared.get('positives'), ',')} followed by a default): "
+        words += (f" ({_figure(compared.get('labels'), ',.0f')} month-end rows, "
+                  f"{_figure(compared.get('positives'), ',.0f')} followed by a default): "
                   f"{aucs or 'no AUC'}")
     if choice["chosen_at"] is not None and choice["chosen_at"] != choice["since"]:
         refit = "at a refit " if choice["refit"] else ""
@@ -136,6 +151,6 @@ def describe(choice: dict[str, Any]) -> str:
 
 
 def _figure(value: Any, spec: str) -> str:
-    """A number of a file in ``spec``, or "n/a" where it holds something else."""
-    ok = isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
-    return format(value, spec) if ok else "n/a"
+    """A number of the file in ``spec``, or "n/a" where it holds something else."""
+    number = finite_number(value)
+    return "n/a" if number is None else format(number, spec)

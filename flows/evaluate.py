@@ -103,8 +103,8 @@ from detectors.clock import add_months, parse_time, to_rfc3339, to_seconds
 from detectors.records import EARLY_KINDS
 from detectors.term import cumulative_pd
 from flows import metrics as m
-from flows.choices import handover, load_choices, model_name
-from flows.run import MODEL_CHOICES, SCORES, WARNINGS, read_jsonl, run_folder
+from flows.choices import MODEL_CHOICES, handover, load_choices, model_name
+from flows.run import SCORES, WARNINGS, read_jsonl, run_folder
 
 if TYPE_CHECKING:
     from flows.tradeoff import Shape

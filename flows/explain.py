@@ -38,10 +38,10 @@ from detectors.features import CODES
 from detectors.records import DeadLetter, Warning
 from detectors.snapshots import EVIDENCE_FAMILIES, Snapshots
 from detectors.stage import Send
-from flows.choices import behind, describe
+from flows.choices import MODEL_CHOICES, behind, describe
 from flows.news import directory_builder
 from flows.replay import logged_records
-from flows.run import MODEL_CHOICES, SCORES, read_jsonl
+from flows.run import SCORES, read_jsonl
 
 __all__ = ["explain", "export_warning", "format_explanation"]
 
@@ -67,10 +67,10 @@ def explain(customer_id: str, as_of: datetime, log: Path, settings: Settings, *,
     doc: dict[str, Any] = {"customer_id": customer_id, "as_of": to_rfc3339(until),
                            "log": str(log), "known": replayed.slot is not None}
     issued = [_warning(r.body) for r in warnings if r.body.get("customer_id") == customer_id]
-    scores = scores or log.parent / SCORES
-    score = _latest_score(scores, customer_id, as_of, notes)
+    scored = scores or log.parent / SCORES
+    score = _latest_score(scored, customer_id, as_of, notes)
     doc["score"] = score
-    doc["model_choice"] = _model_choice(scores.parent / MODEL_CHOICES, score, notes)
+    doc["model_choice"] = _model_choice(scored.parent / MODEL_CHOICES, score, notes)
     doc["reasons"], doc["reasons_source"] = _reasons(score, issued)
     if replayed.slot is None:
         notes.append("the log holds no input for this customer at or before this time")

@@ -1,16 +1,18 @@
 """Reading a run's JSON Lines outputs back (scores, warnings, choices of model, stats).
 
 A module of its own so that readers such as the workspace need not import the dataflow.
+What a run wrote may have been damaged since: `finite_number` reads a number safely.
 """
 
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-__all__ = ["iter_jsonl", "lines", "read_jsonl"]
+__all__ = ["finite_number", "iter_jsonl", "lines", "read_jsonl"]
 
 
 def lines(path: Path) -> Iterator[str]:
@@ -31,3 +33,16 @@ def iter_jsonl(path: Path) -> Iterator[dict[str, Any]]:
     """The rows of a JSON Lines file one at a time; none when it does not exist."""
     if path.exists():
         yield from (json.loads(line) for line in lines(path))
+
+
+def finite_number(value: Any) -> float | None:
+    """A number read from a file as a float; None for anything else (text, booleans, NaN,
+    infinities, an integer too large for a float), so that a damaged file cannot put one
+    on a page or break its formatting."""
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        return None
+    try:
+        number = float(value)
+    except OverflowError:
+        return None
+    return number if math.isfinite(number) else None

@@ -132,35 +132,74 @@ def test_the_workspace_shows_a_choice_escaped_and_flags_one_of_another_run() -> 
 
 
 def test_the_timeline_has_one_entry_per_champion_and_takeover(tmp_path: Path) -> None:
-    """Each champion's time with the book reads as `in_force` at its last choice; a
-    champion that took the book twice has two entries; a file that cannot be read is an
-    error that names it, and no file says the prior scored throughout."""
+    """Each champion's time with the book, from its takeover to its last choice; a
+    champion that took the book twice has two entries."""
+    back = _line("2023-03-01", "online", "boosted", decided_by="validation_window",
+                 window=_window(4000, 300, online=0.81, boosted=0.79))
+    trees = _line("2022-12-01", "boosted", "online", refit=True, decided_by="since_refit")
+    trees["since_refit"] = _window(5000, 400, online=0.78, boosted=0.8)
+    choices = {line["month_end"]: line for line in [*LINES, trees, back]}
+    assert [(c["champion"], c["since"], c["chosen_at"], c["refit"], c["decided_by"])
+            for c in timeline(choices)] == [
+        ("prior", None, "2021-07-01T00:00:00Z", False, None),
+        ("online", "2022-06-01T00:00:00Z", "2022-09-01T00:00:00Z", True, "validation_window"),
+        ("boosted", "2022-12-01T00:00:00Z", "2022-12-01T00:00:00Z", True, "since_refit"),
+        ("online", "2023-03-01T00:00:00Z", "2023-03-01T00:00:00Z", False, "validation_window")]
+    assert [c["compared"]["labels"] for c in timeline(choices)[1:]] == [2227, 5000, 4000]
+    assert timeline({}) == []
+
+
+def _models(log: Path, *args: str) -> tuple[int, str]:
     from click.testing import CliRunner
 
     from flows.audit_cli import audit
 
-    back = _line("2023-03-01", "online", "boosted", refit=True, decided_by="validation_window",
-                 window=_window(4000, 300, online=0.81, boosted=0.79))
-    trees = _line("2022-12-01", "boosted", "online", refit=True, decided_by="since_refit")
-    trees["since_refit"] = _window(5000, 400, online=0.78, boosted=0.8)
-    lines = [*LINES, trees, back]
-    choices = {line["month_end"]: line for line in lines}
-    assert timeline(choices) == [in_force(choices, end) for end in (
-        "2021-07-01T00:00:00Z", "2022-09-01T00:00:00Z", "2022-12-01T00:00:00Z",
-        "2023-03-01T00:00:00Z")]
-    assert [(c["champion"], c["since"]) for c in timeline(choices)] == [
-        ("prior", None), ("online", "2022-06-01T00:00:00Z"),
-        ("boosted", "2022-12-01T00:00:00Z"), ("online", "2023-03-01T00:00:00Z")]
-    assert timeline({}) == []
+    shown = CliRunner().invoke(audit, ["models", "--log", str(log), *args])
+    return shown.exit_code, shown.output
 
+
+def test_audit_models_lists_the_champions_and_names_a_file_it_cannot_read(
+        tmp_path: Path) -> None:
     log = tmp_path / "audit"
     log.mkdir()
-    shown = CliRunner().invoke(audit, ["models", "--log", str(log)])
-    assert shown.exit_code == 0 and "the prior scorecard scored throughout" in shown.output
-    _file(tmp_path, lines)
-    shown = CliRunner().invoke(audit, ["models", "--log", str(log)])
-    assert shown.exit_code == 0
-    assert shown.output.splitlines()[1:] == [f"  {describe(c)}" for c in timeline(choices)]
-    _file(tmp_path, lines, "{not json\n")
-    shown = CliRunner().invoke(audit, ["models", "--log", str(log)])
-    assert shown.exit_code == 1 and "models.jsonl cannot be read" in shown.output
+    code, output = _models(log)
+    assert code == 0 and "a run too short for any label writes none" in output
+    _file(tmp_path, LINES)
+    code, output = _models(log)
+    assert code == 0 and output.splitlines()[1:] == [
+        "  Prior scorecard, scores from the start; last kept on 2021-07-01",
+        "  Online logistic regression, champion since 2022-06-01, handed the book by the "
+        "latest validated labels (2,227 month-end rows, 107 followed by a default): Prior "
+        "scorecard 0.792 · Prior scorecard, calibrated 0.728 · Online logistic regression "
+        "0.729; last kept at a refit on 2022-09-01"]
+    code, output = _models(log, "--json")
+    assert code == 0 and [c["since"] for c in json.loads(output)] == [
+        None, "2022-06-01T00:00:00Z"]
+    _file(tmp_path, [*LINES, LINES[1]])  # a line written twice is the same choice
+    assert _models(log)[0] == 0
+    huge = {**LINES[2], "validation_window": {**HANDOVER, "labels": 10**400,
+                                              "auc": {"online": 10**400}}}
+    _file(tmp_path, [*LINES[:2], huge])
+    code, output = _models(log)
+    assert code == 0 and "(n/a month-end rows, 107 followed by a default): " \
+        "Online logistic regression n/a" in output
+    for damaged in ([*LINES, {**LINES[1], "refit": True}],  # two choices for one month end
+                    [{**LINES[2], "validation_window": {**HANDOVER,
+                                                        "auc": {"online": float("nan")}}}]):
+        _file(tmp_path, damaged)
+        code, output = _models(log, "--json")
+        assert code == 1 and "models.jsonl cannot be read" in output
+    for tail in ("{not json\n", "[" * 100_000 + "\n"):
+        _file(tmp_path, LINES, tail)
+        code, output = _models(log)
+        assert code == 1 and "models.jsonl cannot be read" in output
+        assert behind(tmp_path / "models.jsonl", {"event_time": "2022-07-01T00:00:00Z",
+                                                  "model_version": "online-1"}) is None
+
+
+def test_a_warning_no_model_made_has_no_choice_behind_it(tmp_path: Path) -> None:
+    """A default's or a hard event's warning carries no ``model_version``: no model made
+    it, so no choice is read for it (rather than one flagged as of another run)."""
+    path = _file(tmp_path, LINES)
+    assert behind(path, {"event_time": "2022-07-01T00:00:00Z", "model_version": ""}) is None
+    assert behind(path, {"event_time": "2022-07-01T00:00:00Z"}) is None

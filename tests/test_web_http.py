@@ -352,7 +352,8 @@ def test_a_customer_page_shows_the_term_structure_the_run_published(served: Serv
 
 def test_a_warning_and_its_explanation_name_the_model_that_scored(served: Served) -> None:
     """The warning page and the explanation beside it say which model made the score, as
-    the warning's ``model_version`` names it, and that the run's record agrees."""
+    the warning's ``model_version`` names it, and that the run's record agrees; a warning
+    an event raised (a default, a hard event) names none."""
     warning = _warned(served, "sme")
     model = warning["body"]["model_version"].rpartition("-")[0]
     words = {"prior": "Prior scorecard", "calibrated": "Prior scorecard, calibrated",
@@ -365,6 +366,10 @@ def test_a_warning_and_its_explanation_name_the_model_that_scored(served: Served
                           f"?as_of={warning['event_time']}").text
     assert f'<p class="model-choice">Scored by {words}' in explained
     assert "does not name" not in explained
+    raised = next(w for w in read_jsonl(served.out / "warnings.jsonl")
+                  if w["kind"] in ("default", "hard_event") and not w["model_version"])
+    page = served.client("root").get(f"/warnings/{raised['warning_id']}").text
+    assert "none: an event raised this warning, not a model's score" in page
 
 
 def _pages(served: Served, client: Client) -> dict[str, str]:

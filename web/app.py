@@ -91,7 +91,7 @@ def templates() -> Environment:
                       trim_blocks=True, lstrip_blocks=True)
     env.filters["plain"] = plain
     env.filters["label"] = label
-    env.filters["model_choice"] = describe
+    env.filters["in_words"] = describe
     env.filters["pct"] = lambda v, d=1: "" if v is None else f"{float(v):.{d}%}"
     env.filters["money"] = lambda v: "" if v is None else f"{float(v):,.0f}"
     env.filters["number"] = lambda v: "" if v is None else f"{float(v):,g}"

@@ -13,11 +13,11 @@ shows what it has.
 from __future__ import annotations
 
 import json
-import math
 from pathlib import Path
 from typing import Any
 
 from flows.choices import DECIDERS, MODEL_NAMES
+from flows.jsonl import finite_number
 from web.charts import Plot, tradeoff_plot
 
 METRICS = "metrics.json"
@@ -79,18 +79,6 @@ def _dicts(value: Any) -> list[dict[str, Any]]:
     return [v for v in value if isinstance(v, dict)] if isinstance(value, list) else []
 
 
-def _number(value: Any) -> float | None:
-    """A finite number as a float; None for anything else (text, booleans, NaN, infinities,
-    an integer too large for a float)."""
-    if not isinstance(value, int | float) or isinstance(value, bool):
-        return None
-    try:
-        number = float(value)
-    except OverflowError:
-        return None
-    return number if math.isfinite(number) else None
-
-
 def _text(value: Any) -> str:
     return "" if value is None else str(value)
 
@@ -101,7 +89,7 @@ def shape_name(shape: dict[str, Any]) -> str:
     >>> shape_name({"resolve_after_months": 12, "escalation_alerts": False})
     'resolved after 12 calm month ends, no escalation alerts'
     """
-    months = _number(shape.get("resolve_after_months"))
+    months = finite_number(shape.get("resolve_after_months"))
     held = "held as configured" if months is None else f"resolved after {months:g} calm month ends"
     alerts = ", no escalation alerts" if shape.get("escalation_alerts") is False else ""
     return held + alerts
@@ -115,7 +103,7 @@ def budget_name(line: dict[str, Any]) -> str:
     >>> budget_name({"budget_per_1000": 30.0, "budget": 120})
     '120 a month'
     """
-    budget, per_1000 = _number(line.get("budget")), _number(line.get("budget_per_1000"))
+    budget, per_1000 = finite_number(line.get("budget")), finite_number(line.get("budget_per_1000"))
     if budget is not None:
         return f"{budget:g} a month"
     return "" if per_1000 is None else f"{per_1000:g} per 1,000 a month"
@@ -124,7 +112,7 @@ def budget_name(line: dict[str, Any]) -> str:
 def tradeoff_row(line: dict[str, Any]) -> dict[str, Any]:
     """One trade-off line: its cells in `TRADEOFF_COLUMNS` order and whether it is the
     configured budget."""
-    cells = [budget_name(line) if key == "budget" else _number(line.get(key))
+    cells = [budget_name(line) if key == "budget" else finite_number(line.get(key))
              for key, _, _ in TRADEOFF_COLUMNS]
     return {"cells": cells, "configured": line.get("configured") is True}
 
@@ -136,15 +124,15 @@ def rule_points(metrics: dict[str, Any]) -> list[dict[str, Any]]:
     for key, name in RULES.items():
         at = _dict(_dict(metrics.get("at_rule_false_warnings")).get(key))
         baseline = _dict(_dict(metrics.get("baselines")).get(key))
-        false = _number(at.get("false_warnings_per_1000_customer_years",
+        false = finite_number(at.get("false_warnings_per_1000_customer_years",
                                baseline.get("false_warnings_per_1000_customer_years")))
-        share = _number(at.get("rule_warned_6m", baseline.get("defaulters_warned_6m")))
+        share = finite_number(at.get("rule_warned_6m", baseline.get("defaulters_warned_6m")))
         if false is None or share is None:
             continue
         points.append({"rule": name, "false_warnings": false, "rule_warned_6m": share,
-                       "monitor_warned_6m": _number(at.get("monitor_warned_6m")),
-                       "ratio": _number(at.get("ratio")),
-                       "ratio_until_default": _number(at.get("ratio_until_default"))})
+                       "monitor_warned_6m": finite_number(at.get("monitor_warned_6m")),
+                       "ratio": finite_number(at.get("ratio")),
+                       "ratio_until_default": finite_number(at.get("ratio_until_default"))})
     return points
 
 
@@ -166,8 +154,8 @@ def plot(metrics: dict[str, Any], lines: list[dict[str, Any]], configured: dict[
     configured one solid), the configured budget ringed, and each rule's point."""
 
     def points(lines: list[dict[str, Any]]) -> list[tuple[float, float]]:
-        pairs = [(_number(line.get("false_warnings_per_1000_customer_years")),
-                  _number(line.get("defaulters_warned_6m"))) for line in lines]
+        pairs = [(finite_number(line.get("false_warnings_per_1000_customer_years")),
+                  finite_number(line.get("defaulters_warned_6m"))) for line in lines]
         return [(x, y) for x, y in pairs if x is not None and y is not None]
 
     name = f"{shape_name(configured)} (configured)" if configured else "configured"
@@ -190,9 +178,9 @@ def calibration(metrics: dict[str, Any]) -> dict[str, Any] | None:
     off = {(b.get("pd_from"), b.get("pd_to")) for b in _dicts(settled.get("bands_off"))}
     return {
         "since": _text(settled.get("from"))[:10] or None,
-        "error": _number(settled.get("error", metrics.get("calibration_error"))),
-        "mean_pd": _number(settled.get("mean_pd")),
-        "observed_rate": _number(settled.get("observed_rate")),
+        "error": finite_number(settled.get("error", metrics.get("calibration_error"))),
+        "mean_pd": finite_number(settled.get("mean_pd")),
+        "observed_rate": finite_number(settled.get("observed_rate")),
         "bands": [{**band, "off": (band.get("pd_from"), band.get("pd_to")) in off}
                   for band in table],
     }
@@ -210,12 +198,13 @@ def champions(metrics: dict[str, Any]) -> list[dict[str, Any]]:
         out.append({
             "model": MODEL_NAMES.get(model, model),
             "from": _text(run.get("from"))[:10], "to": _text(run.get("to"))[:10],
-            "auc": _number(run.get("auc")),
-            "calibration_error": _number(run.get("calibration_error")),
+            "auc": finite_number(run.get("auc")),
+            "calibration_error": finite_number(run.get("calibration_error")),
             "decided_by": DECIDERS.get(_text(run.get("decided_by"))),
-            "compared": [(MODEL_NAMES.get(name, name), _number(auc)) for name, auc in aucs.items()],
-            "labels": _number(compared.get("labels")),
-            "positives": _number(compared.get("positives")),
+            "compared": [(MODEL_NAMES.get(name, name), finite_number(auc))
+                         for name, auc in aucs.items()],
+            "labels": finite_number(compared.get("labels")),
+            "positives": finite_number(compared.get("positives")),
         })
     return out
 

@@ -11,7 +11,7 @@ from typing import Any
 
 from config.errors import ConfigError, CreditRadarError
 from config.settings import Settings
-from flows.choices import MODEL_CHOICES, behind, load_choices, timeline
+from flows.choices import MODEL_CHOICES, UNREADABLE, behind, load_choices, timeline
 from web.auth import Sessions, User
 from web.cases import Cases, Refused
 from web.db import Store
@@ -135,7 +135,7 @@ class Workspace:
         read."""
         try:
             return timeline(load_choices(self.out / MODEL_CHOICES))
-        except (OSError, ValueError, KeyError, TypeError):
+        except UNREADABLE:
             return None
 
     def model_choice(self, scored: dict[str, Any]) -> dict[str, Any] | None:
@@ -145,7 +145,7 @@ class Workspace:
 
     def _log_stamp(self) -> float:
         stamps = [p.stat().st_mtime for p in self.log.glob("*/segment-*.jsonl")]
-        scores = self.out / "scores.jsonl"
-        if scores.exists():
-            stamps.append(scores.stat().st_mtime)
+        for written in (self.out / "scores.jsonl", self.out / MODEL_CHOICES):
+            if written.exists():
+                stamps.append(written.stat().st_mtime)
         return max(stamps, default=0.0) + len(stamps)
