@@ -12,6 +12,10 @@ byte for byte.
 What a replay cannot see: records rejected at the door (invalid JSON, contract errors,
 implausible or late times) are not logged; they never moved a clock nor reached a customer,
 so they cannot change a warning. Repeated event ids are logged and rejected again on replay.
+
+The replay's choices of model (``models.jsonl``) are compared with the run's file beside the
+log too, at every month end the replay reached. That file is not in the log, so a
+difference does not fail the replay: it says the file is not what this log produces.
 """
 
 from __future__ import annotations
@@ -35,6 +39,7 @@ from connectors.files import FolderFeeds
 from connectors.partition import RawLine, RecordInput
 from detectors.clock import parse_time
 from detectors.records import Warning
+from flows.choices import MODEL_CHOICES, UNREADABLE, load_choices
 from flows.run import WARNINGS, canonicalize, run_feeds
 
 __all__ = [
@@ -203,6 +208,11 @@ class ReplayReport:
     logged_config_digests: list[str] = field(default_factory=list)
     log_verdict: str = ""
     log_intact: bool = False
+    choices_compared: int = 0
+    """Month ends whose choice of model was compared: those the replay reached (and, for a
+    replay of the whole log, every one in the run's ``models.jsonl``)."""
+    choices_differing: list[str] = field(default_factory=list)
+    """Month ends where they differ, or that only one of them holds (the replay's reach)."""
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -223,6 +233,10 @@ class ReplayReport:
             f"identical {self.identical}  missing {len(self.missing)}  extra {len(self.extra)}"
             f"  changed {len(self.changed)}",
             f"audit log: {self.log_verdict}",
+            f"choices of model: {self.choices_compared} month ends compared, "
+            + (f"DIFFERENT at {', '.join(self.choices_differing[:MAX_DIFFERENCES])}: the run's "
+               f"{MODEL_CHOICES} is not what this log produces" if self.choices_differing
+               else "the same"),
         ]
         out += [f"difference: {json.dumps(d, ensure_ascii=False)}" for d in self.differences]
         out += [f"note: {note}" for note in self.notes]
@@ -272,9 +286,30 @@ def replay(
         log_intact=verdict.ok, notes=notes,
     )
     _compare(logged, replayed, report)
+    _compare_choices(log.parent / MODEL_CHOICES, out / MODEL_CHOICES, until is None, report)
     (out / REPORT).write_text(json.dumps(report.to_json(), indent=2, ensure_ascii=False) + "\n",
                               encoding="utf-8")
     return report
+
+
+def _compare_choices(run: Path, replayed: Path, whole: bool, report: ReplayReport) -> None:
+    """Fill the report's choices of model: the replay's against the run's file at each month
+    end the replay reached (a replay of the whole log must also hold every one of the run's)."""
+    if not run.exists():
+        if replayed.exists():
+            report.notes.append(f"no {run} beside the log: the choices of model were not "
+                                "compared")
+        return
+    try:
+        before = load_choices(run)
+    except UNREADABLE as exc:
+        report.notes.append(f"{run} cannot be read ({exc!r}"[:300] + "): the choices of model "
+                            "were not compared")
+        return
+    after = load_choices(replayed)
+    ends = set(after) | (set(before) if whole else set())
+    report.choices_compared = len(ends)
+    report.choices_differing = sorted(e for e in ends if before.get(e) != after.get(e))
 
 
 def _lines(path: Path) -> list[str]:

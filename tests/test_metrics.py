@@ -538,6 +538,8 @@ def test_two_workers_and_a_replay_choose_the_same_champions_and_write_the_same_b
         replayed = tmp_path / f"replay-{workers}"
         report = replay(two_workers / AUDIT, replayed, Settings(), workers=workers)
         assert report.ok, "\n".join(report.lines())
+        assert report.choices_differing == [] and report.choices_compared == len(
+            (two_workers / MODEL_CHOICES).read_text().splitlines())
         for name in (MODEL_CHOICES, WARNINGS, WATCHLIST):
             assert (replayed / name).read_bytes() == (evaluated / name).read_bytes(), name
 

@@ -4,7 +4,8 @@ prefix with ``--until``, and a tampered input that the report names."""
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+import shutil
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -43,6 +44,7 @@ def test_replay_reproduces_every_warning_byte_for_byte(original: Path, tmp_path:
     assert (out / WARNINGS).read_bytes() == (original / WARNINGS).read_bytes()
     choices = (original / MODEL_CHOICES).read_bytes()  # and why each model scored
     assert choices and (out / MODEL_CHOICES).read_bytes() == choices
+    assert report.choices_compared == len(choices.splitlines()) and not report.choices_differing
     assert report.identical == report.logged_warnings == len(warnings)
     assert not (report.missing or report.extra or report.changed)
     assert report.log_intact and report.logged_config_digests == [report.config_digest]
@@ -96,3 +98,27 @@ def test_a_tampered_input_changes_the_replay_and_the_report_names_it(
                                 obj={"settings": SETTINGS})
     assert result.exit_code == 1 and result.output.startswith("DIFFERENT"), result.output
     assert warning["warning_id"] in result.output
+
+
+def test_a_models_file_that_the_log_does_not_produce_is_named_month_by_month(
+        original: Path, tmp_path: Path) -> None:
+    """The run's models.jsonl is not in the log: a choice edited, or the file cut short,
+    leaves the warnings' verdict alone and is named by its month ends; a replay up to a
+    time compares the month ends it reached."""
+    run = tmp_path / "run"
+    shutil.copytree(original / AUDIT, run / AUDIT)
+    lines = (original / MODEL_CHOICES).read_text().splitlines()
+    assert len(lines) >= 3
+    edited = {**json.loads(lines[1]), "refit": not json.loads(lines[1])["refit"]}
+    (run / MODEL_CHOICES).write_text("\n".join([lines[0], json.dumps(edited), *lines[2:-1]])
+                                     + "\n")
+    report = replay(run / AUDIT, tmp_path / "replay", SETTINGS)
+    assert report.ok  # the warnings, which the log holds, are reproduced
+    month_ends = [json.loads(line)["month_end"] for line in lines]
+    assert report.choices_compared == len(lines)
+    assert report.choices_differing == [month_ends[1], month_ends[-1]]
+    assert f"DIFFERENT at {month_ends[1]}, {month_ends[-1]}" in "\n".join(report.lines())
+    until = parse_time(month_ends[1]) + timedelta(days=1)  # the cut month end not reached
+    report = replay(run / AUDIT, tmp_path / "prefix", SETTINGS, until=until)
+    assert report.ok and report.choices_compared == 2
+    assert report.choices_differing == [month_ends[1]]
