@@ -372,6 +372,25 @@ def test_a_warning_and_its_explanation_name_the_model_that_scored(served: Served
     assert "none: an event raised this warning, not a model's score" in page
 
 
+def test_the_auditor_page_shows_each_replay_and_its_choices_of_model(served: Served) -> None:
+    """A replay of the run's log next to it shows on the auditor's page with its verdict and
+    how its choices of model compare with the run's; a report naming month ends that differ
+    shows them, escaped."""
+    from flows.replay import REPORT, replay
+
+    report = replay(served.out / "audit", served.out / "replay", served.workspace.settings)
+    assert report.ok and report.choices_compared == len(
+        (served.out / "models.jsonl").read_text().splitlines()) > 0
+    differing = {**report.to_json(), "choices_differing": ["2022-06-01T00:00:00Z", "<script>"]}
+    (served.out / "replay-edited").mkdir()
+    (served.out / "replay-edited" / REPORT).write_text(json.dumps(differing), encoding="utf-8")
+    page = served.client("audrey").get("/auditor").text
+    assert (f"choices of model at {report.choices_compared} month ends: the same"
+            in page.split("replay/replay-report.json")[1].split("</p>")[0])
+    edited = page.split("replay-edited/replay-report.json")[1].split("</p>")[0]
+    assert "DIFFERENT</strong> at 2022-06-01T00:00:00Z, &lt;script&gt;" in edited
+
+
 def _pages(served: Served, client: Client) -> dict[str, str]:
     """Every kind of page, for customers and warnings of the desk (hostile names all)."""
     warning = _warned(served, "sme")
