@@ -158,12 +158,12 @@ def models(log_dir: Path, as_json: bool) -> None:
     path = log_dir.parent / MODEL_CHOICES
     try:
         champions = timeline(load_choices(path))
-        shown = json.dumps(champions, indent=2, ensure_ascii=False, allow_nan=False)
+        if as_json:  # strict JSON: a NaN of a damaged file is refused, not printed
+            click.echo(json.dumps(champions, indent=2, ensure_ascii=False, allow_nan=False))
+            return
     except UNREADABLE as exc:
         raise click.ClickException(f"{path} cannot be read: {exc!r}"[:300]) from exc
-    if as_json:
-        click.echo(shown)
-    elif not path.exists():
+    if not path.exists():
         click.echo(f"no {path}: a run too short for any label writes none (the prior "
                    "scorecard scored it throughout); otherwise the file is missing")
     elif not champions:

@@ -48,6 +48,7 @@ def load_choices(path: Path) -> dict[str, dict[str, Any]]:
         raise ValueError(f"{path}: a line nests too deeply") from exc
     choices: dict[str, dict[str, Any]] = {}
     for line in lines:
+        parse_time(line["month_end"])  # text in RFC 3339, or a ValueError or TypeError
         if choices.setdefault(line["month_end"], line) != line:
             raise ValueError(f"{path}: two different choices at {line['month_end']}"[:300])
     return choices

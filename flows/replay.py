@@ -208,11 +208,12 @@ class ReplayReport:
     logged_config_digests: list[str] = field(default_factory=list)
     log_verdict: str = ""
     log_intact: bool = False
-    choices_compared: int = 0
-    """Month ends whose choice of model was compared: those the replay reached (and, for a
-    replay of the whole log, every one in the run's ``models.jsonl``)."""
+    choices_compared: int | None = None
+    """Month ends whose choice of model was compared with the run's ``models.jsonl``: every
+    month end either holds, up to the replay's last one (all of the run's, for a replay of
+    the whole log); None where the run's file is missing or cannot be read."""
     choices_differing: list[str] = field(default_factory=list)
-    """Month ends where they differ, or that only one of them holds (the replay's reach)."""
+    """Those of them where the two choices differ, or only one of the two files has one."""
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -221,6 +222,17 @@ class ReplayReport:
 
     def to_json(self) -> dict[str, Any]:
         return {**asdict(self), "ok": self.ok}
+
+    def _choices(self) -> str:
+        if self.choices_compared is None:
+            return "not compared (see the notes)"
+        if not self.choices_differing:
+            return f"{self.choices_compared} month ends compared, the same"
+        first = ", ".join(self.choices_differing[:MAX_DIFFERENCES])
+        more = ", ..." if len(self.choices_differing) > MAX_DIFFERENCES else ""
+        return (f"{self.choices_compared} month ends compared, "
+                f"{len(self.choices_differing)} DIFFERENT ({first}{more}): the run's "
+                f"{MODEL_CHOICES} is not what this log produces")
 
     def lines(self) -> list[str]:
         """The report for people: verdict, counts, first differences, notes."""
@@ -233,10 +245,7 @@ class ReplayReport:
             f"identical {self.identical}  missing {len(self.missing)}  extra {len(self.extra)}"
             f"  changed {len(self.changed)}",
             f"audit log: {self.log_verdict}",
-            f"choices of model: {self.choices_compared} month ends compared, "
-            + (f"DIFFERENT at {', '.join(self.choices_differing[:MAX_DIFFERENCES])}: the run's "
-               f"{MODEL_CHOICES} is not what this log produces" if self.choices_differing
-               else "the same"),
+            f"choices of model: {self._choices()}",
         ]
         out += [f"difference: {json.dumps(d, ensure_ascii=False)}" for d in self.differences]
         out += [f"note: {note}" for note in self.notes]
@@ -293,23 +302,25 @@ def replay(
 
 
 def _compare_choices(run: Path, replayed: Path, whole: bool, report: ReplayReport) -> None:
-    """Fill the report's choices of model: the replay's against the run's file at each month
-    end the replay reached (a replay of the whole log must also hold every one of the run's)."""
-    if not run.exists():
-        if replayed.exists():
+    """Fill the report's choices of model: the replay's against the run's file, at every
+    month end either holds up to the replay's last one (every one, for the whole log)."""
+    try:
+        before = load_choices(run) if run.exists() else None
+        after = load_choices(replayed)
+    except UNREADABLE as exc:
+        report.notes.append(f"the choices of model were not compared: {exc!r}"[:300])
+        return
+    if before is None:
+        if after:
             report.notes.append(f"no {run} beside the log: the choices of model were not "
                                 "compared")
-        return
-    try:
-        before = load_choices(run)
-    except UNREADABLE as exc:
-        report.notes.append(f"{run} cannot be read ({exc!r}"[:300] + "): the choices of model "
-                            "were not compared")
-        return
-    after = load_choices(replayed)
-    ends = set(after) | (set(before) if whole else set())
+            return
+        before = {}  # a run too short for any label writes none, and so does its replay
+    reached = max((parse_time(end) for end in after), default=None)
+    ends = set(after) | {end for end in before
+                         if whole or (reached is not None and parse_time(end) <= reached)}
     report.choices_compared = len(ends)
-    report.choices_differing = sorted(e for e in ends if before.get(e) != after.get(e))
+    report.choices_differing = sorted(end for end in ends if before.get(end) != after.get(end))
 
 
 def _lines(path: Path) -> list[str]:

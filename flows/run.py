@@ -186,7 +186,7 @@ def start_fresh(settings: Settings, out: Path) -> None:
         while (out / f"{AUDIT}.{number}").exists():
             number += 1
         previous.rename(out / f"{AUDIT}.{number}")
-    for name in OUTPUT_FILES:
+    for name in (*OUTPUT_FILES, MODEL_CHOICES):  # the choices are written in order already
         (out / name).unlink(missing_ok=True)
 
 

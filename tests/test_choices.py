@@ -183,11 +183,15 @@ def test_audit_models_lists_the_champions_and_names_a_file_it_cannot_read(
     code, output = _models(log)
     assert code == 0 and "(n/a month-end rows, 107 followed by a default): " \
         "Online logistic regression n/a" in output
-    for damaged in ([*LINES, {**LINES[1], "refit": True}],  # two choices for one month end
-                    [{**LINES[2], "validation_window": {**HANDOVER,
-                                                        "auc": {"online": float("nan")}}}]):
+    nan = {**LINES[2], "validation_window": {**HANDOVER, "auc": {"online": float("nan")}}}
+    _file(tmp_path, [nan])
+    code, output = _models(log)  # in words a NaN reads n/a; strict JSON refuses it below
+    assert code == 0 and "Online logistic regression n/a" in output
+    for damaged, args in (([*LINES, {**LINES[1], "refit": True}], ()),  # two for one month
+                          ([{**LINES[0], "month_end": 5}], ()),
+                          ([nan], ("--json",))):
         _file(tmp_path, damaged)
-        code, output = _models(log, "--json")
+        code, output = _models(log, *args)
         assert code == 1 and "models.jsonl cannot be read" in output
     for tail in ("{not json\n", "[" * 100_000 + "\n"):
         _file(tmp_path, LINES, tail)

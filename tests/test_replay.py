@@ -102,23 +102,36 @@ def test_a_tampered_input_changes_the_replay_and_the_report_names_it(
 
 def test_a_models_file_that_the_log_does_not_produce_is_named_month_by_month(
         original: Path, tmp_path: Path) -> None:
-    """The run's models.jsonl is not in the log: a choice edited, or the file cut short,
-    leaves the warnings' verdict alone and is named by its month ends; a replay up to a
-    time compares the month ends it reached."""
+    """The run's models.jsonl is not in the log: a choice edited, one cut off and one made
+    up leave the warnings' verdict alone and are named by their month ends; a replay up to
+    a time compares the month ends up to its last one; an unreadable file is not compared."""
     run = tmp_path / "run"
     shutil.copytree(original / AUDIT, run / AUDIT)
     lines = (original / MODEL_CHOICES).read_text().splitlines()
     assert len(lines) >= 3
+    month_ends = [json.loads(line)["month_end"] for line in lines]
     edited = {**json.loads(lines[1]), "refit": not json.loads(lines[1])["refit"]}
-    (run / MODEL_CHOICES).write_text("\n".join([lines[0], json.dumps(edited), *lines[2:-1]])
-                                     + "\n")
+    made_up = {**json.loads(lines[0]), "month_end": "2030-01-01T00:00:00Z"}
+    (run / MODEL_CHOICES).write_text("\n".join(
+        [lines[0], json.dumps(edited), *lines[2:-1], json.dumps(made_up)]) + "\n")
     report = replay(run / AUDIT, tmp_path / "replay", SETTINGS)
     assert report.ok  # the warnings, which the log holds, are reproduced
-    month_ends = [json.loads(line)["month_end"] for line in lines]
-    assert report.choices_compared == len(lines)
-    assert report.choices_differing == [month_ends[1], month_ends[-1]]
-    assert f"DIFFERENT at {month_ends[1]}, {month_ends[-1]}" in "\n".join(report.lines())
-    until = parse_time(month_ends[1]) + timedelta(days=1)  # the cut month end not reached
+    assert report.choices_compared == len(lines) + 1
+    assert report.choices_differing == [month_ends[1], month_ends[-1], made_up["month_end"]]
+    assert (f"3 DIFFERENT ({month_ends[1]}, {month_ends[-1]}, {made_up['month_end']})"
+            in "\n".join(report.lines()))
+
+    until = parse_time(month_ends[1]) + timedelta(days=1)  # neither month end after reached
     report = replay(run / AUDIT, tmp_path / "prefix", SETTINGS, until=until)
     assert report.ok and report.choices_compared == 2
     assert report.choices_differing == [month_ends[1]]
+
+    before_any = parse_time(month_ends[0]) - timedelta(days=40)
+    report = replay(run / AUDIT, tmp_path / "replay", SETTINGS, until=before_any)
+    assert report.choices_compared == 0  # the earlier replay's choices were cleared
+
+    (run / MODEL_CHOICES).write_text(lines[0] + "\n{not json\n")
+    report = replay(run / AUDIT, tmp_path / "unreadable", SETTINGS)
+    assert report.ok and report.choices_compared is None
+    assert "choices of model: not compared" in "\n".join(report.lines())
+    assert any("the choices of model were not compared" in note for note in report.notes)

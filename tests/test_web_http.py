@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -375,20 +376,26 @@ def test_a_warning_and_its_explanation_name_the_model_that_scored(served: Served
 def test_the_auditor_page_shows_each_replay_and_its_choices_of_model(served: Served) -> None:
     """A replay of the run's log next to it shows on the auditor's page with its verdict and
     how its choices of model compare with the run's; a report naming month ends that differ
-    shows them, escaped."""
+    shows them, escaped. The replays are removed afterwards: the run is shared."""
     from flows.replay import REPORT, replay
 
-    report = replay(served.out / "audit", served.out / "replay", served.workspace.settings)
-    assert report.ok and report.choices_compared == len(
-        (served.out / "models.jsonl").read_text().splitlines()) > 0
-    differing = {**report.to_json(), "choices_differing": ["2022-06-01T00:00:00Z", "<script>"]}
-    (served.out / "replay-edited").mkdir()
-    (served.out / "replay-edited" / REPORT).write_text(json.dumps(differing), encoding="utf-8")
-    page = served.client("audrey").get("/auditor").text
+    replayed, edited = served.out / "replay", served.out / "replay-edited"
+    try:
+        report = replay(served.out / "audit", replayed, served.workspace.settings)
+        assert report.ok and report.choices_compared == len(
+            (served.out / "models.jsonl").read_text().splitlines()) > 0
+        differing = {**report.to_json(),
+                     "choices_differing": ["2022-06-01T00:00:00Z", "<script>"]}
+        edited.mkdir(exist_ok=True)
+        (edited / REPORT).write_text(json.dumps(differing), encoding="utf-8")
+        page = served.client("audrey").get("/auditor").text
+    finally:
+        shutil.rmtree(replayed, ignore_errors=True)
+        shutil.rmtree(edited, ignore_errors=True)
     assert (f"choices of model at {report.choices_compared} month ends: the same"
             in page.split("replay/replay-report.json")[1].split("</p>")[0])
-    edited = page.split("replay-edited/replay-report.json")[1].split("</p>")[0]
-    assert "DIFFERENT</strong> at 2022-06-01T00:00:00Z, &lt;script&gt;" in edited
+    shown = page.split("replay-edited/replay-report.json")[1].split("</p>")[0]
+    assert "2 DIFFERENT</strong> (2022-06-01T00:00:00Z, &lt;script&gt;)" in shown
 
 
 def _pages(served: Served, client: Client) -> dict[str, str]:

@@ -8,7 +8,7 @@ import json
 from pathlib import Path
 
 from web.app import templates
-from web.reports import evaluation
+from web.reports import evaluation, replay_reports
 
 LINE = {"budget_per_1000": 30.0, "budget": None, "configured": True,
         "new_warnings_per_month_per_1000": 9.0, "defaulters_warned_6m": 0.3,
@@ -100,3 +100,25 @@ def test_no_metrics_file_shows_nothing(tmp_path: Path) -> None:
         shown = evaluation(tmp_path)
         assert shown["tradeoff"] is None and shown["calibration"] is None
         assert shown["rules"] == [] and shown["plot"] is None and shown["champions"] == []
+
+
+def test_a_replay_report_is_read_for_what_it_holds(tmp_path: Path) -> None:
+    """The auditor's view reads replay reports it cannot trust: a verdict is identical only
+    where ``ok`` is true itself; the choices of model need a whole, non-negative count (an
+    older report has none), and at most ten month ends are listed, with their total."""
+    reports = {
+        "older": {"ok": True, "logged_warnings": 3},
+        "odd": {"ok": "false", "choices_compared": True, "choices_differing": "2022"},
+        "huge": {"ok": True, "choices_compared": 10**400},
+        "nan": {"ok": True, "choices_compared": float("nan")},
+        "many": {"ok": True, "choices_compared": 30,
+                 "choices_differing": [f"2022-{m:02d}" for m in range(1, 13)] + [{"x": 1}]},
+    }
+    for name, report in reports.items():
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "replay-report.json").write_text(json.dumps(report))
+    read = {r["where"].split("/")[0]: r for r in replay_reports(tmp_path)}
+    assert {name: (r["ok"], r["choices"]) for name, r in read.items() if name != "many"} == {
+        "older": (True, None), "odd": (False, None), "huge": (True, None), "nan": (True, None)}
+    assert read["many"]["choices"] == {
+        "compared": 30, "total": 13, "differing": [f"2022-{m:02d}" for m in range(1, 11)]}

@@ -210,10 +210,23 @@ def champions(metrics: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def replay_reports(out: Path) -> list[dict[str, Any]]:
-    """Every ``replay-report.json`` in the run's folder or one level below it."""
+    """Every ``replay-report.json`` in the run's folder or one level below it: where it is,
+    the report, its verdict (identical only where ``ok`` is true itself), and its
+    comparison of the choices of model (None in a report that made none, as an older
+    version's): month ends compared, how many differ and the first ten of them."""
     found = []
     for path in sorted([out / REPLAY_REPORT, *out.glob(f"*/{REPLAY_REPORT}")]):
         report = _load(path)
         if isinstance(report, dict):
-            found.append({"where": str(path.relative_to(out)), "report": report})
+            found.append({"where": str(path.relative_to(out)), "report": report,
+                          "ok": report.get("ok") is True, "choices": _choices(report)})
     return found
+
+
+def _choices(report: dict[str, Any]) -> dict[str, Any] | None:
+    compared = finite_number(report.get("choices_compared"))
+    if compared is None or compared < 0 or not compared.is_integer():
+        return None
+    listed = report.get("choices_differing")
+    differing = [_text(end) for end in listed] if isinstance(listed, list) else []
+    return {"compared": int(compared), "differing": differing[:10], "total": len(differing)}
