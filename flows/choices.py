@@ -40,10 +40,11 @@ UNREADABLE = (OSError, ValueError, KeyError, TypeError, AttributeError)
 
 def load_choices(path: Path) -> dict[str, dict[str, Any]]:
     """The learner's choices of champion in a run's ``models.jsonl``, by month end (none
-    where the run is too short for labels and wrote no file). A file that is not one
-    choice per month end raises one of `UNREADABLE`."""
+    where the run is too short for labels and wrote no file; a live run's line still being
+    written is left out). A file that is not one choice per month end raises one of
+    `UNREADABLE`."""
     try:
-        lines = read_jsonl(path)
+        lines = read_jsonl(path, growing=True)
     except RecursionError as exc:
         raise ValueError(f"{path}: a line nests too deeply") from exc
     choices: dict[str, dict[str, Any]] = {}

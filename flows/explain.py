@@ -224,7 +224,7 @@ def _latest_score(path: Path, customer_id: str, as_of: datetime,
     if not path.exists():
         notes.append(f"no {path}: probability, grade and rank need a run with --scores")
         return None
-    rows = [r for r in read_jsonl(path) if r.get("customer_id") == customer_id
+    rows = [r for r in read_jsonl(path, growing=True) if r.get("customer_id") == customer_id
             and not r.get("defaulted") and parse_time(r["event_time"]) <= as_of]
     return rows[-1] if rows else None  # the file is in event-time order
 

@@ -15,24 +15,28 @@ from typing import Any
 __all__ = ["finite_number", "iter_jsonl", "lines", "read_jsonl"]
 
 
-def lines(path: Path) -> Iterator[str]:
+def lines(path: Path, *, growing: bool = False) -> Iterator[str]:
     """The non-blank lines of a UTF-8 file, split on LF only (a line separator inside a
-    JSON string, U+2028..., is part of its line)."""
+    JSON string, U+2028..., is part of its line). ``growing``: a live run may be appending
+    to the file, so a last line without its LF is still being written and is left out."""
     with path.open(encoding="utf-8", newline="\n") as handle:
         for line in handle:
+            if growing and not line.endswith("\n"):
+                return
             if line.strip():
                 yield line
 
 
-def read_jsonl(path: Path) -> list[dict[str, Any]]:
-    """Every row of a JSON Lines file; none when it does not exist."""
-    return list(iter_jsonl(path))
+def read_jsonl(path: Path, *, growing: bool = False) -> list[dict[str, Any]]:
+    """Every row of a JSON Lines file; none when it does not exist (``growing``: `lines`)."""
+    return list(iter_jsonl(path, growing=growing))
 
 
-def iter_jsonl(path: Path) -> Iterator[dict[str, Any]]:
-    """The rows of a JSON Lines file one at a time; none when it does not exist."""
+def iter_jsonl(path: Path, *, growing: bool = False) -> Iterator[dict[str, Any]]:
+    """The rows of a JSON Lines file one at a time; none when it does not exist
+    (``growing``: `lines`)."""
     if path.exists():
-        yield from (json.loads(line) for line in lines(path))
+        yield from (json.loads(line) for line in lines(path, growing=growing))
 
 
 def finite_number(value: Any) -> float | None:

@@ -8,6 +8,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from flows.choices import behind, describe, in_force, load_choices, timeline
 
 
@@ -207,3 +209,17 @@ def test_a_warning_no_model_made_has_no_choice_behind_it(tmp_path: Path) -> None
     path = _file(tmp_path, LINES)
     assert behind(path, {"event_time": "2022-07-01T00:00:00Z", "model_version": ""}) is None
     assert behind(path, {"event_time": "2022-07-01T00:00:00Z"}) is None
+
+
+def test_a_line_a_live_run_is_still_writing_is_left_out(tmp_path: Path) -> None:
+    """The workspace reads a live run's files while the run appends to them: a last line
+    without its newline is still being written, so the choices read are those before it;
+    a finished file read as such still refuses it."""
+    from flows.jsonl import read_jsonl
+
+    half = json.dumps(LINES[3])[:40]
+    path = _file(tmp_path, LINES[:3], half)
+    assert load_choices(path) == {line["month_end"]: line for line in LINES[:3]}
+    with pytest.raises(ValueError):
+        read_jsonl(path)
+    assert read_jsonl(path, growing=True) == LINES[:3]
