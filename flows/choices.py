@@ -77,18 +77,11 @@ def in_force(choices: dict[str, dict[str, Any]], event_time: str) -> dict[str, A
     ``choices`` also has ``since`` None (a file cut short, or not the run's own).
     """
     at = parse_time(event_time)
-    made = [c for end, c in sorted(choices.items(), key=lambda item: parse_time(item[0]))
-            if parse_time(end) <= at]
+    made = _in_order({end: c for end, c in choices.items() if parse_time(end) <= at})
     if not made:
         return {"champion": "prior", "chosen_at": None, "refit": None, "since": None,
                 **handover(None)}
-    latest = made[-1]
-    takeover = next((c for c in reversed(made) if c["decided_by"] is not None), None)
-    if takeover is not None and takeover["champion"] != latest["champion"]:
-        takeover = None  # every change of champion is decided: this file is not whole
-    return {"champion": latest["champion"], "chosen_at": latest["month_end"],
-            "refit": latest["refit"],
-            "since": None if takeover is None else takeover["month_end"], **handover(takeover)}
+    return made[-1]
 
 
 def timeline(choices: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
@@ -96,14 +89,32 @@ def timeline(choices: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
     of each run of choices that kept one champion since one takeover (none where nothing
     was chosen: the prior scorecard scored throughout)."""
     runs: list[dict[str, Any]] = []
-    for end in sorted(choices, key=parse_time):
-        current = in_force(choices, end)
+    for current in _in_order(choices):
         if runs and (runs[-1]["champion"], runs[-1]["since"]) == (
                 current["champion"], current["since"]):
             runs[-1] = current
         else:
             runs.append(current)
     return runs
+
+
+def _in_order(choices: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+    """`in_force` at each month end of ``choices``, in time order, in one pass: the latest
+    decided choice is the takeover of every later choice of the same champion."""
+    out = []
+    takeover: dict[str, Any] | None = None
+    for _, choice in sorted(((parse_time(end), c) for end, c in choices.items()),
+                            key=lambda timed: timed[0]):
+        if choice["decided_by"] is not None:
+            takeover = choice
+        # every change of champion is decided: a takeover of another champion means the
+        # file is not whole
+        held = takeover if takeover is not None and (
+            takeover["champion"] == choice["champion"]) else None
+        out.append({"champion": choice["champion"], "chosen_at": choice["month_end"],
+                    "refit": choice["refit"],
+                    "since": None if held is None else held["month_end"], **handover(held)})
+    return out
 
 
 def behind(path: Path, scored: dict[str, Any]) -> dict[str, Any] | None:
