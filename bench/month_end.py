@@ -26,7 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from config.settings import Settings  # noqa: E402
 from detectors import events as ev  # noqa: E402
-from detectors.book import BookSettings, CustomerBook, Labels  # noqa: E402
+from detectors.book import BookSettings, CustomerBook  # noqa: E402
 from detectors.clock import DAY  # noqa: E402
 from detectors.desk import DeskSettings, WarningDesk  # noqa: E402
 from detectors.events import Envelope, Origin  # noqa: E402
@@ -91,7 +91,7 @@ class Steps:
     def run(self, day: int, book_out: list[Any], timings: dict[str, float] | None) -> None:
         """Carry one day's book outputs through the learner, scorer, ranker and desk."""
         clock = _Clock(timings)
-        labels = [s.item for s in _sends(book_out) if isinstance(s.item, Labels)]
+        labels = [s.item for s in _sends(book_out) if s.to == LEARNER]
         to_scorer = [s.item for s in _sends(book_out) if s.to == BUCKET]
         with clock("learner"):
             self.learner.day(day, labels)

@@ -75,12 +75,19 @@ class ModelSettings(BaseModel):
 
     prior_default_rate: float | None = Field(None, gt=0, lt=1)
     """The prior scorecard's PD within the horizon of a customer with no signal against it,
-    until the book's own labels tell (None: `detectors.models.scorecard.default_rate`, 1.5 %
-    within 8 months, at the same monthly hazard for another horizon).
+    until the book's own defaults (``prior_level_after_defaults``) or labels tell (None:
+    `detectors.models.scorecard.default_rate`, 1.5 % within 8 months, at the same monthly
+    hazard for another horizon).
     A card book or a sample rich in defaults sets it somewhat below its known default rate
     (signals add points), so the first year's PDs and grades are at its level; it moves
     every customer's log-odds alike, so it changes no ranking. The calibrated scorecard and
     the online logistic regression start from the same level."""
+    prior_level_after_defaults: int = Field(20, ge=0)
+    """Once the book has shown this many defaults, the prior scorecard's level follows them:
+    every customer's log-odds move alike so that the book's mean PD is ``1 - (1 - rate) **
+    horizon``, the monthly default rate its month-end snapshots have shown so far taken over
+    the horizon (`detectors.models.level`). Before, and with 0 (never), the level is
+    ``prior_default_rate``'s."""
     min_labels: int = Field(2000, ge=1)
     min_positives: int = Field(40, ge=1)
     learning_rate: float = Field(0.005, gt=0)

@@ -32,6 +32,7 @@ from detectors.fx import Rates
 from detectors.hard import HardEvent, HardEventRules
 from detectors.insurance import CoverCut, DeadlineNotice, InsuranceTerms
 from detectors.ledger import NEVER, LedgerError, Ledgers
+from detectors.models.scorecard import points_counts
 from detectors.money import Exposure
 from detectors.pending import PendingLabels, Resolved
 from detectors.records import DeadLetter
@@ -101,6 +102,16 @@ class Labels:
     known_at: np.ndarray
     customer_id: list[str]
     lag: np.ndarray
+
+
+@dataclass(frozen=True, slots=True)
+class SnapshotCounts:
+    """The month-end snapshots a bucket took at ``at`` (a month start), counted by bin of
+    the prior scorecard's points (`detectors.models.scorecard.points_counts`): the book whose
+    level the learner fits to the defaults it has shown (`detectors.models.level`)."""
+
+    at: int
+    counts: np.ndarray
 
 
 class CustomerBook:
@@ -500,6 +511,8 @@ class CustomerBook:
         resolved = self.pending.month_end(slots, month, X)
         if len(resolved.slots):
             out.append(Send(LEARNER, last_day, self._labels(resolved, month_start)))
+        if len(slots):
+            out.append(Send(LEARNER, last_day, SnapshotCounts(month_start, points_counts(X))))
         if len(slots) or len(in_default):
             at = np.full(len(slots), month_start, dtype=np.int64)
             out.append(Send(self.name, last_day, self._rows(

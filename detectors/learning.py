@@ -1,6 +1,7 @@
 """The one step that learns: labelled month-end snapshots in, a model per month end out.
 
-Labels reach it from every bucket, on the day they become known; at each event-time month
+Labels reach it from every bucket, on the day they become known, and so do the counts of
+each month end's snapshots (the book whose level the defaults set); at each event-time month
 end the `Learner` validates and learns them (in an order that never depends on arrival) and
 the step hands the model it publishes to every bucket's scorer, which scores that month
 end's snapshots, and those until the next, with it. Where the learner chose a champion, the
@@ -11,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from detectors.book import Labels
+from detectors.book import Labels, SnapshotCounts
 from detectors.clock import DAY, next_month_start
 from detectors.models.learner import LabelBatch, Learner
 from detectors.stage import Send
@@ -25,13 +26,16 @@ class LearnerStage:
         self.scorers = scorers
         self._month: int | None = None
 
-    def day(self, day: int, items: list[Labels]) -> list[Any]:
-        if self._month is None:
-            self._month = next_month_start(day * DAY)
-        for labels in items:
-            self.learner.add(LabelBatch(X=labels.X, y=labels.y, at=labels.at,
-                                        known_at=labels.known_at,
-                                        customer_id=labels.customer_id, lag=labels.lag))
+    def day(self, day: int, items: list[Labels | SnapshotCounts]) -> list[Any]:
+        for item in items:
+            if isinstance(item, SnapshotCounts):
+                self.learner.snapshots(item.at, item.counts)
+                continue
+            if self._month is None:  # month ends run from the first label on
+                self._month = next_month_start(day * DAY)
+            self.learner.add(LabelBatch(X=item.X, y=item.y, at=item.at,
+                                        known_at=item.known_at,
+                                        customer_id=item.customer_id, lag=item.lag))
         return []
 
     def advance(self, through: int) -> list[Any]:

@@ -3,6 +3,7 @@
 - `base`: what a model offers (`RiskModel`) and what the learner publishes (`Published`).
 - `link`: the logistic link and batch-independent row sums.
 - `scorecard`: the hand-set prior scorecard, champion until labels say otherwise.
+- `level`: the prior scorecard's level from the defaults the book has shown.
 - `calibrated`: the prior scorecard's ranking with learned probabilities (Platt scaling).
 - `logit`: an online logistic regression over every feature.
 - `trees`: a fitted ensemble of boosted trees, with exact path reason codes.

@@ -1,7 +1,7 @@
 """The prior scorecard's ranking with probabilities fitted to recent labels (Platt scaling).
 
 PD = sigmoid(intercept + slope * s), s the prior scorecard's log-odds. `learn` counts the
-labelled rows and their defaults by bin of s (`BIN_WIDTH` wide); `month_end` fits slope and
+labelled rows and their defaults by bin of s (`scorecard.bin_counts`); `month_end` fits slope and
 intercept to the counts by Newton's method (the maximum of the likelihood, with a weak pull
 towards the prior itself, `PULL`, so a month without defaults still has an answer), then ages
 the counts by `DECAY`, so the fit follows the latest months' level. The prior never changes,
@@ -36,13 +36,8 @@ import numpy as np
 
 from detectors.models.base import RiskModel
 from detectors.models.link import sigmoid
-from detectors.models.scorecard import PriorScorecard, points
+from detectors.models.scorecard import CENTRES, PriorScorecard, bin_counts, points
 
-BIN_WIDTH = 0.05
-"""Width of a bin of the prior's log-odds: a row counts at its bin's centre, which moves a
-PD by at most 2.5 % of itself."""
-LIMIT = 15.0
-"""Log-odds beyond +-LIMIT count in the outermost bins."""
 DECAY = 0.5 ** (1 / 3)
 """Counts halve every 3 month ends. On the receivables books a fit on the latest 3 months
 of labels was nearer the observed rates later on than one on 6 or 12 (the level rises over
@@ -61,8 +56,7 @@ class CalibratedScorecard(RiskModel):
         self.prior = prior if prior is not None else PriorScorecard()
         self.slope = 1.0
         self.intercept = 0.0
-        size = int(round(2 * LIMIT / BIN_WIDTH)) + 1
-        self.centres = np.linspace(-LIMIT, LIMIT, size)
+        size = len(CENTRES)
         self.rows = np.zeros(size)
         """Labelled rows per bin, aged by `DECAY` at each month end; ``defaults`` likewise."""
         self.defaults = np.zeros(size)
@@ -71,12 +65,10 @@ class CalibratedScorecard(RiskModel):
 
     def learn(self, X: np.ndarray, y: np.ndarray) -> None:
         """Count labelled rows ``(X, y)``; they enter the fit at the next `month_end`."""
-        scores = np.clip(self.prior.log_odds(X), -LIMIT, LIMIT)
-        bins = np.rint((scores + LIMIT) / BIN_WIDTH).astype(np.intp)
-        size = len(self.centres)
-        self._month_rows += np.bincount(bins, minlength=size)
-        self._month_defaults += np.bincount(bins, weights=np.asarray(y, dtype=np.float64),
-                                            minlength=size).astype(np.int64)
+        scores = self.prior.log_odds(X)
+        self._month_rows += bin_counts(scores)
+        defaults = bin_counts(scores, np.asarray(y, dtype=np.float64))
+        self._month_defaults += defaults.astype(np.int64)
 
     def month_end(self) -> None:
         """Add the month's counts, fit slope and intercept to all counts, then age them."""
@@ -85,7 +77,7 @@ class CalibratedScorecard(RiskModel):
         self._month_rows[:] = 0
         self._month_defaults[:] = 0
         if self.rows.any():
-            self.slope, self.intercept = platt_fit(self.centres, self.rows, self.defaults,
+            self.slope, self.intercept = platt_fit(CENTRES, self.rows, self.defaults,
                                                    self.slope, self.intercept)
         self.rows *= DECAY
         self.defaults *= DECAY

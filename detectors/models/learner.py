@@ -23,12 +23,15 @@ month end that knows them (``known_at <= month``). At each event-time month end
    the boosted model is not champion, the trees take over when they ranked best the labels
    learned since the last refit, scored by the learned models as they stood at that refit
    (`Learner._trees_since_refit`): at their second refit, not a horizon later;
-6. freezes every model and publishes a frozen copy of the champion with the term curve
-   learned so far; where it chose a champion, it records what it compared
-   (`Learner.choice`, a line of the run's ``models.jsonl``).
+6. freezes every model (the prior at the level of the defaults the book has shown so far,
+   `detectors.models.level`: the book's month-end snapshots come from the buckets, its
+   defaults are the customers of the positives known) and publishes a frozen copy of the
+   champion with the term curve learned so far; where it chose a champion, it records what
+   it compared (`Learner.choice`, a line of the run's ``models.jsonl``).
 
-The learner pickles whole (recovery snapshots it) and is deterministic: the same labels
-and month ends, in any arrival order, give the same versions and predictions, bit for bit.
+The learner pickles whole (recovery snapshots it) and is deterministic: the same labels,
+snapshot counts and month ends, in any arrival order, give the same versions and
+predictions, bit for bit.
 """
 
 from __future__ import annotations
@@ -45,6 +48,7 @@ from detectors.features import WIDTH
 from detectors.models.base import Published, RiskModel
 from detectors.models.boosted import RefitBoosting
 from detectors.models.calibrated import CalibratedScorecard
+from detectors.models.level import BookLevel
 from detectors.models.logit import OnlineLogit
 from detectors.models.scorecard import PriorScorecard, default_rate
 from detectors.models.validation import Metrics, ValidationWindow, choose_champion
@@ -134,6 +138,11 @@ class LabelBatch:
         ids = self.customer_id
         return LabelBatch(self.X[index], self.y[index], self.at[index], self.known_at[index],
                           [ids[i] for i in index], self.lag[index])
+
+    def defaulted_customers(self) -> int:
+        """How many customers have a positive row: a default sends every positive of its
+        customer at once, so this counts the defaults the rows tell of."""
+        return len({self.customer_id[i] for i in np.flatnonzero(self.y).tolist()})
 
     def canonical_order(self) -> np.ndarray:
         """The positions of the rows sorted by (at, customer id, known_at, y), rows equal
@@ -232,6 +241,8 @@ class Learner:
         self.online = OnlineLogit(settings.learning_rate, settings.l2, base_rate=rate)
         self.boosted = RefitBoosting(settings.min_labels, settings.min_positives,
                                      cap=settings.store_rows)
+        self.level = BookLevel(horizon_months, settings.prior_level_after_defaults)
+        """The defaults the book has shown, which set the prior's level (`_freeze`)."""
         self.window = ValidationWindow(MODELS)
         self.term = TermCounts(horizon_months)
         """Learned defaults by the band of their PD and when they came (the term curve)."""
@@ -271,6 +282,12 @@ class Learner:
         if len(labels):
             self._inbox.append(labels)
 
+    def snapshots(self, month: int, counts: np.ndarray) -> None:
+        """A bucket took ``counts`` month-end snapshots at ``month`` (an event-time month
+        start, seconds), by bin of the prior's points (`BookLevel`): they count from the
+        month end at ``month``."""
+        self.level.snapshots(month, counts)
+
     def models_at(self, month: int) -> dict[str, RiskModel]:
         """Every ready model as frozen at month end ``month`` (one of the last
         ``horizon + 2``; empty if forgotten): what validates labels of that month's
@@ -291,6 +308,7 @@ class Learner:
         known = inbox.known_at <= month
         self._inbox = [] if known.all() else [inbox.take(~known)]
         due = inbox if known.all() else inbox.take(known)
+        self.level.month_end(month, defaults=due.defaulted_customers())
         # One canonical order for the waiting positives and the new labels; only the new
         # ones are validated (the waiting ones were when they came). A month's labels are
         # taken a chunk at a time, so a large book needs no copies of all of them at once.
@@ -447,7 +465,7 @@ class Learner:
 
     def _freeze(self, month: int) -> Published:
         frozen: dict[str, RiskModel] = {
-            "prior": self.prior,
+            "prior": self.prior.shifted(self.level.shift(self.prior.intercept)),
             "calibrated": copy.deepcopy(self.calibrated),
             "online": copy.deepcopy(self.online),
         }

@@ -24,7 +24,7 @@ import hashlib
 import numpy as np
 
 from detectors.features import FEATURES, INDEX, WIDTH
-from detectors.models.base import RiskModel
+from detectors.models.base import ROWS_AT_ONCE, RiskModel
 from detectors.models.link import log_odds, row_sums, sigmoid
 from detectors.term import cumulative_pd
 
@@ -43,6 +43,13 @@ def default_rate(horizon_months: int) -> float:
 RULES = tuple((INDEX[f.code], f.prior) for f in FEATURES if f.prior is not None)
 """(column, points rule) of every feature the scorecard uses, in catalogue order."""
 RULE_COLUMNS = np.array([column for column, _ in RULES], dtype=np.intp)
+BIN_WIDTH = 0.05
+"""Width of a bin of the scorecard's log-odds or points (`bin_counts`): a row counts at its
+bin's centre, which moves a PD by at most 2.5 % of itself."""
+LIMIT = 15.0
+"""Values beyond +-LIMIT count in the outermost bins."""
+CENTRES = np.linspace(-LIMIT, LIMIT, int(round(2 * LIMIT / BIN_WIDTH)) + 1)
+"""The centre of every bin, in order."""
 
 
 def points(X: np.ndarray) -> np.ndarray:
@@ -56,14 +63,46 @@ def points(X: np.ndarray) -> np.ndarray:
     return out
 
 
+def points_sum(X: np.ndarray) -> np.ndarray:
+    """Every present rule's points added up, per row of ``X``: the scorecard's log-odds
+    without its intercept."""
+    return row_sums(np.zeros(len(X)), points(X), RULE_COLUMNS)
+
+
+def points_counts(X: np.ndarray) -> np.ndarray:
+    """How many rows of ``X`` have their points in each bin of `CENTRES`, counted
+    `ROWS_AT_ONCE` rows at a time, so a bucket's month end never holds every rule's points
+    of the whole book at once."""
+    counts = np.zeros(len(CENTRES), dtype=np.int64)
+    for start in range(0, len(X), ROWS_AT_ONCE):
+        counts += bin_counts(points_sum(X[start : start + ROWS_AT_ONCE]))
+    return counts
+
+
+def bin_counts(values: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
+    """How many ``values`` (or how much of ``weights``) fall in each bin of `CENTRES`: the
+    form in which the scorecard's log-odds are counted, so sums of counts never depend on
+    the order of the rows."""
+    clipped = np.clip(np.asarray(values, dtype=np.float64), -LIMIT, LIMIT)
+    bins = np.rint((clipped + LIMIT) / BIN_WIDTH).astype(np.intp)
+    return np.bincount(bins, weights=weights, minlength=len(CENTRES))
+
+
 class PriorScorecard(RiskModel):
-    """The hand-set points model (it never learns)."""
+    """The hand-set points model (it never learns). ``shift`` moves every customer's
+    log-odds alike (`detectors.models.level`: the level of the defaults the book has shown),
+    so it changes no ranking and no reason but the base."""
 
     name = "prior"
 
-    def __init__(self, base_rate: float = BASE_RATE):
+    def __init__(self, base_rate: float = BASE_RATE, shift: float = 0.0):
         self.base_rate = base_rate
-        self.intercept = log_odds(base_rate)
+        self.shift = shift
+        self.intercept = log_odds(base_rate) + shift
+
+    def shifted(self, shift: float) -> PriorScorecard:
+        """The same rules and base rate, with the level moved by ``shift`` (log-odds)."""
+        return self if shift == self.shift else PriorScorecard(self.base_rate, shift)
 
     def log_odds(self, X: np.ndarray) -> np.ndarray:
         """The intercept plus every present rule's points, per row."""
@@ -76,6 +115,8 @@ class PriorScorecard(RiskModel):
         return np.full(len(X), self.intercept), points(X)
 
     def digest(self) -> str:
-        """Names the rules and base rate (the catalogue may change them)."""
-        rules = repr((self.base_rate, [(FEATURES[c].code, rule) for c, rule in RULES]))
+        """Names the rules, base rate and shift (the catalogue may change them; the book's
+        defaults move the shift)."""
+        level = (self.base_rate,) if self.shift == 0.0 else (self.base_rate, self.shift)
+        rules = repr((*level, [(FEATURES[c].code, rule) for c, rule in RULES]))
         return hashlib.sha256(rules.encode()).hexdigest()[:16]
