@@ -91,10 +91,10 @@ class Steps:
     def run(self, day: int, book_out: list[Any], timings: dict[str, float] | None) -> None:
         """Carry one day's book outputs through the learner, scorer, ranker and desk."""
         clock = _Clock(timings)
-        labels = [s.item for s in _sends(book_out) if s.to == LEARNER]
+        to_learner = [s.item for s in _sends(book_out) if s.to == LEARNER]
         to_scorer = [s.item for s in _sends(book_out) if s.to == BUCKET]
         with clock("learner"):
-            self.learner.day(day, labels)
+            self.learner.day(day, to_learner)
             models = [s.item for s in _sends(self.learner.advance(day))]
         with clock("scorer"):
             scored = _sends(self.scorer.day(day, to_scorer + models))
