@@ -38,7 +38,8 @@ from detectors.features import CODES
 from detectors.records import DeadLetter, Warning
 from detectors.snapshots import EVIDENCE_FAMILIES, Snapshots
 from detectors.stage import Send
-from flows.choices import MODEL_CHOICES, behind, describe
+from flows.choices import MODEL_CHOICES, UNREADABLE, behind, describe
+from flows.jsonl import finite_number
 from flows.news import directory_builder
 from flows.replay import logged_records
 from flows.run import SCORES, read_jsonl
@@ -224,9 +225,41 @@ def _latest_score(path: Path, customer_id: str, as_of: datetime,
     if not path.exists():
         notes.append(f"no {path}: probability, grade and rank need a run with --scores")
         return None
-    rows = [r for r in read_jsonl(path, growing=True) if r.get("customer_id") == customer_id
-            and not r.get("defaulted") and parse_time(r["event_time"]) <= as_of]
-    return rows[-1] if rows else None  # the file is in event-time order
+    try:
+        rows = [r for r in read_jsonl(path, growing=True) if r.get("customer_id") == customer_id
+                and not r.get("defaulted") and parse_time(r["event_time"]) <= as_of]
+    except (*UNREADABLE, RecursionError) as exc:
+        problem = f"{type(exc).__name__}: {exc}"[:120]
+        notes.append(f"{path} cannot be read ({problem}): probability, grade and rank are "
+                     "not shown")
+        return None
+    if not rows:
+        return None
+    latest = rows[-1]  # the file is in event-time order
+    problem = _damage(latest)
+    if problem is not None:
+        notes.append(f"the latest score in {path} is damaged ({problem}): probability, grade "
+                     "and rank are not shown")
+        return None
+    return latest
+
+
+def _damage(score: dict[str, Any]) -> str | None:
+    """What keeps a scores.jsonl row from being shown as the model's score (None: nothing),
+    so that a hand-edited file gives a note rather than a broken page."""
+    missing = [key for key in ("grade", "rank", "model_version") if key not in score]
+    if missing:
+        return f"no {', '.join(missing)}"
+    pd = finite_number(score.get("pd"))
+    if pd is None or not 0 <= pd <= 1:
+        return "its pd is not a probability"
+    reasons = score.get("reasons", [])
+    if not isinstance(reasons, list) or not all(
+            isinstance(r, dict) and "value" in r and isinstance(r.get("code"), str)
+            and isinstance(r.get("label"), str)
+            and finite_number(r.get("contribution")) is not None for r in reasons):
+        return "its reasons are not a list of codes, labels, values and contributions"
+    return None
 
 
 def _model_choice(path: Path, scored: dict[str, Any] | None,

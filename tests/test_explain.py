@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import math
+import shutil
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
@@ -16,6 +20,8 @@ from detectors.features import OTHER
 from flows.auditor_cli import explain_command
 from flows.explain import explain
 from flows.run import AUDIT, SCORES, WARNINGS, read_jsonl, run_folder
+from web.app import templates
+from web.pages import _evidence
 
 SETTINGS = Settings()
 
@@ -103,3 +109,59 @@ def test_explain_command_prints_text_and_json(original: Path) -> None:
     as_json = CliRunner().invoke(explain_command, [*args, "--json"],
                                  obj={"settings": SETTINGS})
     assert as_json.exit_code == 0 and '"score_consistent": true' in as_json.output
+
+
+def _damaged_copy(out: Path, base: Path, damage: Callable[[list[str], str], None],
+                  customer_id: str) -> Path:
+    """A copy of the run whose scores.jsonl ``damage`` has edited (its lines and the
+    customer whose rows to damage)."""
+    copy = base / "out"
+    shutil.copytree(out, copy)
+    lines = (copy / SCORES).read_text().splitlines()
+    damage(lines, customer_id)
+    (copy / SCORES).write_text("\n".join(lines) + "\n")
+    return copy
+
+
+def _edit_rows(lines: list[str], customer_id: str, **fields: Any) -> None:
+    for i, line in enumerate(lines):
+        if json.loads(line)["customer_id"] == customer_id:
+            lines[i] = json.dumps({**json.loads(line), **fields})
+
+
+def _garbage_line(lines: list[str], customer_id: str) -> None:
+    lines.insert(3, "{not json")
+
+
+def _not_an_object(lines: list[str], customer_id: str) -> None:
+    lines.insert(3, "[1, 2]")
+
+
+def _pd_as_text(lines: list[str], customer_id: str) -> None:
+    _edit_rows(lines, customer_id, pd="high")
+
+
+def _reasons_as_text(lines: list[str], customer_id: str) -> None:
+    _edit_rows(lines, customer_id, reasons=[{"code": "max_dpd", "label": "late", "value": 1,
+                                             "contribution": "big"}])
+
+
+@pytest.mark.parametrize("damage", [_garbage_line, _not_an_object, _pd_as_text,
+                                    _reasons_as_text])
+def test_a_damaged_scores_file_is_noted_and_the_rest_explained(
+        original: Path, tmp_path: Path, damage: Callable[[list[str], str], None]) -> None:
+    warning = ledger_warning(original)
+    customer_id, as_of = warning["customer_id"], parse_time(warning["event_time"])
+    intact = explain(customer_id, as_of, original / AUDIT, SETTINGS)
+    copy = _damaged_copy(original, tmp_path, damage, customer_id)
+    doc = explain(customer_id, as_of, copy / AUDIT, SETTINGS)
+    assert doc["score"] is None and intact["score"] is not None
+    assert any(str(copy / SCORES) in note for note in doc["notes"])
+    assert doc["ledger"] == intact["ledger"] and doc["warnings"] == intact["warnings"]
+    page = templates().get_template("_explain.html").render(doc=doc, evidence=_evidence(doc))
+    assert "cannot be read" in page or "is damaged" in page
+    text = CliRunner().invoke(explain_command, [customer_id, "--as-of", warning["event_time"],
+                                                "--log", str(copy / AUDIT)],
+                              obj={"settings": SETTINGS})
+    assert text.exit_code == 0, text.output
+    assert "ledger on" in text.output and str(copy / SCORES) in text.output
