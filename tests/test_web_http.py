@@ -465,6 +465,7 @@ def test_an_auditor_reads_verifies_and_exports_but_changes_nothing(served: Serve
     audrey = served.client("audrey")
     page = audrey.get("/auditor").text
     assert "intact" in page and "anchor signatures checked" in page
+    assert 'id="skipped">every line read</td>' in page
     warning = _warned(served, "corporate")
     export = audrey.get(f"/auditor/export?warning_id={warning['warning_id']}")
     assert export.status_code == 200

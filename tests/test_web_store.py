@@ -13,7 +13,14 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import text
-from web_support import Client, ErpReceiver, ServedWorkspace, add_people, web_settings
+from web_support import (
+    Client,
+    ErpReceiver,
+    ServedWorkspace,
+    add_people,
+    password_of,
+    web_settings,
+)
 
 from flows.run import WATCHLIST, read_jsonl
 from web.app import build_app
@@ -173,6 +180,154 @@ def test_the_follower_waits_for_whole_lines_and_rereads_a_replaced_file(
     assert follower.poll() == 1
     ids = {json.loads(line)["warning_id"] for line in lines}
     assert all(store.warning(i) is not None for i in ids)
+
+
+def _insert_lines(path: Path, extra: list[bytes]) -> int:
+    """Put ``extra`` lines in the middle of the file at ``path``; the byte offset of the
+    last of them."""
+    lines = path.read_bytes().split(b"\n")
+    middle = len(lines) // 2
+    path.write_bytes(b"\n".join(lines[:middle] + extra + lines[middle:]))
+    return sum(len(line) + 1 for line in lines[:middle] + extra[:-1])
+
+
+def _damage(run: Path) -> dict[str, tuple[int, int]]:
+    """Damaged lines in the middle of the run's warnings, scores and watchlist, each of
+    which would change what the workspace shows if it were read: per file, how many and
+    the byte offset of the last."""
+    warning = read_jsonl(run / "warnings.jsonl")[0]
+    score = next(s for s in read_jsonl(run / "scores.jsonl") if not s["defaulted"])
+    listed = read_jsonl(run / WATCHLIST)[0]
+    later = "2099-01-01T00:00:00Z"  # newer than anything: taken, it would be what is shown
+    bad = {
+        "warnings.jsonl": [b"{not json", b"[1, 2]",
+                           json.dumps({**warning, "warning_id": "w-text-pd", "pd": "high",
+                                       "event_time": later}).encode()],
+        "scores.jsonl": [json.dumps({**score, "pd": float("nan"), "event_time": later}).encode(),
+                         json.dumps({**score, "rank": "first", "event_time": later}).encode(),
+                         json.dumps({**score, "pd_term": "soon", "event_time": later}).encode(),
+                         json.dumps({**score, "event_time": "yesterday"}).encode()],
+        "watchlist.jsonl": [b"{}", json.dumps({**listed, "pd": 2.0, "event_time": later,
+                                               "grade": "A"}).encode()],
+    }
+    return {name: (len(lines), _insert_lines(run / name, lines)) for name, lines in bad.items()}
+
+
+def test_damaged_lines_are_left_out_counted_and_the_rest_followed(
+        store: Store, web_run: Path, tmp_path: Path) -> None:
+    """A damaged line in a run's file (not JSON, not an object, a PD that is text, NaN or
+    above 1, a rank or term structure of the wrong kind, a time that is not one) is left
+    out and counted with where and why; the workspace shows what the undamaged run shows,
+    on SQLite and on PostgreSQL alike (which refuses text where it keeps numbers)."""
+    run = tmp_path / "run"
+    shutil.copytree(web_run, run)
+    damaged = _damage(run)
+    follower = Follower(run, store)
+    _follow_all(follower)
+    clean = Store.open(f"sqlite:///{tmp_path / 'clean.sqlite3'}")
+    try:
+        _follow_all(Follower(web_run, clean))
+        everything = Filters({"include_defaulted": "yes"})
+        expected = clean.watchlist(everything, None, offset=0, limit=10_000)
+        assert store.watchlist(everything, None, offset=0, limit=10_000) == expected
+        assert [w["warning_id"] for w in store.inbox(None, limit=100_000)] == [
+            w["warning_id"] for w in clean.inbox(None, limit=100_000)]
+        for row in expected[0]:  # each customer's page: latest score, term structure
+            assert store.customer(row["customer_id"]) == clean.customer(row["customer_id"])
+    finally:
+        clean.close()
+    skipped = follower.skipped()
+    assert {name: (s["lines"], s["offset"]) for name, s in skipped.items()} == damaged
+    assert "pd is not a probability" in skipped["watchlist.jsonl"]["reason"]
+    assert _follow_all(follower) == 0 and follower.skipped() == skipped  # counted once
+
+
+def test_the_auditor_page_names_the_lines_left_out(web_run: Path, tmp_path: Path) -> None:
+    """Served over HTTP, the auditor's page says how many lines of which file were left
+    out, where the latest was and why, with the file's text escaped."""
+    run = tmp_path / "run"
+    shutil.copytree(web_run, run)
+    with (run / "warnings.jsonl").open("ab") as handle:
+        handle.write(b'{"warning_id": "w-1", "event_time": "<script>"}\n')
+    erp = ErpReceiver()
+    workspace = Workspace.create(web_settings(tmp_path / "state", erp.port,
+                                              data_dir=tmp_path), run)
+    _follow_all(workspace.follower)
+    add_people(workspace.store)
+    server = ServedWorkspace(build_app(workspace, follow_run=False))
+    client = Client(server.url)
+    try:
+        assert client.sign_in("audrey", password_of("audrey")).status_code == 303
+        page = client.get("/auditor").text
+    finally:
+        client.close()
+        server.stop()
+        workspace.store.close()
+        erp.stop()
+    shown = page.split('id="skipped">')[1].split("</td>")[0]
+    offset = (web_run / "warnings.jsonl").stat().st_size
+    assert shown == (f"1 line of warnings.jsonl could not be read and was left out (the "
+                     f"latest at byte {offset}: ValueError: Invalid isoformat string: "
+                     "&#39;&lt;script&gt;&#39;)")
+    assert "<script>" not in page
+
+
+def test_a_big_run_read_in_chunks_shows_what_one_read_of_it_shows(
+        store: Store, web_run: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Read a megabyte of a file at a time, by a new follower each time (a workspace started
+    again and again), a finished run shows what it shows read in one go: a file's lines
+    wait until the files before it (the log's profiles, warnings, scores, the watchlist)
+    are read to their end, so an early score never overwrites the watchlist's figures."""
+    whole = Store.open(f"sqlite:///{tmp_path / 'whole.sqlite3'}")
+    try:
+        _follow_all(Follower(web_run, whole))
+        expected = whole.watchlist(Filters({"include_defaulted": "yes"}), None, offset=0,
+                                   limit=10_000)[0]
+    finally:
+        whole.close()
+    monkeypatch.setattr("web.follow.CHUNK_BYTES", 1 << 20)  # above the longest line
+    assert (web_run / "scores.jsonl").stat().st_size > 4 << 20
+    while Follower(web_run, store).poll():
+        pass
+    rows = store.watchlist(Filters({"include_defaulted": "yes"}), None, offset=0,
+                           limit=10_000)[0]
+    assert rows == expected
+
+
+def _logged(feed: str, raw: dict) -> bytes:
+    """One input record of the audit log, as the run writes it (fields the follower reads)."""
+    return json.dumps({"kind": "input", "event_time": f"{raw['event_time']}T00:00:00Z",
+                       "body": {"feed": feed, "raw": json.dumps(raw)}},
+                      separators=(",", ":")).encode() + b"\n"
+
+
+def test_a_follower_started_after_the_rates_converts_a_later_profile_at_them(
+        store: Store, tmp_path: Path) -> None:
+    """A workspace started again after reading the day's exchange rate converts a profile
+    logged after that at the rate, as one that read both lines would."""
+    rate = _logged("fx", {"event_time": "2021-01-01", "event_id": "fx-1", "base": "EUR",
+                          "currency": "GBP", "rate": 0.85})
+    profile = _logged("customers", {"event_time": "2021-01-02", "event_id": "c-1",
+                                    "customer_id": "C1", "currency": "GBP",
+                                    "credit_limit": "45000.00"})
+    both, run = tmp_path / "both", tmp_path / "run"
+    for folder in (both, run):
+        (folder / "audit" / "ids-0").mkdir(parents=True)
+    (both / "audit" / "ids-0" / "segment-000000.jsonl").write_bytes(rate + profile)
+    segment = run / "audit" / "ids-0" / "segment-000000.jsonl"
+    segment.write_bytes(rate)
+    assert Follower(run, store).poll() == 1
+    with segment.open("ab") as handle:
+        handle.write(profile)
+    assert Follower(run, store).poll() == 1  # a new follower: the workspace started again
+    one_go = Store.open(f"sqlite:///{tmp_path / 'one-go.sqlite3'}")
+    try:
+        Follower(both, one_go).poll()
+        expected = one_go.customer("C1")["credit_limit"]
+    finally:
+        one_go.close()
+    assert store.customer("C1")["credit_limit"] == expected
+    assert expected == pytest.approx(45000 / 0.85)
 
 
 def test_cases_and_decisions_are_stored_once(store: Store) -> None:

@@ -3,23 +3,33 @@
 The monitor appends ``warnings.jsonl`` as event-time days close, ``scores.jsonl`` with
 ``--scores``, ``watchlist.jsonl`` at the end, and the audit log under ``audit/`` (whose input
 records carry the customers' profiles). `Follower.poll` reads the complete lines added to each
-file since its last call and upserts what they say; a file that was replaced (a new run) is
-read again from its start. Nothing here writes to the run's folder.
+file since its last call (at most `CHUNK_BYTES` of each) and upserts what they say; a file
+that was replaced (a new run) is read again from its start. The files are read in that order,
+each to its end before the next, so that a big finished run read in many polls, even by a
+workspace started again part-way, comes out as read in one go. Nothing here writes to the
+run's folder.
+
+A line that cannot be read (not JSON, not an object, a field missing or of the wrong kind:
+a file damaged by hand or by a disk) is skipped, logged and counted (`Follower.skipped`), so
+that one bad line neither stops the workspace from following the rest of the run nor puts
+text where the database keeps numbers.
 """
 
 from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import structlog
 from sqlalchemy import Connection
 
 from detectors.clock import DAY, parse_time, to_rfc3339, to_seconds
 from detectors.fx import Rates
+from flows.jsonl import finite_number
 from web.db import Store, customers, scores, warnings
 
 WARNINGS, SCORES, WATCHLIST, AUDIT = "warnings.jsonl", "scores.jsonl", "watchlist.jsonl", "audit"
@@ -28,6 +38,12 @@ CHUNK_BYTES = 16 * 1024 * 1024
 _PROFILE, _RATE = b'"feed":"customers"', b'"feed":"fx"'
 IN_LIST = 5000
 """Ids per ``IN (...)`` list (SQLite limits the parameters of one statement)."""
+DAMAGE = (ValueError, KeyError, TypeError, AttributeError, IndexError, RecursionError)
+"""What reading a damaged line raises (json's errors are ValueErrors)."""
+SKIPPED = "skipped:"
+"""Prefix of the meta keys that count each file's skipped lines."""
+
+log = structlog.get_logger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,15 +71,22 @@ class Follower:
         self.store = store
         self.rates = Rates(reporting_currency, dict(fx_rates or {}), fx_max_age_days)
         self.reporting_currency = reporting_currency
+        self._rates_reread = False
 
     def poll(self) -> int:
         """Read what was appended since the last poll; returns how many lines were taken."""
+        if not self._rates_reread:
+            self._reread_rates()
+            self._rates_reread = True
         taken = 0
-        for path in self._audit_segments():
-            taken += self._follow(path, self._profiles)
-        taken += self._follow(self.out / WARNINGS, self._warnings)
-        taken += self._follow(self.out / SCORES, self._scores)
-        taken += self._follow(self.out / WATCHLIST, self._watchlist)
+        files = [*((path, self._profiles) for path in self._audit_segments()),
+                 (self.out / WARNINGS, self._warnings), (self.out / SCORES, self._scores),
+                 (self.out / WATCHLIST, self._watchlist)]
+        for path, take in files:
+            lines, caught_up = self._follow(path, take)
+            taken += lines
+            if not caught_up:  # the next files wait, as if the whole file had been read
+                break
         return taken
 
     def _audit_segments(self) -> Iterator[Path]:
@@ -71,106 +94,187 @@ class Follower:
         names are fixed-width, so name order is that order)."""
         yield from sorted((self.out / AUDIT).glob("*/segment-*.jsonl"))
 
-    def _follow(self, path: Path, take: Any) -> int:
+    def _reread_rates(self) -> None:
+        """The exchange rates of the log's lines read before this follower began (a
+        workspace started again), so that the profiles it reads next are converted at their
+        day's rate as they would have been in one go."""
+        for path in self._audit_segments():
+            stored = self.store.get_meta("follow:" + os.path.relpath(path, self.out))
+            if not stored:
+                continue
+            position = Position(**json.loads(stored))
+            if position.inode != path.stat().st_ino:
+                continue  # a new run's file: read from its start anyway
+            with path.open("rb") as handle:
+                read = 0
+                while read < position.offset:
+                    data = handle.read(min(CHUNK_BYTES, position.offset - read))
+                    if not data:
+                        break
+                    whole = data[:data.rfind(b"\n") + 1] or data
+                    handle.seek(read + len(whole))
+                    read += len(whole)
+                    rates = [line for line in whole.split(b"\n") if _RATE in line]
+                    _read_each(rates, lambda line: self._profile(json.loads(line), {}))
+
+    def skipped(self) -> dict[str, dict[str, Any]]:
+        """Each file of the run with lines that could not be read: how many, and where and
+        why the latest one was skipped (``offset`` in bytes, ``reason``)."""
+        found = {}
+        for path in (*self._audit_segments(), *(self.out / name for name in
+                                                 (WARNINGS, SCORES, WATCHLIST))):
+            name = os.path.relpath(path, self.out)
+            stored = self.store.get_meta(SKIPPED + name)
+            if stored:
+                found[name] = json.loads(stored)
+        return found
+
+    def _follow(self, path: Path, take: Callable[[Connection, list[bytes]],
+                                                 list[tuple[int, str]]]) -> tuple[int, bool]:
+        """Read ``path``'s complete new lines (at most `CHUNK_BYTES`) into the store with
+        ``take``, which returns the index and the reason of each line it could not read:
+        how many lines were read, and whether all the file held has been."""
         try:
             stat = path.stat()
         except FileNotFoundError:
-            return 0
-        key = "follow:" + os.path.relpath(path, self.out)
+            return 0, True
+        name = os.path.relpath(path, self.out)
+        key = "follow:" + name
         stored = self.store.get_meta(key)
         position = Position(**json.loads(stored)) if stored else Position(stat.st_ino, 0)
         if position.inode != stat.st_ino or stat.st_size < position.offset:
             position = Position(stat.st_ino, 0)
         if stat.st_size == position.offset:
-            return 0
+            return 0, True
         with path.open("rb") as handle:
             handle.seek(position.offset)
             data = handle.read(CHUNK_BYTES)
         end = data.rfind(b"\n") + 1
         if end == 0:
-            return 0  # a line still being written
-        lines = [line for line in data[:end].split(b"\n") if line.strip()]
+            return 0, True  # a line still being written
+        lines, offsets, at = [], [], position.offset
+        for line in data[:end].split(b"\n")[:-1]:
+            if line.strip():
+                lines.append(line)
+                offsets.append(at)
+            at += len(line) + 1
+        counted = None if position.offset == 0 else self.store.get_meta(SKIPPED + name)
         with self.store.begin() as connection:
-            take(connection, lines)
+            bad = take(connection, lines)
+            if bad or position.offset == 0:  # a file read from its start: a new count
+                self._count_skipped(connection, name, counted,
+                                    [(offsets[i], reason) for i, reason in bad])
             self.store.set_meta(connection, key, json.dumps(
                 {"inode": stat.st_ino, "offset": position.offset + end}))
-        return len(lines)
+        return len(lines), len(data) < CHUNK_BYTES
+
+    def _count_skipped(self, connection: Connection, name: str, counted: str | None,
+                       bad: list[tuple[int, str]]) -> None:
+        """Add ``bad`` (offset, reason) to ``counted``, the count of ``name``'s skipped lines
+        so far (None or empty: none), and log each."""
+        if not bad:
+            self.store.set_meta(connection, SKIPPED + name, "")
+            return
+        count = (json.loads(counted)["lines"] if counted else 0) + len(bad)
+        offset, reason = bad[-1]
+        for where, why in bad:
+            log.warning("workspace.line_skipped", file=name, offset=where, reason=why)
+        self.store.set_meta(connection, SKIPPED + name, json.dumps(
+            {"lines": count, "offset": offset, "reason": reason}))
 
     # -- each file -------------------------------------------------------------------------
 
-    def _profiles(self, connection: Connection, lines: list[bytes]) -> None:
+    def _profiles(self, connection: Connection, lines: list[bytes]) -> list[tuple[int, str]]:
         latest: dict[str, dict[str, Any]] = {}
-        for line in lines:
-            if _PROFILE not in line and _RATE not in line:
-                continue
-            record = json.loads(line)
-            body = record["body"]
-            if record.get("kind") != "input" or body.get("feed") not in ("customers", "fx"):
-                continue
-            raw = json.loads(body["raw"])
-            at = normal_time(str(raw.get("event_time") or record["event_time"]))
-            day = to_seconds(parse_time(at)) // DAY
-            if body["feed"] == "fx":
-                self.rates.put(str(raw["base"]), str(raw["currency"]), float(raw["rate"]), day)
-                continue
-            own = raw.get("currency")
-            rate = self.rates.rate(own if isinstance(own, str) else self.reporting_currency,
-                                   day)
-            row = {"customer_id": str(raw["customer_id"]), "name": raw.get("name"),
-                   "country": raw.get("country"), "industry": raw.get("industry"),
-                   "currency": self.reporting_currency,
-                   "credit_limit": _times(_float(raw.get("credit_limit")), rate),
-                   "insured_limit": _times(_float(raw.get("insured_limit")), rate),
-                   "tags": json.dumps(sorted(str(t) for t in raw.get("tags") or [])),  # ASCII
-                   "profile_at": at}
-            before = latest.get(row["customer_id"])
-            if before is None or before["profile_at"] <= at:
-                latest[row["customer_id"]] = row
+
+        def take(line: bytes) -> None:
+            if _PROFILE in line or _RATE in line:  # cheap: most records are other feeds'
+                self._profile(json.loads(line), latest)
+
+        bad = _read_each(lines, take)
         if latest:
             _newer(self.store, connection, list(latest.values()), "profile_at")
+        return bad
 
-    def _warnings(self, connection: Connection, lines: list[bytes]) -> None:
+    def _profile(self, record: dict[str, Any], latest: dict[str, dict[str, Any]]) -> None:
+        """A logged input of the customers or fx feed into ``latest`` (by customer) or the
+        rates; any other record is passed over."""
+        body = record["body"]
+        if record.get("kind") != "input" or body.get("feed") not in ("customers", "fx"):
+            return
+        raw = json.loads(body["raw"])
+        at = normal_time(str(raw.get("event_time") or record["event_time"]))
+        day = to_seconds(parse_time(at)) // DAY
+        if body["feed"] == "fx":
+            self.rates.put(str(raw["base"]), str(raw["currency"]), float(raw["rate"]), day)
+            return
+        own = raw.get("currency")
+        rate = self.rates.rate(own if isinstance(own, str) else self.reporting_currency, day)
+        row = {"customer_id": str(raw["customer_id"]), "name": raw.get("name"),
+               "country": raw.get("country"), "industry": raw.get("industry"),
+               "currency": self.reporting_currency,
+               "credit_limit": _times(_float(raw.get("credit_limit")), rate),
+               "insured_limit": _times(_float(raw.get("insured_limit")), rate),
+               "tags": json.dumps(sorted(str(t) for t in raw.get("tags") or [])),  # ASCII
+               "profile_at": at}
+        before = latest.get(row["customer_id"])
+        if before is None or before["profile_at"] <= at:
+            latest[row["customer_id"]] = row
+
+    def _warnings(self, connection: Connection, lines: list[bytes]) -> list[tuple[int, str]]:
         rows, latest = [], {}
-        for line in lines:
+
+        def take(line: bytes) -> None:
             w = json.loads(line)
-            at = normal_time(w["event_time"])
-            rows.append({"warning_id": w["warning_id"], "customer_id": w["customer_id"],
-                         "event_time": at, "kind": w["kind"], "severity": w.get("severity"),
-                         "grade": w.get("grade"), "pd": w.get("pd"), "rank": w.get("rank"),
-                         "category": w.get("category"),
-                         "body": json.dumps(w, ensure_ascii=False)})
-            customer = {"customer_id": w["customer_id"], "warning_id": w["warning_id"],
-                        "warning_kind": w["kind"], "warning_at": at, "acknowledged": False,
-                        "exposure": w.get("exposure"), "insured_share": w.get("insured_share"),
-                        "defaulted": w["kind"] == "default"}
-            before = latest.get(w["customer_id"])
+            at = normal_time(_text(w, "event_time"))
+            row = {"warning_id": _text(w, "warning_id"), "customer_id": _text(w, "customer_id"),
+                   "event_time": at, "kind": _text(w, "kind"),
+                   "severity": _text(w, "severity", optional=True),
+                   "grade": _text(w, "grade", optional=True),
+                   "pd": _probability(w, optional=True), "rank": _whole(w, "rank"),
+                   "category": _text(w, "category", optional=True),
+                   "body": json.dumps(w, ensure_ascii=False)}
+            customer = {"customer_id": row["customer_id"], "warning_id": row["warning_id"],
+                        "warning_kind": row["kind"], "warning_at": at, "acknowledged": False,
+                        "exposure": _amount(w, "exposure"),
+                        "insured_share": _amount(w, "insured_share"),
+                        "defaulted": row["kind"] == "default"}
+            rows.append(row)
+            before = latest.get(row["customer_id"])
             if before is None or (before["warning_at"], before["warning_id"]) <= (
-                    at, w["warning_id"]):
-                latest[w["customer_id"]] = customer
+                    at, row["warning_id"]):
+                latest[row["customer_id"]] = customer
+
+        bad = _read_each(lines, take)
         self.store.upsert(connection, warnings, rows,
                           update=("event_time", "kind", "severity", "grade", "pd", "rank",
                                   "category", "body"))
         _newer(self.store, connection, list(latest.values()), "warning_at")
+        return bad
 
-    def _scores(self, connection: Connection, lines: list[bytes]) -> None:
+    def _scores(self, connection: Connection, lines: list[bytes]) -> list[tuple[int, str]]:
         history, latest = [], {}
-        for line in lines:
+
+        def take(line: bytes) -> None:
             s = json.loads(line)
             if s.get("defaulted"):  # PD 1 from the default on: the watchlist row says so
-                continue
-            at = normal_time(s["event_time"])
-            if s.get("month_end"):
-                history.append({"customer_id": s["customer_id"], "at": at, "pd": s["pd"],
-                                "grade": s["grade"]})
+                return
+            at = normal_time(_text(s, "event_time"))
+            customer_id, pd, grade = _text(s, "customer_id"), _probability(s), _text(s, "grade")
             reasons = s.get("reasons") or []
-            row = {"customer_id": s["customer_id"], "pd": s["pd"],
-                   "pd_term": _term_json(s),
-                   "grade": s["grade"], "rank": s.get("rank"),
-                   "scored_at": at, "top_reason": reasons[0]["code"] if reasons else None,
-                   "utilisation": (s.get("features") or {}).get("utilisation")}
-            before = latest.get(s["customer_id"])
+            features = s.get("features") or {}
+            row = {"customer_id": customer_id, "pd": pd, "pd_term": _term_json(s),
+                   "grade": grade, "rank": _whole(s, "rank"), "scored_at": at,
+                   "top_reason": _text(reasons[0], "code") if reasons else None,
+                   "utilisation": _amount(features, "utilisation")}
+            if s.get("month_end"):
+                history.append({"customer_id": customer_id, "at": at, "pd": pd,
+                                "grade": grade})
+            before = latest.get(customer_id)
             if before is None or before["scored_at"] <= at:
-                latest[s["customer_id"]] = row
+                latest[customer_id] = row
+
+        bad = _read_each(lines, take)
         self.store.upsert(connection, scores, history)
         _newer(self.store, connection, list(latest.values()), "scored_at")
         c = customers.c
@@ -179,24 +283,87 @@ class Follower:
             connection.execute(customers.update().where(
                 c.customer_id.in_(ids[start:start + IN_LIST]), c.utilisation.is_not(None),
                 c.credit_limit.is_not(None)).values(exposure=c.utilisation * c.credit_limit))
+        return bad
 
-    def _watchlist(self, connection: Connection, lines: list[bytes]) -> None:
+    def _watchlist(self, connection: Connection, lines: list[bytes]) -> list[tuple[int, str]]:
         rows = []
-        for line in lines:
+
+        def take(line: bytes) -> None:
             w = json.loads(line)
-            rows.append({"customer_id": w["customer_id"], "pd": w["pd"],
-                         "pd_term": _term_json(w),
-                         "grade": w["grade"], "scored_at": normal_time(w["event_time"]),
-                         "top_reason": w.get("top_reason"), "defaulted": bool(w["defaulted"]),
-                         **{k: w[k] for k in ("exposure", "credit_limit", "insured_limit")
-                            if k in w}})
+            rows.append({"customer_id": _text(w, "customer_id"), "pd": _probability(w),
+                         "pd_term": _term_json(w), "grade": _text(w, "grade"),
+                         "scored_at": normal_time(_text(w, "event_time")),
+                         "top_reason": _text(w, "top_reason", optional=True),
+                         "defaulted": bool(w["defaulted"]),
+                         **{k: _amount(w, k) for k in ("exposure", "credit_limit",
+                                                       "insured_limit") if k in w}})
+
+        bad = _read_each(lines, take)
         _newer(self.store, connection, rows, "scored_at")
+        return bad
+
+
+def _read_each(lines: list[bytes], take: Callable[[bytes], Any]) -> list[tuple[int, str]]:
+    """``take`` each line; the index and the reason of each line it could not read."""
+    bad = []
+    for i, line in enumerate(lines):
+        try:
+            take(line)
+        except DAMAGE as exc:
+            bad.append((i, f"{type(exc).__name__}: {exc}"[:200]))
+    return bad
+
+
+def _text(record: dict[str, Any], key: str, *, optional: bool = False) -> str | None:
+    """``record[key]`` as text (None where ``optional`` and absent or null)."""
+    value = record.get(key) if optional else record[key]
+    if value is None and optional:
+        return None
+    if not isinstance(value, str):
+        raise TypeError(f"{key} is not text")
+    return value
+
+
+def _probability(record: dict[str, Any], *, optional: bool = False) -> float | None:
+    """``record["pd"]``, a number from 0 to 1 (None where ``optional`` and absent)."""
+    if optional and record.get("pd") is None:
+        return None
+    pd = finite_number(record["pd"])
+    if pd is None or not 0 <= pd <= 1:
+        raise ValueError("pd is not a probability")
+    return pd
+
+
+def _whole(record: dict[str, Any], key: str) -> int | None:
+    """``record[key]`` as a whole number, None where absent or null."""
+    value = record.get(key)
+    if value is not None and (not isinstance(value, int) or isinstance(value, bool)):
+        raise TypeError(f"{key} is not a whole number")
+    return value
+
+
+def _amount(record: dict[str, Any], key: str) -> float | None:
+    """``record[key]`` as a finite number, None where absent or null."""
+    value = record.get(key)
+    if value is None:
+        return None
+    number = finite_number(value)
+    if number is None:
+        raise TypeError(f"{key} is not a number")
+    return number
 
 
 def _term_json(record: dict[str, Any]) -> str | None:
     """A score's or watchlist row's published term structure as the customers table keeps
     it (None when it has none)."""
-    return json.dumps(record["pd_term"]) if record.get("pd_term") else None
+    term = record.get("pd_term")
+    if not term:
+        return None
+    if not isinstance(term, list) or not all(
+            isinstance(point, dict) and _whole(point, "months") is not None
+            and _probability(point) is not None for point in term):
+        raise TypeError("pd_term is not a list of months and PDs")
+    return json.dumps(term)
 
 
 def _times(amount: float | None, rate: float | None) -> float | None:

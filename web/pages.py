@@ -482,8 +482,9 @@ class Pages:
         self._auditor(session)
         run_log = await anyio.to_thread.run_sync(self._verify_run_log)
         trail = self.ws.trail.verify()
+        skipped = await anyio.to_thread.run_sync(self.ws.follower.skipped)
         return self.app.render(request, "auditor.html", run_log=run_log, trail=trail,
-                               records=self.ws.trail.records(100),
+                               skipped=skipped, records=self.ws.trail.records(100),
                                replays=replay_reports(self.ws.out))
 
     def _verify_run_log(self) -> dict[str, Any]:

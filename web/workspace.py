@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -78,8 +79,9 @@ class Workspace:
     def cases(self) -> Cases:
         return Cases(self.store, self.trail, self.erp)
 
-    @property
+    @cached_property
     def follower(self) -> Follower:
+        """The one follower of the run's files (it keeps the exchange rates it has read)."""
         return Follower(self.out, self.store, self.settings.fx_rates,
                         self.settings.reporting_currency, self.settings.fx_max_age_days)
 
