@@ -32,7 +32,7 @@ demo-stop:
 	$(BIN)/creditradar serve --out $(DEMO) --stop
 
 test: $(STAMP)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest --durations=25
 
 bench: $(STAMP)
 	$(BIN)/python bench/engine_bench.py

@@ -39,7 +39,7 @@ from detectors.records import DeadLetter, Warning
 from detectors.snapshots import EVIDENCE_FAMILIES, Snapshots
 from detectors.stage import Send
 from flows.choices import MODEL_CHOICES, UNREADABLE, behind, describe
-from flows.jsonl import finite_number
+from flows.jsonl import finite_number, probability
 from flows.news import directory_builder
 from flows.replay import logged_records
 from flows.run import SCORES, read_jsonl
@@ -250,8 +250,7 @@ def _damage(score: dict[str, Any]) -> str | None:
     missing = [key for key in ("grade", "rank", "model_version") if key not in score]
     if missing:
         return f"no {', '.join(missing)}"
-    pd = finite_number(score.get("pd"))
-    if pd is None or not 0 <= pd <= 1:
+    if probability(score.get("pd")) is None:
         return "its pd is not a probability"
     reasons = score.get("reasons", [])
     if not isinstance(reasons, list) or not all(

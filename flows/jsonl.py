@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-__all__ = ["finite_number", "iter_jsonl", "lines", "read_jsonl"]
+__all__ = ["finite_number", "iter_jsonl", "lines", "probability", "read_jsonl"]
 
 
 def lines(path: Path, *, growing: bool = False) -> Iterator[str]:
@@ -50,3 +50,9 @@ def finite_number(value: Any) -> float | None:
     except OverflowError:
         return None
     return number if math.isfinite(number) else None
+
+
+def probability(value: Any) -> float | None:
+    """A probability read from a file: a finite number from 0 to 1; None for anything else."""
+    number = finite_number(value)
+    return number if number is not None and 0 <= number <= 1 else None

@@ -4,15 +4,16 @@ The monitor appends ``warnings.jsonl`` as event-time days close, ``scores.jsonl`
 ``--scores``, ``watchlist.jsonl`` at the end, and the audit log under ``audit/`` (whose input
 records carry the customers' profiles). `Follower.poll` reads the complete lines added to each
 file since its last call (at most `CHUNK_BYTES` of each) and upserts what they say; a file
-that was replaced (a new run) is read again from its start. The files are read in that order,
-each to its end before the next, so that a big finished run read in many polls, even by a
-workspace started again part-way, comes out as read in one go. Nothing here writes to the
-run's folder.
+that was replaced (a new run) is read again from its start. Scores wait until the log's
+profiles are read to their end (a score's exposure needs the limit) and the watchlist until
+the scores are, so that a big run read in many polls, even by a workspace started again
+part-way, comes out as read in one go. Nothing here writes to the run's folder.
 
-A line that cannot be read (not JSON, not an object, a field missing or of the wrong kind:
-a file damaged by hand or by a disk) is skipped, logged and counted (`Follower.skipped`), so
-that one bad line neither stops the workspace from following the rest of the run nor puts
-text where the database keeps numbers.
+A line that cannot be read (not JSON, not an object, a field missing or of the wrong kind,
+longer than `CHUNK_BYTES`: a file damaged by hand or by a disk) is skipped, logged and
+counted (`Follower.skipped`), so that one bad line neither stops the workspace from
+following the rest of the run nor puts text where the database keeps numbers. In the log,
+only the profiles and exchange rates are read, so only they are checked.
 """
 
 from __future__ import annotations
@@ -29,16 +30,18 @@ from sqlalchemy import Connection
 
 from detectors.clock import DAY, parse_time, to_rfc3339, to_seconds
 from detectors.fx import Rates
-from flows.jsonl import finite_number
+from flows.choices import UNREADABLE
+from flows.jsonl import finite_number, probability
 from web.db import Store, customers, scores, warnings
 
 WARNINGS, SCORES, WATCHLIST, AUDIT = "warnings.jsonl", "scores.jsonl", "watchlist.jsonl", "audit"
 CHUNK_BYTES = 16 * 1024 * 1024
-"""At most this much of one file per poll, so the first rows show before a big file is read."""
+"""At most this much of one file per poll, so that the first rows of a big run show (and a
+poll ends) before the whole file is read."""
 _PROFILE, _RATE = b'"feed":"customers"', b'"feed":"fx"'
 IN_LIST = 5000
 """Ids per ``IN (...)`` list (SQLite limits the parameters of one statement)."""
-DAMAGE = (ValueError, KeyError, TypeError, AttributeError, IndexError, RecursionError)
+DAMAGE = (*UNREADABLE, IndexError, RecursionError)
 """What reading a damaged line raises (json's errors are ValueErrors)."""
 SKIPPED = "skipped:"
 """Prefix of the meta keys that count each file's skipped lines."""
@@ -69,25 +72,47 @@ class Follower:
         of their day (`detectors.fx`; the watchlist, when written, has the run's figures)."""
         self.out = Path(out)
         self.store = store
-        self.rates = Rates(reporting_currency, dict(fx_rates or {}), fx_max_age_days)
         self.reporting_currency = reporting_currency
+        self._fx_rates, self._fx_max_age_days = dict(fx_rates or {}), fx_max_age_days
+        self.rates = self._no_rates()
         self._rates_reread = False
+        self._first_segment: int | None = None
 
     def poll(self) -> int:
         """Read what was appended since the last poll; returns how many lines were taken."""
         if not self._rates_reread:
             self._reread_rates()
             self._rates_reread = True
-        taken = 0
-        files = [*((path, self._profiles) for path in self._audit_segments()),
-                 (self.out / WARNINGS, self._warnings), (self.out / SCORES, self._scores),
-                 (self.out / WATCHLIST, self._watchlist)]
-        for path, take in files:
+        self._forget_rates_of_an_earlier_run()
+        taken, caught_up = 0, True
+        for path in self._audit_segments():
+            lines, caught_up = self._follow(path, self._profiles)
+            taken += lines
+            if not caught_up:
+                break
+        taken += self._follow(self.out / WARNINGS, self._warnings)[0]  # needs nothing before
+        for path, take in ((self.out / SCORES, self._scores),
+                           (self.out / WATCHLIST, self._watchlist)):
+            if not caught_up:  # a score's exposure needs the profiles; the watchlist, the scores
+                break
             lines, caught_up = self._follow(path, take)
             taken += lines
-            if not caught_up:  # the next files wait, as if the whole file had been read
-                break
         return taken
+
+    def _no_rates(self) -> Rates:
+        """The rates known before any line is read: the settings' static ones."""
+        return Rates(self.reporting_currency, self._fx_rates, self._fx_max_age_days)
+
+    def _forget_rates_of_an_earlier_run(self) -> None:
+        """A new run (its log's first segment is a new file) starts with no rates read."""
+        first = next(self._audit_segments(), None)
+        try:
+            inode = first.stat().st_ino if first is not None else None
+        except FileNotFoundError:  # removed since it was listed: a new run is starting
+            inode = None
+        if self._first_segment is not None and inode != self._first_segment:
+            self.rates = self._no_rates()
+        self._first_segment = inode
 
     def _audit_segments(self) -> Iterator[Path]:
         """The audit log's segment files, partition by partition in segment order (their
@@ -150,6 +175,8 @@ class Follower:
             handle.seek(position.offset)
             data = handle.read(CHUNK_BYTES)
         end = data.rfind(b"\n") + 1
+        if end == 0 and len(data) == CHUNK_BYTES:
+            return self._skip_long_line(path, position, stat.st_ino)
         if end == 0:
             return 0, True  # a line still being written
         lines, offsets, at = [], [], position.offset
@@ -167,6 +194,28 @@ class Follower:
             self.store.set_meta(connection, key, json.dumps(
                 {"inode": stat.st_ino, "offset": position.offset + end}))
         return len(lines), len(data) < CHUNK_BYTES
+
+    def _skip_long_line(self, path: Path, position: Position, inode: int) -> tuple[int, bool]:
+        """Leave out a line longer than `CHUNK_BYTES` (no run writes one: a damaged file),
+        once its end is written."""
+        with path.open("rb") as handle:
+            handle.seek(position.offset + CHUNK_BYTES)
+            at = position.offset + CHUNK_BYTES
+            while chunk := handle.read(CHUNK_BYTES):
+                newline = chunk.find(b"\n")
+                if newline >= 0:
+                    break
+                at += len(chunk)
+            else:
+                return 0, True  # its end is still being written
+        name = os.path.relpath(path, self.out)
+        counted = None if position.offset == 0 else self.store.get_meta(SKIPPED + name)
+        with self.store.begin() as connection:
+            self._count_skipped(connection, name, counted,
+                                [(position.offset, f"a line longer than {CHUNK_BYTES} bytes")])
+            self.store.set_meta(connection, "follow:" + name, json.dumps(
+                {"inode": inode, "offset": at + newline + 1}))
+        return 1, False
 
     def _count_skipped(self, connection: Connection, name: str, counted: str | None,
                        bad: list[tuple[int, str]]) -> None:
@@ -290,16 +339,22 @@ class Follower:
 
         def take(line: bytes) -> None:
             w = json.loads(line)
+            if not isinstance(w["defaulted"], bool):
+                raise TypeError("defaulted is not true or false")
             rows.append({"customer_id": _text(w, "customer_id"), "pd": _probability(w),
                          "pd_term": _term_json(w), "grade": _text(w, "grade"),
                          "scored_at": normal_time(_text(w, "event_time")),
                          "top_reason": _text(w, "top_reason", optional=True),
-                         "defaulted": bool(w["defaulted"]),
+                         "defaulted": w["defaulted"],
                          **{k: _amount(w, k) for k in ("exposure", "credit_limit",
                                                        "insured_limit") if k in w}})
 
         bad = _read_each(lines, take)
-        _newer(self.store, connection, rows, "scored_at")
+        by_columns: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+        for row in rows:  # one statement per set of columns: a row without a limit keeps it
+            by_columns.setdefault(tuple(row), []).append(row)
+        for same in by_columns.values():
+            _newer(self.store, connection, same, "scored_at")
         return bad
 
 
@@ -328,8 +383,8 @@ def _probability(record: dict[str, Any], *, optional: bool = False) -> float | N
     """``record["pd"]``, a number from 0 to 1 (None where ``optional`` and absent)."""
     if optional and record.get("pd") is None:
         return None
-    pd = finite_number(record["pd"])
-    if pd is None or not 0 <= pd <= 1:
+    pd = probability(record["pd"])
+    if pd is None:
         raise ValueError("pd is not a probability")
     return pd
 
