@@ -38,8 +38,8 @@ from detectors.features import CODES
 from detectors.records import DeadLetter, Warning
 from detectors.snapshots import EVIDENCE_FAMILIES, Snapshots
 from detectors.stage import Send
-from flows.choices import MODEL_CHOICES, UNREADABLE, behind, describe
-from flows.jsonl import finite_number, probability
+from flows.choices import MODEL_CHOICES, behind, describe
+from flows.jsonl import DAMAGED, finite_number, probability
 from flows.news import directory_builder
 from flows.replay import logged_records
 from flows.run import SCORES, read_jsonl
@@ -228,7 +228,7 @@ def _latest_score(path: Path, customer_id: str, as_of: datetime,
     try:
         rows = [r for r in read_jsonl(path, growing=True) if r.get("customer_id") == customer_id
                 and not r.get("defaulted") and parse_time(r["event_time"]) <= as_of]
-    except (*UNREADABLE, RecursionError) as exc:
+    except DAMAGED as exc:
         problem = f"{type(exc).__name__}: {exc}"[:120]
         notes.append(f"{path} cannot be read ({problem}): probability, grade and rank are "
                      "not shown")

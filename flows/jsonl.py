@@ -12,7 +12,13 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-__all__ = ["finite_number", "iter_jsonl", "lines", "probability", "read_jsonl"]
+__all__ = ["DAMAGED", "finite_number", "iter_jsonl", "lines", "probability", "read_jsonl"]
+
+
+DAMAGED = (OSError, ValueError, KeyError, TypeError, AttributeError, IndexError,
+           RecursionError)
+"""What reading a damaged row raises: a file gone, text that is not JSON (a ValueError) or
+nests too deeply, a row that is not an object or lacks a field or has one of another kind."""
 
 
 def lines(path: Path, *, growing: bool = False) -> Iterator[str]:

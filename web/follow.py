@@ -30,8 +30,7 @@ from sqlalchemy import Connection
 
 from detectors.clock import DAY, parse_time, to_rfc3339, to_seconds
 from detectors.fx import Rates
-from flows.choices import UNREADABLE
-from flows.jsonl import finite_number, probability
+from flows.jsonl import DAMAGED, finite_number, probability
 from web.db import Store, customers, scores, warnings
 
 WARNINGS, SCORES, WATCHLIST, AUDIT = "warnings.jsonl", "scores.jsonl", "watchlist.jsonl", "audit"
@@ -41,8 +40,6 @@ poll ends) before the whole file is read."""
 _PROFILE, _RATE = b'"feed":"customers"', b'"feed":"fx"'
 IN_LIST = 5000
 """Ids per ``IN (...)`` list (SQLite limits the parameters of one statement)."""
-DAMAGE = (*UNREADABLE, IndexError, RecursionError)
-"""What reading a damaged line raises (json's errors are ValueErrors)."""
 SKIPPED = "skipped:"
 """Prefix of the meta keys that count each file's skipped lines."""
 
@@ -164,8 +161,7 @@ class Follower:
         except FileNotFoundError:
             return 0, True
         name = os.path.relpath(path, self.out)
-        key = "follow:" + name
-        stored = self.store.get_meta(key)
+        stored = self.store.get_meta("follow:" + name)
         position = Position(**json.loads(stored)) if stored else Position(stat.st_ino, 0)
         if position.inode != stat.st_ino or stat.st_size < position.offset:
             position = Position(stat.st_ino, 0)
@@ -175,8 +171,13 @@ class Follower:
             handle.seek(position.offset)
             data = handle.read(CHUNK_BYTES)
         end = data.rfind(b"\n") + 1
-        if end == 0 and len(data) == CHUNK_BYTES:
-            return self._skip_long_line(path, position, stat.st_ino)
+        if end == 0 and len(data) == CHUNK_BYTES:  # no run writes such a line: damage
+            past = _past_long_line(path, position.offset + CHUNK_BYTES)
+            if past is None:
+                return 0, True  # its end is still being written
+            reason = f"a line longer than {CHUNK_BYTES} bytes"
+            self._record(name, position, past, lambda _: [(position.offset, reason)])
+            return 1, False
         if end == 0:
             return 0, True  # a line still being written
         lines, offsets, at = [], [], position.offset
@@ -185,37 +186,22 @@ class Follower:
                 lines.append(line)
                 offsets.append(at)
             at += len(line) + 1
-        counted = None if position.offset == 0 else self.store.get_meta(SKIPPED + name)
-        with self.store.begin() as connection:
-            bad = take(connection, lines)
-            if bad or position.offset == 0:  # a file read from its start: a new count
-                self._count_skipped(connection, name, counted,
-                                    [(offsets[i], reason) for i, reason in bad])
-            self.store.set_meta(connection, key, json.dumps(
-                {"inode": stat.st_ino, "offset": position.offset + end}))
+        self._record(name, position, position.offset + end, lambda connection: [
+            (offsets[i], reason) for i, reason in take(connection, lines)])
         return len(lines), len(data) < CHUNK_BYTES
 
-    def _skip_long_line(self, path: Path, position: Position, inode: int) -> tuple[int, bool]:
-        """Leave out a line longer than `CHUNK_BYTES` (no run writes one: a damaged file),
-        once its end is written."""
-        with path.open("rb") as handle:
-            handle.seek(position.offset + CHUNK_BYTES)
-            at = position.offset + CHUNK_BYTES
-            while chunk := handle.read(CHUNK_BYTES):
-                newline = chunk.find(b"\n")
-                if newline >= 0:
-                    break
-                at += len(chunk)
-            else:
-                return 0, True  # its end is still being written
-        name = os.path.relpath(path, self.out)
+    def _record(self, name: str, position: Position, end: int,
+                read: Callable[[Connection], list[tuple[int, str]]]) -> None:
+        """In one transaction: ``read`` the lines from ``position`` (it returns the offset
+        and reason of each line it left out), count those, and note that ``name`` is read
+        up to ``end``."""
         counted = None if position.offset == 0 else self.store.get_meta(SKIPPED + name)
         with self.store.begin() as connection:
-            self._count_skipped(connection, name, counted,
-                                [(position.offset, f"a line longer than {CHUNK_BYTES} bytes")])
+            bad = read(connection)
+            if bad or position.offset == 0:  # a file read from its start: a new count
+                self._count_skipped(connection, name, counted, bad)
             self.store.set_meta(connection, "follow:" + name, json.dumps(
-                {"inode": inode, "offset": at + newline + 1}))
-        return 1, False
+                {"inode": position.inode, "offset": end}))
 
     def _count_skipped(self, connection: Connection, name: str, counted: str | None,
                        bad: list[tuple[int, str]]) -> None:
@@ -358,13 +344,27 @@ class Follower:
         return bad
 
 
+def _past_long_line(path: Path, start: int) -> int | None:
+    """The offset just past the end of the line that runs on at ``start`` of ``path`` (None
+    while its end is not written)."""
+    with path.open("rb") as handle:
+        handle.seek(start)
+        at = start
+        while chunk := handle.read(CHUNK_BYTES):
+            newline = chunk.find(b"\n")
+            if newline >= 0:
+                return at + newline + 1
+            at += len(chunk)
+    return None
+
+
 def _read_each(lines: list[bytes], take: Callable[[bytes], Any]) -> list[tuple[int, str]]:
     """``take`` each line; the index and the reason of each line it could not read."""
     bad = []
     for i, line in enumerate(lines):
         try:
             take(line)
-        except DAMAGE as exc:
+        except DAMAGED as exc:
             bad.append((i, f"{type(exc).__name__}: {exc}"[:200]))
     return bad
 
