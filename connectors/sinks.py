@@ -18,10 +18,13 @@ from bytewax.outputs import FixedPartitionedSink, StatefulSinkPartition
 
 
 def json_line(obj: Any) -> str:
-    """One compact, deterministic JSON line (pydantic models use their own encoder)."""
+    """One compact, deterministic JSON line, in the one form of every output line: Python's
+    encoder without spaces or ASCII escapes. A pydantic model gives the JSON values of its
+    own encoder (an infinite float as null) in that form. `flows.run.canonicalize` sorts the
+    lines as written, so a line's bytes depend on its record alone."""
     if hasattr(obj, "model_dump_json"):
-        return obj.model_dump_json()
-    if hasattr(obj, "to_json"):
+        obj = json.loads(obj.model_dump_json())
+    elif hasattr(obj, "to_json"):
         obj = obj.to_json()
     elif dataclasses.is_dataclass(obj) and not isinstance(obj, type):
         obj = dataclasses.asdict(obj)

@@ -41,7 +41,7 @@ from detectors.warnings import (
     from_default,
     from_hard_event,
     reasons_of,
-    term_of,
+    term_rows,
 )
 
 ALERTS = "alerts"
@@ -53,6 +53,8 @@ _LATEST = (Column("pd", "f8"), Column("grade", "i1"), Column("rank", "i4"), Colu
            Column("defaulted", "i1"), Column("exposure", "f8"), Column("rate", "f8", np.nan),
            Column("credit_limit", "f8", np.nan), Column("insured_limit", "f8", np.nan),
            Column("breached", "i1"), Column("curve", "i4"))
+_BY_CODE = tuple(sorted(range(len(CODES)), key=CODES.__getitem__))
+"""Feature columns in the order of their codes: the order of a score row's features."""
 _BREACHES = ((OVER_CREDIT_LIMIT, "credit_limit"), (OVER_INSURED_LIMIT, "insured_limit"))
 """The limits a breach warning watches: its reason code and the profile's field; bit ``i``
 of the ``breached`` column is set while exposure is above the ``i``-th."""
@@ -113,8 +115,7 @@ class Latest:
         e = self.exposure
         return {"customer_id": self.customer_id, "name": self.name,
                 "event_time": to_rfc3339(self.at), "pd": self.pd,
-                "pd_term": [] if self.curve is None else [
-                    t.model_dump() for t in term_of(self.pd, self.curve)],
+                "pd_term": [] if self.curve is None else term_rows(self.pd, self.curve),
                 "grade": self.grade,
                 "top_reason": self.top_reason, "defaulted": self.defaulted,
                 "exposure": _amount(e.reporting),
@@ -365,14 +366,14 @@ class WarningDesk:
     def _row(self, scored: Scored, i: int, rank: int, size: int) -> ScoreRow:
         s = scored.snapshots
         x = s.X[i]
-        present = np.flatnonzero(~np.isnan(x))
-        features = {CODES[j]: round(float(x[j]), 6) for j in sorted(present.tolist(),
-                                                                     key=CODES.__getitem__)}
+        values = x.tolist()
+        features = {CODES[j]: round(values[j], 6) for j in _BY_CODE
+                    if values[j] == values[j]}  # (NaN, a feature the feeds said nothing of)
         return ScoreRow({
             "customer_id": s.customer_ids[i],
             "event_time": to_rfc3339(int(s.at[i])),
             "pd": round(float(scored.pd[i]), 6),
-            "pd_term": [t.model_dump() for t in term_of(float(scored.pd[i]), scored.term)],
+            "pd_term": term_rows(float(scored.pd[i]), scored.term),
             "grade": GRADES[int(scored.grade[i])],
             "rank": rank,
             "portfolio_size": size,
@@ -390,7 +391,7 @@ def _in_default_rows(customers: list[str], at: int, term: TermCurve,
     they stay in ``scores.jsonl`` at PD 1 (grade E, unranked, no features), so a reader of
     any month end finds the defaulted customers on top rather than missing. The rows differ
     only in the customer."""
-    event_time, pd_term = to_rfc3339(at), [t.model_dump() for t in term_of(1.0, term)]
+    event_time, pd_term = to_rfc3339(at), term_rows(1.0, term)
     return [ScoreRow({
         "customer_id": customer, "event_time": event_time, "pd": 1.0, "pd_term": pd_term,
         "grade": "E", "rank": None, "portfolio_size": size, "month_end": True,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 
@@ -53,7 +54,13 @@ def term_of(pd: float, term: TermCurve) -> list[TermPd]:
     published PD (six decimals), so warnings, score rows and the watchlist agree, and to
     six decimals (rounding keeps it non-decreasing, and it gives the published PD at the
     horizon)."""
-    return [TermPd(months=m, pd=round(p, 6)) for m, p in term.at_terms(round(pd, 6))]
+    return [TermPd(**row) for row in term_rows(pd, term)]
+
+
+def term_rows(pd: float, term: TermCurve) -> list[dict[str, Any]]:
+    """`term_of` as plain rows, as a score row holds them (written for every customer at
+    every month end, so without a model to build and dump)."""
+    return [{"months": m, "pd": round(p, 6)} for m, p in term.at_terms(round(pd, 6))]
 
 
 def evidence_for(reasons: list[Reason], evidence: Evidence) -> list[str]:

@@ -1,6 +1,6 @@
 """``creditradar evaluate``: progressive validation of the monitor against simple baselines.
 
-The feeds stream through the same monitor flow as a live run (`run_folder`), in event time;
+The feeds stream through the same monitor flow as a live run (`run_job`), in event time;
 the model scores every snapshot before it learns that snapshot's label, so every score in
 ``scores.jsonl`` is an honest out-of-sample prediction. This module then reads the run's
 scores and warnings and the portfolio's outcomes, and measures. Definitions:
@@ -104,7 +104,7 @@ from detectors.records import EARLY_KINDS
 from detectors.term import cumulative_pd
 from flows import metrics as m
 from flows.choices import MODEL_CHOICES, handover, load_choices, model_name
-from flows.run import SCORES, WARNINGS, read_jsonl, run_folder
+from flows.run import SCORES, WARNINGS, read_jsonl
 
 if TYPE_CHECKING:
     from flows.tradeoff import Shape
@@ -321,10 +321,13 @@ def batch_training(rows: Rows, labels: list[int | None], split: int,
 def batch_warner(rows: Rows, labels: list[int | None], train: list[int], share: float,
                  index: Sequence[int], absolute: int | None = None) -> Warner:
     """Gradient boosting fitted on the rows ``train`` (`batch_training`), scored on
-    ``index``."""
+    ``index``. A feature that no training row has is left out: it can teach nothing, and
+    the model's binning fails on a column without a value (a short first half, as of a
+    book of a few months, has no trajectories yet)."""
+    known = ~np.isnan(rows.matrix[train]).all(axis=0)
     model = HistGradientBoostingClassifier(random_state=BATCH_SEED)
-    model.fit(rows.matrix[train], np.asarray([labels[i] for i in train]))
-    probs = model.predict_proba(rows.matrix[list(index)])[:, 1].tolist()
+    model.fit(rows.matrix[train][:, known], np.asarray([labels[i] for i in train]))
+    probs = model.predict_proba(rows.matrix[list(index)][:, known])[:, 1].tolist()
     top = in_top_share(rows, dict(zip(index, probs, strict=True)), share, absolute)
     return Warner(probs, probs, first_alerts(rows, top, index))
 
@@ -667,16 +670,20 @@ def calibration_summary(table: list[m.CalibrationBin]) -> dict[str, Any]:
 
 
 def evaluate(settings: Settings, feeds: Path, report: Path, *, outcomes: Path | None = None,
-             workers: int = 1) -> dict[str, Any]:
-    """Stream ``feeds`` through the monitor into ``report/run``, then write
+             workers: int = 1, processes: int = 1) -> dict[str, Any]:
+    """Stream ``feeds`` through the monitor into ``report/run`` (on ``workers`` workers in
+    each of ``processes`` processes: the same scores on any number), then write
     ``report/metrics.json``, ``report/report.html`` and its PNG figures; return the metrics."""
+    from flows.cluster import run_job
+    from flows.job import Job, SourceSpec
     from flows.report import write_report  # matplotlib is the optional "report" extra
 
     settings = settings.model_copy(
         update={"audit": settings.audit.model_copy(update={"enabled": False})}
     )
     run = report / RUN_DIR
-    run_folder(settings, feeds, run, scores=True, workers=workers, notify=False)
+    run_job(Job(settings, SourceSpec("folder", {"path": str(feeds)}), run, scores=True,
+                notify=False, workers=workers, processes=processes))
     evaluation = evaluate_run(settings, run, outcomes or feeds / "outcomes.jsonl")
     metrics = metrics_json(evaluation, settings)
     (report / METRICS).write_text(json.dumps(metrics, indent=2) + "\n", encoding="utf-8")

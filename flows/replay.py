@@ -37,6 +37,7 @@ from connectors.audit import AuditRecord, read_log, verify_log
 from connectors.contracts import FEEDS
 from connectors.files import FolderFeeds
 from connectors.partition import RawLine, RecordInput
+from connectors.sinks import json_line
 from detectors.clock import parse_time
 from detectors.records import Warning
 from flows.choices import MODEL_CHOICES, UNREADABLE, load_choices
@@ -356,9 +357,9 @@ def _replay_settings(settings: Settings, out: Path) -> tuple[Settings, list[str]
 def _warning_line(record: AuditRecord) -> str:
     """A logged warning as the monitor's warnings sink wrote it (field order included)."""
     try:
-        return Warning.model_validate(record.body).model_dump_json()
+        return json_line(Warning.model_validate(record.body))
     except ValueError:  # a damaged record still gets compared, as it stands
-        return json.dumps(record.body, separators=(",", ":"), ensure_ascii=False)
+        return json_line(record.body)
 
 
 def _compare(logged: list[str], replayed: list[str], report: ReplayReport) -> None:

@@ -268,9 +268,11 @@ SortKey = tuple[str, str, str]
 
 def canonicalize(path: Path) -> None:
     """Sort a JSON Lines output by event time, customer and the rest of the line, so that
-    any number of workers writes the same bytes. Lines are split on LF only: a line
-    separator inside a string (U+2028...) is part of its line. Memory is bounded by
-    `SORT_CHUNK` characters of lines (and the longest line), whatever the file's length."""
+    any number of workers writes the same bytes. The lines are kept as written: every
+    output line comes from `json_line`, whose text depends on the record alone. Lines are
+    split on LF only: a line separator inside a string (U+2028...) is part of its line.
+    Memory is bounded by `SORT_CHUNK` characters of lines (and the longest line), whatever
+    the file's length."""
     if not path.exists():
         return
     with tempfile.TemporaryDirectory(dir=path.parent, prefix=".sorting-") as tmp:
@@ -294,7 +296,7 @@ def canonicalize(path: Path) -> None:
 def _sort_key(line: str) -> SortKey:
     row = json.loads(line)
     return (str(row.get("event_time", "")), str(row.get("customer_id") or ""),
-            json.dumps(row, separators=(",", ":"), ensure_ascii=False))
+            line.rstrip("\n"))
 
 
 def _spill(keys: list[SortKey], path: Path) -> Path:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import difflib
 import itertools
-import json
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +23,7 @@ from config.version import program_version
 from connectors.contracts import FEEDS
 from connectors.kafka import produce_folder, read_topic, read_warnings
 from connectors.simulator import simulate
+from connectors.sinks import json_line
 from flows.cluster import run_job
 from flows.job import Job, SourceSpec
 from flows.run import STATS, WARNINGS, RunSummary, canonicalize, read_jsonl, run_folder
@@ -127,7 +127,7 @@ def topic_as_file(bootstrap: str, topic: str, path: Path) -> list[dict[str, Any]
     """The warnings topic, first copy per ``warning_id``, written to ``path`` in the canonical
     order of a run's ``warnings.jsonl`` (so the two can be compared as bytes)."""
     warnings = read_warnings(bootstrap, topic)
-    path.write_text("".join(json.dumps(w) + "\n" for w in warnings), encoding="utf-8")
+    path.write_text("".join(json_line(w) + "\n" for w in warnings), encoding="utf-8")
     canonicalize(path)
     return warnings
 
