@@ -123,23 +123,31 @@ def _tradeoff_curve(ax: Axes, evaluation: Evaluation, metrics: dict[str, Any]) -
         (f"monitor, {_shape(shape)}", "--", shape["lines"])
         for shape in metrics["shape_tradeoff"]]
     for k, (label, style, curve) in enumerate(curves):
-        drawn = [line for line in curve if line["defaulters_warned_6m"] is not None]
+        drawn = [line for line in curve if _placed(line)]
         ax.plot([line["false_warnings_per_1000_customer_years"] for line in drawn],
                 [line["defaulters_warned_6m"] for line in drawn], color=STYLE["monitor"],
                 alpha=max(0.3, 1.0 - 0.3 * k), linestyle=style, marker=".", label=label)
     for line in metrics["budget_tradeoff"]:
-        if line["configured"] and line["defaulters_warned_6m"] is not None:
+        if line["configured"] and _placed(line):
             ax.plot(line["false_warnings_per_1000_customer_years"],
                     line["defaulters_warned_6m"], color=STYLE["monitor"], marker="o",
                     markersize=9, fillstyle="none", linestyle="", label="monitor, configured")
     for name, block in metrics["baselines"].items():
-        share, false = block["defaulters_warned_6m"], block[
-            "false_warnings_per_1000_customer_years"]
-        if share is not None and false is not None:
-            ax.plot(false, share, color=STYLE[name], marker="s", linestyle="", label=name)
+        if _placed(block):
+            ax.plot(block["false_warnings_per_1000_customer_years"],
+                    block["defaulters_warned_6m"], color=STYLE[name], marker="s",
+                    linestyle="", label=name)
     ax.set(xlabel="false warnings per 1,000 customer-years",
            ylabel="defaulters warned 6+ months ahead", ylim=(0, 1),
            title="Trade-off: early warnings against false alarms")
+
+
+def _placed(point: dict[str, Any]) -> bool:
+    """Whether a warner's point has both coordinates of the trade-off plot: a book too short
+    to judge whether a warning was false leaves its false warnings per 1,000 customer-years
+    unknown."""
+    return (point["defaulters_warned_6m"] is not None
+            and point["false_warnings_per_1000_customer_years"] is not None)
 
 
 def _shape(shape: dict[str, Any]) -> str:

@@ -251,6 +251,25 @@ def test_evaluate_on_two_processes_gives_the_figures_of_one(tmp_path: Path) -> N
 
 
 @pytest.mark.timeout(120)
+def test_a_book_too_short_to_judge_a_warning_still_gets_its_report(tmp_path: Path) -> None:
+    """On a year of 80 customers no warning can be judged false yet: the trade-off plot
+    leaves out the points without a false-warning rate, and every figure is written."""
+    from connectors.simulator import simulate
+    from flows.evaluate_cli import evaluate_command
+
+    feeds, report = tmp_path / "feeds", tmp_path / "report"
+    simulate(80, 12, 3, feeds)
+    result = CliRunner().invoke(evaluate_command, ["--feeds", str(feeds), "--report", str(report)],
+                                obj={"settings": Settings()})
+    assert result.exit_code == 0, result.output
+    tradeoff = json.loads((report / "metrics.json").read_text())["budget_tradeoff"]
+    assert all(line["false_warnings_per_1000_customer_years"] is None for line in tradeoff)
+    assert any(line["defaulters_warned_6m"] is not None for line in tradeoff)
+    for name in ("report.html", "roc.png", "calibration.png", "tradeoff.png"):
+        assert (report / name).stat().st_size > 0, name
+
+
+@pytest.mark.timeout(120)
 def test_evaluate_command_end_to_end(tmp_path: Path) -> None:
     from connectors.simulator import simulate
     from flows.evaluate_cli import evaluate_command
