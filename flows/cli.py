@@ -53,7 +53,18 @@ def _settings(ctx: click.Context) -> Settings:
     return ctx.obj["settings"]
 
 
-@click.group(context_settings=CONTEXT)
+class Commands(click.Group):
+    """The command group whose every command reports an error CreditRadar raises on purpose
+    (a missing file, a bad setting) as one line and exit status 1, not a traceback."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except CreditRadarError as exc:
+            raise click.ClickException(str(exc)) from None
+
+
+@click.group(cls=Commands, context_settings=CONTEXT)
 @click.version_option(program_version(), "-V", "--version", prog_name="creditradar",
                       message="%(prog)s %(version)s")
 @click.option("--config", "config_path", type=click.Path(exists=True, dir_okay=False,
@@ -72,10 +83,7 @@ def cli(ctx: click.Context, config_path: Path | None, log_format: str, log_level
       creditradar --config creditradar.toml alerts check-config
       creditradar run COMMAND -h        (help and examples of one command)
     """
-    try:
-        settings = load_settings(config_path)
-    except CreditRadarError as exc:
-        raise click.ClickException(str(exc)) from None
+    settings = load_settings(config_path)
     configure_logging(log_level or settings.log_level, log_format)
     ctx.ensure_object(dict)
     ctx.obj["settings"] = settings

@@ -220,10 +220,10 @@ def run_folder(settings: Settings, feeds: Path, out: Path, **options: Any) -> Ru
 
 
 def finish(out: Path) -> RunSummary:
-    """Put a finished run's outputs into canonical order and count them. The warnings and
-    dead-letter files exist after every run, empty when nothing was warned or rejected (a
-    sink only opens its file for its first line)."""
-    for name in (WARNINGS, DEADLETTER):
+    """Put a finished run's outputs into canonical order and count them. The warnings,
+    dead-letter and overdue files exist after every run, empty when nothing was warned,
+    rejected or past due (a sink only opens its file for its first line)."""
+    for name in (WARNINGS, DEADLETTER, OVERDUE):
         (out / name).touch()
     for name in OUTPUT_FILES:
         canonicalize(out / name)

@@ -10,6 +10,7 @@ from feedkit import payment, write_feeds
 from test_money import GBP, _book
 
 from config.settings import Settings
+from flows.cli import cli
 from flows.collections_cli import COLLECTIONS, collections_command
 from flows.run import OVERDUE, WARNINGS, read_jsonl, run_folder
 
@@ -119,3 +120,29 @@ def test_an_insurer_cut_announced_ahead_warns_when_announced_and_applies_on_its_
     run_folder(Settings(), write_feeds(tmp_path / "feeds2", book), tmp_path / "kept")
     [default] = [w for w in read_jsonl(tmp_path / "kept" / WARNINGS) if w["kind"] == "default"]
     assert default["insured_share"] == round(5000 / 21000, 4)
+
+
+def test_a_run_with_nothing_past_due_has_an_empty_worklist(tmp_path: Path) -> None:
+    """Every invoice paid on time: the run still leaves its overdue file (empty), and the
+    worklist says that no invoice is past due."""
+    book = _book()
+    book["customers"] = [c for c in book["customers"] if c["customer_id"] == "EURO"]
+    book["payments"] = [p for p in book["payments"] if p["customer_id"] == "EURO"]
+    book["registry"] = []
+    out = tmp_path / "out"
+    run_folder(Settings(), write_feeds(tmp_path / "feeds", book), out)
+    assert (out / OVERDUE).read_bytes() == b""
+    result = CliRunner().invoke(collections_command, ["--out", str(out)],
+                                obj={"settings": Settings()})
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith("0 invoices past due")
+    assert (out / COLLECTIONS).read_bytes() == b""
+
+
+def test_a_folder_that_is_no_runs_output_is_one_line_of_error(tmp_path: Path) -> None:
+    """Through the ``creditradar`` command group, as a user runs it: the error the command
+    raises is one line and exit status 1, not a traceback."""
+    result = CliRunner().invoke(cli, ["collections", "--out", str(tmp_path)])
+    assert result.exit_code == 1
+    assert result.output == (f"Error: no {OVERDUE} under {tmp_path}: is it a finished run's "
+                             "output?\n")
