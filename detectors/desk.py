@@ -40,7 +40,7 @@ from detectors.warnings import (
     from_decision,
     from_default,
     from_hard_event,
-    reasons_of,
+    reason_rows,
     term_rows,
 )
 
@@ -381,7 +381,7 @@ class WarningDesk:
             "defaulted": False,
             "model_version": scored.model_version,
             "features": features,
-            "reasons": [r.model_dump() for r in reasons_of(scored.reasons[i], x)],
+            "reasons": reason_rows(scored.reasons[i], x),
         })
 
 

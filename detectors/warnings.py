@@ -38,11 +38,16 @@ def reasons_of(reasons: Explanation | None, x: np.ndarray) -> list[Reason]:
     """The reasons as published: each feature's label, value (None where the feeds said
     nothing: a tree can read silence as risk, and for the sum of the others) and
     contribution."""
+    return [Reason(**row) for row in reason_rows(reasons, x)]
+
+
+def reason_rows(reasons: Explanation | None, x: np.ndarray) -> list[dict[str, Any]]:
+    """`reasons_of` as plain rows, as a score row holds them (see `term_rows`)."""
     if reasons is None:
         return []
-    return [Reason(code=code, label=features.label(code),
-                   value=None if code == OTHER else _value(x[INDEX[code]]),
-                   contribution=round(c, LOG_ODDS_DIGITS)) for code, c in reasons.listed]
+    return [{"code": code, "label": features.label(code),
+             "value": None if code == OTHER else _value(x[INDEX[code]]),
+             "contribution": round(c, LOG_ODDS_DIGITS)} for code, c in reasons.listed]
 
 
 def _value(value: float) -> float | None:

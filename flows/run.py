@@ -14,6 +14,7 @@ import dataclasses
 import gc
 import heapq
 import json
+import re
 import tempfile
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -293,24 +294,30 @@ def canonicalize(path: Path) -> None:
         sorted_path.replace(path)
 
 
+_SCORE_ROW_START = re.compile(r'\{"customer_id":(null|"(?:[^"\\]|\\.)*"),"event_time":"([^"\\]*)",')
+"""How a line of ``scores.jsonl``, the longest output, begins: its key is read from there
+without parsing the rest (a line of `json_line` has each key once)."""
+
+
 def _sort_key(line: str) -> SortKey:
-    row = json.loads(line)
-    return (str(row.get("event_time", "")), str(row.get("customer_id") or ""),
-            line.rstrip("\n"))
+    text = line.rstrip("\n")
+    start = _SCORE_ROW_START.match(text)
+    if start is not None:
+        customer_id, event_time = start.groups()
+        return event_time, json.loads(customer_id) or "", text
+    row = json.loads(text)
+    return str(row.get("event_time", "")), str(row.get("customer_id") or ""), text
 
 
 def _spill(keys: list[SortKey], path: Path) -> Path:
-    """Write sorted keys to ``path``, one JSON array a line (ASCII: no separator inside)."""
-    with path.open("w", encoding="ascii") as out:
-        out.writelines(json.dumps(key) + "\n" for key in keys)
+    """Write the sorted lines to ``path`` (their keys are read again from them)."""
+    with path.open("w", encoding="utf-8", newline="\n") as out:
+        out.writelines(text + "\n" for _, _, text in keys)
     return path
 
 
 def _unspill(path: Path) -> Iterator[SortKey]:
-    with path.open(encoding="ascii") as lines:
-        for line in lines:
-            event_time, customer_id, text = json.loads(line)
-            yield event_time, customer_id, text
+    return map(_sort_key, lines(path))
 
 
 def summarize(out: Path) -> RunSummary:

@@ -20,6 +20,10 @@ def _rows() -> list[dict[str, object]]:
          "customer_id": rng.choice(["C1", "C2", "C\u20283", None]),
          "pd": rng.random(), "note": rng.choice(["a\u2028b", "ü", "\"q\""])}
         for _ in range(57)]
+    rows += [  # score rows, whose key is read from the start of the line
+        {"customer_id": rng.choice(["C1", 'C"\\2', "C\u20283", "", None]),
+         "event_time": f"2024-0{rng.randint(1, 9)}-1{rng.randint(0, 9)}", "pd": rng.random()}
+        for _ in range(40)]
     rows.append({"input": "payments", "records": 3})  # a stats row: neither key
     return rows
 
