@@ -507,10 +507,10 @@ def test_a_handover_gives_the_comparison_that_decided_it() -> None:
 
 def test_every_pd_band_comes_true_after_the_first_year(tmp_path: Path) -> None:
     """On a receivables book of 2,000 x 36 (run on two processes, to be sooner), every PD band
-    of 200 rows or more after the first
-    year defaults at 0.67-1.5 times its mean PD: the scorecard that is champion while labels
-    are few is fitted to them from the first labelled month end (when it stepped towards
-    them, PDs above 0.2 defaulted at a third of their level for most of a year)."""
+    of 200 rows or more after the first year defaults at 0.67-1.5 times its mean PD: the
+    scorecard that is champion while labels are few is fitted to them from the first
+    labelled month end (when it stepped towards them, PDs above 0.2 defaulted at a third of
+    their level for most of a year)."""
     from connectors.simulator import simulate
     from flows.evaluate_cli import evaluate_command
 
