@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import statistics
 from dataclasses import asdict, dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
 from detectors.clock import DAYS_PER_MONTH
 from detectors.records import EARLY_KINDS
+from flows.outcomes import load_defaults
 from flows.run import read_jsonl
 
 FALSE_ALARM_WINDOW_DAYS = 365
@@ -55,20 +56,21 @@ def backtest(warnings_path: Path, outcomes_path: Path, months: float | None = No
     within a year of it. ``months`` is the length of the observed period (taken from the
     warnings' span when not given), to express false warnings per customer-year.
     """
-    outcomes = {row["customer_id"]: row.get("default_date") for row in read_jsonl(outcomes_path)}
+    outcomes = {customer: None if at is None else datetime.fromtimestamp(at, UTC).date()
+                for customer, at in load_defaults(outcomes_path).items()}
     warnings = [w for w in read_jsonl(warnings_path) if w["kind"] in EARLY_KINDS]
     first: dict[str, date] = {}
     for w in warnings:
         first.setdefault(w["customer_id"], _day(w["event_time"]))
     leads = []
     for customer, default in outcomes.items():
-        if default and customer in first and first[customer] < date.fromisoformat(default):
-            leads.append((date.fromisoformat(default) - first[customer]).days / DAYS_PER_MONTH)
+        if default and customer in first and first[customer] < default:
+            leads.append((default - first[customer]).days / DAYS_PER_MONTH)
     false = 0
     for w in warnings:
         default = outcomes.get(w["customer_id"])
         warned = _day(w["event_time"])
-        if not default or not 0 <= (date.fromisoformat(default) - warned).days <= (
+        if not default or not 0 <= (default - warned).days <= (
             FALSE_ALARM_WINDOW_DAYS
         ):
             false += 1

@@ -104,6 +104,7 @@ from detectors.records import EARLY_KINDS
 from detectors.term import cumulative_pd
 from flows import metrics as m
 from flows.choices import MODEL_CHOICES, handover, load_choices, model_name
+from flows.outcomes import load_defaults
 from flows.run import SCORES, WARNINGS, read_jsonl
 
 if TYPE_CHECKING:
@@ -168,12 +169,6 @@ class Assessment:
 def to_time(text: str) -> int:
     """An RFC 3339 timestamp or a date (00:00 UTC) as event-time seconds."""
     return to_seconds(parse_time(text))
-
-
-def load_defaults(outcomes: Path) -> dict[str, int | None]:
-    """customer id -> default time (None: did not default in the period)."""
-    return {row["customer_id"]: to_time(row["default_date"]) if row.get("default_date") else None
-            for row in read_jsonl(outcomes)}
 
 
 def load_rows(scores: Path, defaults: dict[str, int | None]) -> Rows:
@@ -681,10 +676,12 @@ def evaluate(settings: Settings, feeds: Path, report: Path, *, outcomes: Path | 
     settings = settings.model_copy(
         update={"audit": settings.audit.model_copy(update={"enabled": False})}
     )
+    outcomes = outcomes or feeds / "outcomes.jsonl"
+    load_defaults(outcomes)  # a damaged outcome fails before the run, not after it
     run = report / RUN_DIR
     run_job(Job(settings, SourceSpec("folder", {"path": str(feeds)}), run, scores=True,
                 notify=False, workers=workers, processes=processes))
-    evaluation = evaluate_run(settings, run, outcomes or feeds / "outcomes.jsonl")
+    evaluation = evaluate_run(settings, run, outcomes)
     metrics = metrics_json(evaluation, settings)
     (report / METRICS).write_text(json.dumps(metrics, indent=2) + "\n", encoding="utf-8")
     write_report(report, metrics, evaluation)

@@ -71,6 +71,34 @@ def test_run_prints_the_summary_and_watchlist(tmp_path: Path) -> None:
     assert "defaulters warned before default: 1/1" in backtest
 
 
+@pytest.mark.parametrize(("line", "reason"), [
+    ("not json", "JSONDecodeError"), ('{"default_date": null}', "KeyError"),
+    ('{"customer_id": "X", "default_date": "soon"}', "Invalid isoformat"),
+    ('{"customer_id": 7, "default_date": null}', "customer_id is not text")])
+def test_a_damaged_outcome_is_an_error_naming_its_line_before_anything_runs(
+        tmp_path: Path, line: str, reason: str) -> None:
+    """``evaluate`` reads the outcomes before the run (a big book's run takes minutes), and
+    ``backtest`` reads them alike: the error names the file and line, and is one line."""
+    from connectors.simulator import simulate
+
+    feeds = tmp_path / "feeds"
+    simulate(20, 3, 1, feeds)
+    outcomes = feeds / "outcomes.jsonl"
+    outcomes.write_text(outcomes.read_text() + "\n" + line + "\n")
+    number = len(outcomes.read_text().splitlines())
+    evaluated = CliRunner().invoke(cli, ["--log-level", "error", "evaluate", "--feeds", str(feeds),
+                                         "--report", str(tmp_path / "report")])
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "warnings.jsonl").touch()
+    backtested = CliRunner().invoke(cli, ["backtest", "--out", str(tmp_path / "out"),
+                                          "--outcomes", str(outcomes)])
+    for result in (evaluated, backtested):
+        assert result.exit_code == 1
+        assert result.output.startswith(f"Error: {outcomes}, line {number}: not an outcome")
+        assert reason in result.output and len(result.output.splitlines()) == 1
+    assert not (tmp_path / "report" / "run").exists()
+
+
 def _outcomes(tmp_path: Path) -> Path:
     path = tmp_path / "outcomes.jsonl"
     path.write_text('{"customer_id": "BAD", "default_date": "2024-08-20", "kind": "insolvency"}\n'
