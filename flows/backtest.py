@@ -54,7 +54,8 @@ def backtest(warnings_path: Path, outcomes_path: Path, months: float | None = No
     A defaulter counts as warned if its first early warning came before its default; the
     lead is the time between them. A warning is false when its customer did not default
     within a year of it. ``months`` is the length of the observed period (taken from the
-    warnings' span when not given), to express false warnings per customer-year.
+    warnings' span when not given), to express false warnings per customer-year. A default
+    is counted on its day in UTC (`flows.outcomes.load_defaults`), as warnings are.
     """
     outcomes = {customer: None if at is None else datetime.fromtimestamp(at, UTC).date()
                 for customer, at in load_defaults(outcomes_path).items()}

@@ -58,6 +58,7 @@ class Commands(click.Group):
     (a missing file, a bad setting) as one line and exit status 1, not a traceback."""
 
     def invoke(self, ctx: click.Context) -> Any:
+        """Run the group and its command; a `CreditRadarError` becomes click's error."""
         try:
             return super().invoke(ctx)
         except CreditRadarError as exc:

@@ -98,6 +98,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from sklearn.ensemble import HistGradientBoostingClassifier
 
+from config.errors import ConfigError
 from config.settings import Settings
 from detectors.clock import add_months, parse_time, to_rfc3339, to_seconds
 from detectors.records import EARLY_KINDS
@@ -472,14 +473,14 @@ class Evaluation:
     """Runs of month ends scored by one model, with their calibration (`champion_runs`)."""
 
 
-def evaluate_run(settings: Settings, run: Path, outcomes: Path) -> Evaluation:
-    """Assess a finished run (``run`` holds its scores.jsonl and warnings.jsonl)."""
+def evaluate_run(settings: Settings, run: Path, defaults: dict[str, int | None]) -> Evaluation:
+    """Assess a finished run (``run`` holds its scores.jsonl and warnings.jsonl) against the
+    outcomes' ``defaults`` (`flows.outcomes.load_defaults`)."""
     from flows.tradeoff import policy_tradeoffs  # it builds on this module's assessment
 
-    defaults = load_defaults(outcomes)
     rows = load_rows(run / SCORES, defaults)
     if not rows.times:
-        raise ValueError(f"no month-end scores in {run / SCORES}: is the period under a month?")
+        raise ConfigError(f"no month-end scores in {run / SCORES}: is the period under a month?")
     warnings = read_jsonl(run / WARNINGS)
     end = period_end(rows, warnings)
     horizon = settings.horizon_months
@@ -676,12 +677,12 @@ def evaluate(settings: Settings, feeds: Path, report: Path, *, outcomes: Path | 
     settings = settings.model_copy(
         update={"audit": settings.audit.model_copy(update={"enabled": False})}
     )
-    outcomes = outcomes or feeds / "outcomes.jsonl"
-    load_defaults(outcomes)  # a damaged outcome fails before the run, not after it
+    defaults = load_defaults(outcomes or feeds / "outcomes.jsonl")  # before the run: a damaged
+    # outcome fails in a second, not after the run
     run = report / RUN_DIR
     run_job(Job(settings, SourceSpec("folder", {"path": str(feeds)}), run, scores=True,
                 notify=False, workers=workers, processes=processes))
-    evaluation = evaluate_run(settings, run, outcomes)
+    evaluation = evaluate_run(settings, run, defaults)
     metrics = metrics_json(evaluation, settings)
     (report / METRICS).write_text(json.dumps(metrics, indent=2) + "\n", encoding="utf-8")
     write_report(report, metrics, evaluation)

@@ -264,7 +264,7 @@ in chunks spilled beside the file and merged, so a run's finish costs bounded me
 same for a book of any size and for long lines as for short ones."""
 
 SortKey = tuple[str, str, str]
-"""Event time, customer id, canonical line: the order of every JSON Lines output."""
+"""Event time, customer id, the line as written: the order of every JSON Lines output."""
 
 
 def canonicalize(path: Path) -> None:
@@ -309,14 +309,15 @@ def _sort_key(line: str) -> SortKey:
     return str(row.get("event_time", "")), str(row.get("customer_id") or ""), text
 
 
-def _spill(keys: list[SortKey], path: Path) -> Path:
-    """Write the sorted lines to ``path`` (their keys are read again from them)."""
+def _spill(chunk: list[SortKey], path: Path) -> Path:
+    """Write a sorted chunk's lines to ``path`` (`_unspill` reads their keys again)."""
     with path.open("w", encoding="utf-8", newline="\n") as out:
-        out.writelines(text + "\n" for _, _, text in keys)
+        out.writelines(text + "\n" for _, _, text in chunk)
     return path
 
 
 def _unspill(path: Path) -> Iterator[SortKey]:
+    """The keys of a spilled chunk, in its order."""
     return map(_sort_key, lines(path))
 
 

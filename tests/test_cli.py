@@ -72,11 +72,12 @@ def test_run_prints_the_summary_and_watchlist(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(("line", "reason"), [
-    ("not json", "JSONDecodeError"), ('{"default_date": null}', "KeyError"),
-    ('{"customer_id": "X", "default_date": "soon"}', "Invalid isoformat"),
-    ('{"customer_id": 7, "default_date": null}', "customer_id is not text")])
+    (b"not json", "JSONDecodeError"), (b'{"default_date": null}', "KeyError"),
+    (b'{"customer_id": "X", "default_date": "soon"}', "Invalid isoformat"),
+    (b'{"customer_id": 7, "default_date": null}', "customer_id is not text"),
+    (b'{"customer_id": "\xff"}', "UnicodeDecodeError")])
 def test_a_damaged_outcome_is_an_error_naming_its_line_before_anything_runs(
-        tmp_path: Path, line: str, reason: str) -> None:
+        tmp_path: Path, line: bytes, reason: str) -> None:
     """``evaluate`` reads the outcomes before the run (a big book's run takes minutes), and
     ``backtest`` reads them alike: the error names the file and line, and is one line."""
     from connectors.simulator import simulate
@@ -84,8 +85,8 @@ def test_a_damaged_outcome_is_an_error_naming_its_line_before_anything_runs(
     feeds = tmp_path / "feeds"
     simulate(20, 3, 1, feeds)
     outcomes = feeds / "outcomes.jsonl"
-    outcomes.write_text(outcomes.read_text() + "\n" + line + "\n")
-    number = len(outcomes.read_text().splitlines())
+    outcomes.write_bytes(outcomes.read_bytes() + b"\n" + line + b"\n")
+    number = len(outcomes.read_bytes().splitlines())
     evaluated = CliRunner().invoke(cli, ["--log-level", "error", "evaluate", "--feeds", str(feeds),
                                          "--report", str(tmp_path / "report")])
     (tmp_path / "out").mkdir()

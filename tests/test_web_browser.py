@@ -212,8 +212,10 @@ def evaluate_next_to(out: Path, feeds: Path, settings: Any) -> dict[str, Any]:
     """``creditradar evaluate``'s metrics of the finished run in ``out``, written beside it
     as the workspace finds them."""
     from flows.evaluate import METRICS, evaluate_run, metrics_json
+    from flows.outcomes import load_defaults
 
-    metrics = metrics_json(evaluate_run(settings, out, feeds / "outcomes.jsonl"), settings)
+    metrics = metrics_json(evaluate_run(settings, out, load_defaults(feeds / "outcomes.jsonl")),
+                           settings)
     (out / METRICS).write_text(json.dumps(metrics), encoding="utf-8")
     return metrics
 
