@@ -677,8 +677,8 @@ def evaluate(settings: Settings, feeds: Path, report: Path, *, outcomes: Path | 
     settings = settings.model_copy(
         update={"audit": settings.audit.model_copy(update={"enabled": False})}
     )
-    defaults = load_defaults(outcomes or feeds / "outcomes.jsonl")  # before the run: a damaged
-    # outcome fails in a second, not after the run
+    # Read before the run, so that a damaged outcome fails in a second rather than after it.
+    defaults = load_defaults(outcomes or feeds / "outcomes.jsonl")
     run = report / RUN_DIR
     run_job(Job(settings, SourceSpec("folder", {"path": str(feeds)}), run, scores=True,
                 notify=False, workers=workers, processes=processes))

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -77,12 +77,13 @@ class Follower:
 
     def poll(self) -> int:
         """Read what was appended since the last poll; returns how many lines were taken."""
+        segments = self._audit_segments()
         if not self._rates_reread:
-            self._reread_rates()
+            self._reread_rates(segments)
             self._rates_reread = True
-        self._forget_rates_of_an_earlier_run()
+        self._forget_rates_of_an_earlier_run(segments)
         taken, caught_up = 0, True
-        for path in self._audit_segments():
+        for path in segments:
             lines, caught_up = self._follow(path, self._profiles)
             taken += lines
             if not caught_up:
@@ -100,9 +101,9 @@ class Follower:
         """The rates known before any line is read: the settings' static ones."""
         return Rates(self.reporting_currency, self._fx_rates, self._fx_max_age_days)
 
-    def _forget_rates_of_an_earlier_run(self) -> None:
+    def _forget_rates_of_an_earlier_run(self, segments: list[Path]) -> None:
         """A new run (its log's first segment is a new file) starts with no rates read."""
-        first = next(self._audit_segments(), None)
+        first = segments[0] if segments else None
         try:
             inode = first.stat().st_ino if first is not None else None
         except FileNotFoundError:  # removed since it was listed: a new run is starting
@@ -111,16 +112,16 @@ class Follower:
             self.rates = self._no_rates()
         self._first_segment = inode
 
-    def _audit_segments(self) -> Iterator[Path]:
+    def _audit_segments(self) -> list[Path]:
         """The audit log's segment files, partition by partition in segment order (their
         names are fixed-width, so name order is that order)."""
-        yield from sorted((self.out / AUDIT).glob("*/segment-*.jsonl"))
+        return sorted((self.out / AUDIT).glob("*/segment-*.jsonl"))
 
-    def _reread_rates(self) -> None:
+    def _reread_rates(self, segments: list[Path]) -> None:
         """The exchange rates of the log's lines read before this follower began (a
         workspace started again), so that the profiles it reads next are converted at their
         day's rate as they would have been in one go."""
-        for path in self._audit_segments():
+        for path in segments:
             stored = self.store.get_meta("follow:" + os.path.relpath(path, self.out))
             if not stored:
                 continue
