@@ -87,363 +87,40 @@ scores and warnings and the portfolio's outcomes, and measures. Definitions:
 from __future__ import annotations
 
 import json
-from array import array
-from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from itertools import groupby
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
-
-import numpy as np
-from sklearn.ensemble import HistGradientBoostingClassifier
+from typing import Any
 
 from config.errors import ConfigError
 from config.settings import Settings
-from detectors.clock import add_months, parse_time, to_rfc3339, to_seconds
+from detectors.clock import add_months, to_rfc3339
 from detectors.records import EARLY_KINDS
 from detectors.term import cumulative_pd
 from flows import metrics as m
-from flows.choices import MODEL_CHOICES, handover, load_choices, model_name
+from flows.assessment import TOP_DECILE, Assessment, assess, band_json, label_leads, round_or_none
+from flows.baselines import (
+    ALTMAN_DISTRESS,
+    DPD_THRESHOLD,
+    Warner,
+    altman,
+    batch_training,
+    batch_warner,
+    dpd60,
+    rule_warner,
+)
+from flows.choices import MODEL_CHOICES, handover, load_choices
+from flows.monthends import Rows, load_alerts, load_rows, period_end
 from flows.outcomes import load_defaults
 from flows.run import SCORES, WARNINGS, read_jsonl
-
-if TYPE_CHECKING:
-    from flows.tradeoff import Shape
+from flows.tradeoff import Shape, at_rule_rates, policy_tradeoffs
 
 METRICS = "metrics.json"
 RUN_DIR = "run"
-DPD_THRESHOLD = 60.0
-ALTMAN_DISTRESS = 1.1
-TOP_DECILE = 0.1
 SETTLED_MONTHS = 12
 """Calibration is judged from this many months after the start (the first year is scored
 mostly by the prior scorecard, before labels are known)."""
-BATCH_SEED = 0
-
-
-@dataclass(frozen=True)
-class Rows:
-    """The month-end rows, in (time, customer) order, with the features the baselines use."""
-
-    customers: list[str]
-    times: list[int]
-    pds: list[float]
-    names: list[str]
-    matrix: np.ndarray
-    """Every recorded feature, one column per name; NaN where a row lacks it."""
-    last_scored: int = 0
-    """The event time of the run's last row of scores.jsonl, month end or not."""
-    terms: dict[int, list[float]] = field(default_factory=dict)
-    """P(default within m months) per row, by m: each row's published term structure."""
-    models: dict[int, str] = field(default_factory=dict)
-    """Per month end, the model that scored it (``model_version`` without its digest)."""
-
-    def column(self, name: str) -> np.ndarray:
-        if name not in self.names:
-            return np.full(len(self.times), np.nan)
-        return self.matrix[:, self.names.index(name)]
-
-
-@dataclass(frozen=True)
-class Warner:
-    """One way of warning under evaluation: a ranking score per row (aligned with the rows it
-    is evaluated on), optional probabilities for brier and calibration, and its alerts."""
-
-    scores: list[float]
-    probs: list[float]
-    alerts: list[m.Alert]
-
-
-@dataclass
-class Assessment:
-    """One warner's metrics on one period, and the curves the report plots."""
-
-    metrics: dict[str, Any]
-    roc: tuple[list[float], list[float]]
-    pr: tuple[list[float], list[float]]
-    calibration: list[m.CalibrationBin]
-    leads: tuple[float, ...]
-    volume: dict[str, int] = field(default_factory=dict)
-
-
-def to_time(text: str) -> int:
-    """An RFC 3339 timestamp or a date (00:00 UTC) as event-time seconds."""
-    return to_seconds(parse_time(text))
-
-
-def load_rows(scores: Path, defaults: dict[str, int | None]) -> Rows:
-    """Month-end rows before each customer's default, features packed into one matrix."""
-    keyed: list[tuple[int, str, float, int]] = []
-    terms: dict[int, list[float]] = {}
-    names: dict[str, int] = {}
-    models: dict[int, str] = {}
-    at_row, at_col, values = array("l"), array("l"), array("d")
-    last = ""
-    with scores.open(encoding="utf-8") as handle:
-        for line in handle:
-            last = line if line.strip() else last  # canonical order: the last is the latest
-            if '"month_end":false' in line:  # a cheap skip; anything else is parsed and checked
-                continue
-            row = json.loads(line)
-            if not row.get("month_end"):
-                continue
-            at = to_time(row["event_time"])
-            default = defaults.get(row["customer_id"])
-            if row.get("defaulted") or (default is not None and at >= default):
-                continue
-            for name, value in row["features"].items():
-                at_row.append(len(keyed))
-                at_col.append(names.setdefault(name, len(names)))
-                values.append(value)
-            for term in row.get("pd_term", ()):
-                terms.setdefault(int(term["months"]), []).append(float(term["pd"]))
-            models[at] = model_name(row["model_version"])
-            keyed.append((at, row["customer_id"], float(row["pd"]), len(keyed)))
-    matrix = np.full((len(keyed), len(names)), np.nan)
-    matrix[np.asarray(at_row, dtype=np.int64), np.asarray(at_col, dtype=np.int64)] = values
-    keyed.sort()
-    order = [k[3] for k in keyed]
-    return Rows([k[1] for k in keyed], [k[0] for k in keyed], [k[2] for k in keyed],
-                list(names), matrix[order] if order else matrix,
-                to_time(json.loads(last)["event_time"]) if last else 0,
-                {months: [pds[i] for i in order] for months, pds in terms.items()
-                 if len(pds) == len(keyed)},
-                models)
-
-
-def load_alerts(warnings: list[dict[str, Any]]) -> list[m.Alert]:
-    """The monitor's early warnings, escalations and resolutions of a run's warnings. A
-    hard event's warning is the early warning it opened (no ``previous_grade``) or an
-    escalation of the one that stood."""
-    return [m.Alert(w["customer_id"], to_time(w["event_time"]), _alert_kind(w))
-            for w in warnings if w["kind"] in (*EARLY_KINDS, m.RESOLVED)]
-
-
-def _alert_kind(warning: dict[str, Any]) -> str:
-    """The alert kind a warning counts as: its own, or for a hard event the early warning
-    it opened or, under a standing warning, an escalation (the desk got one more alert,
-    whether or not the grade worsened)."""
-    if warning["kind"] != "hard_event":
-        return str(warning["kind"])
-    return EARLY_KINDS[0] if warning.get("previous_grade") is None else EARLY_KINDS[1]
-
-
-def period_end(rows: Rows, warnings: list[dict[str, Any]]) -> int:
-    """The end of the observed period: the latest event time in the run's outputs."""
-    times = (to_time(w["event_time"]) for w in warnings)
-    return max(rows.last_scored, max(rows.times, default=0), *times)
-
-
-# -- baselines --------------------------------------------------------------------------------
-
-
-def first_alerts(rows: Rows, flags: Sequence[bool], index: Sequence[int]) -> list[m.Alert]:
-    """One warning per customer, at its first row (of ``index``) where the flag is set."""
-    out: dict[str, m.Alert] = {}
-    for i in index:
-        customer = rows.customers[i]
-        if flags[i] and customer not in out:
-            out[customer] = m.Alert(customer, rows.times[i], EARLY_KINDS[0])
-    return list(out.values())
-
-
-def rule_warner(rows: Rows, scores: np.ndarray, flags: np.ndarray,
-                index: Sequence[int]) -> Warner:
-    return Warner([float(scores[i]) for i in index], [float(flags[i]) for i in index],
-                  first_alerts(rows, flags.tolist(), index))
-
-
-def dpd60(rows: Rows) -> tuple[np.ndarray, np.ndarray]:
-    """(score, flag): the worst days past due on the ledger or a tradeline (missing: 0), the
-    ranking a days-past-due rule gives, and the flag of 60 or more."""
-    worst = np.fmax(rows.column("max_dpd"), rows.column("tl_dpd"))  # fmax ignores one NaN
-    days = np.nan_to_num(worst, nan=0.0)
-    return days, days >= DPD_THRESHOLD
-
-
-def altman(rows: Rows) -> tuple[np.ndarray, np.ndarray]:
-    """(score, flag): -Z'' (missing: the median, neutral) and the distress zone Z'' < 1.1."""
-    z = rows.column("altman_z2")
-    present = ~np.isnan(z)
-    neutral = float(np.median(-z[present])) if present.any() else 0.0
-    distress = present & (np.nan_to_num(z, nan=np.inf) < ALTMAN_DISTRESS)
-    return np.where(present, -z, neutral), distress
-
-
-def month_ranks(rows: Rows, scores: dict[int, float]) -> tuple[dict[int, int], dict[int, int]]:
-    """Per row: its rank within its month's rows (1: highest score; ties by customer id), and
-    the number of rows of that month."""
-    months: dict[int, list[int]] = {}
-    for i in scores:
-        months.setdefault(rows.times[i], []).append(i)
-    ranks: dict[int, int] = {}
-    sizes: dict[int, int] = {}
-    for members in months.values():
-        members.sort(key=lambda i: (-scores[i], rows.customers[i]))
-        for rank, i in enumerate(members, start=1):
-            ranks[i], sizes[i] = rank, len(members)
-    return ranks, sizes
-
-
-def in_top_share(rows: Rows, scores: dict[int, float], share: float,
-                 absolute: int | None = None) -> list[bool]:
-    """Per row: does it rank within the riskiest ``share`` of its month (rank / size), or
-    within the first ``absolute`` ranks when given?"""
-    ranks, sizes = month_ranks(rows, scores)
-    top = [False] * len(rows.times)
-    for i, rank in ranks.items():
-        top[i] = rank <= (absolute if absolute is not None else share * sizes[i])
-    return top
-
-
-def batch_training(rows: Rows, labels: list[int | None], split: int,
-                   known_within: int | None = None) -> list[int]:
-    """The labelled rows before ``split`` a batch model is fitted on: all of them (with
-    hindsight), or with ``known_within`` (the horizon, in months) only those whose label
-    was known at the split, their horizon closed before it, as a live model's would be.
-
-    >>> rows = Rows(["a", "a", "b"], [0, 2_678_400, 5_097_600], [0.1] * 3, [], np.empty((3, 0)))
-    >>> batch_training(rows, [0, 1, 0], split=5_097_600)
-    [0, 1]
-    >>> batch_training(rows, [0, 1, 0], split=5_097_600, known_within=1)  # Jan's closed in Feb
-    [0]
-    """
-    return [i for i, y in enumerate(labels)
-            if y is not None and rows.times[i] < split
-            and (known_within is None or add_months(rows.times[i], known_within) < split)]
-
-
-def batch_warner(rows: Rows, labels: list[int | None], train: list[int], share: float,
-                 index: Sequence[int], absolute: int | None = None) -> Warner:
-    """Gradient boosting fitted on the rows ``train`` (`batch_training`), scored on
-    ``index``. A feature that no training row has is left out: it can teach nothing, and
-    the model's binning fails on a column without a value (a short first half, as of a
-    book of a few months, has no trajectories yet)."""
-    known = ~np.isnan(rows.matrix[train]).all(axis=0)
-    model = HistGradientBoostingClassifier(random_state=BATCH_SEED)
-    model.fit(rows.matrix[train][:, known], np.asarray([labels[i] for i in train]))
-    probs = model.predict_proba(rows.matrix[list(index)][:, known])[:, 1].tolist()
-    top = in_top_share(rows, dict(zip(index, probs, strict=True)), share, absolute)
-    return Warner(probs, probs, first_alerts(rows, top, index))
-
-
-# -- assessment --------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Caught:
-    """What a warner's alerts caught and cost over some rows (see `caught`)."""
-
-    leads: m.LeadStats
-    standing: m.LeadStats
-    """The same, counting only the warning still standing at the default
-    (`flows.metrics.standing_warnings`)."""
-    healthy_under_warning: float | None
-    """Per 1,000 month-end rows of customers that did not default within 12 months, those
-    under warning (`flows.metrics.healthy_under_warning`)."""
-    warnings: list[tuple[str, int]]
-    """(customer, time) of every early warning and escalation."""
-    false: m.FalseWarnings
-
-
-def caught(rows: Rows, index: Sequence[int], alerts: list[m.Alert],
-           defaults: dict[str, int | None], end: int, since: int | None) -> Caught:
-    """The alert side of `assess`: lead times and false warnings of ``alerts`` (from ``since``)
-    over the rows ``index``; the scores play no part in it."""
-    alerts = alerts if since is None else m.window_alerts(alerts, since)
-    first_seen: dict[str, int] = {}
-    for i in index:
-        first_seen.setdefault(rows.customers[i], rows.times[i])
-    leads = m.lead_stats(m.first_lasting_warnings(alerts, defaults), defaults, first_seen)
-    standing = m.lead_stats(m.standing_warnings(alerts, defaults), defaults, first_seen)
-    warnings = [(a.customer_id, a.at) for a in alerts if a.kind in EARLY_KINDS]
-    judged_from = {t for t in set(rows.times) if add_months(t, m.FALSE_WINDOW_MONTHS) <= end}
-    judged_months = sum(1 for i in index if rows.times[i] in judged_from)
-    false = m.false_warnings(warnings, defaults, judged_months, judged_until=end)
-    watched = m.healthy_under_warning(
-        alerts, ((rows.customers[i], rows.times[i]) for i in index), defaults, end)
-    return Caught(leads, standing, watched, warnings, false)
-
-
-LeadLabels = dict[tuple[int, int], list[int | None]]
-"""Per window of months ahead (`flows.metrics.lead_windows`), every row's `lead_label`."""
-
-
-def label_leads(rows: Rows, defaults: dict[str, int | None], labels: Sequence[int | None],
-                horizon_months: int) -> LeadLabels:
-    """Every row's `flows.metrics.lead_label` per window; None where ``labels`` has none
-    (the horizon ends after the period)."""
-    return {window: [None if label is None else m.lead_label(
-                         at, defaults.get(customer), window, horizon_months)
-                     for customer, at, label in zip(rows.customers, rows.times, labels,
-                                                    strict=True)]
-            for window in m.lead_windows(horizon_months)}
-
-
-def lead_aucs(index: Sequence[int], scores: Sequence[float],
-              lead_labels: LeadLabels) -> list[dict[str, Any]]:
-    """Per window of months ahead, the AUC of ``scores`` (one per row of ``index``) over the
-    rows the window labels, with the number of its positive rows."""
-    out = []
-    for (first, last), labels in lead_labels.items():
-        known = [(labels[i], scores[k]) for k, i in enumerate(index) if labels[i] is not None]
-        ys = [y for y, _ in known]
-        out.append({"months_from": first, "months_to": last, "positive_rows": sum(ys),
-                    "auc": round_or_none(m.roc_auc(ys, [s for _, s in known]))})
-    return out
-
-
-def assess(rows: Rows, index: Sequence[int], labels: list[int | None], warner: Warner,
-           defaults: dict[str, int | None], end: int, since: int | None,
-           lead_labels: LeadLabels) -> Assessment:
-    """All metrics of one warner over the rows ``index`` (and its alerts from ``since``),
-    the AUC of each window of months ahead (``lead_labels``: `label_leads`) among them."""
-    known = [(k, labels[i]) for k, i in enumerate(index) if labels[i] is not None]
-    ys = [y for _, y in known]
-    scores = [warner.scores[k] for k, _ in known]
-    probs = [warner.probs[k] for k, _ in known]
-    months = [rows.times[index[k]] for k, _ in known]
-    found = caught(rows, index, warner.alerts, defaults, end, since)
-    leads, warnings, false = found.leads, found.warnings, found.false
-    calibration = m.calibration_table(ys, probs)
-    metrics = {
-        "auc": round_or_none(m.roc_auc(ys, scores)),
-        "pr_auc": round_or_none(m.pr_auc(ys, scores)),
-        "brier": round_or_none(m.brier(ys, probs), 5),
-        "calibration": [band_json(b) for b in calibration],
-        "calibration_error": m.calibration_error(calibration),
-        "defaulters_warned_6m": round_or_none(leads.warned_6m_share),
-        "defaulters_warned_6m_until_default": round_or_none(found.standing.warned_6m_share),
-        "median_lead_months": round_or_none(leads.median_lead_months, 2),
-        "false_warnings_per_1000_customer_years": round_or_none(false.per_1000_customer_years, 1),
-        "healthy_under_warning_per_1000": round_or_none(found.healthy_under_warning, 1),
-        "top_decile_capture": round_or_none(m.top_share_capture(months, ys, scores, TOP_DECILE)),
-        "auc_within_month": round_or_none(m.within_group_auc(months, ys, scores)),
-        "auc_by_lead": lead_aucs(index, warner.scores, lead_labels),
-        "counts": {
-            "rows": len(index), "labelled_rows": len(ys), "positive_rows": sum(ys),
-            "eligible_defaulters": leads.eligible_defaulters, "defaulters_warned": leads.warned,
-            "defaulters_warned_6m": leads.warned_6m,
-            "defaulters_warned_6m_until_default": found.standing.warned_6m,
-            "warnings": len(warnings),
-            "judged_warnings": false.judged, "false_warnings": false.false,
-            "judged_customer_years": round(false.customer_years, 1),
-        },
-    }
-    volume = Counter(to_rfc3339(at)[:7] for _, at in warnings)
-    return Assessment(metrics, m.roc_points(ys, scores), m.pr_points(ys, scores), calibration,
-                      leads.leads_months, dict(sorted(volume.items())))
-
-
-def band_json(band: m.CalibrationBin) -> dict[str, Any]:
-    """A calibration band as metrics.json writes it."""
-    return {"pd_from": band.low, "pd_to": band.high, "rows": band.rows,
-            "mean_pd": round(band.mean_pd, 4), "observed_rate": round(band.observed_rate, 4)}
-
-
-def round_or_none(value: float | None, digits: int = 4) -> float | None:
-    return None if value is None else round(value, digits)
 
 
 @dataclass(frozen=True)
@@ -476,8 +153,6 @@ class Evaluation:
 def evaluate_run(settings: Settings, run: Path, defaults: dict[str, int | None]) -> Evaluation:
     """Assess a finished run (``run`` holds its scores.jsonl and warnings.jsonl) against the
     outcomes' ``defaults`` (`flows.outcomes.load_defaults`)."""
-    from flows.tradeoff import policy_tradeoffs  # it builds on this module's assessment
-
     rows = load_rows(run / SCORES, defaults)
     if not rows.times:
         raise ConfigError(f"no month-end scores in {run / SCORES}: is the period under a month?")
@@ -582,8 +257,6 @@ def term_calibration(rows: Rows, defaults: dict[str, int | None], end: int, sinc
 def metrics_json(evaluation: Evaluation, settings: Settings) -> dict[str, Any]:
     """The contents of metrics.json: the monitor's metrics at the top, then the baselines,
     the second-half comparison and the alert budget."""
-    from flows.tradeoff import at_rule_rates  # it builds on this module's assessment
-
     full, half = evaluation.full, evaluation.second_half
     monitor = full["monitor"]
     months = max(1, evaluation.months)

@@ -22,7 +22,8 @@ import matplotlib.pyplot as plt  # noqa: E402 - after choosing the backend
 from matplotlib.axes import Axes  # noqa: E402
 
 if TYPE_CHECKING:
-    from flows.evaluate import Assessment, Evaluation
+    from flows.assessment import Assessment
+    from flows.evaluate import Evaluation
 
 REPORT = "report.html"
 FIGURES = ("roc", "pr", "lead_time", "calibration", "alert_volume", "tradeoff")

@@ -21,7 +21,8 @@ from detectors.grading import grade_of
 from detectors.policy import WarningPolicy, budget_ranks
 from detectors.records import EARLY_KINDS
 from flows import metrics as m
-from flows.evaluate import Rows, caught, month_ranks, round_or_none
+from flows.assessment import caught, round_or_none
+from flows.monthends import Rows, month_ranks
 
 __all__ = ["TRADEOFF_BUDGETS", "OTHER_SHAPES", "Shape", "policy_alerts", "policy_tradeoffs",
            "at_rule_rates"]

@@ -14,8 +14,9 @@ from click.testing import CliRunner
 from config.settings import Settings
 from detectors.clock import parse_time
 from flows import metrics as m
+from flows.baselines import altman, batch_warner, dpd60
 from flows.choices import handover
-from flows.evaluate import Rows, altman, batch_warner, dpd60, in_top_share, load_rows
+from flows.monthends import Rows, in_top_share, load_rows
 
 
 def t(year: int, month: int, day: int = 1) -> int:

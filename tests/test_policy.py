@@ -10,7 +10,7 @@ import pytest
 
 from config.settings import PolicySettings, Settings
 from detectors.policy import Decision, WarningPolicy, budget_ranks
-from flows.evaluate import Rows
+from flows.monthends import Rows
 from flows.run import WARNINGS, read_jsonl, run_folder
 from flows.tradeoff import Shape, policy_alerts
 
