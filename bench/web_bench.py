@@ -35,7 +35,7 @@ sys.path.insert(0, str(ROOT))
 from config.settings import Settings  # noqa: E402
 from web.app import SESSION_COOKIE, build_app  # noqa: E402
 from web.auth import User, add_user  # noqa: E402
-from web.db import GRADES, customers, scores, warnings  # noqa: E402
+from web.tables import GRADES, customers, scores, warnings  # noqa: E402
 from web.workspace import Workspace  # noqa: E402
 
 COUNTRIES = ("DE", "FR", "NL", "AT", "GB", "IT", "ES", "PL", "US", "CH")

@@ -221,6 +221,6 @@ def evaluate_next_to(out: Path, feeds: Path, settings: Any) -> dict[str, Any]:
 
 
 def _no_filter() -> Any:
-    from web.db import Filters
+    from web.filters import Filters
 
     return Filters({})

@@ -102,7 +102,7 @@ def _customers(served: Served, desk_tag: str) -> list[dict[str, Any]]:
 
 
 def _filters(**values: str) -> Any:
-    from web.db import Filters
+    from web.filters import Filters
 
     return Filters(values)
 

@@ -24,7 +24,8 @@ from web_support import (
 
 from flows.run import WATCHLIST, read_jsonl
 from web.app import build_app
-from web.db import Filters, Store
+from web.db import Store
+from web.filters import Filters
 from web.follow import Follower
 from web.workspace import Workspace
 
@@ -59,7 +60,7 @@ def test_the_follower_copies_a_finished_run(store: Store, web_run: Path) -> None
     by_id = {r["customer_id"]: r for r in expected}
     for row in rows:
         assert row["grade"] == by_id[row["customer_id"]]["grade"]
-        name = by_id[row["customer_id"]]["name"].replace("\x00", "\ufffd")  # (see web.db.Str)
+        name = by_id[row["customer_id"]]["name"].replace("\x00", "\ufffd")  # (see web.tables.Str)
         assert row["name"] == name and row["tags"]
     warnings = read_jsonl(web_run / "warnings.jsonl")
     stored = store.customer_warnings(warnings[0]["customer_id"])

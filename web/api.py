@@ -11,7 +11,7 @@ from starlette.routing import Route
 
 from web.app import App, SafeJSON
 from web.cases import Refused
-from web.db import Filters
+from web.filters import Filters
 from web.pages import as_of_param, page_of
 
 

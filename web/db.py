@@ -1,7 +1,7 @@
 """The workspace's one data-access layer: SQLite by default, PostgreSQL as the option.
 
-Every table is declared here with SQLAlchemy Core and every query the workspace runs goes
-through `Store`, so both databases see the same statements. The run's outputs (customers,
+Every query the workspace runs goes through `Store`, on the tables of `web.tables`, so both
+databases see the same statements. The run's outputs (customers,
 warnings, scores) are copied in by `web.follow`; cases, proposals, users, sessions and the
 inbox state are the workspace's own.
 """
@@ -13,334 +13,32 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import (
-    Boolean,
-    Column,
-    Connection,
-    Engine,
-    Float,
-    ForeignKey,
-    Index,
-    Integer,
-    MetaData,
-    String,
-    Table,
-    Text,
-    TypeDecorator,
-    and_,
-    case,
-    create_engine,
-    event,
-    func,
-    inspect,
-    or_,
-    select,
-    text,
-)
+from sqlalchemy import Connection, Engine, Table, and_, case, func, select
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import DBAPIError
-from sqlalchemy.sql import ColumnElement, Select
+from sqlalchemy.sql import Select
 
 from detectors.records import EARLY_KINDS
-
-metadata = MetaData()
-
-
-class Str(TypeDecorator[str]):
-    """Text as both databases can hold it: PostgreSQL refuses the NUL character, so it is
-    stored as U+FFFD on every backend alike (the audit log keeps the original bytes)."""
-
-    impl = Text
-    cache_ok = True
-
-    def __init__(self, length: int | None = None) -> None:
-        super().__init__()
-        self.length = length
-
-    def load_dialect_impl(self, dialect: Any) -> Any:
-        return dialect.type_descriptor(String(self.length) if self.length else Text())
-
-    def process_bind_param(self, value: Any, dialect: Any) -> Any:
-        return value.replace("\x00", "\ufffd") if isinstance(value, str) else value
-
-GRADES = ("A", "B", "C", "D", "E")
-"""Grades from best to worst."""
-
-meta = Table("meta", metadata, Column("key", Str(200), primary_key=True),
-             Column("value", Str(), nullable=False))
-
-customers = Table(
-    "customers", metadata,
-    Column("customer_id", Str(200), primary_key=True),
-    Column("name", Str()),
-    Column("country", Str(80)),
-    Column("industry", Str(120)),
-    Column("currency", Str(8)),
-    Column("credit_limit", Float),
-    Column("insured_limit", Float),
-    Column("tags", Str(), nullable=False, default="[]"),
-    Column("profile_at", Str(40)),
-    Column("pd", Float),
-    Column("pd_term", Str()),
-    Column("grade", Str(4)),
-    Column("rank", Integer),
-    Column("scored_at", Str(40)),
-    Column("top_reason", Str(80)),
-    Column("defaulted", Boolean, nullable=False, default=False),
-    Column("exposure", Float),
-    Column("utilisation", Float),
-    Column("insured_share", Float),
-    Column("warning_id", Str(80)),
-    Column("warning_kind", Str(40)),
-    Column("warning_at", Str(40)),
-    Column("acknowledged", Boolean, nullable=False, default=False),
+from web.filters import Filters
+from web.tables import (
+    cases,
+    connect,
+    customers,
+    desk_condition,
+    desk_members,
+    login_failures,
+    meta,
+    notes,
+    proposals,
+    scores,
+    sessions,
+    users,
+    warnings,
 )
-# The watchlist's orderings, each with the columns its filters test and the tags (a desk's
-# portfolio) so that counting and paging read the index alone.
-Index("ix_customers_pd", customers.c.defaulted, customers.c.pd.desc(), customers.c.customer_id,
-      customers.c.tags)
-Index("ix_customers_grade", customers.c.grade, customers.c.defaulted,
-      customers.c.pd.desc(), customers.c.customer_id, customers.c.tags)
-Index("ix_customers_country", customers.c.country, customers.c.defaulted,
-      customers.c.pd.desc(), customers.c.customer_id, customers.c.tags)
-Index("ix_customers_industry", customers.c.industry, customers.c.defaulted,
-      customers.c.pd.desc(), customers.c.customer_id, customers.c.tags)
-Index("ix_customers_kind", customers.c.warning_kind, customers.c.acknowledged,
-      customers.c.defaulted, customers.c.pd.desc(), customers.c.customer_id, customers.c.tags)
-
-warnings = Table(
-    "warnings", metadata,
-    Column("warning_id", Str(80), primary_key=True),
-    Column("customer_id", Str(200), nullable=False),
-    Column("event_time", Str(40), nullable=False),
-    Column("kind", Str(40), nullable=False),
-    Column("severity", Str(20)),
-    Column("grade", Str(4)),
-    Column("pd", Float),
-    Column("rank", Integer),
-    Column("category", Str(40)),
-    Column("body", Str(), nullable=False),
-    Column("acked_by", Str(120)),
-    Column("acked_at", Str(40)),
-    Column("assigned_to", Str(120)),
-    Column("snoozed_until", Str(40)),
-)
-Index("ix_warnings_customer", warnings.c.customer_id, warnings.c.event_time)
-Index("ix_warnings_time", warnings.c.event_time)
-
-scores = Table(
-    "scores", metadata,
-    Column("customer_id", Str(200), primary_key=True),
-    Column("at", Str(40), primary_key=True),
-    Column("pd", Float, nullable=False),
-    Column("grade", Str(4), nullable=False),
-)
-
-notes = Table(
-    "notes", metadata,
-    Column("note_id", Integer, primary_key=True, autoincrement=True),
-    Column("warning_id", Str(80), nullable=False),
-    Column("kind", Str(40), nullable=False),
-    Column("by", Str(120), nullable=False),
-    Column("at", Str(40), nullable=False),
-    Column("text", Str(), nullable=False, default=""),
-)
-Index("ix_notes_warning", notes.c.warning_id)
-
-cases = Table(
-    "cases", metadata,
-    Column("case_id", Str(40), primary_key=True),
-    Column("warning_id", Str(80), nullable=False, unique=True),
-    Column("customer_id", Str(200), nullable=False),
-    Column("status", Str(20), nullable=False),
-    Column("opened_by", Str(120), nullable=False),
-    Column("opened_at", Str(40), nullable=False),
-)
-Index("ix_cases_customer", cases.c.customer_id)
-
-proposals = Table(
-    "proposals", metadata,
-    Column("proposal_id", Str(40), primary_key=True),
-    Column("case_id", Str(40), ForeignKey("cases.case_id"), nullable=False),
-    Column("action", Str(40), nullable=False),
-    Column("amount", Float),
-    Column("comment", Str(), nullable=False, default=""),
-    Column("proposed_by", Str(120), nullable=False),
-    Column("proposed_at", Str(40), nullable=False),
-    Column("decision", Str(20)),
-    Column("decided_by", Str(120)),
-    Column("decided_at", Str(40)),
-    Column("decision_comment", Str()),
-    Column("delivery", Str(20)),
-    Column("delivery_detail", Str()),
-    Column("idempotency_key", Str(120)),
-)
-Index("ix_proposals_case", proposals.c.case_id)
-
-users = Table(
-    "users", metadata,
-    Column("username", Str(120), primary_key=True),
-    Column("password_hash", Str(), nullable=False),
-    Column("role", Str(20), nullable=False),
-    Column("desk", Str(120)),
-    Column("created_at", Str(40), nullable=False),
-    Column("disabled", Boolean, nullable=False, default=False),
-)
-
-sessions = Table(
-    "sessions", metadata,
-    Column("token_hash", Str(64), primary_key=True),
-    Column("username", Str(120), nullable=False),
-    Column("csrf", Str(64), nullable=False),
-    Column("created_at", Float, nullable=False),
-    Column("expires_at", Float, nullable=False),
-)
-
-login_failures = Table(
-    "login_failures", metadata,
-    Column("failure_id", Integer, primary_key=True, autoincrement=True),
-    Column("key", Str(200), nullable=False),
-    Column("at", Float, nullable=False),
-)
-Index("ix_login_failures", login_failures.c.key, login_failures.c.at)
 
 WATCHLIST_COLUMNS = ("customer_id", "name", "country", "industry", "currency", "pd", "grade",
                      "rank", "scored_at", "top_reason", "defaulted", "exposure",
                      "insured_share", "warning_id", "warning_kind", "warning_at",
                      "acknowledged", "tags", "credit_limit", "insured_limit")
-
-
-def desk_condition(tags: frozenset[str]) -> ColumnElement[bool]:
-    """Customers carrying any of ``tags``: a match in the JSON list of the ``tags`` column
-    (each tag is stored as `json.dumps` writes it, quotes included, so a tag never matches
-    part of another). No desk tags: no customer."""
-    if not tags:
-        return customers.c.customer_id.is_(None)
-    return or_(*(customers.c.tags.contains(json.dumps(tag), autoescape=True)
-                 for tag in sorted(tags)))
-
-
-def desk_members(tags: frozenset[str]) -> Select[Any]:
-    """The ids of the customers carrying any of ``tags``."""
-    return select(customers.c.customer_id).where(desk_condition(tags))
-
-
-def connect(url: str) -> Engine:
-    """An engine for ``url`` (``sqlite:///path`` or ``postgresql+psycopg://...``), with the
-    schema created. SQLite runs in WAL mode so the follower and the pages do not block."""
-    if url.startswith("postgresql://"):
-        url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
-    engine = create_engine(url, pool_pre_ping=True)
-    if engine.dialect.name == "sqlite":
-        @event.listens_for(engine, "connect")
-        def _pragmas(connection: Any, _record: Any) -> None:
-            cursor = connection.cursor()
-            cursor.execute("PRAGMA journal_mode=WAL")
-            cursor.execute("PRAGMA synchronous=NORMAL")
-            cursor.execute("PRAGMA busy_timeout=30000")
-            cursor.close()
-    metadata.create_all(engine)
-    _add_new_columns(engine)
-    return engine
-
-
-def _add_new_columns(engine: Engine) -> None:
-    """Add to an existing database the columns a later version defines, so a workspace
-    keeps its accounts, cases and audit trail across an upgrade. Only nullable columns can
-    be added to rows that exist; another process adding the same column at the same time
-    is no error."""
-    quote = engine.dialect.identifier_preparer
-    for table in metadata.sorted_tables:
-        present = {c["name"] for c in inspect(engine).get_columns(table.name)}
-        for column in (c for c in table.columns if c.name not in present):
-            if not column.nullable:
-                raise RuntimeError(f"cannot add the non-nullable column {table.name}."
-                                   f"{column.name} to an existing workspace database")
-            statement = (f"ALTER TABLE {quote.format_table(table)} ADD COLUMN "
-                         f"{quote.format_column(column)} "
-                         f"{column.type.compile(engine.dialect)}")
-            try:
-                with engine.begin() as connection:
-                    connection.execute(text(statement))
-            except DBAPIError:
-                added = {c["name"] for c in inspect(engine).get_columns(table.name)}
-                if column.name not in added:
-                    raise
-
-
-class Filters:
-    """What the watchlist is narrowed to; every field is optional."""
-
-    FIELDS = ("desk", "grade", "country", "industry", "kind", "acknowledged", "min_exposure",
-              "max_exposure", "q", "include_defaulted")
-
-    def __init__(self, values: Mapping[str, str]) -> None:
-        self.desk = _word(values.get("desk"))
-        """A desk of the routing: narrows the portfolio (`Workspace.view_tags`), not a
-        condition on the customers table."""
-        self.grade = _word(values.get("grade"))
-        self.country = _word(values.get("country"))
-        self.industry = _word(values.get("industry"))
-        self.kind = _word(values.get("kind"))
-        acknowledged = values.get("acknowledged") or ""
-        self.acknowledged = {"yes": True, "no": False}.get(acknowledged)
-        self.min_exposure = _number(values.get("min_exposure"))
-        self.max_exposure = _number(values.get("max_exposure"))
-        self.q = (values.get("q") or "").strip()[:100] or None
-        self.include_defaulted = values.get("include_defaulted") == "yes"
-
-    def as_dict(self) -> dict[str, str]:
-        """The filters as query parameters (for links that keep them)."""
-        out: dict[str, str] = {}
-        for name in ("desk", "grade", "country", "industry", "kind", "q"):
-            value = getattr(self, name)
-            if value:
-                out[name] = value
-        if self.acknowledged is not None:
-            out["acknowledged"] = "yes" if self.acknowledged else "no"
-        for name in ("min_exposure", "max_exposure"):
-            value = getattr(self, name)
-            if value is not None:
-                out[name] = f"{value:g}"
-        if self.include_defaulted:
-            out["include_defaulted"] = "yes"
-        return out
-
-    def conditions(self) -> list[ColumnElement[bool]]:
-        c = customers.c
-        found: list[ColumnElement[bool]] = [c.pd.is_not(None)]
-        if not self.include_defaulted:
-            found.append(c.defaulted.is_(False))
-        for column, value in ((c.grade, self.grade), (c.country, self.country),
-                              (c.industry, self.industry), (c.warning_kind, self.kind)):
-            if value:
-                found.append(column == value)
-        if self.acknowledged is not None:
-            found.append(c.acknowledged.is_(self.acknowledged))
-            found.append(c.warning_id.is_not(None))
-        if self.min_exposure is not None:
-            found.append(c.exposure >= self.min_exposure)
-        if self.max_exposure is not None:
-            found.append(c.exposure <= self.max_exposure)
-        if self.q:
-            pattern = "%" + self.q.replace("\\", "\\\\").replace("%", "\\%").replace(
-                "_", "\\_") + "%"
-            found.append(or_(c.customer_id.like(pattern, escape="\\"),
-                             c.name.like(pattern, escape="\\")))
-        return found
-
-
-def _word(value: str | None) -> str | None:
-    value = (value or "").strip()
-    return value[:120] or None
-
-
-def _number(value: str | None) -> float | None:
-    try:
-        number = float(value) if value not in (None, "") else None
-    except ValueError:
-        return None
-    return number if number is not None and number == number and abs(number) < 1e18 else None
 
 
 class Store:

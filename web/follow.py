@@ -31,7 +31,8 @@ from sqlalchemy import Connection
 from detectors.clock import DAY, parse_time, to_rfc3339, to_seconds
 from detectors.fx import Rates
 from flows.jsonl import DAMAGED, finite_number, probability
-from web.db import Store, customers, scores, warnings
+from web.db import Store
+from web.tables import customers, scores, warnings
 
 WARNINGS, SCORES, WATCHLIST, AUDIT = "warnings.jsonl", "scores.jsonl", "watchlist.jsonl", "audit"
 CHUNK_BYTES = 16 * 1024 * 1024

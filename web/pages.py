@@ -25,9 +25,10 @@ from web.app import LOGIN_COOKIE, SESSION_COOKIE, App, SafeJSON
 from web.auth import Session, check_password, same_token
 from web.cases import Refused
 from web.charts import pd_history, term_structure
-from web.db import GRADES, Filters
 from web.erp import ACTIONS
+from web.filters import Filters
 from web.reports import evaluation, replay_reports
+from web.tables import GRADES
 from web.trail import wall_time
 
 PAGE_SIZE, MAX_PAGE_SIZE = 50, 200
