@@ -7,9 +7,13 @@ valid record, the event-time day it is applied on (its *delivery day*), so that 
 record can move time for the others:
 
 - It reads ahead: a record dated after the current day waits in a bounded buffer until the
-  clock gets there. The clock leaves a day only once ``read_ahead`` later records have been
-  read (or the input ended), so one record ahead of its neighbours never moves the clock:
-  it is applied on its own day, and the records after it in the file on theirs.
+  clock gets there. The clock leaves a day only once ``read_ahead`` later records dated
+  within `NEAR_DAYS` of it have been read (or the input ended), so one record ahead of its
+  neighbours never moves the clock: it is applied on its own day, and the records after it
+  in the file on theirs. Records further ahead (a typo'd year, a month for a day) wait
+  without counting, so any number of them, scattered through a file, cannot fill the
+  buffer and move the clock to their day; the buffer holds at most `HELD_AT_MOST` records,
+  which a feed that truly jumps a season (or a stream of such typos) fills before it moves.
 - A record dated before the current day is applied on the current day if it is at most
   ``allowed_lateness_days`` behind; further behind, it is rejected as ``late``.
 - A record dated more than ``max_gap_days`` away from the clock (or, before the clock has
@@ -36,6 +40,11 @@ from detectors.records import DeadLetter
 
 READ_AHEAD = 64
 MAX_GAP_DAYS = 3660
+NEAR_DAYS = 92
+"""A later record dated at most this many days after the clock's day (a quarter: the next
+report of a monthly or quarterly feed) is evidence that the feed has moved on."""
+HELD_AT_MOST_READS = 16
+"""The buffer of records read ahead holds at most this many times ``read_ahead``."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,13 +97,18 @@ class FeedClock:
     _due: list[Envelope] = field(default_factory=list)
     _rejected: list[DeadLetter] = field(default_factory=list)
     _seq: int = 0
+    _near: int = 0
+    """Records held dated within `NEAR_DAYS` after ``day`` (before the start: every one)."""
     _done: bool = False
     _replay: bool = False
     """Days are given (`offer` with ``day``): none is rejected or judged again."""
 
     def wants_more(self) -> bool:
-        """Whether the clock needs more records before it can close its day."""
-        return not self._done and len(self._ahead) < self.read_ahead
+        """Whether the clock needs more records before it can close its day: fewer than
+        ``read_ahead`` held are dated within `NEAR_DAYS` after it, and the buffer is not
+        full."""
+        return (not self._done and self._near < self.read_ahead
+                and len(self._ahead) < HELD_AT_MOST_READS * self.read_ahead)
 
     def offer(self, event: Event, raw: bytes, origin: Origin, day: int | None = None) -> None:
         """Take one valid record: due now, held for its day, or rejected (`take_rejected`);
@@ -123,7 +137,8 @@ class FeedClock:
 
     def close(self, ended: bool, idle: bool = False) -> DayBatch | None:
         """Deliver the current day, if it can close: once ``read_ahead`` records are known to
-        be later, or the input ``ended``, or is ``idle`` (has nothing to read for now).
+        be later and near (`wants_more`), or the input ``ended``, or is ``idle`` (has
+        nothing to read for now).
         Returns None when it cannot (yet), when an idle input has nothing to deliver, or
         when done."""
         if self._done or (not (ended or idle) and self.wants_more()):
@@ -149,7 +164,16 @@ class FeedClock:
         else:  # idle: the next record may be dated any day from tomorrow
             self.day = day + 1
             through = day
+            self._count_near()
         return DayBatch(day, due, through)
+
+    def _count_near(self) -> None:
+        """Count the held records near the clock's new day (all held are after it; before
+        the start, every one)."""
+        if self.day is None:
+            self._near = len(self._ahead)
+        else:
+            self._near = sum(1 for held in self._ahead if held[0] <= self.day + NEAR_DAYS)
 
     def _replayed(self, day: int, event: Event, raw: bytes, origin: Origin) -> None:
         self._replay = True
@@ -161,11 +185,14 @@ class FeedClock:
     def _hold(self, day: int, event: Event, raw: bytes, origin: Origin) -> None:
         heapq.heappush(self._ahead, (day, self._seq, event, raw, origin))
         self._seq += 1
+        if self.day is None or day <= self.day + NEAR_DAYS:
+            self._near += 1
 
     def _take_due(self) -> None:
         while self._ahead and self._ahead[0][0] <= self.day:  # type: ignore[operator]
             day, _, event, raw, origin = heapq.heappop(self._ahead)
             self._due.append(Envelope(event, raw, origin, day))
+        self._count_near()
 
     def _start(self) -> None:
         """Start at the earliest plausible record: one within ``max_gap_days`` of the median
@@ -189,6 +216,8 @@ class FeedClock:
         if kept:
             self.day = kept[0][0]
             self._take_due()
+        else:
+            self._count_near()
 
 
 def _implausible(event: Event, raw: bytes, origin: Origin, days: int, than: str) -> DeadLetter:

@@ -91,3 +91,26 @@ def test_hostile_text_in_valid_records_runs_alike_on_any_number_of_workers(
     for name in RESULTS:
         assert (tmp_path / "one" / name).read_bytes() == (tmp_path / "two" / name).read_bytes()
     _assert_every_line_is_json(tmp_path / "one")
+
+
+def test_records_dated_years_ahead_scattered_through_a_feed_make_no_valid_record_late(
+        book: Path, clean: tuple[Path, RunSummary], tmp_path: Path) -> None:
+    """More records than a feed's clock reads ahead (64), each dated years after its
+    neighbours and naming no customer, scattered through the payments: every valid record is
+    still applied (none is made late by a clock that jumped to the typos' days), and the
+    typos are rejected for what they are."""
+    feeds = tmp_path / "ahead"
+    feeds.mkdir()
+    for path in book.iterdir():
+        lines = path.read_bytes().splitlines(keepends=True)
+        if path.name == "payments.jsonl":
+            for k in range(80):
+                lines.insert(100 * (k + 1), json.dumps({
+                    "event_time": f"2027-0{1 + k % 9}-15", "event_id": f"ahead-{k}",
+                    "customer_id": "NO-SUCH-CUSTOMER", "type": "payment", "invoice_id": "X",
+                    "amount": "1.00", "currency": "EUR"}).encode() + b"\n")
+        (feeds / path.name).write_bytes(b"".join(lines))
+    summary = run_folder(SETTINGS, feeds, tmp_path / "out", notify=False)
+    assert summary.balanced, summary
+    assert summary.accepted == clean[1].accepted
+    assert summary.rejected_by_reason == {"unknown_customer": 80}

@@ -55,6 +55,38 @@ def test_a_typo_far_in_the_future_is_rejected_and_moves_nothing() -> None:
     assert delivered == {f"r{i}": day for i, day in enumerate(days) if i != 3}
 
 
+def test_records_dated_far_ahead_cannot_fill_the_buffer_and_move_time() -> None:
+    # More typos than the clock reads ahead, scattered through a file, each a year or more
+    # ahead of its neighbours: they wait for their day without counting as the feed moving
+    # on, so no valid record after them is made late.
+    days = [100 + i // 3 for i in range(300)]
+    for k, at in enumerate(range(10, 300, 20)):  # 15 typos, read_ahead 4
+        days.insert(at, 500 + 40 * k)
+    delivered, rejected = schedule(days)
+    assert rejected == {}
+    assert delivered == {f"r{i}": day for i, day in enumerate(days)}
+
+
+def test_a_feed_that_jumps_a_season_is_read_ahead_only_as_far_as_the_buffer_holds() -> None:
+    # After the jump no record is near the clock's day, so it reads ahead until its buffer
+    # is full (16 x read_ahead) and then moves: every record still on its own day.
+    days = [100, 101, 102] + [400 + i // 4 for i in range(200)]
+    days[50], days[51] = days[51] + 3, days[50]  # a little out of order after the jump
+    clock_days, rejected = schedule(days, read_ahead=2)
+    assert rejected == {}
+    assert clock_days == {f"r{i}": day for i, day in enumerate(days)}
+    clock, read, left_102_after = FeedClock(read_ahead=2), 0, None
+    while left_102_after is None:
+        while clock.wants_more():
+            clock.offer(StatusChange(f"r{read}", days[read] * DAY, "C1", "active"), b"",
+                        Origin("file", "f", read + 1))
+            read += 1
+        batch = clock.close(ended=False)
+        if batch is not None and batch.day == 102:
+            left_102_after = read
+    assert left_102_after == 3 + 16 * 2  # the buffer's bound, not the whole file
+
+
 def test_typos_at_the_head_of_a_file_do_not_start_its_clock() -> None:
     days = [376_000, -700_000, 100, 101, 102, 103, 104]  # 2999 and year 0 first
     delivered, rejected = schedule(days)
