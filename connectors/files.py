@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import gzip
 import zlib
+from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import IO, Any
 
@@ -26,21 +27,39 @@ LINE_LIMIT = MAX_RECORD_BYTES + 2
 """Bytes read for one line at most: a record of the largest size and its CRLF."""
 
 
+FEED_NAMING = (f"{', '.join(FEEDS)}; optionally -PART; .jsonl or .jsonl.gz")
+"""How a feed file is named, as messages say it."""
+
+
+def _named_as_feed(folder: Path) -> dict[Path, str]:
+    """Every entry of ``folder`` named like a feed file (broken links too), with its feed."""
+    return {path: feed for path in folder.iterdir() for feed in FEEDS
+            if any(fnmatchcase(path.name, pattern) for pattern in (
+                f"{feed}.jsonl", f"{feed}-*.jsonl", f"{feed}.jsonl.gz", f"{feed}-*.jsonl.gz"))}
+
+
 def feed_files(folder: Path) -> list[tuple[str, Path]]:
-    """The feed files of a folder as (feed, path), in a fixed order."""
-    found = []
-    for feed in FEEDS:
-        names = {p for pattern in (f"{feed}.jsonl", f"{feed}-*.jsonl", f"{feed}.jsonl.gz",
-                                   f"{feed}-*.jsonl.gz") for p in folder.glob(pattern)}
-        found.extend((feed, path) for path in sorted(names))
-    return found
+    """The feed files of a folder as (feed, path), in a fixed order (a folder or a broken
+    link named like one is no feed file: `ignored_entries` names it)."""
+    named = _named_as_feed(folder)
+    return [(feed, path) for feed in FEEDS
+            for path in sorted(p for p, f in named.items() if f == feed and p.is_file())]
 
 
-def other_files(folder: Path) -> list[Path]:
-    """Files in a feeds folder that are not feed files (a misnamed feed is worth a word)."""
-    feeds = {path for _, path in feed_files(folder)}
-    return sorted(p for p in folder.iterdir() if p.is_file() and p not in feeds
-                  and p.name != "outcomes.jsonl")
+def ignored_entries(folder: Path) -> list[tuple[str, str]]:
+    """(name, why) of every entry of a feeds folder that a run does not read, but hidden ones
+    and evaluation's outcomes files: a misnamed feed, or a folder or broken link named like
+    a feed file, is worth a word."""
+    named = _named_as_feed(folder)
+    out = []
+    for path in sorted(folder.iterdir()):
+        if path.name.startswith((".", "outcomes")) or (path in named and path.is_file()):
+            continue
+        if path in named:
+            out.append((path.name, "not a file that can be read"))
+        elif path.is_file():
+            out.append((path.name, f"not a feed file ({FEED_NAMING})"))
+    return out
 
 
 class FileInput(RecordInput):
@@ -55,10 +74,16 @@ class FileInput(RecordInput):
         self._line = line
         self._ended = offset < 0
         self._file: IO[bytes] | None = None
+        self._unopened: OSError | None = None
+        """Why the file could not be opened (it went, or may not be read): the first `read`
+        makes it a dead letter."""
         if not self._ended:
             opener: Any = gzip.open if path.suffix == ".gz" else open
-            self._file = opener(path, "rb")
-            self._file.seek(offset)  # type: ignore[union-attr]
+            try:
+                self._file = opener(path, "rb")
+                self._file.seek(offset)  # type: ignore[union-attr]
+            except OSError as exc:
+                self._unopened = exc
 
     @property
     def ended(self) -> bool:
@@ -69,6 +94,9 @@ class FileInput(RecordInput):
         return offset, self._line
 
     def read(self) -> RawLine | None:
+        if self._unopened is not None:
+            exc, self._unopened = self._unopened, None
+            return self._unreadable(exc)
         if self._ended or self._file is None:
             return None
         at_start = self._line == 0
@@ -88,11 +116,7 @@ class FileInput(RecordInput):
                     if chunk.endswith(b"\n"):
                         break
         except (EOFError, OSError, zlib.error) as exc:
-            self._finish()
-            self._line += 1
-            problem = DeadLetter(self.feed, "unreadable_file", f"{type(exc).__name__}: {exc}",
-                                 b"", self._origin())
-            return RawLine(b"", self._line, problem)
+            return self._unreadable(exc)
         self._line += 1
         if at_start and raw.startswith(BOM):
             raw = raw[len(BOM):]
@@ -116,6 +140,14 @@ class FileInput(RecordInput):
     def _finish(self) -> None:
         self._ended = True
         self.close()
+
+    def _unreadable(self, exc: Exception) -> RawLine:
+        """The rest of the file as one dead letter: it cannot be read."""
+        self._finish()
+        self._line += 1
+        problem = DeadLetter(self.feed, "unreadable_file", f"{type(exc).__name__}: {exc}",
+                             b"", self._origin())
+        return RawLine(b"", self._line, problem)
 
 
 def _line_end(line: bytes) -> int:

@@ -17,7 +17,7 @@ from tqdm import tqdm
 from config.errors import CreditRadarError
 from config.settings import Settings, load_settings, redacted
 from config.version import program_version
-from connectors.files import feed_files
+from connectors.files import FEED_NAMING, feed_files, ignored_entries
 from flows.alerts_cli import alerts
 from flows.audit_cli import audit
 from flows.auditor_cli import explain_command, replay_command
@@ -214,12 +214,10 @@ def run(ctx: click.Context, feeds: Path | None, source_name: str | None,
         source = SourceSpec("plugin", {"name": source_name, "options": options})
     else:
         if not feed_files(feeds):  # type: ignore[arg-type]
-            raise click.ClickException(
-                f"no feed files (customers/payments/news/registry) in {feeds}")
-        for name in unknown_files(feeds):  # type: ignore[arg-type]
+            raise click.ClickException(f"no feed files ({FEED_NAMING}) in {feeds}")
+        for name, why in ignored_entries(feeds):  # type: ignore[arg-type]
             log.warning("run.unknown_file", file=name)
-            click.echo(f"ignored {name}: not a feed file (customers, payments, news or "
-                       "registry, optionally -PART, .jsonl or .jsonl.gz)", err=True)
+            click.echo(f"ignored {name}: {why}", err=True)
         source = SourceSpec("folder", {"path": str(feeds)})
     job = Job(settings, source, out, scores=scores, workers=workers, processes=processes)
     ops = _start_ops(settings, ops_host, ops_port)
@@ -242,15 +240,6 @@ def run(ctx: click.Context, feeds: Path | None, source_name: str | None,
         click.echo(f"{summary.deliveries['failed']} deliveries failed: see `creditradar "
                    "alerts status` and `alerts deliver --retry-failed`", err=True)
         ctx.exit(EXIT_DELIVERY_FAILED)
-
-
-def unknown_files(folder: Path) -> list[str]:
-    """Files in a feeds folder that are no feed (``payment.jsonl``, ``notes.txt``...):
-    the run ignores them, and says so. Evaluation's ``outcomes`` files are expected."""
-    known = {path.name for _, path in feed_files(folder)}
-    return sorted(path.name for path in folder.iterdir()
-                  if path.is_file() and not path.name.startswith(".")
-                  and path.name not in known and not path.name.startswith("outcomes"))
 
 
 def _start_ops(settings: Settings, host: str, port: int | None) -> Any:

@@ -12,7 +12,7 @@ from pathlib import Path
 import click
 import structlog
 
-from connectors.files import feed_files
+from connectors.files import FEED_NAMING, feed_files
 
 log = structlog.get_logger("creditradar")
 
@@ -52,7 +52,7 @@ def evaluate_command(ctx: click.Context, feeds: Path, outcomes: Path | None,
     if not outcomes.exists():
         raise click.ClickException(f"no outcomes file: {outcomes} (pass --outcomes)")
     if not feed_files(feeds):
-        raise click.ClickException(f"no feed files (customers/payments/news/registry) in {feeds}")
+        raise click.ClickException(f"no feed files ({FEED_NAMING}) in {feeds}")
     log.info("evaluate.start", feeds=str(feeds), report=str(report),
              horizon_months=settings.horizon_months)
     metrics = evaluate(settings, feeds, report, outcomes=outcomes, workers=workers,

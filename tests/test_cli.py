@@ -171,9 +171,13 @@ def test_unknown_files_are_reported_and_an_all_rejected_run_fails(tmp_path: Path
     feeds.mkdir()
     (feeds / "customers.jsonl").write_text("not json\n{\"also\": \"bad\"}\n")
     (feeds / "payment.jsonl").write_text("{}\n")
+    (feeds / "payments-2022.jsonl").mkdir()
+    (feeds / "news.jsonl").symlink_to(tmp_path / "gone.jsonl")
     result = CliRunner().invoke(cli, ["run", "--feeds", str(feeds), "--out",
                                       str(tmp_path / "out")], env={})
-    assert "ignored payment.jsonl: not a feed file" in result.output
+    assert "ignored payment.jsonl: not a feed file (fx, country_risk, " in result.output
+    assert "ignored payments-2022.jsonl: not a file that can be read" in result.output
+    assert "ignored news.jsonl: not a file that can be read" in result.output
     assert result.exit_code == 3 and "every record was rejected" in result.output
 
 

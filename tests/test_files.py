@@ -42,3 +42,13 @@ def test_a_byte_order_mark_does_not_count_towards_the_size(tmp_path: Path) -> No
     path = tmp_path / "payments.jsonl"
     path.write_bytes(b"\xef\xbb\xbf" + b"x" * MAX_RECORD_BYTES + b"\n")
     assert _read_all(path) == [(MAX_RECORD_BYTES, None)]
+
+
+def test_a_file_that_cannot_be_opened_is_one_unreadable_file_dead_letter(tmp_path: Path) -> None:
+    reader = FileInput("payments", tmp_path / "payments.jsonl")  # it went before it was read
+    assert not reader.ended
+    assert _read_all(tmp_path / "payments.jsonl") == [(0, "unreadable_file")]
+    line = reader.read()
+    assert line is not None and line.problem is not None and "FileNotFoundError" in (
+        line.problem.detail)
+    assert reader.read() is None and reader.ended
