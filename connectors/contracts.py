@@ -48,13 +48,14 @@ of them would overflow."""
 
 _TIME = r"^\d{4}-\d{2}-\d{2}(?:[Tt ]\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?(?:[Zz]|[+-]\d{2}:\d{2}))?$"
 _DATE = r"^\d{4}-\d{2}-\d{2}$"
-_NUMBER = re.compile(r"^\s*[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?\s*$")
+_NUMBER = re.compile(r"\s*[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?\s*", re.ASCII)
+"""A decimal number in ASCII digits (Python reads other scripts' digits too: not here)."""
 
 
 def _amount_value(value: Any) -> float:
     """A JSON number or numeric string as a float, finite and at most `MAX_AMOUNT`."""
     if isinstance(value, str):
-        if not _NUMBER.match(value):
+        if not _NUMBER.fullmatch(value):
             raise ValueError(f"{value[:40]!r} is not a decimal number")
     elif isinstance(value, bool) or not isinstance(value, int | float):
         raise ValueError("must be a decimal number (a JSON number or a numeric string)")

@@ -55,6 +55,8 @@ def test_a_repeated_key_counts_with_its_last_value() -> None:
         ({"amount": "12,50"}, "schema", "not a decimal"),
         ({"amount": True}, "schema", "decimal number"),
         ({"amount": "NaN"}, "schema", "not a decimal"),
+        ({"amount": "\u0661\u0662"}, "schema", "not a decimal"),  # Arabic-Indic 12
+        ({"amount": "\uff11\uff12.5"}, "schema", "not a decimal"),  # full-width 12
         ({"amount": "1e16"}, "schema", "at most"),
         ({"amount": 9e307}, "schema", "at most"),
         ({"currency": "EURO"}, "schema", "ISO 4217"),
