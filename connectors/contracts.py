@@ -491,6 +491,21 @@ def parse_record(feed: str, raw: bytes) -> e.Event:
     return record.to_event()
 
 
+def stated_ids(raw: bytes) -> tuple[str | None, str | None]:
+    """The ``event_id`` and ``customer_id`` a rejected record states, where it is a JSON
+    object giving them as strings of a valid id's length, so that its dead letter names
+    them; else None."""
+    try:
+        record = json.loads(raw)
+    except ValueError:
+        return None, None
+    if not isinstance(record, dict):
+        return None, None
+    return tuple(  # type: ignore[return-value]
+        value if isinstance(value, str) and 0 < len(value) <= 256 else None
+        for value in (record.get("event_id"), record.get("customer_id")))
+
+
 def _reject_constant(name: str) -> None:
     raise ValueError(name)
 

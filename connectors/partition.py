@@ -31,7 +31,7 @@ from typing import Any
 from bytewax.inputs import FixedPartitionedSource, StatefulSourcePartition
 
 from config.errors import ContractError
-from connectors.contracts import MAX_RECORD_BYTES, parse_record
+from connectors.contracts import MAX_RECORD_BYTES, parse_record, stated_ids
 from detectors.events import Envelope, Origin
 from detectors.feedclock import DayBatch, FeedClock
 from detectors.inbox import ENDED, NOTHING_YET, Chunk
@@ -222,7 +222,8 @@ class FeedPartition(StatefulSourcePartition[Any, Clocks]):
             try:
                 event = parse_record(feed, line.raw)
             except ContractError as exc:
-                dead.append(DeadLetter(feed, exc.reason, exc.detail, line.raw, origin))
+                dead.append(DeadLetter(feed, exc.reason, exc.detail, line.raw, origin,
+                                       *stated_ids(line.raw)))
                 continue
             clock.offer(event, line.raw, origin, line.day)
         return dead

@@ -156,6 +156,10 @@ def test_every_bad_input_has_a_defined_outcome_and_the_counts_add_up(tmp_path: P
     by_id = {row["event_id"]: row["reason"] for row in dead if row["event_id"]}
     assert feeds["payments"][-1]["event_id"] not in by_id  # within the allowed lateness
     assert by_id[feeds["payments"][-2]["event_id"]] == "unknown_customer"
+    negative = feeds["payments"][-8]  # a schema error still names the record it rejected
+    assert by_id[negative["event_id"]] == "schema"
+    assert {row["customer_id"] for row in dead if row["event_id"] == negative["event_id"]} == {
+        negative["customer_id"]}
     reasons = {row["reason"] for row in dead}
     assert {"schema", "unknown_invoice", "duplicate", "duplicate_id", "invalid_json", "late",
             "implausible_time", "too_large", "unreadable_file", "unknown_customer"} <= reasons
