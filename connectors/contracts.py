@@ -497,7 +497,7 @@ def stated_ids(raw: bytes) -> tuple[str | None, str | None]:
     them; else None."""
     try:
         record = json.loads(raw)
-    except ValueError:
+    except (ValueError, RecursionError):  # not JSON, or nested deeper than it reads
         return None, None
     if not isinstance(record, dict):
         return None, None

@@ -209,3 +209,17 @@ def test_hostile_nesting_and_overflowing_amounts_are_rejected() -> None:
         parse("payments", {**INVOICE, "amount": "1e400"})
     with pytest.raises(ContractError, match="finite"):
         c.parse_record("payments", json.dumps(INVOICE).replace('"1250.50"', "NaN").encode())
+
+
+@pytest.mark.parametrize(("raw", "ids"), [
+    (b'{"event_id": "e1", "customer_id": "C1", "amount": "-5"}', ("e1", "C1")),
+    (b'{"event_id": "e1", "customer_id": 42}', ("e1", None)),
+    (b'{"event_id": "' + b"x" * 257 + b'"}', (None, None)),  # longer than any valid id
+    (b'["e1", "C1"]', (None, None)),
+    (b"{not json", (None, None)),
+    (b"\xff\xfe", (None, None)),
+    (b"[" * 100_000 + b"]" * 100_000, (None, None)),  # deeper than the parser recurses
+])
+def test_a_rejected_record_names_the_ids_it_states_where_they_can_be_read(
+        raw: bytes, ids: tuple[str | None, str | None]) -> None:
+    assert c.stated_ids(raw) == ids
