@@ -1,5 +1,5 @@
 """The event-time clock of one input stream (a feed file, a Kafka partition, a plugin's
-stream), moved by accepted records only.
+stream), moved by valid records only.
 
 Feeds arrive in event-time order, roughly: a file may hold a record a few days out of place,
 a typo'd date (2999 for 2024), a timestamp far in the past. The clock decides, for every

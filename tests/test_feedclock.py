@@ -1,4 +1,4 @@
-"""Only accepted records move time: a feed's clock, read ahead, lateness and typos."""
+"""Only valid records move time: a feed's clock, read ahead, lateness and typos."""
 
 from __future__ import annotations
 
