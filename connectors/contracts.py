@@ -493,8 +493,8 @@ def parse_record(feed: str, raw: bytes) -> e.Event:
 
 def stated_ids(raw: bytes) -> tuple[str | None, str | None]:
     """The ``event_id`` and ``customer_id`` a rejected record states, where it is a JSON
-    object giving them as strings of a valid id's length, so that its dead letter names
-    them; else None."""
+    object giving them as strings of a valid id's length that can be written, so that its
+    dead letter names them; else None."""
     try:
         record = json.loads(raw)
     except (ValueError, RecursionError):  # not JSON, or nested deeper than it reads
@@ -502,8 +502,18 @@ def stated_ids(raw: bytes) -> tuple[str | None, str | None]:
     if not isinstance(record, dict):
         return None, None
     return tuple(  # type: ignore[return-value]
-        value if isinstance(value, str) and 0 < len(value) <= 256 else None
+        value if isinstance(value, str) and 0 < len(value) <= 256 and _encodable(value) else None
         for value in (record.get("event_id"), record.get("customer_id")))
+
+
+def _encodable(text: str) -> bool:
+    """Whether ``text`` can be written as UTF-8 (JSON's ``\\ud800`` escape reads as a lone
+    surrogate, which cannot)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _reject_constant(name: str) -> None:

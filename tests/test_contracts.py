@@ -216,6 +216,7 @@ def test_hostile_nesting_and_overflowing_amounts_are_rejected() -> None:
     (b'{"event_id": "e1", "customer_id": 42}', ("e1", None)),
     (b'{"event_id": "' + b"x" * 257 + b'"}', (None, None)),  # longer than any valid id
     (b'["e1", "C1"]', (None, None)),
+    (b'{"event_id": "e\\ud800", "customer_id": "C1"}', (None, "C1")),  # a lone surrogate
     (b"{not json", (None, None)),
     (b"\xff\xfe", (None, None)),
     (b"[" * 100_000 + b"]" * 100_000, (None, None)),  # deeper than the parser recurses
