@@ -232,7 +232,7 @@ class FeedPartition(StatefulSourcePartition[Any, Clocks]):
                  idle: bool = False, delivered: bool = False) -> list[Any]:
         state.done = batch.through >= ENDED
         state.through = batch.through
-        end = batch.day if state.done else NOTHING_YET
+        end = batch.end if state.done else NOTHING_YET
         out = self._chunks(source.name, batch.through, batch.envelopes, end, idle, delivered)
         if state.done:
             out.append(ReadCount(source.name, state.read))

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from detectors import events as ev
-from detectors.clock import DAY
+from detectors.clock import DAY, to_rfc3339
 from detectors.events import Envelope
 from detectors.idmemory import IdMemory, key_of
 from detectors.records import DeadLetter
@@ -81,6 +81,19 @@ class EventIds:
     def advance(self, through: int) -> list[Any]:
         self.memory.expire(through)
         return []
+
+    def after_the_inputs(self, day: int, items: list[Envelope], end: int) -> list[DeadLetter]:
+        """Reject the records of ``day``, after ``end``, the last day that any input's
+        records support (every input has ended): each stood alone after the rest of its
+        input (`detectors.feedclock`), a typo'd date more likely than news, and applying it
+        would take the whole book's month ends to its day, ageing every open invoice with
+        no payment to be read. Like a late record, it never reaches the audit log."""
+        detail = (f"event time {day - end} days after {to_rfc3339(end * DAY)[:10]}, the last "
+                  "day the book's feeds reached, alone after the rest of its feed; probably "
+                  "a typo in the date")
+        return [DeadLetter(e.event.FEED, "implausible_time", detail, e.raw, e.origin,
+                           e.event.event_id, e.event.customer_id)
+                for e in sorted(items, key=Envelope.order)]
 
     def finish(self) -> list[Any]:
         return [Accepted(self.name, self.broadcast)]

@@ -1,5 +1,5 @@
 """The event-time clock of one input stream (a feed file, a Kafka partition, a plugin's
-stream), moved by valid records only.
+stream), moved by accepted records only.
 
 Feeds arrive in event-time order, roughly: a file may hold a record a few days out of place,
 a typo'd date (2999 for 2024), a timestamp far in the past. The clock decides, for every
@@ -7,13 +7,14 @@ valid record, the event-time day it is applied on (its *delivery day*), so that 
 record can move time for the others:
 
 - It reads ahead: a record dated after the current day waits in a bounded buffer until the
-  clock gets there. The clock leaves a day only once ``read_ahead`` later records dated
-  within `NEAR_DAYS` of it have been read (or the input ended), so one record ahead of its
-  neighbours never moves the clock: it is applied on its own day, and the records after it
-  in the file on theirs. Records further ahead (a typo'd year, a month for a day) wait
-  without counting, so any number of them, scattered through a file, cannot fill the
-  buffer and move the clock to their day; the buffer holds at most `HELD_AT_MOST` records,
-  which a feed that truly jumps a season (or a stream of such typos) fills before it moves.
+  clock gets there. The clock leaves a day only once ``read_ahead`` later records have been
+  read (or the input ended), so one record ahead of its neighbours never moves the clock:
+  it is applied on its own day, and the records after it in the file on theirs. A record
+  dated more than `NEAR_DAYS` after the latest record that counted (a typo'd year, a month
+  for a day) waits without counting, so any number of them, scattered through a file,
+  cannot fill the buffer and move the clock to their day; the buffer holds at most
+  `HELD_AT_MOST_READS` times ``read_ahead`` records, which a feed that truly jumps a season
+  fills before its clock moves there.
 - A record dated before the current day is applied on the current day if it is at most
   ``allowed_lateness_days`` behind; further behind, it is rejected as ``late``.
 - A record dated more than ``max_gap_days`` away from the clock (or, before the clock has
@@ -21,6 +22,12 @@ record can move time for the others:
 - A live input (a Kafka topic partition read without an end) may have nothing to read for a
   long time. Once its source calls it *idle*, the clock closes the day it holds without
   waiting for ``read_ahead`` later records, and waits on the next day for whatever comes.
+- When the input ends, the records it still holds are delivered on their days. Those dated
+  more than `TAIL_GAP_DAYS` after the rest of the input, and not at the start of a quarter
+  of `tail_support` records or more, are date typos more likely than news: the input's
+  *supported end* (`DayBatch.end` of its last batch) stops before them, and the first step
+  rejects any record dated after every input's supported end (`detectors.dedup`), so that
+  a typo'd date does not take the whole book's month ends to its day.
 - A replay gives each record the day the original run applied it on (``day`` in `offer`):
   the clock then only orders, and decides nothing again.
 
@@ -31,6 +38,8 @@ alone: not on invalid lines, other inputs, workers, or when records arrive.
 from __future__ import annotations
 
 import heapq
+import math
+from bisect import bisect_right
 from dataclasses import dataclass, field
 
 from detectors.clock import DAY
@@ -41,8 +50,11 @@ from detectors.records import DeadLetter
 READ_AHEAD = 64
 MAX_GAP_DAYS = 3660
 NEAR_DAYS = 92
-"""A later record dated at most this many days after the clock's day (a quarter: the next
-report of a monthly or quarterly feed) is evidence that the feed has moved on."""
+"""A later record dated at most this many days after the latest one that counted (a
+quarter: the next report of a monthly or quarterly feed) counts as the feed moving on."""
+TAIL_GAP_DAYS = 31
+"""At an input's end, a record dated at most this long after the last one it supports (a
+month: the next report of a monthly feed) is supported too."""
 HELD_AT_MOST_READS = 16
 """The buffer of records read ahead holds at most this many times ``read_ahead``."""
 
@@ -56,6 +68,8 @@ class DayBatch:
     day: int
     envelopes: list[Envelope]
     through: int
+    end: int = NOTHING_YET
+    """With ``through`` `ENDED`: the input's supported end (see the module's docstring)."""
 
 
 _Held = tuple[int, int, Event, bytes, Origin]
@@ -97,17 +111,26 @@ class FeedClock:
     _due: list[Envelope] = field(default_factory=list)
     _rejected: list[DeadLetter] = field(default_factory=list)
     _seq: int = 0
-    _near: int = 0
-    """Records held dated within `NEAR_DAYS` after ``day`` (before the start: every one)."""
+    _counted: int = 0
+    """Records held that count as the feed moving on (all, before the start)."""
+    _jumped: set[int] = field(default_factory=set)
+    """The reading order (``_seq``) of the records held that do not (see `_hold`)."""
+    _frontier: int | None = None
+    """The latest day of a record that counted, from the start on."""
+    _taken: int = 0
+    """Valid records taken (due or held): the input's density, for `tail_support`."""
+    _first: int | None = None
+    """The day the clock started on."""
+    _end: int | None = None
+    """The supported end, once the input ended."""
     _done: bool = False
     _replay: bool = False
     """Days are given (`offer` with ``day``): none is rejected or judged again."""
 
     def wants_more(self) -> bool:
         """Whether the clock needs more records before it can close its day: fewer than
-        ``read_ahead`` held are dated within `NEAR_DAYS` after it, and the buffer is not
-        full."""
-        return (not self._done and self._near < self.read_ahead
+        ``read_ahead`` held count as the feed moving on, and the buffer is not full."""
+        return (not self._done and self._counted < self.read_ahead
                 and len(self._ahead) < HELD_AT_MOST_READS * self.read_ahead)
 
     def offer(self, event: Event, raw: bytes, origin: Origin, day: int | None = None) -> None:
@@ -129,6 +152,7 @@ class FeedClock:
                 _late(event, raw, origin, self.day - day, self.allowed_lateness_days))
         else:
             self._due.append(Envelope(event, raw, origin, self.day))
+            self._taken += 1
 
     def take_rejected(self) -> list[DeadLetter]:
         """The records rejected since the last call (late or implausible)."""
@@ -152,28 +176,59 @@ class FeedClock:
                 return DayBatch(NOTHING_YET, [], ENDED) if ended else None
             if not (ended or idle) and self.wants_more():  # the start took records due
                 return None
+        if ended and self._end is None:
+            self._end = self._supported_end()
         day, due = self.day, self._due
         self._due = []
+        if ended and self._ahead and self._ahead[0][0] > self._end:  # type: ignore[operator]
+            # All that is left lies after the supported end: one last batch, each record on
+            # its own day, which the first step judges once every input has ended.
+            due += [Envelope(event, raw, origin, held)
+                    for held, _, event, raw, origin in sorted(self._ahead)]
+            self._ahead = []
         if self._ahead:
             self.day = self._ahead[0][0]
             self._take_due()
             through = self.day - 1
         elif ended:
             self._done = True
-            through = ENDED
+            return DayBatch(day, due, ENDED, self._end if self._end is not None else day)
         else:  # idle: the next record may be dated any day from tomorrow
             self.day = day + 1
             through = day
-            self._count_near()
+            self._count_held()
         return DayBatch(day, due, through)
 
-    def _count_near(self) -> None:
-        """Count the held records near the clock's new day (all held are after it; before
-        the start, every one)."""
-        if self.day is None:
-            self._near = len(self._ahead)
-        else:
-            self._near = sum(1 for held in self._ahead if held[0] <= self.day + NEAR_DAYS)
+    def tail_support(self, last: int) -> int:
+        """Records within a quarter that make days after a gap at the input's end its own
+        (`_supported_end`): a quarter of the input's records in an average quarter from its
+        first day to ``last``, at least one (an input of a few records a year is trusted)
+        and at most ``read_ahead``."""
+        assert self._first is not None
+        per_quarter = self._taken * NEAR_DAYS / max(NEAR_DAYS, last - self._first)
+        return max(1, min(self.read_ahead, math.ceil(per_quarter / 4)))
+
+    def _supported_end(self) -> int:
+        """The last day of the records the input supports, when it ends: from the clock's
+        day through the days it holds, each day within `TAIL_GAP_DAYS` of the last supported
+        one, and each day that begins a quarter of `tail_support` records or more. A
+        replay's records were all applied once: its last day."""
+        assert self.day is not None
+        days = sorted(held[0] for held in self._ahead)
+        if self._replay:
+            return days[-1] if days else self.day
+        least, end = self.tail_support(days[-1] if days else self.day), self.day
+        for i, day in enumerate(days):
+            if day - end <= TAIL_GAP_DAYS or bisect_right(days, day + NEAR_DAYS) - i >= least:
+                end = day
+        return end
+
+    def _count_held(self) -> None:
+        """Count the records held that count as the feed moving on, and forget the others
+        that are no longer held."""
+        held = {seq for _, seq, *_ in self._ahead}
+        self._jumped &= held
+        self._counted = len(held) - len(self._jumped)
 
     def _replayed(self, day: int, event: Event, raw: bytes, origin: Origin) -> None:
         self._replay = True
@@ -183,16 +238,24 @@ class FeedClock:
             self._hold(day, event, raw, origin)
 
     def _hold(self, day: int, event: Event, raw: bytes, origin: Origin) -> None:
+        """Hold a record for its day. It counts as the feed moving on unless it is dated more
+        than `NEAR_DAYS` after the latest record that did (before the start every record
+        counts, and the start day is the first frontier)."""
+        if self._frontier is not None and day > max(self._frontier, self.day) + NEAR_DAYS:
+            self._jumped.add(self._seq)
+        else:
+            self._counted += 1
+            if self._frontier is not None:
+                self._frontier = max(self._frontier, day)
         heapq.heappush(self._ahead, (day, self._seq, event, raw, origin))
         self._seq += 1
-        if self.day is None or day <= self.day + NEAR_DAYS:
-            self._near += 1
+        self._taken += 1
 
     def _take_due(self) -> None:
         while self._ahead and self._ahead[0][0] <= self.day:  # type: ignore[operator]
             day, _, event, raw, origin = heapq.heappop(self._ahead)
             self._due.append(Envelope(event, raw, origin, day))
-        self._count_near()
+        self._count_held()
 
     def _start(self) -> None:
         """Start at the earliest plausible record: one within ``max_gap_days`` of the median
@@ -200,7 +263,8 @@ class FeedClock:
         if not self._ahead:
             return
         if self._replay:
-            self.day = self._ahead[0][0]
+            self.day = self._first = self._ahead[0][0]
+            self._frontier = max(held[0] for held in self._ahead)
             self._take_due()
             return
         median = sorted(held[0] for held in self._ahead)[len(self._ahead) // 2]
@@ -210,14 +274,16 @@ class FeedClock:
             if abs(day - median) > self.max_gap_days:
                 self._rejected.append(_implausible(event, raw, origin, day - median,
                                                    "the median of the feed's first records"))
+                self._taken -= 1
             else:
                 kept.append(held)
         self._ahead = kept  # sorted, so a heap
         if kept:
-            self.day = kept[0][0]
+            self.day = self._first = kept[0][0]
+            self._frontier = max(held[0] for held in kept if held[0] <= median + NEAR_DAYS)
             self._take_due()
         else:
-            self._count_near()
+            self._count_held()
 
 
 def _implausible(event: Event, raw: bytes, origin: Origin, days: int, than: str) -> DeadLetter:

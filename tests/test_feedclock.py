@@ -1,4 +1,4 @@
-"""Only valid records move time: a feed's clock, read ahead, lateness and typos."""
+"""Only accepted records move time: a feed's clock, read ahead, lateness and typos."""
 
 from __future__ import annotations
 
@@ -85,6 +85,41 @@ def test_a_feed_that_jumps_a_season_is_read_ahead_only_as_far_as_the_buffer_hold
         if batch is not None and batch.day == 102:
             left_102_after = read
     assert left_102_after == 3 + 16 * 2  # the buffer's bound, not the whole file
+
+
+def _last_batch(days: list[int]) -> tuple[int, dict[str, int]]:
+    """Read records dated ``days`` to the end: the input's supported end, and the days of
+    the records its last batch delivers."""
+    clock, pending = FeedClock(), list(enumerate(days))
+    while True:
+        while clock.wants_more() and pending:
+            i, day = pending.pop(0)
+            clock.offer(StatusChange(f"r{i}", day * DAY, "C1", "active"), b"",
+                        Origin("file", "f", i + 1))
+        batch = clock.close(ended=not pending)
+        if batch is not None and batch.through >= ENDED:
+            return batch.end, {e.event.event_id: e.day for e in batch.envelopes}
+
+
+def test_records_alone_after_the_rest_of_a_feed_are_past_its_supported_end() -> None:
+    # A daily feed with typos a year and more ahead scattered through it: its supported end
+    # is its own last day, and the typos all come in its last batch, on their own days, for
+    # the first step to judge once every input has ended.
+    days = [100 + i // 3 for i in range(600)]
+    for k, at in enumerate((50, 200, 350, 500)):
+        days.insert(at, 400 + 300 * k)
+    end, last = _last_batch(days)
+    assert end == 299
+    assert {day for day in last.values() if day > end} == {400, 700, 1000, 1300}
+
+
+def test_a_feed_ends_where_its_records_do_not_where_a_month_or_a_dense_quarter_follows() -> None:
+    daily = [100 + i // 3 for i in range(600)]  # to day 299
+    assert _last_batch(daily + [320, 345])[0] == 345  # each within a month of the one before
+    assert _last_batch(daily + [400 + i // 8 for i in range(64)])[0] == 407  # a dense group
+    assert _last_batch(daily + [400 + 20 * i for i in range(6)])[0] == 299  # a sparse tail
+    yearly = [100 + 365 * (i // 3) + i % 3 for i in range(12)]  # a few records a year
+    assert _last_batch(yearly)[0] == yearly[-1]
 
 
 def test_typos_at_the_head_of_a_file_do_not_start_its_clock() -> None:
