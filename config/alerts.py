@@ -12,10 +12,12 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime, time, timedelta
+from string import Formatter
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -29,6 +31,7 @@ from pydantic import (
 from config.errors import ConfigError
 
 __all__ = [
+    "MAX_DURATION",
     "SEVERITIES",
     "STRUCTURED_SCHEMES",
     "ActionSettings",
@@ -53,18 +56,38 @@ GROUP_FIELDS = frozenset(
 STRUCTURED_SCHEMES = frozenset({"webhook", "webhooks"})
 """Channel URL schemes whose messages are CloudEvents (one per warning), signed per the
 Standard Webhooks specification, instead of titled text."""
+_TEMPLATE_FIELDS = frozenset({"warning_id", "customer_id"})
+"""The fields ``link_template`` may name."""
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*$")
+MAX_DURATION = timedelta(days=3653)
+"""Ten years: the longest wait, interval or inhibition a route may name, so the date
+arithmetic on it can never overflow."""
+
+
+def _check_seconds(seconds: float) -> None:
+    """Refuse a negative duration, or one beyond ``MAX_DURATION`` (NaN too)."""
+    if not 0 <= seconds <= MAX_DURATION.total_seconds():
+        raise ValueError("a duration must lie between 0 and 10 years")
 
 
 def _duration(value: Any) -> Any:
-    """Accept Alertmanager-style durations ("30s", "5m", "4h", "2d", "1w") besides seconds."""
+    """Accept Alertmanager-style durations ("30s", "5m", "4h", "2d", "1w") besides seconds,
+    refusing one beyond ten years before it becomes a timedelta (which would overflow)."""
     if isinstance(value, str) and (found := _DURATION.match(value)):
-        return timedelta(seconds=float(found.group(1)) * _UNITS[found.group(2)])
+        value = float(found.group(1)) * _UNITS[found.group(2)]
+    if isinstance(value, int | float):
+        _check_seconds(value)
     return value
 
 
-Duration = Annotated[timedelta, BeforeValidator(_duration)]
+def _bounded(value: timedelta) -> timedelta:
+    """A duration given otherwise (ISO 8601, ``P2W``) held to the same bounds."""
+    _check_seconds(value.total_seconds())
+    return value
+
+
+Duration = Annotated[timedelta, BeforeValidator(_duration), AfterValidator(_bounded)]
 Severity = Literal["info", "watch", "warning", "critical"]
 
 
@@ -315,11 +338,26 @@ class AlertsSettings(_Model):
                     raise ValueError(f"route {resolved.path} names unknown receiver {name!r}")
             if resolved.mode == "digest" and resolved.digest is None:
                 raise ValueError(f"route {resolved.path} is a digest without a schedule")
-        try:
-            self.link_template.format(warning_id="x", customer_id="y")
-        except (KeyError, IndexError, ValueError) as exc:
-            raise ValueError("link_template may use only {warning_id} and {customer_id}") from exc
+        if not _plain_template(self.link_template):
+            raise ValueError("link_template may use only {warning_id} and {customer_id}, "
+                             "without format specs or conversions")
         return self
+
+
+def _plain_template(template: str) -> bool:
+    """Whether ``template``'s only fields are bare ``{warning_id}`` and ``{customer_id}``.
+
+    Parsed, never formatted: a format spec such as ``{warning_id:>99999999999}`` would make
+    ``str.format`` allocate that many characters.
+    """
+    try:
+        fields = list(Formatter().parse(template))
+    except ValueError:  # an unmatched "{" or "}"
+        return False
+    return all(
+        name is None or (name in _TEMPLATE_FIELDS and not spec and conversion is None)
+        for _literal, name, spec, conversion in fields
+    )
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,20 +20,46 @@ _SAFE_QUERY_KEYS = frozenset(
 _HOST = re.compile(
     r"^(localhost|\d{1,3}(\.\d{1,3}){3}|\[[0-9a-fA-F:]+\]|[a-z0-9-]+(\.[a-z0-9-]+)+)(:\d+)?$"
 )
-_PLAIN_SEGMENT = re.compile(r"^[a-z][a-z_-]{0,19}$")
-_URL = re.compile(r"^(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*)://(?P<rest>.*)$", re.S)
+# a path word ("hooks", "credit-desk"), a version ("v1") or a template placeholder
+# ("{warning_id}"); a longer word, or one with digits or capitals, may be a token
+_PLAIN_SEGMENT = re.compile(r"^([a-z]{1,12}([_-][a-z]{1,12}){0,2}|v\d{1,2}|\{[a-z_]{1,20}\})$")
+# schemes may hold "_" here, unlike RFC 3986's: Kafka's listener names (SASL_SSL://) do
+_URL = re.compile(r"^(?P<scheme>[A-Za-z][A-Za-z0-9+._-]*)://(?P<rest>.*)$", re.S)
+# a "?" that starts a query: followed by a key and "=" before any "@", "/" or "#"
+_QUERY_START = re.compile(r"\?[^=#@/?]*=")
+
+
+def _userinfo_end(rest: str) -> int:
+    """The index of the "@" that ends the user part of ``rest`` (a URL after "://"), or -1.
+
+    A password may hold "#", "?", "/" or "@" unescaped, which parsers read differently
+    (urllib ends the host part at the first of "/?#", apprise ends the user part at the
+    first "@"). So the user part is taken generously: up to the last "@" before the path
+    that follows the first "@", and before the query; an "@" in the query
+    (``?to=desk@example.com``) or in a path after the host is not one.
+    """
+    query = _QUERY_START.search(rest)
+    head = rest[: query.start()] if query else rest
+    first = head.find("@")
+    if first < 0:
+        return -1
+    slash = head.find("/", first)
+    return head.rfind("@", 0, slash if slash >= 0 else len(head))
 
 
 def _split(url: str) -> tuple[str, str, str, str, str, str] | None:
+    """``url`` as (scheme, userinfo, host[:port], path, query, fragment), None if it has no
+    scheme."""
     found = _URL.match(url)
     if not found:
         return None
     rest = found.group("rest")
+    at = _userinfo_end(rest)
+    userinfo, rest = (rest[:at], rest[at + 1:]) if at >= 0 else ("", rest)
     rest, _, fragment = rest.partition("#")
     rest, _, query = rest.partition("?")
-    netloc, slash, path = rest.partition("/")
-    userinfo, at, hostport = netloc.rpartition("@")
-    return found.group("scheme"), userinfo if at else "", hostport, slash + path, query, fragment
+    hostport, slash, path = rest.partition("/")
+    return found.group("scheme"), userinfo, hostport, slash + path, query, fragment
 
 
 def _public_host(hostport: str) -> bool:
@@ -42,7 +68,8 @@ def _public_host(hostport: str) -> bool:
 
 
 def _public_segment(segment: str) -> bool:
-    """An empty or short lower-case word of a path, as opposed to a token."""
+    """An empty segment, a short lower-case word, a version or a ``{placeholder}`` of a
+    path, as opposed to something that may be a token (long, with digits or capitals)."""
     return not segment or bool(_PLAIN_SEGMENT.match(segment))
 
 
@@ -107,7 +134,7 @@ def scrub(text: str, url: str) -> str:
     return text
 
 
-_ANY_URL = re.compile(r"\b[a-zA-Z][a-zA-Z0-9+.-]*://[^\s'\"<>]+")
+_ANY_URL = re.compile(r"\b[a-zA-Z][a-zA-Z0-9+._-]*://[^\s'\"<>]+")
 _SECRET_QUERY = re.compile(
     r"(?i)([?&](?:[a-z_]*(?:pass|secret|token|key|auth|sig|pwd)[a-z_]*)=)[^&#\s]*"
 )

@@ -10,8 +10,9 @@ from __future__ import annotations
 import hashlib
 import json
 import tomllib
+from importlib.resources.abc import Traversable
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import (
@@ -36,9 +37,12 @@ from config.alerts import AlertsSettings
 from config.audit import AuditSettings
 from config.errors import ConfigError
 from config.news import NewsSettings
+from config.redact import redact_text
 from config.workspace import WorkspaceSettings
 
 SECRET_KEY_PARTS = ("password", "secret", "token", "key", "credential", "sasl.oauthbearer")
+FxRate = Annotated[float, Field(gt=0, allow_inf_nan=False)]
+"""One unit of a currency in the reporting currency: a finite amount above 0."""
 
 
 class DetectorSettings(BaseModel):
@@ -268,7 +272,7 @@ class Settings(BaseSettings):
     horizon_months: int = Field(8, ge=1, le=36)
     state_dir: Path = Path(".creditradar")
     reporting_currency: str = "EUR"
-    fx_rates: dict[str, float] = {"EUR": 1.0, "USD": 0.92, "GBP": 1.17, "CHF": 1.05}
+    fx_rates: dict[str, FxRate] = {"EUR": 1.0, "USD": 0.92, "GBP": 1.17, "CHF": 1.05}
     """Static rates into the reporting currency (one unit of the currency in it): the
     fallback for a day the fx feed has no rate for (docs/money.md)."""
     fx_max_age_days: int = Field(7, ge=0, le=366)
@@ -311,6 +315,21 @@ class Settings(BaseSettings):
         return self.model_copy(update={"recovery": recovery})
 
 
+class _YamlMappingSource(YamlConfigSettingsSource):
+    """pydantic-settings' YAML source, refusing a file whose top level is not a mapping: its
+    own merges a list of pairs as if it were one, and fails on a scalar with a bare error."""
+
+    def _read_file(self, file_path: Path | Traversable) -> dict[str, Any]:
+        with file_path.open(encoding=self.yaml_file_encoding or "utf-8") as stream:
+            data = yaml.safe_load(stream)
+        if data is None:  # an empty file, or only comments: nothing set
+            return {}
+        if not isinstance(data, dict):
+            raise ConfigError(f"settings file {file_path} must hold a mapping (key: value "
+                              "lines) at its top level")
+        return data
+
+
 def read_config_file(path: Path) -> dict[str, Any]:
     """Read a TOML (``.toml``) or YAML (``.yaml``/``.yml``) settings file into a dict, through
     pydantic-settings' own file sources. A syntax error names the line and column only: the
@@ -323,7 +342,7 @@ def read_config_file(path: Path) -> dict[str, Any]:
         if path.suffix == ".toml":
             source: PydanticBaseSettingsSource = TomlConfigSettingsSource(Settings, path)
         else:
-            source = YamlConfigSettingsSource(Settings, path, yaml_file_encoding="utf-8")
+            source = _YamlMappingSource(Settings, path, yaml_file_encoding="utf-8")
         data = source()
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"settings file {path} is not valid TOML: {exc}") from None
@@ -334,10 +353,6 @@ def read_config_file(path: Path) -> dict[str, Any]:
                           f"{exc.problem or 'syntax error'}") from None
     except (yaml.YAMLError, OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"cannot read settings file {path}: {type(exc).__name__}") from None
-    except TypeError:  # a YAML document whose top is a list or a scalar
-        data = None
-    if not isinstance(data, dict):
-        raise ConfigError(f"settings file {path} must hold a table/mapping at the top")
     return data
 
 
@@ -384,6 +399,8 @@ def redacted(settings: Settings) -> dict[str, Any]:
 
 
 def _redact(value: Any, key: str = "") -> Any:
+    """``value`` with secret fields masked, and the credentials and tokens of any URL in a
+    string (``kafka.bootstrap``, ``alerts.link_template``) masked as in logs."""
     if isinstance(value, dict):
         return {k: _redact(v, k) for k, v in value.items()}
     if isinstance(value, list):
@@ -392,4 +409,6 @@ def _redact(value: Any, key: str = "") -> Any:
         return "***"
     if isinstance(value, str) and any(part in key.lower() for part in SECRET_KEY_PARTS):
         return "***"
+    if isinstance(value, str) and "://" in value:
+        return redact_text(value)
     return value

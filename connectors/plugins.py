@@ -38,7 +38,10 @@ def load_source(name: str, settings: Settings, **options: Any) -> Feeds:
     try:  # check the options against the signature, so a TypeError inside is not masked
         inspect.signature(factory).bind(settings, **options)
     except TypeError as exc:
-        raise ConnectorError(f"source plugin {name!r} does not take options {options}") from exc
+        # names only (bind's message too): a value may be a token given on the command line
+        given = ", ".join(sorted(options)) or "none"
+        raise ConnectorError(f"source plugin {name!r} does not take options ({given}): "
+                             f"{exc}") from exc
     feeds = factory(settings, **options)
     if not isinstance(feeds, Feeds):
         raise ConnectorError(f"source plugin {name!r} returned {type(feeds).__name__}, "

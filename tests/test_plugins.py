@@ -35,6 +35,13 @@ def test_unknown_plugins_and_options_are_clear_errors() -> None:
         load_source("folder", SETTINGS, colour="blue")
 
 
+def test_a_refused_option_is_named_without_its_value(tmp_path: Path) -> None:
+    token = "HUNTER2TOKEN"
+    with pytest.raises(ConnectorError, match="does not take options.*api_token") as raised:
+        load_source("folder", SETTINGS, path=str(tmp_path), api_token=token)
+    assert token not in str(raised.value) and str(tmp_path) not in str(raised.value)
+
+
 def test_an_iterable_source_runs_the_same_monitor_as_the_folder(tmp_path: Path) -> None:
     feeds = deteriorating_portfolio()
     rows = sorted(((r["event_time"], i, feed, r) for i, (feed, rs) in enumerate(feeds.items())

@@ -8,7 +8,11 @@ import hashlib
 from dataclasses import dataclass
 from typing import Any
 
+from config.errors import ConfigError
 from connectors.channels.store import Store
+
+SQLITE_MAX_INTEGER = 2**63 - 1
+"""The largest integer SQLite stores (or takes as a LIMIT); a larger one cannot be bound."""
 
 
 def message_id(*parts: str) -> str:
@@ -150,14 +154,18 @@ class Outbox:
         ]
 
     def rows(self, status: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
-        """Deliveries, newest first, without bodies (for ``alerts history``)."""
+        """Deliveries, newest first, without bodies (for ``alerts history``): at most
+        ``limit``, which must not be negative (SQLite would read that as no limit); one beyond
+        what SQLite can hold means all of them."""
+        if limit < 0:
+            raise ConfigError(f"the number of deliveries to show cannot be negative ({limit})")
         sql = ("SELECT seq, message_id, channel, purpose, title, status, attempts, last_error, "
                "sent_at FROM outbox")
         args: tuple[Any, ...] = ()
         if status is not None:
             sql, args = sql + " WHERE status = ?", (status,)
         return [dict(r) for r in self._db.execute(sql + " ORDER BY seq DESC LIMIT ?",
-                                                  (*args, limit))]
+                                                  (*args, min(limit, SQLITE_MAX_INTEGER)))]
 
     def counts(self) -> dict[str, int]:
         """Deliveries by status (pending, sent, failed)."""

@@ -1,0 +1,141 @@
+"""Hardening of the configuration: secrets in URLs stay masked wherever they are shown, and
+values that would overflow, allocate without bound or corrupt output are refused."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from config.alerts import MAX_DURATION
+from config.errors import ConfigError
+from config.redact import redact_text, redact_url, scrub
+from config.settings import load_settings
+from flows.cli import cli
+
+SECRET = "SECRETss42"
+
+
+@pytest.mark.parametrize(("url", "secret", "host"), [
+    (f"mailtos://alerts:pa#{SECRET}@smtp.example.com?to=desk@example.com", SECRET,
+     "smtp.example.com"),
+    (f"mailtos://alerts:pa?{SECRET}@smtp.example.com", SECRET, "smtp.example.com"),
+    (f"mailtos://alerts:pa?{SECRET}@smtp.example.com?to=desk@example.com", SECRET,
+     "smtp.example.com"),
+    (f"mailto://alerts:p@a?{SECRET}@smtp.example.com", SECRET, "smtp.example.com"),
+    (f"mailto://alerts:pa/{SECRET}@smtp.example.com/desk", SECRET, "smtp.example.com"),
+    (f"mailto://alerts:{SECRET}@smtp.example.com/desk@example.com", SECRET, "smtp.example.com"),
+    (f"SASL_SSL://kuser:{SECRET}@broker.example.com:9093", SECRET, "broker.example.com"),
+    ("json://127.0.0.1/hooks/abcdefsecretlower", "abcdefsecretlower", "127.0.0.1"),
+])
+def test_a_password_with_url_delimiters_is_masked_in_urls_logs_and_errors(
+        url: str, secret: str, host: str) -> None:
+    shown = redact_url(url)
+    assert secret not in shown and host in shown, shown
+    logged = redact_text(f"POST {url} failed")
+    assert secret not in logged and logged.startswith("POST ") and host in logged, logged
+    assert secret not in scrub(f"could not reach {url}", url)
+
+
+def test_plain_path_words_and_query_addresses_stay_readable() -> None:
+    url = "mailto://smtp.example.com/v1/hooks/credit-desk/{warning_id}?to=risk@example.com"
+    assert redact_url(url) == url
+
+
+def test_check_config_masks_a_password_holding_a_hash(tmp_path: Path) -> None:
+    config = tmp_path / "c.toml"
+    config.write_text('[alerts.channels]\n'
+                      f'desk = "mailtos://alerts:pa#{SECRET}@smtp.example.com?to=d@example.com"\n')
+    result = CliRunner().invoke(cli, ["--config", str(config), "alerts", "check-config"], env={})
+    assert "desk: mailtos://***@smtp.example.com" in result.output, result.output
+    assert SECRET not in result.output
+
+
+def test_config_show_masks_credentials_in_the_kafka_bootstrap_and_link_template(
+        tmp_path: Path) -> None:
+    config = tmp_path / "c.toml"
+    config.write_text(f'[kafka]\nbootstrap = "SASL_SSL://kuser:{SECRET}@broker.example.com:9093"\n'
+                      f'[alerts]\nlink_template = "https://lu:{SECRET}@desk.example.com/w/'
+                      '{warning_id}"\n')
+    result = CliRunner().invoke(cli, ["--config", str(config), "config", "show"], env={})
+    assert result.exit_code == 0, result.output
+    assert SECRET not in result.output
+    shown = json.loads(result.output)
+    assert shown["kafka"]["bootstrap"] == "SASL_SSL://***@broker.example.com:9093"
+    assert shown["alerts"]["link_template"] == "https://***@desk.example.com/w/{warning_id}"
+
+
+@pytest.mark.parametrize("rate", ["nan", "inf", "-inf", "-1.17", "0.0"])
+def test_an_fx_rate_must_be_finite_and_positive(tmp_path: Path, rate: str) -> None:
+    config = tmp_path / "c.toml"
+    config.write_text(f"fx_rates = {{ EUR = 1.0, SEK = {rate} }}\n")
+    with pytest.raises(ConfigError, match=r"fx_rates\.SEK") as raised:
+        load_settings(config)
+    assert "EUR" not in str(raised.value)
+
+
+@pytest.mark.parametrize("text", ["- a\n- b\n", "hello\n", "- [horizon_months, 6]\n", "[]\n"])
+def test_a_yaml_file_must_hold_a_mapping_at_the_top(tmp_path: Path, text: str) -> None:
+    config = tmp_path / "c.yaml"
+    config.write_text(text)
+    with pytest.raises(ConfigError, match=f"settings file {config} must hold a mapping"):
+        load_settings(config)
+
+
+def test_an_empty_yaml_file_sets_nothing(tmp_path: Path) -> None:
+    config = tmp_path / "c.yaml"
+    config.write_text("# nothing yet\n")
+    assert load_settings(config) == load_settings()
+
+
+def _weeks(duration: timedelta) -> int:
+    return duration // timedelta(weeks=1)
+
+
+@pytest.mark.parametrize("value", [
+    '"99999999999w"', f'"{_weeks(MAX_DURATION) + 1}w"', '"P9999W"', "1e20", "-5",
+])
+def test_a_route_duration_beyond_ten_years_or_negative_is_refused(
+        tmp_path: Path, value: str) -> None:
+    config = tmp_path / "c.toml"
+    config.write_text(f"[alerts.route]\ngroup_wait = {value}\n")
+    with pytest.raises(ConfigError, match="group_wait: .*between 0 and 10 years"):
+        load_settings(config)
+
+
+def test_a_duration_from_the_environment_is_bounded_too(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CREDITRADAR_ALERTS__ROUTE__REPEAT_INTERVAL", "9999999999999d")
+    with pytest.raises(ConfigError, match="repeat_interval: .*between 0 and 10 years"):
+        load_settings()
+
+
+def test_a_duration_up_to_ten_years_is_kept(tmp_path: Path) -> None:
+    weeks = _weeks(MAX_DURATION)
+    config = tmp_path / "c.toml"
+    config.write_text(f'[alerts.route]\ngroup_wait = "{weeks}w"\n')
+    assert load_settings(config).alerts.route.group_wait == timedelta(weeks=weeks)
+
+
+@pytest.mark.parametrize("template", [
+    "https://desk.example.com/{warning_id:>5}",
+    "https://desk.example.com/{warning_id:>99999999999}",
+    "https://desk.example.com/{customer_id!r}",
+    "https://desk.example.com/{warning_id.upper}",
+    "https://desk.example.com/{}",
+    "https://desk.example.com/{warning_id",
+])
+def test_a_link_template_takes_bare_fields_only(tmp_path: Path, template: str) -> None:
+    config = tmp_path / "c.toml"
+    config.write_text(f"[alerts]\nlink_template = {json.dumps(template)}\n")
+    with pytest.raises(ConfigError, match="link_template may use only"):
+        load_settings(config)
+
+
+def test_a_link_template_with_both_fields_is_kept(tmp_path: Path) -> None:
+    template = "https://desk.example.com/c/{customer_id}/w/{warning_id}?x={{literal}}"
+    config = tmp_path / "c.toml"
+    config.write_text(f"[alerts]\nlink_template = {json.dumps(template)}\n")
+    assert load_settings(config).alerts.link_template == template
