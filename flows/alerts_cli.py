@@ -13,12 +13,13 @@ import signal
 import threading
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
+from pydantic import ValidationError
 
 from config.alerts import AlertsSettings, ChannelSettings, ResolvedRoute, resolve_routes
-from config.errors import CreditRadarError
+from config.errors import ConfigError, CreditRadarError
 from config.redact import redact_url, scrub
 from connectors.channels.actions import ActionConfirmation, ActionDesk
 from connectors.channels.apprise_channel import accepts
@@ -33,6 +34,10 @@ from connectors.channels.store import Store
 from connectors.channels.worker import DeliveryWorker, delivery_counts
 from detectors.clock import parse_time
 from detectors.records import Reason, Warning
+from flows.jsonl import DamagedLine, numbered_rows
+
+if TYPE_CHECKING:
+    from flows.ops import OpsServer
 
 
 def sample_warnings() -> list[Warning]:
@@ -131,11 +136,11 @@ def deliver_command(ctx: click.Context, daemon: bool, max_seconds: float, retry_
     worker = DeliveryWorker(settings.alerts, state_dir, audit=_audit(ctx))
     ops = None
     if ops_port is not None:
-        from flows.ops import OpsServer, registry_for
+        from flows.ops import registry_for
 
-        ops = OpsServer(ops_host, ops_port, registry_for(state_dir, flow=False),
+        ops = serve_ops(ops_host, ops_port, registry_for(state_dir, flow=False),
                         ready=lambda: worker.running, alerts=settings.alerts,
-                        state_dir=state_dir, audit=_audit(ctx)).start()
+                        state_dir=state_dir, audit=_audit(ctx))
     try:
         if daemon:
             _run_until_signalled(worker)
@@ -148,6 +153,19 @@ def deliver_command(ctx: click.Context, daemon: bool, max_seconds: float, retry_
     click.echo(_counts_line(counts))
     if counts["failed"]:
         ctx.exit(1)
+
+
+def serve_ops(host: str, port: int, registry: Any, **options: Any) -> OpsServer:
+    """Start the operations server (`flows.ops.OpsServer`, ``options`` its keywords) on
+    ``host:port``; a port that cannot be bound (in use, not permitted) is a `ConfigError`
+    naming it, as the operating system's error does not."""
+    from flows.ops import OpsServer
+
+    try:
+        return OpsServer(host, port, registry, **options).start()
+    except OSError as exc:
+        raise ConfigError(f"cannot serve on {host}:{port}: "
+                          f"{exc.strerror or exc}") from None
 
 
 def _run_until_signalled(worker: DeliveryWorker) -> None:
@@ -218,8 +236,7 @@ def send_sample(ctx: click.Context, url: str, body_format: str) -> None:
       creditradar alerts test "json://localhost:8080/hook" --format text
     """
     config: AlertsSettings = _settings(ctx).alerts
-    channel_settings = config.channels.get(url) or ChannelSettings(
-        url=url, body_format=body_format)  # type: ignore[arg-type]
+    channel_settings = config.channels.get(url) or _channel(url, body_format, config)
     url = channel_settings.url.get_secret_value()
     warning = sample_warnings()[0]
     try:
@@ -238,11 +255,25 @@ def send_sample(ctx: click.Context, url: str, body_format: str) -> None:
     click.echo(f"sent a sample warning to {redact_url(url)}")
 
 
+def _channel(url: str, body_format: str, config: AlertsSettings) -> ChannelSettings:
+    """The channel of a URL given on the command line; one that is neither a configured
+    channel's name nor a URL is a `ConfigError` that names the configured channels but not
+    what was given (it may hold a secret)."""
+    try:
+        return ChannelSettings(url=url, body_format=body_format)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        why = "; ".join(error["msg"] for error in exc.errors())
+        names = ", ".join(sorted(config.channels)) or "none"
+        raise ConfigError(scrub(f"neither a configured channel (configured: {names}) nor a "
+                                f"channel URL ({why})", url)) from None
+
+
 @alerts.command("history")
 @click.option("--warning", "warning_id", help="Only this warning's events.")
 @click.option("--status", type=click.Choice(["pending", "sent", "failed"]),
               help="Only deliveries in this state.")
-@click.option("--limit", default=50, show_default=True)
+@click.option("--limit", type=click.IntRange(1, 1_000_000), default=50, show_default=True,
+              help="At most this many deliveries, and this many events.")
 @click.pass_context
 def history_command(ctx: click.Context, warning_id: str | None, status: str | None,
                     limit: int) -> None:
@@ -377,6 +408,21 @@ def url_problem(channel: ChannelSettings) -> str | None:
     return None
 
 
+def _read_samples(path: Path) -> list[Warning]:
+    """The warnings of a JSON Lines file (a run's warnings.jsonl); a line that is not a
+    warning is a `DamagedLine` naming the file and line."""
+    warnings = []
+    for number, row in numbered_rows(path):
+        try:
+            warnings.append(Warning.model_validate(row))
+        except ValidationError as exc:
+            fields = ", ".join(".".join(map(str, error["loc"])) or "row"
+                               for error in exc.errors())
+            raise DamagedLine(path, number, f"not a warning (missing or invalid: {fields})"
+                              ) from None
+    return warnings
+
+
 @alerts.command("check-config")
 @click.option("--samples", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="JSON-lines file of warnings to route instead of the built-in samples.")
@@ -392,6 +438,7 @@ def check_config_command(ctx: click.Context, samples: Path | None) -> None:
     """
     config: AlertsSettings = _settings(ctx).alerts
     routes = resolve_routes(config.route)
+    warnings = sample_warnings() if samples is None else _read_samples(samples)
     problems = 0
     click.echo("channels:")
     for name, channel in sorted(config.channels.items()):
@@ -405,11 +452,6 @@ def check_config_command(ctx: click.Context, samples: Path | None) -> None:
     click.echo("routes:")
     for route in routes:
         click.echo("  " + _describe(route))
-    if samples is not None:
-        lines = samples.read_text(encoding="utf-8").splitlines()
-        warnings = [Warning.model_validate(json.loads(line)) for line in lines if line.strip()]
-    else:
-        warnings = sample_warnings()
     click.echo("samples:")
     for warning in warnings:
         taken = [f"{r.path} -> {r.receiver or '(none)'}" for r in match_routes(routes[0],

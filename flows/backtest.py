@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import statistics
 from dataclasses import asdict, dataclass
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
 from detectors.clock import DAYS_PER_MONTH
 from detectors.records import EARLY_KINDS
-from flows.outcomes import load_defaults
+from flows.outcomes import default_days
 from flows.run import read_jsonl
 
 FALSE_ALARM_WINDOW_DAYS = 365
@@ -55,10 +55,9 @@ def backtest(warnings_path: Path, outcomes_path: Path, months: float | None = No
     lead is the time between them. A warning is false when its customer did not default
     within a year of it. ``months`` is the length of the observed period (taken from the
     warnings' span when not given), to express false warnings per customer-year. A default
-    is counted on its day in UTC (`flows.outcomes.load_defaults`), as warnings are.
+    is counted on its day in UTC (`flows.outcomes.default_days`), as warnings are.
     """
-    outcomes = {customer: None if at is None else datetime.fromtimestamp(at, UTC).date()
-                for customer, at in load_defaults(outcomes_path).items()}
+    outcomes = default_days(outcomes_path)
     warnings = [w for w in read_jsonl(warnings_path) if w["kind"] in EARLY_KINDS]
     first: dict[str, date] = {}
     for w in warnings:

@@ -17,8 +17,8 @@ from typing import Any
 
 import click
 
-from config.errors import ConfigError
 from detectors.presale import Answer, Position, PresaleRules, check
+from flows.jsonl import require_outputs
 from flows.run import WARNINGS, WATCHLIST, iter_jsonl
 from web.trail import Trail
 
@@ -30,8 +30,7 @@ OPEN_KINDS = ("early_warning", "escalation", "hard_event", "default")
 def position_of(out: Path, customer_id: str) -> tuple[Position | None, str | None]:
     """The customer's position in the run under ``out``, and the event time it is as of
     (None, None when the run never scored it)."""
-    if not (out / WATCHLIST).exists():
-        raise ConfigError(f"no {WATCHLIST} under {out}: is it a finished run's output?")
+    require_outputs(out, WATCHLIST)
     row = next((r for r in iter_jsonl(out / WATCHLIST) if r["customer_id"] == customer_id),
                None)
     if row is None:

@@ -55,14 +55,29 @@ def _settings(ctx: click.Context) -> Settings:
 
 class Commands(click.Group):
     """The command group whose every command reports an error CreditRadar raises on purpose
-    (a missing file, a bad setting) as one line and exit status 1, not a traceback."""
+    (a missing file, a bad setting), or one of the operating system's (a folder that cannot
+    be made, a port in use), as one line and exit status 1, not a traceback. Anything else
+    (a bug, Ctrl-C) keeps its traceback or click's handling."""
 
     def invoke(self, ctx: click.Context) -> Any:
-        """Run the group and its command; a `CreditRadarError` becomes click's error."""
+        """Run the group and its command; a `CreditRadarError` or an OSError becomes click's
+        error."""
         try:
             return super().invoke(ctx)
         except CreditRadarError as exc:
             raise click.ClickException(str(exc)) from None
+        except OSError as exc:
+            raise click.ClickException(os_error_line(exc)) from None
+
+
+def os_error_line(exc: OSError) -> str:
+    """An OSError as one line: what could not be used (the path, or the paths of a rename)
+    and why, e.g. ``cannot use out/sub: Not a directory``."""
+    line = exc.strerror or str(exc) or type(exc).__name__
+    if exc.filename is not None:
+        where = f"{exc.filename}" + (f" -> {exc.filename2}" if exc.filename2 is not None else "")
+        line = f"cannot use {where}: {line}"
+    return " ".join(line.splitlines())
 
 
 @click.group(cls=Commands, context_settings=CONTEXT)
@@ -82,7 +97,7 @@ def cli(ctx: click.Context, config_path: Path | None, log_format: str, log_level
       creditradar simulate --out feeds/
       creditradar run --feeds feeds/ --out out/
       creditradar --config creditradar.toml alerts check-config
-      creditradar run COMMAND -h        (help and examples of one command)
+      creditradar COMMAND -h            (help and examples of one command)
     """
     settings = load_settings(config_path)
     configure_logging(log_level or settings.log_level, log_format)
@@ -246,12 +261,13 @@ def _start_ops(settings: Settings, host: str, port: int | None) -> Any:
     """The operations server of a run, when a port is given."""
     if port is None:
         return None
-    from flows.ops import OpsServer, registry_for
+    from flows.alerts_cli import serve_ops
+    from flows.ops import registry_for
 
     alerts = settings.alerts if settings.alerts.channels else None
     state = settings.state_dir if alerts else None
-    return OpsServer(host, port, registry_for(state), ready=lambda: True, alerts=alerts,
-                     state_dir=state, audit=settings.audit).start()
+    return serve_ops(host, port, registry_for(state), ready=lambda: True, alerts=alerts,
+                     state_dir=state, audit=settings.audit)
 
 
 def _option(text: str) -> tuple[str, str]:
@@ -274,8 +290,10 @@ def backtest(out: Path, outcomes: Path) -> None:
       creditradar backtest --out out/ --outcomes feeds/outcomes.jsonl
     """
     from flows.backtest import backtest as score_run
+    from flows.jsonl import require_outputs
     from flows.run import WARNINGS
 
+    require_outputs(out, WARNINGS)
     result = score_run(out / WARNINGS, outcomes)
     click.echo("\n".join(result.lines()))
     (out / "backtest.json").write_text(json.dumps(result.to_json(), indent=2) + "\n")

@@ -14,8 +14,8 @@ from typing import Any
 
 import click
 
-from config.errors import ConfigError
 from detectors.collections import DunningRules, work_item
+from flows.jsonl import require_outputs
 from flows.run import OVERDUE, WATCHLIST, iter_jsonl
 
 COLLECTIONS = "collections.jsonl"
@@ -25,9 +25,7 @@ def worklist(out: Path, settings: Any) -> list[dict[str, Any]]:
     """The worklist of the run in ``out``: the largest expected loss first; invoices whose
     currency had no rate (no loss in the reporting currency) after them, by their own
     currency's loss; then by customer and invoice id."""
-    for name in (OVERDUE, WATCHLIST):
-        if not (out / name).exists():
-            raise ConfigError(f"no {name} under {out}: is it a finished run's output?")
+    require_outputs(out, OVERDUE, WATCHLIST)
     customers = {row["customer_id"]: row for row in iter_jsonl(out / WATCHLIST)}
     rules = DunningRules(notify_days=settings.policy.insurer_notify_days)
     rows = []

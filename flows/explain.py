@@ -19,13 +19,13 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import asdict
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from config.errors import ContractError
+from config.errors import ConfigError, ContractError
 from config.settings import Settings
 from connectors.audit import ANCHOR, AuditRecord, read_log, verify_log
 from connectors.contracts import parse_record
@@ -50,6 +50,11 @@ LINEAGE = ("model_version", "config_digest", "program_version")
 AGING = (("current", 0), ("1_30", 30), ("31_60", 60), ("61_90", 90), ("over_90", None))
 """Aging buckets by days past due: the bucket up to each bound (the last has none)."""
 _CUSTOMER, _OTHER = "customer", "other"
+EARLIEST = to_seconds(datetime(1900, 1, 1, tzinfo=UTC))
+LATEST = to_seconds(datetime(9999, 1, 1, tzinfo=UTC))
+"""The times an explanation can be asked at: the replay steps month by month past
+``as_of`` (a month end, a horizon), which the clock cannot do in the year 9999, and
+times before 1900 are no event time of a feed (nor printed in RFC 3339 as such)."""
 
 
 def explain(customer_id: str, as_of: datetime, log: Path, settings: Settings, *,
@@ -61,6 +66,10 @@ def explain(customer_id: str, as_of: datetime, log: Path, settings: Settings, *,
     """
     log = Path(log)
     until = to_seconds(as_of)
+    if not EARLIEST <= until < LATEST:
+        raise ConfigError(f"as of {as_of.isoformat()}: outside the years the monitor's "
+                          f"clock handles: from {to_rfc3339(EARLIEST)} to before "
+                          f"{to_rfc3339(LATEST)}")
     inputs, warnings = logged_records(log, as_of)
     notes: list[str] = []
     replayed = _Replay(customer_id, settings)

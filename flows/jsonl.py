@@ -1,7 +1,8 @@
 """Reading a run's JSON Lines outputs back (scores, warnings, choices of model, stats).
 
 A module of its own so that readers such as the workspace need not import the dataflow.
-What a run wrote may have been damaged since: `finite_number` reads a number safely.
+What a run wrote may have been damaged since: a line that is not a JSON object is a
+`DamagedLine` naming the file and line, and `finite_number` reads a number safely.
 """
 
 from __future__ import annotations
@@ -12,7 +13,10 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-__all__ = ["DAMAGED", "finite_number", "iter_jsonl", "lines", "probability", "read_jsonl"]
+from config.errors import ConfigError
+
+__all__ = ["DAMAGED", "DamagedLine", "finite_number", "iter_jsonl", "lines", "numbered_lines",
+           "numbered_rows", "probability", "problem_of", "read_jsonl", "require_outputs"]
 
 
 DAMAGED = (OSError, ValueError, KeyError, TypeError, AttributeError, IndexError,
@@ -21,28 +25,75 @@ DAMAGED = (OSError, ValueError, KeyError, TypeError, AttributeError, IndexError,
 nests too deeply, a row that is not an object or lacks a field or has one of another kind."""
 
 
-def lines(path: Path, *, growing: bool = False) -> Iterator[str]:
-    """The non-blank lines of a UTF-8 file, split on LF only (a line separator inside a
-    JSON string, U+2028..., is part of its line). ``growing``: a live run may be appending
-    to the file, so a last line without its LF is still being written and is left out."""
-    with path.open(encoding="utf-8", newline="\n") as handle:
-        for line in handle:
-            if growing and not line.endswith("\n"):
+class DamagedLine(ConfigError, ValueError):
+    """A line of a JSON Lines file that is not UTF-8, not JSON or not a JSON object: one line
+    naming the file and line. Also a ValueError, so that readers which tolerate damage (one
+    of `DAMAGED`) still do."""
+
+    def __init__(self, path: Path, number: int, problem: str) -> None:
+        super().__init__(f"{path}, line {number}: {problem}"[:500])
+        self.number = number
+        self.problem = problem
+
+
+def require_outputs(out: Path, *names: str) -> None:
+    """Refuse a folder without the named outputs of a run (a typo, a run not yet finished)
+    before a command reads it: an empty reading would pass for a run with nothing in it."""
+    for name in names:
+        if not (out / name).exists():
+            raise ConfigError(f"no {name} under {out}: is it a finished run's output?")
+
+
+def numbered_lines(path: Path, *, growing: bool = False) -> Iterator[tuple[int, str]]:
+    """The non-blank lines of a UTF-8 file with their numbers (from 1), split on LF only (a
+    line separator inside a JSON string, U+2028..., is part of its line). ``growing``: a
+    live run may be appending to the file, so a last line without its LF is still being
+    written and is left out. A line that is not UTF-8 is a `DamagedLine`."""
+    with path.open("rb") as handle:
+        for number, raw in enumerate(handle, start=1):
+            if growing and not raw.endswith(b"\n"):
                 return
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                raise DamagedLine(path, number, f"not UTF-8 ({problem_of(exc)})") from None
             if line.strip():
-                yield line
+                yield number, line
+
+
+def lines(path: Path, *, growing: bool = False) -> Iterator[str]:
+    """The non-blank lines of a UTF-8 file (see `numbered_lines`)."""
+    return (line for _, line in numbered_lines(path, growing=growing))
+
+
+def numbered_rows(path: Path, *, growing: bool = False) -> Iterator[tuple[int, dict[str, Any]]]:
+    """The rows of a JSON Lines file with their line numbers; a line that is not a JSON
+    object is a `DamagedLine` (``growing``: `numbered_lines`)."""
+    for number, line in numbered_lines(path, growing=growing):
+        try:
+            row = json.loads(line)
+        except (ValueError, RecursionError) as exc:
+            raise DamagedLine(path, number, f"not JSON ({problem_of(exc)})") from None
+        if not isinstance(row, dict):
+            raise DamagedLine(path, number, "not a JSON object")
+        yield number, row
+
+
+def problem_of(exc: BaseException) -> str:
+    """An exception as ``Type: message``, for the one line of a `DamagedLine`."""
+    return f"{type(exc).__name__}: {exc}"
 
 
 def read_jsonl(path: Path, *, growing: bool = False) -> list[dict[str, Any]]:
-    """Every row of a JSON Lines file; none when it does not exist (``growing``: `lines`)."""
+    """Every row of a JSON Lines file; none when it does not exist (see `iter_jsonl`)."""
     return list(iter_jsonl(path, growing=growing))
 
 
 def iter_jsonl(path: Path, *, growing: bool = False) -> Iterator[dict[str, Any]]:
-    """The rows of a JSON Lines file one at a time; none when it does not exist
-    (``growing``: `lines`)."""
+    """The rows of a JSON Lines file one at a time; none when it does not exist (a damaged
+    line: `numbered_rows`; ``growing``: `numbered_lines`)."""
     if path.exists():
-        yield from (json.loads(line) for line in lines(path, growing=growing))
+        yield from (row for _, row in numbered_rows(path, growing=growing))
 
 
 def finite_number(value: Any) -> float | None:

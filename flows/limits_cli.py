@@ -18,9 +18,9 @@ from typing import Any
 
 import click
 
-from config.errors import ConfigError
 from detectors.limits import LimitAdvice, LimitRules, recommend
 from detectors.term import TermCurve
+from flows.jsonl import require_outputs
 from flows.run import WATCHLIST, iter_jsonl
 
 LIMITS = "limits.jsonl"
@@ -43,8 +43,7 @@ def advise(out: Path, settings: Any, terms_days: int) -> tuple[list[Advised], li
     """Advice for every customer of the run, the largest cuts (in the reporting currency)
     first, then the customer id, customers without a current limit after them; and the
     customers left without advice for want of an exchange rate."""
-    if not (out / WATCHLIST).exists():
-        raise ConfigError(f"no {WATCHLIST} under {out}: is it a finished run's output?")
+    require_outputs(out, WATCHLIST)
     p = settings.policy
     advised, no_rate = [], []
     for row in iter_jsonl(out / WATCHLIST):

@@ -31,7 +31,7 @@ def evaluate_news_command(ctx: click.Context, data: Path, split: str, json_path:
     Example:
       creditradar evaluate-news --data data/news-eval --split test
     """
-    from flows.news_eval import evaluate, format_report
+    from flows.news_eval import empty_languages, evaluate, format_report
 
     try:
         result = evaluate(ctx.obj["settings"], data, split)
@@ -41,6 +41,9 @@ def evaluate_news_command(ctx: click.Context, data: Path, split: str, json_path:
     if json_path is not None:
         json_path.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n",
                              encoding="utf-8")
+    if check and (empty := empty_languages(result)):
+        raise click.ClickException(f"--check: no labelled items (split: {split}) in "
+                                   f"{', '.join(empty)} of {data}: nothing meets the targets")
     if check and not result["meets_targets"]:
         ctx.exit(1)
 

@@ -12,7 +12,6 @@ as an untagged item: precision, recall and F1, and the macro F1 of the adverse c
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,6 +26,7 @@ from detectors.news.classify import HeadlineReader
 from detectors.news.identifiers import identifiers
 from detectors.news.lexicon import ADVERSE, CATEGORIES
 from detectors.news.resolution import MATCH, REVIEW, EntityResolver
+from flows.jsonl import iter_jsonl
 from flows.news import load_knowledge
 
 TARGETS = {"match_precision": 0.99, "match_recall": 0.95, "adverse_macro_f1": 0.85}
@@ -99,8 +99,7 @@ def evaluate(settings: Settings, data: Path, split: str = "all") -> dict[str, An
         if path.name == "customers.jsonl":
             continue
         score = LanguageScore(path.stem)
-        for line in _lines(path):
-            row = json.loads(line)
+        for row in iter_jsonl(path):
             if split != "all" and row.get("split") != split:
                 continue
             _score(score, row, resolver, reader)
@@ -145,7 +144,15 @@ def _score(score: LanguageScore, row: dict[str, Any], resolver: EntityResolver,
 
 
 def _meets(figures: dict[str, Any]) -> bool:
-    return all(figures[key] >= target for key, target in TARGETS.items())
+    """Whether a language's figures reach every target; a language without items has no
+    figures (each defaults to 1.0), so it reaches none."""
+    return figures["items"] > 0 and all(figures[key] >= target
+                                        for key, target in TARGETS.items())
+
+
+def empty_languages(result: dict[str, Any]) -> list[str]:
+    """The languages of an evaluation without a labelled item in its split."""
+    return [language for language, f in result["languages"].items() if not f["items"]]
 
 
 def _lines(path: Path) -> list[bytes]:
@@ -159,6 +166,9 @@ def format_report(result: dict[str, Any]) -> str:
     """The evaluation as a few plain tables."""
     lines = [f"news evaluation: {result['data']} (split: {result['split']})"]
     for language, f in result["languages"].items():
+        if not f["items"]:
+            lines += ["", f"[{language}] 0 items: nothing to measure"]
+            continue
         lines += [
             "",
             f"[{language}] {f['items']} items",
@@ -177,7 +187,9 @@ def format_report(result: dict[str, Any]) -> str:
     verdict = "meets" if result["meets_targets"] else "DOES NOT MEET"
     targets = ", ".join(f"{k} >= {v}" for k, v in result["targets"].items())
     lines += ["", f"{verdict} the targets ({targets}) in every language"]
+    if empty := empty_languages(result):
+        lines.append(f"no items (split: {result['split']}) in: {', '.join(empty)}")
     return "\n".join(lines)
 
 
-__all__ = ["evaluate", "format_report"]
+__all__ = ["empty_languages", "evaluate", "format_report"]

@@ -17,14 +17,16 @@ order, and the file is written back, so the same inputs give the same file.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date
 from pathlib import Path
 
 from config.errors import ConfigError
+from detectors.clock import parse_time
 from detectors.news.knowledge import NewsKnowledge
+from flows.jsonl import numbered_rows
 from flows.news import load_knowledge, save_knowledge
+from flows.outcomes import default_days
 
 DISTRESS_DAYS = 365
 
@@ -55,7 +57,7 @@ def learn(knowledge_path: Path, corrections: Path | None = None,
     assert knowledge is not None
     learned = Learned()
     if corrections is not None:
-        for number, row in _rows(corrections):
+        for number, row in numbered_rows(corrections):
             _correct(knowledge, row, f"{corrections}:{number}", learned)
     if readings is not None and outcomes is not None:
         _outcomes(knowledge, readings, outcomes, learned)
@@ -64,9 +66,11 @@ def learn(knowledge_path: Path, corrections: Path | None = None,
 
 
 def _correct(knowledge: NewsKnowledge, row: dict, where: str, learned: Learned) -> None:
-    if isinstance(row.get("headline"), str) and isinstance(row.get("categories"), list):
+    categories = row.get("categories")
+    if isinstance(row.get("headline"), str) and isinstance(categories, list) and all(
+            isinstance(category, str) for category in categories):
         try:
-            knowledge.correct(row["headline"], tuple(row["categories"]))
+            knowledge.correct(row["headline"], tuple(categories))
         except ValueError as exc:
             raise ConfigError(f"{where}: {exc}") from exc
         learned.headlines += 1
@@ -74,21 +78,18 @@ def _correct(knowledge: NewsKnowledge, row: dict, where: str, learned: Learned) 
         knowledge.attach(row["company_name"], row["customer_id"])
         learned.aliases += 1
     else:
-        raise ConfigError(f"{where}: a correction has headline and categories, or "
-                          "company_name and customer_id")
+        raise ConfigError(f"{where}: a correction has headline and categories (a list of "
+                          "names), or company_name and customer_id")
 
 
 def _outcomes(knowledge: NewsKnowledge, readings: Path, outcomes: Path,
               learned: Learned) -> None:
-    defaulted: dict[str, date] = {}
-    for _, row in _rows(outcomes):
-        if row.get("default_date"):
-            defaulted[row["customer_id"]] = date.fromisoformat(row["default_date"][:10])
-    for _, row in _rows(readings):
+    defaulted = default_days(outcomes)
+    for number, row in numbered_rows(readings):
         customer = row.get("customer_id")
         if customer is None or not row.get("headline"):
             continue
-        when = date.fromisoformat(row["event_time"][:10])
+        when = _day(row.get("event_time"), f"{readings}:{number}")
         default = defaulted.get(customer)
         distressed = default is not None and 0 <= (default - when).days <= DISTRESS_DAYS
         if default is not None and default < when:
@@ -98,20 +99,9 @@ def _outcomes(knowledge: NewsKnowledge, readings: Path, outcomes: Path,
         learned.distressed += distressed
 
 
-def _rows(path: Path) -> list[tuple[int, dict]]:
+def _day(event_time: object, where: str) -> date:
+    """The day of a reading's event time, in UTC (as `default_days` counts defaults)."""
     try:
-        text = Path(path).read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError(f"cannot read {path}: {exc}") from exc
-    rows = []
-    for number, line in enumerate(text.splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-        except ValueError as exc:
-            raise ConfigError(f"{path}:{number}: not JSON ({exc})") from exc
-        if not isinstance(row, dict):
-            raise ConfigError(f"{path}:{number}: not a JSON object")
-        rows.append((number, row))
-    return rows
+        return parse_time(event_time).astimezone(UTC).date()  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        raise ConfigError(f"{where}: a reading without a valid event_time") from None

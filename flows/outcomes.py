@@ -1,37 +1,48 @@
 """The portfolio's outcomes (``outcomes.jsonl``, one line per customer with its
-``default_date`` or none): the truth that `evaluate` and `backtest` hold warnings against."""
+``default_date`` or none): the truth that `evaluate`, `backtest` and `learn-news` hold
+warnings and news against."""
 
 from __future__ import annotations
 
-import json
+from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import Any
 
 from config.errors import ConfigError
 from detectors.clock import parse_time, to_seconds
-from flows.jsonl import DAMAGED
+from flows.jsonl import DAMAGED, DamagedLine, numbered_rows, problem_of
 
 
 def load_defaults(outcomes: Path) -> dict[str, int | None]:
     """customer id -> default time (None: did not default in the period; a date is its day's
     00:00 UTC, a time with an offset that moment). A file that cannot be read, or a line
-    that is no outcome (not UTF-8 or not JSON, without a customer id, with a default date
-    that is no date), is an error naming them: figures measured on part of the truth would
-    mislead."""
+    that is no outcome (not UTF-8 or not JSON, without a customer id, without the
+    ``default_date`` key, null for a customer that did not default, or with a default date
+    that is no date), is an error naming them: figures measured on part of the truth, or on
+    another file taken for outcomes (a run's warnings.jsonl), would mislead."""
     try:
-        data = outcomes.read_bytes()
+        return dict(_outcome(outcomes, number, row) for number, row in numbered_rows(outcomes))
     except OSError as exc:
         raise ConfigError(f"cannot read the outcomes {outcomes}: {exc.strerror}") from None
-    defaults: dict[str, int | None] = {}
-    for number, line in enumerate(data.split(b"\n"), start=1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line.decode("utf-8"))
-            customer, when = row["customer_id"], row.get("default_date")
-            if not isinstance(customer, str):
-                raise TypeError("customer_id is not text")
-            defaults[customer] = to_seconds(parse_time(when)) if when else None
-        except DAMAGED as exc:
-            raise ConfigError(f"{outcomes}, line {number}: not an outcome "
-                              f"({type(exc).__name__}: {exc})"[:500]) from None
-    return defaults
+    except DamagedLine as exc:
+        raise ConfigError(f"{outcomes}, line {exc.number}: not an outcome "
+                          f"({exc.problem})"[:500]) from None
+
+
+def _outcome(path: Path, number: int, row: dict[str, Any]) -> tuple[str, int | None]:
+    """One line of the outcomes as (customer id, default time); a `DamagedLine` if it is
+    none."""
+    try:
+        customer, when = row["customer_id"], row["default_date"]
+        if not isinstance(customer, str):
+            raise TypeError("customer_id is not text")
+        return customer, to_seconds(parse_time(when)) if when else None
+    except DAMAGED as exc:
+        raise DamagedLine(path, number, problem_of(exc)) from None
+
+
+def default_days(outcomes: Path) -> dict[str, date | None]:
+    """customer id -> the day in UTC it defaulted on (None: did not default), read by
+    `load_defaults`: a default is counted on its day in UTC, as warnings are."""
+    return {customer: None if at is None else datetime.fromtimestamp(at, UTC).date()
+            for customer, at in load_defaults(outcomes).items()}

@@ -1,0 +1,288 @@
+"""The command line on damaged or unusual input: a damaged line of a run's outputs, a line
+separator inside a JSON string, a path or port the operating system refuses, a bad channel
+URL, an --as-of out of range, bad corrections and outcomes, an empty evaluation set, a
+folder that is no run's output. Each is one line and exit status 1 (or a usage error), not
+a traceback; no secret is shown."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+
+import click
+import pytest
+from click.testing import CliRunner, Result
+
+from flows.cli import Commands, cli
+
+LS = "\u2028"
+"""LINE SEPARATOR: valid inside a JSON string, and written raw in a run's outputs."""
+
+
+def invoke(*args: str, env: dict[str, str] | None = None) -> Result:
+    return CliRunner().invoke(cli, ["--log-level", "error", *args], env=env or {})
+
+
+def one_line_error(result: Result) -> str:
+    """The error of a command that failed on purpose: exit 1, one line, no traceback."""
+    assert result.exit_code == 1, result.output
+    assert isinstance(result.exception, SystemExit), result.exception
+    lines = result.output.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("Error: "), result.output
+    return lines[0]
+
+
+@pytest.fixture(scope="module")
+def book(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny simulated book whose customer names and headlines end in U+2028, run with
+    scores: ``feeds/`` and ``out/``."""
+    root = tmp_path_factory.mktemp("book")
+    feeds, out = root / "feeds", root / "out"
+    assert invoke("simulate", "--customers", "120", "--months", "14", "--seed", "3",
+                  "--out", str(feeds)).exit_code == 0
+    for name, field in (("customers.jsonl", "name"), ("news.jsonl", "headline")):
+        rows = [json.loads(line) for line in (feeds / name).read_bytes().split(b"\n") if line]
+        for row in rows:
+            row[field] += LS
+        (feeds / name).write_text("".join(json.dumps(row, ensure_ascii=False,
+                                                     separators=(",", ":")) + "\n"
+                                          for row in rows), encoding="utf-8")
+    result = invoke("run", "--feeds", str(feeds), "--out", str(out), "--scores", "--top", "0")
+    assert result.exit_code == 0, result.output
+    return root
+
+
+@pytest.fixture
+def afile(tmp_path: Path) -> Path:
+    """A file where a folder is expected."""
+    path = tmp_path / "afile"
+    path.write_text("not a folder\n")
+    return path
+
+
+def _damaged_copy(out: Path, to: Path, name: str) -> Path:
+    """A copy of the run folder ``out`` whose file ``name`` has its first line cut in half."""
+    shutil.copytree(out, to)
+    lines = (to / name).read_bytes().split(b"\n")
+    lines[0] = lines[0][:len(lines[0]) // 2]
+    (to / name).write_bytes(b"\n".join(lines))
+    return to / name
+
+
+@pytest.mark.parametrize(("name", "command"), [
+    ("watchlist.jsonl", ["check", "C000034", "--amount", "100"]),
+    ("warnings.jsonl", ["check", "C000034", "--amount", "100"]),
+    ("watchlist.jsonl", ["limits"]),
+    ("watchlist.jsonl", ["collections"]),
+    ("overdue.jsonl", ["collections"]),
+    ("warnings.jsonl", ["backtest", "--outcomes", "OUTCOMES"]),
+])
+def test_a_damaged_line_of_a_run_is_one_line_naming_the_file_and_line(
+        book: Path, tmp_path: Path, name: str, command: list[str]) -> None:
+    damaged = _damaged_copy(book / "out", tmp_path / "out", name)
+    args = [str(book / "feeds" / "outcomes.jsonl") if a == "OUTCOMES" else a for a in command]
+    line = one_line_error(invoke(*args, "--out", str(tmp_path / "out")))
+    assert line.startswith(f"Error: {damaged}, line 1: not JSON (JSONDecodeError")
+
+
+def test_a_line_separator_inside_a_string_does_not_split_its_line(book: Path) -> None:
+    out = book / "out"
+    readings, warnings = out / "news_readings.jsonl", out / "warnings.jsonl"
+    for path in (readings, warnings):
+        assert LS in path.read_text(encoding="utf-8")  # the case under test is there
+    rows = [json.loads(line) for line in readings.read_text(encoding="utf-8").split("\n")
+            if line]
+    result = invoke("learn-news", "--knowledge", str(book / "knowledge.json"), "--readings",
+                    str(readings), "--outcomes", str(book / "feeds" / "outcomes.jsonl"))
+    assert result.exit_code == 0, result.output
+    examples = json.loads(result.output)["outcome_examples"]
+    assert 0 < examples <= sum(1 for r in rows if r.get("customer_id") and r.get("headline"))
+    result = invoke("alerts", "check-config", "--samples", str(warnings))
+    assert result.exit_code == 0, result.output
+    shown = result.output.split("samples:\n")[1].splitlines()[:-1]
+    assert len(shown) == warnings.read_bytes().count(b"\n")
+
+
+@pytest.mark.parametrize("args", [
+    ["simulate", "--customers", "5", "--months", "3", "--out", "{afile}/sub"],
+    ["run", "--feeds", "{feeds}", "--out", "{afile}/sub"],
+    ["replay", "--log", "{out}/audit", "--out", "{afile}/sub"],
+    ["evaluate", "--feeds", "{feeds}", "--report", "{afile}/sub"],
+    ["schema", "export", "--out", "{afile}/sub"],
+    ["rates", "{rates}", "--out", "{afile}/fx.jsonl"],
+    ["learn-news", "--knowledge", "{afile}/k.json", "--corrections", "{corrections}"],
+    ["evaluate-news", "--data", "{news_set}", "--json", "{afile}/x.json"],
+    ["audit", "init", "--key-file", "{afile}/k"],
+])
+def test_a_path_the_system_refuses_is_one_line_naming_it(
+        book: Path, afile: Path, tmp_path: Path, args: list[str]) -> None:
+    rates = tmp_path / "r.csv"
+    rates.write_text("Date,USD\n2024-01-02,1.1\n")
+    corrections = tmp_path / "corrections.jsonl"
+    corrections.write_text('{"company_name": "Acme", "customer_id": "C1"}\n')
+    places = {"afile": afile, "feeds": book / "feeds", "out": book / "out", "rates": rates,
+              "corrections": corrections, "news_set": _news_set(tmp_path / "set", True)}
+    result = invoke(*(arg.format(**places) for arg in args))
+    assert result.exit_code == 1 and isinstance(result.exception, SystemExit)
+    line = result.output.splitlines()[-1]  # evaluate-news prints its report first
+    assert line.startswith(f"Error: cannot use {afile}"), line
+    assert line.endswith(("Not a directory", "File exists"))
+
+
+@pytest.mark.parametrize("args", [
+    ["alerts", "status"], ["alerts", "history"], ["alerts", "deliver"],
+    ["alerts", "silence", "--customer", "C1", "--until", "2030-01-01"]])
+def test_a_state_folder_that_is_a_file_is_one_line(afile: Path, args: list[str]) -> None:
+    line = one_line_error(invoke(*args, env={"CREDITRADAR_STATE_DIR": str(afile)}))
+    assert line == f"Error: cannot use {afile}: File exists"
+
+
+@pytest.fixture
+def busy_port() -> Iterator[int]:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        yield taken.getsockname()[1]
+
+
+@pytest.mark.parametrize("args", [["run", "--feeds", "FEEDS", "--out", "OUT", "--top", "0"],
+                                  ["alerts", "deliver"]])
+def test_an_ops_port_in_use_is_one_line_naming_it(book: Path, tmp_path: Path, busy_port: int,
+                                                  args: list[str]) -> None:
+    places = {"FEEDS": str(book / "feeds"), "OUT": str(tmp_path / "out")}
+    result = invoke(*(places.get(a, a) for a in args), "--ops-port", str(busy_port),
+                    env={"CREDITRADAR_STATE_DIR": str(tmp_path / "state")})
+    line = one_line_error(result)
+    assert line.startswith(f"Error: cannot serve on 127.0.0.1:{busy_port}: "), line
+
+
+def test_a_bug_or_ctrl_c_keeps_its_traceback_or_clicks_handling() -> None:
+    """Only errors raised on purpose and the system's refusals become one line."""
+    @click.group(cls=Commands)
+    def group() -> None:
+        """A group of the real class, with commands that fail otherwise."""
+
+    @group.command()
+    def bug() -> None:
+        {}["missing"]  # noqa: B018
+
+    @group.command()
+    def interrupted() -> None:
+        raise KeyboardInterrupt
+
+    assert isinstance(CliRunner().invoke(group, ["bug"]).exception, KeyError)
+    result = CliRunner().invoke(group, ["interrupted"])
+    assert result.exit_code == 1 and "Aborted!" in result.output
+
+
+@pytest.mark.parametrize("url", ["risk-mail", "notaurl:x", "s3cret-T0ken-value"])
+def test_alerts_test_with_neither_a_channel_nor_a_url_is_one_line_without_it(
+        tmp_path: Path, url: str) -> None:
+    line = one_line_error(invoke("alerts", "test", url,
+                                 env={"CREDITRADAR_STATE_DIR": str(tmp_path)}))
+    assert "neither a configured channel" in line and url not in line
+
+
+@pytest.mark.parametrize(("bad", "problem"), [
+    ('{"warning_id": "w-1", "kind": "early_warn', "not JSON (JSONDecodeError"),
+    ('{"a": 1}', "not a warning (missing or invalid: warning_id, kind")])
+def test_check_config_names_the_sample_line_that_is_no_warning(
+        book: Path, tmp_path: Path, bad: str, problem: str) -> None:
+    samples = tmp_path / "samples.jsonl"
+    first = (book / "out" / "warnings.jsonl").read_text(encoding="utf-8").split("\n")[0]
+    samples.write_text(f"{first}\n{bad}\n", encoding="utf-8")
+    line = one_line_error(invoke("alerts", "check-config", "--samples", str(samples)))
+    assert line.startswith(f"Error: {samples}, line 2: {problem}"), line
+
+
+@pytest.mark.parametrize("as_of", ["9999-12-31", "0001-01-01", "1899-12-31T23:59:59Z"])
+def test_explain_refuses_a_time_outside_the_clocks_years(book: Path, as_of: str) -> None:
+    line = one_line_error(invoke("explain", "C000053", "--as-of", as_of, "--log",
+                                 str(book / "out" / "audit")))
+    assert "outside the years" in line and "1900-01-01T00:00:00Z" in line
+
+
+@pytest.mark.parametrize(("corrections", "outcomes", "problem"), [
+    ('{"headline": "x", "categories": [5]}', None, "corrections.jsonl:1: a correction has"),
+    ('{"headline": "x", "categories": [["layoffs"]]}', None,
+     "corrections.jsonl:1: a correction has"),
+    (None, '{"customer_id": "C1", "default_date": "garbage"}',
+     "outcomes.jsonl, line 2: not an outcome (ValueError"),
+    (None, '{"default_date": "2024-06-30"}', "outcomes.jsonl, line 2: not an outcome (KeyError"),
+])
+def test_learn_news_refuses_a_bad_line_naming_it(
+        tmp_path: Path, corrections: str | None, outcomes: str | None, problem: str) -> None:
+    args = ["learn-news", "--knowledge", str(tmp_path / "k.json")]
+    if corrections is not None:
+        (tmp_path / "corrections.jsonl").write_text(corrections + "\n")
+        args += ["--corrections", str(tmp_path / "corrections.jsonl")]
+    if outcomes is not None:
+        (tmp_path / "outcomes.jsonl").write_text(
+            '{"customer_id": "C0", "default_date": null}\n' + outcomes + "\n")
+        (tmp_path / "readings.jsonl").write_text(json.dumps(
+            {"event_time": "2024-01-01T00:00:00Z", "customer_id": "C1",
+             "headline": "Acme in liquidation"}) + "\n")
+        args += ["--readings", str(tmp_path / "readings.jsonl"), "--outcomes",
+                 str(tmp_path / "outcomes.jsonl")]
+    assert problem in one_line_error(invoke(*args))
+    assert not (tmp_path / "k.json").exists()
+
+
+def _news_set(folder: Path, with_item: bool) -> Path:
+    """A labelled news set of one customer and one English item in the test split, or
+    none."""
+    folder.mkdir()
+    (folder / "customers.jsonl").write_text(json.dumps(
+        {"event_id": "c", "event_time": "2024-01-01", "customer_id": "C1",
+         "name": "Hollis Metalworks GmbH"}) + "\n", encoding="utf-8")
+    row = {"id": "1", "split": "test", "language": "en", "company_name": "Hollis Metalworks",
+           "headline": "Hollis Metalworks files for insolvency", "true_customer_id": "C1",
+           "true_categories": ["insolvency"]}
+    (folder / "en.jsonl").write_text(json.dumps(row) + "\n" if with_item else "",
+                                     encoding="utf-8")
+    return folder
+
+
+def test_evaluate_news_check_fails_where_a_language_has_no_items(book: Path,
+                                                                  tmp_path: Path) -> None:
+    result = invoke("evaluate-news", "--data", str(book / "feeds"), "--check")
+    assert result.exit_code == 1
+    assert "DOES NOT MEET the targets" in result.output
+    assert result.output.splitlines()[-1].startswith("Error: --check: no labelled items")
+    assert "payments" in result.output.splitlines()[-1]
+    result = invoke("evaluate-news", "--data", str(_news_set(tmp_path / "empty", False)),
+                    "--check")
+    assert result.exit_code == 1 and "[en] 0 items" in result.output
+    assert "Error: --check: no labelled items (split: test) in en of" in result.output
+
+
+def test_backtest_refuses_a_folder_that_is_no_run_and_warnings_taken_for_outcomes(
+        book: Path, tmp_path: Path) -> None:
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    line = one_line_error(invoke("backtest", "--out", str(empty), "--outcomes",
+                                 str(book / "feeds" / "outcomes.jsonl")))
+    assert line == f"Error: no warnings.jsonl under {empty}: is it a finished run's output?"
+    assert not (empty / "backtest.json").exists()
+    warnings = book / "out" / "warnings.jsonl"
+    line = one_line_error(invoke("backtest", "--out", str(book / "out"), "--outcomes",
+                                 str(warnings)))
+    assert line.startswith(f"Error: {warnings}, line 1: not an outcome (KeyError: "
+                           "'default_date')")
+
+
+def test_the_top_level_help_shows_how_to_get_one_commands_help() -> None:
+    shown = invoke("--help").output
+    assert "creditradar COMMAND -h" in shown and "run COMMAND" not in shown
+
+
+@pytest.mark.parametrize("limit", ["-1", "0", str(10**20)])
+def test_alerts_history_refuses_a_limit_out_of_range(tmp_path: Path, limit: str) -> None:
+    result = invoke("alerts", "history", "--limit", limit,
+                    env={"CREDITRADAR_STATE_DIR": str(tmp_path)})
+    assert result.exit_code == 2 and "Invalid value for '--limit'" in result.output
+    assert invoke("alerts", "history", "--limit", "1",
+                  env={"CREDITRADAR_STATE_DIR": str(tmp_path)}).exit_code == 0
