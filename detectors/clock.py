@@ -19,6 +19,16 @@ def to_seconds(moment: datetime) -> int:
     return int(moment.timestamp())
 
 
+EARLIEST = to_seconds(datetime(1900, 1, 1, tzinfo=UTC))
+LATEST = to_seconds(datetime(9999, 1, 1, tzinfo=UTC))
+
+
+def within_years(seconds: int) -> bool:
+    """Whether a time lies in the years the clock steps through: from 1900 (no feed's event
+    time is older) to before 9999 (stepping months and horizons past it would overflow)."""
+    return EARLIEST <= seconds < LATEST
+
+
 def parse_time(text: str) -> datetime:
     """An ISO 8601 time or date as an aware datetime; without an offset it is UTC (event times
     are UTC by contract). Raises ValueError if ``text`` is neither.

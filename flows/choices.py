@@ -43,12 +43,8 @@ def load_choices(path: Path) -> dict[str, dict[str, Any]]:
     where the run is too short for labels and wrote no file; a live run's line still being
     written is left out). A file that is not one choice per month end raises one of
     `UNREADABLE`."""
-    try:
-        lines = read_jsonl(path, growing=True)
-    except RecursionError as exc:
-        raise ValueError(f"{path}: a line nests too deeply") from exc
     choices: dict[str, dict[str, Any]] = {}
-    for line in lines:
+    for line in read_jsonl(path, growing=True):  # a damaged line is a ValueError
         parse_time(line["month_end"])  # text in RFC 3339, or a ValueError or TypeError
         if choices.setdefault(line["month_end"], line) != line:
             raise ValueError(f"{path}: two different choices at {line['month_end']}"[:300])

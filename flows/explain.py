@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import asdict
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +31,7 @@ from connectors.audit import ANCHOR, AuditRecord, read_log, verify_log
 from connectors.contracts import parse_record
 from detectors import events as ev
 from detectors.book import BookSettings, CustomerBook
-from detectors.clock import DAY, parse_time, to_rfc3339, to_seconds
+from detectors.clock import DAY, EARLIEST, LATEST, parse_time, to_rfc3339, to_seconds, within_years
 from detectors.dedup import DIRECTORY, EventIds
 from detectors.events import Envelope, Origin
 from detectors.features import CODES
@@ -50,11 +50,6 @@ LINEAGE = ("model_version", "config_digest", "program_version")
 AGING = (("current", 0), ("1_30", 30), ("31_60", 60), ("61_90", 90), ("over_90", None))
 """Aging buckets by days past due: the bucket up to each bound (the last has none)."""
 _CUSTOMER, _OTHER = "customer", "other"
-EARLIEST = to_seconds(datetime(1900, 1, 1, tzinfo=UTC))
-LATEST = to_seconds(datetime(9999, 1, 1, tzinfo=UTC))
-"""The times an explanation can be asked at: the replay steps month by month past
-``as_of`` (a month end, a horizon), which the clock cannot do in the year 9999, and
-times before 1900 are no event time of a feed (nor printed in RFC 3339 as such)."""
 
 
 def explain(customer_id: str, as_of: datetime, log: Path, settings: Settings, *,
@@ -66,7 +61,7 @@ def explain(customer_id: str, as_of: datetime, log: Path, settings: Settings, *,
     """
     log = Path(log)
     until = to_seconds(as_of)
-    if not EARLIEST <= until < LATEST:
+    if not within_years(until):  # the replay steps months and horizons past it
         raise ConfigError(f"as of {as_of.isoformat()}: outside the years the monitor's "
                           f"clock handles: from {to_rfc3339(EARLIEST)} to before "
                           f"{to_rfc3339(LATEST)}")

@@ -598,3 +598,10 @@ def test_a_finished_case_takes_no_new_proposal(served: Served) -> None:
     assert again.status_code == 409 and "closed" in again.text
     assert any(r.body["reason"] == "case_finished" and r.body["by"] == "alice"
                for r in served.trail("refused"))
+
+
+def test_an_as_of_outside_the_clocks_years_is_no_as_of() -> None:
+    from web.pages import as_of_param
+
+    assert as_of_param("2024-06-30") is not None and as_of_param("9998-12-31") is not None
+    assert as_of_param("9999-12-31") is None and as_of_param("0001-01-01") is None

@@ -20,7 +20,7 @@ from config.errors import CreditRadarError
 from connectors.channels import Notifier
 from connectors.channels.store import Store as AlertStore
 from connectors.channels.store import ts
-from detectors.clock import parse_time
+from detectors.clock import parse_time, to_seconds, within_years
 from web.app import LOGIN_COOKIE, SESSION_COOKIE, App, SafeJSON
 from web.auth import Session, check_password, same_token
 from web.cases import Refused
@@ -75,13 +75,15 @@ def page_of(request: Request) -> tuple[int, int]:
 
 
 def as_of_param(text: str | None) -> datetime | None:
-    """An "as of" date or time from a query, or None when absent or not a time."""
+    """An "as of" date or time from a query, or None when absent, not a time, or outside the
+    years the monitor's clock handles (`detectors.clock.within_years`)."""
     if not text:
         return None
     try:
-        return parse_time(text[:40])
+        moment = parse_time(text[:40])
     except ValueError:
         return None
+    return moment if within_years(to_seconds(moment)) else None
 
 
 def safe_next(target: str | None) -> str:
