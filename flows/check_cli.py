@@ -17,6 +17,7 @@ from typing import Any
 
 import click
 
+from connectors.contracts import MAX_AMOUNT
 from detectors.presale import Answer, Position, PresaleRules, check
 from flows.jsonl import require_outputs
 from flows.run import WARNINGS, WATCHLIST, iter_jsonl
@@ -69,9 +70,18 @@ def describe(customer_id: str, amount: float, currency: str, answer: Answer,
     return [head, *(f"  - {reason}" for reason in answer.reasons)]
 
 
+def _finite(amount: float) -> float:
+    """An amount click's range lets through although it is none: NaN compares false with
+    every bound."""
+    if amount != amount:
+        raise click.BadParameter("must be a number", param_hint="--amount")
+    return amount
+
+
 @click.command("check")
 @click.argument("customer_id")
-@click.option("--amount", type=click.FloatRange(min=0, min_open=True), required=True,
+@click.option("--amount", type=click.FloatRange(min=0, max=MAX_AMOUNT, min_open=True),
+              required=True, callback=lambda _ctx, _param, value: _finite(value),
               help="The order's amount, in the reporting currency.")
 @click.option("--terms", "terms", type=click.IntRange(0), default=None, metavar="DAYS",
               help="The order's payment terms in days.")

@@ -7,6 +7,7 @@ import json
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import UTC
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,7 @@ from config.errors import CreditRadarError
 from config.settings import Settings, load_settings, redacted
 from config.version import program_version
 from connectors.files import FEED_NAMING, feed_files, ignored_entries
+from detectors.clock import add_months, to_seconds, within_years
 from flows.alerts_cli import alerts
 from flows.audit_cli import audit
 from flows.auditor_cli import explain_command, replay_command
@@ -132,6 +134,10 @@ def simulate(customers: int, months: int, seed: int, start: Any, out: Path,
     if profile not in PROFILE_NAMES:
         raise click.BadParameter(f"{profile!r} is not one of {', '.join(PROFILE_NAMES)}",
                                  param_hint="--profile")
+    first = to_seconds(start.replace(tzinfo=UTC))
+    if not (within_years(first) and within_years(add_months(first, months + 12))):
+        raise click.BadParameter("the book's months (and a year after them) must lie from "
+                                 "1900 to before 9999", param_hint="--start")
     with _progress(customers, "customers", "simulate") as progress:
         try:
             summary = run_simulation(customers, months, seed, out, start=start.date(),
@@ -290,13 +296,13 @@ def backtest(out: Path, outcomes: Path) -> None:
       creditradar backtest --out out/ --outcomes feeds/outcomes.jsonl
     """
     from flows.backtest import backtest as score_run
-    from flows.jsonl import require_outputs
+    from flows.jsonl import BACKTEST, require_outputs
     from flows.run import WARNINGS
 
     require_outputs(out, WARNINGS)
     result = score_run(out / WARNINGS, outcomes)
     click.echo("\n".join(result.lines()))
-    (out / "backtest.json").write_text(json.dumps(result.to_json(), indent=2) + "\n")
+    (out / BACKTEST).write_text(json.dumps(result.to_json(), indent=2) + "\n")
 
 
 @cli.command()
@@ -356,8 +362,10 @@ def format_summary(summary: dict[str, Any]) -> str:
     if deliveries is not None:
         text += (f"\nalerts: delivered {deliveries['sent']}  pending {deliveries['pending']}"
                  f"  failed {deliveries['failed']}")
-        if deliveries["pending"] or deliveries["failed"]:
-            text += "  (`creditradar alerts deliver` sends the rest)"
+        if deliveries["pending"]:
+            text += "  (`creditradar alerts deliver` sends the pending)"
+        if deliveries["failed"]:
+            text += "  (`creditradar alerts deliver --retry-failed` tries the failed again)"
     return text
 
 

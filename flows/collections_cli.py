@@ -15,10 +15,8 @@ from typing import Any
 import click
 
 from detectors.collections import DunningRules, work_item
-from flows.jsonl import require_outputs
+from flows.jsonl import COLLECTIONS, require_outputs
 from flows.run import OVERDUE, WATCHLIST, iter_jsonl
-
-COLLECTIONS = "collections.jsonl"
 
 
 def worklist(out: Path, settings: Any) -> list[dict[str, Any]]:

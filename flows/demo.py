@@ -20,6 +20,7 @@ from config.settings import Settings
 from connectors.channels import Notifier
 from connectors.channels.loopback import JsonReceiver, SmtpReceiver, free_port
 from flows.backtest import backtest
+from flows.jsonl import BACKTEST
 from flows.run import (
     WATCHLIST,
     RunSummary,
@@ -122,7 +123,7 @@ def _show(out: Path, feeds: Path, smtp: SmtpReceiver, hook: JsonReceiver) -> Non
     click.echo(format_concentration(out))
     click.echo("\nBacktest against the simulated outcomes:")
     result = backtest(out / "warnings.jsonl", feeds / "outcomes.jsonl")
-    (out / "backtest.json").write_text(json.dumps(result.to_json(), indent=2) + "\n")
+    (out / BACKTEST).write_text(json.dumps(result.to_json(), indent=2) + "\n")
     click.echo("\n".join(f"  {line}" for line in result.lines()))
     click.echo(f"\nDeliveries: {len(smtp.messages)} e-mails to credit-desk@example.com, "
                f"{len(hook.received)} webhook posts to the risk bus.")

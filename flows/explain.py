@@ -329,7 +329,7 @@ def _ledger(replayed: _Replay, day: int) -> dict[str, Any]:
             "original": round(invoice.amount, 2) if isinstance(invoice, ev.Invoice) else None,
             "issued": to_rfc3339(invoice.issue_day * DAY)[:10]
             if isinstance(invoice, ev.Invoice) else None,
-            "due": to_rfc3339(due * DAY)[:10], "days_past_due": day - due})
+            "due": to_rfc3339(due * DAY)[:10], "days_past_due": max(0, day - due)})  # 0: not due
     return {
         "day": to_rfc3339(day * DAY)[:10],
         "total_open": round(total, 2),

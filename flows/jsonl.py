@@ -15,9 +15,17 @@ from typing import Any
 
 from config.errors import ConfigError
 
-__all__ = ["DAMAGED", "DamagedLine", "finite_number", "iter_jsonl", "lines", "numbered_lines",
-           "numbered_rows", "probability", "problem_of", "read_jsonl", "require_outputs"]
+__all__ = ["BACKTEST", "COLLECTIONS", "DAMAGED", "DERIVED", "LIMITS", "DamagedLine",
+           "finite_number", "iter_jsonl", "lines", "numbered_lines", "numbered_rows",
+           "probability", "problem_of", "read_jsonl", "require_outputs"]
 
+
+LIMITS = "limits.jsonl"
+COLLECTIONS = "collections.jsonl"
+BACKTEST = "backtest.json"
+DERIVED = (LIMITS, COLLECTIONS, BACKTEST)
+"""What the desk's commands (limits, collections, backtest) derive from a run's outputs,
+beside them: a new run into the same folder removes them with its own outputs."""
 
 DAMAGED = (OSError, ValueError, KeyError, TypeError, AttributeError, IndexError,
            RecursionError)

@@ -20,10 +20,8 @@ import click
 
 from detectors.limits import LimitAdvice, LimitRules, recommend
 from detectors.term import TermCurve
-from flows.jsonl import require_outputs
+from flows.jsonl import LIMITS, require_outputs
 from flows.run import WATCHLIST, iter_jsonl
-
-LIMITS = "limits.jsonl"
 
 
 @dataclass(frozen=True, slots=True)

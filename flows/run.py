@@ -38,7 +38,7 @@ from connectors.sinks import JsonLinesSink, json_line
 from detectors.records import EARLY_KINDS, DeadLetter, Warning
 from flows.choices import MODEL_CHOICES
 from flows.engine import WARNINGS_PARTITION, Outputs, build_flow
-from flows.jsonl import iter_jsonl, lines, read_jsonl
+from flows.jsonl import DERIVED, iter_jsonl, lines, read_jsonl
 from flows.news import NEWS_READINGS, NEWS_REVIEW
 from flows.ops import FLOW
 from flows.topology import Topology
@@ -187,7 +187,7 @@ def start_fresh(settings: Settings, out: Path) -> None:
         while (out / f"{AUDIT}.{number}").exists():
             number += 1
         previous.rename(out / f"{AUDIT}.{number}")
-    for name in (*OUTPUT_FILES, MODEL_CHOICES):  # the choices are written in order already
+    for name in (*OUTPUT_FILES, MODEL_CHOICES, *DERIVED):  # (choices: in order already)
         (out / name).unlink(missing_ok=True)
 
 

@@ -16,6 +16,7 @@ import click
 import pytest
 from click.testing import CliRunner, Result
 
+from config.settings import Settings
 from flows.cli import Commands, cli
 
 LS = "\u2028"
@@ -286,3 +287,36 @@ def test_alerts_history_refuses_a_limit_out_of_range(tmp_path: Path, limit: str)
     assert result.exit_code == 2 and "Invalid value for '--limit'" in result.output
     assert invoke("alerts", "history", "--limit", "1",
                   env={"CREDITRADAR_STATE_DIR": str(tmp_path)}).exit_code == 0
+
+
+def test_a_new_run_into_a_folder_removes_what_commands_derived_from_the_last(
+        tmp_path: Path) -> None:
+    """limits.jsonl, collections.jsonl and backtest.json describe the run they were derived
+    from: a new run into the same folder must not leave them beside its own outputs."""
+    from flows.jsonl import DERIVED
+    from flows.run import start_fresh
+
+    out = tmp_path / "out"
+    out.mkdir()
+    for name in DERIVED:
+        (out / name).write_text("{}\n")
+    (out / "notes.txt").write_text("mine\n")
+    start_fresh(Settings(), out)
+    assert DERIVED and not any((out / name).exists() for name in DERIVED)
+    assert (out / "notes.txt").exists()
+
+
+@pytest.mark.parametrize("amount", ["nan", "inf", "1e308"])
+def test_check_refuses_an_amount_that_is_no_amount(amount: str, tmp_path: Path) -> None:
+    result = CliRunner().invoke(cli, ["check", "C1", "--amount", amount, "--out",
+                                      str(tmp_path)], env={})
+    assert result.exit_code == 2 and "--amount" in result.output, result.output
+    assert "Traceback" not in result.output
+
+
+@pytest.mark.parametrize("start", ["9999-11-01", "1800-01-01"])
+def test_simulate_refuses_a_start_outside_the_clocks_years(start: str, tmp_path: Path) -> None:
+    result = CliRunner().invoke(cli, ["simulate", "--customers", "5", "--months", "3",
+                                      "--start", start, "--out", str(tmp_path / "f")], env={})
+    assert result.exit_code == 2 and "--start" in result.output, result.output
+    assert not (tmp_path / "f").exists()

@@ -11,7 +11,8 @@ from test_money import GBP, _book
 
 from config.settings import Settings
 from flows.cli import cli
-from flows.collections_cli import COLLECTIONS, collections_command
+from flows.collections_cli import collections_command
+from flows.jsonl import COLLECTIONS
 from flows.run import OVERDUE, WARNINGS, read_jsonl, run_folder
 
 

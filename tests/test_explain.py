@@ -81,6 +81,8 @@ def test_ledger_figures_are_consistent(original: Path) -> None:
     items = ledger["open_items"]
     assert math.isclose(sum(ledger["aging"].values()), ledger["total_open"], abs_tol=0.05)
     assert math.isclose(sum(i["open"] for i in items), ledger["total_open"], abs_tol=0.05)
+    assert all(i["days_past_due"] >= 0 for i in items)  # not yet due: 0, never negative
+    assert any(i["due"] >= ledger["day"] for i in items)  # (so the line above is tested)
     overdue = sum(i["open"] for i in items if i["days_past_due"] > 0)
     if ledger["total_open"] > 0:
         assert math.isclose(overdue / ledger["total_open"], ledger["overdue_share"],

@@ -13,7 +13,8 @@ from test_money import _book
 from config.settings import Settings
 from detectors.limits import LimitRules, recommend
 from detectors.term import TermCurve
-from flows.limits_cli import LIMITS, limits_command
+from flows.jsonl import LIMITS
+from flows.limits_cli import limits_command
 from flows.run import WATCHLIST, read_jsonl, run_folder
 
 RULES = LimitRules(loss_budget=1000.0)

@@ -17,11 +17,10 @@ from pathlib import Path
 from typing import Any
 
 from flows.choices import DECIDERS, MODEL_NAMES
-from flows.jsonl import finite_number
+from flows.jsonl import BACKTEST, finite_number
 from web.charts import Plot, tradeoff_plot
 
 METRICS = "metrics.json"
-BACKTEST = "backtest.json"
 REPLAY_REPORT = "replay-report.json"
 
 TRADEOFF_COLUMNS = (
