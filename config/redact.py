@@ -134,6 +134,9 @@ def scrub(text: str, url: str) -> str:
     return text
 
 
+_QUOTED_USERINFO = re.compile(r"(?<=://)[^\s/?#@]*[\"'<>][^\s@]*(?=@)")
+"""A URL's user part holding a quote or an angle bracket, where a URL in free text would
+otherwise be taken to end (and the rest of the password be shown after it)."""
 _ANY_URL = re.compile(r"\b[a-zA-Z][a-zA-Z0-9+._-]*://[^\s'\"<>]+")
 _SECRET_QUERY = re.compile(
     r"(?i)([?&](?:[a-z_]*(?:pass|secret|token|key|auth|sig|pwd)[a-z_]*)=)[^&#\s]*"
@@ -148,5 +151,6 @@ def redact_text(text: str) -> str:
     """
     if "://" not in text and "=" not in text:
         return text
+    text = _QUOTED_USERINFO.sub(MASK, text)
     text = _ANY_URL.sub(lambda m: redact_url(m.group(0)), text)
     return _SECRET_QUERY.sub(rf"\1{MASK}", text)

@@ -51,9 +51,9 @@ class DetectorSettings(BaseModel):
     allowed_lateness_days: int = Field(7, ge=0, le=366)
     """A record dated more than this behind what its feed has reached is rejected (late)."""
     read_ahead: int = Field(64, ge=1, le=100_000)
-    """Records dated within a quarter after a feed's day that it reads ahead before it leaves
-    the day: a record dated ahead of its neighbours waits for its day instead of moving the
-    feed's clock (`detectors.feedclock`)."""
+    """Later records a feed reads ahead before it leaves a day (not counting those a quarter
+    beyond the latest that counted): a record dated ahead of its neighbours waits for its day
+    instead of moving the feed's clock (`detectors.feedclock`)."""
     max_gap_days: int = Field(3660, ge=31)
     """A record dated further than this from its feed's clock is a typo (implausible)."""
     event_id_memory_days: int = Field(180, ge=8, le=36_600)

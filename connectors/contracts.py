@@ -130,7 +130,8 @@ Amount = Annotated[float, PlainValidator(_non_negative, json_schema_input_type=f
 SignedAmount = Annotated[float, PlainValidator(_amount_value, json_schema_input_type=float | str)]
 Currency = Annotated[StrictStr, AfterValidator(_currency)]
 Country = Annotated[StrictStr, AfterValidator(_country)]
-Id = Annotated[StrictStr, Field(min_length=1, max_length=256)]
+ID_MAX_LENGTH = 256
+Id = Annotated[StrictStr, Field(min_length=1, max_length=ID_MAX_LENGTH)]
 EventTime = Annotated[StrictStr, StringConstraints(pattern=_TIME), AfterValidator(_real_time)]
 Date = Annotated[StrictStr, StringConstraints(pattern=_DATE), AfterValidator(_real_date)]
 Text = StrictStr
@@ -502,7 +503,8 @@ def stated_ids(raw: bytes) -> tuple[str | None, str | None]:
     if not isinstance(record, dict):
         return None, None
     return tuple(  # type: ignore[return-value]
-        value if isinstance(value, str) and 0 < len(value) <= 256 and _encodable(value) else None
+        value if isinstance(value, str) and 0 < len(value) <= ID_MAX_LENGTH and _encodable(value)
+        else None
         for value in (record.get("event_id"), record.get("customer_id")))
 
 

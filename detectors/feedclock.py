@@ -63,13 +63,14 @@ HELD_AT_MOST_READS = 16
 class DayBatch:
     """The records an input delivers on ``day``, and ``through``: the input will deliver
     nothing more on any day up to it (the day before its next record, or `ENDED`: then
-    ``day`` was its last)."""
+    ``day`` was its last, but for records past its supported ``end``)."""
 
     day: int
     envelopes: list[Envelope]
     through: int
     end: int = NOTHING_YET
-    """With ``through`` `ENDED`: the input's supported end (see the module's docstring)."""
+    """With ``through`` `ENDED`: the input's supported end (see the module's docstring);
+    the records after it come in this last batch, each on its own day, after ``day``."""
 
 
 _Held = tuple[int, int, Event, bytes, Origin]
@@ -129,9 +130,12 @@ class FeedClock:
 
     def wants_more(self) -> bool:
         """Whether the clock needs more records before it can close its day: fewer than
-        ``read_ahead`` held count as the feed moving on, and the buffer is not full."""
-        return (not self._done and self._counted < self.read_ahead
-                and len(self._ahead) < HELD_AT_MOST_READS * self.read_ahead)
+        ``read_ahead`` held count as the feed moving on, and the buffer is not full. A
+        replay's records come in the order of the days they were applied on, so there only
+        the buffer's bound counts."""
+        if self._done or len(self._ahead) >= HELD_AT_MOST_READS * self.read_ahead:
+            return False
+        return self._replay or self._counted < self.read_ahead
 
     def offer(self, event: Event, raw: bytes, origin: Origin, day: int | None = None) -> None:
         """Take one valid record: due now, held for its day, or rejected (`take_rejected`);
@@ -177,7 +181,13 @@ class FeedClock:
             if not (ended or idle) and self.wants_more():  # the start took records due
                 return None
         if ended and self._end is None:
-            self._end = self._supported_end()
+            if not self.wants_more():
+                # A day it can close anyway is closed as any day: the input's end is then
+                # judged at one point, whether its source said "ended" with its last record
+                # (a bounded Kafka partition) or on the read after it (a file).
+                ended = False
+            else:
+                self._end = self._supported_end()
         day, due = self.day, self._due
         self._due = []
         if ended and self._ahead and self._ahead[0][0] > self._end:  # type: ignore[operator]
@@ -185,50 +195,50 @@ class FeedClock:
             # its own day, which the first step judges once every input has ended.
             due += [Envelope(event, raw, origin, held)
                     for held, _, event, raw, origin in sorted(self._ahead)]
-            self._ahead = []
+            self._ahead, self._counted = [], 0
+            self._jumped.clear()
         if self._ahead:
             self.day = self._ahead[0][0]
             self._take_due()
             through = self.day - 1
         elif ended:
+            assert self._end is not None
             self._done = True
-            return DayBatch(day, due, ENDED, self._end if self._end is not None else day)
+            return DayBatch(day, due, ENDED, self._end)
         else:  # idle: the next record may be dated any day from tomorrow
             self.day = day + 1
             through = day
-            self._count_held()
         return DayBatch(day, due, through)
 
-    def tail_support(self, last: int) -> int:
+    def tail_support(self, records: int, last: int) -> int:
         """Records within a quarter that make days after a gap at the input's end its own
-        (`_supported_end`): a quarter of the input's records in an average quarter from its
-        first day to ``last``, at least one (an input of a few records a year is trusted)
-        and at most ``read_ahead``."""
+        (`_supported_end`): a quarter of an average quarter's, over the ``records`` from its
+        first day to ``last`` (the rest of it, not the days judged: a typo years on must not
+        thin the input out), at least one (an input of a few records a year is trusted) and
+        at most ``read_ahead``."""
         assert self._first is not None
-        per_quarter = self._taken * NEAR_DAYS / max(NEAR_DAYS, last - self._first)
+        per_quarter = records * NEAR_DAYS / max(NEAR_DAYS, last - self._first)
         return max(1, min(self.read_ahead, math.ceil(per_quarter / 4)))
 
     def _supported_end(self) -> int:
         """The last day of the records the input supports, when it ends: from the clock's
         day through the days it holds, each day within `TAIL_GAP_DAYS` of the last supported
-        one, and each day that begins a quarter of `tail_support` records or more. A
-        replay's records were all applied once: its last day."""
+        one, and each day that begins a quarter of `tail_support` records or more (measured
+        on the records up to the first gap). A replay's records were all applied once: its
+        last day."""
         assert self.day is not None
         days = sorted(held[0] for held in self._ahead)
         if self._replay:
             return days[-1] if days else self.day
-        least, end = self.tail_support(days[-1] if days else self.day), self.day
-        for i, day in enumerate(days):
-            if day - end <= TAIL_GAP_DAYS or bisect_right(days, day + NEAR_DAYS) - i >= least:
-                end = day
+        end, rest, i = self.day, self._taken - len(days), 0  # (rest: the records delivered)
+        while i < len(days) and days[i] - end <= TAIL_GAP_DAYS:  # the rest, to its first gap
+            end, rest, i = days[i], rest + 1, i + 1
+        least = self.tail_support(rest, end)
+        for j in range(i, len(days)):
+            dense = bisect_right(days, days[j] + NEAR_DAYS) - j >= least
+            if dense or days[j] - end <= TAIL_GAP_DAYS:
+                end = days[j]
         return end
-
-    def _count_held(self) -> None:
-        """Count the records held that count as the feed moving on, and forget the others
-        that are no longer held."""
-        held = {seq for _, seq, *_ in self._ahead}
-        self._jumped &= held
-        self._counted = len(held) - len(self._jumped)
 
     def _replayed(self, day: int, event: Event, raw: bytes, origin: Origin) -> None:
         self._replay = True
@@ -253,9 +263,12 @@ class FeedClock:
 
     def _take_due(self) -> None:
         while self._ahead and self._ahead[0][0] <= self.day:  # type: ignore[operator]
-            day, _, event, raw, origin = heapq.heappop(self._ahead)
+            day, seq, event, raw, origin = heapq.heappop(self._ahead)
             self._due.append(Envelope(event, raw, origin, day))
-        self._count_held()
+            if seq in self._jumped:
+                self._jumped.discard(seq)
+            else:
+                self._counted -= 1
 
     def _start(self) -> None:
         """Start at the earliest plausible record: one within ``max_gap_days`` of the median
@@ -278,12 +291,13 @@ class FeedClock:
             else:
                 kept.append(held)
         self._ahead = kept  # sorted, so a heap
+        self._counted = len(kept)
         if kept:
             self.day = self._first = kept[0][0]
             self._frontier = max(held[0] for held in kept if held[0] <= median + NEAR_DAYS)
+            self._jumped = {seq for day, seq, *_ in kept if day > self._frontier + NEAR_DAYS}
+            self._counted -= len(self._jumped)
             self._take_due()
-        else:
-            self._count_held()
 
 
 def _implausible(event: Event, raw: bytes, origin: Origin, days: int, than: str) -> DeadLetter:

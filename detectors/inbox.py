@@ -33,7 +33,8 @@ ENDED = 10**9
 class Chunk:
     """``items`` as ``(day, item)`` pairs from ``sender`` to ``to``, and the sender's promise
     of nothing more for any day up to ``through``. A sender's last chunk promises `ENDED` and
-    says in ``end`` the last day its input held (its month ends end there)."""
+    says in ``end`` the last day its input supports (`detectors.feedclock`: its month ends
+    end there)."""
 
     sender: str
     to: str
@@ -113,7 +114,7 @@ class Inbox:
     """Put items for complete days on the next day (the first step's inbox only)."""
     promised: dict[str, int] = field(default_factory=dict)
     end: int = NOTHING_YET
-    """The last day of any ended sender's input."""
+    """The latest ``end`` of any ended sender: the last day an input supports."""
     idle: set[str] = field(default_factory=set)
     days: dict[int, list[Any]] = field(default_factory=dict)
     through: int = NOTHING_YET

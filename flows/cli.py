@@ -16,10 +16,11 @@ import structlog
 from tqdm import tqdm
 
 from config.errors import CreditRadarError
+from config.redact import redact_text
 from config.settings import Settings, load_settings, redacted
 from config.version import program_version
 from connectors.files import FEED_NAMING, feed_files, ignored_entries
-from detectors.clock import add_months, to_seconds, within_years
+from detectors.clock import to_seconds, within_years
 from flows.alerts_cli import alerts
 from flows.audit_cli import audit
 from flows.auditor_cli import explain_command, replay_command
@@ -79,7 +80,7 @@ def os_error_line(exc: OSError) -> str:
     if exc.filename is not None:
         where = f"{exc.filename}" + (f" -> {exc.filename2}" if exc.filename2 is not None else "")
         line = f"cannot use {where}: {line}"
-    return " ".join(line.splitlines())
+    return redact_text(" ".join(line.splitlines()))
 
 
 @click.group(cls=Commands, context_settings=CONTEXT)
@@ -109,7 +110,7 @@ def cli(ctx: click.Context, config_path: Path | None, log_format: str, log_level
 
 @cli.command()
 @click.option("--customers", type=click.IntRange(1), default=2000, show_default=True)
-@click.option("--months", type=click.IntRange(1), default=36, show_default=True)
+@click.option("--months", type=click.IntRange(1, 1200), default=36, show_default=True)
 @click.option("--seed", type=int, default=1, show_default=True)
 @click.option("--start", type=click.DateTime(["%Y-%m-%d"]), default="2021-01-01",
               show_default=True)
@@ -134,8 +135,8 @@ def simulate(customers: int, months: int, seed: int, start: Any, out: Path,
     if profile not in PROFILE_NAMES:
         raise click.BadParameter(f"{profile!r} is not one of {', '.join(PROFILE_NAMES)}",
                                  param_hint="--profile")
-    first = to_seconds(start.replace(tzinfo=UTC))
-    if not (within_years(first) and within_years(add_months(first, months + 12))):
+    last_month = start.year * 12 + start.month - 1 + months + 12  # (a year after the book)
+    if not (within_years(to_seconds(start.replace(tzinfo=UTC))) and last_month < 9999 * 12):
         raise click.BadParameter("the book's months (and a year after them) must lie from "
                                  "1900 to before 9999", param_hint="--start")
     with _progress(customers, "customers", "simulate") as progress:
@@ -237,7 +238,7 @@ def run(ctx: click.Context, feeds: Path | None, source_name: str | None,
         if not feed_files(feeds):  # type: ignore[arg-type]
             raise click.ClickException(f"no feed files ({FEED_NAMING}) in {feeds}")
         for name, why in ignored_entries(feeds):  # type: ignore[arg-type]
-            log.warning("run.unknown_file", file=name)
+            log.warning("run.unknown_file", file=name, why=why)
             click.echo(f"ignored {name}: {why}", err=True)
         source = SourceSpec("folder", {"path": str(feeds)})
     job = Job(settings, source, out, scores=scores, workers=workers, processes=processes)
@@ -309,7 +310,7 @@ def backtest(out: Path, outcomes: Path) -> None:
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default="demo-output",
               show_default=True)
 @click.option("--customers", type=click.IntRange(1), default=2000, show_default=True)
-@click.option("--months", type=click.IntRange(1), default=36, show_default=True)
+@click.option("--months", type=click.IntRange(1, 1200), default=36, show_default=True)
 @click.option("--seed", type=int, default=7, show_default=True)
 @click.pass_context
 def demo(ctx: click.Context, out: Path, customers: int, months: int, seed: int) -> None:

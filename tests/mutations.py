@@ -24,7 +24,9 @@ mutants are designed against (the new engine's rules):
   customers feed is rejected ``unknown_customer``; news whose ``company_name`` matches no
   customer name or alias is rejected ``unknown_company``.
 - A record dated more than 3660 days after what its file has reached is rejected
-  ``implausible_time``; one more than 7 days behind it is rejected ``late``.
+  ``implausible_time``; one more than 7 days behind it is rejected ``late``. So is one dated
+  more than a month after every file's end, alone there (not among a quarter's worth of the
+  feed's records), wherever it lies in its file: a typo'd year in a book's records.
 - A UTF-8 BOM at the very start of a file is skipped and CRLF line ends are fine; a file may
   end without a final newline. None of these costs a record.
 - A truncated gzip file gives the lines before the break, then one ``unreadable_file``.
@@ -54,10 +56,10 @@ The kinds (`KINDS`, one small function each): wrong_type, missing_field, unknown
 unknown_code, impossible_date, no_offset, negative_amount, nan_amount, nan_literal,
 huge_number, duplicate_key, deep_nesting, invalid_utf8, lone_surrogate, not_object,
 blank_line, broken_json, unknown_version, huge_line, unknown_customer, unknown_company,
-hostile_text, reused_id, exact_duplicate, far_future, ancient, late; with the default
-count each comes 113-117 times, except huge_line (12: one of 10 MB, the rest just over
-1 MB), plus the gzip file's 40 lines (drawn from the contract kinds and unknown_customer)
-and its one ``truncated_gzip`` tail.
+hostile_text, reused_id, exact_duplicate, far_future, after_the_book, ancient, late; with
+the default count each comes 109-113 times, except huge_line (12: one of 10 MB, the rest
+just over 1 MB), plus the gzip file's 40 lines (drawn from the contract kinds and
+unknown_customer) and its one ``truncated_gzip`` tail.
 
 How the manifest counts: one `Mutant` per line the monitor reads beyond the source book:
 every inserted line (file, 1-based line number in dst, kind, expected outcome, reason), each
@@ -680,6 +682,15 @@ def far_future(pick: Pick) -> Made | None:
     return _dumps(record), "implausible_time"
 
 
+def after_the_book(pick: Pick) -> Made | None:
+    """A date a year to five years after the file's end (a typo'd year or month), which only
+    the end of its input can judge: it waits there, alone after the rest."""
+    record = pick.fresh()
+    when = pick.file.reached[-1] + pick.rng.randint(400, 1800) * DAY
+    record["event_time"] = _time_like(record["event_time"], when)
+    return _dumps(record), "implausible_time"
+
+
 def ancient(pick: Pick) -> Made | None:
     """A date decades or millennia behind the file: year 1, 1900, the epoch, 1999."""
     record = pick.fresh()
@@ -738,6 +749,7 @@ KINDS: dict[str, Kind] = {
     "reused_id": Kind(reused_id),
     "exact_duplicate": Kind(exact_duplicate),
     "far_future": Kind(far_future),
+    "after_the_book": Kind(after_the_book, ("news", *LEDGER)),
     "ancient": Kind(ancient),
     "late": Kind(late),
 }

@@ -314,9 +314,11 @@ def test_check_refuses_an_amount_that_is_no_amount(amount: str, tmp_path: Path) 
     assert "Traceback" not in result.output
 
 
-@pytest.mark.parametrize("start", ["9999-11-01", "1800-01-01"])
-def test_simulate_refuses_a_start_outside_the_clocks_years(start: str, tmp_path: Path) -> None:
-    result = CliRunner().invoke(cli, ["simulate", "--customers", "5", "--months", "3",
+@pytest.mark.parametrize(("start", "months"), [("9999-11-01", 3), ("1800-01-01", 3),
+                                               ("9998-06-01", 24)])
+def test_simulate_refuses_a_start_outside_the_clocks_years(start: str, months: int,
+                                                           tmp_path: Path) -> None:
+    result = CliRunner().invoke(cli, ["simulate", "--customers", "5", "--months", str(months),
                                       "--start", start, "--out", str(tmp_path / "f")], env={})
     assert result.exit_code == 2 and "--start" in result.output, result.output
     assert not (tmp_path / "f").exists()

@@ -30,6 +30,8 @@ SECRET = "SECRETss42"
     (f"mailto://alerts:{SECRET}@smtp.example.com/desk@example.com", SECRET, "smtp.example.com"),
     (f"SASL_SSL://kuser:{SECRET}@broker.example.com:9093", SECRET, "broker.example.com"),
     ("json://127.0.0.1/hooks/abcdefsecretlower", "abcdefsecretlower", "127.0.0.1"),
+    (f'json://alerts:pa"{SECRET}@hooks.example.com/x', SECRET, "hooks.example.com"),
+    (f"json://alerts:pa<{SECRET}@hooks.example.com/x", SECRET, "hooks.example.com"),
 ])
 def test_a_password_with_url_delimiters_is_masked_in_urls_logs_and_errors(
         url: str, secret: str, host: str) -> None:
@@ -139,3 +141,11 @@ def test_a_link_template_with_both_fields_is_kept(tmp_path: Path) -> None:
     config = tmp_path / "c.toml"
     config.write_text(f"[alerts]\nlink_template = {json.dumps(template)}\n")
     assert load_settings(config).alerts.link_template == template
+
+
+def test_a_kafka_bootstrap_url_logged_with_the_clients_config_shows_no_credentials() -> None:
+    from connectors.kafka._config import redact_config
+
+    logged = redact_config({"bootstrap.servers": f"SASL_SSL://kuser:{SECRET}@k.example.com:9093",
+                            "sasl.password": SECRET})
+    assert SECRET not in repr(logged) and "k.example.com:9093" in logged["bootstrap.servers"]

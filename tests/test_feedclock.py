@@ -120,6 +120,35 @@ def test_a_feed_ends_where_its_records_do_not_where_a_month_or_a_dense_quarter_f
     assert _last_batch(daily + [400 + 20 * i for i in range(6)])[0] == 299  # a sparse tail
     yearly = [100 + 365 * (i // 3) + i % 3 for i in range(12)]  # a few records a year
     assert _last_batch(yearly)[0] == yearly[-1]
+    weekly = [100 + 6 * i for i in range(60)]  # all still held at the end: judged alike
+    assert _last_batch(weekly + [3400])[0] == weekly[-1]  # a typo nine years on
+
+
+def _read(days: list[int], ended_with_last: bool) -> tuple[dict[str, int], int]:
+    """Read records dated ``days`` as a partition does, its source saying it ended either
+    with its last record (a bounded Kafka partition) or on the read after it (a file): each
+    record's day, and the input's supported end."""
+    clock, pending, delivered = FeedClock(), list(enumerate(days)), {}
+    ended = False
+    while True:
+        while clock.wants_more() and not ended:
+            if not pending:
+                ended = True
+                break
+            i, day = pending.pop(0)
+            clock.offer(StatusChange(f"r{i}", day * DAY, "C1", "active"), b"",
+                        Origin("file", "f", i + 1))
+            ended = ended_with_last and not pending
+        batch = clock.close(ended=ended)
+        if batch is not None:
+            delivered.update((e.event.event_id, e.day) for e in batch.envelopes)
+            if batch.through >= ENDED:
+                return delivered, batch.end
+
+
+def test_an_inputs_end_is_judged_alike_whenever_its_source_says_it_ended() -> None:
+    days = [100 + i // 3 for i in range(600)] + [340 + 40 * k for k in range(64)]
+    assert _read(days, ended_with_last=True) == _read(days, ended_with_last=False)
 
 
 def test_typos_at_the_head_of_a_file_do_not_start_its_clock() -> None:

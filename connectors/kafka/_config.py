@@ -13,7 +13,7 @@ from typing import Any
 from pydantic import SecretStr
 
 from config.errors import ConfigError
-from config.redact import MASK
+from config.redact import MASK, redact_text
 from config.settings import KafkaSettings
 from connectors.contracts import FEEDS
 
@@ -44,12 +44,16 @@ def broker_config(
 
 
 def redact_config(config: Mapping[str, Any]) -> dict[str, Any]:
-    """``config`` safe to log: values of keys outside `PUBLIC_KEYS` become ``***``.
+    """``config`` safe to log: values of keys outside `PUBLIC_KEYS` become ``***``, and
+    credentials written into a public one (a bootstrap URL's user and password) are masked.
 
     >>> redact_config({"bootstrap.servers": "k:9092", "sasl.password": "hunter2"})
     {'bootstrap.servers': 'k:9092', 'sasl.password': '***'}
+    >>> redact_config({"bootstrap.servers": "SASL_SSL://user:pw@kafka.example.com:9093"})
+    {'bootstrap.servers': 'SASL_SSL://***@kafka.example.com:9093'}
     """
-    return {key: (value if key in PUBLIC_KEYS and not callable(value) else MASK)
+    return {key: (MASK if key not in PUBLIC_KEYS or callable(value) else
+                  redact_text(value) if isinstance(value, str) else value)
             for key, value in sorted(config.items())}
 
 
