@@ -94,7 +94,7 @@ def test_a_run_without_escalation_alerts_gives_the_same_warnings_less_escalation
     from connectors.simulator import simulate
 
     feeds = tmp_path / "feeds"
-    simulate(400, 24, 5, feeds)
+    simulate(200, 24, 5, feeds)
 
     def warnings(settings: Settings, out: str) -> list[tuple[str, str, str]]:
         run_folder(settings, feeds, tmp_path / out, notify=False)
