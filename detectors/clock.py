@@ -6,7 +6,7 @@ the wall clock.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from functools import lru_cache
 
 DAY = 86_400
@@ -43,6 +43,21 @@ def parse_time(text: str) -> datetime:
 
 
 @lru_cache(maxsize=4096)  # event times repeat (dates, month ends)
+def seconds_of(text: str) -> int:
+    """An ISO 8601 time or date (`parse_time`) as event-time seconds."""
+    return to_seconds(parse_time(text))
+
+
+def utc_day(text: str) -> date:
+    """The day in UTC of an ISO 8601 time or date (`parse_time`): the day a warning, a
+    reading or a default counts on.
+
+    >>> utc_day("2024-03-31T23:30:00-02:00")
+    datetime.date(2024, 4, 1)
+    """
+    return parse_time(text).astimezone(UTC).date()
+
+
 def to_rfc3339(seconds: int) -> str:
     """``2024-03-31T00:00:00Z`` for a time in seconds."""
     return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import statistics
 from dataclasses import asdict, dataclass
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
 from typing import Any
 
-from detectors.clock import DAYS_PER_MONTH
+from detectors.clock import DAYS_PER_MONTH, utc_day
 from detectors.records import EARLY_KINDS
 from flows.outcomes import default_days
 from flows.run import read_jsonl
@@ -44,10 +44,6 @@ class Backtest:
         ]
 
 
-def _day(text: str) -> date:
-    return datetime.fromisoformat(text.replace("Z", "+00:00")).date()
-
-
 def backtest(warnings_path: Path, outcomes_path: Path, months: float | None = None) -> Backtest:
     """Score a run's early warnings against ``outcomes.jsonl``.
 
@@ -61,7 +57,7 @@ def backtest(warnings_path: Path, outcomes_path: Path, months: float | None = No
     warnings = [w for w in read_jsonl(warnings_path) if w["kind"] in EARLY_KINDS]
     first: dict[str, date] = {}
     for w in warnings:
-        first.setdefault(w["customer_id"], _day(w["event_time"]))
+        first.setdefault(w["customer_id"], utc_day(w["event_time"]))
     leads = []
     for customer, default in outcomes.items():
         if default and customer in first and first[customer] < default:
@@ -69,13 +65,13 @@ def backtest(warnings_path: Path, outcomes_path: Path, months: float | None = No
     false = 0
     for w in warnings:
         default = outcomes.get(w["customer_id"])
-        warned = _day(w["event_time"])
+        warned = utc_day(w["event_time"])
         if not default or not 0 <= (default - warned).days <= (
             FALSE_ALARM_WINDOW_DAYS
         ):
             false += 1
     if months is None:
-        days = [_day(w["event_time"]) for w in warnings]
+        days = [utc_day(w["event_time"]) for w in warnings]
         months = ((max(days) - min(days)).days / DAYS_PER_MONTH) if days else 0.0
     customer_years = len(outcomes) * max(months, 1.0) / 12
     return Backtest(

@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from detectors.clock import parse_time, to_seconds
+from detectors.clock import seconds_of
 from detectors.records import EARLY_KINDS
 from flows import metrics as m
 from flows.choices import model_name
@@ -42,11 +42,6 @@ class Rows:
 
 
 
-def to_time(text: str) -> int:
-    """An RFC 3339 timestamp or a date (00:00 UTC) as event-time seconds."""
-    return to_seconds(parse_time(text))
-
-
 def load_rows(scores: Path, defaults: dict[str, int | None]) -> Rows:
     """Month-end rows before each customer's default, features packed into one matrix."""
     keyed: list[tuple[int, str, float, int]] = []
@@ -63,7 +58,7 @@ def load_rows(scores: Path, defaults: dict[str, int | None]) -> Rows:
             row = json.loads(line)
             if not row.get("month_end"):
                 continue
-            at = to_time(row["event_time"])
+            at = seconds_of(row["event_time"])
             default = defaults.get(row["customer_id"])
             if row.get("defaulted") or (default is not None and at >= default):
                 continue
@@ -81,7 +76,7 @@ def load_rows(scores: Path, defaults: dict[str, int | None]) -> Rows:
     order = [k[3] for k in keyed]
     return Rows([k[1] for k in keyed], [k[0] for k in keyed], [k[2] for k in keyed],
                 list(names), matrix[order] if order else matrix,
-                to_time(json.loads(last)["event_time"]) if last else 0,
+                seconds_of(json.loads(last)["event_time"]) if last else 0,
                 {months: [pds[i] for i in order] for months, pds in terms.items()
                  if len(pds) == len(keyed)},
                 models)
@@ -91,7 +86,7 @@ def load_alerts(warnings: list[dict[str, Any]]) -> list[m.Alert]:
     """The monitor's early warnings, escalations and resolutions of a run's warnings. A
     hard event's warning is the early warning it opened (no ``previous_grade``) or an
     escalation of the one that stood."""
-    return [m.Alert(w["customer_id"], to_time(w["event_time"]), _alert_kind(w))
+    return [m.Alert(w["customer_id"], seconds_of(w["event_time"]), _alert_kind(w))
             for w in warnings if w["kind"] in (*EARLY_KINDS, m.RESOLVED)]
 
 
@@ -106,7 +101,7 @@ def _alert_kind(warning: dict[str, Any]) -> str:
 
 def period_end(rows: Rows, warnings: list[dict[str, Any]]) -> int:
     """The end of the observed period: the latest event time in the run's outputs."""
-    times = (to_time(w["event_time"]) for w in warnings)
+    times = (seconds_of(w["event_time"]) for w in warnings)
     return max(rows.last_scored, max(rows.times, default=0), *times)
 
 

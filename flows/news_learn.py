@@ -18,11 +18,11 @@ order, and the file is written back, so the same inputs give the same file.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date
+from datetime import date
 from pathlib import Path
 
 from config.errors import ConfigError
-from detectors.clock import parse_time
+from detectors.clock import utc_day
 from detectors.news.knowledge import NewsKnowledge
 from flows.jsonl import numbered_rows
 from flows.news import load_knowledge, save_knowledge
@@ -102,6 +102,6 @@ def _outcomes(knowledge: NewsKnowledge, readings: Path, outcomes: Path,
 def _day(event_time: object, where: str) -> date:
     """The day of a reading's event time, in UTC (as `default_days` counts defaults)."""
     try:
-        return parse_time(event_time).astimezone(UTC).date()  # type: ignore[arg-type]
-    except (TypeError, ValueError):
+        return utc_day(event_time)  # type: ignore[arg-type]
+    except (TypeError, ValueError, AttributeError):
         raise ConfigError(f"{where}: a reading without a valid event_time") from None

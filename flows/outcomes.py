@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from config.errors import ConfigError
-from detectors.clock import parse_time, to_seconds
+from detectors.clock import seconds_of
 from flows.jsonl import DAMAGED, DamagedLine, numbered_rows, problem_of
 
 
@@ -36,7 +36,7 @@ def _outcome(path: Path, number: int, row: dict[str, Any]) -> tuple[str, int | N
         customer, when = row["customer_id"], row["default_date"]
         if not isinstance(customer, str):
             raise TypeError("customer_id is not text")
-        return customer, to_seconds(parse_time(when)) if when else None
+        return customer, seconds_of(when) if when else None
     except DAMAGED as exc:
         raise DamagedLine(path, number, problem_of(exc)) from None
 

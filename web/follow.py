@@ -28,7 +28,7 @@ from typing import Any
 import structlog
 from sqlalchemy import Connection
 
-from detectors.clock import DAY, parse_time, to_rfc3339, to_seconds
+from detectors.clock import DAY, seconds_of, to_rfc3339
 from detectors.fx import Rates
 from flows.jsonl import DAMAGED, finite_number, probability
 from web.db import Store
@@ -57,7 +57,7 @@ class Position:
 
 def normal_time(text: str) -> str:
     """An event time in the one fixed form the database compares as text."""
-    return to_rfc3339(to_seconds(parse_time(text)))
+    return to_rfc3339(seconds_of(text))
 
 
 class Follower:
@@ -241,7 +241,7 @@ class Follower:
             return
         raw = json.loads(body["raw"])
         at = normal_time(str(raw.get("event_time") or record["event_time"]))
-        day = to_seconds(parse_time(at)) // DAY
+        day = seconds_of(at) // DAY
         if body["feed"] == "fx":
             self.rates.put(str(raw["base"]), str(raw["currency"]), float(raw["rate"]), day)
             return
