@@ -154,3 +154,13 @@ def redact_text(text: str) -> str:
     text = _QUOTED_USERINFO.sub(MASK, text)
     text = _ANY_URL.sub(lambda m: redact_url(m.group(0)), text)
     return _SECRET_QUERY.sub(rf"\1{MASK}", text)
+
+
+def os_error_line(exc: OSError) -> str:
+    """An OSError as one line: what could not be used (the path, or the paths of a rename)
+    and why, e.g. ``cannot use out/sub: Not a directory``."""
+    line = exc.strerror or str(exc) or type(exc).__name__
+    if exc.filename is not None:
+        where = f"{exc.filename}" + (f" -> {exc.filename2}" if exc.filename2 is not None else "")
+        line = f"cannot use {where}: {line}"
+    return redact_text(" ".join(line.splitlines()))

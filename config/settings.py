@@ -2,17 +2,24 @@
 
 Environment variables win over the file (``CREDITRADAR_HORIZON_MONTHS=6``; nested fields
 with a double underscore: ``CREDITRADAR_KAFKA__BOOTSTRAP=...``), so a deployment can keep
-secrets out of files. `load_settings` is the one way to build settings from a file.
+secrets out of files. `load_settings` is the one way to build settings from a file; it
+refuses a ``CREDITRADAR_`` variable that names no setting (`check_environment`).
 """
 
 from __future__ import annotations
 
+import codecs
+import difflib
 import hashlib
 import json
+import math
+import os
 import tomllib
+from collections.abc import Hashable, Iterator, Mapping
 from importlib.resources.abc import Traversable
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from types import UnionType
+from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
 import yaml
 from pydantic import (
@@ -24,6 +31,7 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+from pydantic_core import InitErrorDetails
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -40,6 +48,11 @@ from config.news import NewsSettings
 from config.redact import redact_text
 from config.workspace import WorkspaceSettings
 
+OTHER_VARIABLES = ("CREDITRADAR_CONFIG", "CREDITRADAR_JOB", "CREDITRADAR_AUDIT_KEY")
+"""``CREDITRADAR_`` variables that name no setting yet are the program's own, so
+`check_environment` lets them be: the settings file's path (``--config``, `flows.cli`), the
+job a spawned process builds (`flows.cluster`) and the audit key docs/audit.md names with
+``creditradar audit verify --key-env``."""
 SECRET_KEY_PARTS = ("password", "secret", "token", "key", "credential", "sasl.oauthbearer")
 FxRate = Annotated[float, Field(gt=0, allow_inf_nan=False)]
 """One unit of a currency in the reporting currency: a finite amount above 0."""
@@ -303,6 +316,17 @@ class Settings(BaseSettings):
         return env_settings, init_settings, file_secret_settings
 
     @model_validator(mode="after")
+    def _finite_floats(self) -> Settings:
+        """Refuse ``inf`` and ``nan`` in every float setting, each named as pydantic names a
+        bad value. Here, once: ``allow_inf_nan=False`` holds only for the model whose config
+        says it, and the sections are models of several modules."""
+        errors = [InitErrorDetails(type="finite_number", loc=loc, input=value)
+                  for loc, value in _non_finite(self)]
+        if errors:
+            raise ValidationError.from_exception_data(type(self).__name__, errors)
+        return self
+
+    @model_validator(mode="after")
     def _audit_key_from_file(self) -> Settings:
         # `creditradar audit init` writes STATE_DIR/audit.key: runs sign with it by default
         self.audit = self.audit.with_key_from_file(self.state_dir)
@@ -315,13 +339,58 @@ class Settings(BaseSettings):
         return self.model_copy(update={"recovery": recovery})
 
 
+def _non_finite(value: Any, loc: tuple[str | int, ...] = ()) -> Iterator[tuple[Any, float]]:
+    """Where ``value`` (validated settings) holds an infinite or NaN float, and that float."""
+    if isinstance(value, float) and not math.isfinite(value):
+        yield loc, value
+    elif isinstance(value, BaseModel):
+        for name in type(value).model_fields:
+            yield from _non_finite(getattr(value, name), (*loc, name))
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield from _non_finite(item, (*loc, key))
+    elif isinstance(value, list | tuple):
+        for index, item in enumerate(value):
+            yield from _non_finite(item, (*loc, index))
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """PyYAML's safe loader, refusing a key given twice in one mapping: YAML forbids it, yet
+    PyYAML lets the last one silently win (a second ``engine:`` would drop the first)."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        first: dict[Any, yaml.Mark] = {}
+        for key_node, _ in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":  # "<<": its keys may be overridden
+                continue
+            key = self.construct_object(key_node, deep=deep)
+            if not isinstance(key, Hashable):  # the constructor refuses it itself
+                continue
+            if key in first:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"duplicate key {key!r} (first at line "
+                    f"{first[key].line + 1})", key_node.start_mark)
+            first[key] = key_node.start_mark
+        return super().construct_mapping(node, deep=deep)
+
+
+class _TomlSource(TomlConfigSettingsSource):
+    """pydantic-settings' TOML source, accepting a file that starts with a UTF-8 byte-order
+    mark: Windows editors write one, and TOML (unlike YAML) would refuse it."""
+
+    def _read_file(self, file_path: Path | Traversable) -> dict[str, Any]:
+        text = file_path.read_bytes().removeprefix(codecs.BOM_UTF8).decode("utf-8")
+        return tomllib.loads(text)
+
+
 class _YamlMappingSource(YamlConfigSettingsSource):
     """pydantic-settings' YAML source, refusing a file whose top level is not a mapping: its
-    own merges a list of pairs as if it were one, and fails on a scalar with a bare error."""
+    own merges a list of pairs as if it were one, and fails on a scalar with a bare error.
+    A key given twice in a mapping is refused (`_UniqueKeyLoader`)."""
 
     def _read_file(self, file_path: Path | Traversable) -> dict[str, Any]:
         with file_path.open(encoding=self.yaml_file_encoding or "utf-8") as stream:
-            data = yaml.safe_load(stream)
+            data = yaml.load(stream, Loader=_UniqueKeyLoader)
         if data is None:  # an empty file, or only comments: nothing set
             return {}
         if not isinstance(data, dict):
@@ -340,7 +409,7 @@ def read_config_file(path: Path) -> dict[str, Any]:
         raise ConfigError(f"cannot read settings file {path}: it does not exist")
     try:
         if path.suffix == ".toml":
-            source: PydanticBaseSettingsSource = TomlConfigSettingsSource(Settings, path)
+            source: PydanticBaseSettingsSource = _TomlSource(Settings, path)
         else:
             source = _YamlMappingSource(Settings, path, yaml_file_encoding="utf-8")
         data = source()
@@ -367,8 +436,70 @@ def describe_errors(error: ValidationError) -> str:
     return "; ".join(problems)
 
 
+def _members(annotation: Any) -> tuple[Any, ...]:
+    """The types of a union (``X | None``), or the annotation alone."""
+    return get_args(annotation) if get_origin(annotation) in (Union, UnionType) else (annotation,)
+
+
+def _is_mapping(annotation: Any) -> bool:
+    """Whether a field of this type is a dict: any key below it may be set."""
+    return any(isinstance(origin := get_origin(member) or member, type)
+               and issubclass(origin, Mapping) for member in _members(annotation))
+
+
+def _fields(annotation: Any) -> dict[str, Any]:
+    """The fields of the model(s) in ``annotation`` by every lower-case name (field name and
+    aliases) pydantic-settings matches a variable's part to, with their types."""
+    fields: dict[str, Any] = {}
+    for member in _members(annotation):
+        if isinstance(member, type) and issubclass(member, BaseModel):
+            for name, field in member.model_fields.items():
+                choices = field.validation_alias
+                names = [name, field.alias, *getattr(choices, "choices", [choices])]
+                fields.update({n.lower(): field.annotation for n in names if isinstance(n, str)})
+    return fields
+
+
+def _names_a_setting(parts: list[str]) -> bool:
+    """Whether the parts of a variable's name (after the prefix, split at ``__``) walk a path
+    of settings fields, as pydantic-settings reads nested variables."""
+    annotation: Any = Settings
+    for part in parts:
+        if _is_mapping(annotation):
+            return True
+        annotation = _fields(annotation).get(part.lower())
+        if annotation is None:
+            return False
+    return True
+
+
+def _setting_names(annotation: Any = Settings, path: str = "") -> Iterator[str]:
+    """Every variable name (after the prefix, lower case) that sets one field."""
+    for name, inner in _fields(annotation).items():
+        yield path + name
+        yield from _setting_names(inner, f"{path}{name}__")
+
+
+def check_environment(environ: Mapping[str, str]) -> None:
+    """Refuse a ``CREDITRADAR_`` variable that names no setting (nor one of `OTHER_VARIABLES`):
+    pydantic-settings ignores it, so a misspelt name would silently leave the default. The
+    error names the variable and the nearest setting, never the value (it may be a secret)."""
+    prefix = str(Settings.model_config["env_prefix"]).upper()
+    delimiter = str(Settings.model_config["env_nested_delimiter"])
+    for name in environ:
+        upper = name.upper()
+        if not upper.startswith(prefix) or upper in OTHER_VARIABLES:
+            continue
+        rest = upper.removeprefix(prefix)
+        if not _names_a_setting(rest.split(delimiter)):
+            nearest = difflib.get_close_matches(rest.lower(), list(_setting_names()), n=1)
+            hint = f" (did you mean {prefix}{nearest[0].upper()}?)" if nearest else ""
+            raise ConfigError(f"environment variable {name} names no setting{hint}")
+
+
 def load_settings(path: Path | None = None, **overrides: Any) -> Settings:
     """Defaults < file < environment < explicit overrides (from the command line)."""
+    check_environment(os.environ)
     data = read_config_file(path) if path else {}
     try:
         settings = Settings(**data)

@@ -3,6 +3,9 @@
 A sink partition's snapshot is its byte offset. When bytewax resumes a run it replays the
 epoch after the last snapshot; the partition first truncates its file back to the offset, so
 the replayed lines replace, rather than repeat, what was written before the crash.
+
+Outputs fail as the disk does (full, or a file-size limit): a write names its file
+(`naming`), and a close never raises into bytewax (`close_or_record`).
 """
 
 from __future__ import annotations
@@ -10,11 +13,64 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import structlog
 from bytewax.outputs import FixedPartitionedSink, StatefulSinkPartition
+
+log = structlog.get_logger(__name__)
+
+_OUTPUT_ERRORS: list[OSError] = []
+"""Errors of writing or closing outputs in this process since `take_output_errors` last
+took them: bytewax may report a failed write only as a panic of its cluster, and cannot
+report a failed close at all."""
+
+
+@contextmanager
+def naming(path: Path) -> Iterator[None]:
+    """An OSError raised inside names ``path`` (a buffered file's write or flush names no
+    file, and "File too large" alone does not tell a user which output filled the disk),
+    and is kept for `take_output_errors`."""
+    try:
+        yield
+    except OSError as exc:
+        named = exc if exc.filename is not None else OSError(
+            exc.errno, exc.strerror or str(exc), str(path))
+        _OUTPUT_ERRORS.append(named)
+        if named is exc:
+            raise
+        raise named from exc
+
+
+def close_or_record(close: Callable[[], None]) -> None:
+    """Call an output's ``close``; an OSError is logged and kept for `take_output_errors`,
+    not raised. bytewax closes every output also while it unwinds from another error (a
+    write to a full disk), and an exception raised in a close then aborts the process
+    without a word of the first error."""
+    try:
+        close()
+    except OSError as exc:
+        log.error("output.close_failed", error=f"{type(exc).__name__}: {exc}")
+        _OUTPUT_ERRORS.append(exc)
+
+
+def take_output_errors() -> list[OSError]:
+    """The errors kept since the last call, first first (a run calls it before it starts,
+    to forget an earlier run's, and after it ends)."""
+    errors = list(_OUTPUT_ERRORS)
+    _OUTPUT_ERRORS.clear()
+    return errors
+
+
+def raise_output_errors() -> None:
+    """Raise the first error of writing or closing an output since `take_output_errors`
+    was called: a run whose outputs could not be written whole has failed."""
+    errors = take_output_errors()
+    if errors:
+        raise errors[0]
 
 
 def json_line(obj: Any) -> str:
@@ -34,6 +90,7 @@ def json_line(obj: Any) -> str:
 class _LinesPartition(StatefulSinkPartition[Any, int]):
     def __init__(self, path: Path, encode: Callable[[Any], str], resume: int | None):
         path.parent.mkdir(parents=True, exist_ok=True)
+        self._path = path
         self._file = open(path, "r+b" if path.exists() else "w+b")  # noqa: SIM115 (held open)
         self._file.truncate(resume or 0)
         self._file.seek(resume or 0)
@@ -44,16 +101,18 @@ class _LinesPartition(StatefulSinkPartition[Any, int]):
         for item in items:
             for record in item if isinstance(item, list) else (item,):
                 lines.append(self._encode(record) + "\n")
-        self._file.write("".join(lines).encode("utf-8"))
-        self._file.flush()
+        with naming(self._path):
+            self._file.write("".join(lines).encode("utf-8"))
+            self._file.flush()
 
     def snapshot(self) -> int:
-        self._file.flush()
-        os.fsync(self._file.fileno())
+        with naming(self._path):
+            self._file.flush()
+            os.fsync(self._file.fileno())
         return self._file.tell()
 
     def close(self) -> None:
-        self._file.close()
+        close_or_record(self._file.close)
 
 
 class JsonLinesSink(FixedPartitionedSink[Any, int]):

@@ -35,6 +35,7 @@ from connectors.channels.worker import DeliveryWorker, delivery_counts
 from detectors.clock import parse_time
 from detectors.records import Reason, Warning
 from flows.jsonl import DamagedLine, numbered_rows
+from flows.params import FiniteRange
 
 if TYPE_CHECKING:
     from flows.ops import OpsServer
@@ -105,7 +106,7 @@ def alerts() -> None:
 @alerts.command("deliver")
 @click.option("--daemon", is_flag=True, help="Keep delivering new messages until stopped "
               "(SIGTERM or Ctrl-C).")
-@click.option("--max-seconds", type=click.FloatRange(0), default=900.0, show_default=True,
+@click.option("--max-seconds", type=FiniteRange(0), default=900.0, show_default=True,
               help="Without --daemon: give up waiting for retries after this long.")
 @click.option("--retry-failed", is_flag=True, help="Give failed deliveries a fresh set of "
               "attempts first.")

@@ -83,8 +83,21 @@ def explain_command(ctx: click.Context, customer_id: str, as_of: datetime, log_d
 
     try:
         doc = explain(customer_id, as_of, log_dir, ctx.obj["settings"])
+        _refuse_unknown(doc, customer_id, log_dir)
     except CreditRadarError as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(json.dumps(doc, indent=2, ensure_ascii=False) if as_json
                else "\n".join(for_terminal(line)  # feed text must not drive the terminal
                                for line in format_explanation(doc).split("\n")))
+
+
+def _refuse_unknown(doc: dict[str, Any], customer_id: str, log_dir: Path) -> None:
+    """Fail where the whole log never names the customer: almost surely a mistyped id, which
+    would otherwise print an empty explanation and exit 0. A customer the log names only
+    after ``--as-of`` is still explained (nothing was known yet). The log is read again only
+    for a customer unknown at ``--as-of``; the id is feed-controlled text, so it is escaped."""
+    from flows.explain import mentions
+
+    if not doc["known"] and not mentions(log_dir, customer_id):
+        raise click.ClickException(f"customer {for_terminal(customer_id)} is not in the "
+                                   f"audit log at {for_terminal(str(log_dir))}")

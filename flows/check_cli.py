@@ -20,6 +20,7 @@ import click
 from connectors.contracts import MAX_AMOUNT
 from detectors.presale import Answer, Position, PresaleRules, check
 from flows.jsonl import require_outputs
+from flows.params import FiniteRange
 from flows.run import WARNINGS, WATCHLIST, iter_jsonl
 from web.trail import Trail
 
@@ -70,19 +71,10 @@ def describe(customer_id: str, amount: float, currency: str, answer: Answer,
     return [head, *(f"  - {reason}" for reason in answer.reasons)]
 
 
-def _finite(amount: float) -> float:
-    """An amount click's range lets through although it is none: NaN compares false with
-    every bound."""
-    if amount != amount:
-        raise click.BadParameter("must be a number", param_hint="--amount")
-    return amount
-
-
 @click.command("check")
 @click.argument("customer_id")
-@click.option("--amount", type=click.FloatRange(min=0, max=MAX_AMOUNT, min_open=True),
-              required=True, callback=lambda _ctx, _param, value: _finite(value),
-              help="The order's amount, in the reporting currency.")
+@click.option("--amount", type=FiniteRange(min=0, max=MAX_AMOUNT, min_open=True),
+              required=True, help="The order's amount, in the reporting currency.")
 @click.option("--terms", "terms", type=click.IntRange(0), default=None, metavar="DAYS",
               help="The order's payment terms in days.")
 @click.option("--out", type=click.Path(exists=True, file_okay=False, path_type=Path),

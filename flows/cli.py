@@ -16,7 +16,7 @@ import structlog
 from tqdm import tqdm
 
 from config.errors import CreditRadarError
-from config.redact import redact_text
+from config.redact import os_error_line
 from config.settings import Settings, load_settings, redacted
 from config.version import program_version
 from connectors.files import FEED_NAMING, feed_files, ignored_entries
@@ -30,6 +30,7 @@ from flows.evaluate_cli import evaluate_command
 from flows.limits_cli import limits_command
 from flows.logs import configure_logging
 from flows.news_cli import evaluate_news_command, learn_news_command
+from flows.params import FiniteRange
 from flows.rates_cli import rates_command
 from web.cli import serve_command, users
 
@@ -71,16 +72,6 @@ class Commands(click.Group):
             raise click.ClickException(str(exc)) from None
         except OSError as exc:
             raise click.ClickException(os_error_line(exc)) from None
-
-
-def os_error_line(exc: OSError) -> str:
-    """An OSError as one line: what could not be used (the path, or the paths of a rename)
-    and why, e.g. ``cannot use out/sub: Not a directory``."""
-    line = exc.strerror or str(exc) or type(exc).__name__
-    if exc.filename is not None:
-        where = f"{exc.filename}" + (f" -> {exc.filename2}" if exc.filename2 is not None else "")
-        line = f"cannot use {where}: {line}"
-    return redact_text(" ".join(line.splitlines()))
 
 
 @click.group(cls=Commands, context_settings=CONTEXT)
@@ -159,8 +150,9 @@ def simulate(customers: int, months: int, seed: int, start: Any, out: Path,
 @click.option("--kafka", "bootstrap", default=None, metavar="BOOTSTRAP",
               help="Read the feed topics of this Kafka cluster (host:port,...) and also write "
                    "the warnings and dead-letter topics; runs until stopped.")
-@click.option("--from", "start", default="beginning", show_default=True,
-              help="With --kafka: beginning, end, or an RFC 3339 time to backfill from.")
+@click.option("--from", "start", default=None,
+              help="With --kafka: beginning, end, or an RFC 3339 time to backfill from "
+                   "(default: beginning).")
 @click.option("--stop-at-end", is_flag=True,
               help="With --kafka: stop once the topics' current end is reached.")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True,
@@ -177,7 +169,7 @@ def simulate(customers: int, months: int, seed: int, start: Any, out: Path,
               help="Rows of the watchlist to print.")
 @click.option("--no-deliver", is_flag=True,
               help="Only queue alerts; a separate `creditradar alerts deliver` sends them.")
-@click.option("--deliver-wait", type=click.FloatRange(0), default=None, metavar="SECONDS",
+@click.option("--deliver-wait", type=FiniteRange(0), default=None, metavar="SECONDS",
               help="After the input ends, keep sending what is due this long (default: "
                    "alerts.deliver_wait_seconds, 2); the rest stays queued.")
 @click.option("--fail-on-delivery-failure", is_flag=True,
@@ -187,7 +179,7 @@ def simulate(customers: int, months: int, seed: int, start: Any, out: Path,
 @click.option("--ops-host", default="127.0.0.1", show_default=True)
 @click.pass_context
 def run(ctx: click.Context, feeds: Path | None, source_name: str | None,
-        source_options: tuple[str, ...], bootstrap: str | None, start: str,
+        source_options: tuple[str, ...], bootstrap: str | None, start: str | None,
         stop_at_end: bool, out: Path, workers: int, processes: int,
         recovery_dir: Path | None, horizon_months: int | None, scores: bool,
         top: int, no_deliver: bool, deliver_wait: float | None,
@@ -228,8 +220,10 @@ def run(ctx: click.Context, feeds: Path | None, source_name: str | None,
                                        ("--kafka", bootstrap)) if given]
     if len(chosen) != 1:
         raise click.UsageError("give exactly one of --feeds DIR, --source NAME or --kafka HOST")
+    _refuse_options_of_other_sources(chosen[0], start=start, stop_at_end=stop_at_end,
+                                     source_options=source_options)
     if bootstrap is not None:
-        source = SourceSpec("kafka", {"bootstrap": bootstrap, "start": start,
+        source = SourceSpec("kafka", {"bootstrap": bootstrap, "start": start or "beginning",
                                       "stop_at_end": stop_at_end})
     elif source_name is not None:
         options = dict(_option(text) for text in source_options)
@@ -262,6 +256,20 @@ def run(ctx: click.Context, feeds: Path | None, source_name: str | None,
         click.echo(f"{summary.deliveries['failed']} deliveries failed: see `creditradar "
                    "alerts status` and `alerts deliver --retry-failed`", err=True)
         ctx.exit(EXIT_DELIVERY_FAILED)
+
+
+def _refuse_options_of_other_sources(source: str, *, start: str | None, stop_at_end: bool,
+                                     source_options: tuple[str, ...]) -> None:
+    """Options that only one source reads are refused with the others, where they would be
+    silently ignored (a run of a folder given ``--from 2023-01-01`` would read it all)."""
+    given = {"--kafka": [name for name, value in (("--from", start is not None),
+                                                   ("--stop-at-end", stop_at_end)) if value],
+             "--source": ["--source-option"] if source_options else []}
+    for owner, names in given.items():
+        if names and source != owner:
+            verb = "apply" if len(names) > 1 else "applies"
+            raise click.UsageError(f"{' and '.join(names)} {verb} to {owner} only, not to "
+                                   f"{source}")
 
 
 def _start_ops(settings: Settings, host: str, port: int | None) -> Any:

@@ -20,6 +20,7 @@ from bytewax.recovery import RecoveryConfig
 from bytewax.testing import cluster_main
 
 from config.errors import ConnectorError
+from connectors.sinks import raise_output_errors, take_output_errors
 from flows.job import Job
 from flows.run import RunSummary, epoch_of, finish, prepare_recovery, start_fresh, tune_process
 
@@ -40,12 +41,14 @@ def run_job(job: Job) -> RunSummary:
              recovery=str(directory) if directory else None)
     if job.processes == 1:
         tune_process()
+        take_output_errors()
         cluster_main(job.flow(), [], 0, worker_count_per_proc=job.workers,
                      epoch_interval=epoch_of(job.settings),
                      recovery_config=RecoveryConfig(str(directory)) if directory else None)
+        raise_output_errors()
     else:
         wait_all(spawn(job))
-    return finish(job.out)
+    return finish(job.out, scores=job.scores)
 
 
 def free_ports(count: int) -> list[int]:

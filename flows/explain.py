@@ -44,7 +44,7 @@ from flows.news import directory_builder
 from flows.replay import logged_records
 from flows.run import SCORES, read_jsonl
 
-__all__ = ["explain", "export_warning", "format_explanation"]
+__all__ = ["explain", "export_warning", "format_explanation", "mentions"]
 
 LINEAGE = ("model_version", "config_digest", "program_version")
 AGING = (("current", 0), ("1_30", 30), ("31_60", 60), ("61_90", 90), ("over_90", None))
@@ -104,6 +104,29 @@ def explain(customer_id: str, as_of: datetime, log: Path, settings: Settings, *,
     doc["evidence"] = [_evidence_entry(replayed.records[e], e) if e in replayed.records
                        else {"event_id": e, "found": False} for e in dict.fromkeys(wanted)]
     return {**doc, "warnings": issued, "notes": notes}
+
+
+def mentions(log: Path, customer_id: str) -> bool:
+    """Whether any logged input or warning of the audit log at ``log`` is about the customer,
+    at any time.
+
+    `explain` of a customer the log knows only after ``as_of`` is an answer (nothing known
+    yet); of one the whole log never names it is almost surely a mistyped id, which the
+    command refuses. Reads the log once, a record at a time, and stops at the first mention.
+    """
+    return any(_about(record, customer_id) for record in read_log(Path(log)))
+
+
+def _about(record: AuditRecord, customer_id: str) -> bool:
+    """Whether one logged record names the customer: a warning's ``customer_id``, or the
+    customer of an input's event as the monitor parsed it (an exact match, where the raw
+    text may merely contain the id, or escape it)."""
+    if record.kind == "warning":
+        return record.body.get("customer_id") == customer_id
+    if record.kind != "input":
+        return False
+    envelope = _envelope(record)
+    return envelope is not None and envelope.event.customer_id == customer_id
 
 
 class _Replay:

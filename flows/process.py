@@ -8,6 +8,7 @@ It builds the flow of the job in ``CREDITRADAR_JOB`` and runs it with bytewax's 
 from __future__ import annotations
 
 import argparse
+import sys
 from datetime import timedelta
 from pathlib import Path
 
@@ -15,6 +16,8 @@ from bytewax.dataflow import Dataflow
 from bytewax.recovery import RecoveryConfig
 from bytewax.run import cli_main
 
+from config.redact import os_error_line
+from connectors.sinks import raise_output_errors, take_output_errors
 from flows.cluster import job_of_environment, recovery_of
 from flows.logs import configure_logging
 from flows.run import check_recovery_version, tune_process
@@ -33,7 +36,8 @@ def get_flow(recovery_directory: str | Path | None = None) -> Dataflow:
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Run one process of the job's cluster."""
+    """Run one process of the job's cluster; an output the disk refuses (full, or a file-size
+    limit) ends it with one line naming the file."""
     parser = argparse.ArgumentParser(prog="python -m flows.process")
     parser.add_argument("-w", "--workers-per-process", type=int, default=1)
     parser.add_argument("-i", "--process-id", type=int, default=None)
@@ -42,15 +46,22 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("-s", "--snapshot-interval", type=float, default=5.0,
                         help="seconds between epochs (and recovery snapshots)")
     args = parser.parse_args(argv)
-    cli_main(
-        get_flow(args.recovery_directory),
-        workers_per_process=args.workers_per_process,
-        process_id=args.process_id,
-        addresses=args.addresses.split(";") if args.addresses else None,
-        epoch_interval=timedelta(seconds=args.snapshot_interval),
-        recovery_config=(RecoveryConfig(str(args.recovery_directory))
-                         if args.recovery_directory else None),
-    )
+    try:
+        cli_main(
+            get_flow(args.recovery_directory),
+            workers_per_process=args.workers_per_process,
+            process_id=args.process_id,
+            addresses=args.addresses.split(";") if args.addresses else None,
+            epoch_interval=timedelta(seconds=args.snapshot_interval),
+            recovery_config=(RecoveryConfig(str(args.recovery_directory))
+                             if args.recovery_directory else None),
+        )
+        raise_output_errors()
+    except BaseException as exc:  # a worker's error reaches a cluster as bytewax's panic
+        errors = take_output_errors() or ([exc] if isinstance(exc, OSError) else [])
+        if not errors:
+            raise
+        sys.exit(f"creditradar process {args.process_id or 0}: {os_error_line(errors[0])}")
 
 
 if __name__ == "__main__":

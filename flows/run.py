@@ -34,7 +34,7 @@ from connectors.channels.sink import NotifierSink
 from connectors.channels.worker import delivery_counts
 from connectors.files import FolderFeeds
 from connectors.partition import Feeds
-from connectors.sinks import JsonLinesSink, json_line
+from connectors.sinks import JsonLinesSink, json_line, raise_output_errors, take_output_errors
 from detectors.records import EARLY_KINDS, DeadLetter, Warning
 from flows.choices import MODEL_CHOICES
 from flows.engine import WARNINGS_PARTITION, Outputs, build_flow
@@ -203,9 +203,11 @@ def run_feeds(settings: Settings, feeds: Feeds, out: Path, *, scores: bool = Fal
     flow = build_flow(settings, feeds, file_outputs(settings, out, topology, scores=scores,
                                                     notify=notify), topology)
     tune_process()
+    take_output_errors()
     cluster_main(flow, addresses=[], proc_id=0, worker_count_per_proc=workers,
                  epoch_interval=epoch_of(settings), recovery_config=recovery)
-    return with_deliveries(finish(out), settings)
+    raise_output_errors()
+    return with_deliveries(finish(out, scores=scores), settings)
 
 
 def with_deliveries(summary: RunSummary, settings: Settings) -> RunSummary:
@@ -220,11 +222,13 @@ def run_folder(settings: Settings, feeds: Path, out: Path, **options: Any) -> Ru
     return run_feeds(settings, FolderFeeds(feeds), out, **options)
 
 
-def finish(out: Path) -> RunSummary:
+def finish(out: Path, *, scores: bool = False) -> RunSummary:
     """Put a finished run's outputs into canonical order and count them. The warnings,
-    dead-letter and overdue files exist after every run, empty when nothing was warned,
-    rejected or past due (a sink only opens its file for its first line)."""
-    for name in (WARNINGS, DEADLETTER, OVERDUE):
+    dead-letter, overdue and watchlist files (and the scores, with ``scores``) exist after
+    every run, empty when nothing was warned, rejected, past due or scored (a sink only
+    opens its file for its first line, and a book of empty files gives none): the commands
+    that read them can tell a run with nothing in it from a folder that is no run."""
+    for name in (WARNINGS, DEADLETTER, OVERDUE, WATCHLIST, *([SCORES] if scores else [])):
         (out / name).touch()
     for name in OUTPUT_FILES:
         canonicalize(out / name)

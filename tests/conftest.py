@@ -4,6 +4,7 @@ webhook and SMTP receivers on loopback."""
 from collections.abc import Iterator
 
 import pytest
+import structlog
 from kafka_broker import kafka_bootstrap, kafka_broker  # noqa: F401
 from web_support import postgres, web_feeds, web_run  # noqa: F401
 
@@ -11,6 +12,15 @@ from connectors.channels.loopback import JsonReceiver, SmtpReceiver, free_port
 
 SMTP_LOGIN = ("desk", "Pa55-s3cret-XYZ")
 """The login the loopback SMTP server accepts (tests search the logs for the password)."""
+
+
+@pytest.fixture(autouse=True)
+def _logging_of_its_own() -> Iterator[None]:
+    """Every test starts from structlog's defaults: a command a test ran configures logging
+    for the whole process (``--log-level error`` hides the info events that a later test
+    captures with `structlog.testing.capture_logs`)."""
+    yield
+    structlog.reset_defaults()
 
 
 @pytest.fixture

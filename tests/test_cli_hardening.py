@@ -322,3 +322,44 @@ def test_simulate_refuses_a_start_outside_the_clocks_years(start: str, months: i
                                       "--start", start, "--out", str(tmp_path / "f")], env={})
     assert result.exit_code == 2 and "--start" in result.output, result.output
     assert not (tmp_path / "f").exists()
+
+
+def test_a_run_of_empty_feed_files_writes_empty_outputs_the_desk_commands_read(
+        tmp_path: Path) -> None:
+    feeds, out = tmp_path / "feeds", tmp_path / "out"
+    feeds.mkdir()
+    for name in ("customers.jsonl", "payments.jsonl"):
+        (feeds / name).write_bytes(b"")
+    result = invoke("run", "--feeds", str(feeds), "--out", str(out), "--scores", "--top", "0")
+    assert result.exit_code == 0, result.output
+    for name in ("watchlist.jsonl", "scores.jsonl", "warnings.jsonl"):
+        assert (out / name).read_bytes() == b"", name
+    result = invoke("limits", "--out", str(out))
+    assert result.exit_code == 0 and "0 recommendations" in result.output, result.output
+
+
+@pytest.mark.parametrize("options", [["--from", "end"], ["--stop-at-end"],
+                                     ["-o", "region=eu"]])
+def test_run_refuses_an_option_of_another_source(book: Path, tmp_path: Path,
+                                                 options: list[str]) -> None:
+    """An option the chosen source does not read would be silently ignored: a folder run
+    with --from 2023-01-01 would read the whole folder."""
+    result = invoke("run", "--feeds", str(book / "feeds"), "--out", str(tmp_path / "out"),
+                    *options)
+    assert result.exit_code == 2 and "only, not to --feeds" in result.output, result.output
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize(("args", "option"), [
+    (["run", "--feeds", ".", "--out", "OUT", "--deliver-wait", "inf"], "--deliver-wait"),
+    (["run", "--feeds", ".", "--out", "OUT", "--deliver-wait", "nan"], "--deliver-wait"),
+    (["alerts", "deliver", "--max-seconds", "nan"], "--max-seconds"),
+    (["alerts", "deliver", "--max-seconds", "inf"], "--max-seconds"),
+])
+def test_a_wait_that_is_no_number_is_refused(args: list[str], option: str,
+                                             tmp_path: Path) -> None:
+    args = [str(tmp_path / "out") if arg == "OUT" else arg for arg in args]
+    result = CliRunner().invoke(cli, args, env={"CREDITRADAR_STATE_DIR": str(tmp_path)})
+    assert result.exit_code == 2 and f"Invalid value for '{option}'" in result.output, (
+        result.output)
+    assert not (tmp_path / "out").exists()

@@ -149,3 +149,114 @@ def test_a_kafka_bootstrap_url_logged_with_the_clients_config_shows_no_credentia
     logged = redact_config({"bootstrap.servers": f"SASL_SSL://kuser:{SECRET}@k.example.com:9093",
                             "sasl.password": SECRET})
     assert SECRET not in repr(logged) and "k.example.com:9093" in logged["bootstrap.servers"]
+
+
+BOM = b"\xef\xbb\xbf"
+
+
+@pytest.mark.parametrize("name", ["c.toml", "c.yaml"])
+def test_a_settings_file_may_start_with_a_byte_order_mark(tmp_path: Path, name: str) -> None:
+    config = tmp_path / name
+    config.write_bytes(BOM + (b"horizon_months = 6\n" if name.endswith(".toml")
+                              else b"horizon_months: 6\n"))
+    assert load_settings(config).horizon_months == 6
+
+
+def test_a_toml_syntax_error_after_a_byte_order_mark_names_its_line(tmp_path: Path) -> None:
+    config = tmp_path / "c.toml"
+    config.write_bytes(BOM + b'horizon_months = 6\n[kafka]\nbootstrap = "x\n')
+    with pytest.raises(ConfigError, match=r"is not valid TOML: .*\(at line 3, column"):
+        load_settings(config)
+
+
+@pytest.mark.parametrize(("text", "key", "line"), [
+    ("engine:\n  buckets: 2\nengine:\n  idle_input_seconds: 9\n", "engine", 3),
+    ("detectors:\n  read_ahead: 5\n  max_gap_days: 40\n  read_ahead: 7\n", "read_ahead", 4),
+    (f"kafka:\n  config:\n    sasl.password: {SECRET}\n    sasl.password: {SECRET}2\n",
+     "sasl.password", 4),
+])
+def test_a_key_given_twice_in_a_yaml_mapping_is_refused(
+        tmp_path: Path, text: str, key: str, line: int) -> None:
+    config = tmp_path / "c.yaml"
+    config.write_text(text)
+    with pytest.raises(ConfigError, match=f"not valid YAML at line {line}, column \\d+: "
+                                          f"duplicate key '{key}'") as raised:
+        load_settings(config)
+    assert SECRET not in str(raised.value)
+
+
+def test_a_yaml_merge_key_may_be_overridden(tmp_path: Path) -> None:
+    config = tmp_path / "c.yaml"
+    config.write_text("kafka:\n  topics: &topics\n    fx: a.fx\n    news: a.news\n"
+                      "  config:\n    <<: *topics\n    fx: b.fx\n")
+    config_values = load_settings(config).kafka.config
+    assert {k: v.get_secret_value() for k, v in config_values.items()} == {
+        "fx": "b.fx", "news": "a.news"}
+
+
+@pytest.mark.parametrize("text", ["[detectors]\nread_ahead = 5\nread_ahead = 7\n",
+                                  "[engine]\nbuckets = 5\n[engine]\nbuckets = 2\n"])
+def test_a_key_given_twice_in_toml_is_refused(tmp_path: Path, text: str) -> None:
+    config = tmp_path / "c.toml"
+    config.write_text(text)
+    with pytest.raises(ConfigError, match="is not valid TOML: .*at line 3"):
+        load_settings(config)
+
+
+@pytest.mark.parametrize(("name", "nearest"), [
+    ("CREDITRADAR_ENGNE__BUCKETS", "CREDITRADAR_ENGINE__BUCKETS"),
+    ("CREDITRADAR_DETECTRS__READ_AHEAD", "CREDITRADAR_DETECTORS__READ_AHEAD"),
+    ("CREDITRADAR_DETECTORS__READ_AHAED", "CREDITRADAR_DETECTORS__READ_AHEAD"),
+    ("CREDITRADAR_HORIZON_MONHTS", "CREDITRADAR_HORIZON_MONTHS"),
+    ("creditradar_policy__loss_budjet", "CREDITRADAR_POLICY__LOSS_BUDGET"),
+    ("CREDITRADAR_HORIZON_MONTHS__DAYS", "CREDITRADAR_HORIZON_MONTHS"),
+])
+def test_a_misspelt_environment_variable_is_refused_without_its_value(
+        monkeypatch: pytest.MonkeyPatch, name: str, nearest: str) -> None:
+    monkeypatch.setenv(name, SECRET)
+    with pytest.raises(ConfigError, match=f"environment variable {name} names no setting "
+                                          f"\\(did you mean {nearest}\\?\\)") as raised:
+        load_settings()
+    assert SECRET not in str(raised.value)
+
+
+@pytest.mark.parametrize(("name", "value"), [
+    ("CREDITRADAR_CONFIG", "elsewhere.toml"),  # the settings file's path (flows.cli)
+    ("CREDITRADAR_JOB", "{}"),  # a spawned process's job (flows.cluster)
+    ("CREDITRADAR_AUDIT_KEY", SECRET),  # docs/audit.md's --key-env example
+    ("CREDITRADAR_POLICY__RESOLVE_AFTER_SNAPSHOTS", "6"),  # an alias
+    ("CREDITRADAR_ALERTS__ROUTE__CONTINUE", "true"),  # an alias, three levels down
+    ("creditradar_detectors__read_ahead", "5"),  # names match regardless of case
+    ("CREDITRADAR_KAFKA__TOPICS__FX", "my.fx"),  # any key of a mapping
+    ("CREDITRADAR_ALERTS__CHANNELS__DESK", "json://127.0.0.1/hook"),
+])
+def test_settings_and_other_creditradar_variables_are_accepted(
+        monkeypatch: pytest.MonkeyPatch, name: str, value: str) -> None:
+    monkeypatch.setenv(name, value)
+    load_settings()
+
+
+@pytest.mark.parametrize(("text", "key"), [
+    ("[policy]\nloss_budget = inf\n", "policy.loss_budget"),
+    ("[workspace]\nsession_hours = inf\n", "workspace.session_hours"),
+    ("[alerts]\ndeliver_wait_seconds = inf\n", "alerts.deliver_wait_seconds"),
+    ("[alerts.route.match]\nmin_exposure = -inf\n", "alerts.route.match.min_exposure"),
+    ("[alerts.route.match]\nmax_exposure = nan\n", "alerts.route.match.max_exposure"),
+])
+def test_a_float_setting_in_a_file_must_be_finite(tmp_path: Path, text: str, key: str) -> None:
+    config = tmp_path / "c.toml"
+    config.write_text(text)
+    with pytest.raises(ConfigError, match=f"{key}: input should be a finite number"):
+        load_settings(config)
+
+
+@pytest.mark.parametrize(("name", "key"), [
+    ("CREDITRADAR_MODEL__LEARNING_RATE", "model.learning_rate"),
+    ("CREDITRADAR_RECOVERY__SNAPSHOT_INTERVAL_SECONDS", "recovery.snapshot_interval_seconds"),
+    ("CREDITRADAR_WORKSPACE__POLL_SECONDS", "workspace.poll_seconds"),
+])
+def test_a_float_setting_from_the_environment_must_be_finite(
+        monkeypatch: pytest.MonkeyPatch, name: str, key: str) -> None:
+    monkeypatch.setenv(name, "inf")
+    with pytest.raises(ConfigError, match=f"{key}: input should be a finite number"):
+        load_settings()

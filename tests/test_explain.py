@@ -167,3 +167,36 @@ def test_a_damaged_scores_file_is_noted_and_the_rest_explained(
                               obj={"settings": SETTINGS})
     assert text.exit_code == 0, text.output
     assert "ledger on" in text.output and str(copy / SCORES) in text.output
+
+
+def _explain_cli(*args: str) -> Any:
+    """``creditradar explain`` as a command line (stdout and stderr kept apart)."""
+    return CliRunner().invoke(explain_command, list(args), obj={"settings": SETTINGS})
+
+
+@pytest.mark.parametrize("customer_id", ["NOPE", "C00001", "C0\x1b[31m1\u2028x"])
+@pytest.mark.parametrize("as_json", [False, True])
+def test_a_customer_the_log_never_names_is_refused(original: Path, customer_id: str,
+                                                   as_json: bool) -> None:
+    """An id the whole log never names (a typo, or a real id cut short) fails with one
+    escaped line on stderr and nothing on stdout, as text or JSON."""
+    log = original / AUDIT
+    result = _explain_cli(customer_id, "--as-of", "2021-06-10", "--log", str(log),
+                          *(["--json"] if as_json else []))
+    assert result.exit_code == 1 and isinstance(result.exception, SystemExit), result.output
+    assert result.stdout == ""
+    escaped = customer_id.replace("\x1b", "\\x1b").replace("\u2028", "\\u2028")
+    assert result.stderr == f"Error: customer {escaped} is not in the audit log at {log}\n"
+
+
+def test_a_customer_the_log_names_only_later_is_explained_as_not_yet_known(
+        original: Path) -> None:
+    """Before the customer's first logged input the explanation says nothing is known yet,
+    and the command succeeds: the id is right, the time is early."""
+    first = min(parse_time(r["event_time"]) for r in read_jsonl(original / SCORES)
+                if r["customer_id"] == "C000001")
+    before = (first - timedelta(days=400)).date().isoformat()
+    result = _explain_cli("C000001", "--as-of", before, "--log", str(original / AUDIT))
+    assert result.exit_code == 0, result.output
+    assert "customer C000001 as of" in result.stdout
+    assert "no input for this customer at or before this time" in result.stdout

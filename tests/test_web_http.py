@@ -556,6 +556,26 @@ def test_an_account_can_be_disabled_and_every_change_is_audited(tmp_path: Path) 
     assert verify_log(trail, None).ok
 
 
+@pytest.mark.parametrize("command", [["list"], ["disable", "gina"], ["enable", "gina"]])
+def test_account_commands_refuse_a_folder_without_a_workspace_and_create_nothing(
+        tmp_path: Path, command: list[str]) -> None:
+    """A mistyped --out is refused in one line that names it; no database is left behind,
+    and `users add` still makes the workspace the others then find."""
+    runner = CliRunner()
+    typo = tmp_path / "typo_dir"
+    refused = runner.invoke(cli, ["users", *command, "--out", str(typo)])
+    assert refused.exit_code == 1 and isinstance(refused.exception, SystemExit), refused.output
+    assert refused.output.count("\n") == 1 and refused.output.startswith(
+        f"Error: no workspace in {typo} yet"), refused.output
+    assert "users add" in refused.output
+    assert not typo.exists()
+    added = runner.invoke(cli, ["users", "add", "gina", "--role", "analyst", "--out",
+                                str(typo), "--password-stdin"], input="a-long-password\n")
+    assert added.exit_code == 0, added.output
+    done = runner.invoke(cli, ["users", *command, "--out", str(typo)])
+    assert done.exit_code == 0 and "gina" in done.output, done.output
+
+
 def test_the_pre_sale_check_over_http_answers_for_the_desk_and_records_who_asked(
         served: Served) -> None:
     from connectors.audit import read_log

@@ -5,12 +5,16 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from config.errors import CreditRadarError
 from config.settings import Settings
 from web.roles import ROLES
+
+if TYPE_CHECKING:
+    from web.db import Store
 
 _OUT = click.Path(file_okay=False, path_type=Path)
 _PEM = click.Path(exists=True, dir_okay=False, readable=True, path_type=Path)
@@ -248,11 +252,10 @@ def enable_command(ctx: click.Context, username: str, out: Path) -> None:
 
 def _set_disabled(ctx: click.Context, username: str, out: Path, disabled: bool) -> None:
     from web.auth import set_disabled
-    from web.workspace import open_store
 
     settings = _settings(ctx)
     try:
-        store = open_store(settings, out)
+        store = _existing_store(settings, out)
         try:
             set_disabled(store, username, disabled)
         finally:
@@ -269,10 +272,8 @@ def _set_disabled(ctx: click.Context, username: str, out: Path, disabled: bool) 
 @click.pass_context
 def list_command(ctx: click.Context, out: Path) -> None:
     """List the accounts (never their password hashes)."""
-    from web.workspace import open_store
-
     try:
-        store = open_store(_settings(ctx), out)
+        store = _existing_store(_settings(ctx), out)
     except CreditRadarError as exc:
         raise click.ClickException(str(exc)) from exc
     try:
@@ -282,6 +283,25 @@ def list_command(ctx: click.Context, out: Path) -> None:
                        f"{row['desk'] or 'whole book'}{state}")
     finally:
         store.close()
+
+
+def _existing_store(settings: Settings, out: Path) -> Store:
+    """The workspace's database for a command that only reads or changes accounts; refuses
+    where no workspace was made yet, since opening the default SQLite database creates it:
+    a mistyped ``--out`` would silently leave a new, empty workspace behind. Only ``users
+    add``, ``users demo`` and ``serve`` make one.
+
+    A configured database (``workspace.database``) is not in the folder and is opened as
+    it is: its accounts are the same whatever ``--out`` says.
+    """
+    from web.workspace import DB_FILE, data_dir, open_store
+
+    database = data_dir(settings, out) / DB_FILE
+    if settings.workspace.database is None and not database.is_file():
+        raise click.ClickException(
+            f"no workspace in {out} yet ({database} does not exist): `creditradar users add` "
+            "or `users demo` makes one, as does `creditradar serve`")
+    return open_store(settings, out)
 
 
 @users.command("demo")

@@ -13,6 +13,7 @@ from bytewax.outputs import FixedPartitionedSink, StatefulSinkPartition
 from config.audit import AuditSettings
 from connectors.audit.record import canonical
 from connectors.audit.writer import AuditPosition, AuditWriter
+from connectors.sinks import close_or_record, naming
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,17 +39,20 @@ class _AuditPartition(StatefulSinkPartition[AuditEntry, AuditPosition]):
     def write_batch(self, values: list[AuditEntry | list[AuditEntry]]) -> None:
         if self._observe is not None:
             self._observe(values)
-        for value in values:
-            for entry in value if isinstance(value, list) else (value,):
-                body = entry.body
-                body_json = body if isinstance(body, bytes) else canonical(body)
-                self._writer.append_encoded(entry.kind, entry.id, entry.event_time, body_json)
+        with naming(self._writer.path):
+            for value in values:
+                for entry in value if isinstance(value, list) else (value,):
+                    body = entry.body
+                    body_json = body if isinstance(body, bytes) else canonical(body)
+                    self._writer.append_encoded(entry.kind, entry.id, entry.event_time,
+                                                body_json)
 
     def snapshot(self) -> AuditPosition:
-        return self._writer.position()
+        with naming(self._writer.path):
+            return self._writer.position()
 
     def close(self) -> None:
-        self._writer.close()
+        close_or_record(self._writer.close)
 
 
 class AuditSink(FixedPartitionedSink[AuditEntry, AuditPosition]):

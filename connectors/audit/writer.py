@@ -92,6 +92,11 @@ class AuditWriter:
             self._anchor(final=False)
         return hashed
 
+    @property
+    def path(self) -> Path:
+        """The segment file records are appended to."""
+        return segment_path(self._dir, self._segment)
+
     def position(self) -> AuditPosition:
         """Flush, then say where the next record goes; this is the recovery snapshot."""
         self.flush()
@@ -120,10 +125,12 @@ class AuditWriter:
         """Write the final anchor, which marks the log as complete up to here, and close."""
         if self._closed:
             return
-        self._anchor(final=True)
-        self.flush()
-        self._file.close()
-        self._closed = True
+        try:
+            self._anchor(final=True)
+            self.flush()
+        finally:  # whatever failed, the file is not written to again
+            self._file.close()
+            self._closed = True
 
     def _anchor(self, final: bool) -> None:
         body = anchor_body(self.partition, self._seq, self._head, final,
