@@ -36,8 +36,10 @@ def _key(ctx: click.Context, key_env: str | None) -> bytes | None:
 
 
 def _log_option(**kwargs: object) -> Callable[[Callable[..., None]], Callable[..., None]]:
+    """``--log``: a log that is missing is the reader's error, exit status 1, not click's
+    usage error 2, which `verify` uses for an intact but unauthenticated log."""
     return click.option(
-        "--log", "log_dir", type=click.Path(exists=True, file_okay=False, path_type=Path),
+        "--log", "log_dir", type=click.Path(path_type=Path),
         help="The audit log directory (one subdirectory per partition).", **kwargs,
     )
 
@@ -155,6 +157,8 @@ def models(log_dir: Path, as_json: bool) -> None:
 
     from flows.choices import MODEL_CHOICES, UNREADABLE, describe, load_choices, timeline
 
+    if not log_dir.is_dir():
+        raise click.ClickException(f"audit log {log_dir} is not a directory")
     path = log_dir.parent / MODEL_CHOICES
     try:
         champions = timeline(load_choices(path))

@@ -52,7 +52,8 @@ _LOG = click.Path(exists=True, file_okay=False, path_type=Path)
 @click.pass_context
 def replay_command(ctx: click.Context, log_dir: Path, until: datetime | None, out: Path,
                    workers: int) -> None:
-    """Re-run the monitor over the logged inputs; exit 0 only if every warning is identical.
+    """Re-run the monitor over the logged inputs; exit 0 only if every warning is identical
+    and the log verifies.
 
     No notification is sent.
     """
@@ -87,8 +88,20 @@ def explain_command(ctx: click.Context, customer_id: str, as_of: datetime, log_d
     except CreditRadarError as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(json.dumps(doc, indent=2, ensure_ascii=False) if as_json
-               else "\n".join(for_terminal(line)  # feed text must not drive the terminal
-                               for line in format_explanation(doc).split("\n")))
+               else format_explanation(_for_terminal(doc)))
+
+
+def _for_terminal(value: Any) -> Any:
+    """``value`` with every string in it escaped for the terminal (`for_terminal`): feed
+    text must neither drive the terminal nor break a line of the explanation, where a name
+    holding a line break could pass for a line of its own (a score, a grade)."""
+    if isinstance(value, str):
+        return for_terminal(value)
+    if isinstance(value, dict):
+        return {key: _for_terminal(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_for_terminal(item) for item in value]
+    return value
 
 
 def _refuse_unknown(doc: dict[str, Any], customer_id: str, log_dir: Path) -> None:

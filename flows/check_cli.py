@@ -17,6 +17,7 @@ from typing import Any
 
 import click
 
+from connectors.channels.escape import for_terminal
 from connectors.contracts import MAX_AMOUNT
 from detectors.presale import Answer, Position, PresaleRules, check
 from flows.jsonl import require_outputs
@@ -66,7 +67,7 @@ def answer_order(out: Path, settings: Any, customer_id: str, amount: float,
 def describe(customer_id: str, amount: float, currency: str, answer: Answer,
              as_of: str | None) -> list[str]:
     """The answer as lines of text: the outcome, then each reason."""
-    head = (f"{answer.outcome.upper()}: {customer_id}, {amount:,.2f} {currency}"
+    head = (f"{answer.outcome.upper()}: {for_terminal(customer_id)}, {amount:,.2f} {currency}"
             + (f" as of {as_of}" if as_of else ""))
     return [head, *(f"  - {reason}" for reason in answer.reasons)]
 

@@ -379,7 +379,9 @@ def format_summary(summary: dict[str, Any]) -> str:
 
 
 def format_watchlist(rows: list[dict[str, Any]]) -> str:
-    """The watchlist as a fixed-width table, the top reason by its plain-language label."""
+    """The watchlist as a fixed-width table, the top reason by its plain-language label; ids
+    and names come from feeds, so they are escaped for the terminal."""
+    from connectors.channels.escape import for_terminal
     from detectors.features import label
 
     header = f"{'rank':>4}  {'customer':<12} {'name':<32} {'grade':<5} {'pd':>7}  top reason"
@@ -387,7 +389,8 @@ def format_watchlist(rows: list[dict[str, Any]]) -> str:
     for row in rows:
         reason = row["top_reason"]
         lines.append(
-            f"{row['rank']:>4}  {row['customer_id']:<12} {(row['name'] or '')[:32]:<32} "
+            f"{row['rank']:>4}  {for_terminal(row['customer_id']):<12} "
+            f"{for_terminal(row['name'] or '')[:32]:<32} "
             f"{row['grade']:<5} {row['pd']:>7.2%}  {label(reason) if reason else ''}"
         )
     return "\n".join(lines)

@@ -48,7 +48,7 @@ def run_job(job: Job) -> RunSummary:
         raise_output_errors()
     else:
         wait_all(spawn(job))
-    return finish(job.out, scores=job.scores)
+    return finish(job.out, scores=job.scores, audit=job.settings.audit)
 
 
 def free_ports(count: int) -> list[int]:

@@ -14,6 +14,7 @@ from typing import Any
 
 import click
 
+from connectors.channels.escape import for_terminal
 from detectors.collections import DunningRules, work_item
 from flows.jsonl import COLLECTIONS, require_outputs
 from flows.run import OVERDUE, WATCHLIST, iter_jsonl
@@ -65,12 +66,12 @@ def write_worklist(out: Path, settings: Any, top: int) -> list[str]:
         lines.append(f"  {'#':>3}  {'customer':<28} {'invoice':<18} {'open':>14} {'days':>5}  "
                      f"{'stage':<17} {'exp. loss':>10}  notify insurer by")
     for row in rows[:top]:
-        who = (row["customer_name"] or row["customer_id"])[:28]
+        who = for_terminal(row["customer_name"] or row["customer_id"])[:28]
         loss = "no rate" if row["expected_loss"] is None else f"{row['expected_loss']:,.0f}"
         deadline = row["notify_insurer_by"] or "-"
         if row["insurer_deadline_passed"]:
             deadline += " (passed)"
-        lines.append(f"  {row['rank']:>3}  {who:<28} {row['invoice_id'][:18]:<18} "
+        lines.append(f"  {row['rank']:>3}  {who:<28} {for_terminal(row['invoice_id'])[:18]:<18} "
                      f"{row['amount']:>10,.0f} {row['currency']} {row['days_past_due']:>5}  "
                      f"{row['stage']:<17} {loss:>10}  {deadline}")
     return lines

@@ -29,7 +29,7 @@ from bytewax.outputs import Sink
 from config.settings import Settings, config_digest
 from config.version import program_version
 from connectors.audit import AuditEntry
-from connectors.audit.record import input_body
+from connectors.audit.record import INPUT, input_body
 from connectors.partition import Feeds, FeedSource, ReadCount
 from detectors.book import LEARNER, BookSettings, CustomerBook
 from detectors.clock import to_rfc3339
@@ -338,7 +338,7 @@ def audit_inputs(seen: list[Seen]) -> tuple[str, list[AuditEntry]]:
         event = envelope.event
         body = input_body(event.FEED, envelope.raw.decode("utf-8"), envelope.origin,
                           envelope.day)
-        entries.append(AuditEntry("input", f"{event.FEED}:{event.event_id}",
+        entries.append(AuditEntry(INPUT, f"{event.FEED}:{event.event_id}",
                                   to_rfc3339(event.at), body))
     return seen[0].key, entries
 

@@ -18,6 +18,7 @@ from typing import Any
 
 import click
 
+from connectors.channels.escape import for_terminal
 from detectors.limits import LimitAdvice, LimitRules, recommend
 from detectors.term import TermCurve
 from flows.jsonl import LIMITS, require_outputs
@@ -90,10 +91,11 @@ def limits_command(ctx: click.Context, out: Path, terms: int, top: int) -> None:
     for a in advised[:top]:
         current = ("none" if a.advice.current_limit is None
                    else f"{a.advice.current_limit:,.0f}")
-        click.echo(f"  {a.advice.customer_id}: {current} -> "
+        click.echo(f"  {for_terminal(a.advice.customer_id)}: {current} -> "
                    f"{a.advice.recommended_limit:,.0f} {a.currency}  "
                    f"({'; '.join(a.advice.reasons[1:])})")
     if no_rate:
         click.echo(f"{len(no_rate)} customers without a recommendation: their currency had "
                    f"no exchange rate on the day of their latest score "
-                   f"({', '.join(no_rate[:5])}{', ...' if len(no_rate) > 5 else ''})")
+                   f"({', '.join(map(for_terminal, no_rate[:5]))}"
+               f"{', ...' if len(no_rate) > 5 else ''})")

@@ -186,7 +186,8 @@ class _LoggedInput(RecordInput):
 
 @dataclass
 class ReplayReport:
-    """How the replayed warnings compare with the logged ones; ``ok`` only when identical."""
+    """How the replayed warnings compare with the logged ones; ``ok`` only when identical
+    and the log intact."""
 
     log: str
     out: str
@@ -219,7 +220,9 @@ class ReplayReport:
 
     @property
     def ok(self) -> bool:
-        return self.byte_identical
+        """The replay reproduced every logged warning, from a log that verifies: warnings
+        reproduced from an edited log (an input changed, a partition removed) prove nothing."""
+        return self.byte_identical and self.log_intact
 
     def to_json(self) -> dict[str, Any]:
         return {**asdict(self), "ok": self.ok}
@@ -237,8 +240,13 @@ class ReplayReport:
 
     def lines(self) -> list[str]:
         """The report for people: verdict, counts, first differences, notes."""
-        verdict = ("IDENTICAL: every logged warning was reproduced byte for byte" if self.ok
-                   else "DIFFERENT: the replay does not reproduce the logged warnings")
+        if not self.byte_identical:
+            verdict = "DIFFERENT: the replay does not reproduce the logged warnings"
+        elif not self.log_intact:
+            verdict = ("LOG NOT INTACT: the logged warnings were reproduced, but from a log "
+                       "that fails verification (below)")
+        else:
+            verdict = "IDENTICAL: every logged warning was reproduced byte for byte"
         out = [
             verdict,
             f"inputs replayed {self.inputs}  logged warnings {self.logged_warnings}  "

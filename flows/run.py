@@ -26,10 +26,13 @@ from typing import Any
 from bytewax.recovery import RecoveryConfig, init_db_dir
 from bytewax.testing import cluster_main
 
+from config.audit import AuditSettings
 from config.errors import ConfigError
 from config.settings import Settings
 from config.version import program_version
 from connectors.audit import AuditSink
+from connectors.audit.manifest import write_manifest
+from connectors.audit.record import INPUT
 from connectors.channels.sink import NotifierSink
 from connectors.channels.worker import delivery_counts
 from connectors.files import FolderFeeds
@@ -134,8 +137,8 @@ def file_outputs(settings: Settings, out: Path, topology: Topology, *, scores: b
         news_readings=JsonLinesSink(out / NEWS_READINGS),
         news_review=JsonLinesSink(out / NEWS_REVIEW),
         stats=JsonLinesSink(out / STATS, _counted(_count_stats)),
-        audit=AuditSink(out / AUDIT, settings.audit, partitions, observe=_count_inputs)
-        if settings.audit.enabled else None,
+        audit=AuditSink(out / AUDIT, settings.audit, partitions, observe=_count_inputs,
+                        sealed=True) if settings.audit.enabled else None,
         notify=NotifierSink(settings.alerts, settings.state_dir, settings.audit) if notify
         else None,
     )
@@ -166,7 +169,7 @@ def _count_inputs(values: list[Any]) -> None:
     count, latest = 0, None
     for value in values:
         entries = value if isinstance(value, list) else [value]
-        if entries and entries[0].kind == "input":
+        if entries and entries[0].kind == INPUT:
             count += len(entries)
             last = entries[-1].event_time
             latest = last if latest is None or last > latest else latest
@@ -207,7 +210,7 @@ def run_feeds(settings: Settings, feeds: Feeds, out: Path, *, scores: bool = Fal
     cluster_main(flow, addresses=[], proc_id=0, worker_count_per_proc=workers,
                  epoch_interval=epoch_of(settings), recovery_config=recovery)
     raise_output_errors()
-    return with_deliveries(finish(out, scores=scores), settings)
+    return with_deliveries(finish(out, scores=scores, audit=settings.audit), settings)
 
 
 def with_deliveries(summary: RunSummary, settings: Settings) -> RunSummary:
@@ -222,14 +225,18 @@ def run_folder(settings: Settings, feeds: Path, out: Path, **options: Any) -> Ru
     return run_feeds(settings, FolderFeeds(feeds), out, **options)
 
 
-def finish(out: Path, *, scores: bool = False) -> RunSummary:
-    """Put a finished run's outputs into canonical order and count them. The warnings,
-    dead-letter, overdue and watchlist files (and the scores, with ``scores``) exist after
-    every run, empty when nothing was warned, rejected, past due or scored (a sink only
-    opens its file for its first line, and a book of empty files gives none): the commands
-    that read them can tell a run with nothing in it from a folder that is no run."""
+def finish(out: Path, *, scores: bool = False, audit: AuditSettings | None = None
+           ) -> RunSummary:
+    """Put a finished run's outputs into canonical order and count them, and seal its audit
+    log with a manifest of its partitions (with ``audit``, the run's audit settings). The
+    warnings, dead-letter, overdue and watchlist files (and the scores, with ``scores``)
+    exist after every run, empty when nothing was warned, rejected, past due or scored (a
+    sink only opens its file for its first line, and a book of empty files gives none): the
+    commands that read them can tell a run with nothing in it from a folder that is no run."""
     for name in (WARNINGS, DEADLETTER, OVERDUE, WATCHLIST, *([SCORES] if scores else [])):
         (out / name).touch()
+    if audit is not None and audit.enabled and (out / AUDIT).is_dir():
+        write_manifest(out / AUDIT, audit.key_bytes())
     for name in OUTPUT_FILES:
         canonicalize(out / name)
     return summarize(out)

@@ -24,6 +24,9 @@ GENESIS = "0" * 64
 ANCHOR = "anchor"
 """Kind of the records that carry a signed chain head."""
 
+INPUT = "input"
+"""Kind of the records of a run's accepted inputs."""
+
 
 def canonical(obj: dict[str, Any]) -> bytes:
     """The one byte encoding of a JSON object that hashes and comparisons use.
@@ -175,19 +178,26 @@ FIELDS = frozenset(_NAMES)
 """The keys of a record's line: exactly its fields."""
 
 
-def anchor_message(partition: str, seq: int, head: str, final: bool) -> bytes:
-    """What an anchor signs: where it stands, the chain head, and whether it closes the log."""
-    return canonical({"partition": partition, "seq": seq, "head": head, "final": final})
+def anchor_message(partition: str, seq: int, head: str, final: bool,
+                   sealed: bool = False) -> bytes:
+    """What an anchor signs: where it stands, the chain head, whether it closes the log, and
+    whether the log is sealed by a manifest of its partitions when its run ends (a run's
+    log: `connectors.audit.manifest`; said only when it is, so other logs sign as before)."""
+    fields: dict[str, Any] = {"partition": partition, "seq": seq, "head": head, "final": final}
+    if sealed:
+        fields["sealed"] = True
+    return canonical(fields)
 
 
 def anchor_body(
-    partition: str, seq: int, head: str, final: bool, key: bytes | None
+    partition: str, seq: int, head: str, final: bool, key: bytes | None, sealed: bool = False
 ) -> dict[str, Any]:
     """The body of the anchor at ``seq``: an HMAC with the key, else only a plain digest."""
-    message = anchor_message(partition, seq, head, final)
+    message = anchor_message(partition, seq, head, final, sealed)
+    body: dict[str, Any] = {"head": head, "final": final, **({"sealed": True} if sealed else {})}
     if key is None:
-        return {"head": head, "final": final, "digest": digest(message)}
-    return {"head": head, "final": final, "mac": hmac.new(key, message, "sha256").hexdigest()}
+        return {**body, "digest": digest(message)}
+    return {**body, "mac": hmac.new(key, message, "sha256").hexdigest()}
 
 
 def anchor_fault(record: AuditRecord, key: bytes | None) -> str | None:
@@ -196,7 +206,8 @@ def anchor_fault(record: AuditRecord, key: bytes | None) -> str | None:
     final = body.get("final")
     if body.get("head") != record.prev or not isinstance(final, bool):
         return "anchor does not name the chain head before it"
-    message = anchor_message(record.partition, record.seq, record.prev, final)
+    message = anchor_message(record.partition, record.seq, record.prev, final,
+                             body.get("sealed") is True)
     if key is None:
         if "mac" in body:
             return None  # signed, but no key was given to check it: the report says so

@@ -61,15 +61,18 @@ class AuditSink(FixedPartitionedSink[AuditEntry, AuditPosition]):
 
     A key that names one of the ``partitions`` goes to that partition; any other key is
     spread by a stable hash. Each partition's recovery snapshot is its writer's position,
-    so a resumed run first cuts the epoch it is about to repeat.
+    so a resumed run first cuts the epoch it is about to repeat. ``sealed``: the log is a
+    run's, whose end writes its manifest (`AuditWriter.sealed`).
     """
 
     def __init__(self, directory: Path, settings: AuditSettings,
-                 partitions: Sequence[str] = ("0",), observe: Observer | None = None) -> None:
+                 partitions: Sequence[str] = ("0",), observe: Observer | None = None, *,
+                 sealed: bool = False) -> None:
         self.directory = Path(directory)
         self.settings = settings
         self.partitions = list(partitions)
         self.observe = observe
+        self.sealed = sealed
 
     def list_parts(self) -> list[str]:
         return self.partitions
@@ -84,8 +87,8 @@ class AuditSink(FixedPartitionedSink[AuditEntry, AuditPosition]):
     def build_part(self, step_id: str, for_part: str,
                    resume_state: AuditPosition | None) -> _AuditPartition:
         if resume_state is None:
-            return _AuditPartition(AuditWriter(self.directory, for_part, self.settings),
-                                   self.observe)
-        return _AuditPartition(
-            AuditWriter.resume(self.directory, for_part, self.settings, resume_state),
-            self.observe)
+            writer = AuditWriter(self.directory, for_part, self.settings, sealed=self.sealed)
+        else:
+            writer = AuditWriter.resume(self.directory, for_part, self.settings, resume_state,
+                                        sealed=self.sealed)
+        return _AuditPartition(writer, self.observe)

@@ -7,11 +7,12 @@ partition's hashes to tell an edit from a deletion, an insertion or a move.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from config.errors import ConnectorError
 from connectors.audit._segments import Line, list_partitions, list_segments, read_lines
+from connectors.audit.manifest import MANIFEST, End, manifest_fault
 from connectors.audit.record import ANCHOR, GENESIS, AuditRecord, anchor_fault
 
 _Entry = tuple[Line, AuditRecord | None, str | None]
@@ -22,7 +23,9 @@ class Problem:
     """The first bad record: where it is and what is wrong with it.
 
     ``kind`` is one of ``edited``, ``deleted``, ``inserted``, ``moved``, ``truncated``,
-    ``unclosed``, ``bad_anchor`` or ``empty``.
+    ``unclosed``, ``bad_anchor`` or ``empty``. A problem of the manifest
+    (`connectors.audit.manifest`) names a partition, or the manifest as its segment, and no
+    line.
     """
 
     kind: str
@@ -33,9 +36,12 @@ class Problem:
     detail: str
 
     def __str__(self) -> str:
-        seq = "" if self.seq is None else f", seq {self.seq}"
-        return (f"{self.kind}: partition {self.partition!r}, {self.segment} line {self.line}"
-                f"{seq}: {self.detail}")
+        where = [f"partition {self.partition!r}"] if self.partition else []
+        if self.segment:
+            where.append(f"{self.segment} line {self.line}" if self.line else self.segment)
+        if self.seq is not None:
+            where.append(f"seq {self.seq}")
+        return f"{self.kind}: {', '.join(where) or 'the log'}: {self.detail}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,16 +80,33 @@ def verify_log(path: Path, key: bytes | None) -> VerifyReport:
     if not path.is_dir():
         raise ConnectorError(f"audit log {path} is not a directory")
     partitions = tuple(p.name for p in list_partitions(path))
-    tally = [0, 0]
+    tally = _Tally()
     problem = None
-    if not partitions:
+    if not partitions and not (path / MANIFEST).exists():
         problem = Problem("empty", "", "", 0, None, f"no partitions under {path}")
     for name in partitions:
         problem = _verify_partition(path / name, key, tally)
         if problem is not None:
             break
-    return VerifyReport(problem is None, tally[0], tally[1], partitions, key is not None,
-                        problem)
+    if problem is None:
+        fault = manifest_fault(path, key, tally.ends, required=tally.sealed)
+        if fault is not None:
+            kind, partition, detail = fault
+            problem = Problem(kind, partition, MANIFEST if not partition else "", 0, None,
+                              detail)
+    return VerifyReport(problem is None, tally.records, tally.anchors, partitions,
+                        key is not None, problem)
+
+
+@dataclass(slots=True)
+class _Tally:
+    """What verification counted so far: good records and anchors, where each partition
+    ends, and whether an anchor says the log is sealed by a manifest (a run's log)."""
+
+    records: int = 0
+    anchors: int = 0
+    ends: dict[str, End] = field(default_factory=dict)
+    sealed: bool = False
 
 
 def _lines(partition_dir: Path) -> Iterator[Line]:
@@ -105,8 +128,8 @@ def _problem(kind: str, entry: _Entry, detail: str) -> Problem:
     return Problem(kind, line.path.parent.name, line.path.name, line.number, seq, detail)
 
 
-def _verify_partition(partition_dir: Path, key: bytes | None, tally: list[int]) -> Problem | None:
-    """The first problem in one partition, counting good records and anchors in ``tally``."""
+def _verify_partition(partition_dir: Path, key: bytes | None, tally: _Tally) -> Problem | None:
+    """The first problem in one partition, counting what it holds in ``tally``."""
     partition = partition_dir.name
     segments = list_segments(partition_dir)
     for expected, (index, path) in enumerate(segments):
@@ -130,11 +153,12 @@ def _verify_partition(partition_dir: Path, key: bytes | None, tally: list[int]) 
                                 f"{anchor_seq + 1}..{record.seq - 1})")
             anchor_seq, first_unanchored = record.seq, None
             unclosed = None if record.body["final"] else entry
-            tally[1] += 1
+            tally.anchors += 1
+            tally.sealed = tally.sealed or record.body.get("sealed") is True
         elif first_unanchored is None:
             first_unanchored = entry
         head, expected_seq = record.hash, expected_seq + 1
-        tally[0] += 1
+        tally.records += 1
     if expected_seq == 0:
         name = segments[0][1].name if segments else "segment-000000.jsonl"
         return Problem("truncated", partition, name, 0, None, "the partition holds no records")
@@ -148,6 +172,7 @@ def _verify_partition(partition_dir: Path, key: bytes | None, tally: list[int]) 
         return _problem("unclosed", unclosed,
                         "ends at a periodic anchor without the final anchor of close(): the "
                         "writer crashed or still runs, or the tail was cut at an anchor")
+    tally.ends[partition] = (expected_seq, head)
     return None
 
 

@@ -50,15 +50,18 @@ class AuditWriter:
     """
 
     def __init__(self, directory: Path, partition: str, settings: AuditSettings,
-                 *, position: AuditPosition | None = None) -> None:
+                 *, position: AuditPosition | None = None, sealed: bool = False) -> None:
         if not _PARTITION.fullmatch(partition):
             raise ConnectorError(f"audit partition name {partition!r} is not a plain file name")
         self.directory = Path(directory)
         self.partition = partition
         self.settings = settings
+        self.sealed = sealed
+        """Whether the log is a run's, sealed by a manifest when the run ends: every anchor
+        says so, signed, so that `verify_log` asks for the manifest."""
         self._dir = self.directory / partition
         self._dir.mkdir(mode=0o700, parents=True, exist_ok=True)
-        start = _tail_position(self._dir) if position is None else position
+        start = tail_position(self._dir) if position is None else position
         self._event_time = _check_position(self._dir, partition, start)
         _cut_after(self._dir, partition, start)
         self._segment = start.segment
@@ -71,9 +74,9 @@ class AuditWriter:
 
     @classmethod
     def resume(cls, directory: Path, partition: str, settings: AuditSettings,
-               position: AuditPosition) -> AuditWriter:
+               position: AuditPosition, *, sealed: bool = False) -> AuditWriter:
         """Reopen at ``position``, deleting whatever was written after it."""
-        return cls(directory, partition, settings, position=position)
+        return cls(directory, partition, settings, position=position, sealed=sealed)
 
     def append(self, kind: str, id: str, event_time: str, body: dict[str, Any]) -> AuditRecord:
         """Chain one record onto the partition, and an anchor after every ``anchor_every``."""
@@ -134,7 +137,7 @@ class AuditWriter:
 
     def _anchor(self, final: bool) -> None:
         body = anchor_body(self.partition, self._seq, self._head, final,
-                           self.settings.key_bytes())
+                           self.settings.key_bytes(), self.sealed)
         # The anchor takes the event time of the record it follows: no wall clock, so a
         # replay writes the same bytes.
         self._write(ANCHOR, f"anchor-{self._seq}", self._event_time, canonical(body))
@@ -188,7 +191,7 @@ def _last_record(partition_dir: Path, segment: int, offset: int) -> AuditRecord 
     return AuditRecord.from_line(last.data)
 
 
-def _tail_position(partition_dir: Path) -> AuditPosition:
+def tail_position(partition_dir: Path) -> AuditPosition:
     """The position after the last stored record of a partition."""
     segments = list_segments(partition_dir)
     if not segments:

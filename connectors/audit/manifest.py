@@ -1,0 +1,89 @@
+"""The manifest of a run's audit log: which partitions the run wrote, and where each ends.
+
+A run's log has a partition per bucket of inputs and one of warnings, each made when its
+first record arrives, so no record can say which other partitions exist: without more, a
+deleted partition would leave a log whose every remaining partition verifies. When a run
+ends, `write_manifest` names every partition with its record count and last record's hash,
+signed as the anchors are (an HMAC with the audit key, else a plain digest). `verify_log`
+then checks it: a partition missing, added, cut short or grown, or a manifest edited, is a
+problem; so is a run's log without one (its writers' anchors say, signed, that the log is
+sealed: `connectors.audit.writer.AuditWriter.sealed`).
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+from pathlib import Path
+from typing import Any
+
+from connectors.audit._segments import list_partitions
+from connectors.audit.record import canonical, digest
+from connectors.audit.writer import tail_position
+
+MANIFEST = "manifest.json"
+
+End = tuple[int, str]
+"""Where a partition ends: its number of records and its last record's hash."""
+
+
+def write_manifest(log_dir: Path, key: bytes | None) -> None:
+    """Seal the log of a finished run: name every partition and where it ends."""
+    ends = {}
+    for partition in list_partitions(log_dir):
+        position = tail_position(partition)
+        ends[partition.name] = (position.seq, position.head)
+    (log_dir / MANIFEST).write_bytes(canonical(_body(ends, key)) + b"\n")
+
+
+def _body(ends: dict[str, End], key: bytes | None) -> dict[str, Any]:
+    partitions = {name: {"records": count, "head": head} for name, (count, head) in ends.items()}
+    message = canonical({"partitions": partitions})
+    if key is None:
+        return {"partitions": partitions, "digest": digest(message)}
+    return {"partitions": partitions, "mac": hmac.new(key, message, "sha256").hexdigest()}
+
+
+def manifest_fault(log_dir: Path, key: bytes | None, ends: dict[str, End],
+                   required: bool) -> tuple[str, str, str] | None:
+    """What is wrong with the log's partitions against its manifest, as (kind, partition,
+    detail); None when they agree, or when there is no manifest and none is ``required``."""
+    path = log_dir / MANIFEST
+    if not path.exists():
+        return ("deleted", "", "missing: a run's log names its partitions in it when the "
+                "run ends (the run did not end, or the file was removed)") if required else None
+    try:
+        body = json.loads(path.read_bytes())
+        named = {name: (int(end["records"]), str(end["head"]))
+                 for name, end in body["partitions"].items()}
+    except (ValueError, TypeError, KeyError, AttributeError, RecursionError):
+        return ("edited", "", "not a manifest of partitions")
+    signature = _signature_fault(body, key)
+    if signature is not None:
+        return ("bad_anchor", "", signature)
+    for name in sorted(named.keys() - ends.keys()):
+        return ("deleted", name, f"the partition is missing; {MANIFEST} names it with "
+                f"{named[name][0]} records")
+    for name in sorted(ends.keys() - named.keys()):
+        return ("inserted", name, f"a partition {MANIFEST} does not name")
+    for name in sorted(named):
+        if ends[name] != named[name]:
+            kind = "truncated" if ends[name][0] < named[name][0] else "inserted"
+            return (kind, name, f"holds {ends[name][0]} records where {MANIFEST} says "
+                    f"{named[name][0]}, or its last record differs")
+    return None
+
+
+def _signature_fault(body: dict[str, Any], key: bytes | None) -> str | None:
+    """Why the manifest does not vouch for its partitions, or None when it does (as
+    `connectors.audit.record.anchor_fault` judges an anchor)."""
+    message = canonical({"partitions": body["partitions"]})
+    if key is None:
+        if "mac" in body:
+            return None  # signed, but no key was given to check it: the report says so
+        return None if body.get("digest") == digest(message) else "digest does not match"
+    if "mac" not in body:
+        return "unsigned but a key was given"
+    expected = hmac.new(key, message, "sha256").hexdigest()
+    return None if hmac.compare_digest(str(body["mac"]), expected) else (
+        "bad signature: the manifest was rewritten, or the key differs")
