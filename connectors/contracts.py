@@ -28,6 +28,7 @@ from pydantic import (
     StringConstraints,
     TypeAdapter,
     ValidationError,
+    field_validator,
     model_validator,
 )
 
@@ -35,6 +36,7 @@ from config.errors import ContractError
 from connectors.codes import COUNTRIES, CURRENCIES
 from detectors import events as e
 from detectors.events import FEEDS
+from detectors.signals import NEWS_CATEGORIES
 
 __all__ = ["CONTRACT_VERSION", "FEEDS", "MAX_AMOUNT", "MAX_RECORD_BYTES", "Outcome",
            "parse_record"]
@@ -324,6 +326,17 @@ class News(_Record):
     lei: CompanyId | None = None
     registry_id: CompanyId | None = None
     vat_id: CompanyId | None = None
+
+    @field_validator("categories")
+    @classmethod
+    def _known_categories(cls, categories: list[str]) -> list[str]:
+        """The categories the monitor knows, in lower case (``Insolvency`` is
+        ``insolvency``); others are left out. An item with categories is not read for its
+        headline, so a tag of another vendor's scheme (``bankruptcy``) kept as it came would
+        weigh nothing and hide what the headline says; with no known category left, the
+        item is read as untagged."""
+        known = (category.strip().lower() for category in categories)
+        return list(dict.fromkeys(c for c in known if c in NEWS_CATEGORIES))
 
     @model_validator(mode="after")
     def _names_a_company(self) -> News:

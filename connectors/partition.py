@@ -30,7 +30,7 @@ from typing import Any
 
 from bytewax.inputs import FixedPartitionedSource, StatefulSourcePartition
 
-from config.errors import ContractError
+from config.errors import ConnectorError, ContractError
 from connectors.contracts import MAX_RECORD_BYTES, parse_record, stated_ids
 from detectors.events import Envelope, Origin
 from detectors.feedclock import DayBatch, FeedClock
@@ -119,6 +119,24 @@ class Feeds(ABC):
     def open(self, partition: str, positions: dict[str, Any]) -> list[RecordInput]:
         """The inputs of ``partition``, each at its position in ``positions`` (by input
         name), or at the start where it has none."""
+
+
+def checked_inputs(partition: str, inputs: Any) -> list[RecordInput]:
+    """The inputs a source opened for ``partition``, refused with a `ConnectorError` naming
+    what is missing where a plugin's own `Feeds` gave something else (its error would
+    otherwise surface as an AttributeError deep in the engine)."""
+    if not isinstance(inputs, list):
+        raise ConnectorError(f"source partition {partition!r}: open() returned "
+                             f"{type(inputs).__name__}, not a list of RecordInput")
+    for source in inputs:
+        missing = [name for name in ("feed", "name", "kind") if not isinstance(
+            getattr(source, name, None), str)]
+        if not isinstance(source, RecordInput) or missing:
+            raise ConnectorError(
+                f"source partition {partition!r}: input {getattr(source, 'name', source)!r} "
+                f"is no connectors.partition.RecordInput with the text attributes "
+                f"{', '.join(missing) or 'feed, name, kind'}")
+    return inputs
 
 
 def oversized(feed: str, what: str, size: int, kept: bytes, origin: Origin) -> DeadLetter:
@@ -297,6 +315,6 @@ class FeedSource(FixedPartitionedSource[Any, Clocks]):
     def build_part(self, step_id: str, for_part: str,
                    resume_state: Clocks | None) -> FeedPartition:
         positions = resume_state.positions if resume_state is not None else {}
-        inputs = self.feeds.open(for_part, positions)
+        inputs = checked_inputs(for_part, self.feeds.open(for_part, positions))
         return FeedPartition(inputs, self.route, self.id_keys, self.clock, resume_state,
                              self.idle_seconds)

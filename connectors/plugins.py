@@ -34,15 +34,25 @@ def load_source(name: str, settings: Settings, **options: Any) -> Feeds:
     if not found:
         raise ConnectorError(f"no source plugin {name!r}; installed: "
                              f"{', '.join(available_sources()) or 'none'}")
-    factory = found[0].load()
+    try:
+        factory = found[0].load()
+    except Exception as exc:  # a typo in the entry point's module or function
+        raise ConnectorError(f"source plugin {name!r} cannot be loaded from "
+                             f"{found[0].value}: {type(exc).__name__}: {exc}") from exc
     try:  # check the options against the signature, so a TypeError inside is not masked
         inspect.signature(factory).bind(settings, **options)
     except TypeError as exc:
         # names only (bind's message too): a value may be a token given on the command line
-        given = ", ".join(sorted(options)) or "none"
-        raise ConnectorError(f"source plugin {name!r} does not take options ({given}): "
-                             f"{exc}") from exc
-    feeds = factory(settings, **options)
+        given = ", ".join(f"-o {key}=..." for key in sorted(options)) or "none"
+        raise ConnectorError(f"source plugin {name!r}: {exc} (options given: {given})"
+                             ) from exc
+    try:
+        feeds = factory(settings, **options)
+    except ConnectorError:
+        raise
+    except Exception as exc:  # the message may quote an option: the command hides them
+        raise ConnectorError(f"source plugin {name!r} failed to start: "
+                             f"{type(exc).__name__}: {exc}") from exc
     if not isinstance(feeds, Feeds):
         raise ConnectorError(f"source plugin {name!r} returned {type(feeds).__name__}, "
                              "not connectors.partition.Feeds")
@@ -78,18 +88,39 @@ class _IterableInput(RecordInput):
         return RawLine(record.raw, self._read, feed=record.feed)
 
     def _next(self) -> RawRecord | None:
-        record = next(self._records, None)
-        if record is None:
+        """The plugin's next record; None at its end. What the plugin raises, or yields that
+        is no `RawRecord` (a None its mapper returned for a row it skipped would otherwise
+        end the input there), is a `ConnectorError` naming the input and the record."""
+        try:
+            record = next(self._records, _END)
+        except Exception as exc:
+            raise ConnectorError(f"source plugin input {self.name!r} failed reading record "
+                                 f"{self._read + 1}: {type(exc).__name__}: {exc}") from exc
+        if record is _END:
             self._ended = True
-        else:
-            self._read += 1
+            return None
+        if not isinstance(record, RawRecord):
+            raise ConnectorError(f"source plugin input {self.name!r} yielded "
+                                 f"{type(record).__name__} as record {self._read + 1}, not "
+                                 "connectors.records.RawRecord(feed, raw bytes)")
+        self._read += 1
         return record
 
 
+_END = object()
+"""What `next` gives at the end of a plugin's records (None could be one of them)."""
+
+
 class IterableFeeds(Feeds):
-    """Feeds from ``records()``: raw records (of any feeds) in event-time order."""
+    """Feeds from ``records()``: raw records (of any feeds) in event-time order, all feeds
+    interleaved in one order (they share one clock: a feed yielded after another has ended
+    would come late). ``records`` is called again on resume, and must give the same records
+    in the same order (the first ones, already read, are skipped)."""
 
     def __init__(self, records: Callable[[], Iterator[RawRecord]], name: str = "plugin"):
+        if not callable(records):
+            raise ConnectorError(f"IterableFeeds takes a function that returns the records "
+                                 f"(called again on resume), not a {type(records).__name__}")
         self.records = records
         self.name = name
 

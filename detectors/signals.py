@@ -27,6 +27,8 @@ ADVERSE_WEIGHTS = {
 (`detectors.news.lexicon.CATEGORIES`)."""
 POSITIVE_WEIGHTS = {"expansion": 1.0, "new_contract": 1.0, "positive": 1.0}
 RATING_ACTION = "rating_action"
+NEWS_CATEGORIES = frozenset((*ADVERSE_WEIGHTS, *POSITIVE_WEIGHTS, RATING_ACTION))
+"""Every category a news feed may tag an item with (docs/feeds.md): each weighs."""
 RATING_WEIGHTS = (1.5, 1.0)
 """A rating action counts as adverse (first weight) when its sentiment is negative, else as
 positive (second weight)."""

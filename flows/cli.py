@@ -16,7 +16,7 @@ import structlog
 from tqdm import tqdm
 
 from config.errors import CreditRadarError
-from config.redact import os_error_line
+from config.redact import os_error_line, redact_text
 from config.settings import Settings, load_settings, redacted
 from config.version import program_version
 from connectors.files import FEED_NAMING, feed_files, ignored_entries
@@ -64,14 +64,47 @@ class Commands(click.Group):
     (a bug, Ctrl-C) keeps its traceback or click's handling."""
 
     def invoke(self, ctx: click.Context) -> Any:
-        """Run the group and its command; a `CreditRadarError` or an OSError becomes click's
-        error."""
+        """Run the group and its command; a `CreditRadarError` or an OSError, or an error
+        that carries one as its cause (bytewax wraps what a source or sink raises), becomes
+        click's error, redacted (a plugin's message may hold a URL with its password)."""
         try:
             return super().invoke(ctx)
-        except CreditRadarError as exc:
-            raise click.ClickException(str(exc)) from None
-        except OSError as exc:
-            raise click.ClickException(os_error_line(exc)) from None
+        except click.ClickException:
+            raise
+        except Exception as exc:
+            line = error_line(exc)
+            if line is None:
+                raise
+            raise click.ClickException(line) from None
+
+
+def error_line(exc: BaseException, hidden: tuple[str, ...] = ()) -> str | None:
+    """The one line reporting ``exc`` (see `reported_cause`), redacted: URLs' credentials
+    masked, and every text of ``hidden`` (option values, which may be secrets a plugin puts
+    in its message) replaced by ``***``; None when ``exc`` is no such error."""
+    reported = reported_cause(exc)
+    if reported is None:
+        return None
+    line = (os_error_line(reported) if isinstance(reported, OSError)
+            else redact_text(" ".join(str(reported).splitlines())))
+    for text in sorted(hidden, key=len, reverse=True):
+        if text:
+            line = line.replace(text, "***")
+    return line
+
+
+def reported_cause(exc: BaseException) -> CreditRadarError | OSError | None:
+    """The first `CreditRadarError` or OSError among ``exc`` and its causes (``raise ...
+    from``), which is reported as one line; None for anything else (a bug keeps its
+    traceback)."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        if isinstance(current, CreditRadarError | OSError):
+            return current
+        seen.add(id(current))
+        current = current.__cause__
+    return None
 
 
 @click.group(cls=Commands, context_settings=CONTEXT)
@@ -239,8 +272,12 @@ def run(ctx: click.Context, feeds: Path | None, source_name: str | None,
     ops = _start_ops(settings, ops_host, ops_port)
     try:
         summary = with_deliveries(run_job(job), settings)
-    except CreditRadarError as exc:
-        raise click.ClickException(str(exc)) from exc
+    except Exception as exc:  # a plugin's error may quote its options: they are hidden
+        line = error_line(exc, hidden=tuple(value for _, value in map(_option,
+                                                                       source_options)))
+        if line is None:
+            raise
+        raise click.ClickException(line) from None
     finally:
         if ops is not None:
             ops.stop()

@@ -224,3 +224,18 @@ def test_hostile_nesting_and_overflowing_amounts_are_rejected() -> None:
 def test_a_rejected_record_names_the_ids_it_states_where_they_can_be_read(
         raw: bytes, ids: tuple[str | None, str | None]) -> None:
     assert c.stated_ids(raw) == ids
+
+
+@pytest.mark.parametrize(("given", "kept"), [
+    (["Insolvency", " FRAUD "], ("insolvency", "fraud")),
+    (["bankruptcy", "insolvency", "sports", "insolvency"], ("insolvency",)),
+    (["bankruptcy"], ()),
+])
+def test_news_categories_are_the_known_ones_in_lower_case(given: list[str],
+                                                          kept: tuple[str, ...]) -> None:
+    """A category of another scheme kept as it came would weigh nothing and stop the
+    headline from being read: an item left without a known category is read as untagged."""
+    item = parse("news", {"event_id": "n", "event_time": "2024-02-10", "customer_id": "C",
+                          "headline": "Alpha files for insolvency", "source": "wire",
+                          "categories": given})
+    assert isinstance(item, ev.NewsItem) and item.categories == kept

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -17,6 +17,7 @@ from connectors.partition import FeedSource
 from connectors.plugins import IterableFeeds, available_sources, load_source
 from connectors.records import RawRecord
 from detectors.feedclock import FeedClock
+from flows.cli import error_line
 from flows.run import WARNINGS, run_feeds, run_folder
 
 SETTINGS = Settings()
@@ -31,13 +32,13 @@ def test_the_folder_source_is_an_installed_plugin(tmp_path: Path) -> None:
 def test_unknown_plugins_and_options_are_clear_errors() -> None:
     with pytest.raises(ConnectorError, match="no source plugin 'nope'.*folder"):
         load_source("nope", SETTINGS)
-    with pytest.raises(ConnectorError, match="does not take options"):
+    with pytest.raises(ConnectorError, match=r"options given: -o colour=\.\.\.\)"):
         load_source("folder", SETTINGS, colour="blue")
 
 
 def test_a_refused_option_is_named_without_its_value(tmp_path: Path) -> None:
     token = "HUNTER2TOKEN"
-    with pytest.raises(ConnectorError, match="does not take options.*api_token") as raised:
+    with pytest.raises(ConnectorError, match="options given: .*api_token") as raised:
         load_source("folder", SETTINGS, path=str(tmp_path), api_token=token)
     assert token not in str(raised.value) and str(tmp_path) not in str(raised.value)
 
@@ -72,3 +73,44 @@ def test_an_iterable_source_resumes_after_its_snapshot() -> None:
     first = part.next_batch()
     resumed = source.build_part("feeds", "plugin", part.snapshot())
     assert ids(first) + ids(drain(resumed)) == [r["event_id"] for r in rows]
+
+
+def _records(*items: object) -> Callable[[], Iterator[object]]:
+    return lambda: iter(items)
+
+
+GOOD = RawRecord("customers", b'{"event_id":"c1","event_time":"2024-01-02","customer_id":"C-1",'
+                               b'"name":"Alpha GmbH","currency":"EUR"}')
+
+
+@pytest.mark.parametrize(("records", "said"), [
+    (_records(GOOD, None, GOOD), "yielded NoneType as record 2, not connectors.records"),
+    (_records(GOOD, {"feed": "customers"}), "yielded dict as record 2"),
+])
+def test_a_plugin_yielding_no_record_stops_the_run_naming_it(
+        tmp_path: Path, records: Callable[[], Iterator[RawRecord]], said: str) -> None:
+    """A None (a mapper's skipped row) used to end the input there: the rest was lost, and
+    the summary still added up."""
+    with pytest.raises(Exception) as raised:
+        run_feeds(SETTINGS, IterableFeeds(records, name="bank"), tmp_path / "out")
+    assert said in (error_line(raised.value) or "")
+
+
+def test_a_plugins_error_is_one_line_with_its_options_hidden(tmp_path: Path) -> None:
+    def records() -> Iterator[RawRecord]:
+        yield GOOD
+        raise ConnectionError("bank API refused token HUNTER2 at https://u:pw@bank.example/x")
+
+    with pytest.raises(Exception) as raised:
+        run_feeds(SETTINGS, IterableFeeds(records, name="bank"), tmp_path / "out")
+    line = error_line(raised.value, hidden=("HUNTER2",))
+    assert line == ("source plugin input 'bank' failed reading record 2: ConnectionError: bank "
+                    "API refused token *** at https://***@bank.example/x")
+
+
+def test_iterable_feeds_takes_the_function_not_its_records() -> None:
+    def records() -> Iterator[RawRecord]:
+        yield GOOD
+
+    with pytest.raises(ConnectorError, match="takes a function .* not a generator"):
+        IterableFeeds(records())  # type: ignore[arg-type]
