@@ -14,7 +14,7 @@ from typing import Any
 import bytewax.operators as op
 import pytest
 from bytewax.dataflow import Dataflow
-from bytewax.testing import TestingSource, run_main
+from bytewax.testing import TestingSource, cluster_main, run_main
 from structlog.testing import capture_logs
 from test_alerts_routing import SECRET, T0, TOKEN, warning
 
@@ -22,6 +22,7 @@ from config.alerts import AlertsSettings
 from connectors.channels import Notifier
 from connectors.channels.loopback import JsonReceiver, SmtpReceiver, free_port
 from connectors.channels.sink import NotifierSink
+from connectors.channels.worker import delivery_counts
 
 FAST = {"max_attempts": 30, "backoff_seconds": 0.05, "backoff_max_seconds": 0.2}
 
@@ -208,3 +209,48 @@ def test_bytewax_sink_submits_delivers_and_ignores_a_replayed_epoch(
     run_main(build())  # a resumed run repeats its input
     assert titles(receiver) == ["Watchlist for credit (2026-03-03T08:00:00.000000Z): 1 customer",
                                 "[warning] Credit warning: Customer 1 (C1) grade B → C"]
+
+
+def test_a_grouped_title_counts_customers_not_warnings(
+        tmp_path: Path, webhook: tuple[JsonReceiver, int]) -> None:
+    receiver, port = webhook
+    settings = config({"hook": f"json://127.0.0.1:{port}/x"}, group_by=[], group_wait="1h")
+    notifier = Notifier(settings, tmp_path)
+    for n in range(3):  # three warnings of one customer, one of another
+        notifier.submit(warning(n, customer_id="C1", event_time=T0 + timedelta(minutes=n)))
+    notifier.submit(warning(3, customer_id="C2"))
+    notifier.advance(T0 + timedelta(hours=1))
+    assert notifier.deliver(max_seconds=5).sent == 1
+    notifier.close()
+    assert titles(receiver) == ["Credit warning: 2 customers (4 warnings) for credit"]
+
+
+def test_groups_still_waiting_when_the_input_ends_are_sent_the_same_on_any_workers(
+        tmp_path: Path, webhook: tuple[JsonReceiver, int]) -> None:
+    """A bounded input ends before a long group wait: nothing more can join the group, so
+    it is queued at the last event time, never left unsent; one worker, two workers and a
+    replay of the same input queue the very same message."""
+    receiver, port = webhook
+    items: list[Any] = [warning(n, event_time=T0 + timedelta(hours=n)) for n in range(3)]
+    items.append(T0 + timedelta(days=1))  # the last event-time tick
+
+    def run(state: Path, workers: int) -> list[dict[str, Any]]:
+        settings = config({"hook": f"json://127.0.0.1:{port}/{state.name}"}, group_by=[],
+                          group_wait="100d", group_interval="100d")
+        flow = Dataflow("alerts_end")
+        op.output("notify", op.input("warnings", flow, TestingSource(items)),
+                  NotifierSink(settings, state))
+        cluster_main(flow, [], 0, worker_count_per_proc=workers)
+        notifier = Notifier(settings, state)
+        report = notifier.deliver(max_seconds=5)  # what the run's own worker left
+        queued = [e for e in notifier.history() if e["kind"] == "queued:notify"]
+        notifier.close()
+        assert delivery_counts(state) == {"pending": 0, "sent": 1, "failed": 0}, report
+        assert {e["at"] for e in queued} == {"2026-03-03T09:00:00.000000Z"}  # the last tick
+        return [{k: v for k, v in post.items() if k != "path"} for post in receiver.received
+                if post["path"] == f"/{state.name}"]
+
+    one = run(tmp_path / "one", workers=1)
+    assert [post["title"] for post in one] == ["Credit warning: 3 customers for credit"]
+    assert run(tmp_path / "two", workers=2) == one
+    assert run(tmp_path / "one", workers=1) == one  # a replay queues nothing again

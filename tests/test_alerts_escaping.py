@@ -8,10 +8,12 @@ from __future__ import annotations
 import json
 import re
 from email import message_from_bytes, policy
+from html import escape as html_escape
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
+import markdown
 from click.testing import CliRunner
 from test_alerts_cli import StandIn
 from test_alerts_routing import SECRET, warning
@@ -135,3 +137,32 @@ def test_escapers_leave_no_syntax() -> None:
                          .replace("&gt;", "").replace("&amp;", ""))
     assert for_terminal("a\u202eb\u200bc") == "a\\u202eb\\u200bc"  # bidi override, zero width
     assert json.loads(json.dumps(for_terminal(HOSTILE))) == for_terminal(HOSTILE)
+
+
+def test_a_title_that_joins_the_body_is_escaped_like_the_body(
+        tmp_path: Path, webhook: tuple[JsonReceiver, int]) -> None:
+    """Mattermost (like Telegram or Google Chat) has no title of its own: apprise writes the
+    title into the Markdown body, where a customer's name must form no link, image,
+    emphasis or markup. A JSON channel keeps the title apart, as readable plain text."""
+    hook, port = webhook
+    name = ("<script>alert(1)</script> [click](http://evil.example/x) **B** <!channel> "
+            "![img](http://evil.example/p.png) & _u_")
+    settings = AlertsSettings.model_validate({
+        "channels": {"mattermost": f"mmost://127.0.0.1:{port}/abcdefghijklmnopqrstuvwxyz",
+                     "json": f"json://127.0.0.1:{port}/json"},  # Markdown bodies (the default)
+        "receivers": {"credit": ["mattermost", "json"]},
+        "route": {"receiver": "credit", "group_wait": "0s"},
+    })
+    notifier = Notifier(settings, tmp_path)
+    notifier.submit(warning(1, customer_name=name))
+    assert notifier.deliver(max_seconds=10).sent == 2
+    notifier.close()
+
+    title = f"[warning] Credit warning: {name} (C1) grade B → C"
+    [mattermost] = [post for post in hook.received if post["path"].startswith("/hooks/")]
+    [json_post] = [post for post in hook.received if post["path"] == "/json"]
+    assert json_post["title"] == title
+    first_line = mattermost["text"].split("\n")[0]
+    assert markdown.markdown(first_line) == f"<p>{html_escape(title, quote=False)}</p>", \
+        "the title shows as the very characters it holds, nothing in it is markup"
+    assert_inert_html(markdown.markdown(mattermost["text"]))

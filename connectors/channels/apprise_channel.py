@@ -1,5 +1,9 @@
 """A ``Channel`` over apprise, so any service apprise knows (email, Slack, Teams, Telegram,
-JSON webhooks, ...) is a channel without code of ours."""
+JSON webhooks, ...) is a channel without code of ours.
+
+apprise sends in the caller's thread (the delivery worker's daemon thread of the channel),
+never in its own shared thread pool: that pool's threads are not daemons, so a send waiting
+on a hung receiver there would keep the process alive after the worker has stopped."""
 
 from __future__ import annotations
 
@@ -11,7 +15,7 @@ import apprise
 from config.errors import ConfigError, NotificationError
 from config.redact import redact_url, scrub
 from connectors.channels.base import BodyFormat
-from connectors.channels.render import APPRISE_FORMAT
+from connectors.channels.render import APPRISE_FORMAT, ESCAPERS
 
 
 class _ScrubSecrets(logging.Filter):
@@ -46,19 +50,30 @@ def accepts(url: str) -> bool:
     return apprise.Apprise.instantiate(url, suppress_exceptions=True) is not None
 
 
+def _in_caller_thread() -> apprise.AppriseAsset:
+    """apprise settings that make ``notify`` send in the calling thread: no parallel mode and
+    no service deadline (either hands the send to apprise's shared pool of non-daemon
+    threads). A send is still bounded by the channel's connect and read timeouts
+    (`AppriseChannel.set_timeout`)."""
+    return apprise.AppriseAsset(async_mode=False, service_timeout=0)
+
+
 class AppriseChannel:
     """Sends through one apprise URL; apprise's own retries are left off (the outbox retries)."""
 
     def __init__(self, url: str) -> None:
         self._url = url
         _FILTER.register(url)
-        self._apprise = apprise.Apprise()
+        self._apprise = apprise.Apprise(asset=_in_caller_thread())
         if not self._apprise.add(url):
             raise ConfigError(f"apprise does not understand channel URL {redact_url(url)}")
         for service in self._apprise:
             # apprise sleeps up to 5.5 s between sends of one service; the outbox already
             # rate-limits per channel (rate_limit_per_minute) without blocking the other channels
             service.request_rate_per_sec = 0
+        self._title_in_body = any(service.title_maxlen <= 0 for service in self._apprise)
+        """Whether the service has no title of its own (Mattermost, Telegram, Google Chat):
+        apprise then writes the title into the body, in the body's format."""
 
     def __repr__(self) -> str:
         return f"AppriseChannel({redact_url(self._url)!r})"
@@ -73,8 +88,15 @@ class AppriseChannel:
         declared = APPRISE_FORMAT.get(body_format)
         if declared is None:
             raise NotificationError(f"apprise channels do not send {body_format} bodies")
-        result = self._apprise.notify(body=body, title=title, body_format=declared)
+        result = self._apprise.notify(body=body, title=self._title_for(title, body_format),
+                                      body_format=declared)
         if not result:
             detail = "; ".join(entry.message for entry in result.logs()) or "apprise refused"
             # apprise messages may quote hosts, users or tokens: scrub them before they travel
             raise NotificationError(f"delivery failed: {scrub(detail, self._url)}")
+
+    def _title_for(self, title: str, body_format: BodyFormat) -> str:
+        """``title`` (plain text) as it must be where it lands: unchanged where the service
+        shows it apart (an e-mail subject, a JSON field), escaped like the body where apprise
+        puts it into the body, so feed text in it forms no markup, link or mention there."""
+        return ESCAPERS[body_format](title) if self._title_in_body else title

@@ -164,6 +164,22 @@ class Notifier:
         self._store.set_meta(_WATERMARK, moment)
         self._scheduler.advance(parse_time(moment))
 
+    def input_ended(self) -> int:
+        """The flow feeding this notifier has ended (its bounded input reached the end, or
+        the run stopped): queue every group still waiting, stamped with the last event time
+        (the watermark), since nothing more can join it; the same in every replay, however
+        many workers ran the flow. Digests and escalations keep their schedule. Returns how
+        many groups were queued."""
+        mark = self._store.meta(_WATERMARK)
+        if mark is None:
+            return 0
+        groups = self._scheduler.flush_waiting_groups(parse_time(mark))
+        self._store.db.commit()
+        if groups:
+            log.info("alert.groups_flushed", groups=groups, event_time=mark,
+                     reason="input ended")
+        return groups
+
     def deliver(self, max_seconds: float | None = None) -> DeliveryReport:
         """Send what is due now, in this thread (see ``Deliverer.deliver``); the monitor
         leaves this to a `DeliveryWorker`."""

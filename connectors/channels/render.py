@@ -4,7 +4,9 @@ One warning block says who, what changed, how likely and when, where the custome
 why (top reasons with values), how much is at stake and what to do, with a link back.
 Every feed-controlled string (names, ids, reason labels and values, actions) goes through
 the escaper of the format it lands in (`connectors.channels.escape`); links are built from
-the configured template with their ids percent-encoded.
+the configured template with their ids percent-encoded. Titles are plain text: where a
+service has no title of its own, the channel escapes the title like the body it joins
+(`AppriseChannel`).
 """
 
 from __future__ import annotations
@@ -85,7 +87,8 @@ def _facts(w: Warning) -> list[tuple[str, str]]:
 
 
 def warning_title(w: Warning, purpose: str) -> str:
-    """One line that fits a chat preview or an email subject (plain text, no controls)."""
+    """One line that fits a chat preview or an email subject (plain text, no controls); a
+    channel that puts the title into the body escapes it again like the body."""
     return for_text(f"[{w.severity}] {_HEADINGS.get(purpose, purpose)}: {_who(w)} "
                     f"grade {_grade(w)}")
 
@@ -123,6 +126,21 @@ def _block(w: Warning, link: str, fmt: str, purpose: str) -> str:
     return "\n".join([head, *(f"  {k}: {v}" for k, v in facts), f"  Details: {details}"])
 
 
+def _plural(count: int, noun: str) -> str:
+    """``1 customer``, ``3 customers``."""
+    return f"{count} {noun}{'s' * (count != 1)}"
+
+
+def _count_of(warnings: list[Warning]) -> str:
+    """How many customers a group is about, and how many warnings when that differs (one
+    customer may have several in a group): "3 customers", "1 customer (3 warnings)"."""
+    customers = len({w.customer_id for w in warnings})
+    counted = _plural(customers, "customer")
+    if customers == len(warnings):
+        return counted
+    return f"{counted} ({_plural(len(warnings), 'warning')})"
+
+
 def render_group(
     warnings: list[Warning], links: list[str], fmt: str, purpose: str, desk: str
 ) -> tuple[str, str]:
@@ -130,8 +148,7 @@ def render_group(
     if len(warnings) == 1:
         title = warning_title(warnings[0], purpose)
     else:
-        title = for_text(f"{_HEADINGS.get(purpose, purpose)}: {len(warnings)} customers for "
-                         f"{desk}")
+        title = for_text(f"{_HEADINGS.get(purpose, purpose)}: {_count_of(warnings)} for {desk}")
     separator = "<hr/>" if fmt == "html" else "\n\n"
     body = separator.join(_block(w, link, fmt, purpose) for w, link in zip(warnings, links,
                                                                             strict=True))
@@ -143,8 +160,7 @@ def render_digest(
 ) -> tuple[str, str]:
     """A ranked watchlist: highest default probability first, one line per customer."""
     esc = ESCAPERS[fmt]
-    title = for_text(f"Watchlist for {desk} ({due}): {len(ranked)} "
-                     f"customer{'s' * (len(ranked) != 1)}")
+    title = for_text(f"Watchlist for {desk} ({due}): {_plural(len(ranked), 'customer')}")
     cells = [
         [esc(str(i)), esc(_who(w)), esc(_grade(w)), esc(f"{w.pd:.1%}"), esc(_money(w)),
          esc(w.action), _link(link, fmt)]

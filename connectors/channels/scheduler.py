@@ -7,6 +7,7 @@ the wall clock; the wall clock only stamps when a queued message becomes sendabl
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Callable
 from datetime import datetime
 
@@ -122,21 +123,44 @@ class Scheduler:
             if row is None:
                 return
             due = parse_time(row["next_flush"])
-            route = self._routes.get(row["route"])
-            items = [(self._store.warning(r["warning_id"]), r["purpose"]) for r in db.execute(
-                "SELECT warning_id, purpose FROM group_items WHERE group_key = ? AND flushed = 0 "
-                "ORDER BY rowid", (row["group_key"],))]
-            release = self._quiet_until(route, [w for w, _ in items], due)
+            items = self._waiting(row["group_key"])
+            release = self._quiet_until(self._routes.get(row["route"]),
+                                        [w for w, _ in items], due)
             if release is not None:
                 db.execute("UPDATE groups SET next_flush = ? WHERE group_key = ?",
                            (ts(release), row["group_key"]))
                 continue
-            if route is not None:
-                self._flush(route, row["group_key"], row["receiver"], items, due)
-            db.execute("UPDATE group_items SET flushed = 1 WHERE group_key = ?",
-                       (row["group_key"],))
-            db.execute("UPDATE groups SET next_flush = NULL, last_flush = ? WHERE group_key = ?",
-                       (ts(due), row["group_key"]))
+            self._close_group(row, items, due)
+
+    def flush_waiting_groups(self, at: datetime) -> int:
+        """Queue every group still waiting (for its group wait, group interval or quiet hours)
+        as of event time ``at``, whatever its schedule: the input has ended, so nothing more
+        can join it and no later event time will release it. Returns how many groups."""
+        rows = self._store.db.execute(
+            "SELECT * FROM groups WHERE next_flush IS NOT NULL ORDER BY next_flush, group_key"
+        ).fetchall()
+        for row in rows:
+            self._close_group(row, self._waiting(row["group_key"]), at)
+        return len(rows)
+
+    def _waiting(self, key: str) -> list[tuple[Warning, str]]:
+        """The warnings of group ``key`` not sent yet, with their purpose, in arrival order."""
+        rows = self._store.db.execute(
+            "SELECT warning_id, purpose FROM group_items WHERE group_key = ? AND flushed = 0 "
+            "ORDER BY rowid", (key,))
+        return [(self._store.warning(r["warning_id"]), r["purpose"]) for r in rows]
+
+    def _close_group(self, row: sqlite3.Row, items: list[tuple[Warning, str]],
+                     due: datetime) -> None:
+        """Queue the waiting ``items`` of a group's ``row`` at event time ``due``; the group then
+        waits for new warnings (and its group interval)."""
+        db = self._store.db
+        route = self._routes.get(row["route"])
+        if route is not None:
+            self._flush(route, row["group_key"], row["receiver"], items, due)
+        db.execute("UPDATE group_items SET flushed = 1 WHERE group_key = ?", (row["group_key"],))
+        db.execute("UPDATE groups SET next_flush = NULL, last_flush = ? WHERE group_key = ?",
+                   (ts(due), row["group_key"]))
 
     @staticmethod
     def _quiet_until(route: ResolvedRoute | None, warnings: list[Warning],

@@ -6,7 +6,8 @@ the durable outbox, committed, and nothing more: no network. Sending is the
 `DeliveryWorker`'s job, which the first partition starts beside the flow (unless
 ``alerts.deliver_during_run`` is off, when a separate ``creditradar alerts deliver`` sends).
 Resumed epochs repeat items; the outbox is idempotent on warning and channel, so a repeat
-queues nothing twice.
+queues nothing twice. When the flow ends, the groups still waiting are queued
+(`Notifier.input_ended`): no later item could join them.
 """
 
 from __future__ import annotations
@@ -29,8 +30,10 @@ class _NotifierPartition(StatelessSinkPartition[Warning | datetime]):
         self._notifier = notifier
         self._worker = worker
         self._wait = wait_seconds
+        self._handed_items = False
 
     def write_batch(self, items: list[Warning | datetime]) -> None:
+        self._handed_items = True
         with self._notifier.batch():
             for item in items:
                 if isinstance(item, datetime):
@@ -40,9 +43,16 @@ class _NotifierPartition(StatelessSinkPartition[Warning | datetime]):
         self._notifier.record_history()
 
     def close(self) -> None:
-        self._notifier.close()
-        if self._worker is not None:
-            self._worker.stop(self._wait)
+        """The flow ended: queue the groups still waiting (only the partition that was handed
+        the alert stream does, after its last item, so the result does not depend on how many
+        workers ran), then give the delivery worker its wait."""
+        try:
+            if self._handed_items:
+                self._notifier.input_ended()
+        finally:
+            self._notifier.close()
+            if self._worker is not None:
+                self._worker.stop(self._wait)
 
 
 class NotifierSink(DynamicSink[Warning | datetime]):

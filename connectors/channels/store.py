@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,8 @@ from detectors.clock import parse_time
 from detectors.records import Warning
 
 DB_NAME = "alerts.sqlite3"
+BUSY_SECONDS = 30.0
+"""How long a connection waits for another one's lock before "database is locked"."""
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS warnings (
@@ -62,6 +65,21 @@ CREATE TABLE IF NOT EXISTS escalations (
 """
 
 
+def _write_ahead(db: sqlite3.Connection) -> None:
+    """Switch ``db`` to write-ahead logging. While another connection switches the same new
+    file (the workers of a run open it at once), SQLite answers "database is locked" at once,
+    without the connection's busy wait: try again, for as long as that wait would last."""
+    give_up = time.monotonic() + BUSY_SECONDS
+    while True:
+        try:
+            db.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() >= give_up:
+                raise
+            time.sleep(0.01)
+
+
 def ts(moment: datetime) -> str:
     """Fixed-width UTC text, so SQL string comparison is time order."""
     if moment.tzinfo is None:
@@ -81,9 +99,9 @@ class Store:
         if not self.path.exists():
             os.close(os.open(self.path, os.O_CREAT | os.O_WRONLY, 0o600))
         # the timeout lets bytewax workers and the CLI share the file without "database is locked"
-        self.db = sqlite3.connect(self.path, check_same_thread=False, timeout=30.0)
+        self.db = sqlite3.connect(self.path, check_same_thread=False, timeout=BUSY_SECONDS)
         self.db.row_factory = sqlite3.Row
-        self.db.execute("PRAGMA journal_mode=WAL")
+        _write_ahead(self.db)
         self.db.execute("PRAGMA synchronous=FULL")
         self.db.executescript(_SCHEMA)
 

@@ -90,8 +90,9 @@ class DeliveryWorker:
 
     def stop(self, wait_seconds: float = 0.0) -> DeliveryReport:
         """Stop: each channel keeps sending what is due now for up to ``wait_seconds``, then
-        its thread ends; a send still waiting on its receiver then is left to finish (or to
-        be retried by the next worker once its claim lapses)."""
+        its thread ends; a send still waiting on its receiver then is abandoned when the
+        process exits (channel threads are daemons, and apprise sends in them), its message
+        still pending: the next worker retries it once its claim lapses."""
         deadline = time.monotonic() + wait_seconds
         self._finish_by = deadline
         if wait_seconds <= 0:
@@ -103,6 +104,8 @@ class DeliveryWorker:
         for thread in self._threads:
             if thread.name == HISTORY_THREAD:
                 thread.join(10.0)
+        # a channel thread still waiting on a hung receiver never reported: count the outbox
+        self.report.pending = delivery_counts(self._state_dir)["pending"]
         log.info("delivery.stopped", **self.report.to_json())
         return self.report
 
