@@ -22,7 +22,15 @@ from bytewax.testing import cluster_main
 from config.errors import ConnectorError
 from connectors.sinks import raise_output_errors, take_output_errors
 from flows.job import Job
-from flows.run import RunSummary, epoch_of, finish, prepare_recovery, start_fresh, tune_process
+from flows.run import (
+    RunSummary,
+    check_recovery_inputs,
+    epoch_of,
+    finish,
+    prepare_recovery,
+    start_fresh,
+    tune_process,
+)
 
 log = structlog.get_logger(__name__)
 
@@ -36,6 +44,7 @@ def run_job(job: Job) -> RunSummary:
     directory = job.settings.recovery.directory
     if directory is not None:
         prepare_recovery(directory, job.workers * job.processes, job.topology.buckets)
+        check_recovery_inputs(directory, job.feeds().partitions())
     log.info("run.start", source=job.source.kind, workers=job.workers,
              processes=job.processes, buckets=job.topology.buckets,
              recovery=str(directory) if directory else None)

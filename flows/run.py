@@ -55,6 +55,8 @@ OVERDUE = "overdue.jsonl"
 STATS = "stats.jsonl"
 AUDIT = "audit"
 RECOVERY_VERSION = "creditradar-version"
+RECOVERY_INPUTS = "creditradar-inputs.json"
+"""The file in a recovery directory listing the source partitions its state holds."""
 """The file in a recovery directory naming the program version (and bucket count) whose
 state it holds."""
 GC_YOUNG_THRESHOLD = 50_000
@@ -203,6 +205,7 @@ def run_feeds(settings: Settings, feeds: Feeds, out: Path, *, scores: bool = Fal
     if settings.recovery.directory is not None:
         recovery = RecoveryConfig(str(prepare_recovery(settings.recovery.directory, workers,
                                                        topology.buckets)))
+        check_recovery_inputs(settings.recovery.directory, feeds.partitions())
     flow = build_flow(settings, feeds, file_outputs(settings, out, topology, scores=scores,
                                                     notify=notify), topology)
     tune_process()
@@ -250,6 +253,24 @@ def prepare_recovery(directory: Path, partitions: int, buckets: int) -> Path:
         init_db_dir(directory, partitions)
     check_recovery_version(directory, buckets)
     return directory
+
+
+def check_recovery_inputs(directory: Path, partitions: list[str]) -> None:
+    """Refuse a recovery directory whose state holds source partitions this run's source
+    does not have (another folder or plugin, a file renamed, a plugin's input renamed):
+    bytewax would stop on them with a panic deep in the engine. New partitions are fine (a
+    file added to the folder is read from its start). The directory then lists both."""
+    mark = directory / RECOVERY_INPUTS
+    held = set(json.loads(mark.read_text())) if mark.exists() else set()
+    missing = sorted(held - set(partitions))
+    if missing:
+        shown = ", ".join(repr(name) for name in missing[:5]) + (", ..." if len(missing) > 5
+                                                                 else "")
+        raise ConfigError(
+            f"recovery directory {directory} holds the state of inputs this source does not "
+            f"have ({len(missing)}: {shown}): resume with the source that wrote it, or start "
+            "again with a fresh directory")
+    mark.write_text(json.dumps(sorted(held | set(partitions)), ensure_ascii=False) + "\n")
 
 
 def check_recovery_version(directory: Path, buckets: int) -> None:

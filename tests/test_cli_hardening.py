@@ -363,3 +363,20 @@ def test_a_wait_that_is_no_number_is_refused(args: list[str], option: str,
     assert result.exit_code == 2 and f"Invalid value for '{option}'" in result.output, (
         result.output)
     assert not (tmp_path / "out").exists()
+
+
+def test_a_recovery_directory_of_other_inputs_is_refused_naming_them(book: Path,
+                                                                     tmp_path: Path) -> None:
+    """Its state is keyed by the source's partitions: bytewax stopped with a panic on one
+    the new source lacks (a renamed file, another plugin)."""
+    state = tmp_path / "state"
+    first = invoke("run", "--feeds", str(book / "feeds"), "--out", str(tmp_path / "a"),
+                   "--recovery-dir", str(state), "--top", "0", "--no-deliver")
+    assert first.exit_code == 0, first.output
+    renamed = tmp_path / "renamed"
+    shutil.copytree(book / "feeds", renamed)
+    (renamed / "payments.jsonl").rename(renamed / "payments-0001.jsonl")
+    result = invoke("run", "--feeds", str(renamed), "--out", str(tmp_path / "b"),
+                    "--recovery-dir", str(state), "--top", "0", "--no-deliver")
+    line = one_line_error(result)
+    assert "holds the state of inputs this source does not have (1: 'payments.jsonl')" in line
