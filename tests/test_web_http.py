@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 import pytest
 from click.testing import CliRunner
@@ -19,6 +19,7 @@ from standardwebhooks.webhooks import Webhook
 from web_support import (
     ISSUE_HOSTILE,
     PEOPLE,
+    POSING_TAG,
     SECRETS,
     Client,
     ErpReceiver,
@@ -185,6 +186,48 @@ def test_a_desk_sees_only_its_portfolio(served: Served) -> None:
         _filters(), None, offset=0, limit=1)[1]
 
 
+def _linked(html: str, kind: str) -> set[str]:
+    """The ids of the ``kind`` ("customers", "warnings") a page links to."""
+    from urllib.parse import unquote
+
+    return {unquote(found) for found in re.findall(rf'href="/{kind}/([^"?]+)"', html)}
+
+
+def _by_grade_customers(html: str) -> int:
+    """How many customers the portfolio page's table by grade counts."""
+    table = html.split("<h2>By grade</h2>")[1].split("</table>")[0]
+    return sum(int(n.replace(",", "")) for n in re.findall(
+        r'<td>[^<]*</td><td class="num">([\d,]+)</td>', table))
+
+
+def test_a_tag_holding_another_desks_tag_in_its_text_is_not_that_tag(served: Served) -> None:
+    """Customers of the sme desk tagged ``x", "corporate`` (stored in the JSON list of tags
+    as ``"x\\", \\"corporate"``) are not the corporate desk's: its watchlist, API, inbox
+    and portfolio leave them out, as opening them is refused."""
+    from web.trail import wall_time
+
+    store = served.workspace.store
+    everyone, _ = store.watchlist(_filters(include_defaulted="yes"), None, offset=0,
+                                  limit=10_000)
+    posing = {r["customer_id"] for r in everyone if POSING_TAG in r["tags"]}
+    corporate = {r["customer_id"] for r in everyone if "corporate" in r["tags"]}
+    assert posing and corporate and not posing & corporate
+    carol = served.client("carol")
+    listed = carol.get("/api/watchlist?size=200&include_defaulted=yes").json()["rows"]
+    assert {r["customer_id"] for r in listed} == corporate
+    page = carol.get("/watchlist?size=200&include_defaulted=yes").text
+    assert _linked(page, "customers") == corporate
+    waiting = store.inbox(None, limit=100_000, now=wall_time())
+    assert any(w["customer_id"] in posing for w in waiting)
+    assert _linked(carol.get("/inbox?size=200").text, "warnings") == {
+        w["warning_id"] for w in waiting if w["customer_id"] in corporate}
+    trading = [r for r in everyone if r["customer_id"] in corporate and not r["defaulted"]]
+    assert _by_grade_customers(carol.get("/portfolio").text) == len(trading)
+    one = sorted(posing)[0]
+    assert carol.get(f"/customers/{quote(one)}").status_code == 403
+    assert served.client("alice").get(f"/customers/{quote(one)}").status_code == 200
+
+
 def test_a_forged_csrf_token_is_refused_and_recorded(served: Served) -> None:
     alice = served.client("alice")
     warning = _warned(served, "sme")
@@ -246,6 +289,38 @@ def test_four_eyes_approval_sends_the_action_to_the_erp_once(served: Served) -> 
         assert step.event_time == warning["event_time"] and step.body["at"] > "2020"
     report = verify_log(served.workspace.trail.directory, SECRETS["hmac"].encode())
     assert report.ok and report.partitions == (PARTITION,)
+
+
+def test_a_new_limit_is_proposed_shown_and_sent_in_the_customers_own_currency(
+        served: Served) -> None:
+    """For a customer whose own currency is not the reporting currency, the case page asks
+    for the new limit in the customer's currency (the run's watchlist names it) and shows
+    the proposal in it, and the ERP gets the limit in it."""
+    store, reporting = served.workspace.store, served.workspace.settings.reporting_currency
+    own = {r["customer_id"]: r["customer_currency"]
+           for r in read_jsonl(served.out / "watchlist.jsonl")}
+    warning = next(w for row in _customers(served, "sme")
+                   if own[row["customer_id"]] != reporting
+                   for w in store.customer_warnings(row["customer_id"])
+                   if not store.case_for_warning(w["warning_id"]))
+    currency = own[warning["customer_id"]]
+    alice, bob = served.client("alice"), served.client("bob")
+    case_path = alice.post(f"/warnings/{warning['warning_id']}/case",
+                           data={"csrf": alice.csrf()}).headers["location"]
+    assert f"in {currency}, the customer's currency" in alice.get(case_path).text
+    assert alice.post(f"{case_path}/propose",
+                      data={"csrf": alice.csrf(), "action": "reduce_limit", "amount": "7000",
+                            "comment": "in their money"}).status_code == 303
+    assert f"to 7,000 {currency}</td>" in bob.get(case_path).text
+    proposal = store.proposals_of(case_path.rsplit("/", 1)[1])[0]
+    assert bob.post(f"/proposals/{proposal['proposal_id']}/approve",
+                    data={"csrf": bob.csrf()}).status_code == 303
+    [post] = wait_for(lambda: [p for p in served.erp.received
+                               if p["body"]["data"]["warning_id"] == warning["warning_id"]])
+    command = post["body"]["data"]
+    assert (command["suggested_limit"], command["currency"]) == (7000.0, currency)
+    customer_page = alice.get(f"/customers/{quote(warning['customer_id'])}").text
+    assert f"{currency}, the customer's currency)" in customer_page
 
 
 def test_an_erp_outage_is_shown_without_secrets_and_retried_with_the_same_key(
@@ -625,3 +700,126 @@ def test_an_as_of_outside_the_clocks_years_is_no_as_of() -> None:
 
     assert as_of_param("2024-06-30") is not None and as_of_param("9998-12-31") is not None
     assert as_of_param("9999-12-31") is None and as_of_param("0001-01-01") is None
+
+
+@pytest.mark.parametrize("amount", ["inf", "-inf", "nan", "1e16", "1e999"])
+def test_the_pre_sale_check_refuses_an_amount_check_amount_refuses(served: Served,
+                                                                   amount: str) -> None:
+    """An amount that is not finite, or above the bound ``creditradar check --amount``
+    takes (`connectors.contracts.MAX_AMOUNT`), is refused as a bad order, not a failure."""
+    alice = served.client("alice")
+    mine = _customers(served, "sme")[0]["customer_id"]
+    answer = alice.post("/api/check", data={"customer_id": mine, "amount": amount,
+                                            "csrf": alice.csrf()})
+    assert answer.status_code == 400 and answer.json()["error"] == "bad_order"
+
+
+def test_an_as_of_that_is_no_time_is_refused_by_the_api(served: Served) -> None:
+    alice = served.client("alice")
+    mine = quote(_customers(served, "sme")[0]["customer_id"])
+    for as_of in ("zzz", "9999-12-31"):
+        answer = alice.get(f"/api/customers/{mine}?as_of={as_of}")
+        assert answer.status_code == 400 and answer.json()["error"] == "bad_time", as_of
+    assert "explain" in alice.get(f"/api/customers/{mine}?as_of=2022-06-30").json()
+    assert "explain" not in alice.get(f"/api/customers/{mine}").json()
+
+
+def test_the_pagers_keep_the_page_size(served: Served) -> None:
+    alice = served.client("alice")
+    first = alice.get("/watchlist?size=20&include_defaulted=yes").text
+    [following] = re.findall(r'href="(/watchlist\?[^"]*)">next', first)
+    following = following.replace("&amp;", "&")
+    assert "size=20" in following and "page=2" in following
+    second = alice.get(following).text
+    ranks = [int(n) for n in re.findall(r'<tr class="grade-[A-E]">\s*<td class="num">(\d+)<',
+                                        second)]
+    assert ranks == list(range(21, 41))
+    assert 'name="size" value="20"' in first  # the filters keep it too
+    inbox = alice.get("/inbox?size=5").text
+    [later] = re.findall(r'href="(/inbox\?[^"]*)">next', inbox)
+    assert "size=5" in later
+
+
+def test_sign_in_returns_to_the_page_asked_for_with_its_query(served: Served) -> None:
+    mine = quote(_customers(served, "sme")[0]["customer_id"], safe="")
+    asked = f"/customers/{mine}?as_of=2022-06-30"
+    anonymous = served.client()
+    sent = anonymous.get(asked)
+    assert sent.status_code == 303
+    login = sent.headers["location"]
+    assert login == "/login?" + urlencode({"next": asked})
+    assert f'name="next" value="{asked}"' in anonymous.get(login).text
+    for target, lands in ((asked, asked), ("//evil.example/?a=b", "/watchlist")):
+        token = csrf_of(anonymous.get("/login").text)
+        back = anonymous.post("/login", data={"csrf": token, "username": "alice",
+                                              "password": password_of("alice"),
+                                              "next": target})
+        assert back.status_code == 303 and back.headers["location"] == lands
+
+
+def test_sign_out_takes_the_csrf_header_as_every_post_does(served: Served) -> None:
+    alice = served.client("alice")
+    token = alice.csrf()
+    assert alice.post("/logout", headers={"x-csrf-token": "forged"}).status_code == 403
+    out = alice.post("/logout", headers={"x-csrf-token": token})
+    assert out.status_code == 303 and out.headers["location"] == "/login"
+    assert alice.get("/api/watchlist").status_code == 401
+
+
+def _stream_ends(client: Client, end: Callable[[], Any]) -> float:
+    """Open ``/events`` with ``client``'s session, wait for its hello, call ``end`` and
+    return how many seconds later the server ended the stream (a read waits 10 s at most:
+    less than a keep-alive's 15)."""
+    cookie = "; ".join(f"{k}={v}" for k, v in client.cookies.items())
+    with client.http.stream("GET", "/events", headers={"cookie": cookie},
+                            timeout=10) as response:
+        assert response.status_code == 200
+        lines = response.iter_lines()
+        assert next(lines).startswith("event: hello")
+        end()
+        ended = time.monotonic()
+        for _ in lines:
+            pass
+        return time.monotonic() - ended
+
+
+def test_the_event_stream_ends_with_its_session(served: Served) -> None:
+    """Signing out ends the live watchlist's event stream, and so does disabling the
+    account, within a second or two (the stream would otherwise stand for hours)."""
+    from web.auth import set_disabled
+
+    alice = served.client("alice")
+    token = alice.csrf()
+    assert _stream_ends(alice, lambda: alice.post(
+        "/logout", data={"csrf": token})) < 5
+    dave = served.client("dave")
+    try:
+        assert _stream_ends(dave, lambda: set_disabled(served.workspace.store, "dave",
+                                                       True)) < 5
+    finally:
+        set_disabled(served.workspace.store, "dave", False)
+
+
+def test_expiring_a_silence_needs_a_reason(served: Served) -> None:
+    from connectors.channels.store import Store as AlertStore
+
+    warning = _warned(served, "sme")
+    alice = served.client("alice")
+    token = alice.csrf()
+    assert alice.post(f"/warnings/{warning['warning_id']}/silence",
+                      data={"csrf": token, "scope": "warning", "until": "2031-01-01",
+                            "comment": "waiting for the insurer"}).status_code == 303
+    page = alice.get(f"/warnings/{warning['warning_id']}").text
+    silence_id = re.search(r"(sil-[0-9a-f]{12})", page).group(1)
+    for reason in ("", "   "):
+        refused = alice.post(f"/silences/{silence_id}/expire",
+                             data={"csrf": token, "comment": reason})
+        assert refused.status_code == 400 and "needs a reason" in refused.text
+    alerts = AlertStore(served.workspace.settings.state_dir)
+    try:
+        [silence] = [s for s in alerts.silences() if s["silence_id"] == silence_id]
+    finally:
+        alerts.close()
+    assert silence["until"] >= "2031"
+    assert alice.post(f"/silences/{silence_id}/expire",
+                      data={"csrf": token, "comment": "insurer answered"}).status_code == 303

@@ -444,3 +444,39 @@ def test_the_workspace_serves_from_postgresql(web_run: Path, postgres: object,
     finally:
         erp.stop()
     assert answers["sqlite"] == answers["postgres"] and answers["sqlite"]["rows"]
+
+
+TRICKY_TAGS = ["corporate", 'x", "corporate', '"corporate"', "corporate ", "Corporate",
+               "corp%", "corpo_ate", "corporate\\", '\\"corporate', "\x00corporate",
+               "corporate\x00", "corporat\u00e9", "\u202ecorporate", "\U0001f600", "[]", ""]
+"""Tags that hold, or look like, another tag as the JSON list of tags spells it."""
+
+
+def test_a_desk_has_the_customers_carrying_one_of_its_tags_whole(store: Store,
+                                                                 tmp_path: Path) -> None:
+    """On SQLite and PostgreSQL alike, a desk's customers (listed, or one opened) are those
+    with a tag equal to one of the desk's, never one whose tag merely holds its text; a
+    tag written with a NUL by an earlier version does not count as the text before it."""
+    from sqlalchemy import update
+
+    from web.tables import customers
+
+    segment = tmp_path / "run" / "audit" / "ids-0" / "segment-000000.jsonl"
+    segment.parent.mkdir(parents=True)
+    tagged = {f"C{i}": ["sme", tag] for i, tag in enumerate(TRICKY_TAGS)}
+    segment.write_bytes(b"".join(_logged("customers", {
+        "event_time": "2021-01-02", "event_id": f"c-{cid}", "customer_id": cid,
+        "name": cid, "tags": tags}) for cid, tags in tagged.items()))
+    Follower(tmp_path / "run", store).poll()
+    with store.begin() as connection:
+        connection.execute(customers.insert().values(  # as an earlier version wrote it
+            customer_id="OLD", tags=json.dumps(["corporate\x00x", "sme"])))
+        connection.execute(update(customers).values(pd=0.1))
+    desks = [frozenset({tag}) for tag in TRICKY_TAGS if "\x00" not in tag]
+    for desk in [*desks, frozenset({"corporate", "corp%"}), frozenset({"nobody"})]:
+        expected = {cid for cid, tags in tagged.items() if desk & set(tags)}
+        listed, total = store.watchlist(Filters({}), desk, offset=0, limit=100)
+        assert {r["customer_id"] for r in listed} == expected and total == len(expected), desk
+        assert {cid for cid in tagged if store.in_portfolio(cid, desk)} == expected, desk
+    assert not store.in_portfolio("OLD", frozenset({"corporate"}))
+    assert store.customer("C9")["tags"] == ["sme", "\ufffdcorporate"]  # NUL kept as U+FFFD

@@ -114,7 +114,8 @@ class ServedWorkspace:
     def __init__(self, app: Any) -> None:
         self.port = free_port()
         config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning",
-                                timeout_graceful_shutdown=1, lifespan="on")
+                                timeout_graceful_shutdown=1, lifespan="on",
+                                proxy_headers=False)  # as `creditradar serve` runs it
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)
         self.thread.start()
@@ -222,6 +223,9 @@ ISSUE_HOSTILE = ('<svg onload=alert(1)>', '<img src=x onerror="alert(1)">',
                  "\u202eevil", "\u001b[2J\u001b]0;pwned\u0007", "</title><script>alert(1)//")
 """Hostile text beyond `mutations.hostile_book`'s dress: markup, script links, a line
 separator, a right-to-left override and terminal escapes."""
+POSING_TAG = 'x", "corporate'
+"""A tag whose text holds another desk's tag as the JSON list of tags spells it: every third
+customer of the sme desk carries it, and is no customer of the corporate desk for that."""
 BOOK_CUSTOMERS, BOOK_MONTHS, BOOK_SEED = 120, 24, 5
 SECRETS = {"channel": "chan-SECRET-pw", "erp": "erp-SECRET-token", "hmac": "audit-SECRET-key",
            "signing": "whsec_V2ViU0VDUkVUc2lnbmluZ2tleTEyMzQ1Njc4"}
@@ -229,7 +233,8 @@ SECRETS = {"channel": "chan-SECRET-pw", "erp": "erp-SECRET-token", "hmac": "audi
 
 
 def hostile_feeds(root: Path) -> Path:
-    """A small simulated book whose every customer name and news text is hostile."""
+    """A small simulated book whose every customer name and news text is hostile, and some
+    of whose customers carry a tag posing as another desk's (`POSING_TAG`)."""
     from mutations import hostile_book
 
     from connectors.simulator import simulate
@@ -243,6 +248,8 @@ def hostile_feeds(root: Path) -> Path:
         number = int(re.sub(r"\D", "", record["customer_id"]) or 0)
         dressed = record["name"] + " " + ISSUE_HOSTILE[number % len(ISSUE_HOSTILE)]
         renamed[record["name"]] = record["name"] = dressed
+        if "sme" in record.get("tags", []) and number % 3 == 0:
+            record["tags"] = [*record["tags"], POSING_TAG]
 
     def news(record: dict[str, Any]) -> None:  # news names its company as the customer is
         if record.get("company_name") in renamed:

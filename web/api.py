@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 import anyio
@@ -9,6 +10,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from connectors.contracts import MAX_AMOUNT
 from web.app import App, SafeJSON
 from web.cases import Refused
 from web.filters import Filters
@@ -41,8 +43,9 @@ class Api:
 
     async def check(self, request: Request) -> Response:
         """The pre-sale check (`creditradar check`) of a posted order: ``customer_id``,
-        ``amount``, optional ``terms`` (days), with the session's CSRF token; answered for
-        a customer of the user's portfolio and recorded under the user's name."""
+        ``amount`` (above zero, at most `MAX_AMOUNT`, as ``check --amount`` takes it),
+        optional ``terms`` (days), with the session's CSRF token; answered for a customer
+        of the user's portfolio and recorded under the user's name."""
         from flows.check_cli import answer_order
         from web.pages import Pages
 
@@ -56,9 +59,9 @@ class Api:
         except ValueError:
             raise Refused("bad_order", "amount must be a number and terms a whole number "
                           "of days", 400) from None
-        if not amount > 0 or (terms is not None and terms < 0):
-            raise Refused("bad_order", "amount must be above zero and terms not negative",
-                          400)
+        if not 0 < amount <= MAX_AMOUNT or (terms is not None and terms < 0):
+            raise Refused("bad_order", f"amount must be above zero and at most "
+                          f"{MAX_AMOUNT:.0e}, and terms not negative", 400)
         answer, as_of = await anyio.to_thread.run_sync(
             answer_order, self.ws.out, self.ws.settings, customer_id, amount, terms,
             session.user.username)
@@ -81,8 +84,19 @@ class Api:
             "warnings": [w["body"] for w in store.customer_warnings(customer_id)],
             "cases": [{**case, "proposals": store.proposals_of(case["case_id"])}
                       for case in store.cases_of(customer_id)]}
-        as_of = as_of_param(request.query_params.get("as_of"))
+        as_of = _as_of(request)
         if as_of is not None:
             doc["explain"] = await anyio.to_thread.run_sync(self.ws.explain, customer_id,
                                                             as_of)
         return SafeJSON(doc)
+
+
+def _as_of(request: Request) -> datetime | None:
+    """The ``as_of`` the query asks for (None: none asked); one that is no date or time the
+    monitor's clock handles is refused, rather than answered without the explanation."""
+    text = request.query_params.get("as_of")
+    as_of = as_of_param(text)
+    if text and as_of is None:
+        raise Refused("bad_time", "as_of must be a date (2024-06-30) or a time "
+                      "(2024-06-30T12:00:00Z) within the years the monitor handles", 400)
+    return as_of

@@ -37,6 +37,8 @@ from web.workspace import Workspace
 
 log = structlog.get_logger(__name__)
 
+MAX_NEXT_QUERY = 2000
+"""The longest query string carried through sign-in back to the page asked for."""
 SESSION_COOKIE = "creditradar_session"
 LOGIN_COOKIE = "creditradar_login"
 STATIC = Path(__file__).parent / "static"
@@ -125,8 +127,9 @@ class App:
         request.state.session = session
         return session
 
-    async def form(self, request: Request, session: Session) -> dict[str, str]:
-        """The posted form, after its CSRF token was checked against the session's."""
+    async def posted(self, request: Request, session: Session) -> dict[str, str]:
+        """The posted form, after its CSRF token (the ``csrf`` field, or the
+        ``X-CSRF-Token`` header a script sends) was checked against the session's."""
         from web.auth import same_token
 
         form = await request.form()
@@ -135,6 +138,12 @@ class App:
         if not same_token(token, session.csrf):
             raise Refused("csrf", "the form's security token is missing or wrong: reload the "
                           "page and try again")
+        return values
+
+    async def form(self, request: Request, session: Session) -> dict[str, str]:
+        """The posted form of a change: its CSRF token checked (`posted`), and refused to a
+        role that reads only."""
+        values = await self.posted(request, session)
         if session.user.reads_only:
             raise Refused("read_only", "the auditor role reads only: it cannot change anything")
         return values
@@ -154,9 +163,17 @@ class App:
             return SafeJSON({"error": exc.reason, "message": exc.message},
                             status_code=exc.status)
         if exc.reason == "no_session" and request.method == "GET":
-            target = "/login?" + urlencode({"next": request.url.path})
+            target = "/login?" + urlencode({"next": asked_for(request)})
             return Response(status_code=303, headers={"location": target})
         return self.render(request, "refused.html", status=exc.status, refusal=exc)
+
+
+def asked_for(request: Request) -> str:
+    """The page asked for, path and query, to come back to after signing in (the sign-in
+    takes it only as a path of this site: `web.pages.safe_next`); a query too long to carry
+    is left off."""
+    query = request.url.query
+    return request.url.path + (f"?{query}" if query and len(query) <= MAX_NEXT_QUERY else "")
 
 
 async def follow(workspace: Workspace, stop: asyncio.Event) -> None:

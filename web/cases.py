@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from connectors.channels.actions import ActionCommand
+from connectors.contracts import MAX_AMOUNT
 from web.auth import User
 from web.db import Store
 from web.erp import ACTIONS, ErpActions
@@ -55,12 +56,18 @@ class Cases:
         return self.store.case_for_warning(warning["warning_id"]) or row
 
     def propose(self, user: User, case: dict[str, Any], warning: dict[str, Any], action: str,
-                amount: str | None, comment: str) -> dict[str, Any]:
-        """An analyst's proposal on an open case (one pending proposal at a time)."""
+                amount: str | None, comment: str, currency: str | None) -> dict[str, Any]:
+        """An analyst's proposal on an open case (one pending proposal at a time). A new
+        limit is in ``currency``, the customer's own (the ERP keeps limits in it), which the
+        proposal keeps; unknown, no new limit can be proposed."""
         _may_change(user)
         if action not in ACTIONS:
             raise Refused("bad_action", f"unknown action {action!r}", 400)
         value = _amount(action, amount)
+        if value is not None and not currency:
+            raise Refused("no_currency", "the customer's own currency is not known yet (the "
+                          "run's log has not brought its master record): no new limit can "
+                          "be proposed", 409)
         if case["status"] != "open":
             raise Refused("case_finished", f"this case is {case['status']}: it takes no new "
                           "proposal", 409)
@@ -70,19 +77,21 @@ class Cases:
         number = len(self.store.proposals_of(case["case_id"])) + 1
         proposal_id = f"{case['case_id']}-p{number}"
         row = {"proposal_id": proposal_id, "case_id": case["case_id"], "action": action,
-               "amount": value, "comment": comment[:MAX_COMMENT],
+               "amount": value, "currency": currency if value is not None else None,
+               "comment": comment[:MAX_COMMENT],
                "proposed_by": user.username, "proposed_at": wall_time(),
                "idempotency_key": f"creditradar-{proposal_id}"}
         self.store.add_proposal(row)
         self.trail.record("action_proposed", proposal_id,
                           {"case_id": case["case_id"], "warning_id": warning["warning_id"],
                            "customer_id": case["customer_id"], "action": action,
-                           "amount": value, "comment": row["comment"]},
+                           "amount": value, "currency": row["currency"],
+                           "comment": row["comment"]},
                           by=user.username, event_time=warning["event_time"])
         return row
 
     def decide(self, user: User, proposal: dict[str, Any], warning: dict[str, Any],
-               approve: bool, comment: str, currency: str | None) -> dict[str, Any]:
+               approve: bool, comment: str) -> dict[str, Any]:
         """Approve or reject a pending proposal: only an approver, never its proposer."""
         _may_change(user)
         if proposal["proposed_by"] == user.username:
@@ -90,6 +99,8 @@ class Cases:
                           "approve or reject it")
         if not user.may_approve:
             raise Refused("not_approver", "only an approver or admin may approve or reject")
+        if approve:
+            _check_currency(proposal)
         decision = "approved" if approve else "rejected"
         at = wall_time()
         changes = {"decision": decision, "decided_by": user.username, "decided_at": at,
@@ -106,19 +117,20 @@ class Cases:
                            "comment": changes["decision_comment"]},
                           by=user.username, event_time=warning["event_time"])
         if approve and proposal["action"] != "no_action":
-            self.send({**proposal, **changes}, warning, currency, user)
+            self.send({**proposal, **changes}, warning, user)
         return {**proposal, **changes}
 
-    def send(self, proposal: dict[str, Any], warning: dict[str, Any], currency: str | None,
-             user: User) -> None:
+    def send(self, proposal: dict[str, Any], warning: dict[str, Any], user: User) -> None:
         """Post an approved action to the ERP through the shared action channel (again, when
-        it could not be posted before: the same idempotency key)."""
+        it could not be posted before: the same idempotency key). A new limit goes in the
+        currency it was proposed in."""
+        _check_currency(proposal)
         limit = proposal["action"] == "reduce_limit"
         command = ActionCommand(
             kind=proposal["action"], customer_id=warning["customer_id"],
             warning_id=warning["warning_id"],
             suggested_limit=proposal["amount"] if limit else None,
-            currency=currency if limit else None, reason=proposal["comment"],
+            currency=proposal["currency"] if limit else None, reason=proposal["comment"],
             requested_by=proposal["proposed_by"], approved_by=proposal["decided_by"],
             event_time=warning["event_time"], idempotency_key=proposal["idempotency_key"])
         posted = self.erp.post(command)
@@ -128,6 +140,15 @@ class Cases:
                            "command": command.model_dump(mode="json"),
                            "detail": posted.detail},
                           by=user.username, event_time=warning["event_time"])
+
+
+def _check_currency(proposal: dict[str, Any]) -> None:
+    """Refuse to send a new limit whose currency is unknown: a proposal made before the
+    workspace kept the customer's currency with it (the amount might be in another)."""
+    if proposal["action"] == "reduce_limit" and not proposal.get("currency"):
+        raise Refused("no_currency", "this proposal does not say the currency of its new "
+                      "limit (it was made by an earlier version): reject it and propose the "
+                      "limit again", 409)
 
 
 def _may_change(user: User) -> None:
@@ -143,6 +164,6 @@ def _amount(action: str, text: str | None) -> float | None:
     except ValueError:
         raise Refused("bad_amount", "reducing a limit needs the new limit as a number",
                       400) from None
-    if not (0 <= value < 1e15):
-        raise Refused("bad_amount", "the new limit must be zero or more", 400)
+    if not 0 <= value <= MAX_AMOUNT:
+        raise Refused("bad_amount", f"the new limit must be from zero to {MAX_AMOUNT:.0e}", 400)
     return round(value, 2)

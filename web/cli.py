@@ -92,8 +92,10 @@ def serve_command(ctx: click.Context, out: Path, host: str, port: int,
 
     from web.app import build_app
 
+    # proxy_headers off: X-Forwarded-For from any client (a local one too) would otherwise
+    # stand in for the address the sign-in limit counts and the audit log records
     uvicorn.run(build_app(workspace, deliver=deliver), host=host, port=port, log_level="warning",
-                timeout_graceful_shutdown=2, server_header=False,
+                timeout_graceful_shutdown=2, server_header=False, proxy_headers=False,
                 ssl_certfile=str(certfile) if tls else None,
                 ssl_keyfile=str(keyfile) if tls else None)
 

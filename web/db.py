@@ -109,7 +109,7 @@ class Store:
 
     def _visible(self, query: Select[Any], tags: frozenset[str] | None) -> Select[Any]:
         """``query`` (of customers) narrowed to those carrying one of ``tags`` (None: all)."""
-        return query if tags is None else query.where(desk_condition(tags))
+        return query if tags is None else query.where(desk_condition(tags, self.dialect))
 
     def watchlist(self, filters: Filters, tags: frozenset[str] | None, *, offset: int,
                   limit: int) -> tuple[list[dict[str, Any]], int]:
@@ -152,6 +152,16 @@ class Store:
                 select(customers).where(customers.c.customer_id == customer_id)).first()
         return None if row is None else _customer_row(row._mapping)
 
+    def in_portfolio(self, customer_id: str, tags: frozenset[str] | None) -> bool:
+        """Whether the customer carries one of ``tags`` (None: the whole book), by the same
+        condition that lists a desk's customers, so a desk opens exactly what it lists."""
+        if tags is None:
+            return True
+        query = select(customers.c.customer_id).where(customers.c.customer_id == customer_id,
+                                                      desk_condition(tags, self.dialect))
+        with self.engine.connect() as connection:
+            return connection.execute(query).first() is not None
+
     def score_history(self, customer_id: str) -> list[dict[str, Any]]:
         with self.engine.connect() as connection:
             rows = connection.execute(select(scores.c.at, scores.c.pd, scores.c.grade).where(
@@ -187,7 +197,7 @@ class Store:
         if assigned_to:
             query = query.where(w.assigned_to == assigned_to)
         if tags is not None:
-            query = query.where(w.customer_id.in_(desk_members(tags)))
+            query = query.where(w.customer_id.in_(desk_members(tags, self.dialect)))
         query = query.order_by(w.event_time.desc(), w.warning_id).offset(offset).limit(limit)
         with self.engine.connect() as connection:
             return [_warning_row(r._mapping) for r in connection.execute(query)]
@@ -254,7 +264,7 @@ class Store:
                 old.c.at == months[at + 1], new.c.at == months[at]).group_by(
                 old.c.grade, new.c.grade)
             if tags is not None:
-                query = query.where(old.c.customer_id.in_(desk_members(tags)))
+                query = query.where(old.c.customer_id.in_(desk_members(tags, self.dialect)))
             counts = {(r.before, r.after): int(r.n) for r in connection.execute(query)}
         return {"from": months[at + 1], "to": months[at], "counts": counts, "months": months}
 
@@ -281,7 +291,7 @@ class Store:
         query = select(cases).where(cases.c.status.in_(("open", "proposed"))).order_by(
             cases.c.opened_at.desc()).limit(limit)
         if tags is not None:
-            query = query.where(cases.c.customer_id.in_(desk_members(tags)))
+            query = query.where(cases.c.customer_id.in_(desk_members(tags, self.dialect)))
         with self.engine.connect() as connection:
             return [dict(r._mapping) for r in connection.execute(query)]
 

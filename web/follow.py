@@ -32,7 +32,7 @@ from detectors.clock import DAY, seconds_of, to_rfc3339
 from detectors.fx import Rates
 from flows.jsonl import DAMAGED, finite_number, probability
 from web.db import Store
-from web.tables import customers, scores, warnings
+from web.tables import customers, scores, tags_text, warnings
 
 WARNINGS, SCORES, WATCHLIST, AUDIT = "warnings.jsonl", "scores.jsonl", "watchlist.jsonl", "audit"
 CHUNK_BYTES = 16 * 1024 * 1024
@@ -235,7 +235,10 @@ class Follower:
 
     def _profile(self, record: dict[str, Any], latest: dict[str, dict[str, Any]]) -> None:
         """A logged input of the customers or fx feed into ``latest`` (by customer) or the
-        rates; any other record is passed over."""
+        rates; any other record is passed over. Limits are kept in the reporting currency,
+        beside the exposure, and the credit limit also in the customer's own currency (one
+        without a currency is in the reporting currency, as the monitor reads it), in which
+        the ERP keeps it and a desk proposes a new one."""
         body = record["body"]
         if record.get("kind") != "input" or body.get("feed") not in ("customers", "fx"):
             return
@@ -246,13 +249,15 @@ class Follower:
             self.rates.put(str(raw["base"]), str(raw["currency"]), float(raw["rate"]), day)
             return
         own = raw.get("currency")
-        rate = self.rates.rate(own if isinstance(own, str) else self.reporting_currency, day)
+        own = own if isinstance(own, str) else self.reporting_currency
+        rate = self.rates.rate(own, day)
+        limit = _float(raw.get("credit_limit"))
         row = {"customer_id": str(raw["customer_id"]), "name": raw.get("name"),
                "country": raw.get("country"), "industry": raw.get("industry"),
-               "currency": self.reporting_currency,
-               "credit_limit": _times(_float(raw.get("credit_limit")), rate),
+               "currency": self.reporting_currency, "customer_currency": own,
+               "credit_limit": _times(limit, rate), "customer_credit_limit": limit,
                "insured_limit": _times(_float(raw.get("insured_limit")), rate),
-               "tags": json.dumps(sorted(str(t) for t in raw.get("tags") or [])),  # ASCII
+               "tags": tags_text(raw.get("tags") or []),
                "profile_at": at}
         before = latest.get(row["customer_id"])
         if before is None or before["profile_at"] <= at:
@@ -335,7 +340,10 @@ class Follower:
                          "top_reason": _text(w, "top_reason", optional=True),
                          "defaulted": w["defaulted"],
                          **{k: _amount(w, k) for k in ("exposure", "credit_limit",
-                                                       "insured_limit") if k in w}})
+                                                       "insured_limit", "customer_credit_limit")
+                            if k in w},
+                         **({"customer_currency": _text(w, "customer_currency")}
+                            if w.get("customer_currency") is not None else {})})
 
         bad = _read_each(lines, take)
         by_columns: dict[tuple[str, ...], list[dict[str, Any]]] = {}

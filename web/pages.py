@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import secrets
 from datetime import UTC, datetime
 from typing import Any
@@ -33,6 +34,10 @@ from web.trail import wall_time
 
 PAGE_SIZE, MAX_PAGE_SIZE = 50, 200
 SSE_KEEPALIVE_SECONDS = 15.0
+SSE_TICK_SECONDS = 0.25
+"""How often an open event stream looks for a new version of the run's files."""
+SSE_SESSION_CHECK_SECONDS = 1.0
+"""How often an open event stream looks its session up again (it ends without one)."""
 
 
 def routes(app: App) -> list[Route]:
@@ -74,6 +79,11 @@ def page_of(request: Request) -> tuple[int, int]:
     return page, size
 
 
+def size_kept(size: int) -> dict[str, str]:
+    """The page size as a query parameter for links that keep it (none for the default)."""
+    return {} if size == PAGE_SIZE else {"size": str(size)}
+
+
 def as_of_param(text: str | None) -> datetime | None:
     """An "as of" date or time from a query, or None when absent, not a time, or outside the
     years the monitor's clock handles (`detectors.clock.within_years`)."""
@@ -101,7 +111,10 @@ class Pages:
     # -- sign-in ---------------------------------------------------------------------------
 
     async def healthz(self, request: Request) -> Response:
-        return SafeJSON({"status": "ok", "version": self.ws.version})
+        """That the workspace answers, how often the run's files brought something new, and
+        its process id, by which ``serve --background`` knows it is its own process that
+        answers on the port (`web.background.start`)."""
+        return SafeJSON({"status": "ok", "version": self.ws.version, "pid": os.getpid()})
 
     async def login_form(self, request: Request, error: str | None = None,
                          status: int = 200) -> Response:
@@ -145,9 +158,7 @@ class Pages:
 
     async def logout(self, request: Request) -> Response:
         session = self.app.session(request)
-        form = await request.form()
-        if not same_token(str(form.get("csrf") or ""), session.csrf):
-            raise Refused("csrf", "the form's security token is missing or wrong")
+        await self.app.posted(request, session)  # any role signs out, auditors too
         self.ws.sessions.end(session)
         self.ws.trail.record("signed_out", session.user.username, {}, by=session.user.username)
         response = RedirectResponse("/login", status_code=303)
@@ -168,8 +179,8 @@ class Pages:
                                               offset=(page - 1) * size, limit=size)
         pages = max(1, -(-total // size))
         return {"rows": rows, "total": total, "page": page, "pages": pages, "size": size,
-                "first": (page - 1) * size, "filters": filters, "kept": filters.as_dict(),
-                "version": self.ws.version}
+                "first": (page - 1) * size, "filters": filters,
+                "kept": {**filters.as_dict(), **size_kept(size)}, "version": self.ws.version}
 
     async def watchlist(self, request: Request) -> Response:
         session = self.app.session(request)
@@ -183,17 +194,25 @@ class Pages:
         return self.app.render(request, "_rows.html", **self._watchlist(request, session))
 
     async def events(self, request: Request) -> Response:
-        """Server-sent events: ``changed`` whenever the run's files brought something new."""
+        """Server-sent events: ``changed`` whenever the run's files brought something new.
+        The session is looked up again every `SSE_SESSION_CHECK_SECONDS`: signed out,
+        expired, or its account disabled or changed, the stream ends."""
         self.app.session(request)
         workspace = self.ws
+        token = request.cookies.get(SESSION_COOKIE)
+        checks = round(SSE_SESSION_CHECK_SECONDS / SSE_TICK_SECONDS)
 
         async def stream() -> Any:
             seen = workspace.version
             yield f"event: hello\ndata: {seen}\n\n"
-            quiet = 0.0
+            quiet, ticks = 0.0, 0
             while True:
-                await asyncio.sleep(0.25)
-                quiet += 0.25
+                await asyncio.sleep(SSE_TICK_SECONDS)
+                quiet += SSE_TICK_SECONDS
+                ticks += 1
+                if ticks % checks == 0 and await anyio.to_thread.run_sync(
+                        workspace.sessions.find, token) is None:
+                    return
                 if workspace.version != seen:
                     seen = workspace.version
                     quiet = 0.0
@@ -212,7 +231,7 @@ class Pages:
         row = self.ws.store.customer(customer_id)
         if row is None:
             raise Refused("not_found", "no such customer", 404)
-        if not self.ws.may_see(session.user, frozenset(row["tags"])):
+        if not self.ws.may_see(session.user, customer_id):
             raise Refused("other_desk", "this customer belongs to another desk's portfolio: "
                           "your desk cannot open it")
         return row
@@ -262,7 +281,7 @@ class Pages:
             assigned_to=session.user.username if mine else None, now=wall_time(),
             snoozed=snoozed)
         return self.app.render(request, "inbox.html", rows=rows, mine=mine, snoozed=snoozed,
-                               page=page)
+                               page=page, kept=size_kept(size))
 
     def visible_warning(self, session: Session, warning_id: str) -> dict[str, Any]:
         warning = self.ws.store.warning(warning_id)
@@ -375,6 +394,9 @@ class Pages:
         session = self.app.session(request)
         form = await self.app.form(request, session)
         silence_id = request.path_params["silence_id"]
+        reason = form.get("comment", "").strip()[:500]
+        if not reason:
+            raise Refused("bad_silence", "expiring a silence needs a reason", 400)
         store = AlertStore(self.ws.settings.state_dir)
         try:
             found = next((s for s in store.silences() if s["silence_id"] == silence_id), None)
@@ -386,7 +408,6 @@ class Pages:
                 self.visible_warning(session, found["warning_id"])
             latest = self.ws.store.latest_event_time()
             until = ts(parse_time(latest)) if latest else found["until"]
-            reason = form.get("comment", "").strip()[:500]
             store.add_silence({**found, "until": min(until, found["until"])})
             store.event(ts(datetime.now(UTC)), "silence_expired", found["warning_id"], None,
                         f"{silence_id} by {session.user.username}: {reason}")
@@ -432,8 +453,10 @@ class Pages:
         form = await self.app.form(request, session)
         case = self.visible_case(session, request.path_params["case_id"])
         warning = self.ws.store.warning(case["warning_id"]) or {}
+        customer = self.ws.store.customer(case["customer_id"]) or {}
         self.ws.cases.propose(session.user, case, warning, form.get("action", ""),
-                              form.get("amount"), form.get("comment", ""))
+                              form.get("amount"), form.get("comment", ""),
+                              customer.get("customer_currency"))
         return RedirectResponse(f"/cases/{case['case_id']}", status_code=303)
 
     async def proposal_step(self, request: Request) -> Response:
@@ -444,13 +467,11 @@ class Pages:
             raise Refused("not_found", "no such proposal", 404)
         case = self.visible_case(session, proposal["case_id"])
         warning = self.ws.store.warning(case["warning_id"]) or {}
-        customer = self.ws.store.customer(case["customer_id"]) or {}
         step = request.path_params["step"]
         if step in ("approve", "reject"):
             await anyio.to_thread.run_sync(
                 lambda: self.ws.cases.decide(session.user, proposal, warning,
-                                             step == "approve", form.get("comment", ""),
-                                             customer.get("currency")))
+                                             step == "approve", form.get("comment", "")))
         elif step == "resend":
             if proposal["decision"] != "approved" or proposal["delivery"] != "not_sent":
                 raise Refused("not_failed", "only an approved action that could not be "
@@ -458,7 +479,7 @@ class Pages:
             if not session.user.may_approve:
                 raise Refused("not_approver", "only an approver or admin may send it again")
             await anyio.to_thread.run_sync(self.ws.cases.send, proposal, warning,
-                                           customer.get("currency"), session.user)
+                                           session.user)
         else:
             raise Refused("not_found", "no such step", 404)
         return RedirectResponse(f"/cases/{case['case_id']}", status_code=303)

@@ -4,9 +4,11 @@ alike, and `connect`, which creates them (and adds the columns a later version d
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from typing import Any
 
 from sqlalchemy import (
+    JSON,
     Boolean,
     Column,
     Engine,
@@ -19,10 +21,13 @@ from sqlalchemy import (
     Table,
     Text,
     TypeDecorator,
+    cast,
     create_engine,
     event,
+    exists,
+    func,
     inspect,
-    or_,
+    literal,
     select,
     text,
 )
@@ -49,6 +54,8 @@ class Str(TypeDecorator[str]):
     def process_bind_param(self, value: Any, dialect: Any) -> Any:
         return value.replace("\x00", "\ufffd") if isinstance(value, str) else value
 
+NUL_IN_TAGS = "\\u0000"
+"""A NUL as `json.dumps` escapes it in the ``tags`` column (see `desk_condition`)."""
 GRADES = ("A", "B", "C", "D", "E")
 """Grades from best to worst."""
 
@@ -61,9 +68,11 @@ customers = Table(
     Column("name", Str()),
     Column("country", Str(80)),
     Column("industry", Str(120)),
-    Column("currency", Str(8)),
+    Column("currency", Str(8)),  # the reporting currency, of the limits and the exposure
     Column("credit_limit", Float),
     Column("insured_limit", Float),
+    Column("customer_currency", Str(8)),  # the customer's own, of the ERP's limit
+    Column("customer_credit_limit", Float),
     Column("tags", Str(), nullable=False, default="[]"),
     Column("profile_at", Str(40)),
     Column("pd", Float),
@@ -150,6 +159,7 @@ proposals = Table(
     Column("case_id", Str(40), ForeignKey("cases.case_id"), nullable=False),
     Column("action", Str(40), nullable=False),
     Column("amount", Float),
+    Column("currency", Str(8)),  # of the amount: the customer's own when it was proposed
     Column("comment", Str(), nullable=False, default=""),
     Column("proposed_by", Str(120), nullable=False),
     Column("proposed_at", Str(40), nullable=False),
@@ -191,19 +201,44 @@ login_failures = Table(
 Index("ix_login_failures", login_failures.c.key, login_failures.c.at)
 
 
-def desk_condition(tags: frozenset[str]) -> ColumnElement[bool]:
-    """Customers carrying any of ``tags``: a match in the JSON list of the ``tags`` column
-    (each tag is stored as `json.dumps` writes it, quotes included, so a tag never matches
-    part of another). No desk tags: no customer."""
+def desk_condition(tags: frozenset[str], dialect: str) -> ColumnElement[bool]:
+    """Customers carrying any of ``tags``: one element of the JSON list in the ``tags``
+    column is one of them, whole and exactly (the one rule of a desk's portfolio, used for
+    every list and for opening a customer alike). No desk tags: no customer. A substring
+    of the stored text is never enough: the tag ``x", "corporate`` is not ``corporate``.
+
+    ``dialect`` names the database, each splitting the list with its own JSON functions.
+    SQLite's ``json_each`` gives each tag as text, but cuts it at a NUL: the follower keeps
+    NUL as U+FFFD (`NUL_IN_TAGS`), and a list still holding an escaped NUL (written by an
+    earlier version) is no desk's. PostgreSQL's ``json_array_elements`` gives each tag as
+    its JSON text, compared with the desk's tags spelled as `json.dumps` spells them, as the
+    follower writes the column (decoding would fail on a NUL, which its text cannot hold).
+    """
     if not tags:
         return customers.c.customer_id.is_(None)
-    return or_(*(customers.c.tags.contains(json.dumps(tag), autoescape=True)
-                 for tag in sorted(tags)))
+    wanted = sorted(tags)
+    if dialect == "sqlite":
+        each = func.json_each(customers.c.tags).table_valued("value")
+        return (func.instr(customers.c.tags, NUL_IN_TAGS) == 0) & exists(
+            select(literal(1)).select_from(each).where(each.c.value.in_(wanted)))
+    if dialect == "postgresql":
+        each = func.json_array_elements(cast(customers.c.tags, JSON)).table_valued("value")
+        spelled = [json.dumps(tag) for tag in wanted]
+        return exists(select(literal(1)).select_from(each).where(
+            cast(each.c.value, Text).in_(spelled)))
+    raise ValueError(f"the workspace does not support the {dialect} database")
 
 
-def desk_members(tags: frozenset[str]) -> Select[Any]:
-    """The ids of the customers carrying any of ``tags``."""
-    return select(customers.c.customer_id).where(desk_condition(tags))
+def tags_text(tags: Iterable[object]) -> str:
+    """A customer's tags as the ``tags`` column keeps them: a sorted JSON list, ASCII only
+    (`json.dumps`'s one spelling, which `desk_condition` relies on), NUL as U+FFFD like all
+    the text the workspace keeps (`Str`)."""
+    return json.dumps(sorted(str(tag).replace("\x00", "\ufffd") for tag in tags))
+
+
+def desk_members(tags: frozenset[str], dialect: str) -> Select[Any]:
+    """The ids of the customers carrying any of ``tags`` (`desk_condition`)."""
+    return select(customers.c.customer_id).where(desk_condition(tags, dialect))
 
 
 def connect(url: str) -> Engine:

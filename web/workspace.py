@@ -109,9 +109,10 @@ class Workspace:
             return mine
         return theirs if mine is None else mine & theirs
 
-    def may_see(self, user: User, customer_tags: frozenset[str]) -> bool:
-        tags = self.tags_of(user)
-        return tags is None or bool(tags & customer_tags)
+    def may_see(self, user: User, customer_id: str) -> bool:
+        """Whether the customer is in ``user``'s portfolio: asked of the database with the
+        condition that lists the portfolio (`web.tables.desk_condition`), one rule for both."""
+        return self.store.in_portfolio(customer_id, self.tags_of(user))
 
     def explain(self, customer_id: str, as_of: datetime) -> dict[str, Any]:
         """`flows.explain.explain` of the run's log (cached while the log is unchanged)."""
