@@ -20,6 +20,7 @@ from typing import Annotated, Any, Literal
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     PlainValidator,
@@ -28,6 +29,7 @@ from pydantic import (
     StringConstraints,
     TypeAdapter,
     ValidationError,
+    WithJsonSchema,
     field_validator,
     model_validator,
 )
@@ -128,8 +130,21 @@ def _real_date(text: str) -> str:
     return text
 
 
-Amount = Annotated[float, PlainValidator(_non_negative, json_schema_input_type=float | str)]
-SignedAmount = Annotated[float, PlainValidator(_amount_value, json_schema_input_type=float | str)]
+def _amount_schema(signed: bool) -> dict[str, Any]:
+    """The JSON Schema of an amount, as strict as the validator where JSON Schema can say it:
+    a number within the bounds, or a numeric string in ASCII digits (its size is checked
+    only when read)."""
+    sign = "[+-]?" if signed else r"\+?"
+    return {"anyOf": [
+        {"type": "number", "minimum": -MAX_AMOUNT if signed else 0, "maximum": MAX_AMOUNT},
+        {"type": "string",
+         "pattern": rf"^\s*{sign}(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?\s*$"},
+    ]}
+
+
+Amount = Annotated[float, PlainValidator(_non_negative), WithJsonSchema(_amount_schema(False))]
+SignedAmount = Annotated[float, PlainValidator(_amount_value),
+                         WithJsonSchema(_amount_schema(True))]
 Currency = Annotated[StrictStr, AfterValidator(_currency)]
 Country = Annotated[StrictStr, AfterValidator(_country)]
 ID_MAX_LENGTH = 256
@@ -139,7 +154,19 @@ Date = Annotated[StrictStr, StringConstraints(pattern=_DATE), AfterValidator(_re
 Text = StrictStr
 CompanyId = Annotated[StrictStr, Field(min_length=1, max_length=64)]
 """An LEI, national registry number or VAT id, as the source writes it."""
-Ratio = Annotated[float, Field(strict=True, ge=-MAX_AMOUNT, le=MAX_AMOUNT)]
+def _whole_number(value: Any) -> Any:
+    """A JSON number without a fraction as an int (``45.0`` is 45, as JSON Schema's
+    ``integer`` says); anything else as it came, for the strict check after."""
+    if isinstance(value, float) and value.is_integer() and abs(value) <= 2**53:
+        return int(value)
+    return value
+
+
+WholeNumber = Annotated[StrictInt, BeforeValidator(_whole_number)]
+"""A count or grade: an integer, written ``45`` or ``45.0`` (both are JSON Schema's
+``integer``), never a string or ``45.5``."""
+Ratio = SignedAmount
+"""A published ratio: a number or numeric string, as amounts are (within +-`MAX_AMOUNT`)."""
 
 
 class _Record(BaseModel):
@@ -235,7 +262,7 @@ class Tradeline(_Record):
 
     type: Literal["tradeline"]
     customer_id: Id
-    days_past_due: Annotated[StrictInt, Field(ge=0, le=100_000)]
+    days_past_due: Annotated[WholeNumber, Field(ge=0, le=100_000)]
     outstanding: SignedAmount | None = None
     """The balance owed (below 0: a credit balance, more paid than was owed); None from a
     feed of payment statuses only."""
@@ -293,7 +320,7 @@ class CountryRisk(_Record):
     """A country's risk grade from its date: 0 (lowest risk) to 7 (highest)."""
 
     country: Country
-    grade: Annotated[StrictInt, Field(ge=0, le=7)]
+    grade: Annotated[WholeNumber, Field(ge=0, le=7)]
     source: Text | None = None
 
     def to_event(self) -> e.CountryRisk:
@@ -305,7 +332,7 @@ class IndustryRisk(_Record):
     """An industry's risk grade from its date: 0 (lowest risk) to 7 (highest)."""
 
     industry: Annotated[StrictStr, Field(min_length=1, max_length=256)]
-    grade: Annotated[StrictInt, Field(ge=0, le=7)]
+    grade: Annotated[WholeNumber, Field(ge=0, le=7)]
     source: Text | None = None
 
     def to_event(self) -> e.IndustryRisk:

@@ -17,6 +17,7 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
+from config.errors import ContractError
 from connectors.contracts import parse_record
 from connectors.files import feed_files
 from connectors.simulator import PROFILE_NAMES, simulate
@@ -94,6 +95,42 @@ def test_simulated_feeds_of_every_profile_are_valid(exported: dict[str, Any],
 def test_what_the_contract_refuses_the_schema_refuses(exported: dict[str, Any], feed: str,
                                                       record: dict[str, Any]) -> None:
     assert not exported[feed].is_valid(record)
+
+
+INVOICE = {"event_id": "x", "event_time": "2024-01-01", "customer_id": "C", "type": "invoice",
+           "invoice_id": "1", "amount": "12.50", "currency": "EUR", "issue_date": "2024-01-01",
+           "due_date": "2024-01-31"}
+TRADELINE = {"event_id": "t", "event_time": "2024-01-01", "customer_id": "C",
+             "type": "tradeline", "days_past_due": 45}
+FILED = {"event_id": "f", "event_time": "2024-06-15", "customer_id": "C",
+         "type": "accounts_filed", "period_end": "2023-12-31", "currency": "EUR"}
+
+
+@pytest.mark.parametrize(("feed", "record"), [
+    ("payments", {**INVOICE, "amount": -5}),
+    ("payments", {**INVOICE, "amount": 1e16}),
+    ("payments", {**INVOICE, "amount": "12,50"}),
+    ("payments", {**INVOICE, "amount": "-12.50"}),
+    ("payments", INVOICE),
+    ("payments", {**INVOICE, "amount": 12.5}),
+    ("payments", {**TRADELINE, "days_past_due": 45.0}),
+    ("payments", {**TRADELINE, "days_past_due": 45.5}),
+    ("payments", {**TRADELINE, "outstanding": "-12.50", "currency": "EUR"}),
+    ("country_risk", {"event_id": "g", "event_time": "2024-01-01", "country": "DE",
+                      "grade": 3.0}),
+    ("registry", {**FILED, "ratios": {"current_ratio": "0.82"}}),
+    ("registry", {**FILED, "ratios": {"current_ratio": "0,82"}}),
+])
+def test_the_schema_and_the_monitor_agree_on_amounts_and_counts(
+        exported: dict[str, Any], feed: str, record: dict[str, Any]) -> None:
+    """A producer that checks its records against the schemas finds what the monitor will
+    refuse: a negative, huge or comma-decimal amount, a count with a fraction."""
+    try:
+        parse_record(feed, json.dumps(record).encode())
+        accepted = True
+    except ContractError:
+        accepted = False
+    assert exported[feed].is_valid(record) == accepted
 
 
 def test_the_compose_file_is_valid_under_the_compose_specification() -> None:
