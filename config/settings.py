@@ -301,6 +301,10 @@ class Settings(BaseSettings):
     audit: AuditSettings = AuditSettings()
     workspace: WorkspaceSettings = WorkspaceSettings()
     news: NewsSettings = NewsSettings()
+    sources: dict[str, dict[str, SecretStr]] = {}
+    """Options of source plugins, by plugin name (``[sources.erp]`` with ``token = "..."``,
+    or ``CREDITRADAR_SOURCES__ERP__TOKEN``): a token kept off the command line, where ``ps``
+    and shell histories would show it; an ``-o`` of the same key wins."""
     log_level: Literal["debug", "info", "warning", "error"] = "info"
 
     @classmethod

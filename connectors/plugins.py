@@ -28,8 +28,16 @@ def available_sources() -> list[str]:
     return sorted(ep.name for ep in entry_points(group=SOURCE_GROUP))
 
 
+def configured_options(name: str, settings: Settings) -> dict[str, str]:
+    """The options the settings hold for source plugin ``name`` (``sources.NAME``)."""
+    return {key: value.get_secret_value()
+            for key, value in settings.sources.get(name, {}).items()}
+
+
 def load_source(name: str, settings: Settings, **options: Any) -> Feeds:
-    """Build the source plugin ``name`` with ``options`` (strings from the command line)."""
+    """Build the source plugin ``name`` with ``options`` (strings from the command line) over
+    those its settings hold (`configured_options`)."""
+    options = {**configured_options(name, settings), **options}
     found = [ep for ep in entry_points(group=SOURCE_GROUP) if ep.name == name]
     if not found:
         raise ConnectorError(f"no source plugin {name!r}; installed: "

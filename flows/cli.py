@@ -259,7 +259,7 @@ def run(ctx: click.Context, feeds: Path | None, source_name: str | None,
         source = SourceSpec("kafka", {"bootstrap": bootstrap, "start": start or "beginning",
                                       "stop_at_end": stop_at_end})
     elif source_name is not None:
-        options = dict(_option(text) for text in source_options)
+        options = _options(source_options)
         source = SourceSpec("plugin", {"name": source_name, "options": options})
     else:
         if not feed_files(feeds):  # type: ignore[arg-type]
@@ -273,8 +273,7 @@ def run(ctx: click.Context, feeds: Path | None, source_name: str | None,
     try:
         summary = with_deliveries(run_job(job), settings)
     except Exception as exc:  # a plugin's error may quote its options: they are hidden
-        line = error_line(exc, hidden=tuple(value for _, value in map(_option,
-                                                                       source_options)))
+        line = error_line(exc, hidden=_option_values(settings, source_name, source_options))
         if line is None:
             raise
         raise click.ClickException(line) from None
@@ -320,6 +319,27 @@ def _start_ops(settings: Settings, host: str, port: int | None) -> Any:
     state = settings.state_dir if alerts else None
     return serve_ops(host, port, registry_for(state), ready=lambda: True, alerts=alerts,
                      state_dir=state, audit=settings.audit)
+
+
+def _options(texts: tuple[str, ...]) -> dict[str, str]:
+    """The ``-o KEY=VALUE`` options of a source plugin; a key given twice is refused (the
+    last would silently win)."""
+    options: dict[str, str] = {}
+    for key, value in map(_option, texts):
+        if key in options:
+            raise click.BadParameter(f"{key} is given twice", param_hint="--source-option")
+        options[key] = value
+    return options
+
+
+def _option_values(settings: Settings, source: str | None,
+                   texts: tuple[str, ...]) -> tuple[str, ...]:
+    """Every option value of the run's source plugin, from ``-o`` and the settings: hidden
+    from its error, which may quote them (a token, a URL with a password)."""
+    from connectors.plugins import configured_options
+
+    given = tuple(value for _, value in map(_option, texts))
+    return given + tuple(configured_options(source, settings).values()) if source else given
 
 
 def _option(text: str) -> tuple[str, str]:

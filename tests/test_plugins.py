@@ -114,3 +114,27 @@ def test_iterable_feeds_takes_the_function_not_its_records() -> None:
 
     with pytest.raises(ConnectorError, match="takes a function .* not a generator"):
         IterableFeeds(records())  # type: ignore[arg-type]
+
+
+def test_a_plugins_options_may_come_from_the_settings_and_the_command_line_wins(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A token in the settings or the environment stays off the command line (ps, history)."""
+    from config.settings import load_settings, redacted
+
+    (tmp_path / "env").mkdir()
+    monkeypatch.setenv("CREDITRADAR_SOURCES__FOLDER__PATH", str(tmp_path / "env"))
+    settings = load_settings()
+    assert load_source("folder", settings).folder == tmp_path / "env"
+    assert load_source("folder", settings, path=str(tmp_path)).folder == tmp_path
+    assert redacted(settings)["sources"] == {"folder": {"path": "***"}}
+
+
+def test_an_option_given_twice_is_refused(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from flows.cli import cli
+
+    result = CliRunner().invoke(cli, ["run", "--source", "folder", "-o", f"path={tmp_path}",
+                                      "-o", "path=elsewhere", "--out", str(tmp_path / "o")],
+                                env={})
+    assert result.exit_code == 2 and "path is given twice" in result.output, result.output
