@@ -28,6 +28,7 @@ from flows.run import (
     epoch_of,
     finish,
     prepare_recovery,
+    seal_audit_log,
     start_fresh,
     tune_process,
 )
@@ -48,15 +49,19 @@ def run_job(job: Job) -> RunSummary:
     log.info("run.start", source=job.source.kind, workers=job.workers,
              processes=job.processes, buckets=job.topology.buckets,
              recovery=str(directory) if directory else None)
-    if job.processes == 1:
-        tune_process()
-        take_output_errors()
-        cluster_main(job.flow(), [], 0, worker_count_per_proc=job.workers,
-                     epoch_interval=epoch_of(job.settings),
-                     recovery_config=RecoveryConfig(str(directory)) if directory else None)
-        raise_output_errors()
-    else:
-        wait_all(spawn(job))
+    try:
+        if job.processes == 1:
+            tune_process()
+            take_output_errors()
+            cluster_main(job.flow(), [], 0, worker_count_per_proc=job.workers,
+                         epoch_interval=epoch_of(job.settings),
+                         recovery_config=RecoveryConfig(str(directory)) if directory else None)
+            raise_output_errors()
+        else:
+            wait_all(spawn(job))
+    except KeyboardInterrupt:  # how a live run ends: its log verifies up to there
+        seal_audit_log(job.out, job.settings.audit)
+        raise
     return finish(job.out, scores=job.scores, audit=job.settings.audit)
 
 

@@ -210,8 +210,12 @@ def run_feeds(settings: Settings, feeds: Feeds, out: Path, *, scores: bool = Fal
                                                     notify=notify), topology)
     tune_process()
     take_output_errors()
-    cluster_main(flow, addresses=[], proc_id=0, worker_count_per_proc=workers,
-                 epoch_interval=epoch_of(settings), recovery_config=recovery)
+    try:
+        cluster_main(flow, addresses=[], proc_id=0, worker_count_per_proc=workers,
+                     epoch_interval=epoch_of(settings), recovery_config=recovery)
+    except KeyboardInterrupt:
+        seal_audit_log(out, settings.audit)
+        raise
     raise_output_errors()
     return with_deliveries(finish(out, scores=scores, audit=settings.audit), settings)
 
@@ -238,11 +242,19 @@ def finish(out: Path, *, scores: bool = False, audit: AuditSettings | None = Non
     commands that read them can tell a run with nothing in it from a folder that is no run."""
     for name in (WARNINGS, DEADLETTER, OVERDUE, WATCHLIST, *([SCORES] if scores else [])):
         (out / name).touch()
-    if audit is not None and audit.enabled and (out / AUDIT).is_dir():
-        write_manifest(out / AUDIT, audit.key_bytes())
+    if audit is not None:
+        seal_audit_log(out, audit)
     for name in OUTPUT_FILES:
         canonicalize(out / name)
     return summarize(out)
+
+
+def seal_audit_log(out: Path, audit: AuditSettings) -> None:
+    """Write the manifest of the run's audit log (`connectors.audit.manifest`): when the run
+    ends, and when it is interrupted (Ctrl-C, the only end of a live run), after bytewax
+    closed its partitions: the log then verifies as it stands, up to where the run stopped."""
+    if audit.enabled and (out / AUDIT).is_dir():
+        write_manifest(out / AUDIT, audit.key_bytes())
 
 
 def prepare_recovery(directory: Path, partitions: int, buckets: int) -> Path:

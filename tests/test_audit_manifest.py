@@ -6,6 +6,10 @@ from __future__ import annotations
 
 import json
 import shutil
+import signal
+import subprocess
+import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -109,3 +113,29 @@ def test_verify_of_no_log_is_an_error_not_the_unauthenticated_status(
         path.write_text("not a log\n")
     result = invoke(config, "audit", "verify", "--log", str(path))
     assert result.exit_code == 1 and "is not a directory" in result.output, result.output
+
+
+def test_a_run_interrupted_by_ctrl_c_leaves_a_log_that_verifies(tmp_path: Path) -> None:
+    """Ctrl-C is how a live run ends: bytewax closes the partitions (final anchors), and the
+    log is sealed up to there, so an auditor can verify it."""
+    config = tmp_path / "run.toml"
+    config.write_text(f'state_dir = "{tmp_path / "state"}"\n[audit]\nhmac_key = "{KEY}"\n')
+    assert invoke(config, "simulate", "--customers", "400", "--months", "24", "--seed", "9",
+                  "--out", str(tmp_path / "feeds")).exit_code == 0
+    out = tmp_path / "out"
+    run = subprocess.Popen(
+        [sys.executable, "-m", "flows.cli", "--config", str(config), "--log-level", "error",
+         "run", "--feeds", str(tmp_path / "feeds"), "--out", str(out), "--top", "0",
+         "--no-deliver"],
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + 120
+    while not any(out.glob("audit/ids-*/segment-*.jsonl")) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(0.5)
+    run.send_signal(signal.SIGINT)
+    output, _ = run.communicate(timeout=120)
+    assert run.returncode != 0, "the run ended before it could be interrupted"
+    assert b"Traceback" not in output, output.decode()[-2000:]
+    result = invoke(config, "audit", "verify", "--log", str(out / "audit"))
+    assert result.exit_code == 0 and "anchor signatures checked" in result.output, result.output
