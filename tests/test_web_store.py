@@ -480,3 +480,38 @@ def test_a_desk_has_the_customers_carrying_one_of_its_tags_whole(store: Store,
         assert {cid for cid in tagged if store.in_portfolio(cid, desk)} == expected, desk
     assert not store.in_portfolio("OLD", frozenset({"corporate"}))
     assert store.customer("C9")["tags"] == ["sme", "\ufffdcorporate"]  # NUL kept as U+FFFD
+
+
+def test_a_desks_filter_choices_and_open_cases_are_its_own(store: Store,
+                                                           web_run: Path) -> None:
+    """On SQLite and PostgreSQL alike, the watchlist's filter choices of a desk are the
+    countries, industries and kinds of its own customers, and its open cases come a page at
+    a time, newest first, with how many there are (finished cases and other desks' left
+    out)."""
+    from sqlalchemy import select
+
+    from web.tables import customers
+
+    _follow_all(Follower(web_run, store))
+    with store.engine.connect() as connection:
+        book = [dict(r._mapping) for r in connection.execute(select(customers))]
+    for desk in (frozenset({"sme"}), frozenset({"corporate"}), None):
+        mine = [r for r in book if desk is None or desk & set(json.loads(r["tags"]))]
+        offered = store.choices(desk)
+        for name, column in (("country", "country"), ("industry", "industry"),
+                             ("kind", "warning_kind")):
+            assert offered[name] == sorted({r[column] for r in mine if r[column]}), (desk, name)
+    sme = [r["customer_id"] for r in book if "sme" in json.loads(r["tags"])]
+    corporate = [r["customer_id"] for r in book if "corporate" in json.loads(r["tags"])]
+    for number, (customer_id, status) in enumerate(
+            [(c, "open") for c in sme[:4]] + [(sme[4], "proposed"), (sme[5], "closed"),
+                                              (corporate[0], "open")]):
+        store.add_case({"case_id": f"case-{number}", "warning_id": f"w-{number}",
+                        "customer_id": customer_id, "status": status, "opened_by": "alice",
+                        "opened_at": f"2026-01-01T00:00:0{number}.000000Z"})
+    pages = [store.open_cases(frozenset({"sme"}), offset=offset, limit=2)
+             for offset in (0, 2, 4)]
+    assert [total for _, total in pages] == [5, 5, 5]
+    assert [c["case_id"] for rows, _ in pages for c in rows] == [
+        "case-4", "case-3", "case-2", "case-1", "case-0"]
+    assert store.open_cases(None, offset=0, limit=200)[1] == 6

@@ -14,7 +14,7 @@ from connectors.contracts import MAX_AMOUNT
 from web.app import App, SafeJSON
 from web.cases import Refused
 from web.filters import Filters
-from web.pages import as_of_param, page_of
+from web.pages import as_of_param, customer_id_of, page_of
 
 
 def routes(app: App) -> list[Route]:
@@ -76,7 +76,7 @@ class Api:
         from web.pages import Pages
 
         session = self.app.session(request)
-        customer_id = request.path_params["customer_id"]
+        customer_id = customer_id_of(request)
         row = Pages(self.app).visible_customer(session, customer_id)
         store = self.ws.store
         doc: dict[str, Any] = {

@@ -2,8 +2,9 @@
 of script for live updates over server-sent events).
 
 `build_app` wires the routes of `web.pages` and `web.api` with the security headers, the
-server-time header, the refusal handler (every refusal is answered plainly and recorded in
-the trail) and the follower, which reads the run's new output lines in the background.
+server-time header, the refusal handler (every refusal is answered plainly, and recorded in
+the trail as `App.recorded` says) and the follower, which reads the run's new output lines in
+the background.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from web.auth import Session
 from web.cases import Refused
 from web.erp import LABELS
 from web.text import plain
+from web.trail import OncePerWindow
 from web.workspace import Workspace
 
 log = structlog.get_logger(__name__)
@@ -87,6 +89,39 @@ class Headers:
         await self.app(scope, receive, sending)
 
 
+def dot_segment(value: str) -> bool:
+    """Whether ``value`` is a path segment that a URL resolves as the folder itself or the
+    one above (``.``, ``..``): a browser does so even when the dots are percent-encoded."""
+    return value in (".", "..")
+
+
+def seg(value: Any) -> str:
+    """``value`` as one path segment of a link: percent-encoded whole (``/`` too); a segment
+    of dots alone with each dot as ``%2E``, which the clients that resolve only literal dots
+    (curl, httpx) send as it is and the routes read back as dots. A browser resolves even
+    ``%2E%2E``: links to a customer go through `customer_url`."""
+    text = str(value)
+    return "%2E" * len(text) if dot_segment(text) else quote(text, safe="")
+
+
+def customer_target(customer_id: str, page: str = "customers") -> tuple[str, dict[str, str]]:
+    """Where a customer's ``page`` (``customers``, ``explain``) is: the path, and the query
+    fields that go with it. The id is the path's last segment (`seg`), except an id that is a
+    dot segment (`dot_segment`), which a browser would resolve to another page: it goes in
+    the query as ``id``, under ``/customers/`` (no customer's id is empty, so that path
+    names no other customer; `web.pages.customer_id_of` reads both)."""
+    if dot_segment(customer_id):
+        return f"/{page}/", {"id": customer_id}
+    return f"/{page}/{seg(customer_id)}", {}
+
+
+def customer_url(customer_id: str, page: str = "customers", **query: str) -> str:
+    """The link to a customer's ``page`` with ``query`` (`customer_target`)."""
+    path, fields = customer_target(customer_id, page)
+    fields.update(query)
+    return path + ("?" + urlencode(fields) if fields else "")
+
+
 def templates() -> Environment:
     env = Environment(loader=PackageLoader("web", "templates"),
                       autoescape=select_autoescape(default=True, default_for_string=True),
@@ -97,7 +132,9 @@ def templates() -> Environment:
     env.filters["pct"] = lambda v, d=1: "" if v is None else f"{float(v):.{d}%}"
     env.filters["money"] = lambda v: "" if v is None else f"{float(v):,.0f}"
     env.filters["number"] = lambda v: "" if v is None else f"{float(v):,g}"
-    env.filters["seg"] = lambda v: quote(str(v), safe="")
+    env.filters["seg"] = seg
+    env.filters["customer_url"] = customer_url
+    env.globals["customer_target"] = customer_target
     env.globals["ACTION_LABELS"] = LABELS
     env.globals["query"] = lambda **kw: urlencode({k: v for k, v in kw.items() if v})
     return env
@@ -109,6 +146,7 @@ class App:
     def __init__(self, workspace: Workspace) -> None:
         self.workspace = workspace
         self.env = templates()
+        self.anonymous = OncePerWindow(workspace.settings.workspace.login_window_minutes * 60)
 
     def render(self, request: Request, name: str, status: int = 200,
                **context: Any) -> HTMLResponse:
@@ -149,16 +187,20 @@ class App:
         return values
 
     def refusal(self, request: Request, exc: Exception) -> Response:
-        """Answer a refusal plainly, and record it in the trail with who, what and where."""
+        """Answer a refusal plainly, and record it in the trail with who, what and where
+        (when `recorded`)."""
         assert isinstance(exc, Refused)
         session = getattr(request.state, "session", None)
         by = session.user.username if session else None
         client = request.client.host if request.client else ""
-        self.workspace.trail.record(
-            "refused", exc.reason,
-            {"reason": exc.reason, "message": exc.message, "method": request.method,
-             "path": request.url.path[:500], "client": client}, by=by)
-        log.info("workspace.refused", reason=exc.reason, by=by, path=request.url.path[:200])
+        recorded = self.recorded(exc, by, client)
+        if recorded:
+            self.workspace.trail.record(
+                "refused", exc.reason,
+                {"reason": exc.reason, "message": exc.message, "method": request.method,
+                 "path": request.url.path[:500], "client": client}, by=by)
+        (log.info if recorded else log.debug)("workspace.refused", reason=exc.reason, by=by,
+                                              path=request.url.path[:200])
         if request.url.path.startswith("/api/") or request.url.path == "/events":
             return SafeJSON({"error": exc.reason, "message": exc.message},
                             status_code=exc.status)
@@ -166,6 +208,18 @@ class App:
             target = "/login?" + urlencode({"next": asked_for(request)})
             return Response(status_code=303, headers={"location": target})
         return self.render(request, "refused.html", status=exc.status, refusal=exc)
+
+    def recorded(self, exc: Refused, by: str | None, client: str) -> bool:
+        """Whether a refusal goes to the trail: every one of a signed-in user (``by``).
+        Requests without a session anyone who reaches the port can send, as often as they
+        like: a missing session is not recorded (it is the way to the sign-in form, not a
+        step anyone took), and of the others (a sign-in form's token wrong or expired, too
+        many failed sign-ins) only the first of each reason from each address in each window
+        of ``workspace.login_window_minutes``, so that they can neither fill the disk nor push
+        the real steps out of the auditor's latest ones."""
+        if by is not None:
+            return True
+        return exc.reason != "no_session" and self.anonymous.first((client, exc.reason))
 
 
 def asked_for(request: Request) -> str:

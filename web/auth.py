@@ -4,7 +4,9 @@ Passwords are hashed with argon2id (argon2-cffi's defaults). A session is a rand
 a cookie (HttpOnly, SameSite=Strict, Secure unless turned off for plain-HTTP development);
 the database keeps only its SHA-256, its expiry and the session's CSRF token, which every
 form posts back. Failed sign-ins are counted per account and per client address; past the
-allowance further attempts are refused until the window has passed.
+allowance further attempts are refused until the window has passed. The sign-in form has a
+token of its own, signed with the workspace's key and the time it was issued, so that the
+server takes back only the tokens it issued, and only for `LOGIN_FORM_SECONDS`.
 """
 
 from __future__ import annotations
@@ -14,7 +16,9 @@ import hmac
 import re
 import secrets
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
@@ -28,6 +32,11 @@ from web.trail import wall_time
 MIN_PASSWORD = 10
 CLIENT_FACTOR = 4
 """How many times the per-account allowance of failed sign-ins one client address gets."""
+LOGIN_FORM_SECONDS = 600
+"""How long the sign-in form's token (and its cookie) is taken: ten minutes."""
+LOGIN_KEY = "login_form_key"
+"""The name of the key that signs the sign-in forms' tokens (`web.db.Store.secret`)."""
+_LOGIN_TOKEN = re.compile(r"([0-9]{1,12})\.[A-Za-z0-9_-]{1,64}")
 _USERNAME = re.compile(r"[a-z][a-z0-9._-]{1,59}")
 _hasher = PasswordHasher()
 _DUMMY_HASH = _hasher.hash("not a password of anyone")
@@ -40,6 +49,11 @@ class User:
     username: str
     role: str
     desk: str | None
+
+    @classmethod
+    def of(cls, account: Mapping[str, Any]) -> User:
+        """The user of an account's row (its name, role and desk)."""
+        return cls(account["username"], account["role"], account["desk"])
 
     @property
     def reads_only(self) -> bool:
@@ -96,7 +110,7 @@ def check_password(store: Store, username: str, password: str) -> User | None:
         return None
     if row is None or row["disabled"]:
         return None
-    return User(row["username"], row["role"], row["desk"])
+    return User.of(row)
 
 
 class Sessions:
@@ -126,8 +140,7 @@ class Sessions:
         account = self.store.user(row["username"])
         if account is None or account["disabled"]:
             return None
-        return Session(User(account["username"], account["role"], account["desk"]),
-                       row["token_hash"], row["csrf"])
+        return Session(User.of(account), row["token_hash"], row["csrf"])
 
     def end(self, session: Session) -> None:
         self.store.drop_session(session.token_hash)
@@ -157,3 +170,25 @@ def _keys(username: str, client: str) -> list[str]:
 def same_token(given: str | None, expected: str) -> bool:
     """Constant-time comparison of a posted CSRF token with the session's."""
     return bool(given) and hmac.compare_digest(str(given).encode(), expected.encode())
+
+
+def login_token(key: bytes, issued: float | None = None) -> str:
+    """A token for the sign-in form's field and cookie: the time it is issued (now, unless
+    ``issued`` says), a random part, and their signature with ``key``, the workspace's
+    (`LOGIN_KEY`), so that `login_token_age` knows the server issued it, and when."""
+    body = f"{int(time.time() if issued is None else issued)}.{secrets.token_urlsafe(24)}"
+    return f"{body}.{_signature(key, body)}"
+
+
+def login_token_age(key: bytes, token: str) -> float | None:
+    """How many seconds ago `login_token` issued ``token`` with ``key``; None for a token it
+    did not issue (made up, its time or random part changed, or signed with another key)."""
+    body, _, signature = token.rpartition(".")
+    shape = _LOGIN_TOKEN.fullmatch(body)
+    if shape is None or not same_token(signature, _signature(key, body)):
+        return None
+    return time.time() - int(shape.group(1))
+
+
+def _signature(key: bytes, body: str) -> str:
+    return hmac.new(key, body.encode("ascii"), hashlib.sha256).hexdigest()

@@ -9,6 +9,7 @@ inbox state are the workspace's own.
 from __future__ import annotations
 
 import json
+import secrets
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -105,6 +106,19 @@ class Store:
     def set_meta(self, connection: Connection, key: str, value: str) -> None:
         self.upsert(connection, meta, [{"key": key, "value": value}])
 
+    def secret(self, key: str) -> str:
+        """A random secret kept under ``key`` in the database, made on first use: every
+        process of the workspace on this database reads the same one (the first one made
+        is kept when two make it at once)."""
+        found = self.get_meta(key)
+        if found is None:
+            with self.begin() as connection:
+                self.upsert(connection, meta, [{"key": key, "value": secrets.token_hex(32)}],
+                            update=())
+            found = self.get_meta(key)
+        assert found is not None
+        return found
+
     # -- watchlist and customers -----------------------------------------------------------
 
     def _visible(self, query: Select[Any], tags: frozenset[str] | None) -> Select[Any]:
@@ -132,18 +146,22 @@ class Store:
                None if tags is None else tuple(sorted(tags)))
         return rows, self._cached(key, count)
 
-    def choices(self) -> dict[str, list[str]]:
-        """The values the watchlist's filters offer (countries, industries, kinds)."""
-        return self._cached("choices", self._choices)
+    def choices(self, tags: frozenset[str] | None) -> dict[str, list[str]]:
+        """The values the watchlist's filters offer (countries, industries, kinds), over the
+        customers carrying one of ``tags`` (None: the whole book): a desk learns nothing of
+        the other desks' customers from them."""
+        key = ("choices", None if tags is None else tuple(sorted(tags)))
+        return self._cached(key, lambda: self._choices(tags))
 
-    def _choices(self) -> dict[str, list[str]]:
+    def _choices(self, tags: frozenset[str] | None) -> dict[str, list[str]]:
         c = customers.c
         out: dict[str, list[str]] = {}
         with self.engine.connect() as connection:
             for name, column in (("country", c.country), ("industry", c.industry),
                                  ("kind", c.warning_kind)):
-                query = select(column).where(column.is_not(None)).distinct().order_by(column)
-                out[name] = [str(v) for v in connection.execute(query.limit(300)).scalars()]
+                query = self._visible(select(column).where(column.is_not(None)), tags)
+                query = query.distinct().order_by(column).limit(300)
+                out[name] = [str(v) for v in connection.execute(query).scalars()]
         return out
 
     def customer(self, customer_id: str) -> dict[str, Any] | None:
@@ -287,13 +305,19 @@ class Store:
                                       .order_by(cases.c.opened_at))
             return [dict(r._mapping) for r in rows]
 
-    def open_cases(self, tags: frozenset[str] | None, limit: int = 200) -> list[dict[str, Any]]:
-        query = select(cases).where(cases.c.status.in_(("open", "proposed"))).order_by(
-            cases.c.opened_at.desc()).limit(limit)
+    def open_cases(self, tags: frozenset[str] | None, *, offset: int, limit: int
+                   ) -> tuple[list[dict[str, Any]], int]:
+        """One page of the open cases (open, or with a proposal waiting) of the customers
+        carrying one of ``tags`` (None: all), newest first, and how many there are."""
+        where = [cases.c.status.in_(("open", "proposed"))]
         if tags is not None:
-            query = query.where(cases.c.customer_id.in_(desk_members(tags, self.dialect)))
+            where.append(cases.c.customer_id.in_(desk_members(tags, self.dialect)))
+        rows_query = select(cases).where(*where).order_by(
+            cases.c.opened_at.desc(), cases.c.case_id).offset(offset).limit(limit)
+        count_query = select(func.count()).select_from(cases).where(*where)
         with self.engine.connect() as connection:
-            return [dict(r._mapping) for r in connection.execute(query)]
+            rows = [dict(r._mapping) for r in connection.execute(rows_query)]
+            return rows, int(connection.execute(count_query).scalar() or 0)
 
     def proposals_of(self, case_id: str) -> list[dict[str, Any]]:
         with self.engine.connect() as connection:

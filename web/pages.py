@@ -7,10 +7,8 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import secrets
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import urlencode
 
 import anyio
 from starlette.requests import Request
@@ -22,8 +20,16 @@ from connectors.channels import Notifier
 from connectors.channels.store import Store as AlertStore
 from connectors.channels.store import ts
 from detectors.clock import parse_time, to_seconds, within_years
-from web.app import LOGIN_COOKIE, SESSION_COOKIE, App, SafeJSON
-from web.auth import Session, check_password, same_token
+from web.app import LOGIN_COOKIE, SESSION_COOKIE, App, SafeJSON, customer_url, seg
+from web.auth import (
+    LOGIN_FORM_SECONDS,
+    Session,
+    User,
+    check_password,
+    login_token,
+    login_token_age,
+    same_token,
+)
 from web.cases import Refused
 from web.charts import pd_history, term_structure
 from web.erp import ACTIONS
@@ -96,6 +102,13 @@ def as_of_param(text: str | None) -> datetime | None:
     return moment if within_years(to_seconds(moment)) else None
 
 
+def customer_id_of(request: Request) -> str:
+    """The customer a request names: the last segment of its path, or, where the path ends
+    at ``/customers/`` (``/explain/``, ``/api/customers/``), the query's ``id``: how a link
+    names a customer whose id a browser would resolve away (`web.app.customer_target`)."""
+    return request.path_params["customer_id"] or request.query_params.get("id", "")
+
+
 def safe_next(target: str | None) -> str:
     """Where to go after signing in: a path of this site only."""
     if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
@@ -118,20 +131,35 @@ class Pages:
 
     async def login_form(self, request: Request, error: str | None = None,
                          status: int = 200) -> Response:
-        token = secrets.token_urlsafe(32)
+        """The sign-in form, with a token of its own (`web.auth.login_token`) in a field
+        and in a cookie that lasts as long as the server takes the token."""
+        token = login_token(self.ws.login_key)
         response = self.app.render(request, "login.html", status=status, login_token=token,
                                    next=safe_next(request.query_params.get("next")),
                                    error=error)
         response.set_cookie(LOGIN_COOKIE, token, httponly=True, samesite="strict",
-                            secure=self.ws.settings.workspace.secure_cookies, path="/login")
+                            secure=self.ws.settings.workspace.secure_cookies, path="/login",
+                            max_age=LOGIN_FORM_SECONDS)
         return response
+
+    def check_login_token(self, values: dict[str, str], request: Request) -> None:
+        """Refuse a sign-in whose form field and cookie differ, whose token this server did
+        not issue, or issued more than `LOGIN_FORM_SECONDS` ago (`web.auth.login_token_age`):
+        the form's token is short-lived, not any pair of values a client makes up."""
+        cookie = request.cookies.get(LOGIN_COOKIE, "")
+        age = login_token_age(self.ws.login_key, cookie)
+        if age is None or not same_token(values.get("csrf"), cookie):
+            raise Refused("csrf", "the sign-in form's security token is missing or wrong: "
+                          "reload the page and sign in again")
+        if age > LOGIN_FORM_SECONDS:
+            raise Refused("login_expired", f"the sign-in form is older than "
+                          f"{LOGIN_FORM_SECONDS // 60} minutes: reload the page and sign in "
+                          "again")
 
     async def login(self, request: Request) -> Response:
         form = await request.form()
         values = {k: str(v) for k, v in form.items() if isinstance(v, str)}
-        if not same_token(values.get("csrf"), request.cookies.get(LOGIN_COOKIE, "")):
-            raise Refused("csrf", "the sign-in form's security token is missing or wrong: "
-                          "reload the page and sign in again")
+        self.check_login_token(values, request)
         username = values.get("username", "").strip().lower()[:120]
         client = request.client.host if request.client else ""
         sessions = self.ws.sessions
@@ -186,7 +214,7 @@ class Pages:
         session = self.app.session(request)
         context = self._watchlist(request, session)
         return self.app.render(request, "watchlist.html", grades=GRADES,
-                               choices=self.ws.store.choices(),
+                               choices=self.ws.store.choices(self.ws.tags_of(session.user)),
                                desks=sorted(self.ws.settings.alerts.receivers), **context)
 
     async def watchlist_rows(self, request: Request) -> Response:
@@ -238,7 +266,7 @@ class Pages:
 
     async def customer(self, request: Request) -> Response:
         session = self.app.session(request)
-        customer_id = request.path_params["customer_id"]
+        customer_id = customer_id_of(request)
         row = self.visible_customer(session, customer_id)
         history = self.ws.store.score_history(customer_id)
         warnings = self.ws.store.customer_warnings(customer_id)
@@ -255,14 +283,13 @@ class Pages:
             request, "customer.html", customer=row, history=history, warnings=warnings,
             chart=pd_history(history, warnings), term=term, term_learned=term_learned,
             horizon=horizon, latest=latest, cases=self.ws.store.cases_of(customer_id),
-            as_of=shown, explain_src=f"/explain/{_seg(customer_id)}?"
-                                     + urlencode({"as_of": shown}),
+            as_of=shown, explain_src=customer_url(customer_id, "explain", as_of=shown),
             insured_share=(min(1.0, insured / exposure) if insured is not None and exposure
                            else row["insured_share"]), limit=limit)
 
     async def explain(self, request: Request) -> Response:
         session = self.app.session(request)
-        customer_id = request.path_params["customer_id"]
+        customer_id = customer_id_of(request)
         row = self.visible_customer(session, customer_id)
         as_of = as_of_param(request.query_params.get("as_of")) or (
             parse_time(row["scored_at"]) if row["scored_at"] else datetime.now(UTC))
@@ -299,7 +326,33 @@ class Pages:
             notes=self.ws.store.notes_of(warning["warning_id"]),
             case=self.ws.store.case_for_warning(warning["warning_id"]),
             silences=self._silences(warning),
-            users=[u["username"] for u in self.ws.store.all_users() if not u["disabled"]])
+            users=[u["username"] for u in self.ws.store.all_users()
+                   if self._why_not_assignee(u, warning) is None])
+
+    def _why_not_assignee(self, account: dict[str, Any], warning: dict[str, Any]) -> str | None:
+        """Why ``account`` cannot be given ``warning`` to work (None: it can): it must be
+        able to sign in, to change things and to open the warning's customer."""
+        user = User.of(account)
+        if account["disabled"]:
+            return f"{user.username}'s account is disabled"
+        if user.reads_only:
+            return f"{user.username} is an auditor, who reads only"
+        if not self.ws.may_see(user, warning["customer_id"]):
+            return (f"{user.username} works another desk, whose portfolio does not hold "
+                    "this customer")
+        return None
+
+    def _assignee(self, username: str, warning: dict[str, Any]) -> str:
+        """The user ``warning`` is assigned to; a refusal that says why for a name that is
+        no account or one that cannot work it (`_why_not_assignee`)."""
+        account = self.ws.store.user(username)
+        if account is None:
+            raise Refused("bad_assignee", "assign to an existing user", 400)
+        why = self._why_not_assignee(account, warning)
+        if why is not None:
+            raise Refused("bad_assignee", f"{why}: assign the warning to someone who may "
+                          "work it", 400)
+        return username
 
     def _silences(self, warning: dict[str, Any]) -> list[dict[str, Any]]:
         store = AlertStore(self.ws.settings.state_dir)
@@ -319,7 +372,7 @@ class Pages:
         comment = form.get("comment", "")[:2000]
         if step == "case":
             case = self.ws.cases.open(session.user, warning)
-            return RedirectResponse(f"/cases/{case['case_id']}", status_code=303)
+            return RedirectResponse(f"/cases/{seg(case['case_id'])}", status_code=303)
         if step == "ack":
             self._notifier_ack(warning, user, comment)
             self.ws.store.update_warning(warning["warning_id"],
@@ -327,9 +380,7 @@ class Pages:
                                           "text": comment}, acked_by=user, acked_at=at)
             details: dict[str, Any] = {"comment": comment}
         elif step == "assign":
-            assignee = form.get("assignee", "")
-            if self.ws.store.user(assignee) is None:
-                raise Refused("bad_assignee", "assign to an existing user", 400)
+            assignee = self._assignee(form.get("assignee", ""), warning)
             self.ws.store.update_warning(warning["warning_id"],
                                          {"kind": "assigned", "by": user, "at": at,
                                           "text": assignee}, assigned_to=assignee)
@@ -358,7 +409,7 @@ class Pages:
         self.ws.trail.record(f"warning_{step}", warning["warning_id"],
                              {"customer_id": warning["customer_id"], **details}, by=user,
                              event_time=warning["event_time"])
-        return RedirectResponse(f"/warnings/{_seg(warning['warning_id'])}", status_code=303)
+        return RedirectResponse(f"/warnings/{seg(warning['warning_id'])}", status_code=303)
 
     def _notifier_ack(self, warning: dict[str, Any], user: str, comment: str) -> None:
         """Acknowledge in the notifier too, when it knows the warning (no escalation)."""
@@ -424,9 +475,13 @@ class Pages:
     # -- cases -----------------------------------------------------------------------------
 
     async def cases(self, request: Request) -> Response:
+        """The open cases of the user's portfolio, a page at a time, with how many there are."""
         session = self.app.session(request)
-        rows = self.ws.store.open_cases(self.ws.tags_of(session.user))
-        return self.app.render(request, "cases.html", rows=rows)
+        page, size = page_of(request)
+        rows, total = self.ws.store.open_cases(self.ws.tags_of(session.user),
+                                               offset=(page - 1) * size, limit=size)
+        return self.app.render(request, "cases.html", rows=rows, total=total, page=page,
+                               pages=max(1, -(-total // size)), kept=size_kept(size))
 
     def visible_case(self, session: Session, case_id: str) -> dict[str, Any]:
         case = self.ws.store.get_case(case_id)
@@ -457,7 +512,7 @@ class Pages:
         self.ws.cases.propose(session.user, case, warning, form.get("action", ""),
                               form.get("amount"), form.get("comment", ""),
                               customer.get("customer_currency"))
-        return RedirectResponse(f"/cases/{case['case_id']}", status_code=303)
+        return RedirectResponse(f"/cases/{seg(case['case_id'])}", status_code=303)
 
     async def proposal_step(self, request: Request) -> Response:
         session = self.app.session(request)
@@ -482,7 +537,7 @@ class Pages:
                                            session.user)
         else:
             raise Refused("not_found", "no such step", 404)
-        return RedirectResponse(f"/cases/{case['case_id']}", status_code=303)
+        return RedirectResponse(f"/cases/{seg(case['case_id'])}", status_code=303)
 
     # -- portfolio, auditor, users ---------------------------------------------------------
 
@@ -549,12 +604,6 @@ class Pages:
         if session.user.role != "admin":
             raise Refused("not_admin", "the list of users is for admins")
         return self.app.render(request, "users.html", users=self.ws.store.all_users())
-
-
-def _seg(value: str) -> str:
-    from urllib.parse import quote
-
-    return quote(str(value), safe="")
 
 
 def _file(value: str) -> str:

@@ -12,8 +12,10 @@ of the human step.
 from __future__ import annotations
 
 import fcntl
+import math
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Hashable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -23,6 +25,9 @@ from config.audit import AuditSettings
 from connectors.audit import AuditRecord, AuditWriter, VerifyReport, read_log, verify_log
 
 PARTITION = "workspace"
+WINDOW_KEYS = 10_000
+"""The most keys `OncePerWindow` lets through in one window (what bounds its memory, and the
+trail's growth from requests anyone can send, whatever addresses they come from)."""
 
 
 def wall_time() -> str:
@@ -73,3 +78,28 @@ class Trail:
         with (self.directory / ".lock").open("w") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)
             yield
+
+
+class OncePerWindow:
+    """Lets the first of each key through in each window of ``seconds``, and no other: what
+    bounds the steps that requests anyone can send write to the trail (`web.app.App.refusal`).
+    A window starts with the first key after the last one ended; at most `WINDOW_KEYS` keys
+    pass in one."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self._lock = threading.Lock()
+        self._started = -math.inf
+        self._seen: set[Hashable] = set()
+
+    def first(self, key: Hashable) -> bool:
+        """Whether ``key`` is the first of its kind in the current window (and there is room
+        for it)."""
+        now = time.monotonic()
+        with self._lock:
+            if now - self._started >= self.seconds:
+                self._started, self._seen = now, set()
+            if key in self._seen or len(self._seen) >= WINDOW_KEYS:
+                return False
+            self._seen.add(key)
+            return True

@@ -13,7 +13,7 @@ from typing import Any
 from config.errors import ConfigError, CreditRadarError
 from config.settings import Settings
 from flows.choices import MODEL_CHOICES, UNREADABLE, behind, load_choices, timeline
-from web.auth import Sessions, User
+from web.auth import LOGIN_KEY, Sessions, User
 from web.cases import Cases, Refused
 from web.db import Store
 from web.desks import desk_tags
@@ -78,6 +78,12 @@ class Workspace:
     @property
     def cases(self) -> Cases:
         return Cases(self.store, self.trail, self.erp)
+
+    @cached_property
+    def login_key(self) -> bytes:
+        """The key that signs the sign-in forms' tokens (`web.auth.login_token`), kept in the
+        database so that every process of the workspace takes the tokens of the others."""
+        return self.store.secret(LOGIN_KEY).encode("ascii")
 
     @cached_property
     def follower(self) -> Follower:
