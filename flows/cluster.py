@@ -30,6 +30,7 @@ from flows.run import (
     prepare_recovery,
     seal_audit_log,
     start_fresh,
+    stopped_by_sigterm,
     tune_process,
 )
 
@@ -50,15 +51,17 @@ def run_job(job: Job) -> RunSummary:
              processes=job.processes, buckets=job.topology.buckets,
              recovery=str(directory) if directory else None)
     try:
-        if job.processes == 1:
-            tune_process()
-            take_output_errors()
-            cluster_main(job.flow(), [], 0, worker_count_per_proc=job.workers,
-                         epoch_interval=epoch_of(job.settings),
-                         recovery_config=RecoveryConfig(str(directory)) if directory else None)
-            raise_output_errors()
-        else:
-            wait_all(spawn(job))
+        with stopped_by_sigterm():
+            if job.processes == 1:
+                tune_process()
+                take_output_errors()
+                cluster_main(job.flow(), [], 0, worker_count_per_proc=job.workers,
+                             epoch_interval=epoch_of(job.settings),
+                             recovery_config=RecoveryConfig(str(directory)) if directory
+                             else None)
+                raise_output_errors()
+            else:
+                wait_all(spawn(job))  # (stopping, it stops the processes with SIGTERM)
     except KeyboardInterrupt:  # how a live run ends: its log verifies up to there
         seal_audit_log(job.out, job.settings.audit)
         raise

@@ -20,7 +20,7 @@ from config.redact import os_error_line
 from connectors.sinks import raise_output_errors, take_output_errors
 from flows.cluster import job_of_environment, recovery_of
 from flows.logs import configure_logging
-from flows.run import check_recovery_version, tune_process
+from flows.run import check_recovery_version, stopped_by_sigterm, tune_process
 
 
 def get_flow(recovery_directory: str | Path | None = None) -> Dataflow:
@@ -47,16 +47,19 @@ def main(argv: list[str] | None = None) -> None:
                         help="seconds between epochs (and recovery snapshots)")
     args = parser.parse_args(argv)
     try:
-        cli_main(
-            get_flow(args.recovery_directory),
-            workers_per_process=args.workers_per_process,
-            process_id=args.process_id,
-            addresses=args.addresses.split(";") if args.addresses else None,
-            epoch_interval=timedelta(seconds=args.snapshot_interval),
-            recovery_config=(RecoveryConfig(str(args.recovery_directory))
-                             if args.recovery_directory else None),
-        )
+        with stopped_by_sigterm():
+            cli_main(
+                get_flow(args.recovery_directory),
+                workers_per_process=args.workers_per_process,
+                process_id=args.process_id,
+                addresses=args.addresses.split(";") if args.addresses else None,
+                epoch_interval=timedelta(seconds=args.snapshot_interval),
+                recovery_config=(RecoveryConfig(str(args.recovery_directory))
+                                 if args.recovery_directory else None),
+            )
         raise_output_errors()
+    except KeyboardInterrupt:  # stopped (SIGTERM or Ctrl-C): its outputs are closed
+        sys.exit(f"creditradar process {args.process_id or 0}: stopped")
     except BaseException as exc:  # a worker's error reaches a cluster as bytewax's panic
         errors = take_output_errors() or ([exc] if isinstance(exc, OSError) else [])
         if not errors:

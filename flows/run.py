@@ -15,9 +15,12 @@ import gc
 import heapq
 import json
 import re
+import signal
 import tempfile
+import threading
 from collections import Counter
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -211,8 +214,9 @@ def run_feeds(settings: Settings, feeds: Feeds, out: Path, *, scores: bool = Fal
     tune_process()
     take_output_errors()
     try:
-        cluster_main(flow, addresses=[], proc_id=0, worker_count_per_proc=workers,
-                     epoch_interval=epoch_of(settings), recovery_config=recovery)
+        with stopped_by_sigterm():
+            cluster_main(flow, addresses=[], proc_id=0, worker_count_per_proc=workers,
+                         epoch_interval=epoch_of(settings), recovery_config=recovery)
     except KeyboardInterrupt:
         seal_audit_log(out, settings.audit)
         raise
@@ -247,6 +251,25 @@ def finish(out: Path, *, scores: bool = False, audit: AuditSettings | None = Non
     for name in OUTPUT_FILES:
         canonicalize(out / name)
     return summarize(out)
+
+
+@contextmanager
+def stopped_by_sigterm() -> Iterator[None]:
+    """Within, SIGTERM (``docker stop``, a service manager) ends a run as Ctrl-C does, with
+    a KeyboardInterrupt: bytewax then closes the outputs, the audit log's final anchors
+    included, where the signal's default would end the process in the middle of a write."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def seal_audit_log(out: Path, audit: AuditSettings) -> None:

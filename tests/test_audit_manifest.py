@@ -115,9 +115,12 @@ def test_verify_of_no_log_is_an_error_not_the_unauthenticated_status(
     assert result.exit_code == 1 and "is not a directory" in result.output, result.output
 
 
-def test_a_run_interrupted_by_ctrl_c_leaves_a_log_that_verifies(tmp_path: Path) -> None:
-    """Ctrl-C is how a live run ends: bytewax closes the partitions (final anchors), and the
-    log is sealed up to there, so an auditor can verify it."""
+@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM])
+def test_a_run_stopped_by_a_signal_leaves_a_log_that_verifies(tmp_path: Path,
+                                                              stop: signal.Signals) -> None:
+    """Ctrl-C or SIGTERM (docker stop) is how a live run ends: bytewax closes the partitions
+    (final anchors), and the log is sealed up to there, so an auditor can verify it (the
+    default of SIGTERM ended the process in the middle of a write)."""
     config = tmp_path / "run.toml"
     config.write_text(f'state_dir = "{tmp_path / "state"}"\n[audit]\nhmac_key = "{KEY}"\n')
     assert invoke(config, "simulate", "--customers", "400", "--months", "24", "--seed", "9",
@@ -133,7 +136,7 @@ def test_a_run_interrupted_by_ctrl_c_leaves_a_log_that_verifies(tmp_path: Path) 
     while not any(out.glob("audit/ids-*/segment-*.jsonl")) and time.monotonic() < deadline:
         time.sleep(0.05)
     time.sleep(0.5)
-    run.send_signal(signal.SIGINT)
+    run.send_signal(stop)
     output, _ = run.communicate(timeout=120)
     assert run.returncode != 0, "the run ended before it could be interrupted"
     assert b"Traceback" not in output, output.decode()[-2000:]

@@ -19,7 +19,7 @@ from connectors.contracts import FEEDS
 from flows.cluster import spawn
 from flows.job import Job, SourceSpec
 from flows.replay import logged_records, replay
-from flows.run import AUDIT, WARNINGS
+from flows.run import AUDIT, WARNINGS, seal_audit_log
 
 pytestmark = [pytest.mark.kafka, pytest.mark.timeout(240)]
 IDLE_SECONDS = 3.0
@@ -88,8 +88,9 @@ def test_a_live_run_writes_every_warning_and_goes_on_with_later_records(
         applied_on = _wait_for_input(out / AUDIT, filing["event_id"])
         assert applied_on == date.fromisoformat(last[:10]).toordinal() - EPOCH + 1
     finally:
-        child.terminate()
+        child.terminate()  # SIGTERM stops it as Ctrl-C does: its outputs are closed
         child.wait(timeout=30)
+    seal_audit_log(out, settings.audit)  # as `creditradar run` does when its processes stop
     report = replay(out / AUDIT, tmp_path / "replay", settings)
     assert report.ok, report.lines()
 

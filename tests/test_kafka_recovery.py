@@ -119,7 +119,7 @@ def test_sigkill_at_random_points_then_a_restart_gives_the_uninterrupted_outputs
             code = child.wait(timeout=RUN_TIMEOUT_S)
     assert code == 0, f"seed {seed}: monitor exited with {code}:\n{log.read_text()[-3000:]}"
     assert kills, f"seed {seed}: the monitor always finished before it could be killed"
-    summary = finish(out)
+    summary = finish(out, audit=settings.audit)  # as the run's own command finishes
 
     context = f"seed {seed}, killed after {kills} s"
     assert _resumed_offsets(log), f"{context}: no restart resumed from a snapshot"
