@@ -78,6 +78,11 @@ class Commands(click.Group):
             raise click.ClickException(line) from None
 
 
+HIDDEN_LENGTH = 4
+"""The shortest option value `error_line` hides: a shorter one is no secret, and hiding a
+``2`` would garble every number of the line."""
+
+
 def error_line(exc: BaseException, hidden: tuple[str, ...] = ()) -> str | None:
     """The one line reporting ``exc`` (see `reported_cause`), redacted: URLs' credentials
     masked, and every text of ``hidden`` (option values, which may be secrets a plugin puts
@@ -88,7 +93,7 @@ def error_line(exc: BaseException, hidden: tuple[str, ...] = ()) -> str | None:
     line = (os_error_line(reported) if isinstance(reported, OSError)
             else redact_text(" ".join(str(reported).splitlines())))
     for text in sorted(hidden, key=len, reverse=True):
-        if text:
+        if len(text) >= HIDDEN_LENGTH:
             line = line.replace(text, "***")
     return line
 

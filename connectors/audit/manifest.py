@@ -61,16 +61,18 @@ def manifest_fault(log_dir: Path, key: bytes | None, ends: dict[str, End],
     signature = _signature_fault(body, key)
     if signature is not None:
         return ("bad_anchor", "", signature)
-    for name in sorted(named.keys() - ends.keys()):
-        return ("deleted", name, f"the partition is missing; {MANIFEST} names it with "
-                f"{named[name][0]} records")
-    for name in sorted(ends.keys() - named.keys()):
-        return ("inserted", name, f"a partition {MANIFEST} does not name")
-    for name in sorted(named):
-        if ends[name] != named[name]:
-            kind = "truncated" if ends[name][0] < named[name][0] else "inserted"
-            return (kind, name, f"holds {ends[name][0]} records where {MANIFEST} says "
-                    f"{named[name][0]}, or its last record differs")
+    missing, unnamed = sorted(named.keys() - ends.keys()), sorted(ends.keys() - named.keys())
+    if missing:
+        return ("deleted", missing[0], f"the partition is missing; {MANIFEST} names it with "
+                f"{named[missing[0]][0]} records")
+    if unnamed:
+        return ("inserted", unnamed[0], f"a partition {MANIFEST} does not name")
+    moved = [name for name in sorted(named) if ends[name] != named[name]]
+    if moved:
+        (count, _), (stated, _) = ends[moved[0]], named[moved[0]]
+        return ("truncated" if count < stated else "inserted", moved[0],
+                f"holds {count} records where {MANIFEST} says {stated}, or its last record "
+                "differs")
     return None
 
 
