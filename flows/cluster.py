@@ -20,7 +20,6 @@ from bytewax.recovery import RecoveryConfig
 from bytewax.testing import cluster_main
 
 from config.errors import ConnectorError
-from connectors.sinks import raise_output_errors, take_output_errors
 from flows.job import Job
 from flows.run import (
     RunSummary,
@@ -28,9 +27,8 @@ from flows.run import (
     epoch_of,
     finish,
     prepare_recovery,
-    seal_audit_log,
+    running,
     start_fresh,
-    stopped_by_sigterm,
     tune_process,
 )
 
@@ -50,21 +48,14 @@ def run_job(job: Job) -> RunSummary:
     log.info("run.start", source=job.source.kind, workers=job.workers,
              processes=job.processes, buckets=job.topology.buckets,
              recovery=str(directory) if directory else None)
-    try:
-        with stopped_by_sigterm():
-            if job.processes == 1:
-                tune_process()
-                take_output_errors()
-                cluster_main(job.flow(), [], 0, worker_count_per_proc=job.workers,
-                             epoch_interval=epoch_of(job.settings),
-                             recovery_config=RecoveryConfig(str(directory)) if directory
-                             else None)
-                raise_output_errors()
-            else:
-                wait_all(spawn(job))  # (stopping, it stops the processes with SIGTERM)
-    except KeyboardInterrupt:  # how a live run ends: its log verifies up to there
-        seal_audit_log(job.out, job.settings.audit)
-        raise
+    if job.processes == 1:
+        tune_process()
+        running(job.out, job.settings, lambda: cluster_main(
+            job.flow(), [], 0, worker_count_per_proc=job.workers,
+            epoch_interval=epoch_of(job.settings),
+            recovery_config=RecoveryConfig(str(directory)) if directory else None))
+    else:  # (stopped, it stops the processes with SIGTERM and waits for them)
+        running(job.out, job.settings, lambda: wait_all(spawn(job)))
     return finish(job.out, scores=job.scores, audit=job.settings.audit)
 
 

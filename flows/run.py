@@ -58,10 +58,10 @@ OVERDUE = "overdue.jsonl"
 STATS = "stats.jsonl"
 AUDIT = "audit"
 RECOVERY_VERSION = "creditradar-version"
-RECOVERY_INPUTS = "creditradar-inputs.json"
-"""The file in a recovery directory listing the source partitions its state holds."""
 """The file in a recovery directory naming the program version (and bucket count) whose
 state it holds."""
+RECOVERY_INPUTS = "creditradar-inputs.json"
+"""The file in a recovery directory listing the source partitions its state holds."""
 GC_YOUNG_THRESHOLD = 50_000
 """Allocations between young-generation collections (Python's default: 700)."""
 M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3
@@ -212,15 +212,9 @@ def run_feeds(settings: Settings, feeds: Feeds, out: Path, *, scores: bool = Fal
     flow = build_flow(settings, feeds, file_outputs(settings, out, topology, scores=scores,
                                                     notify=notify), topology)
     tune_process()
-    take_output_errors()
-    try:
-        with stopped_by_sigterm():
-            cluster_main(flow, addresses=[], proc_id=0, worker_count_per_proc=workers,
-                         epoch_interval=epoch_of(settings), recovery_config=recovery)
-    except KeyboardInterrupt:
-        seal_audit_log(out, settings.audit)
-        raise
-    raise_output_errors()
+    running(out, settings, lambda: cluster_main(
+        flow, addresses=[], proc_id=0, worker_count_per_proc=workers,
+        epoch_interval=epoch_of(settings), recovery_config=recovery))
     return with_deliveries(finish(out, scores=scores, audit=settings.audit), settings)
 
 
@@ -253,6 +247,21 @@ def finish(out: Path, *, scores: bool = False, audit: AuditSettings | None = Non
     return summarize(out)
 
 
+def running(out: Path, settings: Settings, run: Callable[[], None]) -> None:
+    """``run`` the dataflow (bytewax's cluster, or the run's processes) as every run does:
+    SIGTERM stops it as Ctrl-C does (`stopped_by_sigterm`); a stopped run's audit log is
+    sealed where it stopped (`seal_audit_log`); an output the disk refused is raised after
+    it (`connectors.sinks.raise_output_errors`), since bytewax may not report it."""
+    take_output_errors()
+    try:
+        with stopped_by_sigterm():
+            run()
+    except KeyboardInterrupt:
+        seal_audit_log(out, settings.audit)
+        raise
+    raise_output_errors()
+
+
 @contextmanager
 def stopped_by_sigterm() -> Iterator[None]:
     """Within, SIGTERM (``docker stop``, a service manager) ends a run as Ctrl-C does, with
@@ -274,8 +283,9 @@ def stopped_by_sigterm() -> Iterator[None]:
 
 def seal_audit_log(out: Path, audit: AuditSettings) -> None:
     """Write the manifest of the run's audit log (`connectors.audit.manifest`): when the run
-    ends, and when it is interrupted (Ctrl-C, the only end of a live run), after bytewax
-    closed its partitions: the log then verifies as it stands, up to where the run stopped."""
+    ends, and when it is stopped (Ctrl-C or SIGTERM, the only end of a live run), after
+    bytewax closed its partitions: the log then verifies as it stands, up to where the run
+    stopped."""
     if audit.enabled and (out / AUDIT).is_dir():
         write_manifest(out / AUDIT, audit.key_bytes())
 
