@@ -1,18 +1,22 @@
 """A short backtest of a finished run: were the defaulters warned, how early, and at what
-cost in false alarms. Reads the run's warnings and the portfolio's outcomes only."""
+cost in false alarms. Reads the run's warnings and watchlist (its customers), the first
+input of its audit log (where its period starts) and the portfolio's outcomes."""
 
 from __future__ import annotations
 
 import statistics
 from dataclasses import asdict, dataclass
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
+from config.errors import ConfigError
+from connectors.audit._segments import list_partitions, list_segments, read_lines
+from connectors.audit.record import INPUT, AuditRecord
 from detectors.clock import DAYS_PER_MONTH, utc_day
 from detectors.records import EARLY_KINDS
 from flows.outcomes import default_days
-from flows.run import read_jsonl
+from flows.run import AUDIT, WARNINGS, WATCHLIST, read_jsonl
 
 FALSE_ALARM_WINDOW_DAYS = 365
 
@@ -44,39 +48,47 @@ class Backtest:
         ]
 
 
-def backtest(warnings_path: Path, outcomes_path: Path, months: float | None = None) -> Backtest:
-    """Score a run's early warnings against ``outcomes.jsonl``.
+def backtest(out: Path, outcomes_path: Path) -> Backtest:
+    """Score the early warnings of the finished run in ``out`` against ``outcomes.jsonl``.
 
-    A defaulter counts as warned if its first early warning came before its default; the
-    lead is the time between them. A warning is false when its customer did not default
-    within a year of it. ``months`` is the length of the observed period (taken from the
-    warnings' span when not given), to express false warnings per customer-year. A default
-    is counted on its day in UTC (`flows.outcomes.default_days`), as warnings are.
+    The run's customers are those of its watchlist; each must have an outcome (lines for
+    others are ignored), and a default after the run's last event is none it saw. A
+    defaulter counts as warned if its first early warning came before its default; the lead
+    is the time between them. A warning is false when its customer did not default within a
+    year of it; only warnings whose year ends within the run are judged, over the
+    customer-years of the same months (from the run's first logged input, else its first
+    warning). A default is counted on its day in UTC (`flows.outcomes.default_days`), as
+    warnings are.
     """
+    customers = {row["customer_id"]: utc_day(row["event_time"])
+                 for row in read_jsonl(out / WATCHLIST)}
     outcomes = default_days(outcomes_path)
-    warnings = [w for w in read_jsonl(warnings_path) if w["kind"] in EARLY_KINDS]
+    missing = sorted(customers.keys() - outcomes.keys())
+    if missing:
+        shown = ", ".join(missing[:3]) + (", ..." if len(missing) > 3 else "")
+        raise ConfigError(f"{len(missing)} of the run's {len(customers)} customers have no "
+                          f"line in {outcomes_path} ({shown}): are they this book's?")
+    warnings = [w for w in read_jsonl(out / WARNINGS) if w["kind"] in EARLY_KINDS]
+    days = [utc_day(w["event_time"]) for w in warnings]
+    end = max([*customers.values(), *days], default=None)
+    defaults = {c: d for c in customers if (d := outcomes[c]) is not None and end and d <= end}
     first: dict[str, date] = {}
-    for w in warnings:
-        first.setdefault(w["customer_id"], utc_day(w["event_time"]))
-    leads = []
-    for customer, default in outcomes.items():
-        if default and customer in first and first[customer] < default:
-            leads.append((default - first[customer]).days / DAYS_PER_MONTH)
-    false = 0
-    for w in warnings:
-        default = outcomes.get(w["customer_id"])
-        warned = utc_day(w["event_time"])
-        if not default or not 0 <= (default - warned).days <= (
-            FALSE_ALARM_WINDOW_DAYS
-        ):
-            false += 1
-    if months is None:
-        days = [utc_day(w["event_time"]) for w in warnings]
-        months = ((max(days) - min(days)).days / DAYS_PER_MONTH) if days else 0.0
-    customer_years = len(outcomes) * max(months, 1.0) / 12
+    for w, day in zip(warnings, days, strict=True):
+        first.setdefault(w["customer_id"], day)
+    leads = [(default - first[c]).days / DAYS_PER_MONTH for c, default in defaults.items()
+             if c in first and first[c] < default]
+    judged_until = end - timedelta(days=FALSE_ALARM_WINDOW_DAYS) if end else None
+    judged = [(w["customer_id"], day) for w, day in zip(warnings, days, strict=True)
+              if judged_until and day <= judged_until]
+    false = sum(1 for c, day in judged
+                if not (c in defaults and 0 <= (defaults[c] - day).days
+                        <= FALSE_ALARM_WINDOW_DAYS))
+    start = _first_input_day(out / AUDIT) or min(days, default=None)
+    years = ((judged_until - start).days / 365.25 if start and judged_until else 0.0)
+    customer_years = len(customers) * max(years, 0.0)
     return Backtest(
-        customers=len(outcomes),
-        defaulters=sum(1 for d in outcomes.values() if d),
+        customers=len(customers),
+        defaulters=len(defaults),
         defaulters_warned=len(leads),
         defaulters_warned_6m=sum(1 for lead in leads if lead >= 6),
         median_lead_months=round(statistics.median(leads), 2) if leads else None,
@@ -85,3 +97,19 @@ def backtest(warnings_path: Path, outcomes_path: Path, months: float | None = No
         false_warnings_per_1000_customer_years=round(1000 * false / customer_years, 2)
         if customer_years else 0.0,
     )
+
+
+def _first_input_day(log: Path) -> date | None:
+    """The day of the run's earliest logged input (the first of each partition of its audit
+    log, whose inputs come in the order of their days); None without a log."""
+    if not log.is_dir():
+        return None
+    firsts = []
+    for partition in list_partitions(log):
+        for _, segment in list_segments(partition)[:1]:
+            for line in read_lines(segment):
+                record = AuditRecord.from_line(line.data)
+                if record.kind == INPUT:
+                    firsts.append(utc_day(record.event_time))
+                    break
+    return min(firsts, default=None)

@@ -28,6 +28,7 @@ from web.trail import Trail
 CHECKS = "checks"
 """The folder under the run's output where the checks' audit log is kept."""
 OPEN_KINDS = ("early_warning", "escalation", "hard_event", "default")
+RESOLVED = "resolved"
 
 
 def position_of(out: Path, customer_id: str) -> tuple[Position | None, str | None]:
@@ -38,11 +39,14 @@ def position_of(out: Path, customer_id: str) -> tuple[Position | None, str | Non
                None)
     if row is None:
         return None, None
-    latest: str | None = None
+    latest: str | None = None  # the warning standing: the latest open one since a resolution
     if (out / WARNINGS).exists():
         for warning in iter_jsonl(out / WARNINGS):
             if warning["customer_id"] == customer_id:
-                latest = warning["kind"] if warning["kind"] in OPEN_KINDS else None
+                if warning["kind"] in OPEN_KINDS:
+                    latest = warning["kind"]
+                elif warning["kind"] == RESOLVED:  # (a limit or insurer warning closes none)
+                    latest = None
     return Position(customer_id, row["grade"], float(row["pd"]), bool(row["defaulted"]),
                     None if row.get("fx_missing") else float(row.get("exposure") or 0.0),
                     row.get("credit_limit"),

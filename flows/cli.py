@@ -368,10 +368,10 @@ def backtest(out: Path, outcomes: Path) -> None:
     """
     from flows.backtest import backtest as score_run
     from flows.jsonl import BACKTEST, require_outputs
-    from flows.run import WARNINGS
+    from flows.run import WARNINGS, WATCHLIST
 
-    require_outputs(out, WARNINGS)
-    result = score_run(out / WARNINGS, outcomes)
+    require_outputs(out, WARNINGS, WATCHLIST)
+    result = score_run(out, outcomes)
     click.echo("\n".join(result.lines()))
     (out / BACKTEST).write_text(json.dumps(result.to_json(), indent=2) + "\n")
 

@@ -122,7 +122,7 @@ def _show(out: Path, feeds: Path, smtp: SmtpReceiver, hook: JsonReceiver) -> Non
     click.echo(format_watchlist(watchlist(out, 10)))
     click.echo(format_concentration(out))
     click.echo("\nBacktest against the simulated outcomes:")
-    result = backtest(out / "warnings.jsonl", feeds / "outcomes.jsonl")
+    result = backtest(out, feeds / "outcomes.jsonl")
     (out / BACKTEST).write_text(json.dumps(result.to_json(), indent=2) + "\n")
     click.echo("\n".join(f"  {line}" for line in result.lines()))
     click.echo(f"\nDeliveries: {len(smtp.messages)} e-mails to credit-desk@example.com, "

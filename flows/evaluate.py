@@ -113,7 +113,7 @@ from flows.baselines import (
 from flows.choices import MODEL_CHOICES, handover, load_choices
 from flows.monthends import Rows, load_alerts, load_rows, period_end
 from flows.outcomes import load_defaults
-from flows.run import SCORES, WARNINGS, read_jsonl
+from flows.run import DEADLETTER, SCORES, WARNINGS, read_jsonl
 from flows.tradeoff import Shape, at_rule_rates, policy_tradeoffs
 
 METRICS = "metrics.json"
@@ -150,14 +150,33 @@ class Evaluation:
     """Runs of month ends scored by one model, with their calibration (`champion_runs`)."""
 
 
+def observed_defaults(rows: Rows, defaults: dict[str, int | None],
+                      end: int) -> dict[str, int | None]:
+    """The outcomes as the run's period saw them: a customer of the run without an outcome
+    is an error naming it (an outcomes file of another book, or of part of this one, would
+    give figures as confident as wrong ones); a default after the period's ``end`` is none
+    the period saw (its warnings would count as leads of years)."""
+    missing = sorted(set(rows.customers) - defaults.keys())
+    if missing:
+        shown = ", ".join(missing[:3]) + (", ..." if len(missing) > 3 else "")
+        raise ConfigError(f"{len(missing)} of the run's {len(set(rows.customers))} customers "
+                          f"have no line in the outcomes ({shown}): are they this book's?")
+    return {customer: None if at is None or at > end else at
+            for customer, at in defaults.items()}
+
+
 def evaluate_run(settings: Settings, run: Path, defaults: dict[str, int | None]) -> Evaluation:
     """Assess a finished run (``run`` holds its scores.jsonl and warnings.jsonl) against the
     outcomes' ``defaults`` (`flows.outcomes.load_defaults`)."""
     rows = load_rows(run / SCORES, defaults)
     if not rows.times:
-        raise ConfigError(f"no month-end scores in {run / SCORES}: is the period under a month?")
+        rejected = len(read_jsonl(run / DEADLETTER))
+        why = (f"{rejected} records were rejected (see {run / DEADLETTER})" if rejected
+               else "is the period under a month?")
+        raise ConfigError(f"no month-end scores in {run / SCORES}: {why}")
     warnings = read_jsonl(run / WARNINGS)
     end = period_end(rows, warnings)
+    defaults = observed_defaults(rows, defaults, end)
     horizon = settings.horizon_months
     labels: list[int | None] = [
         m.horizon_label(t, defaults.get(c), horizon) if add_months(t, horizon) <= end else None

@@ -26,7 +26,7 @@ from detectors.news.classify import HeadlineReader
 from detectors.news.identifiers import identifiers
 from detectors.news.lexicon import ADVERSE, CATEGORIES
 from detectors.news.resolution import MATCH, REVIEW, EntityResolver
-from flows.jsonl import iter_jsonl
+from flows.jsonl import numbered_rows
 from flows.news import load_knowledge
 
 TARGETS = {"match_precision": 0.99, "match_recall": 0.95, "adverse_macro_f1": 0.85}
@@ -67,12 +67,12 @@ class LanguageScore:
         adverse = [categories[c]["f1"] for c in ADVERSE if categories[c]["support"]]
         return {
             "language": self.language, "items": self.items,
-            "match_precision": self.right / self.matched if self.matched else 1.0,
-            "match_recall": self.right / self.about_customers if self.about_customers else 1.0,
+            "match_precision": self.right / self.matched if self.matched else None,
+            "match_recall": self.right / self.about_customers if self.about_customers else None,
             "matched": self.matched, "wrong_matches": self.wrong,
             "held_for_review": self.held_for_review,
             "misses_by_case": dict(sorted(self.misses.items())),
-            "adverse_macro_f1": sum(adverse) / len(adverse) if adverse else 1.0,
+            "adverse_macro_f1": sum(adverse) / len(adverse) if adverse else None,
             "categories": categories,
             "wrong_match_examples": self.errors[:10],
         }
@@ -99,15 +99,28 @@ def evaluate(settings: Settings, data: Path, split: str = "all") -> dict[str, An
         if path.name == "customers.jsonl":
             continue
         score = LanguageScore(path.stem)
-        for row in iter_jsonl(path):
+        for number, row in numbered_rows(path):
             if split != "all" and row.get("split") != split:
                 continue
+            _check_item(path, number, row)
             _score(score, row, resolver, reader)
         languages[score.language] = score.to_json()
     if not languages:
         raise ConfigError(f"no labelled items (*.jsonl besides customers.jsonl) in {data}")
     return {"data": str(data), "split": split, "targets": TARGETS, "languages": languages,
             "meets_targets": all(_meets(v) for v in languages.values())}
+
+
+def _check_item(path: Path, number: int, row: dict[str, Any]) -> None:
+    """Refuse a labelled item without its text fields, or with categories that are no list
+    of texts (a string would be read as a set of letters), naming the file and line."""
+    problems = [f"{key} is not text" for key in ("id", "headline")
+                if not isinstance(row.get(key), str)]
+    categories = row.get("true_categories", [])
+    if not isinstance(categories, list) or not all(isinstance(c, str) for c in categories):
+        problems.append("true_categories is not a list of texts")
+    if problems:
+        raise ConfigError(f"{path}, line {number}: not a labelled item ({'; '.join(problems)})")
 
 
 def _score(score: LanguageScore, row: dict[str, Any], resolver: EntityResolver,
@@ -144,9 +157,10 @@ def _score(score: LanguageScore, row: dict[str, Any], resolver: EntityResolver,
 
 
 def _meets(figures: dict[str, Any]) -> bool:
-    """Whether a language's figures reach every target; a language without items has no
-    figures (each defaults to 1.0), so it reaches none."""
-    return figures["items"] > 0 and all(figures[key] >= target
+    """Whether a language's figures reach every target; a figure with nothing to measure
+    (null: no match made, no item about a customer, no adverse category labelled) reaches
+    none, nor does a language without items."""
+    return figures["items"] > 0 and all(figures[key] is not None and figures[key] >= target
                                         for key, target in TARGETS.items())
 
 
@@ -162,6 +176,11 @@ def _lines(path: Path) -> list[bytes]:
         raise ConfigError(f"cannot read {path}: {exc}") from exc
 
 
+def _figure(value: float | None) -> str:
+    """A figure to three places, or why there is none."""
+    return "n/a (nothing to measure)" if value is None else f"{value:.3f}"
+
+
 def format_report(result: dict[str, Any]) -> str:
     """The evaluation as a few plain tables."""
     lines = [f"news evaluation: {result['data']} (split: {result['split']})"]
@@ -172,10 +191,10 @@ def format_report(result: dict[str, Any]) -> str:
         lines += [
             "",
             f"[{language}] {f['items']} items",
-            f"  matching   precision {f['match_precision']:.3f}  recall "
-            f"{f['match_recall']:.3f}  (matched {f['matched']}, wrong {f['wrong_matches']}, "
-            f"held for review {f['held_for_review']})",
-            f"  reading    adverse macro F1 {f['adverse_macro_f1']:.3f}",
+            f"  matching   precision {_figure(f['match_precision'])}  recall "
+            f"{_figure(f['match_recall'])}  (matched {f['matched']}, wrong "
+            f"{f['wrong_matches']}, held for review {f['held_for_review']})",
+            f"  reading    adverse macro F1 {_figure(f['adverse_macro_f1'])}",
             f"  {'category':<16} {'precision':>9} {'recall':>7} {'F1':>6} {'support':>8}",
         ]
         for category, c in f["categories"].items():

@@ -18,10 +18,19 @@ def load_defaults(outcomes: Path) -> dict[str, int | None]:
     00:00 UTC, a time with an offset that moment). A file that cannot be read, or a line
     that is no outcome (not UTF-8 or not JSON, without a customer id, without the
     ``default_date`` key, null for a customer that did not default, or with a default date
-    that is no date), is an error naming them: figures measured on part of the truth, or on
-    another file taken for outcomes (a run's warnings.jsonl), would mislead."""
+    that is no date, or a customer given twice), is an error naming them: figures measured
+    on part of the truth, or on another file taken for outcomes (a run's warnings.jsonl),
+    would mislead."""
     try:
-        return dict(_outcome(outcomes, number, row) for number, row in numbered_rows(outcomes))
+        found: dict[str, int | None] = {}
+        first_line: dict[str, int] = {}
+        for number, row in numbered_rows(outcomes):
+            customer, when = _outcome(outcomes, number, row)
+            if customer in found:
+                raise DamagedLine(outcomes, number, f"customer {customer!r} again (first at "
+                                  f"line {first_line[customer]}): one line per customer")
+            found[customer], first_line[customer] = when, number
+        return found
     except OSError as exc:
         raise ConfigError(f"cannot read the outcomes {outcomes}: {exc.strerror}") from None
     except DamagedLine as exc:
@@ -36,7 +45,9 @@ def _outcome(path: Path, number: int, row: dict[str, Any]) -> tuple[str, int | N
         customer, when = row["customer_id"], row["default_date"]
         if not isinstance(customer, str):
             raise TypeError("customer_id is not text")
-        return customer, seconds_of(when) if when else None
+        if when is not None and not isinstance(when, str):
+            raise TypeError("default_date is neither a date nor null")
+        return customer, None if when is None else seconds_of(when)
     except DAMAGED as exc:
         raise DamagedLine(path, number, problem_of(exc)) from None
 

@@ -7,15 +7,17 @@ a traceback; no secret is shown."""
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import socket
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import click
 import pytest
 from click.testing import CliRunner, Result
 
+from config.errors import ConfigError
 from config.settings import Settings
 from flows.cli import Commands, cli
 
@@ -380,3 +382,59 @@ def test_a_recovery_directory_of_other_inputs_is_refused_naming_them(book: Path,
                     "--recovery-dir", str(state), "--top", "0", "--no-deliver")
     line = one_line_error(result)
     assert "holds the state of inputs this source does not have (1: 'payments.jsonl')" in line
+
+
+def _outcomes_lines(book: Path) -> list[dict[str, object]]:
+    return [json.loads(line) for line in
+            (book / "feeds" / "outcomes.jsonl").read_text().splitlines()]
+
+
+def _write_outcomes(path: Path, rows: list[dict[str, object]]) -> Path:
+    path.write_text("".join(json.dumps(row) + "\n" for row in rows))
+    return path
+
+
+@pytest.mark.parametrize(("change", "said"), [
+    (lambda rows: rows + rows[:1], "again (first at line 1): one line per customer"),
+    (lambda rows: [{**rows[0], "default_date": ""}, *rows[1:]], "Invalid isoformat string"),
+    (lambda rows: [{**rows[0], "default_date": False}, *rows[1:]], "neither a date nor null"),
+])
+def test_an_outcomes_file_that_is_no_one_line_per_customer_is_refused(
+        book: Path, tmp_path: Path, change: Callable[[list], list], said: str) -> None:
+    from flows.outcomes import load_defaults
+
+    path = _write_outcomes(tmp_path / "outcomes.jsonl", change(_outcomes_lines(book)))
+    with pytest.raises(ConfigError, match=re.escape(said)):
+        load_defaults(path)
+
+
+def test_evaluate_refuses_outcomes_without_the_runs_customers_and_leaves_later_defaults_out(
+        book: Path) -> None:
+    """An outcomes file of another book, or of part of this one, gave every warning as false
+    and no defaulter; a default years after the book counted as a lead of 155 months."""
+    from flows.evaluate import evaluate_run
+    from flows.outcomes import load_defaults
+
+    defaults = load_defaults(book / "feeds" / "outcomes.jsonl")
+    with pytest.raises(ConfigError, match=r"customers have no line in the outcomes \(C000000"):
+        evaluate_run(Settings(), book / "out", {c: d for c, d in defaults.items()
+                                                if c != "C000000"})
+    healthy = next(c for c, d in sorted(defaults.items()) if d is None)
+    later = evaluate_run(Settings(), book / "out", {**defaults, healthy: 2_000_000_000})
+    as_is = evaluate_run(Settings(), book / "out", defaults)
+    assert later.defaulters == as_is.defaulters
+    assert later.full["monitor"].metrics == as_is.full["monitor"].metrics
+
+
+def test_backtest_counts_the_runs_customers_whatever_else_the_outcomes_hold(
+        book: Path, tmp_path: Path) -> None:
+    rows = _outcomes_lines(book)
+    extra = [{"customer_id": f"X{n:05d}", "default_date": None} for n in range(2000)]
+    results = [json.loads(invoke("backtest", "--out", str(book / "out"), "--outcomes",
+                                 str(_write_outcomes(tmp_path / f"{n}.jsonl", lines))).output
+                          and (book / "out" / "backtest.json").read_text())
+               for n, lines in enumerate((rows, rows + extra))]
+    assert results[0] == results[1] and results[0]["customers"] == 120
+    line = one_line_error(invoke("backtest", "--out", str(book / "out"), "--outcomes",
+                                 str(_write_outcomes(tmp_path / "part.jsonl", rows[1:]))))
+    assert "of the run's 120 customers have no line in" in line

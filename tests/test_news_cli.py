@@ -55,7 +55,29 @@ def test_evaluate_news_fails_the_check_when_a_target_is_missed(tmp_path: Path) -
                                    encoding="utf-8")
     code, out = _invoke("evaluate-news", "--data", str(data), "--check")
     assert code == 1 and "DOES NOT MEET" in out
-    assert "matching   precision 1.000  recall 0.000" in out
+    assert "matching   precision n/a (nothing to measure)  recall 0.000" in out
+
+
+@pytest.mark.parametrize(("item", "said"), [
+    ({"id": "y", "split": "test", "headline": "Nothing happened", "true_categories": []},
+     "DOES NOT MEET"),
+    ({"id": "y", "split": "test", "company_name": "Foo"}, "headline is not text"),
+    ({"id": "y", "split": "test", "headline": "Foo files", "true_categories": "insolvency"},
+     "true_categories is not a list of texts"),
+])
+def test_evaluate_news_measures_nothing_vacuously(tmp_path: Path, item: dict,
+                                                  said: str) -> None:
+    """A set without a match or an adverse label passed the check on figures of 1.0 that
+    measured nothing; an item without a headline stopped it with a traceback; a string of
+    categories was read as its letters."""
+    data = tmp_path / "set"
+    data.mkdir()
+    (data / "customers.jsonl").write_text(json.dumps(
+        {"event_id": "c", "event_time": "2024-01-01", "customer_id": "C1",
+         "name": "Hollis Metalworks GmbH"}) + "\n", encoding="utf-8")
+    (data / "en.jsonl").write_text(json.dumps(item) + "\n", encoding="utf-8")
+    code, out = _invoke("evaluate-news", "--data", str(data), "--check")
+    assert code == 1 and said in out, out
 
 
 def test_learn_news_teaches_headlines_names_and_outcomes(tmp_path: Path) -> None:

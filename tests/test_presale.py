@@ -3,6 +3,7 @@ real run, whose three outcomes land in a hash-chained audit log that verifies.""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -93,3 +94,24 @@ def test_the_demo_shows_a_check_of_its_riskiest_customer(tmp_path: Path,
     assert "Pre-sale checks of an order of 10,000 EUR on 60 days" in shown
     assert "APPROVE: EURO, 10,000.00 EUR" in shown and "BRIT" not in shown  # BRIT defaulted
     assert [r.id for r in read_log(out / CHECKS) if r.kind == "presale_check"] == ["EURO"]
+
+
+@pytest.mark.parametrize(("kinds", "standing"), [
+    (["early_warning", "limit_breach"], "early_warning"),
+    (["early_warning", "insurer_deadline", "limit_breach"], "early_warning"),
+    (["hard_event", "resolved", "limit_breach"], None),
+    (["early_warning", "resolved", "escalation"], "escalation"),
+])
+def test_only_a_resolution_ends_the_warning_an_order_is_checked_against(
+        tmp_path: Path, kinds: list[str], standing: str | None) -> None:
+    """A limit or insurer warning after an early warning left the order's check without the
+    warning that still stood: a customer at grade B was approved instead of referred."""
+    from flows.check_cli import position_of
+
+    row = {"customer_id": "C1", "event_time": "2024-06-30T00:00:00Z", "grade": "B", "pd": 0.02,
+           "defaulted": False, "exposure": 1000.0}
+    (tmp_path / "watchlist.jsonl").write_text(json.dumps(row) + "\n")
+    (tmp_path / "warnings.jsonl").write_text("".join(
+        json.dumps({"customer_id": "C1", "kind": kind}) + "\n" for kind in kinds))
+    position, _ = position_of(tmp_path, "C1")
+    assert position is not None and position.open_warning == standing
