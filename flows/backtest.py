@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import statistics
 from dataclasses import asdict, dataclass
-from datetime import date, timedelta
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -49,16 +49,15 @@ class Backtest:
 
 
 def backtest(out: Path, outcomes_path: Path) -> Backtest:
-    """Score the early warnings of the finished run in ``out`` against ``outcomes.jsonl``.
+    """Score the early warnings of the finished run in ``out`` against ``outcomes.jsonl``,
+    which may know defaults after the run's data (the outcomes a desk learns later).
 
     The run's customers are those of its watchlist; each must have an outcome (lines for
-    others are ignored), and a default after the run's last event is none it saw. A
-    defaulter counts as warned if its first early warning came before its default; the lead
-    is the time between them. A warning is false when its customer did not default within a
-    year of it; only warnings whose year ends within the run are judged, over the
-    customer-years of the same months (from the run's first logged input, else its first
-    warning). A default is counted on its day in UTC (`flows.outcomes.default_days`), as
-    warnings are.
+    others are ignored). A defaulter counts as warned if its first early warning came before
+    its default; the lead is the time between them. A warning is false when its customer did
+    not default within a year of it. False warnings are counted per 1,000 of the run's
+    customer-years, from its first logged input (else its first warning) to its last event.
+    A default is counted on its day in UTC (`flows.outcomes.default_days`), as warnings are.
     """
     customers = {row["customer_id"]: utc_day(row["event_time"])
                  for row in read_jsonl(out / WATCHLIST)}
@@ -68,24 +67,21 @@ def backtest(out: Path, outcomes_path: Path) -> Backtest:
         shown = ", ".join(missing[:3]) + (", ..." if len(missing) > 3 else "")
         raise ConfigError(f"{len(missing)} of the run's {len(customers)} customers have no "
                           f"line in {outcomes_path} ({shown}): are they this book's?")
+    defaults = {c: d for c in customers if (d := outcomes[c]) is not None}
     warnings = [w for w in read_jsonl(out / WARNINGS) if w["kind"] in EARLY_KINDS]
     days = [utc_day(w["event_time"]) for w in warnings]
-    end = max([*customers.values(), *days], default=None)
-    defaults = {c: d for c in customers if (d := outcomes[c]) is not None and end and d <= end}
     first: dict[str, date] = {}
     for w, day in zip(warnings, days, strict=True):
         first.setdefault(w["customer_id"], day)
     leads = [(default - first[c]).days / DAYS_PER_MONTH for c, default in defaults.items()
              if c in first and first[c] < default]
-    judged_until = end - timedelta(days=FALSE_ALARM_WINDOW_DAYS) if end else None
-    judged = [(w["customer_id"], day) for w, day in zip(warnings, days, strict=True)
-              if judged_until and day <= judged_until]
-    false = sum(1 for c, day in judged
-                if not (c in defaults and 0 <= (defaults[c] - day).days
-                        <= FALSE_ALARM_WINDOW_DAYS))
+    false = sum(1 for w, day in zip(warnings, days, strict=True)
+                if not (w["customer_id"] in defaults and 0 <= (
+                    defaults[w["customer_id"]] - day).days <= FALSE_ALARM_WINDOW_DAYS))
+    end = max([*customers.values(), *days], default=None)
     start = _first_input_day(out / AUDIT) or min(days, default=None)
-    years = ((judged_until - start).days / 365.25 if start and judged_until else 0.0)
-    customer_years = len(customers) * max(years, 0.0)
+    years = (end - start).days / 365.25 if start and end else 0.0
+    customer_years = len(customers) * max(years, 1 / 12)
     return Backtest(
         customers=len(customers),
         defaulters=len(defaults),

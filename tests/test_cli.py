@@ -90,7 +90,8 @@ def test_a_damaged_outcome_is_an_error_naming_its_line_before_anything_runs(
     evaluated = CliRunner().invoke(cli, ["--log-level", "error", "evaluate", "--feeds", str(feeds),
                                          "--report", str(tmp_path / "report")])
     (tmp_path / "out").mkdir()
-    (tmp_path / "out" / "warnings.jsonl").touch()
+    for name in ("warnings.jsonl", "watchlist.jsonl"):  # what every finished run has
+        (tmp_path / "out" / name).touch()
     backtested = CliRunner().invoke(cli, ["backtest", "--out", str(tmp_path / "out"),
                                           "--outcomes", str(outcomes)])
     for result in (evaluated, backtested):
