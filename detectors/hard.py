@@ -22,7 +22,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from config.errors import ConfigError
 from detectors.money import Exposure
+from detectors.signals import NEWS_CATEGORIES
 from detectors.snapshots import Profile
 
 
@@ -34,7 +36,17 @@ class HardEventRules:
     """A court judgment warns when its amount is at least this share of the customer's
     exposure (open receivables; a customer who owes nothing puts nothing at stake)."""
     news_categories: tuple[str, ...] = ("insolvency", "fraud")
-    """News of any of these categories warns."""
+    """News of any of these categories warns: categories of the feed contract
+    (`detectors.signals.NEWS_CATEGORIES`), in any case; another would never warn, since the
+    contract leaves unknown categories out of every item."""
+
+    def __post_init__(self) -> None:
+        categories = tuple(category.strip().lower() for category in self.news_categories)
+        unknown = sorted(set(categories) - NEWS_CATEGORIES)
+        if unknown:
+            raise ConfigError(f"detectors.hard_news_categories: {', '.join(unknown)} is no "
+                              f"news category (known: {', '.join(sorted(NEWS_CATEGORIES))})")
+        object.__setattr__(self, "news_categories", categories)
 
     def judgment(self, amount: float, exposure: float) -> bool:
         """Whether a judgment of ``amount`` warns a customer with ``exposure`` open."""

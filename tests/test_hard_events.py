@@ -103,3 +103,13 @@ def test_within_the_alert_budget_only_the_customer_ranked_in_it_warns(
     [warned] = hard(tmp_path / "out")
     assert warned["customer_id"] == "NEWS" and warned["previous_grade"] is None
     assert warned["grade"] >= "C"
+
+
+def test_hard_news_categories_are_the_contracts_in_any_case() -> None:
+    """A category the contract leaves out of every item would never warn: it is refused."""
+    from config.errors import ConfigError
+    from detectors.hard import HardEventRules
+
+    assert HardEventRules(0.1, ("Insolvency", " FRAUD")).news(("fraud",)) == "fraud"
+    with pytest.raises(ConfigError, match="bankruptcy is no news category"):
+        HardEventRules(0.1, ("insolvency", "bankruptcy"))
