@@ -10,12 +10,11 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from config.errors import ConfigError
 from connectors.audit._segments import list_partitions, list_segments, read_lines
 from connectors.audit.record import INPUT, AuditRecord
 from detectors.clock import DAYS_PER_MONTH, utc_day
 from detectors.records import EARLY_KINDS
-from flows.outcomes import default_days
+from flows.outcomes import default_days, require_outcomes
 from flows.run import AUDIT, WARNINGS, WATCHLIST, read_jsonl
 
 FALSE_ALARM_WINDOW_DAYS = 365
@@ -62,11 +61,7 @@ def backtest(out: Path, outcomes_path: Path) -> Backtest:
     customers = {row["customer_id"]: utc_day(row["event_time"])
                  for row in read_jsonl(out / WATCHLIST)}
     outcomes = default_days(outcomes_path)
-    missing = sorted(customers.keys() - outcomes.keys())
-    if missing:
-        shown = ", ".join(missing[:3]) + (", ..." if len(missing) > 3 else "")
-        raise ConfigError(f"{len(missing)} of the run's {len(customers)} customers have no "
-                          f"line in {outcomes_path} ({shown}): are they this book's?")
+    require_outcomes(customers, outcomes, str(outcomes_path))
     defaults = {c: d for c in customers if (d := outcomes[c]) is not None}
     warnings = [w for w in read_jsonl(out / WARNINGS) if w["kind"] in EARLY_KINDS]
     days = [utc_day(w["event_time"]) for w in warnings]

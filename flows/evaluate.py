@@ -112,7 +112,7 @@ from flows.baselines import (
 )
 from flows.choices import MODEL_CHOICES, handover, load_choices
 from flows.monthends import Rows, load_alerts, load_rows, period_end
-from flows.outcomes import load_defaults
+from flows.outcomes import load_defaults, require_outcomes
 from flows.run import DEADLETTER, SCORES, WARNINGS, read_jsonl
 from flows.tradeoff import Shape, at_rule_rates, policy_tradeoffs
 
@@ -152,15 +152,10 @@ class Evaluation:
 
 def observed_defaults(rows: Rows, defaults: dict[str, int | None],
                       end: int) -> dict[str, int | None]:
-    """The outcomes as the run's period saw them: a customer of the run without an outcome
-    is an error naming it (an outcomes file of another book, or of part of this one, would
-    give figures as confident as wrong ones); a default after the period's ``end`` is none
-    the period saw (its warnings would count as leads of years)."""
-    missing = sorted(set(rows.customers) - defaults.keys())
-    if missing:
-        shown = ", ".join(missing[:3]) + (", ..." if len(missing) > 3 else "")
-        raise ConfigError(f"{len(missing)} of the run's {len(set(rows.customers))} customers "
-                          f"have no line in the outcomes ({shown}): are they this book's?")
+    """The outcomes as the run's period saw them: every customer of the run has one
+    (`flows.outcomes.require_outcomes`); a default after the period's ``end`` is none the
+    period saw (its warnings would count as leads of years)."""
+    require_outcomes(rows.customers, defaults, "the outcomes")
     return {customer: None if at is None or at > end else at
             for customer, at in defaults.items()}
 

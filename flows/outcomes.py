@@ -4,6 +4,7 @@ warnings and news against."""
 
 from __future__ import annotations
 
+from collections.abc import Collection, Mapping
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -50,6 +51,18 @@ def _outcome(path: Path, number: int, row: dict[str, Any]) -> tuple[str, int | N
         return customer, None if when is None else seconds_of(when)
     except DAMAGED as exc:
         raise DamagedLine(path, number, problem_of(exc)) from None
+
+
+def require_outcomes(customers: Collection[str], outcomes: Mapping[str, Any],
+                     source: str) -> None:
+    """Refuse outcomes (from ``source``) without a line for every customer of a run: an
+    outcomes file of another book, or of part of this one, would give figures as confident
+    as wrong ones (no defaulter, every warning false). Lines of others are ignored."""
+    missing = sorted(set(customers) - outcomes.keys())
+    if missing:
+        shown = ", ".join(missing[:3]) + (", ..." if len(missing) > 3 else "")
+        raise ConfigError(f"{len(missing)} of the run's {len(set(customers))} customers have "
+                          f"no line in {source} ({shown}): are they this book's?")
 
 
 def default_days(outcomes: Path) -> dict[str, date | None]:
