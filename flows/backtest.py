@@ -14,8 +14,9 @@ from connectors.audit._segments import list_partitions, list_segments, read_line
 from connectors.audit.record import INPUT, AuditRecord
 from detectors.clock import DAYS_PER_MONTH, utc_day
 from detectors.records import EARLY_KINDS
+from flows.jsonl import Rows
 from flows.outcomes import default_days, require_outcomes
-from flows.run import AUDIT, WARNINGS, WATCHLIST, read_jsonl
+from flows.run import AUDIT, WARNINGS, WATCHLIST
 
 FALSE_ALARM_WINDOW_DAYS = 365
 
@@ -58,21 +59,23 @@ def backtest(out: Path, outcomes_path: Path) -> Backtest:
     customer-years, from its first logged input (else its first warning) to its last event.
     A default is counted on its day in UTC (`flows.outcomes.default_days`), as warnings are.
     """
-    customers = {row["customer_id"]: utc_day(row["event_time"])
-                 for row in read_jsonl(out / WATCHLIST)}
+    with Rows(out / WATCHLIST) as rows:
+        customers = {row["customer_id"]: utc_day(row["event_time"]) for row in rows}
     outcomes = default_days(outcomes_path)
     require_outcomes(customers, outcomes, str(outcomes_path))
     defaults = {c: d for c in customers if (d := outcomes[c]) is not None}
-    warnings = [w for w in read_jsonl(out / WARNINGS) if w["kind"] in EARLY_KINDS]
-    days = [utc_day(w["event_time"]) for w in warnings]
+    with Rows(out / WARNINGS) as rows:
+        warnings = [(w["customer_id"], utc_day(w["event_time"])) for w in rows
+                    if w["kind"] in EARLY_KINDS]
+    days = [day for _, day in warnings]
     first: dict[str, date] = {}
-    for w, day in zip(warnings, days, strict=True):
-        first.setdefault(w["customer_id"], day)
+    for customer, day in warnings:
+        first.setdefault(customer, day)
     leads = [(default - first[c]).days / DAYS_PER_MONTH for c, default in defaults.items()
              if c in first and first[c] < default]
-    false = sum(1 for w, day in zip(warnings, days, strict=True)
-                if not (w["customer_id"] in defaults and 0 <= (
-                    defaults[w["customer_id"]] - day).days <= FALSE_ALARM_WINDOW_DAYS))
+    false = sum(1 for customer, day in warnings
+                if not (customer in defaults and 0 <= (
+                    defaults[customer] - day).days <= FALSE_ALARM_WINDOW_DAYS))
     end = max([*customers.values(), *days], default=None)
     start = _first_input_day(out / AUDIT) or min(days, default=None)
     years = (end - start).days / 365.25 if start and end else 0.0

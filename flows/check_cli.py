@@ -20,9 +20,9 @@ import click
 from connectors.channels.escape import for_terminal
 from connectors.contracts import MAX_AMOUNT
 from detectors.presale import Answer, Position, PresaleRules, check
-from flows.jsonl import require_outputs
+from flows.jsonl import Rows, require_outputs
 from flows.params import FiniteRange
-from flows.run import WARNINGS, WATCHLIST, iter_jsonl
+from flows.run import WARNINGS, WATCHLIST
 from web.trail import Trail
 
 CHECKS = "checks"
@@ -35,22 +35,24 @@ def position_of(out: Path, customer_id: str) -> tuple[Position | None, str | Non
     """The customer's position in the run under ``out``, and the event time it is as of
     (None, None when the run never scored it)."""
     require_outputs(out, WATCHLIST)
-    row = next((r for r in iter_jsonl(out / WATCHLIST) if r["customer_id"] == customer_id),
-               None)
-    if row is None:
-        return None, None
     latest: str | None = None  # the warning standing: the latest open one since a resolution
     if (out / WARNINGS).exists():
-        for warning in iter_jsonl(out / WARNINGS):
-            if warning["customer_id"] == customer_id:
-                if warning["kind"] in OPEN_KINDS:
-                    latest = warning["kind"]
-                elif warning["kind"] == RESOLVED:  # (a limit or insurer warning closes none)
-                    latest = None
-    return Position(customer_id, row["grade"], float(row["pd"]), bool(row["defaulted"]),
+        with Rows(out / WARNINGS) as warnings:
+            for warning in warnings:
+                if warning["customer_id"] == customer_id:
+                    if warning["kind"] in OPEN_KINDS:
+                        latest = warning["kind"]
+                    elif warning["kind"] == RESOLVED:  # (a limit or insurer warning closes none)
+                        latest = None
+    with Rows(out / WATCHLIST) as rows:
+        for row in rows:
+            if row["customer_id"] == customer_id:
+                return Position(
+                    customer_id, row["grade"], float(row["pd"]), bool(row["defaulted"]),
                     None if row.get("fx_missing") else float(row.get("exposure") or 0.0),
-                    row.get("credit_limit"),
-                    row.get("insured_limit"), latest), row["event_time"]
+                    row.get("credit_limit"), row.get("insured_limit"), latest,
+                ), row["event_time"]
+    return None, None
 
 
 def answer_order(out: Path, settings: Any, customer_id: str, amount: float,

@@ -16,8 +16,8 @@ import click
 
 from connectors.channels.escape import for_terminal
 from detectors.collections import DunningRules, work_item
-from flows.jsonl import COLLECTIONS, require_outputs
-from flows.run import OVERDUE, WATCHLIST, iter_jsonl
+from flows.jsonl import COLLECTIONS, Rows, require_outputs
+from flows.run import OVERDUE, WATCHLIST
 
 
 def worklist(out: Path, settings: Any) -> list[dict[str, Any]]:
@@ -25,19 +25,24 @@ def worklist(out: Path, settings: Any) -> list[dict[str, Any]]:
     currency had no rate (no loss in the reporting currency) after them, by their own
     currency's loss; then by customer and invoice id."""
     require_outputs(out, OVERDUE, WATCHLIST)
-    customers = {row["customer_id"]: row for row in iter_jsonl(out / WATCHLIST)}
+    with Rows(out / WATCHLIST) as watchlist:
+        customers = {row["customer_id"]: _standing(row) for row in watchlist}
     rules = DunningRules(notify_days=settings.policy.insurer_notify_days)
     rows = []
-    for item in iter_jsonl(out / OVERDUE):
-        customer = customers.get(item["customer_id"], {})
-        rows.append(work_item(
-            item, pd=float(customer.get("pd", 0.0)), defaulted=bool(customer.get("defaulted")),
-            exposure=float(customer.get("customer_exposure") or 0.0),
-            insured_limit=customer.get("customer_insured_limit"),
-            rate=customer.get("fx_rate"), rules=rules))
+    with Rows(out / OVERDUE) as overdue:
+        for item in overdue:
+            standing = customers.get(item["customer_id"]) or _standing({})
+            rows.append(work_item(item, **standing, rules=rules))
     rows.sort(key=lambda r: (r["expected_loss"] is None, -(r["expected_loss"] or 0.0),
                              -r["customer_expected_loss"], r["customer_id"], r["invoice_id"]))
     return [{"rank": i, **row} for i, row in enumerate(rows, start=1)]
+
+
+def _standing(row: dict[str, Any]) -> dict[str, Any]:
+    """What `work_item` takes of a customer's watchlist row (none: a customer never scored)."""
+    return {"pd": float(row.get("pd", 0.0)), "defaulted": bool(row.get("defaulted")),
+            "exposure": float(row.get("customer_exposure") or 0.0),
+            "insured_limit": row.get("customer_insured_limit"), "rate": row.get("fx_rate")}
 
 
 @click.command("collections")

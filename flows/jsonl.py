@@ -11,11 +11,12 @@ import json
 import math
 from collections.abc import Iterator
 from pathlib import Path
+from types import TracebackType
 from typing import Any
 
 from config.errors import ConfigError
 
-__all__ = ["BACKTEST", "COLLECTIONS", "DAMAGED", "DERIVED", "LIMITS", "DamagedLine",
+__all__ = ["BACKTEST", "COLLECTIONS", "DAMAGED", "DERIVED", "LIMITS", "DamagedLine", "Rows",
            "finite_number", "iter_jsonl", "lines", "numbered_lines", "numbered_rows",
            "probability", "problem_of", "read_jsonl", "require_outputs"]
 
@@ -85,6 +86,39 @@ def numbered_rows(path: Path, *, growing: bool = False) -> Iterator[tuple[int, d
         if not isinstance(row, dict):
             raise DamagedLine(path, number, "not a JSON object")
         yield number, row
+
+
+class Rows:
+    """The rows of a run's output file for a command that reads their fields: a row that
+    lacks one or holds one of another kind, met while the command works inside ``with``,
+    is a `DamagedLine` naming the file and the row's line rather than a traceback::
+
+        with Rows(out / WATCHLIST) as rows:
+            for row in rows:
+                grade = row["grade"]
+    """
+
+    SHAPE = (KeyError, TypeError, ValueError, AttributeError, IndexError)
+    """What using a row of another shape raises (a field missing, text for a number)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.number = 0
+        """The line of the row being worked on (0 before the first)."""
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        for number, row in numbered_rows(self.path):
+            self.number = number
+            yield row
+
+    def __enter__(self) -> Rows:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None,
+                 traceback: TracebackType | None) -> None:
+        if isinstance(exc, self.SHAPE) and not isinstance(exc, DamagedLine):
+            raise DamagedLine(self.path, self.number,
+                              f"a field missing or of another kind ({problem_of(exc)})") from None
 
 
 def problem_of(exc: BaseException) -> str:

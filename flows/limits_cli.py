@@ -21,8 +21,8 @@ import click
 from connectors.channels.escape import for_terminal
 from detectors.limits import LimitAdvice, LimitRules, recommend
 from detectors.term import TermCurve
-from flows.jsonl import LIMITS, require_outputs
-from flows.run import WATCHLIST, iter_jsonl
+from flows.jsonl import LIMITS, Rows, require_outputs
+from flows.run import WATCHLIST
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,22 +45,23 @@ def advise(out: Path, settings: Any, terms_days: int) -> tuple[list[Advised], li
     require_outputs(out, WATCHLIST)
     p = settings.policy
     advised, no_rate = [], []
-    for row in iter_jsonl(out / WATCHLIST):
-        rate = row.get("fx_rate")
-        if not rate:
-            no_rate.append(row["customer_id"])
-            continue
-        rules = LimitRules(p.loss_budget / rate, p.loss_given_default, p.limit_cap_multiple)
-        term = ([(int(t["months"]), float(t["pd"])) for t in row["pd_term"]]
-                if row.get("pd_term") else
-                TermCurve.constant(settings.horizon_months).at_terms(float(row["pd"])))
-        advice = recommend(
-            row["customer_id"], grade=row["grade"], term=term,
-            defaulted=bool(row["defaulted"]), exposure=float(row["customer_exposure"]),
-            credit_limit=row.get("customer_credit_limit"),
-            insured_limit=row.get("customer_insured_limit"), terms_days=terms_days,
-            rules=rules)
-        advised.append(Advised(advice, row["customer_currency"], float(rate)))
+    with Rows(out / WATCHLIST) as rows:
+        for row in rows:
+            rate = row.get("fx_rate")
+            if not rate:
+                no_rate.append(row["customer_id"])
+                continue
+            rules = LimitRules(p.loss_budget / rate, p.loss_given_default, p.limit_cap_multiple)
+            term = ([(int(t["months"]), float(t["pd"])) for t in row["pd_term"]]
+                    if row.get("pd_term") else
+                    TermCurve.constant(settings.horizon_months).at_terms(float(row["pd"])))
+            advice = recommend(
+                row["customer_id"], grade=row["grade"], term=term,
+                defaulted=bool(row["defaulted"]), exposure=float(row["customer_exposure"]),
+                credit_limit=row.get("customer_credit_limit"),
+                insured_limit=row.get("customer_insured_limit"), terms_days=terms_days,
+                rules=rules)
+            advised.append(Advised(advice, row["customer_currency"], float(rate)))
 
     def cut_first(a: Advised) -> tuple[bool, float, str]:
         change = a.advice.recommended_limit - (a.advice.current_limit or 0.0)

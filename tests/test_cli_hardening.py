@@ -75,20 +75,64 @@ def _damaged_copy(out: Path, to: Path, name: str) -> Path:
     return to / name
 
 
-@pytest.mark.parametrize(("name", "command"), [
+DESK_READS = [
     ("watchlist.jsonl", ["check", "C000034", "--amount", "100"]),
     ("warnings.jsonl", ["check", "C000034", "--amount", "100"]),
     ("watchlist.jsonl", ["limits"]),
     ("watchlist.jsonl", ["collections"]),
     ("overdue.jsonl", ["collections"]),
+    ("watchlist.jsonl", ["backtest", "--outcomes", "OUTCOMES"]),
     ("warnings.jsonl", ["backtest", "--outcomes", "OUTCOMES"]),
-])
+]
+"""A run's output file and a desk's command that reads it."""
+
+
+def _desk_command(book: Path, command: list[str], out: Path) -> Result:
+    args = [str(book / "feeds" / "outcomes.jsonl") if a == "OUTCOMES" else a for a in command]
+    return invoke(*args, "--out", str(out))
+
+
+@pytest.mark.parametrize(("name", "command"), DESK_READS)
 def test_a_damaged_line_of_a_run_is_one_line_naming_the_file_and_line(
         book: Path, tmp_path: Path, name: str, command: list[str]) -> None:
     damaged = _damaged_copy(book / "out", tmp_path / "out", name)
-    args = [str(book / "feeds" / "outcomes.jsonl") if a == "OUTCOMES" else a for a in command]
-    line = one_line_error(invoke(*args, "--out", str(tmp_path / "out")))
+    line = one_line_error(_desk_command(book, command, tmp_path / "out"))
     assert line.startswith(f"Error: {damaged}, line 1: not JSON (JSONDecodeError")
+
+
+def _reshaped_copy(out: Path, to: Path, name: str, change: Callable[[dict], None]) -> Path:
+    """A copy of the run folder ``out`` whose file ``name`` has its second row changed (still
+    a JSON object on one line)."""
+    shutil.copytree(out, to)
+    rows = [json.loads(line) for line in (to / name).read_bytes().split(b"\n") if line]
+    change(rows[1])
+    (to / name).write_text("".join(json.dumps(row) + "\n" for row in rows))
+    return to / name
+
+
+@pytest.mark.parametrize(("name", "command"), DESK_READS)
+def test_a_row_lacking_its_fields_is_one_line_naming_the_file_and_line(
+        book: Path, tmp_path: Path, name: str, command: list[str]) -> None:
+    def strip(row: dict) -> None:
+        row.clear()
+        row["note"] = "edited"
+
+    damaged = _reshaped_copy(book / "out", tmp_path / "out", name, strip)
+    first_read = "kind" if (name, command[0]) == ("warnings.jsonl", "backtest") else "customer_id"
+    line = one_line_error(_desk_command(book, command, tmp_path / "out"))
+    assert line == (f"Error: {damaged}, line 2: a field missing or of another kind "
+                    f"(KeyError: '{first_read}')")
+
+
+def test_a_field_of_another_kind_is_one_line_naming_the_file_and_line(
+        book: Path, tmp_path: Path) -> None:
+    def reword(row: dict) -> None:
+        row["fx_rate"], row["customer_exposure"] = 1.0, "a lot"
+
+    damaged = _reshaped_copy(book / "out", tmp_path / "out", "watchlist.jsonl", reword)
+    line = one_line_error(invoke("limits", "--out", str(tmp_path / "out")))
+    assert line.startswith(f"Error: {damaged}, line 2: a field missing or of another kind "
+                           "(ValueError: could not convert string to float: 'a lot')"), line
 
 
 def test_a_line_separator_inside_a_string_does_not_split_its_line(book: Path) -> None:
