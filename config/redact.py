@@ -4,12 +4,16 @@ Channel and broker URLs carry passwords and tokens in the user part, the host
 (``slack://TokenA/...``), the path (webhook tokens) and the query. ``redact_url`` keeps only
 what helps a human tell them apart; ``scrub`` removes one URL's secret parts from any text
 (e.g. a library's error message); ``redact_text`` masks every URL found in a log line.
+``error_line`` is the one redacted line that reports an error, in a command and in each
+process of a cluster.
 """
 
 from __future__ import annotations
 
 import re
 from urllib.parse import unquote
+
+from config.errors import CreditRadarError
 
 MASK = "***"
 # query keys whose values identify a channel without granting access to it
@@ -164,3 +168,37 @@ def os_error_line(exc: OSError) -> str:
         where = f"{exc.filename}" + (f" -> {exc.filename2}" if exc.filename2 is not None else "")
         line = f"cannot use {where}: {line}"
     return redact_text(" ".join(line.splitlines()))
+
+
+HIDDEN_LENGTH = 4
+"""The shortest option value `error_line` hides: a shorter one is no secret, and hiding a
+``2`` would garble every number of the line."""
+
+
+def error_line(exc: BaseException, hidden: tuple[str, ...] = ()) -> str | None:
+    """The one line reporting ``exc`` (see `reported_cause`), redacted: URLs' credentials
+    masked, and every text of ``hidden`` (option values, which may be secrets a plugin puts
+    in its message) replaced by ``***``; None when ``exc`` is no such error."""
+    reported = reported_cause(exc)
+    if reported is None:
+        return None
+    line = (os_error_line(reported) if isinstance(reported, OSError)
+            else redact_text(" ".join(str(reported).splitlines())))
+    for text in sorted(hidden, key=len, reverse=True):
+        if len(text) >= HIDDEN_LENGTH:
+            line = line.replace(text, MASK)
+    return line
+
+
+def reported_cause(exc: BaseException) -> CreditRadarError | OSError | None:
+    """The first `CreditRadarError` or OSError among ``exc`` and its causes (``raise ...
+    from``), which is reported as one line; None for anything else (a bug keeps its
+    traceback)."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        if isinstance(current, CreditRadarError | OSError):
+            return current
+        seen.add(id(current))
+        current = current.__cause__
+    return None

@@ -15,8 +15,7 @@ import click
 import structlog
 from tqdm import tqdm
 
-from config.errors import CreditRadarError
-from config.redact import os_error_line, redact_text
+from config.redact import error_line
 from config.settings import Settings, load_settings, redacted
 from config.version import program_version
 from connectors.files import FEED_NAMING, feed_files, ignored_entries
@@ -76,40 +75,6 @@ class Commands(click.Group):
             if line is None:
                 raise
             raise click.ClickException(line) from None
-
-
-HIDDEN_LENGTH = 4
-"""The shortest option value `error_line` hides: a shorter one is no secret, and hiding a
-``2`` would garble every number of the line."""
-
-
-def error_line(exc: BaseException, hidden: tuple[str, ...] = ()) -> str | None:
-    """The one line reporting ``exc`` (see `reported_cause`), redacted: URLs' credentials
-    masked, and every text of ``hidden`` (option values, which may be secrets a plugin puts
-    in its message) replaced by ``***``; None when ``exc`` is no such error."""
-    reported = reported_cause(exc)
-    if reported is None:
-        return None
-    line = (os_error_line(reported) if isinstance(reported, OSError)
-            else redact_text(" ".join(str(reported).splitlines())))
-    for text in sorted(hidden, key=len, reverse=True):
-        if len(text) >= HIDDEN_LENGTH:
-            line = line.replace(text, "***")
-    return line
-
-
-def reported_cause(exc: BaseException) -> CreditRadarError | OSError | None:
-    """The first `CreditRadarError` or OSError among ``exc`` and its causes (``raise ...
-    from``), which is reported as one line; None for anything else (a bug keeps its
-    traceback)."""
-    seen: set[int] = set()
-    current: BaseException | None = exc
-    while current is not None and id(current) not in seen:
-        if isinstance(current, CreditRadarError | OSError):
-            return current
-        seen.add(id(current))
-        current = current.__cause__
-    return None
 
 
 @click.group(cls=Commands, context_settings=CONTEXT)
@@ -278,7 +243,7 @@ def run(ctx: click.Context, feeds: Path | None, source_name: str | None,
     try:
         summary = with_deliveries(run_job(job), settings)
     except Exception as exc:  # a plugin's error may quote its options: they are hidden
-        line = error_line(exc, hidden=_option_values(settings, source_name, source_options))
+        line = error_line(exc, hidden=job.option_values())
         if line is None:
             raise
         raise click.ClickException(line) from None
@@ -335,16 +300,6 @@ def _options(texts: tuple[str, ...]) -> dict[str, str]:
             raise click.BadParameter(f"{key} is given twice", param_hint="--source-option")
         options[key] = value
     return options
-
-
-def _option_values(settings: Settings, source: str | None,
-                   texts: tuple[str, ...]) -> tuple[str, ...]:
-    """Every option value of the run's source plugin, from ``-o`` and the settings: hidden
-    from its error, which may quote them (a token, a URL with a password)."""
-    from connectors.plugins import configured_options
-
-    given = tuple(value for _, value in map(_option, texts))
-    return given + tuple(configured_options(source, settings).values()) if source else given
 
 
 def _option(text: str) -> tuple[str, str]:

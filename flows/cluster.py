@@ -44,7 +44,7 @@ def run_job(job: Job) -> RunSummary:
     directory = job.settings.recovery.directory
     if directory is not None:
         prepare_recovery(directory, job.workers * job.processes, job.topology.buckets)
-        check_recovery_inputs(directory, job.feeds().partitions())
+        check_recovery_inputs(directory, job.feeds.partitions())
     log.info("run.start", source=job.source.kind, workers=job.workers,
              processes=job.processes, buckets=job.topology.buckets,
              recovery=str(directory) if directory else None)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -60,7 +61,10 @@ class Job:
     def topology(self) -> Topology:
         return Topology(self.workers * self.processes, self.settings.engine.buckets)
 
+    @cached_property
     def feeds(self) -> Feeds:
+        """The job's source, built once in each process (a plugin's factory may open a
+        session)."""
         options = self.source.options
         if self.source.kind == "folder":
             from connectors.files import FolderFeeds
@@ -76,6 +80,18 @@ class Job:
 
         return load_source(options["name"], self.settings, **options.get("options", {}))
 
+    def option_values(self) -> tuple[str, ...]:
+        """Every option value of the job's source plugin, from ``-o`` and the settings (none
+        for another source): hidden from its errors, which may quote them (a token, a URL
+        with a password)."""
+        if self.source.kind != "plugin":
+            return ()
+        from connectors.plugins import configured_options
+
+        given = self.source.options.get("options", {})
+        return (*given.values(),
+                *configured_options(self.source.options["name"], self.settings).values())
+
     def outputs(self) -> Outputs:
         outputs = file_outputs(self.settings, self.out, self.topology, scores=self.scores,
                                notify=self.notify)
@@ -88,7 +104,7 @@ class Job:
 
     def flow(self) -> Dataflow:
         """This job's flow, as every process of its run builds it."""
-        return build_flow(self.settings, self.feeds(), self.outputs(), self.topology)
+        return build_flow(self.settings, self.feeds, self.outputs(), self.topology)
 
     def to_json(self) -> str:
         """The job as JSON, secrets included: only for a child process's environment."""

@@ -16,9 +16,10 @@ from bytewax.dataflow import Dataflow
 from bytewax.recovery import RecoveryConfig
 from bytewax.run import cli_main
 
-from config.redact import os_error_line
+from config.redact import error_line, os_error_line
 from connectors.sinks import raise_output_errors, take_output_errors
 from flows.cluster import job_of_environment, recovery_of
+from flows.job import Job
 from flows.logs import configure_logging
 from flows.run import check_recovery_version, stopped_by_sigterm, tune_process
 
@@ -26,8 +27,15 @@ from flows.run import check_recovery_version, stopped_by_sigterm, tune_process
 def get_flow(recovery_directory: str | Path | None = None) -> Dataflow:
     """The flow of the job in the environment; ``recovery_directory`` (or the settings'
     ``recovery.directory``) says that bytewax keeps snapshots there."""
+    return _flow(_job(recovery_directory))
+
+
+def _job(recovery_directory: str | Path | None) -> Job:
     directory = Path(recovery_directory) if recovery_directory is not None else None
-    job = recovery_of(job_of_environment(), directory)
+    return recovery_of(job_of_environment(), directory)
+
+
+def _flow(job: Job) -> Dataflow:
     if job.settings.recovery.directory is not None:
         check_recovery_version(job.settings.recovery.directory, job.topology.buckets)
     configure_logging(job.settings.log_level, "auto")
@@ -36,8 +44,10 @@ def get_flow(recovery_directory: str | Path | None = None) -> Dataflow:
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Run one process of the job's cluster; an output the disk refuses (full, or a file-size
-    limit) ends it with one line naming the file."""
+    """Run one process of the job's cluster. An error CreditRadar reports (a source plugin's,
+    a bad setting) or an output the disk refuses (full, or a file-size limit) ends it with
+    one line, redacted as the command's own (`config.redact.error_line`: the plugin's option
+    values hidden); a bug keeps its traceback."""
     parser = argparse.ArgumentParser(prog="python -m flows.process")
     parser.add_argument("-w", "--workers-per-process", type=int, default=1)
     parser.add_argument("-i", "--process-id", type=int, default=None)
@@ -46,10 +56,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("-s", "--snapshot-interval", type=float, default=5.0,
                         help="seconds between epochs (and recovery snapshots)")
     args = parser.parse_args(argv)
+    hidden: tuple[str, ...] = ()
     try:
+        job = _job(args.recovery_directory)
+        hidden = job.option_values()
         with stopped_by_sigterm():
             cli_main(
-                get_flow(args.recovery_directory),
+                _flow(job),
                 workers_per_process=args.workers_per_process,
                 process_id=args.process_id,
                 addresses=args.addresses.split(";") if args.addresses else None,
@@ -61,10 +74,11 @@ def main(argv: list[str] | None = None) -> None:
     except KeyboardInterrupt:  # stopped (SIGTERM or Ctrl-C): its outputs are closed
         sys.exit(f"creditradar process {args.process_id or 0}: stopped")
     except BaseException as exc:  # a worker's error reaches a cluster as bytewax's panic
-        errors = take_output_errors() or ([exc] if isinstance(exc, OSError) else [])
-        if not errors:
+        errors = take_output_errors()
+        line = os_error_line(errors[0]) if errors else error_line(exc, hidden)
+        if line is None:
             raise
-        sys.exit(f"creditradar process {args.process_id or 0}: {os_error_line(errors[0])}")
+        sys.exit(f"creditradar process {args.process_id or 0}: {line}")
 
 
 if __name__ == "__main__":

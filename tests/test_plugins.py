@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -11,13 +13,13 @@ from feedkit import customer, drain, invoice, payment, write_feeds
 from test_monitor_flow import deteriorating_portfolio
 
 from config.errors import ConnectorError
+from config.redact import error_line
 from config.settings import Settings
 from connectors.files import FolderFeeds
 from connectors.partition import FeedSource
 from connectors.plugins import IterableFeeds, available_sources, load_source
 from connectors.records import RawRecord
 from detectors.feedclock import FeedClock
-from flows.cli import error_line
 from flows.run import WARNINGS, run_feeds, run_folder
 
 SETTINGS = Settings()
@@ -138,3 +140,23 @@ def test_an_option_given_twice_is_refused(tmp_path: Path) -> None:
                                       "-o", "path=elsewhere", "--out", str(tmp_path / "o")],
                                 env={})
     assert result.exit_code == 2 and "path is given twice" in result.output, result.output
+
+
+@pytest.mark.parametrize("processes", [1, 2])
+def test_a_plugins_error_in_every_process_is_one_line_with_its_options_hidden(
+        tmp_path: Path, processes: int) -> None:
+    """Each process of a cluster builds the source itself: its error was a traceback quoting
+    the options' values."""
+    token = "HUNTER2-not-a-folder"
+    result = subprocess.run(
+        [sys.executable, "-m", "flows.cli", "--log-level", "error", "run", "--source",
+         "folder", "-o", f"path={tmp_path / token}", "--out", str(tmp_path / "out"),
+         "--no-deliver", "--processes", str(processes)],
+        capture_output=True, text=True, timeout=300, env={"PATH": "/usr/bin:/bin"})
+    assert result.returncode == 1, result.stderr[-2000:]
+    assert token not in result.stderr and "Traceback" not in result.stderr, result.stderr
+    said = [line for line in result.stderr.splitlines()
+            if "source plugin 'folder' failed to start: FileNotFoundError" in line]
+    assert said and all(line.endswith("'***'") for line in said), result.stderr
+    if processes > 1:  # (another process may be stopped by the first one's failure)
+        assert all(line.startswith("creditradar process ") for line in said), said
