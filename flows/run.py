@@ -306,7 +306,7 @@ def check_recovery_inputs(directory: Path, partitions: list[str]) -> None:
     bytewax would stop on them with a panic deep in the engine. New partitions are fine (a
     file added to the folder is read from its start). The directory then lists both."""
     mark = directory / RECOVERY_INPUTS
-    held = set(json.loads(mark.read_text())) if mark.exists() else set()
+    held = _held_inputs(mark) if mark.exists() else set()
     missing = sorted(held - set(partitions))
     if missing:
         shown = ", ".join(repr(name) for name in missing[:5]) + (", ..." if len(missing) > 5
@@ -316,6 +316,20 @@ def check_recovery_inputs(directory: Path, partitions: list[str]) -> None:
             f"have ({len(missing)}: {shown}): resume with the source that wrote it, or start "
             "again with a fresh directory")
     mark.write_text(json.dumps(sorted(held | set(partitions)), ensure_ascii=False) + "\n")
+
+
+def _held_inputs(mark: Path) -> set[str]:
+    """The partitions a recovery directory's list names; a list that is damaged (cut short,
+    edited) is refused naming it, since it no longer says which state the directory holds."""
+    try:
+        held = json.loads(mark.read_text(encoding="utf-8"))
+    except (ValueError, RecursionError) as exc:
+        held = exc
+    if not isinstance(held, list) or not all(isinstance(name, str) for name in held):
+        raise ConfigError(f"{mark} is damaged (not a JSON list of the directory's inputs): "
+                          "resume with the file as the run wrote it, or start again with a "
+                          "fresh directory")
+    return set(held)
 
 
 def check_recovery_version(directory: Path, buckets: int) -> None:

@@ -428,6 +428,23 @@ def test_a_recovery_directory_of_other_inputs_is_refused_naming_them(book: Path,
     assert "holds the state of inputs this source does not have (1: 'payments.jsonl')" in line
 
 
+def test_a_recovery_directorys_damaged_list_of_inputs_is_refused_naming_it(
+        book: Path, tmp_path: Path) -> None:
+    state = tmp_path / "state"
+    args = ["run", "--feeds", str(book / "feeds"), "--recovery-dir", str(state), "--top", "0",
+            "--no-deliver"]
+    first = invoke(*args, "--out", str(tmp_path / "a"))
+    assert first.exit_code == 0, first.output
+    listed = state / "creditradar-inputs.json"
+    whole = listed.read_text()
+    for damaged in (whole[:len(whole) // 2], "{}", '["payments.jsonl", 3]'):
+        listed.write_text(damaged)
+        line = one_line_error(invoke(*args, "--out", str(tmp_path / "b")))
+        assert line == (f"Error: {listed} is damaged (not a JSON list of the directory's "
+                        "inputs): resume with the file as the run wrote it, or start again "
+                        "with a fresh directory")
+
+
 def _outcomes_lines(book: Path) -> list[dict[str, object]]:
     return [json.loads(line) for line in
             (book / "feeds" / "outcomes.jsonl").read_text().splitlines()]
