@@ -71,20 +71,23 @@ def check_source(build: Callable[[], Feeds], *, all_valid: bool = False,
     for partition in partitions:
         names = feeds.input_names(partition)
         inputs = checked_inputs(partition, feeds.open(partition, {}))
-        assert [source.name for source in inputs] == names, (
-            f"partition {partition!r}: open() gave inputs {[s.name for s in inputs]}, "
-            f"input_names() says {names}")
-        for source in inputs:
-            where = f"partition {partition!r}, input {source.name!r}"
-            records, positions = _read_all(source, where)
-            counts[f"{partition}/{source.name}"] = len(records)
-            _check_records(records, where, all_valid, lateness_days)
-            for cut in _cut_points(len(records), resume_points):
-                rest = _resumed(build, partition, source.name, positions[cut], where)
-                assert rest == records[cut + 1:], (
-                    f"{where}: resumed after record {cut + 1} of {len(records)}, it read "
-                    f"{len(rest)} records, not the {len(records) - cut - 1} after it (or other "
-                    "ones): a resumed run would lose or repeat records")
+        try:
+            assert [source.name for source in inputs] == names, (
+                f"partition {partition!r}: open() gave inputs {[s.name for s in inputs]}, "
+                f"input_names() says {names}")
+            for source in inputs:
+                where = f"partition {partition!r}, input {source.name!r}"
+                records, positions = _read_all(source, where)
+                counts[f"{partition}/{source.name}"] = len(records)
+                _check_records(records, where, all_valid, lateness_days)
+                for cut in _cut_points(len(records), resume_points):
+                    rest = _resumed(build, partition, source.name, positions[cut], where)
+                    assert rest == records[cut + 1:], (
+                        f"{where}: resumed after record {cut + 1} of {len(records)}, it read "
+                        f"{len(rest)} records, not the {len(records) - cut - 1} after it (or "
+                        "other ones): a resumed run would lose or repeat records")
+        finally:
+            _close(inputs)
     return counts
 
 
@@ -93,35 +96,32 @@ def _read_all(source: RecordInput, where: str) -> tuple[list[_Read], list[Any]]:
     records: list[_Read] = []
     positions: list[Any] = []
     idle_since: float | None = None
-    try:
-        while True:
-            line = source.read()
-            if line is None:
-                if source.ended or (source.live and source.caught_up()):
-                    break
-                assert source.live, (
-                    f"{where}: read() gave None after record {len(records)} but the input "
-                    "has not ended (only a live input may have nothing now)")
-                idle_since = idle_since or time.monotonic()
-                assert time.monotonic() - idle_since < LIVE_PATIENCE_SECONDS, (
-                    f"{where}: a live input read nothing for {LIVE_PATIENCE_SECONDS} s and "
-                    "never caught up")
-                time.sleep(0.01)
-                continue
-            idle_since = None
-            assert isinstance(line, RawLine) and isinstance(line.raw, bytes), (
-                f"{where}: record {len(records) + 1} is {type(line).__name__}, not a "
-                "RawLine of bytes")
-            position = source.position()
-            try:
-                pickle.dumps(position)
-            except Exception as exc:
-                raise AssertionError(f"{where}: the position after record {len(records) + 1} "
-                                     f"does not pickle ({exc}): bytewax snapshots it") from exc
-            records.append(_Read(line.feed or source.feed, line.raw, line.problem is not None))
-            positions.append(position)
-    finally:
-        source.close()
+    while True:
+        line = source.read()
+        if line is None:
+            if source.ended or (source.live and source.caught_up()):
+                break
+            assert source.live, (
+                f"{where}: read() gave None after record {len(records)} but the input has "
+                "not ended (only a live input may have nothing now)")
+            idle_since = idle_since or time.monotonic()
+            assert time.monotonic() - idle_since < LIVE_PATIENCE_SECONDS, (
+                f"{where}: a live input read nothing for {LIVE_PATIENCE_SECONDS} s and never "
+                "caught up")
+            time.sleep(0.01)
+            continue
+        idle_since = None
+        assert isinstance(line, RawLine) and isinstance(line.raw, bytes), (
+            f"{where}: record {len(records) + 1} is {type(line).__name__}, not a RawLine of "
+            "bytes")
+        position = source.position()
+        try:
+            pickle.dumps(position)
+        except Exception as exc:
+            raise AssertionError(f"{where}: the position after record {len(records) + 1} "
+                                 f"does not pickle ({exc}): bytewax snapshots it") from exc
+        records.append(_Read(line.feed or source.feed, line.raw, line.problem is not None))
+        positions.append(position)
     return records, positions
 
 
@@ -129,18 +129,27 @@ def _resumed(build: Callable[[], Feeds], partition: str, name: str, position: An
              where: str) -> list[_Read]:
     """The records an input of a fresh build reads from ``position`` on."""
     inputs = checked_inputs(partition, build().open(partition, {name: position}))
-    found = [source for source in inputs if source.name == name]
-    assert found, f"{where}: reopened at a position, open() no longer gives the input"
-    return _read_all(found[0], where)[0]
+    try:
+        found = [source for source in inputs if source.name == name]
+        assert found, f"{where}: reopened at a position, open() no longer gives the input"
+        return _read_all(found[0], where)[0]
+    finally:
+        _close(inputs)
+
+
+def _close(inputs: list[RecordInput]) -> None:
+    for source in inputs:
+        source.close()
 
 
 def _cut_points(count: int, points: int) -> list[int]:
-    """Up to ``points`` record indexes spread over ``count`` records, the first and last
-    among them."""
-    if count == 0:
+    """Up to ``points`` record indexes spread evenly over ``count`` records: the last (a
+    resume after it reads nothing), and with two or more points the first."""
+    if count == 0 or points < 1:
         return []
-    step = max(1, (count - 1) // max(1, points - 1))
-    return sorted({*range(0, count, step), count - 1})[:points + 1]
+    if points == 1:
+        return [count - 1]
+    return sorted({round(i * (count - 1) / (points - 1)) for i in range(points)})
 
 
 def _check_records(records: list[_Read], where: str, all_valid: bool,

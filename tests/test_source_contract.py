@@ -7,12 +7,14 @@ import itertools
 import json
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from test_readme_connector import export, readme_connector
 
 from config.settings import Settings
 from connectors.files import FolderFeeds
+from connectors.partition import Feeds, RawLine, RecordInput
 from connectors.plugins import IterableFeeds
 from connectors.records import RawRecord
 from connectors.simulator import simulate
@@ -72,3 +74,61 @@ def test_records_out_of_event_time_order_fail_a_valid_book() -> None:
     late = [*GOOD[8:], *GOOD[:8]]
     with pytest.raises(AssertionError, match="days behind the latest before it"):
         check_source(lambda: IterableFeeds(lambda: iter(late)), all_valid=True)
+
+
+class _LastLineAgain(RecordInput):
+    """An input whose position after its last record points at that record, as an offset
+    taken before the last line's end would: a resumed run reads it twice."""
+
+    feed = name = "customers"
+    kind = "plugin"
+
+    def __init__(self, records: list[RawRecord], at: int, closed: list[str]) -> None:
+        self.records, self.at, self.closed = records, at, closed
+
+    def read(self) -> RawLine | None:
+        if self.ended:
+            return None
+        self.at += 1
+        return RawLine(self.records[self.at - 1].raw, self.at)
+
+    @property
+    def ended(self) -> bool:
+        return self.at >= len(self.records)
+
+    def position(self) -> int:
+        return min(self.at, len(self.records) - 1)
+
+    def close(self) -> None:
+        self.closed.append(self.name)
+
+
+class _Flawed(Feeds):
+    def __init__(self, records: list[RawRecord], closed: list[str]) -> None:
+        self.records, self.closed = records, closed
+
+    def partitions(self) -> list[str]:
+        return ["customers"]
+
+    def input_names(self, partition: str) -> list[str]:
+        return ["customers"]
+
+    def open(self, partition: str, positions: dict[str, Any]) -> list[RecordInput]:
+        return [_LastLineAgain(self.records, positions.get("customers", 0), self.closed)]
+
+
+@pytest.mark.parametrize("count", [2, 7, 10, 12])
+def test_a_resume_after_the_last_record_that_reads_it_again_fails(count: int) -> None:
+    """Whatever the number of records, the suite resumes after the last one; every input it
+    opened is closed, the failure's included."""
+    closed: list[str] = []
+    opened = itertools.count()
+
+    def build() -> Feeds:
+        next(opened)
+        return _Flawed(GOOD[:count], closed)
+
+    with pytest.raises(AssertionError, match=f"resumed after record {count} of {count}, it "
+                                             "read 1 records"):
+        check_source(build)
+    assert len(closed) == next(opened) - 1  # (the second build only lists partitions)
