@@ -77,7 +77,7 @@ def test_a_finished_runs_log_verifies_with_its_manifest(run: tuple[Path, Path]) 
     (_remove_warnings, "deleted: partition 'warnings': the partition is missing"),
     (_remove_manifest, f"deleted: {MANIFEST}: missing"),
     (_remove_warnings_and_manifest, f"deleted: {MANIFEST}: missing"),
-    (_understate_records, f"bad_anchor: {MANIFEST}: bad signature"),
+    (_understate_records, f"bad_anchor: {MANIFEST}: bad manifest signature"),
     (_add_partition, "inserted: partition 'warnings-2'"),
 ])
 def test_a_partition_or_manifest_tampered_with_fails_verification(

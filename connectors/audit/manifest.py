@@ -12,13 +12,12 @@ sealed: `connectors.audit.writer.AuditWriter.sealed`).
 
 from __future__ import annotations
 
-import hmac
 import json
 from pathlib import Path
 from typing import Any
 
 from connectors.audit._segments import list_partitions
-from connectors.audit.record import canonical, digest
+from connectors.audit.record import canonical, signature, signature_fault
 from connectors.audit.writer import tail_position
 
 MANIFEST = "manifest.json"
@@ -38,10 +37,7 @@ def write_manifest(log_dir: Path, key: bytes | None) -> None:
 
 def _body(ends: dict[str, End], key: bytes | None) -> dict[str, Any]:
     partitions = {name: {"records": count, "head": head} for name, (count, head) in ends.items()}
-    message = canonical({"partitions": partitions})
-    if key is None:
-        return {"partitions": partitions, "digest": digest(message)}
-    return {"partitions": partitions, "mac": hmac.new(key, message, "sha256").hexdigest()}
+    return {"partitions": partitions, **signature(canonical({"partitions": partitions}), key)}
 
 
 def manifest_fault(log_dir: Path, key: bytes | None, ends: dict[str, End],
@@ -58,9 +54,10 @@ def manifest_fault(log_dir: Path, key: bytes | None, ends: dict[str, End],
                  for name, end in body["partitions"].items()}
     except (ValueError, TypeError, KeyError, AttributeError, RecursionError):
         return ("edited", "", "not a manifest of partitions")
-    signature = _signature_fault(body, key)
-    if signature is not None:
-        return ("bad_anchor", "", signature)
+    signed = signature_fault(body, canonical({"partitions": body["partitions"]}), key,
+                             "manifest", "the manifest was rewritten, or the key differs")
+    if signed is not None:
+        return ("bad_anchor", "", signed)
     missing, unnamed = sorted(named.keys() - ends.keys()), sorted(ends.keys() - named.keys())
     if missing:
         return ("deleted", missing[0], f"the partition is missing; {MANIFEST} names it with "
@@ -74,18 +71,3 @@ def manifest_fault(log_dir: Path, key: bytes | None, ends: dict[str, End],
                 f"holds {count} records where {MANIFEST} says {stated}, or its last record "
                 "differs")
     return None
-
-
-def _signature_fault(body: dict[str, Any], key: bytes | None) -> str | None:
-    """Why the manifest does not vouch for its partitions, or None when it does (as
-    `connectors.audit.record.anchor_fault` judges an anchor)."""
-    message = canonical({"partitions": body["partitions"]})
-    if key is None:
-        if "mac" in body:
-            return None  # signed, but no key was given to check it: the report says so
-        return None if body.get("digest") == digest(message) else "digest does not match"
-    if "mac" not in body:
-        return "unsigned but a key was given"
-    expected = hmac.new(key, message, "sha256").hexdigest()
-    return None if hmac.compare_digest(str(body["mac"]), expected) else (
-        "bad signature: the manifest was rewritten, or the key differs")

@@ -194,10 +194,8 @@ def anchor_body(
 ) -> dict[str, Any]:
     """The body of the anchor at ``seq``: an HMAC with the key, else only a plain digest."""
     message = anchor_message(partition, seq, head, final, sealed)
-    body: dict[str, Any] = {"head": head, "final": final, **({"sealed": True} if sealed else {})}
-    if key is None:
-        return {**body, "digest": digest(message)}
-    return {**body, "mac": hmac.new(key, message, "sha256").hexdigest()}
+    return {"head": head, "final": final, **({"sealed": True} if sealed else {}),
+            **signature(message, key)}
 
 
 def anchor_fault(record: AuditRecord, key: bytes | None) -> str | None:
@@ -208,15 +206,30 @@ def anchor_fault(record: AuditRecord, key: bytes | None) -> str | None:
         return "anchor does not name the chain head before it"
     message = anchor_message(record.partition, record.seq, record.prev, final,
                              body.get("sealed") is True)
+    return signature_fault(body, message, key, "anchor",
+                           "records before it were rewritten, or the key differs")
+
+
+def signature(message: bytes, key: bytes | None) -> dict[str, str]:
+    """How a body vouches for ``message`` (an anchor's, a manifest's): an HMAC with the
+    audit key, else a plain digest."""
+    if key is None:
+        return {"digest": digest(message)}
+    return {"mac": hmac.new(key, message, "sha256").hexdigest()}
+
+
+def signature_fault(body: dict[str, Any], message: bytes, key: bytes | None, what: str,
+                    rewritten: str) -> str | None:
+    """Why ``body`` (the ``what``: an anchor, a manifest) does not vouch for ``message``
+    (`signature`), ``rewritten`` saying what a bad signature means; None when it does, or
+    when it is signed and no key was given to check it (the report says so)."""
     if key is None:
         if "mac" in body:
-            return None  # signed, but no key was given to check it: the report says so
-        if body.get("digest") != digest(message):
-            return "anchor digest does not match"
-        return None
+            return None
+        return None if body.get("digest") == digest(message) else f"{what} digest does not match"
     if "mac" not in body:
-        return "anchor is unsigned but a key was given"
+        return f"{what} is unsigned but a key was given"
     expected = hmac.new(key, message, "sha256").hexdigest()
     if not hmac.compare_digest(str(body["mac"]), expected):
-        return "bad anchor signature: records before it were rewritten, or the key differs"
+        return f"bad {what} signature: {rewritten}"
     return None
