@@ -21,6 +21,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from detectors.records import RESOLVED
+
 
 @dataclass(frozen=True, slots=True)
 class Decision:
@@ -112,5 +114,5 @@ class WarningPolicy:
         self.calm += 1
         if self.calm >= self.resolve_after:
             previous, self.active, self.calm = self.active, None, 0
-            return Decision("resolved", previous)
+            return Decision(RESOLVED, previous)
         return None

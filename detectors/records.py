@@ -67,6 +67,8 @@ class TermPd(BaseModel):
     pd: float
 
 
+RESOLVED = "resolved"
+"""The kind of warning that ends a customer's standing warning (its grade improved)."""
 EARLY_KINDS = ("early_warning", "escalation", "hard_event")
 """The kinds of warning that warn of a default to come: a hard event's warning is one, given
 on its day (the first is the kind of a new warning at a month end). These are what a desk

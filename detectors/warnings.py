@@ -18,7 +18,7 @@ from detectors.insurance import CoverCut, DeadlineNotice
 from detectors.money import Exposure
 from detectors.policy import Decision
 from detectors.reasons import Explanation
-from detectors.records import Reason, TermPd, Warning
+from detectors.records import RESOLVED, Reason, TermPd, Warning
 from detectors.snapshots import FAMILY_INDEX, DefaultNotice, Evidence, Profile
 from detectors.term import TermCurve
 
@@ -120,7 +120,7 @@ def from_decision(*, customer_id: str, at: int, decision: Decision, grade: int, 
         category=features.family(top) if top is not None else "none",
         customer_id=customer_id,
         event_time=to_rfc3339(at),
-        severity="info" if decision.kind == "resolved" else SEVERITY[letter],
+        severity="info" if decision.kind == RESOLVED else SEVERITY[letter],
         grade=letter,
         previous_grade=decision.previous_grade,
         pd=round(pd, 6),

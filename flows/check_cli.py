@@ -20,6 +20,7 @@ import click
 from connectors.channels.escape import for_terminal
 from connectors.contracts import MAX_AMOUNT
 from detectors.presale import Answer, Position, PresaleRules, check
+from detectors.records import RESOLVED
 from flows.jsonl import Rows, require_outputs
 from flows.params import FiniteRange
 from flows.run import WARNINGS, WATCHLIST
@@ -28,7 +29,6 @@ from web.trail import Trail
 CHECKS = "checks"
 """The folder under the run's output where the checks' audit log is kept."""
 OPEN_KINDS = ("early_warning", "escalation", "hard_event", "default")
-RESOLVED = "resolved"
 
 
 def position_of(out: Path, customer_id: str) -> tuple[Position | None, str | None]:

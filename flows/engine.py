@@ -29,7 +29,7 @@ from bytewax.outputs import Sink
 from config.settings import Settings, config_digest
 from config.version import program_version
 from connectors.audit import AuditEntry
-from connectors.audit.record import INPUT, input_body
+from connectors.audit.record import INPUT, WARNING, input_body
 from connectors.partition import Feeds, FeedSource, ReadCount
 from detectors.book import LEARNER, BookSettings, CustomerBook
 from detectors.clock import to_rfc3339
@@ -344,5 +344,5 @@ def audit_inputs(seen: list[Seen]) -> tuple[str, list[AuditEntry]]:
 
 
 def audit_warning(warning: Warning) -> tuple[str, Any]:
-    return WARNINGS_PARTITION, AuditEntry("warning", warning.warning_id, warning.event_time,
+    return WARNINGS_PARTITION, AuditEntry(WARNING, warning.warning_id, warning.event_time,
                                           warning.model_dump(mode="json"))

@@ -28,6 +28,7 @@ import numpy as np
 from config.errors import ConfigError, ContractError
 from config.settings import Settings
 from connectors.audit import ANCHOR, AuditRecord, read_log, verify_log
+from connectors.audit.record import INPUT, WARNING
 from connectors.contracts import parse_record
 from detectors import events as ev
 from detectors.book import BookSettings, CustomerBook
@@ -121,9 +122,9 @@ def _about(record: AuditRecord, customer_id: str) -> bool:
     """Whether one logged record names the customer: a warning's ``customer_id``, or the
     customer of an input's event as the monitor parsed it (an exact match, where the raw
     text may merely contain the id, or escape it)."""
-    if record.kind == "warning":
+    if record.kind == WARNING:
         return record.body.get("customer_id") == customer_id
-    if record.kind != "input":
+    if record.kind != INPUT:
         return False
     envelope = _envelope(record)
     return envelope is not None and envelope.event.customer_id == customer_id
@@ -391,7 +392,7 @@ def export_warning(log: Path, warning_id: str, key: bytes | None) -> dict[str, A
     found: AuditRecord | None = None
     anchor: AuditRecord | None = None
     for record in read_log(log):
-        if found is None and record.kind == "warning" and record.id == warning_id:
+        if found is None and record.kind == WARNING and record.id == warning_id:
             found = record
         elif (found is not None and record.kind == ANCHOR
               and record.partition == found.partition):

@@ -34,10 +34,10 @@ from sklearn.metrics import (
 )
 
 from detectors.clock import DAY, DAYS_PER_MONTH, add_months
-from detectors.records import EARLY_KINDS
+from detectors.records import EARLY_KINDS, RESOLVED
 
 __all__ = [
-    "CALIBRATION_EDGES", "LASTING_MONTHS", "LEAD_MONTHS", "FALSE_WINDOW_MONTHS", "RESOLVED",
+    "CALIBRATION_EDGES", "LASTING_MONTHS", "LEAD_MONTHS", "FALSE_WINDOW_MONTHS",
     "Alert", "CalibrationBin", "LeadStats", "FalseWarnings", "horizon_label", "roc_auc",
     "pr_auc", "roc_points", "pr_points", "brier", "calibration_table", "calibration_error",
     "bands_off", "top_share_capture",
@@ -57,7 +57,6 @@ LEAD_MONTHS = 6
 """A defaulter counts as warned in time when warned this many months or more ahead."""
 FALSE_WINDOW_MONTHS = 12
 """A warning is false when its customer does not default within this many months."""
-RESOLVED = "resolved"
 
 
 @dataclass(frozen=True, slots=True)

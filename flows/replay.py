@@ -34,6 +34,7 @@ from typing import Any
 from config.errors import ConnectorError
 from config.settings import Settings, config_digest
 from connectors.audit import AuditRecord, read_log, verify_log
+from connectors.audit.record import INPUT, WARNING
 from connectors.contracts import FEEDS
 from connectors.files import FolderFeeds
 from connectors.partition import RawLine, RecordInput
@@ -70,7 +71,7 @@ def logged_records(
     inputs: list[AuditRecord] = []
     warnings: list[AuditRecord] = []
     for record in read_log(Path(log)):
-        if record.kind not in ("input", "warning"):
+        if record.kind not in (INPUT, WARNING):
             continue
         if until is not None and parse_time(record.event_time) > until:
             continue

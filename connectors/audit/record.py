@@ -27,6 +27,9 @@ ANCHOR = "anchor"
 INPUT = "input"
 """Kind of the records of a run's accepted inputs."""
 
+WARNING = "warning"
+"""Kind of the records of a run's warnings."""
+
 
 def canonical(obj: dict[str, Any]) -> bytes:
     """The one byte encoding of a JSON object that hashes and comparisons use.

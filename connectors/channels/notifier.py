@@ -33,7 +33,7 @@ from connectors.channels.router import (
 from connectors.channels.scheduler import Scheduler
 from connectors.channels.store import Store, ts
 from detectors.clock import parse_time
-from detectors.records import Warning
+from detectors.records import RESOLVED, Warning
 
 __all__ = ["DeliveryReport", "Notifier"]
 
@@ -102,7 +102,7 @@ class Notifier:
         return decisions
 
     def _route(self, warning: Warning, at: datetime) -> list[str]:
-        if warning.kind == "resolved":
+        if warning.kind == RESOLVED:
             self._store.resolve_customer(warning.customer_id)
         record_inhibitors(self.settings, self._store, warning)
         if silence := silenced_by(self.settings, self._store, warning, at):
@@ -113,14 +113,14 @@ class Notifier:
         for route in match_routes(self._routes[0], warning):
             if route.receiver is None:
                 decisions.append(f"{route.path}: no receiver")
-            elif warning.kind == "resolved" and not route.notify_resolved:
+            elif warning.kind == RESOLVED and not route.notify_resolved:
                 decisions.append(f"{route.path}: resolution not requested")
-            elif route.mode == "digest" and warning.kind != "resolved":
+            elif route.mode == "digest" and warning.kind != RESOLVED:
                 self._scheduler.add_to_digest(route, warning, at)
                 decisions.append(f"{route.path}: digest for {route.receiver}")
             else:
                 key = group_key(route, warning)
-                purpose = "resolved" if warning.kind == "resolved" else "notify"
+                purpose = "resolved" if warning.kind == RESOLVED else "notify"
                 self._scheduler.add_to_group(route, key, warning, purpose, at)
                 decisions.append(f"{route.path}: group {key}")
             if warning.kind == "escalation" and route.escalate_to:
