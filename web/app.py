@@ -157,7 +157,8 @@ class App:
         return HTMLResponse(html, status_code=status)
 
     def session(self, request: Request) -> Session:
-        """The signed-in session, or a refusal (recorded) for a request without one."""
+        """The signed-in session, or a refusal for a request without one (not recorded:
+        `App.recorded`)."""
         session = self.workspace.sessions.find(request.cookies.get(SESSION_COOKIE))
         if session is None:
             raise Refused("no_session", "sign in first: this page needs a signed-in session",

@@ -24,16 +24,6 @@ TONE = {"insolvency": -0.9, "fraud": -0.8, "default": -0.8, "layoffs": -0.6,
         "lawsuit": -0.5, "management_exit": -0.4, "rating_action": -0.6, "positive": 0.6}
 """The sentiment a reading gives when a category is found (the most negative one wins)."""
 
-FEED_CATEGORIES = {
-    "insolvency": "insolvency", "bankruptcy": "insolvency", "fraud": "fraud",
-    "investigation": "fraud", "late_payment": "default", "default": "default",
-    "layoffs": "layoffs", "plant_closure": "layoffs", "lawsuit": "lawsuit",
-    "executive_departure": "management_exit", "management_exit": "management_exit",
-    "downgrade": "rating_action", "upgrade": "rating_action", "rating_action": "rating_action",
-    "expansion": "positive", "new_contract": "positive", "positive": "positive",
-}
-"""The feed's category codes (docs/feeds.md) in the reader's categories, for comparison."""
-
 WORD = r"(?:[\w'$.,-]+ )"
 """What ``<w>`` stands for in the English rules: one word (figures like "EUR 20m" included)
 and the space after it; ``<w>{0,3}`` is up to three of them."""
