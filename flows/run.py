@@ -41,6 +41,7 @@ from connectors.channels.worker import delivery_counts
 from connectors.files import FolderFeeds
 from connectors.partition import Feeds
 from connectors.sinks import JsonLinesSink, json_line, raise_output_errors, take_output_errors
+from detectors.book import BookSettings
 from detectors.records import EARLY_KINDS, DeadLetter, Warning
 from flows.choices import MODEL_CHOICES
 from flows.engine import WARNINGS_PARTITION, Outputs, build_flow
@@ -184,7 +185,11 @@ def _count_inputs(values: list[Any]) -> None:
 
 def start_fresh(settings: Settings, out: Path) -> None:
     """Clear a previous run's outputs, unless this run resumes it from recovery. A previous
-    audit log is never deleted: it is kept as ``audit.1``, ``audit.2``, ... beside the new."""
+    audit log is never deleted: it is kept as ``audit.1``, ``audit.2``, ... beside the new.
+    The settings the steps interpret are checked first (`BookSettings.from_settings`: a hard
+    news category the contract does not know), so that a run they refuse leaves the last
+    run's outputs as they were."""
+    BookSettings.from_settings(settings)
     out.mkdir(parents=True, exist_ok=True)
     directory = settings.recovery.directory
     if directory is not None and any(directory.glob("part-*.sqlite3")):

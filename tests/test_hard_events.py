@@ -113,3 +113,19 @@ def test_hard_news_categories_are_the_contracts_in_any_case() -> None:
     assert HardEventRules(0.1, ("Insolvency", " FRAUD")).news(("fraud",)) == "fraud"
     with pytest.raises(ConfigError, match="bankruptcy is no news category"):
         HardEventRules(0.1, ("insolvency", "bankruptcy"))
+
+
+def test_a_run_refused_for_its_hard_news_categories_leaves_the_last_runs_outputs(
+        feeds: Path, tmp_path: Path) -> None:
+    from config.errors import ConfigError
+
+    out = tmp_path / "out"
+    run_folder(Settings(), feeds, out, notify=False)
+    before = {path.relative_to(out): path.read_bytes() for path in out.rglob("*")
+              if path.is_file()}
+    wrong = Settings(detectors=DetectorSettings(hard_news_categories=["bankruptcy"]))
+    with pytest.raises(ConfigError, match="bankruptcy is no news category"):
+        run_folder(wrong, feeds, out, notify=False)
+    after = {path.relative_to(out): path.read_bytes() for path in out.rglob("*")
+             if path.is_file()}
+    assert after == before and (out / WARNINGS).stat().st_size > 0
