@@ -166,3 +166,28 @@ def test_a_title_that_joins_the_body_is_escaped_like_the_body(
     assert markdown.markdown(first_line) == f"<p>{html_escape(title, quote=False)}</p>", \
         "the title shows as the very characters it holds, nothing in it is markup"
     assert_inert_html(markdown.markdown(mattermost["text"]))
+
+
+def test_a_name_that_mentions_a_channel_notifies_nobody(
+        tmp_path: Path, webhook: tuple[JsonReceiver, int]) -> None:
+    """Mattermost notifies a whole channel of ``@channel``, ``@here`` or ``@all`` in a
+    message, and a person of ``@name``, whatever the format."""
+    hook, port = webhook
+    name = "@channel @here ACME @all (billing: ar@acme.example)"
+    settings = AlertsSettings.model_validate({
+        "channels": {"mattermost": f"mmost://127.0.0.1:{port}/abcdefghijklmnopqrstuvwxyz",
+                     "text": {"url": f"json://127.0.0.1:{port}/text", "body_format": "text"}},
+        "receivers": {"credit": ["mattermost", "text"]},
+        "route": {"receiver": "credit", "group_wait": "0s"},
+    })
+    notifier = Notifier(settings, tmp_path)
+    notifier.submit(warning(1, customer_name=name, customer_id="@ops"))
+    assert notifier.deliver(max_seconds=10).sent == 2
+    notifier.close()
+
+    [mattermost] = [post for post in hook.received if post["path"].startswith("/hooks/")]
+    [text] = [post for post in hook.received if post["path"] == "/text"]
+    for said in (mattermost["text"], text["title"], text["message"]):
+        assert not re.search(r"(?<!\w)@\w", said), said
+        assert "\uff20channel \uff20here ACME \uff20all" in said and "ar@acme" in said
+        assert "\uff20ops" in said

@@ -4,7 +4,8 @@ HTML, Markdown and Slack's ``mrkdwn``.
 Customer names, ids, reason labels and values come from feeds and may hold markup
 (``<script>``, ``<img onerror>``), link syntax (``[x](javascript:...)``), Slack mentions
 (``<!channel>``) or terminal control sequences. Each function makes a string inert in its
-format: it is shown as the characters it holds, never interpreted.
+format: it is shown as the characters it holds, never interpreted. Messages also go
+`without_mentions` (``@channel`` in a name notifies a whole chat channel).
 """
 
 from __future__ import annotations
@@ -73,6 +74,21 @@ def for_slack(text: str) -> str:
     '&lt;!channel&gt; &amp; &lt;http://x|click&gt;'
     """
     return _html_escape(for_terminal(text), quote=False)
+
+
+_MENTION = re.compile(r"(?<!\w)@(?=\w)")
+
+
+def without_mentions(text: str) -> str:
+    """``text`` with each ``@`` that could start a mention (``@here``, ``@channel``,
+    ``@everyone``, ``@someone``) written as the full-width ``＠``, so that a chat service
+    reading a message (Mattermost, Discord, Telegram, Teams) notifies nobody because of a
+    customer's name; an e-mail address is left as it is.
+
+    >>> without_mentions("@here ACME (ar@acme.example)")
+    '＠here ACME (ar@acme.example)'
+    """
+    return _MENTION.sub("\uff20", text)
 
 
 def url_part(value: str) -> str:

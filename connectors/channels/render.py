@@ -19,6 +19,7 @@ from connectors.channels.escape import (
     for_slack,
     for_text,
     url_part,
+    without_mentions,
 )
 from detectors.features import OTHER
 from detectors.records import Warning
@@ -30,10 +31,15 @@ _HEADINGS = {
     "resolved": "Resolved",
     "digest": "Watchlist",
 }
+def _for_message(escape: Callable[[str], str]) -> Callable[[str], str]:
+    return lambda text: without_mentions(escape(text))
+
+
 ESCAPERS: dict[str, Callable[[str], str]] = {
-    "text": for_text, "markdown": for_markdown, "html": for_html, "slack": for_slack,
+    fmt: _for_message(escape) for fmt, escape in
+    (("text", for_text), ("markdown", for_markdown), ("html", for_html), ("slack", for_slack))
 }
-"""The escaper of each body format."""
+"""The escaper of feed text in a message of each body format (mentions made inert too)."""
 APPRISE_FORMAT = {"text": "text", "markdown": "markdown", "html": "html", "slack": "text"}
 """The apprise body format a rendered body is declared as (Slack ``mrkdwn`` is sent as text
 that is already escaped for Slack)."""
@@ -89,8 +95,8 @@ def _facts(w: Warning) -> list[tuple[str, str]]:
 def warning_title(w: Warning, purpose: str) -> str:
     """One line that fits a chat preview or an email subject (plain text, no controls); a
     channel that puts the title into the body escapes it again like the body."""
-    return for_text(f"[{w.severity}] {_HEADINGS.get(purpose, purpose)}: {_who(w)} "
-                    f"grade {_grade(w)}")
+    return without_mentions(for_text(f"[{w.severity}] {_HEADINGS.get(purpose, purpose)}: "
+                                     f"{_who(w)} grade {_grade(w)}"))
 
 
 _URL_DELIMITERS = str.maketrans({c: f"%{ord(c):02X}" for c in " ()<>|\"'`[]"})
