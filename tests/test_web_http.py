@@ -715,12 +715,19 @@ def test_the_pre_sale_check_refuses_an_amount_check_amount_refuses(served: Serve
     assert answer.status_code == 400 and answer.json()["error"] == "bad_order"
 
 
-def test_an_as_of_that_is_no_time_is_refused_by_the_api(served: Served) -> None:
+def test_an_as_of_that_is_no_time_is_refused_by_the_api_and_the_pages(served: Served) -> None:
+    """A page shown as of another moment than the one asked (the latest) would mislead an
+    auditor asking what the monitor knew then."""
     alice = served.client("alice")
     mine = quote(_customers(served, "sme")[0]["customer_id"])
     for as_of in ("zzz", "9999-12-31"):
         answer = alice.get(f"/api/customers/{mine}?as_of={as_of}")
         assert answer.status_code == 400 and answer.json()["error"] == "bad_time", as_of
+        for page in ("customers", "explain"):
+            shown = alice.get(f"/{page}/{mine}?as_of={as_of}")
+            assert shown.status_code == 400 and "as_of must be a date" in shown.text, page
+    for page in ("customers", "explain"):
+        assert alice.get(f"/{page}/{mine}?as_of=2022-06-30").status_code == 200
     assert "explain" in alice.get(f"/api/customers/{mine}?as_of=2022-06-30").json()
     assert "explain" not in alice.get(f"/api/customers/{mine}").json()
 

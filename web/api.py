@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 import anyio
@@ -14,7 +13,7 @@ from connectors.contracts import MAX_AMOUNT
 from web.app import App, SafeJSON
 from web.cases import Refused
 from web.filters import Filters
-from web.pages import as_of_param, customer_id_of, page_of
+from web.pages import customer_id_of, page_of, requested_as_of
 
 
 def routes(app: App) -> list[Route]:
@@ -84,19 +83,8 @@ class Api:
             "warnings": [w["body"] for w in store.customer_warnings(customer_id)],
             "cases": [{**case, "proposals": store.proposals_of(case["case_id"])}
                       for case in store.cases_of(customer_id)]}
-        as_of = _as_of(request)
+        as_of = requested_as_of(request)
         if as_of is not None:
             doc["explain"] = await anyio.to_thread.run_sync(self.ws.explain, customer_id,
                                                             as_of)
         return SafeJSON(doc)
-
-
-def _as_of(request: Request) -> datetime | None:
-    """The ``as_of`` the query asks for (None: none asked); one that is no date or time the
-    monitor's clock handles is refused, rather than answered without the explanation."""
-    text = request.query_params.get("as_of")
-    as_of = as_of_param(text)
-    if text and as_of is None:
-        raise Refused("bad_time", "as_of must be a date (2024-06-30) or a time "
-                      "(2024-06-30T12:00:00Z) within the years the monitor handles", 400)
-    return as_of

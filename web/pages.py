@@ -102,6 +102,18 @@ def as_of_param(text: str | None) -> datetime | None:
     return moment if within_years(to_seconds(moment)) else None
 
 
+def requested_as_of(request: Request) -> datetime | None:
+    """The ``as_of`` the query asks for (None: none asked); one that is no date or time the
+    monitor's clock handles is refused, rather than answered as of another moment (the
+    latest, or without the explanation)."""
+    text = request.query_params.get("as_of")
+    as_of = as_of_param(text)
+    if text and as_of is None:
+        raise Refused("bad_time", "as_of must be a date (2024-06-30) or a time "
+                      "(2024-06-30T12:00:00Z) within the years the monitor handles", 400)
+    return as_of
+
+
 def customer_id_of(request: Request) -> str:
     """The customer a request names: the last segment of its path, or, where the path ends
     at ``/customers/`` (``/explain/``, ``/api/customers/``), the query's ``id``: how a link
@@ -270,7 +282,7 @@ class Pages:
         row = self.visible_customer(session, customer_id)
         history = self.ws.store.score_history(customer_id)
         warnings = self.ws.store.customer_warnings(customer_id)
-        as_of = as_of_param(request.query_params.get("as_of"))
+        as_of = requested_as_of(request)
         shown = as_of.strftime("%Y-%m-%dT%H:%M:%SZ") if as_of else (
             row["scored_at"] or (warnings[-1]["event_time"] if warnings else ""))
         latest = next((w for w in reversed(warnings) if w["body"].get("reasons")), None)
@@ -291,7 +303,7 @@ class Pages:
         session = self.app.session(request)
         customer_id = customer_id_of(request)
         row = self.visible_customer(session, customer_id)
-        as_of = as_of_param(request.query_params.get("as_of")) or (
+        as_of = requested_as_of(request) or (
             parse_time(row["scored_at"]) if row["scored_at"] else datetime.now(UTC))
         doc = await anyio.to_thread.run_sync(self.ws.explain, customer_id, as_of)
         return self.app.render(request, "_explain.html", doc=doc, evidence=_evidence(doc))
