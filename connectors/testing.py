@@ -71,13 +71,18 @@ def check_source(build: Callable[[], Feeds], *, all_valid: bool = False,
     for partition in partitions:
         names = feeds.input_names(partition)
         inputs = checked_inputs(partition, feeds.open(partition, {}))
+        unread = list(inputs)
         try:
             assert [source.name for source in inputs] == names, (
                 f"partition {partition!r}: open() gave inputs {[s.name for s in inputs]}, "
                 f"input_names() says {names}")
             for source in inputs:
                 where = f"partition {partition!r}, input {source.name!r}"
-                records, positions = _read_all(source, where)
+                unread.remove(source)
+                try:  # closed before it is reopened to resume, as a resumed run does
+                    records, positions = _read_all(source, where)
+                finally:
+                    source.close()
                 counts[f"{partition}/{source.name}"] = len(records)
                 _check_records(records, where, all_valid, lateness_days)
                 for cut in _cut_points(len(records), resume_points):
@@ -87,7 +92,7 @@ def check_source(build: Callable[[], Feeds], *, all_valid: bool = False,
                         f"{len(rest)} records, not the {len(records) - cut - 1} after it (or "
                         "other ones): a resumed run would lose or repeat records")
         finally:
-            _close(inputs)
+            _close(unread)
     return counts
 
 

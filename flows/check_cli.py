@@ -19,9 +19,10 @@ import click
 
 from connectors.channels.escape import for_terminal
 from connectors.contracts import MAX_AMOUNT
+from detectors.grading import GRADES
 from detectors.presale import Answer, Position, PresaleRules, check
 from detectors.records import RESOLVED
-from flows.jsonl import Rows, require_outputs
+from flows.jsonl import Rows, optional_number, require_outputs
 from flows.params import FiniteRange
 from flows.run import WARNINGS, WATCHLIST
 from web.trail import Trail
@@ -48,11 +49,19 @@ def position_of(out: Path, customer_id: str) -> tuple[Position | None, str | Non
         for row in rows:
             if row["customer_id"] == customer_id:
                 return Position(
-                    customer_id, row["grade"], float(row["pd"]), bool(row["defaulted"]),
+                    customer_id, _grade(row["grade"]), float(row["pd"]),
+                    bool(row["defaulted"]),
                     None if row.get("fx_missing") else float(row.get("exposure") or 0.0),
-                    row.get("credit_limit"), row.get("insured_limit"), latest,
-                ), row["event_time"]
+                    optional_number(row.get("credit_limit")),
+                    optional_number(row.get("insured_limit")), latest,
+                ), str(row["event_time"])
     return None, None
+
+
+def _grade(value: Any) -> str:
+    if value not in GRADES:
+        raise ValueError(f"grade {value!r} is none of {', '.join(GRADES)}")
+    return value
 
 
 def answer_order(out: Path, settings: Any, customer_id: str, amount: float,

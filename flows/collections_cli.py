@@ -16,7 +16,7 @@ import click
 
 from connectors.channels.escape import for_terminal
 from detectors.collections import DunningRules, work_item
-from flows.jsonl import COLLECTIONS, Rows, require_outputs
+from flows.jsonl import COLLECTIONS, Rows, optional_number, require_outputs
 from flows.run import OVERDUE, WATCHLIST
 
 
@@ -39,10 +39,12 @@ def worklist(out: Path, settings: Any) -> list[dict[str, Any]]:
 
 
 def _standing(row: dict[str, Any]) -> dict[str, Any]:
-    """What `work_item` takes of a customer's watchlist row (none: a customer never scored)."""
+    """What `work_item` takes of a customer's watchlist row, as numbers (none: a customer
+    never scored), so that a field of another kind is found on its own row."""
     return {"pd": float(row.get("pd", 0.0)), "defaulted": bool(row.get("defaulted")),
             "exposure": float(row.get("customer_exposure") or 0.0),
-            "insured_limit": row.get("customer_insured_limit"), "rate": row.get("fx_rate")}
+            "insured_limit": optional_number(row.get("customer_insured_limit")),
+            "rate": optional_number(row.get("fx_rate"))}
 
 
 @click.command("collections")

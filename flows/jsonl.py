@@ -18,7 +18,7 @@ from config.errors import ConfigError
 
 __all__ = ["BACKTEST", "COLLECTIONS", "DAMAGED", "DERIVED", "LIMITS", "DamagedLine", "Rows",
            "finite_number", "iter_jsonl", "lines", "numbered_lines", "numbered_rows",
-           "probability", "problem_of", "read_jsonl", "require_outputs"]
+           "optional_number", "probability", "problem_of", "read_jsonl", "require_outputs"]
 
 
 LIMITS = "limits.jsonl"
@@ -119,6 +119,16 @@ class Rows:
         if isinstance(exc, self.SHAPE) and not isinstance(exc, DamagedLine):
             raise DamagedLine(self.path, self.number,
                               f"a field missing or of another kind ({problem_of(exc)})") from None
+
+
+def optional_number(value: Any) -> float | None:
+    """A field of a row that holds a number or null, as a float or None; anything else
+    raises (inside `Rows`, a `DamagedLine` naming the row's line)."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise TypeError(f"{value!r} is no number")
+    return float(value)
 
 
 def problem_of(exc: BaseException) -> str:

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from detectors.clock import seconds_of
-from detectors.records import EARLY_KINDS
+from detectors.records import EARLY_KINDS, RESOLVED
 from flows import metrics as m
 from flows.choices import model_name
 
@@ -87,7 +87,7 @@ def load_alerts(warnings: list[dict[str, Any]]) -> list[m.Alert]:
     hard event's warning is the early warning it opened (no ``previous_grade``) or an
     escalation of the one that stood."""
     return [m.Alert(w["customer_id"], seconds_of(w["event_time"]), _alert_kind(w))
-            for w in warnings if w["kind"] in (*EARLY_KINDS, m.RESOLVED)]
+            for w in warnings if w["kind"] in (*EARLY_KINDS, RESOLVED)]
 
 
 def _alert_kind(warning: dict[str, Any]) -> str:

@@ -75,7 +75,7 @@ def logged_records(
             continue
         if until is not None and parse_time(record.event_time) > until:
             continue
-        (inputs if record.kind == "input" else warnings).append(record)
+        (inputs if record.kind == INPUT else warnings).append(record)
     return inputs, warnings
 
 

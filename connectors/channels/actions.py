@@ -39,7 +39,7 @@ from connectors.channels.audit_trail import HistoryTrail
 from connectors.channels.cloudevents import ACTION_TYPE, encode, envelope, event_time
 from connectors.channels.outbox import Outbox, message_id
 from connectors.channels.store import Store, ts
-from detectors.records import Warning
+from detectors.records import RESOLVED, Warning
 
 log = structlog.get_logger(__name__)
 
@@ -128,7 +128,7 @@ def command_for(warning: Warning) -> ActionCommand | None:
     common: dict[str, Any] = {"customer_id": warning.customer_id,
                               "warning_id": warning.warning_id,
                               "event_time": warning.event_time, "reason": warning.action}
-    if warning.kind == "resolved":
+    if warning.kind == RESOLVED:
         return ActionCommand(kind="release", **common)
     if warning.kind == "default" or warning.grade == "E":
         return ActionCommand(kind="hold_orders", **common)

@@ -31,6 +31,8 @@ _HEADINGS = {
     "resolved": "Resolved",
     "digest": "Watchlist",
 }
+
+
 def _for_message(escape: Callable[[str], str]) -> Callable[[str], str]:
     return lambda text: without_mentions(escape(text))
 
@@ -95,8 +97,8 @@ def _facts(w: Warning) -> list[tuple[str, str]]:
 def warning_title(w: Warning, purpose: str) -> str:
     """One line that fits a chat preview or an email subject (plain text, no controls); a
     channel that puts the title into the body escapes it again like the body."""
-    return without_mentions(for_text(f"[{w.severity}] {_HEADINGS.get(purpose, purpose)}: "
-                                     f"{_who(w)} grade {_grade(w)}"))
+    return ESCAPERS["text"](f"[{w.severity}] {_HEADINGS.get(purpose, purpose)}: {_who(w)} "
+                            f"grade {_grade(w)}")
 
 
 _URL_DELIMITERS = str.maketrans({c: f"%{ord(c):02X}" for c in " ()<>|\"'`[]"})

@@ -10,7 +10,7 @@ from datetime import datetime
 from config.alerts import AlertsSettings, ResolvedRoute
 from connectors.channels.store import Store, ts
 from detectors.clock import parse_time
-from detectors.records import Warning
+from detectors.records import RESOLVED, Warning
 
 
 def match_routes(node: ResolvedRoute, warning: Warning) -> list[ResolvedRoute]:
@@ -37,7 +37,7 @@ def inhibit_key(fields: list[str], warning: Warning) -> str:
 
 def record_inhibitors(settings: AlertsSettings, store: Store, warning: Warning) -> None:
     """A warning matching a rule's source mutes that rule's targets for ``duration``."""
-    if warning.kind == "resolved":
+    if warning.kind == RESOLVED:
         return
     start = parse_time(warning.event_time)
     for index, rule in enumerate(settings.inhibit_rules):

@@ -20,7 +20,7 @@ from connectors.channels.render import link_for, render_digest, render_group, wa
 from connectors.channels.router import inhibited_by, silenced_by
 from connectors.channels.store import Store, ts
 from detectors.clock import parse_time
-from detectors.records import Warning
+from detectors.records import RESOLVED, Warning
 
 log = structlog.get_logger(__name__)
 
@@ -219,7 +219,7 @@ class Scheduler:
             warning = self._store.warning(r["warning_id"])
             latest[warning.customer_id] = warning
         live = [w for w in latest.values()
-                if w.kind != "resolved"
+                if w.kind != RESOLVED
                 and not silenced_by(self._settings, self._store, w, due)
                 and not inhibited_by(self._settings, self._store, w, due)]
         ranked = sorted(live, key=lambda w: (-w.pd, w.rank, w.customer_id))[:route.digest.top]
