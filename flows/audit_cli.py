@@ -21,7 +21,7 @@ EXIT_NOT_INTACT = 1
 EXIT_UNAUTHENTICATED = 2
 
 
-def _key(ctx: click.Context, key_env: str | None) -> bytes | None:
+def anchor_key(ctx: click.Context, key_env: str | None) -> bytes | None:
     """The anchor key: from the loaded settings when they hold one, else from ``key_env``."""
     settings = (ctx.obj or {}).get("settings")
     audit = getattr(settings, "audit", None)
@@ -35,16 +35,21 @@ def _key(ctx: click.Context, key_env: str | None) -> bytes | None:
     return value.encode("utf-8")
 
 
+LOG_PATH = click.Path(path_type=Path, readable=False)
+"""An audit log's directory, checked by the command that reads it: one that is missing,
+unreadable or a file is the reader's error, exit status 1, not click's usage error 2."""
+
+
 def _log_option(**kwargs: object) -> Callable[[Callable[..., None]], Callable[..., None]]:
-    """``--log``: a log that is missing is the reader's error, exit status 1, not click's
-    usage error 2, which `verify` uses for an intact but unauthenticated log."""
+    """``--log`` (`LOG_PATH`: exit status 2 is `verify`'s for an intact but unauthenticated
+    log)."""
     return click.option(
-        "--log", "log_dir", type=click.Path(path_type=Path),
+        "--log", "log_dir", type=LOG_PATH,
         help="The audit log directory (one subdirectory per partition).", **kwargs,
     )
 
 
-_key_env_option = click.option(
+key_env_option = click.option(
     "--key-env", default=None, metavar="NAME",
     help="Environment variable holding the anchor HMAC key, when the settings hold none.",
 )
@@ -90,7 +95,7 @@ def init(ctx: click.Context, key_file: Path | None) -> None:
 
 @audit.command()
 @_log_option(required=True)
-@_key_env_option
+@key_env_option
 @click.option("--allow-unauthenticated", is_flag=True,
               help="Exit 0 for an intact log even when no key authenticates the anchors.")
 @click.pass_context
@@ -105,7 +110,7 @@ def verify(ctx: click.Context, log_dir: Path, key_env: str | None,
       creditradar audit verify --log out/audit
       creditradar audit verify --log out/audit --key-env CREDITRADAR_AUDIT_KEY
     """
-    report = verify_log(log_dir, _key(ctx, key_env))
+    report = verify_log(log_dir, anchor_key(ctx, key_env))
     click.echo(report.verdict())
     if report.problem is not None:
         click.echo(f"first bad record: {report.problem}")
@@ -120,7 +125,7 @@ def verify(ctx: click.Context, log_dir: Path, key_env: str | None,
 @audit.command()
 @click.argument("warning_id")
 @_log_option(default=Path("out/audit"), show_default=True)
-@_key_env_option
+@key_env_option
 @click.pass_context
 def export(ctx: click.Context, warning_id: str, log_dir: Path, key_env: str | None) -> None:
     """Print WARNING_ID with its evidence events, lineage, chain position and the log's
@@ -130,15 +135,14 @@ def export(ctx: click.Context, warning_id: str, log_dir: Path, key_env: str | No
     Example:
       creditradar audit export w-0b6d9f8b75f76830564e --log out/audit > warning.json
     """
-    import json
-
     from flows.explain import export_warning
+    from flows.jsonl import json_document
 
     try:
-        document = export_warning(log_dir, warning_id, _key(ctx, key_env))
+        document = export_warning(log_dir, warning_id, anchor_key(ctx, key_env))
     except KeyError as exc:
         raise click.ClickException(str(exc.args[0])) from exc
-    click.echo(json.dumps(document, indent=2, ensure_ascii=False))
+    click.echo(json_document(document))
 
 
 @audit.command()
@@ -162,7 +166,7 @@ def models(log_dir: Path, as_json: bool) -> None:
     path = log_dir.parent / MODEL_CHOICES
     try:
         champions = timeline(load_choices(path))
-        if as_json:  # strict JSON: a NaN of a damaged file is refused, not printed
+        if as_json:  # strict JSON: a NaN of a damaged file is refused, naming the file
             click.echo(json.dumps(champions, indent=2, ensure_ascii=False, allow_nan=False))
             return
     except UNREADABLE as exc:

@@ -7,7 +7,6 @@ configuration (pass the same ``--config``).
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -17,6 +16,8 @@ import click
 from config.errors import CreditRadarError
 from connectors.channels.escape import for_terminal
 from detectors.clock import parse_time
+from flows.audit_cli import LOG_PATH, anchor_key, key_env_option
+from flows.jsonl import json_document
 
 __all__ = ["EventTime", "explain_command", "replay_command"]
 
@@ -37,11 +38,10 @@ class EventTime(click.ParamType):
             self.fail(f"{value!r} is not an RFC 3339 time or a date", param, ctx)
 
 
-_LOG = click.Path(exists=True, file_okay=False, path_type=Path)
 
 
 @click.command("replay")
-@click.option("--log", "log_dir", required=True, type=_LOG,
+@click.option("--log", "log_dir", required=True, type=LOG_PATH,
               help="The audit log of the run to reproduce.")
 @click.option("--until", type=EventTime(), default=None,
               help="Replay only the inputs up to this event time, and compare the warnings "
@@ -49,9 +49,10 @@ _LOG = click.Path(exists=True, file_okay=False, path_type=Path)
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True,
               help="Folder for the replay's feeds, outputs and replay-report.json.")
 @click.option("--workers", type=click.IntRange(1), default=1, show_default=True)
+@key_env_option
 @click.pass_context
 def replay_command(ctx: click.Context, log_dir: Path, until: datetime | None, out: Path,
-                   workers: int) -> None:
+                   workers: int, key_env: str | None) -> None:
     """Re-run the monitor over the logged inputs; exit 0 only if every warning is identical
     and the log verifies.
 
@@ -60,7 +61,8 @@ def replay_command(ctx: click.Context, log_dir: Path, until: datetime | None, ou
     from flows.replay import replay
 
     try:
-        report = replay(log_dir, out, ctx.obj["settings"], until=until, workers=workers)
+        report = replay(log_dir, out, ctx.obj["settings"], until=until, workers=workers,
+                        key=anchor_key(ctx, key_env))
     except CreditRadarError as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo("\n".join(report.lines()))
@@ -72,7 +74,7 @@ def replay_command(ctx: click.Context, log_dir: Path, until: datetime | None, ou
 @click.argument("customer_id")
 @click.option("--as-of", "as_of", type=EventTime(), required=True,
               help="The event time to explain the customer at.")
-@click.option("--log", "log_dir", type=_LOG, default=Path("out/audit"), show_default=True,
+@click.option("--log", "log_dir", type=LOG_PATH, default=Path("out/audit"), show_default=True,
               help="The audit log; the run's scores.jsonl is read next to it.")
 @click.option("--json", "as_json", is_flag=True, help="Print the JSON document.")
 @click.pass_context
@@ -87,8 +89,7 @@ def explain_command(ctx: click.Context, customer_id: str, as_of: datetime, log_d
         _refuse_unknown(doc, customer_id, log_dir)
     except CreditRadarError as exc:
         raise click.ClickException(str(exc)) from exc
-    click.echo(json.dumps(doc, indent=2, ensure_ascii=False) if as_json
-               else format_explanation(_for_terminal(doc)))
+    click.echo(json_document(doc) if as_json else format_explanation(_for_terminal(doc)))
 
 
 def _for_terminal(value: Any) -> Any:

@@ -40,7 +40,7 @@ from detectors.records import DeadLetter, Warning
 from detectors.snapshots import EVIDENCE_FAMILIES, Snapshots
 from detectors.stage import Send
 from flows.choices import MODEL_CHOICES, behind, describe
-from flows.jsonl import DAMAGED, finite_number, probability
+from flows.jsonl import DAMAGED, all_finite, finite_number, probability
 from flows.news import directory_builder
 from flows.replay import logged_records
 from flows.run import SCORES, read_jsonl
@@ -280,6 +280,8 @@ def _damage(score: dict[str, Any]) -> str | None:
         return f"no {', '.join(missing)}"
     if probability(score.get("pd")) is None:
         return "its pd is not a probability"
+    if not all_finite(score):
+        return "it holds a number that is not finite (NaN or an infinity)"
     reasons = score.get("reasons", [])
     if not isinstance(reasons, list) or not all(
             isinstance(r, dict) and "value" in r and isinstance(r.get("code"), str)

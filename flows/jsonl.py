@@ -17,8 +17,9 @@ from typing import Any
 from config.errors import ConfigError
 
 __all__ = ["BACKTEST", "COLLECTIONS", "DAMAGED", "DERIVED", "LIMITS", "DamagedLine", "Rows",
-           "finite_number", "iter_jsonl", "lines", "numbered_lines", "numbered_rows",
-           "optional_number", "probability", "problem_of", "read_jsonl", "require_outputs"]
+           "all_finite", "finite_number", "iter_jsonl", "json_document", "lines",
+           "numbered_lines", "numbered_rows", "optional_number", "probability", "problem_of",
+           "read_jsonl", "require_outputs"]
 
 
 LIMITS = "limits.jsonl"
@@ -159,6 +160,29 @@ def finite_number(value: Any) -> float | None:
     except OverflowError:
         return None
     return number if math.isfinite(number) else None
+
+
+def all_finite(value: Any) -> bool:
+    """Whether every number in ``value`` (nested lists and objects) is finite: a file read
+    back may hold NaN or an infinity, which JSON cannot carry."""
+    if isinstance(value, float):
+        return math.isfinite(value)
+    if isinstance(value, dict):
+        return all(all_finite(item) for item in value.values())
+    if isinstance(value, list | tuple):
+        return all(all_finite(item) for item in value)
+    return True
+
+
+def json_document(document: Any) -> str:
+    """``document`` as indented JSON for a command's output; a number that is not finite
+    (from a damaged file) is refused with one line rather than printed as invalid JSON."""
+    try:
+        return json.dumps(document, indent=2, ensure_ascii=False, allow_nan=False)
+    except ValueError:
+        raise ConfigError("the document holds a number that is not finite (NaN or an "
+                          "infinity), which JSON cannot carry: a file it was read from is "
+                          "damaged") from None
 
 
 def probability(value: Any) -> float | None:

@@ -263,16 +263,20 @@ class ReplayReport:
 
 
 def replay(
-    log: Path, out: Path, settings: Settings, *, until: datetime | None = None, workers: int = 1
+    log: Path, out: Path, settings: Settings, *, until: datetime | None = None, workers: int = 1,
+    key: bytes | None = None,
 ) -> ReplayReport:
-    """Re-run the monitor over the inputs of ``log`` (up to ``until``) into ``out``.
+    """Re-run the monitor over the inputs of ``log`` (up to ``until``) into ``out``, and
+    compare the warnings up to ``until`` with the logged ones.
 
     ``settings`` must be the original run's: the report notes when their digest differs from
-    the one the logged warnings carry. Writes ``out/warnings.jsonl`` and the rest as a run
-    does, the logged warnings as ``out/logged-warnings.jsonl``, and ``out/replay-report.json``.
+    the one the logged warnings carry. The log is verified with ``key`` (else the settings'
+    key). Writes ``out/warnings.jsonl`` and the rest as a run does, the logged warnings as
+    ``out/logged-warnings.jsonl``, and ``out/replay-report.json``.
     """
     log, out = Path(log), Path(out)
     _refuse_overlap(log, out)
+    _refuse_foreign(out)
     inputs, warnings = logged_records(log, until)
     if not inputs:
         raise ConnectorError(f"audit log {log} holds no input records"
@@ -287,14 +291,15 @@ def replay(
     expected.write_text("".join(_warning_line(r) + "\n" for r in warnings), encoding="utf-8")
     canonicalize(expected)
     logged = _lines(expected)
-    replayed = _lines(out / WARNINGS)  # bytewax makes no file when nothing was warned
+    replayed = [line for line in _lines(out / WARNINGS)  # (no file when nothing was warned)
+                if until is None or parse_time(json.loads(line)["event_time"]) <= until]
 
     digest = config_digest(settings)
     logged_digests = sorted({str(r.body.get("config_digest", "")) for r in warnings})
     if logged_digests and logged_digests != [digest]:
         notes.append(f"the logged warnings carry config digest {', '.join(logged_digests)} but "
                      f"these settings have {digest}: replay with the original --config")
-    verdict = verify_log(log, settings.audit.key_bytes())
+    verdict = verify_log(log, key if key is not None else settings.audit.key_bytes())
     report = ReplayReport(
         log=str(log), out=str(out), until=until.isoformat() if until else None,
         workers=workers, inputs=len(inputs), logged_warnings=len(logged),
@@ -348,18 +353,27 @@ def _refuse_overlap(log: Path, out: Path) -> None:
                              f"log {log}: choose another --out")
 
 
+def _refuse_foreign(out: Path) -> None:
+    """The replay replaces what ``out`` holds (its feeds, recovery state and outputs): it
+    must be new, empty, or a replay's own output (which holds its report)."""
+    held = sorted(path.name for path in out.iterdir()) if out.is_dir() else []
+    if held and not (out / REPORT).exists():
+        shown = ", ".join(held[:5]) + (", ..." if len(held) > 5 else "")
+        raise ConnectorError(f"replay output {out} holds files that are no replay's ({shown}): "
+                             "choose a new or empty --out")
+
+
 def _replay_settings(settings: Settings, out: Path) -> tuple[Settings, list[str]]:
     """The original settings, except that a recovery directory moves under ``out``.
 
-    Resuming from the original run's recovery state would replay nothing. Moving it changes
-    the configuration digest the warnings carry, so the report says so.
+    Resuming from the original run's recovery state would replay nothing; the configuration
+    digest the warnings carry does not cover where a run recovers, so it stays the same.
     """
     if settings.recovery.directory is None:
         return settings, []
     fresh = out / "recovery"
     shutil.rmtree(fresh, ignore_errors=True)
-    note = (f"recovery.directory moved to {fresh} for the replay; since the configuration "
-            "digest covers it, config_digest in the replayed warnings differs")
+    note = f"recovery.directory moved to {fresh} for the replay"
     return settings.with_recovery_directory(fresh), [note]
 
 

@@ -9,10 +9,12 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from config.errors import ConfigError, ConnectorError
 from config.settings import Settings
 from connectors.simulator import simulate
 from flows.audit_cli import audit
 from flows.explain import export_warning
+from flows.jsonl import json_document
 from flows.run import AUDIT, WARNINGS, read_jsonl, run_folder
 
 SETTINGS = Settings()
@@ -62,3 +64,26 @@ def test_export_command_and_a_tampered_log(original: Path, tmp_path: Path) -> No
     missing = CliRunner().invoke(audit, ["export", "w-nope", "--log", str(original / AUDIT)],
                                  obj={"settings": SETTINGS})
     assert missing.exit_code != 0 and "no warning w-nope" in missing.output
+
+
+
+def test_a_record_holding_nan_is_refused_by_the_reader(original: Path, tmp_path: Path) -> None:
+    """A damaged log can hold NaN (Python's JSON reader takes it), which JSON cannot carry."""
+    warning = read_jsonl(original / WARNINGS)[0]
+    log = tmp_path / "log"
+    shutil.copytree(original / AUDIT, log)
+    segment = sorted((log / "warnings").glob("segment-*.jsonl"))[0]
+    text = segment.read_text(encoding="utf-8")
+    assert f'"pd":{warning["pd"]}' in text
+    segment.write_text(text.replace(f'"pd":{warning["pd"]}', '"pd":NaN', 1), encoding="utf-8")
+    with pytest.raises(ConnectorError, match="audit record is not plain JSON"):
+        export_warning(log, warning["warning_id"], None)
+
+
+def test_a_document_holding_nan_is_refused_rather_than_printed() -> None:
+    """What `audit export` and `explain --json` print: models.jsonl beside a log is not in
+    it, and a damaged one can hold NaN."""
+    assert json.loads(json_document({"auc": {"online": 0.75}})) == {"auc": {"online": 0.75}}
+    for value in (float("nan"), float("inf")):
+        with pytest.raises(ConfigError, match="not finite"):
+            json_document({"auc": {"online": [1.0, value]}})

@@ -5,12 +5,14 @@ edited log is not "IDENTICAL" however its warnings come out."""
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import signal
 import subprocess
 import sys
 import time
 from collections.abc import Callable
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -64,6 +66,37 @@ def _add_partition(log: Path) -> None:
     shutil.copytree(log / "warnings", log / "warnings-2")
 
 
+def _rewrite_manifest(log: Path, change: Callable[[dict], None], indent: int | None) -> None:
+    manifest = json.loads((log / MANIFEST).read_text())
+    change(manifest)
+    (log / MANIFEST).write_text(json.dumps(manifest, indent=indent))
+
+
+def _approve_manifest(log: Path) -> None:
+    _rewrite_manifest(log, lambda m: m.update(approved_by="Chief Auditor"), None)
+
+
+def _reformat_manifest(log: Path) -> None:
+    _rewrite_manifest(log, lambda m: None, 4)
+
+
+def _overflow_manifest(log: Path) -> None:
+    text = (log / MANIFEST).read_text()
+    (log / MANIFEST).write_text(re.sub(r'"records":\d+', '"records":1e999', text, count=1))
+
+
+def _cut_final_newline(log: Path) -> None:
+    segment = sorted((log / "warnings").glob("segment-*.jsonl"))[-1]
+    segment.write_bytes(segment.read_bytes()[:-1])
+
+
+def _nest_a_record(log: Path) -> None:
+    segment = sorted((log / "warnings").glob("segment-*.jsonl"))[0]
+    lines = segment.read_bytes().split(b"\n")
+    lines[1] = b"[" * 200_000 + b"]" * 200_000
+    segment.write_bytes(b"\n".join(lines))
+
+
 def test_a_finished_runs_log_verifies_with_its_manifest(run: tuple[Path, Path]) -> None:
     config, out = run
     manifest = json.loads((out / "audit" / MANIFEST).read_text())
@@ -79,6 +112,11 @@ def test_a_finished_runs_log_verifies_with_its_manifest(run: tuple[Path, Path]) 
     (_remove_warnings_and_manifest, f"deleted: {MANIFEST}: missing"),
     (_understate_records, f"bad_anchor: {MANIFEST}: bad manifest signature"),
     (_add_partition, "inserted: partition 'warnings-2'"),
+    (_approve_manifest, f"edited: {MANIFEST}: not a manifest of partitions"),
+    (_reformat_manifest, f"edited: {MANIFEST}: not as written"),
+    (_overflow_manifest, f"edited: {MANIFEST}: not a manifest of partitions"),
+    (_cut_final_newline, "truncated: partition 'warnings'"),
+    (_nest_a_record, "partition 'warnings', segment-000000.jsonl line 2"),
 ])
 def test_a_partition_or_manifest_tampered_with_fails_verification(
         run: tuple[Path, Path], tmp_path: Path, damage: Callable[[Path], None],
@@ -104,15 +142,67 @@ def test_a_replay_of_an_edited_log_is_not_identical(run: tuple[Path, Path],
     assert report["byte_identical"] and not report["log_intact"] and not report["ok"]
 
 
+@pytest.mark.parametrize("command", [["audit", "verify"], ["audit", "export", "w-1"],
+                                     ["replay", "--out", "OUT"], ["explain", "C1", "--as-of",
+                                                                  "2021-06-30"]])
 @pytest.mark.parametrize("where", ["missing", "a-file"])
-def test_verify_of_no_log_is_an_error_not_the_unauthenticated_status(
-        run: tuple[Path, Path], tmp_path: Path, where: str) -> None:
+def test_no_log_is_an_error_not_the_unauthenticated_status(
+        run: tuple[Path, Path], tmp_path: Path, where: str, command: list[str]) -> None:
+    """Exit status 2 is verify's for an intact log it could not authenticate: a script
+    reading the auditors' table took a missing log for one."""
     config, _ = run
     path = tmp_path / where
     if where == "a-file":
         path.write_text("not a log\n")
-    result = invoke(config, "audit", "verify", "--log", str(path))
+    args = [str(tmp_path / "replay") if arg == "OUT" else arg for arg in command]
+    result = invoke(config, *args, "--log", str(path))
     assert result.exit_code == 1 and "is not a directory" in result.output, result.output
+
+
+def test_a_replay_until_a_months_last_day_compares_the_warnings_up_to_it(
+        run: tuple[Path, Path], tmp_path: Path) -> None:
+    """A month end's warnings come at the next month's first tick, after the last input: the
+    replay issued them, and counted them as extra against the log cut at --until."""
+    config, out = run
+    ticks = sorted({w["event_time"] for w in map(json.loads, (out / "warnings.jsonl")
+                                                  .read_text().splitlines())
+                    if w["event_time"].endswith("-01T00:00:00Z")})
+    assert ticks, "the book warns at a month end"
+    day_before = (datetime.fromisoformat(ticks[0]) - timedelta(days=1)).date().isoformat()
+    result = invoke(config, "replay", "--log", str(out / "audit"), "--out",
+                    str(tmp_path / "replay"), "--until", day_before)
+    assert result.exit_code == 0 and result.output.startswith("IDENTICAL"), result.output
+
+
+def test_a_replay_into_a_folder_of_other_files_is_refused_and_leaves_it(
+        run: tuple[Path, Path], tmp_path: Path) -> None:
+    config, out = run
+    folder = tmp_path / "project"
+    (folder / "feeds").mkdir(parents=True)
+    (folder / "feeds" / "README.txt").write_text("notes\n")
+    result = invoke(config, "replay", "--log", str(out / "audit"), "--out", str(folder))
+    assert result.exit_code == 1 and "holds files that are no replay's (feeds)" in \
+        result.output, result.output
+    assert (folder / "feeds" / "README.txt").read_text() == "notes\n"
+    again = tmp_path / "replay"
+    for _ in range(2):  # a replay's own folder may be replayed into again
+        result = invoke(config, "replay", "--log", str(out / "audit"), "--out", str(again))
+        assert result.exit_code == 0, result.output
+
+
+def test_a_replay_authenticates_the_log_with_the_key_in_the_environment(
+        run: tuple[Path, Path], tmp_path: Path) -> None:
+    _, out = run
+    keyless = tmp_path / "keyless.toml"
+    keyless.write_text(f'state_dir = "{tmp_path / "state"}"\n')
+    args = ["replay", "--log", str(out / "audit"), "--out", str(tmp_path / "replay")]
+    result = CliRunner().invoke(cli, ["--config", str(keyless), "--log-level", "error", *args,
+                                      "--key-env", "AUDITOR_KEY"], env={"AUDITOR_KEY": KEY})
+    assert result.exit_code == 0 and "anchor signatures checked" in result.output, \
+        result.output
+    wrong = CliRunner().invoke(cli, ["--config", str(keyless), "--log-level", "error", *args,
+                                     "--key-env", "AUDITOR_KEY"], env={"AUDITOR_KEY": "x" * 32})
+    assert wrong.exit_code == 1 and "bad_anchor" in wrong.output, wrong.output
 
 
 @pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM])

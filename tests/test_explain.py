@@ -148,8 +148,13 @@ def _reasons_as_text(lines: list[str], customer_id: str) -> None:
                                              "contribution": "big"}])
 
 
+def _rank_infinite(lines: list[str], customer_id: str) -> None:
+    """(JSON cannot carry it: explain --json would print invalid JSON.)"""
+    _edit_rows(lines, customer_id, rank=float("inf"))
+
+
 @pytest.mark.parametrize("damage", [_garbage_line, _not_an_object, _pd_as_text,
-                                    _reasons_as_text])
+                                    _reasons_as_text, _rank_infinite])
 def test_a_damaged_scores_file_is_noted_and_the_rest_explained(
         original: Path, tmp_path: Path, damage: Callable[[list[str], str], None]) -> None:
     warning = ledger_warning(original)
@@ -167,6 +172,14 @@ def test_a_damaged_scores_file_is_noted_and_the_rest_explained(
                               obj={"settings": SETTINGS})
     assert text.exit_code == 0, text.output
     assert "ledger on" in text.output and str(copy / SCORES) in text.output
+    document = _explain_cli(customer_id, "--as-of", warning["event_time"], "--log",
+                            str(copy / AUDIT), "--json")
+    assert document.exit_code == 0, document.output
+    json.loads(document.stdout, parse_constant=_no_constant)
+
+
+def _no_constant(name: str) -> None:
+    raise AssertionError(f"{name} is not JSON")
 
 
 def _explain_cli(*args: str) -> Any:

@@ -40,6 +40,23 @@ def _body(ends: dict[str, End], key: bytes | None) -> dict[str, Any]:
     return {"partitions": partitions, **signature(canonical({"partitions": partitions}), key)}
 
 
+def _named(body: Any) -> dict[str, End] | None:
+    """The partitions a manifest names and where each ends; None for anything but a
+    manifest as `write_manifest` writes it (a field added, a count that is no whole
+    number)."""
+    if (not isinstance(body, dict)
+            or set(body) not in ({"partitions", "digest"}, {"partitions", "mac"})
+            or not isinstance(body["partitions"], dict)):
+        return None
+    named = {}
+    for name, end in body["partitions"].items():
+        if (not isinstance(end, dict) or set(end) != {"records", "head"}
+                or type(end["records"]) is not int or not isinstance(end["head"], str)):
+            return None
+        named[name] = (end["records"], end["head"])
+    return named
+
+
 def manifest_fault(log_dir: Path, key: bytes | None, ends: dict[str, End],
                    required: bool) -> tuple[str, str, str] | None:
     """What is wrong with the log's partitions against its manifest, as (kind, partition,
@@ -48,16 +65,21 @@ def manifest_fault(log_dir: Path, key: bytes | None, ends: dict[str, End],
     if not path.exists():
         return ("deleted", "", "missing: a run's log names its partitions in it when the "
                 "run ends (the run did not end, or the file was removed)") if required else None
+    written = path.read_bytes()
     try:
-        body = json.loads(path.read_bytes())
-        named = {name: (int(end["records"]), str(end["head"]))
-                 for name, end in body["partitions"].items()}
-    except (ValueError, TypeError, KeyError, AttributeError, RecursionError):
+        body = json.loads(written)
+    except (ValueError, RecursionError):
+        body = None
+    named = _named(body)
+    if named is None:
         return ("edited", "", "not a manifest of partitions")
     signed = signature_fault(body, canonical({"partitions": body["partitions"]}), key,
                              "manifest", "the manifest was rewritten, or the key differs")
     if signed is not None:
         return ("bad_anchor", "", signed)
+    if written != canonical(body) + b"\n":
+        return ("edited", "", "not as written: its bytes are not the canonical encoding of "
+                "what it says")
     missing, unnamed = sorted(named.keys() - ends.keys()), sorted(ends.keys() - named.keys())
     if missing:
         return ("deleted", missing[0], f"the partition is missing; {MANIFEST} names it with "

@@ -156,8 +156,8 @@ class AuditRecord:
         """Parse one line (without its newline); ConnectorError says why it is not a record."""
         try:
             obj = json.loads(line.decode("utf-8"))
-        except (UnicodeDecodeError, ValueError) as exc:
-            raise ConnectorError(f"not a JSON line: {exc}") from exc
+        except (ValueError, RecursionError) as exc:  # (UnicodeDecodeError is a ValueError)
+            raise ConnectorError(f"not a JSON line: {type(exc).__name__}: {exc}"[:300]) from None
         if not isinstance(obj, dict) or set(obj) != FIELDS:
             raise ConnectorError("not an audit record: wrong fields")
         types_ok = (

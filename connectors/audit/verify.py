@@ -67,6 +67,8 @@ class VerifyReport:
 
 def read_log(path: Path) -> Iterator[AuditRecord]:
     """Every record of a log directory, partition by partition in seq order, unverified."""
+    if not Path(path).is_dir():
+        raise ConnectorError(f"audit log {path} is not a directory")
     for partition_dir in list_partitions(Path(path)):
         for line, record, error in _entries(partition_dir):
             if record is None:
@@ -141,7 +143,10 @@ def _verify_partition(partition_dir: Path, key: bytes | None, tally: _Tally) -> 
     first_unanchored: _Entry | None = None
     unclosed: _Entry | None = None  # the last anchor, while it is not the final one
     for i, entry in enumerate(_entries(partition_dir)):
-        _, record, _ = entry
+        line, record, _ = entry
+        if record is not None and not line.complete:
+            return _problem("truncated", entry, "the last line lacks its newline: the file "
+                            "was cut after it")
         if (record is None or record.hash != record.content_hash()
                 or record.partition != partition
                 or record.prev != head or record.seq != expected_seq):
