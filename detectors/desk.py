@@ -45,7 +45,8 @@ from detectors.warnings import (
 )
 
 ALERTS = "alerts"
-"""The key of the step that orders warnings for the notifier."""
+"""The key of the step that orders each day's warnings for the notifier and the audit log
+(`AlertFeed`)."""
 _NONE, _DEFAULT = -1, -2
 """The latest score's top reason when it has none, or when the customer defaulted."""
 _LATEST = (Column("pd", "f8"), Column("grade", "i1"), Column("rank", "i4"), Column("at", "i8"),
@@ -151,12 +152,13 @@ class WarningDesk:
     """Decisions, warnings and the latest scores of the bucket ``name``."""
 
     def __init__(self, name: str, settings: DeskSettings, lineage: Mapping[str, str], *,
-                 score_rows: bool = False, alerts: bool = False) -> None:
+                 score_rows: bool = False, ordered: bool = False) -> None:
         self.name = name
         self.settings = settings
         self.lineage = dict(lineage)
         self.score_rows = score_rows
-        self.alerts = alerts
+        self.ordered = ordered
+        """Whether its warnings go to the step that orders them (`ALERTS`)."""
         self.warn_from = GRADES.index(settings.warn_from)
         self.policies: dict[str, WarningPolicy] = {}
         """Customers that were ever warned or within the budget (the others have no state)."""
@@ -198,7 +200,7 @@ class WarningDesk:
                 out.extend(_in_default_rows(month_end.snapshots.in_default, (day + 1) * DAY,
                                             month_end.term, size))
         out = [self._tiered(w) if isinstance(w, Warning) else w for w in out]
-        if self.alerts:
+        if self.ordered:
             out.append(Send(ALERTS, day, [w for w in out if isinstance(w, Warning)]))
         return out
 
@@ -413,7 +415,8 @@ class Notices:
 
 class AlertFeed:
     """Every bucket's warnings, day by day, then the day's end: what the notifier is
-    handed, so that grouping and digests never depend on arrival order."""
+    handed and the audit log's warnings partition records, so that grouping, digests and
+    the log's bytes never depend on arrival order."""
 
     def day(self, day: int, items: list[list[Warning]]) -> list[Any]:
         warnings = sorted((w for batch in items for w in batch),

@@ -222,7 +222,10 @@ def build_flow(settings: Settings, feeds: Feeds, outputs: Outputs,
     desk_settings = DeskSettings.from_settings(settings)
     lineage = lineage_of(settings)
     initial = Learner(settings.model, settings.horizon_months).initial()
-    alerts = outputs.notify is not None
+    ordered = outputs.notify is not None or outputs.audit is not None
+    """Whether the desks' warnings go through the one step that orders each day's warnings
+    (`AlertFeed`): the notifier's groups and the audit log's warnings partition must not
+    depend on the order warnings arrive in from the desks' workers."""
     news_directory = directory_builder(settings, topology.bucket_of)
 
     def spec(senders: Callable[[str], tuple[str, ...]],
@@ -262,24 +265,27 @@ def build_flow(settings: Settings, feeds: Feeds, outputs: Outputs,
     ranks, _ = _step("ranker", to_ranker, spec(
         lambda _: buckets, lambda _: buckets, lambda _: Ranker()))
     desk_chunks, desk_out = _step("desks", op.merge("desk_in", to_desks, ranks), spec(
-        lambda key: (key, RANKER), lambda _: (ALERTS,) if alerts else (),
+        lambda key: (key, RANKER), lambda _: (ALERTS,) if ordered else (),
         lambda key: WarningDesk(key, desk_settings, lineage, score_rows=outputs.scores
-                                is not None, alerts=alerts)))
+                                is not None, ordered=ordered)))
 
     out = op.merge("outputs", source_out, id_out, directory_out, book_out, learner_out,
                    desk_out)
-    _write(out, outputs)
-    if outputs.notify is not None:
-        _, alert_out = _step("alerts", desk_chunks, spec(
+    notices = None
+    if ordered:
+        _, notices = _step("alerts", desk_chunks, spec(
             lambda _: buckets, lambda _: (), lambda _: AlertFeed()))
-        op.output("notify_out", op.flat_map("alert_items", alert_out, lambda batch: [
-            item for notices in batch.items for item in notices.in_order()]), outputs.notify)
+    _write(out, outputs, notices)
+    if outputs.notify is not None and notices is not None:
+        op.output("notify_out", op.flat_map("alert_items", notices, lambda batch: [
+            item for day in batch.items for item in day.in_order()]), outputs.notify)
     return flow
 
 
-def _write(out: Stream[Any], outputs: Outputs) -> None:
+def _write(out: Stream[Any], outputs: Outputs, notices: Stream[Any] | None) -> None:
     """Each kind of output to its sink (batches of one kind; sinks of many records take the
-    batches whole, the others one record at a time)."""
+    batches whole, the others one record at a time); the audit log's warnings come from
+    ``notices``, each day's in one order."""
     def kind(name: str, *kinds: type) -> Stream[Any]:
         return op.map(f"{name}_items", op.filter(f"is_{name}", out, lambda b: b.kind in kinds),
                       lambda b: b.items)
@@ -318,9 +324,10 @@ def _write(out: Stream[Any], outputs: Outputs) -> None:
         if sink is not None:
             op.output(f"{name}_out", op.key_on(f"key_{name}", kind(name, kinds),
                                                lambda _: "news"), sink)
-    if outputs.audit is not None:
+    if outputs.audit is not None and notices is not None:
         seen = op.map("audit_inputs", kind("seen", Seen), audit_inputs)
-        logged = op.map("audit_warnings", warnings, audit_warning)
+        logged = op.flat_map("audit_warnings", notices, lambda batch: [
+            audit_warning(warning) for day in batch.items for warning in day.warnings])
         op.output("audit_out", op.merge("audit_in", seen, logged), outputs.audit)
 
 

@@ -38,7 +38,9 @@ def run(feeds: Path, out: Path, recovery: Path, *args: str,
     )
 
 
-OUTPUTS = (WARNINGS, DEADLETTER, SCORES, WATCHLIST)
+OUTPUTS = (WARNINGS, DEADLETTER, SCORES, WATCHLIST, "audit/warnings/segment-000000.jsonl")
+"""What a run writes, the audit log's warnings partition included: each day's warnings are
+recorded in one order, whatever the processes, the recovery or the epochs."""
 
 
 @pytest.fixture(scope="module")
@@ -47,6 +49,17 @@ def uninterrupted(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]
     simulate(250, 18, 4, base / "feeds")
     assert run(base / "feeds", base / "whole", base / "rec-whole").wait(timeout=300) == 0
     return base / "feeds", base / "whole"
+
+
+def test_a_cluster_writes_the_uninterrupted_runs_bytes(
+        uninterrupted: tuple[Path, Path], tmp_path: Path) -> None:
+    """The log's warnings partition was recorded in the order warnings arrived from the
+    desks' workers: one process, two, and two with recovery gave three orders."""
+    feeds, whole = uninterrupted
+    assert run(feeds, tmp_path / "cluster", tmp_path / "rec", "--processes", "2").wait(
+        timeout=300) == 0
+    for name in OUTPUTS:
+        assert (tmp_path / "cluster" / name).read_bytes() == (whole / name).read_bytes(), name
 
 
 @pytest.mark.parametrize("processes", [1, 2])
