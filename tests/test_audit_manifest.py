@@ -159,6 +159,20 @@ def test_no_log_is_an_error_not_the_unauthenticated_status(
     assert result.exit_code == 1 and "is not a directory" in result.output, result.output
 
 
+@pytest.mark.parametrize("command", [["audit", "verify"], ["replay", "--out", "OUT"],
+                                     ["explain", "C1", "--as-of", "2021-06-30"]])
+def test_a_run_folder_or_a_partition_given_for_a_log_names_the_log(
+        run: tuple[Path, Path], tmp_path: Path, command: list[str]) -> None:
+    config, out = run
+    args = [str(tmp_path / "replay") if arg == "OUT" else arg for arg in command]
+    for given, said in ((out, f"is a run's output folder, not its audit log: give "
+                              f"{out / 'audit'}"),
+                        (out / "audit" / "warnings", "is one partition of an audit log: give "
+                                                     f"the log, {out / 'audit'}")):
+        result = invoke(config, *args, "--log", str(given))
+        assert result.exit_code == 1 and said in result.output, result.output
+
+
 def test_a_replay_until_a_months_last_day_compares_the_warnings_up_to_it(
         run: tuple[Path, Path], tmp_path: Path) -> None:
     """A month end's warnings come at the next month's first tick, after the last input: the

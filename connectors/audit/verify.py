@@ -65,10 +65,22 @@ class VerifyReport:
                 f"{len(self.partitions)} partition(s); {signed}")
 
 
+def check_log_directory(path: Path) -> None:
+    """Refuse what is no log directory, naming the log where the path is next to one: a
+    run's output folder (its log is ``audit/`` in it) or one partition of a log."""
+    if not path.is_dir():
+        raise ConnectorError(f"audit log {path} is not a directory")
+    if (path / "audit").is_dir() and list_partitions(path / "audit"):
+        raise ConnectorError(f"{path} is a run's output folder, not its audit log: give "
+                             f"{path / 'audit'}")
+    if any(path.glob("segment-*.jsonl")):
+        raise ConnectorError(f"{path} is one partition of an audit log: give the log, "
+                             f"{path.parent}")
+
+
 def read_log(path: Path) -> Iterator[AuditRecord]:
     """Every record of a log directory, partition by partition in seq order, unverified."""
-    if not Path(path).is_dir():
-        raise ConnectorError(f"audit log {path} is not a directory")
+    check_log_directory(Path(path))
     for partition_dir in list_partitions(Path(path)):
         for line, record, error in _entries(partition_dir):
             if record is None:
@@ -79,8 +91,7 @@ def read_log(path: Path) -> Iterator[AuditRecord]:
 def verify_log(path: Path, key: bytes | None) -> VerifyReport:
     """Check every partition of the log at ``path``; anchors are authenticated with ``key``."""
     path = Path(path)
-    if not path.is_dir():
-        raise ConnectorError(f"audit log {path} is not a directory")
+    check_log_directory(path)
     partitions = tuple(p.name for p in list_partitions(path))
     tally = _Tally()
     problem = None
