@@ -40,8 +40,8 @@ from typing import Any
 from config.errors import ContractError
 from connectors.contracts import parse_record
 from connectors.partition import Feeds, RawLine, RecordInput, checked_inputs
+from detectors.clock import DAY
 
-DAY_SECONDS = 86_400
 LIVE_PATIENCE_SECONDS = 60.0
 """How long a live input may read nothing, without catching up, before the suite fails."""
 
@@ -175,7 +175,7 @@ def _check_records(records: list[_Read], where: str, all_valid: bool,
             raise AssertionError(f"{where}: record {number} neither parses nor is refused "
                                  f"by the contract: {type(exc).__name__}: {exc}") from exc
         if all_valid and latest is not None:
-            behind = (latest - event.at) / DAY_SECONDS
+            behind = (latest - event.at) / DAY
             assert behind <= lateness_days, (
                 f"{where}: record {number} is {behind:.1f} days behind the latest before it: "
                 "the monitor would refuse it as late (records of an input come in event-time "
