@@ -105,7 +105,7 @@ def cli(ctx: click.Context, config_path: Path | None, log_format: str, log_level
 @cli.command()
 @click.option("--customers", type=click.IntRange(1), default=2000, show_default=True)
 @click.option("--months", type=click.IntRange(1, 1200), default=36, show_default=True)
-@click.option("--seed", type=int, default=1, show_default=True)
+@click.option("--seed", type=click.IntRange(0), default=1, show_default=True)
 @click.option("--start", type=click.DateTime(["%Y-%m-%d"]), default="2021-01-01",
               show_default=True)
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True)
@@ -336,7 +336,7 @@ def backtest(out: Path, outcomes: Path) -> None:
               show_default=True)
 @click.option("--customers", type=click.IntRange(1), default=2000, show_default=True)
 @click.option("--months", type=click.IntRange(1, 1200), default=36, show_default=True)
-@click.option("--seed", type=int, default=7, show_default=True)
+@click.option("--seed", type=click.IntRange(0), default=7, show_default=True)
 @click.pass_context
 def demo(ctx: click.Context, out: Path, customers: int, months: int, seed: int) -> None:
     """Simulate a portfolio and monitor it end to end, delivering to loopback channels.

@@ -108,6 +108,25 @@ def test_same_seed_gives_same_bytes_and_another_seed_does_not(tmp_path: Path,
     assert all(runs["a"][f] != runs["c"][f] for f in written)
 
 
+@pytest.mark.parametrize("customers", [1, 5])
+def test_a_small_card_book_is_drawn(tmp_path: Path, customers: int) -> None:
+    """Drawn with only one kind of account (defaulters, or none), the sample failed."""
+    simulate(customers, 12, seed=1, out=tmp_path / "book", profile="cards")
+    assert len((tmp_path / "book" / "customers.jsonl").read_text().splitlines()) == customers
+
+
+def test_a_book_is_not_written_over_the_files_of_another_profiles_book(tmp_path: Path) -> None:
+    """A run reads every feed file of its folder: the card book took the receivables book's
+    rates and risk grades along."""
+    from config.errors import ConfigError
+
+    simulate(20, 14, seed=1, out=tmp_path / "book")
+    with pytest.raises(ConfigError, match=r"holds feed files this book does not write \("
+                                          r"country_risk.jsonl, fx.jsonl, industry_risk"):
+        simulate(20, 8, seed=1, out=tmp_path / "book", profile="cards")
+    simulate(20, 14, seed=2, out=tmp_path / "book")  # the same profile writes the same files
+
+
 def test_receivables_is_the_default_profile(tmp_path: Path) -> None:
     simulate(120, 12, seed=3, out=tmp_path / "default")
     simulate(120, 12, seed=3, out=tmp_path / "named", profile="receivables")

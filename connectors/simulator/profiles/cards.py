@@ -148,7 +148,7 @@ def _sample(rng: np.random.Generator, n: int, months: int, factor: np.ndarray) -
                 found[kind].append(batch.select(batch.default_step == step))
                 counts[kind] += len(found[kind][-1])
     pool = _Accounts.concat([_Accounts.concat(found[kind]).select(slice(wanted[kind]))
-                             for kind in (0, 1)])
+                             for kind in (0, 1) if wanted[kind]])  # (a small book: one kind)
     order = np.empty(n, dtype=np.int64)
     order[~from_defaulters] = np.arange(wanted[0])
     order[from_defaulters] = wanted[0] + np.arange(wanted[1])
