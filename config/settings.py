@@ -54,7 +54,11 @@ OTHER_VARIABLES = ("CREDITRADAR_CONFIG", "CREDITRADAR_JOB", "CREDITRADAR_AUDIT_K
 job a spawned process builds (`flows.cluster`) and the audit key docs/audit.md names with
 ``creditradar audit verify --key-env``."""
 SECRET_KEY_PARTS = ("password", "secret", "token", "key", "credential", "sasl.oauthbearer")
-FxRate = Annotated[float, Field(gt=0, allow_inf_nan=False)]
+MIN_RATE, MAX_RATE = 1e-9, 1e9
+"""The bounds of an exchange rate, in the settings and in the fx feed: wider than any
+currency's against another, and narrow enough that its inverse and its products with
+amounts stay finite (a rate of 1e-320 made the watchlist's exposure infinite)."""
+FxRate = Annotated[float, Field(ge=MIN_RATE, le=MAX_RATE, allow_inf_nan=False)]
 """One unit of a currency in the reporting currency: a finite amount above 0."""
 
 

@@ -35,6 +35,7 @@ from pydantic import (
 )
 
 from config.errors import ContractError
+from config.settings import MAX_RATE, MIN_RATE
 from connectors.codes import COUNTRIES, CURRENCIES
 from detectors import events as e
 from detectors.events import FEEDS
@@ -165,6 +166,17 @@ def _whole_number(value: Any) -> Any:
 WholeNumber = Annotated[StrictInt, BeforeValidator(_whole_number)]
 """A count or grade: an integer, written ``45`` or ``45.0`` (both are JSON Schema's
 ``integer``), never a string or ``45.5``."""
+
+
+def whole_number_from(low: int, high: int) -> Any:
+    """A `WholeNumber` from ``low`` to ``high``, with those bounds in its JSON Schema too
+    (pydantic writes a validator's bounds in words JSON Schema does not know)."""
+    return Annotated[WholeNumber, Field(ge=low, le=high),
+                     WithJsonSchema({"type": "integer", "minimum": low, "maximum": high})]
+
+
+Grade = whole_number_from(0, 7)
+"""A country's or industry's risk grade: 0 (lowest risk) to 7."""
 Ratio = SignedAmount
 """A published ratio: a number or numeric string, as amounts are (within +-`MAX_AMOUNT`)."""
 
@@ -262,7 +274,7 @@ class Tradeline(_Record):
 
     type: Literal["tradeline"]
     customer_id: Id
-    days_past_due: Annotated[WholeNumber, Field(ge=0, le=100_000)]
+    days_past_due: whole_number_from(0, 100_000)  # type: ignore[valid-type]
     outstanding: SignedAmount | None = None
     """The balance owed (below 0: a credit balance, more paid than was owed); None from a
     feed of payment statuses only."""
@@ -288,14 +300,17 @@ class Tradeline(_Record):
                            _num(self.paid_in_period))
 
 
-def _positive(value: Any) -> float:
-    amount = _amount_value(value)
-    if amount <= 0:
-        raise ValueError(f"a rate must be positive, got {amount}")
-    return amount
+def _rate(value: Any) -> float:
+    rate = _amount_value(value)
+    if not MIN_RATE <= rate <= MAX_RATE:
+        raise ValueError(f"a rate must be from {MIN_RATE:g} to {MAX_RATE:g}, got {rate:g}")
+    return rate
 
 
-Rate = Annotated[float, PlainValidator(_positive, json_schema_input_type=float | str)]
+Rate = Annotated[float, PlainValidator(_rate), WithJsonSchema({"anyOf": [
+    {"type": "number", "minimum": MIN_RATE, "maximum": MAX_RATE},
+    {"type": "string", "pattern": r"^\s*\+?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?\s*$"},
+]})]
 
 
 class FxRate(_Record):
@@ -320,7 +335,7 @@ class CountryRisk(_Record):
     """A country's risk grade from its date: 0 (lowest risk) to 7 (highest)."""
 
     country: Country
-    grade: Annotated[WholeNumber, Field(ge=0, le=7)]
+    grade: Grade  # type: ignore[valid-type]
     source: Text | None = None
 
     def to_event(self) -> e.CountryRisk:
@@ -332,7 +347,7 @@ class IndustryRisk(_Record):
     """An industry's risk grade from its date: 0 (lowest risk) to 7 (highest)."""
 
     industry: Annotated[StrictStr, Field(min_length=1, max_length=256)]
-    grade: Annotated[WholeNumber, Field(ge=0, le=7)]
+    grade: Grade  # type: ignore[valid-type]
     source: Text | None = None
 
     def to_event(self) -> e.IndustryRisk:

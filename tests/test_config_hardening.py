@@ -70,8 +70,8 @@ def test_config_show_masks_credentials_in_the_kafka_bootstrap_and_link_template(
     assert shown["alerts"]["link_template"] == "https://***@desk.example.com/w/{warning_id}"
 
 
-@pytest.mark.parametrize("rate", ["nan", "inf", "-inf", "-1.17", "0.0"])
-def test_an_fx_rate_must_be_finite_and_positive(tmp_path: Path, rate: str) -> None:
+@pytest.mark.parametrize("rate", ["nan", "inf", "-inf", "-1.17", "0.0", "1e-320", "1e10"])
+def test_an_fx_rate_must_be_finite_and_within_its_bounds(tmp_path: Path, rate: str) -> None:
     config = tmp_path / "c.toml"
     config.write_text(f"fx_rates = {{ EUR = 1.0, SEK = {rate} }}\n")
     with pytest.raises(ConfigError, match=r"fx_rates\.SEK") as raised:

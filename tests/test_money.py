@@ -182,11 +182,12 @@ def test_a_rate_that_arrives_fills_the_amounts_from_its_day(tmp_path: Path) -> N
 def test_bad_rates_are_dead_lettered_with_their_reason(tmp_path: Path) -> None:
     book = _zloty_book()
     book["fx"] = [rate("2024-08-16", "PLN", 0), rate("2024-08-16", "PLN", -4.0),
-                  rate("2024-08-16", "PLX", 4.0), rate("2024-08-16", "PLN", 4.0, base="PLN")]
+                  rate("2024-08-16", "PLX", 4.0), rate("2024-08-16", "PLN", 4.0, base="PLN"),
+                  rate("2024-08-16", "PLN", 1e-320), rate("2024-08-16", "PLN", 1e10)]
     run_folder(Settings(), write_feeds(tmp_path / "feeds", book), tmp_path / "out")
     dead = read_jsonl(tmp_path / "out" / DEADLETTER)
-    assert [(d["feed"], d["reason"]) for d in dead] == [("fx", "schema")] * 4
-    assert {"a rate must be positive" in d["detail"] for d in dead} == {True, False}
+    assert [(d["feed"], d["reason"]) for d in dead] == [("fx", "schema")] * 6
+    assert {"a rate must be from 1e-09 to 1e+09" in d["detail"] for d in dead} == {True, False}
     assert _default_of(tmp_path / "out", "POLA")["exposure"] is None
 
 

@@ -102,6 +102,8 @@ INVOICE = {"event_id": "x", "event_time": "2024-01-01", "customer_id": "C", "typ
            "due_date": "2024-01-31"}
 TRADELINE = {"event_id": "t", "event_time": "2024-01-01", "customer_id": "C",
              "type": "tradeline", "days_past_due": 45}
+FX = {"event_id": "r", "event_time": "2024-03-01", "base": "EUR", "currency": "USD",
+      "rate": "1.0830"}
 FILED = {"event_id": "f", "event_time": "2024-06-15", "customer_id": "C",
          "type": "accounts_filed", "period_end": "2023-12-31", "currency": "EUR"}
 
@@ -118,6 +120,15 @@ FILED = {"event_id": "f", "event_time": "2024-06-15", "customer_id": "C",
     ("payments", {**TRADELINE, "outstanding": "-12.50", "currency": "EUR"}),
     ("country_risk", {"event_id": "g", "event_time": "2024-01-01", "country": "DE",
                       "grade": 3.0}),
+    ("country_risk", {"event_id": "g", "event_time": "2024-01-01", "country": "DE",
+                      "grade": -5}),
+    ("industry_risk", {"event_id": "g", "event_time": "2024-01-01", "industry": "retail",
+                       "grade": 8}),
+    ("payments", {**TRADELINE, "days_past_due": -1}),
+    ("fx", {**FX, "rate": 1e-320}),
+    ("fx", {**FX, "rate": -1}),
+    ("fx", {**FX, "rate": "abc"}),
+    ("fx", FX),
     ("registry", {**FILED, "ratios": {"current_ratio": "0.82"}}),
     ("registry", {**FILED, "ratios": {"current_ratio": "0,82"}}),
 ])
