@@ -59,6 +59,10 @@ MIN_RATE, MAX_RATE = 1e-9, 1e9
 currency's against another, and narrow enough that its inverse and its products with
 amounts stay finite (a rate of 1e-320 made the watchlist's exposure infinite)."""
 FxRate = Annotated[float, Field(ge=MIN_RATE, le=MAX_RATE, allow_inf_nan=False)]
+CurrencyCode = Annotated[str, Field(pattern=r"^[A-Z]{3}$")]
+"""An ISO 4217 code as the feeds write it (``EUR``; ``eur`` matched no record's currency)."""
+GradeLetter = Literal["A", "B", "C", "D", "E"]
+"""A grade of the policy: A (lowest risk) to E."""
 """One unit of a currency in the reporting currency: a finite amount above 0."""
 
 
@@ -147,8 +151,8 @@ class PolicySettings(BaseModel):
 
     grade_bounds: list[float] = [0.02, 0.06, 0.15, 0.35]
     """Upper PD bounds of grades A, B, C and D; E is everything above the last."""
-    warn_from_grade: str = "C"
-    resolve_below_grade: str = "C"
+    warn_from_grade: GradeLetter = "C"
+    resolve_below_grade: GradeLetter = "C"
     resolve_after_months: int = Field(
         12, ge=1, validation_alias=AliasChoices("resolve_after_months", "resolve_after_snapshots")
     )
@@ -165,10 +169,10 @@ class PolicySettings(BaseModel):
     ``reduce_limit`` or ``hold_orders`` for grade D or E waits for the next warning).
     Escalations are alerts a desk must read, so they count as warnings in
     `creditradar evaluate`."""
-    refer_from_grade: Literal["A", "B", "C", "D", "E"] = "D"
+    refer_from_grade: GradeLetter = "D"
     """The pre-sale check (`creditradar check`) refers an order of a customer graded this or
     worse to an analyst."""
-    insured_from_grade: Literal["A", "B", "C", "D", "E"] = "C"
+    insured_from_grade: GradeLetter = "C"
     """From this grade, an order that takes exposure above the insured limit is referred."""
     max_terms_days: int = Field(90, ge=0)
     """Payment terms longer than this are referred."""
@@ -288,8 +292,8 @@ class Settings(BaseSettings):
 
     horizon_months: int = Field(8, ge=1, le=36)
     state_dir: Path = Path(".creditradar")
-    reporting_currency: str = "EUR"
-    fx_rates: dict[str, FxRate] = {"EUR": 1.0, "USD": 0.92, "GBP": 1.17, "CHF": 1.05}
+    reporting_currency: CurrencyCode = "EUR"
+    fx_rates: dict[CurrencyCode, FxRate] = {"EUR": 1.0, "USD": 0.92, "GBP": 1.17, "CHF": 1.05}
     """Static rates into the reporting currency (one unit of the currency in it): the
     fallback for a day the fx feed has no rate for (docs/money.md)."""
     fx_max_age_days: int = Field(7, ge=0, le=366)

@@ -4,6 +4,7 @@ values that would overflow, allocate without bound or corrupt output are refused
 from __future__ import annotations
 
 import json
+import re
 from datetime import timedelta
 from pathlib import Path
 
@@ -77,6 +78,22 @@ def test_an_fx_rate_must_be_finite_and_within_its_bounds(tmp_path: Path, rate: s
     with pytest.raises(ConfigError, match=r"fx_rates\.SEK") as raised:
         load_settings(config)
     assert "EUR" not in str(raised.value)
+
+
+@pytest.mark.parametrize(("text", "where"), [
+    ('[policy]\nwarn_from_grade = "Z"\n', "policy.warn_from_grade"),
+    ('[policy]\nresolve_below_grade = "c"\n', "policy.resolve_below_grade"),
+    ('reporting_currency = "eur"\n', "reporting_currency"),
+    ("fx_rates = { EUR = 1.0, FOOD = 2.0 }\n", "fx_rates.FOOD"),
+])
+def test_a_grade_or_currency_the_monitor_cannot_use_is_refused_on_load(
+        tmp_path: Path, text: str, where: str) -> None:
+    """A grade out of A-E passed `config show` and stopped `run` with a traceback; a currency
+    in lower case matched no record's."""
+    config = tmp_path / "c.toml"
+    config.write_text(text)
+    with pytest.raises(ConfigError, match=re.escape(where)):
+        load_settings(config)
 
 
 @pytest.mark.parametrize("text", ["- a\n- b\n", "hello\n", "- [horizon_months, 6]\n", "[]\n"])
