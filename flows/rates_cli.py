@@ -12,6 +12,7 @@ from pathlib import Path
 import click
 
 from config.errors import ConfigError
+from connectors.channels.escape import for_terminal
 from connectors.ratesfile import read_rates
 
 
@@ -37,4 +38,5 @@ def rates_command(csv_file: Path, base: str, out: Path) -> None:
     currencies = len({r["currency"] for r in records})
     click.echo(f"wrote {len(records)} rates ({currencies} currencies, {days} days) to {out}")
     if skipped:
-        click.echo(f"left out columns that are not ISO 4217 currencies: {', '.join(skipped)}")
+        click.echo("left out columns that are not ISO 4217 currencies: "
+                   + for_terminal(", ".join(skipped)))

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from feedkit import customer, invoice, payment, record, status, write_feeds
 
 from config.settings import Settings
@@ -211,6 +212,29 @@ def test_a_central_banks_reference_rate_file_becomes_the_fx_feed(tmp_path: Path)
     run_folder(Settings(), feeds, tmp_path / "out")
     assert _default_of(tmp_path / "out", "BRIT")["exposure"] == 25000.0
     assert summarize(tmp_path / "out").rejected == 0
+
+
+@pytest.mark.parametrize(("text", "said"), [
+    ("Date,USD,JPY\n2024-03-01,1,08,162,5\n", "line 2: 5 cells where the header names 3"),
+    ("Date,USD\n2024-03-01,1.08\n2024-03-01,1.09\n", "line 3: 2024-03-01 again (first at "
+                                                    "line 2)"),
+    ("Date,USD,JPY,USD\n2024-03-01,1.08,162.5,1.09\n", "line 1: the columns USD are given"),
+    ("Date,USD\n20240301,1.08\n", "line 2: '20240301' is not a date (YYYY-MM-DD)"),
+    ("Date," + "X" * 200_000 + "\n", "line 1: not a CSV row (field larger than"),
+])
+def test_a_reference_rate_file_that_would_give_rates_nobody_gave_is_refused(
+        tmp_path: Path, text: str, said: str) -> None:
+    """A decimal comma split a cell (JPY 8 for 162,5), and a date or column given twice
+    wrote two rates under one id; each is one line naming where, and nothing is written."""
+    from click.testing import CliRunner
+
+    from flows.cli import cli
+
+    csv = tmp_path / "rates.csv"
+    csv.write_text(text, encoding="utf-8")
+    result = CliRunner().invoke(cli, ["rates", str(csv), "--out", str(tmp_path / "fx.jsonl")])
+    assert result.exit_code == 1 and f"Error: {said}" in result.output, result.output
+    assert not (tmp_path / "fx.jsonl").exists()
 
 
 def test_country_and_industry_grades_are_model_inputs_from_their_dates(tmp_path: Path) -> None:
