@@ -21,9 +21,18 @@ def load_knowledge(path: Path | None) -> NewsKnowledge | None:
     if path is None:
         return None
     try:
-        return NewsKnowledge.from_json(json.loads(Path(path).read_text(encoding="utf-8")))
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise ConfigError(f"news.knowledge {path} cannot be used: {exc}") from exc
+        data = json.loads(Path(path).read_text(encoding="utf-8"), parse_constant=_no_constant)
+        if not isinstance(data, dict):
+            raise ValueError("not a JSON object")
+        return NewsKnowledge.from_json(data)
+    except (OSError, ValueError, KeyError, TypeError, AttributeError, OverflowError,
+            RecursionError) as exc:
+        raise ConfigError(f"news.knowledge {path} cannot be used: "
+                          f"{type(exc).__name__}: {exc}"[:300]) from exc
+
+
+def _no_constant(name: str) -> None:
+    raise ValueError(f"{name} is no JSON number")
 
 
 def save_knowledge(knowledge: NewsKnowledge, path: Path) -> None:

@@ -19,6 +19,7 @@ from typing import Any
 
 from config.errors import ConfigError
 from config.settings import Settings
+from connectors.channels.escape import for_terminal
 from connectors.contracts import parse_record
 from detectors import events as ev
 from detectors.directory import DirectorySettings
@@ -112,10 +113,16 @@ def evaluate(settings: Settings, data: Path, split: str = "all") -> dict[str, An
 
 
 def _check_item(path: Path, number: int, row: dict[str, Any]) -> None:
-    """Refuse a labelled item without its text fields, or with categories that are no list
-    of texts (a string would be read as a set of letters), naming the file and line."""
+    """Refuse a labelled item without its text fields, with fields of another kind, or with
+    categories that are no list of texts (a string would be read as a set of letters),
+    naming the file and line."""
     problems = [f"{key} is not text" for key in ("id", "headline")
                 if not isinstance(row.get(key), str)]
+    problems += [f"{key} is neither text nor null" for key in (
+        "company_name", "case", "true_customer_id") if not isinstance(row.get(key), str | None)]
+    ids = row.get("identifiers", {})
+    if not isinstance(ids, dict) or not all(isinstance(v, str | None) for v in ids.values()):
+        problems.append("identifiers is not an object of texts")
     categories = row.get("true_categories", [])
     if not isinstance(categories, list) or not all(isinstance(c, str) for c in categories):
         problems.append("true_categories is not a list of texts")
@@ -201,7 +208,7 @@ def format_report(result: dict[str, Any]) -> str:
             lines.append(f"  {category:<16} {c['precision']:>9.3f} {c['recall']:>7.3f} "
                          f"{c['f1']:>6.3f} {c['support']:>8}")
         if f["misses_by_case"]:
-            misses = ", ".join(f"{k} {v}" for k, v in f["misses_by_case"].items())
+            misses = for_terminal(", ".join(f"{k} {v}" for k, v in f["misses_by_case"].items()))
             lines.append(f"  not matched, by case: {misses}")
     verdict = "meets" if result["meets_targets"] else "DOES NOT MEET"
     targets = ", ".join(f"{k} >= {v}" for k, v in result["targets"].items())

@@ -22,6 +22,7 @@ from datetime import date
 from pathlib import Path
 
 from config.errors import ConfigError
+from connectors.channels.escape import for_terminal
 from detectors.clock import utc_day
 from detectors.news.knowledge import NewsKnowledge
 from flows.jsonl import numbered_rows
@@ -71,8 +72,8 @@ def _correct(knowledge: NewsKnowledge, row: dict, where: str, learned: Learned) 
             isinstance(category, str) for category in categories):
         try:
             knowledge.correct(row["headline"], tuple(categories))
-        except ValueError as exc:
-            raise ConfigError(f"{where}: {exc}") from exc
+        except ValueError as exc:  # (it names the categories, text of the file)
+            raise ConfigError(f"{where}: {for_terminal(str(exc))}") from exc
         learned.headlines += 1
     elif isinstance(row.get("company_name"), str) and isinstance(row.get("customer_id"), str):
         knowledge.attach(row["company_name"], row["customer_id"])
@@ -89,6 +90,9 @@ def _outcomes(knowledge: NewsKnowledge, readings: Path, outcomes: Path,
         customer = row.get("customer_id")
         if customer is None or not row.get("headline"):
             continue
+        if not isinstance(customer, str) or not isinstance(row["headline"], str):
+            raise ConfigError(f"{readings}:{number}: a reading's customer_id and headline "
+                              "are texts")
         when = _day(row.get("event_time"), f"{readings}:{number}")
         default = defaulted.get(customer)
         distressed = default is not None and 0 <= (default - when).days <= DISTRESS_DAYS

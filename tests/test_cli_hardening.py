@@ -307,6 +307,50 @@ def _news_set(folder: Path, with_item: bool) -> Path:
     return folder
 
 
+@pytest.mark.parametrize(("change", "problem"), [
+    ({"identifiers": ["x"]}, "identifiers is not an object of texts"),
+    ({"identifiers": {"lei": 5}}, "identifiers is not an object of texts"),
+    ({"company_name": ["A"]}, "company_name is neither text nor null"),
+    ({"case": ["x"]}, "case is neither text nor null"),
+])
+def test_evaluate_news_refuses_an_item_with_fields_of_another_kind(
+        tmp_path: Path, change: dict[str, object], problem: str) -> None:
+    data = _news_set(tmp_path / "set", True)
+    row = {**json.loads((data / "en.jsonl").read_text()), **change}
+    (data / "en.jsonl").write_text(json.dumps(row) + "\n")
+    line = one_line_error(invoke("evaluate-news", "--data", str(data)))
+    assert line == f"Error: {data / 'en.jsonl'}, line 1: not a labelled item ({problem})"
+
+
+@pytest.mark.parametrize(("knowledge", "problem"), [
+    ("[]\n", "ValueError: not a JSON object"),
+    ('{"format": NaN}\n', "ValueError: NaN is no JSON number"),
+])
+def test_a_knowledge_file_that_is_no_knowledge_is_one_line(
+        tmp_path: Path, knowledge: str, problem: str) -> None:
+    (tmp_path / "k.json").write_text(knowledge)
+    (tmp_path / "corrections.jsonl").write_text('{"company_name": "Acme", "customer_id": "C1"}\n')
+    line = one_line_error(invoke("learn-news", "--knowledge", str(tmp_path / "k.json"),
+                                 "--corrections", str(tmp_path / "corrections.jsonl")))
+    assert line == f"Error: news.knowledge {tmp_path / 'k.json'} cannot be used: {problem}"
+
+
+def test_learn_news_escapes_the_categories_it_names_and_refuses_readings_of_another_kind(
+        tmp_path: Path) -> None:
+    (tmp_path / "corrections.jsonl").write_text(json.dumps(
+        {"headline": "x", "categories": ["\x1b[31mred\u2028"]}) + "\n")
+    line = one_line_error(invoke("learn-news", "--knowledge", str(tmp_path / "k.json"),
+                                 "--corrections", str(tmp_path / "corrections.jsonl")))
+    assert "\x1b" not in line and "\\x1b[31mred\\u2028" in line
+    (tmp_path / "outcomes.jsonl").write_text('{"customer_id": "C1", "default_date": null}\n')
+    (tmp_path / "readings.jsonl").write_text(json.dumps(
+        {"event_time": "2024-01-01T00:00:00Z", "customer_id": ["C1"], "headline": "x"}) + "\n")
+    line = one_line_error(invoke("learn-news", "--knowledge", str(tmp_path / "k.json"),
+                                 "--readings", str(tmp_path / "readings.jsonl"), "--outcomes",
+                                 str(tmp_path / "outcomes.jsonl")))
+    assert line.endswith("readings.jsonl:1: a reading's customer_id and headline are texts")
+
+
 def test_evaluate_news_check_fails_where_a_language_has_no_items(book: Path,
                                                                   tmp_path: Path) -> None:
     result = invoke("evaluate-news", "--data", str(book / "feeds"), "--check")
