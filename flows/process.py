@@ -45,9 +45,10 @@ def _flow(job: Job) -> Dataflow:
 
 def main(argv: list[str] | None = None) -> None:
     """Run one process of the job's cluster. An error CreditRadar reports (a source plugin's,
-    a bad setting) or an output the disk refuses (full, or a file-size limit) ends it with
-    one line, redacted as the command's own (`config.redact.error_line`: the plugin's option
-    values hidden); a bug keeps its traceback."""
+    a bad setting), an output the disk refuses (full, or a file-size limit) or a peer that
+    ended (`peer_ended`) ends it with one line, redacted as the command's own
+    (`config.redact.error_line`: the plugin's option values hidden); a bug keeps its
+    traceback."""
     parser = argparse.ArgumentParser(prog="python -m flows.process")
     parser.add_argument("-w", "--workers-per-process", type=int, default=1)
     parser.add_argument("-i", "--process-id", type=int, default=None)
@@ -75,10 +76,20 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(f"creditradar process {args.process_id or 0}: stopped")
     except BaseException as exc:  # a worker's error reaches a cluster as bytewax's panic
         errors = take_output_errors()
-        line = os_error_line(errors[0]) if errors else error_line(exc, hidden)
+        line = os_error_line(errors[0]) if errors else (
+            error_line(exc, hidden) or peer_ended(exc))
         if line is None:
             raise
         sys.exit(f"creditradar process {args.process_id or 0}: {line}")
+
+
+def peer_ended(exc: BaseException) -> str | None:
+    """The line of a process whose peer in the cluster ended (bytewax's communication threads
+    panic when a peer's connection closes: ``Send thread panic``), where the peer's own line
+    says why; None for any other error (a bug keeps its traceback)."""
+    if type(exc).__name__ == "PanicException" and "thread panic" in str(exc):
+        return "stopped: another process of the cluster ended (its line says why)"
+    return None
 
 
 if __name__ == "__main__":

@@ -47,5 +47,20 @@ def test_an_output_the_disk_refuses_ends_the_run_with_one_line_naming_it(
             and "cannot use " in line]
     assert said, result.stderr[-2000:]
     assert str(out) in said[0] and "segment-" in said[0]  # the file that hit the limit
+    assert "Traceback" not in result.stderr, result.stderr[-2000:]  # (a peer: one line too)
     if processes == 1:
-        assert said[0].startswith("Error: ") and "Traceback" not in result.stderr
+        assert said[0].startswith("Error: ")
+
+
+def test_a_peers_end_is_one_line_and_a_bug_is_not() -> None:
+    """(A unit test of one function: the panic bytewax raises in a process whose peer ended
+    comes from its Rust threads, and when it comes is a race.)"""
+    from flows.process import peer_ended
+
+    class PanicException(BaseException):  # pyo3_runtime's, by name
+        pass
+
+    assert peer_ended(PanicException("Send thread panic: Any { .. }")) == (
+        "stopped: another process of the cluster ended (its line says why)")
+    assert peer_ended(PanicException("index out of bounds")) is None
+    assert peer_ended(RuntimeError("Send thread panic")) is None
