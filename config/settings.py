@@ -59,11 +59,12 @@ MIN_RATE, MAX_RATE = 1e-9, 1e9
 currency's against another, and narrow enough that its inverse and its products with
 amounts stay finite (a rate of 1e-320 made the watchlist's exposure infinite)."""
 FxRate = Annotated[float, Field(ge=MIN_RATE, le=MAX_RATE, allow_inf_nan=False)]
+"""One unit of a currency in the reporting currency: from `MIN_RATE` to `MAX_RATE`."""
 CurrencyCode = Annotated[str, Field(pattern=r"^[A-Z]{3}$")]
-"""An ISO 4217 code as the feeds write it (``EUR``; ``eur`` matched no record's currency)."""
+"""A currency code as the feeds write it, three capitals (``EUR``; ``eur`` matched no
+record's currency)."""
 GradeLetter = Literal["A", "B", "C", "D", "E"]
 """A grade of the policy: A (lowest risk) to E."""
-"""One unit of a currency in the reporting currency: a finite amount above 0."""
 
 
 class DetectorSettings(BaseModel):

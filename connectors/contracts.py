@@ -131,13 +131,15 @@ def _real_date(text: str) -> str:
     return text
 
 
-def _amount_schema(signed: bool) -> dict[str, Any]:
-    """The JSON Schema of an amount, as strict as the validator where JSON Schema can say it:
-    a number within the bounds, or a numeric string in ASCII digits (its size is checked
-    only when read)."""
+def _amount_schema(signed: bool, low: float | None = None,
+                   high: float = MAX_AMOUNT) -> dict[str, Any]:
+    """The JSON Schema of an amount (or of a rate, from ``low`` to ``high``), as strict as the
+    validator where JSON Schema can say it: a number within the bounds, or a numeric string
+    in ASCII digits (its size is checked only when read)."""
     sign = "[+-]?" if signed else r"\+?"
+    minimum = low if low is not None else -MAX_AMOUNT if signed else 0
     return {"anyOf": [
-        {"type": "number", "minimum": -MAX_AMOUNT if signed else 0, "maximum": MAX_AMOUNT},
+        {"type": "number", "minimum": minimum, "maximum": high},
         {"type": "string",
          "pattern": rf"^\s*{sign}(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?\s*$"},
     ]}
@@ -307,10 +309,8 @@ def _rate(value: Any) -> float:
     return rate
 
 
-Rate = Annotated[float, PlainValidator(_rate), WithJsonSchema({"anyOf": [
-    {"type": "number", "minimum": MIN_RATE, "maximum": MAX_RATE},
-    {"type": "string", "pattern": r"^\s*\+?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?\s*$"},
-]})]
+Rate = Annotated[float, PlainValidator(_rate),
+                 WithJsonSchema(_amount_schema(False, MIN_RATE, MAX_RATE))]
 
 
 class FxRate(_Record):

@@ -5,10 +5,11 @@ banks share: a ``Date`` column, then one column per currency holding how much of
 of the base currency buys on that day; ``N/A`` or an empty cell where there was no rate.
 Rows may come newest first: the records are written in date order, as a feed must be.
 Columns of currencies ISO 4217 no longer lists (the file keeps the euro's predecessors) are
-left out and named; a cell that is not a positive number is left to the contract, which
-dead-letters its record with the reason. A row with more cells than the header names (a
-comma decimal, ``1,08``, splits a cell in two), a date given twice and a currency column
-given twice are refused, naming the line: each would write a rate nobody gave.
+left out and named; a cell that is no rate (not a number from 1e-9 to 1e9) is left to the
+contract, which dead-letters its record with the reason. A row with more filled cells than
+the header names (a comma decimal, ``1,08``, splits a cell in two), a date given twice and
+a currency column given twice are refused, naming the line: each would write a rate nobody
+gave.
 
 >>> text = "Date,USD,JPY,CYP,\\n2024-03-04,1.0845,N/A,N/A,\\n2024-03-01,1.0830,162.5,N/A,\\n"
 >>> records, skipped = read_rates(text, "EUR")
@@ -58,7 +59,7 @@ def read_rates(text: str, base: str) -> tuple[list[dict[str, Any]], list[str]]:
         if day in seen:
             raise ConfigError(f"line {line}: {day} again (first at line {seen[day]})")
         seen[day] = line
-        if len(row) > len(header):
+        if any(cell.strip() for cell in row[len(header):]):  # (an empty last cell is none)
             raise ConfigError(f"line {line}: {len(row)} cells where the header names "
                               f"{len(header)} columns (a decimal comma? write 1.08, not 1,08)")
         for currency, cell in zip(currencies, row[1:], strict=False):

@@ -6,8 +6,8 @@ turns decisions into `Warning`s; a default, and a hard event (`detectors.hard`),
 warning of its own on its day. It keeps each customer's latest score for the watchlist and,
 when asked, writes every score as a row of ``scores.jsonl``, and at each month end a row
 at PD 1 for each customer in default whose feeds still report. Warnings also go, per day, to
-the alert feed (`AlertFeed`), which hands them to the notifier in event-time order with a
-tick at the end of every day.
+the alert feed (`AlertFeed`), which puts them in one order (event time, customer, id) for
+the notifier, with a tick at the end of every day, and for the audit log.
 """
 
 from __future__ import annotations
@@ -403,8 +403,8 @@ def _in_default_rows(customers: list[str], at: int, term: TermCurve,
 
 @dataclass(frozen=True, slots=True)
 class Notices:
-    """A day's warnings for the notifier, in event-time order, and the day's end (which
-    lets digests and escalations fire)."""
+    """A day's warnings for the notifier and the audit log, in one order, and the day's end
+    (which lets digests and escalations fire)."""
 
     warnings: list[Warning]
     until: datetime

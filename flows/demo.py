@@ -9,18 +9,17 @@ received and the first webhook delivery.
 from __future__ import annotations
 
 import json
-import shutil
 from email import message_from_bytes, policy
 from pathlib import Path
 from typing import Any
 
 import click
 
-from config.errors import ConfigError
 from config.settings import Settings
 from connectors.channels import Notifier
 from connectors.channels.loopback import JsonReceiver, SmtpReceiver, free_port
 from flows.backtest import backtest
+from flows.folders import claim, empty
 from flows.jsonl import BACKTEST
 from flows.run import (
     WATCHLIST,
@@ -57,24 +56,12 @@ def demo_alerts(smtp_port: int, http_port: int) -> dict[str, Any]:
     }
 
 
-DEMO_MARK = ".creditradar-demo"
-"""The file that says a folder holds a demo's book and outputs, which the next demo
-replaces."""
-
-
 def _start_afresh(out: Path) -> None:
-    """Empty ``out`` for a new demo, which replaces everything in it: only a new or empty
-    folder, or an earlier demo's (its mark, or for a demo of an older version its book and
-    state), so that ``--out .`` cannot take a folder of other work with it."""
-    earlier = (out / DEMO_MARK).exists() or (
-        (out / "feeds" / "customers.jsonl").exists() and (out / "state").is_dir())
-    if out.is_dir() and any(out.iterdir()) and not earlier:
-        raise ConfigError(f"demo output {out} holds files that are no demo's: choose a new or "
-                          "empty --out (a demo replaces what its folder holds)")
-    shutil.rmtree(out, ignore_errors=True)
-    out.mkdir(parents=True)
-    (out / DEMO_MARK).write_text("a creditradar demo's book and outputs: the next demo into "
-                                 "this folder replaces them\n")
+    """Empty ``out`` for a new demo (`flows.folders.claim`; a demo of an older version is
+    recognised by its book and state)."""
+    older = (out / "feeds" / "customers.jsonl").exists() and (out / "state").is_dir()
+    claim(out, "demo", earlier=older)
+    empty(out, "demo")
 
 
 def run_demo(settings: Settings, out: Path, customers: int, months: int, seed: int,

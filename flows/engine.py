@@ -324,7 +324,9 @@ def _write(out: Stream[Any], outputs: Outputs, notices: Stream[Any] | None) -> N
         if sink is not None:
             op.output(f"{name}_out", op.key_on(f"key_{name}", kind(name, kinds),
                                                lambda _: "news"), sink)
-    if outputs.audit is not None and notices is not None:
+    if outputs.audit is not None:
+        if notices is None:
+            raise ValueError("the audit log's warnings come through the step that orders them")
         seen = op.map("audit_inputs", kind("seen", Seen), audit_inputs)
         logged = op.flat_map("audit_warnings", notices, lambda batch: [
             audit_warning(warning) for day in batch.items for warning in day.warnings])

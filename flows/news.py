@@ -11,6 +11,7 @@ from config.errors import ConfigError
 from config.settings import Settings
 from detectors.directory import DirectorySettings, NameDirectory
 from detectors.news.knowledge import NewsKnowledge
+from flows.jsonl import all_finite
 
 NEWS_READINGS = "news_readings.jsonl"
 NEWS_REVIEW = "news_review.jsonl"
@@ -24,7 +25,10 @@ def load_knowledge(path: Path | None) -> NewsKnowledge | None:
         data = json.loads(Path(path).read_text(encoding="utf-8"), parse_constant=_no_constant)
         if not isinstance(data, dict):
             raise ValueError("not a JSON object")
-        return NewsKnowledge.from_json(data)
+        knowledge = NewsKnowledge.from_json(data)
+        if not all_finite(knowledge.to_json()):  # ("1e999" or "NaN" read as a float)
+            raise ValueError("a number of its model is not finite")
+        return knowledge
     except (OSError, ValueError, KeyError, TypeError, AttributeError, OverflowError,
             RecursionError) as exc:
         raise ConfigError(f"news.knowledge {path} cannot be used: "

@@ -42,6 +42,7 @@ from connectors.sinks import json_line
 from detectors.clock import parse_time
 from detectors.records import Warning
 from flows.choices import MODEL_CHOICES, UNREADABLE, load_choices
+from flows.folders import claim
 from flows.run import WARNINGS, canonicalize, run_feeds
 
 __all__ = [
@@ -276,12 +277,11 @@ def replay(
     """
     log, out = Path(log), Path(out)
     _refuse_overlap(log, out)
-    _refuse_foreign(out)
     inputs, warnings = logged_records(log, until)
     if not inputs:
         raise ConnectorError(f"audit log {log} holds no input records"
                              + (f" at or before {until.isoformat()}" if until else ""))
-    out.mkdir(parents=True, exist_ok=True)
+    claim(out, "replay", earlier=(out / REPORT).exists())
     written = write_feeds(inputs, out / FEEDS_DIR)
     run_settings, notes = _replay_settings(settings, out)
     run_feeds(run_settings, LoggedFeeds(out / FEEDS_DIR, written), out, workers=workers,
@@ -351,16 +351,6 @@ def _refuse_overlap(log: Path, out: Path) -> None:
     if log_dir == out_dir or out_dir in log_dir.parents or log_dir in out_dir.parents:
         raise ConnectorError(f"replay output {out} must not contain, or lie inside, the audit "
                              f"log {log}: choose another --out")
-
-
-def _refuse_foreign(out: Path) -> None:
-    """The replay replaces what ``out`` holds (its feeds, recovery state and outputs): it
-    must be new, empty, or a replay's own output (which holds its report)."""
-    held = sorted(path.name for path in out.iterdir()) if out.is_dir() else []
-    if held and not (out / REPORT).exists():
-        shown = ", ".join(held[:5]) + (", ..." if len(held) > 5 else "")
-        raise ConnectorError(f"replay output {out} holds files that are no replay's ({shown}): "
-                             "choose a new or empty --out")
 
 
 def _replay_settings(settings: Settings, out: Path) -> tuple[Settings, list[str]]:

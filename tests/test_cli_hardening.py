@@ -325,9 +325,17 @@ def test_evaluate_news_refuses_an_item_with_fields_of_another_kind(
 @pytest.mark.parametrize(("knowledge", "problem"), [
     ("[]\n", "ValueError: not a JSON object"),
     ('{"format": NaN}\n', "ValueError: NaN is no JSON number"),
+    ("HUGE", "ValueError: a number of its model is not finite"),
 ])
 def test_a_knowledge_file_that_is_no_knowledge_is_one_line(
         tmp_path: Path, knowledge: str, problem: str) -> None:
+    if knowledge == "HUGE":  # a knowledge file learned once, its model's intercept edited
+        (tmp_path / "c.jsonl").write_text('{"company_name": "Acme", "customer_id": "C1"}\n')
+        assert invoke("learn-news", "--knowledge", str(tmp_path / "k.json"), "--corrections",
+                      str(tmp_path / "c.jsonl")).exit_code == 0
+        knowledge = re.sub(r'"intercept": ?[-0-9.e]+', '"intercept": 1e999',
+                           (tmp_path / "k.json").read_text())
+        assert "1e999" in knowledge
     (tmp_path / "k.json").write_text(knowledge)
     (tmp_path / "corrections.jsonl").write_text('{"company_name": "Acme", "customer_id": "C1"}\n')
     line = one_line_error(invoke("learn-news", "--knowledge", str(tmp_path / "k.json"),

@@ -26,8 +26,11 @@ def test_a_demo_replaces_an_earlier_demo_and_refuses_a_folder_of_other_work(
     assert refused.exit_code == 1 and "holds files that are no demo's" in refused.output
     assert sorted(p.name for p in work.iterdir()) == ["thesis.txt"]
 
+    (tmp_path / "real").mkdir()
     out = tmp_path / "demo"
+    out.symlink_to(tmp_path / "real")  # a folder that cannot be removed, as `--out .` is
     for _ in range(2):  # the second demo replaces the first
         result = demo(out, env)
         assert result.exit_code == 0, result.output
         assert "read " in result.output and (out / "warnings.jsonl").exists()
+    assert out.is_symlink()
