@@ -341,3 +341,21 @@ def test_sink_resumed_by_bytewax_records_each_entry_once(tmp_path: Path) -> None
     assert verify_log(tmp_path / "log", KEY.encode()).ok
     ids = [r.id for r in read_log(tmp_path / "log") if r.kind == "input"]
     assert sorted(ids) == sorted(f"ev-{i}" for i in range(12))
+
+
+def test_sink_stopped_before_its_first_snapshot_records_each_entry_once(
+        tmp_path: Path) -> None:
+    """A run killed within its first epoch has no snapshot: the resumed run writes its first
+    entries again, which a partition without a snapshot appended to the ones already there."""
+    recovery = tmp_path / "recovery"
+    recovery.mkdir()
+    init_db_dir(recovery, 1)
+    items: list = entries(12)
+    items.insert(8, TestingSource.ABORT())
+    flow = audit_flow(tmp_path / "log", items)
+    for _ in range(2):  # one epoch for all: nothing is snapshotted before the abort
+        run_main(flow, epoch_interval=timedelta(hours=1),
+                 recovery_config=RecoveryConfig(recovery))
+    ids = [r.id for r in read_log(tmp_path / "log") if r.kind == "input"]
+    assert sorted(ids) == sorted(f"ev-{i}" for i in range(12))
+    assert verify_log(tmp_path / "log", KEY.encode()).ok

@@ -12,7 +12,7 @@ from bytewax.outputs import FixedPartitionedSink, StatefulSinkPartition
 
 from config.audit import AuditSettings
 from connectors.audit.record import canonical
-from connectors.audit.writer import AuditPosition, AuditWriter
+from connectors.audit.writer import START, AuditPosition, AuditWriter
 from connectors.sinks import close_or_record, naming
 
 
@@ -61,7 +61,8 @@ class AuditSink(FixedPartitionedSink[AuditEntry, AuditPosition]):
 
     A key that names one of the ``partitions`` goes to that partition; any other key is
     spread by a stable hash. Each partition's recovery snapshot is its writer's position,
-    so a resumed run first cuts the epoch it is about to repeat. ``sealed``: the log is a
+    so a resumed run first cuts the epoch it is about to repeat (a partition without one
+    starts afresh). ``sealed``: the log is a
     run's, whose end writes its manifest (`AuditWriter.sealed`).
     """
 
@@ -86,9 +87,10 @@ class AuditSink(FixedPartitionedSink[AuditEntry, AuditPosition]):
 
     def build_part(self, step_id: str, for_part: str,
                    resume_state: AuditPosition | None) -> _AuditPartition:
-        if resume_state is None:
-            writer = AuditWriter(self.directory, for_part, self.settings, sealed=self.sealed)
-        else:
-            writer = AuditWriter.resume(self.directory, for_part, self.settings, resume_state,
-                                        sealed=self.sealed)
+        """The partition's writer at its snapshot's position; without one, at the start, as
+        the other sinks do: a run moves an earlier run's log aside, so records there were
+        written by this run before its first snapshot, and a resumed run writes them again
+        (appended, they were in the log twice)."""
+        writer = AuditWriter.resume(self.directory, for_part, self.settings,
+                                    resume_state or START, sealed=self.sealed)
         return _AuditPartition(writer, self.observe)

@@ -42,6 +42,10 @@ class AuditPosition:
     since_anchor: int
 
 
+START = AuditPosition(0, 0, 0, GENESIS, 0)
+"""Where an empty partition's first record goes."""
+
+
 class AuditWriter:
     """Appends hash-chained records to ``DIR/PARTITION/segment-NNNNNN.jsonl``.
 
@@ -195,7 +199,7 @@ def tail_position(partition_dir: Path) -> AuditPosition:
     """The position after the last stored record of a partition."""
     segments = list_segments(partition_dir)
     if not segments:
-        return AuditPosition(0, 0, 0, GENESIS, 0)
+        return START
     index, path = segments[-1]
     offset = path.stat().st_size
     last = _last_record(partition_dir, index, offset)
