@@ -327,35 +327,32 @@ def test_sink_in_a_bytewax_flow(tmp_path: Path) -> None:
                             "b": [f"ev-{i}" for i in range(1, 10, 2)]}
 
 
-def test_sink_resumed_by_bytewax_records_each_entry_once(tmp_path: Path) -> None:
+def _run_aborted_then_resumed(tmp_path: Path, epoch: timedelta) -> list[dict]:
+    """Twelve entries through the audit sink, the run aborted after eight and resumed from
+    its recovery directory; what the resumed run logged."""
     recovery = tmp_path / "recovery"
     recovery.mkdir()
     init_db_dir(recovery, 1)
     items: list = entries(12)
     items.insert(8, TestingSource.ABORT())
     flow = audit_flow(tmp_path / "log", items)
-    run_main(flow, epoch_interval=timedelta(0), recovery_config=RecoveryConfig(recovery))
+    run_main(flow, epoch_interval=epoch, recovery_config=RecoveryConfig(recovery))
     with capture_logs() as logs:
-        run_main(flow, epoch_interval=timedelta(0), recovery_config=RecoveryConfig(recovery))
-    assert any(e["event"] == "audit.resume_cut" and e["dropped_bytes"] > 0 for e in logs)
+        run_main(flow, epoch_interval=epoch, recovery_config=RecoveryConfig(recovery))
     assert verify_log(tmp_path / "log", KEY.encode()).ok
     ids = [r.id for r in read_log(tmp_path / "log") if r.kind == "input"]
     assert sorted(ids) == sorted(f"ev-{i}" for i in range(12))
+    return logs
+
+
+def test_sink_resumed_by_bytewax_records_each_entry_once(tmp_path: Path) -> None:
+    logs = _run_aborted_then_resumed(tmp_path, timedelta(0))
+    assert any(e["event"] == "audit.resume_cut" and e["dropped_bytes"] > 0 for e in logs)
 
 
 def test_sink_stopped_before_its_first_snapshot_records_each_entry_once(
         tmp_path: Path) -> None:
     """A run killed within its first epoch has no snapshot: the resumed run writes its first
-    entries again, which a partition without a snapshot appended to the ones already there."""
-    recovery = tmp_path / "recovery"
-    recovery.mkdir()
-    init_db_dir(recovery, 1)
-    items: list = entries(12)
-    items.insert(8, TestingSource.ABORT())
-    flow = audit_flow(tmp_path / "log", items)
-    for _ in range(2):  # one epoch for all: nothing is snapshotted before the abort
-        run_main(flow, epoch_interval=timedelta(hours=1),
-                 recovery_config=RecoveryConfig(recovery))
-    ids = [r.id for r in read_log(tmp_path / "log") if r.kind == "input"]
-    assert sorted(ids) == sorted(f"ev-{i}" for i in range(12))
-    assert verify_log(tmp_path / "log", KEY.encode()).ok
+    entries again, which a partition without a snapshot appended to the ones already there
+    (one epoch for all: nothing is snapshotted before the abort)."""
+    _run_aborted_then_resumed(tmp_path, timedelta(hours=1))
