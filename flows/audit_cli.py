@@ -16,6 +16,7 @@ import click
 from config.audit import create_key_file, default_key_file
 from config.errors import CreditRadarError
 from connectors.audit import verify_log
+from connectors.audit.verify import check_log_directory
 
 EXIT_NOT_INTACT = 1
 EXIT_UNAUTHENTICATED = 2
@@ -161,8 +162,7 @@ def models(log_dir: Path, as_json: bool) -> None:
 
     from flows.choices import MODEL_CHOICES, UNREADABLE, describe, load_choices, timeline
 
-    if not log_dir.is_dir():
-        raise click.ClickException(f"audit log {log_dir} is not a directory")
+    check_log_directory(log_dir)
     path = log_dir.parent / MODEL_CHOICES
     try:
         champions = timeline(load_choices(path))
