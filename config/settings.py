@@ -23,6 +23,7 @@ from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
 import yaml
 from pydantic import (
+    AfterValidator,
     AliasChoices,
     BaseModel,
     Field,
@@ -43,6 +44,7 @@ from pydantic_settings import (
 
 from config.alerts import AlertsSettings
 from config.audit import AuditSettings
+from config.codes import CURRENCIES
 from config.errors import ConfigError
 from config.news import NewsSettings
 from config.redact import redact_text
@@ -60,9 +62,17 @@ currency's against another, and narrow enough that its inverse and its products 
 amounts stay finite (a rate of 1e-320 made the watchlist's exposure infinite)."""
 FxRate = Annotated[float, Field(ge=MIN_RATE, le=MAX_RATE, allow_inf_nan=False)]
 """One unit of a currency in the reporting currency: from `MIN_RATE` to `MAX_RATE`."""
-CurrencyCode = Annotated[str, Field(pattern=r"^[A-Z]{3}$")]
-"""A currency code as the feeds write it, three capitals (``EUR``; ``eur`` matched no
-record's currency)."""
+
+
+def _iso_currency(code: str) -> str:
+    if code not in CURRENCIES:
+        raise ValueError(f"{code!r} is no ISO 4217 currency code (three capitals, e.g. 'EUR')")
+    return code
+
+
+CurrencyCode = Annotated[str, AfterValidator(_iso_currency)]
+"""A currency code as the feeds write it, one the contract accepts: ISO 4217, in capitals
+(``eur`` and ``EUX`` would match no record's currency)."""
 GradeLetter = Literal["A", "B", "C", "D", "E"]
 """A grade of the policy: A (lowest risk) to E."""
 

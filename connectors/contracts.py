@@ -34,9 +34,9 @@ from pydantic import (
     model_validator,
 )
 
+from config.codes import COUNTRIES, CURRENCIES
 from config.errors import ContractError
 from config.settings import MAX_RATE, MIN_RATE
-from connectors.codes import COUNTRIES, CURRENCIES
 from detectors import events as e
 from detectors.events import FEEDS
 from detectors.signals import NEWS_CATEGORIES

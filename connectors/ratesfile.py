@@ -29,8 +29,8 @@ from collections.abc import Iterator
 from datetime import date
 from typing import Any
 
+from config.codes import CURRENCIES
 from config.errors import ConfigError
-from connectors.codes import CURRENCIES
 
 MISSING = frozenset({"", "N/A", "NA", "-"})
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}", re.ASCII)

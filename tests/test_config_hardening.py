@@ -85,11 +85,13 @@ def test_an_fx_rate_must_be_finite_and_within_its_bounds(tmp_path: Path, rate: s
     ('[policy]\nresolve_below_grade = "c"\n', "policy.resolve_below_grade"),
     ('reporting_currency = "eur"\n', "reporting_currency"),
     ("fx_rates = { EUR = 1.0, FOOD = 2.0 }\n", "fx_rates.FOOD"),
+    ('reporting_currency = "EUX"\n', "reporting_currency"),
+    ("fx_rates = { EUR = 1.0, XXX = 2.0 }\n", "fx_rates.XXX"),
 ])
 def test_a_grade_or_currency_the_monitor_cannot_use_is_refused_on_load(
         tmp_path: Path, text: str, where: str) -> None:
     """A grade out of A-E passed `config show` and stopped `run` with a traceback; a currency
-    in lower case matched no record's."""
+    in lower case, or one ISO 4217 does not list, matched no record's."""
     config = tmp_path / "c.toml"
     config.write_text(text)
     with pytest.raises(ConfigError, match=re.escape(where)):

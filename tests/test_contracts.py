@@ -11,9 +11,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from config.codes import COUNTRIES, CURRENCIES
 from config.errors import ContractError
 from connectors import contracts as c
-from connectors.codes import COUNTRIES, CURRENCIES
 from detectors import events as ev
 from detectors.clock import to_seconds
 
