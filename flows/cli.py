@@ -107,7 +107,7 @@ def cli(ctx: click.Context, config_path: Path | None, log_format: str, log_level
 @click.option("--months", type=click.IntRange(1, 1200), default=36, show_default=True)
 @click.option("--seed", type=click.IntRange(0), default=1, show_default=True)
 @click.option("--start", type=click.DateTime(["%Y-%m-%d"]), default="2021-01-01",
-              show_default=True)
+              show_default=True, help="The first day of the book's first month.")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True)
 @click.option("--profile", default="receivables", show_default=True, metavar="NAME",
               help="Shape of book: receivables (B2B ledger, tradelines, news, registry), cards "
@@ -129,6 +129,9 @@ def simulate(customers: int, months: int, seed: int, start: Any, out: Path,
     if profile not in PROFILE_NAMES:
         raise click.BadParameter(f"{profile!r} is not one of {', '.join(PROFILE_NAMES)}",
                                  param_hint="--profile")
+    if start.day != 1:
+        raise click.BadParameter(f"the book runs in calendar months: give the first of a month "
+                                 f"({start:%Y-%m}-01)", param_hint="--start")
     last_month = start.year * 12 + start.month - 1 + months + 12  # (a year after the book)
     if not (within_years(to_seconds(start.replace(tzinfo=UTC))) and last_month < 9999 * 12):
         raise click.BadParameter("the book's months (and a year after them) must lie from "

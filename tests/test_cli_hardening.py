@@ -436,6 +436,16 @@ def test_simulate_refuses_a_start_outside_the_clocks_years(start: str, months: i
     assert not (tmp_path / "f").exists()
 
 
+def test_simulate_refuses_a_start_within_a_month(tmp_path: Path) -> None:
+    """The book runs in calendar months; a start on the 15th was moved to the 1st without a
+    word, so the feeds began before the day asked for."""
+    result = CliRunner().invoke(cli, ["simulate", "--customers", "5", "--months", "3",
+                                      "--start", "2021-03-15", "--out", str(tmp_path / "f")],
+                                env={})
+    assert result.exit_code == 2 and "2021-03-01" in result.output, result.output
+    assert not (tmp_path / "f").exists()
+
+
 def test_a_run_of_empty_feed_files_writes_empty_outputs_the_desk_commands_read(
         tmp_path: Path) -> None:
     feeds, out = tmp_path / "feeds", tmp_path / "out"
