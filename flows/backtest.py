@@ -10,11 +10,18 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from connectors.audit._segments import list_partitions, list_segments, read_lines
-from connectors.audit.record import INPUT, AuditRecord
+from config.errors import ConnectorError
+from connectors.audit._segments import (
+    Line,
+    list_partitions,
+    list_segments,
+    read_lines,
+    stored_record,
+)
+from connectors.audit.record import INPUT
 from detectors.clock import DAYS_PER_MONTH, utc_day
 from detectors.records import EARLY_KINDS
-from flows.jsonl import Rows
+from flows.jsonl import DamagedLine, Rows
 from flows.outcomes import default_days, require_outcomes
 from flows.run import AUDIT, WARNINGS, WATCHLIST
 
@@ -64,9 +71,15 @@ def backtest(out: Path, outcomes_path: Path) -> Backtest:
     outcomes = default_days(outcomes_path)
     require_outcomes(customers, outcomes, str(outcomes_path))
     defaults = {c: d for c in customers if (d := outcomes[c]) is not None}
+    warnings = []
     with Rows(out / WARNINGS) as rows:
-        warnings = [(w["customer_id"], utc_day(w["event_time"])) for w in rows
-                    if w["kind"] in EARLY_KINDS]
+        for warning in rows:
+            if warning["customer_id"] not in customers:
+                raise DamagedLine(rows.path, rows.number,
+                                  f"a warning to {warning['customer_id']!r}, whom {WATCHLIST} "
+                                  "does not list: the run's outputs do not belong together")
+            if warning["kind"] in EARLY_KINDS:
+                warnings.append((warning["customer_id"], utc_day(warning["event_time"])))
     days = [day for _, day in warnings]
     first: dict[str, date] = {}
     for customer, day in warnings:
@@ -93,6 +106,14 @@ def backtest(out: Path, outcomes_path: Path) -> Backtest:
     )
 
 
+def _day(event_time: str, line: Line) -> date:
+    try:
+        return utc_day(event_time)
+    except ValueError:
+        raise ConnectorError(f"{line.path}, line {line.number}: not an audit record: its "
+                             f"event_time {event_time[:40]!r} is no time") from None
+
+
 def _first_input_day(log: Path) -> date | None:
     """The day of the run's earliest logged input (the first of each partition of its audit
     log, whose inputs come in the order of their days); None without a log."""
@@ -102,8 +123,8 @@ def _first_input_day(log: Path) -> date | None:
     for partition in list_partitions(log):
         for _, segment in list_segments(partition)[:1]:
             for line in read_lines(segment):
-                record = AuditRecord.from_line(line.data)
+                record = stored_record(line)
                 if record.kind == INPUT:
-                    firsts.append(utc_day(record.event_time))
+                    firsts.append(_day(record.event_time, line))
                     break
     return min(firsts, default=None)

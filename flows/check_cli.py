@@ -22,7 +22,7 @@ from connectors.contracts import MAX_AMOUNT
 from detectors.grading import GRADES
 from detectors.presale import Answer, Position, PresaleRules, check
 from detectors.records import RESOLVED
-from flows.jsonl import Rows, optional_number, require_outputs
+from flows.jsonl import Rows, number, optional_number, require_outputs
 from flows.params import FiniteRange
 from flows.run import WARNINGS, WATCHLIST
 from web.trail import Trail
@@ -49,9 +49,9 @@ def position_of(out: Path, customer_id: str) -> tuple[Position | None, str | Non
         for row in rows:
             if row["customer_id"] == customer_id:
                 return Position(
-                    customer_id, _grade(row["grade"]), float(row["pd"]),
+                    customer_id, _grade(row["grade"]), number(row["pd"], 0, 1),
                     bool(row["defaulted"]),
-                    None if row.get("fx_missing") else float(row.get("exposure") or 0.0),
+                    None if row.get("fx_missing") else number(row.get("exposure") or 0.0),
                     optional_number(row.get("credit_limit")),
                     optional_number(row.get("insured_limit")), latest,
                 ), str(row["event_time"])

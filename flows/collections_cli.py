@@ -14,9 +14,10 @@ from typing import Any
 
 import click
 
+from config.settings import MAX_RATE, MIN_RATE
 from connectors.channels.escape import for_terminal
 from detectors.collections import DunningRules, work_item
-from flows.jsonl import COLLECTIONS, Rows, optional_number, require_outputs
+from flows.jsonl import COLLECTIONS, Rows, number, optional_number, require_outputs
 from flows.run import OVERDUE, WATCHLIST
 
 
@@ -41,10 +42,10 @@ def worklist(out: Path, settings: Any) -> list[dict[str, Any]]:
 def _standing(row: dict[str, Any]) -> dict[str, Any]:
     """What `work_item` takes of a customer's watchlist row, as numbers (none: a customer
     never scored), so that a field of another kind is found on its own row."""
-    return {"pd": float(row.get("pd", 0.0)), "defaulted": bool(row.get("defaulted")),
-            "exposure": float(row.get("customer_exposure") or 0.0),
+    return {"pd": number(row.get("pd", 0.0), 0, 1), "defaulted": bool(row.get("defaulted")),
+            "exposure": number(row.get("customer_exposure") or 0.0),
             "insured_limit": optional_number(row.get("customer_insured_limit")),
-            "rate": optional_number(row.get("fx_rate"))}
+            "rate": optional_number(row.get("fx_rate"), MIN_RATE, MAX_RATE)}
 
 
 @click.command("collections")

@@ -167,8 +167,9 @@ def evaluate_run(settings: Settings, run: Path, defaults: dict[str, int | None])
     if not rows.times:
         rejected = len(read_jsonl(run / DEADLETTER))
         why = (f"{rejected} records were rejected (see {run / DEADLETTER})" if rejected
-               else "is the period under a month?")
-        raise ConfigError(f"no month-end scores in {run / SCORES}: {why}")
+               else "is the period under a month, or are the outcomes of another period, "
+                    "with every customer's default before it?")
+        raise ConfigError(f"no month-end scores before a default in {run / SCORES}: {why}")
     warnings = read_jsonl(run / WARNINGS)
     end = period_end(rows, warnings)
     defaults = observed_defaults(rows, defaults, end)
@@ -365,7 +366,10 @@ def evaluate(settings: Settings, feeds: Path, report: Path, *, outcomes: Path | 
         update={"audit": settings.audit.model_copy(update={"enabled": False})}
     )
     # Read before the run, so that a damaged outcome fails in a second rather than after it.
-    defaults = load_defaults(outcomes or feeds / "outcomes.jsonl")
+    outcomes = outcomes or feeds / "outcomes.jsonl"
+    defaults = load_defaults(outcomes)
+    if not defaults:
+        raise ConfigError(f"{outcomes} holds no outcome: one line per customer of the book")
     run = report / RUN_DIR
     run_job(Job(settings, SourceSpec("folder", {"path": str(feeds)}), run, scores=True,
                 notify=False, workers=workers, processes=processes))

@@ -17,7 +17,7 @@ from typing import Any
 from config.errors import ConfigError
 
 __all__ = ["BACKTEST", "COLLECTIONS", "DAMAGED", "DERIVED", "LIMITS", "DamagedLine", "Rows",
-           "all_finite", "finite_number", "iter_jsonl", "json_document", "lines",
+           "all_finite", "finite_number", "iter_jsonl", "json_document", "lines", "number",
            "numbered_lines", "numbered_rows", "optional_number", "probability", "problem_of",
            "read_jsonl", "require_outputs"]
 
@@ -76,17 +76,35 @@ def lines(path: Path, *, growing: bool = False) -> Iterator[str]:
     return (line for _, line in numbered_lines(path, growing=growing))
 
 
-def numbered_rows(path: Path, *, growing: bool = False) -> Iterator[tuple[int, dict[str, Any]]]:
+def numbered_rows(path: Path, *, growing: bool = False,
+                  unique_keys: bool = False) -> Iterator[tuple[int, dict[str, Any]]]:
     """The rows of a JSON Lines file with their line numbers; a line that is not a JSON
-    object is a `DamagedLine` (``growing``: `numbered_lines`)."""
+    object is a `DamagedLine` (``growing``: `numbered_lines`). ``unique_keys``: an object
+    that gives a key twice is one too (Python's reader keeps the last; slower, for the files
+    people write by hand)."""
+    pairs = _unique if unique_keys else None
     for number, line in numbered_lines(path, growing=growing):
         try:
-            row = json.loads(line)
+            row = json.loads(line, parse_constant=_not_json, object_pairs_hook=pairs)
         except (ValueError, RecursionError) as exc:
             raise DamagedLine(path, number, f"not JSON ({problem_of(exc)})") from None
         if not isinstance(row, dict):
             raise DamagedLine(path, number, "not a JSON object")
         yield number, row
+
+
+def _unique(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    found: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in found:
+            raise ValueError(f"the key {key!r} given twice")
+        found[key] = value
+    return found
+
+
+def _not_json(constant: str) -> Any:
+    """Python's reader takes NaN and Infinity, which JSON has not: no run writes them."""
+    raise ValueError(f"{constant} is no JSON number")
 
 
 class Rows:
@@ -122,14 +140,22 @@ class Rows:
                               f"a field missing or of another kind ({problem_of(exc)})") from None
 
 
-def optional_number(value: Any) -> float | None:
-    """A field of a row that holds a number or null, as a float or None; anything else
-    raises (inside `Rows`, a `DamagedLine` naming the row's line)."""
-    if value is None:
-        return None
+def number(value: Any, low: float = -math.inf, high: float = math.inf) -> float:
+    """A field of a row that must hold a finite number from ``low`` to ``high``, as a float;
+    anything else raises (inside `Rows`, a `DamagedLine` naming the row's line), so that a
+    damaged file gives no ranking, limit or answer computed from it."""
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise TypeError(f"{value!r} is no number")
-    return float(value)
+    result = float(value)
+    if not low <= result <= high:  # (NaN is within no bounds)
+        raise ValueError(f"{value!r} is not from {low:g} to {high:g}")
+    return result
+
+
+def optional_number(value: Any, low: float = -math.inf, high: float = math.inf) -> float | None:
+    """A field of a row that holds a number from ``low`` to ``high`` or null, as a float or
+    None; anything else raises (see `number`)."""
+    return None if value is None else number(value, low, high)
 
 
 def problem_of(exc: BaseException) -> str:

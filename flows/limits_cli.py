@@ -18,10 +18,11 @@ from typing import Any
 
 import click
 
+from config.settings import MAX_RATE, MIN_RATE
 from connectors.channels.escape import for_terminal
 from detectors.limits import LimitAdvice, LimitRules, recommend
 from detectors.term import TermCurve
-from flows.jsonl import LIMITS, Rows, require_outputs
+from flows.jsonl import LIMITS, Rows, number, optional_number, require_outputs
 from flows.run import WATCHLIST
 
 
@@ -47,21 +48,21 @@ def advise(out: Path, settings: Any, terms_days: int) -> tuple[list[Advised], li
     advised, no_rate = [], []
     with Rows(out / WATCHLIST) as rows:
         for row in rows:
-            rate = row.get("fx_rate")
-            if not rate:
+            rate = optional_number(row.get("fx_rate"), MIN_RATE, MAX_RATE)
+            if rate is None:
                 no_rate.append(row["customer_id"])
                 continue
             rules = LimitRules(p.loss_budget / rate, p.loss_given_default, p.limit_cap_multiple)
-            term = ([(int(t["months"]), float(t["pd"])) for t in row["pd_term"]]
+            term = ([(int(t["months"]), number(t["pd"], 0, 1)) for t in row["pd_term"]]
                     if row.get("pd_term") else
-                    TermCurve.constant(settings.horizon_months).at_terms(float(row["pd"])))
+                    TermCurve.constant(settings.horizon_months).at_terms(number(row["pd"], 0, 1)))
             advice = recommend(
                 row["customer_id"], grade=row["grade"], term=term,
-                defaulted=bool(row["defaulted"]), exposure=float(row["customer_exposure"]),
-                credit_limit=row.get("customer_credit_limit"),
-                insured_limit=row.get("customer_insured_limit"), terms_days=terms_days,
-                rules=rules)
-            advised.append(Advised(advice, row["customer_currency"], float(rate)))
+                defaulted=bool(row["defaulted"]), exposure=number(row["customer_exposure"]),
+                credit_limit=optional_number(row.get("customer_credit_limit")),
+                insured_limit=optional_number(row.get("customer_insured_limit")),
+                terms_days=terms_days, rules=rules)
+            advised.append(Advised(advice, row["customer_currency"], rate))
 
     def cut_first(a: Advised) -> tuple[bool, float, str]:
         change = a.advice.recommended_limit - (a.advice.current_limit or 0.0)

@@ -30,6 +30,9 @@ from detectors.news.resolution import MATCH, REVIEW, EntityResolver
 from flows.jsonl import numbered_rows
 from flows.news import load_knowledge
 
+SPLITS = ("dev", "test")
+"""The labelled set's two parts: the headlines the rules were tuned on, and those held out."""
+
 TARGETS = {"match_precision": 0.99, "match_recall": 0.95, "adverse_macro_f1": 0.85}
 """What each language must reach (the targets the evaluation checks with ``--check``)."""
 
@@ -85,9 +88,11 @@ def evaluate(settings: Settings, data: Path, split: str = "all") -> dict[str, An
     config = DirectorySettings.from_settings(settings)
     knowledge = load_knowledge(settings.news.knowledge)
     resolver = EntityResolver(config.thresholds)
+    customers: set[str] = set()
     for line in _lines(data / "customers.jsonl"):
         record = parse_record("customers", line)
         assert isinstance(record, ev.CustomerRecord)
+        customers.add(record.customer_id)
         resolver.register(record.customer_id, record.name, record.aliases,  # type: ignore[arg-type]
                           identifiers(record.lei, record.registry_id, record.vat_id))
     if knowledge is not None:
@@ -101,10 +106,9 @@ def evaluate(settings: Settings, data: Path, split: str = "all") -> dict[str, An
             continue
         score = LanguageScore(path.stem)
         for number, row in numbered_rows(path):
-            if split != "all" and row.get("split") != split:
-                continue
-            _check_item(path, number, row)
-            _score(score, row, resolver, reader)
+            _check_item(path, number, row, customers)
+            if split == "all" or row["split"] == split:
+                _score(score, row, resolver, reader)
         languages[score.language] = score.to_json()
     if not languages:
         raise ConfigError(f"no labelled items (*.jsonl besides customers.jsonl) in {data}")
@@ -112,10 +116,12 @@ def evaluate(settings: Settings, data: Path, split: str = "all") -> dict[str, An
             "meets_targets": all(_meets(v) for v in languages.values())}
 
 
-def _check_item(path: Path, number: int, row: dict[str, Any]) -> None:
-    """Refuse a labelled item without its text fields, with fields of another kind, or with
-    categories that are no list of texts (a string would be read as a set of letters),
-    naming the file and line."""
+def _check_item(path: Path, number: int, row: dict[str, Any], customers: set[str]) -> None:
+    """Refuse a labelled item without its text fields, with fields of another kind, with
+    categories that are no list of the reader's (a string would be read as a set of
+    letters, an unknown category lowers no figure it should), with a true customer the set's
+    customers.jsonl lacks (every match to it would count as wrong), or outside the dev and
+    test splits (counted only under ``all``), naming the file and line."""
     problems = [f"{key} is not text" for key in ("id", "headline")
                 if not isinstance(row.get(key), str)]
     problems += [f"{key} is neither text nor null" for key in (
@@ -124,8 +130,13 @@ def _check_item(path: Path, number: int, row: dict[str, Any]) -> None:
     if not isinstance(ids, dict) or not all(isinstance(v, str | None) for v in ids.values()):
         problems.append("identifiers is not an object of texts")
     categories = row.get("true_categories", [])
-    if not isinstance(categories, list) or not all(isinstance(c, str) for c in categories):
-        problems.append("true_categories is not a list of texts")
+    if not isinstance(categories, list) or not all(c in CATEGORIES for c in categories):
+        problems.append(f"true_categories is not a list of {', '.join(CATEGORIES)}")
+    if isinstance(row.get("true_customer_id"), str) and row["true_customer_id"] not in customers:
+        problems.append(f"true_customer_id {row['true_customer_id']!r} is not in "
+                        "customers.jsonl")
+    if row.get("split") not in SPLITS:
+        problems.append(f"split is neither {' nor '.join(SPLITS)}")
     if problems:
         raise ConfigError(f"{path}, line {number}: not a labelled item ({'; '.join(problems)})")
 

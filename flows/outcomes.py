@@ -19,13 +19,13 @@ def load_defaults(outcomes: Path) -> dict[str, int | None]:
     00:00 UTC, a time with an offset that moment). A file that cannot be read, or a line
     that is no outcome (not UTF-8 or not JSON, without a customer id, without the
     ``default_date`` key, null for a customer that did not default, or with a default date
-    that is no date, or a customer given twice), is an error naming them: figures measured
-    on part of the truth, or on another file taken for outcomes (a run's warnings.jsonl),
-    would mislead."""
+    that is no date, a key given twice, or a customer given twice), is an error naming
+    them: figures measured on part of the truth, or on another file taken for outcomes (a
+    run's warnings.jsonl), would mislead."""
     try:
         found: dict[str, int | None] = {}
         first_line: dict[str, int] = {}
-        for number, row in numbered_rows(outcomes):
+        for number, row in numbered_rows(outcomes, unique_keys=True):
             customer, when = _outcome(outcomes, number, row)
             if customer in found:
                 raise DamagedLine(outcomes, number, f"customer {customer!r} again (first at "

@@ -123,11 +123,14 @@ def _tradeoff_curve(ax: Axes, evaluation: Evaluation, metrics: dict[str, Any]) -
     curves = [(f"monitor, {configured}, by alert budget", "-", metrics["budget_tradeoff"])] + [
         (f"monitor, {_shape(shape)}", "--", shape["lines"])
         for shape in metrics["shape_tradeoff"]]
+    placed = False
     for k, (label, style, curve) in enumerate(curves):
         drawn = [line for line in curve if _placed(line)]
-        ax.plot([line["false_warnings_per_1000_customer_years"] for line in drawn],
-                [line["defaulters_warned_6m"] for line in drawn], color=STYLE["monitor"],
-                alpha=max(0.3, 1.0 - 0.3 * k), linestyle=style, marker=".", label=label)
+        if drawn:
+            placed = True
+            ax.plot([line["false_warnings_per_1000_customer_years"] for line in drawn],
+                    [line["defaulters_warned_6m"] for line in drawn], color=STYLE["monitor"],
+                    alpha=max(0.3, 1.0 - 0.3 * k), linestyle=style, marker=".", label=label)
     for line in metrics["budget_tradeoff"]:
         if line["configured"] and _placed(line):
             ax.plot(line["false_warnings_per_1000_customer_years"],
@@ -135,9 +138,14 @@ def _tradeoff_curve(ax: Axes, evaluation: Evaluation, metrics: dict[str, Any]) -
                     markersize=9, fillstyle="none", linestyle="", label="monitor, configured")
     for name, block in metrics["baselines"].items():
         if _placed(block):
+            placed = True
             ax.plot(block["false_warnings_per_1000_customer_years"],
                     block["defaulters_warned_6m"], color=STYLE[name], marker="s",
                     linestyle="", label=name)
+    if not placed:  # no default, or histories too short to judge a warning 6 months ahead
+        ax.text(0.5, 0.5, "no defaulter that could be warned 6+ months ahead",
+                ha="center", transform=ax.transAxes)
+    ax.set_xlim(left=0)
     ax.set(xlabel="false warnings per 1,000 customer-years",
            ylabel="defaulters warned 6+ months ahead", ylim=(0, 1),
            title="Trade-off: early warnings against false alarms")

@@ -149,6 +149,38 @@ def test_a_field_of_another_kind_is_one_line_naming_the_file_and_line(
     assert "'a lot'" in line
 
 
+@pytest.mark.parametrize(("field", "value", "command"), [
+    ("pd", float("nan"), ["limits"]),
+    ("pd", float("nan"), ["collections"]),
+    ("pd", float("nan"), ["check", "CUSTOMER", "--amount", "100"]),
+    ("pd", 5, ["limits"]),
+    ("pd", 5, ["collections"]),
+    ("fx_rate", -1.0, ["limits"]),
+    ("fx_rate", float("inf"), ["collections"]),
+    ("customer_exposure", 1e999, ["limits"]),
+])
+def test_a_number_no_run_writes_is_one_line_naming_the_file_and_line(
+        book: Path, tmp_path: Path, field: str, value: float, command: list[str]) -> None:
+    """Python's JSON reader takes NaN and Infinity: a watchlist holding them ranked the
+    invoices of an unknown loss first, doubled a limit, and wrote NaN into the derived
+    files; a PD of 5 or a negative rate gave advice as well."""
+    customer = ""
+
+    def reword(row: dict) -> None:
+        nonlocal customer
+        customer = row["customer_id"]
+        row["fx_rate"], row[field] = 1.0, value
+        if field == "pd":
+            row["pd_term"] = [{"months": 3, "pd": value}]
+
+    damaged = _reshaped_copy(book / "out", tmp_path / "out", "watchlist.jsonl", reword)
+    args = [customer if arg == "CUSTOMER" else arg for arg in command]
+    line = one_line_error(invoke(*args, "--out", str(tmp_path / "out")))
+    assert line.startswith(f"Error: {damaged}, line 2: "), line
+    assert not any((tmp_path / "out" / name).exists()
+                   for name in ("limits.jsonl", "collections.jsonl"))
+
+
 def test_a_line_separator_inside_a_string_does_not_split_its_line(book: Path) -> None:
     out = book / "out"
     readings, warnings = out / "news_readings.jsonl", out / "warnings.jsonl"
@@ -359,17 +391,58 @@ def test_learn_news_escapes_the_categories_it_names_and_refuses_readings_of_anot
     assert line.endswith("readings.jsonl:1: a reading's customer_id and headline are texts")
 
 
-def test_evaluate_news_check_fails_where_a_language_has_no_items(book: Path,
-                                                                  tmp_path: Path) -> None:
-    result = invoke("evaluate-news", "--data", str(book / "feeds"), "--check")
+def test_evaluate_news_check_fails_where_a_language_has_no_items(tmp_path: Path) -> None:
+    data = _news_set(tmp_path / "set", True)
+    row = {**json.loads((data / "en.jsonl").read_text()), "split": "dev", "language": "de"}
+    (data / "de.jsonl").write_text(json.dumps(row) + "\n")  # held out: none of its items
+    result = invoke("evaluate-news", "--data", str(data), "--check")
     assert result.exit_code == 1
     assert "DOES NOT MEET the targets" in result.output
     assert result.output.splitlines()[-1].startswith("Error: --check: no labelled items")
-    assert "payments" in result.output.splitlines()[-1]
+    assert " in de of " in result.output.splitlines()[-1]
     result = invoke("evaluate-news", "--data", str(_news_set(tmp_path / "empty", False)),
                     "--check")
     assert result.exit_code == 1 and "[en] 0 items" in result.output
     assert "Error: --check: no labelled items (split: test) in en of" in result.output
+
+
+def test_backtest_refuses_warnings_its_watchlist_does_not_explain(book: Path,
+                                                                  tmp_path: Path) -> None:
+    """An empty (or cut short) watchlist gave no customers and no defaulters but counted
+    the warnings to them: false warnings at 0.0 per 1,000 customer-years, exit 0."""
+    out = tmp_path / "out"
+    shutil.copytree(book / "out", out)
+    assert (out / "warnings.jsonl").read_text()  # the case under test: warnings to explain
+    (out / "watchlist.jsonl").write_text("")
+    line = one_line_error(invoke("backtest", "--out", str(out), "--outcomes",
+                                 str(book / "feeds" / "outcomes.jsonl")))
+    assert line.startswith(f"Error: {out / 'warnings.jsonl'}, line 1: a warning to "), line
+    assert line.endswith("whom watchlist.jsonl does not list: the run's outputs do not "
+                         "belong together")
+
+
+def test_a_damaged_audit_log_is_one_line_naming_its_file_and_line(book: Path,
+                                                                  tmp_path: Path) -> None:
+    """backtest reads the run's audit log for its first input, check appends to its own:
+    a record that is none gave a traceback or a line that named no file."""
+    out = tmp_path / "out"
+    shutil.copytree(book / "out", out)
+    segment = sorted((out / "audit").glob("*/segment-000000.jsonl"))[0]
+    text = segment.read_text(encoding="utf-8")
+    segment.write_text(re.sub(r'"event_time":"[^"]*"', '"event_time":"garbage"', text, count=1),
+                       encoding="utf-8")
+    line = one_line_error(invoke("backtest", "--out", str(out), "--outcomes",
+                                 str(book / "feeds" / "outcomes.jsonl")))
+    assert line == (f"Error: {segment}, line 1: not an audit record: its event_time "
+                    "'garbage' is no time")
+    answer = invoke("check", "C000034", "--amount", "100", "--out", str(out))
+    assert answer.exit_code in (0, 3, 4), answer.output  # approve, refer or decline
+    checks = out / "checks" / "checks" / "segment-000000.jsonl"
+    damaged = checks.read_bytes().count(b"\n") + 1
+    with checks.open("a", encoding="utf-8") as handle:
+        handle.write("{oops\n")
+    line = one_line_error(invoke("check", "C000034", "--amount", "100", "--out", str(out)))
+    assert line.startswith(f"Error: {checks}, line {damaged}: not a JSON line: "), line
 
 
 def test_backtest_refuses_a_folder_that_is_no_run_and_warnings_taken_for_outcomes(
@@ -543,6 +616,36 @@ def test_an_outcomes_file_that_is_no_one_line_per_customer_is_refused(
     path = _write_outcomes(tmp_path / "outcomes.jsonl", change(_outcomes_lines(book)))
     with pytest.raises(ConfigError, match=re.escape(said)):
         load_defaults(path)
+
+
+def test_an_outcome_giving_a_key_twice_is_refused(tmp_path: Path) -> None:
+    """Python's reader keeps the last: a defaulter became a customer that never defaulted."""
+    from flows.outcomes import load_defaults
+
+    path = tmp_path / "outcomes.jsonl"
+    path.write_text('{"customer_id": "C1", "default_date": "2022-04-30", '
+                    '"default_date": null}\n')
+    with pytest.raises(ConfigError, match=re.escape(
+            "line 1: not an outcome (not JSON (ValueError: the key 'default_date' given twice")):
+        load_defaults(path)
+
+
+def test_evaluate_says_why_no_row_is_left_and_refuses_empty_outcomes_before_the_run(
+        book: Path, tmp_path: Path) -> None:
+    """Outcomes of another period, every default before it, left no row: the error asked
+    whether the period was under a month. An empty outcomes file failed after the run."""
+    from flows.evaluate import evaluate_run
+    from flows.outcomes import load_defaults
+
+    defaults = load_defaults(book / "feeds" / "outcomes.jsonl")
+    with pytest.raises(ConfigError, match="every customer's default before it"):
+        evaluate_run(Settings(), book / "out", dict.fromkeys(defaults, 0))
+    empty = tmp_path / "outcomes.jsonl"
+    empty.write_text("")
+    line = one_line_error(invoke("evaluate", "--feeds", str(book / "feeds"), "--outcomes",
+                                 str(empty), "--report", str(tmp_path / "report")))
+    assert line == f"Error: {empty} holds no outcome: one line per customer of the book"
+    assert not (tmp_path / "report" / "run").exists()
 
 
 def test_evaluate_refuses_outcomes_without_the_runs_customers_and_leaves_later_defaults_out(

@@ -170,6 +170,47 @@ def test_a_kafka_bootstrap_url_logged_with_the_clients_config_shows_no_credentia
     assert SECRET not in repr(logged) and "k.example.com:9093" in logged["bootstrap.servers"]
 
 
+@pytest.mark.parametrize("servers", [f"SASL_SSL://kuser:{SECRET}@k.example.com:9093",
+                                     f"kuser:{SECRET}@k.example.com:9093"])
+def test_a_kafka_bootstrap_with_credentials_is_refused_without_them(servers: str) -> None:
+    """librdkafka takes user:password@host for a host name and prints it in every line it
+    logs about failing to reach it (394 times in 30 seconds)."""
+    from config.settings import KafkaSettings
+    from connectors.kafka._config import broker_config
+
+    with pytest.raises(ConfigError, match="sasl.username and sasl.password") as raised:
+        broker_config(servers, KafkaSettings())
+    assert SECRET not in str(raised.value)
+
+
+def test_librdkafkas_own_log_lines_are_json_and_few(capfd: pytest.CaptureFixture[str]) -> None:
+    """Without a logger, librdkafka printed raw lines (``%3|...|FAIL|...``) between the JSON
+    lines of stderr, hundreds a minute while a broker was away."""
+    import time
+
+    from confluent_kafka import Consumer
+
+    from config.settings import KafkaSettings
+    from connectors.kafka._config import broker_config
+    from flows.logs import configure_logging
+
+    configure_logging("info", "json")
+    consumer = Consumer({**broker_config("127.0.0.1:1", KafkaSettings()),
+                         "group.id": "t", "reconnect.backoff.ms": 10,
+                         "reconnect.backoff.max.ms": 10})
+    try:
+        until = time.monotonic() + 3
+        while time.monotonic() < until:
+            consumer.consume(10, 0.2)  # (serves the log queue)
+    finally:
+        consumer.close()
+    lines = capfd.readouterr().err.splitlines()
+    logged = [json.loads(line) for line in lines]  # every line is JSON
+    client = [line for line in logged if line["event"] == "kafka.client_log"]
+    assert client and all("127.0.0.1:1" in line["message"] for line in client)
+    assert len(client) <= 4, client  # each facility once in 10 seconds
+
+
 BOM = b"\xef\xbb\xbf"
 
 

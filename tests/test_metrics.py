@@ -353,6 +353,36 @@ def test_evaluate_writes_every_figure_for_a_card_book_with_no_warned_defaulter(
         assert (report / name).stat().st_size > 0, name
 
 
+@pytest.mark.parametrize("warned", [None, 0.25])
+def test_the_trade_off_figure_says_when_it_has_no_point_to_draw(warned: float | None) -> None:
+    """A book whose defaulters none could be warned 6 months ahead (no default, or card
+    histories too short) drew an empty plot whose legend named three curves."""
+    import matplotlib.pyplot as plt
+
+    from flows.report import DRAW
+
+    point = {"defaulters_warned_6m": warned, "false_warnings_per_1000_customer_years": 20.0}
+    metrics = {
+        "alert_budget": {"resolve_after_months": 12, "escalation_alerts": True},
+        "budget_tradeoff": [{**point, "configured": True}],
+        "shape_tradeoff": [{"resolve_after_months": 3, "escalation_alerts": True,
+                            "lines": [{**point, "configured": False}]}],
+        "baselines": {"dpd60": {**point, "false_warnings_per_1000_customer_years": 101.6}},
+    }
+    fig, ax = plt.subplots()
+    try:
+        DRAW["tradeoff"](ax, None, metrics)  # type: ignore[arg-type]
+        said = [text.get_text() for text in ax.texts]
+        labels = ax.get_legend_handles_labels()[1]
+        assert ax.get_xlim()[0] == 0
+    finally:
+        plt.close(fig)
+    if warned is None:
+        assert said == ["no defaulter that could be warned 6+ months ahead"] and labels == []
+    else:
+        assert said == [] and "dpd60" in labels and len(labels) == 4
+
+
 @pytest.mark.timeout(120)
 def test_evaluate_reports_a_book_too_short_for_the_batch_models(tmp_path: Path) -> None:
     """Three months against an 8-month horizon: no label is known by the split, so neither

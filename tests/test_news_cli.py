@@ -63,13 +63,19 @@ def test_evaluate_news_fails_the_check_when_a_target_is_missed(tmp_path: Path) -
      "DOES NOT MEET"),
     ({"id": "y", "split": "test", "company_name": "Foo"}, "headline is not text"),
     ({"id": "y", "split": "test", "headline": "Foo files", "true_categories": "insolvency"},
-     "true_categories is not a list of texts"),
+     "true_categories is not a list of insolvency, "),
+    ({"id": "y", "split": "test", "headline": "Foo files", "true_categories": ["bankrupt"]},
+     "true_categories is not a list of insolvency, "),
+    ({"id": "y", "split": "test", "headline": "Foo files", "true_customer_id": "C2"},
+     "true_customer_id 'C2' is not in customers.jsonl"),
+    ({"id": "y", "split": "tset", "headline": "Foo files"}, "split is neither dev nor test"),
 ])
 def test_evaluate_news_measures_nothing_vacuously(tmp_path: Path, item: dict,
                                                   said: str) -> None:
     """A set without a match or an adverse label passed the check on figures of 1.0 that
     measured nothing; an item without a headline stopped it with a traceback; a string of
-    categories was read as its letters."""
+    categories was read as its letters; an unknown category or customer, or a split of
+    neither part, lowered or swelled the figures without a word."""
     data = tmp_path / "set"
     data.mkdir()
     (data / "customers.jsonl").write_text(json.dumps(

@@ -7,6 +7,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from config.errors import ConnectorError
+from connectors.audit.record import AuditRecord
+
 _SEGMENT = re.compile(r"segment-(\d{6})\.jsonl")
 
 
@@ -53,3 +56,13 @@ def read_lines(path: Path, end: int | None = None) -> Iterator[Line]:
         stop = cut if complete else len(content)
         yield Line(path, number, content[offset:stop], complete)
         offset = stop + 1
+
+
+def stored_record(line: Line) -> AuditRecord:
+    """The record a stored line holds; the ConnectorError of a line that holds none names
+    its file and line, so that a reader of a damaged log says where (verification reports
+    its problems with `read_lines` and `AuditRecord.from_line` itself)."""
+    try:
+        return AuditRecord.from_line(line.data)
+    except ConnectorError as exc:
+        raise ConnectorError(f"{line.path}, line {line.number}: {exc}") from None

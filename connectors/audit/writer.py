@@ -12,7 +12,7 @@ import structlog
 
 from config.audit import AuditSettings
 from config.errors import ConnectorError
-from connectors.audit._segments import list_segments, read_lines, segment_path
+from connectors.audit._segments import list_segments, read_lines, segment_path, stored_record
 from connectors.audit.record import (
     ANCHOR,
     GENESIS,
@@ -192,7 +192,7 @@ def _last_record(partition_dir: Path, segment: int, offset: int) -> AuditRecord 
     if not last.complete:
         raise ConnectorError(f"audit log {path} ends in a torn line {last.number}; run "
                              "`creditradar audit verify` and resume from a snapshot")
-    return AuditRecord.from_line(last.data)
+    return stored_record(last)
 
 
 def tail_position(partition_dir: Path) -> AuditPosition:
@@ -213,7 +213,7 @@ def _since_anchor(partition_dir: Path) -> int:
     count = 0
     for _, path in reversed(list_segments(partition_dir)):
         for line in reversed(list(read_lines(path))):
-            if AuditRecord.from_line(line.data).kind == ANCHOR:
+            if stored_record(line).kind == ANCHOR:
                 return count
             count += 1
     return count

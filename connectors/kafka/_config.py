@@ -7,9 +7,11 @@ every value except a short list of settings known to hold no secret.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping
 from typing import Any
 
+import structlog
 from pydantic import SecretStr
 
 from config.errors import ConfigError
@@ -28,18 +30,51 @@ PUBLIC_KEYS = frozenset({
 """librdkafka settings printed as they are; every other value is masked in logs."""
 
 
+class ClientLog:
+    """Where librdkafka's own log lines go (a broker it cannot reach, a failed handshake):
+    without it, librdkafka prints them raw to stderr, between the JSON lines, with the
+    bootstrap URL's credentials in them, hundreds a minute while a broker is away. Given as
+    a client's ``logger``, it hands them to structlog (JSON, credentials masked), each
+    facility at most once every `EVERY_S` seconds with how many were left out since."""
+
+    EVERY_S = 10.0
+
+    def __init__(self) -> None:
+        self._last: dict[str, float] = {}
+        self._left_out: dict[str, int] = {}
+
+    def log(self, level: int, text: str, *args: Any) -> None:
+        """The call of a Python ``logging.Logger`` that confluent-kafka makes."""
+        facility = str(args[0]) if args else ""
+        now = time.monotonic()
+        if now - self._last.get(facility, -self.EVERY_S) < self.EVERY_S:
+            self._left_out[facility] = self._left_out.get(facility, 0) + 1
+            return
+        self._last[facility] = now
+        left_out = self._left_out.pop(facility, 0)
+        structlog.get_logger("librdkafka").log(
+            level, "kafka.client_log", message=text % args if args else text,
+            left_out_since=left_out)
+
+
 def broker_config(
     bootstrap: str | None, kafka: KafkaSettings, extra: Mapping[str, Any] | None = None
 ) -> dict[str, Any]:
     """The librdkafka settings for one client: our defaults (``extra``), then the settings'
     pass-through ``config`` (which may override them, e.g. ``security.protocol``), then the
-    bootstrap servers (the ``--kafka`` argument wins over ``kafka.bootstrap``)."""
+    bootstrap servers (the ``--kafka`` argument wins over ``kafka.bootstrap``), and a
+    `ClientLog` for librdkafka's log lines."""
     servers = bootstrap or kafka.bootstrap
     if not servers:
         raise ConfigError("no Kafka bootstrap servers: pass --kafka or set kafka.bootstrap")
+    if "@" in servers:  # librdkafka would take user:password@host for a host name, and log it
+        raise ConfigError("the Kafka bootstrap servers carry credentials (user:password@), "
+                          "which librdkafka does not take there: give them as kafka.config's "
+                          "sasl.username and sasl.password")
     config: dict[str, Any] = dict(extra or {})
     config.update({key: _reveal(value) for key, value in kafka.config.items()})
     config["bootstrap.servers"] = servers
+    config["logger"] = ClientLog()
     return config
 
 
