@@ -125,6 +125,29 @@ class Inbox:
         for sender in self.senders:
             self.promised.setdefault(sender, NOTHING_YET)
 
+    def add_senders(self, senders: tuple[str, ...]) -> None:
+        """Senders that joined after the inbox was made (a run resumed from a snapshot, its
+        source with a file or topic partition more): they have promised nothing yet, and
+        what they send for days already complete goes on the next day (``redate``).
+
+        >>> inbox = Inbox(("a",), redate=True)
+        >>> inbox.put(Chunk("a", "me", 4, [(4, "a4")]))
+        >>> inbox.complete()
+        ([(4, ['a4'])], 4)
+        >>> inbox.add_senders(("a", "b"))
+        >>> inbox.put(Chunk("a", "me", 6, [(6, "a6")]))
+        >>> inbox.complete()
+        ([], None)
+        >>> inbox.put(Chunk("b", "me", 7, [(2, "b2")]))
+        >>> inbox.complete()
+        ([(5, ['b2']), (6, ['a6'])], 6)
+        """
+        joined = sorted(set(senders) - set(self.senders))
+        if joined:
+            self.senders = tuple(sorted((*self.senders, *joined)))
+            for sender in joined:
+                self.promised[sender] = NOTHING_YET
+
     def put(self, chunk: Chunk) -> None:
         if chunk.sender not in self.promised:
             raise ValueError(f"chunk from {chunk.sender!r}, which is not one of the senders "

@@ -20,6 +20,7 @@ from bytewax.recovery import RecoveryConfig
 from bytewax.testing import cluster_main
 
 from config.errors import ConnectorError
+from flows.folders import exclusive
 from flows.job import Job
 from flows.run import (
     RunSummary,
@@ -39,24 +40,26 @@ ENTRY_MODULE = "flows.process"
 
 
 def run_job(job: Job) -> RunSummary:
-    """Run ``job`` to the end of its input and return the run's summary."""
-    start_fresh(job.settings, job.out)
-    directory = job.settings.recovery.directory
-    if directory is not None:
-        prepare_recovery(directory, job.workers * job.processes, job.topology.buckets)
-        check_recovery_inputs(directory, job.feeds.partitions())
-    log.info("run.start", source=job.source.kind, workers=job.workers,
-             processes=job.processes, buckets=job.topology.buckets,
-             recovery=str(directory) if directory else None)
-    if job.processes == 1:
-        tune_process()
-        running(job.out, job.settings, lambda: cluster_main(
-            job.flow(), [], 0, worker_count_per_proc=job.workers,
-            epoch_interval=epoch_of(job.settings),
-            recovery_config=RecoveryConfig(str(directory)) if directory else None))
-    else:  # (stopped, it stops the processes with SIGTERM and waits for them)
-        running(job.out, job.settings, lambda: wait_all(spawn(job)))
-    return finish(job.out, scores=job.scores, audit=job.settings.audit)
+    """Run ``job`` to the end of its input and return the run's summary. The output folder
+    is the run's alone while it runs, its processes' included (`flows.folders.exclusive`)."""
+    with exclusive(job.out) as lock:
+        start_fresh(job.settings, job.out)
+        directory = job.settings.recovery.directory
+        if directory is not None:
+            prepare_recovery(directory, job.workers * job.processes, job.topology.buckets)
+            check_recovery_inputs(directory, job.feeds.partitions())
+        log.info("run.start", source=job.source.kind, workers=job.workers,
+                 processes=job.processes, buckets=job.topology.buckets,
+                 recovery=str(directory) if directory else None)
+        if job.processes == 1:
+            tune_process()
+            running(job.out, job.settings, lambda: cluster_main(
+                job.flow(), [], 0, worker_count_per_proc=job.workers,
+                epoch_interval=epoch_of(job.settings),
+                recovery_config=RecoveryConfig(str(directory)) if directory else None))
+        else:  # (stopped, it stops the processes with SIGTERM and waits for them)
+            running(job.out, job.settings, lambda: wait_all(spawn(job, pass_fds=(lock,))))
+        return finish(job.out, scores=job.scores, audit=job.settings.audit)
 
 
 def free_ports(count: int) -> list[int]:
@@ -74,7 +77,8 @@ def free_ports(count: int) -> list[int]:
 def process_command(job: Job, process_id: int, addresses: list[str]) -> list[str]:
     """The command line of one process of ``job`` (see `flows.process.main`)."""
     cmd = [sys.executable, "-m", ENTRY_MODULE, "-w", str(job.workers),
-           "-s", str(job.settings.recovery.snapshot_interval_seconds)]
+           "-s", str(job.settings.recovery.snapshot_interval_seconds),
+           "--parent", str(os.getpid())]
     if len(addresses) > 1:
         cmd += ["-i", str(process_id), "-a", ";".join(addresses)]
     directory = job.settings.recovery.directory

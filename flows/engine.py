@@ -121,6 +121,8 @@ class StageLogic(StatefulBatchLogic):
     def __init__(self, spec: StageSpec, resume: StageState | None) -> None:
         self.spec = spec
         self.state = resume
+        if resume is not None:  # (the source may have gained inputs since the snapshot)
+            resume.inbox.add_senders(spec.senders(resume.key))
 
     def on_batch(self, values: list[Chunk]) -> tuple[list[Any], bool]:
         if self.state is None:

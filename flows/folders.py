@@ -1,9 +1,13 @@
-"""Output folders a command replaces whole (a demo's, a replay's): never a folder of other
-work."""
+"""Output folders: one run writes into a folder at a time (`exclusive`), and a command that
+replaces a folder whole (a demo's, a replay's) takes no folder of other work (`claim`)."""
 
 from __future__ import annotations
 
+import fcntl
+import os
 import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from config.errors import ConfigError
@@ -34,3 +38,22 @@ def empty(folder: Path, owner: str) -> None:
             shutil.rmtree(entry)
         else:
             entry.unlink()
+
+
+@contextmanager
+def exclusive(folder: Path) -> Iterator[int]:
+    """Hold ``folder`` (made if need be) for one run: another run into it while this one,
+    or any process it handed the yielded descriptor to, still runs is refused. A lock on
+    the folder itself (flock), which the kernel lets go when the last holder ends, however
+    it ends: a run killed with SIGKILL holds nothing."""
+    folder.mkdir(parents=True, exist_ok=True)
+    descriptor = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        try:
+            fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise ConfigError(f"{folder} is the output of a run still going on (or of its "
+                              "processes): wait for it to end, or stop it") from None
+        yield descriptor
+    finally:
+        os.close(descriptor)

@@ -140,6 +140,10 @@ def parse_start(text: str) -> Any:
     if isinstance(text, datetime) or text in ("beginning", "end"):
         return text
     try:
-        return parse_time(text)
+        start = parse_time(text)
     except ValueError as exc:
         raise ConfigError(f"--from {text!r} is not beginning, end or an RFC 3339 time") from exc
+    if start.timestamp() < 0:  # (-1 ms is librdkafka's "the end": nothing was read)
+        raise ConfigError(f"--from {text!r} is before 1970, where Kafka's timestamps begin: "
+                          "use beginning")
+    return start

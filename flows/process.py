@@ -8,6 +8,9 @@ It builds the flow of the job in ``CREDITRADAR_JOB`` and runs it with bytewax's 
 from __future__ import annotations
 
 import argparse
+import ctypes
+import os
+import signal
 import sys
 from datetime import timedelta
 from pathlib import Path
@@ -56,7 +59,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("-r", "--recovery-directory", type=Path, default=None)
     parser.add_argument("-s", "--snapshot-interval", type=float, default=5.0,
                         help="seconds between epochs (and recovery snapshots)")
+    parser.add_argument("--parent", type=int, default=None,
+                        help="the pid of the run that started this process, to end with it")
     args = parser.parse_args(argv)
+    if args.parent is not None:
+        end_with_parent(args.parent)
     hidden: tuple[str, ...] = ()
     try:
         job = _job(args.recovery_directory)
@@ -81,6 +88,23 @@ def main(argv: list[str] | None = None) -> None:
         if line is None:
             raise
         sys.exit(f"creditradar process {args.process_id or 0}: {line}")
+
+
+def end_with_parent(parent: int) -> None:
+    """Have the kernel kill this process when ``parent`` (the run that spawned it) dies, and
+    end at once if it is gone already: a run killed with SIGKILL left its processes running,
+    and a run started again wrote into the same folder beside them (Linux; elsewhere the
+    output folder's lock, `flows.folders.exclusive`, still refuses the second run)."""
+    if not sys.platform.startswith("linux"):
+        return
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != parent:  # it died before the line above
+        os._exit(1)
+
+
+PR_SET_PDEATHSIG = 1
+"""prctl(2)'s option that names the signal a process gets when its parent dies."""
 
 
 def peer_ended(exc: BaseException) -> str | None:

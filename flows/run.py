@@ -45,6 +45,7 @@ from detectors.book import BookSettings
 from detectors.records import EARLY_KINDS, DeadLetter, Warning
 from flows.choices import MODEL_CHOICES
 from flows.engine import WARNINGS_PARTITION, Outputs, build_flow
+from flows.folders import exclusive
 from flows.jsonl import DERIVED, iter_jsonl, lines, read_jsonl
 from flows.news import NEWS_READINGS, NEWS_REVIEW
 from flows.ops import FLOW
@@ -206,21 +207,23 @@ def start_fresh(settings: Settings, out: Path) -> None:
 
 def run_feeds(settings: Settings, feeds: Feeds, out: Path, *, scores: bool = False,
               workers: int = 1, notify: bool = True) -> RunSummary:
-    """Monitor ``feeds`` on ``workers`` workers of this process; write under ``out``."""
-    start_fresh(settings, out)
-    topology = Topology(workers, settings.engine.buckets)
-    recovery = None
-    if settings.recovery.directory is not None:
-        recovery = RecoveryConfig(str(prepare_recovery(settings.recovery.directory, workers,
-                                                       topology.buckets)))
-        check_recovery_inputs(settings.recovery.directory, feeds.partitions())
-    flow = build_flow(settings, feeds, file_outputs(settings, out, topology, scores=scores,
-                                                    notify=notify), topology)
-    tune_process()
-    running(out, settings, lambda: cluster_main(
-        flow, addresses=[], proc_id=0, worker_count_per_proc=workers,
-        epoch_interval=epoch_of(settings), recovery_config=recovery))
-    return with_deliveries(finish(out, scores=scores, audit=settings.audit), settings)
+    """Monitor ``feeds`` on ``workers`` workers of this process; write under ``out``, the
+    run's alone while it runs (`flows.folders.exclusive`)."""
+    with exclusive(out):
+        start_fresh(settings, out)
+        topology = Topology(workers, settings.engine.buckets)
+        recovery = None
+        if settings.recovery.directory is not None:
+            recovery = RecoveryConfig(str(prepare_recovery(settings.recovery.directory,
+                                                           workers, topology.buckets)))
+            check_recovery_inputs(settings.recovery.directory, feeds.partitions())
+        flow = build_flow(settings, feeds, file_outputs(settings, out, topology,
+                                                        scores=scores, notify=notify), topology)
+        tune_process()
+        running(out, settings, lambda: cluster_main(
+            flow, addresses=[], proc_id=0, worker_count_per_proc=workers,
+            epoch_interval=epoch_of(settings), recovery_config=recovery))
+        return with_deliveries(finish(out, scores=scores, audit=settings.audit), settings)
 
 
 def with_deliveries(summary: RunSummary, settings: Settings) -> RunSummary:

@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -77,6 +78,65 @@ def test_killed_twice_and_resumed_equals_uninterrupted(
     assert run(feeds, tmp_path / "killed", tmp_path / "rec", *extra).wait(timeout=300) == 0
     for name in OUTPUTS:
         assert (tmp_path / "killed" / name).read_bytes() == (whole / name).read_bytes(), name
+
+
+def test_a_cluster_ends_with_its_run_and_its_folder_takes_one_run_at_a_time(
+        uninterrupted: tuple[Path, Path], tmp_path: Path) -> None:
+    """The run alone killed with SIGKILL (not its process group) left its processes
+    running; started again, it wrote into the folder beside them: the audit log held copies
+    of records and the scores lost rows."""
+    feeds, whole = uninterrupted
+    out, recovery = tmp_path / "out", tmp_path / "rec"
+    first = run(feeds, out, recovery, "--processes", "2")
+    try:
+        assert _wait_for(lambda: len(_processes_of(first.pid)) == 2), "no processes started"
+        second = run(feeds, out, tmp_path / "rec-2", stderr=subprocess.PIPE, text=True)
+        _, said = second.communicate(timeout=60)
+        assert second.returncode == 1 and "is the output of a run still going on" in said
+    finally:
+        first.send_signal(signal.SIGKILL)
+        first.wait()
+    assert _wait_for(lambda: not _processes_of(first.pid)), "the killed run's processes run on"
+    assert run(feeds, out, recovery, "--processes", "2").wait(timeout=300) == 0
+    for name in OUTPUTS:
+        assert (out / name).read_bytes() == (whole / name).read_bytes(), name
+
+
+def test_a_run_resumed_with_a_file_more_reads_it(tmp_path: Path) -> None:
+    """A new partition is read from its start, as docs/engine.md says: the first step's
+    state, resumed from the snapshot, knew only the inputs it was taken with and stopped on
+    the new file's first chunk with a traceback."""
+    feeds, out, recovery = tmp_path / "feeds", tmp_path / "out", tmp_path / "rec"
+    simulate(40, 8, 2, feeds)
+    read = []
+    for step in range(2):
+        ran = run(feeds, out, recovery, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                  text=True)
+        said, errors = ran.communicate(timeout=300)
+        assert ran.returncode == 0, errors
+        assert "(counts add up)" in said, said
+        read.append(int(said.split()[1]))  # "read N  accepted ..."
+        if step == 0:
+            news = (feeds / "news.jsonl").read_text().splitlines()[:3]
+            (feeds / "news-late.jsonl").write_text("".join(
+                line.replace('"event_id":"', '"event_id":"late-') + "\n" for line in news))
+    assert read[1] == read[0] + 3
+
+
+def _processes_of(run_pid: int) -> list[str]:
+    """The pids of the processes a run spawned that still run."""
+    found = subprocess.run(["pgrep", "-f", f"flows.process .*--parent {run_pid}( |$)"],
+                           capture_output=True, text=True)
+    return found.stdout.split()
+
+
+def _wait_for(condition: Callable[[], bool], seconds: float = 60) -> bool:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.1)
+    return True
 
 
 def test_a_finished_run_started_again_writes_nothing_twice(

@@ -22,7 +22,7 @@ from connectors.kafka.sinks import (
     read_topic,
     read_warnings,
 )
-from connectors.kafka.source import KafkaFeeds, KafkaInput, Start
+from connectors.kafka.source import KafkaFeeds, KafkaInput, Start, partition_counts
 
 if TYPE_CHECKING:
     from config.settings import Settings
@@ -58,4 +58,5 @@ def topic_sinks(settings: Settings, bootstrap: str | None) -> tuple[WarningsSink
     """The warnings and dead-letter topic sinks of ``settings.kafka`` on ``bootstrap``."""
     topics = feed_topics(settings.kafka, ("warnings", "deadletter"))
     config = broker_config(bootstrap, settings.kafka)
+    partition_counts(config, list(topics.values()))  # (each must exist: the run writes them)
     return WarningsSink(topics["warnings"], config), DeadLetterSink(topics["deadletter"], config)

@@ -20,6 +20,7 @@ was opened (tests, backfills); otherwise it never ends.
 
 from __future__ import annotations
 
+import re
 import time
 from collections import deque
 from collections.abc import Mapping
@@ -264,11 +265,8 @@ class KafkaFeeds(Feeds):
     def partition_counts(self) -> dict[str, int]:
         """Feed -> partitions of its topic, asked once (every topic must exist)."""
         if self._counts is None:
-            consumer = Consumer(self.config)
-            try:
-                self._counts = {feed: self._count(consumer, self.topics[feed]) for feed in FEEDS}
-            finally:
-                consumer.close()
+            counts = partition_counts(self.config, [self.topics[feed] for feed in FEEDS])
+            self._counts = {feed: counts[self.topics[feed]] for feed in FEEDS}
         return self._counts
 
     def partitions(self) -> list[str]:
@@ -333,13 +331,45 @@ class KafkaFeeds(Feeds):
                                            timeout=METADATA_TIMEOUT_S)[0]
         return high if found.offset < 0 else found.offset
 
-    @staticmethod
-    def _count(consumer: Consumer, topic: str) -> int:
-        try:
-            meta = consumer.list_topics(topic, timeout=METADATA_TIMEOUT_S).topics.get(topic)
-        except KafkaException as exc:
-            raise ConnectorError(f"Kafka topic {topic!r}: no metadata: {exc}") from exc
-        if meta is None or meta.error is not None or not meta.partitions:
-            why = meta.error if meta is not None else "not found"
-            raise ConnectorError(f"Kafka topic {topic!r}: {why}")
-        return len(meta.partitions)
+
+
+def partition_counts(config: Mapping[str, Any], topics: list[str]) -> dict[str, int]:
+    """Topic -> its number of partitions; a topic that does not exist, a broker that cannot
+    be asked and settings librdkafka refuses are a ConnectorError naming them (a missing
+    output topic was found only when the first warning was written, after the whole
+    input)."""
+    try:
+        consumer = Consumer({**CONSUMER_DEFAULTS, **config})
+    except KafkaException as exc:
+        raise ConnectorError(f"Kafka settings refused: {refused_setting(exc)}") from None
+    try:
+        return {topic: _partition_count(consumer, topic) for topic in topics}
+    finally:
+        consumer.close()
+
+
+def refused_setting(exc: KafkaException) -> str:
+    """What librdkafka said of a setting it refused, without the value (which may be a key
+    or a password): ``Invalid value "..." for configuration property "x"`` names x alone.
+
+    >>> refused_setting(KafkaException(KafkaError(KafkaError._INVALID_ARG,
+    ...     'Invalid value "-----BEGIN KEY" for configuration property "ssl.key.pem"')))
+    'Invalid value for configuration property "ssl.key.pem"'
+    """
+    error = exc.args[0] if exc.args else None
+    said = error.str() if isinstance(error, KafkaError) else str(exc)
+    return _QUOTED_VALUE.sub("Invalid value for", said)
+
+
+_QUOTED_VALUE = re.compile(r'Invalid value ".*" for', re.DOTALL)
+
+
+def _partition_count(consumer: Consumer, topic: str) -> int:
+    try:
+        meta = consumer.list_topics(topic, timeout=METADATA_TIMEOUT_S).topics.get(topic)
+    except KafkaException as exc:
+        raise ConnectorError(f"Kafka topic {topic!r}: no metadata: {exc}") from exc
+    if meta is None or meta.error is not None or not meta.partitions:
+        why = meta.error if meta is not None else "not found"
+        raise ConnectorError(f"Kafka topic {topic!r}: {why}")
+    return len(meta.partitions)
