@@ -118,6 +118,30 @@ def _warned(served: Served, desk_tag: str) -> dict[str, Any]:
     raise AssertionError(f"no early warning on the {desk_tag} desk")
 
 
+def test_an_expired_silence_is_recorded_with_the_end_it_keeps(served: Served) -> None:
+    """A silence that ended before the run's latest event keeps its end when expired; the
+    audit record said it ended at the latest event."""
+    from connectors.channels.store import Store as AlertStore
+
+    alice = served.client("alice")
+    wid = _warned(served, "sme")["warning_id"]
+    token = alice.csrf()
+    assert alice.post(f"/warnings/{wid}/silence",
+                      data={"csrf": token, "scope": "warning", "until": "2021-03-01",
+                            "comment": "early"}).status_code == 303
+    silence_id = re.search(r"(sil-[0-9a-f]{12})", alice.get(f"/warnings/{wid}").text).group(1)
+    assert alice.post(f"/silences/{silence_id}/expire",
+                      data={"csrf": token, "comment": "expired"}).status_code == 303
+    alerts = AlertStore(served.workspace.settings.state_dir)
+    try:
+        [silence] = [s for s in alerts.silences() if s["silence_id"] == silence_id]
+    finally:
+        alerts.close()
+    [recorded] = [r for r in served.trail("silence_expired") if r.id == silence_id]
+    assert silence["until"].startswith("2021-03-01")
+    assert recorded.body["until"] == silence["until"]
+
+
 def test_a_request_without_a_session_is_refused_and_not_recorded(served: Served) -> None:
     """A request without a session is sent to sign in (401 from the API and a form's
     post): the way to the sign-in form, not a step anyone took, so the audit log, which
@@ -163,6 +187,54 @@ def test_sign_in_is_rate_limited_per_account(served: Served) -> None:
         served.workspace.store.clear_failures("user:dave")
         served.workspace.store.clear_failures("client:127.0.0.1")
     assert client.sign_in("dave", password_of("dave")).status_code == 303
+
+
+def test_sign_ins_sent_at_once_are_limited_too(served: Served) -> None:
+    """Checking a password takes a while, and a failure was counted only after it: 30
+    attempts sent at once were all checked, and the right password among them signed in."""
+    import threading
+
+    allowed = served.workspace.settings.workspace.login_failures_allowed
+    attempts = allowed * 3
+    clients = [served.client() for _ in range(attempts)]
+    tokens = [csrf_of(client.get("/login").text) for client in clients]
+    together = threading.Barrier(attempts)
+    answers: list[int] = []
+
+    def sign_in(index: int) -> None:
+        password = password_of("dave") if index == attempts - 1 else f"guess-{index}-guess"
+        together.wait()
+        answers.append(clients[index].post("/login", data={
+            "csrf": tokens[index], "username": "dave", "password": password}).status_code)
+
+    for key in ("user:dave", "client:127.0.0.1"):
+        served.workspace.store.clear_failures(key)
+    threads = [threading.Thread(target=sign_in, args=(i,)) for i in range(attempts)]
+    try:
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=120)
+    finally:
+        for key in ("user:dave", "client:127.0.0.1"):
+            served.workspace.store.clear_failures(key)
+        for client in clients:
+            client.close()
+    assert len(answers) == attempts
+    checked = [code for code in answers if code != 429]
+    assert len(checked) <= allowed, answers
+
+
+def test_a_successful_sign_in_does_not_count_against_its_address(served: Served) -> None:
+    """An office signs in from one address: only failures count against it."""
+    allowed = served.workspace.settings.workspace.login_failures_allowed
+    served.workspace.store.clear_failures("client:127.0.0.1")
+    client = served.client()
+    try:
+        for _ in range(allowed * 4 + 2):
+            assert client.sign_in("dave", password_of("dave")).status_code == 303
+    finally:
+        served.workspace.store.clear_failures("client:127.0.0.1")
 
 
 def test_a_desk_sees_only_its_portfolio(served: Served) -> None:
@@ -255,6 +327,9 @@ def test_four_eyes_approval_sends_the_action_to_the_erp_once(served: Served) -> 
                           data={"csrf": alice.csrf(), "action": "reduce_limit",
                                 "amount": "5000", "comment": "halve the exposure"})
     assert proposed.status_code == 303
+    again = alice.post(f"{case_path}/propose", data={"csrf": alice.csrf(case_path),
+                                                     "action": "hold_orders"})
+    assert again.status_code == 409 and "already has a proposal waiting" in again.text
     proposal = served.workspace.store.proposals_of(case_id)[0]
     decide = f"/proposals/{proposal['proposal_id']}/approve"
     own = alice.post(decide, data={"csrf": alice.csrf(case_path)})
@@ -533,6 +608,7 @@ def test_every_response_carries_the_security_headers(served: Served) -> None:
     assert "script-src 'self'" in policy and "frame-ancestors 'none'" in policy
     assert answer.headers["x-content-type-options"] == "nosniff"
     assert answer.headers["server-timing"].startswith("app;dur=")
+    assert "strict-transport-security" not in answer.headers  # (plain HTTP: it would not hold)
     assert served.client().get("/healthz").json()["status"] == "ok"
     assert "unsafe-inline" not in policy
 
@@ -598,6 +674,28 @@ def test_users_command_adds_accounts_and_refuses_bad_ones(served: Served,
     assert "erin" in listed.output and "sme-desk" in listed.output
     assert "frank" not in listed.output and "$argon2" not in listed.output
     assert set(PEOPLE) <= {u["username"] for u in served.workspace.store.all_users()}
+
+
+def test_a_damaged_workspace_database_is_one_line_naming_it(tmp_path: Path) -> None:
+    """A database whose pages were overwritten (its header kept) opened, then failed the
+    first query: `users list` and `serve` printed SQLAlchemy's traceback."""
+    from web.workspace import DB_FILE, data_dir
+
+    runner = CliRunner()
+    out = ["--out", str(tmp_path)]
+    for number in range(40):  # pages enough to damage
+        done = runner.invoke(cli, ["users", "add", f"user{number:02d}", "--role", "analyst",
+                                   *out, "--password-stdin"], input="a-long-password\n")
+        assert done.exit_code == 0, done.output
+    database = data_dir(Settings(), tmp_path) / DB_FILE
+    content = bytearray(database.read_bytes())
+    for page in range(3, len(content) // 4096, 3):
+        content[page * 4096 + 8:page * 4096 + 4000] = b"\xaa" * 3992
+    database.write_bytes(bytes(content))
+    listed = runner.invoke(cli, ["users", "list", *out])
+    assert listed.exit_code == 1 and isinstance(listed.exception, SystemExit), listed.output
+    assert listed.output.startswith(f"Error: cannot open the workspace database {database} (")
+    assert len(listed.output.splitlines()) == 1
 
 
 def test_an_account_can_be_disabled_and_every_change_is_audited(tmp_path: Path) -> None:
@@ -960,9 +1058,14 @@ def test_links_resolve_as_a_browser_resolves_them() -> None:
     assert as_a_browser_resolves("/customers/?id=..") == "/customers/?id=.."
 
 
-def _dot_customers(served: Served) -> list[str]:
-    """Add two customers of the sme desk whose ids are ``..`` and ``.``, each with an
-    escalation (copies of a customer of the desk and of a warning); their warning ids."""
+DOT_CUSTOMERS = (("..", "Dots Two Ltd"), (".", "Dot One Ltd"))
+
+
+def _dot_customers(served: Served,
+                   added_customers: tuple[tuple[str, str], ...] = DOT_CUSTOMERS) -> list[str]:
+    """Add customers of the sme desk (by default two whose ids are ``..`` and ``.``), each
+    with an escalation (copies of a customer of the desk and of a warning); their warning
+    ids."""
     from sqlalchemy import select
 
     from web.tables import customers, warnings
@@ -973,8 +1076,8 @@ def _dot_customers(served: Served) -> list[str]:
         row = dict(connection.execute(select(customers).where(
             customers.c.customer_id == warned["customer_id"])).first()._mapping)
     added = []
-    for customer_id, name in (("..", "Dots Two Ltd"), (".", "Dot One Ltd")):
-        warning_id = f"w-dots-{len(customer_id)}"
+    for number, (customer_id, name) in enumerate(added_customers):
+        warning_id = f"w-dots-{number}"
         body = {**warned["body"], "customer_id": customer_id, "kind": "escalation",
                 "warning_id": warning_id, "customer_name": name}
         with store.begin() as connection:
@@ -988,13 +1091,35 @@ def _dot_customers(served: Served) -> list[str]:
     return added
 
 
-def _drop_dot_customers(served: Served) -> None:
+def _drop_dot_customers(served: Served,
+                        added_customers: tuple[tuple[str, str], ...] = DOT_CUSTOMERS) -> None:
     from web.tables import cases, customers, warnings
 
     store = served.workspace.store
+    ids = [customer_id for customer_id, _ in added_customers]
     with store.begin() as connection:
         for table in (cases, warnings, customers):
-            connection.execute(table.delete().where(table.c.customer_id.in_(["..", "."])))
+            connection.execute(table.delete().where(table.c.customer_id.in_(ids)))
+
+
+def test_a_customer_whose_id_holds_a_line_feed_is_linked_where_it_opens(
+        served: Served) -> None:
+    """The contract takes any text for an id; the routes' paths match no line feed, so the
+    watchlist's link to such a customer gave 404."""
+    added = (("line1\nline2", "Line Feed Ltd"),)
+    alice = served.client("alice")
+    _dot_customers(served, added)
+    try:
+        listing = alice.get("/watchlist?size=200&include_defaulted=yes").text
+        link = _href(listing, "Line Feed Ltd").replace("&amp;", "&")
+        page = alice.get(link)
+        assert page.status_code == 200 and "<bdi>Line Feed Ltd</bdi>" in page.text, link
+        explain_src = re.search(r'data-src="([^"]*)"', page.text).group(1)
+        assert alice.get(explain_src.replace("&amp;", "&")).status_code == 200
+        answer = alice.get("/api/customers/?id=line1%0Aline2")
+        assert answer.json()["customer"]["customer_id"] == "line1\nline2"
+    finally:
+        _drop_dot_customers(served, added)
 
 
 def _href(html: str, before: str) -> str:

@@ -203,7 +203,14 @@ def _damage(run: Path) -> dict[str, tuple[int, int]]:
     bad = {
         "warnings.jsonl": [b"{not json", b"[1, 2]",
                            json.dumps({**warning, "warning_id": "w-text-pd", "pd": "high",
-                                       "event_time": later}).encode()],
+                                       "event_time": later}).encode(),
+                           json.dumps({**warning, "warning_id": "w-odd-1", "event_time": later,
+                                       "horizon_months": "eight"}).encode(),
+                           json.dumps({**warning, "warning_id": "w-odd-2", "event_time": later,
+                                       "reasons": [{"code": "x", "value": "big",
+                                                    "contribution": "much"}]}).encode(),
+                           json.dumps({**warning, "warning_id": "w-odd-3", "event_time": later,
+                                       "pd_term": "nope", "action": {"a": 1}}).encode()],
         "scores.jsonl": [json.dumps({**score, "pd": float("nan"), "event_time": later}).encode(),
                          json.dumps({**score, "rank": "first", "event_time": later}).encode(),
                          json.dumps({**score, "pd_term": "soon", "event_time": later}).encode(),
@@ -217,7 +224,8 @@ def _damage(run: Path) -> dict[str, tuple[int, int]]:
 def test_damaged_lines_are_left_out_counted_and_the_rest_followed(
         store: Store, web_run: Path, tmp_path: Path) -> None:
     """A damaged line in a run's file (not JSON, not an object, a PD that is text, NaN or
-    above 1, a rank or term structure of the wrong kind, a time that is not one) is left
+    above 1, a rank or term structure of the wrong kind, a time that is not one, a warning
+    whose horizon, reasons, term structure or action the pages could not show) is left
     out and counted with where and why; the workspace shows what the undamaged run shows,
     on SQLite and on PostgreSQL alike (which refuses text where it keeps numbers)."""
     run = tmp_path / "run"

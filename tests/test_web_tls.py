@@ -100,6 +100,7 @@ def test_the_workspace_answers_over_https_with_the_given_certificate(
     with https_workspace.get("/healthz") as response:
         assert response.status == 200
         assert json.loads(response.read())["status"] == "ok"
+        assert response.headers["Strict-Transport-Security"] == "max-age=31536000"
     printed = https_workspace.log.read_text()
     assert f"CreditRadar workspace on https://127.0.0.1:{https_workspace.port}/" in printed
     assert "http://" not in printed

@@ -54,6 +54,9 @@ SECURITY_HEADERS = [
     (b"referrer-policy", b"no-referrer"),
     (b"cache-control", b"no-store"),
 ]
+HSTS = (b"strict-transport-security", b"max-age=31536000")
+"""Sent when the workspace serves HTTPS itself: browsers then refuse plain HTTP to it for a
+year (a proxy that ends TLS in front of it sends its own)."""
 
 
 class SafeJSON(JSONResponse):
@@ -65,8 +68,9 @@ class SafeJSON(JSONResponse):
 
 
 class Headers:
-    """ASGI middleware: security headers on every response, and ``Server-Timing`` with the
-    time the application took to start answering (what the benchmark reads)."""
+    """ASGI middleware: security headers on every response (`HSTS` too over HTTPS), and
+    ``Server-Timing`` with the time the application took to start answering (what the
+    benchmark reads)."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -82,6 +86,8 @@ class Headers:
                 took = (time.perf_counter() - started) * 1000
                 headers = list(message.get("headers", []))
                 headers += SECURITY_HEADERS
+                if scope.get("scheme") == "https":
+                    headers.append(HSTS)
                 headers.append((b"server-timing", f"app;dur={took:.2f}".encode()))
                 message = {**message, "headers": headers}
             await send(message)
@@ -109,8 +115,9 @@ def customer_target(customer_id: str, page: str = "customers") -> tuple[str, dic
     fields that go with it. The id is the path's last segment (`seg`), except an id that is a
     dot segment (`dot_segment`), which a browser would resolve to another page: it goes in
     the query as ``id``, under ``/customers/`` (no customer's id is empty, so that path
-    names no other customer; `web.pages.customer_id_of` reads both)."""
-    if dot_segment(customer_id):
+    names no other customer; `web.pages.customer_id_of` reads both). So does an id holding a
+    line feed, which the routes' paths do not match."""
+    if dot_segment(customer_id) or "\n" in customer_id:
         return f"/{page}/", {"id": customer_id}
     return f"/{page}/{seg(customer_id)}", {}
 

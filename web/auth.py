@@ -145,22 +145,29 @@ class Sessions:
     def end(self, session: Session) -> None:
         self.store.drop_session(session.token_hash)
 
-    def blocked(self, username: str, client: str) -> bool:
-        """Whether sign-in attempts for this account, or from this address, are refused now
-        (an address, which a whole office may share, is allowed more failures)."""
-        since = time.time() - self.settings.login_window_minutes * 60
-        allowed = self.settings.login_failures_allowed
-        user, address = _keys(username, client)
-        return (self.store.failures(user, since) >= allowed
-                or self.store.failures(address, since) >= allowed * CLIENT_FACTOR)
-
-    def failed(self, username: str, client: str) -> None:
+    def attempt(self, username: str, client: str) -> float | None:
+        """Count a sign-in attempt for this account and from this address as failed before
+        its password is checked, and return its time; None when either has used up its
+        attempts of the window (an address, which a whole office may share, is allowed
+        more). Counted first because checking a password takes a while: attempts sent at
+        once were each let through before any of them was counted."""
         now = time.time()
-        self.store.add_failure(_keys(username, client), now,
-                               now - self.settings.login_window_minutes * 60)
+        since = now - self.settings.login_window_minutes * 60
+        allowed = self.settings.login_failures_allowed
+        keys = _keys(username, client)
+        self.store.add_failure(keys, now, since)
+        user, address = keys
+        if (self.store.failures(user, since) > allowed
+                or self.store.failures(address, since) > allowed * CLIENT_FACTOR):
+            return None
+        return now
 
-    def succeeded(self, username: str) -> None:
-        self.store.clear_failures("user:" + username)
+    def succeeded(self, username: str, client: str, attempt: float) -> None:
+        """The ``attempt`` signed in: the account's failures are forgotten, and the attempt
+        does not count against its address."""
+        user, address = _keys(username, client)
+        self.store.clear_failures(user)
+        self.store.forget_failure(address, attempt)
 
 
 def _keys(username: str, client: str) -> list[str]:

@@ -68,12 +68,12 @@ class Cases:
             raise Refused("no_currency", "the customer's own currency is not known yet (the "
                           "run's log has not brought its master record): no new limit can "
                           "be proposed", 409)
+        if any(p["decision"] is None for p in self.store.proposals_of(case["case_id"])):
+            raise Refused("pending", "this case already has a proposal waiting for approval",
+                          409)  # (its case's status says "proposed")
         if case["status"] != "open":
             raise Refused("case_finished", f"this case is {case['status']}: it takes no new "
                           "proposal", 409)
-        if any(p["decision"] is None for p in self.store.proposals_of(case["case_id"])):
-            raise Refused("pending", "this case already has a proposal waiting for approval",
-                          409)
         number = len(self.store.proposals_of(case["case_id"])) + 1
         proposal_id = f"{case['case_id']}-p{number}"
         row = {"proposal_id": proposal_id, "case_id": case["case_id"], "action": action,

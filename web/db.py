@@ -419,6 +419,12 @@ class Store:
         with self.begin() as connection:
             connection.execute(login_failures.delete().where(login_failures.c.key == key))
 
+    def forget_failure(self, key: str, at: float) -> None:
+        """Forget the attempt under ``key`` counted at ``at`` (`web.auth.Sessions.attempt`)."""
+        with self.begin() as connection:
+            connection.execute(login_failures.delete().where(
+                login_failures.c.key == key, login_failures.c.at == at))
+
 
 def _customer_row(mapping: Mapping[str, Any]) -> dict[str, Any]:
     row = dict(mapping)

@@ -30,6 +30,7 @@ from sqlalchemy import Connection
 
 from detectors.clock import DAY, seconds_of, to_rfc3339
 from detectors.fx import Rates
+from detectors.records import Warning
 from flows.jsonl import DAMAGED, finite_number, probability
 from web.db import Store
 from web.tables import customers, scores, tags_text, warnings
@@ -268,6 +269,7 @@ class Follower:
 
         def take(line: bytes) -> None:
             w = json.loads(line)
+            Warning.model_validate(w)  # the pages show its fields: a damaged one gave a 500
             at = normal_time(_text(w, "event_time"))
             row = {"warning_id": _text(w, "warning_id"), "customer_id": _text(w, "customer_id"),
                    "event_time": at, "kind": _text(w, "kind"),

@@ -175,17 +175,17 @@ class Pages:
         username = values.get("username", "").strip().lower()[:120]
         client = request.client.host if request.client else ""
         sessions = self.ws.sessions
-        if sessions.blocked(username, client):
+        attempt = sessions.attempt(username, client)
+        if attempt is None:
             raise Refused("rate_limited", "too many failed sign-ins for this account or from "
                           "this address: wait a few minutes and try again", 429)
         user = await anyio.to_thread.run_sync(check_password, self.ws.store, username,
                                               values.get("password", ""))
         if user is None:
-            sessions.failed(username, client)
             self.ws.trail.record("sign_in_failed", username or "-",
                                  {"username": username, "client": client}, by=None)
             return await self.login_form(request, "wrong user name or password", 401)
-        sessions.succeeded(username)
+        sessions.succeeded(username, client, attempt)
         token, session = sessions.start(user)
         self.ws.trail.record("signed_in", user.username, {"client": client, "role": user.role},
                              by=user.username)
@@ -470,8 +470,8 @@ class Pages:
             elif found["warning_id"]:
                 self.visible_warning(session, found["warning_id"])
             latest = self.ws.store.latest_event_time()
-            until = ts(parse_time(latest)) if latest else found["until"]
-            store.add_silence({**found, "until": min(until, found["until"])})
+            until = min(ts(parse_time(latest)) if latest else found["until"], found["until"])
+            store.add_silence({**found, "until": until})
             store.event(ts(datetime.now(UTC)), "silence_expired", found["warning_id"], None,
                         f"{silence_id} by {session.user.username}: {reason}")
             store.db.commit()

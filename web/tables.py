@@ -4,6 +4,7 @@ alike, and `connect`, which creates them (and adds the columns a later version d
 from __future__ import annotations
 
 import json
+import sqlite3
 from collections.abc import Iterable
 from typing import Any
 
@@ -257,6 +258,11 @@ def connect(url: str) -> Engine:
             cursor.close()
     metadata.create_all(engine)
     _add_new_columns(engine)
+    if engine.dialect.name == "sqlite":  # damage found now, not by the first page that reads it
+        with engine.connect() as connection:
+            found = connection.exec_driver_sql("PRAGMA quick_check").scalar()
+        if found != "ok":
+            raise sqlite3.DatabaseError(f"database disk image is damaged: {found}"[:200])
     return engine
 
 

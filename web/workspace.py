@@ -47,12 +47,19 @@ def open_trail(settings: Settings, out: Path) -> Trail:
 
 
 def open_store(settings: Settings, out: Path) -> Store:
-    """The workspace's database; a connection error never shows the URL (it has secrets)."""
+    """The workspace's database. An error names the SQLite file and why; a configured
+    database's error never shows the URL or the driver's message (they may hold secrets)."""
+    url = database_url(settings, out)
     try:
-        return Store.open(database_url(settings, out))
+        return Store.open(url)
     except Exception as exc:  # SQLAlchemy and driver errors alike may echo the URL
-        raise ConfigError(f"cannot open the workspace database ({type(exc).__name__}); check "
-                          "workspace.database") from None
+        if settings.workspace.database is not None:
+            raise ConfigError(f"cannot open the workspace database ({type(exc).__name__}); "
+                              "check workspace.database") from None
+        why = str(getattr(exc, "orig", None) or exc).splitlines()[0][:200]
+        raise ConfigError(f"cannot open the workspace database {url.removeprefix('sqlite:///')} "
+                          f"({why}): restore it from a backup, or move it aside to start a "
+                          "new one (its accounts and cases stay in the old)") from None
 
 
 @dataclass
