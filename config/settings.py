@@ -520,6 +520,26 @@ def check_environment(environ: Mapping[str, str]) -> None:
             raise ConfigError(f"environment variable {name} names no setting{hint}")
 
 
+def _where(exc: ValidationError, path: Path | None, environ: Mapping[str, str]) -> str:
+    """Where the invalid settings came from: the file, or the ``CREDITRADAR_`` variables of
+    the settings in error (they win over the file; naming the file alone sent a user to look
+    for a key it did not hold)."""
+    prefix = str(Settings.model_config["env_prefix"]).upper()
+    delimiter = str(Settings.model_config["env_nested_delimiter"])
+    variables = {tuple(name.upper().removeprefix(prefix).lower().split(delimiter.lower())): name
+                 for name in environ
+                 if name.upper().startswith(prefix) and name.upper() not in OTHER_VARIABLES}
+    named, from_file = set(), False
+    for error in exc.errors():
+        where = tuple(str(part).lower() for part in error["loc"])
+        found = [name for parts, name in variables.items()
+                 if where[:len(parts)] == parts or parts[:len(where)] == where]
+        named.update(found)
+        from_file = from_file or not found
+    sources = ([str(path)] if path and from_file else []) + [f"${n}" for n in sorted(named)]
+    return f" in {' and '.join(sources)}" if sources else ""
+
+
 def load_settings(path: Path | None = None, **overrides: Any) -> Settings:
     """Defaults < file < environment < explicit overrides (from the command line)."""
     check_environment(os.environ)
@@ -527,8 +547,8 @@ def load_settings(path: Path | None = None, **overrides: Any) -> Settings:
     try:
         settings = Settings(**data)
     except ValidationError as exc:
-        where = f" in {path}" if path else ""
-        raise ConfigError(f"invalid settings{where}: {describe_errors(exc)}") from None
+        raise ConfigError(f"invalid settings{_where(exc, path, os.environ)}: "
+                          f"{describe_errors(exc)}") from None
     except SettingsError as exc:  # an environment variable that is not valid JSON; names it
         raise ConfigError(f"invalid settings: {exc}") from None
     return settings.model_copy(update=overrides) if overrides else settings

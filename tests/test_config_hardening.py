@@ -211,6 +211,24 @@ def test_librdkafkas_own_log_lines_are_json_and_few(capfd: pytest.CaptureFixture
     assert len(client) <= 4, client  # each facility once in 10 seconds
 
 
+def test_an_invalid_setting_names_where_it_came_from(tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """A variable's error was said to be in the settings file, which did not hold the key."""
+    config = tmp_path / "c.toml"
+    config.write_text('[policy]\nbudget_per_1000 = 30\n')
+    monkeypatch.setenv("CREDITRADAR_KAFKA__CONFIG", '{"sasl.password": ["x"]}')
+    with pytest.raises(ConfigError) as raised:
+        load_settings(config)
+    assert str(raised.value).startswith(
+        "invalid settings in $CREDITRADAR_KAFKA__CONFIG: kafka.config.sasl.password")
+    config.write_text('[policy]\nwarn_from_grade = "Z"\n')
+    monkeypatch.setenv("CREDITRADAR_POLICY__BUDGET_PER_1000", "20")  # valid, same section
+    with pytest.raises(ConfigError) as raised:
+        load_settings(config)
+    assert str(raised.value).startswith(f"invalid settings in {config} and "
+                                        "$CREDITRADAR_KAFKA__CONFIG: ")
+
+
 BOM = b"\xef\xbb\xbf"
 
 

@@ -236,3 +236,36 @@ def test_a_reopened_partition_reads_on_from_its_positions(
         assert [x.position for x in both] == list(range(len(lines[feed])))
         assert [x.raw for x in both] == lines[feed]
         assert all(x.problem is None for x in both)
+
+
+def test_a_missing_output_topic_is_refused_before_the_run(kafka_bootstrap: str) -> None:
+    """The run read its whole input, then stopped with a traceback at its first warning."""
+    from config.errors import ConnectorError
+    from config.settings import KafkaSettings, Settings
+    from connectors.kafka import topic_sinks
+
+    topics = {**KafkaSettings().topics, "warnings": f"missing-{time.time_ns()}"}
+    settings = Settings(kafka=KafkaSettings(topics=topics))
+    with pytest.raises(ConnectorError, match=f"Kafka topic '{topics['warnings']}'"):
+        topic_sinks(settings, kafka_bootstrap)
+
+
+def test_a_broker_answer_that_passes_is_asked_again() -> None:
+    """A broker restarting as the run started answered "not leader" to the first offsets
+    request, and the run ended; what waiting cannot cure is raised at once."""
+    from confluent_kafka import KafkaError, KafkaException
+
+    from connectors.kafka.source import retrying
+
+    answers = [KafkaException(KafkaError(KafkaError.NOT_LEADER_FOR_PARTITION)), (0, 5)]
+
+    def ask() -> tuple[int, int]:
+        answer = answers.pop(0)
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+    assert retrying(ask) == (0, 5) and not answers
+    answers.append(KafkaException(KafkaError(KafkaError.TOPIC_AUTHORIZATION_FAILED)))
+    with pytest.raises(KafkaException, match="TOPIC_AUTHORIZATION_FAILED"):
+        retrying(ask)

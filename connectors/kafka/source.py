@@ -23,9 +23,9 @@ from __future__ import annotations
 import re
 import time
 from collections import deque
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import structlog
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, TopicPartition
@@ -41,6 +41,7 @@ log = structlog.get_logger(__name__)
 
 Start = Literal["beginning", "end"] | datetime
 """Where a run without a snapshot starts reading: the whole log, new messages, or a time."""
+T = TypeVar("T")
 
 CONSUMER_DEFAULTS: dict[str, Any] = {
     "group.id": "creditradar-unused",  # offsets live in bytewax snapshots, not in a group
@@ -57,6 +58,13 @@ MAX_QUEUED = 20_000
 FETCH_BATCH = 5_000
 METADATA_TIMEOUT_S = 30.0
 WARN_EVERY_S = 10.0
+RETRY_EVERY_S = 1.0
+"""How long to wait before asking a broker again that answered with a retriable error."""
+PASSING = frozenset({KafkaError.NOT_LEADER_FOR_PARTITION, KafkaError.LEADER_NOT_AVAILABLE,
+                     KafkaError.REQUEST_TIMED_OUT, KafkaError._TRANSPORT, KafkaError._TIMED_OUT,
+                     KafkaError._ALL_BROKERS_DOWN})
+"""Errors of a broker restarting or a leader moving, which librdkafka does not always mark
+retriable when it answers a metadata or offsets request."""
 PERMANENT = frozenset({KafkaError.TOPIC_AUTHORIZATION_FAILED, KafkaError._AUTHENTICATION,
                        KafkaError.SASL_AUTHENTICATION_FAILED})
 """Errors that waiting will not cure (besides those librdkafka calls fatal)."""
@@ -308,8 +316,8 @@ class KafkaFeeds(Feeds):
             raise ConnectorError(f"{name} is not in the recovery snapshot of its partition: "
                                  "topics gained partitions; start with a fresh recovery "
                                  "directory")
-        low, high = consumer.get_watermark_offsets(TopicPartition(topic, p),
-                                                   timeout=METADATA_TIMEOUT_S)
+        low, high = retrying(lambda: consumer.get_watermark_offsets(
+            TopicPartition(topic, p), timeout=METADATA_TIMEOUT_S))
         offset = positions[name] if name in positions else self._start_offset(
             consumer, topic, p, low, high)
         if offset > high:
@@ -327,8 +335,8 @@ class KafkaFeeds(Feeds):
         if self.start == "end":
             return high
         millis = int(self.start.timestamp() * 1000)
-        found = consumer.offsets_for_times([TopicPartition(topic, p, millis)],
-                                           timeout=METADATA_TIMEOUT_S)[0]
+        found = retrying(lambda: consumer.offsets_for_times(
+            [TopicPartition(topic, p, millis)], timeout=METADATA_TIMEOUT_S))[0]
         return high if found.offset < 0 else found.offset
 
 
@@ -346,6 +354,24 @@ def partition_counts(config: Mapping[str, Any], topics: list[str]) -> dict[str, 
         return {topic: _partition_count(consumer, topic) for topic in topics}
     finally:
         consumer.close()
+
+
+def retrying(ask: Callable[[], T], wait_s: float = METADATA_TIMEOUT_S) -> T:
+    """``ask()`` the broker again while it answers with an error librdkafka calls retriable
+    (a leader moving, a broker restarting as the run starts), for up to ``wait_s`` seconds;
+    a run started while the broker came back failed at once."""
+    deadline = time.monotonic() + wait_s
+    while True:
+        try:
+            return ask()
+        except KafkaException as exc:
+            error = exc.args[0] if exc.args else None
+            if not (isinstance(error, KafkaError)
+                    and (error.retriable() or error.code() in PASSING)
+                    and time.monotonic() < deadline):
+                raise
+            log.warning("kafka.retrying", error=str(error), action="asking the broker again")
+            time.sleep(RETRY_EVERY_S)
 
 
 def refused_setting(exc: KafkaException) -> str:
