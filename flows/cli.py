@@ -34,6 +34,10 @@ from flows.rates_cli import rates_command
 from web.cli import serve_command, users
 
 log = structlog.get_logger("creditradar")
+
+STOPPED = 130
+"""The exit status of a run stopped (Ctrl-C, SIGTERM) before its input ended, as a shell
+gives a command Ctrl-C stopped; a live run, which only a stop ends, exits 0."""
 CONTEXT = {"help_option_names": ["-h", "--help"]}
 EXIT_ALL_REJECTED = 3
 """Exit status of a run whose every record was rejected."""
@@ -245,6 +249,14 @@ def run(ctx: click.Context, feeds: Path | None, source_name: str | None,
     ops = _start_ops(settings, ops_host, ops_port)
     try:
         summary = with_deliveries(run_job(job), settings)
+    except KeyboardInterrupt:  # Ctrl-C or SIGTERM: the end of a live run
+        live = bootstrap is not None and not stop_at_end
+        log.info("run.stopped", out=str(out), live=live)
+        click.echo(f"stopped: {out} holds what the run wrote up to where it stopped, its "
+                   "audit log sealed there (the watchlist and the files' final order come "
+                   "when a run ends); with --recovery-dir the same command goes on from "
+                   "there", err=True)
+        sys.exit(0 if live else STOPPED)
     except Exception as exc:  # a plugin's error may quote its options: they are hidden
         line = error_line(exc, hidden=job.option_values())
         if line is None:

@@ -109,3 +109,48 @@ def _wait_for_input(log: Path, event_id: str) -> int | None:
 
     _wait_for(logged, 30)
     return found[0] if found else None
+
+
+def _held(folder: Path) -> bool:
+    """Whether a run holds ``folder`` (its lock, which the run takes first)."""
+    import fcntl
+    import os
+
+    if not folder.is_dir():
+        return False
+    descriptor = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(descriptor)
+    return False
+
+
+def test_a_live_run_stopped_says_so_and_exits_0(kafka_bootstrap: str, tmp_path: Path) -> None:
+    """A stop is the only end of a live run: it exited 1 with click's "Aborted!"."""
+    import signal
+    import subprocess
+    import sys
+
+    topics = make_topics(kafka_bootstrap, 1)
+    config = tmp_path / "kafka.toml"
+    config.write_text("[kafka.topics]\n" + "".join(
+        f'{name} = "{topic}"\n' for name, topic in topics.items()))
+    out = tmp_path / "out"
+    run = subprocess.Popen(
+        [sys.executable, "-m", "flows.cli", "--config", str(config), "--log-level", "error",
+         "run", "--kafka", kafka_bootstrap, "--out", str(out), "--top", "0", "--no-deliver"],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    started = _wait_for(lambda: _held(out), 60)  # (its output folder: flows.folders.exclusive)
+    time.sleep(2)  # (reading)
+    run.send_signal(signal.SIGTERM)
+    try:
+        said, _ = run.communicate(timeout=60)
+    finally:
+        if run.poll() is None:
+            run.kill()
+            run.communicate()
+    assert started and run.returncode == 0, said
+    assert said.startswith(f"stopped: {out} holds what the run wrote"), said
