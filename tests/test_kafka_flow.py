@@ -269,3 +269,17 @@ def test_a_broker_answer_that_passes_is_asked_again() -> None:
     answers.append(KafkaException(KafkaError(KafkaError.TOPIC_AUTHORIZATION_FAILED)))
     with pytest.raises(KafkaException, match="TOPIC_AUTHORIZATION_FAILED"):
         retrying(ask)
+
+
+def test_a_failed_sign_in_to_the_broker_is_named(kafka_bootstrap: str,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """SASL against a broker that speaks none was reported as a transport failure; the
+    handshake's failure was only in librdkafka's log lines."""
+    from config.errors import ConnectorError
+    from connectors.kafka import source
+
+    monkeypatch.setattr(source, "METADATA_TIMEOUT_S", 3.0)
+    config = {"bootstrap.servers": kafka_bootstrap, "security.protocol": "SASL_PLAINTEXT",
+              "sasl.mechanism": "PLAIN", "sasl.username": "u", "sasl.password": "p"}
+    with pytest.raises(ConnectorError, match="the client's last error: .*SASL"):
+        source.partition_counts(config, ["creditradar.fx"])

@@ -346,12 +346,18 @@ def partition_counts(config: Mapping[str, Any], topics: list[str]) -> dict[str, 
     be asked and settings librdkafka refuses are a ConnectorError naming them (a missing
     output topic was found only when the first warning was written, after the whole
     input)."""
+    errors: list[KafkaError] = []
     try:
-        consumer = Consumer({**CONSUMER_DEFAULTS, **config})
+        consumer = Consumer({**CONSUMER_DEFAULTS, **config, "error_cb": errors.append})
     except KafkaException as exc:
         raise ConnectorError(f"Kafka settings refused: {refused_setting(exc)}") from None
     try:
         return {topic: _partition_count(consumer, topic) for topic in topics}
+    except ConnectorError as exc:
+        consumer.poll(0)  # (serves the client's errors: an authentication failure says why)
+        if not errors:
+            raise
+        raise ConnectorError(f"{exc}; the client's last error: {errors[-1].str()}") from None
     finally:
         consumer.close()
 
