@@ -138,15 +138,40 @@ def test_stop_signals_no_process_a_stale_pid_file_names(tmp_path: Path,
 
 
 def test_stop_ends_the_workspace_it_started(web_run: Path, tmp_path: Path) -> None:
+    """Stopped while a live page's event stream was open, the server cancelled the stream
+    after its graceful shutdown's timeout and logged the cancellation's traceback."""
+    import threading
+
     port = free_port()
+    command = serve_command(tmp_path, web_run, port)
+    added = subprocess.run([*command[:command.index("serve")], "users", "add", "erin", "--role",
+                            "analyst", "--out", str(web_run), "--password-stdin"],
+                           input="a-long-password\n", capture_output=True, text=True,
+                           timeout=120)
+    assert added.returncode == 0, added.stderr
     started = start_background(tmp_path, web_run, port)
     assert started.returncode == 0, started.stderr
     pid = int(re.search(r"\(process (\d+),", started.stdout).group(1))
-    stopped = subprocess.run([*serve_command(tmp_path, web_run, port), "--stop"],
-                             capture_output=True, text=True, timeout=60)
+    client = Client(f"http://127.0.0.1:{port}")
+    assert client.sign_in("erin", "a-long-password").status_code == 303
+    streaming = threading.Event()
+
+    def listen() -> None:
+        with client.http.stream("GET", "/events", headers={"cookie": "; ".join(
+                f"{k}={v}" for k, v in client.cookies.items())}) as events:
+            for _ in events.iter_lines():
+                streaming.set()
+
+    listener = threading.Thread(target=listen, daemon=True)
+    listener.start()
+    assert streaming.wait(30)
+    stopped = subprocess.run([*command, "--stop"], capture_output=True, text=True, timeout=60)
     assert "workspace stopped" in stopped.stdout
     deadline = time.monotonic() + 20
     while alive(pid) and time.monotonic() < deadline:
         time.sleep(0.1)
     assert not alive(pid)
+    listener.join(10)
     assert not (tmp_path / "data" / PID_FILE).exists() and os.path.exists(tmp_path / "data")
+    log = (tmp_path / "data" / "serve.log").read_text()
+    assert "Traceback" not in log and "CancelledError" not in log, log[-2000:]

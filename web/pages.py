@@ -236,7 +236,8 @@ class Pages:
     async def events(self, request: Request) -> Response:
         """Server-sent events: ``changed`` whenever the run's files brought something new.
         The session is looked up again every `SSE_SESSION_CHECK_SECONDS`: signed out,
-        expired, or its account disabled or changed, the stream ends."""
+        expired, or its account disabled or changed, the stream ends; so it does when the
+        server is stopping (`Workspace.closing`)."""
         self.app.session(request)
         workspace = self.ws
         token = request.cookies.get(SESSION_COOKIE)
@@ -246,7 +247,7 @@ class Pages:
             seen = workspace.version
             yield f"event: hello\ndata: {seen}\n\n"
             quiet, ticks = 0.0, 0
-            while True:
+            while not workspace.closing:
                 await asyncio.sleep(SSE_TICK_SECONDS)
                 quiet += SSE_TICK_SECONDS
                 ticks += 1

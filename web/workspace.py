@@ -70,6 +70,8 @@ class Workspace:
     trail: Trail
     erp: ErpActions
     version: int = 0
+    closing: bool = False
+    """The server was asked to stop: open event streams end (`web.pages.Pages.events`)."""
     _explained: OrderedDict[tuple[str, str, float], dict[str, Any]] = field(
         default_factory=OrderedDict)
 
