@@ -533,11 +533,32 @@ def _where(exc: ValidationError, path: Path | None, environ: Mapping[str, str]) 
     for error in exc.errors():
         where = tuple(str(part).lower() for part in error["loc"])
         found = [name for parts, name in variables.items()
-                 if where[:len(parts)] == parts or parts[:len(where)] == where]
+                 if where and (parts[:len(where)] == where or (
+                     where[:len(parts)] == parts
+                     and _holds(environ[name], where[len(parts):])))]
         named.update(found)
         from_file = from_file or not found
     sources = ([str(path)] if path and from_file else []) + [f"${n}" for n in sorted(named)]
     return f" in {' and '.join(sources)}" if sources else ""
+
+
+def _holds(value: str, path: tuple[str, ...]) -> bool:
+    """Whether a variable's ``value``, the JSON of a section, gives the setting at ``path``
+    within it (a plain value gives the setting the variable names)."""
+    if not path:
+        return True
+    try:
+        found: Any = json.loads(value)
+    except ValueError:
+        return False
+    for part in path:
+        if not isinstance(found, dict):
+            return False
+        keys = {str(key).lower(): key for key in found}
+        if part not in keys:
+            return False
+        found = found[keys[part]]
+    return True
 
 
 def load_settings(path: Path | None = None, **overrides: Any) -> Settings:

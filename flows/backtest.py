@@ -59,27 +59,31 @@ def backtest(out: Path, outcomes_path: Path) -> Backtest:
     """Score the early warnings of the finished run in ``out`` against ``outcomes.jsonl``,
     which may know defaults after the run's data (the outcomes a desk learns later).
 
-    The run's customers are those of its watchlist; each must have an outcome (lines for
-    others are ignored). A defaulter counts as warned if its first early warning came before
-    its default; the lead is the time between them. A warning is false when its customer did
-    not default within a year of it. False warnings are counted per 1,000 of the run's
-    customer-years, from its first logged input (else its first warning) to its last event.
+    The run's customers are those of its watchlist (and any it warned without scoring them);
+    each must have an outcome (lines for others are ignored); warnings beside an empty
+    watchlist are refused, as outputs of different runs. A defaulter counts as warned if its
+    first early warning came before its default; the lead is the time between them. A
+    warning is false when its customer did not default within a year of it. False warnings
+    are counted per 1,000 of the run's customer-years, from its first logged input (else its
+    first warning) to its last event.
     A default is counted on its day in UTC (`flows.outcomes.default_days`), as warnings are.
     """
     with Rows(out / WATCHLIST) as rows:
         customers = {row["customer_id"]: utc_day(row["event_time"]) for row in rows}
-    outcomes = default_days(outcomes_path)
-    require_outcomes(customers, outcomes, str(outcomes_path))
-    defaults = {c: d for c in customers if (d := outcomes[c]) is not None}
     warnings = []
     with Rows(out / WARNINGS) as rows:
         for warning in rows:
-            if warning["customer_id"] not in customers:
+            if not customers:
                 raise DamagedLine(rows.path, rows.number,
-                                  f"a warning to {warning['customer_id']!r}, whom {WATCHLIST} "
-                                  "does not list: the run's outputs do not belong together")
+                                  f"a warning, where {WATCHLIST} lists no customer: the run's "
+                                  "outputs do not belong together")
             if warning["kind"] in EARLY_KINDS:
                 warnings.append((warning["customer_id"], utc_day(warning["event_time"])))
+    for customer, day in warnings:  # (a customer warned of a hard event, never scored)
+        customers[customer] = max(customers.get(customer, day), day)
+    outcomes = default_days(outcomes_path)
+    require_outcomes(customers, outcomes, str(outcomes_path))
+    defaults = {c: d for c in customers if (d := outcomes[c]) is not None}
     days = [day for _, day in warnings]
     first: dict[str, date] = {}
     for customer, day in warnings:
@@ -106,7 +110,7 @@ def backtest(out: Path, outcomes_path: Path) -> Backtest:
     )
 
 
-def _day(event_time: str, line: Line) -> date:
+def _logged_day(event_time: str, line: Line) -> date:
     try:
         return utc_day(event_time)
     except ValueError:
@@ -125,6 +129,6 @@ def _first_input_day(log: Path) -> date | None:
             for line in read_lines(segment):
                 record = stored_record(line)
                 if record.kind == INPUT:
-                    firsts.append(_day(record.event_time, line))
+                    firsts.append(_logged_day(record.event_time, line))
                     break
     return min(firsts, default=None)

@@ -248,15 +248,14 @@ def run(ctx: click.Context, feeds: Path | None, source_name: str | None,
     job = Job(settings, source, out, scores=scores, workers=workers, processes=processes)
     ops = _start_ops(settings, ops_host, ops_port)
     try:
-        summary = with_deliveries(run_job(job), settings)
-    except KeyboardInterrupt:  # Ctrl-C or SIGTERM: the end of a live run
-        live = bootstrap is not None and not stop_at_end
-        log.info("run.stopped", out=str(out), live=live)
-        click.echo(f"stopped: {out} holds what the run wrote up to where it stopped, its "
-                   "audit log sealed there (the watchlist and the files' final order come "
-                   "when a run ends); with --recovery-dir the same command goes on from "
-                   "there", err=True)
-        sys.exit(0 if live else STOPPED)
+        try:
+            ran = run_job(job)
+        except KeyboardInterrupt:  # Ctrl-C or SIGTERM: the end of a live run
+            live = bootstrap is not None and not stop_at_end
+            log.info("run.stopped", out=str(out), live=live)
+            click.echo(_stopped(out, settings), err=True)
+            ctx.exit(0 if live else STOPPED)
+        summary = with_deliveries(ran, settings)
     except Exception as exc:  # a plugin's error may quote its options: they are hidden
         line = error_line(exc, hidden=job.option_values())
         if line is None:
@@ -291,6 +290,15 @@ def _refuse_options_of_other_sources(source: str, *, start: str | None, stop_at_
             verb = "apply" if len(names) > 1 else "applies"
             raise click.UsageError(f"{' and '.join(names)} {verb} to {owner} only, not to "
                                    f"{source}")
+
+
+def _stopped(out: Path, settings: Settings) -> str:
+    """What a stopped run leaves, in one line."""
+    sealed = ", its audit log sealed there" if settings.audit.enabled else ""
+    again = ("; the same command goes on from there" if settings.recovery.directory else
+             "; without --recovery-dir, the same command starts afresh")
+    return (f"stopped: {out} holds what the run wrote up to where it stopped{sealed} (the "
+            f"watchlist and the files' final order come when a run ends){again}")
 
 
 def _start_ops(settings: Settings, host: str, port: int | None) -> Any:

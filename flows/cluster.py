@@ -27,6 +27,7 @@ from flows.run import (
     check_recovery_inputs,
     epoch_of,
     finish,
+    mark_ended,
     prepare_recovery,
     running,
     start_fresh,
@@ -59,6 +60,7 @@ def run_job(job: Job) -> RunSummary:
                 recovery_config=RecoveryConfig(str(directory)) if directory else None))
         else:  # (stopped, it stops the processes with SIGTERM and waits for them)
             running(job.out, job.settings, lambda: wait_all(spawn(job, pass_fds=(lock,))))
+        mark_ended(directory)
         return finish(job.out, scores=job.scores, audit=job.settings.audit)
 
 

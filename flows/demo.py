@@ -19,7 +19,7 @@ from config.settings import Settings
 from connectors.channels import Notifier
 from connectors.channels.loopback import JsonReceiver, SmtpReceiver, free_port
 from flows.backtest import backtest
-from flows.folders import claim, empty
+from flows.folders import claim, empty, exclusive
 from flows.jsonl import BACKTEST
 from flows.run import (
     WATCHLIST,
@@ -66,7 +66,14 @@ def _start_afresh(out: Path) -> None:
 
 def run_demo(settings: Settings, out: Path, customers: int, months: int, seed: int,
              simulate: Any) -> RunSummary:
-    """Simulate, monitor with live loopback channels, and print what the desk got."""
+    """Simulate, monitor with live loopback channels, and print what the desk got; the
+    folder is the demo's alone meanwhile (`flows.folders.exclusive`)."""
+    with exclusive(out):
+        return _demo(settings, out, customers, months, seed, simulate)
+
+
+def _demo(settings: Settings, out: Path, customers: int, months: int, seed: int,
+          simulate: Any) -> RunSummary:
     from connectors.simulator import simulate as simulate_portfolio
 
     _start_afresh(out)

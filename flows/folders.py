@@ -10,7 +10,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import structlog
+
 from config.errors import ConfigError
+
+log = structlog.get_logger(__name__)
 
 
 def claim(folder: Path, owner: str, *, earlier: bool = False) -> None:
@@ -45,8 +49,14 @@ def exclusive(folder: Path) -> Iterator[int]:
     """Hold ``folder`` (made if need be) for one run: another run into it while this one,
     or any process it handed the yielded descriptor to, still runs is refused. A lock on
     the folder itself (flock), which the kernel lets go when the last holder ends, however
-    it ends: a run killed with SIGKILL holds nothing."""
+    it ends: a run killed with SIGKILL holds nothing. Within the holder, holding it again
+    (a demo's or a replay's run into their own folder) is holding it still. A file system
+    that takes no lock (some network ones) leaves the folder unlocked, with a warning."""
     folder.mkdir(parents=True, exist_ok=True)
+    key = folder.resolve()
+    if key in _HELD:
+        yield _HELD[key]
+        return
     descriptor = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
     try:
         try:
@@ -54,6 +64,16 @@ def exclusive(folder: Path) -> Iterator[int]:
         except BlockingIOError:
             raise ConfigError(f"{folder} is the output of a run still going on (or of its "
                               "processes): wait for it to end, or stop it") from None
-        yield descriptor
+        except OSError as exc:
+            log.warning("folder.not_locked", folder=str(folder), why=exc.strerror)
+        _HELD[key] = descriptor
+        try:
+            yield descriptor
+        finally:
+            del _HELD[key]
     finally:
         os.close(descriptor)
+
+
+_HELD: dict[Path, int] = {}
+"""The folders this process holds (`exclusive`), and their descriptors."""

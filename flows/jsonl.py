@@ -30,9 +30,10 @@ DERIVED = (LIMITS, COLLECTIONS, BACKTEST)
 beside them: a new run into the same folder removes them with its own outputs."""
 
 DAMAGED = (OSError, ValueError, KeyError, TypeError, AttributeError, IndexError,
-           RecursionError)
+           RecursionError, OverflowError)
 """What reading a damaged row raises: a file gone, text that is not JSON (a ValueError) or
-nests too deeply, a row that is not an object or lacks a field or has one of another kind."""
+nests too deeply, a row that is not an object or lacks a field or has one of another kind, a
+number too large for a float."""
 
 
 class DamagedLine(ConfigError, ValueError):
@@ -82,10 +83,10 @@ def numbered_rows(path: Path, *, growing: bool = False,
     object is a `DamagedLine` (``growing``: `numbered_lines`). ``unique_keys``: an object
     that gives a key twice is one too (Python's reader keeps the last; slower, for the files
     people write by hand)."""
-    pairs = _unique if unique_keys else None
+    decode = _UNIQUE_KEYS.decode if unique_keys else json.loads
     for number, line in numbered_lines(path, growing=growing):
         try:
-            row = json.loads(line, parse_constant=_not_json, object_pairs_hook=pairs)
+            row = decode(line)
         except (ValueError, RecursionError) as exc:
             raise DamagedLine(path, number, f"not JSON ({problem_of(exc)})") from None
         if not isinstance(row, dict):
@@ -102,9 +103,9 @@ def _unique(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return found
 
 
-def _not_json(constant: str) -> Any:
-    """Python's reader takes NaN and Infinity, which JSON has not: no run writes them."""
-    raise ValueError(f"{constant} is no JSON number")
+_UNIQUE_KEYS = json.JSONDecoder(object_pairs_hook=_unique)
+"""A JSON reader that refuses a key given twice, made once (``json.loads`` with options
+makes one a line)."""
 
 
 class Rows:
@@ -117,7 +118,7 @@ class Rows:
                 grade = row["grade"]
     """
 
-    SHAPE = (KeyError, TypeError, ValueError, AttributeError, IndexError)
+    SHAPE = (KeyError, TypeError, ValueError, AttributeError, IndexError, OverflowError)
     """What using a row of another shape raises (a field missing, text for a number)."""
 
     def __init__(self, path: Path) -> None:
@@ -146,9 +147,9 @@ def number(value: Any, low: float = -math.inf, high: float = math.inf) -> float:
     damaged file gives no ranking, limit or answer computed from it."""
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise TypeError(f"{value!r} is no number")
-    result = float(value)
-    if not low <= result <= high:  # (NaN is within no bounds)
-        raise ValueError(f"{value!r} is not from {low:g} to {high:g}")
+    result = float(value)  # (an integer too large for a float raises OverflowError)
+    if not (math.isfinite(result) and low <= result <= high):
+        raise ValueError(f"{value!r} is no finite number from {low:g} to {high:g}")
     return result
 
 

@@ -26,6 +26,9 @@ from flows.job import Job
 from flows.logs import configure_logging
 from flows.run import check_recovery_version, stopped_by_sigterm, tune_process
 
+PR_SET_PDEATHSIG = 1
+"""prctl(2)'s option that names the signal a process gets when its parent dies."""
+
 
 def get_flow(recovery_directory: str | Path | None = None) -> Dataflow:
     """The flow of the job in the environment; ``recovery_directory`` (or the settings'
@@ -98,13 +101,10 @@ def end_with_parent(parent: int) -> None:
     if not sys.platform.startswith("linux"):
         return
     libc = ctypes.CDLL(None, use_errno=True)
-    libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    if libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL) != 0:
+        raise OSError(ctypes.get_errno(), "prctl(PR_SET_PDEATHSIG) failed")
     if os.getppid() != parent:  # it died before the line above
         os._exit(1)
-
-
-PR_SET_PDEATHSIG = 1
-"""prctl(2)'s option that names the signal a process gets when its parent dies."""
 
 
 def peer_ended(exc: BaseException) -> str | None:

@@ -42,7 +42,7 @@ from connectors.sinks import json_line
 from detectors.clock import parse_time
 from detectors.records import Warning
 from flows.choices import MODEL_CHOICES, UNREADABLE, load_choices
-from flows.folders import claim
+from flows.folders import claim, exclusive
 from flows.run import WARNINGS, canonicalize, run_feeds
 
 __all__ = [
@@ -281,6 +281,14 @@ def replay(
     if not inputs:
         raise ConnectorError(f"audit log {log} holds no input records"
                              + (f" at or before {until.isoformat()}" if until else ""))
+    with exclusive(out):  # (from its claim to its report: a run into it is refused)
+        return _replay(log, out, settings, inputs, warnings, until=until, workers=workers,
+                       key=key)
+
+
+def _replay(log: Path, out: Path, settings: Settings, inputs: list[AuditRecord],
+            warnings: list[AuditRecord], *, until: datetime | None, workers: int,
+            key: bytes | None) -> ReplayReport:
     claim(out, "replay", earlier=(out / REPORT).exists())
     written = write_feeds(inputs, out / FEEDS_DIR)
     run_settings, notes = _replay_settings(settings, out)

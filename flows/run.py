@@ -64,6 +64,9 @@ RECOVERY_VERSION = "creditradar-version"
 state it holds."""
 RECOVERY_INPUTS = "creditradar-inputs.json"
 """The file in a recovery directory listing the source partitions its state holds."""
+RECOVERY_ENDED = "creditradar-ended"
+"""The file in a recovery directory whose run read its input to the end: its state knows
+nothing can come after, so an input it did not have cannot be added."""
 GC_YOUNG_THRESHOLD = 50_000
 """Allocations between young-generation collections (Python's default: 700)."""
 M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3
@@ -223,6 +226,7 @@ def run_feeds(settings: Settings, feeds: Feeds, out: Path, *, scores: bool = Fal
         running(out, settings, lambda: cluster_main(
             flow, addresses=[], proc_id=0, worker_count_per_proc=workers,
             epoch_interval=epoch_of(settings), recovery_config=recovery))
+        mark_ended(settings.recovery.directory)
         return with_deliveries(finish(out, scores=scores, audit=settings.audit), settings)
 
 
@@ -311,19 +315,37 @@ def prepare_recovery(directory: Path, partitions: int, buckets: int) -> Path:
 def check_recovery_inputs(directory: Path, partitions: list[str]) -> None:
     """Refuse a recovery directory whose state holds source partitions this run's source
     does not have (another folder or plugin, a file renamed, a plugin's input renamed):
-    bytewax would stop on them with a panic deep in the engine. New partitions are fine (a
-    file added to the folder is read from its start). The directory then lists both."""
+    bytewax would stop on them with a panic deep in the engine. New partitions are read from
+    their start, unless the directory's run had read its input to the end (`mark_ended`):
+    they would come after its end. The directory then lists both."""
     mark = directory / RECOVERY_INPUTS
     held = _held_inputs(mark) if mark.exists() else set()
     missing = sorted(held - set(partitions))
     if missing:
-        shown = ", ".join(repr(name) for name in missing[:5]) + (", ..." if len(missing) > 5
-                                                                 else "")
         raise ConfigError(
             f"recovery directory {directory} holds the state of inputs this source does not "
-            f"have ({len(missing)}: {shown}): resume with the source that wrote it, or start "
+            f"have ({_names(missing)}): resume with the source that wrote it, or start "
             "again with a fresh directory")
+    added = sorted(set(partitions) - held)
+    if added and held and (directory / RECOVERY_ENDED).exists():
+        raise ConfigError(
+            f"recovery directory {directory} holds a run that read its input to the end: "
+            f"inputs it did not have ({_names(added)}) would come after its end; start again "
+            "with a fresh directory to read them")
     mark.write_text(json.dumps(sorted(held | set(partitions)), ensure_ascii=False) + "\n")
+
+
+def mark_ended(directory: Path | None) -> None:
+    """Note in the recovery ``directory`` (if any) that its run read its input to the end
+    (`check_recovery_inputs`)."""
+    if directory is not None:
+        (directory / RECOVERY_ENDED).write_text("the run read its input to the end\n")
+
+
+def _names(names: list[str]) -> str:
+    """How many, and the first few, quoted."""
+    shown = ", ".join(repr(name) for name in names[:5]) + (", ..." if len(names) > 5 else "")
+    return f"{len(names)}: {shown}"
 
 
 def _held_inputs(mark: Path) -> set[str]:

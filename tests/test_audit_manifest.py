@@ -246,6 +246,6 @@ def test_a_run_stopped_by_a_signal_leaves_a_log_that_verifies(tmp_path: Path,
     output, _ = run.communicate(timeout=120)
     assert run.returncode == 130, output.decode()[-2000:]  # (0: it ended before the signal)
     assert b"Traceback" not in output, output.decode()[-2000:]
-    assert b"stopped: " in output and b"with --recovery-dir the same command" in output
+    assert b"stopped: " in output and b"without --recovery-dir, the same command starts" in output
     result = invoke(config, "audit", "verify", "--log", str(out / "audit"))
     assert result.exit_code == 0 and "anchor signatures checked" in result.output, result.output

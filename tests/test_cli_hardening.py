@@ -118,9 +118,10 @@ def test_a_row_lacking_its_fields_is_one_line_naming_the_file_and_line(
         row["note"] = "edited"
 
     damaged = _reshaped_copy(book / "out", tmp_path / "out", name, strip)
+    first_read = "kind" if (name, command[0]) == ("warnings.jsonl", "backtest") else "customer_id"
     line = one_line_error(_desk_command(book, command, tmp_path / "out"))
     assert line == (f"Error: {damaged}, line 2: a field missing or of another kind "
-                    "(KeyError: 'customer_id')")
+                    f"(KeyError: '{first_read}')")
 
 
 @pytest.mark.parametrize(("field", "command"), [
@@ -178,6 +179,20 @@ def test_a_number_no_run_writes_is_one_line_naming_the_file_and_line(
     assert line.startswith(f"Error: {damaged}, line 2: "), line
     assert not any((tmp_path / "out" / name).exists()
                    for name in ("limits.jsonl", "collections.jsonl"))
+
+
+@pytest.mark.parametrize("literal", ["1e999", "9" * 401])
+@pytest.mark.parametrize("command", [["limits"], ["collections"]])
+def test_a_number_beyond_a_float_is_one_line_naming_the_file_and_line(
+        book: Path, tmp_path: Path, literal: str, command: list[str]) -> None:
+    """1e999 reads as an infinity without NaN's or Infinity's spelling (limits wrote
+    "exposure": Infinity and doubled the limit); an integer of 401 digits overflowed a float
+    with a traceback."""
+    damaged = _reshaped_copy(book / "out", tmp_path / "out", "watchlist.jsonl",
+                             lambda row: row.update(customer_exposure="LITERAL", fx_rate=1.0))
+    damaged.write_text(damaged.read_text().replace('"LITERAL"', literal))
+    line = one_line_error(invoke(*command, "--out", str(tmp_path / "out")))
+    assert line.startswith(f"Error: {damaged}, line 2: "), line
 
 
 def test_a_line_separator_inside_a_string_does_not_split_its_line(book: Path) -> None:
@@ -405,19 +420,19 @@ def test_evaluate_news_check_fails_where_a_language_has_no_items(tmp_path: Path)
     assert "Error: --check: no labelled items (split: test) in en of" in result.output
 
 
-def test_backtest_refuses_warnings_its_watchlist_does_not_explain(book: Path,
-                                                                  tmp_path: Path) -> None:
-    """An empty (or cut short) watchlist gave no customers and no defaulters but counted
-    the warnings to them: false warnings at 0.0 per 1,000 customer-years, exit 0."""
+def test_backtest_refuses_warnings_beside_an_empty_watchlist(book: Path,
+                                                             tmp_path: Path) -> None:
+    """An empty watchlist gave no customers and no defaulters but counted the warnings to
+    them: false warnings at 0.0 per 1,000 customer-years, exit 0."""
     out = tmp_path / "out"
     shutil.copytree(book / "out", out)
     assert (out / "warnings.jsonl").read_text()  # the case under test: warnings to explain
     (out / "watchlist.jsonl").write_text("")
     line = one_line_error(invoke("backtest", "--out", str(out), "--outcomes",
                                  str(book / "feeds" / "outcomes.jsonl")))
-    assert line.startswith(f"Error: {out / 'warnings.jsonl'}, line 1: a warning to "), line
-    assert line.endswith("whom watchlist.jsonl does not list: the run's outputs do not "
-                         "belong together")
+    assert line == (f"Error: {out / 'warnings.jsonl'}, line 1: a warning, where "
+                    "watchlist.jsonl lists no customer: the run's outputs do not belong "
+                    "together")
 
 
 def test_a_damaged_audit_log_is_one_line_naming_its_file_and_line(book: Path,

@@ -227,6 +227,11 @@ def test_an_invalid_setting_names_where_it_came_from(tmp_path: Path,
         load_settings(config)
     assert str(raised.value).startswith(f"invalid settings in {config} and "
                                         "$CREDITRADAR_KAFKA__CONFIG: ")
+    monkeypatch.delenv("CREDITRADAR_KAFKA__CONFIG")
+    monkeypatch.setenv("CREDITRADAR_POLICY", '{"budget": 5}')  # the section, not the key
+    with pytest.raises(ConfigError) as raised:
+        load_settings(config)
+    assert str(raised.value).startswith(f"invalid settings in {config}: policy.warn_from_grade")
 
 
 BOM = b"\xef\xbb\xbf"

@@ -80,8 +80,8 @@ def test_killed_twice_and_resumed_equals_uninterrupted(
         assert (tmp_path / "killed" / name).read_bytes() == (whole / name).read_bytes(), name
 
 
-def test_a_cluster_ends_with_its_run_and_its_folder_takes_one_run_at_a_time(
-        uninterrupted: tuple[Path, Path], tmp_path: Path) -> None:
+def test_a_clusters_processes_end_with_its_run(uninterrupted: tuple[Path, Path],
+                                              tmp_path: Path) -> None:
     """The run alone killed with SIGKILL (not its process group) left its processes
     running; started again, it wrote into the folder beside them: the audit log held copies
     of records and the scores lost rows."""
@@ -90,9 +90,6 @@ def test_a_cluster_ends_with_its_run_and_its_folder_takes_one_run_at_a_time(
     first = run(feeds, out, recovery, "--processes", "2")
     try:
         assert _wait_for(lambda: len(_processes_of(first.pid)) == 2), "no processes started"
-        second = run(feeds, out, tmp_path / "rec-2", stderr=subprocess.PIPE, text=True)
-        _, said = second.communicate(timeout=60)
-        assert second.returncode == 1 and "is the output of a run still going on" in said
     finally:
         first.send_signal(signal.SIGKILL)
         first.wait()
@@ -102,25 +99,44 @@ def test_a_cluster_ends_with_its_run_and_its_folder_takes_one_run_at_a_time(
         assert (out / name).read_bytes() == (whole / name).read_bytes(), name
 
 
-def test_a_run_resumed_with_a_file_more_reads_it(tmp_path: Path) -> None:
-    """A new partition is read from its start, as docs/engine.md says: the first step's
-    state, resumed from the snapshot, knew only the inputs it was taken with and stopped on
-    the new file's first chunk with a traceback."""
+@pytest.mark.parametrize("command", ["run", "replay"])
+def test_a_folder_in_use_takes_no_other_run(uninterrupted: tuple[Path, Path], tmp_path: Path,
+                                            command: str) -> None:
+    """Another run or replay into a folder in use wrote beside the first (a replay emptied
+    it first)."""
+    from flows.folders import exclusive
+
+    feeds, whole = uninterrupted
+    out = tmp_path / "out"
+    args = (["run", "--feeds", str(feeds)] if command == "run" else
+            ["replay", "--log", str(whole / "audit")])
+    with exclusive(out):
+        (out / "kept").write_text("the first run's\n")
+        refused = subprocess.run(
+            [sys.executable, "-m", "flows.cli", *args, "--out", str(out)],
+            capture_output=True, text=True, timeout=120)
+    assert refused.returncode == 1, refused.stderr
+    assert f"{out} is the output of a run still going on" in refused.stderr
+    assert [path.name for path in out.iterdir()] == ["kept"]
+
+
+def test_a_file_added_after_the_run_ended_is_refused_with_its_state(tmp_path: Path) -> None:
+    """A run that read its input to the end cannot take an input more: resumed with a file
+    added, it wrote its watchlist a second time and dead-lettered the new file's records as
+    implausible (after the end of time). Its directory says so, and it is refused."""
     feeds, out, recovery = tmp_path / "feeds", tmp_path / "out", tmp_path / "rec"
     simulate(40, 8, 2, feeds)
-    read = []
-    for step in range(2):
-        ran = run(feeds, out, recovery, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                  text=True)
-        said, errors = ran.communicate(timeout=300)
-        assert ran.returncode == 0, errors
-        assert "(counts add up)" in said, said
-        read.append(int(said.split()[1]))  # "read N  accepted ..."
-        if step == 0:
-            news = (feeds / "news.jsonl").read_text().splitlines()[:3]
-            (feeds / "news-late.jsonl").write_text("".join(
-                line.replace('"event_id":"', '"event_id":"late-') + "\n" for line in news))
-    assert read[1] == read[0] + 3
+    assert run(feeds, out, recovery).wait(timeout=300) == 0
+    before = {name: (out / name).read_bytes() for name in (WATCHLIST, WARNINGS, DEADLETTER)}
+    news = (feeds / "news.jsonl").read_text().splitlines()[:3]
+    (feeds / "news-late.jsonl").write_text("".join(
+        line.replace('"event_id":"', '"event_id":"late-') + "\n" for line in news))
+    again = run(feeds, out, recovery, stderr=subprocess.PIPE, text=True)
+    _, said = again.communicate(timeout=300)
+    assert again.returncode == 1, said
+    assert "holds a run that read its input to the end: inputs it did not have (1: " \
+           "'news-late.jsonl')" in said
+    assert {name: (out / name).read_bytes() for name in before} == before
 
 
 def _processes_of(run_pid: int) -> list[str]:

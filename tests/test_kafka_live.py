@@ -111,28 +111,12 @@ def _wait_for_input(log: Path, event_id: str) -> int | None:
     return found[0] if found else None
 
 
-def _held(folder: Path) -> bool:
-    """Whether a run holds ``folder`` (its lock, which the run takes first)."""
-    import fcntl
-    import os
-
-    if not folder.is_dir():
-        return False
-    descriptor = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        return True
-    finally:
-        os.close(descriptor)
-    return False
-
-
 def test_a_live_run_stopped_says_so_and_exits_0(kafka_bootstrap: str, tmp_path: Path) -> None:
     """A stop is the only end of a live run: it exited 1 with click's "Aborted!"."""
     import signal
     import subprocess
     import sys
+    import threading
 
     topics = make_topics(kafka_bootstrap, 1)
     config = tmp_path / "kafka.toml"
@@ -140,17 +124,30 @@ def test_a_live_run_stopped_says_so_and_exits_0(kafka_bootstrap: str, tmp_path: 
         f'{name} = "{topic}"\n' for name, topic in topics.items()))
     out = tmp_path / "out"
     run = subprocess.Popen(
-        [sys.executable, "-m", "flows.cli", "--config", str(config), "--log-level", "error",
+        [sys.executable, "-m", "flows.cli", "--config", str(config), "--log-format", "json",
          "run", "--kafka", kafka_bootstrap, "--out", str(out), "--top", "0", "--no-deliver"],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    started = _wait_for(lambda: _held(out), 60)  # (its output folder: flows.folders.exclusive)
-    time.sleep(2)  # (reading)
-    run.send_signal(signal.SIGTERM)
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    said: list[str] = []
+    reading = threading.Event()
+
+    def listen() -> None:
+        for line in run.stderr:  # type: ignore[union-attr]
+            said.append(line)
+            if '"kafka.source_start"' in line:
+                reading.set()
+
+    listener = threading.Thread(target=listen, daemon=True)
+    listener.start()
     try:
-        said, _ = run.communicate(timeout=60)
+        assert reading.wait(60), "".join(said)
+        run.send_signal(signal.SIGTERM)
+        run.wait(timeout=60)
     finally:
         if run.poll() is None:
             run.kill()
-            run.communicate()
-    assert started and run.returncode == 0, said
-    assert said.startswith(f"stopped: {out} holds what the run wrote"), said
+            run.wait()
+        listener.join(10)
+        run.stderr.close()  # type: ignore[union-attr]
+    assert run.returncode == 0, "".join(said)
+    assert any(line.startswith(f"stopped: {out} holds what the run wrote") for line in said), \
+        "".join(said)

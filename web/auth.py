@@ -150,7 +150,8 @@ class Sessions:
         its password is checked, and return its time; None when either has used up its
         attempts of the window (an address, which a whole office may share, is allowed
         more). Counted first because checking a password takes a while: attempts sent at
-        once were each let through before any of them was counted."""
+        once were each let through before any of them was counted. A refused attempt is
+        forgotten again: it checked no password, and retrying does not prolong the wait."""
         now = time.time()
         since = now - self.settings.login_window_minutes * 60
         allowed = self.settings.login_failures_allowed
@@ -159,6 +160,8 @@ class Sessions:
         user, address = keys
         if (self.store.failures(user, since) > allowed
                 or self.store.failures(address, since) > allowed * CLIENT_FACTOR):
+            for key in keys:  # a refused attempt is no failure: the window ends as it would
+                self.store.forget_failure(key, now)
             return None
         return now
 

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 import structlog
+from pydantic import ValidationError
 from sqlalchemy import Connection
 
 from detectors.clock import DAY, seconds_of, to_rfc3339
@@ -269,7 +270,6 @@ class Follower:
 
         def take(line: bytes) -> None:
             w = json.loads(line)
-            Warning.model_validate(w)  # the pages show its fields: a damaged one gave a 500
             at = normal_time(_text(w, "event_time"))
             row = {"warning_id": _text(w, "warning_id"), "customer_id": _text(w, "customer_id"),
                    "event_time": at, "kind": _text(w, "kind"),
@@ -278,6 +278,7 @@ class Follower:
                    "pd": _probability(w, optional=True), "rank": _whole(w, "rank"),
                    "category": _text(w, "category", optional=True),
                    "body": json.dumps(w, ensure_ascii=False)}
+            _warning_record(w)  # the pages show its fields: a damaged one gave a 500
             customer = {"customer_id": row["customer_id"], "warning_id": row["warning_id"],
                         "warning_kind": row["kind"], "warning_at": at, "acknowledged": False,
                         "exposure": _amount(w, "exposure"),
@@ -368,6 +369,17 @@ def _past_long_line(path: Path, start: int) -> int | None:
                 return at + newline + 1
             at += len(chunk)
     return None
+
+
+def _warning_record(line: dict[str, Any]) -> None:
+    """Refuse a line that is no warning record (`detectors.records.Warning`), with a
+    ValueError naming its first wrong field."""
+    try:
+        Warning.model_validate(line)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(part) for part in first["loc"]) or "the line"
+        raise ValueError(f"not a warning record: {where}: {first['msg']}") from None
 
 
 def _read_each(lines: list[bytes], take: Callable[[bytes], Any]) -> list[tuple[int, str]]:

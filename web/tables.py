@@ -244,7 +244,9 @@ def desk_members(tags: frozenset[str], dialect: str) -> Select[Any]:
 
 def connect(url: str) -> Engine:
     """An engine for ``url`` (``sqlite:///path`` or ``postgresql+psycopg://...``), with the
-    schema created. SQLite runs in WAL mode so the follower and the pages do not block."""
+    schema created. SQLite runs in WAL mode so the follower and the pages do not block, and
+    its file is checked first (``PRAGMA quick_check``: it reads every page, about a second
+    for 1 GB here)."""
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
     engine = create_engine(url, pool_pre_ping=True)
@@ -256,13 +258,13 @@ def connect(url: str) -> Engine:
             cursor.execute("PRAGMA synchronous=NORMAL")
             cursor.execute("PRAGMA busy_timeout=30000")
             cursor.close()
-    metadata.create_all(engine)
-    _add_new_columns(engine)
-    if engine.dialect.name == "sqlite":  # damage found now, not by the first page that reads it
-        with engine.connect() as connection:
+    if engine.dialect.name == "sqlite":  # damage found now, not by the first page that reads
+        with engine.connect() as connection:  # it, and before the schema is written to it
             found = connection.exec_driver_sql("PRAGMA quick_check").scalar()
         if found != "ok":
             raise sqlite3.DatabaseError(f"database disk image is damaged: {found}"[:200])
+    metadata.create_all(engine)
+    _add_new_columns(engine)
     return engine
 
 

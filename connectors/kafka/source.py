@@ -60,6 +60,10 @@ METADATA_TIMEOUT_S = 30.0
 WARN_EVERY_S = 10.0
 RETRY_EVERY_S = 1.0
 """How long to wait before asking a broker again that answered with a retriable error."""
+RETRY_FOR_S = 30.0
+"""How long to go on asking a broker that answers with retriable errors."""
+_QUOTED_VALUE = re.compile(r'Invalid value ".*" for', re.DOTALL)
+"""The value librdkafka quotes when it refuses a setting (`refused_setting` leaves it out)."""
 PASSING = frozenset({KafkaError.NOT_LEADER_FOR_PARTITION, KafkaError.LEADER_NOT_AVAILABLE,
                      KafkaError.REQUEST_TIMED_OUT, KafkaError._TRANSPORT, KafkaError._TIMED_OUT,
                      KafkaError._ALL_BROKERS_DOWN})
@@ -362,7 +366,7 @@ def partition_counts(config: Mapping[str, Any], topics: list[str]) -> dict[str, 
         consumer.close()
 
 
-def retrying(ask: Callable[[], T], wait_s: float = METADATA_TIMEOUT_S) -> T:
+def retrying(ask: Callable[[], T], wait_s: float = RETRY_FOR_S) -> T:
     """``ask()`` the broker again while it answers with an error librdkafka calls retriable
     (a leader moving, a broker restarting as the run starts), for up to ``wait_s`` seconds;
     a run started while the broker came back failed at once."""
@@ -393,15 +397,23 @@ def refused_setting(exc: KafkaException) -> str:
     return _QUOTED_VALUE.sub("Invalid value for", said)
 
 
-_QUOTED_VALUE = re.compile(r'Invalid value ".*" for', re.DOTALL)
-
 
 def _partition_count(consumer: Consumer, topic: str) -> int:
+    def ask() -> Any:
+        try:  # (it waits for the broker itself: a failure here is not asked again)
+            meta = consumer.list_topics(topic, timeout=METADATA_TIMEOUT_S).topics.get(topic)
+        except KafkaException as exc:
+            raise ConnectorError(f"Kafka topic {topic!r}: no metadata: {exc}") from exc
+        if meta is not None and meta.error is not None:
+            if meta.error.code() == KafkaError.UNKNOWN_TOPIC_OR_PART:  # (waiting won't help)
+                raise ConnectorError(f"Kafka topic {topic!r}: {meta.error}")
+            raise KafkaException(meta.error)  # (a leader not yet elected is asked again)
+        return meta
+
     try:
-        meta = consumer.list_topics(topic, timeout=METADATA_TIMEOUT_S).topics.get(topic)
+        meta = retrying(ask)
     except KafkaException as exc:
-        raise ConnectorError(f"Kafka topic {topic!r}: no metadata: {exc}") from exc
-    if meta is None or meta.error is not None or not meta.partitions:
-        why = meta.error if meta is not None else "not found"
-        raise ConnectorError(f"Kafka topic {topic!r}: {why}")
+        raise ConnectorError(f"Kafka topic {topic!r}: {exc}") from exc
+    if meta is None or not meta.partitions:
+        raise ConnectorError(f"Kafka topic {topic!r}: not found")
     return len(meta.partitions)
