@@ -164,14 +164,18 @@ def test_stop_ends_the_workspace_it_started(web_run: Path, tmp_path: Path) -> No
 
     listener = threading.Thread(target=listen, daemon=True)
     listener.start()
-    assert streaming.wait(30)
-    stopped = subprocess.run([*command, "--stop"], capture_output=True, text=True, timeout=60)
-    assert "workspace stopped" in stopped.stdout
-    deadline = time.monotonic() + 20
-    while alive(pid) and time.monotonic() < deadline:
-        time.sleep(0.1)
-    assert not alive(pid)
-    listener.join(10)
+    try:
+        assert streaming.wait(30)
+        stopped = subprocess.run([*command, "--stop"], capture_output=True, text=True,
+                                 timeout=60)
+        assert "workspace stopped" in stopped.stdout
+        deadline = time.monotonic() + 20
+        while alive(pid) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not alive(pid)
+        listener.join(10)
+    finally:
+        client.close()
     assert not (tmp_path / "data" / PID_FILE).exists() and os.path.exists(tmp_path / "data")
     log = (tmp_path / "data" / "serve.log").read_text()
     assert "Traceback" not in log and "CancelledError" not in log, log[-2000:]
