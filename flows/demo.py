@@ -56,11 +56,17 @@ def demo_alerts(smtp_port: int, http_port: int) -> dict[str, Any]:
     }
 
 
-def _start_afresh(out: Path) -> None:
+def _start_afresh(out: Path, settings: Settings) -> None:
     """Empty ``out`` for a new demo (`flows.folders.claim`; a demo of an older version is
-    recognised by its book and state)."""
+    recognised by its book and state), first stopping the workspace the last demo started
+    on it in the background (its pid file went with the folder's contents, and the new
+    one found the port taken)."""
+    from web.background import stop
+    from web.workspace import data_dir
+
     older = (out / "feeds" / "customers.jsonl").exists() and (out / "state").is_dir()
     claim(out, "demo", earlier=older)
+    stop(data_dir(settings, out))
     empty(out, "demo")
 
 
@@ -76,7 +82,7 @@ def _demo(settings: Settings, out: Path, customers: int, months: int, seed: int,
           simulate: Any) -> RunSummary:
     from connectors.simulator import simulate as simulate_portfolio
 
-    _start_afresh(out)
+    _start_afresh(out, settings)
     feeds = out / "feeds"
     with simulate(customers) as progress:
         simulate_portfolio(customers, months, seed, feeds, progress=progress)

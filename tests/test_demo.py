@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from click.testing import CliRunner, Result
+from web_support import alive
 
 from flows.cli import cli
 
@@ -34,3 +35,34 @@ def test_a_demo_replaces_an_earlier_demo_and_refuses_a_folder_of_other_work(
         assert result.exit_code == 0, result.output
         assert "read " in result.output and (out / "warnings.jsonl").exists()
     assert out.is_symlink()
+
+
+def test_a_demo_stops_the_workspace_the_last_demo_started(tmp_path: Path) -> None:
+    """`make demo` twice: the second emptied the folder, the first's workspace pid file with
+    it, and its own workspace found the port taken."""
+    import subprocess
+    import sys
+    import time
+
+    from connectors.channels.loopback import free_port
+    from web.background import PID_FILE
+
+    env = {"CREDITRADAR_STATE_DIR": str(tmp_path / "state")}
+    out = tmp_path / "demo"
+    assert demo(out, env).exit_code == 0
+    started = subprocess.run(
+        [sys.executable, "-m", "flows.cli", "serve", "--out", str(out), "--port",
+         str(free_port()), "--no-deliver", "--background"],
+        capture_output=True, text=True, timeout=120)
+    assert started.returncode == 0, started.stderr
+    pid = int((out / "workspace" / PID_FILE).read_text().split()[0])
+    try:
+        assert demo(out, env).exit_code == 0
+        deadline = time.monotonic() + 20
+        while alive(pid) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not alive(pid), "the first demo's workspace still serves"
+    finally:
+        if alive(pid):
+            subprocess.run([sys.executable, "-m", "flows.cli", "serve", "--out", str(out),
+                            "--stop"], capture_output=True, timeout=60)

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from web_support import Client, csrf_of
+from web_support import Client, alive, csrf_of
 
 from connectors.audit import read_log
 from connectors.channels.loopback import free_port
@@ -52,15 +52,6 @@ def serve_command(root: Path, out: Path, port: int) -> list[str]:
 def start_background(root: Path, out: Path, port: int) -> subprocess.CompletedProcess[str]:
     return subprocess.run([*serve_command(root, out, port), "--background"],
                           capture_output=True, text=True, timeout=120)
-
-
-def alive(pid: int) -> bool:
-    """Whether process ``pid`` runs (a zombie, ended but not yet reaped, does not)."""
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0]
-    except OSError:
-        return False
-    return state != "Z"
 
 
 @pytest.fixture(scope="module")
