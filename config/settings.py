@@ -507,32 +507,35 @@ def check_environment(environ: Mapping[str, str]) -> None:
     """Refuse a ``CREDITRADAR_`` variable that names no setting (nor one of `OTHER_VARIABLES`):
     pydantic-settings ignores it, so a misspelt name would silently leave the default. The
     error names the variable and the nearest setting, never the value (it may be a secret)."""
-    prefix = str(Settings.model_config["env_prefix"]).upper()
-    delimiter = str(Settings.model_config["env_nested_delimiter"])
-    for name in environ:
-        upper = name.upper()
-        if not upper.startswith(prefix) or upper in OTHER_VARIABLES:
-            continue
-        rest = upper.removeprefix(prefix)
-        if not _names_a_setting(rest.split(delimiter)):
-            nearest = difflib.get_close_matches(rest.lower(), list(_setting_names()), n=1)
-            hint = f" (did you mean {prefix}{nearest[0].upper()}?)" if nearest else ""
+    for name, parts in _setting_variables(environ).items():
+        if not _names_a_setting(list(parts)):
+            rest = _DELIMITER.lower().join(parts)
+            nearest = difflib.get_close_matches(rest, list(_setting_names()), n=1)
+            hint = f" (did you mean {_PREFIX}{nearest[0].upper()}?)" if nearest else ""
             raise ConfigError(f"environment variable {name} names no setting{hint}")
+
+
+_PREFIX = str(Settings.model_config["env_prefix"]).upper()
+_DELIMITER = str(Settings.model_config["env_nested_delimiter"])
+
+
+def _setting_variables(environ: Mapping[str, str]) -> dict[str, tuple[str, ...]]:
+    """The ``CREDITRADAR_`` variables that stand for settings (not `OTHER_VARIABLES`), each
+    with the path it names: its name after the prefix, in lower case, split at ``__``."""
+    return {name: tuple(name.upper().removeprefix(_PREFIX).lower().split(_DELIMITER.lower()))
+            for name in environ
+            if name.upper().startswith(_PREFIX) and name.upper() not in OTHER_VARIABLES}
 
 
 def _where(exc: ValidationError, path: Path | None, environ: Mapping[str, str]) -> str:
     """Where the invalid settings came from: the file, or the ``CREDITRADAR_`` variables of
     the settings in error (they win over the file; naming the file alone sent a user to look
     for a key it did not hold)."""
-    prefix = str(Settings.model_config["env_prefix"]).upper()
-    delimiter = str(Settings.model_config["env_nested_delimiter"])
-    variables = {tuple(name.upper().removeprefix(prefix).lower().split(delimiter.lower())): name
-                 for name in environ
-                 if name.upper().startswith(prefix) and name.upper() not in OTHER_VARIABLES}
+    variables = _setting_variables(environ)
     named, from_file = set(), False
     for error in exc.errors():
         where = tuple(str(part).lower() for part in error["loc"])
-        found = [name for parts, name in variables.items()
+        found = [name for name, parts in variables.items()
                  if where and (parts[:len(where)] == where or (
                      where[:len(parts)] == parts
                      and _holds(environ[name], where[len(parts):])))]

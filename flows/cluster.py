@@ -16,21 +16,17 @@ from pathlib import Path
 from typing import Any
 
 import structlog
-from bytewax.recovery import RecoveryConfig
 from bytewax.testing import cluster_main
 
 from config.errors import ConnectorError
-from flows.folders import exclusive
 from flows.job import Job
 from flows.run import (
     RunSummary,
-    check_recovery_inputs,
     epoch_of,
     finish,
     mark_ended,
-    prepare_recovery,
+    prepared,
     running,
-    start_fresh,
     tune_process,
 )
 
@@ -42,13 +38,10 @@ ENTRY_MODULE = "flows.process"
 
 def run_job(job: Job) -> RunSummary:
     """Run ``job`` to the end of its input and return the run's summary. The output folder
-    is the run's alone while it runs, its processes' included (`flows.folders.exclusive`)."""
-    with exclusive(job.out) as lock:
-        start_fresh(job.settings, job.out)
-        directory = job.settings.recovery.directory
-        if directory is not None:
-            prepare_recovery(directory, job.workers * job.processes, job.topology.buckets)
-            check_recovery_inputs(directory, job.feeds.partitions())
+    is the run's alone while it runs, its processes' included (`flows.run.prepared`)."""
+    directory = job.settings.recovery.directory
+    with prepared(job.settings, job.out, job.feeds, job.workers * job.processes,
+                  job.topology.buckets) as (recovery, lock):
         log.info("run.start", source=job.source.kind, workers=job.workers,
                  processes=job.processes, buckets=job.topology.buckets,
                  recovery=str(directory) if directory else None)
@@ -56,8 +49,7 @@ def run_job(job: Job) -> RunSummary:
             tune_process()
             running(job.out, job.settings, lambda: cluster_main(
                 job.flow(), [], 0, worker_count_per_proc=job.workers,
-                epoch_interval=epoch_of(job.settings),
-                recovery_config=RecoveryConfig(str(directory)) if directory else None))
+                epoch_interval=epoch_of(job.settings), recovery_config=recovery))
         else:  # (stopped, it stops the processes with SIGTERM and waits for them)
             running(job.out, job.settings, lambda: wait_all(spawn(job, pass_fds=(lock,))))
         mark_ended(directory)

@@ -180,13 +180,7 @@ def finite_number(value: Any) -> float | None:
     """A number read from a file as a float; None for anything else (text, booleans, NaN,
     infinities, an integer too large for a float), so that a damaged file cannot put one
     on a page or break its formatting."""
-    if not isinstance(value, int | float) or isinstance(value, bool):
-        return None
-    try:
-        number = float(value)
-    except OverflowError:
-        return None
-    return number if math.isfinite(number) else None
+    return _number_or_none(value)
 
 
 def all_finite(value: Any) -> bool:
@@ -214,5 +208,12 @@ def json_document(document: Any) -> str:
 
 def probability(value: Any) -> float | None:
     """A probability read from a file: a finite number from 0 to 1; None for anything else."""
-    number = finite_number(value)
-    return number if number is not None and 0 <= number <= 1 else None
+    return _number_or_none(value, 0, 1)
+
+
+def _number_or_none(value: Any, low: float = -math.inf, high: float = math.inf) -> float | None:
+    """`number`, with None for what it refuses."""
+    try:
+        return number(value, low, high)
+    except (TypeError, ValueError, OverflowError):
+        return None

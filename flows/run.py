@@ -210,16 +210,9 @@ def start_fresh(settings: Settings, out: Path) -> None:
 
 def run_feeds(settings: Settings, feeds: Feeds, out: Path, *, scores: bool = False,
               workers: int = 1, notify: bool = True) -> RunSummary:
-    """Monitor ``feeds`` on ``workers`` workers of this process; write under ``out``, the
-    run's alone while it runs (`flows.folders.exclusive`)."""
-    with exclusive(out):
-        start_fresh(settings, out)
-        topology = Topology(workers, settings.engine.buckets)
-        recovery = None
-        if settings.recovery.directory is not None:
-            recovery = RecoveryConfig(str(prepare_recovery(settings.recovery.directory,
-                                                           workers, topology.buckets)))
-            check_recovery_inputs(settings.recovery.directory, feeds.partitions())
+    """Monitor ``feeds`` on ``workers`` workers of this process; write under ``out``."""
+    topology = Topology(workers, settings.engine.buckets)
+    with prepared(settings, out, feeds, workers, topology.buckets) as (recovery, _):
         flow = build_flow(settings, feeds, file_outputs(settings, out, topology,
                                                         scores=scores, notify=notify), topology)
         tune_process()
@@ -228,6 +221,24 @@ def run_feeds(settings: Settings, feeds: Feeds, out: Path, *, scores: bool = Fal
             epoch_interval=epoch_of(settings), recovery_config=recovery))
         mark_ended(settings.recovery.directory)
         return with_deliveries(finish(out, scores=scores, audit=settings.audit), settings)
+
+
+@contextmanager
+def prepared(settings: Settings, out: Path, feeds: Feeds, workers: int,
+             buckets: int) -> Iterator[tuple[RecoveryConfig | None, int]]:
+    """What every run does before its dataflow, and holds while it runs and finishes: hold
+    ``out`` (`flows.folders.exclusive`), clear the last run's outputs unless resuming
+    (`start_fresh`), make or check the recovery directory for ``workers`` workers in all
+    and the ``feeds``' partitions. Yields bytewax's recovery configuration (None without
+    recovery) and the folder's lock, which the run's processes are handed."""
+    directory = settings.recovery.directory
+    with exclusive(out) as lock:
+        start_fresh(settings, out)
+        recovery = None
+        if directory is not None:
+            recovery = RecoveryConfig(str(prepare_recovery(directory, workers, buckets)))
+            check_recovery_inputs(directory, feeds.partitions())
+        yield recovery, lock
 
 
 def with_deliveries(summary: RunSummary, settings: Settings) -> RunSummary:

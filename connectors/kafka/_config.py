@@ -8,7 +8,7 @@ every value except a short list of settings known to hold no secret.
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Hashable, Mapping
 from typing import Any
 
 import structlog
@@ -30,31 +30,45 @@ PUBLIC_KEYS = frozenset({
 """librdkafka settings printed as they are; every other value is masked in logs."""
 
 
+class Throttle:
+    """At most one word every `EVERY_S` seconds per kind of thing said (a librdkafka log
+    facility, a kind of error), with how many were left out since: what a broker that is
+    away for minutes says again and again."""
+
+    EVERY_S = 10.0
+
+    def __init__(self) -> None:
+        self._last: dict[Hashable, float] = {}
+        self._left_out: dict[Hashable, int] = {}
+
+    def allow(self, kind: Hashable) -> int | None:
+        """How many of ``kind`` were left out since the last one said, when this one may be
+        said; None when it is left out."""
+        now = time.monotonic()
+        if now - self._last.get(kind, -self.EVERY_S) < self.EVERY_S:
+            self._left_out[kind] = self._left_out.get(kind, 0) + 1
+            return None
+        self._last[kind] = now
+        return self._left_out.pop(kind, 0)
+
+
 class ClientLog:
     """Where librdkafka's own log lines go (a broker it cannot reach, a failed handshake):
     without it, librdkafka prints them raw to stderr, between the JSON lines, with the
     bootstrap URL's credentials in them, hundreds a minute while a broker is away. Given as
     a client's ``logger``, it hands them to structlog (JSON, credentials masked), each
-    facility at most once every `EVERY_S` seconds with how many were left out since."""
-
-    EVERY_S = 10.0
+    facility through a `Throttle`."""
 
     def __init__(self) -> None:
-        self._last: dict[str, float] = {}
-        self._left_out: dict[str, int] = {}
+        self._throttle = Throttle()
 
     def log(self, level: int, text: str, *args: Any) -> None:
         """The call of a Python ``logging.Logger`` that confluent-kafka makes."""
-        facility = str(args[0]) if args else ""
-        now = time.monotonic()
-        if now - self._last.get(facility, -self.EVERY_S) < self.EVERY_S:
-            self._left_out[facility] = self._left_out.get(facility, 0) + 1
-            return
-        self._last[facility] = now
-        left_out = self._left_out.pop(facility, 0)
-        structlog.get_logger("librdkafka").log(
-            level, "kafka.client_log", message=text % args if args else text,
-            left_out_since=left_out)
+        left_out = self._throttle.allow(str(args[0]) if args else "")
+        if left_out is not None:
+            structlog.get_logger("librdkafka").log(
+                level, "kafka.client_log", message=text % args if args else text,
+                left_out_since=left_out)
 
 
 def broker_config(

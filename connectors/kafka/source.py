@@ -32,7 +32,7 @@ from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Topic
 
 from config.errors import ConnectorError
 from connectors.contracts import CONTRACT_VERSION, FEEDS, MAX_RECORD_BYTES
-from connectors.kafka._config import redact_config
+from connectors.kafka._config import Throttle, redact_config
 from connectors.partition import KEPT_OF_OVERSIZED, Feeds, RawLine, RecordInput, oversized
 from detectors.events import Origin
 from detectors.records import DeadLetter
@@ -57,7 +57,6 @@ MAX_QUEUED = 20_000
 """Messages queued per input before its topic partition is paused."""
 FETCH_BATCH = 5_000
 METADATA_TIMEOUT_S = 30.0
-WARN_EVERY_S = 10.0
 RETRY_EVERY_S = 1.0
 """How long to wait before asking a broker again that answered with a retriable error."""
 RETRY_FOR_S = 30.0
@@ -178,7 +177,7 @@ class _Fetcher:
         self.consumer = Consumer({**config, "error_cb": self._errors.append})
         self.partition = partition
         self.inputs: dict[tuple[str, int], KafkaInput] = {}
-        self._warned: dict[int, float] = {}
+        self._warnings = Throttle()
 
     def fetch(self) -> None:
         """Move what the consumer has fetched into the inputs' queues (never waits)."""
@@ -217,9 +216,7 @@ class _Fetcher:
         a broker away, a leader moving. The inputs just have nothing until it is back."""
         if error.fatal() or error.code() in PERMANENT:
             raise ConnectorError(f"Kafka consumer of {self.partition} failed: {error}")
-        now = time.monotonic()
-        if now - self._warned.get(error.code(), -WARN_EVERY_S) >= WARN_EVERY_S:
-            self._warned[error.code()] = now
+        if self._warnings.allow(error.code()) is not None:
             log.warning("kafka.consume_error", partition=self.partition, error=str(error),
                         action="waiting for the broker; librdkafka retries")
 
