@@ -40,8 +40,8 @@ def run_job(job: Job) -> RunSummary:
     """Run ``job`` to the end of its input and return the run's summary. The output folder
     is the run's alone while it runs, its processes' included (`flows.run.prepared`)."""
     directory = job.settings.recovery.directory
-    with prepared(job.settings, job.out, job.feeds, job.workers * job.processes,
-                  job.topology.buckets) as (recovery, lock):
+    with prepared(job.settings, job.out, lambda: job.feeds.partitions(),
+                  job.workers * job.processes, job.topology.buckets) as (recovery, lock):
         log.info("run.start", source=job.source.kind, workers=job.workers,
                  processes=job.processes, buckets=job.topology.buckets,
                  recovery=str(directory) if directory else None)

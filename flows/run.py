@@ -212,7 +212,7 @@ def run_feeds(settings: Settings, feeds: Feeds, out: Path, *, scores: bool = Fal
               workers: int = 1, notify: bool = True) -> RunSummary:
     """Monitor ``feeds`` on ``workers`` workers of this process; write under ``out``."""
     topology = Topology(workers, settings.engine.buckets)
-    with prepared(settings, out, feeds, workers, topology.buckets) as (recovery, _):
+    with prepared(settings, out, feeds.partitions, workers, topology.buckets) as (recovery, _):
         flow = build_flow(settings, feeds, file_outputs(settings, out, topology,
                                                         scores=scores, notify=notify), topology)
         tune_process()
@@ -224,12 +224,13 @@ def run_feeds(settings: Settings, feeds: Feeds, out: Path, *, scores: bool = Fal
 
 
 @contextmanager
-def prepared(settings: Settings, out: Path, feeds: Feeds, workers: int,
+def prepared(settings: Settings, out: Path, partitions: Callable[[], list[str]], workers: int,
              buckets: int) -> Iterator[tuple[RecoveryConfig | None, int]]:
     """What every run does before its dataflow, and holds while it runs and finishes: hold
     ``out`` (`flows.folders.exclusive`), clear the last run's outputs unless resuming
     (`start_fresh`), make or check the recovery directory for ``workers`` workers in all
-    and the ``feeds``' partitions. Yields bytewax's recovery configuration (None without
+    and the source's ``partitions()`` (asked only then: a cluster's processes build the
+    source, not the run that spawns them). Yields bytewax's recovery configuration (None without
     recovery) and the folder's lock, which the run's processes are handed."""
     directory = settings.recovery.directory
     with exclusive(out) as lock:
@@ -237,7 +238,7 @@ def prepared(settings: Settings, out: Path, feeds: Feeds, workers: int,
         recovery = None
         if directory is not None:
             recovery = RecoveryConfig(str(prepare_recovery(directory, workers, buckets)))
-            check_recovery_inputs(directory, feeds.partitions())
+            check_recovery_inputs(directory, partitions())
         yield recovery, lock
 
 
