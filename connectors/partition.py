@@ -107,6 +107,12 @@ class Feeds(ABC):
     workers, so every worker count reads every record into the same day.
     """
 
+    stopped_through: int | None = None
+    """Set where the inputs are a stopped run's (a replay of its audit log): at the end of
+    each input, its partition promises this day, the last one the run completed, rather
+    than the end of the input, so that the steps stop there as the run did
+    (`flows.stop`)."""
+
     @abstractmethod
     def partitions(self) -> list[str]:
         """The partition names, in a fixed order."""
@@ -178,15 +184,21 @@ class FeedPartition(StatefulSourcePartition[Any, Clocks]):
 
     ``route`` names the id step of a record; ``id_keys`` are all of them (each gets a chunk
     for every day an input closes, empty or not, so every one learns the input's progress).
+    Once ``stopping()`` (the run was asked to stop) it reads no more and ends, its promises
+    as they stand; ``stopped_through`` is `Feeds.stopped_through`.
     """
 
     def __init__(self, inputs: list[RecordInput], route: Callable[[Envelope], str],
                  id_keys: tuple[str, ...], clock: Callable[[], FeedClock],
-                 resume: Clocks | None, idle_seconds: float = IDLE_SECONDS) -> None:
+                 resume: Clocks | None, idle_seconds: float = IDLE_SECONDS,
+                 stopping: Callable[[], bool] = lambda: False,
+                 stopped_through: int | None = None) -> None:
         self._inputs = inputs
         self._route = route
         self._id_keys = id_keys
         self._idle_seconds = idle_seconds
+        self._stopping = stopping
+        self._stopped_through = stopped_through
         resume = resume or Clocks()
         self._states = {i.name: resume.states.get(i.name) or _InputState(clock())
                         for i in inputs}
@@ -194,7 +206,7 @@ class FeedPartition(StatefulSourcePartition[Any, Clocks]):
         self._awake: datetime | None = None
 
     def next_batch(self) -> list[Any]:
-        if all(state.done for state in self._states.values()):
+        if self._stopping() or all(state.done for state in self._states.values()):
             raise StopIteration
         out: list[Any] = []
         for source in self._inputs:
@@ -249,9 +261,11 @@ class FeedPartition(StatefulSourcePartition[Any, Clocks]):
     def _deliver(self, source: RecordInput, state: _InputState, batch: DayBatch,
                  idle: bool = False, delivered: bool = False) -> list[Any]:
         state.done = batch.through >= ENDED
-        state.through = batch.through
-        end = batch.end if state.done else NOTHING_YET
-        out = self._chunks(source.name, batch.through, batch.envelopes, end, idle, delivered)
+        through, end = batch.through, batch.end if state.done else NOTHING_YET
+        if state.done and self._stopped_through is not None:
+            through, end = self._stopped_through, NOTHING_YET
+        state.through = through
+        out = self._chunks(source.name, through, batch.envelopes, end, idle, delivered)
         if state.done:
             out.append(ReadCount(source.name, state.read))
         return out
@@ -297,17 +311,20 @@ class FeedSource(FixedPartitionedSource[Any, Clocks]):
     """Any `Feeds` as a bytewax source of chunks for the id steps.
 
     ``route`` names the id step of a record and ``id_keys`` lists them all; ``clock`` makes a
-    new input's `FeedClock` (with the run's read-ahead and lateness).
+    new input's `FeedClock` (with the run's read-ahead and lateness); ``stopping`` says
+    that the run was asked to stop (`FeedPartition`).
     """
 
     def __init__(self, feeds: Feeds, route: Callable[[Envelope], str],
                  id_keys: tuple[str, ...], clock: Callable[[], FeedClock],
-                 idle_seconds: float = IDLE_SECONDS) -> None:
+                 idle_seconds: float = IDLE_SECONDS,
+                 stopping: Callable[[], bool] = lambda: False) -> None:
         self.feeds = feeds
         self.route = route
         self.id_keys = id_keys
         self.clock = clock
         self.idle_seconds = idle_seconds
+        self.stopping = stopping
 
     def list_parts(self) -> list[str]:
         return self.feeds.partitions()
@@ -317,4 +334,4 @@ class FeedSource(FixedPartitionedSource[Any, Clocks]):
         positions = resume_state.positions if resume_state is not None else {}
         inputs = checked_inputs(for_part, self.feeds.open(for_part, positions))
         return FeedPartition(inputs, self.route, self.id_keys, self.clock, resume_state,
-                             self.idle_seconds)
+                             self.idle_seconds, self.stopping, self.feeds.stopped_through)

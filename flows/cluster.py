@@ -29,6 +29,7 @@ from flows.run import (
     running,
     tune_process,
 )
+from flows.stop import stop_requested
 
 log = structlog.get_logger(__name__)
 
@@ -98,10 +99,17 @@ def spawn(job: Job, **popen: Any) -> list[subprocess.Popen[bytes]]:
 
 
 def wait_all(children: list[subprocess.Popen[bytes]]) -> None:
-    """Wait for every process; if one fails, stop the others and raise."""
+    """Wait for every process; if one fails, stop the others and raise. Asked to stop
+    (`flows.stop`), ask each process to stop with one SIGTERM, and wait for them to finish
+    their days."""
+    forwarded = False
     try:
         pending = list(children)
         while pending:
+            if stop_requested() and not forwarded:
+                forwarded = True
+                for child in pending:
+                    child.terminate()
             for child in list(pending):
                 try:
                     code = child.wait(timeout=0.5)

@@ -29,10 +29,10 @@ from bytewax.outputs import Sink
 from config.settings import Settings, config_digest
 from config.version import program_version
 from connectors.audit import AuditEntry
-from connectors.audit.record import INPUT, WARNING, input_body
+from connectors.audit.record import END, INPUT, STOP, WARNING, input_body
 from connectors.partition import Feeds, FeedSource, ReadCount
 from detectors.book import LEARNER, BookSettings, CustomerBook
-from detectors.clock import to_rfc3339
+from detectors.clock import DAY, to_rfc3339
 from detectors.collections import OverdueInvoice
 from detectors.dedup import DIRECTORY, EventIds, Seen
 from detectors.desk import ALERTS, AlertFeed, DeskSettings, Latest, ScoreRow, WarningDesk
@@ -46,6 +46,7 @@ from detectors.scoring import RANKER, Ranker, Scorer
 from detectors.snapshots import Accepted
 from detectors.stage import Send, Stage
 from flows.news import directory_builder
+from flows.stop import stop_requested
 from flows.topology import Topology
 
 log = structlog.get_logger(__name__)
@@ -113,6 +114,19 @@ class StageState:
     ``on_eof`` again on a state resumed from a snapshot taken after the end (a finished or
     nearly finished run started again): its final outputs, the watchlist among them, are
     already written, so they must not be written twice."""
+    stopped: bool = False
+    """Whether a run of this state was stopped before its inputs ended (`flows.stop`)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Stopped:
+    """The first step's key ``key`` stopped with its days complete through ``day``, or
+    (``ended``) reached the end of its inputs, on ``day``, after an earlier stop: the audit
+    log records it, so that a replay stops where the run stopped (`flows.replay`)."""
+
+    key: str
+    day: int
+    ended: bool = False
 
 
 class StageLogic(StatefulBatchLogic):
@@ -137,13 +151,28 @@ class StageLogic(StatefulBatchLogic):
         return self._run(days, through, final=False), self.RETAIN
 
     def on_eof(self) -> tuple[list[Any], bool]:
-        if self.state is None:
+        """The end of every input, or the end of a stopped run (`flows.stop`): then some
+        input did not end, the days it promised were applied already, and nothing more is:
+        the state stays as it is for a resumed run to go on from."""
+        state = self.state
+        if state is None:
             return [], self.DISCARD
-        if self.state.finished:
+        if state.finished:
             return [], self.RETAIN
-        outputs = self._run(self.state.inbox.rest(), ENDED, final=True)
-        self.state.finished = True
+        if not state.inbox.ended:
+            state.stopped = True
+            return self._marks(Stopped(state.key, state.inbox.through)), self.RETAIN
+        outputs = self._run(state.inbox.rest(), ENDED, final=True)
+        if state.stopped:
+            outputs += self._marks(Stopped(state.key, state.inbox.end, ended=True))
+        state.finished = True
         return outputs, self.RETAIN
+
+    def _marks(self, mark: Stopped) -> list[Any]:
+        """The first step's record of a stop (or of an end after one), once it has days."""
+        if not self.spec.redate or mark.day <= NOTHING_YET:
+            return []
+        return [Batch(Stopped, [mark])]
 
     def snapshot(self) -> StageState | None:
         # Bytewax keeps snapshots only with recovery on; then they must not change later.
@@ -209,7 +238,7 @@ def feed_source(settings: Settings, feeds: Feeds, topology: Topology) -> FeedSou
         return FeedClock(d.read_ahead, d.allowed_lateness_days, d.max_gap_days)
 
     return FeedSource(feeds, topology.ids_of, topology.id_keys, clock,
-                      settings.engine.idle_input_seconds)
+                      settings.engine.idle_input_seconds, stop_requested)
 
 
 def build_flow(settings: Settings, feeds: Feeds, outputs: Outputs,
@@ -330,9 +359,11 @@ def _write(out: Stream[Any], outputs: Outputs, notices: Stream[Any] | None) -> N
         if notices is None:
             raise ValueError("the audit log's warnings come through the step that orders them")
         seen = op.map("audit_inputs", kind("seen", Seen), audit_inputs)
+        stops = op.flat_map("audit_stops", kind("stops", Stopped), lambda stops: [
+            audit_stop(stop) for stop in stops])
         logged = op.flat_map("audit_warnings", notices, lambda batch: [
             audit_warning(warning) for day in batch.items for warning in day.warnings])
-        op.output("audit_out", op.merge("audit_in", seen, logged), outputs.audit)
+        op.output("audit_out", op.merge("audit_in", seen, stops, logged), outputs.audit)
 
 
 def _logged(dead: DeadLetter) -> DeadLetter:
@@ -352,6 +383,14 @@ def audit_inputs(seen: list[Seen]) -> tuple[str, list[AuditEntry]]:
         entries.append(AuditEntry(INPUT, f"{event.FEED}:{event.event_id}",
                                   to_rfc3339(event.at), body))
     return seen[0].key, entries
+
+
+def audit_stop(stop: Stopped) -> tuple[str, AuditEntry]:
+    """A stop (its day: the last the run completed) or an end after one, for the id step's
+    audit partition."""
+    kind = END if stop.ended else STOP
+    return stop.key, AuditEntry(kind, f"{kind}:{stop.key}", to_rfc3339(stop.day * DAY),
+                                {"through": stop.day})
 
 
 def audit_warning(warning: Warning) -> tuple[str, Any]:

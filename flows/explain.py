@@ -66,7 +66,7 @@ def explain(customer_id: str, as_of: datetime, log: Path, settings: Settings, *,
         raise ConfigError(f"as of {as_of.isoformat()}: outside the years the monitor's "
                           f"clock handles: from {to_rfc3339(EARLIEST)} to before "
                           f"{to_rfc3339(LATEST)}")
-    inputs, warnings = logged_records(log, as_of)
+    inputs, warnings, _ = logged_records(log, as_of)
     notes: list[str] = []
     replayed = _Replay(customer_id, settings)
     replayed.run(inputs, until)

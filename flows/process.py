@@ -24,7 +24,8 @@ from connectors.sinks import raise_output_errors, take_output_errors
 from flows.cluster import job_of_environment, recovery_of
 from flows.job import Job
 from flows.logs import configure_logging
-from flows.run import check_recovery_version, stopped_by_sigterm, tune_process
+from flows.run import check_recovery_version, tune_process
+from flows.stop import stopping_on
 
 PR_SET_PDEATHSIG = 1
 """prctl(2)'s option that names the signal a process gets when its parent dies."""
@@ -65,13 +66,18 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--parent", type=int, default=None,
                         help="the pid of the run that started this process, to end with it")
     args = parser.parse_args(argv)
+    stops = (signal.SIGTERM,)
     if args.parent is not None:
         end_with_parent(args.parent)
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a terminal's Ctrl-C: the parent
+        # hears it too, and asks every process to stop with one SIGTERM
+    else:
+        stops = (signal.SIGINT, signal.SIGTERM)
     hidden: tuple[str, ...] = ()
     try:
         job = _job(args.recovery_directory)
         hidden = job.option_values()
-        with stopped_by_sigterm():
+        with stopping_on(*stops):
             cli_main(
                 _flow(job),
                 workers_per_process=args.workers_per_process,
@@ -82,7 +88,7 @@ def main(argv: list[str] | None = None) -> None:
                                  if args.recovery_directory else None),
             )
         raise_output_errors()
-    except KeyboardInterrupt:  # stopped (SIGTERM or Ctrl-C): its outputs are closed
+    except KeyboardInterrupt:  # stopped at once (a second signal): its outputs are closed
         sys.exit(f"creditradar process {args.process_id or 0}: stopped")
     except BaseException as exc:  # a worker's error reaches a cluster as bytewax's panic
         errors = take_output_errors()

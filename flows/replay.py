@@ -29,17 +29,17 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from config.errors import ConnectorError
 from config.settings import Settings, config_digest
 from connectors.audit import AuditRecord, read_log, verify_log
-from connectors.audit.record import INPUT, WARNING
+from connectors.audit.record import END, INPUT, STOP, WARNING
 from connectors.contracts import FEEDS
 from connectors.files import FolderFeeds
 from connectors.partition import RawLine, RecordInput
 from connectors.sinks import json_line
-from detectors.clock import parse_time
+from detectors.clock import DAY, parse_time, to_rfc3339
 from detectors.records import Warning
 from flows.choices import MODEL_CHOICES, UNREADABLE, load_choices
 from flows.folders import claim, exclusive
@@ -49,6 +49,7 @@ __all__ = [
     "FEEDS_DIR",
     "LOGGED_WARNINGS",
     "REPORT",
+    "Logged",
     "ReplayReport",
     "logged_records",
     "replay",
@@ -64,20 +65,44 @@ MAX_DIFFERENCES = 10
 _UNSAFE = re.compile(r"[^A-Za-z0-9_.-]+")
 
 
-def logged_records(
-    log: Path, until: datetime | None = None
-) -> tuple[list[AuditRecord], list[AuditRecord]]:
+class Logged(NamedTuple):
+    """What a replay takes from an audit log (`logged_records`)."""
+
+    inputs: list[AuditRecord]
+    warnings: list[AuditRecord]
+    stopped_through: int | None
+    """The last day the run completed where it was stopped (`flows.stop`) and not resumed
+    past it; None where it read its inputs to their end (or was killed)."""
+
+
+def logged_records(log: Path, until: datetime | None = None) -> Logged:
     """The log's ``input`` and ``warning`` records with event time at or before ``until``
-    (all of them without it), each list in log order."""
+    (all of them without it), each list in log order, and where the run stopped."""
     inputs: list[AuditRecord] = []
     warnings: list[AuditRecord] = []
+    last_marks: dict[str, AuditRecord] = {}
     for record in read_log(Path(log)):
-        if record.kind not in (INPUT, WARNING):
+        if record.kind not in (INPUT, WARNING, STOP, END):
             continue
         if until is not None and parse_time(record.event_time) > until:
             continue
-        (inputs if record.kind == INPUT else warnings).append(record)
-    return inputs, warnings
+        if record.kind in (STOP, END):
+            last_marks[record.partition] = record
+        else:
+            (inputs if record.kind == INPUT else warnings).append(record)
+    return Logged(inputs, warnings, _stopped_through(inputs, list(last_marks.values())))
+
+
+def _stopped_through(inputs: list[AuditRecord], marks: list[AuditRecord]) -> int | None:
+    """The day a stopped run's days were complete through, from each partition's last mark:
+    none where the run ended after its last stop, or read inputs past it (a run resumed
+    after the stop and killed: nothing says where it stood)."""
+    if not marks or any(mark.kind == END for mark in marks):
+        return None
+    through = max(int(mark.body["through"]) for mark in marks)
+    if any(int(record.body["day"]) > through for record in inputs):
+        return None
+    return through
 
 
 def write_feeds(inputs: Iterable[AuditRecord], folder: Path) -> dict[str, list[AuditRecord]]:
@@ -152,10 +177,12 @@ class LoggedFeeds(FolderFeeds):
     applied it on, so that the replay applies it there too (even where the original run's
     live input had gone idle and the record arrived after its day)."""
 
-    def __init__(self, folder: Path, written: dict[str, list[AuditRecord]]) -> None:
+    def __init__(self, folder: Path, written: dict[str, list[AuditRecord]],
+                 stopped_through: int | None = None) -> None:
         super().__init__(folder)
         self.days = {name: [int(r.body["day"]) for r in records]
                      for name, records in written.items()}
+        self.stopped_through = stopped_through
 
     def open(self, partition: str, positions: dict[str, Any]) -> list[RecordInput]:
         return [_LoggedInput(source, self.days[partition])
@@ -277,23 +304,25 @@ def replay(
     """
     log, out = Path(log), Path(out)
     _refuse_overlap(log, out)
-    inputs, warnings = logged_records(log, until)
-    if not inputs:
+    logged = logged_records(log, until)
+    if not logged.inputs:
         raise ConnectorError(f"audit log {log} holds no input records"
                              + (f" at or before {until.isoformat()}" if until else ""))
     with exclusive(out):  # (from its claim to its report: a run into it is refused)
-        return _replay(log, out, settings, inputs, warnings, until=until, workers=workers,
-                       key=key)
+        return _replay(log, out, settings, logged, until=until, workers=workers, key=key)
 
 
-def _replay(log: Path, out: Path, settings: Settings, inputs: list[AuditRecord],
-            warnings: list[AuditRecord], *, until: datetime | None, workers: int,
-            key: bytes | None) -> ReplayReport:
+def _replay(log: Path, out: Path, settings: Settings, from_log: Logged, *,
+            until: datetime | None, workers: int, key: bytes | None) -> ReplayReport:
     claim(out, "replay", earlier=(out / REPORT).exists())
+    inputs, warnings, stopped_through = from_log
     written = write_feeds(inputs, out / FEEDS_DIR)
     run_settings, notes = _replay_settings(settings, out)
-    run_feeds(run_settings, LoggedFeeds(out / FEEDS_DIR, written), out, workers=workers,
-              notify=False)
+    run_feeds(run_settings, LoggedFeeds(out / FEEDS_DIR, written, stopped_through), out,
+              workers=workers, notify=False)
+    if stopped_through is not None:
+        notes.append(f"the run was stopped with its days complete through "
+                     f"{to_rfc3339(stopped_through * DAY)[:10]}; the replay stopped there too")
 
     expected = out / LOGGED_WARNINGS
     expected.write_text("".join(_warning_line(r) + "\n" for r in warnings), encoding="utf-8")

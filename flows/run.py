@@ -17,7 +17,6 @@ import json
 import re
 import signal
 import tempfile
-import threading
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -49,6 +48,7 @@ from flows.folders import exclusive
 from flows.jsonl import DERIVED, iter_jsonl, lines, read_jsonl
 from flows.news import NEWS_READINGS, NEWS_REVIEW
 from flows.ops import FLOW
+from flows.stop import stop_requested, stopping_on
 from flows.topology import Topology
 
 WARNINGS = "warnings.jsonl"
@@ -273,36 +273,22 @@ def finish(out: Path, *, scores: bool = False, audit: AuditSettings | None = Non
 
 def running(out: Path, settings: Settings, run: Callable[[], None]) -> None:
     """``run`` the dataflow (bytewax's cluster, or the run's processes) as every run does:
-    SIGTERM stops it as Ctrl-C does (`stopped_by_sigterm`); a stopped run's audit log is
-    sealed where it stopped (`seal_audit_log`); an output the disk refused is raised after
-    it (`connectors.sinks.raise_output_errors`), since bytewax may not report it."""
+    Ctrl-C or SIGTERM stops it where it stands (`flows.stop`) and raises KeyboardInterrupt
+    once its outputs are complete to that day; a stopped run's audit log is sealed where it
+    stopped (`seal_audit_log`); an output the disk refused is raised after it
+    (`connectors.sinks.raise_output_errors`), since bytewax may not report it."""
     take_output_errors()
     try:
-        with stopped_by_sigterm():
+        with stopping_on(signal.SIGINT, signal.SIGTERM):
             run()
     except KeyboardInterrupt:
         seal_audit_log(out, settings.audit)
         raise
-    raise_output_errors()
-
-
-@contextmanager
-def stopped_by_sigterm() -> Iterator[None]:
-    """Within, SIGTERM (``docker stop``, a service manager) ends a run as Ctrl-C does, with
-    a KeyboardInterrupt: bytewax then closes the outputs, the audit log's final anchors
-    included, where the signal's default would end the process in the middle of a write."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def interrupt(signum: int, frame: Any) -> None:
+    if stop_requested():
+        seal_audit_log(out, settings.audit)
+        raise_output_errors()
         raise KeyboardInterrupt
-
-    previous = signal.signal(signal.SIGTERM, interrupt)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
+    raise_output_errors()
 
 
 def seal_audit_log(out: Path, audit: AuditSettings) -> None:

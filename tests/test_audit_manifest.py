@@ -221,12 +221,9 @@ def test_a_replay_authenticates_the_log_with_the_key_in_the_environment(
     assert wrong.exit_code == 1 and "bad_anchor" in wrong.output, wrong.output
 
 
-@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM])
-def test_a_run_stopped_by_a_signal_leaves_a_log_that_verifies(tmp_path: Path,
-                                                              stop: signal.Signals) -> None:
-    """Ctrl-C or SIGTERM (docker stop) is how a live run ends: bytewax closes the partitions
-    (final anchors), and the log is sealed up to there, so an auditor can verify it (the
-    default of SIGTERM ended the process in the middle of a write)."""
+def _stopped_run(tmp_path: Path, *signals: signal.Signals) -> tuple[Path, Path, str]:
+    """A run of a 400 x 24 book sent ``signals`` once it has logged inputs: its settings,
+    output folder and what it printed."""
     config = tmp_path / "run.toml"
     config.write_text(f'state_dir = "{tmp_path / "state"}"\n[audit]\nhmac_key = "{KEY}"\n')
     assert invoke(config, "simulate", "--customers", "400", "--months", "24", "--seed", "9",
@@ -242,10 +239,39 @@ def test_a_run_stopped_by_a_signal_leaves_a_log_that_verifies(tmp_path: Path,
     while not any(out.glob("audit/ids-*/segment-*.jsonl")) and time.monotonic() < deadline:
         time.sleep(0.05)
     time.sleep(0.5)
-    run.send_signal(stop)
+    for stop in signals:
+        run.send_signal(stop)
     output, _ = run.communicate(timeout=120)
-    assert run.returncode == 130, output.decode()[-2000:]  # (0: it ended before the signal)
-    assert b"Traceback" not in output, output.decode()[-2000:]
-    assert b"stopped: " in output and b"without --recovery-dir, the same command starts" in output
+    text = output.decode()
+    assert run.returncode == 130, text[-2000:]  # (0: it ended before the signal)
+    assert "Traceback" not in text, text[-2000:]
+    assert "stopped: " in text and "without --recovery-dir, the same command starts" in text
+    return config, out, text
+
+
+@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM])
+def test_a_stopped_run_replays_to_the_same_warnings(tmp_path: Path,
+                                                     stop: signal.Signals) -> None:
+    """Ctrl-C or SIGTERM (docker stop) is how a live run ends. The run stops with its days
+    complete, its log sealed (it verifies) and saying through which day, and a replay stops
+    there too. Before, the steps stopped wherever the signal found them, and a replay, which
+    went to the end of the logged inputs, could warn past that (a default 90 days past due
+    that the run had not reached)."""
+    config, out, _ = _stopped_run(tmp_path, stop)
+    result = invoke(config, "audit", "verify", "--log", str(out / "audit"))
+    assert result.exit_code == 0 and "anchor signatures checked" in result.output, result.output
+    replayed = invoke(config, "replay", "--log", str(out / "audit"), "--out",
+                      str(tmp_path / "replay"))
+    assert replayed.exit_code == 0 and "IDENTICAL" in replayed.output, replayed.output
+    stopped = re.search(r"stopped with its days complete through (\S+);", replayed.output)
+    assert stopped, replayed.output
+    last_warned = max((json.loads(line)["event_time"][:10] for line in
+                       (out / "warnings.jsonl").read_text().splitlines()), default="")
+    assert last_warned <= stopped.group(1)
+
+
+def test_a_second_signal_ends_the_run_at_once_and_its_log_still_verifies(
+        tmp_path: Path) -> None:
+    config, out, _ = _stopped_run(tmp_path, signal.SIGTERM, signal.SIGTERM)
     result = invoke(config, "audit", "verify", "--log", str(out / "audit"))
     assert result.exit_code == 0 and "anchor signatures checked" in result.output, result.output

@@ -80,6 +80,23 @@ def test_killed_twice_and_resumed_equals_uninterrupted(
         assert (tmp_path / "killed" / name).read_bytes() == (whole / name).read_bytes(), name
 
 
+@pytest.mark.parametrize("processes", [1, 2])
+def test_stopped_and_started_again_equals_uninterrupted(
+        uninterrupted: tuple[Path, Path], tmp_path: Path, processes: int) -> None:
+    """SIGTERM (Ctrl-C alike) stops a run with its days complete: started again, it goes on
+    from there, and a cluster's processes each stop (the run asks them with one SIGTERM)."""
+    feeds, whole = uninterrupted
+    out, recovery, extra = tmp_path / "out", tmp_path / "rec", ("--processes", str(processes))
+    first = run(feeds, out, recovery, *extra)
+    assert _wait_for(lambda: any(out.glob("audit/ids-*/segment-*.jsonl"))), "nothing logged"
+    first.send_signal(signal.SIGTERM)
+    assert first.wait(timeout=120) == 130, "the run ended before it was stopped"
+    assert not (out / WATCHLIST).exists(), "a stopped run wrote its watchlist"
+    assert run(feeds, out, recovery, *extra).wait(timeout=300) == 0
+    for name in OUTPUTS:
+        assert (out / name).read_bytes() == (whole / name).read_bytes(), name
+
+
 def test_a_clusters_processes_end_with_its_run(uninterrupted: tuple[Path, Path],
                                               tmp_path: Path) -> None:
     """The run alone killed with SIGKILL (not its process group) left its processes

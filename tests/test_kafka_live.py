@@ -95,6 +95,30 @@ def test_a_live_run_writes_every_warning_and_goes_on_with_later_records(
     assert report.ok, report.lines()
 
 
+def test_a_live_run_stopped_while_reading_replays_to_the_same_warnings(
+        kafka_bootstrap: str, tmp_path: Path) -> None:
+    """A live run stopped mid-way: its replay, which reads the logged inputs to their end,
+    gave one warning more (a default reached 90 days past due without a record on its day,
+    that the run had not reached when the signal came). A stopped run now completes the
+    days its inputs promised, logs through which, and a replay stops there."""
+    feeds = portfolio(tmp_path / "feeds", customers=150, months=12)
+    topics = make_topics(kafka_bootstrap, 2)
+    publish(kafka_bootstrap, feeds, topics)
+    settings = kafka_settings(topics, engine=EngineSettings(idle_input_seconds=IDLE_SECONDS))
+    out = tmp_path / "live"
+    [child] = spawn(Job(settings, SourceSpec("kafka", {"bootstrap": kafka_bootstrap}), out))
+    try:
+        assert _wait_for(lambda: bool(_lines(out / WARNINGS)), 90), "no warning after 90 s"
+    finally:
+        child.terminate()
+        assert child.wait(timeout=60) == 0, "a stopped process finishes its days and exits 0"
+    seal_audit_log(out, settings.audit)
+    report = replay(out / AUDIT, tmp_path / "replay", settings)
+    assert report.ok, report.lines()
+    assert any("stopped with its days complete through" in note for note in report.notes), \
+        report.notes
+
+
 EPOCH = date(1970, 1, 1).toordinal()
 
 
@@ -103,7 +127,7 @@ def _wait_for_input(log: Path, event_id: str) -> int | None:
     found: list[int] = []
 
     def logged() -> bool:
-        inputs, _ = logged_records(log)
+        inputs = logged_records(log).inputs
         found[:] = [r.body["day"] for r in inputs if r.id.endswith(f":{event_id}")]
         return bool(found)
 

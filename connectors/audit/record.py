@@ -30,6 +30,14 @@ INPUT = "input"
 WARNING = "warning"
 """Kind of the records of a run's warnings."""
 
+STOP = "stop"
+"""Kind of the records of a run stopped before its inputs ended: the last day it
+completed (``through``, days since 1970), one per partition of inputs."""
+
+END = "end"
+"""Kind of the records of a run that reached the end of its inputs after a stop: the last
+day they support (``through``)."""
+
 
 def canonical(obj: dict[str, Any]) -> bytes:
     """The one byte encoding of a JSON object that hashes and comparisons use.
