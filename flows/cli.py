@@ -101,7 +101,9 @@ def cli(ctx: click.Context, config_path: Path | None, log_format: str, log_level
       creditradar COMMAND -h            (help and examples of one command)
     """
     settings = load_settings(config_path)
-    configure_logging(log_level or settings.log_level, log_format)
+    if log_level is not None:  # (the settings carry it to a run's processes)
+        settings = settings.model_copy(update={"log_level": log_level.lower()})
+    configure_logging(settings.log_level, log_format)
     ctx.ensure_object(dict)
     ctx.obj["settings"] = settings
 

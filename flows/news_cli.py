@@ -10,10 +10,13 @@ import click
 
 from config.errors import CreditRadarError
 
+LABELLED_SET = Path(__file__).resolve().parents[1] / "data" / "news-eval"
+"""The labelled set that comes with CreditRadar's source (found from any working folder)."""
+
 
 @click.command("evaluate-news")
 @click.option("--data", type=click.Path(exists=True, file_okay=False, path_type=Path),
-              default=Path("data/news-eval"), show_default=True,
+              default=LABELLED_SET, show_default="data/news-eval of CreditRadar's source",
               help="Folder of the labelled set: customers.jsonl and one file per language.")
 @click.option("--split", type=click.Choice(["all", "dev", "test"]), default="test",
               show_default=True, help="test: the held-out headlines; dev: those the rules "

@@ -220,3 +220,25 @@ def test_a_run_keeps_the_previous_audit_log_and_private_state(tmp_path: Path) ->
     assert failed.exit_code == 0, "nothing has failed yet: the hook is only pending"
     status = CliRunner().invoke(cli, ["--config", str(config), "alerts", "status"], env={})
     assert status.exit_code == 0 and "pending" in status.output
+
+
+def test_the_log_level_given_reaches_a_runs_processes(tmp_path: Path) -> None:
+    """``--log-level warning`` quieted the run's own process only: each process of
+    ``--processes 2`` logged at the settings' level, a line for every rejected record."""
+    import subprocess
+    import sys
+
+    feeds = tmp_path / "feeds"
+    invoke("simulate", "--customers", "30", "--months", "4", "--seed", "3", "--out",
+           str(feeds))
+    with (feeds / "payments.jsonl").open("a") as handle:
+        handle.write("not json\n")
+    ran = subprocess.run(
+        [sys.executable, "-m", "flows.cli", "--log-format", "json", "--log-level", "warning",
+         "run", "--feeds", str(feeds), "--out", str(tmp_path / "out"), "--top", "0",
+         "--no-deliver", "--processes", "2"], capture_output=True, text=True, timeout=300)
+    assert ran.returncode == 0, ran.stderr[-2000:]
+    levels = {json.loads(line)["level"] for line in ran.stderr.splitlines()
+              if line.startswith("{")}
+    assert levels <= {"warning", "error"}, ran.stderr[-2000:]
+    assert "rejected 1" in ran.stdout

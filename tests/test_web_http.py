@@ -801,7 +801,7 @@ def test_an_as_of_outside_the_clocks_years_is_no_as_of() -> None:
     assert as_of_param("9999-12-31") is None and as_of_param("0001-01-01") is None
 
 
-@pytest.mark.parametrize("amount", ["inf", "-inf", "nan", "1e16", "1e999"])
+@pytest.mark.parametrize("amount", ["inf", "-inf", "nan", "1e16", "1e999", "1_000", "5000\x00"])
 def test_the_pre_sale_check_refuses_an_amount_check_amount_refuses(served: Served,
                                                                    amount: str) -> None:
     """An amount that is not finite, or above the bound ``creditradar check --amount``
@@ -818,7 +818,7 @@ def test_an_as_of_that_is_no_time_is_refused_by_the_api_and_the_pages(served: Se
     auditor asking what the monitor knew then."""
     alice = served.client("alice")
     mine = quote(_customers(served, "sme")[0]["customer_id"])
-    for as_of in ("zzz", "9999-12-31"):
+    for as_of in ("zzz", "9999-12-31", "2022-06-30%00", "2022-06-30" + "%20" * 40):
         answer = alice.get(f"/api/customers/{mine}?as_of={as_of}")
         assert answer.status_code == 400 and answer.json()["error"] == "bad_time", as_of
         for page in ("customers", "explain"):
@@ -828,6 +828,36 @@ def test_an_as_of_that_is_no_time_is_refused_by_the_api_and_the_pages(served: Se
         assert alice.get(f"/{page}/{mine}?as_of=2022-06-30").status_code == 200
     assert "explain" in alice.get(f"/api/customers/{mine}?as_of=2022-06-30").json()
     assert "explain" not in alice.get(f"/api/customers/{mine}").json()
+
+
+def test_explanations_beyond_the_ones_at_once_are_refused_as_busy(served: Served) -> None:
+    """Each explanation as of a new moment replays the log: requests for many moments took
+    every core from the other pages."""
+    from web.workspace import EXPLAINING_AT_ONCE
+
+    alice = served.client("alice")
+    mine = quote(_customers(served, "sme")[0]["customer_id"])
+    slots = served.workspace._explaining
+    for _ in range(EXPLAINING_AT_ONCE):
+        assert slots.acquire(blocking=False)
+    try:
+        busy = alice.get(f"/api/customers/{mine}?as_of=2022-05-17")
+        assert busy.status_code == 503 and busy.json()["error"] == "busy", busy.text
+        assert alice.get("/api/watchlist?size=1").status_code == 200
+    finally:
+        for _ in range(EXPLAINING_AT_ONCE):
+            slots.release()
+    assert "explain" in alice.get(f"/api/customers/{mine}?as_of=2022-05-17").json()
+
+
+def test_a_page_or_size_that_is_no_whole_number_is_refused(served: Served) -> None:
+    """``page=abc`` reset the page size too, and ``size=1_000`` read as 1000."""
+    alice = served.client("alice")
+    for query in ("page=abc&size=20", "size=1_000", "page=2%00", "size=-5"):
+        answer = alice.get(f"/api/watchlist?{query}")
+        assert answer.status_code == 400 and answer.json()["error"] == "bad_page", query
+        assert alice.get(f"/watchlist?{query}").status_code == 400, query
+    assert alice.get("/api/watchlist?page=2&size=20").json()["size"] == 20
 
 
 def test_the_pagers_keep_the_page_size(served: Served) -> None:

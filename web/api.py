@@ -14,6 +14,7 @@ from web.app import App, SafeJSON
 from web.cases import Refused
 from web.filters import Filters
 from web.pages import customer_id_of, page_of, requested_as_of
+from web.params import decimal, whole_number
 
 
 def routes(app: App) -> list[Route]:
@@ -52,15 +53,14 @@ class Api:
         values = await self.app.form(request, session)
         customer_id = values.get("customer_id", "")
         Pages(self.app).visible_customer(session, customer_id)
-        try:
-            amount = float(values.get("amount", ""))
-            terms = int(values["terms"]) if values.get("terms") else None
-        except ValueError:
+        amount = decimal(values.get("amount"))
+        terms = whole_number(values["terms"]) if values.get("terms") else None
+        if amount is None or (values.get("terms") and terms is None):
             raise Refused("bad_order", "amount must be a number and terms a whole number "
-                          "of days", 400) from None
-        if not 0 < amount <= MAX_AMOUNT or (terms is not None and terms < 0):
+                          "of days", 400)
+        if not 0 < amount <= MAX_AMOUNT:
             raise Refused("bad_order", f"amount must be above zero and at most "
-                          f"{MAX_AMOUNT:.0e}, and terms not negative", 400)
+                          f"{MAX_AMOUNT:.0e}", 400)
         answer, as_of = await anyio.to_thread.run_sync(
             answer_order, self.ws.out, self.ws.settings, customer_id, amount, terms,
             session.user.username)

@@ -17,6 +17,7 @@ from connectors.contracts import MAX_AMOUNT
 from web.auth import User
 from web.db import Store
 from web.erp import ACTIONS, ErpActions
+from web.params import decimal
 from web.trail import Trail, wall_time
 
 MAX_COMMENT = 2000
@@ -159,11 +160,9 @@ def _may_change(user: User) -> None:
 def _amount(action: str, text: str | None) -> float | None:
     if action != "reduce_limit":
         return None
-    try:
-        value = float(text or "")
-    except ValueError:
-        raise Refused("bad_amount", "reducing a limit needs the new limit as a number",
-                      400) from None
+    value = decimal(text)
+    if value is None:
+        raise Refused("bad_amount", "reducing a limit needs the new limit as a number", 400)
     if not 0 <= value <= MAX_AMOUNT:
         raise Refused("bad_amount", f"the new limit must be from zero to {MAX_AMOUNT:.0e}", 400)
     return round(value, 2)

@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from sqlalchemy import or_
 from sqlalchemy.sql import ColumnElement
 
+from web.params import decimal
 from web.tables import customers
 
 
@@ -27,8 +28,8 @@ class Filters:
         self.kind = _word(values.get("kind"))
         acknowledged = values.get("acknowledged") or ""
         self.acknowledged = {"yes": True, "no": False}.get(acknowledged)
-        self.min_exposure = _number(values.get("min_exposure"))
-        self.max_exposure = _number(values.get("max_exposure"))
+        self.min_exposure = decimal(values.get("min_exposure"))
+        self.max_exposure = decimal(values.get("max_exposure"))
         self.q = (values.get("q") or "").strip()[:100] or None
         self.include_defaulted = values.get("include_defaulted") == "yes"
 
@@ -76,11 +77,3 @@ class Filters:
 def _word(value: str | None) -> str | None:
     value = (value or "").strip()
     return value[:120] or None
-
-
-def _number(value: str | None) -> float | None:
-    try:
-        number = float(value) if value not in (None, "") else None
-    except ValueError:
-        return None
-    return number if number is not None and number == number and abs(number) < 1e18 else None

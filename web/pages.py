@@ -34,6 +34,7 @@ from web.cases import Refused
 from web.charts import pd_history, term_structure
 from web.erp import ACTIONS
 from web.filters import Filters
+from web.params import whole_number
 from web.reports import evaluation, replay_reports
 from web.tables import GRADES
 from web.trail import wall_time
@@ -76,13 +77,13 @@ def routes(app: App) -> list[Route]:
 
 
 def page_of(request: Request) -> tuple[int, int]:
-    """The page number (from 1) and page size asked for, within bounds."""
-    try:
-        page = max(1, min(int(request.query_params.get("page", "1")), 100_000))
-        size = max(1, min(int(request.query_params.get("size", str(PAGE_SIZE))), MAX_PAGE_SIZE))
-    except ValueError:
-        page, size = 1, PAGE_SIZE
-    return page, size
+    """The page number (from 1) and page size asked for, within bounds; one that is no
+    whole number is refused (it used to reset both to the first page of the default size)."""
+    page = whole_number(request.query_params.get("page", "1"))
+    size = whole_number(request.query_params.get("size", str(PAGE_SIZE)))
+    if page is None or size is None:
+        raise Refused("bad_page", "page and size must be whole numbers", 400)
+    return max(1, min(page, 100_000)), max(1, min(size, MAX_PAGE_SIZE))
 
 
 def size_kept(size: int) -> dict[str, str]:
@@ -91,12 +92,13 @@ def size_kept(size: int) -> dict[str, str]:
 
 
 def as_of_param(text: str | None) -> datetime | None:
-    """An "as of" date or time from a query, or None when absent, not a time, or outside the
-    years the monitor's clock handles (`detectors.clock.within_years`)."""
-    if not text:
+    """An "as of" date or time from a query, or None when absent, not a time (a longer text,
+    or one holding a control character, included), or outside the years the monitor's clock
+    handles (`detectors.clock.within_years`)."""
+    if not text or len(text) > 40 or not text.isprintable():
         return None
     try:
-        moment = parse_time(text[:40])
+        moment = parse_time(text)
     except ValueError:
         return None
     return moment if within_years(to_seconds(moment)) else None

@@ -3,6 +3,7 @@ cases, the follower of the run's files, and the cached explanations."""
 
 from __future__ import annotations
 
+import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -25,6 +26,9 @@ DATA = "workspace"
 DB_FILE = "workspace.sqlite3"
 TRAIL = "audit"
 EXPLAIN_CACHE = 64
+EXPLAINING_AT_ONCE = 2
+"""Explanations worked out at the same time: each replays the log (seconds of CPU on a
+large book), and any user can ask for one as of any moment."""
 
 
 def data_dir(settings: Settings, out: Path) -> Path:
@@ -74,6 +78,8 @@ class Workspace:
     """The server was asked to stop: open event streams end (`web.pages.Pages.events`)."""
     _explained: OrderedDict[tuple[str, str, float], dict[str, Any]] = field(
         default_factory=OrderedDict)
+    _explaining: threading.BoundedSemaphore = field(
+        default_factory=lambda: threading.BoundedSemaphore(EXPLAINING_AT_ONCE))
 
     @classmethod
     def create(cls, settings: Settings, out: Path) -> Workspace:
@@ -130,7 +136,9 @@ class Workspace:
         return self.store.in_portfolio(customer_id, self.tags_of(user))
 
     def explain(self, customer_id: str, as_of: datetime) -> dict[str, Any]:
-        """`flows.explain.explain` of the run's log (cached while the log is unchanged)."""
+        """`flows.explain.explain` of the run's log (cached while the log is unchanged).
+        Beyond `EXPLAINING_AT_ONCE` at a time, it is refused as ``busy`` (503), so that
+        requests for many moments cannot take every core from the other pages."""
         from flows.explain import explain
 
         key = (customer_id, as_of.isoformat(), self._log_stamp())
@@ -138,10 +146,15 @@ class Workspace:
         if found is not None:
             self._explained.move_to_end(key)
             return found
+        if not self._explaining.acquire(blocking=False):
+            raise Refused("busy", f"{EXPLAINING_AT_ONCE} explanations are being worked out "
+                          "already: try again in a moment", 503)
         try:
             doc = explain(customer_id, as_of, self.log, self.settings)
         except CreditRadarError as exc:
             return {"customer_id": customer_id, "error": str(exc)}
+        finally:
+            self._explaining.release()
         self._explained[key] = doc
         while len(self._explained) > EXPLAIN_CACHE:
             self._explained.popitem(last=False)
