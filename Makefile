@@ -40,6 +40,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/epoch_floor.py
 	$(BIN)/python bench/news_bench.py
 	$(BIN)/python bench/web_bench.py --customers 100000
+	$(BIN)/python bench/explain_bench.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

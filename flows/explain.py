@@ -17,6 +17,7 @@ document for an auditor.
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from dataclasses import asdict
 from datetime import datetime
@@ -160,7 +161,7 @@ class _Replay:
 
     def run(self, records: list[AuditRecord], until: int) -> None:
         days: dict[int, list[tuple[Envelope, AuditRecord]]] = defaultdict(list)
-        for record in records:
+        for record in _concerning(records, self.customer_id):
             envelope = _envelope(record)
             if envelope is not None and (envelope.day < until // DAY
                                          or envelope.event.at <= until):
@@ -205,6 +206,35 @@ class _Replay:
 def _key(envelope: Envelope) -> tuple[str, str, int]:
     """Which logged record an envelope came from (a resolved copy keeps its origin)."""
     return envelope.event.FEED, envelope.origin.source, envelope.origin.position
+
+
+READ_FOR_EVERY_CUSTOMER = frozenset({ev.NewsItem.FEED, ev.CustomerRecord.FEED,
+                                     *ev.BROADCAST_FEEDS})
+"""Feeds whose every record can change one customer's state: the news and master data the
+name directory resolves, and the rates and grades every bucket takes."""
+
+
+def _concerning(records: list[AuditRecord], customer_id: str) -> list[AuditRecord]:
+    """The logged inputs that can change what the monitor knew of one customer, in log
+    order: every record of a feed read for every customer, the customer's own records, and
+    any record that shares a feed and event id with one of them (of two, the first is
+    applied, whichever customer it names). The others only cost their parsing, most of an
+    explanation's time on a large book. A logged input passed the contract, whose ids are
+    strict strings, so its raw ``customer_id`` is the one the monitor parsed."""
+    own: set[str] = set()
+    for record in records:
+        if _raw_customer(record) == customer_id:
+            own.add(record.id)
+    return [record for record in records
+            if record.body.get("feed") in READ_FOR_EVERY_CUSTOMER or record.id in own]
+
+
+def _raw_customer(record: AuditRecord) -> Any:
+    try:
+        raw = json.loads(str(record.body["raw"]))
+    except (KeyError, ValueError, RecursionError):
+        return None
+    return raw.get("customer_id") if isinstance(raw, dict) else None
 
 
 def _envelope(record: AuditRecord) -> Envelope | None:

@@ -213,3 +213,25 @@ def test_a_customer_the_log_names_only_later_is_explained_as_not_yet_known(
     assert result.exit_code == 0, result.output
     assert "customer C000001 as of" in result.stdout
     assert "no input for this customer at or before this time" in result.stdout
+
+
+def test_a_record_whose_id_another_customers_record_took_first_is_shown_rejected(
+        tmp_path: Path) -> None:
+    """An explanation parses only the records that concern its customer (its own, master
+    data, news, rates): another customer's invoice that took an event id first still makes
+    the customer's later record with that id a rejected duplicate, as in the run."""
+    from feedkit import customer, invoice, write_feeds
+
+    feeds = write_feeds(tmp_path / "feeds", {
+        "customers": [customer("A", "2024-01-01T00:00:00Z", "Alpha GmbH"),
+                      customer("B", "2024-01-01T00:00:00Z", "Beta AG")],
+        "payments": [invoice("B", "2024-01-05T00:00:00Z", "B-1", 500.0, "2024-02-05",
+                             event_id="shared"),
+                     invoice("A", "2024-01-09T00:00:00Z", "A-1", 700.0, "2024-02-09",
+                             event_id="shared"),
+                     invoice("A", "2024-01-12T00:00:00Z", "A-2", 300.0, "2024-02-12")]})
+    run_folder(SETTINGS, feeds, tmp_path / "out", notify=False)
+    doc = explain("A", parse_time("2024-01-20T00:00:00Z"), tmp_path / "out" / AUDIT, SETTINGS)
+    assert [(r["id"], r["reason"]) for r in doc["rejected"]] == [("payments:shared",
+                                                                  "duplicate_id")]
+    assert [item["invoice_id"] for item in doc["ledger"]["open_items"]] == ["A-2"]

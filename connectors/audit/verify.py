@@ -79,10 +79,11 @@ def check_log_directory(path: Path) -> None:
 
 
 def read_log(path: Path) -> Iterator[AuditRecord]:
-    """Every record of a log directory, partition by partition in seq order, unverified."""
+    """Every record of a log directory, partition by partition in seq order, unverified
+    (`verify_log` verifies: a replay does both)."""
     check_log_directory(Path(path))
     for partition_dir in list_partitions(Path(path)):
-        for line, record, error in _entries(partition_dir):
+        for line, record, error in _entries(partition_dir, canonical_only=False):
             if record is None:
                 raise ConnectorError(f"audit log {line.path} line {line.number}: {error}")
             yield record
@@ -127,10 +128,10 @@ def _lines(partition_dir: Path) -> Iterator[Line]:
         yield from read_lines(path)
 
 
-def _entries(partition_dir: Path) -> Iterator[_Entry]:
+def _entries(partition_dir: Path, canonical_only: bool = True) -> Iterator[_Entry]:
     for line in _lines(partition_dir):
         try:
-            yield line, AuditRecord.from_line(line.data), None
+            yield line, AuditRecord.from_line(line.data, canonical_only), None
         except ConnectorError as exc:
             yield line, None, str(exc)
 
