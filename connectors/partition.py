@@ -23,10 +23,11 @@ from __future__ import annotations
 import hashlib
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from bytewax.inputs import FixedPartitionedSource, StatefulSourcePartition
 
@@ -38,6 +39,9 @@ from detectors.inbox import ENDED, NOTHING_YET, Chunk
 from detectors.records import DeadLetter
 
 KEPT_OF_OVERSIZED = 65_536
+_SOURCE_ERRORS: list[ConnectorError] = []
+"""Errors of a source in this process since `take_source_errors` last took them: in a
+cluster, bytewax may report a failed read only as a panic of its communication threads."""
 IDLE_SECONDS = 5.0
 """How long a live input may have nothing to read before it is idle (the default)."""
 NAP = timedelta(milliseconds=50)
@@ -100,6 +104,27 @@ class RecordInput(ABC):
         """Release what the input holds open."""
 
 
+class Stop(Protocol):
+    """How a source learns that its run was asked to stop, and says that it stopped with
+    input left to read (`flows.stop`)."""
+
+    def requested(self) -> bool: ...
+
+    def cut(self) -> None: ...
+
+
+class _NeverStop:
+    def requested(self) -> bool:
+        return False
+
+    def cut(self) -> None:
+        return None
+
+
+NEVER = _NeverStop()
+"""A source that reads to the end whatever happens (tests, tools)."""
+
+
 class Feeds(ABC):
     """What a source connector provides: named partitions, each a few inputs.
 
@@ -145,6 +170,47 @@ def checked_inputs(partition: str, inputs: Any) -> list[RecordInput]:
     return inputs
 
 
+def take_source_errors() -> list[ConnectorError]:
+    """The sources' errors kept since the last call, first first."""
+    errors = list(_SOURCE_ERRORS)
+    _SOURCE_ERRORS.clear()
+    return errors
+
+
+@contextmanager
+def _kept(plugin_call: str | None = None) -> Iterator[None]:
+    """A source's error raised inside is kept for `take_source_errors`. Inside a
+    ``plugin_call`` (a plugin's own `Feeds` listing or opening its inputs), any other
+    exception becomes a `ConnectorError` naming the call, the type and the message, which a
+    run reports in one line, its options' values hidden."""
+    try:
+        yield
+    except ConnectorError as exc:
+        _SOURCE_ERRORS.append(exc)
+        raise
+    except Exception as exc:
+        if plugin_call is None or isinstance(exc, StopIteration):
+            raise
+        error = ConnectorError(f"{plugin_call} failed: {type(exc).__name__}: {exc}")
+        _SOURCE_ERRORS.append(error)
+        raise error from exc
+
+
+def _line_of(source: RecordInput) -> RawLine | None:
+    """The input's next line, refused in one line if it is no `RawLine` of bytes."""
+    try:
+        line = source.read()
+    except ConnectorError:
+        raise
+    except Exception as exc:
+        raise ConnectorError(f"source input {source.name!r} failed reading: "
+                             f"{type(exc).__name__}: {exc}") from exc
+    if line is not None and not (isinstance(line, RawLine) and isinstance(line.raw, bytes)):
+        raise ConnectorError(f"source input {source.name!r} read {type(line).__name__}, not "
+                             "a connectors.partition.RawLine holding bytes")
+    return line
+
+
 def oversized(feed: str, what: str, size: int, kept: bytes, origin: Origin) -> DeadLetter:
     """A record of ``size`` bytes, over the limit, as a dead letter that keeps its head
     (``kept``) and says how to recognise it: its ``what`` is "line" or "message"."""
@@ -184,21 +250,25 @@ class FeedPartition(StatefulSourcePartition[Any, Clocks]):
 
     ``route`` names the id step of a record; ``id_keys`` are all of them (each gets a chunk
     for every day an input closes, empty or not, so every one learns the input's progress).
-    Once ``stopping()`` (the run was asked to stop) it reads no more and ends, its promises
-    as they stand; ``stopped_through`` is `Feeds.stopped_through`.
+    Once its run is asked to stop (``stop``), it reads no more: it tells every id step that
+    it stopped, its promises as they stand, and ends (the steps then wait for a resumed run
+    rather than apply the end of input). ``stopped_through`` is `Feeds.stopped_through`:
+    the same, at the end of the inputs, on that day.
     """
 
     def __init__(self, inputs: list[RecordInput], route: Callable[[Envelope], str],
                  id_keys: tuple[str, ...], clock: Callable[[], FeedClock],
                  resume: Clocks | None, idle_seconds: float = IDLE_SECONDS,
-                 stopping: Callable[[], bool] = lambda: False,
-                 stopped_through: int | None = None) -> None:
+                 stop: Stop = NEVER, stopped_through: int | None = None) -> None:
         self._inputs = inputs
         self._route = route
         self._id_keys = id_keys
         self._idle_seconds = idle_seconds
-        self._stopping = stopping
+        self._stop = stop
         self._stopped_through = stopped_through
+        self._cut = False
+        """It stopped: the run was asked to, and it told the id steps (not snapshotted: a
+        resumed run reads on)."""
         resume = resume or Clocks()
         self._states = {i.name: resume.states.get(i.name) or _InputState(clock())
                         for i in inputs}
@@ -206,8 +276,14 @@ class FeedPartition(StatefulSourcePartition[Any, Clocks]):
         self._awake: datetime | None = None
 
     def next_batch(self) -> list[Any]:
-        if self._stopping() or all(state.done for state in self._states.values()):
+        if self._cut or all(state.done for state in self._states.values()):
             raise StopIteration
+        if self._stop.requested():
+            return self._stopped()
+        with _kept():
+            return self._read()
+
+    def _read(self) -> list[Any]:
         out: list[Any] = []
         for source in self._inputs:
             state = self._states[source.name]
@@ -240,7 +316,7 @@ class FeedPartition(StatefulSourcePartition[Any, Clocks]):
         dead: list[DeadLetter] = []
         clock = state.clock
         while clock.wants_more():
-            line = source.read()
+            line = _line_of(source)
             if line is None:
                 break
             state.read += 1
@@ -249,6 +325,10 @@ class FeedPartition(StatefulSourcePartition[Any, Clocks]):
                 dead.append(line.problem)
                 continue
             feed = line.feed or source.feed
+            if len(line.raw) > MAX_RECORD_BYTES:  # (a file's reader cuts its lines itself)
+                dead.append(oversized(feed, "record", len(line.raw),
+                                      line.raw[:KEPT_OF_OVERSIZED], origin))
+                continue
             try:
                 event = parse_record(feed, line.raw)
             except ContractError as exc:
@@ -262,12 +342,26 @@ class FeedPartition(StatefulSourcePartition[Any, Clocks]):
                  idle: bool = False, delivered: bool = False) -> list[Any]:
         state.done = batch.through >= ENDED
         through, end = batch.through, batch.end if state.done else NOTHING_YET
-        if state.done and self._stopped_through is not None:
+        stopped = state.done and self._stopped_through is not None
+        if stopped:
             through, end = self._stopped_through, NOTHING_YET
         state.through = through
-        out = self._chunks(source.name, through, batch.envelopes, end, idle, delivered)
+        out = self._chunks(source.name, through, batch.envelopes, end, idle, delivered,
+                           stopped)
         if state.done:
             out.append(ReadCount(source.name, state.read))
+        return out
+
+    def _stopped(self) -> list[Any]:
+        """Every input not at its end tells the id steps that it stopped where it stands."""
+        self._cut = True
+        out: list[Any] = []
+        for source in self._inputs:
+            state = self._states[source.name]
+            if not state.done:
+                self._stop.cut()
+                out.extend(self._chunks(source.name, state.through, [], NOTHING_YET,
+                                        stopped=True))
         return out
 
     def _flush(self, source: RecordInput, state: _InputState) -> list[Any]:
@@ -298,12 +392,13 @@ class FeedPartition(StatefulSourcePartition[Any, Clocks]):
             return False
         return now - quiet.since >= self._idle_seconds
 
-    def _chunks(self, sender: str, through: int, envelopes: list[Envelope],
-                end: int, idle: bool = False, delivered: bool = False) -> list[Any]:
+    def _chunks(self, sender: str, through: int, envelopes: list[Envelope], end: int,
+                idle: bool = False, delivered: bool = False, stopped: bool = False
+                ) -> list[Any]:
         routed: dict[str, list[tuple[int, Envelope]]] = {key: [] for key in self._id_keys}
         for envelope in envelopes:
             routed[self._route(envelope)].append((envelope.day, envelope))
-        return [(key, Chunk(sender, key, through, items, end, idle, delivered))
+        return [(key, Chunk(sender, key, through, items, end, idle, delivered, stopped))
                 for key, items in routed.items()]
 
 
@@ -311,27 +406,29 @@ class FeedSource(FixedPartitionedSource[Any, Clocks]):
     """Any `Feeds` as a bytewax source of chunks for the id steps.
 
     ``route`` names the id step of a record and ``id_keys`` lists them all; ``clock`` makes a
-    new input's `FeedClock` (with the run's read-ahead and lateness); ``stopping`` says
-    that the run was asked to stop (`FeedPartition`).
+    new input's `FeedClock` (with the run's read-ahead and lateness); ``stop`` says when
+    the run was asked to stop (`FeedPartition`).
     """
 
     def __init__(self, feeds: Feeds, route: Callable[[Envelope], str],
                  id_keys: tuple[str, ...], clock: Callable[[], FeedClock],
                  idle_seconds: float = IDLE_SECONDS,
-                 stopping: Callable[[], bool] = lambda: False) -> None:
+                 stop: Stop = NEVER) -> None:
         self.feeds = feeds
         self.route = route
         self.id_keys = id_keys
         self.clock = clock
         self.idle_seconds = idle_seconds
-        self.stopping = stopping
+        self.stop = stop
 
     def list_parts(self) -> list[str]:
-        return self.feeds.partitions()
+        with _kept("the source's partitions()"):
+            return self.feeds.partitions()
 
     def build_part(self, step_id: str, for_part: str,
                    resume_state: Clocks | None) -> FeedPartition:
         positions = resume_state.positions if resume_state is not None else {}
-        inputs = checked_inputs(for_part, self.feeds.open(for_part, positions))
+        with _kept(f"source partition {for_part!r}: open()"):
+            inputs = checked_inputs(for_part, self.feeds.open(for_part, positions))
         return FeedPartition(inputs, self.route, self.id_keys, self.clock, resume_state,
-                             self.idle_seconds, self.stopping, self.feeds.stopped_through)
+                             self.idle_seconds, self.stop, self.feeds.stopped_through)

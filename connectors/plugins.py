@@ -107,12 +107,15 @@ class _IterableInput(RecordInput):
         if record is _END:
             self._ended = True
             return None
-        if not isinstance(record, RawRecord):
-            raise ConnectorError(f"source plugin input {self.name!r} yielded "
-                                 f"{type(record).__name__} as record {self._read + 1}, not "
-                                 "connectors.records.RawRecord(feed, raw bytes)")
+        if not (isinstance(record, RawRecord) and isinstance(record.feed, str)
+                and isinstance(record.raw, bytes | bytearray)):
+            what = (f"RawRecord({type(record.feed).__name__}, {type(record.raw).__name__})"
+                    if isinstance(record, RawRecord) else type(record).__name__)
+            raise ConnectorError(f"source plugin input {self.name!r} yielded {what} as record "
+                                 f"{self._read + 1}, not connectors.records.RawRecord(feed "
+                                 "name, raw bytes)")
         self._read += 1
-        return record
+        return RawRecord(record.feed, bytes(record.raw))
 
 
 _END = object()
@@ -139,4 +142,9 @@ class IterableFeeds(Feeds):
         return [self.name]
 
     def open(self, partition: str, positions: dict[str, Any]) -> list[RecordInput]:
-        return [_IterableInput(self.name, self.records(), positions.get(self.name, 0))]
+        try:
+            records = iter(self.records())
+        except Exception as exc:
+            raise ConnectorError(f"source plugin input {self.name!r} failed to start: "
+                                 f"{type(exc).__name__}: {exc}") from exc
+        return [_IterableInput(self.name, records, positions.get(self.name, 0))]

@@ -46,22 +46,25 @@ class Chunk:
     delivered: bool = False
     """With ``idle``: the sender delivered records (to some key) since it last said it was
     idle, so days up to the next one after what is complete must wait for them."""
+    stopped: bool = False
+    """The sender's run was stopped (Ctrl-C, SIGTERM): it sends nothing more in this run,
+    and the days past ``through`` are for a resumed run to complete."""
 
     def __reduce__(self) -> tuple[Any, ...]:
         """Chunks of records cross between processes as columns (`detectors.events.pack`)."""
         items = self.items
         if items and all(type(item) is Envelope for _, item in items):
             return (_unpacked, (self.sender, self.to, self.through, self.end, self.idle,
-                                self.delivered, [day for day, _ in items],
+                                self.delivered, self.stopped, [day for day, _ in items],
                                 pack([item for _, item in items])))
         return (Chunk, (self.sender, self.to, self.through, items, self.end, self.idle,
-                        self.delivered))
+                        self.delivered, self.stopped))
 
 
 def _unpacked(sender: str, to: str, through: int, end: int, idle: bool, delivered: bool,
-              days: list[int], packed: tuple[Any, ...]) -> Chunk:
+              stopped: bool, days: list[int], packed: tuple[Any, ...]) -> Chunk:
     return Chunk(sender, to, through, list(zip(days, unpack(packed), strict=True)), end, idle,
-                 delivered)
+                 delivered, stopped)
 
 
 @dataclass(slots=True)
@@ -119,6 +122,9 @@ class Inbox:
     days: dict[int, list[Any]] = field(default_factory=dict)
     through: int = NOTHING_YET
     """Every day up to this one is complete and was handed out."""
+    stopped: bool = False
+    """A sender said its run was stopped: at the end of this run's input, the days not
+    complete wait for a resumed run, rather than being applied as the end of input."""
 
     def __post_init__(self) -> None:
         self.senders = tuple(sorted(self.senders))
@@ -163,6 +169,7 @@ class Inbox:
         if self.redate and chunk.idle and chunk.delivered:
             self.promised[chunk.sender] = max(self.promised[chunk.sender], self.through + 1)
         self.end = max(self.end, chunk.end)
+        self.stopped = self.stopped or chunk.stopped
         if chunk.idle:
             self.idle.add(chunk.sender)
         else:

@@ -29,7 +29,7 @@ from flows.run import (
     running,
     tune_process,
 )
-from flows.stop import stop_requested
+from flows.stop import HARD_STOP, RUN, STOPPED_EXIT
 
 log = structlog.get_logger(__name__)
 
@@ -100,13 +100,15 @@ def spawn(job: Job, **popen: Any) -> list[subprocess.Popen[bytes]]:
 
 def wait_all(children: list[subprocess.Popen[bytes]]) -> None:
     """Wait for every process; if one fails, stop the others and raise. Asked to stop
-    (`flows.stop`), ask each process to stop with one SIGTERM, and wait for them to finish
-    their days."""
+    (`flows.stop`), or once a process stopped by itself, ask each process to stop with a
+    SIGTERM and wait for them to finish their days: a process that then ends otherwise than
+    at the end of its input is logged, and the run is stopped. Ended (a second signal, or a
+    failure), the processes still running are ended at once (`flows.stop.HARD_STOP`)."""
     forwarded = False
     try:
         pending = list(children)
         while pending:
-            if stop_requested() and not forwarded:
+            if (RUN.requested() or RUN.was_cut()) and not forwarded:
                 forwarded = True
                 for child in pending:
                     child.terminate()
@@ -116,13 +118,23 @@ def wait_all(children: list[subprocess.Popen[bytes]]) -> None:
                 except subprocess.TimeoutExpired:
                     continue
                 pending.remove(child)
-                if code != 0:
+                if code == STOPPED_EXIT or (forwarded and code != 0):
+                    RUN.cut()
+                    if code != STOPPED_EXIT:
+                        log.warning("run.process_ended_stopping", process=child.args,
+                                    code=code)
+                elif code != 0:
                     raise ConnectorError(f"process {child.args} exited with {code}")
     finally:
-        for child in children:
-            if child.poll() is None:
-                child.terminate()
+        running = [child for child in children if child.poll() is None]
+        for child in running:
+            child.send_signal(HARD_STOP)
+        for child in running:
+            try:
                 child.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                child.kill()
+                child.wait()
 
 
 def job_of_environment() -> Job:

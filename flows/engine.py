@@ -46,7 +46,7 @@ from detectors.scoring import RANKER, Ranker, Scorer
 from detectors.snapshots import Accepted
 from detectors.stage import Send, Stage
 from flows.news import directory_builder
-from flows.stop import stop_requested
+from flows.stop import RUN
 from flows.topology import Topology
 
 log = structlog.get_logger(__name__)
@@ -137,6 +137,7 @@ class StageLogic(StatefulBatchLogic):
         self.state = resume
         if resume is not None:  # (the source may have gained inputs since the snapshot)
             resume.inbox.add_senders(spec.senders(resume.key))
+            resume.inbox.stopped = False  # (the stop was the last run's)
 
     def on_batch(self, values: list[Chunk]) -> tuple[list[Any], bool]:
         if self.state is None:
@@ -151,17 +152,21 @@ class StageLogic(StatefulBatchLogic):
         return self._run(days, through, final=False), self.RETAIN
 
     def on_eof(self) -> tuple[list[Any], bool]:
-        """The end of every input, or the end of a stopped run (`flows.stop`): then some
-        input did not end, the days it promised were applied already, and nothing more is:
-        the state stays as it is for a resumed run to go on from."""
+        """The end of every input, or the end of a stopped run (`flows.stop`): a sender
+        said it stopped, the days complete were applied already, and nothing more is; the
+        next steps are told so, and the state stays as it is for a resumed run to go on
+        from."""
         state = self.state
         if state is None:
             return [], self.DISCARD
         if state.finished:
             return [], self.RETAIN
-        if not state.inbox.ended:
+        if state.inbox.stopped and not state.inbox.ended:
             state.stopped = True
-            return self._marks(Stopped(state.key, state.inbox.through)), self.RETAIN
+            through = state.inbox.through
+            told = [Chunk(state.key, to, through, stopped=True)
+                    for to in self.spec.destinations(state.key)]
+            return told + self._marks(Stopped(state.key, through)), self.RETAIN
         outputs = self._run(state.inbox.rest(), ENDED, final=True)
         if state.stopped:
             outputs += self._marks(Stopped(state.key, state.inbox.end, ended=True))
@@ -238,7 +243,7 @@ def feed_source(settings: Settings, feeds: Feeds, topology: Topology) -> FeedSou
         return FeedClock(d.read_ahead, d.allowed_lateness_days, d.max_gap_days)
 
     return FeedSource(feeds, topology.ids_of, topology.id_keys, clock,
-                      settings.engine.idle_input_seconds, stop_requested)
+                      settings.engine.idle_input_seconds, RUN)
 
 
 def build_flow(settings: Settings, feeds: Feeds, outputs: Outputs,

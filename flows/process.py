@@ -20,12 +20,13 @@ from bytewax.recovery import RecoveryConfig
 from bytewax.run import cli_main
 
 from config.redact import error_line, os_error_line
+from connectors.partition import take_source_errors
 from connectors.sinks import raise_output_errors, take_output_errors
 from flows.cluster import job_of_environment, recovery_of
 from flows.job import Job
 from flows.logs import configure_logging
 from flows.run import check_recovery_version, tune_process
-from flows.stop import stopping_on
+from flows.stop import RUN, STOPPED_EXIT, stopping_on
 
 PR_SET_PDEATHSIG = 1
 """prctl(2)'s option that names the signal a process gets when its parent dies."""
@@ -55,7 +56,15 @@ def main(argv: list[str] | None = None) -> None:
     a bad setting), an output the disk refuses (full, or a file-size limit) or a peer that
     ended (`peer_ended`) ends it with one line, redacted as the command's own
     (`config.redact.error_line`: the plugin's option values hidden); a bug keeps its
-    traceback."""
+    traceback. Stopped (`flows.stop`: by its parent, or a signal to the process group) with
+    input left to read, it exits with `flows.stop.STOPPED_EXIT`."""
+    with stopping_on(signal.SIGINT, signal.SIGTERM, escalate=False):
+        _main(argv)
+    if RUN.was_cut():
+        sys.exit(STOPPED_EXIT)
+
+
+def _main(argv: list[str] | None) -> None:
     parser = argparse.ArgumentParser(prog="python -m flows.process")
     parser.add_argument("-w", "--workers-per-process", type=int, default=1)
     parser.add_argument("-i", "--process-id", type=int, default=None)
@@ -66,34 +75,29 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--parent", type=int, default=None,
                         help="the pid of the run that started this process, to end with it")
     args = parser.parse_args(argv)
-    stops = (signal.SIGTERM,)
     if args.parent is not None:
         end_with_parent(args.parent)
-        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a terminal's Ctrl-C: the parent
-        # hears it too, and asks every process to stop with one SIGTERM
-    else:
-        stops = (signal.SIGINT, signal.SIGTERM)
     hidden: tuple[str, ...] = ()
     try:
         job = _job(args.recovery_directory)
         hidden = job.option_values()
-        with stopping_on(*stops):
-            cli_main(
-                _flow(job),
-                workers_per_process=args.workers_per_process,
-                process_id=args.process_id,
-                addresses=args.addresses.split(";") if args.addresses else None,
-                epoch_interval=timedelta(seconds=args.snapshot_interval),
-                recovery_config=(RecoveryConfig(str(args.recovery_directory))
-                                 if args.recovery_directory else None),
-            )
+        cli_main(
+            _flow(job),
+            workers_per_process=args.workers_per_process,
+            process_id=args.process_id,
+            addresses=args.addresses.split(";") if args.addresses else None,
+            epoch_interval=timedelta(seconds=args.snapshot_interval),
+            recovery_config=(RecoveryConfig(str(args.recovery_directory))
+                             if args.recovery_directory else None),
+        )
         raise_output_errors()
-    except KeyboardInterrupt:  # stopped at once (a second signal): its outputs are closed
+    except KeyboardInterrupt:  # stopped at once (HARD_STOP): its outputs are closed
         sys.exit(f"creditradar process {args.process_id or 0}: stopped")
     except BaseException as exc:  # a worker's error reaches a cluster as bytewax's panic
-        errors = take_output_errors()
-        line = os_error_line(errors[0]) if errors else (
-            error_line(exc, hidden) or peer_ended(exc))
+        errors, failed = take_output_errors(), take_source_errors()
+        line = (os_error_line(errors[0]) if errors
+                else error_line(failed[0], hidden) if failed
+                else error_line(exc, hidden) or peer_ended(exc))
         if line is None:
             raise
         sys.exit(f"creditradar process {args.process_id or 0}: {line}")

@@ -40,6 +40,7 @@ from connectors.files import FolderFeeds
 from connectors.partition import RawLine, RecordInput
 from connectors.sinks import json_line
 from detectors.clock import DAY, parse_time, to_rfc3339
+from detectors.inbox import NOTHING_YET
 from detectors.records import Warning
 from flows.choices import MODEL_CHOICES, UNREADABLE, load_choices
 from flows.folders import claim, exclusive
@@ -95,14 +96,22 @@ def logged_records(log: Path, until: datetime | None = None) -> Logged:
 
 def _stopped_through(inputs: list[AuditRecord], marks: list[AuditRecord]) -> int | None:
     """The day a stopped run's days were complete through, from each partition's last mark:
-    none where the run ended after its last stop, or read inputs past it (a run resumed
-    after the stop and killed: nothing says where it stood)."""
-    if not marks or any(mark.kind == END for mark in marks):
+    the earliest of them (a later step completes a day only once every first step has);
+    none where the run ended after its last stop, where a partition logged inputs after its
+    stop (a run resumed after it and killed: nothing says where it stood), or where a mark
+    is damaged (`verify_log` then names it)."""
+    through: dict[str, int] = {}
+    for mark in marks:
+        day = mark.body.get("through")
+        if mark.kind == END or type(day) is not int:
+            return None
+        through[mark.partition] = day
+    if not through:
         return None
-    through = max(int(mark.body["through"]) for mark in marks)
-    if any(int(record.body["day"]) > through for record in inputs):
-        return None
-    return through
+    for record in inputs:
+        if int(record.body["day"]) > through.get(record.partition, NOTHING_YET):
+            return None
+    return min(through.values())
 
 
 def write_feeds(inputs: Iterable[AuditRecord], folder: Path) -> dict[str, list[AuditRecord]]:

@@ -38,7 +38,7 @@ from connectors.audit.record import INPUT
 from connectors.channels.sink import NotifierSink
 from connectors.channels.worker import delivery_counts
 from connectors.files import FolderFeeds
-from connectors.partition import Feeds
+from connectors.partition import Feeds, take_source_errors
 from connectors.sinks import JsonLinesSink, json_line, raise_output_errors, take_output_errors
 from detectors.book import BookSettings
 from detectors.records import EARLY_KINDS, DeadLetter, Warning
@@ -48,7 +48,7 @@ from flows.folders import exclusive
 from flows.jsonl import DERIVED, iter_jsonl, lines, read_jsonl
 from flows.news import NEWS_READINGS, NEWS_REVIEW
 from flows.ops import FLOW
-from flows.stop import stop_requested, stopping_on
+from flows.stop import RUN, stopping_on
 from flows.topology import Topology
 
 WARNINGS = "warnings.jsonl"
@@ -274,17 +274,19 @@ def finish(out: Path, *, scores: bool = False, audit: AuditSettings | None = Non
 def running(out: Path, settings: Settings, run: Callable[[], None]) -> None:
     """``run`` the dataflow (bytewax's cluster, or the run's processes) as every run does:
     Ctrl-C or SIGTERM stops it where it stands (`flows.stop`) and raises KeyboardInterrupt
-    once its outputs are complete to that day; a stopped run's audit log is sealed where it
-    stopped (`seal_audit_log`); an output the disk refused is raised after it
-    (`connectors.sinks.raise_output_errors`), since bytewax may not report it."""
+    once its outputs are complete to that day (unless every input had ended by then); a
+    stopped run's audit log is sealed where it stopped (`seal_audit_log`); an output the disk
+    refused is raised after it (`connectors.sinks.raise_output_errors`), since bytewax may not
+    report it."""
     take_output_errors()
+    take_source_errors()
     try:
         with stopping_on(signal.SIGINT, signal.SIGTERM):
             run()
     except KeyboardInterrupt:
         seal_audit_log(out, settings.audit)
         raise
-    if stop_requested():
+    if RUN.was_cut():
         seal_audit_log(out, settings.audit)
         raise_output_errors()
         raise KeyboardInterrupt

@@ -80,17 +80,23 @@ def test_killed_twice_and_resumed_equals_uninterrupted(
         assert (tmp_path / "killed" / name).read_bytes() == (whole / name).read_bytes(), name
 
 
-@pytest.mark.parametrize("processes", [1, 2])
+@pytest.mark.parametrize(("processes", "group"), [(1, False), (2, False), (2, True)])
 def test_stopped_and_started_again_equals_uninterrupted(
-        uninterrupted: tuple[Path, Path], tmp_path: Path, processes: int) -> None:
+        uninterrupted: tuple[Path, Path], tmp_path: Path, processes: int, group: bool) -> None:
     """SIGTERM (Ctrl-C alike) stops a run with its days complete: started again, it goes on
-    from there, and a cluster's processes each stop (the run asks them with one SIGTERM)."""
+    from there. A cluster's processes each stop, asked by the run, or signalled with it as
+    a process group (systemd's way), where each process's second SIGTERM ended it at once
+    and the run failed with its audit log unsealed."""
     feeds, whole = uninterrupted
     out, recovery, extra = tmp_path / "out", tmp_path / "rec", ("--processes", str(processes))
-    first = run(feeds, out, recovery, *extra)
+    first = run(feeds, out, recovery, *extra, start_new_session=group)
     assert _wait_for(lambda: any(out.glob("audit/ids-*/segment-*.jsonl"))), "nothing logged"
-    first.send_signal(signal.SIGTERM)
+    if group:
+        os.killpg(first.pid, signal.SIGTERM)
+    else:
+        first.send_signal(signal.SIGTERM)
     assert first.wait(timeout=120) == 130, "the run ended before it was stopped"
+    assert (out / "audit" / "manifest.json").exists(), "the stopped run's log is not sealed"
     assert not (out / WATCHLIST).exists(), "a stopped run wrote its watchlist"
     assert run(feeds, out, recovery, *extra).wait(timeout=300) == 0
     for name in OUTPUTS:

@@ -20,6 +20,7 @@ from flows.cluster import spawn
 from flows.job import Job, SourceSpec
 from flows.replay import logged_records, replay
 from flows.run import AUDIT, WARNINGS, seal_audit_log
+from flows.stop import STOPPED_EXIT
 
 pytestmark = [pytest.mark.kafka, pytest.mark.timeout(240)]
 IDLE_SECONDS = 3.0
@@ -111,7 +112,7 @@ def test_a_live_run_stopped_while_reading_replays_to_the_same_warnings(
         assert _wait_for(lambda: bool(_lines(out / WARNINGS)), 90), "no warning after 90 s"
     finally:
         child.terminate()
-        assert child.wait(timeout=60) == 0, "a stopped process finishes its days and exits 0"
+        assert child.wait(timeout=60) == STOPPED_EXIT, "a stopped process says so"
     seal_audit_log(out, settings.audit)
     report = replay(out / AUDIT, tmp_path / "replay", settings)
     assert report.ok, report.lines()

@@ -160,3 +160,73 @@ def test_a_plugins_error_in_every_process_is_one_line_with_its_options_hidden(
     assert said and all(line.endswith("'***'") for line in said), result.stderr
     if processes > 1:  # (another process may be stopped by the first one's failure)
         assert all(line.startswith("creditradar process ") for line in said), said
+
+
+FAILING_PLUGIN = '''
+from connectors.plugins import IterableFeeds
+from connectors.records import RawRecord
+
+GOOD = {good!r}
+
+
+def source(settings, mode, token):
+    def rows():
+        for number in range(5):
+            yield RawRecord("customers", GOOD.replace(b"c1", b"c%d" % number))
+        if mode == "midway":
+            raise ConnectionError(f"upstream went away, token {{token}}")
+        yield RawRecord(b"customers", GOOD)
+
+    def records():
+        if mode == "oncall":
+            raise RuntimeError(f"login failed for {{token}}")
+        return rows()
+    return IterableFeeds(records, name="erp")
+'''
+
+
+def _installed_plugin(folder: Path) -> dict[str, str]:
+    """A plugin ``failing`` as a distribution on PYTHONPATH (entry points are found there
+    as from an installed package); the environment to run the command with."""
+    (folder / "failing_plugin.py").write_text(FAILING_PLUGIN.format(good=GOOD.raw))
+    info = folder / "failing_plugin-0.1.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: failing-plugin\nVersion: 0.1\n")
+    (info / "entry_points.txt").write_text(
+        "[creditradar.sources]\nfailing = failing_plugin:source\n")
+    return {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(folder)}
+
+
+@pytest.mark.parametrize(("mode", "said"), [
+    ("midway", "failed reading record 6: ConnectionError: upstream went away, token ***"),
+    ("oncall", "failed to start: RuntimeError: login failed for ***"),
+    ("badtypes", "yielded RawRecord(bytes, bytes) as record 6"),
+])
+@pytest.mark.parametrize("processes", [1, 2])
+def test_a_plugins_failure_while_reading_is_named_by_its_process(
+        tmp_path: Path, mode: str, said: str, processes: int) -> None:
+    """With --processes 2 every process said "another process of the cluster ended", and
+    none why; a plugin raising when called gave a traceback quoting its token, and a record
+    of the wrong types a TypeError deep in the engine."""
+    token = "HUNTER2-secret"
+    result = subprocess.run(
+        [sys.executable, "-m", "flows.cli", "--log-level", "error", "run", "--source",
+         "failing", "-o", f"mode={mode}", "-o", f"token={token}", "--out",
+         str(tmp_path / "out"), "--no-deliver", "--processes", str(processes)],
+        capture_output=True, text=True, timeout=300, env=_installed_plugin(tmp_path))
+    assert result.returncode == 1, result.stderr[-2000:]
+    assert token not in result.stderr and "Traceback" not in result.stderr, result.stderr
+    assert said in result.stderr, result.stderr
+
+
+def test_an_oversized_record_from_a_plugin_keeps_only_its_head(tmp_path: Path) -> None:
+    """As a file's oversized line does: the whole record went to the dead letters."""
+    from connectors.contracts import MAX_RECORD_BYTES
+    from connectors.partition import KEPT_OF_OVERSIZED
+    from flows.run import DEADLETTER, read_jsonl
+
+    huge = RawRecord("customers", b'{"name":"' + b"x" * (2 * MAX_RECORD_BYTES) + b'"}')
+    run_feeds(SETTINGS, IterableFeeds(_records(GOOD, huge), name="bank"), tmp_path / "out")
+    [dead] = read_jsonl(tmp_path / "out" / DEADLETTER)
+    assert dead["reason"] == "too_large" and f"exceeds {MAX_RECORD_BYTES}" in dead["detail"]
+    assert len(dead["original"].encode()) <= KEPT_OF_OVERSIZED, len(dead["original"])

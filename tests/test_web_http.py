@@ -802,10 +802,11 @@ def test_an_as_of_outside_the_clocks_years_is_no_as_of() -> None:
 
 
 @pytest.mark.parametrize("amount", ["inf", "-inf", "nan", "1e16", "1e999", "1_000", "5000\x00"])
-def test_the_pre_sale_check_refuses_an_amount_check_amount_refuses(served: Served,
+def test_the_pre_sale_check_refuses_an_amount_that_is_no_plain_decimal(served: Served,
                                                                    amount: str) -> None:
-    """An amount that is not finite, or above the bound ``creditradar check --amount``
-    takes (`connectors.contracts.MAX_AMOUNT`), is refused as a bad order, not a failure."""
+    """An amount that is not finite, not written as digits with an optional decimal point,
+    or above the bound ``creditradar check --amount`` takes
+    (`connectors.contracts.MAX_AMOUNT`), is refused as a bad order, not a failure."""
     alice = served.client("alice")
     mine = _customers(served, "sme")[0]["customer_id"]
     answer = alice.post("/api/check", data={"customer_id": mine, "amount": amount,
@@ -837,7 +838,8 @@ def test_explanations_beyond_the_ones_at_once_are_refused_as_busy(served: Served
 
     alice = served.client("alice")
     mine = quote(_customers(served, "sme")[0]["customer_id"])
-    slots = served.workspace._explaining
+    workspace = served.workspace
+    slots, workspace.explain_wait_seconds = workspace._explaining, 0.5
     for _ in range(EXPLAINING_AT_ONCE):
         assert slots.acquire(blocking=False)
     try:
@@ -847,6 +849,8 @@ def test_explanations_beyond_the_ones_at_once_are_refused_as_busy(served: Served
     finally:
         for _ in range(EXPLAINING_AT_ONCE):
             slots.release()
+    assert not [r for r in served.trail("refused") if r.body["reason"] == "busy"], \
+        "a busy server is no step anyone took"
     assert "explain" in alice.get(f"/api/customers/{mine}?as_of=2022-05-17").json()
 
 

@@ -35,7 +35,7 @@ from web.cases import Refused
 from web.erp import LABELS
 from web.text import plain
 from web.trail import OncePerWindow
-from web.workspace import Workspace
+from web.workspace import BUSY, Workspace
 
 log = structlog.get_logger(__name__)
 
@@ -225,6 +225,8 @@ class App:
         many failed sign-ins) only the first of each reason from each address in each window
         of ``workspace.login_window_minutes``, so that they can neither fill the disk nor push
         the real steps out of the auditor's latest ones."""
+        if exc.reason == BUSY:  # (the server's state, not a step anyone took)
+            return False
         if by is not None:
             return True
         return exc.reason != "no_session" and self.anonymous.first((client, exc.reason))

@@ -29,6 +29,10 @@ EXPLAIN_CACHE = 64
 EXPLAINING_AT_ONCE = 2
 """Explanations worked out at the same time: each replays the log (seconds of CPU on a
 large book), and any user can ask for one as of any moment."""
+BUSY = "busy"
+"""The refusal of a request the server has no room for now (not recorded in the trail)."""
+EXPLAIN_WAIT_SECONDS = 10.0
+"""How long a request waits for one of them before it is answered ``busy``."""
 
 
 def data_dir(settings: Settings, out: Path) -> Path:
@@ -78,6 +82,7 @@ class Workspace:
     """The server was asked to stop: open event streams end (`web.pages.Pages.events`)."""
     _explained: OrderedDict[tuple[str, str, float], dict[str, Any]] = field(
         default_factory=OrderedDict)
+    explain_wait_seconds: float = EXPLAIN_WAIT_SECONDS
     _explaining: threading.BoundedSemaphore = field(
         default_factory=lambda: threading.BoundedSemaphore(EXPLAINING_AT_ONCE))
 
@@ -137,8 +142,9 @@ class Workspace:
 
     def explain(self, customer_id: str, as_of: datetime) -> dict[str, Any]:
         """`flows.explain.explain` of the run's log (cached while the log is unchanged).
-        Beyond `EXPLAINING_AT_ONCE` at a time, it is refused as ``busy`` (503), so that
-        requests for many moments cannot take every core from the other pages."""
+        Beyond `EXPLAINING_AT_ONCE` at a time, a request waits up to `EXPLAIN_WAIT_SECONDS`,
+        then is refused as ``busy`` (503), so that requests for many moments cannot take
+        every core from the other pages."""
         from flows.explain import explain
 
         key = (customer_id, as_of.isoformat(), self._log_stamp())
@@ -146,8 +152,8 @@ class Workspace:
         if found is not None:
             self._explained.move_to_end(key)
             return found
-        if not self._explaining.acquire(blocking=False):
-            raise Refused("busy", f"{EXPLAINING_AT_ONCE} explanations are being worked out "
+        if not self._explaining.acquire(timeout=self.explain_wait_seconds):
+            raise Refused(BUSY, f"{EXPLAINING_AT_ONCE} explanations are being worked out "
                           "already: try again in a moment", 503)
         try:
             doc = explain(customer_id, as_of, self.log, self.settings)

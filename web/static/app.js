@@ -25,13 +25,24 @@ function liveWatchlist() {
   events.onerror = () => live.classList.remove("connected");
 }
 
-async function loadExplanation() {
+async function loadExplanation(attempt = 0) {
   const box = document.getElementById("explain");
   if (!box || !box.dataset.src) return;
   box.classList.add("loading");
   const answer = await fetch(box.dataset.src, {credentials: "same-origin"});
+  if (answer.status === 503 && attempt < 10) {  // busy: other explanations are being worked out
+    setTimeout(() => loadExplanation(attempt + 1), 3000);
+    return;
+  }
   box.classList.remove("loading");
-  if (answer.ok) box.innerHTML = await answer.text();
+  if (answer.ok) {
+    box.innerHTML = await answer.text();
+  } else {
+    const note = document.createElement("p");
+    note.className = "muted";
+    note.textContent = "The explanation could not be loaded now: open the link to try again.";
+    box.append(note);
+  }
 }
 
 document.addEventListener("DOMContentLoaded", () => {
