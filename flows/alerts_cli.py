@@ -22,7 +22,7 @@ from config.alerts import AlertsSettings, ChannelSettings, ResolvedRoute, resolv
 from config.errors import ConfigError, CreditRadarError
 from config.redact import redact_url, scrub
 from connectors.channels.actions import ActionConfirmation, ActionDesk
-from connectors.channels.apprise_channel import accepts
+from connectors.channels.apprise_channel import accepts, check_target
 from connectors.channels.cloudevents import encode, warning_event
 from connectors.channels.escape import for_terminal
 from connectors.channels.notifier import Notifier
@@ -247,7 +247,7 @@ def send_sample(ctx: click.Context, url: str, body_format: str) -> None:
             event["id"] = f"test-{warning.warning_id}"
             channel.send("[TEST]", encode(event), "cloudevents")
         else:
-            fmt = body_format if url not in config.channels else channel_settings.body_format
+            fmt = channel_settings.body_format  # (a URL's: --format)
             title, body = render_group([warning], [link_for(config.link_template, warning)],
                                        fmt, "notify", "test")
             channel.send(f"[TEST] {title}", body, fmt)  # type: ignore[arg-type]
@@ -406,6 +406,10 @@ def url_problem(channel: ChannelSettings) -> str | None:
         return None
     if not accepts(url):
         return "apprise does not accept this URL (unknown service, or parts missing)"
+    try:
+        check_target(url)
+    except CreditRadarError as exc:
+        return scrub(str(exc), url)
     return None
 
 

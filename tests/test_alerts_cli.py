@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner, Result
 from test_alerts_routing import SECRET, T0, TOKEN, warning
 
@@ -126,3 +127,32 @@ def test_history_shows_failed_deliveries_with_their_error(tmp_path: Path) -> Non
     notifier.close()
     result = run(settings, "history", "--status", "failed")
     assert "failed  hook" in result.output and "Connection error" in result.output
+
+
+@pytest.mark.parametrize("url", [
+    "webhook://127.0.0.1:notaport/hooks", "webhook:///hooks/x", "webhook://exa mple.com/hooks",
+    "webhook://127.0.0.1:70000/hooks", "webhooks://u:pw@[::1/hooks", "json://127.0.0.1:99999/x",
+])
+def test_check_config_refuses_a_url_no_send_could_reach(tmp_path: Path, url: str) -> None:
+    """Each passed as "configuration OK", and every send failed with InvalidURL."""
+    settings = make_settings(tmp_path, 1)
+    channels = {**settings.alerts.model_dump()["channels"], "erp": url}
+    settings = StandIn(alerts=AlertsSettings.model_validate(
+        {**settings.alerts.model_dump(), "channels": channels}), state_dir=tmp_path)
+    result = run(settings, "check-config")
+    assert result.exit_code != 0 and "configuration OK" not in result.output, result.output
+    assert "a host and a port from 1 to 65535" in result.output, result.output
+
+
+def test_the_test_command_sends_in_a_configured_channels_own_format(
+        tmp_path: Path, webhook: tuple[JsonReceiver, int]) -> None:
+    """A channel configured with ``body_format = "text"`` got the sample in Markdown."""
+    receiver, port = webhook
+    settings = make_settings(tmp_path, port)
+    channels = settings.alerts.model_dump()["channels"]
+    channels["hook"] = {**channels["hook"], "body_format": "text"}
+    settings = StandIn(alerts=AlertsSettings.model_validate(
+        {**settings.alerts.model_dump(), "channels": channels}), state_dir=tmp_path)
+    assert run(settings, "test", "hook").exit_code == 0
+    [posted] = receiver.received[-1:]
+    assert "###" not in posted["message"] and "\\(" not in posted["message"], posted["message"]

@@ -121,7 +121,8 @@ def test_the_terminal_sees_escapes_not_control_sequences(tmp_path: Path) -> None
         "route": {"receiver": "credit", "group_wait": "0s"},
     })
     notifier = Notifier(settings, tmp_path)
-    notifier.submit(hostile_warning())
+    hostile = hostile_warning()  # (its name first: a title keeps the name's first characters)
+    notifier.submit(hostile.model_copy(update={"customer_name": "\x1b[31mRED " + HOSTILE}))
     notifier.deliver()
     notifier.close()
     result = CliRunner().invoke(alerts, ["history"],
@@ -191,3 +192,15 @@ def test_a_name_that_mentions_a_channel_notifies_nobody(
         assert not re.search(r"(?<!\w)@\w", said), said
         assert "\uff20channel \uff20here ACME \uff20all" in said and "ar@acme" in said
         assert "\uff20ops" in said
+
+
+def test_a_long_or_encoded_name_keeps_a_title_a_mail_server_takes() -> None:
+    """A name of 1,000 characters made a subject over RFC 5322's 998, which the SMTP server
+    refused, every attempt; an RFC 2047 encoded-word in a name was decoded by mail clients
+    into a bidi override and a line break."""
+    from connectors.channels.render import warning_title
+
+    long_title = warning_title(warning(1, customer_name="x" * 5000), "notify")
+    assert len(long_title) < 300 and "…" in long_title
+    encoded = "=?utf-8?q?ACME_=E2=80=AEHGmbG_=0D=0ABcc:_x@evil.example?="
+    assert "=?" not in warning_title(warning(1, customer_name=encoded), "notify")

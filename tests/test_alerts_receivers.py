@@ -22,7 +22,7 @@ from test_alerts_routing import warning
 from config.alerts import AlertsSettings
 from config.settings import Settings
 from connectors.channels import Notifier
-from connectors.channels.worker import DeliveryWorker, delivery_counts
+from connectors.channels.worker import POLL_SECONDS, DeliveryWorker, delivery_counts
 from connectors.simulator import simulate
 from flows.run import WARNINGS, run_folder
 from flows.schemas import schemas
@@ -162,3 +162,54 @@ def test_webhooks_are_signed_cloudevents_carrying_the_warning_record(tmp_path: P
         assert event["subject"] == event["data"]["customer_id"]
         with pytest.raises(WebhookVerificationError):
             verifier.verify(body.replace('"pd":0.1', '"pd":0.9'), headers)
+
+
+def test_a_channel_at_its_rate_limit_waits_rather_than_spins(tmp_path: Path) -> None:
+    """A due message the per-minute limit holds back had the channel's thread ask again at
+    once, without end: a core spent, and the monitor beside it slowed."""
+    receiver = HttpReceiver()
+    try:
+        settings = webhook_settings(receiver.port, rate_limit_per_minute=2)
+        queue(settings, tmp_path, 4)
+        report = DeliveryWorker(settings, tmp_path).drain(max_seconds=3)
+    finally:
+        receiver.stop()
+    assert report.sent == 2 and len(receiver.requests) == 2
+    assert report.rate_limited <= 2 * (3 / POLL_SECONDS + 2), report.rate_limited  # 2 due
+
+
+def test_a_retry_after_of_zero_is_waited_a_second(tmp_path: Path) -> None:
+    """``Retry-After: 0`` (or a date past) had the receiver asked again at once: hundreds
+    of requests a second, and the message never failed."""
+    asked: list[float] = []
+
+    def answer() -> tuple[int, dict[str, str]]:
+        asked.append(time.monotonic())
+        return 429, {"Retry-After": "0"}
+
+    receiver = HttpReceiver(answer)
+    try:
+        settings = webhook_settings(receiver.port)
+        queue(settings, tmp_path, 1)
+        DeliveryWorker(settings, tmp_path).drain(max_seconds=3)
+    finally:
+        receiver.stop()
+    assert 1 <= len(asked) <= 4, len(asked)
+
+
+def test_messages_of_a_channel_no_longer_configured_are_reported_failed(
+        tmp_path: Path) -> None:
+    """A channel renamed in the settings left its queued messages pending for ever, counted
+    nowhere as failed."""
+    receiver = HttpReceiver()
+    try:
+        queue(webhook_settings(receiver.port), tmp_path, 2)
+        renamed = webhook_settings(receiver.port).model_dump()
+        renamed["channels"] = {"desk-hook": renamed["channels"]["hook"]}
+        renamed["receivers"] = {"credit": ["desk-hook"]}
+        report = DeliveryWorker(AlertsSettings.model_validate(renamed), tmp_path).drain(
+            max_seconds=5)
+    finally:
+        receiver.stop()
+    assert report.failed == 2 and not receiver.requests
+    assert delivery_counts(tmp_path) == {"pending": 0, "sent": 0, "failed": 2}

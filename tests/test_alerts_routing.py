@@ -253,6 +253,21 @@ def test_daily_digest_is_a_ranked_watchlist_at_local_time(tmp_path: Path) -> Non
     assert len(h.sent("a")) == 1  # nothing new: the next day sends no empty digest
 
 
+def test_a_customer_resolved_before_the_digest_is_left_out_of_it(tmp_path: Path) -> None:
+    """A resolution never reached the digest's items: the customer it resolved was still
+    listed, first, even after a "Resolved" message."""
+    digest = {"every": "daily", "at": "08:00", "timezone": "UTC"}
+    h = Harness(settings(route={"receiver": "credit", "mode": "digest", "digest": digest}),
+                tmp_path)
+    h.notifier.submit(warning(1, customer_id="C1", pd=0.5))
+    h.notifier.submit(warning(2, customer_id="C2", pd=0.2))
+    h.notifier.submit(warning(3, customer_id="C1", kind="resolved",
+                              event_time=T0 + timedelta(hours=1)))
+    h.notifier.advance(datetime(2026, 3, 3, 8, 0, tzinfo=UTC))
+    [(title, body, _)] = h.sent("a")
+    assert "1 customer" in title and "Customer 2" in body and "Customer 1 " not in body
+
+
 def test_weekly_digest_waits_for_its_weekday(tmp_path: Path) -> None:
     digest = {"every": "weekly", "weekday": "fri", "at": "16:00", "timezone": "UTC"}
     h = Harness(settings(route={"receiver": "credit", "mode": "digest", "digest": digest}),

@@ -16,6 +16,7 @@ from config.errors import ConfigError, NotificationError
 from config.redact import redact_url, scrub
 from connectors.channels.base import BodyFormat
 from connectors.channels.render import APPRISE_FORMAT, ESCAPERS
+from connectors.channels.webhook import check_host_and_port
 
 
 class _ScrubSecrets(logging.Filter):
@@ -39,8 +40,18 @@ class _ScrubSecrets(logging.Filter):
         return True
 
 
+PLAIN_HTTP_SCHEMES = frozenset({"json", "jsons", "xml", "xmls", "form", "forms"})
+"""apprise's schemes that post to any HTTP server: their host and port are checked here."""
+
 _FILTER = _ScrubSecrets()
 logging.getLogger("apprise").addFilter(_FILTER)  # apprise logs every plugin under "apprise"
+
+
+def check_target(url: str) -> None:
+    """Refuse a URL of apprise's plain HTTP schemes with no host or an impossible port
+    (apprise takes ``json://host:99999/x``, and every send then fails)."""
+    if url.partition("://")[0].lower() in PLAIN_HTTP_SCHEMES:
+        check_host_and_port(url)
 
 
 def accepts(url: str) -> bool:
@@ -67,6 +78,7 @@ class AppriseChannel:
         self._apprise = apprise.Apprise(asset=_in_caller_thread())
         if not self._apprise.add(url):
             raise ConfigError(f"apprise does not understand channel URL {redact_url(url)}")
+        check_target(url)
         for service in self._apprise:
             # apprise sleeps up to 5.5 s between sends of one service; the outbox already
             # rate-limits per channel (rate_limit_per_minute) without blocking the other channels

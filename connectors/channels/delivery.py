@@ -24,8 +24,10 @@ from connectors.channels.store import Store
 
 log = structlog.get_logger(__name__)
 LEASE_MARGIN_SECONDS = 30.0
-"""A claimed send may take the channel's timeout and this much more before another worker
-may take it over (the claiming worker is then presumed dead)."""
+LEASE_TIMEOUTS = 10
+"""A claimed send may take this many of the channel's timeouts (the timeout bounds each wait
+on the receiver, and an SMTP exchange waits on about eight replies) and `LEASE_MARGIN_SECONDS`
+more before another worker may take it over (the claiming worker is then presumed dead)."""
 
 
 @dataclass
@@ -115,13 +117,16 @@ class Deliverer:
                     limited[item.channel] = recent[-cfg.rate_limit_per_minute] + 60.0
                     report.rate_limited += 1
                     continue
-            lease = (cfg.timeout_seconds if cfg else 0.0) + LEASE_MARGIN_SECONDS
-            if self._outbox.claim(item.seq, self._now(), lease):
-                self._attempt(item, cfg, report, limited)
+            lease = (cfg.timeout_seconds * LEASE_TIMEOUTS if cfg else 0.0) + LEASE_MARGIN_SECONDS
+            claimed = self._outbox.claim(item.seq, self._now(), lease)
+            if claimed is not None:
+                self._attempt(item, claimed, cfg, report, limited)
             now = self._now()
 
-    def _attempt(self, item: Delivery, cfg: ChannelSettings | None, report: DeliveryReport,
-                 limited: dict[str, float]) -> None:
+    def _attempt(self, item: Delivery, claimed: float, cfg: ChannelSettings | None,
+                 report: DeliveryReport, limited: dict[str, float]) -> None:
+        """One attempt at ``item`` under its claim (``claimed``, from `Outbox.claim`): its
+        outcome is recorded only while the claim holds."""
         bound = log.bind(channel=item.channel, message_id=item.message_id,
                          warning_ids=self._outbox.warnings_of(item.message_id, item.channel),
                          attempt=item.attempts + 1)
@@ -132,8 +137,8 @@ class Deliverer:
         except RetryLater as exc:
             retry_at = self._now() + exc.seconds
             limited[item.channel] = retry_at
-            self._outbox.defer(item.seq, str(exc), retry_at)
-            self._events(item, "rate_limited", str(exc))
+            if self._outbox.defer(item.seq, claimed, str(exc), retry_at):
+                self._events(item, "rate_limited", str(exc))
             report.rate_limited += 1
             bound.warning("alert.rate_limited", retry_after=exc.seconds)
         # a channel (plugins included) may fail in any way; it must not stop the others
@@ -143,19 +148,23 @@ class Deliverer:
             last = cfg is None or item.attempts + 1 >= cfg.max_attempts
             retry_at = None if last else self._now() + backoff_delay(
                 cfg, item.message_id, item.channel, item.attempts + 1)
-            self._outbox.mark_attempt_failed(item.seq, error, retry_at)
-            self._events(item, "failed" if last else "retry", error)
-            if last:
+            if not self._outbox.mark_attempt_failed(item.seq, claimed, error, retry_at):
+                bound.warning("alert.claim_lapsed", error=error)
+            elif last:
+                self._events(item, "failed", error)
                 report.failed += 1
                 bound.error("alert.failed", error=error)
             else:
+                self._events(item, "retry", error)
                 report.retried += 1
                 bound.warning("alert.retry", error=error, retry_at=retry_at)
         else:
-            self._outbox.mark_sent(item.seq, item.channel, self._now())
-            self._events(item, "sent", item.purpose)
-            report.sent += 1
-            bound.info("alert.sent", purpose=item.purpose)
+            if self._outbox.mark_sent(item.seq, claimed, item.channel, self._now()):
+                self._events(item, "sent", item.purpose)
+                report.sent += 1
+                bound.info("alert.sent", purpose=item.purpose)
+            else:  # sent after its claim lapsed: another worker may have sent it too
+                bound.warning("alert.claim_lapsed", purpose=item.purpose)
         self._store.db.commit()
 
     def _events(self, item: Delivery, kind: str, detail: str) -> None:

@@ -78,15 +78,17 @@ class Outbox:
         rows = self._db.execute(sql + " ORDER BY next_attempt_at, seq", args).fetchall()
         return [Delivery(**dict(r)) for r in rows]
 
-    def claim(self, seq: int, now: float, lease_seconds: float) -> bool:
+    def claim(self, seq: int, now: float, lease_seconds: float) -> float | None:
         """Take a due delivery for one attempt: its next attempt moves ``lease_seconds`` ahead,
         so no other worker sends it meanwhile (and a worker that dies mid-send leaves it to be
-        retried once the lease ends). False when another worker took it first."""
+        retried once the lease ends). Returns the lease's end, the claim's token for the
+        attempt's outcome; None when another worker took it first."""
+        lease = now + lease_seconds
         with self._db:
             cursor = self._db.execute(
                 "UPDATE outbox SET next_attempt_at = ? WHERE seq = ? AND status = 'pending' "
-                "AND next_attempt_at <= ?", (now + lease_seconds, seq, now))
-        return cursor.rowcount == 1
+                "AND next_attempt_at <= ?", (lease, seq, now))
+        return lease if cursor.rowcount == 1 else None
 
     def next_attempt_at(self, skip_channels: set[str],
                         channels: set[str] | None = None) -> float | None:
@@ -113,27 +115,44 @@ class Outbox:
             )
         ]
 
-    def mark_sent(self, seq: int, channel: str, now: float) -> None:
-        self._db.execute(
+    # The outcomes of an attempt apply only while its claim holds (``lease``, from `claim`):
+    # a claim that lapsed during a slow send was taken by another worker, whose outcome is
+    # the delivery's. Each returns whether it applied.
+
+    def mark_sent(self, seq: int, lease: float, channel: str, now: float) -> bool:
+        cursor = self._db.execute(
             "UPDATE outbox SET status = 'sent', attempts = attempts + 1, sent_at = ?, "
-            "last_error = NULL WHERE seq = ?", (now, seq),
+            "last_error = NULL WHERE seq = ? AND status = 'pending' AND next_attempt_at = ?",
+            (now, seq, lease),
         )
         self._db.execute("INSERT INTO sends VALUES (?, ?)", (channel, now))
         self._db.execute("DELETE FROM sends WHERE at < ?", (now - 120.0,))
+        return cursor.rowcount == 1
 
-    def mark_attempt_failed(self, seq: int, error: str, retry_at: float | None) -> None:
+    def mark_attempt_failed(self, seq: int, lease: float, error: str,
+                            retry_at: float | None) -> bool:
         """Count a failed attempt; ``retry_at`` None means the last attempt: status failed."""
-        self._db.execute(
+        cursor = self._db.execute(
             "UPDATE outbox SET attempts = attempts + 1, last_error = ?, "
             "status = CASE WHEN ? IS NULL THEN 'failed' ELSE 'pending' END, "
-            "next_attempt_at = COALESCE(?, next_attempt_at) WHERE seq = ?",
-            (error, retry_at, retry_at, seq),
+            "next_attempt_at = COALESCE(?, next_attempt_at) "
+            "WHERE seq = ? AND status = 'pending' AND next_attempt_at = ?",
+            (error, retry_at, retry_at, seq, lease),
         )
+        return cursor.rowcount == 1
 
-    def defer(self, seq: int, note: str, retry_at: float) -> None:
+    def defer(self, seq: int, lease: float, note: str, retry_at: float) -> bool:
         """The receiver asked for a later attempt: wait until ``retry_at``; not a failure."""
-        self._db.execute("UPDATE outbox SET next_attempt_at = ?, last_error = ? WHERE seq = ?",
-                         (retry_at, note, seq))
+        cursor = self._db.execute(
+            "UPDATE outbox SET next_attempt_at = ?, last_error = ? "
+            "WHERE seq = ? AND status = 'pending' AND next_attempt_at = ?",
+            (retry_at, note, seq, lease))
+        return cursor.rowcount == 1
+
+    def pending_channels(self) -> set[str]:
+        """The channels with deliveries still to be sent."""
+        return {r["channel"] for r in self._db.execute(
+            "SELECT DISTINCT channel FROM outbox WHERE status = 'pending'")}
 
     def retry_failed(self, now: float, channel: str | None = None) -> int:
         """Put failed deliveries back in the queue with a fresh attempt count; returns how

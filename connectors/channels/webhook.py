@@ -21,6 +21,7 @@ import json
 import time
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
+from urllib.parse import urlsplit
 
 import requests
 
@@ -79,17 +80,40 @@ def verify(secret: str, headers: dict[str, str], body: str, now: float | None = 
     return any(hmac.compare_digest(expected, candidate) for candidate in given)
 
 
+MIN_RETRY_AFTER = 1.0
+"""The least a receiver's ``Retry-After`` makes a channel wait (0, or a date in the past,
+would have it asked again at once, without end)."""
+
+
 def retry_after(value: str | None) -> float:
-    """Seconds to wait from a ``Retry-After`` header (seconds or an HTTP date)."""
+    """Seconds to wait from a ``Retry-After`` header (seconds or an HTTP date), at least
+    `MIN_RETRY_AFTER`.
+
+    >>> retry_after("0"), retry_after("120"), retry_after("Wed, 21 Oct 2015 07:28:00 GMT")
+    (1.0, 120.0, 1.0)
+    """
     if not value:
         return DEFAULT_RETRY_AFTER
     if value.strip().isdigit():
-        return float(value.strip())
+        return max(MIN_RETRY_AFTER, float(value.strip()))
     try:
         moment = parsedate_to_datetime(value)
     except (TypeError, ValueError):
         return DEFAULT_RETRY_AFTER
-    return max(0.0, (moment - datetime.now(UTC)).total_seconds())
+    return max(MIN_RETRY_AFTER, (moment - datetime.now(UTC)).total_seconds())
+
+
+def check_host_and_port(url: str) -> None:
+    """Refuse a URL that names no host, or a port that is no number from 1 to 65535: every
+    send to it would fail (``alerts check-config`` passed them)."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        parts, port = None, 0
+    if parts is None or not parts.hostname or " " in parts.netloc or port == 0:
+        raise ConfigError(f"not a URL with a host and a port from 1 to 65535: "
+                          f"{redact_url(url)}")
 
 
 class WebhookChannel:
@@ -101,6 +125,7 @@ class WebhookChannel:
         scheme, sep, rest = url.partition("://")
         if not sep or scheme.lower() not in ("webhook", "webhooks") or not rest:
             raise ConfigError(f"not a webhook URL: {redact_url(url)}")
+        check_host_and_port(url)
         if signing_secret:
             secret_bytes(signing_secret)  # refuse a malformed secret at start, not per send
         self._url = url

@@ -79,9 +79,15 @@ class DeliveryWorker:
         return any(thread.is_alive() for thread in self._threads)
 
     def start(self) -> DeliveryWorker:
-        """Start one thread per channel and the history recorder."""
-        Store(self._state_dir).close()  # create the outbox (and fail here, not in a thread)
-        for name in sorted(self._settings.channels):
+        """Start one thread per channel and the history recorder. A channel no longer
+        configured (renamed, removed) whose messages are still pending gets a thread too,
+        which reports each of them failed: otherwise they would wait for ever, unreported."""
+        store = Store(self._state_dir)  # create the outbox (and fail here, not in a thread)
+        try:
+            orphaned = Outbox(store).pending_channels() - set(self._settings.channels)
+        finally:
+            store.close()
+        for name in sorted({*self._settings.channels, *orphaned}):
             self._spawn(f"deliver-{name}", lambda name=name: self._channel_loop(name))
         if self._audit is not None:
             self._spawn(HISTORY_THREAD, self._history_loop)
@@ -162,8 +168,10 @@ class DeliveryWorker:
                 if self._until_empty and outbox.pending(name) == 0:
                     return
                 wake = outbox.next_attempt_at(set(), {name})
-                pause = self._poll if wake is None else min(
+                idle = not (report.sent or report.retried or report.failed)
+                pause = self._poll if wake is None or idle else min(
                     self._poll, max(0.0, wake - self._clock().timestamp()))
+                # (a pass that did nothing with messages due: rate-limited, it waits a poll)
                 if pause > 0:
                     self._stop.wait(pause)
         finally:
