@@ -9,9 +9,11 @@ that form across machines), each building the job handed over in ``CREDITRADAR_J
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +36,9 @@ from flows.stop import HARD_STOP, RUN, STOPPED_EXIT
 log = structlog.get_logger(__name__)
 
 JOB_ENV = "CREDITRADAR_JOB"
+CHILDREN_UNWIND_SECONDS = 10.0
+"""How long processes ended at once may take before they are killed: less than this run's
+own `flows.stop.HARD_STOP_GRACE_SECONDS`, so that the run kills them and seals its log."""
 ENTRY_MODULE = "flows.process"
 
 
@@ -101,9 +106,10 @@ def spawn(job: Job, **popen: Any) -> list[subprocess.Popen[bytes]]:
 def wait_all(children: list[subprocess.Popen[bytes]]) -> None:
     """Wait for every process; if one fails, stop the others and raise. Asked to stop
     (`flows.stop`), or once a process stopped by itself, ask each process to stop with a
-    SIGTERM and wait for them to finish their days: a process that then ends otherwise than
-    at the end of its input is logged, and the run is stopped. Ended (a second signal, or a
-    failure), the processes still running are ended at once (`flows.stop.HARD_STOP`)."""
+    SIGTERM and wait for them to finish their days (a process that fails meanwhile fails the
+    run, as ever). Ended (a second signal, or a failure), the processes still running are
+    ended at once (`flows.stop.HARD_STOP`), and killed if they have not ended
+    `CHILDREN_UNWIND_SECONDS` later."""
     forwarded = False
     try:
         pending = list(children)
@@ -118,20 +124,18 @@ def wait_all(children: list[subprocess.Popen[bytes]]) -> None:
                 except subprocess.TimeoutExpired:
                     continue
                 pending.remove(child)
-                if code == STOPPED_EXIT or (forwarded and code != 0):
-                    RUN.cut()
-                    if code != STOPPED_EXIT:
-                        log.warning("run.process_ended_stopping", process=child.args,
-                                    code=code)
+                if code == STOPPED_EXIT or (forwarded and code == -signal.SIGTERM):
+                    RUN.cut()  # (-SIGTERM: asked before it could take the request)
                 elif code != 0:
                     raise ConnectorError(f"process {child.args} exited with {code}")
     finally:
         running = [child for child in children if child.poll() is None]
         for child in running:
             child.send_signal(HARD_STOP)
+        deadline = time.monotonic() + CHILDREN_UNWIND_SECONDS
         for child in running:
             try:
-                child.wait(timeout=30)
+                child.wait(timeout=max(0.0, deadline - time.monotonic()))
             except subprocess.TimeoutExpired:
                 child.kill()
                 child.wait()

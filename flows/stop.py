@@ -102,14 +102,21 @@ def stopping_on(*signals: signal.Signals, escalate: bool = True) -> Iterator[Non
     finally:
         for number, handler in previous.items():
             signal.signal(number, handler)
+        for watchdog in _watchdogs:  # (the run unwound)
+            watchdog.cancel()
+        _watchdogs.clear()
+
+
+_watchdogs: list[threading.Timer] = []
 
 
 def _end_at_once() -> None:
-    """Raise KeyboardInterrupt, and exit the process if it has not ended
+    """Raise KeyboardInterrupt, and exit the process if the run has not unwound
     `HARD_STOP_GRACE_SECONDS` later."""
     watchdog = threading.Timer(HARD_STOP_GRACE_SECONDS, _exit_now)
     watchdog.daemon = True
     watchdog.start()
+    _watchdogs.append(watchdog)
     raise KeyboardInterrupt
 
 

@@ -201,6 +201,6 @@ def test_a_long_or_encoded_name_keeps_a_title_a_mail_server_takes() -> None:
     from connectors.channels.render import warning_title
 
     long_title = warning_title(warning(1, customer_name="x" * 5000), "notify")
-    assert len(long_title) < 300 and "…" in long_title
+    assert len(long_title) < 300 and "…" in long_title and "(C1)" in long_title
     encoded = "=?utf-8?q?ACME_=E2=80=AEHGmbG_=0D=0ABcc:_x@evil.example?="
     assert "=?" not in warning_title(warning(1, customer_name=encoded), "notify")

@@ -268,6 +268,19 @@ def test_a_customer_resolved_before_the_digest_is_left_out_of_it(tmp_path: Path)
     assert "1 customer" in title and "Customer 2" in body and "Customer 1 " not in body
 
 
+def test_a_resolution_on_a_digest_route_without_a_receiver_is_no_digest(
+        tmp_path: Path) -> None:
+    """A digest root whose receivers are on its child routes: a resolution that fell to the
+    root was put in a digest with nobody to send it to, and every later advance failed."""
+    digest = {"every": "daily", "at": "08:00", "timezone": "UTC"}
+    h = Harness(settings(route={"mode": "digest", "digest": digest, "routes": [
+        {"match": {"country": ["DE"]}, "receiver": "credit"}]}), tmp_path)
+    h.notifier.submit(warning(1, customer_id="C1", kind="resolved", country="FR"))
+    h.notifier.advance(datetime(2026, 3, 3, 8, 0, tzinfo=UTC))
+    h.notifier.advance(datetime(2026, 3, 4, 8, 0, tzinfo=UTC))
+    assert h.sent("a") == []
+
+
 def test_weekly_digest_waits_for_its_weekday(tmp_path: Path) -> None:
     digest = {"every": "weekly", "weekday": "fri", "at": "16:00", "timezone": "UTC"}
     h = Harness(settings(route={"receiver": "credit", "mode": "digest", "digest": digest}),

@@ -31,7 +31,7 @@ EXPLAINING_AT_ONCE = 2
 large book), and any user can ask for one as of any moment."""
 BUSY = "busy"
 """The refusal of a request the server has no room for now (not recorded in the trail)."""
-EXPLAIN_WAIT_SECONDS = 10.0
+EXPLAIN_WAIT_SECONDS = 2.0
 """How long a request waits for one of them before it is answered ``busy``."""
 
 

@@ -111,7 +111,7 @@ class Notifier:
             return [f"inhibited by {source}"]
         decisions = []
         for route in match_routes(self._routes[0], warning):
-            if route.mode == "digest" and warning.kind == RESOLVED:
+            if route.mode == "digest" and warning.kind == RESOLVED and route.receiver:
                 self._scheduler.add_to_digest(route, warning, at)  # (its customer leaves it)
             if route.receiver is None:
                 decisions.append(f"{route.path}: no receiver")

@@ -95,17 +95,19 @@ def _facts(w: Warning) -> list[tuple[str, str]]:
 
 
 TITLE_NAME_CHARS = 120
-"""A customer's name and id in a title are cut to this many characters: a subject line
-longer than 998 characters makes an e-mail undeliverable (RFC 5322), and feeds decide names."""
+"""A customer's name in a title is cut to this many characters (its id, at most 256, stays
+whole): a subject line longer than 998 characters makes an e-mail undeliverable (RFC 5322),
+and feeds decide names."""
 
 
 def warning_title(w: Warning, purpose: str) -> str:
     """One line that fits a chat preview or an email subject (plain text, no controls, no
     RFC 2047 encoded-word that a mail client would decode into one); a channel that puts the
     title into the body escapes it again like the body."""
-    who = _who(w)
-    if len(who) > TITLE_NAME_CHARS:
-        who = who[:TITLE_NAME_CHARS] + "…"
+    name = w.customer_name or ""
+    if len(name) > TITLE_NAME_CHARS:
+        name = name[:TITLE_NAME_CHARS] + "…"
+    who = f"{name} ({w.customer_id})" if name else w.customer_id
     title = f"[{w.severity}] {_HEADINGS.get(purpose, purpose)}: {who} grade {_grade(w)}"
     return ESCAPERS["text"](title).replace("=?", "= ?")
 
