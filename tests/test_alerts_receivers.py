@@ -22,6 +22,7 @@ from test_alerts_routing import warning
 from config.alerts import AlertsSettings
 from config.settings import Settings
 from connectors.channels import Notifier
+from connectors.channels.delivery import DeliveryReport
 from connectors.channels.worker import POLL_SECONDS, DeliveryWorker, delivery_counts
 from connectors.simulator import simulate
 from flows.run import WARNINGS, run_folder
@@ -47,6 +48,19 @@ def queue(settings: AlertsSettings, state: Path, count: int) -> None:
     for n in range(count):
         notifier.submit(warning(n))
     notifier.close()
+
+
+def drained(tmp_path: Path, count: int, seconds: float, answer: Any = None,
+            **channel: Any) -> tuple[DeliveryReport, HttpReceiver]:
+    """``count`` warnings queued for a webhook channel (``channel`` its settings) whose
+    receiver gives ``answer``; what a worker's drain of ``seconds`` did, and the receiver."""
+    receiver = HttpReceiver(answer)
+    try:
+        settings = webhook_settings(receiver.port, **channel)
+        queue(settings, tmp_path, count)
+        return DeliveryWorker(settings, tmp_path).drain(max_seconds=seconds), receiver
+    finally:
+        receiver.stop()
 
 
 @pytest.fixture(scope="module")
@@ -96,13 +110,7 @@ def test_a_hung_receiver_does_not_slow_a_run(book: Path, tmp_path: Path) -> None
 
 
 def test_a_slow_receiver_gets_each_message_once(tmp_path: Path) -> None:
-    receiver = HttpReceiver(slow(6.0))
-    try:
-        settings = webhook_settings(receiver.port, backoff_seconds=0.1)
-        queue(settings, tmp_path, 2)
-        report = DeliveryWorker(settings, tmp_path).drain(max_seconds=40)
-    finally:
-        receiver.stop()
+    report, receiver = drained(tmp_path, 2, 40, slow(6.0), backoff_seconds=0.1)
     ids = Counter(r["headers"]["webhook-id"] for r in receiver.requests)
     assert ids == {"w0": 1, "w1": 1}
     assert (report.sent, report.retried, report.failed) == (2, 0, 0)
@@ -110,13 +118,7 @@ def test_a_slow_receiver_gets_each_message_once(tmp_path: Path) -> None:
 
 
 def test_a_rate_limited_channel_drains_completely_through_the_worker(tmp_path: Path) -> None:
-    receiver = HttpReceiver(rate_limited(per_second=4))
-    try:
-        settings = webhook_settings(receiver.port, max_attempts=2)
-        queue(settings, tmp_path, 14)
-        report = DeliveryWorker(settings, tmp_path).drain(max_seconds=60)
-    finally:
-        receiver.stop()
+    report, receiver = drained(tmp_path, 14, 60, rate_limited(per_second=4), max_attempts=2)
     ids = Counter(r["headers"]["webhook-id"] for r in receiver.requests)
     assert ids == {f"w{n}": 1 for n in range(14)}, "every message arrives, and once"
     assert report.rate_limited > 0 and report.failed == 0
@@ -139,13 +141,7 @@ def test_a_503_without_retry_after_is_retried_on_the_channels_backoff(tmp_path: 
 
 
 def test_webhooks_are_signed_cloudevents_carrying_the_warning_record(tmp_path: Path) -> None:
-    receiver = HttpReceiver()
-    try:
-        settings = webhook_settings(receiver.port)
-        queue(settings, tmp_path, 3)
-        DeliveryWorker(settings, tmp_path).drain(max_seconds=20)
-    finally:
-        receiver.stop()
+    _, receiver = drained(tmp_path, 3, 20)
     envelope = jsonschema.Draft7Validator(json.loads((SCHEMAS / "cloudevents.json")
                                                      .read_text()))
     data = jsonschema.Draft202012Validator(schemas()["warning"])
@@ -167,13 +163,7 @@ def test_webhooks_are_signed_cloudevents_carrying_the_warning_record(tmp_path: P
 def test_a_channel_at_its_rate_limit_waits_rather_than_spins(tmp_path: Path) -> None:
     """A due message the per-minute limit holds back had the channel's thread ask again at
     once, without end: a core spent, and the monitor beside it slowed."""
-    receiver = HttpReceiver()
-    try:
-        settings = webhook_settings(receiver.port, rate_limit_per_minute=2)
-        queue(settings, tmp_path, 4)
-        report = DeliveryWorker(settings, tmp_path).drain(max_seconds=3)
-    finally:
-        receiver.stop()
+    report, receiver = drained(tmp_path, 4, 3, None, rate_limit_per_minute=2)
     assert report.sent == 2 and len(receiver.requests) == 2
     assert report.rate_limited <= 2 * (3 / POLL_SECONDS + 2), report.rate_limited  # 2 due
 
@@ -187,13 +177,7 @@ def test_a_retry_after_of_zero_is_waited_a_second(tmp_path: Path) -> None:
         asked.append(time.monotonic())
         return 429, {"Retry-After": "0"}
 
-    receiver = HttpReceiver(answer)
-    try:
-        settings = webhook_settings(receiver.port)
-        queue(settings, tmp_path, 1)
-        DeliveryWorker(settings, tmp_path).drain(max_seconds=3)
-    finally:
-        receiver.stop()
+    _, receiver = drained(tmp_path, 1, 3, answer)
     assert 1 <= len(asked) <= 4, len(asked)
 
 
