@@ -178,20 +178,17 @@ def take_source_errors() -> list[ConnectorError]:
 
 
 @contextmanager
-def _kept(plugin_call: str | None = None) -> Iterator[None]:
-    """A source's error raised inside is kept for `take_source_errors`. Inside a
-    ``plugin_call`` (a plugin's own `Feeds` listing or opening its inputs), any other
-    exception becomes a `ConnectorError` naming the call, the type and the message, which a
-    run reports in one line, its options' values hidden."""
+def _plugin_call(call: str) -> Iterator[None]:
+    """Inside, a plugin's own `Feeds` lists or opens its inputs: any exception becomes a
+    `ConnectorError` naming the call, the type and the message (which a run reports in one
+    line, its options' values hidden), kept for `take_source_errors` as a source's are."""
     try:
         yield
     except ConnectorError as exc:
         _SOURCE_ERRORS.append(exc)
         raise
     except Exception as exc:
-        if plugin_call is None or isinstance(exc, StopIteration):
-            raise
-        error = ConnectorError(f"{plugin_call} failed: {type(exc).__name__}: {exc}")
+        error = ConnectorError(f"{call} failed: {type(exc).__name__}: {exc}")
         _SOURCE_ERRORS.append(error)
         raise error from exc
 
@@ -280,8 +277,11 @@ class FeedPartition(StatefulSourcePartition[Any, Clocks]):
             raise StopIteration
         if self._stop.requested():
             return self._stopped()
-        with _kept():
+        try:
             return self._read()
+        except ConnectorError as exc:  # (kept: a cluster may report it only as a panic)
+            _SOURCE_ERRORS.append(exc)
+            raise
 
     def _read(self) -> list[Any]:
         out: list[Any] = []
@@ -355,14 +355,11 @@ class FeedPartition(StatefulSourcePartition[Any, Clocks]):
     def _stopped(self) -> list[Any]:
         """Every input not at its end tells the id steps that it stopped where it stands."""
         self._cut = True
-        out: list[Any] = []
-        for source in self._inputs:
-            state = self._states[source.name]
-            if not state.done:
-                self._stop.cut()
-                out.extend(self._chunks(source.name, state.through, [], NOTHING_YET,
-                                        stopped=True))
-        return out
+        left = [source.name for source in self._inputs if not self._states[source.name].done]
+        if left:
+            self._stop.cut()
+        return [chunk for name in left for chunk in self._chunks(
+            name, self._states[name].through, [], NOTHING_YET, stopped=True)]
 
     def _flush(self, source: RecordInput, state: _InputState) -> list[Any]:
         """An idle input delivers every day it holds, then says (once) that it is idle."""
@@ -422,13 +419,13 @@ class FeedSource(FixedPartitionedSource[Any, Clocks]):
         self.stop = stop
 
     def list_parts(self) -> list[str]:
-        with _kept("the source's partitions()"):
+        with _plugin_call("the source's partitions()"):
             return self.feeds.partitions()
 
     def build_part(self, step_id: str, for_part: str,
                    resume_state: Clocks | None) -> FeedPartition:
         positions = resume_state.positions if resume_state is not None else {}
-        with _kept(f"source partition {for_part!r}: open()"):
+        with _plugin_call(f"source partition {for_part!r}: open()"):
             inputs = checked_inputs(for_part, self.feeds.open(for_part, positions))
         return FeedPartition(inputs, self.route, self.id_keys, self.clock, resume_state,
                              self.idle_seconds, self.stop, self.feeds.stopped_through)

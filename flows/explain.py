@@ -221,10 +221,9 @@ def _concerning(records: list[AuditRecord], customer_id: str) -> list[AuditRecor
     applied, whichever customer it names). The others only cost their parsing, most of an
     explanation's time on a large book. A logged input passed the contract, whose ids are
     strict strings, so its raw ``customer_id`` is the one the monitor parsed."""
-    own: set[str] = set()
-    for record in records:
-        if _raw_customer(record) == customer_id:
-            own.add(record.id)
+    own = {record.id for record in records
+           if record.body.get("feed") not in READ_FOR_EVERY_CUSTOMER
+           and _raw_customer(record) == customer_id}
     return [record for record in records
             if record.body.get("feed") in READ_FOR_EVERY_CUSTOMER or record.id in own]
 

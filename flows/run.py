@@ -288,9 +288,9 @@ def running(out: Path, settings: Settings, run: Callable[[], None]) -> None:
         raise
     if RUN.was_cut():
         seal_audit_log(out, settings.audit)
-        raise_output_errors()
-        raise KeyboardInterrupt
     raise_output_errors()
+    if RUN.was_cut():
+        raise KeyboardInterrupt
 
 
 def seal_audit_log(out: Path, audit: AuditSettings) -> None:
