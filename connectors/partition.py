@@ -36,6 +36,7 @@ from connectors.contracts import MAX_RECORD_BYTES, parse_record, stated_ids
 from detectors.events import Envelope, Origin
 from detectors.feedclock import DayBatch, FeedClock
 from detectors.inbox import ENDED, NOTHING_YET, Chunk
+from detectors.reach import Reach
 from detectors.records import DeadLetter
 
 KEPT_OF_OVERSIZED = 65_536
@@ -341,12 +342,12 @@ class FeedPartition(StatefulSourcePartition[Any, Clocks]):
     def _deliver(self, source: RecordInput, state: _InputState, batch: DayBatch,
                  idle: bool = False, delivered: bool = False) -> list[Any]:
         state.done = batch.through >= ENDED
-        through, end = batch.through, batch.end if state.done else NOTHING_YET
+        through, reach = batch.through, batch.reach
         stopped = state.done and self._stopped_through is not None
         if stopped:
-            through, end = self._stopped_through, NOTHING_YET
+            through, reach = self._stopped_through, None
         state.through = through
-        out = self._chunks(source.name, through, batch.envelopes, end, idle, delivered,
+        out = self._chunks(source.name, through, batch.envelopes, reach, idle, delivered,
                            stopped)
         if state.done:
             out.append(ReadCount(source.name, state.read))
@@ -359,7 +360,7 @@ class FeedPartition(StatefulSourcePartition[Any, Clocks]):
         if left:
             self._stop.cut()
         return [chunk for name in left for chunk in self._chunks(
-            name, self._states[name].through, [], NOTHING_YET, stopped=True)]
+            name, self._states[name].through, [], None, stopped=True)]
 
     def _flush(self, source: RecordInput, state: _InputState) -> list[Any]:
         """An idle input delivers every day it holds, then says (once) that it is idle."""
@@ -374,7 +375,7 @@ class FeedPartition(StatefulSourcePartition[Any, Clocks]):
             last = i == len(batches) - 1
             out.extend(self._deliver(source, state, batch, idle=last, delivered=delivered and last))
         if not batches and not quiet.announced:
-            out.extend(self._chunks(source.name, state.through, [], NOTHING_YET, idle=True))
+            out.extend(self._chunks(source.name, state.through, [], None, idle=True))
         quiet.announced = True
         return out
 
@@ -389,13 +390,14 @@ class FeedPartition(StatefulSourcePartition[Any, Clocks]):
             return False
         return now - quiet.since >= self._idle_seconds
 
-    def _chunks(self, sender: str, through: int, envelopes: list[Envelope], end: int,
-                idle: bool = False, delivered: bool = False, stopped: bool = False
-                ) -> list[Any]:
+    def _chunks(self, sender: str, through: int, envelopes: list[Envelope],
+                reach: Reach | None, idle: bool = False, delivered: bool = False,
+                stopped: bool = False) -> list[Any]:
         routed: dict[str, list[tuple[int, Envelope]]] = {key: [] for key in self._id_keys}
         for envelope in envelopes:
             routed[self._route(envelope)].append((envelope.day, envelope))
-        return [(key, Chunk(sender, key, through, items, end, idle, delivered, stopped))
+        return [(key, Chunk(sender, key, through, items, idle=idle, delivered=delivered,
+                            stopped=stopped, reach=reach))
                 for key, items in routed.items()]
 
 

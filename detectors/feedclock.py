@@ -26,8 +26,9 @@ record can move time for the others:
   more than `TAIL_GAP_DAYS` after the rest of the input, and not at the start of a quarter
   of `tail_support` records or more, are date typos more likely than news: the input's
   *supported end* (`DayBatch.end` of its last batch) stops before them, and the first step
-  rejects any record dated after every input's supported end (`detectors.dedup`), so that
-  a typo'd date does not take the whole book's month ends to its day.
+  rejects any record dated after the book's end, which the inputs' supported ends decide
+  together (`detectors.reach`), so that a typo'd date does not take the whole book's month
+  ends to its day.
 - A replay gives each record the day the original run applied it on (``day`` in `offer`):
   the clock then only orders, and decides nothing again.
 
@@ -45,6 +46,7 @@ from dataclasses import dataclass, field
 from detectors.clock import DAY
 from detectors.events import Envelope, Event, Origin
 from detectors.inbox import ENDED, NOTHING_YET
+from detectors.reach import TAIL_GAP_DAYS, Reach
 from detectors.records import DeadLetter
 
 READ_AHEAD = 64
@@ -52,9 +54,6 @@ MAX_GAP_DAYS = 3660
 NEAR_DAYS = 92
 """A later record dated at most this many days after the latest one that counted (a
 quarter: the next report of a monthly or quarterly feed) counts as the feed moving on."""
-TAIL_GAP_DAYS = 31
-"""At an input's end, a record dated at most this long after the last one it supports (a
-month: the next report of a monthly feed) is supported too."""
 HELD_AT_MOST_READS = 16
 """The buffer of records read ahead holds at most this many times ``read_ahead``."""
 
@@ -63,14 +62,15 @@ HELD_AT_MOST_READS = 16
 class DayBatch:
     """The records an input delivers on ``day``, and ``through``: the input will deliver
     nothing more on any day up to it (the day before its next record, or `ENDED`: then
-    ``day`` was its last, but for records past its supported ``end``)."""
+    ``day`` was its last, but for records past its supported end)."""
 
     day: int
     envelopes: list[Envelope]
     through: int
-    end: int = NOTHING_YET
-    """With ``through`` `ENDED`: the input's supported end (see the module's docstring);
-    the records after it come in this last batch, each on its own day, after ``day``."""
+    reach: Reach | None = None
+    """With ``through`` `ENDED`: the days the input supports, through its supported end
+    (see the module's docstring; None if it had no valid record); the records after that
+    end come in this last batch, each on its own day, after ``day``."""
 
 
 _Held = tuple[int, int, Event, bytes, Origin]
@@ -204,7 +204,7 @@ class FeedClock:
         elif ended:
             assert self._end is not None
             self._done = True
-            return DayBatch(day, due, ENDED, self._end)
+            return DayBatch(day, due, ENDED, self._reach())
         else:  # idle: the next record may be dated any day from tomorrow
             self.day = day + 1
             through = day
@@ -219,6 +219,11 @@ class FeedClock:
         assert self._first is not None
         per_quarter = records * NEAR_DAYS / max(NEAR_DAYS, last - self._first)
         return max(1, min(self.read_ahead, math.ceil(per_quarter / 4)))
+
+    def _reach(self) -> Reach:
+        assert self._first is not None and self._end is not None
+        return Reach(self._first, self._end, self._taken,
+                     self.tail_support(self._taken, self._end), given=self._replay)
 
     def _supported_end(self) -> int:
         """The last day of the records the input supports, when it ends: from the clock's

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from detectors.events import Envelope, pack, unpack
+from detectors.reach import Reach, book_end
 
 NOTHING_YET = -(10**9)
 """The promise of a sender that has sent nothing: no day is complete."""
@@ -33,8 +34,9 @@ ENDED = 10**9
 class Chunk:
     """``items`` as ``(day, item)`` pairs from ``sender`` to ``to``, and the sender's promise
     of nothing more for any day up to ``through``. A sender's last chunk promises `ENDED` and
-    says in ``end`` the last day its input supports (`detectors.feedclock`: its month ends
-    end there)."""
+    says how far the book goes: an input's source, in ``reach``, the days its input supports
+    (`detectors.reach`); a step, in ``end``, the book's last day (its month ends end
+    there)."""
 
     sender: str
     to: str
@@ -49,22 +51,24 @@ class Chunk:
     stopped: bool = False
     """The sender's run was stopped (Ctrl-C, SIGTERM): it sends nothing more in this run,
     and the days past ``through`` are for a resumed run to complete."""
+    reach: Reach | None = None
 
     def __reduce__(self) -> tuple[Any, ...]:
         """Chunks of records cross between processes as columns (`detectors.events.pack`)."""
         items = self.items
         if items and all(type(item) is Envelope for _, item in items):
             return (_unpacked, (self.sender, self.to, self.through, self.end, self.idle,
-                                self.delivered, self.stopped, [day for day, _ in items],
-                                pack([item for _, item in items])))
+                                self.delivered, self.stopped, self.reach,
+                                [day for day, _ in items], pack([item for _, item in items])))
         return (Chunk, (self.sender, self.to, self.through, items, self.end, self.idle,
-                        self.delivered, self.stopped))
+                        self.delivered, self.stopped, self.reach))
 
 
 def _unpacked(sender: str, to: str, through: int, end: int, idle: bool, delivered: bool,
-              stopped: bool, days: list[int], packed: tuple[Any, ...]) -> Chunk:
+              stopped: bool, reach: Reach | None, days: list[int], packed: tuple[Any, ...]
+              ) -> Chunk:
     return Chunk(sender, to, through, list(zip(days, unpack(packed), strict=True)), end, idle,
-                 delivered, stopped)
+                 delivered, stopped, reach)
 
 
 @dataclass(slots=True)
@@ -117,7 +121,9 @@ class Inbox:
     """Put items for complete days on the next day (the first step's inbox only)."""
     promised: dict[str, int] = field(default_factory=dict)
     end: int = NOTHING_YET
-    """The latest ``end`` of any ended sender: the last day an input supports."""
+    """The book's last day, as far as the ended senders tell: the latest ``end`` of any, or
+    what the ``reach`` of the inputs decides (`detectors.reach.book_end`)."""
+    reaches: dict[str, Reach] = field(default_factory=dict)
     idle: set[str] = field(default_factory=set)
     days: dict[int, list[Any]] = field(default_factory=dict)
     through: int = NOTHING_YET
@@ -168,6 +174,9 @@ class Inbox:
         self.promised[chunk.sender] = max(self.promised[chunk.sender], chunk.through)
         if self.redate and chunk.idle and chunk.delivered:
             self.promised[chunk.sender] = max(self.promised[chunk.sender], self.through + 1)
+        if chunk.reach is not None:
+            self.reaches[chunk.sender] = chunk.reach
+            self.end = book_end(self.reaches.values())
         self.end = max(self.end, chunk.end)
         self.stopped = self.stopped or chunk.stopped
         if chunk.idle:

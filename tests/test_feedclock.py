@@ -6,6 +6,7 @@ from detectors.clock import DAY
 from detectors.events import Origin, StatusChange
 from detectors.feedclock import FeedClock
 from detectors.inbox import ENDED
+from detectors.reach import Reach
 
 
 def schedule(days: list[int], read_ahead: int = 4) -> tuple[dict[str, int], dict[str, str]]:
@@ -98,7 +99,8 @@ def _last_batch(days: list[int]) -> tuple[int, dict[str, int]]:
                         Origin("file", "f", i + 1))
         batch = clock.close(ended=not pending)
         if batch is not None and batch.through >= ENDED:
-            return batch.end, {e.event.event_id: e.day for e in batch.envelopes}
+            assert batch.reach is not None
+            return batch.reach.end, {e.event.event_id: e.day for e in batch.envelopes}
 
 
 def test_records_alone_after_the_rest_of_a_feed_are_past_its_supported_end() -> None:
@@ -124,10 +126,10 @@ def test_a_feed_ends_where_its_records_do_not_where_a_month_or_a_dense_quarter_f
     assert _last_batch(weekly + [3400])[0] == weekly[-1]  # a typo nine years on
 
 
-def _read(days: list[int], ended_with_last: bool) -> tuple[dict[str, int], int]:
+def _read(days: list[int], ended_with_last: bool) -> tuple[dict[str, int], Reach | None]:
     """Read records dated ``days`` as a partition does, its source saying it ended either
     with its last record (a bounded Kafka partition) or on the read after it (a file): each
-    record's day, and the input's supported end."""
+    record's day, and the days the input supports."""
     clock, pending, delivered = FeedClock(), list(enumerate(days)), {}
     ended = False
     while True:
@@ -143,7 +145,7 @@ def _read(days: list[int], ended_with_last: bool) -> tuple[dict[str, int], int]:
         if batch is not None:
             delivered.update((e.event.event_id, e.day) for e in batch.envelopes)
             if batch.through >= ENDED:
-                return delivered, batch.end
+                return delivered, batch.reach
 
 
 def test_an_inputs_end_is_judged_alike_whenever_its_source_says_it_ended() -> None:

@@ -127,6 +127,50 @@ def test_any_number_of_workers_or_buckets_writes_the_same_bytes(
     assert outputs(tmp_path / "five") == reference
 
 
+@pytest.mark.parametrize("workers", [1, 2])
+def test_a_file_of_its_own_holding_only_a_typod_date_changes_no_warning(
+        deteriorating: Path, tmp_path: Path, workers: int) -> None:
+    # Alone in its input, a record supports itself: only the other inputs tell it is a typo.
+    def outputs(out: Path) -> list[bytes]:
+        return [(out / name).read_bytes() for name in (WARNINGS, SCORES, WATCHLIST)]
+
+    run_folder(SETTINGS, deteriorating, tmp_path / "clean", scores=True)
+    typod = tmp_path / "typod"
+    typod.mkdir()
+    for feed in deteriorating.iterdir():
+        (typod / feed.name).write_bytes(feed.read_bytes())
+    late_by_a_year = invoice("GOOD", "2025-09-05", "GOOD-typo", 100, "2025-10-04")
+    (typod / "payments-0002.jsonl").write_text(json.dumps(late_by_a_year) + "\n")
+    summary = run_folder(SETTINGS, typod, tmp_path / "out", scores=True, workers=workers)
+    assert outputs(tmp_path / "out") == outputs(tmp_path / "clean")
+    [dead] = read_jsonl(tmp_path / "out" / DEADLETTER)
+    assert (dead["event_id"], dead["reason"]) == (late_by_a_year["event_id"], "implausible_time")
+    assert "the last day the book's inputs support" in dead["detail"]
+    assert summary.rejected == 1 and summary.balanced
+
+
+def test_a_file_of_its_own_continuing_the_book_moves_its_end(
+        deteriorating: Path, tmp_path: Path) -> None:
+    # A record within a month of the book's end is news, not a typo: the next month end
+    # comes, and with it a month-end score for every customer (at the next day's start).
+    more = tmp_path / "more"
+    more.mkdir()
+    for feed in deteriorating.iterdir():
+        (more / feed.name).write_bytes(feed.read_bytes())
+    last = max(r["event_time"] for rs in deteriorating_portfolio().values() for r in rs)
+    assert last == "2024-08-20"
+    (more / "registry-0002.jsonl").write_text(
+        json.dumps(status("GOOD", "2024-09-10", "active")) + "\n")
+    run_folder(SETTINGS, more, tmp_path / "out", scores=True)
+    assert read_jsonl(tmp_path / "out" / DEADLETTER) == []
+    month_ends = {r["event_time"][:10] for r in read_jsonl(tmp_path / "out" / SCORES)
+                  if r["month_end"]}
+    assert max(month_ends) == "2024-09-01"
+    run_folder(SETTINGS, deteriorating, tmp_path / "clean", scores=True)
+    assert max(r["event_time"][:10] for r in read_jsonl(tmp_path / "clean" / SCORES)
+               if r["month_end"]) == "2024-08-01"
+
+
 def test_every_bad_input_has_a_defined_outcome_and_the_counts_add_up(tmp_path: Path) -> None:
     feeds = deteriorating_portfolio()
     good = invoice("GOOD", "2024-03-06", "X1", 100, "2024-04-05")
