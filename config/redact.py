@@ -178,16 +178,32 @@ HIDDEN_LENGTH = 4
 def error_line(exc: BaseException, hidden: tuple[str, ...] = ()) -> str | None:
     """The one line reporting ``exc`` (see `reported_cause`), redacted: URLs' credentials
     masked, and every text of ``hidden`` (option values, which may be secrets a plugin puts
-    in its message) replaced by ``***``; None when ``exc`` is no such error."""
+    in its message) replaced by ``***`` (`hide`); None when ``exc`` is no such error."""
     reported = reported_cause(exc)
     if reported is None:
         return None
     line = (os_error_line(reported) if isinstance(reported, OSError)
             else redact_text(" ".join(str(reported).splitlines())))
     for text in sorted(hidden, key=len, reverse=True):
-        if len(text) >= HIDDEN_LENGTH:
-            line = line.replace(text, MASK)
+        line = hide(line, text)
     return line
+
+
+def hide(line: str, value: str) -> str:
+    """``line`` with ``value`` replaced by ``***``: wherever it occurs, or, for a plain word
+    of letters (``read``, ``folder``), only where it stands as a word of its own, so that
+    ``reading`` keeps its letters. A value shorter than `HIDDEN_LENGTH` is left alone.
+
+    >>> hide("token s3cr3t-x9 refused (reading s3cr3t-x9!)", "s3cr3t-x9")
+    'token *** refused (reading ***!)'
+    >>> hide("mode read failed while reading", "read")
+    'mode *** failed while reading'
+    """
+    if len(value) < HIDDEN_LENGTH:
+        return line
+    if value.isalpha():
+        return re.sub(rf"(?<![^\W_]){re.escape(value)}(?![^\W_])", MASK, line)
+    return line.replace(value, MASK)
 
 
 def reported_cause(exc: BaseException) -> CreditRadarError | OSError | None:

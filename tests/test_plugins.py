@@ -110,6 +110,20 @@ def test_a_plugins_error_is_one_line_with_its_options_hidden(tmp_path: Path) -> 
                     "API refused token *** at https://***@bank.example/x")
 
 
+def test_a_plugins_plain_word_option_is_hidden_as_a_word_not_inside_others(
+        tmp_path: Path) -> None:
+    # An option ``mode=read`` made "reading record 2" read "***ing record 2".
+    def records() -> Iterator[RawRecord]:
+        yield GOOD
+        raise ConnectionError("mode read refused: secret Xk9-77q-Zz for bank")
+
+    with pytest.raises(Exception) as raised:
+        run_feeds(SETTINGS, IterableFeeds(records, name="bank"), tmp_path / "out")
+    line = error_line(raised.value, hidden=("read", "Xk9-77q-Zz", "bank"))
+    assert line == ("source plugin input '***' failed reading record 2: ConnectionError: "
+                    "mode *** refused: secret *** for ***")
+
+
 def test_iterable_feeds_takes_the_function_not_its_records() -> None:
     def records() -> Iterator[RawRecord]:
         yield GOOD
