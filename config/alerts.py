@@ -53,9 +53,17 @@ GROUP_FIELDS = frozenset(
     {"customer_id", "grade", "previous_grade", "severity", "category", "kind", "country",
      "industry"}
 )
+MessageFormat = Literal["text", "markdown", "html", "slack"]
+"""The formats a channel's titled messages are written in."""
 STRUCTURED_SCHEMES = frozenset({"webhook", "webhooks"})
 """Channel URL schemes whose messages are CloudEvents (one per warning), signed per the
 Standard Webhooks specification, instead of titled text."""
+MARKDOWN_CHAT_SCHEMES = frozenset(
+    {"mmost", "mmosts", "discord", "rocket", "rockets", "zulip", "msteams"})
+"""Channel URL schemes of chat services that render Markdown in every message, whatever
+format it was sent in (Mattermost, Discord, Rocket.Chat, Zulip, Microsoft Teams): a ``text``
+or ``html`` body would reach them with a customer name's ``[link](...)`` or ``**emphasis**``
+live, so they get Markdown bodies (`ChannelSettings.message_format`)."""
 _TEMPLATE_FIELDS = frozenset({"warning_id", "customer_id"})
 """The fields ``link_template`` may name."""
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
@@ -119,7 +127,7 @@ class ChannelSettings(_Model):
     max_attempts: int = Field(default=5, ge=1)
     backoff_seconds: float = Field(default=30.0, gt=0)
     backoff_max_seconds: float = Field(default=3600.0, gt=0)
-    body_format: Literal["text", "markdown", "html", "slack"] = "markdown"
+    body_format: MessageFormat = "markdown"
     timeout_seconds: float = Field(default=30.0, gt=0, le=600)
     """How long one send may wait to connect and for the answer. A receiver slower than
     this gets the message again later (with the same idempotency key)."""
@@ -128,6 +136,15 @@ class ChannelSettings(_Model):
     @property
     def scheme(self) -> str:
         return self.url.get_secret_value().split("://", 1)[0].lower()
+
+    @property
+    def message_format(self) -> MessageFormat:
+        """The format messages are written in: ``body_format``, except ``markdown`` for a
+        service that renders Markdown anyway (`MARKDOWN_CHAT_SCHEMES`), where only escaped
+        Markdown shows feed text as the characters it holds."""
+        if self.scheme in MARKDOWN_CHAT_SCHEMES and self.body_format in ("text", "html"):
+            return "markdown"
+        return self.body_format
 
     @property
     def structured(self) -> bool:

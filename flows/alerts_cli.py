@@ -247,10 +247,10 @@ def send_sample(ctx: click.Context, url: str, body_format: str) -> None:
             event["id"] = f"test-{warning.warning_id}"
             channel.send("[TEST]", encode(event), "cloudevents")
         else:
-            fmt = channel_settings.body_format  # (a URL's: --format)
+            fmt = channel_settings.message_format  # (a URL's: --format)
             title, body = render_group([warning], [link_for(config.link_template, warning)],
                                        fmt, "notify", "test")
-            channel.send(f"[TEST] {title}", body, fmt)  # type: ignore[arg-type]
+            channel.send(f"[TEST] {title}", body, fmt)
     except CreditRadarError as exc:
         raise click.ClickException(scrub(str(exc), url)) from None
     click.echo(f"sent a sample warning to {redact_url(url)}")

@@ -169,6 +169,32 @@ def test_a_title_that_joins_the_body_is_escaped_like_the_body(
     assert_inert_html(markdown.markdown(mattermost["text"]))
 
 
+def test_a_chat_that_renders_markdown_gets_escaped_markdown_whatever_format_is_set(
+        tmp_path: Path, webhook: tuple[JsonReceiver, int]) -> None:
+    """Mattermost renders Markdown in every message: a ``text`` or ``html`` body reached it
+    with a customer name's link live."""
+    hook, port = webhook
+    name = "[click](http://evil.example/x) **B** ![img](http://evil.example/p.png) <b>x</b>"
+    url = f"mmost://127.0.0.1:{port}/abcdefghijklmnopqrstuvwxyz"
+    settings = AlertsSettings.model_validate({
+        "channels": {"text": {"url": url, "body_format": "text"},
+                     "html": {"url": url, "body_format": "html"}},
+        "receivers": {"credit": ["text", "html"]},
+        "route": {"receiver": "credit", "group_wait": "0s"},
+    })
+    assert [c.message_format for c in settings.channels.values()] == ["markdown"] * 2
+    notifier = Notifier(settings, tmp_path)
+    notifier.submit(warning(1, customer_name=name))
+    assert notifier.deliver(max_seconds=10).sent == 2
+    notifier.close()
+
+    assert len(hook.received) == 2
+    for post in hook.received:
+        shown = markdown.markdown(post["text"])
+        assert_inert_html(shown)
+        assert html_escape(name, quote=False) in shown, "the name shows as its characters"
+
+
 def test_a_name_that_mentions_a_channel_notifies_nobody(
         tmp_path: Path, webhook: tuple[JsonReceiver, int]) -> None:
     """Mattermost notifies a whole channel of ``@channel``, ``@here`` or ``@all`` in a

@@ -99,7 +99,7 @@ class Scheduler:
             return [([w.warning_id], warning_title(w, purpose),
                      encode(warning_event(w, purpose, source)), "cloudevents")
                     for w in chosen]
-        fmt = cfg.body_format
+        fmt = cfg.message_format
         links = [self._link(w) for w in chosen]
         if digest:
             title, body = render_digest(chosen, links, fmt, receiver, purpose[7:])
