@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -76,15 +77,35 @@ def raise_output_errors() -> None:
 def json_line(obj: Any) -> str:
     """One compact, deterministic JSON line, in the one form of every output line: Python's
     encoder without spaces or ASCII escapes. A pydantic model gives the JSON values of its
-    own encoder (an infinite float as null) in that form. `flows.run.canonicalize` sorts the
-    lines as written, so a line's bytes depend on its record alone."""
+    own encoder (an infinite float as null) in that form, and any other object a NaN or
+    infinite float as null too: ``NaN`` is no JSON. `flows.run.canonicalize` sorts the lines
+    as written, so a line's bytes depend on its record alone.
+
+    >>> json_line({"pd": float("nan"), "terms": [0.5, float("inf")], "name": "Ä"})
+    '{"pd":null,"terms":[0.5,null],"name":"Ä"}'
+    """
     if hasattr(obj, "model_dump_json"):
         obj = json.loads(obj.model_dump_json())
     elif hasattr(obj, "to_json"):
         obj = obj.to_json()
     elif dataclasses.is_dataclass(obj) and not isinstance(obj, type):
         obj = dataclasses.asdict(obj)
-    return json.dumps(obj, separators=(",", ":"), ensure_ascii=False)
+    try:
+        return json.dumps(obj, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    except ValueError:  # a non-finite float somewhere: rare, so only then walked
+        return json.dumps(_finite(obj), separators=(",", ":"), ensure_ascii=False,
+                          allow_nan=False)
+
+
+def _finite(value: Any) -> Any:
+    """``value`` with every NaN or infinite float inside it replaced by None."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {key: _finite(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(item) for item in value]
+    return value
 
 
 class _LinesPartition(StatefulSinkPartition[Any, int]):
