@@ -85,14 +85,14 @@ class EventIds:
     def after_the_inputs(self, day: int, items: list[Envelope], end: int) -> list[DeadLetter]:
         """Reject the records of ``day``, after ``end``, the last day the book's inputs
         support (every input has ended): each lay more than a month after the rest of its
-        input, or in an input of its own, beginning more than a month after the rest of the
+        input, or in an input of its own beginning more than a quarter after the rest of the
         book, in no group dense enough to be data (`detectors.feedclock`,
         `detectors.reach`): a typo'd date more likely than news, and applying it would take
         the whole book's month ends to its day, ageing every open invoice with no payment to
         be read. Like a late record, it never reaches the audit log."""
         detail = (f"event time {day - end} days after {to_rfc3339(end * DAY)[:10]}, the last "
-                  "day the book's inputs support, more than a month after the rest of its "
-                  "feed and in no group dense enough to be data; probably a typo in the date")
+                  "day the book's inputs support, alone after the rest of its feed or of "
+                  "the book, in no group dense enough to be data; probably a typo in the date")
         return [DeadLetter(e.event.FEED, "implausible_time", detail, e.raw, e.origin,
                            e.event.event_id, e.event.customer_id)
                 for e in sorted(items, key=Envelope.order)]

@@ -7,11 +7,11 @@ split file of one record dated 2999, a topic partition that got one typo'd messa
 nothing to judge against: alone, every record supports itself. So the first step, once every
 input has ended, judges the inputs against each other as a clock judges records: the book's
 end is the end of its largest input, moved on by every input that begins within
-`TAIL_GAP_DAYS` of the end so far (it continues the book) or that holds as many records as
-the largest input has in a quarter of a quarter (a feed of its own, such as the next year's
-file). The first step rejects the records after the book's end
-(`detectors.dedup.EventIds.after_the_inputs`): a typo'd date does not take every
-customer's month ends to its day.
+`BOOK_GAP_DAYS` of the end so far (it continues the book: a registry file whose one filing
+came weeks after the last payment) or that holds as many records as the largest input has
+in a quarter of a quarter (a feed of its own, such as the next year's file). The first step
+rejects the records after the book's end (`detectors.dedup.EventIds.after_the_inputs`): a
+typo'd date does not take every customer's month ends to its day.
 
 The judgement depends on each input's valid records alone, never on the order inputs ended
 in or on how their records were routed to workers.
@@ -23,8 +23,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 TAIL_GAP_DAYS = 31
-"""A record, or an input, dated at most this long after the last day supported before it (a
+"""A record dated at most this long after the last day its input supported before it (a
 month: the next report of a monthly feed) is supported too."""
+BOOK_GAP_DAYS = 92
+"""An input that begins at most this long after the book's end so far (a quarter: the next
+report of a quarterly feed, a filing some weeks after a customer's last payment) continues
+the book, whatever its size; a typo'd year lies further."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,8 +52,8 @@ def book_end(reaches: Iterable[Reach]) -> int:
     >>> payments = Reach(first=0, end=364, records=10_000, support=64)
     >>> book_end([payments, Reach(first=357_000, end=357_000, records=1, support=1)])
     364
-    >>> book_end([payments, Reach(first=380, end=390, records=1, support=1)])
-    390
+    >>> book_end([payments, Reach(first=420, end=430, records=1, support=1)])
+    430
     >>> book_end([payments, Reach(first=500, end=800, records=900, support=64)])
     800
     """
@@ -57,7 +61,7 @@ def book_end(reaches: Iterable[Reach]) -> int:
     largest = max(reaches, key=lambda reach: (reach.records, reach.end, reach.first))
     end = largest.end
     for reach in sorted(reaches, key=lambda reach: (reach.first, reach.end, reach.records)):
-        if reach.end > end and (reach.given or reach.first - end <= TAIL_GAP_DAYS
+        if reach.end > end and (reach.given or reach.first - end <= BOOK_GAP_DAYS
                                 or reach.records >= largest.support):
             end = reach.end
     return end

@@ -151,7 +151,7 @@ def test_a_file_of_its_own_holding_only_a_typod_date_changes_no_warning(
 
 def test_a_file_of_its_own_continuing_the_book_moves_its_end(
         deteriorating: Path, tmp_path: Path) -> None:
-    # A record within a month of the book's end is news, not a typo: the next month end
+    # A record within a quarter of the book's end is news, not a typo: the next month end
     # comes, and with it a month-end score for every customer (at the next day's start).
     more = tmp_path / "more"
     more.mkdir()
@@ -160,12 +160,12 @@ def test_a_file_of_its_own_continuing_the_book_moves_its_end(
     last = max(r["event_time"] for rs in deteriorating_portfolio().values() for r in rs)
     assert last == "2024-08-20"
     (more / "registry-0002.jsonl").write_text(
-        json.dumps(status("GOOD", "2024-09-10", "active")) + "\n")
+        json.dumps(status("GOOD", "2024-10-10", "active")) + "\n")
     run_folder(SETTINGS, more, tmp_path / "out", scores=True)
     assert read_jsonl(tmp_path / "out" / DEADLETTER) == []
     month_ends = {r["event_time"][:10] for r in read_jsonl(tmp_path / "out" / SCORES)
                   if r["month_end"]}
-    assert max(month_ends) == "2024-09-01"
+    assert max(month_ends) == "2024-10-01"
     run_folder(SETTINGS, deteriorating, tmp_path / "clean", scores=True)
     assert max(r["event_time"][:10] for r in read_jsonl(tmp_path / "clean" / SCORES)
                if r["month_end"]) == "2024-08-01"
