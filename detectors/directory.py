@@ -89,8 +89,13 @@ class NameDirectory:
 
     def __init__(self, bucket_of: Callable[[str], str],
                  settings: DirectorySettings = DirectorySettings(),
-                 knowledge: NewsKnowledge | None = None) -> None:
+                 knowledge: NewsKnowledge | None = None, only: str | None = None) -> None:
         self.bucket_of = bucket_of
+        self.only = only
+        """The one customer whose news this directory reads (an explanation's,
+        `flows.explain`), or None: every customer's. Reading is stateless and stories are per
+        customer, so the other customers' news changes nothing for it, and is only
+        resolved."""
         self.settings = settings
         self.resolver = EntityResolver(settings.thresholds)
         self.names: dict[str, tuple[str, ...]] = {}
@@ -132,6 +137,9 @@ class NameDirectory:
         else:
             resolution = self.resolver.resolve(
                 item.company_name, identifiers(item.lei, item.registry_id, item.vat_id))
+        if self.only is not None and (resolution.best is None or resolution.outcome != MATCH
+                                      or resolution.best.customer_id != self.only):
+            return []
         reading = self.reader.read(item.headline, item.language, item.company_name)
         used = _used(item, reading)
         if resolution.outcome != MATCH:

@@ -41,6 +41,7 @@ from detectors.records import DeadLetter, Warning
 from detectors.snapshots import EVIDENCE_FAMILIES, Snapshots
 from detectors.stage import Send
 from flows.choices import MODEL_CHOICES, behind, describe
+from flows.explain_index import Found, LogIndex
 from flows.jsonl import DAMAGED, all_finite, finite_number, probability
 from flows.news import directory_builder
 from flows.replay import logged_records
@@ -67,15 +68,22 @@ def explain(customer_id: str, as_of: datetime, log: Path, settings: Settings, *,
         raise ConfigError(f"as of {as_of.isoformat()}: outside the years the monitor's "
                           f"clock handles: from {to_rfc3339(EARLIEST)} to before "
                           f"{to_rfc3339(LATEST)}")
-    inputs, warnings, _ = logged_records(log, as_of)
+    scored = scores or log.parent / SCORES
     notes: list[str] = []
+    found = LogIndex(log, scored).find(customer_id, as_of, READ_FOR_EVERY_CUSTOMER)
+    if found is None:  # (see flows.explain_index: the same records, read from the files)
+        inputs, warnings, _ = logged_records(log, as_of)
+        found = Found(_concerning(inputs, customer_id),
+                      [r for r in warnings if r.body.get("customer_id") == customer_id],
+                      _latest_score(scored, customer_id, as_of, notes))
+    elif not scored.exists():
+        notes.append(_NO_SCORES.format(scored))
     replayed = _Replay(customer_id, settings)
-    replayed.run(inputs, until)
+    replayed.run(found.inputs, until)
     doc: dict[str, Any] = {"customer_id": customer_id, "as_of": to_rfc3339(until),
                            "log": str(log), "known": replayed.slot is not None}
-    issued = [_warning(r.body) for r in warnings if r.body.get("customer_id") == customer_id]
-    scored = scores or log.parent / SCORES
-    score = _latest_score(scored, customer_id, as_of, notes)
+    issued = [_warning(r.body) for r in found.warnings]
+    score = _shown(found.score, scored, notes)
     doc["score"] = score
     doc["model_choice"] = _model_choice(scored.parent / MODEL_CHOICES, score, notes)
     doc["reasons"], doc["reasons_source"] = _reasons(score, issued)
@@ -140,7 +148,7 @@ class _Replay:
         route = self._route
         self.ids = EventIds("ids", settings.detectors.event_id_memory_days, route,
                             settings.detectors.allowed_lateness_days, (_CUSTOMER,))
-        self.directory = directory_builder(settings, route)()
+        self.directory = directory_builder(settings, route, only=customer_id)()
         self.book = CustomerBook(_CUSTOMER, BookSettings.from_settings(settings))
         self.snapshots: list[dict[str, Any]] = []
         self.rejected: list[dict[str, Any]] = []
@@ -280,7 +288,7 @@ def _latest_score(path: Path, customer_id: str, as_of: datetime,
     customer in default (PD 1, no features) are not the model's, and ``defaulted_at`` says
     when the default came."""
     if not path.exists():
-        notes.append(f"no {path}: probability, grade and rank need a run with --scores")
+        notes.append(_NO_SCORES.format(path))
         return None
     try:
         rows = [r for r in read_jsonl(path, growing=True) if r.get("customer_id") == customer_id
@@ -290,9 +298,17 @@ def _latest_score(path: Path, customer_id: str, as_of: datetime,
         notes.append(f"{path} cannot be read ({problem}): probability, grade and rank are "
                      "not shown")
         return None
-    if not rows:
+    return rows[-1] if rows else None  # the file is in event-time order
+
+
+_NO_SCORES = "no {}: probability, grade and rank need a run with --scores"
+
+
+def _shown(latest: dict[str, Any] | None, path: Path, notes: list[str]
+           ) -> dict[str, Any] | None:
+    """The latest score, unless damaged (then a note says why it is not shown)."""
+    if latest is None:
         return None
-    latest = rows[-1]  # the file is in event-time order
     problem = _damage(latest)
     if problem is not None:
         notes.append(f"the latest score in {path} is damaged ({problem}): probability, grade "

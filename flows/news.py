@@ -49,13 +49,14 @@ def save_knowledge(knowledge: NewsKnowledge, path: Path) -> None:
     partial.replace(path)
 
 
-def directory_builder(settings: Settings,
-                      bucket_of: Callable[[str], str]) -> Callable[[], NameDirectory]:
-    """Builds the news step of a run (the knowledge file is read here, once)."""
+def directory_builder(settings: Settings, bucket_of: Callable[[str], str],
+                      only: str | None = None) -> Callable[[], NameDirectory]:
+    """Builds the news step of a run (the knowledge file is read here, once); ``only``: of
+    an explanation of one customer (`NameDirectory.only`)."""
     knowledge = load_knowledge(settings.news.knowledge)
     config = DirectorySettings.from_settings(settings)
 
     def build() -> NameDirectory:
-        return NameDirectory(bucket_of, config, knowledge)
+        return NameDirectory(bucket_of, config, knowledge, only)
 
     return build

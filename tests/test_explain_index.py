@@ -1,0 +1,105 @@
+"""The index an explanation reads its lines through (`flows.explain_index`): the same
+explanation as reading the log and the scores whole, following the files as they grow or
+change, and stepping aside where a file holds a line it cannot vouch for."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from config.settings import Settings
+from connectors.simulator import simulate
+from detectors.clock import parse_time, to_rfc3339
+from flows.explain import READ_FOR_EVERY_CUSTOMER, explain
+from flows.explain_index import LogIndex
+from flows.run import AUDIT, SCORES, WARNINGS, read_jsonl, run_folder
+
+SETTINGS = Settings()
+
+
+@pytest.fixture(scope="module")
+def book(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    base = tmp_path_factory.mktemp("explain-index")
+    simulate(customers=80, months=12, seed=9, out=base / "feeds")
+    run_folder(SETTINGS, base / "feeds", base / "out", scores=True, notify=False)
+    return base / "out"
+
+
+def copied(book: Path, to: Path) -> Path:
+    shutil.copytree(book, to / "out")
+    return to / "out"
+
+
+def read_whole(customer_id: str, as_of: datetime, out: Path,
+               monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
+    """The explanation with the index out of the way: the log and scores read whole."""
+    with monkeypatch.context() as patched:
+        patched.setattr(LogIndex, "find", lambda *args: None)
+        return explain(customer_id, as_of, out / AUDIT, SETTINGS)
+
+
+def indexed(customer_id: str, as_of: datetime, out: Path) -> dict[str, Any]:
+    index = LogIndex(out / AUDIT, out / SCORES)
+    assert index.find(customer_id, as_of, READ_FOR_EVERY_CUSTOMER) is not None, \
+        "the index answers"
+    return explain(customer_id, as_of, out / AUDIT, SETTINGS)
+
+
+def test_an_indexed_explanation_is_the_one_read_from_the_files(
+        book: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    warned = list(dict.fromkeys(w["customer_id"] for w in read_jsonl(book / WARNINGS)))
+    in_news = [r["customer_id"] for r in read_jsonl(book / "news_readings.jsonl")
+               if r.get("customer_id")]
+    assert warned and in_news
+    start = parse_time("2021-01-01")
+    for customer_id in dict.fromkeys([*warned[:3], *in_news[:3], "C000001", "NOBODY"]):
+        for days in (40, 200, 365):
+            as_of = start + timedelta(days=days)
+            doc = indexed(customer_id, as_of, book)
+            assert doc == read_whole(customer_id, as_of, book, monkeypatch), (customer_id, days)
+            if doc.get("snapshot") is not None and doc.get("score") is not None:
+                assert doc["score_consistent"] is True, (customer_id, days)
+    assert (book / ".audit-explain.sqlite").is_file()
+
+
+def test_the_index_follows_a_growing_scores_file_and_steps_aside_for_a_damaged_line(
+        book: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    out = copied(book, tmp_path)
+    rows = [r for r in read_jsonl(out / SCORES) if not r.get("defaulted")]
+    last = rows[-1]
+    customer_id, at = last["customer_id"], parse_time(last["event_time"])
+    assert indexed(customer_id, at, out)["score"] == last
+    later = {**last, "event_time": to_rfc3339(int((at + timedelta(days=3)).timestamp())),
+             "pd": 0.123}
+    with (out / SCORES).open("a", encoding="utf-8") as scores:
+        scores.write(json.dumps(later, separators=(",", ":")) + "\n")
+        scores.write('{"customer_id":"' + customer_id + '","event_t')  # still being written
+    doc = indexed(customer_id, at + timedelta(days=5), out)
+    assert doc["score"] == later
+    assert doc == read_whole(customer_id, at + timedelta(days=5), out, monkeypatch)
+    with (out / SCORES).open("a", encoding="utf-8") as scores:
+        scores.write('ime": not JSON}\n')
+    index = LogIndex(out / AUDIT, out / SCORES)
+    assert index.find(customer_id, at, READ_FOR_EVERY_CUSTOMER) is None
+    doc = explain(customer_id, at, out / AUDIT, SETTINGS)
+    assert doc["score"] is None and any("cannot be read" in n for n in doc["notes"])
+
+
+def test_a_file_rewritten_is_indexed_again(
+        book: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    out = copied(book, tmp_path)
+    rows = (out / SCORES).read_text(encoding="utf-8").splitlines(keepends=True)
+    first = json.loads(rows[0])
+    customer_id, at = first["customer_id"], parse_time("2022-12-31")
+    before = indexed(customer_id, at, out)
+    half = out / "half.jsonl"
+    half.write_text("".join(rows[: len(rows) // 2]), encoding="utf-8")
+    half.replace(out / SCORES)  # a new file where the indexed one was
+    after = indexed(customer_id, at, out)
+    assert after == read_whole(customer_id, at, out, monkeypatch)
+    assert after["score"] != before["score"]
