@@ -450,6 +450,9 @@ def check_config_command(ctx: click.Context, samples: Path | None) -> None:
         problem = url_problem(channel)
         problems += problem is not None
         verdict = f"  REFUSED: {problem}" if problem else ""
+        if not problem and channel.message_format != channel.body_format:
+            verdict = (f"  (sends {channel.message_format}, not {channel.body_format}: the "
+                       "service renders Markdown in every message)")
         click.echo(f"  {name}: {redact_url(channel.url.get_secret_value())}{verdict}")
     click.echo("receivers:")
     for desk, names in sorted(config.receivers.items()):

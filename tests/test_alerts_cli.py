@@ -144,6 +144,20 @@ def test_check_config_refuses_a_url_no_send_could_reach(tmp_path: Path, url: str
     assert "a host and a port from 1 to 65535" in result.output, result.output
 
 
+def test_check_config_says_a_chat_that_renders_markdown_gets_markdown(tmp_path: Path) -> None:
+    chat = {"url": "mmost://127.0.0.1:8065/abcdefghijklmnopqrstuvwxyz", "body_format": "text"}
+    settings = StandIn(alerts=AlertsSettings.model_validate(
+        {"channels": {"chat": chat, "mail": {**chat, "url": "json://127.0.0.1:8066/x"}},
+         "receivers": {"credit": ["chat", "mail"]}, "route": {"receiver": "credit"}}),
+        state_dir=tmp_path)
+    result = run(settings, "check-config")
+    assert result.exit_code == 0, result.output
+    said = {line.split(":")[0].strip(): line for line in result.output.splitlines()
+            if line.startswith("  chat:") or line.startswith("  mail:")}
+    assert "(sends markdown, not text: the service renders Markdown" in said["chat"]
+    assert "sends" not in said["mail"]
+
+
 def test_the_test_command_sends_in_a_configured_channels_own_format(
         tmp_path: Path, webhook: tuple[JsonReceiver, int]) -> None:
     """A channel configured with ``body_format = "text"`` got the sample in Markdown."""
