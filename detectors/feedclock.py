@@ -127,6 +127,8 @@ class FeedClock:
     _done: bool = False
     _replay: bool = False
     """Days are given (`offer` with ``day``): none is rejected or judged again."""
+    _idle_end: int | None = None
+    """The supported end when the input last went idle, until it reads again."""
 
     def wants_more(self) -> bool:
         """Whether the clock needs more records before it can close its day: fewer than
@@ -140,6 +142,7 @@ class FeedClock:
     def offer(self, event: Event, raw: bytes, origin: Origin, day: int | None = None) -> None:
         """Take one valid record: due now, held for its day, or rejected (`take_rejected`);
         with ``day``, the day a replayed record was applied on originally."""
+        self._idle_end = None
         if day is not None:
             self._replayed(day, event, raw, origin)
             return
@@ -180,6 +183,8 @@ class FeedClock:
                 return DayBatch(NOTHING_YET, [], ENDED) if ended else None
             if not (ended or idle) and self.wants_more():  # the start took records due
                 return None
+        if idle and not ended and self._idle_end is None:
+            self._idle_end = self._supported_end()  # before the days it holds are delivered
         if ended and self._end is None:
             if not self.wants_more():
                 # A day it can close anyway is closed as any day: the input's end is then
@@ -221,9 +226,21 @@ class FeedClock:
         return max(1, min(self.read_ahead, math.ceil(per_quarter / 4)))
 
     def _reach(self) -> Reach:
-        assert self._first is not None and self._end is not None
-        return Reach(self._first, self._end, self._taken,
-                     self.tail_support(self._taken, self._end), given=self._replay)
+        assert self._end is not None
+        return self.reach_through(self._end)
+
+    def idle_reach(self) -> Reach | None:
+        """The days an idle input supports so far: its supported end as if it ended when it
+        went idle, before it delivered every day it held (a live run's first step judges it
+        against the other inputs, `detectors.inbox.Inbox`); None before that."""
+        if self._idle_end is None:
+            return None
+        return self.reach_through(self._idle_end)
+
+    def reach_through(self, day: int) -> Reach:
+        assert self._first is not None
+        return Reach(self._first, day, self._taken, self.tail_support(self._taken, day),
+                     given=self._replay)
 
     def _supported_end(self) -> int:
         """The last day of the records the input supports, when it ends: from the clock's

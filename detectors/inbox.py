@@ -202,12 +202,34 @@ class Inbox:
 
     def _promised(self) -> int:
         """The day every sender has promised, idle senders aside (unless all are idle or
-        ended: then as far as any idle one has promised)."""
+        ended: then as far as any idle one has promised, within the book's reach,
+        `_idle_through`)."""
         active = [day for sender, day in self.promised.items() if sender not in self.idle]
         through = min(active, default=ENDED)
         if through >= ENDED and self.idle:
-            through = max(self.promised[sender] for sender in self.idle)
+            through = self._idle_through()
         return through
+
+    def _idle_through(self) -> int:
+        """As far as any idle sender has promised, but not past the book's end so far
+        (`detectors.reach.book_end` over the senders' reaches: an idle one's supported end
+        when it went idle): a live input whose days lie far ahead of the rest of the book
+        (one record dated a year on, a typo) waits there, as a record after the rest of an
+        ended book is rejected, rather than taking every customer's month ends to its day.
+        Without reaches (a later step's inbox), as far as any idle sender promised.
+
+        >>> inbox = Inbox(("pay", "reg"), redate=True)
+        >>> inbox.put(Chunk("pay", "me", 99, idle=True, reach=Reach(0, 99, 9000, 64)))
+        >>> inbox.put(Chunk("reg", "me", 465, [(465, "typo")], idle=True,
+        ...                 reach=Reach(0, 98, 80, 6)))
+        >>> inbox.complete()
+        ([], 99)
+        """
+        promised = [self.promised[sender] for sender in self.idle]
+        if not self.reaches:
+            return max(promised)
+        end = max(book_end(self.reaches.values()), self.through + 1)
+        return max([day for day in promised if day <= end], default=self.through)
 
     def rest(self) -> list[tuple[int, list[Any]]]:
         """Every day still held, in order, whether complete or not (the end of input)."""

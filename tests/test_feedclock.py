@@ -205,6 +205,22 @@ def test_an_idle_input_delivers_every_day_it_holds_and_waits_on_the_next() -> No
     assert [(d.event_id, d.reason) for d in clock.take_rejected()] == [("too_late", "late")]
 
 
+def test_an_idle_input_reaches_as_far_as_its_records_support_not_its_typo() -> None:
+    clock = FeedClock(read_ahead=64)
+    assert clock.idle_reach() is None  # not idle yet
+    for i in range(30):
+        _offer(clock, f"d{i}", 100 + i)
+    _offer(clock, "a_year_on", 129 + 365)
+    batches = []
+    while (batch := clock.close(ended=False, idle=True)) is not None:
+        batches.append(batch)
+    assert batches[-1].through == 129 + 365  # every day it held is delivered...
+    reach = clock.idle_reach()
+    assert reach is not None and (reach.first, reach.end, reach.records) == (100, 129, 31)
+    _offer(clock, "next", 130)  # ... and what it reads next is judged afresh
+    assert clock.idle_reach() is None
+
+
 def test_a_replayed_record_is_applied_on_its_logged_day_and_judged_no_more() -> None:
     clock = FeedClock(read_ahead=2)
     for name, day, given in (("a", 10, 10), ("far", 9000, 11), ("b", 1, 11), ("c", 12, 14)):

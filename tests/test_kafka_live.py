@@ -176,3 +176,37 @@ def test_a_live_run_stopped_says_so_and_exits_0(kafka_bootstrap: str, tmp_path: 
     assert run.returncode == 0, "".join(said)
     assert any(line.startswith(f"stopped: {out} holds what the run wrote") for line in said), \
         "".join(said)
+
+
+def test_a_typod_year_from_a_live_input_does_not_take_the_book_there(
+        kafka_bootstrap: str, tmp_path: Path) -> None:
+    """A registry record dated a year on (a typo) from a live input: once every input was
+    idle, the run completed the days up to it, and every customer's month ends ran a year
+    ahead, ageing open invoices into defaults."""
+    reference = folder_reference(portfolio(tmp_path / "feeds", customers=60, months=10),
+                                 tmp_path / "reference")
+    expected = sorted(_lines(reference.out / WARNINGS))
+    topics = make_topics(kafka_bootstrap, 1)
+    publish(kafka_bootstrap, reference.feeds, topics)
+    settings = kafka_settings(topics, engine=EngineSettings(idle_input_seconds=IDLE_SECONDS))
+    out = tmp_path / "live"
+    [child] = spawn(Job(settings, SourceSpec("kafka", {"bootstrap": kafka_bootstrap}), out))
+    try:
+        assert _wait_for(lambda: len(_lines(out / WARNINGS)) >= len(expected), 90)
+        customer_id = json.loads(expected[0])["customer_id"]
+        last = max(json.loads(line)["event_time"] for feed in FEEDS
+                   for line in (reference.feeds / f"{feed}.jsonl").read_bytes().splitlines())
+        typo = status(customer_id, (date.fromisoformat(last[:10]) + timedelta(days=365))
+                      .isoformat(), "active")
+        producer = Producer({"bootstrap.servers": kafka_bootstrap})
+        producer.produce(topics["registry"], json.dumps(typo).encode(), customer_id.encode())
+        producer.flush(30)
+        time.sleep(6 * IDLE_SECONDS)  # idle twice over
+        assert child.poll() is None
+        got = sorted(_lines(out / WARNINGS))
+        later = [json.loads(line)["event_time"] for line in got
+                 if json.loads(line)["event_time"][:10] > last[:10]]
+        assert got == expected and not later, f"{len(later)} warnings after {last}: {later[:3]}"
+    finally:
+        child.terminate()
+        child.wait(timeout=30)
