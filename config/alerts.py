@@ -59,11 +59,28 @@ STRUCTURED_SCHEMES = frozenset({"webhook", "webhooks"})
 """Channel URL schemes whose messages are CloudEvents (one per warning), signed per the
 Standard Webhooks specification, instead of titled text."""
 MARKDOWN_CHAT_SCHEMES = frozenset(
-    {"mmost", "mmosts", "discord", "rocket", "rockets", "zulip", "msteams"})
+    {"mmost", "mmosts", "discord", "rocket", "rockets", "zulip", "msteams", "workflow",
+     "workflows"})
 """Channel URL schemes of chat services that render Markdown in every message, whatever
-format it was sent in (Mattermost, Discord, Rocket.Chat, Zulip, Microsoft Teams): a ``text``
-or ``html`` body would reach them with a customer name's ``[link](...)`` or ``**emphasis**``
-live, so they get Markdown bodies (`ChannelSettings.message_format`)."""
+format it was sent in (Mattermost, Discord, Rocket.Chat, Zulip, Microsoft Teams and its
+Power Automate workflows): a ``text`` or ``html`` body would reach them with a customer
+name's ``[link](...)`` or ``**emphasis**`` live, so they get Markdown bodies
+(`ChannelSettings.message_format`), and titles escaped as Markdown."""
+_MARKDOWN_CHAT_WEBHOOKS = re.compile(
+    r"https?://(?:[a-z]+\.)?discord(?:app)?\.com/api/webhooks/", re.IGNORECASE)
+"""Discord's own webhook URLs, which apprise takes as its ``discord://``."""
+
+
+def renders_markdown(url: str) -> bool:
+    """Whether the channel at ``url`` renders Markdown in every message (see
+    `MARKDOWN_CHAT_SCHEMES`).
+
+    >>> renders_markdown("https://discord.com/api/webhooks/1/abc"), renders_markdown(
+    ...     "json://127.0.0.1/hook")
+    (True, False)
+    """
+    scheme = url.split("://", 1)[0].lower()
+    return scheme in MARKDOWN_CHAT_SCHEMES or bool(_MARKDOWN_CHAT_WEBHOOKS.match(url))
 _TEMPLATE_FIELDS = frozenset({"warning_id", "customer_id"})
 """The fields ``link_template`` may name."""
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
@@ -140,9 +157,10 @@ class ChannelSettings(_Model):
     @property
     def message_format(self) -> MessageFormat:
         """The format messages are written in: ``body_format``, except ``markdown`` for a
-        service that renders Markdown anyway (`MARKDOWN_CHAT_SCHEMES`), where only escaped
+        service that renders Markdown anyway (`renders_markdown`), where only escaped
         Markdown shows feed text as the characters it holds."""
-        if self.scheme in MARKDOWN_CHAT_SCHEMES and self.body_format in ("text", "html"):
+        if self.body_format in ("text", "html") and renders_markdown(
+                self.url.get_secret_value()):
             return "markdown"
         return self.body_format
 

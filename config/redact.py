@@ -190,20 +190,28 @@ def error_line(exc: BaseException, hidden: tuple[str, ...] = ()) -> str | None:
 
 
 def hide(line: str, value: str) -> str:
-    """``line`` with ``value`` replaced by ``***``: wherever it occurs, or, for a plain word
-    of letters (``read``, ``folder``), only where it stands as a word of its own, so that
-    ``reading`` keeps its letters. A value shorter than `HIDDEN_LENGTH` is left alone.
+    """``line`` with ``value`` replaced by ``***``: wherever it occurs, or, for a short word
+    of letters (``read``, ``folder``: shorter than `WORD_LENGTH`, no password), only where
+    it stands as a word of its own, so that ``reading`` keeps its letters. A value shorter
+    than `HIDDEN_LENGTH` is left alone.
 
     >>> hide("token s3cr3t-x9 refused (reading s3cr3t-x9!)", "s3cr3t-x9")
     'token *** refused (reading ***!)'
     >>> hide("mode read failed while reading", "read")
     'mode *** failed while reading'
+    >>> hide("token hunterpassword2 refused", "hunterpassword")
+    'token ***2 refused'
     """
     if len(value) < HIDDEN_LENGTH:
         return line
-    if value.isalpha():
+    if value.isalpha() and len(value) < WORD_LENGTH:
         return re.sub(rf"(?<![^\W_]){re.escape(value)}(?![^\W_])", MASK, line)
     return line.replace(value, MASK)
+
+
+WORD_LENGTH = 8
+"""An option value of letters this long or longer may be a password: `hide` hides it
+wherever it occurs, even inside a longer word."""
 
 
 def reported_cause(exc: BaseException) -> CreditRadarError | OSError | None:

@@ -59,9 +59,11 @@ def book_end(reaches: Iterable[Reach]) -> int:
     """
     reaches = list(reaches)
     largest = max(reaches, key=lambda reach: (reach.records, reach.end, reach.first))
-    end = largest.end
-    for reach in sorted(reaches, key=lambda reach: (reach.first, reach.end, reach.records)):
-        if reach.end > end and (reach.given or reach.first - end <= BOOK_GAP_DAYS
-                                or reach.records >= largest.support):
-            end = reach.end
+    end, moved = largest.end, True
+    while moved:  # (an input skipped may begin within the book once another moved its end)
+        moved = False
+        for reach in reaches:
+            if reach.end > end and (reach.given or reach.first - end <= BOOK_GAP_DAYS
+                                    or reach.records >= largest.support):
+                end, moved = reach.end, True
     return end

@@ -14,11 +14,12 @@ from pathlib import Path
 from typing import Any
 
 import markdown
+import pytest
 from click.testing import CliRunner
 from test_alerts_cli import StandIn
 from test_alerts_routing import SECRET, warning
 
-from config.alerts import AlertsSettings
+from config.alerts import AlertsSettings, ChannelSettings
 from connectors.channels import Notifier
 from connectors.channels.escape import for_markdown, for_terminal
 from connectors.channels.loopback import JsonReceiver, SmtpReceiver
@@ -193,6 +194,22 @@ def test_a_chat_that_renders_markdown_gets_escaped_markdown_whatever_format_is_s
         shown = markdown.markdown(post["text"])
         assert_inert_html(shown)
         assert html_escape(name, quote=False) in shown, "the name shows as its characters"
+
+
+@pytest.mark.parametrize("url", ["discord://4174296324/abcdefghijklmnopqrstuvwxyz0123",
+                                 "https://discord.com/api/webhooks/4174296324/abcdefghijklm"])
+def test_discord_gets_escaped_markdown_and_an_escaped_title(url: str) -> None:
+    """Discord shows the title in its message, rendered as Markdown like the body (its
+    servers are not on loopback: the channel's own rendering decision is what is checked),
+    and its own webhook URLs are Discord's too."""
+    from connectors.channels.apprise_channel import AppriseChannel
+
+    channel = ChannelSettings(url=url, body_format="text")
+    assert channel.message_format == "markdown"
+    name = "[click](http://evil.example/x) **B**"
+    title = AppriseChannel(url)._title_for(name, channel.message_format)
+    assert_inert_html(markdown.markdown(title))
+    assert html_escape(name, quote=False) in markdown.markdown(title)
 
 
 def test_a_name_that_mentions_a_channel_notifies_nobody(

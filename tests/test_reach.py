@@ -47,3 +47,10 @@ def test_the_end_does_not_depend_on_the_order_inputs_ended_in() -> None:
                Reach(first=500, end=700, records=3, support=1),
                Reach(first=2000, end=2000, records=1, support=1)]
     assert {book_end(order) for order in permutations(reaches)} == {700}
+
+
+def test_an_input_beginning_within_the_book_once_another_moved_its_end_counts() -> None:
+    small = Reach(first=470, end=700, records=10, support=3)  # begins after a gap: alone, no
+    assert book_end([PAYMENTS, small]) == PAYMENTS.end
+    dense = Reach(first=480, end=600, records=100, support=25)  # a feed of its own: counts
+    assert book_end([PAYMENTS, small, dense]) == 700

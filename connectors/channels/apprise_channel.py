@@ -12,6 +12,7 @@ import threading
 
 import apprise
 
+from config.alerts import renders_markdown
 from config.errors import ConfigError, NotificationError
 from config.redact import redact_url, scrub
 from connectors.channels.base import BodyFormat
@@ -83,9 +84,11 @@ class AppriseChannel:
             # apprise sleeps up to 5.5 s between sends of one service; the outbox already
             # rate-limits per channel (rate_limit_per_minute) without blocking the other channels
             service.request_rate_per_sec = 0
-        self._title_in_body = any(service.title_maxlen <= 0 for service in self._apprise)
-        """Whether the service has no title of its own (Mattermost, Telegram, Google Chat):
-        apprise then writes the title into the body, in the body's format."""
+        self._title_in_body = renders_markdown(url) or any(
+            service.title_maxlen <= 0 for service in self._apprise)
+        """Whether the title is shown as part of the message: the service has no title of
+        its own (Mattermost, Telegram, Google Chat), so apprise writes it into the body in
+        the body's format, or renders Markdown in it too (Discord)."""
 
     def __repr__(self) -> str:
         return f"AppriseChannel({redact_url(self._url)!r})"
