@@ -33,23 +33,31 @@ from config.errors import ConnectorError
 from connectors.audit import AuditRecord
 from connectors.audit._segments import list_partitions, list_segments
 from connectors.audit.record import END, INPUT, STOP, WARNING
+from connectors.audit.verify import check_log_directory
 from detectors.clock import parse_time
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_VERSION = 1
+"""The layout of the tables below (SQLite's ``user_version``): an index of another layout is
+dropped and built again."""
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS files (
   path TEXT PRIMARY KEY, inode INTEGER, size INTEGER, mtime INTEGER, indexed INTEGER,
-  usable INTEGER, part TEXT, segment INTEGER);
+  tail BLOB, usable INTEGER, part TEXT, segment INTEGER);
 CREATE TABLE IF NOT EXISTS lines (
-  path TEXT, start INTEGER, length INTEGER, kind TEXT, micros INTEGER, feed TEXT,
-  customer TEXT, id INTEGER);
+  path TEXT, start INTEGER, length INTEGER, digest INTEGER, kind TEXT, micros INTEGER,
+  feed TEXT, customer TEXT, id INTEGER);
 CREATE INDEX IF NOT EXISTS lines_customer ON lines (customer);
 CREATE INDEX IF NOT EXISTS lines_feed ON lines (feed);
 CREATE INDEX IF NOT EXISTS lines_id ON lines (id);
 CREATE INDEX IF NOT EXISTS lines_path ON lines (path);
 """
-"""A row per input, warning and score row a customer not in default; ``id`` is a hash of an
-input's record id (a collision only brings a line more to `flows.explain`'s own filter)."""
+"""A row per input, warning and score row of a customer not in default; ``digest`` is a hash
+of the line's bytes (a line read back through the index must be the one indexed), ``id`` a
+hash of an input's record id (a collision only brings a line more to `flows.explain`'s own
+filter). A file's ``tail`` is its last bytes indexed, which must be unchanged for what was
+appended after them to be indexed alone."""
+_TAIL_BYTES = 64
 _SCORES = "scores"
 """The ``part`` of the scores file's row in ``files`` (audit segments have their partition)."""
 _LOCK = threading.Lock()
@@ -79,7 +87,7 @@ class LogIndex:
     """The index of the audit log at ``log`` and of the scores file ``scores``."""
 
     def __init__(self, log: Path, scores: Path) -> None:
-        self.log, self.scores = Path(log), Path(scores)
+        self.log, self.scores = Path(log).resolve(), Path(scores).resolve()
         self.path = self.log.parent / f".{self.log.name}-explain.sqlite"
 
     def find(self, customer_id: str, as_of: datetime, every_customer: frozenset[str]
@@ -89,12 +97,14 @@ class LogIndex:
         and its latest score not in default; None where the index cannot answer (see the
         module's docstring)."""
         try:
+            check_log_directory(self.log)  # (no index beside what is no log)
             with _LOCK, self._connected() as db:
                 if not self._update(db):
                     return None
                 until = micros(as_of)
                 return Found(self._inputs(db, customer_id, until, every_customer),
-                             self._records(db, "SELECT l.path, start, length FROM lines l "
+                             self._records(db, "SELECT l.path, start, length, digest "
+                                           "FROM lines l "
                                            "JOIN files f USING (path) WHERE kind = ? AND "
                                            "micros <= ? AND customer = ? "
                                            "ORDER BY part, segment, start",
@@ -106,6 +116,9 @@ class LogIndex:
     @contextmanager
     def _connected(self) -> Iterator[sqlite3.Connection]:
         with closing(sqlite3.connect(self.path, timeout=60, isolation_level=None)) as db:
+            if db.execute("PRAGMA user_version").fetchone()[0] != _VERSION:
+                db.executescript(f"DROP TABLE IF EXISTS files; DROP TABLE IF EXISTS lines; "
+                                 f"PRAGMA user_version = {_VERSION};")
             db.executescript(_SCHEMA)
             yield db
 
@@ -137,13 +150,13 @@ class LogIndex:
         changed otherwise); whether it holds only lines the index vouches for."""
         stat = path.stat()
         name = str(path)
-        known = db.execute("SELECT inode, size, mtime, indexed, usable FROM files "
+        known = db.execute("SELECT inode, size, mtime, indexed, tail, usable FROM files "
                            "WHERE path = ?", (name,)).fetchone()
         if known is not None and known[:3] == (stat.st_ino, stat.st_size, stat.st_mtime_ns):
-            return bool(known[4])
+            return bool(known[5])
         start = 0
         if known is not None and known[0] == stat.st_ino and stat.st_size > known[1] \
-                and known[4]:
+                and known[5] and _bytes(path, known[3] - len(known[4]), known[3]) == known[4]:
             start = known[3]  # appended to: from its first line not yet complete
         else:
             self._forget(db, name)
@@ -153,10 +166,11 @@ class LogIndex:
         except _Unusable:
             indexed, rows, usable = start, [], False
             self._forget(db, name)
-        db.executemany("INSERT INTO lines VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
-        db.execute("INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                   (name, stat.st_ino, stat.st_size, stat.st_mtime_ns, indexed, usable, part,
-                    segment))
+        db.executemany("INSERT INTO lines VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+        tail = _bytes(path, max(0, indexed - _TAIL_BYTES), indexed)
+        db.execute("INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                   (name, stat.st_ino, stat.st_size, stat.st_mtime_ns, indexed, tail, usable,
+                    part, segment))
         return usable
 
     @staticmethod
@@ -178,9 +192,10 @@ class LogIndex:
         rows, offset = [], 0
         while offset < end:
             cut = content.index(b"\n", offset)
-            row = row_of(content[offset:cut])
+            line = content[offset:cut]
+            row = row_of(line)
             if row is not None:
-                rows.append((str(path), start + offset, cut - offset, *row))
+                rows.append((str(path), start + offset, cut - offset, _digest(line), *row))
             offset = cut + 1
         return start + end, rows
 
@@ -190,7 +205,7 @@ class LogIndex:
         marks = ", ".join("?" * len(every))
         return self._records(
             db,
-            "SELECT l.path, start, length FROM lines l JOIN files f USING (path) "
+            "SELECT l.path, start, length, digest FROM lines l JOIN files f USING (path) "
             f"WHERE kind = ? AND micros <= ? AND (feed IN ({marks}) OR id IN ("
             "  SELECT id FROM lines WHERE kind = ? AND micros <= ? AND customer = ? "
             f"  AND COALESCE(feed, '') NOT IN ({marks}))) "
@@ -204,27 +219,42 @@ class LogIndex:
 
     def _score(self, db: sqlite3.Connection, customer_id: str, until: int
                ) -> dict[str, Any] | None:
-        found = db.execute("SELECT path, start, length FROM lines WHERE kind = ? AND "
+        found = db.execute("SELECT path, start, length, digest FROM lines WHERE kind = ? AND "
                            "path = ? AND customer = ? AND micros <= ? "
                            "ORDER BY start DESC LIMIT 1",
                            (_SCORES, str(self.scores), customer_id, until)).fetchall()
-        return next((json.loads(line) for line in _lines(found)), None)
+        return next((json.loads(line.decode("utf-8")) for line in _lines(found)), None)
 
 
-def _lines(places: list[tuple[str, int, int]]) -> Iterator[bytes]:
-    """The bytes of each line at (path, start, length), one file opened at a time."""
+def _lines(places: list[tuple[str, int, int, int]]) -> Iterator[bytes]:
+    """The bytes of each line at (path, start, length, digest), one file opened at a time;
+    a line that is not the one indexed (the file was rewritten in place) is `_Unusable`."""
     opened: tuple[str, Any] | None = None
     try:
-        for path, start, length in places:
+        for path, start, length, digest in places:
             if opened is None or opened[0] != path:
                 if opened is not None:
                     opened[1].close()
                 opened = (path, open(path, "rb"))  # noqa: SIM115 (closed here)
             opened[1].seek(start)
-            yield opened[1].read(length)
+            line = opened[1].read(length)
+            if _digest(line) != digest:
+                raise _Unusable(f"{path} changed since it was indexed")
+            yield line
     finally:
         if opened is not None:
             opened[1].close()
+
+
+def _bytes(path: Path, start: int, end: int) -> bytes:
+    with path.open("rb") as handle:
+        handle.seek(start)
+        return handle.read(end - start)
+
+
+def _digest(data: bytes) -> int:
+    """Eight bytes of a hash of ``data`` as a signed integer (what SQLite stores)."""
+    return int.from_bytes(hashlib.blake2b(data, digest_size=8).digest(), "big", signed=True)
 
 
 def _log_row(line: bytes) -> tuple[Any, ...] | None:
@@ -252,8 +282,7 @@ def _log_row(line: bytes) -> tuple[Any, ...] | None:
 
 def id_hash(record_id: str) -> int:
     """A record id as a 64-bit integer, for the index of ids (a collision is harmless)."""
-    digest = hashlib.blake2b(record_id.encode("utf-8", "surrogatepass"), digest_size=8)
-    return int.from_bytes(digest.digest(), "big", signed=True)
+    return _digest(record_id.encode("utf-8", "surrogatepass"))
 
 
 def _score_row(line: bytes) -> tuple[Any, ...] | None:
@@ -262,7 +291,7 @@ def _score_row(line: bytes) -> tuple[Any, ...] | None:
     if not line.strip():
         return None
     try:
-        row = json.loads(line)
+        row = json.loads(line.decode("utf-8"))  # (strictly, as the full reading does)
     except (ValueError, RecursionError):
         raise _Unusable("a line of the scores is no JSON") from None
     if not isinstance(row, dict):

@@ -103,3 +103,43 @@ def test_a_file_rewritten_is_indexed_again(
     after = indexed(customer_id, at, out)
     assert after == read_whole(customer_id, at, out, monkeypatch)
     assert after["score"] != before["score"]
+
+
+def test_a_file_rewritten_in_place_is_not_read_through_a_stale_index(
+        book: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Two lines of equal length swapped where they lie, and a line appended: the same file,
+    # grown, whose indexed lines moved (a sink resumed from a snapshot rewrites in place).
+    out = copied(book, tmp_path)
+    data = (out / SCORES).read_bytes()
+    lines = data.split(b"\n")[:-1]
+    rows = [json.loads(line) for line in lines]
+    i, j = next((i, j) for i in range(len(lines)) for j in range(i + 1, len(lines))
+                if len(lines[i]) == len(lines[j]) and rows[i]["customer_id"]
+                != rows[j]["customer_id"] and not rows[i].get("defaulted")
+                and rows[i]["event_time"] == rows[j]["event_time"])
+    customer_id, at = rows[i]["customer_id"], parse_time(rows[i]["event_time"])
+    assert indexed(customer_id, at, out)["score"]["customer_id"] == customer_id
+    lines[i], lines[j] = lines[j], lines[i]
+    with (out / SCORES).open("r+b") as scores:
+        scores.write(b"\n".join(lines) + b"\n" + lines[0] + b"\n")
+    doc = explain(customer_id, at, out / AUDIT, SETTINGS)
+    assert doc == read_whole(customer_id, at, out, monkeypatch)
+    assert doc["score"] is None or doc["score"]["customer_id"] == customer_id
+
+
+def test_a_line_the_full_reading_refuses_is_refused_through_the_index_too(
+        book: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    out = copied(book, tmp_path)
+    (out / SCORES).write_bytes(b"\xef\xbb\xbf" + (out / SCORES).read_bytes())  # a BOM
+    first = read_jsonl(book / SCORES)[0]
+    customer_id, at = first["customer_id"], parse_time(first["event_time"])
+    doc = explain(customer_id, at, out / AUDIT, SETTINGS)
+    assert doc == read_whole(customer_id, at, out, monkeypatch)
+    assert doc["score"] is None and any("cannot be read" in n for n in doc["notes"])
+
+
+def test_no_index_is_left_beside_what_is_no_log(book: Path, tmp_path: Path) -> None:
+    out = copied(book, tmp_path)
+    with pytest.raises(Exception, match="output folder"):
+        explain("C000001", parse_time("2021-06-01"), out, SETTINGS)
+    assert not (tmp_path / ".out-explain.sqlite").exists()
