@@ -185,6 +185,10 @@ class FeedClock:
                 return None
         if idle and not ended and self._idle_end is None:
             self._idle_end = self._supported_end()  # before the days it holds are delivered
+        held_back = (idle and not ended and bool(self._ahead)
+                     and self._ahead[0][0] > self._idle_end)  # type: ignore[operator]
+        if held_back and not self._due:
+            return None  # what it holds lies past what it supports: it waits to read on
         if ended and self._end is None:
             if not self.wants_more():
                 # A day it can close anyway is closed as any day: the input's end is then
@@ -202,7 +206,7 @@ class FeedClock:
                     for held, _, event, raw, origin in sorted(self._ahead)]
             self._ahead, self._counted = [], 0
             self._jumped.clear()
-        if self._ahead:
+        if self._ahead and not held_back:
             self.day = self._ahead[0][0]
             self._take_due()
             through = self.day - 1
@@ -232,9 +236,11 @@ class FeedClock:
     def idle_reach(self) -> Reach | None:
         """The days an idle input supports so far: its supported end as if it ended when it
         went idle, before it delivered every day it held (a live run's first step judges it
-        against the other inputs, `detectors.inbox.Inbox`); None before that."""
-        if self._idle_end is None:
+        against the other inputs, `detectors.inbox.Inbox`); None before its clock started."""
+        if self.day is None or self._first is None:
             return None
+        if self._idle_end is None:
+            self._idle_end = self._supported_end()
         return self.reach_through(self._idle_end)
 
     def reach_through(self, day: int) -> Reach:

@@ -205,20 +205,31 @@ def test_an_idle_input_delivers_every_day_it_holds_and_waits_on_the_next() -> No
     assert [(d.event_id, d.reason) for d in clock.take_rejected()] == [("too_late", "late")]
 
 
-def test_an_idle_input_reaches_as_far_as_its_records_support_not_its_typo() -> None:
+def test_an_idle_input_delivers_what_its_records_support_and_holds_its_typo() -> None:
+    # A live input that went idle holding a record a year on: delivering it moved its
+    # clock there, and every record it read next was rejected as late.
     clock = FeedClock(read_ahead=64)
-    assert clock.idle_reach() is None  # not idle yet
+    assert clock.idle_reach() is None  # not started
     for i in range(30):
         _offer(clock, f"d{i}", 100 + i)
     _offer(clock, "a_year_on", 129 + 365)
-    batches = []
+    delivered: dict[str, int] = {}
     while (batch := clock.close(ended=False, idle=True)) is not None:
-        batches.append(batch)
-    assert batches[-1].through == 129 + 365  # every day it held is delivered...
+        delivered.update((e.event.event_id, e.day) for e in batch.envelopes)
+        assert batch.through <= 129
+    assert delivered == {f"d{i}": 100 + i for i in range(30)}
     reach = clock.idle_reach()
     assert reach is not None and (reach.first, reach.end, reach.records) == (100, 129, 31)
-    _offer(clock, "next", 130)  # ... and what it reads next is judged afresh
-    assert clock.idle_reach() is None
+    _offer(clock, "next", 131)  # what it reads next is applied on its day...
+    while (batch := clock.close(ended=False, idle=True)) is not None:
+        delivered.update((e.event.event_id, e.day) for e in batch.envelopes)
+    assert delivered["next"] == 131 and not clock.take_rejected()
+    assert "a_year_on" not in delivered
+    while (batch := clock.close(ended=True)) is not None:  # ... and at its end, judged
+        delivered.update((e.event.event_id, e.day) for e in batch.envelopes)
+        if batch.reach is not None:
+            assert batch.reach.end < 129 + 365
+    assert delivered["a_year_on"] == 129 + 365  # after the end: the first step rejects it
 
 
 def test_a_replayed_record_is_applied_on_its_logged_day_and_judged_no_more() -> None:
