@@ -55,6 +55,14 @@ def deteriorating(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return write_feeds(tmp_path_factory.mktemp("feeds"), deteriorating_portfolio())
 
 
+def copy_of(feeds: Path, folder: Path) -> Path:
+    """A new feeds folder holding the files of ``feeds``, to add to."""
+    folder.mkdir()
+    for feed in feeds.iterdir():
+        (folder / feed.name).write_bytes(feed.read_bytes())
+    return folder
+
+
 def test_the_deteriorating_customer_is_warned_before_its_insolvency(
         deteriorating: Path, tmp_path: Path) -> None:
     summary = run_folder(SETTINGS, deteriorating, tmp_path / "out")
@@ -135,10 +143,7 @@ def test_a_file_of_its_own_holding_only_a_typod_date_changes_no_warning(
         return [(out / name).read_bytes() for name in (WARNINGS, SCORES, WATCHLIST)]
 
     run_folder(SETTINGS, deteriorating, tmp_path / "clean", scores=True)
-    typod = tmp_path / "typod"
-    typod.mkdir()
-    for feed in deteriorating.iterdir():
-        (typod / feed.name).write_bytes(feed.read_bytes())
+    typod = copy_of(deteriorating, tmp_path / "typod")
     late_by_a_year = invoice("GOOD", "2025-09-05", "GOOD-typo", 100, "2025-10-04")
     (typod / "payments-0002.jsonl").write_text(json.dumps(late_by_a_year) + "\n")
     summary = run_folder(SETTINGS, typod, tmp_path / "out", scores=True, workers=workers)
@@ -153,10 +158,7 @@ def test_a_file_of_its_own_continuing_the_book_moves_its_end(
         deteriorating: Path, tmp_path: Path) -> None:
     # A record within a quarter of the book's end is news, not a typo: the next month end
     # comes, and with it a month-end score for every customer (at the next day's start).
-    more = tmp_path / "more"
-    more.mkdir()
-    for feed in deteriorating.iterdir():
-        (more / feed.name).write_bytes(feed.read_bytes())
+    more = copy_of(deteriorating, tmp_path / "more")
     last = max(r["event_time"] for rs in deteriorating_portfolio().values() for r in rs)
     assert last == "2024-08-20"
     (more / "registry-0002.jsonl").write_text(
@@ -283,10 +285,7 @@ def test_news_naming_a_company_registered_that_day_is_resolved(tmp_path: Path) -
 
 def test_a_line_too_large_is_counted_once_on_any_number_of_workers(
         deteriorating: Path, tmp_path: Path) -> None:
-    folder = tmp_path / "feeds"
-    folder.mkdir()
-    for path in deteriorating.iterdir():
-        (folder / path.name).write_bytes(path.read_bytes())
+    folder = copy_of(deteriorating, tmp_path / "feeds")
     big = record("news", customer_id="BAD", event_time="2024-02-01", headline="x" * 1_100_000,
                  source="wire")
     with (folder / "news.jsonl").open("a") as f:
