@@ -1,10 +1,11 @@
-"""Shared pytest fixtures: the real Kafka broker harness (see tests/kafka_broker.py) and real
-webhook and SMTP receivers on loopback."""
+"""Shared pytest fixtures: the real Kafka broker harness (see tests/kafka_broker.py), real
+webhook and SMTP receivers on loopback, and a run to explain (tests/explain_support.py)."""
 
 from collections.abc import Iterator
 
 import pytest
 import structlog
+from explain_support import original  # noqa: F401
 from kafka_broker import kafka_bootstrap, kafka_broker  # noqa: F401
 from web_support import postgres, web_feeds, web_run  # noqa: F401
 

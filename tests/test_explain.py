@@ -14,7 +14,6 @@ import pytest
 from click.testing import CliRunner
 
 from config.settings import Settings
-from connectors.simulator import simulate
 from detectors.clock import parse_time
 from detectors.features import OTHER
 from flows.auditor_cli import explain_command
@@ -24,14 +23,6 @@ from web.app import templates
 from web.pages import _evidence
 
 SETTINGS = Settings()
-
-
-@pytest.fixture(scope="module")
-def original(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    base = tmp_path_factory.mktemp("explain")
-    simulate(customers=80, months=10, seed=4, out=base / "feeds")
-    run_folder(SETTINGS, base / "feeds", base / "out", scores=True, notify=False)
-    return base / "out"
 
 
 def ledger_warning(out: Path) -> dict:

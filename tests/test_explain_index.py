@@ -13,25 +13,16 @@ from typing import Any
 import pytest
 
 from config.settings import Settings
-from connectors.simulator import simulate
 from detectors.clock import parse_time, to_rfc3339
 from flows.explain import READ_FOR_EVERY_CUSTOMER, explain
 from flows.explain_index import LogIndex
-from flows.run import AUDIT, SCORES, WARNINGS, read_jsonl, run_folder
+from flows.run import AUDIT, SCORES, WARNINGS, read_jsonl
 
 SETTINGS = Settings()
 
 
-@pytest.fixture(scope="module")
-def book(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    base = tmp_path_factory.mktemp("explain-index")
-    simulate(customers=80, months=12, seed=9, out=base / "feeds")
-    run_folder(SETTINGS, base / "feeds", base / "out", scores=True, notify=False)
-    return base / "out"
-
-
-def copied(book: Path, to: Path) -> Path:
-    shutil.copytree(book, to / "out")
+def copied(run: Path, to: Path) -> Path:
+    shutil.copytree(run, to / "out")
     return to / "out"
 
 
@@ -51,25 +42,25 @@ def indexed(customer_id: str, as_of: datetime, out: Path) -> dict[str, Any]:
 
 
 def test_an_indexed_explanation_is_the_one_read_from_the_files(
-        book: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    warned = list(dict.fromkeys(w["customer_id"] for w in read_jsonl(book / WARNINGS)))
-    in_news = [r["customer_id"] for r in read_jsonl(book / "news_readings.jsonl")
+        original: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    warned = list(dict.fromkeys(w["customer_id"] for w in read_jsonl(original / WARNINGS)))
+    in_news = [r["customer_id"] for r in read_jsonl(original / "news_readings.jsonl")
                if r.get("customer_id")]
     assert warned and in_news
     start = parse_time("2021-01-01")
     for customer_id in dict.fromkeys([*warned[:3], *in_news[:3], "C000001", "NOBODY"]):
         for days in (40, 200, 365):
             as_of = start + timedelta(days=days)
-            doc = indexed(customer_id, as_of, book)
-            assert doc == read_whole(customer_id, as_of, book, monkeypatch), (customer_id, days)
+            doc = indexed(customer_id, as_of, original)
+            assert doc == read_whole(customer_id, as_of, original, monkeypatch), (customer_id, days)
             if doc.get("snapshot") is not None and doc.get("score") is not None:
                 assert doc["score_consistent"] is True, (customer_id, days)
-    assert (book / ".audit-explain.sqlite").is_file()
+    assert (original / ".audit-explain.sqlite").is_file()
 
 
 def test_the_index_follows_a_growing_scores_file_and_steps_aside_for_a_damaged_line(
-        book: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    out = copied(book, tmp_path)
+        original: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    out = copied(original, tmp_path)
     rows = [r for r in read_jsonl(out / SCORES) if not r.get("defaulted")]
     last = rows[-1]
     customer_id, at = last["customer_id"], parse_time(last["event_time"])
@@ -91,8 +82,8 @@ def test_the_index_follows_a_growing_scores_file_and_steps_aside_for_a_damaged_l
 
 
 def test_a_file_rewritten_is_indexed_again(
-        book: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    out = copied(book, tmp_path)
+        original: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    out = copied(original, tmp_path)
     rows = (out / SCORES).read_text(encoding="utf-8").splitlines(keepends=True)
     first = json.loads(rows[0])
     customer_id, at = first["customer_id"], parse_time("2022-12-31")
@@ -106,10 +97,10 @@ def test_a_file_rewritten_is_indexed_again(
 
 
 def test_a_file_rewritten_in_place_is_not_read_through_a_stale_index(
-        book: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        original: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     # Two lines of equal length swapped where they lie, and a line appended: the same file,
     # grown, whose indexed lines moved (a sink resumed from a snapshot rewrites in place).
-    out = copied(book, tmp_path)
+    out = copied(original, tmp_path)
     data = (out / SCORES).read_bytes()
     lines = data.split(b"\n")[:-1]
     rows = [json.loads(line) for line in lines]
@@ -128,18 +119,18 @@ def test_a_file_rewritten_in_place_is_not_read_through_a_stale_index(
 
 
 def test_a_line_the_full_reading_refuses_is_refused_through_the_index_too(
-        book: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    out = copied(book, tmp_path)
+        original: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    out = copied(original, tmp_path)
     (out / SCORES).write_bytes(b"\xef\xbb\xbf" + (out / SCORES).read_bytes())  # a BOM
-    first = read_jsonl(book / SCORES)[0]
+    first = read_jsonl(original / SCORES)[0]
     customer_id, at = first["customer_id"], parse_time(first["event_time"])
     doc = explain(customer_id, at, out / AUDIT, SETTINGS)
     assert doc == read_whole(customer_id, at, out, monkeypatch)
     assert doc["score"] is None and any("cannot be read" in n for n in doc["notes"])
 
 
-def test_no_index_is_left_beside_what_is_no_log(book: Path, tmp_path: Path) -> None:
-    out = copied(book, tmp_path)
+def test_no_index_is_left_beside_what_is_no_log(original: Path, tmp_path: Path) -> None:
+    out = copied(original, tmp_path)
     with pytest.raises(Exception, match="output folder"):
         explain("C000001", parse_time("2021-06-01"), out, SETTINGS)
     assert not (tmp_path / ".out-explain.sqlite").exists()
