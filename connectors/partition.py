@@ -343,8 +343,8 @@ class FeedPartition(StatefulSourcePartition[Any, Clocks]):
                  idle: bool = False, delivered: bool = False) -> list[Any]:
         state.done = batch.through >= ENDED
         through, reach = batch.through, batch.reach
-        if idle:  # (judged against the other inputs' at the first step)
-            reach = state.clock.idle_reach()
+        if idle:  # (its promise, judged against the other inputs' at the first step)
+            reach = state.clock.reach_through(through)
         stopped = state.done and self._stopped_through is not None
         if stopped:
             through, reach = self._stopped_through, None
@@ -377,8 +377,8 @@ class FeedPartition(StatefulSourcePartition[Any, Clocks]):
             last = i == len(batches) - 1
             out.extend(self._deliver(source, state, batch, idle=last, delivered=delivered and last))
         if not batches and not quiet.announced:
-            out.extend(self._chunks(source.name, state.through, [], state.clock.idle_reach(),
-                                    idle=True))
+            out.extend(self._chunks(source.name, state.through, [],
+                                    state.clock.reach_through(state.through), idle=True))
         quiet.announced = True
         return out
 

@@ -98,8 +98,10 @@ class FeedClock:
     >>> batch = clock.close(ended=True)
     >>> batch.day, [e.event.event_id for e in batch.envelopes], batch.through
     (11, ['b', 'a_bit_late'], 11)
-    >>> [clock.close(ended=True).day for _ in range(2)], clock.close(ended=True)
-    ([12, 3000], None)
+    >>> batch = clock.close(ended=True)  # the typo, alone after the rest, after its end
+    >>> [(e.event.event_id, e.day) for e in batch.envelopes], batch.reach.end
+    ([('c', 12), ('typo', 3000)], 12)
+    >>> clock.close(ended=True)
     """
 
     read_ahead: int = READ_AHEAD
@@ -128,7 +130,11 @@ class FeedClock:
     _replay: bool = False
     """Days are given (`offer` with ``day``): none is rejected or judged again."""
     _idle_end: int | None = None
-    """The supported end when the input last went idle, until it reads again."""
+    """The supported end when the input last went idle, until it reads again: an idle
+    input delivers the days it holds up to a quarter after it, and holds those further on
+    (a typo'd year), which delivered would move its clock there, make every record it reads
+    next late, and (once every input is idle) take the book's month ends there; they wait
+    for the input to read on to them, or for its end, where they are judged as any."""
 
     def wants_more(self) -> bool:
         """Whether the clock needs more records before it can close its day: fewer than
@@ -185,10 +191,10 @@ class FeedClock:
                 return None
         if idle and not ended and self._idle_end is None:
             self._idle_end = self._supported_end()  # before the days it holds are delivered
-        held_back = (idle and not ended and bool(self._ahead)
-                     and self._ahead[0][0] > self._idle_end)  # type: ignore[operator]
+        held_back = (idle and not ended and bool(self._ahead)  # (see `idle_hold`)
+                     and self._ahead[0][0] > self._idle_end + NEAR_DAYS)  # type: ignore[operator]
         if held_back and not self._due:
-            return None  # what it holds lies past what it supports: it waits to read on
+            return None
         if ended and self._end is None:
             if not self.wants_more():
                 # A day it can close anyway is closed as any day: the input's end is then
@@ -231,20 +237,16 @@ class FeedClock:
 
     def _reach(self) -> Reach:
         assert self._end is not None
-        return self.reach_through(self._end)
+        reach = self.reach_through(self._end)
+        assert reach is not None
+        return reach
 
-    def idle_reach(self) -> Reach | None:
-        """The days an idle input supports so far: its supported end as if it ended when it
-        went idle, before it delivered every day it held (a live run's first step judges it
-        against the other inputs, `detectors.inbox.Inbox`); None before its clock started."""
-        if self.day is None or self._first is None:
+    def reach_through(self, day: int) -> Reach | None:
+        """The days the input supports through ``day`` (an idle input's promise, which a
+        live run's first step judges against the other inputs', `detectors.inbox.Inbox`);
+        None before its clock started."""
+        if self._first is None:
             return None
-        if self._idle_end is None:
-            self._idle_end = self._supported_end()
-        return self.reach_through(self._idle_end)
-
-    def reach_through(self, day: int) -> Reach:
-        assert self._first is not None
         return Reach(self._first, day, self._taken, self.tail_support(self._taken, day),
                      given=self._replay)
 
@@ -263,7 +265,8 @@ class FeedClock:
             end, rest, i = days[i], rest + 1, i + 1
         least = self.tail_support(rest, end)
         for j in range(i, len(days)):
-            dense = bisect_right(days, days[j] + NEAR_DAYS) - j >= least
+            needed = least if days[j] - end <= NEAR_DAYS else max(2, least)  # (one is no group)
+            dense = bisect_right(days, days[j] + NEAR_DAYS) - j >= needed
             if dense or days[j] - end <= TAIL_GAP_DAYS:
                 end = days[j]
         return end

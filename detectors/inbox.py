@@ -212,16 +212,18 @@ class Inbox:
 
     def _idle_through(self) -> int:
         """As far as any idle sender has promised, but not past the book's end so far
-        (`detectors.reach.book_end` over the senders' reaches: an idle one's supported end
-        when it went idle): a live input whose days lie far ahead of the rest of the book
-        (one record dated a year on, a typo) waits there, as a record after the rest of an
-        ended book is rejected, rather than taking every customer's month ends to its day.
-        Without reaches (a later step's inbox), as far as any idle sender promised.
+        (`detectors.reach.book_end` over the senders' reaches, an idle one's through its
+        promise): a live input that began far ahead of the rest of the book (its first
+        record dated a year on, a typo) waits there, as a record after the rest of an ended
+        book is rejected, rather than taking every customer's month ends to its day (an
+        input holds back such records itself once it has days of its own,
+        `detectors.feedclock.FeedClock`). Without reaches (a later step's inbox), as far as
+        any idle sender promised.
 
         >>> inbox = Inbox(("pay", "reg"), redate=True)
         >>> inbox.put(Chunk("pay", "me", 99, idle=True, reach=Reach(0, 99, 9000, 64)))
         >>> inbox.put(Chunk("reg", "me", 465, [(465, "typo")], idle=True,
-        ...                 reach=Reach(0, 98, 80, 6)))
+        ...                 reach=Reach(465, 465, 1, 1)))
         >>> inbox.complete()
         ([], 99)
         """

@@ -205,31 +205,50 @@ def test_an_idle_input_delivers_every_day_it_holds_and_waits_on_the_next() -> No
     assert [(d.event_id, d.reason) for d in clock.take_rejected()] == [("too_late", "late")]
 
 
-def test_an_idle_input_delivers_what_its_records_support_and_holds_its_typo() -> None:
-    # A live input that went idle holding a record a year on: delivering it moved its
-    # clock there, and every record it read next was rejected as late.
-    clock = FeedClock(read_ahead=64)
-    assert clock.idle_reach() is None  # not started
-    for i in range(30):
-        _offer(clock, f"d{i}", 100 + i)
-    _offer(clock, "a_year_on", 129 + 365)
+def _flushed(clock: FeedClock) -> dict[str, int]:
+    """What an idle input delivers, by record, on which day."""
     delivered: dict[str, int] = {}
     while (batch := clock.close(ended=False, idle=True)) is not None:
         delivered.update((e.event.event_id, e.day) for e in batch.envelopes)
-        assert batch.through <= 129
-    assert delivered == {f"d{i}": 100 + i for i in range(30)}
-    reach = clock.idle_reach()
-    assert reach is not None and (reach.first, reach.end, reach.records) == (100, 129, 31)
+    return delivered
+
+
+def test_an_idle_input_holds_a_typod_year_and_reads_on() -> None:
+    # A live input that went idle holding a record a year on: delivering it moved its
+    # clock there, and every record it read next was rejected as late.
+    clock = FeedClock(read_ahead=64)
+    assert clock.reach_through(0) is None  # not started
+    for i in range(30):
+        _offer(clock, f"d{i}", 100 + i)
+    _offer(clock, "a_year_on", 129 + 365)
+    assert _flushed(clock) == {f"d{i}": 100 + i for i in range(30)}
     _offer(clock, "next", 131)  # what it reads next is applied on its day...
-    while (batch := clock.close(ended=False, idle=True)) is not None:
-        delivered.update((e.event.event_id, e.day) for e in batch.envelopes)
-    assert delivered["next"] == 131 and not clock.take_rejected()
-    assert "a_year_on" not in delivered
+    assert _flushed(clock) == {"next": 131} and not clock.take_rejected()
+    last = {}
     while (batch := clock.close(ended=True)) is not None:  # ... and at its end, judged
-        delivered.update((e.event.event_id, e.day) for e in batch.envelopes)
+        last.update((e.event.event_id, e.day) for e in batch.envelopes)
         if batch.reach is not None:
             assert batch.reach.end < 129 + 365
-    assert delivered["a_year_on"] == 129 + 365  # after the end: the first step rejects it
+    assert last == {"a_year_on": 129 + 365}  # after its end: the first step rejects it
+
+
+def test_an_idle_input_delivers_records_after_a_pause_of_less_than_a_quarter() -> None:
+    # Master data, a registry or payments quiet for weeks while the book moves on.
+    clock = FeedClock(read_ahead=64)
+    for i in range(60):
+        _offer(clock, f"c{i}", 0)
+    assert len(_flushed(clock)) == 60
+    for day in (40, 45, 60, 80):
+        _offer(clock, f"update{day}", day)
+        assert _flushed(clock) == {f"update{day}": day}
+
+
+def test_a_sparse_inputs_lone_record_a_year_on_is_held_too() -> None:
+    clock = FeedClock(read_ahead=64)
+    for i, day in enumerate((10, 60, 120, 200)):  # a few records a year
+        _offer(clock, f"r{i}", day)
+    _offer(clock, "typo", 200 + 365)
+    assert "typo" not in _flushed(clock)
 
 
 def test_a_replayed_record_is_applied_on_its_logged_day_and_judged_no_more() -> None:
