@@ -62,7 +62,9 @@ HELD_AT_MOST_READS = 16
 class DayBatch:
     """The records an input delivers on ``day``, and ``through``: the input will deliver
     nothing more on any day up to it (the day before its next record, or `ENDED`: then
-    ``day`` was its last, but for records past its supported end)."""
+    ``day`` was its last, but for records past its supported end). An idle input's batch
+    may also hold records past what its records support, each on its own day after
+    ``through``, unpromised (`FeedClock._idle_end`)."""
 
     day: int
     envelopes: list[Envelope]
@@ -130,11 +132,11 @@ class FeedClock:
     _replay: bool = False
     """Days are given (`offer` with ``day``): none is rejected or judged again."""
     _idle_end: int | None = None
-    """The supported end when the input last went idle, until it reads again: an idle
-    input delivers the days it holds up to a quarter after it, and holds those further on
-    (a typo'd year), which delivered would move its clock there, make every record it reads
-    next late, and (once every input is idle) take the book's month ends there; they wait
-    for the input to read on to them, or for its end, where they are judged as any."""
+    """The supported end when the input last went idle, until it reads again. An idle input
+    delivers the days it holds through it; the records past it (a typo'd month or year, or
+    a filing after a quiet month) go on their own days without being promised (`_past`):
+    its clock stays, so the records it reads next are not late, and the first step applies
+    them once the book's other inputs reach their day (`detectors.inbox.Inbox`)."""
 
     def wants_more(self) -> bool:
         """Whether the clock needs more records before it can close its day: fewer than
@@ -189,12 +191,11 @@ class FeedClock:
                 return DayBatch(NOTHING_YET, [], ENDED) if ended else None
             if not (ended or idle) and self.wants_more():  # the start took records due
                 return None
-        if idle and not ended and self._idle_end is None:
-            self._idle_end = self._supported_end()  # before the days it holds are delivered
-        held_back = (idle and not ended and bool(self._ahead)  # (see `idle_hold`)
-                     and self._ahead[0][0] > self._idle_end + NEAR_DAYS)  # type: ignore[operator]
-        if held_back and not self._due:
-            return None
+        unpromised: list[Envelope] = []
+        if idle and not ended:
+            if self._idle_end is None:
+                self._idle_end = self._supported_end()  # before it delivers what it holds
+            unpromised = self._past(self._idle_end)
         if ended and self._end is None:
             if not self.wants_more():
                 # A day it can close anyway is closed as any day: the input's end is then
@@ -203,7 +204,7 @@ class FeedClock:
                 ended = False
             else:
                 self._end = self._supported_end()
-        day, due = self.day, self._due
+        day, due = self.day, self._due + unpromised
         self._due = []
         if ended and self._ahead and self._ahead[0][0] > self._end:  # type: ignore[operator]
             # All that is left lies after the supported end: one last batch, each record on
@@ -212,7 +213,7 @@ class FeedClock:
                     for held, _, event, raw, origin in sorted(self._ahead)]
             self._ahead, self._counted = [], 0
             self._jumped.clear()
-        if self._ahead and not held_back:
+        if self._ahead:
             self.day = self._ahead[0][0]
             self._take_due()
             through = self.day - 1
@@ -270,6 +271,26 @@ class FeedClock:
             if dense or days[j] - end <= TAIL_GAP_DAYS:
                 end = days[j]
         return end
+
+    def _past(self, end: int) -> list[Envelope]:
+        """Take the records held past ``end``, each on its own day (its batch's ``through``
+        does not cover them)."""
+        if not self._ahead or max(held[0] for held in self._ahead) <= end:
+            return []
+        kept, past = [], []
+        for held in self._ahead:
+            day, seq, event, raw, origin = held
+            if day <= end:
+                kept.append(held)
+                continue
+            past.append(Envelope(event, raw, origin, day))
+            if seq in self._jumped:
+                self._jumped.discard(seq)
+            else:
+                self._counted -= 1
+        heapq.heapify(kept)
+        self._ahead = kept
+        return sorted(past, key=lambda envelope: envelope.day)
 
     def _replayed(self, day: int, event: Event, raw: bytes, origin: Origin) -> None:
         self._replay = True

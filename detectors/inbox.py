@@ -216,9 +216,9 @@ class Inbox:
         promise): a live input that began far ahead of the rest of the book (its first
         record dated a year on, a typo) waits there, as a record after the rest of an ended
         book is rejected, rather than taking every customer's month ends to its day (an
-        input holds back such records itself once it has days of its own,
-        `detectors.feedclock.FeedClock`). Without reaches (a later step's inbox), as far as
-        any idle sender promised.
+        input with days of its own sends such records unpromised,
+        `detectors.feedclock.FeedClock`: they wait here for their day). Without reaches (a
+        later step's inbox), as far as any idle sender promised.
 
         >>> inbox = Inbox(("pay", "reg"), redate=True)
         >>> inbox.put(Chunk("pay", "me", 99, idle=True, reach=Reach(0, 99, 9000, 64)))

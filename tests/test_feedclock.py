@@ -5,7 +5,7 @@ from __future__ import annotations
 from detectors.clock import DAY
 from detectors.events import Origin, StatusChange
 from detectors.feedclock import FeedClock
-from detectors.inbox import ENDED
+from detectors.inbox import ENDED, NOTHING_YET
 from detectors.reach import Reach
 
 
@@ -205,50 +205,51 @@ def test_an_idle_input_delivers_every_day_it_holds_and_waits_on_the_next() -> No
     assert [(d.event_id, d.reason) for d in clock.take_rejected()] == [("too_late", "late")]
 
 
-def _flushed(clock: FeedClock) -> dict[str, int]:
-    """What an idle input delivers, by record, on which day."""
+def _flushed(clock: FeedClock) -> tuple[dict[str, int], int]:
+    """What an idle input delivers, by record, on which day, and the day it promises."""
     delivered: dict[str, int] = {}
+    through = NOTHING_YET
     while (batch := clock.close(ended=False, idle=True)) is not None:
         delivered.update((e.event.event_id, e.day) for e in batch.envelopes)
-    return delivered
+        through = max(through, batch.through)
+    return delivered, through
 
 
-def test_an_idle_input_holds_a_typod_year_and_reads_on() -> None:
-    # A live input that went idle holding a record a year on: delivering it moved its
-    # clock there, and every record it read next was rejected as late.
-    clock = FeedClock(read_ahead=64)
-    assert clock.reach_through(0) is None  # not started
-    for i in range(30):
-        _offer(clock, f"d{i}", 100 + i)
-    _offer(clock, "a_year_on", 129 + 365)
-    assert _flushed(clock) == {f"d{i}": 100 + i for i in range(30)}
-    _offer(clock, "next", 131)  # what it reads next is applied on its day...
-    assert _flushed(clock) == {"next": 131} and not clock.take_rejected()
-    last = {}
-    while (batch := clock.close(ended=True)) is not None:  # ... and at its end, judged
-        last.update((e.event.event_id, e.day) for e in batch.envelopes)
-        if batch.reach is not None:
-            assert batch.reach.end < 129 + 365
-    assert last == {"a_year_on": 129 + 365}  # after its end: the first step rejects it
+def test_an_idle_input_sends_a_typod_date_unpromised_and_reads_on() -> None:
+    # A live input that went idle holding a record dated on: delivering it moved its clock
+    # there, and every record it read next was rejected as late.
+    for ahead in (60, 365):  # a month's typo, a year's
+        clock = FeedClock(read_ahead=64)
+        assert clock.reach_through(0) is None  # not started
+        for i in range(30):
+            _offer(clock, f"d{i}", 100 + i)
+        _offer(clock, "typo", 129 + ahead)
+        delivered, through = _flushed(clock)
+        assert delivered == {**{f"d{i}": 100 + i for i in range(30)}, "typo": 129 + ahead}
+        assert through == 129  # the typo's day is not promised: the first step waits
+        _offer(clock, "next", 131)  # what it reads next is applied on its day
+        assert _flushed(clock) == ({"next": 131}, 131) and not clock.take_rejected()
 
 
-def test_an_idle_input_delivers_records_after_a_pause_of_less_than_a_quarter() -> None:
+def test_an_idle_input_delivers_records_after_a_quiet_spell_on_their_days() -> None:
     # Master data, a registry or payments quiet for weeks while the book moves on.
     clock = FeedClock(read_ahead=64)
     for i in range(60):
         _offer(clock, f"c{i}", 0)
-    assert len(_flushed(clock)) == 60
+    assert len(_flushed(clock)[0]) == 60
     for day in (40, 45, 60, 80):
         _offer(clock, f"update{day}", day)
-        assert _flushed(clock) == {f"update{day}": day}
+        assert _flushed(clock)[0] == {f"update{day}": day}
+        assert not clock.take_rejected()
 
 
-def test_a_sparse_inputs_lone_record_a_year_on_is_held_too() -> None:
+def test_a_sparse_inputs_lone_record_a_year_on_is_past_what_it_supports() -> None:
     clock = FeedClock(read_ahead=64)
     for i, day in enumerate((10, 60, 120, 200)):  # a few records a year
         _offer(clock, f"r{i}", day)
     _offer(clock, "typo", 200 + 365)
-    assert "typo" not in _flushed(clock)
+    delivered, through = _flushed(clock)
+    assert delivered["typo"] == 200 + 365 and through == 200
 
 
 def test_a_replayed_record_is_applied_on_its_logged_day_and_judged_no_more() -> None:
