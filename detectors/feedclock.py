@@ -25,7 +25,7 @@ record can move time for the others:
 - When the input ends, the records it still holds are delivered on their days. Those dated
   more than `TAIL_GAP_DAYS` after the rest of the input, and not at the start of a quarter
   of `tail_support` records or more, are date typos more likely than news: the input's
-  *supported end* (`DayBatch.end` of its last batch) stops before them, and the first step
+  *supported end* (`DayBatch.reach` of its last batch) stops before them, and the first step
   rejects any record dated after the book's end, which the inputs' supported ends decide
   together (`detectors.reach`), so that a typo'd date does not take the whole book's month
   ends to its day.
@@ -209,10 +209,7 @@ class FeedClock:
         if ended and self._ahead and self._ahead[0][0] > self._end:  # type: ignore[operator]
             # All that is left lies after the supported end: one last batch, each record on
             # its own day, which the first step judges once every input has ended.
-            due += [Envelope(event, raw, origin, held)
-                    for held, _, event, raw, origin in sorted(self._ahead)]
-            self._ahead, self._counted = [], 0
-            self._jumped.clear()
+            due += self._past(self._end)
         if self._ahead:
             self.day = self._ahead[0][0]
             self._take_due()
@@ -273,24 +270,21 @@ class FeedClock:
         return end
 
     def _past(self, end: int) -> list[Envelope]:
-        """Take the records held past ``end``, each on its own day (its batch's ``through``
-        does not cover them)."""
+        """Take the records held past ``end``, each on its own day, in reading order within
+        a day (its batch's ``through`` does not cover them)."""
         if not self._ahead or max(held[0] for held in self._ahead) <= end:
             return []
         kept, past = [], []
         for held in self._ahead:
-            day, seq, event, raw, origin = held
-            if day <= end:
-                kept.append(held)
-                continue
-            past.append(Envelope(event, raw, origin, day))
+            (kept if held[0] <= end else past).append(held)
+        for _, seq, *_rest in past:
             if seq in self._jumped:
                 self._jumped.discard(seq)
             else:
                 self._counted -= 1
         heapq.heapify(kept)
         self._ahead = kept
-        return sorted(past, key=lambda envelope: envelope.day)
+        return [Envelope(event, raw, origin, day) for day, _, event, raw, origin in sorted(past)]
 
     def _replayed(self, day: int, event: Event, raw: bytes, origin: Origin) -> None:
         self._replay = True

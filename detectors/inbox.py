@@ -176,7 +176,8 @@ class Inbox:
             self.promised[chunk.sender] = max(self.promised[chunk.sender], self.through + 1)
         if chunk.reach is not None:
             self.reaches[chunk.sender] = chunk.reach
-            self.end = book_end(self.reaches.values())
+            if chunk.through >= ENDED:  # (an idle sender's reach is judged in _idle_through)
+                self.end = book_end(self.reaches.values())
         self.end = max(self.end, chunk.end)
         self.stopped = self.stopped or chunk.stopped
         if chunk.idle:

@@ -17,7 +17,6 @@ document for an auditor.
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
 from dataclasses import asdict
 from datetime import datetime
@@ -41,7 +40,7 @@ from detectors.records import DeadLetter, Warning
 from detectors.snapshots import EVIDENCE_FAMILIES, Snapshots
 from detectors.stage import Send
 from flows.choices import MODEL_CHOICES, behind, describe
-from flows.explain_index import Found, LogIndex
+from flows.explain_index import Found, LogIndex, raw_customer
 from flows.jsonl import DAMAGED, all_finite, finite_number, probability
 from flows.news import directory_builder
 from flows.replay import logged_records
@@ -73,13 +72,12 @@ def explain(customer_id: str, as_of: datetime, log: Path, settings: Settings, *,
     found = LogIndex(log, scored).find(customer_id, as_of, READ_FOR_EVERY_CUSTOMER)
     if found is None:  # (see flows.explain_index: the same records, read from the files)
         inputs, warnings, _ = logged_records(log, as_of)
-        found = Found(_concerning(inputs, customer_id),
-                      [r for r in warnings if r.body.get("customer_id") == customer_id],
+        found = Found(inputs, [r for r in warnings if r.body.get("customer_id") == customer_id],
                       _latest_score(scored, customer_id, as_of, notes))
     elif not scored.exists():
         notes.append(_NO_SCORES.format(scored))
     replayed = _Replay(customer_id, settings)
-    replayed.run(found.inputs, until)
+    replayed.run(_concerning(found.inputs, customer_id), until)
     doc: dict[str, Any] = {"customer_id": customer_id, "as_of": to_rfc3339(until),
                            "log": str(log), "known": replayed.slot is not None}
     issued = [_warning(r.body) for r in found.warnings]
@@ -168,8 +166,10 @@ class _Replay:
         return self.book.accepted
 
     def run(self, records: list[AuditRecord], until: int) -> None:
+        """Apply ``records``, the logged inputs that concern the customer (`_concerning`),
+        up to ``until``."""
         days: dict[int, list[tuple[Envelope, AuditRecord]]] = defaultdict(list)
-        for record in _concerning(records, self.customer_id):
+        for record in records:
             envelope = _envelope(record)
             if envelope is not None and (envelope.day < until // DAY
                                          or envelope.event.at <= until):
@@ -231,17 +231,9 @@ def _concerning(records: list[AuditRecord], customer_id: str) -> list[AuditRecor
     strict strings, so its raw ``customer_id`` is the one the monitor parsed."""
     own = {record.id for record in records
            if record.body.get("feed") not in READ_FOR_EVERY_CUSTOMER
-           and _raw_customer(record) == customer_id}
+           and raw_customer(record.body) == customer_id}
     return [record for record in records
             if record.body.get("feed") in READ_FOR_EVERY_CUSTOMER or record.id in own]
-
-
-def _raw_customer(record: AuditRecord) -> Any:
-    try:
-        raw = json.loads(str(record.body["raw"]))
-    except (KeyError, ValueError, RecursionError):
-        return None
-    return raw.get("customer_id") if isinstance(raw, dict) else None
 
 
 def _envelope(record: AuditRecord) -> Envelope | None:

@@ -67,7 +67,9 @@ SQLite's own lock keeps processes apart."""
 
 @dataclass(frozen=True, slots=True)
 class Found:
-    """What an explanation keeps of the log and the scores, in their files' order."""
+    """What an explanation reads of the log and the scores, in their files' order: inputs
+    that include all of those concerning its customer (`flows.explain` keeps only these),
+    the customer's warnings and its latest score."""
 
     inputs: list[AuditRecord]
     warnings: list[AuditRecord]
@@ -160,44 +162,24 @@ class LogIndex:
             start = known[3]  # appended to: from its first line not yet complete
         else:
             self._forget(db, name)
+        indexed = [start]
         try:
-            indexed, rows = self._read(path, part, start)
+            db.executemany("INSERT INTO lines VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                           _rows(path, part, indexed))
             usable = True
         except _Unusable:
-            indexed, rows, usable = start, [], False
+            indexed, usable = [start], False
             self._forget(db, name)
-        db.executemany("INSERT INTO lines VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
-        tail = _bytes(path, max(0, indexed - _TAIL_BYTES), indexed)
+        tail = _bytes(path, max(0, indexed[0] - _TAIL_BYTES), indexed[0])
         db.execute("INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                   (name, stat.st_ino, stat.st_size, stat.st_mtime_ns, indexed, tail, usable,
-                    part, segment))
+                   (name, stat.st_ino, stat.st_size, stat.st_mtime_ns, indexed[0], tail,
+                    usable, part, segment))
         return usable
 
     @staticmethod
     def _forget(db: sqlite3.Connection, name: str) -> None:
         db.execute("DELETE FROM lines WHERE path = ?", (name,))
         db.execute("DELETE FROM files WHERE path = ?", (name,))
-
-    def _read(self, path: Path, part: str, start: int) -> tuple[int, list[tuple[Any, ...]]]:
-        """The rows of the complete lines of ``path`` from byte ``start``, and the byte after
-        the last of them. A scores file's last line without its LF is being written (it is
-        left for later, as its reader does); the log's lines are all complete."""
-        with path.open("rb") as handle:
-            handle.seek(start)
-            content = handle.read()
-        end = content.rfind(b"\n") + 1
-        if end < len(content) and part != _SCORES:
-            raise _Unusable(f"{path} ends in a line cut short")
-        row_of = _score_row if part == _SCORES else _log_row
-        rows, offset = [], 0
-        while offset < end:
-            cut = content.index(b"\n", offset)
-            line = content[offset:cut]
-            row = row_of(line)
-            if row is not None:
-                rows.append((str(path), start + offset, cut - offset, _digest(line), *row))
-            offset = cut + 1
-        return start + end, rows
 
     def _inputs(self, db: sqlite3.Connection, customer_id: str, until: int,
                 every_customer: frozenset[str]) -> list[AuditRecord]:
@@ -224,6 +206,26 @@ class LogIndex:
                            "ORDER BY start DESC LIMIT 1",
                            (_SCORES, str(self.scores), customer_id, until)).fetchall()
         return next((json.loads(line.decode("utf-8")) for line in _lines(found)), None)
+
+
+def _rows(path: Path, part: str, indexed: list[int]) -> Iterator[tuple[Any, ...]]:
+    """The rows of the complete lines of ``path`` from byte ``indexed[0]``, read a line at a
+    time (a scores file may be gigabytes), moving ``indexed[0]`` past each. A scores file's
+    last line without its LF is being written (it is left for later, as its reader does);
+    the log's lines are all complete."""
+    row_of = _score_row if part == _SCORES else _log_row
+    with path.open("rb") as handle:
+        handle.seek(indexed[0])
+        for line in handle:
+            if not line.endswith(b"\n"):
+                if part == _SCORES:
+                    return
+                raise _Unusable(f"{path} ends in a line cut short")
+            data = line[:-1]
+            row = row_of(data)
+            if row is not None:
+                yield (str(path), indexed[0], len(data), _digest(data), *row)
+            indexed[0] += len(line)
 
 
 def _lines(places: list[tuple[str, int, int, int]]) -> Iterator[bytes]:
@@ -277,7 +279,7 @@ def _log_row(line: bytes) -> tuple[Any, ...] | None:
     feed = body.get("feed")
     if feed is not None and not isinstance(feed, str):
         raise _Unusable("an input's feed is no text")
-    return (INPUT, at, feed, _raw_customer(body), id_hash(record.id))
+    return (INPUT, at, feed, raw_customer(body), id_hash(record.id))
 
 
 def id_hash(record_id: str) -> int:
@@ -315,9 +317,10 @@ def _text(value: Any) -> str | None:
     return value if isinstance(value, str) else None
 
 
-def _raw_customer(body: dict[str, Any]) -> str | None:
-    """The ``customer_id`` of an input's raw record (a logged input passed the contract,
-    whose ids are strict strings, so it is the one the monitor parsed)."""
+def raw_customer(body: dict[str, Any]) -> str | None:
+    """The ``customer_id`` of a logged input's raw record, if it is text (a logged input
+    passed the contract, whose ids are strict strings, so it is the one the monitor
+    parsed)."""
     try:
         raw = json.loads(str(body["raw"]))
     except (KeyError, ValueError, RecursionError):
