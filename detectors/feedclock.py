@@ -22,6 +22,8 @@ record can move time for the others:
 - A live input (a Kafka topic partition read without an end) may have nothing to read for a
   long time. Once its source calls it *idle*, the clock closes the day it holds without
   waiting for ``read_ahead`` later records, and waits on the next day for whatever comes.
+  It does not start on one record alone (a new input's first record may be a typo'd year):
+  that record goes on its own day, unpromised, and the clock starts on a group.
 - When the input ends, the records it still holds are delivered on their days. Those dated
   more than `TAIL_GAP_DAYS` after the rest of the input, and not at the start of a quarter
   of `tail_support` records or more, are date typos more likely than news: the input's
@@ -185,6 +187,12 @@ class FeedClock:
         if idle and not ended and not self._ahead and not self._due:
             return None
         if self.day is None:
+            if idle and not ended and len(self._ahead) == 1:
+                # One record is no group to start on: a typo'd year as a new live input's
+                # first record would take its clock there, and make the records after it
+                # late. It goes on its own day, unpromised, as records past an idle
+                # input's supported end do.
+                return DayBatch(NOTHING_YET, self._past(NOTHING_YET), NOTHING_YET)
             self._start()
             if self.day is None:  # every record read was implausible, or there were none
                 self._done = ended

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import difflib
 import itertools
+import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from confluent_kafka import Consumer, TopicPartition
-from confluent_kafka.admin import ConfigResource
+from confluent_kafka.admin import ConfigResource, NewPartitions
 from kafka_broker import admin_client, create_topic
 
 from config.settings import KafkaSettings, Settings
@@ -40,6 +41,21 @@ def make_topics(bootstrap: str, partitions: int, prefix: str = "t") -> dict[str,
     for topic in topics.values():
         create_topic(bootstrap, topic, partitions)
     return topics
+
+
+def add_partition(bootstrap: str, topic: str) -> None:
+    """Give ``topic`` one partition more (empty), and wait until it has a leader."""
+    admin = admin_client(bootstrap)
+    count = len(admin.list_topics(topic=topic, timeout=10).topics[topic].partitions)
+    futures = admin.create_partitions([NewPartitions(topic, count + 1)])
+    futures[topic].result(timeout=30)
+    deadline = time.monotonic() + 30
+    while True:
+        partitions = admin.list_topics(topic=topic, timeout=10).topics[topic].partitions
+        if len(partitions) == count + 1 and all(p.leader >= 0 for p in partitions.values()):
+            return
+        assert time.monotonic() < deadline, f"{topic} has no leader for its new partition"
+        time.sleep(0.1)
 
 
 def output_topics(bootstrap: str, topics: dict[str, str], partitions: int = 1) -> dict[str, str]:

@@ -231,6 +231,21 @@ def test_an_idle_input_sends_a_typod_date_unpromised_and_reads_on() -> None:
         assert _flushed(clock) == ({"next": 131}, 131) and not clock.take_rejected()
 
 
+def test_a_new_live_input_does_not_start_its_clock_on_one_record() -> None:
+    # A live input whose first record was a typo'd year started its clock there: every
+    # record it read next was late (or implausible) and lost.
+    clock = FeedClock(read_ahead=64)
+    _offer(clock, "typo", 100 + 365)
+    assert _flushed(clock) == ({"typo": 465}, NOTHING_YET)  # on its day, unpromised
+    assert clock.reach_through(0) is None  # not started
+    _offer(clock, "next", 100)
+    assert _flushed(clock) == ({"next": 100}, NOTHING_YET)
+    for i in range(3):  # a group starts it
+        _offer(clock, f"d{i}", 101 + i)
+    assert _flushed(clock) == ({"d0": 101, "d1": 102, "d2": 103}, 103)
+    assert not clock.take_rejected()
+
+
 def test_an_idle_input_delivers_records_after_a_quiet_spell_on_their_days() -> None:
     # Master data, a registry or payments quiet for weeks while the book moves on.
     clock = FeedClock(read_ahead=64)

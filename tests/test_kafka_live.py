@@ -12,7 +12,14 @@ from pathlib import Path
 import pytest
 from confluent_kafka import Producer
 from feedkit import status
-from kafka_support import folder_reference, kafka_settings, make_topics, portfolio, publish
+from kafka_support import (
+    add_partition,
+    folder_reference,
+    kafka_settings,
+    make_topics,
+    portfolio,
+    publish,
+)
 
 from config.settings import EngineSettings
 from connectors.contracts import FEEDS
@@ -183,14 +190,30 @@ def test_a_typod_year_from_a_live_input_does_not_take_the_book_there(
     """A registry record dated a year on (a typo) from a live input: once every input was
     idle, the run completed the days up to it, every customer's month ends ran a year
     ahead, ageing open invoices into defaults, and the input's later records were late."""
+    _typo_then_filing(kafka_bootstrap, tmp_path, new_partition=False)
+
+
+def test_a_typod_year_as_a_new_partitions_first_message_costs_it_nothing(
+        kafka_bootstrap: str, tmp_path: Path) -> None:
+    """A registry topic that gained a partition, whose first message was dated a year on (a
+    typo): the partition's clock started on it, and the filing it read next was late."""
+    _typo_then_filing(kafka_bootstrap, tmp_path, new_partition=True)
+
+
+def _typo_then_filing(bootstrap: str, tmp_path: Path, new_partition: bool) -> None:
+    """Run live over a published book; then publish, idle in between, a status dated a year
+    after the book's last day and a filing on that day (to a partition of their own with
+    ``new_partition``): the filing is applied, and no warning comes after the book."""
     reference = folder_reference(portfolio(tmp_path / "feeds", customers=60, months=10),
                                  tmp_path / "reference")
     expected = sorted(_lines(reference.out / WARNINGS))
-    topics = make_topics(kafka_bootstrap, 1)
-    publish(kafka_bootstrap, reference.feeds, topics)
+    topics = make_topics(bootstrap, 1)
+    publish(bootstrap, reference.feeds, topics)
+    if new_partition:
+        add_partition(bootstrap, topics["registry"])
     settings = kafka_settings(topics, engine=EngineSettings(idle_input_seconds=IDLE_SECONDS))
     out = tmp_path / "live"
-    [child] = spawn(Job(settings, SourceSpec("kafka", {"bootstrap": kafka_bootstrap}), out))
+    [child] = spawn(Job(settings, SourceSpec("kafka", {"bootstrap": bootstrap}), out))
     try:
         assert _wait_for(lambda: len(_lines(out / WARNINGS)) >= len(expected), 90)
         warned = {json.loads(line)["customer_id"] for line in expected}
@@ -203,9 +226,10 @@ def test_a_typod_year_from_a_live_input_does_not_take_the_book_there(
         day = date.fromisoformat(last[:10])
         typo = status(calm, (day + timedelta(days=365)).isoformat(), "active")
         filing = status(calm, day.isoformat(), "insolvency_filed")
-        producer = Producer({"bootstrap.servers": kafka_bootstrap})
+        producer = Producer({"bootstrap.servers": bootstrap})
         for record in (typo, filing):  # the filing read after the typo, in its partition
-            producer.produce(topics["registry"], json.dumps(record).encode(), calm.encode())
+            producer.produce(topics["registry"], json.dumps(record).encode(), calm.encode(),
+                             partition=1 if new_partition else 0)
             producer.flush(30)
             time.sleep(3 * IDLE_SECONDS)  # idle in between
 
