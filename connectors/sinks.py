@@ -22,12 +22,21 @@ from typing import Any
 import structlog
 from bytewax.outputs import FixedPartitionedSink, StatefulSinkPartition
 
+from config.errors import ConnectorError
+
 log = structlog.get_logger(__name__)
 
-_OUTPUT_ERRORS: list[OSError] = []
+_OUTPUT_ERRORS: list[OSError | ConnectorError] = []
 """Errors of writing or closing outputs in this process since `take_output_errors` last
 took them: bytewax may report a failed write only as a panic of its cluster, and cannot
 report a failed close at all."""
+
+
+def refused(error: ConnectorError) -> ConnectorError:
+    """``error``, kept for `take_output_errors`: an output that refused what was written to
+    it (a broker refusing messages) raises it."""
+    _OUTPUT_ERRORS.append(error)
+    return error
 
 
 @contextmanager
@@ -58,7 +67,7 @@ def close_or_record(close: Callable[[], None]) -> None:
         _OUTPUT_ERRORS.append(exc)
 
 
-def take_output_errors() -> list[OSError]:
+def take_output_errors() -> list[OSError | ConnectorError]:
     """The errors kept since the last call, first first (a run calls it before it starts,
     to forget an earlier run's, and after it ends)."""
     errors = list(_OUTPUT_ERRORS)

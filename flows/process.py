@@ -19,7 +19,7 @@ from bytewax.dataflow import Dataflow
 from bytewax.recovery import RecoveryConfig
 from bytewax.run import cli_main
 
-from config.redact import error_line, os_error_line
+from config.redact import error_line
 from connectors.partition import take_source_errors
 from connectors.sinks import raise_output_errors, take_output_errors
 from flows.cluster import job_of_environment, recovery_of
@@ -95,7 +95,7 @@ def _main(argv: list[str] | None) -> None:
         sys.exit(f"creditradar process {args.process_id or 0}: stopped")
     except BaseException as exc:  # a worker's error reaches a cluster as bytewax's panic
         errors, failed = take_output_errors(), take_source_errors()
-        line = (os_error_line(errors[0]) if errors
+        line = (error_line(errors[0], hidden) if errors
                 else error_line(failed[0], hidden) if failed
                 else error_line(exc, hidden) or peer_ended(exc))
         if line is None:

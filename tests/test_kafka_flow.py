@@ -11,6 +11,9 @@ record, and where a reopened partition reads on.
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 import time
 from collections import Counter
 from datetime import UTC, datetime
@@ -283,3 +286,31 @@ def test_a_failed_sign_in_to_the_broker_is_named(kafka_bootstrap: str,
               "sasl.mechanism": "PLAIN", "sasl.username": "u", "sasl.password": "p"}
     with pytest.raises(ConnectorError, match="the client's last error: .*SASL"):
         source.partition_counts(config, ["creditradar.fx"])
+
+
+@pytest.mark.parametrize("processes", [1, 2])
+def test_messages_the_broker_refuses_end_the_run_with_one_line_naming_the_topic(
+        kafka_bootstrap: str, tmp_path: Path, processes: int) -> None:
+    """A warnings topic whose messages the broker refuses (here: larger than the topic
+    allows) ended a run with a traceback; with two processes, each said only that another
+    process had ended."""
+    from kafka_broker import create_topic
+
+    feeds = portfolio(tmp_path / "feeds", customers=40, months=8, seed=3)
+    topics = make_topics(kafka_bootstrap, 1)
+    topics["warnings"] = f"{topics['warnings']}-small"
+    create_topic(kafka_bootstrap, topics["warnings"], 1, config={"max.message.bytes": "100"})
+    publish(kafka_bootstrap, feeds, topics)
+    config = tmp_path / "kafka.toml"
+    config.write_text("[kafka.topics]\n" + "".join(
+        f'{name} = "{topic}"\n' for name, topic in topics.items()))
+    result = subprocess.run(
+        [sys.executable, "-m", "flows.cli", "--config", str(config), "--log-level", "error",
+         "run", "--kafka", kafka_bootstrap, "--stop-at-end", "--out", str(tmp_path / "out"),
+         "--top", "0", "--no-deliver", "--processes", str(processes)],
+        capture_output=True, text=True, timeout=300, env={**os.environ, "RUST_BACKTRACE": "0"})
+    assert result.returncode == 1, result.stderr[-2000:]
+    assert "Traceback" not in result.stderr, result.stderr[-2000:]
+    said = [line for line in result.stderr.splitlines()
+            if "Kafka refused" in line and topics["warnings"] in line]
+    assert said and "too large" in said[0].lower(), result.stderr[-2000:]

@@ -26,8 +26,9 @@ from typing import Any
 from bytewax.outputs import DynamicSink, StatelessSinkPartition
 from confluent_kafka import Consumer, KafkaError, Message, Producer, TopicPartition
 
+from config.errors import ConnectorError
 from connectors.kafka._config import redact_config
-from connectors.sinks import json_line
+from connectors.sinks import json_line, refused
 from detectors.records import DeadLetter, Warning
 
 PRODUCER_DEFAULTS: dict[str, Any] = {
@@ -89,12 +90,13 @@ class _ProducerPartition(StatelessSinkPartition[tuple[str, Any]]):
             pass
         if self._errors:
             errors, self._errors = self._errors, []
-            raise RuntimeError(f"Kafka rejected {len(errors)} message(s) for {self._topic}: "
-                               f"{errors[0]}")
+            raise refused(ConnectorError(
+                f"Kafka refused {len(errors)} message(s) for topic {self._topic}: "
+                f"{errors[0]}"))
 
     def _delivered(self, error: KafkaError | None, message: Message) -> None:
         if error is not None:
-            self._errors.append(str(error))
+            self._errors.append(f"{error.str()} ({error.name()})")
 
     def close(self) -> None:
         while self._producer.flush(1.0):
