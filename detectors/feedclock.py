@@ -22,8 +22,9 @@ record can move time for the others:
 - A live input (a Kafka topic partition read without an end) may have nothing to read for a
   long time. Once its source calls it *idle*, the clock closes the day it holds without
   waiting for ``read_ahead`` later records, and waits on the next day for whatever comes.
-  It does not start on one record alone (a new input's first record may be a typo'd year):
-  that record goes on its own day, unpromised, and the clock starts on a group.
+  It does not start on a record alone (a new input's first record may be a typo'd year):
+  such records go on their own days, unpromised, and the clock starts once two records of
+  the input lie within `NEAR_DAYS` of each other.
 - When the input ends, the records it still holds are delivered on their days. Those dated
   more than `TAIL_GAP_DAYS` after the rest of the input, and not at the start of a quarter
   of `tail_support` records or more, are date typos more likely than news: the input's
@@ -133,6 +134,9 @@ class FeedClock:
     _done: bool = False
     _replay: bool = False
     """Days are given (`offer` with ``day``): none is rejected or judged again."""
+    _sent_unstarted: list[tuple[int, str]] = field(default_factory=list)
+    """The days and ids of the latest records an idle input sent before its clock started
+    (`_unstarted`, at most `HELD_AT_MOST_READS`)."""
     _idle_end: int | None = None
     """The supported end when the input last went idle, until it reads again. An idle input
     delivers the days it holds through it; the records past it (a typo'd month or year, or
@@ -187,12 +191,8 @@ class FeedClock:
         if idle and not ended and not self._ahead and not self._due:
             return None
         if self.day is None:
-            if idle and not ended and len(self._ahead) == 1:
-                # One record is no group to start on: a typo'd year as a new live input's
-                # first record would take its clock there, and make the records after it
-                # late. It goes on its own day, unpromised, as records past an idle
-                # input's supported end do.
-                return DayBatch(NOTHING_YET, self._past(NOTHING_YET), NOTHING_YET)
+            if idle and not ended and not self._grouped():
+                return self._unstarted()
             self._start()
             if self.day is None:  # every record read was implausible, or there were none
                 self._done = ended
@@ -293,6 +293,28 @@ class FeedClock:
         heapq.heapify(kept)
         self._ahead = kept
         return [Envelope(event, raw, origin, day) for day, _, event, raw, origin in sorted(past)]
+
+    def _grouped(self) -> bool:
+        """Whether the records held, with those sent before the clock started
+        (`_unstarted`), hold two records of different ids within `NEAR_DAYS` of each other
+        that are not both sent already: a group to start an idle input's clock on."""
+        held = sorted((day, event.event_id) for day, _, event, _, _ in self._ahead)
+        for i, (day, event_id) in enumerate(held):
+            for other_day, other_id in held[i + 1:] + self._sent_unstarted:
+                if abs(other_day - day) <= NEAR_DAYS and other_id != event_id:
+                    return True
+        return False
+
+    def _unstarted(self) -> DayBatch:
+        """An idle input whose records are no group yet (`_grouped`) sends them on their
+        own days, unpromised, as it sends records past its supported end, and stays
+        unstarted: a new live input's first record may be a typo'd year, and a clock
+        started on it would make every record after it late."""
+        past = self._past(NOTHING_YET)
+        self._taken -= len(past)  # (not the input's density from its first day)
+        sent = self._sent_unstarted + [(e.day, e.event.event_id) for e in past]
+        self._sent_unstarted = sent[-HELD_AT_MOST_READS:]
+        return DayBatch(NOTHING_YET, past, NOTHING_YET)
 
     def _replayed(self, day: int, event: Event, raw: bytes, origin: Origin) -> None:
         self._replay = True

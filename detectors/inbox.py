@@ -114,6 +114,18 @@ class Inbox:
     >>> inbox.put(Chunk("a", "me", 6, [(6, "a6")], idle=True, delivered=True))
     >>> inbox.complete()
     ([(9, ['a6'])], 9)
+
+    Before any day is complete, records an idle sender delivered without a promise (its
+    clock has not started) complete no day: they wait for their day to be promised.
+
+    >>> inbox = Inbox(("a", "b"), redate=True)
+    >>> inbox.put(Chunk("a", "me", NOTHING_YET, [(6, "a6")], idle=True, delivered=True))
+    >>> inbox.put(Chunk("b", "me", NOTHING_YET, [(7, "b7")], idle=True, delivered=True))
+    >>> inbox.complete()
+    ([], None)
+    >>> inbox.put(Chunk("b", "me", 7, idle=True, reach=Reach(7, 7, 2, 1)))
+    >>> inbox.complete()
+    ([(6, ['a6']), (7, ['b7'])], 7)
     """
 
     senders: tuple[str, ...]
@@ -172,7 +184,7 @@ class Inbox:
                 day = self.through + 1
             self.days.setdefault(day, []).append(item)
         self.promised[chunk.sender] = max(self.promised[chunk.sender], chunk.through)
-        if self.redate and chunk.idle and chunk.delivered:
+        if self.redate and chunk.idle and chunk.delivered and self.through > NOTHING_YET:
             self.promised[chunk.sender] = max(self.promised[chunk.sender], self.through + 1)
         if chunk.reach is not None:
             self.reaches[chunk.sender] = chunk.reach

@@ -239,11 +239,38 @@ def test_a_new_live_input_does_not_start_its_clock_on_one_record() -> None:
     assert _flushed(clock) == ({"typo": 465}, NOTHING_YET)  # on its day, unpromised
     assert clock.reach_through(0) is None  # not started
     _offer(clock, "next", 100)
-    assert _flushed(clock) == ({"next": 100}, NOTHING_YET)
-    for i in range(3):  # a group starts it
-        _offer(clock, f"d{i}", 101 + i)
-    assert _flushed(clock) == ({"d0": 101, "d1": 102, "d2": 103}, 103)
+    assert _flushed(clock) == ({"next": 100}, NOTHING_YET)  # far from the typo: no group
+    _offer(clock, "then", 101)  # near the record before: a group starts the clock
+    assert _flushed(clock) == ({"then": 101}, 101)
     assert not clock.take_rejected()
+    reach = clock.reach_through(101)
+    assert reach is not None and (reach.first, reach.records) == (101, 1)
+
+
+def test_a_live_input_read_one_record_at_a_time_starts_on_its_second() -> None:
+    # Every input of a live run that read one record per idle spell waited for a group
+    # that never came: no day of the book was complete.
+    clock = FeedClock(read_ahead=64)
+    _offer(clock, "a", 10)
+    assert _flushed(clock) == ({"a": 10}, NOTHING_YET)
+    _offer(clock, "b", 11)
+    assert _flushed(clock) == ({"b": 11}, 11)
+
+
+def test_a_typo_read_twice_or_far_from_the_rest_starts_no_clock() -> None:
+    clock = FeedClock(read_ahead=64)
+    for _ in range(2):  # a producer's retry: the same record twice
+        _offer(clock, "typo", 465)
+    assert _flushed(clock) == ({"typo": 465}, NOTHING_YET)
+    _offer(clock, "filing", 100)
+    assert _flushed(clock) == ({"filing": 100}, NOTHING_YET)
+    assert not clock.take_rejected()
+    clock = FeedClock(read_ahead=64)
+    _offer(clock, "real", 100)  # and a typo more than max_gap_days on, read together:
+    _offer(clock, "typo", 100 + 3700)  # the median of two was the typo, the real rejected
+    assert _flushed(clock) == ({"real": 100, "typo": 3800}, NOTHING_YET)
+    _offer(clock, "next", 101)
+    assert _flushed(clock) == ({"next": 101}, 101) and not clock.take_rejected()
 
 
 def test_an_idle_input_delivers_records_after_a_quiet_spell_on_their_days() -> None:

@@ -89,18 +89,27 @@ class _ProducerPartition(StatelessSinkPartition[tuple[str, Any]]):
         while self._producer.flush(1.0):
             pass
         if self._errors:
-            errors, self._errors = self._errors, []
-            raise refused(ConnectorError(
-                f"Kafka refused {len(errors)} message(s) for topic {self._topic}: "
-                f"{errors[0]}"))
+            raise self._undelivered()
 
     def _delivered(self, error: KafkaError | None, message: Message) -> None:
         if error is not None:
             self._errors.append(f"{error.str()} ({error.name()})")
 
+    def _undelivered(self) -> ConnectorError:
+        """The error of the messages the broker refused or that timed out since the last
+        call, kept for `connectors.sinks.take_output_errors`."""
+        errors, self._errors = self._errors, []
+        return refused(ConnectorError(
+            f"Kafka could not deliver {len(errors)} message(s) to topic {self._topic}: "
+            f"{errors[0]}"))
+
     def close(self) -> None:
+        """Deliver what is queued (a batch cut short by another error); what could not be
+        delivered is kept, not raised (`connectors.sinks.close_or_record`)."""
         while self._producer.flush(1.0):
             pass
+        if self._errors:
+            self._undelivered()
 
 
 class _TopicSink(DynamicSink[tuple[str, Any]]):
