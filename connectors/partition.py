@@ -340,7 +340,7 @@ class FeedPartition(StatefulSourcePartition[Any, Clocks]):
         return dead
 
     def _deliver(self, source: RecordInput, state: _InputState, batch: DayBatch,
-                 idle: bool = False, delivered: bool = False) -> list[Any]:
+                 idle: bool = False) -> list[Any]:
         state.done = batch.through >= ENDED
         through, reach = batch.through, batch.reach
         if idle:  # (its promise, judged against the other inputs' at the first step)
@@ -349,8 +349,7 @@ class FeedPartition(StatefulSourcePartition[Any, Clocks]):
         if stopped:
             through, reach = self._stopped_through, None
         state.through = through
-        out = self._chunks(source.name, through, batch.envelopes, reach, idle, delivered,
-                           stopped)
+        out = self._chunks(source.name, through, batch.envelopes, reach, idle, stopped)
         if state.done:
             out.append(ReadCount(source.name, state.read))
         return out
@@ -372,10 +371,9 @@ class FeedPartition(StatefulSourcePartition[Any, Clocks]):
         while (batch := state.clock.close(ended=False, idle=True)) is not None:
             batches.append(batch)
         out.extend(state.clock.take_rejected())
-        delivered = any(batch.envelopes for batch in batches)
         for i, batch in enumerate(batches):
             last = i == len(batches) - 1
-            out.extend(self._deliver(source, state, batch, idle=last, delivered=delivered and last))
+            out.extend(self._deliver(source, state, batch, idle=last))
         if not batches and not quiet.announced:
             out.extend(self._chunks(source.name, state.through, [],
                                     state.clock.reach_through(state.through), idle=True))
@@ -394,13 +392,11 @@ class FeedPartition(StatefulSourcePartition[Any, Clocks]):
         return now - quiet.since >= self._idle_seconds
 
     def _chunks(self, sender: str, through: int, envelopes: list[Envelope],
-                reach: Reach | None, idle: bool = False, delivered: bool = False,
-                stopped: bool = False) -> list[Any]:
+                reach: Reach | None, idle: bool = False, stopped: bool = False) -> list[Any]:
         routed: dict[str, list[tuple[int, Envelope]]] = {key: [] for key in self._id_keys}
         for envelope in envelopes:
             routed[self._route(envelope)].append((envelope.day, envelope))
-        return [(key, Chunk(sender, key, through, items, idle=idle, delivered=delivered,
-                            stopped=stopped, reach=reach))
+        return [(key, Chunk(sender, key, through, items, idle=idle, stopped=stopped, reach=reach))
                 for key, items in routed.items()]
 
 

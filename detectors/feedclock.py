@@ -21,10 +21,14 @@ record can move time for the others:
   started, from the median of the first records) is rejected as ``implausible_time``.
 - A live input (a Kafka topic partition read without an end) may have nothing to read for a
   long time. Once its source calls it *idle*, the clock closes the day it holds without
-  waiting for ``read_ahead`` later records, and waits on the next day for whatever comes.
-  It does not start on a record alone (a new input's first record may be a typo'd year):
-  such records go on their own days, unpromised, and the clock starts once two records of
-  the input lie within `NEAR_DAYS` of each other.
+  waiting for ``read_ahead`` later records, and stays on it: records of that day read later
+  (a feed read in real time, a record at a time) go on it too, and the first step applies
+  them on the next day to complete, so that the clock never runs ahead of its records. An
+  idle clock does not start on a record alone (a new input's first record may be a typo'd
+  year): such records go on their own days, unpromised, and the clock starts once two
+  records of different ids lie within `NEAR_DAYS` of each other (`_grouped`). Records
+  past its supported end that it sent so count towards a group with the records after them
+  (`_near_sent`), so that an input read a record at a time after a pause moves on again.
 - When the input ends, the records it still holds are delivered on their days. Those dated
   more than `TAIL_GAP_DAYS` after the rest of the input, and not at the start of a quarter
   of `tail_support` records or more, are date typos more likely than news: the input's
@@ -36,7 +40,9 @@ record can move time for the others:
   the clock then only orders, and decides nothing again.
 
 Everything the clock decides depends on the valid records of its own input and their order
-alone: not on invalid lines, other inputs, workers, or when records arrive.
+alone: not on invalid lines, other inputs or workers, and, but for a live input's idle
+spells, not on when records arrive (the audit log records the day each record was applied
+on, and a replay applies it there again).
 """
 
 from __future__ import annotations
@@ -126,7 +132,8 @@ class FeedClock:
     _frontier: int | None = None
     """The latest day of a record that counted, from the start on."""
     _taken: int = 0
-    """Valid records taken (due or held): the input's density, for `tail_support`."""
+    """Valid records taken (due or held) since the clock started: the input's density, for
+    `tail_support`."""
     _first: int | None = None
     """The day the clock started on."""
     _end: int | None = None
@@ -134,9 +141,9 @@ class FeedClock:
     _done: bool = False
     _replay: bool = False
     """Days are given (`offer` with ``day``): none is rejected or judged again."""
-    _sent_unstarted: list[tuple[int, str]] = field(default_factory=list)
-    """The days and ids of the latest records an idle input sent before its clock started
-    (`_unstarted`, at most `HELD_AT_MOST_READS`)."""
+    _sent: list[tuple[int, str]] = field(default_factory=list)
+    """The days and ids of the latest records an idle input sent on their own days,
+    unpromised (`_sent_alone`)."""
     _idle_end: int | None = None
     """The supported end when the input last went idle, until it reads again. An idle input
     delivers the days it holds through it; the records past it (a typo'd month or year, or
@@ -203,7 +210,7 @@ class FeedClock:
         if idle and not ended:
             if self._idle_end is None:
                 self._idle_end = self._supported_end()  # before it delivers what it holds
-            unpromised = self._past(self._idle_end)
+            unpromised = self._sent_alone(self._past(self._idle_end))
         if ended and self._end is None:
             if not self.wants_more():
                 # A day it can close anyway is closed as any day: the input's end is then
@@ -226,8 +233,7 @@ class FeedClock:
             assert self._end is not None
             self._done = True
             return DayBatch(day, due, ENDED, self._reach())
-        else:  # idle: the next record may be dated any day from tomorrow
-            self.day = day + 1
+        else:  # idle: it stays on its day, where records of the day read later go
             through = day
         return DayBatch(day, due, through)
 
@@ -263,7 +269,8 @@ class FeedClock:
         on the records up to the first gap). A replay's records were all applied once: its
         last day."""
         assert self.day is not None
-        days = sorted(held[0] for held in self._ahead)
+        held = sorted((held[0], held[2].event_id) for held in self._ahead)
+        days = [day for day, _ in held]
         if self._replay:
             return days[-1] if days else self.day
         end, rest, i = self.day, self._taken - len(days), 0  # (rest: the records delivered)
@@ -272,8 +279,8 @@ class FeedClock:
         least = self.tail_support(rest, end)
         for j in range(i, len(days)):
             needed = least if days[j] - end <= NEAR_DAYS else max(2, least)  # (one is no group)
-            dense = bisect_right(days, days[j] + NEAR_DAYS) - j >= needed
-            if dense or days[j] - end <= TAIL_GAP_DAYS:
+            near = bisect_right(days, days[j] + NEAR_DAYS) - j + self._near_sent(*held[j], end)
+            if near >= needed or days[j] - end <= TAIL_GAP_DAYS:
                 end = days[j]
         return end
 
@@ -295,25 +302,38 @@ class FeedClock:
         return [Envelope(event, raw, origin, day) for day, _, event, raw, origin in sorted(past)]
 
     def _grouped(self) -> bool:
-        """Whether the records held, with those sent before the clock started
-        (`_unstarted`), hold two records of different ids within `NEAR_DAYS` of each other
-        that are not both sent already: a group to start an idle input's clock on."""
+        """Whether a record held has another, of another id, within `NEAR_DAYS` of it,
+        held or sent alone before (`_unstarted`): a group to start an idle input's clock
+        on. (Sorted by day, such a pair exists only if two neighbours are one.)"""
         held = sorted((day, event.event_id) for day, _, event, _, _ in self._ahead)
-        for i, (day, event_id) in enumerate(held):
-            for other_day, other_id in held[i + 1:] + self._sent_unstarted:
-                if abs(other_day - day) <= NEAR_DAYS and other_id != event_id:
-                    return True
-        return False
+        for (day, event_id), (later, other) in zip(held, held[1:], strict=False):
+            if later - day <= NEAR_DAYS and other != event_id:
+                return True
+        return any(self._near_sent(day, event_id, NOTHING_YET) for day, event_id in held)
+
+    def _near_sent(self, day: int, event_id: str, after: int) -> int:
+        """The records sent alone (`_sent_alone`), dated after ``after`` and within
+        `NEAR_DAYS` of ``day``, of another id than ``event_id``: with a record held on
+        ``day`` they may make a group (a feed that resumes after a pause, or a new one,
+        read one record at a time)."""
+        return sum(1 for sent, other in self._sent
+                   if sent > after and abs(sent - day) <= NEAR_DAYS and other != event_id)
+
+    def _sent_alone(self, envelopes: list[Envelope]) -> list[Envelope]:
+        """Remember the latest records an idle input sends on their own days, unpromised
+        (``read_ahead`` of them: as many as any group needs, `tail_support`), for
+        `_near_sent`; ``envelopes``."""
+        sent = self._sent + [(e.day, e.event.event_id) for e in envelopes]
+        self._sent = sent[-self.read_ahead:]
+        return envelopes
 
     def _unstarted(self) -> DayBatch:
         """An idle input whose records are no group yet (`_grouped`) sends them on their
         own days, unpromised, as it sends records past its supported end, and stays
         unstarted: a new live input's first record may be a typo'd year, and a clock
         started on it would make every record after it late."""
-        past = self._past(NOTHING_YET)
+        past = self._sent_alone(self._past(NOTHING_YET))
         self._taken -= len(past)  # (not the input's density from its first day)
-        sent = self._sent_unstarted + [(e.day, e.event.event_id) for e in past]
-        self._sent_unstarted = sent[-HELD_AT_MOST_READS:]
         return DayBatch(NOTHING_YET, past, NOTHING_YET)
 
     def _replayed(self, day: int, event: Event, raw: bytes, origin: Origin) -> None:

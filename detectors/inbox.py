@@ -45,9 +45,6 @@ class Chunk:
     end: int = NOTHING_YET
     idle: bool = False
     """The sender has nothing to read for now: days need not wait for it."""
-    delivered: bool = False
-    """With ``idle``: the sender delivered records (to some key) since it last said it was
-    idle, so days up to the next one after what is complete must wait for them."""
     stopped: bool = False
     """The sender's run was stopped (Ctrl-C, SIGTERM): it sends nothing more in this run,
     and the days past ``through`` are for a resumed run to complete."""
@@ -58,17 +55,16 @@ class Chunk:
         items = self.items
         if items and all(type(item) is Envelope for _, item in items):
             return (_unpacked, (self.sender, self.to, self.through, self.end, self.idle,
-                                self.delivered, self.stopped, self.reach,
+                                self.stopped, self.reach,
                                 [day for day, _ in items], pack([item for _, item in items])))
         return (Chunk, (self.sender, self.to, self.through, items, self.end, self.idle,
-                        self.delivered, self.stopped, self.reach))
+                        self.stopped, self.reach))
 
 
-def _unpacked(sender: str, to: str, through: int, end: int, idle: bool, delivered: bool,
-              stopped: bool, reach: Reach | None, days: list[int], packed: tuple[Any, ...]
-              ) -> Chunk:
+def _unpacked(sender: str, to: str, through: int, end: int, idle: bool, stopped: bool,
+              reach: Reach | None, days: list[int], packed: tuple[Any, ...]) -> Chunk:
     return Chunk(sender, to, through, list(zip(days, unpack(packed), strict=True)), end, idle,
-                 delivered, stopped, reach)
+                 stopped, reach)
 
 
 @dataclass(slots=True)
@@ -102,25 +98,29 @@ class Inbox:
     >>> inbox.complete()
     ([(9, ['a3'])], 10)
 
-    An idle sender that delivered records for complete days promises the next day too,
-    at every key (whether its records came to this one or not): when every sender is idle,
-    that day completes.
+    A record an idle sender sends later for a complete day waits for the next day to
+    complete: a day completes on what the senders promise, never on a record's arrival
+    (each arrival completing a day would take the book's days past its records, a day per
+    record read alone, until the records were late).
 
     >>> inbox = Inbox(("a", "b"), redate=True)
     >>> inbox.put(Chunk("a", "me", 2, idle=True))
     >>> inbox.put(Chunk("b", "me", 8, [(8, "b8")], idle=True))
     >>> inbox.complete()
     ([(8, ['b8'])], 8)
-    >>> inbox.put(Chunk("a", "me", 6, [(6, "a6")], idle=True, delivered=True))
+    >>> inbox.put(Chunk("a", "me", 8, [(6, "a6")], idle=True))
+    >>> inbox.complete()
+    ([], None)
+    >>> inbox.put(Chunk("b", "me", 9, idle=True))
     >>> inbox.complete()
     ([(9, ['a6'])], 9)
 
-    Before any day is complete, records an idle sender delivered without a promise (its
-    clock has not started) complete no day: they wait for their day to be promised.
+    Records an idle sender sends without a promise (its clock has not started, or they lie
+    past what its records support) wait for their day to be promised.
 
     >>> inbox = Inbox(("a", "b"), redate=True)
-    >>> inbox.put(Chunk("a", "me", NOTHING_YET, [(6, "a6")], idle=True, delivered=True))
-    >>> inbox.put(Chunk("b", "me", NOTHING_YET, [(7, "b7")], idle=True, delivered=True))
+    >>> inbox.put(Chunk("a", "me", NOTHING_YET, [(6, "a6")], idle=True))
+    >>> inbox.put(Chunk("b", "me", NOTHING_YET, [(7, "b7")], idle=True))
     >>> inbox.complete()
     ([], None)
     >>> inbox.put(Chunk("b", "me", 7, idle=True, reach=Reach(7, 7, 2, 1)))
@@ -184,8 +184,6 @@ class Inbox:
                 day = self.through + 1
             self.days.setdefault(day, []).append(item)
         self.promised[chunk.sender] = max(self.promised[chunk.sender], chunk.through)
-        if self.redate and chunk.idle and chunk.delivered and self.through > NOTHING_YET:
-            self.promised[chunk.sender] = max(self.promised[chunk.sender], self.through + 1)
         if chunk.reach is not None:
             self.reaches[chunk.sender] = chunk.reach
             if chunk.through >= ENDED:  # (an idle sender's reach is judged in _idle_through)

@@ -186,7 +186,7 @@ def _offer(clock: FeedClock, name: str, day: int, given: int | None = None) -> N
                 given)
 
 
-def test_an_idle_input_delivers_every_day_it_holds_and_waits_on_the_next() -> None:
+def test_an_idle_input_delivers_every_day_it_holds_and_stays_on_the_last() -> None:
     clock = FeedClock(read_ahead=64)
     for name, day in (("a", 10), ("b", 12), ("c", 12)):
         _offer(clock, name, day)
@@ -200,9 +200,23 @@ def test_an_idle_input_delivers_every_day_it_holds_and_waits_on_the_next() -> No
     _offer(clock, "late_but_allowed", 9)
     _offer(clock, "too_late", 2)
     batch = clock.close(ended=False, idle=True)
-    assert batch is not None and batch.day == 13
+    assert batch is not None and (batch.day, batch.through) == (12, 12)
     assert [e.event.event_id for e in batch.envelopes] == ["late_but_allowed"]
     assert [(d.event_id, d.reason) for d in clock.take_rejected()] == [("too_late", "late")]
+
+
+def test_a_live_input_read_one_record_at_a_time_keeps_its_day() -> None:
+    # Each idle spell moved the clock a day on: a feed read in real time, a record at a
+    # time, ran ahead of its records, and from the eighth record of a day on they were late.
+    clock = FeedClock(read_ahead=64)
+    for i in range(10):
+        _offer(clock, f"back{i}", i)
+    _flushed(clock)
+    for i in range(30):
+        _offer(clock, f"today{i}", 10 + i // 10)  # ten records a day, each in its own spell
+        delivered, _ = _flushed(clock)
+        assert delivered == {f"today{i}": 10 + i // 10}
+    assert clock.day == 12 and not clock.take_rejected()
 
 
 def _flushed(clock: FeedClock) -> tuple[dict[str, int], int]:

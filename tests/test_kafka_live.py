@@ -85,6 +85,14 @@ def test_a_live_run_writes_every_warning_and_goes_on_with_later_records(
         producer.produce(topics["registry"], json.dumps(filing).encode(),
                          customer_id.encode())
         producer.flush(30)
+        # It waits for the next day to complete, which the book's next record brings (a
+        # day completes on the inputs' records, never on an arrival).
+        time.sleep(3 * IDLE_SECONDS)
+        next_day = (date.fromisoformat(last[:10]) + timedelta(days=1)).isoformat()
+        producer.produce(topics["registry"], json.dumps(status(customer_id, next_day,
+                                                               "active")).encode(),
+                         customer_id.encode())
+        producer.flush(30)
 
         def defaulted() -> bool:
             return any(json.loads(line)["kind"] == "default"
@@ -202,8 +210,9 @@ def test_a_typod_year_as_a_new_partitions_first_message_costs_it_nothing(
 
 def _typo_then_filing(bootstrap: str, tmp_path: Path, new_partition: bool) -> None:
     """Run live over a published book; then publish, idle in between, a status dated a year
-    after the book's last day and a filing on that day (to a partition of their own with
-    ``new_partition``): the filing is applied, and no warning comes after the book."""
+    after the book's last day, a filing on that day and a status the day after (to a
+    partition of their own with ``new_partition``): the filing is applied, and no warning
+    comes after the book."""
     reference = folder_reference(portfolio(tmp_path / "feeds", customers=60, months=10),
                                  tmp_path / "reference")
     expected = sorted(_lines(reference.out / WARNINGS))
@@ -226,8 +235,11 @@ def _typo_then_filing(bootstrap: str, tmp_path: Path, new_partition: bool) -> No
         day = date.fromisoformat(last[:10])
         typo = status(calm, (day + timedelta(days=365)).isoformat(), "active")
         filing = status(calm, day.isoformat(), "insolvency_filed")
+        next_day = status(calm, (day + timedelta(days=1)).isoformat(), "active")
         producer = Producer({"bootstrap.servers": bootstrap})
-        for record in (typo, filing):  # the filing read after the typo, in its partition
+        # The filing read after the typo, in its partition; the book's next day completes on
+        # the next day's record.
+        for record in (typo, filing, next_day):
             producer.produce(topics["registry"], json.dumps(record).encode(), calm.encode(),
                              partition=1 if new_partition else 0)
             producer.flush(30)
