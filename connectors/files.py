@@ -12,6 +12,7 @@ truncated or corrupt gzip file, become dead letters here.
 from __future__ import annotations
 
 import gzip
+import os
 import zlib
 from fnmatch import fnmatchcase
 from pathlib import Path
@@ -32,10 +33,20 @@ FEED_NAMING = (f"{', '.join(FEEDS)}; optionally -PART; .jsonl or .jsonl.gz")
 
 
 def _named_as_feed(folder: Path) -> dict[Path, str]:
-    """Every entry of ``folder`` named like a feed file (broken links too), with its feed."""
+    """Every entry of ``folder`` named like a feed file (broken links too), with its feed;
+    not one whose name is no UTF-8 (an input's name is text in every output)."""
     return {path: feed for path in folder.iterdir() for feed in FEEDS
-            if any(fnmatchcase(path.name, pattern) for pattern in (
+            if _utf8(path.name) and any(fnmatchcase(path.name, pattern) for pattern in (
                 f"{feed}.jsonl", f"{feed}-*.jsonl", f"{feed}.jsonl.gz", f"{feed}-*.jsonl.gz"))}
+
+
+def _utf8(name: str) -> bool:
+    """Whether a file name (bytes the file system gave as text, `os.fsdecode`) is UTF-8."""
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def feed_files(folder: Path) -> list[tuple[str, Path]]:
@@ -55,7 +66,10 @@ def ignored_entries(folder: Path) -> list[tuple[str, str]]:
     for path in sorted(folder.iterdir()):
         if path.name.startswith((".", "outcomes")) or (path in named and path.is_file()):
             continue
-        if path in named:
+        if not _utf8(path.name):
+            shown = os.fsencode(path.name).decode("utf-8", "backslashreplace")
+            out.append((shown, "its name is not UTF-8; rename it to read it"))
+        elif path in named:
             out.append((path.name, "not a file that can be read"))
         elif path.is_file():
             out.append((path.name, f"not a feed file ({FEED_NAMING})"))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import click
@@ -174,8 +175,12 @@ def test_unknown_files_are_reported_and_an_all_rejected_run_fails(tmp_path: Path
     (feeds / "payment.jsonl").write_text("{}\n")
     (feeds / "payments-2022.jsonl").mkdir()
     (feeds / "news.jsonl").symlink_to(tmp_path / "gone.jsonl")
+    # A name that is no UTF-8 ended the run with a traceback (it names the input in every
+    # output): the file is named, and left unread.
+    (feeds / os.fsdecode(b"payments-\xff.jsonl")).write_text("{}\n")
     result = CliRunner().invoke(cli, ["run", "--feeds", str(feeds), "--out",
                                       str(tmp_path / "out")], env={})
+    assert "ignored payments-\\xff.jsonl: its name is not UTF-8" in result.output
     assert "ignored payment.jsonl: not a feed file (fx, country_risk, " in result.output
     assert "ignored payments-2022.jsonl: not a file that can be read" in result.output
     assert "ignored news.jsonl: not a file that can be read" in result.output
