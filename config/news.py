@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 
 class NewsSettings(BaseModel):
     """How news is matched to customers, read, and counted (docs/news.md)."""
+
+    model_config = ConfigDict(extra="forbid")
 
     match_at: float = Field(0.90, gt=0, le=1)
     """A match needs at least this confidence; below it the item is held for review."""

@@ -26,6 +26,7 @@ from pydantic import (
     AfterValidator,
     AliasChoices,
     BaseModel,
+    ConfigDict,
     Field,
     SecretStr,
     ValidationError,
@@ -77,7 +78,14 @@ GradeLetter = Literal["A", "B", "C", "D", "E"]
 """A grade of the policy: A (lowest risk) to E."""
 
 
-class DetectorSettings(BaseModel):
+class _Section(BaseModel):
+    """A section of the settings: a name it does not define is refused, as at the top level
+    (a misspelt ``read_aheed`` left the default silently)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class DetectorSettings(_Section):
     """How input becomes state: time, ids, decay of signals, what counts as a default."""
 
     allowed_lateness_days: int = Field(7, ge=0, le=366)
@@ -106,7 +114,7 @@ class DetectorSettings(BaseModel):
     """News of any of these categories warns on its own day."""
 
 
-class ModelSettings(BaseModel):
+class ModelSettings(_Section):
     """The global risk model: the prior scorecard's level, and when and how the learned
     models replace it."""
 
@@ -145,7 +153,7 @@ class ModelSettings(BaseModel):
     seed: int = 7
 
 
-class TierSettings(BaseModel):
+class TierSettings(_Section):
     name: str = Field(min_length=1, max_length=40)
     min_expected_loss: float = Field(ge=0)
     """Expected loss (PD x exposure above the insured limit, reporting currency) from which
@@ -154,7 +162,7 @@ class TierSettings(BaseModel):
     """Days between reviews of its limit (the watchlist's ``next_review``)."""
 
 
-class PolicySettings(BaseModel):
+class PolicySettings(_Section):
     """Grades, actions, the desk's alert budget and the warning policy's hysteresis.
 
     Warnings are decided at event-time month ends (see `detectors.policy`).
@@ -255,7 +263,7 @@ class PolicySettings(BaseModel):
         return bounds
 
 
-class KafkaSettings(BaseModel):
+class KafkaSettings(_Section):
     """Broker connection and topic names; ``config`` passes through to librdkafka."""
 
     bootstrap: str | None = None
@@ -274,7 +282,7 @@ class KafkaSettings(BaseModel):
     """Extra librdkafka settings (``security.protocol``, ``sasl.password``...); all secret."""
 
 
-class RecoverySettings(BaseModel):
+class RecoverySettings(_Section):
     directory: Path | None = None
     """Where a run snapshots its state to resume after a crash (None: no recovery)."""
     snapshot_interval_seconds: float = Field(5.0, gt=0)
@@ -282,7 +290,7 @@ class RecoverySettings(BaseModel):
     every step applies complete event-time days in a fixed order."""
 
 
-class EngineSettings(BaseModel):
+class EngineSettings(_Section):
     """How the work is spread; nothing here changes a result (but ``idle_input_seconds``
     in live runs, for records that arrive after their day)."""
 

@@ -286,6 +286,22 @@ def test_a_key_given_twice_in_toml_is_refused(tmp_path: Path, text: str) -> None
         load_settings(config)
 
 
+@pytest.mark.parametrize(("name", "text"), [
+    ("c.yaml", "detectors:\n  read_aheed: 5\n"),
+    ("c.toml", "[engine]\nidle_input_second = 1\n"),
+    ("c.toml", "[news]\nmatch_att = 0.5\n"),
+    ("c.toml", "[[policy.tiers]]\nname = 'a'\nmin_expected_loss = 0\nreview_days = 9\n"
+               "reveiw = 1\n"),
+])
+def test_a_misspelt_name_within_a_section_is_refused(tmp_path: Path, name: str,
+                                                     text: str) -> None:
+    """It was silently ignored, leaving the default in its place."""
+    config = tmp_path / name
+    config.write_text(text)
+    with pytest.raises(ConfigError, match="extra inputs are not permitted"):
+        load_settings(config)
+
+
 @pytest.mark.parametrize(("name", "nearest"), [
     ("CREDITRADAR_ENGNE__BUCKETS", "CREDITRADAR_ENGINE__BUCKETS"),
     ("CREDITRADAR_DETECTRS__READ_AHEAD", "CREDITRADAR_DETECTORS__READ_AHEAD"),
