@@ -43,6 +43,9 @@ EXIT_ALL_REJECTED = 3
 """Exit status of a run whose every record was rejected."""
 EXIT_DELIVERY_FAILED = 4
 """Exit status of a run with failed deliveries (with --fail-on-delivery-failure)."""
+EXIT_UNREADABLE_INPUT = 5
+"""Exit status of a run that could not read an input whole (``unreadable_file``: a file cut
+short or damaged): its outputs after the break lack that input's records."""
 
 
 @contextmanager
@@ -274,6 +277,12 @@ def run(ctx: click.Context, feeds: Path | None, source_name: str | None,
     if summary.read and not summary.accepted:
         click.echo(f"every record was rejected: see {out / 'deadletter.jsonl'}", err=True)
         ctx.exit(EXIT_ALL_REJECTED)
+    if summary.rejected_by_reason.get("unreadable_file"):
+        click.echo(f"{summary.rejected_by_reason['unreadable_file']} input(s) could not be "
+                   f"read whole (unreadable_file, see {out / 'deadletter.jsonl'}): the "
+                   "outputs lack their records after the break, and open invoices may have "
+                   "aged without their payments; repair the input and run again", err=True)
+        ctx.exit(EXIT_UNREADABLE_INPUT)
     if fail_on_delivery_failure and summary.deliveries and summary.deliveries["failed"]:
         click.echo(f"{summary.deliveries['failed']} deliveries failed: see `creditradar "
                    "alerts status` and `alerts deliver --retry-failed`", err=True)

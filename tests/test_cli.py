@@ -187,6 +187,22 @@ def test_unknown_files_are_reported_and_an_all_rejected_run_fails(tmp_path: Path
     assert result.exit_code == 3 and "every record was rejected" in result.output
 
 
+def test_an_input_cut_short_ends_the_run_with_its_own_status(tmp_path: Path) -> None:
+    """A payments file cut in half gave one dead letter and exit status 0, while the rest
+    of the book aged the invoices it held no payments for into defaults."""
+    import gzip
+
+    feeds = write_feeds(tmp_path / "feeds", deteriorating_portfolio())
+    payments = feeds / "payments.jsonl"
+    packed = gzip.compress(payments.read_bytes())
+    (feeds / "payments.jsonl.gz").write_bytes(packed[:len(packed) // 2])
+    payments.unlink()
+    result = CliRunner().invoke(cli, ["run", "--feeds", str(feeds), "--out",
+                                      str(tmp_path / "out"), "--no-deliver"], env={})
+    assert result.exit_code == 5, result.output
+    assert "1 input(s) could not be read whole (unreadable_file" in result.output
+
+
 def test_a_run_keeps_the_previous_audit_log_and_private_state(tmp_path: Path) -> None:
     feeds = write_feeds(tmp_path / "feeds", deteriorating_portfolio())
     config = tmp_path / "c.toml"
