@@ -71,9 +71,11 @@ HELD_AT_MOST_READS = 16
 class DayBatch:
     """The records an input delivers on ``day``, and ``through``: the input will deliver
     nothing more on any day up to it (the day before its next record, or `ENDED`: then
-    ``day`` was its last, but for records past its supported end). An idle input's batch
-    may also hold records past what its records support, each on its own day after
-    ``through``, unpromised (`FeedClock._idle_end`)."""
+    ``day`` was its last, but for records past its supported end); but an idle input, whose
+    ``through`` is its ``day``, delivers the records of that day it reads later on it too
+    (the first step, whose inbox redates, applies them on the next day to complete). An
+    idle input's batch may also hold records past what its records support, each on its own
+    day after ``through``, unpromised (`FeedClock._idle_end`)."""
 
     day: int
     envelopes: list[Envelope]
@@ -229,6 +231,10 @@ class FeedClock:
             self.day = self._ahead[0][0]
             self._take_due()
             through = self.day - 1
+            # On to a day it supports: what it sent alone makes no group with what it reads
+            # next (two typos a month apart in a sparse feed). Records of its own day read
+            # late (a correction) do not count: they leave the clock where it stands.
+            self._sent = []
         elif ended:
             assert self._end is not None
             self._done = True
@@ -312,12 +318,12 @@ class FeedClock:
         return any(self._near_sent(day, event_id, NOTHING_YET) for day, event_id in held)
 
     def _near_sent(self, day: int, event_id: str, after: int) -> int:
-        """The records sent alone (`_sent_alone`), dated after ``after`` and within
-        `NEAR_DAYS` of ``day``, of another id than ``event_id``: with a record held on
-        ``day`` they may make a group (a feed that resumes after a pause, or a new one,
-        read one record at a time)."""
-        return sum(1 for sent, other in self._sent
-                   if sent > after and abs(sent - day) <= NEAR_DAYS and other != event_id)
+        """The ids, other than ``event_id``, of the records sent alone (`_sent_alone`)
+        since the clock last moved on to a day it held, dated after ``after`` and
+        within `NEAR_DAYS` of ``day``: with a record held on ``day`` they may make a group
+        (a feed that resumes after a pause, or a new one, read one record at a time)."""
+        return len({other for sent, other in self._sent
+                    if sent > after and abs(sent - day) <= NEAR_DAYS and other != event_id})
 
     def _sent_alone(self, envelopes: list[Envelope]) -> list[Envelope]:
         """Remember the latest records an idle input sends on their own days, unpromised
@@ -325,6 +331,7 @@ class FeedClock:
         `_near_sent`; ``envelopes``."""
         sent = self._sent + [(e.day, e.event.event_id) for e in envelopes]
         self._sent = sent[-self.read_ahead:]
+        self._taken -= len(envelopes)  # (not the density of what it supports: `_supported_end`)
         return envelopes
 
     def _unstarted(self) -> DayBatch:
@@ -332,9 +339,7 @@ class FeedClock:
         own days, unpromised, as it sends records past its supported end, and stays
         unstarted: a new live input's first record may be a typo'd year, and a clock
         started on it would make every record after it late."""
-        past = self._sent_alone(self._past(NOTHING_YET))
-        self._taken -= len(past)  # (not the input's density from its first day)
-        return DayBatch(NOTHING_YET, past, NOTHING_YET)
+        return DayBatch(NOTHING_YET, self._sent_alone(self._past(NOTHING_YET)), NOTHING_YET)
 
     def _replayed(self, day: int, event: Event, raw: bytes, origin: Origin) -> None:
         self._replay = True

@@ -317,3 +317,32 @@ def test_a_replayed_record_is_applied_on_its_logged_day_and_judged_no_more() -> 
         delivered.update((e.event.event_id, e.day) for e in batch.envelopes)
     assert delivered == {"a": 10, "far": 11, "b": 11, "c": 14}
     assert clock.take_rejected() == []
+
+
+def test_typos_months_apart_in_a_sparse_input_make_no_group() -> None:
+    # Records sent alone counted towards a group with any later one: two typo'd years a
+    # month apart, each read between ordinary records, took the input a year on.
+    clock = FeedClock(read_ahead=64)
+    for day in range(0, 220, 20):  # a record every 20 days
+        _offer(clock, f"r{day}", day)
+    _flushed(clock)
+    _offer(clock, "typo1", 210 + 365)
+    _offer(clock, "r220", 220)
+    assert _flushed(clock) == ({"typo1": 575, "r220": 220}, 220)
+    _offer(clock, "typo2", 240 + 365)
+    assert _flushed(clock) == ({"typo2": 605}, 220)  # unpromised: the clock stays
+    _offer(clock, "r240", 240)
+    assert _flushed(clock) == ({"r240": 240}, 240) and not clock.take_rejected()
+
+
+def test_a_record_sent_alone_twice_counts_once() -> None:
+    clock = FeedClock(read_ahead=64)
+    for day in range(0, 360, 9):  # forty records a year: three make a quarter's group
+        _offer(clock, f"r{day}", day)
+    _flushed(clock)
+    assert clock.tail_support(40, 351) == 3
+    for _ in range(2):  # a typo'd year published twice, each read alone
+        _offer(clock, "typo", 351 + 365)
+        assert _flushed(clock)[1] == 351
+    _offer(clock, "other", 351 + 366)  # two records, not three
+    assert _flushed(clock)[1] == 351
