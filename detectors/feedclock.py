@@ -234,7 +234,7 @@ class FeedClock:
             # On to a day it supports: what it sent alone makes no group with what it reads
             # next (two typos a month apart in a sparse feed). Records of its own day read
             # late (a correction) do not count: they leave the clock where it stands.
-            self._sent = []
+            self._sent.clear()
         elif ended:
             assert self._end is not None
             self._done = True
@@ -275,7 +275,7 @@ class FeedClock:
         on the records up to the first gap). A replay's records were all applied once: its
         last day."""
         assert self.day is not None
-        held = sorted((held[0], held[2].event_id) for held in self._ahead)
+        held = self._held_by_day()
         days = [day for day, _ in held]
         if self._replay:
             return days[-1] if days else self.day
@@ -311,11 +311,15 @@ class FeedClock:
         """Whether a record held has another, of another id, within `NEAR_DAYS` of it,
         held or sent alone before (`_unstarted`): a group to start an idle input's clock
         on. (Sorted by day, such a pair exists only if two neighbours are one.)"""
-        held = sorted((day, event.event_id) for day, _, event, _, _ in self._ahead)
+        held = self._held_by_day()
         for (day, event_id), (later, other) in zip(held, held[1:], strict=False):
             if later - day <= NEAR_DAYS and other != event_id:
                 return True
         return any(self._near_sent(day, event_id, NOTHING_YET) for day, event_id in held)
+
+    def _held_by_day(self) -> list[tuple[int, str]]:
+        """The day and event id of every record held, in order."""
+        return sorted((day, event.event_id) for day, _, event, _, _ in self._ahead)
 
     def _near_sent(self, day: int, event_id: str, after: int) -> int:
         """The ids, other than ``event_id``, of the records sent alone (`_sent_alone`)

@@ -94,9 +94,8 @@ def _main(argv: list[str] | None) -> None:
     except KeyboardInterrupt:  # stopped at once (HARD_STOP): its outputs are closed
         sys.exit(f"creditradar process {args.process_id or 0}: stopped")
     except BaseException as exc:  # a worker's error reaches a cluster as bytewax's panic
-        errors, failed = take_output_errors(), take_source_errors()
-        line = (error_line(errors[0], hidden) if errors
-                else error_line(failed[0], hidden) if failed
+        kept = take_output_errors() + take_source_errors()  # (an output's error first)
+        line = (error_line(kept[0], hidden) if kept
                 else error_line(exc, hidden) or peer_ended(exc))
         if line is None:
             raise
