@@ -25,6 +25,7 @@ from detectors import events as ev
 from detectors.behaviour import PaymentBehaviour
 from detectors.clock import DAY, add_months, month_start, months_since_epoch, next_month_start
 from detectors.collections import OverdueInvoice
+from detectors.dedup import Repeat, SecondChances
 from detectors.events import Envelope
 from detectors.features import ADVERSE_NEWS, INDEX, JUDGMENT, empty
 from detectors.financials import FinancialsDetector
@@ -73,6 +74,7 @@ class BookSettings:
     registry_half_life_days: float = 180.0
     dormant_after_days: int = 120
     require_master_data: bool = True
+    event_id_memory_days: int = 180
     hard_events: HardEventRules = HardEventRules()
     insurance: InsuranceTerms = InsuranceTerms()
 
@@ -83,7 +85,7 @@ class BookSettings:
                    settings.reporting_currency, settings.fx_max_age_days,
                    d.material_overdue_amount,
                    d.news_half_life_days, d.registry_half_life_days, d.dormant_after_days,
-                   d.require_master_data,
+                   d.require_master_data, d.event_id_memory_days,
                    HardEventRules(d.judgment_share_of_exposure,
                                   tuple(d.hard_news_categories)),
                    InsuranceTerms(settings.policy.insurer_notify_days,
@@ -148,6 +150,7 @@ class CustomerBook:
         self.ids: list[str] = []
         self.profiles: list[Profile] = []
         self.accepted = 0
+        self.second_chances = SecondChances(settings.event_id_memory_days)
         self._month: int | None = None
         """The next month end to make (a month start, in seconds), once a day was applied."""
         self._cover_from: dict[int, tuple[int, float | None]] = {}
@@ -164,19 +167,33 @@ class CustomerBook:
             self._month = next_month_start(day * DAY)
         out: list[Any] = []
         moved: dict[int, int] = {}
-        for envelope in sorted(items, key=Envelope.order):
+        for item in sorted(items, key=_order):
+            if isinstance(item, Repeat):
+                repeat = self.second_chances.verdict(item)
+                if repeat is not None:
+                    out.append(repeat)
+                    continue
+                envelope = item.envelope
+            else:
+                envelope = item
             if envelope.event.FEED in ev.BROADCAST_FEEDS:
                 self._book_wide(envelope.event)
                 continue
-            slot = self._slot(envelope, out)
+            slot = self.slots.get(envelope.event.customer_id)  # type: ignore[arg-type]
             if slot is None:
-                continue
+                slot = self._new_slot(envelope, out)
+                if slot is None:
+                    self.second_chances.refuse(envelope, day)
+                    continue
             out.extend(self._ledger_default(slot, day))
             try:
                 material = self._apply(slot, envelope.event, day)
             except LedgerError as exc:
                 out.append(_dead(envelope, exc.reason, exc.detail))
+                self.second_chances.refuse(envelope, day)
                 continue
+            if item is not envelope:
+                self.second_chances.take(envelope, day)
             self.accepted += 1
             self.t.last_day[slot] = day
             out.extend(self._event_default(slot, envelope.event, day))
@@ -195,6 +212,7 @@ class CustomerBook:
     def advance(self, through: int) -> list[Any]:
         """Make the month ends of every month that ended by day ``through``."""
         out: list[Any] = []
+        self.second_chances.expire(through)
         self._covers_from(through)
         out.extend(self._deadlines(self._last_day, through))
         self._last_day = max(self._last_day, through)
@@ -238,12 +256,11 @@ class CustomerBook:
 
     # -- customers ----------------------------------------------------------------------------
 
-    def _slot(self, envelope: Envelope, out: list[Any]) -> int | None:
+    def _new_slot(self, envelope: Envelope, out: list[Any]) -> int | None:
+        """The slot of a customer the book has not seen, or None (and a dead letter in
+        ``out``) when the book requires its master record first."""
         event = envelope.event
         customer_id = event.customer_id
-        slot = self.slots.get(customer_id)  # type: ignore[arg-type]
-        if slot is not None:
-            return slot
         if self.settings.require_master_data and not isinstance(event, ev.CustomerRecord):
             out.append(_dead(envelope, "unknown_customer",
                              f"customer {customer_id} has no master record (customers feed) "
@@ -596,6 +613,10 @@ class CustomerBook:
 
 def _shared(text: str | None) -> str | None:
     return None if text is None else sys.intern(text)
+
+
+def _order(item: Envelope | Repeat) -> tuple[int, int, str, str, int]:
+    return item.order()
 
 
 def _dead(envelope: Envelope, reason: str, detail: str) -> DeadLetter:

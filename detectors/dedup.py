@@ -6,6 +6,13 @@ record with a given id meets the same step, from any file, partition or worker).
 the records are taken in the monitor's total order, so "first" never depends on arrival.
 Ids are remembered `event_id_memory_days` (`IdMemory`): an id reused later than that counts
 as new. Every record it sees is also handed to the audit log, with what became of it.
+
+A rejected record changes nothing, so it must not use up its id either. The id step cannot
+know that the customer's step will reject a record (no master record yet, a payment of an
+unknown invoice), so a repeat of a record about one customer goes on to that customer's
+step as a `Repeat`, and `SecondChances` there judges it afresh when every earlier record of
+the customer with the id was rejected: a record re-sent once the master data came is
+applied, not counted as a duplicate.
 """
 
 from __future__ import annotations
@@ -27,6 +34,18 @@ from detectors.stage import Send
 
 DIRECTORY = "directory"
 """The key of the step that resolves company names (`detectors.directory`)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Repeat:
+    """A record about one customer whose id its feed used before, for the customer's step
+    to judge (`SecondChances`); ``same``: its bytes are those of the first record."""
+
+    envelope: Envelope
+    same: bool
+
+    def order(self) -> tuple[int, int, str, str, int]:
+        return self.envelope.order()
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,7 +89,7 @@ class EventIds:
             if first is None and found[i]:
                 first = int(remembered[i])
             if first is not None:
-                out.append(_repeat(envelope, same=first == contents[i]))
+                out.append(self._repeat(day, envelope, same=first == contents[i]))
                 continue
             today[key] = contents[i]
             out.extend(self._route(day, envelope))
@@ -130,7 +149,58 @@ class EventIds:
         return [to_bucket]
 
 
-def _repeat(envelope: Envelope, same: bool) -> DeadLetter:
+    def _repeat(self, day: int, envelope: Envelope, same: bool) -> DeadLetter | Send:
+        """A repeat's dead letter; for a record about one customer (its step may have
+        rejected the first), a `Repeat` for that customer's step to judge."""
+        event = envelope.event
+        if (isinstance(event, ev.NewsItem | ev.CustomerRecord)
+                or event.FEED in ev.BROADCAST_FEEDS):
+            return repeated(envelope, same)
+        return Send(self.bucket_of(event.customer_id), day, Repeat(envelope, same))
+
+
+class SecondChances:
+    """The ids of records a customer's step rejected, for that customer, remembered as long
+    as the id step remembers ids: a later record with such an id for the same customer is
+    judged afresh (`verdict` is None), and once one is applied, later ones are repeats of
+    it. Repeats of an applied record are dead letters as the id step judged them."""
+
+    def __init__(self, memory_days: int) -> None:
+        self.refused = IdMemory(memory_days)
+        self.taken = IdMemory(memory_days)
+        """The content (CRC-32) of the record applied on a second chance, by id."""
+
+    def refuse(self, envelope: Envelope, day: int) -> None:
+        """The customer's step rejected ``envelope``: its id stays free for the customer."""
+        self.refused.put(_customer_key(envelope), 0, day)
+
+    def take(self, envelope: Envelope, day: int) -> None:
+        """The customer's step applied ``envelope``, a repeat judged afresh."""
+        self.taken.put(_customer_key(envelope), zlib.crc32(envelope.raw), day)
+
+    def verdict(self, repeat: Repeat) -> DeadLetter | None:
+        """The repeat's dead letter, or None to judge it as a first record."""
+        key = _customer_key(repeat.envelope)
+        applied = self.taken.get(key)
+        if applied is not None:
+            return repeated(repeat.envelope, same=applied == zlib.crc32(repeat.envelope.raw))
+        if self.refused.get(key) is None:
+            return repeated(repeat.envelope, repeat.same)
+        return None
+
+    def expire(self, day: int) -> None:
+        self.refused.expire(day)
+        self.taken.expire(day)
+
+
+def _customer_key(envelope: Envelope) -> int:
+    event = envelope.event
+    return key_of(f"{event.FEED}\x00{event.event_id}\x00{event.customer_id}")
+
+
+def repeated(envelope: Envelope, same: bool) -> DeadLetter:
+    """The dead letter of a record whose id was used before: a ``duplicate`` (same bytes) or
+    a ``duplicate_id`` (other content)."""
     event = envelope.event
     if same:
         reason, detail = "duplicate", f"event {event.event_id} was already applied"

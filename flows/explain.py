@@ -33,7 +33,7 @@ from connectors.contracts import parse_record
 from detectors import events as ev
 from detectors.book import BookSettings, CustomerBook
 from detectors.clock import DAY, EARLIEST, LATEST, parse_time, to_rfc3339, to_seconds, within_years
-from detectors.dedup import DIRECTORY, EventIds
+from detectors.dedup import DIRECTORY, EventIds, Repeat
 from detectors.events import Envelope, Origin
 from detectors.features import CODES
 from detectors.records import DeadLetter, Warning
@@ -196,6 +196,8 @@ class _Replay:
                         self.snapshots.append(_snapshot(output.item))
                 elif isinstance(output.item, Envelope):
                     self._note(output.item, records)
+                    routed[output.to].append(output.item)
+                elif isinstance(output.item, Repeat):
                     routed[output.to].append(output.item)
             elif isinstance(output, DeadLetter) and output.customer_id == self.customer_id:
                 self.rejected.append({"id": f"{output.feed}:{output.event_id}",

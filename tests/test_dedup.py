@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from detectors import events as ev
-from detectors.dedup import DIRECTORY, EventIds, Seen
+from detectors.dedup import DIRECTORY, EventIds, Repeat, SecondChances, Seen
 from detectors.events import Envelope, Origin
 from detectors.records import DeadLetter
 from detectors.stage import Send
@@ -19,10 +19,13 @@ def pay(event_id: str, customer: str, amount: float, at: int = 100 * 86400) -> e
 
 
 def outcomes(outputs: list) -> tuple[list[str], dict[str, str]]:
-    """Who was passed on (event id@customer), and each rejection's reason by position."""
-    passed = [f"{o.item.event.event_id}@{o.item.event.customer_id}" for o in outputs
+    """Who was passed on (event id@customer), and each rejection's reason by position; a
+    repeat sent on is judged as the customer's step judges one whose first was applied."""
+    judged = [SecondChances(180).verdict(o.item) if isinstance(o, Send)
+              and isinstance(o.item, Repeat) else o for o in outputs]
+    passed = [f"{o.item.event.event_id}@{o.item.event.customer_id}" for o in judged
               if isinstance(o, Send)]
-    rejected = {f"{o.event_id}@{o.customer_id}": o.reason for o in outputs
+    rejected = {f"{o.event_id}@{o.customer_id}": o.reason for o in judged
                 if isinstance(o, DeadLetter)}
     return passed, rejected
 
