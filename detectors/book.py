@@ -161,39 +161,37 @@ class CustomerBook:
 
     # -- the stage ---------------------------------------------------------------------------
 
-    def day(self, day: int, items: list[Envelope]) -> list[Any]:
-        """Apply one complete day's events in the total order; snapshot whose risk moved."""
+    def day(self, day: int, items: list[Envelope | Repeat]) -> list[Any]:
+        """Apply one complete day's events in the total order (a repeat of an id only if
+        its customer's records with it were rejected: `SecondChances`); snapshot whose risk
+        moved."""
         if self._month is None:
             self._month = next_month_start(day * DAY)
         out: list[Any] = []
         moved: dict[int, int] = {}
         for item in sorted(items, key=_order):
-            if isinstance(item, Repeat):
-                repeat = self.second_chances.verdict(item)
-                if repeat is not None:
-                    out.append(repeat)
-                    continue
-                envelope = item.envelope
-            else:
-                envelope = item
+            envelope = item.envelope if isinstance(item, Repeat) else item
             if envelope.event.FEED in ev.BROADCAST_FEEDS:
                 self._book_wide(envelope.event)
+                continue
+            repeat = self.second_chances.admit(item, day)
+            if repeat is not None:
+                out.append(repeat)
                 continue
             slot = self.slots.get(envelope.event.customer_id)  # type: ignore[arg-type]
             if slot is None:
                 slot = self._new_slot(envelope, out)
                 if slot is None:
-                    self.second_chances.refuse(envelope, day)
+                    self.second_chances.judged(item, day, applied=False)
                     continue
             out.extend(self._ledger_default(slot, day))
             try:
                 material = self._apply(slot, envelope.event, day)
             except LedgerError as exc:
                 out.append(_dead(envelope, exc.reason, exc.detail))
-                self.second_chances.refuse(envelope, day)
+                self.second_chances.judged(item, day, applied=False)
                 continue
-            if item is not envelope:
-                self.second_chances.take(envelope, day)
+            self.second_chances.judged(item, day, applied=True)
             self.accepted += 1
             self.t.last_day[slot] = day
             out.extend(self._event_default(slot, envelope.event, day))

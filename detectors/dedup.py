@@ -39,10 +39,12 @@ DIRECTORY = "directory"
 @dataclass(frozen=True, slots=True)
 class Repeat:
     """A record about one customer whose id its feed used before, for the customer's step
-    to judge (`SecondChances`); ``same``: its bytes are those of the first record."""
+    to judge (`SecondChances`); ``same``: its bytes are those of the id's first record."""
 
     envelope: Envelope
     same: bool
+    since: int
+    """The day the id step began to remember the id (its first record's)."""
 
     def order(self) -> tuple[int, int, str, str, int]:
         return self.envelope.order()
@@ -89,12 +91,13 @@ class EventIds:
             if first is None and found[i]:
                 first = int(remembered[i])
             if first is not None:
-                out.append(self._repeat(day, envelope, same=first == contents[i]))
+                since, content = _unpacked(first)
+                out.append(self._repeat(envelope, day, since, same=content == contents[i]))
                 continue
-            today[key] = contents[i]
+            today[key] = _packed(day, contents[i])
             out.extend(self._route(day, envelope))
-        for key, content in today.items():
-            self.memory.put(key, content, day)
+        for key, first in today.items():
+            self.memory.put(key, first, day)
         return out
 
     def advance(self, through: int) -> list[Any]:
@@ -149,44 +152,69 @@ class EventIds:
         return [to_bucket]
 
 
-    def _repeat(self, day: int, envelope: Envelope, same: bool) -> DeadLetter | Send:
+    def _repeat(self, envelope: Envelope, day: int, since: int, same: bool
+                ) -> DeadLetter | Send:
         """A repeat's dead letter; for a record about one customer (its step may have
         rejected the first), a `Repeat` for that customer's step to judge."""
         event = envelope.event
         if (isinstance(event, ev.NewsItem | ev.CustomerRecord)
                 or event.FEED in ev.BROADCAST_FEEDS):
             return repeated(envelope, same)
-        return Send(self.bucket_of(event.customer_id), day, Repeat(envelope, same))
+        return Send(self.bucket_of(event.customer_id), day, Repeat(envelope, same, since))
+
+
+def _packed(day: int, content: int) -> int:
+    """What the id step remembers of an id: the day of its first record and its content."""
+    return (day % 2**32) << 32 | content
+
+
+def _unpacked(value: int) -> tuple[int, int]:
+    day = value >> 32
+    return day - 2**32 if day >= 2**31 else day, value & 0xFFFF_FFFF
 
 
 class SecondChances:
-    """The ids of records a customer's step rejected, for that customer, remembered as long
-    as the id step remembers ids: a later record with such an id for the same customer is
-    judged afresh (`verdict` is None), and once one is applied, later ones are repeats of
-    it. Repeats of an applied record are dead letters as the id step judged them."""
+    """What a customer's step decided about ids the id step sent on again, so that a
+    rejected record does not use up its id (kept per customer, as long as the id step
+    remembers ids).
+
+    The id step remembers an id from its first record (a round), and sends a later record
+    with it as a `Repeat` while it does. A record of a customer whose earlier records with
+    the id in that round were all rejected here is judged afresh (`admit` gives None), and
+    once one is applied, later records of the customer with the id are repeats of it for
+    as long as the id step would have remembered it from that day, even into the id step's
+    next round (a record the id step takes as the first of a round may repeat it)."""
 
     def __init__(self, memory_days: int) -> None:
         self.refused = IdMemory(memory_days)
+        """The round (the id step's first day of the id) whose first record was rejected."""
         self.taken = IdMemory(memory_days)
-        """The content (CRC-32) of the record applied on a second chance, by id."""
+        """The content (CRC-32) of a record applied on a second chance."""
 
-    def refuse(self, envelope: Envelope, day: int) -> None:
-        """The customer's step rejected ``envelope``: its id stays free for the customer."""
-        self.refused.put(_customer_key(envelope), 0, day)
-
-    def take(self, envelope: Envelope, day: int) -> None:
-        """The customer's step applied ``envelope``, a repeat judged afresh."""
-        self.taken.put(_customer_key(envelope), zlib.crc32(envelope.raw), day)
-
-    def verdict(self, repeat: Repeat) -> DeadLetter | None:
-        """The repeat's dead letter, or None to judge it as a first record."""
-        key = _customer_key(repeat.envelope)
+    def admit(self, item: Envelope | Repeat, day: int) -> DeadLetter | None:
+        """The dead letter of a record that repeats one applied before, or None to judge
+        it as a first record."""
+        if type(item) is Envelope and not len(self.taken):
+            return None
+        envelope = item.envelope if isinstance(item, Repeat) else item
+        key = _customer_key(envelope)
         applied = self.taken.get(key)
         if applied is not None:
-            return repeated(repeat.envelope, same=applied == zlib.crc32(repeat.envelope.raw))
-        if self.refused.get(key) is None:
-            return repeated(repeat.envelope, repeat.same)
+            if not isinstance(item, Repeat):  # rejected, the first of the id step's round
+                self.refused.put(key, _packed(day, 0), day)
+            return repeated(envelope, same=applied == zlib.crc32(envelope.raw))
+        if isinstance(item, Repeat) and self.refused.get(key) != _packed(item.since, 0):
+            return repeated(envelope, item.same)
         return None
+
+    def judged(self, item: Envelope | Repeat, day: int, applied: bool) -> None:
+        """Note what became of a record `admit` let through."""
+        if isinstance(item, Repeat):
+            if applied:
+                self.taken.put(_customer_key(item.envelope), zlib.crc32(item.envelope.raw),
+                               day)
+        elif not applied:  # the first of the id step's round, which began today
+            self.refused.put(_customer_key(item), _packed(day, 0), day)
 
     def expire(self, day: int) -> None:
         self.refused.expire(day)

@@ -1,9 +1,9 @@
-"""A compact memory of ids seen: 64-bit keys with a 32-bit value, kept for a number of days.
+"""A compact memory of ids seen: 64-bit keys with a 64-bit value, kept for a number of days.
 
 Event ids (feed-wide uniqueness) and settled invoices (a late extra payment is unapplied
 cash, not an unknown invoice) are remembered this way. Keys are kept by stretches of
 `STRETCH_DAYS` days: the newest keys sit in a dict, every `RUN` of them is frozen into a
-sorted numpy run (12 bytes a key), runs of one stretch are merged as they pile up, and a
+sorted numpy run (16 bytes a key), runs of one stretch are merged as they pile up, and a
 stretch is forgotten whole once all of it is older than ``days``. So every key is
 remembered at least ``days`` days, and memory never holds more than the stretches that
 period overlaps.
@@ -29,13 +29,14 @@ def key_of(text: str) -> int:
 @dataclass(slots=True)
 class _Run:
     keys: np.ndarray  # uint64, sorted
-    values: np.ndarray  # uint32, aligned with keys
+    values: np.ndarray  # uint64, aligned with keys
     stretch: int  # day // STRETCH_DAYS of the keys put into it
 
 
 @dataclass(slots=True)
 class IdMemory:
-    """Keys seen and a value for each, for at least ``days`` days.
+    """Keys seen and a value for each, for at least ``days`` days (a key put again gives
+    its newest value).
 
     >>> memory = IdMemory(days=30)
     >>> memory.put(key_of("e-1"), 7, day=100)
@@ -62,7 +63,7 @@ class IdMemory:
         if value is not None:
             return value
         probe = np.uint64(key)
-        for run in self._runs:
+        for run in reversed(self._runs):  # the newest value, as `get_many` gives
             i = int(np.searchsorted(run.keys, probe))
             if i < len(run.keys) and run.keys[i] == probe:
                 return int(run.values[i])
@@ -71,7 +72,7 @@ class IdMemory:
     def get_many(self, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """For uint64 ``keys``: whether each was seen, and its value (0 where not)."""
         found = np.zeros(len(keys), dtype=bool)
-        values = np.zeros(len(keys), dtype=np.uint32)
+        values = np.zeros(len(keys), dtype=np.uint64)
         for run in self._runs:
             i = np.searchsorted(run.keys, keys)
             inside = i < len(run.keys)
@@ -106,7 +107,7 @@ class IdMemory:
         if not self._recent:
             return
         keys = np.fromiter(self._recent.keys(), dtype=np.uint64, count=len(self._recent))
-        values = np.fromiter(self._recent.values(), dtype=np.uint32, count=len(self._recent))
+        values = np.fromiter(self._recent.values(), dtype=np.uint64, count=len(self._recent))
         order = np.argsort(keys, kind="stable")
         self._runs.append(_Run(keys[order], values[order], self._recent_stretch))
         self._recent = {}
@@ -117,4 +118,6 @@ class IdMemory:
             keys = np.concatenate((older.keys, newer.keys))
             values = np.concatenate((older.values, newer.values))
             order = np.argsort(keys, kind="stable")
-            runs.append(_Run(keys[order], values[order], older.stretch))
+            keys, values = keys[order], values[order]
+            last = np.append(keys[1:] != keys[:-1], True)  # a key put again: its newest value
+            runs.append(_Run(keys[last], values[last], older.stretch))

@@ -19,6 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from detectors.dedup import Repeat
 from detectors.events import Envelope, pack, unpack
 from detectors.reach import Reach, book_end
 
@@ -51,20 +52,28 @@ class Chunk:
     reach: Reach | None = None
 
     def __reduce__(self) -> tuple[Any, ...]:
-        """Chunks of records cross between processes as columns (`detectors.events.pack`)."""
+        """Chunks of records cross between processes as columns (`detectors.events.pack`),
+        a repeat of an id (`detectors.dedup.Repeat`) as its record and a note."""
         items = self.items
-        if items and all(type(item) is Envelope for _, item in items):
+        if items and all(type(item) is Envelope or type(item) is Repeat for _, item in items):
+            repeats = [(i, item.same, item.since) for i, (_, item) in enumerate(items)
+                       if type(item) is Repeat]
+            envelopes = [item.envelope if type(item) is Repeat else item for _, item in items]
             return (_unpacked, (self.sender, self.to, self.through, self.end, self.idle,
-                                self.stopped, self.reach,
-                                [day for day, _ in items], pack([item for _, item in items])))
+                                self.stopped, self.reach, [day for day, _ in items],
+                                pack(envelopes), repeats))
         return (Chunk, (self.sender, self.to, self.through, items, self.end, self.idle,
                         self.stopped, self.reach))
 
 
 def _unpacked(sender: str, to: str, through: int, end: int, idle: bool, stopped: bool,
-              reach: Reach | None, days: list[int], packed: tuple[Any, ...]) -> Chunk:
-    return Chunk(sender, to, through, list(zip(days, unpack(packed), strict=True)), end, idle,
-                 stopped, reach)
+              reach: Reach | None, days: list[int], packed: tuple[Any, ...],
+              repeats: list[tuple[int, bool, int]]) -> Chunk:
+    items: list[tuple[int, Any]] = list(zip(days, unpack(packed), strict=True))
+    for i, same, since in repeats:
+        day, envelope = items[i]
+        items[i] = (day, Repeat(envelope, same, since))
+    return Chunk(sender, to, through, items, end, idle, stopped, reach)
 
 
 @dataclass(slots=True)

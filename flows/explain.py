@@ -152,6 +152,10 @@ class _Replay:
         self.rejected: list[dict[str, Any]] = []
         self.records: dict[str, AuditRecord] = {}
         self.events: dict[str, ev.Event] = {}
+        self._candidates: list[tuple[Envelope, AuditRecord]] = []
+        """The day's records of the customer sent on, until the book judged them."""
+        self._refused: set[tuple[str, str, int]] = set()
+        """The day's records of the customer rejected (`_key`)."""
         self.last_day = 0
 
     def _route(self, customer_id: str) -> str:
@@ -183,6 +187,7 @@ class _Replay:
             mine[_CUSTOMER] += self._take(self.directory.day(day, named), by_id)[_CUSTOMER]
             self._take(self.book.advance(day - 1), by_id)
             self._take(self.book.day(day, mine[_CUSTOMER]), by_id)
+            self._note_applied()
             self.last_day = day
         self._take(self.book.advance(until // DAY - 1), {})
 
@@ -194,23 +199,33 @@ class _Replay:
                 if isinstance(output.item, Snapshots):
                     if len(output.item):  # none: a month end that lists a default alone
                         self.snapshots.append(_snapshot(output.item))
-                elif isinstance(output.item, Envelope):
-                    self._note(output.item, records)
-                    routed[output.to].append(output.item)
-                elif isinstance(output.item, Repeat):
+                elif isinstance(output.item, Envelope | Repeat):
+                    self._read(output.item, records)
                     routed[output.to].append(output.item)
             elif isinstance(output, DeadLetter) and output.customer_id == self.customer_id:
                 self.rejected.append({"id": f"{output.feed}:{output.event_id}",
                                       "reason": output.reason, "detail": output.detail})
+                if output.origin is not None:
+                    self._refused.add((output.feed, output.origin.source,
+                                       output.origin.position))
         return routed
 
-    def _note(self, envelope: Envelope,
+    def _read(self, item: Envelope | Repeat,
               records: dict[tuple[str, str, int], AuditRecord]) -> None:
-        event = envelope.event
+        envelope = item.envelope if isinstance(item, Repeat) else item
         record = records.get(_key(envelope))
-        if event.customer_id == self.customer_id and record is not None:
-            self.records.setdefault(event.event_id, record)
-            self.events.setdefault(event.event_id, event)
+        if envelope.event.customer_id == self.customer_id and record is not None:
+            self._candidates.append((envelope, record))
+
+    def _note_applied(self) -> None:
+        """The day's records of the customer that were applied, as evidence: of records with
+        one id, the first applied (a rejected copy read before it is not)."""
+        for envelope, record in self._candidates:
+            if _key(envelope) not in self._refused:
+                self.records.setdefault(envelope.event.event_id, record)
+                self.events.setdefault(envelope.event.event_id, envelope.event)
+        self._candidates.clear()
+        self._refused.clear()
 
 
 def _key(envelope: Envelope) -> tuple[str, str, int]:

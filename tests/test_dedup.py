@@ -21,7 +21,7 @@ def pay(event_id: str, customer: str, amount: float, at: int = 100 * 86400) -> e
 def outcomes(outputs: list) -> tuple[list[str], dict[str, str]]:
     """Who was passed on (event id@customer), and each rejection's reason by position; a
     repeat sent on is judged as the customer's step judges one whose first was applied."""
-    judged = [SecondChances(180).verdict(o.item) if isinstance(o, Send)
+    judged = [SecondChances(180).admit(o.item, 100) if isinstance(o, Send)
               and isinstance(o.item, Repeat) else o for o in outputs]
     passed = [f"{o.item.event.event_id}@{o.item.event.customer_id}" for o in judged
               if isinstance(o, Send)]
