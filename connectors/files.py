@@ -164,6 +164,22 @@ class FileInput(RecordInput):
         return RawLine(b"", self._line, problem)
 
 
+def damage(feed: str, path: Path) -> DeadLetter | None:
+    """Why feed file ``path`` cannot be read whole (the ``unreadable_file`` dead letter a run
+    would give, at the line where it would), or None. A gzip file is read to its end, since
+    a file cut short breaks only there; another file is only opened."""
+    reader = FileInput(feed, path)
+    try:
+        while (line := reader.read()) is not None:
+            if line.problem is not None and line.problem.reason == "unreadable_file":
+                return line.problem
+            if path.suffix != ".gz":
+                return None
+        return None
+    finally:
+        reader.close()
+
+
 def _line_end(line: bytes) -> int:
     """The length of the line end a line was read with (CRLF, LF or none at the file's end)."""
     if line.endswith(b"\r\n"):

@@ -18,7 +18,7 @@ from tqdm import tqdm
 from config.redact import error_line
 from config.settings import Settings, load_settings, redacted
 from config.version import program_version
-from connectors.files import FEED_NAMING, feed_files, ignored_entries
+from connectors.files import FEED_NAMING, damage, feed_files, ignored_entries
 from detectors.clock import to_seconds, within_years
 from flows.alerts_cli import alerts
 from flows.audit_cli import audit
@@ -178,6 +178,9 @@ def simulate(customers: int, months: int, seed: int, start: Any, out: Path,
               help="bytewax processes on this machine (a cluster on loopback).")
 @click.option("--recovery-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Snapshot state here; a run started again with it resumes after a crash.")
+@click.option("--read-damaged", is_flag=True,
+              help="With --feeds: run even if a feed file cannot be read whole (a gzip file "
+                   "cut short), reading it up to where it breaks.")
 @click.option("--horizon-months", type=click.IntRange(1, 36), default=None)
 @click.option("--scores", is_flag=True, help="Also write every snapshot's score.")
 @click.option("--top", type=click.IntRange(0), default=15, show_default=True,
@@ -196,7 +199,7 @@ def simulate(customers: int, months: int, seed: int, start: Any, out: Path,
 def run(ctx: click.Context, feeds: Path | None, source_name: str | None,
         source_options: tuple[str, ...], bootstrap: str | None, start: str | None,
         stop_at_end: bool, out: Path, workers: int, processes: int,
-        recovery_dir: Path | None, horizon_months: int | None, scores: bool,
+        recovery_dir: Path | None, read_damaged: bool, horizon_months: int | None, scores: bool,
         top: int, no_deliver: bool, deliver_wait: float | None,
         fail_on_delivery_failure: bool, ops_port: int | None, ops_host: str) -> None:
     """Run the monitor over a feeds folder, a source plugin or Kafka topics; write
@@ -205,7 +208,8 @@ def run(ctx: click.Context, feeds: Path | None, source_name: str | None,
     \b
     Alerts are queued durably and sent by a delivery worker beside the flow (never inside
     it); the summary says how many are sent, pending and failed. Exit status 3 when every
-    record was rejected.
+    record was rejected; 5, before anything runs, when a feed file cannot be read whole
+    (unless --read-damaged).
 
     \b
     Examples:
@@ -236,7 +240,7 @@ def run(ctx: click.Context, feeds: Path | None, source_name: str | None,
     if len(chosen) != 1:
         raise click.UsageError("give exactly one of --feeds DIR, --source NAME or --kafka HOST")
     _refuse_options_of_other_sources(chosen[0], start=start, stop_at_end=stop_at_end,
-                                     source_options=source_options)
+                                     source_options=source_options, read_damaged=read_damaged)
     if bootstrap is not None:
         source = SourceSpec("kafka", {"bootstrap": bootstrap, "start": start or "beginning",
                                       "stop_at_end": stop_at_end})
@@ -249,6 +253,8 @@ def run(ctx: click.Context, feeds: Path | None, source_name: str | None,
         for name, why in ignored_entries(feeds):  # type: ignore[arg-type]
             log.warning("run.unknown_file", file=name, why=why)
             click.echo(f"ignored {name}: {why}", err=True)
+        if not read_damaged and _damaged(feeds):  # type: ignore[arg-type]
+            ctx.exit(EXIT_UNREADABLE_INPUT)
         source = SourceSpec("folder", {"path": str(feeds)})
     job = Job(settings, source, out, scores=scores, workers=workers, processes=processes)
     ops = _start_ops(settings, ops_host, ops_port)
@@ -289,13 +295,37 @@ def run(ctx: click.Context, feeds: Path | None, source_name: str | None,
         ctx.exit(EXIT_DELIVERY_FAILED)
 
 
+def _damaged(feeds: Path) -> bool:
+    """Whether a feed file in ``feeds`` cannot be read whole, each such file named: a run
+    would read it up to where it breaks while the other feeds go on, ageing the invoices
+    whose payments it lacks into defaults, and warn (and alert) about them."""
+    damaged = False
+    for feed, path in feed_files(feeds):
+        problem = damage(feed, path)
+        if problem is None:
+            continue
+        damaged = True
+        where = (f"is damaged after line {problem.origin.position - 1}"
+                 if problem.origin is not None and problem.origin.position > 1
+                 else "cannot be read")
+        log.error("run.damaged_file", file=path.name, detail=problem.detail)
+        click.echo(f"{path.name} {where} ({problem.detail})", err=True)
+    if damaged:
+        click.echo("nothing was run: repair the file or move it aside, or pass --read-damaged "
+                   "to read what can be read (the outputs would lack its later records)",
+                   err=True)
+    return damaged
+
+
 def _refuse_options_of_other_sources(source: str, *, start: str | None, stop_at_end: bool,
-                                     source_options: tuple[str, ...]) -> None:
+                                     source_options: tuple[str, ...],
+                                     read_damaged: bool) -> None:
     """Options that only one source reads are refused with the others, where they would be
     silently ignored (a run of a folder given ``--from 2023-01-01`` would read it all)."""
     given = {"--kafka": [name for name, value in (("--from", start is not None),
                                                    ("--stop-at-end", stop_at_end)) if value],
-             "--source": ["--source-option"] if source_options else []}
+             "--source": ["--source-option"] if source_options else [],
+             "--feeds": ["--read-damaged"] if read_damaged else []}
     for owner, names in given.items():
         if names and source != owner:
             verb = "apply" if len(names) > 1 else "applies"

@@ -187,20 +187,36 @@ def test_unknown_files_are_reported_and_an_all_rejected_run_fails(tmp_path: Path
     assert result.exit_code == 3 and "every record was rejected" in result.output
 
 
-def test_an_input_cut_short_ends_the_run_with_its_own_status(tmp_path: Path) -> None:
+def test_an_input_cut_short_stops_the_run_before_it_starts(tmp_path: Path) -> None:
     """A payments file cut in half gave one dead letter and exit status 0, while the rest
-    of the book aged the invoices it held no payments for into defaults."""
+    of the book aged the invoices it held no payments for into defaults, and warned (and
+    alerted) about them. The run now refuses to start; read anyway, it exits 5."""
     import gzip
 
     feeds = write_feeds(tmp_path / "feeds", deteriorating_portfolio())
     payments = feeds / "payments.jsonl"
+    lines = payments.read_bytes().count(b"\n")
     packed = gzip.compress(payments.read_bytes())
     (feeds / "payments.jsonl.gz").write_bytes(packed[:len(packed) // 2])
     payments.unlink()
-    result = CliRunner().invoke(cli, ["run", "--feeds", str(feeds), "--out",
-                                      str(tmp_path / "out"), "--no-deliver"], env={})
-    assert result.exit_code == 5, result.output
-    assert "1 input(s) could not be read whole (unreadable_file" in result.output
+
+    refused = CliRunner().invoke(cli, ["run", "--feeds", str(feeds), "--out",
+                                       str(tmp_path / "refused"), "--no-deliver"], env={})
+    assert refused.exit_code == 5, refused.output
+    assert "payments.jsonl.gz is damaged after line " in refused.output
+    broken_at = int(refused.output.split("is damaged after line ")[1].split()[0])
+    assert 0 < broken_at < lines
+    assert "nothing was run" in refused.output and not (tmp_path / "refused").exists()
+
+    read = CliRunner().invoke(cli, ["run", "--feeds", str(feeds), "--out",
+                                    str(tmp_path / "out"), "--no-deliver", "--read-damaged"],
+                              env={})
+    assert read.exit_code == 5, read.output
+    assert "1 input(s) could not be read whole (unreadable_file" in read.output
+    dead = [json.loads(line) for line in
+            (tmp_path / "out" / "deadletter.jsonl").read_text().splitlines()]
+    assert [row["origin"]["line"] for row in dead
+            if row["reason"] == "unreadable_file"] == [broken_at + 1]
 
 
 def test_a_run_keeps_the_previous_audit_log_and_private_state(tmp_path: Path) -> None:

@@ -559,6 +559,14 @@ def test_run_refuses_an_option_of_another_source(book: Path, tmp_path: Path,
     assert not (tmp_path / "out").exists()
 
 
+def test_run_refuses_read_damaged_on_a_source_it_does_not_check(tmp_path: Path) -> None:
+    result = invoke("run", "--kafka", "127.0.0.1:9", "--out", str(tmp_path / "out"),
+                    "--read-damaged")
+    assert result.exit_code == 2, result.output
+    assert "--read-damaged applies to --feeds only, not to --kafka" in result.output
+    assert not (tmp_path / "out").exists()
+
+
 @pytest.mark.parametrize("start", ["1969-12-31T23:59:59.999Z", "0001-01-01T00:00:00Z"])
 def test_a_kafka_start_before_1970_is_refused(start: str, tmp_path: Path) -> None:
     """-1 ms is librdkafka's "the end": the run read nothing and said nothing; year 1 failed

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import gzip
 from pathlib import Path
 
 import pytest
 
 from connectors.contracts import MAX_RECORD_BYTES
-from connectors.files import FileInput
+from connectors.files import FileInput, damage
 
 
 def _read_all(path: Path) -> list[tuple[int, str | None]]:
@@ -52,3 +53,26 @@ def test_a_file_that_cannot_be_opened_is_one_unreadable_file_dead_letter(tmp_pat
     assert line is not None and line.problem is not None and "FileNotFoundError" in (
         line.problem.detail)
     assert reader.read() is None and reader.ended
+
+
+def test_damage_names_where_a_gzip_file_breaks_as_a_run_would(tmp_path: Path) -> None:
+    lines = b"".join(b'{"n": %d, "pad": "%s"}\n' % (n, b"x" * (n % 40)) for n in range(20_000))
+    whole, cut = tmp_path / "payments.jsonl.gz", tmp_path / "payments-cut.jsonl.gz"
+    whole.write_bytes(gzip.compress(lines))
+    cut.write_bytes(whole.read_bytes()[: whole.stat().st_size // 2])
+    assert damage("payments", whole) is None
+
+    problem = damage("payments", cut)
+    read = _read_all(cut)
+    assert problem is not None and problem.reason == "unreadable_file"
+    assert problem.origin is not None and problem.origin.position == len(read)
+    assert read[-1] == (0, "unreadable_file") and 1_000 < len(read) < 20_000
+    assert "Compressed file ended" in problem.detail
+
+
+def test_damage_opens_a_plain_file_and_names_one_that_cannot_be(tmp_path: Path) -> None:
+    plain = tmp_path / "payments.jsonl"
+    plain.write_bytes(b"not json\n" * 3)
+    assert damage("payments", plain) is None  # a bad record is a record's problem
+    gone = damage("payments", tmp_path / "news.jsonl")
+    assert gone is not None and "FileNotFoundError" in gone.detail
