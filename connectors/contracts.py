@@ -51,7 +51,7 @@ MAX_AMOUNT = 1e15
 """The largest amount a record may carry: larger ones are typos or attacks, and sums of a few
 of them would overflow."""
 
-_TIME = r"^\d{4}-\d{2}-\d{2}(?:[Tt ]\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?(?:[Zz]|[+-]\d{2}:\d{2}))?$"
+_TIME = r"^\d{4}-\d{2}-\d{2}(?:[Tt ]\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:[Zz]|[+-]\d{2}:\d{2}))?$"
 _DATE = r"^\d{4}-\d{2}-\d{2}$"
 _NUMBER = re.compile(r"\s*[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?\s*", re.ASCII)
 """A decimal number in ASCII digits (Python reads other scripts' digits too: not here)."""
@@ -95,14 +95,23 @@ def _country(value: str) -> str:
 def event_seconds(text: str) -> int:
     """An event time (RFC 3339 with an offset, or a date read as 00:00 UTC) in seconds.
 
+    A leap second (``23:59:60Z``, RFC 3339's last second of a UTC day) is read as the
+    second before it, on its own day; fractions of a second, of any length, are dropped.
+
     >>> event_seconds("2024-03-31"), event_seconds("2024-03-31T02:00:00+02:00")
     (1711843200, 1711843200)
+    >>> event_seconds("2016-12-31T23:59:60Z") - event_seconds("2016-12-31T23:59:59.1234567891Z")
+    0
     """
     if len(text) == 10:
-        moment = datetime.combine(date.fromisoformat(text), time(), tzinfo=UTC)
-    else:  # astimezone refuses a time that UTC cannot hold (before year 1, after 9999)
-        moment = datetime.fromisoformat(text.replace("z", "Z").replace("t", "T"))
-        moment = moment.astimezone(UTC)
+        return int(datetime.combine(date.fromisoformat(text), time(), tzinfo=UTC).timestamp())
+    leap = text[17:19] == "60"
+    if leap:
+        text = f"{text[:17]}59{text[19:]}"
+    # astimezone refuses a time that UTC cannot hold (before year 1, after 9999)
+    moment = datetime.fromisoformat(text.replace("z", "Z").replace("t", "T")).astimezone(UTC)
+    if leap and (moment.hour, moment.minute, moment.second) != (23, 59, 59):
+        raise ValueError("second 60 is a leap second, the last second of a UTC day")
     return int(moment.timestamp())
 
 
@@ -596,6 +605,9 @@ def _contract_error(error: ValidationError, raw: bytes) -> ContractError:
             raw.decode("utf-8")
         except UnicodeDecodeError as exc:
             return ContractError("not_utf8", str(exc))
+        if "number out of range" in first["msg"]:  # JSON, with more digits than a field takes
+            return ContractError("schema", f"{first['msg'].removeprefix('Invalid JSON: ')}: "
+                                           "no field takes a number that large")
         return ContractError("invalid_json", first["msg"])
     if first["type"] in ("model_type", "dict_type") and not first["loc"]:
         return ContractError("invalid_json", "a record must be a JSON object")

@@ -131,6 +131,9 @@ class FileInput(RecordInput):
                         break
         except (EOFError, OSError, zlib.error) as exc:
             return self._unreadable(exc)
+        if at_start and raw == BOM:  # a byte-order mark and nothing else: an empty file
+            self._finish()
+            return None
         self._line += 1
         if at_start and raw.startswith(BOM):
             raw = raw[len(BOM):]

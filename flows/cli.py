@@ -13,8 +13,10 @@ from typing import Any
 
 import click
 import structlog
+from click.core import ParameterSource
 from tqdm import tqdm
 
+from config.errors import ConfigError
 from config.redact import error_line
 from config.settings import Settings, load_settings, redacted
 from config.version import program_version
@@ -87,7 +89,7 @@ class Commands(click.Group):
 @click.group(cls=Commands, context_settings=CONTEXT)
 @click.version_option(program_version(), "-V", "--version", prog_name="creditradar",
                       message="%(prog)s %(version)s")
-@click.option("--config", "config_path", type=click.Path(exists=True, dir_okay=False,
+@click.option("--config", "config_path", type=click.Path(dir_okay=False,
               path_type=Path), envvar="CREDITRADAR_CONFIG", help="TOML or YAML settings file.")
 @click.option("--log-format", type=click.Choice(["auto", "json", "console"]), default="auto")
 @click.option("--log-level", type=click.Choice(["debug", "info", "warning", "error"],
@@ -103,7 +105,12 @@ def cli(ctx: click.Context, config_path: Path | None, log_format: str, log_level
       creditradar --config creditradar.toml alerts check-config
       creditradar COMMAND -h            (help and examples of one command)
     """
-    settings = load_settings(config_path)
+    try:
+        settings = load_settings(config_path)
+    except ConfigError as exc:
+        if ctx.get_parameter_source("config_path") is ParameterSource.ENVIRONMENT:
+            raise ConfigError(f"{exc} (named by CREDITRADAR_CONFIG)") from None
+        raise
     if log_level is not None:  # (the settings carry it to a run's processes)
         settings = settings.model_copy(update={"log_level": log_level.lower()})
     configure_logging(settings.log_level, log_format)

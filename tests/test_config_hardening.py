@@ -359,3 +359,17 @@ def test_a_float_setting_from_the_environment_must_be_finite(
     monkeypatch.setenv(name, "inf")
     with pytest.raises(ConfigError, match=f"{key}: input should be a finite number"):
         load_settings()
+
+
+@pytest.mark.parametrize("named_by", ["option", "environment"])
+def test_a_missing_settings_file_is_one_line_naming_where_it_was_named(
+        tmp_path: Path, named_by: str) -> None:
+    """It was click's usage text, blaming --config even when CREDITRADAR_CONFIG named it."""
+    missing = str(tmp_path / "creditradar.toml")
+    args, env = ((["--config", missing], {}) if named_by == "option"
+                 else ([], {"CREDITRADAR_CONFIG": missing}))
+    result = CliRunner().invoke(cli, [*args, "config", "show"], env=env)
+    assert result.exit_code == 1, result.output
+    assert result.output.strip().splitlines() == [
+        f"Error: cannot read settings file {missing}: it does not exist"
+        + (" (named by CREDITRADAR_CONFIG)" if named_by == "environment" else "")]

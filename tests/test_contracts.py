@@ -201,6 +201,31 @@ def test_timestamps_beyond_the_calendar_are_schema_errors(when: str) -> None:
     assert caught.value.reason == "schema"
 
 
+@pytest.mark.parametrize(("when", "same_as"), [
+    ("2016-12-31T23:59:60Z", "2016-12-31T23:59:59Z"),  # a leap second, on its own day
+    ("2017-01-01T05:29:60+05:30", "2016-12-31T23:59:59Z"),
+    ("2024-03-31T12:00:00.1234567891234Z", "2024-03-31T12:00:00Z")])  # any fraction's length
+def test_rfc_3339_times_a_strict_parser_refuses_are_read(when: str, same_as: str) -> None:
+    assert parse("payments", {**INVOICE, "event_time": when}).at == parse(
+        "payments", {**INVOICE, "event_time": same_as}).at
+
+
+@pytest.mark.parametrize("when", ["2016-12-31T12:30:60Z", "2016-12-31T23:59:61Z",
+                                  "2016-12-31T23:59:60+01:00"])
+def test_a_second_60_other_than_a_utc_days_last_is_a_schema_error(when: str) -> None:
+    with pytest.raises(ContractError, match="leap second|not a time that exists") as caught:
+        parse("payments", {**INVOICE, "event_time": when})
+    assert caught.value.reason == "schema"
+
+
+def test_a_number_with_more_digits_than_any_field_takes_is_a_schema_error() -> None:
+    """Valid JSON: it was rejected as invalid_json (the parser's 'number out of range')."""
+    raw = json.dumps(INVOICE).replace('"1250.50"', "1" + "0" * 5000).encode()
+    with pytest.raises(ContractError, match="no field takes a number that large") as caught:
+        c.parse_record("payments", raw)
+    assert caught.value.reason == "schema"
+
+
 def test_hostile_nesting_and_overflowing_amounts_are_rejected() -> None:
     with pytest.raises(ContractError) as caught:
         c.parse_record("news", b"[" * 100_000 + b"]" * 100_000)

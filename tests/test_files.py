@@ -76,3 +76,13 @@ def test_damage_opens_a_plain_file_and_names_one_that_cannot_be(tmp_path: Path) 
     assert damage("payments", plain) is None  # a bad record is a record's problem
     gone = damage("payments", tmp_path / "news.jsonl")
     assert gone is not None and "FileNotFoundError" in gone.detail
+
+
+@pytest.mark.parametrize(("content", "expected"), [
+    (b"", []), (b"\xef\xbb\xbf", []), (b"\xef\xbb\xbf{}\n", [(2, None)]),
+    (b"\xef\xbb\xbf\n", [(0, None)])])  # a blank line is a record, which the contract refuses
+def test_a_file_of_a_byte_order_mark_alone_is_empty(
+        tmp_path: Path, content: bytes, expected: list[tuple[int, str | None]]) -> None:
+    path = tmp_path / "payments.jsonl"
+    path.write_bytes(content)
+    assert _read_all(path) == expected
