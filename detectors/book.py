@@ -184,14 +184,16 @@ class CustomerBook:
                 if slot is None:
                     self.second_chances.judged(item, day, applied=False)
                     continue
-            out.extend(self._ledger_default(slot, day))
+            ledger_default = self._ledger_default(slot, day)  # as it stood before the record
             try:
                 material = self._apply(slot, envelope.event, day)
-            except LedgerError as exc:
+            except LedgerError as exc:  # a rejected record makes nothing known, no default
                 out.append(_dead(envelope, exc.reason, exc.detail))
                 self.second_chances.judged(item, day, applied=False)
                 continue
             self.second_chances.judged(item, day, applied=True)
+            if ledger_default is not None:
+                out.extend(self._defaulted(ledger_default, day * DAY))
             self.accepted += 1
             self.t.last_day[slot] = day
             out.extend(self._event_default(slot, envelope.event, day))
@@ -478,19 +480,35 @@ class CustomerBook:
                            self.profiles[slot], self._exposure(slot, day))
         return [Send(self.name, day, notice)]
 
-    def _ledger_default(self, slot: int, day: int) -> list[Any]:
-        """The customer's open invoices crossed the default line by ``day``."""
+    def _ledger_default(self, slot: int, day: int) -> DefaultNotice | None:
+        """The notice that the customer's open invoices crossed the default line by ``day``
+        (or None), as the ledger stands: for `_defaulted` to give."""
         crossed = self.ledgers.default_day(slot)
         if crossed > day or self.t.defaulted_at[slot] != NEVER:
-            return []
+            return None
         evidence = (self.ledgers.overdue_events(slot, crossed)
                     + self._payment_evidence(slot))
-        return self._default(slot, crossed * DAY, day * DAY, "dpd90", evidence)
+        return self._notice(slot, crossed * DAY, day, "dpd90", evidence)
 
     def _default(self, slot: int, at: int, known_at: int, kind: str,
                  evidence: tuple[str, ...]) -> list[Any]:
         if self.t.defaulted_at[slot] != NEVER:
             return []
+        return self._defaulted(self._notice(slot, at, known_at // DAY, kind, evidence),
+                               known_at)
+
+    def _notice(self, slot: int, at: int, known: int, kind: str, evidence: tuple[str, ...]
+                ) -> DefaultNotice:
+        """A default at ``at`` that became known on day ``known``, with the invoices past due
+        and the exposure then."""
+        overdue = tuple(item[0] for item in self.ledgers.overdue_items(slot, known))
+        return DefaultNotice(self.ids[slot], slot, at, kind, evidence, self.profiles[slot],
+                             self._exposure(slot, known), overdue)
+
+    def _defaulted(self, notice: DefaultNotice, known_at: int) -> list[Any]:
+        """The customer is in default from ``notice.at``, known at ``known_at``: its notice,
+        and the labels of its snapshots that the default made positive."""
+        slot, at = notice.slot, notice.at
         self.t.defaulted_at[slot] = at
         month = months_since_epoch(at)
         before = month if at == month_start(month) else month + 1
@@ -499,9 +517,6 @@ class CustomerBook:
                       if add_months(month_start(m), self.settings.horizon_months) >= at)
         labels = self.pending.defaulted(slot, before, within)
         known = known_at // DAY  # the day it becomes known: earlier days may be complete
-        overdue = tuple(item[0] for item in self.ledgers.overdue_items(slot, known))
-        notice = DefaultNotice(self.ids[slot], slot, at, kind, evidence, self.profiles[slot],
-                               self._exposure(slot, known), overdue)
         out: list[Any] = [Send(self.name, known, notice)]
         if len(labels.slots):
             out.append(Send(LEARNER, known, self._labels(labels, known_at)))
@@ -517,7 +532,9 @@ class CustomerBook:
         last_day = day - 1
         out: list[Any] = []
         for slot in self.ledgers.open_slots().tolist():
-            out.extend(self._ledger_default(slot, day))
+            ledger_default = self._ledger_default(slot, day)
+            if ledger_default is not None:
+                out.extend(self._defaulted(ledger_default, day * DAY))
         month = months_since_epoch(month_start)
         self._compact_strings()
         slots, in_default = self._active(day)

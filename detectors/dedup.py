@@ -27,7 +27,7 @@ import numpy as np
 from detectors import events as ev
 from detectors.clock import DAY, to_rfc3339
 from detectors.events import Envelope
-from detectors.idmemory import IdMemory, key_of
+from detectors.idmemory import STRETCH_DAYS, IdMemory, key_of
 from detectors.records import DeadLetter
 from detectors.snapshots import Accepted
 from detectors.stage import Send
@@ -186,15 +186,19 @@ class SecondChances:
     next round (a record the id step takes as the first of a round may repeat it)."""
 
     def __init__(self, memory_days: int) -> None:
+        self.memory_days = memory_days
         self.refused = IdMemory(memory_days)
         """The round (the id step's first day of the id) whose first record was rejected."""
         self.taken = IdMemory(memory_days)
         """The content (CRC-32) of a record applied on a second chance."""
+        self.taking: dict[str | None, int] = {}
+        """The customers with a record applied on a second chance, and the last day one was:
+        only their records can repeat one (the others cost a dict lookup)."""
 
     def admit(self, item: Envelope | Repeat, day: int) -> DeadLetter | None:
         """The dead letter of a record that repeats one applied before, or None to judge
         it as a first record."""
-        if type(item) is Envelope and not len(self.taken):
+        if type(item) is Envelope and item.event.customer_id not in self.taking:
             return None
         envelope = item.envelope if isinstance(item, Repeat) else item
         key = _customer_key(envelope)
@@ -213,12 +217,16 @@ class SecondChances:
             if applied:
                 self.taken.put(_customer_key(item.envelope), zlib.crc32(item.envelope.raw),
                                day)
+                self.taking[item.envelope.event.customer_id] = day
         elif not applied:  # the first of the id step's round, which began today
             self.refused.put(_customer_key(item), _packed(day, 0), day)
 
     def expire(self, day: int) -> None:
         self.refused.expire(day)
         self.taken.expire(day)
+        if self.taking:  # a stretch later than `IdMemory` forgets (so never too early)
+            forgotten = day - self.memory_days - STRETCH_DAYS
+            self.taking = {c: last for c, last in self.taking.items() if last >= forgotten}
 
 
 def _customer_key(envelope: Envelope) -> int:

@@ -20,7 +20,7 @@ from config.errors import ConfigError
 from config.redact import error_line
 from config.settings import Settings, load_settings, redacted
 from config.version import program_version
-from connectors.files import FEED_NAMING, damage, feed_files, ignored_entries
+from connectors.files import FEED_NAMING, feed_files, ignored_entries
 from detectors.clock import to_seconds, within_years
 from flows.alerts_cli import alerts
 from flows.audit_cli import audit
@@ -32,6 +32,7 @@ from flows.limits_cli import limits_command
 from flows.logs import configure_logging
 from flows.news_cli import evaluate_news_command, learn_news_command
 from flows.params import FiniteRange
+from flows.preflight import EXIT_UNREADABLE_INPUT, damaged
 from flows.rates_cli import rates_command
 from web.cli import serve_command, users
 
@@ -45,9 +46,6 @@ EXIT_ALL_REJECTED = 3
 """Exit status of a run whose every record was rejected."""
 EXIT_DELIVERY_FAILED = 4
 """Exit status of a run with failed deliveries (with --fail-on-delivery-failure)."""
-EXIT_UNREADABLE_INPUT = 5
-"""Exit status of a run that could not read an input whole (``unreadable_file``: a file cut
-short or damaged): its outputs after the break lack that input's records."""
 
 
 @contextmanager
@@ -260,7 +258,9 @@ def run(ctx: click.Context, feeds: Path | None, source_name: str | None,
         for name, why in ignored_entries(feeds):  # type: ignore[arg-type]
             log.warning("run.unknown_file", file=name, why=why)
             click.echo(f"ignored {name}: {why}", err=True)
-        if not read_damaged and _damaged(feeds):  # type: ignore[arg-type]
+        if not read_damaged and damaged(feeds, remedy=(  # type: ignore[arg-type]
+                ", or pass --read-damaged to read what can be read (the outputs would lack "
+                "its later records)")):
             ctx.exit(EXIT_UNREADABLE_INPUT)
         source = SourceSpec("folder", {"path": str(feeds)})
     job = Job(settings, source, out, scores=scores, workers=workers, processes=processes)
@@ -300,28 +300,6 @@ def run(ctx: click.Context, feeds: Path | None, source_name: str | None,
         click.echo(f"{summary.deliveries['failed']} deliveries failed: see `creditradar "
                    "alerts status` and `alerts deliver --retry-failed`", err=True)
         ctx.exit(EXIT_DELIVERY_FAILED)
-
-
-def _damaged(feeds: Path) -> bool:
-    """Whether a feed file in ``feeds`` cannot be read whole, each such file named: a run
-    would read it up to where it breaks while the other feeds go on, ageing the invoices
-    whose payments it lacks into defaults, and warn (and alert) about them."""
-    damaged = False
-    for feed, path in feed_files(feeds):
-        problem = damage(feed, path)
-        if problem is None:
-            continue
-        damaged = True
-        where = (f"is damaged after line {problem.origin.position - 1}"
-                 if problem.origin is not None and problem.origin.position > 1
-                 else "cannot be read")
-        log.error("run.damaged_file", file=path.name, detail=problem.detail)
-        click.echo(f"{path.name} {where} ({problem.detail})", err=True)
-    if damaged:
-        click.echo("nothing was run: repair the file or move it aside, or pass --read-damaged "
-                   "to read what can be read (the outputs would lack its later records)",
-                   err=True)
-    return damaged
 
 
 def _refuse_options_of_other_sources(source: str, *, start: str | None, stop_at_end: bool,

@@ -13,6 +13,7 @@ import click
 import structlog
 
 from connectors.files import FEED_NAMING, feed_files
+from flows.preflight import EXIT_UNREADABLE_INPUT, damaged
 
 log = structlog.get_logger("creditradar")
 
@@ -53,6 +54,8 @@ def evaluate_command(ctx: click.Context, feeds: Path, outcomes: Path | None,
         raise click.ClickException(f"no outcomes file: {outcomes} (pass --outcomes)")
     if not feed_files(feeds):
         raise click.ClickException(f"no feed files ({FEED_NAMING}) in {feeds}")
+    if damaged(feeds, remedy=""):
+        ctx.exit(EXIT_UNREADABLE_INPUT)
     log.info("evaluate.start", feeds=str(feeds), report=str(report),
              horizon_months=settings.horizon_months)
     metrics = evaluate(settings, feeds, report, outcomes=outcomes, workers=workers,

@@ -207,6 +207,13 @@ def test_an_input_cut_short_stops_the_run_before_it_starts(tmp_path: Path) -> No
     broken_at = int(refused.output.split("is damaged after line ")[1].split()[0])
     assert 0 < broken_at < lines
     assert "nothing was run" in refused.output and not (tmp_path / "refused").exists()
+    (tmp_path / "outcomes.jsonl").write_text("")
+    evaluated = CliRunner().invoke(cli, ["evaluate", "--feeds", str(feeds), "--report",
+                                         str(tmp_path / "report"), "--outcomes",
+                                         str(tmp_path / "outcomes.jsonl")], env={})
+    assert evaluated.exit_code == 5, evaluated.output
+    assert f"is damaged after line {broken_at} " in evaluated.output
+    assert not (tmp_path / "report").exists()
 
     read = CliRunner().invoke(cli, ["run", "--feeds", str(feeds), "--out",
                                     str(tmp_path / "out"), "--no-deliver", "--read-damaged"],

@@ -20,6 +20,7 @@ from detectors.clock import DAY
 from detectors.dedup import EventIds
 from detectors.events import Envelope, Origin
 from detectors.records import DeadLetter
+from detectors.snapshots import DefaultNotice
 from detectors.stage import Send
 from flows.cluster import run_job
 from flows.explain import explain
@@ -46,6 +47,8 @@ class _Steps:
         self.rejected: list[tuple[str, str]] = []
         self.dead: set[tuple[int, str]] = set()
         """Where each rejected record was read, and why."""
+        self.defaults: list[tuple[str, int, int]] = []
+        """Each default: the customer, when, and the day it became known."""
 
     def day(self, day: int, envelopes: list[Envelope]) -> None:
         self.ids.advance(day - 1)  # as the dataflow does before every day
@@ -59,6 +62,8 @@ class _Steps:
             self._note(out)
 
     def _note(self, out: object) -> None:
+        if isinstance(out, Send) and isinstance(out.item, DefaultNotice):
+            self.defaults.append((out.item.customer_id, out.item.at, out.day))
         if isinstance(out, DeadLetter):
             self.rejected.append((out.event_id, out.reason))
             self.dead.add((out.origin.position, out.reason))  # type: ignore[union-attr]
@@ -134,9 +139,11 @@ def test_rejected_copies_of_a_customers_records_change_nothing_at_the_steps(seed
             by_day.setdefault(day, []).append(_envelope(event, raw, position, day))
         for day in sorted(by_day):
             steps.day(day, by_day[day])
+        for day in range(max(by_day) + 1, max(by_day) + 400, 30):  # month ends may default
+            steps.day(day, [])
         ledgers = steps.book.ledgers
         return (steps.book.accepted, [ledgers.total_open(steps.book.slots[c]) for c in "AB"],
-                {(at, why) for at, why in steps.dead if at <= len(genuine)})
+                {(at, why) for at, why in steps.dead if at <= len(genuine)}, steps.defaults)
 
     clean = run(genuine)
     mixed = run(genuine + copies)
