@@ -21,6 +21,7 @@ from config.redact import error_line
 from config.settings import Settings, load_settings, redacted
 from config.version import program_version
 from connectors.files import FEED_NAMING, feed_files, ignored_entries
+from detectors.book import BookSettings
 from detectors.clock import to_seconds, within_years
 from flows.alerts_cli import alerts
 from flows.audit_cli import audit
@@ -105,6 +106,7 @@ def cli(ctx: click.Context, config_path: Path | None, log_format: str, log_level
     """
     try:
         settings = load_settings(config_path)
+        BookSettings.from_settings(settings)  # what only the detectors check (news categories)
     except ConfigError as exc:
         if ctx.get_parameter_source("config_path") is ParameterSource.ENVIRONMENT:
             raise ConfigError(f"{exc} (named by CREDITRADAR_CONFIG)") from None

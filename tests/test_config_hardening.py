@@ -373,3 +373,15 @@ def test_a_missing_settings_file_is_one_line_naming_where_it_was_named(
     assert result.output.strip().splitlines() == [
         f"Error: cannot read settings file {missing}: it does not exist"
         + (" (named by CREDITRADAR_CONFIG)" if named_by == "environment" else "")]
+
+
+def test_a_hard_news_category_the_contract_does_not_know_is_refused_by_every_command(
+        tmp_path: Path) -> None:
+    """It was found only when a run built its books: `config show` and `alerts check-config`
+    passed a setting that would never warn."""
+    config = tmp_path / "c.toml"
+    config.write_text('[detectors]\nhard_news_categories = ["insolvency", "bankruptcy"]\n')
+    for command in (["config", "show"], ["alerts", "check-config"]):
+        result = CliRunner().invoke(cli, ["--config", str(config), *command], env={})
+        assert result.exit_code == 1, result.output
+        assert "detectors.hard_news_categories: bankruptcy is no news category" in result.output
