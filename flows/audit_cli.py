@@ -8,7 +8,8 @@ Exit status of ``verify``: 0 intact (and authenticated, unless ``--allow-unauthe
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import click
@@ -17,6 +18,7 @@ from config.audit import create_key_file, default_key_file
 from config.errors import CreditRadarError
 from connectors.audit import verify_log
 from connectors.audit.verify import check_log_directory
+from connectors.channels.escape import for_json, for_terminal
 
 EXIT_NOT_INTACT = 1
 EXIT_UNAUTHENTICATED = 2
@@ -34,6 +36,23 @@ def anchor_key(ctx: click.Context, key_env: str | None) -> bytes | None:
         raise click.ClickException(f"environment variable {key_env} holding the audit key "
                                    "is not set")
     return value.encode("utf-8")
+
+
+@contextmanager
+def reading(log: Path) -> Iterator[None]:
+    """Read the audit log at ``log`` in the block: a record edited to hold a field of the
+    wrong type breaks a reader anywhere in it, so such an error is the log's verdict, one
+    line, not a traceback (on an intact log it stays what it is: a bug)."""
+    try:
+        yield
+    except (ValueError, KeyError, TypeError, AttributeError, IndexError) as exc:
+        if isinstance(exc, CreditRadarError):
+            raise
+        problem = verify_log(log, None).problem
+        if problem is None:
+            raise
+        raise click.ClickException(f"the audit log {log} is not intact: {problem} (creditradar "
+                                   "audit verify)") from None
 
 
 LOG_PATH = click.Path(path_type=Path, readable=False)
@@ -140,9 +159,11 @@ def export(ctx: click.Context, warning_id: str, log_dir: Path, key_env: str | No
     from flows.jsonl import json_document
 
     try:
-        document = export_warning(log_dir, warning_id, anchor_key(ctx, key_env))
+        with reading(log_dir):
+            document = export_warning(log_dir, warning_id, anchor_key(ctx, key_env),
+                                      ctx.obj["settings"])
     except KeyError as exc:
-        raise click.ClickException(str(exc.args[0])) from exc
+        raise click.ClickException(for_terminal(str(exc.args[0]))) from exc
     click.echo(json_document(document))
 
 
@@ -167,7 +188,8 @@ def models(log_dir: Path, as_json: bool) -> None:
     try:
         champions = timeline(load_choices(path))
         if as_json:  # strict JSON: a NaN of a damaged file is refused, naming the file
-            click.echo(json.dumps(champions, indent=2, ensure_ascii=False, allow_nan=False))
+            click.echo(for_json(json.dumps(champions, indent=2, ensure_ascii=False,
+                                           allow_nan=False)))
             return
     except UNREADABLE as exc:
         raise click.ClickException(f"{path} cannot be read: {exc!r}"[:300]) from exc
@@ -178,4 +200,4 @@ def models(log_dir: Path, as_json: bool) -> None:
         click.echo(f"no choice of model in {path}: the prior scorecard scored throughout")
     else:
         click.echo(f"champions of the run, from {path}:")
-        click.echo("\n".join(f"  {describe(champion)}" for champion in champions))
+        click.echo("\n".join(f"  {for_terminal(describe(champion))}" for champion in champions))

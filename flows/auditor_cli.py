@@ -16,7 +16,7 @@ import click
 from config.errors import CreditRadarError
 from connectors.channels.escape import for_terminal
 from detectors.clock import parse_time
-from flows.audit_cli import LOG_PATH, anchor_key, key_env_option
+from flows.audit_cli import LOG_PATH, anchor_key, key_env_option, reading
 from flows.jsonl import json_document
 
 __all__ = ["EventTime", "explain_command", "replay_command"]
@@ -61,8 +61,9 @@ def replay_command(ctx: click.Context, log_dir: Path, until: datetime | None, ou
     from flows.replay import replay
 
     try:
-        report = replay(log_dir, out, ctx.obj["settings"], until=until, workers=workers,
-                        key=anchor_key(ctx, key_env))
+        with reading(log_dir):
+            report = replay(log_dir, out, ctx.obj["settings"], until=until, workers=workers,
+                            key=anchor_key(ctx, key_env))
     except CreditRadarError as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo("\n".join(report.lines()))
@@ -85,8 +86,9 @@ def explain_command(ctx: click.Context, customer_id: str, as_of: datetime, log_d
     from flows.explain import explain, format_explanation
 
     try:
-        doc = explain(customer_id, as_of, log_dir, ctx.obj["settings"])
-        _refuse_unknown(doc, customer_id, log_dir)
+        with reading(log_dir):
+            doc = explain(customer_id, as_of, log_dir, ctx.obj["settings"])
+            _refuse_unknown(doc, customer_id, log_dir)
     except CreditRadarError as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(json_document(doc) if as_json else format_explanation(_for_terminal(doc)))

@@ -284,13 +284,6 @@ def _snapshot(snapshots: Snapshots) -> dict[str, Any]:
                 EVIDENCE_FAMILIES, snapshots.evidence_of(0), strict=True) if ids}}
 
 
-def _may_concern(record: AuditRecord, customer_id: str) -> bool:
-    """A cheap filter before parsing: the id appears in the raw text, or news names a company."""
-    raw = str(record.body.get("raw", ""))
-    return customer_id in raw or (record.body.get("feed") == "news"
-                                  and '"customer_id"' not in raw)
-
-
 def _latest_score(path: Path, customer_id: str, as_of: datetime,
                   notes: list[str]) -> dict[str, Any] | None:
     """The model's latest score of the customer at or before ``as_of``; the rows of a
@@ -439,8 +432,11 @@ def _evidence_entry(record: AuditRecord, event_id: str) -> dict[str, Any]:
             "record": {"partition": record.partition, "seq": record.seq, "hash": record.hash}}
 
 
-def export_warning(log: Path, warning_id: str, key: bytes | None) -> dict[str, Any]:
-    """A warning with its evidence events, lineage, chain position and the log's verdict.
+def export_warning(log: Path, warning_id: str, key: bytes | None, settings: Settings
+                   ) -> dict[str, Any]:
+    """A warning with its evidence events (the logged inputs the monitor applied: the
+    customer's records replayed with ``settings``, as `explain` does), lineage, chain
+    position and the log's verdict.
 
     Raises KeyError when the log holds no warning ``warning_id``.
     """
@@ -457,7 +453,7 @@ def export_warning(log: Path, warning_id: str, key: bytes | None) -> dict[str, A
     if found is None:
         raise KeyError(f"no warning {warning_id} in the audit log {log}")
     warning = _warning(found.body)
-    evidence = _evidence_records(log, warning, found)
+    evidence = _evidence_records(log, warning, found, settings)
     choice = behind(log.parent / MODEL_CHOICES, warning)
     report = verify_log(log, key)
     return {
@@ -478,25 +474,16 @@ def export_warning(log: Path, warning_id: str, key: bytes | None) -> dict[str, A
     }
 
 
-def _evidence_records(log: Path, warning: dict[str, Any],
-                      found: AuditRecord) -> dict[str, AuditRecord]:
-    """The latest logged input at or before the warning for each evidence event id.
-
-    Input ids are ``feed:event_id``; an event id is unique within a feed, and when two feeds
-    share one the record that names the warning's customer wins.
-    """
-    wanted = set(warning.get("evidence", []))
-    customer = str(warning.get("customer_id"))
+def _evidence_records(log: Path, warning: dict[str, Any], found: AuditRecord,
+                      settings: Settings) -> dict[str, AuditRecord]:
+    """The logged input the monitor applied for each event id, up to the warning: a repeat
+    of an id, or a copy the customer's step rejected, is logged too but is no evidence."""
     at = parse_time(found.event_time)
-    out: dict[str, AuditRecord] = {}
-    for record in read_log(log):
-        if record.kind != "input" or parse_time(record.event_time) > at:
-            continue
-        event_id = record.id.split(":", 1)[-1]
-        if event_id in wanted and _may_concern(record, customer) and (
-                event_id not in out or customer in str(record.body.get("raw"))):
-            out[event_id] = record
-    return out
+    customer = str(warning.get("customer_id"))
+    inputs, _, _ = logged_records(log, at)
+    replayed = _Replay(customer, settings)
+    replayed.run(_concerning(inputs, customer), to_seconds(at))
+    return replayed.records
 
 
 def format_explanation(doc: dict[str, Any]) -> str:

@@ -15,6 +15,7 @@ from types import TracebackType
 from typing import Any
 
 from config.errors import ConfigError
+from connectors.channels.escape import for_json
 
 __all__ = ["BACKTEST", "COLLECTIONS", "DAMAGED", "DERIVED", "LIMITS", "DamagedLine", "Rows",
            "all_finite", "finite_number", "iter_jsonl", "json_document", "lines", "number",
@@ -196,10 +197,11 @@ def all_finite(value: Any) -> bool:
 
 
 def json_document(document: Any) -> str:
-    """``document`` as indented JSON for a command's output; a number that is not finite
-    (from a damaged file) is refused with one line rather than printed as invalid JSON."""
+    """``document`` as indented JSON for a command's output, feed text that could drive a
+    terminal written as JSON escapes (`for_json`); a number that is not finite (from a
+    damaged file) is refused with one line rather than printed as invalid JSON."""
     try:
-        return json.dumps(document, indent=2, ensure_ascii=False, allow_nan=False)
+        return for_json(json.dumps(document, indent=2, ensure_ascii=False, allow_nan=False))
     except ValueError:
         raise ConfigError("the document holds a number that is not finite (NaN or an "
                           "infinity), which JSON cannot carry: a file it was read from is "

@@ -35,6 +35,7 @@ from config.errors import ConnectorError
 from config.settings import Settings, config_digest
 from connectors.audit import AuditRecord, read_log, verify_log
 from connectors.audit.record import END, INPUT, STOP, WARNING
+from connectors.channels.escape import for_json
 from connectors.contracts import FEEDS
 from connectors.files import FolderFeeds
 from connectors.partition import RawLine, RecordInput
@@ -294,7 +295,8 @@ class ReplayReport:
             f"audit log: {self.log_verdict}",
             f"choices of model: {self._choices()}",
         ]
-        out += [f"difference: {json.dumps(d, ensure_ascii=False)}" for d in self.differences]
+        out += [f"difference: {for_json(json.dumps(d, ensure_ascii=False))}"
+                for d in self.differences]
         out += [f"note: {note}" for note in self.notes]
         return out
 

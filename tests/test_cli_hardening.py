@@ -20,6 +20,7 @@ from click.testing import CliRunner, Result
 from config.errors import ConfigError
 from config.settings import Settings
 from flows.cli import Commands, cli
+from flows.run import read_jsonl
 
 LS = "\u2028"
 """LINE SEPARATOR: valid inside a JSON string, and written raw in a run's outputs."""
@@ -710,3 +711,48 @@ def test_backtest_counts_the_runs_customers_whatever_else_the_outcomes_hold(
     line = one_line_error(invoke("backtest", "--out", str(book / "out"), "--outcomes",
                                  str(_write_outcomes(tmp_path / "part.jsonl", rows[1:]))))
     assert "of the run's 120 customers have no line in" in line
+
+
+def _edited(out: Path, to: Path, customer_id: str, field: str, value: object) -> Path:
+    """A copy of the run ``out`` whose log has one input of ``customer_id`` edited (its hash
+    left as it was) to hold ``value`` in its body's ``field``; the copy's log."""
+    shutil.copytree(out, to)
+    for segment in sorted((to / "audit").glob("ids-*/segment-*.jsonl")):
+        lines = segment.read_text(encoding="utf-8").split("\n")  # (names end in U+2028)
+        for i, line in enumerate(lines[:-1]):
+            record = json.loads(line)
+            if record["kind"] == "input" and f'"{customer_id}"' in record["body"]["raw"]:
+                record["body"][field] = value
+                lines[i] = json.dumps(record, ensure_ascii=False)
+                segment.write_text("\n".join(lines), encoding="utf-8")
+                return to / "audit"
+    raise AssertionError(f"no input of {customer_id}")
+
+
+@pytest.mark.parametrize(("field", "value"), [("day", "x"), ("origin", "x"), ("day", None)])
+def test_an_edited_record_of_the_wrong_type_is_the_logs_verdict_not_a_traceback(
+        book: Path, tmp_path: Path, field: str, value: object) -> None:
+    warning = read_jsonl(book / "out" / "warnings.jsonl")[0]
+    customer_id, at = warning["customer_id"], warning["event_time"]
+    log = _edited(book / "out", tmp_path / "out", customer_id, field, value)
+    for args in (["replay", "--log", str(log), "--out", str(tmp_path / "replay")],
+                 ["explain", customer_id, "--as-of", at, "--log", str(log)],
+                 ["audit", "export", warning["warning_id"], "--log", str(log)]):
+        line = one_line_error(invoke(*args))
+        assert (line.startswith(f"Error: the audit log {log} is not intact: edited: ")
+                or "is not an input record with feed, raw and origin" in line), line
+
+
+def test_json_documents_write_feed_text_that_could_drive_a_terminal_as_json_escapes(
+        book: Path) -> None:
+    """The names end in U+2028, a line break for Unicode-aware readers: printed raw in the
+    JSON of `explain --json` and `audit export` (valid JSON, but not inert on a terminal)."""
+    warning = read_jsonl(book / "out" / "warnings.jsonl")[0]
+    log = str(book / "out" / "audit")
+    for args in (["explain", warning["customer_id"], "--as-of", warning["event_time"],
+                  "--log", log, "--json"], ["audit", "export", warning["warning_id"],
+                                            "--log", log]):
+        result = invoke(*args)
+        assert result.exit_code == 0, result.output
+        assert "\u2028" not in result.output and "\\u2028" in result.output
+        assert "\u2028" in json.dumps(json.loads(result.output), ensure_ascii=False)

@@ -687,7 +687,7 @@ def test_an_auditor_sees_which_model_scored_and_what_handed_it_the_book(
     last = runs[-1]
     warning = next(w for w in read_jsonl(two_workers / WARNINGS) if w["event_time"] > last["from"]
                    and w["model_version"].startswith(f"{last['model']}-"))
-    exported = export_warning(two_workers / AUDIT, warning["warning_id"], None)
+    exported = export_warning(two_workers / AUDIT, warning["warning_id"], None, Settings())
     assert exported["model_choice"]["since"] == last["from"]
     assert exported["model_choice"]["model_version"] == warning["model_version"]
 

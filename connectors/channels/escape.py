@@ -46,6 +46,27 @@ for_text = for_terminal
 """Plain-text messages (e-mail text parts, chat ``text`` bodies) follow the terminal rules."""
 
 
+def for_json(text: str) -> str:
+    """JSON text (``json.dumps``'s) with every character `for_terminal` escapes written as a
+    JSON escape: the same JSON value, which prints on a terminal as what it holds.
+
+    >>> for_json('{"name": "ACME\\u202e\\u0085"}')
+    '{"name": "ACME\\\\u202e\\\\u0085"}'
+    """
+    if text.isascii() and "\x7f" not in text:  # json.dumps escapes the other ASCII controls
+        return text
+    return "".join(_json_escape(char) if unicodedata.category(char) in _INVISIBLE and
+                   char not in "\n\r\t" else char for char in text)
+
+
+def _json_escape(char: str) -> str:
+    code = ord(char)
+    if code < 0x10000:
+        return f"\\u{code:04x}"
+    code -= 0x10000
+    return f"\\u{0xD800 + (code >> 10):04x}\\u{0xDC00 + (code & 0x3FF):04x}"
+
+
 def for_html(text: str) -> str:
     """Text for an HTML element or quoted attribute.
 
