@@ -38,6 +38,7 @@ from config.codes import COUNTRIES, CURRENCIES
 from config.errors import ContractError
 from config.settings import MAX_RATE, MIN_RATE
 from detectors import events as e
+from detectors.clock import parse_time
 from detectors.events import FEEDS
 from detectors.signals import NEWS_CATEGORIES
 
@@ -105,14 +106,8 @@ def event_seconds(text: str) -> int:
     """
     if len(text) == 10:
         return int(datetime.combine(date.fromisoformat(text), time(), tzinfo=UTC).timestamp())
-    leap = text[17:19] == "60"
-    if leap:
-        text = f"{text[:17]}59{text[19:]}"
     # astimezone refuses a time that UTC cannot hold (before year 1, after 9999)
-    moment = datetime.fromisoformat(text.replace("z", "Z").replace("t", "T")).astimezone(UTC)
-    if leap and (moment.hour, moment.minute, moment.second) != (23, 59, 59):
-        raise ValueError("second 60 is a leap second, the last second of a UTC day")
-    return int(moment.timestamp())
+    return int(parse_time(text.replace("z", "Z").replace("t", "T")).astimezone(UTC).timestamp())
 
 
 _EPOCH_ORDINAL = date(1970, 1, 1).toordinal()

@@ -6,7 +6,7 @@ the wall clock.
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time
 from functools import lru_cache
 
 DAY = 86_400
@@ -37,9 +37,21 @@ def parse_time(text: str) -> datetime:
     datetime.datetime(2024, 3, 31, 0, 0, tzinfo=datetime.timezone.utc)
     >>> parse_time("2024-03-31T12:00:00Z") == parse_time("2024-03-31T14:00+02:00")
     True
+
+    A leap second (``23:59:60Z``, RFC 3339's last second of a UTC day) is read as the
+    second before it, on its own day.
+
+    >>> parse_time("2016-12-31T23:59:60Z") == parse_time("2017-01-01T00:59:59+01:00")
+    True
     """
+    leap = text[16:19] == ":60"
+    if leap:
+        text = f"{text[:17]}59{text[19:]}"
     moment = datetime.fromisoformat(text)
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+    moment = moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+    if leap and moment.astimezone(UTC).time().replace(microsecond=0) != time(23, 59, 59):
+        raise ValueError("second 60 is a leap second, the last second of a UTC day")
+    return moment
 
 
 @lru_cache(maxsize=4096)  # event times repeat (dates, month ends)
