@@ -577,6 +577,15 @@ def _encodable(text: str) -> bool:
     return True
 
 
+def _an_object(raw: bytes) -> bool:
+    """Whether ``raw`` is a JSON object, whatever the size of its numbers (only asked of
+    records the parser refused for a number out of its range)."""
+    try:
+        return isinstance(json.loads(raw, parse_int=float), dict)
+    except (ValueError, RecursionError):
+        return False
+
+
 def _reject_constant(name: str) -> None:
     raise ValueError(name)
 
@@ -600,7 +609,7 @@ def _contract_error(error: ValidationError, raw: bytes) -> ContractError:
             raw.decode("utf-8")
         except UnicodeDecodeError as exc:
             return ContractError("not_utf8", str(exc))
-        if "number out of range" in first["msg"]:  # JSON, with more digits than a field takes
+        if "number out of range" in first["msg"] and _an_object(raw):  # more digits than
             return ContractError("schema", f"{first['msg'].removeprefix('Invalid JSON: ')}: "
                                            "no field takes a number that large")
         return ContractError("invalid_json", first["msg"])

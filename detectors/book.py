@@ -185,9 +185,11 @@ class CustomerBook:
                     self.second_chances.judged(item, day, applied=False)
                     continue
             ledger_default = self._ledger_default(slot, day)  # as it stood before the record
+            material_line = self.t.led_material[slot]
             try:
                 material = self._apply(slot, envelope.event, day)
             except LedgerError as exc:  # a rejected record makes nothing known, no default
+                self.t.led_material[slot] = material_line  # nor moves the default line
                 out.append(_dead(envelope, exc.reason, exc.detail))
                 self.second_chances.judged(item, day, applied=False)
                 continue

@@ -45,12 +45,15 @@ def parse_time(text: str) -> datetime:
     True
     """
     leap = text[16:19] == ":60"
-    if leap:
-        text = f"{text[:17]}59{text[19:]}"
-    moment = datetime.fromisoformat(text)
+    moment = datetime.fromisoformat(f"{text[:17]}59{text[19:]}" if leap else text)
     moment = moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
-    if leap and moment.astimezone(UTC).time().replace(microsecond=0) != time(23, 59, 59):
-        raise ValueError("second 60 is a leap second, the last second of a UTC day")
+    if leap:
+        try:
+            utc = moment.astimezone(UTC)
+        except OverflowError:  # before year 1 or after 9999 in UTC
+            raise ValueError(f"{text!r} is outside the years UTC can hold") from None
+        if utc.time().replace(microsecond=0) != time(23, 59, 59):
+            raise ValueError("second 60 is a leap second, the last second of a UTC day")
     return moment
 
 

@@ -158,12 +158,12 @@ def export(ctx: click.Context, warning_id: str, log_dir: Path, key_env: str | No
     from flows.explain import export_warning
     from flows.jsonl import json_document
 
-    try:
-        with reading(log_dir):
+    with reading(log_dir):
+        try:
             document = export_warning(log_dir, warning_id, anchor_key(ctx, key_env),
                                       ctx.obj["settings"])
-    except KeyError as exc:
-        raise click.ClickException(for_terminal(str(exc.args[0]))) from exc
+        except KeyError as exc:  # no such warning: said as it is, on any log
+            raise click.ClickException(for_terminal(str(exc.args[0]))) from exc
     click.echo(json_document(document))
 
 

@@ -741,6 +741,15 @@ def test_an_edited_record_of_the_wrong_type_is_the_logs_verdict_not_a_traceback(
         line = one_line_error(invoke(*args))
         assert (line.startswith(f"Error: the audit log {log} is not intact: edited: ")
                 or "is not an input record with feed, raw and origin" in line), line
+    line = one_line_error(invoke("audit", "export", "w-none", "--log", str(log)))
+    assert line.startswith("Error: no warning w-none in the audit log"), line
+
+
+@pytest.mark.parametrize("when", ["0001-01-01T00:59:60+01:00", "9999-12-31T23:59:60-01:00"])
+def test_a_leap_second_outside_the_years_utc_holds_is_a_usage_error(book: Path,
+                                                                    when: str) -> None:
+    result = invoke("explain", "C000001", "--as-of", when, "--log", str(book / "out" / "audit"))
+    assert result.exit_code == 2 and "is not an RFC 3339 time or a date" in result.output
 
 
 def test_json_documents_write_feed_text_that_could_drive_a_terminal_as_json_escapes(

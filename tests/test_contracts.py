@@ -226,6 +226,14 @@ def test_a_number_with_more_digits_than_any_field_takes_is_a_schema_error() -> N
     assert caught.value.reason == "schema"
 
 
+@pytest.mark.parametrize("raw", [b'{"amount": ' + b"1" * 5000 + b" garbage", b"[" + b"1" * 5000,
+                                 b"1" * 5000])
+def test_a_huge_number_in_what_is_no_json_object_is_invalid_json(raw: bytes) -> None:
+    with pytest.raises(ContractError) as caught:
+        c.parse_record("payments", raw)
+    assert caught.value.reason == "invalid_json"
+
+
 def test_hostile_nesting_and_overflowing_amounts_are_rejected() -> None:
     with pytest.raises(ContractError) as caught:
         c.parse_record("news", b"[" * 100_000 + b"]" * 100_000)

@@ -42,7 +42,7 @@ class _Steps:
     """The id step and one customer book, fed a day at a time as the dataflow feeds them."""
 
     def __init__(self, memory_days: int = 180) -> None:
-        self.ids = EventIds("ids-0", memory_days, lambda _: BUCKET)
+        self.ids = EventIds("ids-0", memory_days, lambda _: BUCKET, buckets=(BUCKET,))
         self.book = CustomerBook(BUCKET, BookSettings(event_id_memory_days=memory_days))
         self.rejected: list[tuple[str, str]] = []
         self.dead: set[tuple[int, str]] = set()
@@ -101,6 +101,25 @@ def test_a_stale_refusal_never_lets_a_copy_of_an_applied_record_through() -> Non
     steps.day(280, [_envelope(payment, b"p", 1, 280), _envelope(payment, b"p", 2, 280)])
     assert steps.rejected[-1] == ("pay-1", "duplicate")
     assert steps.book.ledgers.total_open(steps.book.slots["A"]) == 70.0
+
+
+def test_a_rejected_payment_leaves_the_default_line_where_it_was() -> None:
+    """A payment in the customer's currency sets its material overdue amount at the day's
+    rate before the ledger judges it: a rejected one moved it for the records after it."""
+    lines = []
+    for rejected in (False, True):
+        steps = _Steps()
+        steps.day(1, [_envelope(ev.CustomerRecord("cus-1", DAY, "A", "Acme", currency="USD"),
+                                b"c", 1, 1),
+                      _envelope(ev.FxRate("fx-1", DAY, None, "EUR", "USD", 1.1), b"f", 2, 1)])
+        invoice = ev.Invoice("inv-1", 3 * DAY, "A", "I1", 100.0, "USD", 3, 33)
+        steps.day(3, [_envelope(invoice, b"i", 1, 3)])
+        payment = ev.Payment("pay-1", 5 * DAY, "A", "NO-SUCH", 10.0, "USD")
+        steps.day(5, [_envelope(ev.FxRate("fx-5", 5 * DAY, None, "EUR", "USD", 2.0), b"g", 1, 5),
+                      *([_envelope(payment, b"p", 2, 5)] if rejected else [])])
+        lines.append(float(steps.book.t.led_material[steps.book.slots["A"]]))
+    assert steps.rejected == [("pay-1", "unknown_invoice")]
+    assert lines[1] == lines[0] == pytest.approx(500 * 1.1)  # the invoice's day's rate
 
 
 @pytest.mark.parametrize("seed", range(40))
