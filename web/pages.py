@@ -603,7 +603,8 @@ class Pages:
         warning_id = request.query_params.get("warning_id", "").strip()[:200]
         try:
             doc = await anyio.to_thread.run_sync(export_warning, self.ws.log, warning_id,
-                                                 self.ws.settings.audit.key_bytes())
+                                                 self.ws.settings.audit.key_bytes(),
+                                                 self.ws.settings)
         except KeyError:
             raise Refused("not_found", "the run's audit log holds no such warning",
                           404) from None
