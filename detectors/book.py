@@ -185,11 +185,9 @@ class CustomerBook:
                     self.second_chances.judged(item, day, applied=False)
                     continue
             ledger_default = self._ledger_default(slot, day)  # as it stood before the record
-            material_line = self.t.led_material[slot]
             try:
                 material = self._apply(slot, envelope.event, day)
             except LedgerError as exc:  # a rejected record makes nothing known, no default
-                self.t.led_material[slot] = material_line  # nor moves the default line
                 out.append(_dead(envelope, exc.reason, exc.detail))
                 self.second_chances.judged(item, day, applied=False)
                 continue
@@ -316,12 +314,11 @@ class CustomerBook:
     def _exposure(self, slot: int, day: int) -> Exposure:
         return Exposure(self.ledgers.total_open(slot), self._rate(self._currency(slot), day))
 
-    def _material(self, slot: int, day: int) -> None:
+    def _material(self, slot: int, day: int) -> float:
         """The material overdue amount (reporting currency) in the customer's currency, for
         the ledger's default line."""
-        self.t.led_material[slot] = self._sized(self.settings.material_overdue_amount,
-                                                self.settings.reporting_currency,
-                                                self._currency(slot), day)
+        return self._sized(self.settings.material_overdue_amount,
+                           self.settings.reporting_currency, self._currency(slot), day)
 
     def _apply(self, slot: int, event: ev.Event, day: int) -> bool:
         """Apply one event to the customer's detectors; return whether it moved its risk."""
@@ -331,19 +328,18 @@ class CustomerBook:
                 return False
             case ev.Invoice():
                 amount = self._own(slot, event.amount, event.currency, day)
-                self._material(slot, day)
                 before = self.ledgers.total_open(slot)
                 self.ledgers.invoice(slot, event.customer_id, event.invoice_id,  # type: ignore[arg-type]
-                                     amount, event.issue_day, event.due_day, event.event_id)
+                                     amount, event.issue_day, event.due_day, event.event_id,
+                                     self._material(slot, day))
                 self.behaviour.invoiced(slot, amount, day)
                 limit = self.t.credit_limit[slot]  # NaN (no limit) compares False
                 return bool(before <= limit < before + amount)  # it takes exposure over:
                 # scored today, so the desk can tell a breach on its day
             case ev.Payment():
                 amount = self._own(slot, event.amount, event.currency, day)
-                self._material(slot, day)
                 settled = self.ledgers.pay(slot, event.customer_id, event.invoice_id,  # type: ignore[arg-type]
-                                           amount, day)
+                                           amount, day, self._material(slot, day))
                 if settled.partial:
                     self.behaviour.partial_payment(slot)
                 if settled.days_late is not None:
@@ -352,9 +348,8 @@ class CustomerBook:
                 return self._note(slot, "payment_delay", event.event_id, late or settled.partial)
             case ev.CreditNote() | ev.WriteOff():
                 amount = self._own(slot, event.amount, event.currency, day)
-                self._material(slot, day)
                 self.ledgers.credit(slot, event.customer_id, event.invoice_id,  # type: ignore[arg-type]
-                                    amount, day)
+                                    amount, day, self._material(slot, day))
                 return isinstance(event, ev.WriteOff)
             case ev.Tradeline():
                 moved = event.days_past_due != self.tradelines.days_past_due(slot)

@@ -109,10 +109,14 @@ class Ledgers(Detector):
     # -- events -----------------------------------------------------------------------------
 
     def invoice(self, slot: int, customer_id: str, invoice_id: str, amount: float,
-                issue_day: int, due_day: int, event_id: str) -> None:
+                issue_day: int, due_day: int, event_id: str,
+                material: float | None = None) -> None:
+        """Book an invoice (``material``: the customer's material overdue amount from now on,
+        as for `pay`)."""
         key = key_of(f"{customer_id}\x00{invoice_id}")
         if self._find(slot, key)[1] != END or self._settled(slot, key, issue_day):
             raise LedgerError("duplicate_invoice", f"invoice {invoice_id} already exists")
+        self._line(slot, material)
         row = self._allocate()
         items = self.items
         items.key[row], items.open[row], items.due[row] = key, amount, due_day
@@ -135,9 +139,13 @@ class Ledgers(Detector):
         self._changed(slot)
 
     def pay(self, slot: int, customer_id: str, invoice_id: str, amount: float,
-            day: int) -> Settlement:
-        """Apply a payment; overpayment and payments on settled invoices become credit."""
+            day: int, material: float | None = None) -> Settlement:
+        """Apply a payment; overpayment and payments on settled invoices become credit.
+        ``material``, the customer's material overdue amount (in its currency, at the day's
+        rate) from now on, is taken only with a record the ledger accepts: a refused one
+        leaves its default line where it was."""
         key, before, row = self._known(slot, customer_id, invoice_id, day)
+        self._line(slot, material)
         if row == END:
             self.t.led_unapplied[slot] += amount
             return Settlement(closed=False, days_late=None, partial=False)
@@ -154,9 +162,11 @@ class Ledgers(Detector):
         return Settlement(closed=False, days_late=None, partial=True)
 
     def credit(self, slot: int, customer_id: str, invoice_id: str, amount: float,
-               day: int) -> None:
-        """A credit note or write-off reduces the invoice without being a payment."""
+               day: int, material: float | None = None) -> None:
+        """A credit note or write-off reduces the invoice without being a payment
+        (``material`` as for `pay`)."""
         key, before, row = self._known(slot, customer_id, invoice_id, day)
+        self._line(slot, material)
         if row == END:
             return
         left = max(0.0, float(self.items.open[row]) - amount)
@@ -380,6 +390,10 @@ class Ledgers(Detector):
             return self.items.add()
         self._free = int(self.items.next[row])
         return row
+
+    def _line(self, slot: int, material: float | None) -> None:
+        if material is not None:
+            self.t.led_material[slot] = material
 
     def _changed(self, slot: int) -> None:
         """Work out the default day again (the open items change only on events): the due
